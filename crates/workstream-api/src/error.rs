@@ -1,0 +1,102 @@
+//! The API's one error type and its envelope.
+//!
+//! Every failure a client sees is an [`ApiError`]: an HTTP status, a stable
+//! machine-readable `code`, a human message, and optional structured `details`. It is
+//! rendered as
+//!
+//! ```json
+//! {"error": {"code": "not_found", "message": "...", "details": {}, "correlation_id": "..."}}
+//! ```
+//!
+//! Internal failures are logged with their cause and shown to the client only as
+//! `internal_error`, so no SQL or file path leaks.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// An error response with a stable code.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The stable, machine-readable code (`snake_case`).
+    pub code: &'static str,
+    /// A message for humans.
+    pub message: String,
+    /// Structured details (field errors, limits), an object.
+    pub details: Value,
+}
+
+impl ApiError {
+    /// An error with no details.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: json!({}),
+        }
+    }
+
+    /// Adds structured details.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// The concealed 404: the same answer for missing, foreign and unauthorized
+    /// resources (R48).
+    pub fn not_found() -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "the resource does not exist or is not visible to you",
+        )
+    }
+
+    /// An unexpected failure; `cause` is logged, never shown.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "an internal error occurred; quote the correlation id when reporting it",
+        )
+    }
+
+    /// The envelope, with the request's correlation id.
+    pub fn render(&self, correlation_id: &str) -> Response {
+        let body = json!({
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "details": self.details,
+                "correlation_id": correlation_id,
+            }
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// The status now; the body is written by the correlation middleware, which knows
+    /// the correlation id.
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        ApiError::internal(err)
+    }
+}
+
+/// The fallback for unknown routes.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found()
+}

@@ -1,0 +1,53 @@
+//! Health probes.
+//!
+//! `/health` answers as long as the process serves HTTP (a liveness probe: restarting
+//! the process would not fix a database outage). `/api/v1/health` also asks the
+//! database, and answers 503 when it does not respond within two seconds (a readiness
+//! probe).
+
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+/// `GET /health`: the process is up.
+pub async fn liveness() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /api/v1/health`: the process is up and the database answers.
+pub async fn api_health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let started = Instant::now();
+    let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    match tokio::time::timeout(Duration::from_secs(2), probe).await {
+        Ok(Ok(_)) => (
+            StatusCode::OK,
+            Json(json!({
+                "status": "ok",
+                "database": {
+                    "status": "up",
+                    "latency_ms": started.elapsed().as_secs_f64() * 1000.0,
+                },
+            })),
+        ),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "database health probe failed");
+            down()
+        }
+        Err(_) => {
+            tracing::warn!("database health probe timed out");
+            down()
+        }
+    }
+}
+
+fn down() -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "status": "unavailable", "database": { "status": "down" } })),
+    )
+}

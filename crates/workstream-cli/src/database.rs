@@ -1,0 +1,110 @@
+//! Opening the database a command works on: a given URL, or the embedded cluster.
+
+use anyhow::Context;
+use sqlx::PgPool;
+use workstream_store::embedded::{Durability, EmbeddedCluster};
+
+use crate::DatabaseArgs;
+
+/// The database name inside the embedded cluster.
+const EMBEDDED_DATABASE: &str = "workstream";
+
+/// An open database, and the embedded cluster behind it if this process started one.
+pub struct Database {
+    pub pool: PgPool,
+    pub description: String,
+    cluster: Option<EmbeddedCluster>,
+}
+
+impl Database {
+    /// The URL if one is given, otherwise the embedded cluster (started, created and
+    /// migrated as needed).
+    pub async fn open(args: &DatabaseArgs, migrate: bool) -> anyhow::Result<Self> {
+        if let Some(url) = &args.database_url {
+            return Self::external(url, migrate).await;
+        }
+        let root = args.data_dir.join("postgres");
+        let cluster = {
+            let root = root.clone();
+            tokio::task::spawn_blocking(move || EmbeddedCluster::start(&root, Durability::Durable))
+                .await?
+                .context("starting the embedded PostgreSQL cluster")?
+        };
+        let admin = workstream_store::connect(&cluster.database_url("postgres"), 1).await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(EMBEDDED_DATABASE)
+                .fetch_one(&admin)
+                .await?;
+        if !exists {
+            sqlx::query(&format!(r#"CREATE DATABASE "{EMBEDDED_DATABASE}""#))
+                .execute(&admin)
+                .await?;
+        }
+        admin.close().await;
+        let pool = workstream_store::connect(&cluster.database_url(EMBEDDED_DATABASE), 16).await?;
+        // The embedded cluster is ours: keep its schema current without a separate step.
+        workstream_store::migrate(&pool)
+            .await
+            .context("migrating the embedded database")?;
+        Ok(Database {
+            pool,
+            description: format!(
+                "embedded PostgreSQL under {} (port {})",
+                cluster.root().display(),
+                cluster.port()
+            ),
+            cluster: Some(cluster),
+        })
+    }
+
+    /// A database at `url`; migrated if asked, otherwise refused unless already current.
+    pub async fn external(url: &str, migrate: bool) -> anyhow::Result<Self> {
+        let pool = workstream_store::connect(url, 16)
+            .await
+            .context("connecting to WORKSTREAM_DATABASE_URL")?;
+        if migrate {
+            workstream_store::migrate(&pool)
+                .await
+                .context("applying migrations")?;
+        } else {
+            ensure_current(&pool).await?;
+        }
+        Ok(Database {
+            pool,
+            description: "PostgreSQL at WORKSTREAM_DATABASE_URL".to_owned(),
+            cluster: None,
+        })
+    }
+
+    /// Closes the pool, then stops the embedded cluster if there is one.
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.pool.close().await;
+        if let Some(mut cluster) = self.cluster {
+            tokio::task::spawn_blocking(move || cluster.stop())
+                .await?
+                .context("stopping the embedded PostgreSQL cluster")?;
+        }
+        Ok(())
+    }
+}
+
+/// Refuses to serve a database whose schema is behind this binary.
+async fn ensure_current(pool: &PgPool) -> anyhow::Result<()> {
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await
+            .unwrap_or_default();
+    let pending: Vec<String> = workstream_store::MIGRATOR
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .map(|m| format!("{} {}", m.version, m.description))
+        .collect();
+    anyhow::ensure!(
+        pending.is_empty(),
+        "the database schema is behind this binary (pending: {}); run `workstream migrate`",
+        pending.join(", ")
+    );
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! PostgreSQL access for Workstream.
+//!
+//! Every durable fact of Workstream lives in PostgreSQL; this crate is the only one that
+//! speaks SQL. Its parts:
+//!
+//! * [`embedded`]: starts a private PostgreSQL cluster from the server binaries already
+//!   installed on the machine. It is the default database of `workstream up` and the
+//!   database of the test suite.
+//! * [`MIGRATOR`]: the schema, as plain numbered SQL files under `migrations/`, embedded
+//!   in the binary. Business rules that must never be broken (one active guide per
+//!   project, one active assignment per task, append-only records, ...) are constraints
+//!   and triggers there, not only checks in Rust.
+//! * [`audit`]: the append-only, hash-chained audit log, and the verification that
+//!   recomputes a chain and names its first broken link.
+//! * [`testing`]: one throwaway cluster per test binary and one fresh, migrated
+//!   database per test, so tests run in parallel against the real thing.
+//!
+//! The domain rules themselves (which transition is allowed, what a digest is) live in
+//! `workstream-domain`; this crate stores their outcomes.
+#![deny(missing_docs)]
+
+pub mod audit;
+pub mod embedded;
+pub mod testing;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// The schema migrations under `migrations/`, embedded at build time.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+/// Opens a connection pool to `url` (a `postgres://` URL).
+///
+/// Every connection works in UTC, so timestamps read back exactly as they were hashed.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?.options([("timezone", "UTC")]);
+    connect_with(options, max_connections).await
+}
+
+/// Opens a connection pool with explicit options.
+pub async fn connect_with(
+    options: PgConnectOptions,
+    max_connections: u32,
+) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+}
+
+/// Applies every pending migration.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
