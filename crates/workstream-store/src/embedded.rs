@@ -312,7 +312,7 @@ pub fn find_server_binaries() -> Result<PathBuf, ClusterError> {
                 Some((version, e.path().join("bin")))
             })
             .collect();
-        versioned.sort_by(|a, b| b.0.cmp(&a.0));
+        versioned.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
         candidates.extend(versioned.into_iter().map(|(_, dir)| dir));
     }
     candidates
@@ -496,7 +496,9 @@ fn spawn_server(
     if durability == Durability::Throwaway {
         cmd.args(["-c", "fsync=off"])
             .args(["-c", "synchronous_commit=off"])
-            .args(["-c", "full_page_writes=off"]);
+            .args(["-c", "full_page_writes=off"])
+            .args(["-c", "wal_level=minimal"])
+            .args(["-c", "max_wal_senders=0"]);
     }
     if let Some(user) = run_as {
         cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());
