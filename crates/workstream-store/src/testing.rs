@@ -40,11 +40,15 @@ pub enum TestDatabaseError {
 }
 
 /// A fresh, fully migrated database of its own for one test.
+///
+/// On an external server (`WORKSTREAM_TEST_DATABASE_URL`) the database is dropped when
+/// this value is; on the embedded cluster the whole cluster goes away with the process.
 #[derive(Debug)]
 pub struct TestDatabase {
     pool: PgPool,
     url: String,
     name: String,
+    external_admin_url: Option<String>,
 }
 
 impl TestDatabase {
@@ -70,7 +74,16 @@ impl TestDatabase {
         if let Server::External { .. } = server {
             crate::migrate(&pool).await?;
         }
-        Ok(TestDatabase { pool, url, name })
+        let external_admin_url = match server {
+            Server::External { admin_url } => Some(admin_url.clone()),
+            Server::Embedded { .. } => None,
+        };
+        Ok(TestDatabase {
+            pool,
+            url,
+            name,
+            external_admin_url,
+        })
     }
 
     /// A pool connected to this test's database.
@@ -86,6 +99,34 @@ impl TestDatabase {
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(admin_url) = self.external_admin_url.take() else {
+            return;
+        };
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime, which cannot be blocked on; a thread
+        // with a runtime of its own drops the database (ending the pool's sessions).
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect(&admin_url).await?;
+                admin
+                    .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+                    .await?;
+                admin.close().await
+            })?;
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("warning: could not drop test database {}", self.name);
+        }
     }
 }
 
