@@ -154,14 +154,18 @@ impl EmbeddedCluster {
         let run_as = unprivileged_user()?;
 
         fs::create_dir_all(root).map_err(io_err(format!("creating {}", root.display())))?;
-        let root = root
+        let mut root = root
             .canonicalize()
             .map_err(io_err(format!("resolving {}", root.display())))?;
+        if let Some(user) = &run_as
+            && let Err(unreachable) = ensure_reachable(&root, user)
+        {
+            root = relocate(&root, user, unreachable)?;
+        }
         let layout = Layout::new(&root);
         fs::create_dir_all(&layout.sockets)
             .map_err(io_err(format!("creating {}", layout.sockets.display())))?;
         if let Some(user) = &run_as {
-            ensure_reachable(&root, user)?;
             for dir in [&root, &layout.sockets] {
                 chown(dir, user)?;
             }
@@ -366,6 +370,49 @@ fn ensure_reachable(root: &Path, user: &User) -> Result<(), ClusterError> {
         }
     }
     Ok(())
+}
+
+/// Where clusters live whose requested directory the server user cannot reach.
+const RELOCATION_ROOT: &str = "/var/lib/workstream/clusters";
+
+/// Running as root inside a directory others cannot enter (a home directory, a
+/// `mktemp -d` checkout): the server cannot reach a cluster there, and changing the
+/// permissions of the user's directories behind their back is not ours to do. The
+/// cluster moves to a directory of its own under [`RELOCATION_ROOT`], named after the
+/// requested path (so the same checkout finds the same cluster again), and the
+/// requested directory records where it went in `cluster-location`.
+fn relocate(requested: &Path, user: &User, why: ClusterError) -> Result<PathBuf, ClusterError> {
+    let name = workstream_domain::Digest::of_bytes(requested.as_os_str().as_encoded_bytes())
+        .to_hex()
+        .chars()
+        .take(24)
+        .collect::<String>();
+    let relocated = Path::new(RELOCATION_ROOT).join(name);
+    fs::create_dir_all(&relocated).map_err(|source| {
+        ClusterError::Privileges(format!(
+            "{why}; moving the cluster to {} failed too: {source}",
+            relocated.display()
+        ))
+    })?;
+    ensure_reachable(&relocated, user)?;
+    let note = requested.join("cluster-location");
+    fs::write(
+        &note,
+        format!(
+            "PostgreSQL runs as `{}` (Workstream runs as root) and cannot enter {};\n\
+             this cluster lives in {}\n",
+            user.name,
+            requested.display(),
+            relocated.display()
+        ),
+    )
+    .map_err(io_err(format!("writing {}", note.display())))?;
+    tracing::warn!(
+        requested = %requested.display(),
+        cluster = %relocated.display(),
+        "the PostgreSQL server user cannot reach the data directory; the cluster lives elsewhere"
+    );
+    Ok(relocated)
 }
 
 fn chown(path: &Path, user: &User) -> Result<(), ClusterError> {
