@@ -1,0 +1,399 @@
+//! What a run produced: [`CheckOutcome`], the verdict rule, report validation and the
+//! result digest.
+//!
+//! A run either *completed* — the checker returned a report that passed validation —
+//! or *failed for an infrastructure reason* with a [`FailureCode`]. The two never mix
+//! (upstream-checkers §2.2): a completed run has a verdict and findings; a failed one
+//! has a code and no findings, and is never a pass (§4.3: the task waits for a retry).
+//!
+//! Verdict rule (the WIT contract): [`Verdict::Failed`] iff some finding is `error`;
+//! otherwise [`Verdict::Warning`] iff some finding is `warning`; otherwise
+//! [`Verdict::Passed`]. `Warning` is not a failure: it lets the checker policy escalate
+//! warnings of required checkers (§3.6) without re-reading the findings.
+//!
+//! Failure codes (how each way of going wrong maps):
+//!
+//! | what happened | code |
+//! |---|---|
+//! | epoch deadline, fuel exhausted, or the host's wall-clock backstop | `deadline_exceeded` |
+//! | memory growth refused by the limiter (then any trap), or stack overflow | `capacity_exceeded` |
+//! | report over the caps or breaking the WIT field rules | `invalid_output` |
+//! | trap or panic, guest returned `err(..)`, missing export, instantiation failed | `implementation_unavailable` |
+//! | the packet directory cannot be opened | `material_unavailable` |
+//!
+//! A guest's `err(message)` means "could not evaluate" (WIT): an infrastructure
+//! failure, recorded as `implementation_unavailable`, the message kept for operators
+//! in [`RunResult::InfrastructureFailed::detail`] and never shown to contributors.
+//!
+//! Result digest: SHA-256 of the canonical JSON of
+//! `{"schema": "workstream.check_result.v1", "request_digest", "checker_digest",
+//! "outcome"}` where `outcome` is `{"status": "completed", "verdict", "findings",
+//! "summary"}` or `{"status": "infrastructure_failed", "code"}`. It leaves out
+//! duration, fuel consumed (it changes with the compiler version, and a replay on an
+//! upgraded host must still match), the limits and the operator detail, so the same
+//! input gives the same digest in any process.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use workstream_domain::Digest;
+
+use crate::bindings;
+use crate::limits::Limits;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Neutral observation.
+    Info,
+    /// For a reviewer to look at; never fails the run on its own.
+    Warning,
+    /// A defect in the packet: the run fails.
+    Error,
+}
+
+/// One observation about the packet, as the checker reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable snake_case identifier of the kind of finding.
+    pub code: String,
+    /// Severity.
+    pub level: Level,
+    /// Explanation for the contributor.
+    pub message: String,
+    /// The packet path the finding is about.
+    pub path: Option<String>,
+    /// 1-based line within `path`.
+    pub line: Option<u32>,
+    /// A change that resolves the finding.
+    pub suggested_fix: Option<String>,
+}
+
+/// The verdict of a completed run, derived by the host from the findings' levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// No warning or error findings.
+    Passed,
+    /// At least one warning, no errors. Not a failure.
+    Warning,
+    /// At least one error finding.
+    Failed,
+}
+
+impl Verdict {
+    /// The verdict for a list of findings.
+    pub fn of(findings: &[Finding]) -> Verdict {
+        match findings.iter().map(|f| f.level).max() {
+            Some(Level::Error) => Verdict::Failed,
+            Some(Level::Warning) => Verdict::Warning,
+            Some(Level::Info) | None => Verdict::Passed,
+        }
+    }
+}
+
+/// Why a run ended without a usable report. Stable codes, stored with the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCode {
+    /// Out of time or fuel.
+    DeadlineExceeded,
+    /// Out of memory (or stack).
+    CapacityExceeded,
+    /// The report broke the caps or the contract's field rules.
+    InvalidOutput,
+    /// The checker trapped, returned `err`, or could not be instantiated or called.
+    ImplementationUnavailable,
+    /// The packet could not be made available to the checker.
+    MaterialUnavailable,
+}
+
+impl FailureCode {
+    /// The stable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::DeadlineExceeded => "deadline_exceeded",
+            FailureCode::CapacityExceeded => "capacity_exceeded",
+            FailureCode::InvalidOutput => "invalid_output",
+            FailureCode::ImplementationUnavailable => "implementation_unavailable",
+            FailureCode::MaterialUnavailable => "material_unavailable",
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RunResult {
+    /// The checker returned a valid report.
+    Completed {
+        /// Derived from the findings.
+        verdict: Verdict,
+        /// The findings, in the checker's order.
+        findings: Vec<Finding>,
+        /// The checker's one-line overview.
+        summary: Option<String>,
+    },
+    /// No usable report: never a pass.
+    InfrastructureFailed {
+        /// The stable code.
+        code: FailureCode,
+        /// What happened, for operators only (trap text, the guest's error message,
+        /// the broken rule). Not part of the result digest; never show it to
+        /// contributors.
+        detail: String,
+    },
+}
+
+impl RunResult {
+    /// The verdict, if the run completed.
+    pub fn verdict(&self) -> Option<Verdict> {
+        match self {
+            RunResult::Completed { verdict, .. } => Some(*verdict),
+            RunResult::InfrastructureFailed { .. } => None,
+        }
+    }
+
+    /// The failure code, if the run did not complete.
+    pub fn failure(&self) -> Option<FailureCode> {
+        match self {
+            RunResult::Completed { .. } => None,
+            RunResult::InfrastructureFailed { code, .. } => Some(*code),
+        }
+    }
+
+    /// The findings of a completed run (empty for a failed one).
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            RunResult::Completed { findings, .. } => findings,
+            RunResult::InfrastructureFailed { .. } => &[],
+        }
+    }
+
+    pub(crate) fn failed(code: FailureCode, detail: impl Into<String>) -> RunResult {
+        RunResult::InfrastructureFailed {
+            code,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Everything recorded about one run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    /// [`crate::CheckRequest::digest`] of the request.
+    pub request_digest: Digest,
+    /// Digest of the component's bytes.
+    pub checker_digest: Digest,
+    /// The report and verdict, or the failure.
+    pub result: RunResult,
+    /// Fuel the `check` call consumed (deterministic for a given host build).
+    pub fuel_consumed: u64,
+    /// Wall time from creating the store to validating the report.
+    pub duration: Duration,
+    /// The limits the run had.
+    pub limits: Limits,
+    /// Digest of the deterministic part of the outcome (see the module docs).
+    pub result_digest: Digest,
+}
+
+impl CheckOutcome {
+    pub(crate) fn new(
+        request_digest: Digest,
+        checker_digest: Digest,
+        result: RunResult,
+        fuel_consumed: u64,
+        duration: Duration,
+        limits: Limits,
+    ) -> CheckOutcome {
+        let result_digest = result_digest(&request_digest, &checker_digest, &result);
+        CheckOutcome {
+            request_digest,
+            checker_digest,
+            result,
+            fuel_consumed,
+            duration,
+            limits,
+            result_digest,
+        }
+    }
+
+    /// The finding codes in report order (handy in tests and logs).
+    pub fn codes(&self) -> Vec<&str> {
+        self.result
+            .findings()
+            .iter()
+            .map(|f| f.code.as_str())
+            .collect()
+    }
+}
+
+fn result_digest(request: &Digest, checker: &Digest, result: &RunResult) -> Digest {
+    let outcome = match result {
+        RunResult::Completed {
+            verdict,
+            findings,
+            summary,
+        } => json!({
+            "status": "completed",
+            "verdict": verdict,
+            "findings": findings,
+            "summary": summary,
+        }),
+        RunResult::InfrastructureFailed { code, .. } => json!({
+            "status": "infrastructure_failed",
+            "code": code,
+        }),
+    };
+    let value = json!({
+        "schema": "workstream.check_result.v1",
+        "request_digest": request,
+        "checker_digest": checker,
+        "outcome": outcome,
+    });
+    // Only strings, integers, booleans and nulls: always canonical.
+    Digest::of_canonical_json(&value).expect("result JSON holds no floats")
+}
+
+/// Most characters of a finding code.
+const MAX_CODE_CHARS: usize = 64;
+/// Most characters of a message.
+const MAX_MESSAGE_CHARS: usize = 4096;
+/// Most bytes of a finding's path.
+const MAX_PATH_BYTES: usize = 1000;
+
+/// Checks a report against the caps and converts it.
+///
+/// The field rules are exactly the ones the WIT contract announces (at most
+/// `max_findings` findings, `code` 1-64 characters, `message` 1-4096 characters, `path`
+/// at most 1000 bytes) plus the total size cap; nothing stricter, so a checker that
+/// follows the published contract is never refused. Other fields (summary, fixes) are
+/// bounded by the total size.
+pub(crate) fn validate_report(
+    report: bindings::Report,
+    limits: &Limits,
+) -> Result<(Vec<Finding>, Option<String>), String> {
+    if report.findings.len() > limits.max_findings {
+        return Err(format!(
+            "{} findings, more than the {} allowed",
+            report.findings.len(),
+            limits.max_findings
+        ));
+    }
+    let mut total = report.summary.as_ref().map_or(0, String::len);
+    let mut findings = Vec::with_capacity(report.findings.len());
+    for (i, f) in report.findings.into_iter().enumerate() {
+        total += f.code.len()
+            + f.message.len()
+            + f.path.as_ref().map_or(0, String::len)
+            + f.suggested_fix.as_ref().map_or(0, String::len);
+        if total > limits.max_report_bytes {
+            break;
+        }
+        if !(1..=MAX_CODE_CHARS).contains(&f.code.chars().count()) {
+            return Err(format!(
+                "finding {i}: code is not 1-{MAX_CODE_CHARS} characters"
+            ));
+        }
+        if !(1..=MAX_MESSAGE_CHARS).contains(&f.message.chars().count()) {
+            return Err(format!(
+                "finding {i}: message is not 1-{MAX_MESSAGE_CHARS} characters"
+            ));
+        }
+        if f.path.as_ref().is_some_and(|p| p.len() > MAX_PATH_BYTES) {
+            return Err(format!("finding {i}: path is over {MAX_PATH_BYTES} bytes"));
+        }
+        findings.push(Finding {
+            code: f.code,
+            level: match f.level {
+                bindings::Level::Info => Level::Info,
+                bindings::Level::Warning => Level::Warning,
+                bindings::Level::Error => Level::Error,
+            },
+            message: f.message,
+            path: f.path,
+            line: f.line,
+            suggested_fix: f.suggested_fix,
+        });
+    }
+    if total > limits.max_report_bytes {
+        return Err(format!(
+            "report text exceeds {} bytes",
+            limits.max_report_bytes
+        ));
+    }
+    Ok((findings, report.summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(level: Level) -> Finding {
+        Finding {
+            code: "x".into(),
+            level,
+            message: "m".into(),
+            path: None,
+            line: None,
+            suggested_fix: None,
+        }
+    }
+
+    #[test]
+    fn verdict_follows_the_highest_level() {
+        assert_eq!(Verdict::of(&[]), Verdict::Passed);
+        assert_eq!(Verdict::of(&[finding(Level::Info)]), Verdict::Passed);
+        assert_eq!(
+            Verdict::of(&[finding(Level::Info), finding(Level::Warning)]),
+            Verdict::Warning
+        );
+        assert_eq!(
+            Verdict::of(&[finding(Level::Error), finding(Level::Warning)]),
+            Verdict::Failed
+        );
+    }
+
+    #[test]
+    fn failure_codes_serialize_to_their_stable_names() {
+        for code in [
+            FailureCode::DeadlineExceeded,
+            FailureCode::CapacityExceeded,
+            FailureCode::InvalidOutput,
+            FailureCode::ImplementationUnavailable,
+            FailureCode::MaterialUnavailable,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+
+    #[test]
+    fn reports_breaking_the_field_rules_are_refused() {
+        let limits = Limits::default();
+        let report = |code: &str, message: &str, line| bindings::Report {
+            findings: vec![bindings::Finding {
+                code: code.into(),
+                level: bindings::Level::Info,
+                message: message.into(),
+                path: None,
+                line,
+                suggested_fix: None,
+            }],
+            summary: None,
+        };
+        assert!(validate_report(report("ok_code", "fine", Some(3)), &limits).is_ok());
+        assert!(validate_report(report(&"é".repeat(64), &"m".repeat(4096), None), &limits).is_ok());
+        assert!(validate_report(report("", "fine", None), &limits).is_err());
+        assert!(validate_report(report(&"a".repeat(65), "fine", None), &limits).is_err());
+        assert!(validate_report(report("ok", "", None), &limits).is_err());
+        assert!(validate_report(report("ok", &"m".repeat(4097), None), &limits).is_err());
+        let small = Limits {
+            max_report_bytes: 10,
+            ..Limits::default()
+        };
+        assert!(validate_report(report("ok", "12345678", None), &small).is_ok());
+        assert!(validate_report(report("ok", "123456789", None), &small).is_err());
+    }
+}
