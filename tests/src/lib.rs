@@ -1,9 +1,33 @@
 //! Shared fixtures for the end-to-end tests: a real HTTP server on a loopback port,
-//! backed by a fresh database of its own.
+//! backed by a fresh database of its own, verifying local HS256 tokens.
+//!
+//! Actors are made the way real ones are: a token is minted for a subject and the first
+//! request provisions the profile ([`TestServer::actor`]). Grants are written through
+//! the same engine commands the API and the bootstrap use, with their audit events:
+//! administrative grants by the system principal `workstream:system:test_fixture`,
+//! project role grants by a fixture project manager (subject `fixture-project-manager`,
+//! holding a system project manager grant) that is created on first use.
 #![deny(missing_docs)]
 
+use std::time::Duration;
+
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+use workstream_api::auth::verifier::{LOCAL_DEFAULT_AUDIENCE, LOCAL_DEFAULT_ISSUER};
+use workstream_api::auth::{LocalToken, SubjectKind, Verifier, mint_local_token};
+use workstream_api::config::{ApiConfig, Environment};
 use workstream_api::{AppState, router};
+use workstream_domain::roles::{AdminRole, ProjectRole, Scope};
+use workstream_engine::authority::admin_grants::{AdminGrantRequest, Grantor, grant_admin};
+use workstream_engine::authority::project_grants::{ProjectGrantRequest, grant_project_role};
+use workstream_engine::authority::{RequestContext, services};
 use workstream_store::testing::TestDatabase;
+
+/// The local HMAC secret every test server verifies with.
+pub const TEST_SECRET: &[u8] = b"workstream-e2e-local-hmac-secret-0123456789";
+
+/// The system principal fixture grants are attributed to.
+pub const FIXTURE_PRINCIPAL: &str = "workstream:system:test_fixture";
 
 /// A running API server for one test.
 pub struct TestServer {
@@ -13,20 +37,56 @@ pub struct TestServer {
     pub database: TestDatabase,
     /// An HTTP client.
     pub client: reqwest::Client,
+    /// The local HMAC secret the server accepts.
+    pub secret: Vec<u8>,
+    fixture_manager: OnceCell<(Uuid, Uuid)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// A provisioned actor and a valid token for them.
+#[derive(Debug, Clone)]
+pub struct TestActor {
+    /// The actor's profile id.
+    pub id: Uuid,
+    /// A one-hour bearer token.
+    pub token: String,
+    /// The token subject.
+    pub subject: String,
+}
+
+impl TestActor {
+    /// The `Authorization` header value.
+    pub fn auth(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+}
+
 impl TestServer {
-    /// Starts the full router on an ephemeral loopback port.
+    /// Starts the full router on an ephemeral loopback port, in the `test` environment,
+    /// verifying local HS256 tokens signed with [`TEST_SECRET`].
     pub async fn start() -> TestServer {
+        let verifier = Verifier::local_hmac(
+            Environment::Test,
+            TEST_SECRET,
+            LOCAL_DEFAULT_ISSUER,
+            LOCAL_DEFAULT_AUDIENCE,
+        )
+        .expect("local verifier");
+        TestServer::start_with(verifier).await
+    }
+
+    /// Starts the server with another verifier (production-mode tests).
+    pub async fn start_with(verifier: Verifier) -> TestServer {
         let database = TestDatabase::create().await.expect("test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
         let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let app = router(AppState {
-            pool: database.pool().clone(),
-        });
+        let app = router(AppState::new(
+            database.pool().clone(),
+            ApiConfig::for_tests(),
+            verifier,
+        ));
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             axum_serve(listener, app, stopped).await;
@@ -35,6 +95,8 @@ impl TestServer {
             base_url,
             database,
             client: reqwest::Client::new(),
+            secret: TEST_SECRET.to_vec(),
+            fixture_manager: OnceCell::new(),
             shutdown: Some(shutdown),
         }
     }
@@ -42,6 +104,203 @@ impl TestServer {
     /// The absolute URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// Signs `token` with the server's secret.
+    pub fn mint(&self, token: &LocalToken) -> String {
+        mint_local_token(&self.secret, token)
+    }
+
+    /// A one-hour human token for `subject`.
+    pub fn token(&self, subject: &str) -> String {
+        self.mint(&LocalToken::human(subject))
+    }
+
+    /// A one-hour service token for `subject` (`scope: workstream:service`). It is
+    /// refused until the subject is provisioned ([`TestServer::service_actor`]).
+    pub fn service_token(&self, subject: &str) -> String {
+        self.mint(&LocalToken::human(subject).kind(SubjectKind::Service))
+    }
+
+    /// Provisions `subject` (first access through `GET /api/v1/actors/me`) and returns
+    /// the actor with a token.
+    pub async fn actor(&self, subject: &str) -> TestActor {
+        let token = self.token(subject);
+        let id = self.me(&token).await;
+        TestActor {
+            id,
+            token,
+            subject: subject.to_owned(),
+        }
+    }
+
+    /// Provisions the service principal `service_identity` for `subject` and returns it
+    /// with a service token.
+    pub async fn service_actor(&self, subject: &str, service_identity: &str) -> TestActor {
+        let (manager, _) = self.fixture_manager().await;
+        let mut tx = self.database.pool().begin().await.expect("begin");
+        services::create_service_actor(
+            &mut tx,
+            manager,
+            service_identity,
+            LOCAL_DEFAULT_ISSUER,
+            subject,
+            "test fixture",
+            &RequestContext::default(),
+        )
+        .await
+        .expect("provision service actor");
+        tx.commit().await.expect("commit");
+        let token = self.service_token(subject);
+        let id = self.me(&token).await;
+        TestActor {
+            id,
+            token,
+            subject: subject.to_owned(),
+        }
+    }
+
+    async fn me(&self, token: &str) -> Uuid {
+        let response = self
+            .client
+            .get(self.url("/api/v1/actors/me"))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .expect("GET /api/v1/actors/me");
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.expect("JSON body");
+        assert_eq!(status, 200, "GET /actors/me: {body}");
+        body["actor_profile_id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("actor_profile_id")
+    }
+
+    /// `POST path` as `actor` with `body` and a fresh `Idempotency-Key`: (status, JSON).
+    pub async fn post(
+        &self,
+        actor: &TestActor,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let (status, body, _) = self.post_with_key(actor, path, body, Uuid::now_v7()).await;
+        (status, body)
+    }
+
+    /// `POST path` with an explicit `Idempotency-Key`: (status, JSON, replayed).
+    pub async fn post_with_key(
+        &self,
+        actor: &TestActor,
+        path: &str,
+        body: &serde_json::Value,
+        key: Uuid,
+    ) -> (u16, serde_json::Value, bool) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("Authorization", actor.auth())
+            .header("Idempotency-Key", key.to_string())
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status().as_u16();
+        let replayed = response.headers().contains_key("idempotency-replayed");
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body, replayed)
+    }
+
+    /// `GET path` as `actor`: (status, JSON).
+    pub async fn get(&self, actor: &TestActor, path: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .header("Authorization", actor.auth())
+            .send()
+            .await
+            .expect("GET");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Grants `role` to `actor`, system-wide (`project: None`) or on one project,
+    /// attributed to the fixture system principal. Returns the grant id.
+    pub async fn grant_admin(
+        &self,
+        actor: &TestActor,
+        role: AdminRole,
+        project: Option<Uuid>,
+    ) -> Uuid {
+        self.grant_admin_to(actor.id, role, project).await
+    }
+
+    async fn grant_admin_to(&self, actor: Uuid, role: AdminRole, project: Option<Uuid>) -> Uuid {
+        let mut tx = self.database.pool().begin().await.expect("begin");
+        let grant = grant_admin(
+            &mut tx,
+            &Grantor::System {
+                principal: FIXTURE_PRINCIPAL.into(),
+            },
+            &AdminGrantRequest {
+                target: actor,
+                role,
+                scope: project.map_or(Scope::System, Scope::Project),
+                reason: "test fixture".into(),
+            },
+            &RequestContext::default(),
+        )
+        .await
+        .expect("fixture admin grant");
+        tx.commit().await.expect("commit");
+        grant.id
+    }
+
+    /// Grants the contributor `role` on `project` to `actor`, issued by the fixture
+    /// project manager. Returns the grant id.
+    pub async fn grant_project_role(
+        &self,
+        actor: &TestActor,
+        project: Uuid,
+        role: ProjectRole,
+    ) -> Uuid {
+        let (manager, manager_grant) = self.fixture_manager().await;
+        let mut tx = self.database.pool().begin().await.expect("begin");
+        let grant = grant_project_role(
+            &mut tx,
+            manager,
+            manager_grant,
+            &ProjectGrantRequest {
+                project_id: project,
+                target: actor.id,
+                role,
+                qualification: serde_json::json!({ "source": "test fixture" }),
+                reason: "test fixture".into(),
+            },
+            &RequestContext::default(),
+        )
+        .await
+        .expect("fixture project role grant");
+        tx.commit().await.expect("commit");
+        grant.id
+    }
+
+    /// The fixture project manager: (actor id, system project manager grant id).
+    async fn fixture_manager(&self) -> (Uuid, Uuid) {
+        *self
+            .fixture_manager
+            .get_or_init(|| async {
+                let manager = self.actor("fixture-project-manager").await;
+                let grant = self
+                    .grant_admin_to(manager.id, AdminRole::ProjectManager, None)
+                    .await;
+                (manager.id, grant)
+            })
+            .await
     }
 }
 

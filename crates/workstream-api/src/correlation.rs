@@ -50,7 +50,10 @@ pub async fn correlate(mut request: Request, next: Next) -> Response {
     );
     let mut response = next.run(request).instrument(span).await;
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        // Keep headers the error path set on purpose (`WWW-Authenticate` on a 401).
+        let headers = std::mem::take(response.headers_mut());
         response = error.render(&id);
+        response.headers_mut().extend(headers);
     }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER.clone(), value);

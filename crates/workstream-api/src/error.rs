@@ -15,6 +15,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use workstream_engine::{CommandError, ErrorKind};
 
 /// An error response with a stable code.
 #[derive(Debug, Clone)]
@@ -68,12 +69,17 @@ impl ApiError {
 
     /// The envelope, with the request's correlation id.
     pub fn render(&self, correlation_id: &str) -> Response {
+        let retryable = matches!(
+            self.status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        );
         let body = json!({
             "error": {
                 "code": self.code,
                 "message": self.message,
                 "details": self.details,
                 "correlation_id": correlation_id,
+                "retryable": retryable,
             }
         });
         (self.status, Json(body)).into_response()
@@ -90,9 +96,35 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<CommandError> for ApiError {
+    fn from(err: CommandError) -> Self {
+        let status = match err.kind {
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError {
+            status,
+            code: err.code,
+            message: err.message,
+            details: err.details,
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
+    /// Database errors go through the engine's mapping of constraint names.
     fn from(err: sqlx::Error) -> Self {
-        ApiError::internal(err)
+        CommandError::from(err).into()
+    }
+}
+
+impl From<workstream_domain::lifecycle::Refusal> for ApiError {
+    fn from(refusal: workstream_domain::lifecycle::Refusal) -> Self {
+        CommandError::from(refusal).into()
     }
 }
 

@@ -11,13 +11,35 @@
 //! * [`correlation`]: every request carries a correlation id (the client's
 //!   `X-Correlation-ID`, or a new one), echoed on the response and written into errors,
 //!   logs and audit events.
+//! * [`extract`]: the JSON body and path extractors, whose rejections are envelopes
+//!   (unknown fields and malformed ids are 422).
+//! * [`idempotency`]: `Idempotency-Key` on every mutation, stored with the change.
+//! * [`pagination`]: signed cursors for every list.
+//! * [`tasks`]: the task routes: create, screen, release, the ready queue, claim, start,
+//!   cancel, and the contributor-safe task view with compensation terms.
+//! * [`config`]: the `WORKSTREAM_*` settings.
+//! * [`auth`]: bearer tokens, the [`auth::Caller`] extractor and its grants;
+//!   [`actors`] and [`grants`]: the routes that administer them.
 //! * [`health`]: `/health` (the process is up) and `/api/v1/health` (and the database
 //!   answers).
 #![deny(missing_docs)]
 
+pub mod actors;
+pub mod auth;
+pub mod config;
+pub mod contribution;
 pub mod correlation;
 pub mod error;
+pub mod extract;
+pub mod grants;
+pub mod guides;
 pub mod health;
+pub mod idempotency;
+pub mod pagination;
+pub mod projects;
+pub mod tasks;
+
+use std::sync::Arc;
 
 pub use axum::Router;
 use axum::routing::get;
@@ -28,11 +50,33 @@ use sqlx::PgPool;
 pub struct AppState {
     /// The database every record lives in.
     pub pool: PgPool,
+    /// The server's configuration.
+    pub config: Arc<config::ApiConfig>,
+    /// Verifies bearer tokens (see [`auth`]).
+    pub verifier: Arc<auth::Verifier>,
+}
+
+impl AppState {
+    /// State over `pool` with `config`, verifying tokens with `verifier`.
+    pub fn new(pool: PgPool, config: config::ApiConfig, verifier: auth::Verifier) -> AppState {
+        AppState {
+            pool,
+            config: Arc::new(config),
+            verifier: Arc::new(verifier),
+        }
+    }
 }
 
 /// Builds the application: every route, with the correlation-id layer around them.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().route("/health", get(health::api_health));
+    let api = Router::new()
+        .route("/health", get(health::api_health))
+        .merge(actors::routes())
+        .merge(grants::routes())
+        .merge(projects::routes())
+        .merge(guides::routes())
+        .merge(contribution::routes())
+        .merge(tasks::routes());
     Router::new()
         .route("/health", get(health::liveness))
         .nest("/api/v1", api)

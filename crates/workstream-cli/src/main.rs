@@ -3,19 +3,28 @@
 //! * `up`: the whole system on one machine. Without `WORKSTREAM_DATABASE_URL` it starts
 //!   the embedded PostgreSQL cluster under `WORKSTREAM_DATA_DIR` (default
 //!   `./.workstream`), migrates it and serves; Ctrl-C drains HTTP and stops the cluster.
-//! * `serve`: the API against `WORKSTREAM_DATABASE_URL`, whose schema must be current.
+//!   `WORKSTREAM_ENVIRONMENT` defaults to `local` here.
+//! * `serve`: the API against `WORKSTREAM_DATABASE_URL`, whose schema must be current;
+//!   `WORKSTREAM_ENVIRONMENT` defaults to `production`.
 //! * `migrate`: applies pending migrations to `WORKSTREAM_DATABASE_URL`.
 //! * `audit verify`: recomputes the audit hash chains and names the first broken link.
+//! * `admin bootstrap`: makes the first access administrator.
+//! * `token`: mints a local HS256 token (development and tests).
+//! * `checker test|inspect|register|list`: the checker author's toolkit (see `checker.rs`).
 
+mod admin;
 mod audit;
+mod checker;
 mod database;
 mod serve;
+mod token;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use workstream_api::config::Environment;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -69,6 +78,33 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Administer authority from the machine that runs the database.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print a local HS256 token (needs WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET).
+    Token(token::TokenArgs),
+    /// Test, inspect and register checker components.
+    Checker {
+        #[command(subcommand)]
+        command: checker::CheckerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create the first access administrator (refused once one exists).
+    Bootstrap {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The token issuer of the administrator's identity.
+        #[arg(long)]
+        issuer: String,
+        /// The token subject of the administrator's identity.
+        #[arg(long)]
+        subject: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,17 +142,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Up { database, bind } => {
             let database = database::Database::open(&database, true).await?;
-            serve::serve(database, bind).await?;
+            serve::serve(database, bind, Environment::Local).await?;
         }
         Command::Serve { database_url, bind } => {
             let database = database::Database::external(&database_url, false).await?;
-            serve::serve(database, bind).await?;
+            serve::serve(database, bind, Environment::Production).await?;
         }
         Command::Migrate { database_url } => {
             let database = database::Database::external(&database_url, true).await?;
             println!("migrations applied: the schema is current");
             database.close().await?;
         }
+        Command::Admin {
+            command:
+                AdminCommand::Bootstrap {
+                    database,
+                    issuer,
+                    subject,
+                },
+        } => admin::bootstrap(&database, &issuer, &subject).await?,
+        Command::Token(args) => token::run(args)?,
+        Command::Checker { command } => return Ok(checker::run(command).await),
         Command::Audit {
             command: AuditCommand::Verify { database, chain },
         } => {

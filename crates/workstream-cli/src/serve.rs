@@ -3,13 +3,21 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use workstream_api::config::{ApiConfig, Environment};
 use workstream_api::{AppState, router};
 
 use crate::database::Database;
 
 /// Serves the API on `bind`; on a shutdown signal, stops accepting, lets requests in
 /// flight finish, closes the pool, and only then stops an embedded cluster.
-pub async fn serve(database: Database, bind: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    database: Database,
+    bind: SocketAddr,
+    default_environment: Environment,
+) -> anyhow::Result<()> {
+    let config = ApiConfig::from_env(default_environment)?;
+    let verifier = workstream_api::auth::Verifier::from_env(config.environment)?;
+    crate::checker::register_builtins(&database.pool).await?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;
@@ -19,9 +27,7 @@ pub async fn serve(database: Database, bind: SocketAddr) -> anyhow::Result<()> {
         "Workstream is serving on http://{address} (database: {})",
         database.description
     );
-    let app = router(AppState {
-        pool: database.pool.clone(),
-    });
+    let app = router(AppState::new(database.pool.clone(), config, verifier));
     workstream_api::serve(listener, app, shutdown_signal())
         .await
         .context("serving HTTP")?;

@@ -40,6 +40,7 @@ pub mod currency;
 pub mod digest;
 pub mod lifecycle;
 pub mod machines;
+pub mod policy;
 pub mod quantity;
 pub mod roles;
 pub mod token;

@@ -12,6 +12,10 @@
 //!   and triggers there, not only checks in Rust.
 //! * [`audit`]: the append-only, hash-chained audit log, and the verification that
 //!   recomputes a chain and names its first broken link.
+//! * [`checkers`]: the registry of checker components, identified by the digest of
+//!   their bytes.
+//! * [`tasks`]: task and assignment rows, the locks they carry, and the authority and
+//!   contribution-policy facts the task commands judge.
 //! * [`testing`]: one throwaway cluster per test binary and one fresh, migrated
 //!   database per test, so tests run in parallel against the real thing.
 //!
@@ -19,8 +23,12 @@
 //! `workstream-domain`; this crate stores their outcomes.
 #![deny(missing_docs)]
 
+pub mod actors;
 pub mod audit;
+pub mod checkers;
 pub mod embedded;
+pub mod grants;
+pub mod tasks;
 pub mod testing;
 
 use std::str::FromStr;

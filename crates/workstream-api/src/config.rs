@@ -1,0 +1,124 @@
+//! Server configuration from `WORKSTREAM_*` environment variables.
+//!
+//! Names follow upstream (`upstream-api.md` §2.5). What is unsafe outside development
+//! (a local HMAC token secret, a per-process cursor secret) is refused in `staging` and
+//! `production` rather than silently used.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+/// Where the server runs; decides which shortcuts are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// A developer's machine (`local`, `dev`, `development`).
+    Local,
+    /// Automated tests.
+    Test,
+    /// A pre-production deployment (`staging`, `preview`).
+    Staging,
+    /// Production (`prod`, `production`); the default.
+    Production,
+}
+
+impl Environment {
+    /// Parses upstream's accepted spellings.
+    pub fn parse(value: &str) -> Option<Environment> {
+        match value {
+            "local" | "dev" | "development" => Some(Environment::Local),
+            "test" => Some(Environment::Test),
+            "staging" | "preview" => Some(Environment::Staging),
+            "prod" | "production" => Some(Environment::Production),
+            _ => None,
+        }
+    }
+
+    /// `local` and `test`: where local HMAC tokens and generated secrets are allowed.
+    pub fn is_development(self) -> bool {
+        matches!(self, Environment::Local | Environment::Test)
+    }
+
+    /// The canonical name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Local => "local",
+            Environment::Test => "test",
+            Environment::Staging => "staging",
+            Environment::Production => "production",
+        }
+    }
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Everything the API needs besides the database.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Where the server runs.
+    pub environment: Environment,
+    /// The key that signs list cursors (at least 32 bytes).
+    pub cursor_secret: Vec<u8>,
+}
+
+impl ApiConfig {
+    /// Reads the configuration; `default_environment` applies when
+    /// `WORKSTREAM_ENVIRONMENT` is unset (`up` defaults to local, `serve` to production).
+    pub fn from_env(default_environment: Environment) -> Result<ApiConfig, ConfigError> {
+        let environment = match std::env::var("WORKSTREAM_ENVIRONMENT") {
+            Ok(value) => Environment::parse(&value).ok_or_else(|| {
+                ConfigError(format!(
+                    "WORKSTREAM_ENVIRONMENT={value:?} is not one of local, dev, development, \
+                     test, staging, preview, prod, production"
+                ))
+            })?,
+            Err(_) => default_environment,
+        };
+        let cursor_secret = match std::env::var("WORKSTREAM_PAGINATION_CURSOR_HMAC_SECRET") {
+            Ok(encoded) => {
+                let secret = STANDARD.decode(encoded.trim()).map_err(|_| {
+                    ConfigError(
+                        "WORKSTREAM_PAGINATION_CURSOR_HMAC_SECRET must be padded base64".into(),
+                    )
+                })?;
+                if secret.len() < 32 {
+                    return Err(ConfigError(
+                        "WORKSTREAM_PAGINATION_CURSOR_HMAC_SECRET must decode to at least 32 bytes"
+                            .into(),
+                    ));
+                }
+                secret
+            }
+            Err(_) if environment.is_development() => random_secret()?,
+            Err(_) => {
+                return Err(ConfigError(format!(
+                    "WORKSTREAM_PAGINATION_CURSOR_HMAC_SECRET is required in {} \
+                     (32+ random bytes, base64): cursors must verify on every server",
+                    environment.as_str()
+                )));
+            }
+        };
+        Ok(ApiConfig {
+            environment,
+            cursor_secret,
+        })
+    }
+
+    /// The configuration of the test suite's servers.
+    pub fn for_tests() -> ApiConfig {
+        ApiConfig {
+            environment: Environment::Test,
+            cursor_secret: random_secret().expect("reading /dev/urandom"),
+        }
+    }
+}
+
+fn random_secret() -> Result<Vec<u8>, ConfigError> {
+    use std::io::Read;
+    let mut secret = vec![0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut secret))
+        .map_err(|e| ConfigError(format!("reading /dev/urandom: {e}")))?;
+    Ok(secret)
+}

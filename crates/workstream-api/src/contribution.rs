@@ -1,0 +1,447 @@
+//! Contribution policies, compensation units and adapter bindings: finance authority
+//! only (upstream-api §1.6). Every denial, whatever its reason (no grant, a grant on
+//! another project, a manager or operator asking), is the concealed 404.
+//!
+//! | method | path | answers |
+//! |---|---|---|
+//! | GET | `/projects/{pid}/contribution-policies/current` | 200 `{project_id, contribution_policy_id, policy_status, current_published_version_id, open_draft_version_id}`; 404 if none |
+//! | POST | `/projects/{pid}/contribution-policies/drafts` | `{name}` -> 201 receipt; 409 `contribution_policy_draft_exists` |
+//! | GET | `/projects/{pid}/contribution-policies/{cpid}?version_id=` | 200 version view |
+//! | PUT | `/projects/{pid}/contribution-policies/{cpid}/versions/{vid}` | `{rules}` -> 200 version view; 422 `contribution_rules_invalid` (`details.errors[{path, message, code}]`); 409 `contribution_policy_version_not_draft` |
+//! | POST | `.../versions/{vid}/publication` | `{}` -> 200; 422 `contribution_policy_incomplete`; 409 not draft |
+//! | POST | `.../versions/{vid}/retirement` | `{}` -> 200; 409 `contribution_policy_version_not_published` |
+//! | POST/GET | `/projects/{pid}/compensation-units` | `{instrument_type, unit_code}` -> 201; 409 `compensation_unit_exists`; 422 `currency_*` |
+//! | POST/GET | `/projects/{pid}/adapter-bindings` | `{instrument_type, adapter_actor_id, route_key}` -> 201; 409 `adapter_binding_exists`; 422 `adapter_not_service_actor` |
+//! | POST | `/projects/{pid}/adapter-bindings/{bid}/suspend`, `/reactivate` | `{}` -> 200; 409 `invalid_binding_transition` |
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use workstream_domain::contribution::InstrumentType;
+use workstream_domain::roles::AdminRole;
+use workstream_engine::contribution;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::correlation::CorrelationId;
+use crate::error::ApiError;
+use crate::extract::{Ids, Json};
+use crate::guides::page_query;
+use crate::idempotency::{self, IdempotencyKey};
+use crate::pagination::{Page, PageQuery};
+use crate::projects::acting;
+
+/// The contribution routes.
+pub fn routes() -> Router<AppState> {
+    const BASE: &str = "/projects/{project_id}/contribution-policies";
+    Router::new()
+        .route(&format!("{BASE}/current"), get(current))
+        .route(&format!("{BASE}/drafts"), post(create_draft))
+        .route(&format!("{BASE}/{{policy_id}}"), get(read))
+        .route(
+            &format!("{BASE}/{{policy_id}}/versions/{{version_id}}"),
+            put(set_terms),
+        )
+        .route(
+            &format!("{BASE}/{{policy_id}}/versions/{{version_id}}/publication"),
+            post(publish),
+        )
+        .route(
+            &format!("{BASE}/{{policy_id}}/versions/{{version_id}}/retirement"),
+            post(retire),
+        )
+        .route(
+            "/projects/{project_id}/compensation-units",
+            post(create_unit).get(list_units),
+        )
+        .route(
+            "/projects/{project_id}/adapter-bindings",
+            post(create_binding).get(list_bindings),
+        )
+        .route(
+            "/projects/{project_id}/adapter-bindings/{binding_id}/suspend",
+            post(suspend),
+        )
+        .route(
+            "/projects/{project_id}/adapter-bindings/{binding_id}/reactivate",
+            post(reactivate),
+        )
+}
+
+/// Finance authority covering the project, or the concealed 404.
+fn require_finance(caller: &Caller, project: Uuid) -> Result<(), ApiError> {
+    match caller
+        .grants
+        .admin(AdminRole::FinanceAuthority, Some(project))
+    {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found()),
+    }
+}
+
+/// An empty JSON object body (`{}`), for actions without input.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+async fn current(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require_finance(&caller, project_id)?;
+    let mut conn = state.pool.acquire().await?;
+    Ok(axum::Json(
+        contribution::current(&mut conn, project_id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateDraft {
+    name: String,
+}
+
+async fn create_draft(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(project_id): Ids<Uuid>,
+    Json(body): Json<CreateDraft>,
+) -> Result<Response, ApiError> {
+    require_finance(&caller, project_id)?;
+    let request = json!({ "path": format!("/projects/{project_id}/contribution-policies/drafts"), "body": { "name": body.name } });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "contribution_policy.draft",
+        key,
+        &request,
+        async |tx| {
+            let receipt = contribution::create_draft(tx, &acting, project_id, body.name).await?;
+            Ok((
+                StatusCode::CREATED,
+                serde_json::to_value(receipt).expect("receipt serializes"),
+            ))
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VersionQuery {
+    #[serde(default)]
+    version_id: Option<Uuid>,
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids((project_id, policy_id)): Ids<(Uuid, Uuid)>,
+    query: Result<Query<VersionQuery>, QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require_finance(&caller, project_id)?;
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the query string is not valid",
+        )
+        .with_details(json!({ "reason": rejection.body_text() }))
+    })?;
+    let mut conn = state.pool.acquire().await?;
+    Ok(axum::Json(
+        contribution::view(&mut conn, project_id, policy_id, query.version_id).await?,
+    ))
+}
+
+async fn set_terms(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids((project_id, policy_id, version_id)): Ids<(Uuid, Uuid, Uuid)>,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    require_finance(&caller, project_id)?;
+    // The body is checked against policies/contribution-policy.schema.json (unknown
+    // fields included) by the engine, which reports every problem with its path.
+    let request = json!({
+        "path": format!("/projects/{project_id}/contribution-policies/{policy_id}/versions/{version_id}"),
+        "body": body,
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "contribution_policy.set_terms",
+        key,
+        &request,
+        async |tx| {
+            let view =
+                contribution::set_terms(tx, &acting, project_id, policy_id, version_id, &body)
+                    .await?;
+            Ok((StatusCode::OK, view))
+        },
+    )
+    .await
+}
+
+async fn version_action(
+    state: AppState,
+    correlation: CorrelationId,
+    caller: Caller,
+    key: IdempotencyKey,
+    (project_id, policy_id, version_id): (Uuid, Uuid, Uuid),
+    publish: bool,
+) -> Result<Response, ApiError> {
+    require_finance(&caller, project_id)?;
+    let (operation, action) = if publish {
+        ("contribution_policy.publish", "publication")
+    } else {
+        ("contribution_policy.retire", "retirement")
+    };
+    let request = json!({
+        "path": format!("/projects/{project_id}/contribution-policies/{policy_id}/versions/{version_id}/{action}"),
+        "body": {},
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        operation,
+        key,
+        &request,
+        async |tx| {
+            let view = if publish {
+                contribution::publish(tx, &acting, project_id, policy_id, version_id).await?
+            } else {
+                contribution::retire(tx, &acting, project_id, policy_id, version_id).await?
+            };
+            Ok((StatusCode::OK, view))
+        },
+    )
+    .await
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(ids): Ids<(Uuid, Uuid, Uuid)>,
+    Json(_): Json<Empty>,
+) -> Result<Response, ApiError> {
+    version_action(state, correlation, caller, key, ids, true).await
+}
+
+async fn retire(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(ids): Ids<(Uuid, Uuid, Uuid)>,
+    Json(_): Json<Empty>,
+) -> Result<Response, ApiError> {
+    version_action(state, correlation, caller, key, ids, false).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUnit {
+    instrument_type: InstrumentType,
+    unit_code: String,
+}
+
+async fn create_unit(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(project_id): Ids<Uuid>,
+    Json(body): Json<CreateUnit>,
+) -> Result<Response, ApiError> {
+    require_finance(&caller, project_id)?;
+    let request = json!({
+        "path": format!("/projects/{project_id}/compensation-units"),
+        "body": { "instrument_type": body.instrument_type.as_str(), "unit_code": body.unit_code },
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "compensation_unit.create",
+        key,
+        &request,
+        async |tx| {
+            let unit = contribution::create_unit(
+                tx,
+                &acting,
+                project_id,
+                body.instrument_type,
+                body.unit_code,
+            )
+            .await?;
+            Ok((
+                StatusCode::CREATED,
+                serde_json::to_value(unit).expect("unit serializes"),
+            ))
+        },
+    )
+    .await
+}
+
+async fn list_units(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require_finance(&caller, project_id)?;
+    let query = page_query(query)?;
+    let scope = format!("project:{project_id}:compensation-units");
+    let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
+    let mut conn = state.pool.acquire().await?;
+    let items = contribution::list_units(&mut conn, project_id, page.after, page.limit).await?;
+    let next = page.next_cursor(
+        items.len(),
+        items.last().map(|u| u.id),
+        &scope,
+        &state.config.cursor_secret,
+    );
+    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBinding {
+    instrument_type: InstrumentType,
+    adapter_actor_id: Uuid,
+    route_key: String,
+}
+
+async fn create_binding(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(project_id): Ids<Uuid>,
+    Json(body): Json<CreateBinding>,
+) -> Result<Response, ApiError> {
+    require_finance(&caller, project_id)?;
+    let request = json!({
+        "path": format!("/projects/{project_id}/adapter-bindings"),
+        "body": { "instrument_type": body.instrument_type.as_str(), "adapter_actor_id": body.adapter_actor_id,
+                  "route_key": body.route_key },
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "adapter_binding.create",
+        key,
+        &request,
+        async |tx| {
+            let binding = contribution::create_binding(
+                tx,
+                &acting,
+                project_id,
+                body.instrument_type,
+                body.adapter_actor_id,
+                body.route_key,
+            )
+            .await?;
+            Ok((
+                StatusCode::CREATED,
+                serde_json::to_value(binding).expect("binding serializes"),
+            ))
+        },
+    )
+    .await
+}
+
+async fn list_bindings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require_finance(&caller, project_id)?;
+    let query = page_query(query)?;
+    let scope = format!("project:{project_id}:adapter-bindings");
+    let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
+    let mut conn = state.pool.acquire().await?;
+    let items = contribution::list_bindings(&mut conn, project_id, page.after, page.limit).await?;
+    let next = page.next_cursor(
+        items.len(),
+        items.last().map(|b| b.id),
+        &scope,
+        &state.config.cursor_secret,
+    );
+    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+}
+
+async fn binding_action(
+    state: AppState,
+    correlation: CorrelationId,
+    caller: Caller,
+    key: IdempotencyKey,
+    (project_id, binding_id): (Uuid, Uuid),
+    to: &'static str,
+) -> Result<Response, ApiError> {
+    require_finance(&caller, project_id)?;
+    let (operation, action) = if to == "suspended" {
+        ("adapter_binding.suspend", "suspend")
+    } else {
+        ("adapter_binding.reactivate", "reactivate")
+    };
+    let request = json!({ "path": format!("/projects/{project_id}/adapter-bindings/{binding_id}/{action}"), "body": {} });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        operation,
+        key,
+        &request,
+        async |tx| {
+            let binding =
+                contribution::set_binding_status(tx, &acting, project_id, binding_id, to).await?;
+            Ok((
+                StatusCode::OK,
+                serde_json::to_value(binding).expect("binding serializes"),
+            ))
+        },
+    )
+    .await
+}
+
+async fn suspend(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(ids): Ids<(Uuid, Uuid)>,
+    Json(_): Json<Empty>,
+) -> Result<Response, ApiError> {
+    binding_action(state, correlation, caller, key, ids, "suspended").await
+}
+
+async fn reactivate(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(ids): Ids<(Uuid, Uuid)>,
+    Json(_): Json<Empty>,
+) -> Result<Response, ApiError> {
+    binding_action(state, correlation, caller, key, ids, "active").await
+}

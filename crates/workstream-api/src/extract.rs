@@ -1,0 +1,87 @@
+//! Request extractors with Workstream's error conventions.
+//!
+//! axum's own extractors answer bad input with plain-text bodies and assorted
+//! statuses; these wrap them so that every rejection is an [`ApiError`] envelope:
+//!
+//! * [`Json`]: a JSON body. Request types use `#[serde(deny_unknown_fields)]`, so an
+//!   unknown field, a wrong type or a missing field is 422 `invalid_request` with the
+//!   reason in `details.reason`; a body over the limit is 413 `payload_too_large`.
+//! * [`Ids`]: path parameters; an id that is not a UUID is 422 `malformed_id` (R48),
+//!   never a 404, so a client can tell a typo from a concealed resource.
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::error::ApiError;
+
+/// A JSON request body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::BytesRejection(_) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is too large",
+        ),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the body must be JSON (Content-Type: application/json)",
+        ),
+        other => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the request body is not valid for this route",
+        )
+        .with_details(json!({ "reason": other.body_text() })),
+    }
+}
+
+/// Path parameters (`Ids<Uuid>`, `Ids<(Uuid, Uuid)>`).
+#[derive(Debug, Clone, Copy)]
+pub struct Ids<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Ids<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Ids(value)),
+            Err(rejection) => Err(path_rejection(rejection)),
+        }
+    }
+}
+
+fn path_rejection(rejection: PathRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "malformed_id",
+        "an identifier in the path is not a valid UUID",
+    )
+    .with_details(json!({ "reason": rejection.body_text() }))
+}

@@ -1,0 +1,558 @@
+//! Grant routes: administrative role grants and project role grants
+//! (upstream-api §1.2).
+//!
+//! | route | who |
+//! |---|---|
+//! | `POST /admin-role-grants`, `POST /admin-role-grants/{id}/revoke` | system access administrator |
+//! | `GET /admin-role-grants`, `GET /actors/{id}/admin-role-grants` | system access administrator or audit authority |
+//! | `POST /projects/{pid}/role-grants`, `.../{gid}/revoke` | project manager covering the project |
+//! | `GET /projects/{pid}/role-grants`, `.../{gid}` | covering project manager or audit authority |
+//!
+//! Administrative routes answer 403 `permission_not_granted` without the grant. Project
+//! routes conceal: without a covering grant the project is a 404, exactly as a missing
+//! one (R48).
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+use workstream_domain::roles::{AdminRole, ProjectRole, Scope, ScopeType};
+use workstream_engine::authority::admin_grants::{
+    AdminGrantRequest, Grantor, grant_admin, revoke_admin,
+};
+use workstream_engine::authority::project_grants::{
+    ProjectGrantRequest, grant_project_role, revoke_project_role,
+};
+use workstream_store::grants::{
+    ADMIN_GRANT_COLUMNS, AdminRoleGrant, PROJECT_GRANT_COLUMNS, ProjectRoleGrant, project_grant,
+};
+
+use crate::AppState;
+use crate::actors::{ReasonBody, access_administrator, not_granted};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{Ids, Json};
+use crate::idempotency::{self, IdempotencyKey};
+use crate::pagination::{Page, PageQuery};
+
+/// The grant routes, relative to `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin-role-grants",
+            post(create_admin_grant).get(list_admin_grants),
+        )
+        .route(
+            "/admin-role-grants/{grant_id}/revoke",
+            post(revoke_admin_grant),
+        )
+        .route(
+            "/actors/{actor_id}/admin-role-grants",
+            get(list_actor_admin_grants),
+        )
+        .route(
+            "/projects/{pid}/role-grants",
+            post(create_project_grant).get(list_project_grants),
+        )
+        .route(
+            "/projects/{pid}/role-grants/{grant_id}",
+            get(project_grant_detail),
+        )
+        .route(
+            "/projects/{pid}/role-grants/{grant_id}/revoke",
+            post(revoke_project_grant),
+        )
+}
+
+fn invalid(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+}
+
+/// The view of an administrative grant; `version` is 1 while active, 2 once revoked.
+fn admin_view(grant: &AdminRoleGrant) -> Value {
+    json!({
+        "id": grant.id,
+        "target_actor_profile_id": grant.target_actor_id,
+        "role": grant.role,
+        "scope_type": grant.scope_type,
+        "scope_project_id": grant.scope_project_id,
+        "status": grant.status,
+        "version": if grant.status == "active" { 1 } else { 2 },
+        "issued_by": grant.issued_by,
+        "issued_by_principal": grant.issued_by_principal,
+        "issuing_grant_id": grant.issuing_grant_id,
+        "grant_reason": grant.grant_reason,
+        "issued_at": grant.issued_at,
+        "revoked_at": grant.revoked_at,
+        "revoked_by": grant.revoked_by,
+        "revoke_reason": grant.revoke_reason,
+    })
+}
+
+/// The view of a project grant.
+fn project_view(grant: &ProjectRoleGrant) -> Value {
+    json!({
+        "id": grant.id,
+        "project_id": grant.project_id,
+        "actor_profile_id": grant.actor_id,
+        "role": grant.role,
+        "status": grant.status,
+        "version": if grant.status == "active" { 1 } else { 2 },
+        "qualification_snapshot_id": grant.qualification_snapshot_id,
+        "issued_by": grant.issued_by,
+        "issuing_admin_grant_id": grant.issuing_admin_grant_id,
+        "grant_reason": grant.grant_reason,
+        "issued_at": grant.issued_at,
+        "revoked_at": grant.revoked_at,
+        "revoked_by": grant.revoked_by,
+        "revoke_reason": grant.revoke_reason,
+    })
+}
+
+/// The body of `POST /admin-role-grants`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminGrantBody {
+    target_actor_profile_id: Uuid,
+    role: AdminRole,
+    scope_type: ScopeType,
+    #[serde(default)]
+    scope_project_id: Option<Uuid>,
+    reason: String,
+}
+
+/// `POST /admin-role-grants`.
+async fn create_admin_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Json(body): Json<AdminGrantBody>,
+) -> Result<Response, ApiError> {
+    let grant_id = access_administrator(&caller)?;
+    let scope = Scope::from_parts(body.scope_type, body.scope_project_id).map_err(|e| {
+        invalid(
+            e.code(),
+            "scope_project_id is required for project scope, and only there",
+        )
+    })?;
+    let request = json!({ "body": {
+        "target_actor_profile_id": body.target_actor_profile_id, "role": body.role,
+        "scope_type": body.scope_type, "scope_project_id": body.scope_project_id,
+        "reason": body.reason,
+    }});
+    let ctx = caller.context();
+    let grantor = Grantor::Actor {
+        actor_id: caller.actor_id,
+        grant_id,
+    };
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "admin_role_grant.issue",
+        key,
+        &request,
+        async |tx| {
+            let grant = grant_admin(
+                tx,
+                &grantor,
+                &AdminGrantRequest {
+                    target: body.target_actor_profile_id,
+                    role: body.role,
+                    scope,
+                    reason: body.reason.clone(),
+                },
+                &ctx,
+            )
+            .await?;
+            Ok((StatusCode::CREATED, admin_view(&grant)))
+        },
+    )
+    .await
+}
+
+/// `POST /admin-role-grants/{id}/revoke`.
+async fn revoke_admin_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(grant_id): Ids<Uuid>,
+    Json(body): Json<ReasonBody>,
+) -> Result<Response, ApiError> {
+    let own_grant = access_administrator(&caller)?;
+    let request = json!({ "path": { "grant_id": grant_id }, "body": { "reason": body.reason } });
+    let ctx = caller.context();
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "admin_role_grant.revoke",
+        key,
+        &request,
+        async |tx| {
+            let grant =
+                revoke_admin(tx, caller.actor_id, own_grant, grant_id, &body.reason, &ctx).await?;
+            Ok((StatusCode::OK, admin_view(&grant)))
+        },
+    )
+    .await
+}
+
+/// Filters of the administrative grant lists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminGrantQuery {
+    scope_type: Option<ScopeType>,
+    scope_project_id: Option<Uuid>,
+    status: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// `active` (default), `revoked` or `all`; `None` means all.
+fn status_filter(status: Option<&str>) -> Result<Option<&'static str>, ApiError> {
+    match status.unwrap_or("active") {
+        "active" => Ok(Some("active")),
+        "revoked" => Ok(Some("revoked")),
+        "all" => Ok(None),
+        _ => Err(invalid(
+            "invalid_request",
+            "status must be active, revoked or all",
+        )),
+    }
+}
+
+fn query_rejection(err: axum::extract::rejection::QueryRejection) -> ApiError {
+    invalid(
+        "invalid_request",
+        "the query string is not valid for this route",
+    )
+    .with_details(json!({ "reason": err.body_text() }))
+}
+
+fn may_read_authority(caller: &Caller) -> Result<(), ApiError> {
+    if caller
+        .grants
+        .admin(AdminRole::AccessAdministrator, None)
+        .is_some()
+        || caller
+            .grants
+            .admin(AdminRole::AuditAuthority, None)
+            .is_some()
+    {
+        Ok(())
+    } else {
+        Err(not_granted())
+    }
+}
+
+async fn admin_grant_page(
+    state: &AppState,
+    target: Option<Uuid>,
+    query: AdminGrantQuery,
+) -> Result<axum::Json<Value>, ApiError> {
+    let status = status_filter(query.status.as_deref())?;
+    if query.scope_project_id.is_some() && query.scope_type == Some(ScopeType::System) {
+        return Err(invalid(
+            "invalid_scope",
+            "a system scope has no scope_project_id",
+        ));
+    }
+    let list = format!(
+        "admin-role-grants:{}:{}:{}:{}",
+        target.map(|t| t.to_string()).unwrap_or_default(),
+        query.scope_type.map(|s| s.as_str()).unwrap_or("any"),
+        query
+            .scope_project_id
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        status.unwrap_or("all"),
+    );
+    let page = Page::parse(
+        &PageQuery {
+            limit: query.limit,
+            cursor: query.cursor,
+        },
+        &list,
+        &state.config.cursor_secret,
+    )?;
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT {ADMIN_GRANT_COLUMNS} FROM admin_role_grants WHERE TRUE"
+    ));
+    if let Some(target) = target {
+        sql.push(" AND target_actor_id = ").push_bind(target);
+    }
+    if let Some(scope_type) = query.scope_type {
+        sql.push(" AND scope_type = ")
+            .push_bind(scope_type.as_str());
+    }
+    if let Some(project) = query.scope_project_id {
+        sql.push(" AND scope_project_id = ").push_bind(project);
+    }
+    if let Some(status) = status {
+        sql.push(" AND status = ").push_bind(status);
+    }
+    if let Some(after) = page.after {
+        sql.push(" AND id > ").push_bind(after);
+    }
+    sql.push(" ORDER BY id LIMIT ")
+        .push_bind(i64::from(page.limit));
+    let rows: Vec<AdminRoleGrant> = sql.build_query_as().fetch_all(&state.pool).await?;
+    let next = page.next_cursor(
+        rows.len(),
+        rows.last().map(|g| g.id),
+        &list,
+        &state.config.cursor_secret,
+    );
+    Ok(axum::Json(json!({
+        "items": rows.iter().map(admin_view).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}
+
+/// `GET /admin-role-grants`.
+async fn list_admin_grants(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<AdminGrantQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    may_read_authority(&caller)?;
+    let Query(query) = query.map_err(query_rejection)?;
+    admin_grant_page(&state, None, query).await
+}
+
+/// `GET /actors/{id}/admin-role-grants`.
+async fn list_actor_admin_grants(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(actor_id): Ids<Uuid>,
+    query: Result<Query<AdminGrantQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    may_read_authority(&caller)?;
+    let Query(query) = query.map_err(query_rejection)?;
+    admin_grant_page(&state, Some(actor_id), query).await
+}
+
+/// The caller's project manager grant covering `project`, or the concealed 404; the
+/// project must exist.
+async fn covering_manager(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    project: Uuid,
+) -> Result<Uuid, ApiError> {
+    let grant = caller
+        .grants
+        .admin(AdminRole::ProjectManager, Some(project))
+        .ok_or_else(ApiError::not_found)?;
+    project_exists(conn, project).await?;
+    Ok(grant)
+}
+
+async fn project_exists(conn: &mut PgConnection, project: Uuid) -> Result<(), ApiError> {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
+        .bind(project)
+        .fetch_one(conn)
+        .await?;
+    if exists {
+        Ok(())
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+/// Covering project managers and audit authorities may read a project's grants.
+async fn may_read_project_grants(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    project: Uuid,
+) -> Result<(), ApiError> {
+    let grants = &caller.grants;
+    if grants
+        .admin(AdminRole::ProjectManager, Some(project))
+        .is_none()
+        && grants
+            .admin(AdminRole::AuditAuthority, Some(project))
+            .is_none()
+    {
+        return Err(ApiError::not_found());
+    }
+    project_exists(conn, project).await
+}
+
+/// The body of `POST /projects/{pid}/role-grants`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectGrantBody {
+    target_actor_profile_id: Uuid,
+    role: ProjectRole,
+    #[serde(default = "empty_object")]
+    qualification: Value,
+    reason: String,
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+
+/// `POST /projects/{pid}/role-grants`.
+async fn create_project_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(project_id): Ids<Uuid>,
+    Json(body): Json<ProjectGrantBody>,
+) -> Result<Response, ApiError> {
+    let manager_grant = {
+        let mut conn = state.pool.acquire().await?;
+        covering_manager(&mut conn, &caller, project_id).await?
+    };
+    let request = json!({ "path": { "project_id": project_id }, "body": {
+        "target_actor_profile_id": body.target_actor_profile_id, "role": body.role,
+        "qualification": body.qualification, "reason": body.reason,
+    }});
+    let ctx = caller.context();
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "project_role_grant.issue",
+        key,
+        &request,
+        async |tx| {
+            let grant = grant_project_role(
+                tx,
+                caller.actor_id,
+                manager_grant,
+                &ProjectGrantRequest {
+                    project_id,
+                    target: body.target_actor_profile_id,
+                    role: body.role,
+                    qualification: body.qualification.clone(),
+                    reason: body.reason.clone(),
+                },
+                &ctx,
+            )
+            .await?;
+            Ok((StatusCode::CREATED, project_view(&grant)))
+        },
+    )
+    .await
+}
+
+/// `POST /projects/{pid}/role-grants/{gid}/revoke`.
+async fn revoke_project_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids((project_id, grant_id)): Ids<(Uuid, Uuid)>,
+    Json(body): Json<ReasonBody>,
+) -> Result<Response, ApiError> {
+    let manager_grant = {
+        let mut conn = state.pool.acquire().await?;
+        covering_manager(&mut conn, &caller, project_id).await?
+    };
+    let request = json!({
+        "path": { "project_id": project_id, "grant_id": grant_id },
+        "body": { "reason": body.reason },
+    });
+    let ctx = caller.context();
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "project_role_grant.revoke",
+        key,
+        &request,
+        async |tx| {
+            let grant = revoke_project_role(
+                tx,
+                caller.actor_id,
+                manager_grant,
+                project_id,
+                grant_id,
+                &body.reason,
+                &ctx,
+            )
+            .await?;
+            Ok((StatusCode::OK, project_view(&grant)))
+        },
+    )
+    .await
+}
+
+/// `GET /projects/{pid}/role-grants/{gid}`.
+async fn project_grant_detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids((project_id, grant_id)): Ids<(Uuid, Uuid)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    may_read_project_grants(&mut conn, &caller, project_id).await?;
+    let grant = project_grant(&mut conn, project_id, grant_id, false)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(project_view(&grant)))
+}
+
+/// Filters of a project's grant list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectGrantQuery {
+    status: Option<String>,
+    role: Option<ProjectRole>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// `GET /projects/{pid}/role-grants`.
+async fn list_project_grants(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+    query: Result<Query<ProjectGrantQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    may_read_project_grants(&mut conn, &caller, project_id).await?;
+    let Query(query) = query.map_err(query_rejection)?;
+    let status = status_filter(query.status.as_deref())?;
+    let list = format!(
+        "project:{project_id}:role-grants:{}:{}",
+        status.unwrap_or("all"),
+        query.role.map(|r| r.as_str()).unwrap_or("any"),
+    );
+    let page = Page::parse(
+        &PageQuery {
+            limit: query.limit,
+            cursor: query.cursor,
+        },
+        &list,
+        &state.config.cursor_secret,
+    )?;
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT {PROJECT_GRANT_COLUMNS} FROM project_role_grants WHERE project_id = "
+    ));
+    sql.push_bind(project_id);
+    if let Some(status) = status {
+        sql.push(" AND status = ").push_bind(status);
+    }
+    if let Some(role) = query.role {
+        sql.push(" AND role = ").push_bind(role.as_str());
+    }
+    if let Some(after) = page.after {
+        sql.push(" AND id > ").push_bind(after);
+    }
+    sql.push(" ORDER BY id LIMIT ")
+        .push_bind(i64::from(page.limit));
+    let rows: Vec<ProjectRoleGrant> = sql.build_query_as().fetch_all(&mut *conn).await?;
+    let next = page.next_cursor(
+        rows.len(),
+        rows.last().map(|g| g.id),
+        &list,
+        &state.config.cursor_secret,
+    );
+    Ok(axum::Json(json!({
+        "items": rows.iter().map(project_view).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}

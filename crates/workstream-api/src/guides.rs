@@ -1,0 +1,284 @@
+//! `/projects/{pid}/guides`: guide versions and their activation.
+//!
+//! | method | path | who | answers |
+//! |---|---|---|---|
+//! | POST | `/projects/{pid}/guides` | covering PM | 201 guide (draft); 409 `guide_version_exists`, `project_archived`; 422 `policy_bundle_invalid` (not an object / non-integer numbers) |
+//! | GET | `/projects/{pid}/guides` | covering PM, operator, covering audit | 200 `{items, next_cursor}` |
+//! | GET | `/projects/{pid}/guides/{gid}` | same | 200 guide |
+//! | GET | `/projects/{pid}/active-guide` | same | 200 guide; 404 when none is active |
+//! | PATCH | `/projects/{pid}/guides/{gid}` | covering PM | 200 guide; 409 `guide_not_editable` once activated |
+//! | POST | `/projects/{pid}/guides/{gid}/activate` | covering PM | 200 `{guide, project, superseded_guide_id}`; the gate's codes (see `workstream_engine::guides`) |
+//!
+//! Callers who can see the project but lack the action get 403 `permission_not_granted`;
+//! others the concealed 404.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use workstream_domain::roles::AdminRole;
+use workstream_engine::guides::{self, Guide, GuideChanges, NewGuide};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::correlation::CorrelationId;
+use crate::error::ApiError;
+use crate::extract::{Ids, Json};
+use crate::idempotency::{self, IdempotencyKey};
+use crate::pagination::{Page, PageQuery};
+use crate::projects::{acting, is_manager, require};
+
+/// The guide routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{project_id}/guides", post(create).get(list))
+        .route(
+            "/projects/{project_id}/guides/{guide_id}",
+            get(read).patch(update),
+        )
+        .route(
+            "/projects/{project_id}/guides/{guide_id}/activate",
+            post(activate),
+        )
+        .route("/projects/{project_id}/active-guide", get(active))
+}
+
+/// The guide as JSON (the row, field for field).
+pub fn guide_view(guide: &Guide) -> Value {
+    serde_json::to_value(guide).expect("a guide serializes")
+}
+
+fn may_read(caller: &Caller, project: Uuid) -> bool {
+    is_manager(caller, project)
+        || caller.grants.admin(AdminRole::Operator, None).is_some()
+        || caller
+            .grants
+            .admin(AdminRole::AuditAuthority, Some(project))
+            .is_some()
+}
+
+/// `?limit&cursor` with rejections as 422 envelopes.
+pub fn page_query(query: Result<Query<PageQuery>, QueryRejection>) -> Result<PageQuery, ApiError> {
+    query.map(|Query(q)| q).map_err(|rejection| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the query string is not valid",
+        )
+        .with_details(json!({ "reason": rejection.body_text() }))
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateGuide {
+    version: String,
+    #[serde(default)]
+    content_markdown: String,
+    #[serde(default)]
+    change_summary: String,
+    #[serde(default)]
+    policy_bundle: Option<Value>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(project_id): Ids<Uuid>,
+    Json(body): Json<CreateGuide>,
+) -> Result<Response, ApiError> {
+    require(&caller, project_id, is_manager(&caller, project_id))?;
+    let request = json!({
+        "path": format!("/projects/{project_id}/guides"),
+        "body": { "version": body.version, "content_markdown": body.content_markdown,
+                  "change_summary": body.change_summary, "policy_bundle": body.policy_bundle },
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "guide.create",
+        key,
+        &request,
+        async |tx| {
+            let guide = guides::create(
+                tx,
+                &acting,
+                project_id,
+                NewGuide {
+                    version: body.version,
+                    content_markdown: body.content_markdown,
+                    change_summary: body.change_summary,
+                    policy_bundle: body.policy_bundle,
+                },
+            )
+            .await?;
+            Ok((StatusCode::CREATED, guide_view(&guide)))
+        },
+    )
+    .await
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require(&caller, project_id, may_read(&caller, project_id))?;
+    let query = page_query(query)?;
+    let scope = format!("project:{project_id}:guides");
+    let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
+    let mut conn = state.pool.acquire().await?;
+    if workstream_engine::projects::find(&mut conn, project_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found());
+    }
+    let items = guides::list(&mut conn, project_id, page.after, page.limit).await?;
+    let next = page.next_cursor(
+        items.len(),
+        items.last().map(|g| g.id),
+        &scope,
+        &state.config.cursor_secret,
+    );
+    Ok(axum::Json(json!({
+        "items": items.iter().map(guide_view).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids((project_id, guide_id)): Ids<(Uuid, Uuid)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require(&caller, project_id, may_read(&caller, project_id))?;
+    let mut conn = state.pool.acquire().await?;
+    let guide = guides::find(&mut conn, project_id, guide_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(guide_view(&guide)))
+}
+
+async fn active(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require(&caller, project_id, may_read(&caller, project_id))?;
+    let mut conn = state.pool.acquire().await?;
+    let guide = guides::active(&mut conn, project_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(guide_view(&guide)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateGuide {
+    #[serde(default)]
+    content_markdown: Option<String>,
+    #[serde(default)]
+    change_summary: Option<String>,
+    #[serde(default)]
+    policy_bundle: Option<Value>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids((project_id, guide_id)): Ids<(Uuid, Uuid)>,
+    Json(body): Json<UpdateGuide>,
+) -> Result<Response, ApiError> {
+    require(&caller, project_id, is_manager(&caller, project_id))?;
+    let request = json!({
+        "path": format!("/projects/{project_id}/guides/{guide_id}"),
+        "body": { "content_markdown": body.content_markdown, "change_summary": body.change_summary,
+                  "policy_bundle": body.policy_bundle },
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "guide.update",
+        key,
+        &request,
+        async |tx| {
+            let guide = guides::update(
+                tx,
+                &acting,
+                project_id,
+                guide_id,
+                GuideChanges {
+                    content_markdown: body.content_markdown,
+                    change_summary: body.change_summary,
+                    policy_bundle: body.policy_bundle,
+                },
+            )
+            .await?;
+            Ok((StatusCode::OK, guide_view(&guide)))
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Activate {
+    /// The contribution policy version the manager selects; absent = the current one.
+    #[serde(default)]
+    contribution_policy_version_id: Option<Uuid>,
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids((project_id, guide_id)): Ids<(Uuid, Uuid)>,
+    Json(body): Json<Activate>,
+) -> Result<Response, ApiError> {
+    require(&caller, project_id, is_manager(&caller, project_id))?;
+    let request = json!({
+        "path": format!("/projects/{project_id}/guides/{guide_id}/activate"),
+        "body": { "contribution_policy_version_id": body.contribution_policy_version_id },
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "guide.activate",
+        key,
+        &request,
+        async |tx| {
+            let activation = guides::activate(
+                tx,
+                &acting,
+                project_id,
+                guide_id,
+                body.contribution_policy_version_id,
+            )
+            .await?;
+            Ok((
+                StatusCode::OK,
+                json!({
+                    "guide": guide_view(&activation.guide),
+                    "project": { "id": project_id, "status": activation.project_status },
+                    "superseded_guide_id": activation.superseded_guide_id,
+                }),
+            ))
+        },
+    )
+    .await
+}

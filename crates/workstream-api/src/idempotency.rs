@@ -1,0 +1,156 @@
+//! `Idempotency-Key`: every mutation can be retried safely.
+//!
+//! A client sends a UUID in `Idempotency-Key` with each mutation. The first request
+//! runs and its response is stored, in the same transaction as the change itself, under
+//! (actor, operation, key). A retry with the same key and the same request gets the
+//! stored response back (with `Idempotency-Replayed: true`) without running again; the
+//! same key with a different request is 409 `idempotency_mismatch` (R15). Replays
+//! happen only after the caller's authority was checked again by the handler, so a
+//! revoked grant cannot be bypassed by replaying an old key.
+//!
+//! Two concurrent requests with one key both run, but only one commits: the loser's
+//! insert violates the unique key, its transaction rolls back, and it answers with the
+//! winner's stored response.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+use workstream_domain::{Digest, to_canonical_bytes};
+
+use crate::error::ApiError;
+
+/// The header carrying the key.
+pub const HEADER: &str = "idempotency-key";
+
+/// A validated `Idempotency-Key` (a UUID).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let value = parts.headers.get(HEADER).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_required",
+                "mutations need an Idempotency-Key header holding a UUID",
+            )
+        })?;
+        value
+            .to_str()
+            .ok()
+            .and_then(|text| Uuid::parse_str(text).ok())
+            .map(IdempotencyKey)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_invalid",
+                    "the Idempotency-Key header must be a UUID",
+                )
+            })
+    }
+}
+
+/// The digest a request is compared by: its canonical JSON (key order and whitespace
+/// do not matter), or its bytes when it holds non-integer numbers.
+fn request_digest(operation: &str, request: &Value) -> String {
+    let document = serde_json::json!({ "operation": operation, "request": request });
+    match to_canonical_bytes(&document) {
+        Ok(bytes) => Digest::of_bytes(&bytes).to_string(),
+        Err(_) => Digest::of_bytes(document.to_string().as_bytes()).to_string(),
+    }
+}
+
+/// The outcome of a mutation: its status and JSON body.
+pub type Outcome = (StatusCode, Value);
+
+/// Runs `mutation` once per (actor, operation, key), in one transaction with the
+/// stored response. `request` is what identifies the request: its path ids and body.
+pub async fn run<F>(
+    pool: &PgPool,
+    actor_id: Uuid,
+    operation: &str,
+    key: IdempotencyKey,
+    request: &Value,
+    mutation: F,
+) -> Result<Response, ApiError>
+where
+    F: AsyncFnOnce(&mut PgConnection) -> Result<Outcome, ApiError>,
+{
+    let digest = request_digest(operation, request);
+    let mut tx = pool.begin().await?;
+    if let Some(stored) = stored(&mut tx, actor_id, operation, key, &digest).await? {
+        return Ok(stored);
+    }
+    let (status, body) = mutation(&mut tx).await?;
+    let insert = sqlx::query(
+        "INSERT INTO idempotency_records (id, actor_id, operation, idempotency_key, \
+         request_hash, response_status, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(actor_id)
+    .bind(operation)
+    .bind(key.0.to_string())
+    .bind(&digest)
+    .bind(i32::from(status.as_u16()))
+    .bind(&body)
+    .execute(&mut *tx)
+    .await;
+    let committed = match insert {
+        Ok(_) => tx.commit().await.map_err(ApiError::from),
+        Err(err) => Err(ApiError::from(err)),
+    };
+    match committed {
+        Ok(()) => Ok((status, axum::Json(body)).into_response()),
+        Err(err) if err.details["constraint"] == "idempotency_records_actor_operation_key" => {
+            // A concurrent request with the same key won; answer as its replay.
+            let mut conn = pool.acquire().await?;
+            stored(&mut conn, actor_id, operation, key, &digest)
+                .await?
+                .ok_or(err)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+async fn stored(
+    conn: &mut PgConnection,
+    actor_id: Uuid,
+    operation: &str,
+    key: IdempotencyKey,
+    digest: &str,
+) -> Result<Option<Response>, ApiError> {
+    let row: Option<(String, i32, Value)> = sqlx::query_as(
+        "SELECT request_hash, response_status, response_body FROM idempotency_records \
+         WHERE actor_id = $1 AND operation = $2 AND idempotency_key = $3",
+    )
+    .bind(actor_id)
+    .bind(operation)
+    .bind(key.0.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((stored_digest, status, body)) = row else {
+        return Ok(None);
+    };
+    if stored_digest != digest {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_mismatch",
+            "this Idempotency-Key was used for a different request",
+        ));
+    }
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert("idempotency-replayed", HeaderValue::from_static("true"));
+    Ok(Some(response))
+}

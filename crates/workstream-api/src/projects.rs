@@ -1,0 +1,280 @@
+//! `/projects`: creating projects, reading them, and pausing, resuming and archiving.
+//!
+//! | method | path | who | answers |
+//! |---|---|---|---|
+//! | POST | `/projects` | system project manager | 201 project; 403 `permission_not_granted`; 409 `project_slug_conflict` |
+//! | GET | `/projects/{pid}` | covering PM, operator, covering finance or audit: full view; submitter/reviewer/adjudicator of the project: `{id, name, status}` | 404 (concealed) for anyone else |
+//! | POST | `/projects/{pid}/pause`, `/resume`, `/archive` | covering PM | 200 project; 409 `invalid_project_transition` |
+//!
+//! Who may see a project decides between 403 and 404 on the project's sub-resources:
+//! a caller who can see the project but lacks the action gets 403
+//! `permission_not_granted`; anyone else gets the concealed 404 ([`require`]).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+use workstream_domain::machines::project::ProjectStatus;
+use workstream_domain::roles::{AdminRole, ProjectRole};
+use workstream_engine::projects::{self, Acting, NewProject};
+
+use crate::AppState;
+use crate::auth::{Caller, Grants};
+use crate::correlation::CorrelationId;
+use crate::error::ApiError;
+use crate::extract::{Ids, Json};
+use crate::idempotency::{self, IdempotencyKey};
+
+/// The project routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects", post(create))
+        .route("/projects/{project_id}", get(read))
+        .route("/projects/{project_id}/pause", post(pause))
+        .route("/projects/{project_id}/resume", post(resume))
+        .route("/projects/{project_id}/archive", post(archive))
+}
+
+/// How much of a project a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Managers, operators, finance and audit covering the project.
+    Full,
+    /// Contributors with a role on the project: `{id, name, status}`.
+    Minimal,
+    /// Nothing: every answer is the concealed 404.
+    None,
+}
+
+/// What `grants` let the caller see of `project`.
+pub fn visibility(grants: &Grants, project: Uuid) -> Visibility {
+    let full = grants
+        .admin(AdminRole::ProjectManager, Some(project))
+        .is_some()
+        || grants.admin(AdminRole::Operator, None).is_some()
+        || grants
+            .admin(AdminRole::FinanceAuthority, Some(project))
+            .is_some()
+        || grants
+            .admin(AdminRole::AuditAuthority, Some(project))
+            .is_some();
+    let contributor = [
+        ProjectRole::Submitter,
+        ProjectRole::Reviewer,
+        ProjectRole::Adjudicator,
+    ]
+    .into_iter()
+    .any(|role| grants.project_role(project, role).is_some());
+    if full {
+        Visibility::Full
+    } else if contributor {
+        Visibility::Minimal
+    } else {
+        Visibility::None
+    }
+}
+
+/// Allows the call when `allowed` holds; otherwise 403 `permission_not_granted` for a
+/// caller who can see the project and the concealed 404 for anyone else.
+pub fn require(caller: &Caller, project: Uuid, allowed: bool) -> Result<(), ApiError> {
+    if allowed {
+        return Ok(());
+    }
+    match visibility(&caller.grants, project) {
+        Visibility::None => Err(ApiError::not_found()),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "permission_not_granted",
+            "your grants do not allow this action on this project",
+        )),
+    }
+}
+
+/// Whether the caller holds a project manager grant covering `project`.
+pub fn is_manager(caller: &Caller, project: Uuid) -> bool {
+    caller
+        .grants
+        .admin(AdminRole::ProjectManager, Some(project))
+        .is_some()
+}
+
+/// The acting context of a caller for the engine.
+pub fn acting(caller: &Caller, correlation: &CorrelationId) -> Acting {
+    Acting {
+        actor_id: caller.actor_id,
+        correlation_id: Some(correlation.0.clone()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateProject {
+    name: String,
+    slug: String,
+    #[serde(default)]
+    description: String,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Json(body): Json<CreateProject>,
+) -> Result<Response, ApiError> {
+    if caller
+        .grants
+        .admin(AdminRole::ProjectManager, None)
+        .is_none()
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "permission_not_granted",
+            "creating a project needs a system-scoped project manager grant",
+        ));
+    }
+    let request = json!({ "path": "/projects", "body": { "name": body.name, "slug": body.slug, "description": body.description } });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "project.create",
+        key,
+        &request,
+        async |tx| {
+            let project = projects::create(
+                tx,
+                &acting,
+                NewProject {
+                    name: body.name,
+                    slug: body.slug,
+                    description: body.description,
+                },
+            )
+            .await?;
+            Ok((StatusCode::CREATED, project.full_view()))
+        },
+    )
+    .await
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let visibility = visibility(&caller.grants, project_id);
+    if visibility == Visibility::None {
+        return Err(ApiError::not_found());
+    }
+    let mut conn = state.pool.acquire().await?;
+    let project = projects::find(&mut conn, project_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(match visibility {
+        Visibility::Full => project.full_view(),
+        _ => project.minimal_view(),
+    }))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StatusChange {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn change(
+    state: AppState,
+    correlation: CorrelationId,
+    caller: Caller,
+    key: IdempotencyKey,
+    project_id: Uuid,
+    body: StatusChange,
+    to: ProjectStatus,
+) -> Result<Response, ApiError> {
+    require(&caller, project_id, is_manager(&caller, project_id))?;
+    let (operation, action) = match to {
+        ProjectStatus::Paused => ("project.pause", "pause"),
+        ProjectStatus::Active => ("project.resume", "resume"),
+        _ => ("project.archive", "archive"),
+    };
+    let request = json!({ "path": format!("/projects/{project_id}/{action}"), "body": { "reason": body.reason } });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        operation,
+        key,
+        &request,
+        async |tx| {
+            let project = projects::change_status(tx, &acting, project_id, to, body.reason).await?;
+            Ok((StatusCode::OK, project.full_view()))
+        },
+    )
+    .await
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(project_id): Ids<Uuid>,
+    Json(body): Json<StatusChange>,
+) -> Result<Response, ApiError> {
+    change(
+        state,
+        correlation,
+        caller,
+        key,
+        project_id,
+        body,
+        ProjectStatus::Paused,
+    )
+    .await
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(project_id): Ids<Uuid>,
+    Json(body): Json<StatusChange>,
+) -> Result<Response, ApiError> {
+    change(
+        state,
+        correlation,
+        caller,
+        key,
+        project_id,
+        body,
+        ProjectStatus::Active,
+    )
+    .await
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(project_id): Ids<Uuid>,
+    Json(body): Json<StatusChange>,
+) -> Result<Response, ApiError> {
+    change(
+        state,
+        correlation,
+        caller,
+        key,
+        project_id,
+        body,
+        ProjectStatus::Archived,
+    )
+    .await
+}

@@ -1,0 +1,569 @@
+//! Task routes (upstream-api §1.4): management, screening and release for Project
+//! Managers; the ready queue, the contributor-safe task view, submission requirements,
+//! claim and start for contributors; the Operator's start override.
+//!
+//! Handlers stay thin: authenticate ([`Caller`]), check the caller's authority (before
+//! the idempotency layer, so a replay is authorized again), and run one engine command
+//! in one transaction with its stored response. Every rule lives in
+//! `workstream_engine::tasks`.
+//!
+//! | route | who | success |
+//! |---|---|---|
+//! | `POST /projects/{pid}/tasks` | covering PM | 201 draft task |
+//! | `GET /projects/{pid}/tasks` | covering PM, auditor | page of management views |
+//! | `GET /projects/{pid}/tasks/ready` | submitter or reviewer of the project | page of contributor views |
+//! | `GET /projects/{pid}/tasks/{tid}` | covering PM, auditor | management view |
+//! | `POST /tasks/{tid}/screen` | covering PM | T1, `screening` |
+//! | `POST /tasks/{tid}/release` | covering PM, reason | T2, `ready` |
+//! | `POST /tasks/{tid}/return-to-draft` | covering PM, reason | T3, `draft` |
+//! | `POST /tasks/{tid}/cancel` | covering PM, reason | T16, `cancelled` |
+//! | `POST /tasks/{tid}/claim` | submitter of the project | T4, `claimed` + assignment |
+//! | `POST /tasks/{tid}/start` | the assignee | T5, `in_progress` |
+//! | `POST /operations/tasks/{tid}/start` | system Operator, reason | T5, assignee unchanged |
+//! | `GET /tasks/{tid}` | submitter/reviewer while READY, or the assignee | contributor view |
+//! | `GET /tasks/{tid}/submission-requirements` | eligible submitter, or the assignee | locked artifact policy |
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use workstream_domain::lifecycle::Actor;
+use workstream_engine::tasks::{self, NewTaskInput, Requester, access, views};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::correlation::CorrelationId;
+use crate::error::ApiError;
+use crate::extract::{Ids, Json};
+use crate::idempotency::{self, IdempotencyKey};
+use crate::pagination::{Page, PageQuery};
+
+/// The task routes, relative to `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{pid}/tasks", post(create_task).get(list_tasks))
+        .route("/projects/{pid}/tasks/ready", get(ready_queue))
+        .route("/projects/{pid}/tasks/{tid}", get(management_task))
+        .route("/tasks/{tid}", get(contributor_task))
+        .route(
+            "/tasks/{tid}/submission-requirements",
+            get(submission_requirements),
+        )
+        .route("/tasks/{tid}/screen", post(screen))
+        .route("/tasks/{tid}/release", post(release))
+        .route("/tasks/{tid}/return-to-draft", post(return_to_draft))
+        .route("/tasks/{tid}/cancel", post(cancel))
+        .route("/tasks/{tid}/claim", post(claim))
+        .route("/tasks/{tid}/start", post(start))
+        .route("/operations/tasks/{tid}/start", post(start_override))
+}
+
+/// A body holding an optional reason (screen, claim, start). An empty body is `{}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptionalReason {
+    // Accepted for compatibility with upstream clients; part of the idempotency digest.
+    #[allow(dead_code)]
+    reason: Option<String>,
+}
+
+/// A body whose reason is required; a missing reason reads as blank, so the lifecycle
+/// answers 422 `reason_required` rather than a parse error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequiredReason {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Parses an optional JSON body strictly: empty means `T::default()`.
+fn optional_body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<(T, Value), ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok((T::default(), json!({})));
+    }
+    let invalid = |reason: String| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the request body is not valid for this route",
+        )
+        .with_details(json!({ "reason": reason }))
+    };
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    let parsed = serde_json::from_value(value.clone()).map_err(|e| invalid(e.to_string()))?;
+    Ok((parsed, value))
+}
+
+fn requester(caller: &Caller, correlation: &CorrelationId) -> Requester {
+    Requester {
+        actor_id: caller.actor_id,
+        correlation_id: Some(correlation.0.clone()),
+    }
+}
+
+/// The authority check made before the idempotency layer.
+async fn precheck(
+    state: &AppState,
+    caller: &Caller,
+    task_id: Uuid,
+    actor: Actor,
+    operation: &str,
+    key: IdempotencyKey,
+) -> Result<(), ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    access::precheck_task(&mut conn, caller.actor_id, task_id, actor).await?;
+    // R15: a replay returns the stored response only while the task is still where that
+    // response left it; once it has moved on, the old answer would mislead.
+    let moved_on: Option<(bool,)> = sqlx::query_as(
+        "SELECT r.response_body -> 'task' ->> 'status' IS DISTINCT FROM t.status \
+         FROM idempotency_records r JOIN tasks t ON t.id = $4 \
+         WHERE r.actor_id = $1 AND r.operation = $2 AND r.idempotency_key = $3 \
+         AND r.response_body -> 'task' ->> 'id' = $4::text",
+    )
+    .bind(caller.actor_id)
+    .bind(operation)
+    .bind(key.0.to_string())
+    .bind(task_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((true,)) = moved_on {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "task_replay_state_changed",
+            "the task has moved on since this request was first answered",
+        ));
+    }
+    Ok(())
+}
+
+async fn create_task(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(correlation): Extension<CorrelationId>,
+    key: IdempotencyKey,
+    Ids(project_id): Ids<Uuid>,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let input: NewTaskInput = serde_json::from_value(body.clone()).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the request body is not valid for this route",
+        )
+        .with_details(json!({ "reason": e.to_string() }))
+    })?;
+    {
+        let mut conn = state.pool.acquire().await?;
+        access::precheck_project(
+            &mut conn,
+            caller.actor_id,
+            project_id,
+            Actor::ProjectManager,
+        )
+        .await?;
+    }
+    let who = requester(&caller, &correlation);
+    let request = json!({ "path": format!("/projects/{project_id}/tasks"), "body": body });
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "task.create",
+        key,
+        &request,
+        async |tx| {
+            let task = tasks::create(tx, &who, project_id, &input).await?;
+            Ok((
+                StatusCode::CREATED,
+                json!({ "task": views::management_view(&task, None) }),
+            ))
+        },
+    )
+    .await
+}
+
+/// A page of items with its next cursor.
+fn page_body(
+    project_id: Uuid,
+    items: Vec<(Uuid, Value)>,
+    page: &Page,
+    scope: &str,
+    secret: &[u8],
+) -> Value {
+    let last = items.last().map(|(id, _)| *id);
+    let next_cursor = page.next_cursor(items.len(), last, scope, secret);
+    json!({
+        "project_id": project_id,
+        "items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        "next_cursor": next_cursor,
+    })
+}
+
+async fn list_tasks(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+    Query(query): Query<PageQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let scope = format!("project:{project_id}:tasks");
+    let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
+    let mut conn = state.pool.acquire().await?;
+    let items = views::list_for_manager(
+        &mut conn,
+        caller.actor_id,
+        project_id,
+        page.after,
+        page.limit,
+    )
+    .await?;
+    Ok(axum::Json(page_body(
+        project_id,
+        items,
+        &page,
+        &scope,
+        &state.config.cursor_secret,
+    )))
+}
+
+async fn ready_queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+    Query(query): Query<PageQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let scope = format!("project:{project_id}:tasks:ready");
+    let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
+    let mut conn = state.pool.acquire().await?;
+    let items = views::list_ready(
+        &mut conn,
+        caller.actor_id,
+        project_id,
+        page.after,
+        page.limit,
+    )
+    .await?;
+    Ok(axum::Json(page_body(
+        project_id,
+        items,
+        &page,
+        &scope,
+        &state.config.cursor_secret,
+    )))
+}
+
+async fn management_task(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids((project_id, task_id)): Ids<(Uuid, Uuid)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let task = views::read_for_manager(&mut conn, caller.actor_id, project_id, task_id).await?;
+    Ok(axum::Json(json!({ "task": task })))
+}
+
+async fn contributor_task(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(task_id): Ids<Uuid>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let task = views::read_for_contributor(&mut conn, caller.actor_id, task_id).await?;
+    Ok(axum::Json(json!({ "task": task })))
+}
+
+async fn submission_requirements(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(task_id): Ids<Uuid>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let requirements = views::submission_requirements(&mut conn, caller.actor_id, task_id).await?;
+    Ok(axum::Json(requirements))
+}
+
+async fn screen(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(correlation): Extension<CorrelationId>,
+    key: IdempotencyKey,
+    Ids(task_id): Ids<Uuid>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let (_body, value): (OptionalReason, Value) = optional_body(&body)?;
+    precheck(
+        &state,
+        &caller,
+        task_id,
+        Actor::ProjectManager,
+        "task.screen",
+        key,
+    )
+    .await?;
+    let who = requester(&caller, &correlation);
+    let request = json!({ "path": format!("/tasks/{task_id}/screen"), "body": value });
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "task.screen",
+        key,
+        &request,
+        async |tx| {
+            let task = tasks::screen(tx, &who, task_id).await?;
+            Ok((
+                StatusCode::OK,
+                json!({ "task": views::management_view(&task, None) }),
+            ))
+        },
+    )
+    .await
+}
+
+/// Which PM command a reasoned route runs.
+#[derive(Clone, Copy)]
+enum Reasoned {
+    Release,
+    ReturnToDraft,
+    Cancel,
+}
+
+async fn reasoned(
+    state: AppState,
+    caller: Caller,
+    correlation: CorrelationId,
+    key: IdempotencyKey,
+    task_id: Uuid,
+    value: Value,
+    which: Reasoned,
+) -> Result<Response, ApiError> {
+    let body: RequiredReason = strict(&value)?;
+    let who = requester(&caller, &correlation);
+    let (operation, path) = match which {
+        Reasoned::Release => ("task.release", "release"),
+        Reasoned::ReturnToDraft => ("task.return_to_draft", "return-to-draft"),
+        Reasoned::Cancel => ("task.cancel", "cancel"),
+    };
+    precheck(
+        &state,
+        &caller,
+        task_id,
+        Actor::ProjectManager,
+        operation,
+        key,
+    )
+    .await?;
+    let request = json!({ "path": format!("/tasks/{task_id}/{path}"), "body": value });
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        operation,
+        key,
+        &request,
+        async |tx| {
+            let task = match which {
+                Reasoned::Release => tasks::release(tx, &who, task_id, &body.reason).await?,
+                Reasoned::ReturnToDraft => {
+                    tasks::return_to_draft(tx, &who, task_id, &body.reason).await?
+                }
+                Reasoned::Cancel => tasks::cancel(tx, &who, task_id, &body.reason).await?,
+            };
+            Ok((
+                StatusCode::OK,
+                json!({ "task": views::management_view(&task, None) }),
+            ))
+        },
+    )
+    .await
+}
+
+async fn release(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(correlation): Extension<CorrelationId>,
+    key: IdempotencyKey,
+    Ids(task_id): Ids<Uuid>,
+    Json(value): Json<Value>,
+) -> Result<Response, ApiError> {
+    reasoned(
+        state,
+        caller,
+        correlation,
+        key,
+        task_id,
+        value,
+        Reasoned::Release,
+    )
+    .await
+}
+
+async fn return_to_draft(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(correlation): Extension<CorrelationId>,
+    key: IdempotencyKey,
+    Ids(task_id): Ids<Uuid>,
+    Json(value): Json<Value>,
+) -> Result<Response, ApiError> {
+    reasoned(
+        state,
+        caller,
+        correlation,
+        key,
+        task_id,
+        value,
+        Reasoned::ReturnToDraft,
+    )
+    .await
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(correlation): Extension<CorrelationId>,
+    key: IdempotencyKey,
+    Ids(task_id): Ids<Uuid>,
+    Json(value): Json<Value>,
+) -> Result<Response, ApiError> {
+    reasoned(
+        state,
+        caller,
+        correlation,
+        key,
+        task_id,
+        value,
+        Reasoned::Cancel,
+    )
+    .await
+}
+
+/// Parses a JSON value into a strict request type.
+fn strict<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
+    serde_json::from_value(value.clone()).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the request body is not valid for this route",
+        )
+        .with_details(json!({ "reason": e.to_string() }))
+    })
+}
+
+async fn claim(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(correlation): Extension<CorrelationId>,
+    key: IdempotencyKey,
+    Ids(task_id): Ids<Uuid>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let (_body, value): (OptionalReason, Value) = optional_body(&body)?;
+    precheck(
+        &state,
+        &caller,
+        task_id,
+        Actor::Submitter,
+        "task.claim",
+        key,
+    )
+    .await?;
+    let who = requester(&caller, &correlation);
+    let request = json!({ "path": format!("/tasks/{task_id}/claim"), "body": value });
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "task.claim",
+        key,
+        &request,
+        async |tx| {
+            let (task, assignment) = tasks::claim(tx, &who, task_id).await?;
+            let view = views::contributor_view(tx, &task, who.actor_id).await?;
+            Ok((
+                StatusCode::OK,
+                json!({ "task": view, "assignment": views::assignment_view(&assignment) }),
+            ))
+        },
+    )
+    .await
+}
+
+async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(correlation): Extension<CorrelationId>,
+    key: IdempotencyKey,
+    Ids(task_id): Ids<Uuid>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let (_body, value): (OptionalReason, Value) = optional_body(&body)?;
+    precheck(
+        &state,
+        &caller,
+        task_id,
+        Actor::Submitter,
+        "task.start",
+        key,
+    )
+    .await?;
+    let who = requester(&caller, &correlation);
+    let request = json!({ "path": format!("/tasks/{task_id}/start"), "body": value });
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "task.start",
+        key,
+        &request,
+        async |tx| {
+            let task = tasks::start(tx, &who, task_id).await?;
+            let view = views::contributor_view(tx, &task, who.actor_id).await?;
+            Ok((StatusCode::OK, json!({ "task": view })))
+        },
+    )
+    .await
+}
+
+async fn start_override(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(correlation): Extension<CorrelationId>,
+    key: IdempotencyKey,
+    Ids(task_id): Ids<Uuid>,
+    Json(value): Json<Value>,
+) -> Result<Response, ApiError> {
+    let body: RequiredReason = strict(&value)?;
+    precheck(
+        &state,
+        &caller,
+        task_id,
+        Actor::Operator,
+        "operations.task.start_override",
+        key,
+    )
+    .await?;
+    let who = requester(&caller, &correlation);
+    let request = json!({ "path": format!("/operations/tasks/{task_id}/start"), "body": value });
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "operations.task.start_override",
+        key,
+        &request,
+        async |tx| {
+            let task = tasks::start_override(tx, &who, task_id, &body.reason).await?;
+            // The operations projection: status and ownership, no content or locks.
+            Ok((
+                StatusCode::OK,
+                json!({ "task": {
+                    "id": task.id,
+                    "project_id": task.project_id,
+                    "status": task.status,
+                    "assigned_to": task.assigned_to,
+                }}),
+            ))
+        },
+    )
+    .await
+}

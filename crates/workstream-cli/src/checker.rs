@@ -1,0 +1,589 @@
+//! `workstream checker`: the checker author's toolkit, and the built-ins at start.
+//!
+//! * `test <component.wasm> <packet-dir-or-zip>`: runs the component on a packet under
+//!   production limits (the default [`workstream_sandbox::Limits`]), exactly as a
+//!   checker run would: the manifest (path, size, sha256, executable) is built from the
+//!   files, the configuration is validated against the component's schema, `/packet` is
+//!   mounted read-only. Prints the findings as a table, or the run's outcome as JSON
+//!   with `--json`.
+//! * `inspect <component.wasm>`: digest, size, the import check, and `info()`.
+//! * `register <component.wasm>`: validates and stores it in the registry.
+//! * `list`: the registry.
+//!
+//! Exit status of `test`: **0** the run completed and passed (or passed with warnings
+//! only), **1** it completed and failed (at least one error finding), **2** the command
+//! could not run as asked (bad arguments, an unreadable or unsafe packet, a component
+//! the registry would refuse, a configuration that does not match the schema), **3** the
+//! run did not complete (an infrastructure failure such as `deadline_exceeded`, which
+//! production never counts as a pass). `inspect` and `register` exit 1 when the
+//! component would be refused, with the code.
+//!
+//! Compiled code goes to a temporary cache that is dropped when the command ends: the
+//! native-code cache is trusted when loaded, so it is never shared with anything else.
+//! (`checker replay <run-id>` needs stored runs and packets and is not here yet.)
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use tempfile::TempDir;
+use workstream_domain::Digest;
+use workstream_engine::CommandError;
+use workstream_engine::checkers as registration;
+use workstream_sandbox::{
+    CheckOutcome, CheckRequest, FileEntry, ImportPolicy, Level, Phase, RunResult, Sandbox,
+    SandboxConfig,
+};
+
+use crate::DatabaseArgs;
+use crate::database::Database;
+
+/// `test`: completed, no error findings.
+const EXIT_PASSED: u8 = 0;
+/// `test`: completed with error findings; `inspect`/`register`: refused.
+const EXIT_FAILED: u8 = 1;
+/// The command could not run as asked.
+const EXIT_USAGE: u8 = 2;
+/// The run did not complete (infrastructure failure).
+const EXIT_INFRASTRUCTURE: u8 = 3;
+
+/// Most entries and bytes a zipped packet may expand to.
+const MAX_ZIP_ENTRIES: usize = 10_000;
+const MAX_ZIP_BYTES: u64 = 1 << 30;
+
+/// The `checker` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CheckerCommand {
+    /// Run a component on a packet under production limits and print its report.
+    Test(TestArgs),
+    /// Print a component's digest, import check and info().
+    Inspect {
+        /// The component (`.wasm`).
+        component: PathBuf,
+        /// Accept `wasi:sockets` imports (componentize-py output); the network stays denied.
+        #[arg(long)]
+        allow_socket_imports: bool,
+    },
+    /// Validate a component and store it in the registry (idempotent by digest).
+    Register {
+        /// The component (`.wasm`).
+        component: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Accept `wasi:sockets` imports (componentize-py output); the network stays denied.
+        #[arg(long)]
+        allow_socket_imports: bool,
+    },
+    /// List the registered components.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Arguments of `checker test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The component (`.wasm`).
+    component: PathBuf,
+    /// The packet: a directory, or a `.zip` file.
+    packet: PathBuf,
+    /// The checker's configuration (a JSON file); `{}` when absent.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The contributor's summary.
+    #[arg(long, default_value = "")]
+    summary: String,
+    /// The contributor's attestation.
+    #[arg(long, default_value = "")]
+    attestation: String,
+    /// The task's acceptance criteria.
+    #[arg(long, default_value = "")]
+    criteria: String,
+    /// Accept `wasi:sockets` imports (componentize-py output); the network stays denied.
+    #[arg(long)]
+    allow_socket_imports: bool,
+}
+
+/// Runs a `checker` subcommand and returns its exit status (errors are printed here).
+pub async fn run(command: CheckerCommand) -> ExitCode {
+    let result = match command {
+        CheckerCommand::Test(args) => test(args).await,
+        CheckerCommand::Inspect {
+            component,
+            allow_socket_imports,
+        } => inspect(&component, allow_socket_imports).await,
+        CheckerCommand::Register {
+            component,
+            database,
+            allow_socket_imports,
+        } => register(&component, &database, allow_socket_imports).await,
+        CheckerCommand::List { database, json } => list(&database, json).await,
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::Usage(err)) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Infrastructure(err)) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_INFRASTRUCTURE)
+        }
+    }
+}
+
+/// Registers the built-in checkers; called once at server start. Fails the start if
+/// any of them cannot be registered: they are part of the binary.
+pub async fn register_builtins(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let (sandbox, _cache) = sandbox(false).context("starting the checker sandbox")?;
+    let registrations = registration::register_builtins(pool, &sandbox)
+        .await
+        .map_err(|e| anyhow::anyhow!("registering the built-in checkers: {e}"))?;
+    let created = registrations.iter().filter(|r| r.created).count();
+    tracing::info!(
+        builtins = registrations.len(),
+        newly_registered = created,
+        "built-in checkers registered"
+    );
+    Ok(())
+}
+
+/// Why a subcommand stopped before it had a result.
+enum Failure {
+    Usage(anyhow::Error),
+    Infrastructure(anyhow::Error),
+}
+
+fn usage(err: impl Into<anyhow::Error>) -> Failure {
+    Failure::Usage(err.into())
+}
+
+fn infrastructure(err: impl Into<anyhow::Error>) -> Failure {
+    Failure::Infrastructure(err.into())
+}
+
+/// A sandbox with production limits and a private, temporary compiled-code cache.
+fn sandbox(allow_socket_imports: bool) -> anyhow::Result<(Sandbox, TempDir)> {
+    let cache = tempfile::Builder::new()
+        .prefix("workstream-checker-cache")
+        .tempdir()?;
+    let config = SandboxConfig {
+        imports: ImportPolicy {
+            allow_socket_imports,
+        },
+        ..SandboxConfig::new(cache.path())
+    };
+    Ok((Sandbox::new(config)?, cache))
+}
+
+fn read_component(path: &Path) -> Result<Vec<u8>, Failure> {
+    fs::read(path)
+        .with_context(|| format!("reading the component {}", path.display()))
+        .map_err(usage)
+}
+
+fn print_refusal(err: &CommandError) {
+    eprintln!("refused: {}: {}", err.code, err.message);
+    if let Some(errors) = err.details.get("errors").and_then(Value::as_array) {
+        for e in errors {
+            eprintln!(
+                "  at {:?}: {}",
+                e["path"].as_str().unwrap_or_default(),
+                e["message"].as_str().unwrap_or_default()
+            );
+        }
+    }
+}
+
+async fn test(args: TestArgs) -> Result<u8, Failure> {
+    let bytes = read_component(&args.component)?;
+    let configuration: Value = match &args.config {
+        None => serde_json::json!({}),
+        Some(path) => {
+            let text = fs::read_to_string(path)
+                .with_context(|| format!("reading the configuration {}", path.display()))
+                .map_err(usage)?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", path.display()))
+                .map_err(usage)?
+        }
+    };
+    let packet = Packet::open(&args.packet).map_err(usage)?;
+    let manifest = manifest(packet.root()).map_err(usage)?;
+
+    let (sandbox, _cache) = sandbox(args.allow_socket_imports).map_err(infrastructure)?;
+    let checker = match registration::validate_component(&sandbox, &bytes).await {
+        Ok(checker) => checker,
+        Err(err) => {
+            print_refusal(&err);
+            return Ok(EXIT_USAGE);
+        }
+    };
+    if let Err(err) = registration::validate_configuration(&checker.config_schema, &configuration) {
+        print_refusal(&err);
+        return Ok(EXIT_USAGE);
+    }
+
+    let request = CheckRequest {
+        manifest,
+        summary: args.summary,
+        attestation: args.attestation,
+        acceptance_criteria: args.criteria,
+        configuration,
+        ..CheckRequest::new(Phase::PostSubmit)
+    };
+    let files = request.manifest.len();
+    let total: u64 = request.manifest.iter().map(|f| f.size).sum();
+    let outcome = match sandbox.run(&checker.loaded, request, packet.root()).await {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            eprintln!("refused: {}: {err}", err.code());
+            return Ok(EXIT_USAGE);
+        }
+    };
+
+    if args.json {
+        let text = serde_json::to_string_pretty(&outcome).map_err(infrastructure)?;
+        println!("{text}");
+    } else {
+        println!(
+            "checker  {} {}  {}",
+            checker.info.name,
+            checker.info.version,
+            checker.loaded.digest()
+        );
+        println!(
+            "packet   {} ({files} files, {total} bytes)",
+            args.packet.display()
+        );
+        print_outcome(&outcome);
+    }
+    Ok(match &outcome.result {
+        RunResult::Completed { findings, .. } => {
+            if findings.iter().any(|f| f.level == Level::Error) {
+                EXIT_FAILED
+            } else {
+                EXIT_PASSED
+            }
+        }
+        RunResult::InfrastructureFailed { .. } => EXIT_INFRASTRUCTURE,
+    })
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Info => "info",
+        Level::Warning => "warning",
+        Level::Error => "error",
+    }
+}
+
+fn print_outcome(outcome: &CheckOutcome) {
+    println!();
+    match &outcome.result {
+        RunResult::Completed {
+            verdict,
+            findings,
+            summary,
+        } => {
+            if findings.is_empty() {
+                println!("no findings");
+            } else {
+                let location = |f: &workstream_sandbox::Finding| match (&f.path, f.line) {
+                    (Some(path), Some(line)) => format!("{path}:{line}"),
+                    (Some(path), None) => path.clone(),
+                    (None, _) => "-".to_owned(),
+                };
+                let code_width = findings.iter().map(|f| f.code.len()).max().unwrap_or(0);
+                let loc_width = findings
+                    .iter()
+                    .map(|f| location(f).len())
+                    .max()
+                    .unwrap_or(0)
+                    .max("LOCATION".len());
+                let code_width = code_width.max("CODE".len());
+                println!(
+                    "{:<7}  {:<code_width$}  {:<loc_width$}  MESSAGE",
+                    "LEVEL", "CODE", "LOCATION"
+                );
+                for f in findings {
+                    println!(
+                        "{:<7}  {:<code_width$}  {:<loc_width$}  {}",
+                        level_name(f.level),
+                        f.code,
+                        location(f),
+                        f.message
+                    );
+                    if let Some(fix) = &f.suggested_fix {
+                        println!(
+                            "{:<7}  {:<code_width$}  {:<loc_width$}  fix: {fix}",
+                            "", "", ""
+                        );
+                    }
+                }
+            }
+            if let Some(summary) = summary {
+                println!("\nsummary: {summary}");
+            }
+            let count = |level| findings.iter().filter(|f| f.level == level).count();
+            println!(
+                "\nverdict: {} ({} errors, {} warnings, {} info)",
+                serde_json::to_value(verdict)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                count(Level::Error),
+                count(Level::Warning),
+                count(Level::Info)
+            );
+        }
+        RunResult::InfrastructureFailed { code, detail } => {
+            println!("infrastructure failure: {}", code.as_str());
+            println!("detail (operators only): {detail}");
+            println!("\nverdict: none (the run did not complete; never a pass)");
+        }
+    }
+    println!(
+        "fuel {}  duration {:.1} ms  limits: {} MiB, {} s, fuel {}",
+        outcome.fuel_consumed,
+        outcome.duration.as_secs_f64() * 1000.0,
+        outcome.limits.memory_bytes >> 20,
+        outcome.limits.deadline.as_secs_f64(),
+        outcome.limits.fuel
+    );
+    println!("result digest: {}", outcome.result_digest);
+}
+
+async fn inspect(path: &Path, allow_socket_imports: bool) -> Result<u8, Failure> {
+    let bytes = read_component(path)?;
+    println!("component  {}", path.display());
+    println!("digest     {}", Digest::of_bytes(&bytes));
+    println!("size       {} bytes", bytes.len());
+    let policy = ImportPolicy {
+        allow_socket_imports,
+    };
+    match policy.check(&bytes) {
+        Ok(()) => println!("imports    allowed"),
+        Err(err) => println!("imports    refused: {err}"),
+    }
+    let (sandbox, _cache) = sandbox(allow_socket_imports).map_err(infrastructure)?;
+    let checker = match registration::validate_component(&sandbox, &bytes).await {
+        Ok(checker) => checker,
+        Err(err) => {
+            print_refusal(&err);
+            return Ok(EXIT_FAILED);
+        }
+    };
+    println!("contract   {}", registration::CONTRACT);
+    println!("name       {}", checker.info.name);
+    println!("version    {}", checker.info.version);
+    println!("description");
+    println!("  {}", checker.info.description);
+    println!("config schema");
+    let schema = serde_json::to_string_pretty(&checker.config_schema).map_err(infrastructure)?;
+    for line in schema.lines() {
+        println!("  {line}");
+    }
+    Ok(EXIT_PASSED)
+}
+
+async fn register(
+    path: &Path,
+    database: &DatabaseArgs,
+    allow_socket_imports: bool,
+) -> Result<u8, Failure> {
+    let bytes = read_component(path)?;
+    let (sandbox, _cache) = sandbox(allow_socket_imports).map_err(infrastructure)?;
+    let db = Database::open(database, false)
+        .await
+        .map_err(infrastructure)?;
+    let result = registration::register_component(&db.pool, &sandbox, &bytes, false, None).await;
+    db.close().await.map_err(infrastructure)?;
+    match result {
+        Ok(r) => {
+            let c = &r.component;
+            let what = if r.created {
+                "registered"
+            } else {
+                "already registered"
+            };
+            println!("{what}: {} {} {}", c.name, c.version, c.digest);
+            Ok(EXIT_PASSED)
+        }
+        Err(err) if err.code == "internal_error" => {
+            Err(infrastructure(anyhow::anyhow!("{}", err.message)))
+        }
+        Err(err) => {
+            print_refusal(&err);
+            Ok(EXIT_FAILED)
+        }
+    }
+}
+
+async fn list(database: &DatabaseArgs, json: bool) -> Result<u8, Failure> {
+    let db = Database::open(database, false)
+        .await
+        .map_err(infrastructure)?;
+    let components = workstream_store::checkers::list(&db.pool).await;
+    db.close().await.map_err(infrastructure)?;
+    let components = components.map_err(infrastructure)?;
+    if json {
+        let text = serde_json::to_string_pretty(&components).map_err(infrastructure)?;
+        println!("{text}");
+        return Ok(EXIT_PASSED);
+    }
+    let name_width = components
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let version_width = components
+        .iter()
+        .map(|c| c.version.len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    println!(
+        "{:<name_width$}  {:<version_width$}  {:<7}  {:>9}  {:<71}  REGISTERED",
+        "NAME", "VERSION", "BUILTIN", "BYTES", "DIGEST"
+    );
+    for c in &components {
+        println!(
+            "{:<name_width$}  {:<version_width$}  {:<7}  {:>9}  {:<71}  {}",
+            c.name,
+            c.version,
+            if c.builtin { "yes" } else { "no" },
+            c.byte_count,
+            c.digest,
+            c.registered_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
+    println!("{} components", components.len());
+    Ok(EXIT_PASSED)
+}
+
+/// The packet a test runs on: a directory as given, or a zip extracted into a
+/// temporary directory.
+enum Packet {
+    Dir(PathBuf),
+    Extracted(TempDir),
+}
+
+impl Packet {
+    fn open(path: &Path) -> anyhow::Result<Packet> {
+        let meta = fs::metadata(path).with_context(|| format!("packet {}", path.display()))?;
+        if meta.is_dir() {
+            return Ok(Packet::Dir(path.to_owned()));
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("workstream-packet")
+            .tempdir()?;
+        extract_zip(path, dir.path()).with_context(|| {
+            format!(
+                "extracting {} (a packet is a directory or a .zip)",
+                path.display()
+            )
+        })?;
+        Ok(Packet::Extracted(dir))
+    }
+
+    fn root(&self) -> &Path {
+        match self {
+            Packet::Dir(path) => path,
+            Packet::Extracted(dir) => dir.path(),
+        }
+    }
+}
+
+/// Extracts a zip into `dest`, refusing anything that could land outside it: absolute
+/// paths and `..` (the entry's enclosed name), symlinks, duplicate entries (files are
+/// created new, never overwritten), and more than [`MAX_ZIP_ENTRIES`] entries or
+/// [`MAX_ZIP_BYTES`] bytes. Unix execute bits are kept.
+fn extract_zip(path: &Path, dest: &Path) -> anyhow::Result<()> {
+    let mut archive = zip::ZipArchive::new(File::open(path)?)?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        bail!("more than {MAX_ZIP_ENTRIES} entries");
+    }
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i)?;
+        let Some(relative) = entry.enclosed_name() else {
+            bail!("unsafe path in archive: {:?}", entry.name());
+        };
+        if entry.is_symlink() {
+            bail!("symlink in archive: {:?}", entry.name());
+        }
+        let out = dest.join(&relative);
+        if entry.is_dir() {
+            fs::create_dir_all(&out)?;
+            continue;
+        }
+        if let Some(parent) = out.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&out)
+            .with_context(|| format!("{:?}", entry.name()))?;
+        let budget = MAX_ZIP_BYTES - total;
+        let written = io::copy(&mut (&mut entry).take(budget + 1), &mut file)?;
+        total += written;
+        if total > MAX_ZIP_BYTES {
+            bail!("expands to more than {MAX_ZIP_BYTES} bytes");
+        }
+        if entry.unix_mode().is_some_and(|mode| mode & 0o111 != 0) {
+            fs::set_permissions(&out, fs::Permissions::from_mode(0o755))?;
+        }
+    }
+    Ok(())
+}
+
+/// The manifest of a packet directory: every regular file, sorted by `/`-separated
+/// path. Symlinks and special files are refused: a stored packet never has them.
+fn manifest(root: &Path) -> anyhow::Result<Vec<FileEntry>> {
+    let mut entries = Vec::new();
+    walk(root, root, &mut entries)?;
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(entries)
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<FileEntry>) -> anyhow::Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let meta = fs::symlink_metadata(&path)?;
+        let relative = path.strip_prefix(root).expect("under the root");
+        let Some(relative) = relative.to_str() else {
+            bail!("packet path is not UTF-8: {}", relative.display());
+        };
+        if meta.is_dir() {
+            walk(root, &path, out)?;
+        } else if meta.is_file() {
+            let bytes = fs::read(&path).with_context(|| format!("reading {relative}"))?;
+            out.push(FileEntry {
+                path: relative.replace(std::path::MAIN_SEPARATOR, "/"),
+                size: bytes.len() as u64,
+                sha256: Digest::of_bytes(&bytes).to_string(),
+                executable: meta.permissions().mode() & 0o111 != 0,
+            });
+        } else {
+            bail!(
+                "packet entry {relative} is not a regular file or directory (symlinks are refused)"
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! Suspending, reactivating and deactivating actor profiles.
+//!
+//! ```text
+//!   active --suspend--> suspended --reactivate--> active
+//!   active | suspended --deactivate--> deactivated (terminal)
+//! ```
+//!
+//! Status is a guard, never a role: a suspended actor keeps their grants but every
+//! request is refused (403 `actor_suspended`) from the next one on (R47). Nobody changes
+//! their own status, and the last effective access administrator can be neither
+//! suspended nor deactivated.
+
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+use workstream_store::actors::{self, ActorProfile};
+use workstream_store::audit::NewAuditEvent;
+
+use super::{
+    RequestContext, audit, effective_administrators, last_administrator,
+    lock_access_administrators, reason, still_holds,
+};
+use crate::{CommandError, ErrorKind};
+
+/// A change of profile status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    /// active -> suspended.
+    Suspend,
+    /// suspended -> active.
+    Reactivate,
+    /// active | suspended -> deactivated.
+    Deactivate,
+}
+
+impl StatusChange {
+    fn target(self) -> &'static str {
+        match self {
+            StatusChange::Suspend => "suspended",
+            StatusChange::Reactivate => "active",
+            StatusChange::Deactivate => "deactivated",
+        }
+    }
+
+    fn event(self) -> &'static str {
+        match self {
+            StatusChange::Suspend => "actor_suspended",
+            StatusChange::Reactivate => "actor_reactivated",
+            StatusChange::Deactivate => "actor_deactivated",
+        }
+    }
+}
+
+/// Applies `change` to `target`, by `by` acting through their access administrator
+/// grant `by_grant`.
+pub async fn change_status(
+    conn: &mut PgConnection,
+    by: Uuid,
+    by_grant: Uuid,
+    target: Uuid,
+    change: StatusChange,
+    reason_text: &str,
+    ctx: &RequestContext,
+) -> Result<ActorProfile, CommandError> {
+    let why = reason(reason_text)?;
+    if by == target {
+        return Err(CommandError::forbidden(
+            "resource_guard_denied",
+            "nobody can change their own status",
+        ));
+    }
+    let removes_standing = change != StatusChange::Reactivate;
+    if removes_standing {
+        lock_access_administrators(conn).await?;
+    }
+    let profile = actors::profile(conn, target, true).await?.ok_or_else(|| {
+        CommandError::new(ErrorKind::NotFound, "actor_not_found", "no such actor")
+    })?;
+    match (change, profile.status.as_str()) {
+        (_, "deactivated") => {
+            return Err(CommandError::conflict(
+                "actor_deactivated_terminal",
+                "the actor is deactivated; that is final",
+            ));
+        }
+        (StatusChange::Suspend, "suspended") => {
+            return Err(CommandError::conflict(
+                "actor_already_suspended",
+                "the actor is already suspended",
+            ));
+        }
+        (StatusChange::Reactivate, "active") => {
+            return Err(CommandError::conflict(
+                "actor_not_suspended",
+                "the actor is not suspended",
+            ));
+        }
+        _ => {}
+    }
+    if removes_standing
+        && profile.status == "active"
+        && holds_access_administrator(conn, target).await?
+        && effective_administrators(conn, None, Some(target)).await? == 0
+    {
+        return Err(last_administrator());
+    }
+    if removes_standing {
+        still_holds(conn, by, by_grant).await?;
+    }
+    let updated: ActorProfile = sqlx::query_as(
+        "UPDATE actor_profiles SET status = $2, status_changed_at = now(), \
+         status_changed_by = $3, status_reason = $4 WHERE id = $1 \
+         RETURNING id, kind, status, display_name, contact_email, service_identity, \
+         created_by, created_at, status_changed_at, status_changed_by, status_reason",
+    )
+    .bind(target)
+    .bind(change.target())
+    .bind(by)
+    .bind(&why)
+    .fetch_one(&mut *conn)
+    .await?;
+    audit(
+        conn,
+        NewAuditEvent {
+            entity_type: "actor_profile".into(),
+            entity_id: Some(target),
+            event_type: change.event().into(),
+            from_status: Some(profile.status.clone()),
+            to_status: Some(updated.status.clone()),
+            actor_id: Some(by),
+            reason: Some(why),
+            payload: json!({ "acting_grant_id": by_grant }),
+            correlation_id: ctx.correlation_id.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    if removes_standing {
+        // T17: a suspended or deactivated submitter cannot keep unsubmitted tasks.
+        crate::tasks::invalidate_assignments_of_actor(conn, target, None, change.event()).await?;
+    }
+    Ok(updated)
+}
+
+async fn holds_access_administrator(
+    conn: &mut PgConnection,
+    actor: Uuid,
+) -> Result<bool, CommandError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM admin_role_grants WHERE target_actor_id = $1 \
+         AND role = 'access_administrator' AND status = 'active')",
+    )
+    .bind(actor)
+    .fetch_one(&mut *conn)
+    .await?)
+}

@@ -1,0 +1,237 @@
+//! Administrative role grants: issue and revoke.
+//!
+//! Issued by an access administrator (attributed to them and the grant that let them),
+//! or by a system principal (the CLI bootstrap, test fixtures), never to oneself.
+//! Access administrator and operator exist only at system scope (422
+//! `invalid_role_scope`); the other roles may be system-wide or cover one project.
+//! Administrative roles go to humans only: a service principal never holds a human
+//! role (upstream-domain §4).
+
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+use workstream_domain::roles::{AdminRole, Scope};
+use workstream_store::actors;
+use workstream_store::audit::NewAuditEvent;
+use workstream_store::grants::{self, ADMIN_GRANT_COLUMNS, AdminRoleGrant};
+
+use super::{
+    RequestContext, audit, effective_administrators, last_administrator,
+    lock_access_administrators, reason, still_holds,
+};
+use crate::CommandError;
+
+/// Who issues a grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grantor {
+    /// An actor, through one of their active grants.
+    Actor {
+        /// The issuing actor.
+        actor_id: Uuid,
+        /// Their grant that authorizes this.
+        grant_id: Uuid,
+    },
+    /// A system principal (`workstream:system:<name>`).
+    System {
+        /// The principal's name.
+        principal: String,
+    },
+}
+
+impl Grantor {
+    fn actor(&self) -> Option<Uuid> {
+        match self {
+            Grantor::Actor { actor_id, .. } => Some(*actor_id),
+            Grantor::System { .. } => None,
+        }
+    }
+}
+
+/// A grant to issue.
+#[derive(Debug, Clone)]
+pub struct AdminGrantRequest {
+    /// Who receives it.
+    pub target: Uuid,
+    /// The role.
+    pub role: AdminRole,
+    /// Where it applies.
+    pub scope: Scope,
+    /// Why (1..500 bytes).
+    pub reason: String,
+}
+
+/// Issues an administrative grant.
+pub async fn grant_admin(
+    conn: &mut PgConnection,
+    grantor: &Grantor,
+    request: &AdminGrantRequest,
+    ctx: &RequestContext,
+) -> Result<AdminRoleGrant, CommandError> {
+    let why = reason(&request.reason)?;
+    if !request.role.allows_scope(&request.scope) {
+        return Err(CommandError::invalid(
+            "invalid_role_scope",
+            format!("{} exists only at system scope", request.role),
+        ));
+    }
+    if grantor.actor() == Some(request.target) {
+        return Err(CommandError::forbidden(
+            "self_grant_forbidden",
+            "nobody can grant a role to themselves",
+        ));
+    }
+    let target = actors::profile(conn, request.target, true)
+        .await?
+        .ok_or_else(|| {
+            CommandError::new(
+                crate::ErrorKind::NotFound,
+                "actor_not_found",
+                "no such actor",
+            )
+        })?;
+    if target.kind != "human" {
+        return Err(CommandError::invalid(
+            "target_not_human",
+            "administrative roles are granted to human actors only",
+        ));
+    }
+    if target.status == "deactivated" {
+        return Err(CommandError::conflict(
+            "actor_deactivated_terminal",
+            "the actor is deactivated",
+        ));
+    }
+    if let Some(project) = request.scope.project_id() {
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
+                .bind(project)
+                .fetch_one(&mut *conn)
+                .await?;
+        if !exists {
+            return Err(CommandError::invalid(
+                "project_not_found",
+                "scope_project_id names no project",
+            ));
+        }
+    }
+    let (issued_by, principal, issuing_grant) = match grantor {
+        Grantor::Actor { actor_id, grant_id } => (Some(*actor_id), None, Some(*grant_id)),
+        Grantor::System { principal } => (None, Some(principal.clone()), None),
+    };
+    let grant: AdminRoleGrant = sqlx::query_as(&format!(
+        "INSERT INTO admin_role_grants (id, target_actor_id, role, scope_type, scope_project_id, \
+         issued_by, issued_by_principal, issuing_grant_id, grant_reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {ADMIN_GRANT_COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(request.target)
+    .bind(request.role.as_str())
+    .bind(request.scope.scope_type().as_str())
+    .bind(request.scope.project_id())
+    .bind(issued_by)
+    .bind(&principal)
+    .bind(issuing_grant)
+    .bind(&why)
+    .fetch_one(&mut *conn)
+    .await?;
+    audit(
+        conn,
+        NewAuditEvent {
+            project_id: request.scope.project_id(),
+            entity_type: "admin_role_grant".into(),
+            entity_id: Some(grant.id),
+            event_type: "admin_role_granted".into(),
+            to_status: Some("active".into()),
+            actor_id: issued_by,
+            reason: Some(why),
+            payload: json!({
+                "target_actor_id": grant.target_actor_id,
+                "role": grant.role,
+                "scope_type": grant.scope_type,
+                "scope_project_id": grant.scope_project_id,
+                "issuing_grant_id": issuing_grant,
+                "issued_by_principal": principal,
+            }),
+            correlation_id: ctx.correlation_id.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(grant)
+}
+
+/// Revokes grant `grant_id`, by `revoker` acting through `revoker_grant`.
+pub async fn revoke_admin(
+    conn: &mut PgConnection,
+    revoker: Uuid,
+    revoker_grant: Uuid,
+    grant_id: Uuid,
+    reason_text: &str,
+    ctx: &RequestContext,
+) -> Result<AdminRoleGrant, CommandError> {
+    let why = reason(reason_text)?;
+    let peek = grants::admin_grant(conn, grant_id, false)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    let guards_administrators = peek.role == AdminRole::AccessAdministrator.as_str();
+    if guards_administrators {
+        lock_access_administrators(conn).await?;
+    }
+    let grant = grants::admin_grant(conn, grant_id, true)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    if grant.target_actor_id == revoker {
+        return Err(CommandError::forbidden(
+            "self_revoke_forbidden",
+            "nobody can revoke their own grant",
+        ));
+    }
+    if grant.status != "active" {
+        return Err(CommandError::conflict(
+            "admin_role_grant_already_revoked",
+            "the grant is already revoked",
+        ));
+    }
+    if guards_administrators {
+        // The count first: when two administrators revoke each other at once, the one
+        // that runs second learns why it cannot proceed (409), rather than only that its
+        // own grant just went away.
+        if effective_administrators(conn, Some(grant.id), None).await? == 0 {
+            return Err(last_administrator());
+        }
+        still_holds(conn, revoker, revoker_grant).await?;
+    }
+    let revoked: AdminRoleGrant = sqlx::query_as(&format!(
+        "UPDATE admin_role_grants SET status = 'revoked', revoked_at = now(), revoked_by = $2, \
+         revoke_reason = $3 WHERE id = $1 RETURNING {ADMIN_GRANT_COLUMNS}"
+    ))
+    .bind(grant.id)
+    .bind(revoker)
+    .bind(&why)
+    .fetch_one(&mut *conn)
+    .await?;
+    audit(
+        conn,
+        NewAuditEvent {
+            project_id: revoked.scope_project_id,
+            entity_type: "admin_role_grant".into(),
+            entity_id: Some(revoked.id),
+            event_type: "admin_role_revoked".into(),
+            from_status: Some("active".into()),
+            to_status: Some("revoked".into()),
+            actor_id: Some(revoker),
+            reason: Some(why),
+            payload: json!({
+                "target_actor_id": revoked.target_actor_id,
+                "role": revoked.role,
+                "scope_type": revoked.scope_type,
+                "scope_project_id": revoked.scope_project_id,
+                "revoking_grant_id": revoker_grant,
+            }),
+            correlation_id: ctx.correlation_id.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(revoked)
+}

@@ -1,0 +1,831 @@
+//! Contribution policies, compensation units and adapter bindings (upstream-domain
+//! §1.4, §5.1), the finance authority's side of a project.
+//!
+//! A policy has numbered versions. A draft version holds its proposed terms in
+//! `draft_terms` (validated on every write); publishing appends the immutable rules and
+//! award definitions from those terms, marks the version published, and makes it the
+//! policy's current version (the policy becomes active). A previously published version
+//! stays published, so tasks locked to it keep their terms (AS15), but it is no longer
+//! current. `draft_terms` is frozen with the version at publication, so it keeps the
+//! exact spelling of each quantity (`50.00`) that the NUMERIC column would pad.
+//! Retiring the current version retires the policy: nothing is current until a new
+//! policy is published, and guide activation is refused meanwhile (R5).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use uuid::Uuid;
+use workstream_domain::CurrencyCode;
+use workstream_domain::contribution::{CompensationMode, InstrumentType};
+use workstream_domain::policy::contribution::{ContributionTerms, parse_terms};
+use workstream_domain::policy::{FieldError, schema};
+use workstream_store::audit::NewAuditEvent;
+
+use crate::error::CommandError;
+use crate::projects::{Acting, record};
+
+fn rules_invalid(errors: &[FieldError]) -> CommandError {
+    CommandError::invalid(
+        "contribution_rules_invalid",
+        "the contribution rules are not valid",
+    )
+    .with_details(schema::details(errors))
+}
+
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    id: Uuid,
+    status: String,
+    current_published_version_id: Option<Uuid>,
+}
+
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    id: Uuid,
+    contribution_policy_id: Uuid,
+    version_number: i32,
+    status: String,
+    draft_terms: Option<Value>,
+    created_at: DateTime<Utc>,
+    published_at: Option<DateTime<Utc>>,
+    retired_at: Option<DateTime<Utc>>,
+}
+
+const VERSION_COLUMNS: &str = "id, contribution_policy_id, version_number, status, draft_terms, created_at, published_at, retired_at";
+
+/// The receipt of [`create_draft`].
+#[derive(Debug, Clone, Serialize)]
+pub struct DraftReceipt {
+    /// The project.
+    pub project_id: Uuid,
+    /// The policy (new, or the project's draft/active one).
+    pub contribution_policy_id: Uuid,
+    /// The new draft version.
+    pub contribution_policy_version_id: Uuid,
+    /// Its number within the policy.
+    pub version_number: i32,
+    /// Always `draft`.
+    pub version_status: &'static str,
+}
+
+/// Opens a draft version: in the project's draft or active policy if there is one,
+/// otherwise in a new policy named `name`. One open draft at a time: 409
+/// `contribution_policy_draft_exists`.
+pub async fn create_draft(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    name: String,
+) -> Result<DraftReceipt, CommandError> {
+    if name.trim().is_empty() || name.contains('\0') {
+        return Err(CommandError::invalid(
+            "invalid_request",
+            "the policy name must not be blank or contain NUL",
+        ));
+    }
+    crate::projects::lock(conn, project_id).await?;
+    let existing: Option<PolicyRow> = sqlx::query_as(
+        "SELECT id, status, current_published_version_id FROM contribution_policies \
+         WHERE project_id = $1 AND status <> 'retired' ORDER BY id DESC LIMIT 1 FOR UPDATE",
+    )
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let policy_id = match &existing {
+        Some(policy) => {
+            let open: Option<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM contribution_policy_versions WHERE contribution_policy_id = $1 AND status = 'draft'",
+            )
+            .bind(policy.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(open) = open {
+                return Err(CommandError::conflict(
+                    "contribution_policy_draft_exists",
+                    "the project's contribution policy already has an open draft version",
+                )
+                .with_details(json!({ "contribution_policy_id": policy.id, "contribution_policy_version_id": open })));
+            }
+            policy.id
+        }
+        None => {
+            let id = Uuid::now_v7();
+            sqlx::query("INSERT INTO contribution_policies (id, project_id, name, created_by) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(project_id)
+                .bind(&name)
+                .bind(acting.actor_id)
+                .execute(&mut *conn)
+                .await?;
+            record(
+                conn,
+                acting,
+                NewAuditEvent {
+                    project_id: Some(project_id),
+                    entity_type: "contribution_policy".into(),
+                    entity_id: Some(id),
+                    event_type: "contribution_policy_created".into(),
+                    to_status: Some("draft".into()),
+                    payload: json!({ "name": name }),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            id
+        }
+    };
+    let version_number: i32 = sqlx::query_scalar(
+        "SELECT COALESCE(max(version_number), 0) + 1 FROM contribution_policy_versions WHERE contribution_policy_id = $1",
+    )
+    .bind(policy_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let version_id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO contribution_policy_versions (id, contribution_policy_id, project_id, version_number, created_by) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(version_id)
+    .bind(policy_id)
+    .bind(project_id)
+    .bind(version_number)
+    .bind(acting.actor_id)
+    .execute(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "contribution_policy_version".into(),
+            entity_id: Some(version_id),
+            event_type: "contribution_policy_version_drafted".into(),
+            to_status: Some("draft".into()),
+            payload: json!({ "contribution_policy_id": policy_id, "version_number": version_number }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(DraftReceipt {
+        project_id,
+        contribution_policy_id: policy_id,
+        contribution_policy_version_id: version_id,
+        version_number,
+        version_status: "draft",
+    })
+}
+
+async fn lock_policy(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    policy_id: Uuid,
+) -> Result<PolicyRow, CommandError> {
+    sqlx::query_as(
+        "SELECT id, status, current_published_version_id FROM contribution_policies \
+         WHERE id = $1 AND project_id = $2 FOR UPDATE",
+    )
+    .bind(policy_id)
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(CommandError::not_found)
+}
+
+async fn lock_version(
+    conn: &mut PgConnection,
+    policy_id: Uuid,
+    version_id: Uuid,
+) -> Result<VersionRow, CommandError> {
+    sqlx::query_as(&format!(
+        "SELECT {VERSION_COLUMNS} FROM contribution_policy_versions \
+         WHERE id = $1 AND contribution_policy_id = $2 FOR UPDATE"
+    ))
+    .bind(version_id)
+    .bind(policy_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(CommandError::not_found)
+}
+
+/// Checks that every unit is enabled for the project and every binding is the
+/// project's, active, and of the definition's instrument.
+async fn check_references(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    terms: &ContributionTerms,
+) -> Result<(), CommandError> {
+    let mut errors = Vec::new();
+    for (r, rule) in terms.rules.iter().enumerate() {
+        for (d, definition) in rule.definitions.iter().enumerate() {
+            let at = format!("/rules/{r}/definitions/{d}");
+            let instrument = definition.instrument_type.as_str();
+            let unit: Option<i32> = sqlx::query_scalar(
+                "SELECT 1 FROM project_compensation_units WHERE project_id = $1 AND instrument_type = $2 \
+                 AND unit_code = $3 AND status = 'active'",
+            )
+            .bind(project_id)
+            .bind(instrument)
+            .bind(&definition.unit_code)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if unit.is_none() {
+                errors.push(FieldError::coded(
+                    format!("{at}/unit_code"),
+                    "compensation_unit_not_enabled",
+                    format!(
+                        "`{}` is not an enabled {instrument} unit of this project",
+                        definition.unit_code
+                    ),
+                ));
+            }
+            let binding: Option<(String, String)> = sqlx::query_as(
+                "SELECT instrument_type, status FROM project_compensation_adapter_bindings WHERE id = $1 AND project_id = $2",
+            )
+            .bind(definition.adapter_binding_id)
+            .bind(project_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let problem = match binding {
+                None => Some((
+                    "adapter_binding_not_found",
+                    "no adapter binding of this project has this id",
+                )),
+                Some((kind, _)) if kind != instrument => Some((
+                    "adapter_binding_instrument_mismatch",
+                    "the adapter binding delivers another instrument",
+                )),
+                Some((_, status)) if status != "active" => Some((
+                    "adapter_binding_inactive",
+                    "the adapter binding is not active",
+                )),
+                Some(_) => None,
+            };
+            if let Some((code, message)) = problem {
+                errors.push(FieldError::coded(
+                    format!("{at}/adapter_binding_id"),
+                    code,
+                    message,
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(rules_invalid(&errors))
+    }
+}
+
+/// Replaces a draft version's terms (`contribution_policy_version_terms_set`).
+pub async fn set_terms(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    policy_id: Uuid,
+    version_id: Uuid,
+    terms: &Value,
+) -> Result<Value, CommandError> {
+    lock_policy(conn, project_id, policy_id).await?;
+    let version = lock_version(conn, policy_id, version_id).await?;
+    if version.status != "draft" {
+        return Err(CommandError::conflict(
+            "contribution_policy_version_not_draft",
+            "only a draft version's terms can change; open a new draft",
+        ));
+    }
+    let parsed = parse_terms(terms).map_err(|errors| rules_invalid(&errors))?;
+    check_references(conn, project_id, &parsed).await?;
+    sqlx::query("UPDATE contribution_policy_versions SET draft_terms = $2 WHERE id = $1")
+        .bind(version_id)
+        .bind(parsed.to_value())
+        .execute(&mut *conn)
+        .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "contribution_policy_version".into(),
+            entity_id: Some(version_id),
+            event_type: "contribution_policy_version_terms_set".into(),
+            payload: json!({ "terms": parsed.to_value() }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    view(conn, project_id, policy_id, Some(version_id)).await
+}
+
+/// Publishes a draft version and makes it current (`contribution_policy_version_published`,
+/// plus `contribution_policy_activated` for a policy's first publication).
+pub async fn publish(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    policy_id: Uuid,
+    version_id: Uuid,
+) -> Result<Value, CommandError> {
+    let policy = lock_policy(conn, project_id, policy_id).await?;
+    let version = lock_version(conn, policy_id, version_id).await?;
+    if version.status != "draft" {
+        return Err(CommandError::conflict(
+            "contribution_policy_version_not_draft",
+            "only a draft version can be published",
+        ));
+    }
+    let terms = match &version.draft_terms {
+        None => None,
+        Some(value) => Some(parse_terms(value).map_err(|errors| rules_invalid(&errors))?),
+    };
+    let Some(terms) = terms.filter(ContributionTerms::is_complete) else {
+        return Err(CommandError::invalid(
+            "contribution_policy_incomplete",
+            "a published version needs one rule for accepted_submission and one for completed_review",
+        ));
+    };
+    check_references(conn, project_id, &terms).await?;
+    for rule in &terms.rules {
+        let rule_id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO contribution_rules (id, version_id, project_id, contribution_type, compensation_mode) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(rule_id)
+        .bind(version_id)
+        .bind(project_id)
+        .bind(rule.contribution_type.as_str())
+        .bind(rule.compensation_mode.as_str())
+        .execute(&mut *conn)
+        .await?;
+        debug_assert!(
+            rule.compensation_mode == CompensationMode::Compensated || rule.definitions.is_empty()
+        );
+        for definition in &rule.definitions {
+            sqlx::query(
+                "INSERT INTO contribution_award_definitions (id, rule_id, version_id, project_id, contribution_type, \
+                 instrument_type, unit_code, quantity, adapter_binding_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(rule_id)
+            .bind(version_id)
+            .bind(project_id)
+            .bind(rule.contribution_type.as_str())
+            .bind(definition.instrument_type.as_str())
+            .bind(&definition.unit_code)
+            .bind(definition.quantity.as_decimal())
+            .bind(definition.adapter_binding_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    sqlx::query(
+        "UPDATE contribution_policy_versions SET status = 'published', published_by = $2, published_at = now() WHERE id = $1",
+    )
+    .bind(version_id)
+    .bind(acting.actor_id)
+    .execute(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "contribution_policy_version".into(),
+            entity_id: Some(version_id),
+            event_type: "contribution_policy_version_published".into(),
+            from_status: Some("draft".into()),
+            to_status: Some("published".into()),
+            payload: json!({
+                "contribution_policy_id": policy_id,
+                "version_number": version.version_number,
+                "replaces_version_id": policy.current_published_version_id,
+                "terms": terms.to_value(),
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    sqlx::query("UPDATE contribution_policies SET current_published_version_id = $2, status = 'active' WHERE id = $1")
+        .bind(policy_id)
+        .bind(version_id)
+        .execute(&mut *conn)
+        .await?;
+    if policy.status == "draft" {
+        record(
+            conn,
+            acting,
+            NewAuditEvent {
+                project_id: Some(project_id),
+                entity_type: "contribution_policy".into(),
+                entity_id: Some(policy_id),
+                event_type: "contribution_policy_activated".into(),
+                from_status: Some("draft".into()),
+                to_status: Some("active".into()),
+                payload: json!({ "current_published_version_id": version_id }),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    view(conn, project_id, policy_id, Some(version_id)).await
+}
+
+/// Retires a published version (`contribution_policy_version_retired`). Retiring the
+/// current version retires the policy too (`contribution_policy_retired`).
+pub async fn retire(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    policy_id: Uuid,
+    version_id: Uuid,
+) -> Result<Value, CommandError> {
+    let policy = lock_policy(conn, project_id, policy_id).await?;
+    let version = lock_version(conn, policy_id, version_id).await?;
+    if version.status != "published" {
+        return Err(CommandError::conflict(
+            "contribution_policy_version_not_published",
+            "only a published version can be retired",
+        )
+        .with_details(json!({ "version_status": version.status })));
+    }
+    let is_current = policy.current_published_version_id == Some(version_id);
+    if is_current {
+        // The policy must stop pointing at the version before the version changes.
+        sqlx::query(
+            "UPDATE contribution_policies SET status = 'retired', current_published_version_id = NULL, \
+             retired_by = $2, retired_at = now() WHERE id = $1",
+        )
+        .bind(policy_id)
+        .bind(acting.actor_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE contribution_policy_versions SET status = 'retired', retired_by = $2, retired_at = now() WHERE id = $1",
+    )
+    .bind(version_id)
+    .bind(acting.actor_id)
+    .execute(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "contribution_policy_version".into(),
+            entity_id: Some(version_id),
+            event_type: "contribution_policy_version_retired".into(),
+            from_status: Some("published".into()),
+            to_status: Some("retired".into()),
+            payload: json!({ "contribution_policy_id": policy_id, "was_current": is_current }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    if is_current {
+        record(
+            conn,
+            acting,
+            NewAuditEvent {
+                project_id: Some(project_id),
+                entity_type: "contribution_policy".into(),
+                entity_id: Some(policy_id),
+                event_type: "contribution_policy_retired".into(),
+                from_status: Some(policy.status.clone()),
+                to_status: Some("retired".into()),
+                payload: json!({ "retired_version_id": version_id }),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    view(conn, project_id, policy_id, Some(version_id)).await
+}
+
+/// A version with its terms; `version_id = None` is the policy's current version, or
+/// else its newest one.
+pub async fn view(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    policy_id: Uuid,
+    version_id: Option<Uuid>,
+) -> Result<Value, CommandError> {
+    let policy: (String, String, Option<Uuid>) = sqlx::query_as(
+        "SELECT name, status, current_published_version_id FROM contribution_policies WHERE id = $1 AND project_id = $2",
+    )
+    .bind(policy_id)
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(CommandError::not_found)?;
+    let (name, policy_status, current) = policy;
+    let version: VersionRow = sqlx::query_as(&format!(
+        "SELECT {VERSION_COLUMNS} FROM contribution_policy_versions WHERE contribution_policy_id = $1 \
+         AND ($2::uuid IS NULL OR id = $2) ORDER BY (id = $3) DESC, version_number DESC LIMIT 1"
+    ))
+    .bind(policy_id)
+    .bind(version_id.or(current))
+    .bind(current.unwrap_or(Uuid::nil()))
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(CommandError::not_found)?;
+    let rules = version
+        .draft_terms
+        .as_ref()
+        .and_then(|t| t.get("rules").cloned())
+        .unwrap_or_else(|| json!([]));
+    Ok(json!({
+        "project_id": project_id,
+        "contribution_policy_id": version.contribution_policy_id,
+        "name": name,
+        "policy_status": policy_status,
+        "current_published_version_id": current,
+        "contribution_policy_version_id": version.id,
+        "version_number": version.version_number,
+        "version_status": version.status,
+        "is_current": current == Some(version.id),
+        "rules": rules,
+        "created_at": version.created_at,
+        "published_at": version.published_at,
+        "retired_at": version.retired_at,
+    }))
+}
+
+/// The project's current policy pointers (404 when it has no draft or active policy).
+pub async fn current(conn: &mut PgConnection, project_id: Uuid) -> Result<Value, CommandError> {
+    let row: Option<(Uuid, String, Option<Uuid>, Option<Uuid>)> = sqlx::query_as(
+        "SELECT p.id, p.status, p.current_published_version_id, \
+         (SELECT v.id FROM contribution_policy_versions v WHERE v.contribution_policy_id = p.id AND v.status = 'draft') \
+         FROM contribution_policies p WHERE p.project_id = $1 AND p.status <> 'retired' ORDER BY p.id DESC LIMIT 1",
+    )
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (id, status, published, draft) = row.ok_or_else(CommandError::not_found)?;
+    Ok(json!({
+        "project_id": project_id,
+        "contribution_policy_id": id,
+        "policy_status": status,
+        "current_published_version_id": published,
+        "open_draft_version_id": draft,
+    }))
+}
+
+// ---------------------------------------------------------------------------------
+// Compensation units
+// ---------------------------------------------------------------------------------
+
+/// A compensation unit row.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Unit {
+    /// Id.
+    pub id: Uuid,
+    /// The project.
+    pub project_id: Uuid,
+    /// money or project_points.
+    pub instrument_type: String,
+    /// ISO 4217 code (money) or a points unit name.
+    pub unit_code: String,
+    /// active or retired.
+    pub status: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Enables a unit for the project (`compensation_unit_enabled`). Money units must be
+/// current ISO 4217 codes; an existing unit is 409 `compensation_unit_exists`.
+pub async fn create_unit(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    instrument: InstrumentType,
+    unit_code: String,
+) -> Result<Unit, CommandError> {
+    crate::projects::lock(conn, project_id).await?;
+    let iso = match instrument {
+        InstrumentType::Money => Some(
+            unit_code
+                .parse::<CurrencyCode>()
+                .map_err(|err| CommandError::invalid(err.code(), err.to_string()))?
+                .to_string(),
+        ),
+        InstrumentType::ProjectPoints => None,
+    };
+    let unit: Unit = sqlx::query_as(
+        "INSERT INTO project_compensation_units (id, project_id, instrument_type, unit_code, iso_currency_code, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, project_id, instrument_type, unit_code, status, created_at",
+    )
+    .bind(Uuid::now_v7())
+    .bind(project_id)
+    .bind(instrument.as_str())
+    .bind(&unit_code)
+    .bind(iso)
+    .bind(acting.actor_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "compensation_unit".into(),
+            entity_id: Some(unit.id),
+            event_type: "compensation_unit_enabled".into(),
+            to_status: Some("active".into()),
+            payload: json!({ "instrument_type": unit.instrument_type, "unit_code": unit.unit_code }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(unit)
+}
+
+/// A page of the project's units, by id.
+pub async fn list_units(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<Unit>, CommandError> {
+    Ok(sqlx::query_as(
+        "SELECT id, project_id, instrument_type, unit_code, status, created_at FROM project_compensation_units \
+         WHERE project_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
+    )
+    .bind(project_id)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+// ---------------------------------------------------------------------------------
+// Adapter bindings
+// ---------------------------------------------------------------------------------
+
+/// An adapter binding row (no secrets are ever stored).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Binding {
+    /// Id.
+    pub id: Uuid,
+    /// The project.
+    pub project_id: Uuid,
+    /// money or project_points.
+    pub instrument_type: String,
+    /// The service actor that delivers awards.
+    pub adapter_actor_id: Uuid,
+    /// How the adapter addresses the project's awards.
+    pub route_key: String,
+    /// active, suspended or retired.
+    pub status: String,
+    /// Starts at 1; +1 per status change.
+    pub binding_lifecycle_version: i32,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+const BINDING_COLUMNS: &str = "id, project_id, instrument_type, adapter_actor_id, route_key, status, binding_lifecycle_version, created_at, updated_at";
+
+/// Binds a service actor as the project's adapter for one instrument
+/// (`adapter_binding_created`). One active binding per instrument: 409
+/// `adapter_binding_exists`.
+pub async fn create_binding(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    instrument: InstrumentType,
+    adapter_actor_id: Uuid,
+    route_key: String,
+) -> Result<Binding, CommandError> {
+    crate::projects::lock(conn, project_id).await?;
+    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM actor_profiles WHERE id = $1")
+        .bind(adapter_actor_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match kind.as_deref() {
+        None => {
+            return Err(CommandError::invalid(
+                "adapter_actor_not_found",
+                "no actor has this id",
+            ));
+        }
+        Some("service") => {}
+        Some(_) => {
+            return Err(CommandError::invalid(
+                "adapter_not_service_actor",
+                "an adapter is a service actor; no human role substitutes (R43)",
+            ));
+        }
+    }
+    let binding: Binding = sqlx::query_as(&format!(
+        "INSERT INTO project_compensation_adapter_bindings (id, project_id, instrument_type, adapter_actor_id, route_key, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {BINDING_COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(project_id)
+    .bind(instrument.as_str())
+    .bind(adapter_actor_id)
+    .bind(&route_key)
+    .bind(acting.actor_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "adapter_binding".into(),
+            entity_id: Some(binding.id),
+            event_type: "adapter_binding_created".into(),
+            to_status: Some("active".into()),
+            payload: json!({
+                "instrument_type": binding.instrument_type,
+                "adapter_actor_id": adapter_actor_id,
+                "route_key": binding.route_key,
+                "binding_lifecycle_version": 1,
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(binding)
+}
+
+/// Suspends (`active -> suspended`) or reactivates (`suspended -> active`) a binding,
+/// bumping its lifecycle version. Any other move is 409 `invalid_binding_transition`.
+pub async fn set_binding_status(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    binding_id: Uuid,
+    to: &'static str,
+) -> Result<Binding, CommandError> {
+    let binding: Binding = sqlx::query_as(&format!(
+        "SELECT {BINDING_COLUMNS} FROM project_compensation_adapter_bindings WHERE id = $1 AND project_id = $2 FOR UPDATE"
+    ))
+    .bind(binding_id)
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(CommandError::not_found)?;
+    let from = binding.status.clone();
+    let allowed = matches!(
+        (from.as_str(), to),
+        ("active", "suspended") | ("suspended", "active")
+    );
+    if !allowed {
+        return Err(CommandError::conflict(
+            "invalid_binding_transition",
+            format!("a {from} binding cannot become {to}"),
+        ));
+    }
+    let updated: Binding = sqlx::query_as(&format!(
+        "UPDATE project_compensation_adapter_bindings SET status = $2, \
+         binding_lifecycle_version = binding_lifecycle_version + 1 WHERE id = $1 RETURNING {BINDING_COLUMNS}"
+    ))
+    .bind(binding_id)
+    .bind(to)
+    .fetch_one(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "adapter_binding".into(),
+            entity_id: Some(binding_id),
+            event_type: if to == "suspended" {
+                "adapter_binding_suspended"
+            } else {
+                "adapter_binding_reactivated"
+            }
+            .into(),
+            from_status: Some(from),
+            to_status: Some(to.into()),
+            payload: json!({ "binding_lifecycle_version": updated.binding_lifecycle_version }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// A page of the project's bindings, by id.
+pub async fn list_bindings(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<Binding>, CommandError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {BINDING_COLUMNS} FROM project_compensation_adapter_bindings \
+         WHERE project_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
+    ))
+    .bind(project_id)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?)
+}

@@ -1,0 +1,243 @@
+//! The error every command returns.
+//!
+//! A command fails for one of a few reasons a client must tell apart (the [`ErrorKind`]),
+//! each with a stable snake_case `code`. Three sources feed it:
+//!
+//! * the domain's typed refusals ([`Refusal`]), mapped by their class;
+//! * database errors: a named constraint or a Workstream trigger code (`WS001`
+//!   append-only, `WS002` lifecycle backstop) becomes a client error, so that a rule
+//!   the database enforces reads like one checked in Rust ([`CONSTRAINT_ERRORS`]);
+//! * explicit checks in the commands themselves.
+//!
+//! Anything else is `internal` and never shows its cause to the client.
+
+use serde_json::{Value, json};
+use workstream_domain::lifecycle::{Refusal, RefusalClass};
+
+/// How a failure reads to the client; the API maps each kind to one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The resource does not exist or the caller may not see it (404, concealed).
+    NotFound,
+    /// The caller may not do this, or the resource is in the wrong state (403).
+    Forbidden,
+    /// Another record or an earlier request holds what this needs (409).
+    Conflict,
+    /// The request is malformed or does not meet a rule (422).
+    Invalid,
+    /// A dependency is unavailable or the transaction lost a race; retry (503).
+    Unavailable,
+    /// A bug or an unexpected failure (500).
+    Internal,
+}
+
+/// A failed command.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct CommandError {
+    /// How it reads to the client.
+    pub kind: ErrorKind,
+    /// The stable machine-readable code.
+    pub code: &'static str,
+    /// A message for humans.
+    pub message: String,
+    /// Structured details (an object).
+    pub details: Value,
+}
+
+impl CommandError {
+    /// An error of `kind` with no details.
+    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+        CommandError {
+            kind,
+            code,
+            message: message.into(),
+            details: json!({}),
+        }
+    }
+
+    /// Adds structured details.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// The concealed 404 (R48).
+    pub fn not_found() -> Self {
+        CommandError::new(
+            ErrorKind::NotFound,
+            "not_found",
+            "the resource does not exist or is not visible to you",
+        )
+    }
+
+    /// 403 with `code`.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        CommandError::new(ErrorKind::Forbidden, code, message)
+    }
+
+    /// 409 with `code`.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        CommandError::new(ErrorKind::Conflict, code, message)
+    }
+
+    /// 422 with `code`.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        CommandError::new(ErrorKind::Invalid, code, message)
+    }
+
+    /// 500; `cause` is logged, never shown.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error in a command");
+        CommandError::new(
+            ErrorKind::Internal,
+            "internal_error",
+            "an internal error occurred",
+        )
+    }
+}
+
+impl From<Refusal> for CommandError {
+    fn from(refusal: Refusal) -> Self {
+        let kind = match refusal.class() {
+            RefusalClass::WrongState | RefusalClass::NotPermitted => ErrorKind::Forbidden,
+            RefusalClass::InvalidRequest | RefusalClass::PreconditionUnmet => ErrorKind::Invalid,
+            RefusalClass::Conflict => ErrorKind::Conflict,
+        };
+        CommandError::new(kind, refusal.code(), refusal.to_string())
+    }
+}
+
+/// Named constraints whose violation is a client error, with the code it reads as.
+///
+/// A constraint not listed here still maps by its SQLSTATE (unique -> 409 `conflict`,
+/// check -> 422 `constraint_violated`), with the constraint name in the details.
+pub const CONSTRAINT_ERRORS: &[(&str, ErrorKind, &str)] = &[
+    (
+        "projects_slug_key",
+        ErrorKind::Conflict,
+        "project_slug_conflict",
+    ),
+    (
+        "project_guides_project_version_key",
+        ErrorKind::Conflict,
+        "guide_version_exists",
+    ),
+    (
+        "project_guides_one_active_per_project",
+        ErrorKind::Conflict,
+        "guide_activation_conflict",
+    ),
+    (
+        "tasks_one_active_assignment",
+        ErrorKind::Conflict,
+        "task_already_claimed",
+    ),
+    (
+        "submissions_task_version_key",
+        ErrorKind::Conflict,
+        "submission_version_conflict",
+    ),
+    (
+        "admin_role_grants_one_active",
+        ErrorKind::Conflict,
+        "admin_role_grant_exists",
+    ),
+    (
+        "project_role_grants_one_active",
+        ErrorKind::Conflict,
+        "project_role_grant_exists",
+    ),
+    (
+        "actor_identity_links_issuer_subject_key",
+        ErrorKind::Conflict,
+        "identity_already_linked",
+    ),
+    (
+        "contribution_policies_one_active_per_project",
+        ErrorKind::Conflict,
+        "contribution_policy_exists",
+    ),
+    (
+        "project_compensation_adapter_bindings_one_active",
+        ErrorKind::Conflict,
+        "adapter_binding_exists",
+    ),
+    (
+        "review_leases_one_active_per_reviewer",
+        ErrorKind::Conflict,
+        "review_lease_held",
+    ),
+    (
+        "review_leases_one_active_per_entry",
+        ErrorKind::Conflict,
+        "review_entry_leased",
+    ),
+    (
+        "final_acceptances_task_key",
+        ErrorKind::Conflict,
+        "task_already_accepted",
+    ),
+    (
+        "compensation_fulfillment_receipts_one_fulfilled_per_award",
+        ErrorKind::Conflict,
+        "award_already_fulfilled",
+    ),
+    (
+        "project_compensation_units_identity_key",
+        ErrorKind::Conflict,
+        "compensation_unit_exists",
+    ),
+    (
+        "actor_profiles_service_identity_key",
+        ErrorKind::Conflict,
+        "service_identity_exists",
+    ),
+    (
+        "tasks_project_external_task_key",
+        ErrorKind::Conflict,
+        "external_task_id_exists",
+    ),
+];
+
+impl From<sqlx::Error> for CommandError {
+    fn from(err: sqlx::Error) -> Self {
+        let sqlx::Error::Database(db) = &err else {
+            return match err {
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => CommandError::new(
+                    ErrorKind::Unavailable,
+                    "service_unavailable",
+                    "the database is unavailable; retry",
+                ),
+                other => CommandError::internal(other),
+            };
+        };
+        let constraint = db.constraint().map(str::to_owned);
+        if let Some(name) = &constraint
+            && let Some((_, kind, code)) = CONSTRAINT_ERRORS.iter().find(|(c, _, _)| c == name)
+        {
+            return CommandError::new(*kind, code, db.message().to_owned())
+                .with_details(json!({ "constraint": name }));
+        }
+        let details = json!({ "constraint": constraint });
+        match db.code().as_deref() {
+            Some("WS001") => CommandError::conflict("immutable_record", db.message().to_owned())
+                .with_details(details),
+            Some("WS002") => CommandError::conflict("invalid_transition", db.message().to_owned())
+                .with_details(details),
+            Some("23505") => CommandError::conflict("conflict", "the record already exists")
+                .with_details(details),
+            Some("23514") | Some("23502") | Some("23503") | Some("22001") => {
+                CommandError::invalid("constraint_violated", db.message().to_owned())
+                    .with_details(details)
+            }
+            // Serialization failures and deadlocks: the client may simply retry.
+            Some("40001") | Some("40P01") => CommandError::new(
+                ErrorKind::Unavailable,
+                "retry_later",
+                "the request raced another one; retry",
+            ),
+            _ => CommandError::internal(err),
+        }
+    }
+}

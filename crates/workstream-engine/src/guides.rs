@@ -1,0 +1,661 @@
+//! Guide versions and the activation gate.
+//!
+//! A guide is a draft while a manager writes it: its content and its policy bundle
+//! (as submitted) may change freely, and the bundle may even be invalid. Activation
+//! is the gate (architecture §4, R4): it refuses with one code per cause, checked in
+//! this order, and leaves the guide a draft:
+//!
+//! 1. `policy_bundle_invalid` (422): no bundle, a schema error outside the review and
+//!    revision policies, or a self-contradiction (duplicate keys, a required file the
+//!    bundle itself forbids); `details.errors` = `[{path, message, code?}]`.
+//! 2. `review_policy_incomplete` / `revision_policy_incomplete` (422).
+//! 3. `platform_default_weakened` (422): an R8 defect, each with its own code.
+//! 4. `checker_not_registered` (422): a checker whose digest (or, for a built-in
+//!    named without one, whose name) resolves to no row of `checker_components`.
+//! 5. `checker_configuration_invalid` (422): a configuration the component's declared
+//!    schema refuses.
+//!
+//!    For 4 and 5 (and `default_checker_replaced`, a platform checker pinned to a
+//!    non-built-in component, reported under 3) the error paths point into the
+//!    *effective* checker list: the platform defaults first, then the project's own.
+//! 6. `contribution_policy_unpublished` (409): the project has no current published
+//!    contribution policy version (R5: missing terms are never read as unpaid), or
+//!    `contribution_policy_version_not_current` (409) when the caller selected another.
+//!
+//! On success, in one transaction under the project's row lock: the next
+//! `activation_sequence` is allocated, the active guide (if any) is superseded, the
+//! guide is stored with the *effective* bundle (defaults merged, every checker digest
+//! pinned) and its hashes, the contribution policy version is bound, and a draft
+//! project becomes active; each of those writes its own audit event.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use uuid::Uuid;
+use workstream_domain::policy::{self, BundleHashes, CheckerRef, FieldError, schema};
+use workstream_store::audit::NewAuditEvent;
+
+use crate::error::{CommandError, ErrorKind};
+use crate::projects::{self, Acting, record};
+
+/// A guide version row.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Guide {
+    /// Id (UUIDv7).
+    pub id: Uuid,
+    /// The project.
+    pub project_id: Uuid,
+    /// The version label (unique per project, never ordered).
+    pub version: String,
+    /// draft, active, superseded.
+    pub status: String,
+    /// Allocated at activation; per project increasing.
+    pub activation_sequence: Option<i32>,
+    /// The guide's prose.
+    pub content_markdown: String,
+    /// What changed from the previous version.
+    pub change_summary: String,
+    /// Draft: the bundle as submitted. Active/superseded: the effective bundle.
+    pub policy_bundle: Option<Value>,
+    /// Digest of `policy_bundle`'s canonical JSON.
+    pub policy_bundle_hash: Option<String>,
+    /// Digest of the artifact policy.
+    pub artifact_policy_hash: Option<String>,
+    /// Digest of the checker policy.
+    pub checker_policy_hash: Option<String>,
+    /// Digest of the review policy.
+    pub review_policy_hash: Option<String>,
+    /// Digest of the revision policy.
+    pub revision_policy_hash: Option<String>,
+    /// Bound at activation.
+    pub contribution_policy_version_id: Option<Uuid>,
+    /// The manager who activated it.
+    pub approved_by: Option<Uuid>,
+    /// Activation time.
+    pub effective_at: Option<DateTime<Utc>>,
+    /// Supersession time.
+    pub superseded_at: Option<DateTime<Utc>>,
+    /// Author.
+    pub created_by: Uuid,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, project_id, version, status, activation_sequence, content_markdown, \
+    change_summary, policy_bundle, policy_bundle_hash, artifact_policy_hash, checker_policy_hash, \
+    review_policy_hash, revision_policy_hash, contribution_policy_version_id, approved_by, \
+    effective_at, superseded_at, created_by, created_at, updated_at";
+
+/// The input of [`create`].
+#[derive(Debug, Clone)]
+pub struct NewGuide {
+    /// Version label, 1..=64 characters.
+    pub version: String,
+    /// Prose.
+    pub content_markdown: String,
+    /// Change summary.
+    pub change_summary: String,
+    /// The bundle as the manager writes it (checked at activation).
+    pub policy_bundle: Option<Value>,
+}
+
+/// The input of [`update`]: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct GuideChanges {
+    /// New prose.
+    pub content_markdown: Option<String>,
+    /// New change summary.
+    pub change_summary: Option<String>,
+    /// New bundle.
+    pub policy_bundle: Option<Value>,
+}
+
+fn no_nul(text: &str) -> Result<(), CommandError> {
+    if text.contains('\0') {
+        return Err(CommandError::invalid(
+            "invalid_request",
+            "text must not contain NUL",
+        ));
+    }
+    Ok(())
+}
+
+/// A draft's bundle must be a JSON object and hashable (integers only); anything
+/// deeper is the gate's business, so a manager can save work in progress.
+fn draft_hashes(bundle: Option<&Value>) -> Result<Option<BundleHashes>, CommandError> {
+    let Some(bundle) = bundle else {
+        return Ok(None);
+    };
+    if !bundle.is_object() {
+        return Err(CommandError::invalid(
+            "policy_bundle_invalid",
+            "the policy bundle must be a JSON object",
+        )
+        .with_details(schema::details(&[FieldError::new(
+            "",
+            "expected an object",
+        )])));
+    }
+    policy::hash_bundle_value(bundle).map(Some).map_err(|err| {
+        CommandError::invalid(
+            "policy_bundle_invalid",
+            "numbers in a policy bundle are integers",
+        )
+        .with_details(schema::details(&[FieldError::new("", err.to_string())]))
+    })
+}
+
+fn hash_text(
+    hashes: &Option<BundleHashes>,
+    pick: fn(&BundleHashes) -> workstream_domain::Digest,
+) -> Option<String> {
+    hashes.as_ref().map(|h| pick(h).to_string())
+}
+
+/// Creates a draft guide (`guide_created`). The project must not be archived.
+pub async fn create(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    input: NewGuide,
+) -> Result<Guide, CommandError> {
+    no_nul(&input.version)?;
+    no_nul(&input.content_markdown)?;
+    no_nul(&input.change_summary)?;
+    let project = projects::lock(conn, project_id).await?;
+    if project.status == "archived" {
+        return Err(CommandError::conflict(
+            "project_archived",
+            "the project is archived",
+        ));
+    }
+    let hashes = draft_hashes(input.policy_bundle.as_ref())?;
+    let guide: Guide = sqlx::query_as(&format!(
+        "INSERT INTO project_guides (id, project_id, version, content_markdown, change_summary, \
+         policy_bundle, policy_bundle_hash, artifact_policy_hash, checker_policy_hash, \
+         review_policy_hash, revision_policy_hash, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(project_id)
+    .bind(&input.version)
+    .bind(&input.content_markdown)
+    .bind(&input.change_summary)
+    .bind(&input.policy_bundle)
+    .bind(hash_text(&hashes, |h| h.bundle))
+    .bind(hash_text(&hashes, |h| h.artifact))
+    .bind(hash_text(&hashes, |h| h.checker))
+    .bind(hash_text(&hashes, |h| h.review))
+    .bind(hash_text(&hashes, |h| h.revision))
+    .bind(acting.actor_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "guide".into(),
+            entity_id: Some(guide.id),
+            event_type: "guide_created".into(),
+            to_status: Some("draft".into()),
+            payload: json!({ "version": guide.version, "policy_bundle_hash": guide.policy_bundle_hash }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(guide)
+}
+
+/// Reads a guide of a project.
+pub async fn find(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    guide_id: Uuid,
+) -> Result<Option<Guide>, CommandError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM project_guides WHERE id = $1 AND project_id = $2"
+    ))
+    .bind(guide_id)
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The project's active guide.
+pub async fn active(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+) -> Result<Option<Guide>, CommandError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM project_guides WHERE project_id = $1 AND status = 'active'"
+    ))
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// A page of a project's guides, ordered by id.
+pub async fn list(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<Guide>, CommandError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM project_guides WHERE project_id = $1 AND ($2::uuid IS NULL OR id > $2) \
+         ORDER BY id LIMIT $3"
+    ))
+    .bind(project_id)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+async fn lock(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    guide_id: Uuid,
+) -> Result<Guide, CommandError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM project_guides WHERE id = $1 AND project_id = $2 FOR UPDATE"
+    ))
+    .bind(guide_id)
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(CommandError::not_found)
+}
+
+fn not_editable(guide: &Guide) -> CommandError {
+    CommandError::conflict(
+        "guide_not_editable",
+        "only a draft guide can be changed; write a new version",
+    )
+    .with_details(json!({ "status": guide.status }))
+}
+
+/// Edits a draft guide (`guide_updated`); an active or superseded guide is 409
+/// `guide_not_editable` (R6, AS07).
+pub async fn update(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    guide_id: Uuid,
+    changes: GuideChanges,
+) -> Result<Guide, CommandError> {
+    let guide = lock(conn, project_id, guide_id).await?;
+    if guide.status != "draft" {
+        return Err(not_editable(&guide));
+    }
+    for text in [&changes.content_markdown, &changes.change_summary]
+        .into_iter()
+        .flatten()
+    {
+        no_nul(text)?;
+    }
+    let bundle = changes
+        .policy_bundle
+        .clone()
+        .or(guide.policy_bundle.clone());
+    let hashes = draft_hashes(bundle.as_ref())?;
+    let updated: Guide = sqlx::query_as(&format!(
+        "UPDATE project_guides SET content_markdown = $2, change_summary = $3, policy_bundle = $4, \
+         policy_bundle_hash = $5, artifact_policy_hash = $6, checker_policy_hash = $7, \
+         review_policy_hash = $8, revision_policy_hash = $9 WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(guide_id)
+    .bind(
+        changes
+            .content_markdown
+            .as_ref()
+            .unwrap_or(&guide.content_markdown),
+    )
+    .bind(
+        changes
+            .change_summary
+            .as_ref()
+            .unwrap_or(&guide.change_summary),
+    )
+    .bind(&bundle)
+    .bind(hash_text(&hashes, |h| h.bundle))
+    .bind(hash_text(&hashes, |h| h.artifact))
+    .bind(hash_text(&hashes, |h| h.checker))
+    .bind(hash_text(&hashes, |h| h.review))
+    .bind(hash_text(&hashes, |h| h.revision))
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut fields = Vec::new();
+    if changes.content_markdown.is_some() {
+        fields.push("content_markdown");
+    }
+    if changes.change_summary.is_some() {
+        fields.push("change_summary");
+    }
+    if changes.policy_bundle.is_some() {
+        fields.push("policy_bundle");
+    }
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "guide".into(),
+            entity_id: Some(guide_id),
+            event_type: "guide_updated".into(),
+            payload: json!({ "fields": fields, "policy_bundle_hash": updated.policy_bundle_hash }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(updated)
+}
+
+fn gate(kind: ErrorKind, code: &'static str, message: &str, errors: &[FieldError]) -> CommandError {
+    CommandError::new(kind, code, message).with_details(schema::details(errors))
+}
+
+#[derive(sqlx::FromRow)]
+struct Component {
+    digest: String,
+    name: String,
+    builtin: bool,
+    config_schema: Value,
+}
+
+/// Resolves each checker to a registered component and pins its digest; then checks
+/// each configuration against the component's declared schema.
+async fn resolve_checkers(
+    conn: &mut PgConnection,
+    checkers: &mut [CheckerRef],
+) -> Result<(), CommandError> {
+    let defaults = policy::platform_defaults();
+    let mut components = Vec::new();
+    let mut unresolved = Vec::new();
+    let mut replaced = Vec::new();
+    for (index, checker) in checkers.iter().enumerate() {
+        let path = format!("/checker_policy/checkers/{index}");
+        let row: Option<Component> = match &checker.digest {
+            Some(digest) => {
+                sqlx::query_as(
+                    "SELECT digest, name, builtin, config_schema FROM checker_components \
+                     WHERE digest = $1 AND name = $2",
+                )
+                .bind(digest.to_string())
+                .bind(&checker.name)
+                .fetch_optional(&mut *conn)
+                .await?
+            }
+            // A reference without a digest may only name a built-in; the newest
+            // registered build of that name is pinned.
+            None => {
+                sqlx::query_as(
+                    "SELECT digest, name, builtin, config_schema FROM checker_components \
+                     WHERE name = $1 AND builtin ORDER BY registered_at DESC, digest LIMIT 1",
+                )
+                .bind(&checker.name)
+                .fetch_optional(&mut *conn)
+                .await?
+            }
+        };
+        match row {
+            None => unresolved.push(FieldError::coded(
+                path,
+                "checker_not_registered",
+                match &checker.digest {
+                    Some(d) => format!("no registered component `{}` has digest {d}", checker.name),
+                    None => format!(
+                        "no built-in component named `{}` is registered; pin a digest",
+                        checker.name
+                    ),
+                },
+            )),
+            Some(component) => {
+                if !component.builtin
+                    && defaults
+                        .checker_policy
+                        .checkers
+                        .iter()
+                        .any(|d| d.name == checker.name)
+                {
+                    replaced.push(FieldError::coded(
+                        path,
+                        "default_checker_replaced",
+                        format!(
+                            "the platform checker `{}` must run as its built-in component",
+                            checker.name
+                        ),
+                    ));
+                }
+                components.push(component);
+            }
+        }
+    }
+    if !replaced.is_empty() {
+        return Err(gate(
+            ErrorKind::Invalid,
+            "platform_default_weakened",
+            "the policy bundle weakens the platform defaults",
+            &replaced,
+        ));
+    }
+    if !unresolved.is_empty() {
+        return Err(gate(
+            ErrorKind::Invalid,
+            "checker_not_registered",
+            "a checker of the policy does not resolve to a registered component",
+            &unresolved,
+        ));
+    }
+    let mut invalid = Vec::new();
+    for (index, (checker, component)) in checkers.iter_mut().zip(&components).enumerate() {
+        let path = format!("/checker_policy/checkers/{index}/configuration");
+        let configuration = Value::Object(checker.configuration.clone());
+        match schema::validate_against(&component.config_schema, &configuration) {
+            Ok(errors) => invalid.extend(errors.into_iter().map(|e| {
+                FieldError::coded(
+                    format!("{path}{}", e.path),
+                    "checker_configuration_invalid",
+                    format!("{}: {}", component.name, e.message),
+                )
+            })),
+            Err(message) => invalid.push(FieldError::coded(
+                path,
+                "checker_configuration_schema_invalid",
+                format!("the component's configuration schema does not compile: {message}"),
+            )),
+        }
+        checker.digest = Some(
+            component
+                .digest
+                .parse()
+                .map_err(|_| CommandError::internal("a stored component digest is malformed"))?,
+        );
+    }
+    if !invalid.is_empty() {
+        return Err(gate(
+            ErrorKind::Invalid,
+            "checker_configuration_invalid",
+            "a checker's configuration does not match the schema its component declares",
+            &invalid,
+        ));
+    }
+    Ok(())
+}
+
+/// What [`activate`] did.
+#[derive(Debug, Clone)]
+pub struct Activation {
+    /// The guide, now active.
+    pub guide: Guide,
+    /// The guide it superseded.
+    pub superseded_guide_id: Option<Uuid>,
+    /// The project's status afterwards.
+    pub project_status: String,
+}
+
+/// The activation gate (see the module documentation). `selected` is the contribution
+/// policy version the manager chose; `None` takes the project's current one.
+pub async fn activate(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    guide_id: Uuid,
+    selected: Option<Uuid>,
+) -> Result<Activation, CommandError> {
+    // The project row serializes activations of one project (sequence allocation).
+    let project = projects::lock(conn, project_id).await?;
+    let guide = lock(conn, project_id, guide_id).await?;
+    if guide.status != "draft" {
+        return Err(CommandError::conflict(
+            "guide_not_draft",
+            "only a draft guide can be activated",
+        )
+        .with_details(json!({ "status": guide.status })));
+    }
+    if project.status == "archived" {
+        return Err(CommandError::conflict(
+            "project_archived",
+            "the project is archived",
+        ));
+    }
+    let mut effective = policy::evaluate(guide.policy_bundle.as_ref()).map_err(|refusal| {
+        let message = match refusal.code {
+            "review_policy_incomplete" => "the review policy is missing or incomplete",
+            "revision_policy_incomplete" => "the revision policy is missing or incomplete",
+            "platform_default_weakened" => "the policy bundle weakens the platform defaults",
+            _ => "the policy bundle is not valid",
+        };
+        gate(ErrorKind::Invalid, refusal.code, message, &refusal.errors)
+    })?;
+    resolve_checkers(conn, &mut effective.checker_policy.checkers).await?;
+
+    let current: Option<Uuid> = sqlx::query_scalar(
+        "SELECT v.id FROM contribution_policies p \
+         JOIN contribution_policy_versions v ON v.id = p.current_published_version_id \
+         WHERE p.project_id = $1 AND p.status = 'active' AND v.status = 'published' FOR SHARE OF p, v",
+    )
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(current) = current else {
+        return Err(CommandError::conflict(
+            "contribution_policy_unpublished",
+            "the project has no published contribution policy version; a finance authority must publish one (missing terms are never read as unpaid)",
+        ));
+    };
+    if let Some(selected) = selected
+        && selected != current
+    {
+        return Err(CommandError::conflict(
+            "contribution_policy_version_not_current",
+            "the selected contribution policy version is not the project's current published version",
+        )
+        .with_details(json!({ "current_version_id": current })));
+    }
+
+    let hashes = effective.hashes().map_err(CommandError::internal)?;
+    let sequence: i32 = sqlx::query_scalar(
+        "SELECT COALESCE(max(activation_sequence), 0) + 1 FROM project_guides WHERE project_id = $1",
+    )
+    .bind(project_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let superseded: Option<(Uuid, String)> = sqlx::query_as(
+        "UPDATE project_guides SET status = 'superseded', superseded_at = now() \
+         WHERE project_id = $1 AND status = 'active' RETURNING id, version",
+    )
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((old_id, old_version)) = &superseded {
+        record(
+            conn,
+            acting,
+            NewAuditEvent {
+                project_id: Some(project_id),
+                entity_type: "guide".into(),
+                entity_id: Some(*old_id),
+                event_type: "guide_superseded".into(),
+                from_status: Some("active".into()),
+                to_status: Some("superseded".into()),
+                payload: json!({ "version": old_version, "superseded_by": guide_id }),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    let submitted_hash = guide.policy_bundle_hash.clone();
+    let activated: Guide = sqlx::query_as(&format!(
+        "UPDATE project_guides SET status = 'active', activation_sequence = $2, policy_bundle = $3, \
+         policy_bundle_hash = $4, artifact_policy_hash = $5, checker_policy_hash = $6, \
+         review_policy_hash = $7, revision_policy_hash = $8, contribution_policy_version_id = $9, \
+         approved_by = $10, effective_at = now() WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(guide_id)
+    .bind(sequence)
+    .bind(effective.to_value())
+    .bind(hashes.bundle.to_string())
+    .bind(hashes.artifact.to_string())
+    .bind(hashes.checker.to_string())
+    .bind(hashes.review.to_string())
+    .bind(hashes.revision.to_string())
+    .bind(current)
+    .bind(acting.actor_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "guide".into(),
+            entity_id: Some(guide_id),
+            event_type: "guide_activated".into(),
+            from_status: Some("draft".into()),
+            to_status: Some("active".into()),
+            payload: json!({
+                "version": activated.version,
+                "activation_sequence": sequence,
+                "policy_bundle_hash": activated.policy_bundle_hash,
+                "submitted_policy_bundle_hash": submitted_hash,
+                "contribution_policy_version_id": current,
+                "superseded_guide_id": superseded.as_ref().map(|(id, _)| *id),
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let mut project_status = project.status.clone();
+    if project.status == "draft" {
+        sqlx::query("UPDATE projects SET status = 'active', activated_at = now() WHERE id = $1")
+            .bind(project_id)
+            .execute(&mut *conn)
+            .await?;
+        record(
+            conn,
+            acting,
+            NewAuditEvent {
+                project_id: Some(project_id),
+                entity_type: "project".into(),
+                entity_id: Some(project_id),
+                event_type: "project_activated".into(),
+                from_status: Some("draft".into()),
+                to_status: Some("active".into()),
+                payload: json!({ "guide_id": guide_id }),
+                ..Default::default()
+            },
+        )
+        .await?;
+        project_status = "active".into();
+    }
+    Ok(Activation {
+        guide: activated,
+        superseded_guide_id: superseded.map(|(id, _)| id),
+        project_status,
+    })
+}

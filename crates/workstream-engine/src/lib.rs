@@ -1,0 +1,32 @@
+//! The Workstream workflow engine.
+//!
+//! Every change to a task, a guide, a grant or a policy is a *command*: it takes the
+//! acting caller, its input and an open transaction; locks the rows it reads in a fixed
+//! order (task -> assignment -> submission -> review records -> authority); asks
+//! `workstream-domain` whether the transition is allowed on the facts it read; then
+//! writes the change, its audit event and any jobs, all in the caller's transaction.
+//! One commit per transition, or none (architecture §5).
+//!
+//! * [`error`]: the one error type of every command, [`CommandError`], with a stable
+//!   code and a kind the API maps to an HTTP status. Database constraint violations
+//!   are translated here, by constraint name, so a rule enforced by PostgreSQL reads
+//!   the same to a client as one checked in Rust.
+//! * [`tasks`]: the task lifecycle commands (create, screen, release, return to draft,
+//!   claim, start and its override, cancel, assignment invalidation) and the task read
+//!   models (management view, contributor-safe view with compensation terms, ready
+//!   queue, submission requirements).
+//! * `checkers`: registering checker components (load in the sandbox, `info()`,
+//!   schema checks, the registry row and its audit event) and the built-ins at start;
+//!   behind the `checkers` feature (it brings in the Wasmtime host).
+#![deny(missing_docs)]
+
+pub mod authority;
+#[cfg(feature = "checkers")]
+pub mod checkers;
+pub mod contribution;
+pub mod error;
+pub mod guides;
+pub mod projects;
+pub mod tasks;
+
+pub use error::{CommandError, ErrorKind};

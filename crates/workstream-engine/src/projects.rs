@@ -1,0 +1,220 @@
+//! Projects: creation and the status moves a manager makes by hand.
+//!
+//! A project is created `draft`; it becomes `active` only through guide activation
+//! ([`crate::guides::activate`]), and from there a manager pauses, resumes and
+//! archives it. Each move checks [`ProjectStatus`]'s table, writes the row and one
+//! audit event in the caller's transaction. Who may call these is the API's decision
+//! (a system project manager creates; a covering one moves).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use uuid::Uuid;
+use workstream_domain::StateMachine;
+use workstream_domain::machines::project::ProjectStatus;
+use workstream_store::audit::{self, NewAuditEvent};
+
+use crate::error::CommandError;
+
+/// Who acts, and the request's correlation id for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    /// The calling actor.
+    pub actor_id: Uuid,
+    /// The request's correlation id.
+    pub correlation_id: Option<String>,
+}
+
+/// Appends one audit event for a change made by `acting`.
+pub(crate) async fn record(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    event: NewAuditEvent,
+) -> Result<(), CommandError> {
+    let event = NewAuditEvent {
+        actor_id: Some(acting.actor_id),
+        correlation_id: acting.correlation_id.clone(),
+        ..event
+    };
+    audit::append(conn, event).await.map_err(|err| match err {
+        audit::AuditError::Sql(sql) => CommandError::from(sql),
+        other => CommandError::internal(other),
+    })?;
+    Ok(())
+}
+
+/// A project row.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Project {
+    /// Id (UUIDv7).
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Unique handle.
+    pub slug: String,
+    /// Free text.
+    pub description: String,
+    /// draft, active, paused, archived.
+    pub status: String,
+    /// The system project manager who created it.
+    pub created_by: Uuid,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// First activation.
+    pub activated_at: Option<DateTime<Utc>>,
+    /// Archival.
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+impl Project {
+    /// The full view (managers, operators, finance and audit).
+    pub fn full_view(&self) -> Value {
+        serde_json::to_value(self).expect("a project serializes")
+    }
+
+    /// What a contributor (submitter or reviewer) may see.
+    pub fn minimal_view(&self) -> Value {
+        json!({ "id": self.id, "name": self.name, "status": self.status })
+    }
+}
+
+const COLUMNS: &str = "id, name, slug, description, status, created_by, created_at, updated_at, activated_at, archived_at";
+
+/// The input of [`create`].
+#[derive(Debug, Clone)]
+pub struct NewProject {
+    /// 1..=200 characters.
+    pub name: String,
+    /// Lowercase letters, digits and inner hyphens, 1..=120.
+    pub slug: String,
+    /// Up to 20000 characters.
+    pub description: String,
+}
+
+/// Creates a draft project (`project_created`). A taken slug is 409
+/// `project_slug_conflict`; a malformed name or slug is 422 by its constraint.
+pub async fn create(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    input: NewProject,
+) -> Result<Project, CommandError> {
+    if input.name.trim().is_empty() || input.name.contains('\0') || input.description.contains('\0')
+    {
+        return Err(CommandError::invalid(
+            "invalid_request",
+            "the name must not be blank and no text may contain NUL",
+        ));
+    }
+    let project: Project = sqlx::query_as(&format!(
+        "INSERT INTO projects (id, name, slug, description, created_by) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(&input.name)
+    .bind(&input.slug)
+    .bind(&input.description)
+    .bind(acting.actor_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project.id),
+            entity_type: "project".into(),
+            entity_id: Some(project.id),
+            event_type: "project_created".into(),
+            to_status: Some(project.status.clone()),
+            payload: json!({ "slug": project.slug, "name": project.name }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(project)
+}
+
+/// Reads a project.
+pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Project>, CommandError> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM projects WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// Reads and locks a project for a change.
+pub(crate) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Project, CommandError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM projects WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(CommandError::not_found)
+}
+
+/// A manual status move: pause (active -> paused), resume (paused -> active) or
+/// archive (any live state -> archived). Activation is not one of them: a project
+/// becomes active only through guide activation. A move the table does not allow is
+/// 409 `invalid_project_transition`.
+pub async fn change_status(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    to: ProjectStatus,
+    reason: Option<String>,
+) -> Result<Project, CommandError> {
+    let project = lock(conn, project_id).await?;
+    let from: ProjectStatus = project
+        .status
+        .parse()
+        .map_err(|_| CommandError::internal("unknown project status"))?;
+    let manual = match to {
+        ProjectStatus::Active => from == ProjectStatus::Paused,
+        ProjectStatus::Paused | ProjectStatus::Archived => true,
+        ProjectStatus::Draft => false,
+    };
+    if !manual || ProjectStatus::transition(from, to).is_err() {
+        return Err(CommandError::conflict(
+            "invalid_project_transition",
+            format!("a {} project cannot become {}", from.as_str(), to.as_str()),
+        )
+        .with_details(json!({ "from": from.as_str(), "to": to.as_str() })));
+    }
+    let archived = to == ProjectStatus::Archived;
+    let updated: Project = sqlx::query_as(&format!(
+        "UPDATE projects SET status = $2, archived_at = CASE WHEN $3 THEN now() ELSE archived_at END \
+         WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(project_id)
+    .bind(to.as_str())
+    .bind(archived)
+    .fetch_one(&mut *conn)
+    .await?;
+    let event = match to {
+        ProjectStatus::Paused => "project_paused",
+        ProjectStatus::Active => "project_resumed",
+        _ => "project_archived",
+    };
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "project".into(),
+            entity_id: Some(project_id),
+            event_type: event.into(),
+            from_status: Some(from.as_str().into()),
+            to_status: Some(to.as_str().into()),
+            reason,
+            payload: json!({}),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(updated)
+}

@@ -1,0 +1,285 @@
+//! The contributor's side: claim (T4), start (T5) with the Operator's override, and the
+//! invalidation of an assignment whose contributor lost authority (T17).
+//!
+//! A claim locks the task row first, so of many concurrent claims one commits and the
+//! rest, once they get the lock, find the task claimed (409 `task_already_claimed`).
+//! The `tasks_one_active_assignment` unique index is the backstop should anything ever
+//! skip the lock; it maps to the same code. The assignment copies the task's locked
+//! contribution policy version: no policy lookup happens at claim time (§1.10, AS15).
+
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+use workstream_domain::lifecycle::{
+    ActorContext, GuardFacts, Refusal, TaskCommand, TaskState, decide,
+};
+use workstream_store::tasks::{self, AssignmentRow, TaskRow};
+
+use super::access::Access;
+use super::screening::bounded;
+use super::{Requester, audit_transition, state_of};
+use crate::CommandError;
+
+/// How many active assignments one contributor may hold at once (pilot default, T4).
+pub const ACTIVE_TASK_CAP: u32 = 2;
+
+/// Whether the caller may see this task at all. Contributors see only READY tasks and
+/// tasks assigned to them (R11); managers, operators and auditors covering the project
+/// see every task of it. Anyone else gets the concealed 404.
+pub(super) fn may_see(task: &TaskRow, access: &Access, actor_id: Uuid) -> bool {
+    if !access.sees_project() {
+        return false;
+    }
+    let manages = access
+        .authority
+        .admin
+        .iter()
+        .any(|(role, _)| role != "access_administrator");
+    manages || task.status == TaskState::Ready.as_str() || task.assigned_to == Some(actor_id)
+}
+
+fn locks_complete(task: &TaskRow) -> bool {
+    task.locked_guide_id.is_some() && task.locked_contribution_policy_version_id.is_some()
+}
+
+/// T4: a submitter with an active grant on the task's project claims a READY task.
+pub async fn claim(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task_id: Uuid,
+) -> Result<(TaskRow, AssignmentRow), CommandError> {
+    let task = tasks::lock(conn, task_id)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    let active = tasks::lock_active_assignment(conn, task.id).await?;
+    // Authority last: the contributor's profile row serializes their claims (the cap),
+    // then the grants are share-locked against a concurrent revocation.
+    tasks::lock_contributor(conn, requester.actor_id).await?;
+    let access = Access::read(conn, requester.actor_id, task.project_id, true).await?;
+    let actor = access.actor_context();
+    // A submitter of the project who lost the race learns that the task was taken, not
+    // that it vanished: they saw it in the queue, and retrying would be pointless. This
+    // reveals no more than the queue did (only a claimed task, never a draft one).
+    if actor.submitter && active.is_some() {
+        return Err(CommandError::conflict(
+            "task_already_claimed",
+            "another contributor holds this task",
+        ));
+    }
+    if !may_see(&task, &access, requester.actor_id) {
+        return Err(CommandError::not_found());
+    }
+    let active_tasks = tasks::count_active_assignments(conn, requester.actor_id).await?;
+    let submitter_rule = match task.locked_contribution_policy_version_id {
+        Some(v) => tasks::policy_version_readiness(conn, v)
+            .await?
+            .is_some_and(|r| r.submitter_rule),
+        None => false,
+    };
+    let facts = GuardFacts {
+        has_active_assignment: active.is_some(),
+        contributor_active_tasks: u32::try_from(active_tasks).unwrap_or(u32::MAX),
+        active_task_cap: ACTIVE_TASK_CAP,
+        locks_complete: locks_complete(&task),
+        submitter_rule_explicit: submitter_rule,
+        ..GuardFacts::default()
+    };
+    let decision = decide(state_of(&task)?, &TaskCommand::Claim, &actor, &facts)?;
+    let version = task
+        .locked_contribution_policy_version_id
+        .expect("decide checked the locks");
+    let assignment = tasks::insert_assignment(
+        conn,
+        task.id,
+        requester.actor_id,
+        requester.actor_id,
+        version,
+    )
+    .await?;
+    let updated = tasks::set_status(conn, task.id, "claimed", Some(requester.actor_id)).await?;
+    audit_transition(
+        conn,
+        &updated,
+        &decision,
+        "task_claimed",
+        Some(requester.actor_id),
+        requester.correlation_id.clone(),
+        None,
+        json!({
+            "matched_grant_id": access.grant_for(decision.authorized_as),
+            "permission": "task.claim",
+            "assignment_id": assignment.id,
+            "contribution_policy_version_id": version,
+        }),
+    )
+    .await?;
+    Ok((updated, assignment))
+}
+
+/// The task, its active assignment and the caller's authority, locked in order.
+async fn lock_with_assignment(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task_id: Uuid,
+) -> Result<(TaskRow, Option<AssignmentRow>, Access), CommandError> {
+    let task = tasks::lock(conn, task_id)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    let active = tasks::lock_active_assignment(conn, task.id).await?;
+    let access = Access::read(conn, requester.actor_id, task.project_id, true).await?;
+    if !may_see(&task, &access, requester.actor_id) {
+        return Err(CommandError::not_found());
+    }
+    Ok((task, active, access))
+}
+
+/// T5: the assignee starts their own claimed task.
+pub async fn start(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task_id: Uuid,
+) -> Result<TaskRow, CommandError> {
+    let (task, active, access) = lock_with_assignment(conn, requester, task_id).await?;
+    let facts = GuardFacts {
+        has_active_assignment: active.is_some(),
+        actor_is_assignee: active
+            .as_ref()
+            .is_some_and(|a| a.contributor_id == requester.actor_id),
+        locks_complete: locks_complete(&task),
+        ..GuardFacts::default()
+    };
+    let decision = decide(
+        state_of(&task)?,
+        &TaskCommand::Start,
+        &access.actor_context(),
+        &facts,
+    )?;
+    let updated = tasks::set_status(conn, task.id, "in_progress", task.assigned_to).await?;
+    audit_transition(
+        conn,
+        &updated,
+        &decision,
+        "task_started",
+        Some(requester.actor_id),
+        requester.correlation_id.clone(),
+        None,
+        json!({
+            "matched_grant_id": access.grant_for(decision.authorized_as),
+            "permission": "task.start",
+            "assignment_id": active.map(|a| a.id),
+        }),
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// T5 by override: a system Operator starts a claimed task with a reason; the assignee
+/// stays who it was (R14, R49).
+pub async fn start_override(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task_id: Uuid,
+    reason: &str,
+) -> Result<TaskRow, CommandError> {
+    let (task, active, access) = lock_with_assignment(conn, requester, task_id).await?;
+    let facts = GuardFacts {
+        has_active_assignment: active.is_some(),
+        locks_complete: locks_complete(&task),
+        ..GuardFacts::default()
+    };
+    let command = TaskCommand::StartOverride {
+        reason: reason.to_owned(),
+    };
+    let decision = decide(state_of(&task)?, &command, &access.actor_context(), &facts)?;
+    let updated = tasks::set_status(conn, task.id, "in_progress", task.assigned_to).await?;
+    audit_transition(
+        conn,
+        &updated,
+        &decision,
+        "task_start_overridden",
+        Some(requester.actor_id),
+        requester.correlation_id.clone(),
+        Some(reason),
+        json!({
+            "matched_grant_id": access.grant_for(decision.authorized_as),
+            "permission": "operations.task.start_override",
+            "assignment_id": active.as_ref().map(|a| a.id),
+            "assignee_id": active.as_ref().map(|a| a.contributor_id),
+        }),
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// T17: returns to READY every claimed or in-progress task of `actor_id` (in `project`,
+/// or everywhere) whose assignee no longer has submitter authority and has submitted
+/// nothing; each assignment becomes `authority_revoked`. Returns the tasks moved.
+///
+/// Call it in the same transaction that revokes the submitter grant, suspends or
+/// deactivates the profile, or revokes the identity link, after that change: the
+/// authority is read again here, so a revocation of some other role moves nothing.
+/// Tasks with a Submission keep their assignment (T17 applies only before one).
+pub async fn invalidate_assignments_of_actor(
+    tx: &mut PgConnection,
+    actor_id: Uuid,
+    project: Option<Uuid>,
+    reason: &str,
+) -> Result<Vec<Uuid>, CommandError> {
+    let mut moved = Vec::new();
+    for task_id in tasks::invalidation_candidates(tx, actor_id, project).await? {
+        let Some(task) = tasks::lock(tx, task_id).await? else {
+            continue;
+        };
+        let Some(assignment) = tasks::lock_active_assignment(tx, task.id).await? else {
+            continue;
+        };
+        if assignment.contributor_id != actor_id {
+            continue;
+        }
+        let authority = Access::read(tx, actor_id, task.project_id, false).await?;
+        let facts = GuardFacts {
+            assignee_authority_lost: authority
+                .grant_for(workstream_domain::lifecycle::Actor::Submitter)
+                .is_none(),
+            submission_exists: tasks::submission_exists(tx, task.id).await?,
+            ..GuardFacts::default()
+        };
+        let decision = match decide(
+            state_of(&task)?,
+            &TaskCommand::InvalidateAssignment,
+            &ActorContext::system(),
+            &facts,
+        ) {
+            Ok(decision) => decision,
+            Err(
+                Refusal::AssigneeAuthorityIntact
+                | Refusal::SubmissionExists
+                | Refusal::TransitionNotAllowed { .. },
+            ) => continue,
+            Err(other) => return Err(other.into()),
+        };
+        let status_reason = match bounded(reason) {
+            r if r.is_empty() => "submitter authority lost".to_owned(),
+            r => r,
+        };
+        tasks::close_assignment(tx, assignment.id, "authority_revoked", &status_reason).await?;
+        let updated = tasks::set_status(tx, task.id, "ready", None).await?;
+        audit_transition(
+            tx,
+            &updated,
+            &decision,
+            "task_assignment_invalidated",
+            None,
+            None,
+            Some(&status_reason),
+            json!({
+                "permission": "system.task.invalidate_assignment",
+                "assignment_id": assignment.id,
+                "contributor_id": actor_id,
+            }),
+        )
+        .await?;
+        moved.push(task.id);
+    }
+    Ok(moved)
+}

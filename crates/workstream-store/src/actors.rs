@@ -1,0 +1,124 @@
+//! Actor profiles and the identity links that map a token's (issuer, subject) to them.
+//!
+//! Reads only: profiles and links change through the authority commands of
+//! `workstream-engine`, each with its audit event.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// An actor profile as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ActorProfile {
+    /// The profile id.
+    pub id: Uuid,
+    /// `human` or `service`.
+    pub kind: String,
+    /// `active`, `suspended` or `deactivated`.
+    pub status: String,
+    /// Shown to other people; the subject until the actor changes it.
+    pub display_name: String,
+    /// Optional contact address.
+    pub contact_email: Option<String>,
+    /// The fixed identity of a service principal; `None` for humans.
+    pub service_identity: Option<String>,
+    /// Who created the profile (`None`: first access or the system).
+    pub created_by: Option<Uuid>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When the status last changed.
+    pub status_changed_at: Option<DateTime<Utc>>,
+    /// Who changed it.
+    pub status_changed_by: Option<Uuid>,
+    /// Why.
+    pub status_reason: Option<String>,
+}
+
+const PROFILE_COLUMNS: &str = "id, kind, status, display_name, contact_email, service_identity, \
+     created_by, created_at, status_changed_at, status_changed_by, status_reason";
+
+/// An identity link as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct IdentityLink {
+    /// The link id.
+    pub id: Uuid,
+    /// The profile it points to (never changes).
+    pub actor_profile_id: Uuid,
+    /// The token issuer.
+    pub issuer: String,
+    /// The token subject.
+    pub subject: String,
+    /// `active` or `revoked`.
+    pub status: String,
+    /// Who linked it (`None`: first access or the system).
+    pub linked_by: Option<Uuid>,
+    /// When.
+    pub linked_at: DateTime<Utc>,
+    /// When it was revoked, while revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// By whom.
+    pub revoked_by: Option<Uuid>,
+    /// Why.
+    pub revoke_reason: Option<String>,
+}
+
+const LINK_COLUMNS: &str = "id, actor_profile_id, issuer, subject, status, linked_by, linked_at, \
+     revoked_at, revoked_by, revoke_reason";
+
+/// The profile `id`; `lock` takes a row lock for a status change.
+pub async fn profile(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lock: bool,
+) -> Result<Option<ActorProfile>, sqlx::Error> {
+    let suffix = if lock { " FOR UPDATE" } else { "" };
+    sqlx::query_as(&format!(
+        "SELECT {PROFILE_COLUMNS} FROM actor_profiles WHERE id = $1{suffix}"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The link of (`issuer`, `subject`), revoked or not.
+pub async fn link_by_identity(
+    conn: &mut PgConnection,
+    issuer: &str,
+    subject: &str,
+) -> Result<Option<IdentityLink>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {LINK_COLUMNS} FROM actor_identity_links WHERE issuer = $1 AND subject = $2"
+    ))
+    .bind(issuer)
+    .bind(subject)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The link `id`; `lock` takes a row lock for a status change.
+pub async fn link(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lock: bool,
+) -> Result<Option<IdentityLink>, sqlx::Error> {
+    let suffix = if lock { " FOR UPDATE" } else { "" };
+    sqlx::query_as(&format!(
+        "SELECT {LINK_COLUMNS} FROM actor_identity_links WHERE id = $1{suffix}"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Every link of profile `actor_id`, oldest first.
+pub async fn links_of(
+    conn: &mut PgConnection,
+    actor_id: Uuid,
+) -> Result<Vec<IdentityLink>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {LINK_COLUMNS} FROM actor_identity_links WHERE actor_profile_id = $1 ORDER BY id"
+    ))
+    .bind(actor_id)
+    .fetch_all(conn)
+    .await
+}
