@@ -666,3 +666,150 @@ async fn every_other_role_gets_the_concealed_404() {
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body["open_draft_version_id"], version.to_string());
 }
+
+#[tokio::test]
+async fn units_and_bindings_retire_only_when_nothing_depends_on_them() {
+    let s = setup("retire").await;
+    let p = s.project;
+    let unit_id = |code: &'static str| {
+        let server = &s.server;
+        async move {
+            sqlx::query_scalar::<_, Uuid>(
+                "SELECT id FROM project_compensation_units WHERE project_id = $1 AND unit_code = $2",
+            )
+            .bind(p)
+            .bind(code)
+            .fetch_one(server.database.pool())
+            .await
+            .unwrap()
+        }
+    };
+    let (usd, pts) = (unit_id("USD").await, unit_id("pts").await);
+    let retire_unit = |unit: Uuid| format!("/projects/{p}/compensation-units/{unit}/retirement");
+    let retire_binding = |b: Uuid| format!("/projects/{p}/adapter-bindings/{b}/retirement");
+
+    // Proposed in an open draft: both units and both bindings are in use.
+    let (policy, version) = draft(&s).await;
+    let version_path = format!("/projects/{p}/contribution-policies/{policy}/versions/{version}");
+    let answer = put(&s.server, &version_path, &s.fin, paid_terms(&s, "10", "5")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    for (path, code) in [
+        (retire_unit(usd), "compensation_unit_in_use"),
+        (retire_unit(pts), "compensation_unit_in_use"),
+        (retire_binding(s.money_binding), "adapter_binding_in_use"),
+        (retire_binding(s.points_binding), "adapter_binding_in_use"),
+    ] {
+        let answer = post(&s.server, &path, &s.fin, json!({})).await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.code()),
+            (409, code),
+            "{path}"
+        );
+    }
+
+    // Published: still in use. Retired (nothing locked to it): free again.
+    let answer = post(
+        &s.server,
+        &format!("{version_path}/publication"),
+        &s.fin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let answer = post(
+        &s.server,
+        &retire_binding(s.money_binding),
+        &s.fin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(answer.code(), "adapter_binding_in_use");
+    let answer = post(
+        &s.server,
+        &format!("{version_path}/retirement"),
+        &s.fin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+
+    let answer = post(
+        &s.server,
+        &retire_binding(s.money_binding),
+        &s.fin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        (
+            answer.body["status"].as_str(),
+            answer.body["binding_lifecycle_version"].as_i64()
+        ),
+        (Some("retired"), Some(2))
+    );
+    let answer = post(
+        &s.server,
+        &retire_binding(s.money_binding),
+        &s.fin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (answer.status.as_u16(), answer.code()),
+        (409, "invalid_binding_transition")
+    );
+    let answer = post(
+        &s.server,
+        &format!(
+            "/projects/{p}/adapter-bindings/{}/reactivate",
+            s.money_binding
+        ),
+        &s.fin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (answer.status.as_u16(), answer.code()),
+        (409, "invalid_binding_transition")
+    );
+
+    let answer = post(&s.server, &retire_unit(usd), &s.fin, json!({})).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["status"], "retired");
+    let answer = post(&s.server, &retire_unit(usd), &s.fin, json!({})).await;
+    assert_eq!(
+        (answer.status.as_u16(), answer.code()),
+        (409, "compensation_unit_retired")
+    );
+    // A retired unit and binding cannot carry new terms.
+    let (policy, version) = draft(&s).await;
+    let answer = put(
+        &s.server,
+        &format!("/projects/{p}/contribution-policies/{policy}/versions/{version}"),
+        &s.fin,
+        paid_terms(&s, "1", "1"),
+    )
+    .await;
+    let codes: Vec<&str> = answer.body["error"]["details"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["compensation_unit_not_enabled", "adapter_binding_inactive"]
+    );
+    // A unit of another project, or none: the concealed 404.
+    let answer = post(&s.server, &retire_unit(Uuid::now_v7()), &s.fin, json!({})).await;
+    assert_eq!(answer.status, 404);
+    assert_eq!(
+        audit_count(&s.server, usd, "compensation_unit_retired").await,
+        1
+    );
+    assert_eq!(
+        audit_count(&s.server, s.money_binding, "adapter_binding_retired").await,
+        1
+    );
+}

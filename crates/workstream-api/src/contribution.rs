@@ -12,7 +12,12 @@
 //! | POST | `.../versions/{vid}/retirement` | `{}` -> 200; 409 `contribution_policy_version_not_published` |
 //! | POST/GET | `/projects/{pid}/compensation-units` | `{instrument_type, unit_code}` -> 201; 409 `compensation_unit_exists`; 422 `currency_*` |
 //! | POST/GET | `/projects/{pid}/adapter-bindings` | `{instrument_type, adapter_actor_id, route_key}` -> 201; 409 `adapter_binding_exists`; 422 `adapter_not_service_actor` |
+//! | POST | `/projects/{pid}/compensation-units/{uid}/retirement` | `{}` -> 200; 409 `compensation_unit_in_use`, `compensation_unit_retired` |
 //! | POST | `/projects/{pid}/adapter-bindings/{bid}/suspend`, `/reactivate` | `{}` -> 200; 409 `invalid_binding_transition` |
+//! | POST | `/projects/{pid}/adapter-bindings/{bid}/retirement` | `{}` -> 200; 409 `adapter_binding_in_use`, `invalid_binding_transition` |
+//!
+//! A unit or binding is in use while published terms, terms locked by a task that can
+//! still be accepted, an open draft, or an award not yet fulfilled refers to it.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -71,6 +76,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/projects/{project_id}/adapter-bindings/{binding_id}/reactivate",
             post(reactivate),
+        )
+        .route(
+            "/projects/{project_id}/adapter-bindings/{binding_id}/retirement",
+            post(retire_binding),
+        )
+        .route(
+            "/projects/{project_id}/compensation-units/{unit_id}/retirement",
+            post(retire_unit),
         )
 }
 
@@ -390,21 +403,36 @@ async fn list_bindings(
     Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
 }
 
+/// What a finance authority can do to an existing binding.
+#[derive(Debug, Clone, Copy)]
+enum BindingAction {
+    Suspend,
+    Reactivate,
+    Retire,
+}
+
+impl BindingAction {
+    /// (idempotency operation, path segment).
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            BindingAction::Suspend => ("adapter_binding.suspend", "suspend"),
+            BindingAction::Reactivate => ("adapter_binding.reactivate", "reactivate"),
+            BindingAction::Retire => ("adapter_binding.retire", "retirement"),
+        }
+    }
+}
+
 async fn binding_action(
     state: AppState,
     correlation: CorrelationId,
     caller: Caller,
     key: IdempotencyKey,
     (project_id, binding_id): (Uuid, Uuid),
-    to: &'static str,
+    action: BindingAction,
 ) -> Result<Response, ApiError> {
     require_finance(&caller, project_id)?;
-    let (operation, action) = if to == "suspended" {
-        ("adapter_binding.suspend", "suspend")
-    } else {
-        ("adapter_binding.reactivate", "reactivate")
-    };
-    let request = json!({ "path": format!("/projects/{project_id}/adapter-bindings/{binding_id}/{action}"), "body": {} });
+    let (operation, segment) = action.names();
+    let request = json!({ "path": format!("/projects/{project_id}/adapter-bindings/{binding_id}/{segment}"), "body": {} });
     let acting = acting(&caller, &correlation);
     idempotency::run(
         &state.pool,
@@ -413,8 +441,25 @@ async fn binding_action(
         key,
         &request,
         async |tx| {
-            let binding =
-                contribution::set_binding_status(tx, &acting, project_id, binding_id, to).await?;
+            let binding = match action {
+                BindingAction::Suspend => {
+                    contribution::set_binding_status(
+                        tx,
+                        &acting,
+                        project_id,
+                        binding_id,
+                        "suspended",
+                    )
+                    .await?
+                }
+                BindingAction::Reactivate => {
+                    contribution::set_binding_status(tx, &acting, project_id, binding_id, "active")
+                        .await?
+                }
+                BindingAction::Retire => {
+                    contribution::retire_binding(tx, &acting, project_id, binding_id).await?
+                }
+            };
             Ok((
                 StatusCode::OK,
                 serde_json::to_value(binding).expect("binding serializes"),
@@ -432,7 +477,7 @@ async fn suspend(
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(_): Json<Empty>,
 ) -> Result<Response, ApiError> {
-    binding_action(state, correlation, caller, key, ids, "suspended").await
+    binding_action(state, correlation, caller, key, ids, BindingAction::Suspend).await
 }
 
 async fn reactivate(
@@ -443,5 +488,52 @@ async fn reactivate(
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(_): Json<Empty>,
 ) -> Result<Response, ApiError> {
-    binding_action(state, correlation, caller, key, ids, "active").await
+    binding_action(
+        state,
+        correlation,
+        caller,
+        key,
+        ids,
+        BindingAction::Reactivate,
+    )
+    .await
+}
+
+async fn retire_binding(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(ids): Ids<(Uuid, Uuid)>,
+    Json(_): Json<Empty>,
+) -> Result<Response, ApiError> {
+    binding_action(state, correlation, caller, key, ids, BindingAction::Retire).await
+}
+
+async fn retire_unit(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids((project_id, unit_id)): Ids<(Uuid, Uuid)>,
+    Json(_): Json<Empty>,
+) -> Result<Response, ApiError> {
+    require_finance(&caller, project_id)?;
+    let request = json!({ "path": format!("/projects/{project_id}/compensation-units/{unit_id}/retirement"), "body": {} });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "compensation_unit.retire",
+        key,
+        &request,
+        async |tx| {
+            let unit = contribution::retire_unit(tx, &acting, project_id, unit_id).await?;
+            Ok((
+                StatusCode::OK,
+                serde_json::to_value(unit).expect("unit serializes"),
+            ))
+        },
+    )
+    .await
 }

@@ -3,6 +3,7 @@
 //! | method | path | who | answers |
 //! |---|---|---|---|
 //! | POST | `/projects` | system project manager | 201 project; 403 `permission_not_granted`; 409 `project_slug_conflict` |
+//! | GET | `/projects?limit=&cursor=` | anyone | 200 page of the projects the caller can see, each in the view [`visibility`] allows (a system PM, operator, finance or audit grant sees all) |
 //! | GET | `/projects/{pid}` | covering PM, operator, covering finance or audit: full view; submitter/reviewer/adjudicator of the project: `{id, name, status}` | 404 (concealed) for anyone else |
 //! | POST | `/projects/{pid}/pause`, `/resume`, `/archive` | covering PM | 200 project; 409 `invalid_project_transition` |
 //!
@@ -10,7 +11,8 @@
 //! a caller who can see the project but lacks the action gets 403
 //! `permission_not_granted`; anyone else gets the concealed 404 ([`require`]).
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -27,12 +29,14 @@ use crate::auth::{Caller, Grants};
 use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
+use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
+use crate::pagination::{Page, PageQuery};
 
 /// The project routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/projects", post(create))
+        .route("/projects", post(create).get(list))
         .route("/projects/{project_id}", get(read))
         .route("/projects/{project_id}/pause", post(pause))
         .route("/projects/{project_id}/resume", post(resume))
@@ -160,6 +164,60 @@ async fn create(
         },
     )
     .await
+}
+
+/// Whether a system-scoped grant lets the caller see every project in full.
+fn sees_all(grants: &Grants) -> bool {
+    [
+        AdminRole::ProjectManager,
+        AdminRole::Operator,
+        AdminRole::FinanceAuthority,
+        AdminRole::AuditAuthority,
+    ]
+    .into_iter()
+    .any(|role| grants.admin(role, None).is_some())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let query = page_query(query)?;
+    // The cursor is bound to the caller: their page boundaries mean nothing to others.
+    let scope = format!("projects:{}", caller.actor_id);
+    let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
+    let among: Option<Vec<Uuid>> = (!sees_all(&caller.grants)).then(|| {
+        let scoped = caller
+            .grants
+            .admin
+            .iter()
+            .filter_map(|g| g.scope.project_id());
+        let contributor = caller.grants.project.iter().map(|g| g.project_id);
+        let mut ids: Vec<Uuid> = scoped.chain(contributor).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    });
+    let mut conn = state.pool.acquire().await?;
+    let projects = projects::list(&mut conn, among.as_deref(), page.after, page.limit).await?;
+    let next = page.next_cursor(
+        projects.len(),
+        projects.last().map(|p| p.id),
+        &scope,
+        &state.config.cursor_secret,
+    );
+    let items: Vec<serde_json::Value> = projects
+        .iter()
+        .filter_map(|project| match visibility(&caller.grants, project.id) {
+            Visibility::Full => Some(project.full_view()),
+            Visibility::Minimal => Some(project.minimal_view()),
+            // A project-scoped grant of a role that shows nothing (an access
+            // administrator holds none), so nothing is shown.
+            Visibility::None => None,
+        })
+        .collect();
+    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
 }
 
 async fn read(

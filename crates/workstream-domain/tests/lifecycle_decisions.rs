@@ -86,7 +86,7 @@ fn t11_accept() {
             Actor::ProjectManager,
             &f
         ),
-        "actor_not_permitted"
+        "permission_not_granted"
     );
 }
 
@@ -313,11 +313,11 @@ fn t15_close_revision() {
     // Legacy close is the Operator's alone.
     assert_eq!(
         refusal_code(NeedsRevision, &legacy, Actor::ProjectManager, &f),
-        "actor_not_permitted"
+        "permission_not_granted"
     );
     assert_eq!(
         refusal_code(NeedsRevision, &limit, Actor::Operator, &f),
-        "actor_not_permitted"
+        "permission_not_granted"
     );
     assert_eq!(
         refusal_code(NeedsRevision, &legacy, Actor::Operator, &f),

@@ -39,11 +39,11 @@ fn t1_screen() {
     assert_eq!(code(|f| f.has_active_guide = false), "active_guide_missing");
     assert_eq!(
         refusal_code(Draft, &TaskCommand::Screen, Actor::Submitter, &f),
-        "actor_not_permitted"
+        "permission_not_granted"
     );
     assert_eq!(
         refusal_code(Draft, &TaskCommand::Screen, Actor::Operator, &f),
-        "actor_not_permitted"
+        "permission_not_granted"
     );
 }
 
@@ -148,14 +148,14 @@ fn t4_claim_and_assign() {
     ] {
         assert_eq!(
             refusal_code(Ready, &TaskCommand::Claim, a, &f),
-            "actor_not_permitted",
+            "permission_not_granted",
             "{a}"
         );
     }
     // A submitter cannot assign.
     assert_eq!(
         refusal_code(Ready, &TaskCommand::Assign, Actor::Submitter, &f),
-        "actor_not_permitted"
+        "permission_not_granted"
     );
 
     let code = |cmd: &TaskCommand, actor, g: fn(&mut GuardFacts)| {
@@ -263,11 +263,11 @@ fn t5_start_and_override() {
     // A PM may not start, not even by override.
     assert_eq!(
         refusal_code(Claimed, &TaskCommand::Start, Actor::ProjectManager, &f),
-        "actor_not_permitted"
+        "permission_not_granted"
     );
     assert_eq!(
         refusal_code(Claimed, &over, Actor::ProjectManager, &f),
-        "actor_not_permitted"
+        "permission_not_granted"
     );
     let mut none = passing(TransitionId::T5);
     none.has_active_assignment = false;
@@ -325,7 +325,7 @@ fn t6_first_submission_and_t7_in_the_same_commit() {
     // A PM submits nothing.
     assert_eq!(
         refusal_code(InProgress, &TaskCommand::Submit, Actor::ProjectManager, &f),
-        "actor_not_permitted"
+        "permission_not_granted"
     );
 }
 
@@ -376,7 +376,7 @@ fn t8_admission_to_review() {
             Actor::Operator,
             &passing(TransitionId::T8)
         ),
-        "actor_not_permitted"
+        "permission_not_granted"
     );
 }
 
@@ -444,7 +444,7 @@ fn t10_re_evaluation() {
     );
     assert_eq!(
         refusal_code(ReviewPending, &cmd, Actor::ProjectManager, &f),
-        "actor_not_permitted"
+        "permission_not_granted"
     );
 }
 
@@ -525,6 +525,6 @@ fn t17_invalidate_assignment() {
             Actor::ProjectManager,
             &f
         ),
-        "actor_not_permitted"
+        "permission_not_granted"
     );
 }

@@ -659,6 +659,96 @@ pub async fn list_units(
     .await?)
 }
 
+/// Retires a unit (`compensation_unit_retired`): no new terms may name it. Refused
+/// with 409 `compensation_unit_in_use` while anything still depends on it (see
+/// [`DEPENDENTS`]), and 409 `compensation_unit_retired` when it already is.
+pub async fn retire_unit(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    unit_id: Uuid,
+) -> Result<Unit, CommandError> {
+    crate::projects::lock(conn, project_id).await?;
+    let unit: Unit = sqlx::query_as(
+        "SELECT id, project_id, instrument_type, unit_code, status, created_at FROM project_compensation_units \
+         WHERE id = $1 AND project_id = $2 FOR UPDATE",
+    )
+    .bind(unit_id)
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(CommandError::not_found)?;
+    if unit.status == "retired" {
+        return Err(CommandError::conflict(
+            "compensation_unit_retired",
+            "the unit is already retired",
+        ));
+    }
+    let in_use: bool = sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM ({DEPENDENTS}) d \
+         WHERE d.project_id = $1 AND d.instrument_type = $2 AND d.unit_code = $3)"
+    ))
+    .bind(project_id)
+    .bind(&unit.instrument_type)
+    .bind(&unit.unit_code)
+    .fetch_one(&mut *conn)
+    .await?;
+    if in_use {
+        return Err(CommandError::conflict(
+            "compensation_unit_in_use",
+            "terms in force, open drafts or undelivered awards still use this unit",
+        ));
+    }
+    let retired: Unit = sqlx::query_as(
+        "UPDATE project_compensation_units SET status = 'retired', retired_at = now() WHERE id = $1 \
+         RETURNING id, project_id, instrument_type, unit_code, status, created_at",
+    )
+    .bind(unit_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "compensation_unit".into(),
+            entity_id: Some(unit_id),
+            event_type: "compensation_unit_retired".into(),
+            from_status: Some("active".into()),
+            to_status: Some("retired".into()),
+            payload: json!({ "instrument_type": retired.instrument_type, "unit_code": retired.unit_code }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(retired)
+}
+
+/// Everything that keeps a unit or a binding in use, as rows of (project_id,
+/// instrument_type, unit_code, adapter_binding_id):
+/// - award definitions of a version that is published, or that a task which can still
+///   be accepted is locked to (a retired version keeps paying the tasks locked to it);
+/// - definitions proposed in an open draft;
+/// - awards not yet fulfilled (`pending` or `failed`: a failed delivery may still be
+///   fulfilled later, AS47).
+const DEPENDENTS: &str = "\
+    SELECT d.project_id, d.instrument_type, d.unit_code, d.adapter_binding_id \
+      FROM contribution_award_definitions d JOIN contribution_policy_versions v ON v.id = d.version_id \
+     WHERE v.status = 'published' OR EXISTS (SELECT 1 FROM tasks t \
+           WHERE t.locked_contribution_policy_version_id = v.id \
+             AND t.status NOT IN ('accepted', 'rejected', 'cancelled')) \
+    UNION ALL \
+    SELECT v.project_id, def ->> 'instrument_type', def ->> 'unit_code', (def ->> 'adapter_binding_id')::uuid \
+      FROM contribution_policy_versions v, \
+           jsonb_array_elements(coalesce(v.draft_terms -> 'rules', '[]')) AS rule, \
+           jsonb_array_elements(coalesce(rule -> 'definitions', '[]')) AS def \
+     WHERE v.status = 'draft' \
+    UNION ALL \
+    SELECT a.project_id, a.instrument_type, a.unit_code, a.adapter_binding_id \
+      FROM compensation_awards a \
+      LEFT JOIN compensation_status_projections p ON p.compensation_award_id = a.id \
+     WHERE coalesce(p.fulfillment_status, 'pending') <> 'fulfilled'";
+
 // ---------------------------------------------------------------------------------
 // Adapter bindings
 // ---------------------------------------------------------------------------------
@@ -810,6 +900,68 @@ pub async fn set_binding_status(
     )
     .await?;
     Ok(updated)
+}
+
+/// Retires a binding (`adapter_binding_retired`, version +1); a retired binding never
+/// changes again. Refused with 409 `adapter_binding_in_use` while terms in force, an
+/// open draft or an undelivered award still route through it, and with 409
+/// `invalid_binding_transition` when it is already retired.
+pub async fn retire_binding(
+    conn: &mut PgConnection,
+    acting: &Acting,
+    project_id: Uuid,
+    binding_id: Uuid,
+) -> Result<Binding, CommandError> {
+    crate::projects::lock(conn, project_id).await?;
+    let binding: Binding = sqlx::query_as(&format!(
+        "SELECT {BINDING_COLUMNS} FROM project_compensation_adapter_bindings WHERE id = $1 AND project_id = $2 FOR UPDATE"
+    ))
+    .bind(binding_id)
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(CommandError::not_found)?;
+    if binding.status == "retired" {
+        return Err(CommandError::conflict(
+            "invalid_binding_transition",
+            "a retired binding cannot change",
+        ));
+    }
+    let in_use: bool = sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM ({DEPENDENTS}) d WHERE d.adapter_binding_id = $1)"
+    ))
+    .bind(binding_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if in_use {
+        return Err(CommandError::conflict(
+            "adapter_binding_in_use",
+            "terms in force, open drafts or undelivered awards still route through this binding",
+        ));
+    }
+    let retired: Binding = sqlx::query_as(&format!(
+        "UPDATE project_compensation_adapter_bindings SET status = 'retired', \
+         binding_lifecycle_version = binding_lifecycle_version + 1 WHERE id = $1 RETURNING {BINDING_COLUMNS}"
+    ))
+    .bind(binding_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "adapter_binding".into(),
+            entity_id: Some(binding_id),
+            event_type: "adapter_binding_retired".into(),
+            from_status: Some(binding.status),
+            to_status: Some("retired".into()),
+            payload: json!({ "binding_lifecycle_version": retired.binding_lifecycle_version }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(retired)
 }
 
 /// A page of the project's bindings, by id.

@@ -146,6 +146,24 @@ pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Project>, 
     )
 }
 
+/// A page of projects by id: all of them (`among: None`), or only those in `among`.
+pub async fn list(
+    conn: &mut PgConnection,
+    among: Option<&[Uuid]>,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<Project>, CommandError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM projects WHERE ($1::uuid[] IS NULL OR id = ANY($1)) \
+         AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
+    ))
+    .bind(among)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// Reads and locks a project for a change.
 pub(crate) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Project, CommandError> {
     sqlx::query_as(&format!(

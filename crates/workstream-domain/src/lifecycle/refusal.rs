@@ -271,7 +271,7 @@ impl Refusal {
         match self {
             Refusal::TransitionNotAllowed { .. } => "transition_not_allowed",
             Refusal::RoutingHoldsTask { .. } => "routing_holds_task",
-            Refusal::ActorNotPermitted { .. } => "actor_not_permitted",
+            Refusal::ActorNotPermitted { .. } => "permission_not_granted",
             Refusal::NotAssignee => "not_assignee",
             Refusal::SelfReviewForbidden => "self_review_forbidden",
             Refusal::LeaseNotActive => "lease_not_active",

@@ -3,7 +3,7 @@
 //! Tokens never grant anything: an [`Access`] is read from `admin_role_grants`,
 //! `project_role_grants`, the profile and its identity link. A caller who has no
 //! relation to a project at all gets the concealed 404 (R48); one who can see the
-//! project but lacks the role for an action gets 403 `actor_not_permitted`.
+//! project but lacks the role for an action gets 403 `permission_not_granted` (the code every route uses).
 
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -95,7 +95,7 @@ impl Access {
     pub fn denied(&self) -> CommandError {
         if self.sees_project() {
             CommandError::forbidden(
-                "actor_not_permitted",
+                "permission_not_granted",
                 "you do not hold the role this action needs on this project",
             )
         } else {

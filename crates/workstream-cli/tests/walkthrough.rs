@@ -1,0 +1,153 @@
+//! The README's set-up walk-through, for real: `admin bootstrap` and `up` on a fresh data
+//! directory, then `examples/walkthrough/walkthrough.sh` (curl, jq and the `workstream
+//! token` command only) takes a manager, a finance authority, a submitter and a reviewer
+//! from nothing to a task in `in_progress`. The outcome is then read back over HTTP and
+//! the audit chains are verified.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+const SECRET: &str = "walkthrough-secret-of-at-least-thirty-two-bytes";
+
+fn workstream() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_workstream"));
+    cmd.env_remove("WORKSTREAM_DATABASE_URL")
+        .env_remove("WORKSTREAM_FLOW_AUTH_ISSUER")
+        .env_remove("WORKSTREAM_FLOW_AUTH_AUDIENCE")
+        .env("WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET", SECRET)
+        .env("WORKSTREAM_LOG", "warn");
+    cmd
+}
+
+/// Stops `up` with Ctrl-C when the test ends, whatever the outcome.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn token(subject: &str) -> String {
+    let out = workstream()
+        .args(["token", "--subject", subject])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+async fn get(base: &str, token: &str, path: &str) -> Value {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/api/v1{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "GET {path}");
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_walkthrough_takes_a_task_from_draft_to_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    // PostgreSQL runs as `nobody` when the tests run as root; it must reach the dir.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.path().join("state");
+
+    let bootstrap = workstream()
+        .args(["admin", "bootstrap", "--issuer", "https://auth.flow.local"])
+        .args(["--subject", "root", "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(bootstrap.status.success(), "{bootstrap:?}");
+
+    let mut child = workstream()
+        .args(["up", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_owned();
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/walkthrough/walkthrough.sh")
+        .canonicalize()
+        .unwrap();
+    let run = tokio::task::spawn_blocking({
+        let base = base.clone();
+        move || {
+            Command::new("bash")
+                .arg(&script)
+                .env("API", format!("{base}/api/v1"))
+                .env("WORKSTREAM", env!("CARGO_BIN_EXE_workstream"))
+                .env("WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET", SECRET)
+                .env_remove("WORKSTREAM_FLOW_AUTH_ISSUER")
+                .env_remove("WORKSTREAM_FLOW_AUTH_AUDIENCE")
+                .env("WORKSTREAM_LOG", "warn")
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        run.status.success(),
+        "walkthrough.sh failed:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let outcome: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(outcome["status"], "in_progress", "{outcome}");
+
+    // Read back what the script made, as the people it made.
+    let task = outcome["task"].as_str().unwrap();
+    let project = outcome["project"].as_str().unwrap();
+    let view = get(
+        &base,
+        &token("manager"),
+        &format!("/projects/{project}/tasks/{task}"),
+    )
+    .await;
+    let view = &view["task"];
+    assert_eq!(view["status"], "in_progress", "{view}");
+    assert_eq!(view["assignment"]["contributor_id"], outcome["submitter"]);
+    assert_eq!(view["assignment"]["status"], "active");
+    assert_eq!(view["locks"]["guide_id"], outcome["guide"]);
+    assert_eq!(
+        view["locks"]["contribution_policy_version_id"],
+        outcome["contribution_policy_version"]
+    );
+    let mine = get(&base, &token("submitter"), &format!("/tasks/{task}")).await;
+    assert_eq!(mine["task"]["assigned_to_me"], true, "{mine}");
+    assert_eq!(
+        mine["task"]["compensation"]["accepted_submission"][0],
+        serde_json::json!({"instrument": "money", "unit": "USD", "quantity": "12.5"})
+    );
+    let me = get(&base, &token("reviewer"), "/actors/me").await;
+    assert_eq!(me["project_role_grants"][0]["role"], "reviewer", "{me}");
+    assert_eq!(me["project_role_grants"][0]["project_id"], project);
+
+    drop(server);
+    let verify = workstream()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{verify:?}");
+}
