@@ -77,16 +77,28 @@ impl TestServer {
 
     /// Starts the server with another verifier (production-mode tests).
     pub async fn start_with(verifier: Verifier) -> TestServer {
+        TestServer::start_configured(verifier, ApiConfig::for_tests()).await
+    }
+
+    /// Starts the server with a local verifier and `config` (rate limits and the like).
+    pub async fn start_with_config(config: ApiConfig) -> TestServer {
+        let verifier = Verifier::local_hmac(
+            Environment::Test,
+            TEST_SECRET,
+            LOCAL_DEFAULT_ISSUER,
+            LOCAL_DEFAULT_AUDIENCE,
+        )
+        .expect("local verifier");
+        TestServer::start_configured(verifier, config).await
+    }
+
+    async fn start_configured(verifier: Verifier, config: ApiConfig) -> TestServer {
         let database = TestDatabase::create().await.expect("test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
         let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let app = router(AppState::new(
-            database.pool().clone(),
-            ApiConfig::for_tests(),
-            verifier,
-        ));
+        let app = router(AppState::new(database.pool().clone(), config, verifier));
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             axum_serve(listener, app, stopped).await;

@@ -11,7 +11,7 @@
 //!
 //! Without the grant every one of these answers 403 `permission_not_granted`, even for
 //! an id that does not exist, so a non-administrator learns nothing about which actors
-//! exist.
+//! exist. Every mutation spends the caller's admin-mutation budget ([`crate::rate_limit`]).
 
 use axum::Router;
 use axum::extract::State;
@@ -31,6 +31,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
+use crate::rate_limit;
 
 /// The actor routes, relative to `/api/v1`.
 pub fn routes() -> Router<AppState> {
@@ -199,6 +200,7 @@ async fn status_change(
     operation: &'static str,
 ) -> Result<Response, ApiError> {
     let grant = access_administrator(&caller)?;
+    rate_limit::admin_mutation(&state, &caller).await?;
     let request = json!({ "path": { "actor_id": actor_id }, "body": { "reason": body.reason } });
     let ctx = caller.context();
     idempotency::run(
@@ -293,6 +295,7 @@ async fn link_change(
     revoke: bool,
 ) -> Result<Response, ApiError> {
     let grant = access_administrator(&caller)?;
+    rate_limit::admin_mutation(&state, &caller).await?;
     let operation = if revoke {
         "identity_link.revoke"
     } else {
@@ -362,6 +365,7 @@ async fn create_service_actor(
     Json(body): Json<ServiceActorBody>,
 ) -> Result<Response, ApiError> {
     access_administrator(&caller)?;
+    rate_limit::admin_mutation(&state, &caller).await?;
     let request = json!({ "body": {
         "service_identity": body.service_identity, "subject": body.subject, "reason": body.reason,
     }});

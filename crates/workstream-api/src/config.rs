@@ -7,6 +7,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::rate_limit::{Limit, RateLimits};
+
 /// Where the server runs; decides which shortcuts are allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -60,6 +62,8 @@ pub struct ApiConfig {
     pub environment: Environment,
     /// The key that signs list cursors (at least 32 bytes).
     pub cursor_secret: Vec<u8>,
+    /// The durable rate limits.
+    pub rate_limits: RateLimits,
 }
 
 impl ApiConfig {
@@ -99,9 +103,43 @@ impl ApiConfig {
                 )));
             }
         };
+        let key = match std::env::var("WORKSTREAM_API_RATE_LIMIT_KEY_SECRET") {
+            Ok(encoded) => {
+                let key = STANDARD.decode(encoded.trim()).map_err(|_| {
+                    ConfigError("WORKSTREAM_API_RATE_LIMIT_KEY_SECRET must be padded base64".into())
+                })?;
+                if !(32..=64).contains(&key.len()) {
+                    return Err(ConfigError(
+                        "WORKSTREAM_API_RATE_LIMIT_KEY_SECRET must decode to 32..64 bytes".into(),
+                    ));
+                }
+                key
+            }
+            Err(_) if environment.is_development() => random_secret()?,
+            Err(_) => {
+                return Err(ConfigError(format!(
+                    "WORKSTREAM_API_RATE_LIMIT_KEY_SECRET is required in {} \
+                     (32..64 random bytes, base64): every server must count the same subjects",
+                    environment.as_str()
+                )));
+            }
+        };
+        let defaults = RateLimits::defaults(key);
+        let rate_limits = RateLimits {
+            first_access: limit_from_env(
+                "WORKSTREAM_API_FIRST_ACCESS_RATE_LIMIT",
+                defaults.first_access,
+            )?,
+            admin_mutation: limit_from_env(
+                "WORKSTREAM_API_ADMIN_MUTATION_RATE_LIMIT",
+                defaults.admin_mutation,
+            )?,
+            ..defaults
+        };
         Ok(ApiConfig {
             environment,
             cursor_secret,
+            rate_limits,
         })
     }
 
@@ -110,8 +148,42 @@ impl ApiConfig {
         ApiConfig {
             environment: Environment::Test,
             cursor_secret: random_secret().expect("reading /dev/urandom"),
+            // Test fixtures provision dozens of actors a second; the limits have their
+            // own tests, which set budgets of their own.
+            rate_limits: RateLimits {
+                first_access: Limit {
+                    max: 1_000_000,
+                    window: std::time::Duration::from_secs(60),
+                },
+                admin_mutation: Limit {
+                    max: 1_000_000,
+                    window: std::time::Duration::from_secs(60),
+                },
+                key: random_secret().expect("reading /dev/urandom"),
+            },
         }
     }
+}
+
+/// `NAME` (hits, at least 1) and `NAME_WINDOW_SECONDS` (at least 1), each defaulting.
+fn limit_from_env(name: &str, default: Limit) -> Result<Limit, ConfigError> {
+    let read = |var: String, default: u64| -> Result<u64, ConfigError> {
+        match std::env::var(&var) {
+            Err(_) => Ok(default),
+            Ok(text) => match text.trim().parse::<u64>() {
+                Ok(value) if value >= 1 => Ok(value),
+                _ => Err(ConfigError(format!(
+                    "{var} must be a whole number of at least 1"
+                ))),
+            },
+        }
+    };
+    let max = read(name.to_owned(), u64::from(default.max))?;
+    let window = read(format!("{name}_WINDOW_SECONDS"), default.window.as_secs())?;
+    Ok(Limit {
+        max: u32::try_from(max).map_err(|_| ConfigError(format!("{name} is too large")))?,
+        window: std::time::Duration::from_secs(window),
+    })
 }
 
 fn random_secret() -> Result<Vec<u8>, ConfigError> {

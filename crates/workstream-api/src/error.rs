@@ -12,7 +12,8 @@
 //! `internal_error`, so no SQL or file path leaks.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use workstream_engine::{CommandError, ErrorKind};
@@ -28,6 +29,8 @@ pub struct ApiError {
     pub message: String,
     /// Structured details (field errors, limits), an object.
     pub details: Value,
+    /// Seconds to wait before retrying, sent as `Retry-After` (rate limits).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -38,12 +41,19 @@ impl ApiError {
             code,
             message: message.into(),
             details: json!({}),
+            retry_after: None,
         }
     }
 
     /// Adds structured details.
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = details;
+        self
+    }
+
+    /// Adds a `Retry-After` header.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
         self
     }
 
@@ -82,7 +92,13 @@ impl ApiError {
                 "retryable": retryable,
             }
         });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -111,6 +127,7 @@ impl From<CommandError> for ApiError {
             code: err.code,
             message: err.message,
             details: err.details,
+            retry_after: None,
         }
     }
 }

@@ -10,7 +10,8 @@
 //!
 //! Administrative routes answer 403 `permission_not_granted` without the grant. Project
 //! routes conceal: without a covering grant the project is a 404, exactly as a missing
-//! one (R48).
+//! one (R48). Every mutation spends the caller's admin-mutation budget
+//! ([`crate::rate_limit`]).
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -39,6 +40,7 @@ use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::pagination::{Page, PageQuery};
+use crate::rate_limit;
 
 /// The grant routes, relative to `/api/v1`.
 pub fn routes() -> Router<AppState> {
@@ -134,6 +136,7 @@ async fn create_admin_grant(
     Json(body): Json<AdminGrantBody>,
 ) -> Result<Response, ApiError> {
     let grant_id = access_administrator(&caller)?;
+    rate_limit::admin_mutation(&state, &caller).await?;
     let scope = Scope::from_parts(body.scope_type, body.scope_project_id).map_err(|e| {
         invalid(
             e.code(),
@@ -184,6 +187,7 @@ async fn revoke_admin_grant(
     Json(body): Json<ReasonBody>,
 ) -> Result<Response, ApiError> {
     let own_grant = access_administrator(&caller)?;
+    rate_limit::admin_mutation(&state, &caller).await?;
     let request = json!({ "path": { "grant_id": grant_id }, "body": { "reason": body.reason } });
     let ctx = caller.context();
     idempotency::run(
@@ -409,6 +413,7 @@ async fn create_project_grant(
         let mut conn = state.pool.acquire().await?;
         covering_manager(&mut conn, &caller, project_id).await?
     };
+    rate_limit::admin_mutation(&state, &caller).await?;
     let request = json!({ "path": { "project_id": project_id }, "body": {
         "target_actor_profile_id": body.target_actor_profile_id, "role": body.role,
         "qualification": body.qualification, "reason": body.reason,
@@ -453,6 +458,7 @@ async fn revoke_project_grant(
         let mut conn = state.pool.acquire().await?;
         covering_manager(&mut conn, &caller, project_id).await?
     };
+    rate_limit::admin_mutation(&state, &caller).await?;
     let request = json!({
         "path": { "project_id": project_id, "grant_id": grant_id },
         "body": { "reason": body.reason },

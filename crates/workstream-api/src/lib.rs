@@ -15,6 +15,9 @@
 //!   (unknown fields and malformed ids are 422).
 //! * [`idempotency`]: `Idempotency-Key` on every mutation, stored with the change.
 //! * [`pagination`]: signed cursors for every list.
+//! * [`rate_limit`]: durable budgets for first access and authority mutations (429).
+//! * [`projects`], [`guides`], [`contribution`]: projects, guide versions with their
+//!   policy bundles and activation gate, and the finance authority's terms.
 //! * [`tasks`]: the task routes: create, screen, release, the ready queue, claim, start,
 //!   cancel, and the contributor-safe task view with compensation terms.
 //! * [`config`]: the `WORKSTREAM_*` settings.
@@ -37,6 +40,7 @@ pub mod health;
 pub mod idempotency;
 pub mod pagination;
 pub mod projects;
+pub mod rate_limit;
 pub mod tasks;
 
 use std::sync::Arc;

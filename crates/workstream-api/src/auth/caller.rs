@@ -3,7 +3,8 @@
 //! Order matters and follows upstream-api §2.2: the token is verified before anything
 //! touches the database; the subject kind is checked before any row is written (agents
 //! and spaces are refused, unprovisioned services are refused, and neither creates a
-//! row); only then is a human's first request allowed to create their profile.
+//! row); only then is a human's first request allowed to create their profile, within
+//! the issuer's first-access budget (429 `rate_limit_exceeded` past it, nothing written).
 //!
 //! Status is read on every request, so a suspension, a deactivation or a revoked link
 //! takes effect on the caller's next request (R47).
@@ -26,6 +27,7 @@ use super::token::{SubjectKind, TokenError, VerifiedToken};
 use crate::AppState;
 use crate::correlation::CorrelationId;
 use crate::error::ApiError;
+use crate::rate_limit::Bucket;
 
 /// The kinds of actor that can hold a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +178,15 @@ async fn resolve(
                 "service_actor_not_provisioned",
                 "this service identity is not provisioned",
             )));
+        }
+        // The first-access budget is the issuer's: see `rate_limit`.
+        if let Err(refusal) = state
+            .config
+            .rate_limits
+            .hit(&mut conn, Bucket::FirstAccess, &token.issuer)
+            .await
+        {
+            return Ok(Err(refusal.into_response()));
         }
         let ctx = RequestContext {
             correlation_id: correlation_id.clone(),
