@@ -1,4 +1,5 @@
-//! Production mode: RS256/ES256/EdDSA tokens verified against keys from a JWKS file,
+//! Production mode: RS256/ES256/EdDSA tokens verified against keys from a JWKS file
+//! (the HTTPS source and introspection are in `auth_jwks_https.rs`),
 //! with a pinned algorithm list of one key family. Keys are throwaway fixtures under
 //! `tests/fixtures/keys`; the JWKS document is derived from them in each test.
 
@@ -9,6 +10,7 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use workstream_api::auth::Verifier;
+use workstream_api::auth::introspection::IntrospectionMode;
 use workstream_api::auth::jwks::JwksConfig;
 use workstream_e2e::TestServer;
 
@@ -58,17 +60,25 @@ fn sign(key: &EncodingKey, alg: Algorithm, kid: Option<&str>, claims: &Value) ->
     jsonwebtoken::encode(&header, claims, key).unwrap()
 }
 
+fn no_introspection() -> IntrospectionMode {
+    IntrospectionMode::disabled("file-based key tests").unwrap()
+}
+
 async fn server(algorithms: &str, jwks: &Path) -> TestServer {
+    server_with(algorithms, jwks, Duration::from_secs(30)).await
+}
+
+async fn server_with(algorithms: &str, jwks: &Path, unknown_kid_ttl: Duration) -> TestServer {
     let config = JwksConfig::new(
         ISSUER,
         "workstream",
         algorithms,
         jwks.to_str().unwrap(),
         Duration::from_secs(300),
-        Duration::from_secs(30),
+        unknown_kid_ttl,
     )
     .unwrap();
-    TestServer::start_with(Verifier::jwks(config).unwrap()).await
+    TestServer::start_with(Verifier::jwks(config, no_introspection()).unwrap()).await
 }
 
 async fn get_me(server: &TestServer, token: &str) -> (u16, Value) {
@@ -268,7 +278,9 @@ async fn an_unknown_kid_rereads_the_file_and_a_missing_file_is_503() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("jwks.json");
     write_jwks(&path, vec![jwk(&rsa(), Algorithm::RS256, "old")]);
-    let server = server("RS256", &path).await;
+    // No unknown-kid window, so that the second unknown kid below re-reads the file too
+    // (the window is covered in auth_jwks_https).
+    let server = server_with("RS256", &path, Duration::ZERO).await;
     // Rotation: the new kid appears in the file after startup.
     write_jwks(&path, vec![jwk(&rsa(), Algorithm::RS256, "new")]);
     let (status, body) = get_me(
@@ -322,12 +334,16 @@ fn production_configuration_is_strict() {
         "plain http issuer"
     );
     assert!(
-        config(ISSUER, "RS256", "https://id.example.com/jwks").is_err(),
-        "network JWKS not built in"
+        config(ISSUER, "RS256", "https://id.example.com/jwks").is_ok(),
+        "JWKS over https"
+    );
+    assert!(
+        config(ISSUER, "RS256", "http://id.example.com/jwks").is_err(),
+        "JWKS over plain http"
     );
     let missing = config(ISSUER, "RS256", "/nonexistent/jwks.json").unwrap();
     assert!(
-        Verifier::jwks(missing).is_err(),
+        Verifier::jwks(missing, no_introspection()).is_err(),
         "an unreadable JWKS stops startup"
     );
 }

@@ -5,7 +5,8 @@
 //!
 //! * [`token`]: the shape and claim rules of upstream-api §2.1, shared by both modes.
 //! * [`verifier`]: the local HS256 mode (development and tests only) and the production
-//!   mode over a JWKS document ([`jwks`]), chosen at startup.
+//!   mode over a JWKS document ([`jwks`]) with optional token [`introspection`], chosen
+//!   at startup; [`network`] holds the HTTPS rules both calls follow.
 //! * [`Caller`]: the extractor every protected handler takes. It verifies the token,
 //!   maps failures to 401/403/503 (upstream-api §2.2), finds or provisions the actor,
 //!   refuses suspended and deactivated actors and revoked links, and loads the
@@ -14,8 +15,10 @@
 
 mod caller;
 mod grants;
+pub mod introspection;
 pub mod jwks;
 pub mod mint;
+pub mod network;
 pub mod token;
 pub mod verifier;
 

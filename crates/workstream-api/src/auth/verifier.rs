@@ -6,8 +6,10 @@
 //!   a shared secret, for development and the test suite. Refused outside the `local` and
 //!   `test` environments, because anyone holding the secret can be anyone.
 //! * **production** (`WORKSTREAM_TOKEN_JWKS_URL`): RS256/ES256/EdDSA tokens whose `kid`
-//!   names a key in a JWKS document, with a pinned algorithm list of one key family.
-//!   See [`super::jwks`].
+//!   names a key in a JWKS document (fetched over HTTPS or read from a mounted file),
+//!   with a pinned algorithm list of one key family, then optionally introspected.
+//!   `WORKSTREAM_TOKEN_INTROSPECTION_MODE` must be set in this mode. See
+//!   [`super::jwks`] and [`super::introspection`].
 //!
 //! A configuration that cannot work stops startup in `staging`/`production`; elsewhere
 //! the server starts and every authenticated request gets 503
@@ -18,7 +20,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use super::jwks::{JwksConfig, JwksKeys};
+use super::introspection::{IntrospectionMode, Introspector};
+use super::jwks::{JwksConfig, JwksKeys, JwksSource};
 use super::token::{self, ClaimRules, TokenError, VerifiedToken};
 use crate::config::{ConfigError, Environment};
 
@@ -45,6 +48,7 @@ enum Mode {
     Jwks {
         keys: Box<JwksKeys>,
         rules: ClaimRules,
+        introspector: Option<Box<Introspector>>,
     },
     Unavailable(String),
 }
@@ -100,13 +104,36 @@ impl Verifier {
         })
     }
 
-    /// The production verifier over `config`.
-    pub fn jwks(config: JwksConfig) -> Result<Verifier, ConfigError> {
+    /// The production verifier over `config`, introspecting as `introspection` says.
+    /// The introspection endpoint must differ from the JWKS URL.
+    pub fn jwks(
+        config: JwksConfig,
+        introspection: IntrospectionMode,
+    ) -> Result<Verifier, ConfigError> {
+        let introspector = match introspection {
+            IntrospectionMode::Disabled { reason } => {
+                tracing::info!(%reason, "token introspection is disabled");
+                None
+            }
+            IntrospectionMode::Required(introspection) => {
+                if let JwksSource::Https(jwks_url) = &config.source
+                    && *jwks_url == introspection.url
+                {
+                    return Err(ConfigError(
+                        "WORKSTREAM_TOKEN_INTROSPECTION_URL must differ from \
+                         WORKSTREAM_TOKEN_JWKS_URL"
+                            .into(),
+                    ));
+                }
+                Some(Box::new(Introspector::new(*introspection)?))
+            }
+        };
         let rules = rules_from_env(&config.issuer, &config.audience)?;
         Ok(Verifier {
             mode: Mode::Jwks {
                 keys: Box::new(JwksKeys::load(config)?),
                 rules,
+                introspector,
             },
         })
     }
@@ -126,12 +153,13 @@ impl Verifier {
                 env("WORKSTREAM_FLOW_AUTH_AUDIENCE").unwrap_or(LOCAL_DEFAULT_AUDIENCE.into());
             Verifier::local_hmac(environment, secret.as_bytes(), &issuer, &audience)
         } else if env("WORKSTREAM_TOKEN_JWKS_URL").is_some() {
-            JwksConfig::from_env().and_then(Verifier::jwks)
+            JwksConfig::from_env()
+                .and_then(|config| Verifier::jwks(config, IntrospectionMode::from_env()?))
         } else {
             Err(ConfigError(
                 "no token verifier is configured: set WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET \
-                 (local/test) or WORKSTREAM_TOKEN_ISSUER, WORKSTREAM_TOKEN_JWKS_URL and \
-                 WORKSTREAM_TOKEN_ALGORITHMS"
+                 (local/test) or WORKSTREAM_TOKEN_ISSUER, WORKSTREAM_TOKEN_JWKS_URL, \
+                 WORKSTREAM_TOKEN_ALGORITHMS and WORKSTREAM_TOKEN_INTROSPECTION_MODE"
                     .into(),
             ))
         };
@@ -167,7 +195,11 @@ impl Verifier {
                 check_signature(&parsed, key, Algorithm::HS256)?;
                 token::check_claims(&parsed.claims, rules, now)
             }
-            Mode::Jwks { keys, rules } => {
+            Mode::Jwks {
+                keys,
+                rules,
+                introspector,
+            } => {
                 let parsed = token::parse(token, rules)?;
                 let alg = keys.algorithm_of(&parsed.header)?;
                 let kid = match parsed.header.get("kid").and_then(|v| v.as_str()) {
@@ -176,7 +208,14 @@ impl Verifier {
                 };
                 let key = keys.key(kid, alg).await?;
                 check_signature(&parsed, &key, alg)?;
-                token::check_claims(&parsed.claims, rules, now)
+                let verified = token::check_claims(&parsed.claims, rules, now)?;
+                // Only a token that is already valid here is shown to the provider.
+                if let Some(introspector) = introspector {
+                    introspector
+                        .check(token, &verified, &rules.audience)
+                        .await?;
+                }
+                Ok(verified)
             }
         }
     }
