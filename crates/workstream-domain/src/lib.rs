@@ -25,6 +25,10 @@
 //! - [`quantity`], [`currency`] and [`contribution`] describe awards: an exact decimal
 //!   [`Quantity`] parsed only from plain decimal strings, an ISO 4217 [`CurrencyCode`],
 //!   and the contribution and instrument kinds.
+//! - [`gate`] is the pre-review gate: each checker's outcome judged under the locked
+//!   checker policy (blocking severities, required checkers, escalated warnings) and
+//!   the run's route (`checker_retry` > `task_setup_blocked` > `needs_revision` >
+//!   `allow_review`).
 //! - [`roles`] names administrative and project roles and the scopes they are granted in.
 //! - [`token`] is the shared shape of every stored enum: one literal gives the Rust
 //!   variant, `as_str()`, `FromStr` and the serde form.
@@ -38,6 +42,7 @@ pub mod canonical;
 pub mod contribution;
 pub mod currency;
 pub mod digest;
+pub mod gate;
 pub mod lifecycle;
 pub mod machines;
 pub mod policy;
