@@ -18,6 +18,9 @@
 //! * `checkers`: registering checker components (load in the sandbox, `info()`,
 //!   schema checks, the registry row and its audit event) and the built-ins at start;
 //!   behind the `checkers` feature (it brings in the Wasmtime host).
+//! * `evaluation`: running a task's locked checker policy over one packet in the
+//!   sandbox and judging the members with the domain's gate (`checkers` feature too);
+//!   the pre-submit upload and the post-submit worker share it.
 #![deny(missing_docs)]
 
 pub mod authority;
@@ -25,6 +28,8 @@ pub mod authority;
 pub mod checkers;
 pub mod contribution;
 pub mod error;
+#[cfg(feature = "checkers")]
+pub mod evaluation;
 pub mod guides;
 pub mod projects;
 pub mod tasks;

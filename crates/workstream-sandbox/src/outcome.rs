@@ -220,6 +220,26 @@ impl CheckOutcome {
         }
     }
 
+    /// The outcome of a run the host could not even start: the checker or the packet
+    /// was not available. Same shape and digest rules as any other failure, so a run
+    /// record is uniform; never a pass.
+    pub fn unavailable(
+        request_digest: Digest,
+        checker_digest: Digest,
+        code: FailureCode,
+        detail: impl Into<String>,
+        limits: Limits,
+    ) -> CheckOutcome {
+        CheckOutcome::new(
+            request_digest,
+            checker_digest,
+            RunResult::failed(code, detail),
+            0,
+            Duration::ZERO,
+            limits,
+        )
+    }
+
     /// The finding codes in report order (handy in tests and logs).
     pub fn codes(&self) -> Vec<&str> {
         self.result

@@ -1,0 +1,255 @@
+//! Running a task's locked checker policy over one packet.
+//!
+//! The same code serves both phases (architecture §4): the pre-submit checks in the
+//! upload request and the post-submit run in a worker. Given the policy the task locked
+//! at screening (every checker pinned to a component digest at guide activation),
+//! [`plan`] lists the checkers of a phase in policy order with their rules;
+//! [`Checkers::evaluate`] runs each in the sandbox over the packet's verified tree and
+//! judges the outcomes with [`workstream_domain::gate`], giving the members (one per
+//! checker, in order) and the route.
+//!
+//! Components are read from the registry (`checker_components`) by digest and kept
+//! loaded in memory: loading compiles or fetches native code, and the digest names the
+//! bytes exactly, so a loaded component never goes stale. A digest missing from the
+//! registry is an `implementation_unavailable` member, never a skipped check.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+use sqlx::PgConnection;
+use tokio::sync::Mutex;
+use workstream_domain::Digest;
+use workstream_domain::gate::{self, Category, Counts, Member, Outcome, Route, Rule, Verdict};
+use workstream_domain::policy::types::{CheckerPhase, CheckerPolicy, Severity};
+use workstream_sandbox::{
+    CheckOutcome, CheckRequest, FailureCode, FileEntry, LoadedChecker, Phase, PriorFinding,
+    RunResult, Sandbox,
+};
+
+use crate::CommandError;
+
+/// One checker of a phase, as the locked policy declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedCheck {
+    /// Position in the policy (0-based), kept in the stored results.
+    pub ordinal: u32,
+    /// The checker's name.
+    pub name: String,
+    /// The pinned component.
+    pub digest: Digest,
+    /// Its configuration (validated against the component's schema at activation).
+    pub configuration: Value,
+    /// Digest of the canonical configuration, stored with each result.
+    pub config_hash: Digest,
+    /// Required, severity, category.
+    pub rule: Rule,
+}
+
+/// The checks of `phase` in `locked` (a task's `locked_checker_policy`), in policy
+/// order, and the policy's blocking severities.
+pub fn plan(
+    locked: &Value,
+    phase: Phase,
+) -> Result<(Vec<PlannedCheck>, Vec<Severity>), CommandError> {
+    let invalid = |why: String| {
+        CommandError::invalid(
+            "locked_context_invalid",
+            format!("the task's locked checker policy cannot be run: {why}"),
+        )
+    };
+    let policy: CheckerPolicy =
+        serde_json::from_value(locked.clone()).map_err(|e| invalid(e.to_string()))?;
+    let mut checks = Vec::new();
+    for (ordinal, checker) in policy.checkers.iter().enumerate() {
+        let runs_now = matches!(
+            (checker.phase, phase),
+            (CheckerPhase::Both, _)
+                | (CheckerPhase::PreSubmit, Phase::PreSubmit)
+                | (CheckerPhase::PostSubmit, Phase::PostSubmit)
+        );
+        if !runs_now {
+            continue;
+        }
+        let digest = checker
+            .digest
+            .clone()
+            .ok_or_else(|| invalid(format!("`{}` is not pinned to a component", checker.name)))?;
+        let configuration = Value::Object(checker.configuration.clone());
+        let config_hash = Digest::of_canonical_json(&configuration)
+            .map_err(|e| invalid(format!("`{}` configuration: {e}", checker.name)))?;
+        checks.push(PlannedCheck {
+            ordinal: u32::try_from(ordinal).unwrap_or(u32::MAX),
+            name: checker.name.clone(),
+            digest,
+            configuration,
+            config_hash,
+            rule: Rule {
+                required: checker.blocking,
+                severity: checker.severity,
+                category: Category::of_checker(&checker.name),
+            },
+        });
+    }
+    Ok((checks, policy.blocking_severities))
+}
+
+/// The packet as the checkers see it.
+#[derive(Debug, Clone)]
+pub struct PacketView<'a> {
+    /// The verified, extracted tree (mounted read-only at `/packet`).
+    pub tree: &'a Path,
+    /// The manifest's files, sorted by path.
+    pub files: Vec<FileEntry>,
+    /// The contributor's summary.
+    pub summary: String,
+    /// The contributor's attestation.
+    pub attestation: String,
+    /// The task's acceptance criteria.
+    pub acceptance_criteria: String,
+    /// The previous version's blocking findings, with the contributor's answers.
+    pub prior_findings: Vec<PriorFinding>,
+}
+
+/// One checker's run and its judgement.
+#[derive(Debug, Clone)]
+pub struct MemberResult {
+    /// What was planned.
+    pub check: PlannedCheck,
+    /// The component's version from the registry (`unknown` when it is not registered).
+    pub checker_version: String,
+    /// What the sandbox recorded.
+    pub outcome: CheckOutcome,
+    /// The gate's judgement.
+    pub member: Member,
+}
+
+/// The members of one evaluation, in policy order, and where they send the task.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// One per planned check.
+    pub members: Vec<MemberResult>,
+    /// The route by the gate's precedence.
+    pub route: Route,
+    /// Counts by status.
+    pub counts: Counts,
+}
+
+/// The sandbox and the components it has loaded.
+pub struct Checkers {
+    sandbox: Arc<Sandbox>,
+    loaded: Mutex<HashMap<Digest, (LoadedChecker, String)>>,
+}
+
+impl Checkers {
+    /// Checkers run in `sandbox`.
+    pub fn new(sandbox: Arc<Sandbox>) -> Checkers {
+        Checkers {
+            sandbox,
+            loaded: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The sandbox.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// The loaded component of `digest` and its registered version; `Ok(None)` when
+    /// the registry has no such component, `Err` when its bytes no longer load.
+    async fn load(
+        &self,
+        conn: &mut PgConnection,
+        digest: &Digest,
+    ) -> Result<Option<(LoadedChecker, String)>, CommandError> {
+        if let Some(found) = self.loaded.lock().await.get(digest) {
+            return Ok(Some(found.clone()));
+        }
+        let row: Option<(Vec<u8>, String)> =
+            sqlx::query_as("SELECT wasm_bytes, version FROM checker_components WHERE digest = $1")
+                .bind(digest.to_string())
+                .fetch_optional(&mut *conn)
+                .await?;
+        let Some((bytes, version)) = row else {
+            return Ok(None);
+        };
+        let sandbox = Arc::clone(&self.sandbox);
+        let loaded = tokio::task::spawn_blocking(move || sandbox.load(&bytes))
+            .await
+            .map_err(CommandError::internal)?
+            .map_err(|e| CommandError::internal(format!("registered component {digest}: {e}")))?;
+        let entry = (loaded, version);
+        self.loaded
+            .lock()
+            .await
+            .insert(digest.clone(), entry.clone());
+        Ok(Some(entry))
+    }
+
+    /// Runs `checks` in order over `packet` and judges them.
+    pub async fn evaluate(
+        &self,
+        conn: &mut PgConnection,
+        checks: &[PlannedCheck],
+        blocking_severities: &[Severity],
+        phase: Phase,
+        packet: &PacketView<'_>,
+    ) -> Result<Evaluation, CommandError> {
+        let mut members = Vec::with_capacity(checks.len());
+        for check in checks {
+            let request = CheckRequest {
+                phase,
+                manifest: packet.files.clone(),
+                summary: packet.summary.clone(),
+                attestation: packet.attestation.clone(),
+                acceptance_criteria: packet.acceptance_criteria.clone(),
+                configuration: check.configuration.clone(),
+                prior_findings: packet.prior_findings.clone(),
+            };
+            let (outcome, checker_version) = match self.load(conn, &check.digest).await? {
+                Some((loaded, version)) => {
+                    let outcome = self
+                        .sandbox
+                        .run(&loaded, request, packet.tree)
+                        .await
+                        .map_err(|e| CommandError::invalid(e.code(), e.to_string()))?;
+                    (outcome, version)
+                }
+                None => {
+                    let request_digest = request
+                        .digest(&check.digest)
+                        .map_err(|e| CommandError::invalid(e.code(), e.to_string()))?;
+                    let outcome = CheckOutcome::unavailable(
+                        request_digest,
+                        check.digest.clone(),
+                        FailureCode::ImplementationUnavailable,
+                        format!("no registered component has digest {}", check.digest),
+                        self.sandbox.config().limits.clone(),
+                    );
+                    (outcome, "unknown".to_owned())
+                }
+            };
+            let judged = match &outcome.result {
+                RunResult::Completed { verdict, .. } => Outcome::Completed(match verdict {
+                    workstream_sandbox::Verdict::Passed => Verdict::Passed,
+                    workstream_sandbox::Verdict::Warning => Verdict::Warning,
+                    workstream_sandbox::Verdict::Failed => Verdict::Failed,
+                }),
+                RunResult::InfrastructureFailed { .. } => Outcome::Errored,
+            };
+            members.push(MemberResult {
+                check: check.clone(),
+                checker_version,
+                member: gate::judge(judged, check.rule, blocking_severities),
+                outcome,
+            });
+        }
+        let judged: Vec<Member> = members.iter().map(|m| m.member).collect();
+        Ok(Evaluation {
+            route: gate::route(&judged),
+            counts: gate::counts(&judged),
+            members,
+        })
+    }
+}
