@@ -74,7 +74,6 @@ pub fn plan(
         }
         let digest = checker
             .digest
-            .clone()
             .ok_or_else(|| invalid(format!("`{}` is not pinned to a component", checker.name)))?;
         let configuration = Value::Object(checker.configuration.clone());
         let config_hash = Digest::of_canonical_json(&configuration)
@@ -180,10 +179,7 @@ impl Checkers {
             .map_err(CommandError::internal)?
             .map_err(|e| CommandError::internal(format!("registered component {digest}: {e}")))?;
         let entry = (loaded, version);
-        self.loaded
-            .lock()
-            .await
-            .insert(digest.clone(), entry.clone());
+        self.loaded.lock().await.insert(*digest, entry.clone());
         Ok(Some(entry))
     }
 
@@ -222,7 +218,7 @@ impl Checkers {
                         .map_err(|e| CommandError::invalid(e.code(), e.to_string()))?;
                     let outcome = CheckOutcome::unavailable(
                         request_digest,
-                        check.digest.clone(),
+                        check.digest,
                         FailureCode::ImplementationUnavailable,
                         format!("no registered component has digest {}", check.digest),
                         self.sandbox.config().limits.clone(),
