@@ -18,6 +18,10 @@
 //! * `checkers`: registering checker components (load in the sandbox, `info()`,
 //!   schema checks, the registry row and its audit event) and the built-ins at start;
 //!   behind the `checkers` feature (it brings in the Wasmtime host).
+//! * [`worker`]: the job worker: claims jobs from the queue (`workstream_store::jobs`),
+//!   runs their handlers under a heartbeat-extended lease, retries and dead-letters
+//!   failures, and shuts down gracefully; [`worker::handlers`] is the one registry of
+//!   job kinds.
 #![deny(missing_docs)]
 
 pub mod authority;
@@ -28,5 +32,6 @@ pub mod error;
 pub mod guides;
 pub mod projects;
 pub mod tasks;
+pub mod worker;
 
 pub use error::{CommandError, ErrorKind};
