@@ -9,6 +9,10 @@ use crate::DatabaseArgs;
 /// The database name inside the embedded cluster.
 const EMBEDDED_DATABASE: &str = "workstream";
 
+/// Pool size for a command's own work (HTTP requests included); job slots add theirs
+/// (`crate::worker::connections_for`).
+pub const BASE_CONNECTIONS: u32 = 16;
+
 /// An open database, and the embedded cluster behind it if this process started one.
 pub struct Database {
     pub pool: PgPool,
@@ -20,8 +24,17 @@ impl Database {
     /// The URL if one is given, otherwise the embedded cluster (started, created and
     /// migrated as needed).
     pub async fn open(args: &DatabaseArgs, migrate: bool) -> anyhow::Result<Self> {
+        Self::open_sized(args, migrate, BASE_CONNECTIONS).await
+    }
+
+    /// [`Database::open`] with a pool of `connections`.
+    pub async fn open_sized(
+        args: &DatabaseArgs,
+        migrate: bool,
+        connections: u32,
+    ) -> anyhow::Result<Self> {
         if let Some(url) = &args.database_url {
-            return Self::external(url, migrate).await;
+            return Self::external_sized(url, migrate, connections).await;
         }
         let root = args.data_dir.join("postgres");
         let cluster = {
@@ -42,7 +55,8 @@ impl Database {
                 .await?;
         }
         admin.close().await;
-        let pool = workstream_store::connect(&cluster.database_url(EMBEDDED_DATABASE), 16).await?;
+        let pool = workstream_store::connect(&cluster.database_url(EMBEDDED_DATABASE), connections)
+            .await?;
         // The embedded cluster is ours: keep its schema current without a separate step.
         workstream_store::migrate(&pool)
             .await
@@ -60,7 +74,16 @@ impl Database {
 
     /// A database at `url`; migrated if asked, otherwise refused unless already current.
     pub async fn external(url: &str, migrate: bool) -> anyhow::Result<Self> {
-        let pool = workstream_store::connect(url, 16)
+        Self::external_sized(url, migrate, BASE_CONNECTIONS).await
+    }
+
+    /// [`Database::external`] with a pool of `connections`.
+    pub async fn external_sized(
+        url: &str,
+        migrate: bool,
+        connections: u32,
+    ) -> anyhow::Result<Self> {
+        let pool = workstream_store::connect(url, connections)
             .await
             .context("connecting to WORKSTREAM_DATABASE_URL")?;
         if migrate {

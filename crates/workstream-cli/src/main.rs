@@ -2,10 +2,15 @@
 //!
 //! * `up`: the whole system on one machine. Without `WORKSTREAM_DATABASE_URL` it starts
 //!   the embedded PostgreSQL cluster under `WORKSTREAM_DATA_DIR` (default
-//!   `./.workstream`), migrates it and serves; Ctrl-C drains HTTP and stops the cluster.
+//!   `./.workstream`), migrates it and serves, working jobs in process (`--workers`,
+//!   default 1 slot); Ctrl-C drains HTTP and jobs and stops the cluster.
 //!   `WORKSTREAM_ENVIRONMENT` defaults to `local` here.
 //! * `serve`: the API against `WORKSTREAM_DATABASE_URL`, whose schema must be current;
-//!   `WORKSTREAM_ENVIRONMENT` defaults to `production`.
+//!   `WORKSTREAM_ENVIRONMENT` defaults to `production`. No jobs are worked in process
+//!   unless `--workers N` says so (production runs `workstream worker` beside it).
+//! * `worker`: works jobs (`--concurrency`, default 2 slots) against the same database
+//!   as `up` or `serve`, until Ctrl-C or SIGTERM, then drains; refuses a schema that is
+//!   behind. Run as many as needed, on any machines.
 //! * `migrate`: applies pending migrations to `WORKSTREAM_DATABASE_URL`.
 //! * `audit verify`: recomputes the audit hash chains and names the first broken link.
 //! * `admin bootstrap`: makes the first access administrator.
@@ -18,6 +23,7 @@ mod checker;
 mod database;
 mod serve;
 mod token;
+mod worker;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -57,6 +63,9 @@ enum Command {
         /// Address to serve HTTP on.
         #[arg(long, env = "WORKSTREAM_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        /// Job slots worked in this process (0: none; run `workstream worker` instead).
+        #[arg(long, env = "WORKSTREAM_WORKERS", default_value_t = 1)]
+        workers: usize,
     },
     /// Serve the API against an existing, migrated database.
     Serve {
@@ -66,6 +75,25 @@ enum Command {
         /// Address to serve HTTP on.
         #[arg(long, env = "WORKSTREAM_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        /// Job slots worked in this process (default none: run `workstream worker`).
+        #[arg(long, env = "WORKSTREAM_WORKERS", default_value_t = 0)]
+        workers: usize,
+    },
+    /// Work jobs from the queue until Ctrl-C or SIGTERM.
+    Worker {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Jobs worked at once.
+        #[arg(
+            long,
+            env = "WORKSTREAM_WORKER_CONCURRENCY",
+            default_value_t = 2,
+            value_parser = clap::value_parser!(u16).range(1..)
+        )]
+        concurrency: u16,
+        /// This worker's name in the job records (default `hostname:pid`).
+        #[arg(long, env = "WORKSTREAM_WORKER_ID")]
+        worker_id: Option<String>,
     },
     /// Apply pending schema migrations.
     Migrate {
@@ -140,13 +168,40 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Up { database, bind } => {
-            let database = database::Database::open(&database, true).await?;
-            serve::serve(database, bind, Environment::Local).await?;
+        Command::Up {
+            database,
+            bind,
+            workers,
+        } => {
+            let database =
+                database::Database::open_sized(&database, true, serving_connections(workers))
+                    .await?;
+            serve::serve(database, bind, Environment::Local, workers).await?;
         }
-        Command::Serve { database_url, bind } => {
-            let database = database::Database::external(&database_url, false).await?;
-            serve::serve(database, bind, Environment::Production).await?;
+        Command::Serve {
+            database_url,
+            bind,
+            workers,
+        } => {
+            let database = database::Database::external_sized(
+                &database_url,
+                false,
+                serving_connections(workers),
+            )
+            .await?;
+            serve::serve(database, bind, Environment::Production, workers).await?;
+        }
+        Command::Worker {
+            database,
+            concurrency,
+            worker_id,
+        } => {
+            let slots = usize::from(concurrency);
+            let database =
+                database::Database::open_sized(&database, false, worker::connections_for(slots))
+                    .await?;
+            let worker_id = worker_id.unwrap_or_else(worker::default_worker_id);
+            worker::run(database, slots, worker_id, serve::shutdown_signal()).await?;
         }
         Command::Migrate { database_url } => {
             let database = database::Database::external(&database_url, true).await?;
@@ -177,6 +232,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The pool of a serving process: HTTP's share plus its job slots'.
+fn serving_connections(workers: usize) -> u32 {
+    match workers {
+        0 => database::BASE_CONNECTIONS,
+        slots => database::BASE_CONNECTIONS.saturating_add(worker::connections_for(slots)),
+    }
 }
 
 fn init_tracing() {

@@ -1,6 +1,11 @@
 //! Serving HTTP until Ctrl-C or SIGTERM, then shutting down in order.
+//!
+//! With job slots (`--workers N`), the same process also works jobs: a worker over the
+//! same pool starts before HTTP, stops claiming on the same signal, and is drained
+//! before the pool closes.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use workstream_api::config::{ApiConfig, Environment};
@@ -8,12 +13,14 @@ use workstream_api::{AppState, router};
 
 use crate::database::Database;
 
-/// Serves the API on `bind`; on a shutdown signal, stops accepting, lets requests in
-/// flight finish, closes the pool, and only then stops an embedded cluster.
+/// Serves the API on `bind`, with an in-process job worker of `workers` slots when
+/// `workers > 0`; on a shutdown signal, stops accepting and claiming, lets requests and
+/// jobs in flight finish, closes the pool, and only then stops an embedded cluster.
 pub async fn serve(
     database: Database,
     bind: SocketAddr,
     default_environment: Environment,
+    workers: usize,
 ) -> anyhow::Result<()> {
     let config = ApiConfig::from_env(default_environment)?;
     let verifier = workstream_api::auth::Verifier::from_env(config.environment)?;
@@ -28,14 +35,47 @@ pub async fn serve(
         database.description
     );
     let app = router(AppState::new(database.pool.clone(), config, verifier));
-    workstream_api::serve(listener, app, shutdown_signal())
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop = Arc::new(stop);
+    let signal = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        }
+    });
+    let worker = if workers > 0 {
+        let worker = crate::worker::build(
+            database.pool.clone(),
+            workers,
+            crate::worker::default_worker_id(),
+        )?;
+        tracing::info!(slots = workers, "working jobs in process");
+        Some(tokio::spawn(worker.run(stopping(stopped.clone()))))
+    } else {
+        None
+    };
+    let served = workstream_api::serve(listener, app, stopping(stopped))
         .await
-        .context("serving HTTP")?;
+        .context("serving HTTP");
+    // Whether HTTP ended on the signal or on an error, the worker stops claiming now.
+    let _ = stop.send(true);
+    signal.abort();
     tracing::info!("shutting down");
+    if let Some(worker) = worker {
+        worker.await.context("the in-process job worker")?;
+    }
+    served?;
     database.close().await
 }
 
-async fn shutdown_signal() {
+/// Resolves once `stopped` turns true (or its sender is gone).
+async fn stopping(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stopped| *stopped).await;
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -21,6 +21,10 @@
 //! * `evaluation`: running a task's locked checker policy over one packet in the
 //!   sandbox and judging the members with the domain's gate (`checkers` feature too);
 //!   the pre-submit upload and the post-submit worker share it.
+//! * [`worker`]: the job worker: claims jobs from the queue (`workstream_store::jobs`),
+//!   runs their handlers under a heartbeat-extended lease, retries and dead-letters
+//!   failures, and shuts down gracefully; [`worker::handlers`] is the one registry of
+//!   job kinds.
 #![deny(missing_docs)]
 
 pub mod authority;
@@ -33,5 +37,6 @@ pub mod evaluation;
 pub mod guides;
 pub mod projects;
 pub mod tasks;
+pub mod worker;
 
 pub use error::{CommandError, ErrorKind};

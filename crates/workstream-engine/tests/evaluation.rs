@@ -196,7 +196,7 @@ async fn each_route_of_the_gate() {
     let digests = |e: &workstream_engine::evaluation::Evaluation| {
         e.members
             .iter()
-            .map(|m| m.outcome.result_digest.clone())
+            .map(|m| m.outcome.result_digest)
             .collect::<Vec<_>>()
     };
     assert_eq!(digests(&again), digests(&missing));

@@ -14,6 +14,9 @@
 //!   recomputes a chain and names its first broken link.
 //! * [`checkers`]: the registry of checker components, identified by the digest of
 //!   their bytes.
+//! * [`jobs`]: the durable job queue: jobs enqueued in the transaction that needs
+//!   them, claimed under a fenced lease (`FOR UPDATE SKIP LOCKED`), retried with
+//!   backoff, dead-lettered, and woken by `NOTIFY`. Its state machine is drawn there.
 //! * [`tasks`]: task and assignment rows, the locks they carry, and the authority and
 //!   contribution-policy facts the task commands judge.
 //! * [`testing`]: one throwaway cluster per test binary and one fresh, migrated
@@ -28,6 +31,7 @@ pub mod audit;
 pub mod checkers;
 pub mod embedded;
 pub mod grants;
+pub mod jobs;
 pub mod tasks;
 pub mod testing;
 

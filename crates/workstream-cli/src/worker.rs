@@ -1,0 +1,59 @@
+//! Working jobs: `workstream worker`, and the in-process worker of `serve` and `up`.
+//!
+//! Both run the same `workstream_engine::worker::Worker` over the handlers of
+//! `workstream_engine::worker::handlers()`, so a job kind added there is worked by every
+//! process that works jobs. Any number of them can share one database (architecture
+//! §5, §9): claims never overlap, and a process killed mid-job loses nothing.
+
+use std::future::Future;
+
+use anyhow::Context;
+use sqlx::PgPool;
+use workstream_engine::worker::{self, Worker, WorkerConfig};
+
+use crate::database::Database;
+
+/// Connections a process needs for `slots` job slots on top of its other work: each
+/// running handler holds one for its transaction and briefly another for a heartbeat or
+/// a failure record; the listener holds one; claiming takes one.
+pub fn connections_for(slots: usize) -> u32 {
+    u32::try_from(slots.saturating_mul(2).saturating_add(2)).unwrap_or(u32::MAX)
+}
+
+/// The default worker id: `hostname:pid`, which names the process in `jobs.locked_by`.
+pub fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}:{}", std::process::id())
+}
+
+/// A worker over `pool` with `slots` concurrent jobs, built from the engine's handlers.
+pub fn build(pool: PgPool, slots: usize, worker_id: String) -> anyhow::Result<Worker> {
+    let config = WorkerConfig {
+        concurrency: slots,
+        ..WorkerConfig::new(worker_id)
+    };
+    Worker::new(pool, config, worker::handlers()).context("building the job worker")
+}
+
+/// `workstream worker`: works jobs until Ctrl-C or SIGTERM, lets the jobs under way
+/// finish (within the worker's grace period), then closes the database.
+pub async fn run(
+    database: Database,
+    slots: usize,
+    worker_id: String,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let worker = build(database.pool.clone(), slots, worker_id.clone())?;
+    tracing::info!(worker = %worker_id, slots, database = %database.description, "working jobs");
+    println!(
+        "Workstream worker {worker_id} is working jobs with {slots} slot(s) (database: {})",
+        database.description
+    );
+    worker.run(shutdown).await;
+    database.close().await
+}

@@ -1,0 +1,497 @@
+//! The job worker: runs the handlers of claimed jobs (architecture §5).
+//!
+//! A [`Worker`] owns `concurrency` slots. While a slot is free it claims the next due job
+//! of a kind it has a handler for (`workstream_store::jobs::claim`), and runs the
+//! handler in a task of its own beside a heartbeat that keeps extending the job's lease.
+//! The handler writes its results and calls `jobs::complete` in one transaction, so a
+//! job's effects commit once, by the worker that still holds the lease. What the worker
+//! does after the handler returns depends only on how it ended:
+//!
+//! | handler returned            | the worker                                            |
+//! |-----------------------------|-------------------------------------------------------|
+//! | `Ok(())`                    | nothing: the handler completed the job                 |
+//! | [`HandlerError::Retryable`] | `jobs::fail`: retried after a backoff, or discarded at the last attempt |
+//! | [`HandlerError::Permanent`] | `jobs::discard`: to the dead letter at once            |
+//! | [`HandlerError::LeaseLost`] | logs it: another worker owns the job now               |
+//! | a panic                     | `jobs::fail`, like a retryable error; the slot lives on |
+//!
+//! A handler that returns `Ok(())` without completing the job is a bug; the worker fails
+//! the attempt (so the job is retried and, if the bug persists, dead-lettered) rather
+//! than leave it running until its lease expires.
+//!
+//! Idle, the worker sleeps until the first of: a `NOTIFY workstream_jobs` for one of its
+//! kinds (sent when a job commits), the time the next job becomes due or the next lease
+//! expires ([`jobs::next_wakeup`]), or the poll interval. Notifications only make it
+//! prompt; the poll makes it certain, so a notification lost with a dropped connection
+//! delays a job by at most one poll interval.
+//!
+//! Shutdown is graceful: the worker stops claiming, waits up to the grace period for the
+//! handlers under way, then abandons the rest. An abandoned handler's transaction rolls
+//! back and its lease expires, so another worker runs the job again (the attempt counts).
+//!
+//! Job kinds plug in at one place, [`handlers`], which `workstream worker`, `serve` and
+//! `up` all use.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+use workstream_store::jobs::{self, Backoff, ClaimedJob, Failed, JobError};
+
+/// A boxed, sendable future: what [`JobHandler::run`] returns (a trait with an `async
+/// fn` could not be used as `dyn JobHandler`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Carries out jobs of one kind.
+pub trait JobHandler: Send + Sync + 'static {
+    /// The job kind this handler runs (`^[a-z][a-z0-9_.]{0,99}$`).
+    fn kind(&self) -> &'static str;
+
+    /// Runs one attempt of `job`.
+    ///
+    /// On success the handler must have called `jobs::complete(&mut tx, job)` in the
+    /// transaction that wrote its results, and committed it. Calling it first in that
+    /// transaction locks the job's row, so nobody re-claims the job while it runs; if it
+    /// returns `LeaseLost`, return that (`?` converts it) and let the transaction roll
+    /// back. Results should also be keyed by the job (a unique key), so that effects
+    /// outside the database, which cannot roll back, are safe to repeat.
+    fn run<'a>(
+        &'a self,
+        job: &'a ClaimedJob,
+        pool: &'a PgPool,
+    ) -> BoxFuture<'a, Result<(), HandlerError>>;
+}
+
+/// How a handler's attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth trying again later (a dependency was down, a transaction lost a race).
+    #[error("{0}")]
+    Retryable(String),
+    /// Trying again cannot help (a malformed payload, a record that no longer exists):
+    /// the job goes to the dead letter at once.
+    #[error("{0}")]
+    Permanent(String),
+    /// `jobs::complete` refused: another worker holds the job now.
+    #[error("the job's lease was lost")]
+    LeaseLost,
+}
+
+impl HandlerError {
+    /// A retryable failure described by `error`.
+    pub fn retryable(error: impl Display) -> Self {
+        HandlerError::Retryable(error.to_string())
+    }
+
+    /// A permanent failure described by `error`.
+    pub fn permanent(error: impl Display) -> Self {
+        HandlerError::Permanent(error.to_string())
+    }
+}
+
+impl From<JobError> for HandlerError {
+    fn from(error: JobError) -> Self {
+        match error {
+            JobError::LeaseLost => HandlerError::LeaseLost,
+            other => HandlerError::retryable(other),
+        }
+    }
+}
+
+impl From<sqlx::Error> for HandlerError {
+    /// Database failures are transient until proven otherwise.
+    fn from(error: sqlx::Error) -> Self {
+        HandlerError::retryable(error)
+    }
+}
+
+/// The handlers of every job kind Workstream runs; each process that works jobs
+/// registers exactly these. New kinds are added here (with whatever they need passed
+/// in), and nowhere else.
+pub fn handlers() -> Vec<Arc<dyn JobHandler>> {
+    Vec::new()
+}
+
+/// How a [`Worker`] runs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Names this worker in `jobs.locked_by` and the error trail (1 to 200 characters);
+    /// `hostname:pid` by convention.
+    pub worker_id: String,
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// How long a claim or heartbeat holds a job. A worker that dies holds its jobs this
+    /// long at most.
+    pub lease: Duration,
+    /// How often a running job's lease is extended; well under `lease`, so a slow
+    /// heartbeat or two does not lose it.
+    pub heartbeat: Duration,
+    /// The longest an idle worker sleeps without looking for work.
+    pub poll_interval: Duration,
+    /// The delay before a failed job's next attempt.
+    pub backoff: Backoff,
+    /// How long shutdown waits for running handlers.
+    pub shutdown_grace: Duration,
+}
+
+impl WorkerConfig {
+    /// Defaults: 2 slots, a 60 s lease extended every 20 s, a 5 s poll, the default
+    /// backoff, a 30 s grace period.
+    pub fn new(worker_id: impl Into<String>) -> Self {
+        WorkerConfig {
+            worker_id: worker_id.into(),
+            concurrency: 2,
+            lease: Duration::from_secs(60),
+            heartbeat: Duration::from_secs(20),
+            poll_interval: Duration::from_secs(5),
+            backoff: Backoff::default(),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a worker could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// Two handlers claim the same kind.
+    #[error("two handlers for job kind {0}")]
+    DuplicateKind(&'static str),
+    /// The configuration cannot work.
+    #[error("invalid worker configuration: {0}")]
+    Config(&'static str),
+}
+
+/// Runs jobs from the queue with a fixed set of handlers.
+pub struct Worker {
+    shared: Arc<Shared>,
+}
+
+/// What every job task of a worker needs.
+struct Shared {
+    pool: PgPool,
+    config: WorkerConfig,
+    registry: HashMap<&'static str, Arc<dyn JobHandler>>,
+}
+
+/// A due job that claim skipped is locked by another transaction; an idle worker waits
+/// at least this long so as not to spin on it.
+const MIN_IDLE_WAIT: Duration = Duration::from_millis(100);
+
+impl Worker {
+    /// A worker over `pool` running `handlers`.
+    pub fn new(
+        pool: PgPool,
+        config: WorkerConfig,
+        handlers: impl IntoIterator<Item = Arc<dyn JobHandler>>,
+    ) -> Result<Self, WorkerError> {
+        if config.concurrency == 0 {
+            return Err(WorkerError::Config("concurrency must be at least 1"));
+        }
+        if config.heartbeat.is_zero() || config.heartbeat >= config.lease {
+            return Err(WorkerError::Config(
+                "the heartbeat must be shorter than the lease",
+            ));
+        }
+        let mut registry = HashMap::new();
+        for handler in handlers {
+            let kind = handler.kind();
+            if registry.insert(kind, handler).is_some() {
+                return Err(WorkerError::DuplicateKind(kind));
+            }
+        }
+        Ok(Worker {
+            shared: Arc::new(Shared {
+                pool,
+                config,
+                registry,
+            }),
+        })
+    }
+
+    /// The kinds this worker claims, sorted.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<_> = self.shared.registry.keys().copied().collect();
+        kinds.sort_unstable();
+        kinds
+    }
+
+    /// Works jobs until `shutdown` resolves, then drains (see the module docs).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let shared = self.shared.clone();
+        let config = &shared.config;
+        let kinds = self.kinds();
+        tokio::pin!(shutdown);
+        if kinds.is_empty() {
+            tracing::info!(worker = %config.worker_id, "no job kinds registered; the worker idles");
+            shutdown.await;
+            return;
+        }
+        tracing::info!(
+            worker = %config.worker_id,
+            concurrency = config.concurrency,
+            kinds = ?kinds,
+            "worker started"
+        );
+        let wake = Arc::new(Notify::new());
+        let listener = tokio::spawn(listen(shared.pool.clone(), kinds.clone(), wake.clone()));
+        let slots = Arc::new(Semaphore::new(config.concurrency));
+        let mut running = JoinSet::new();
+        loop {
+            while let Some(ended) = running.try_join_next() {
+                report_task_end(ended);
+            }
+            let slot = tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            };
+            let wait = match jobs::claim(&shared.pool, &config.worker_id, &kinds, config.lease)
+                .await
+            {
+                Ok(Some(job)) => {
+                    running.spawn(run_job(shared.clone(), job, slot));
+                    continue;
+                }
+                Ok(None) => idle_wait(&shared, &kinds).await,
+                Err(err) => {
+                    tracing::warn!(error = %err, "claiming a job failed; retrying after the poll interval");
+                    config.poll_interval
+                }
+            };
+            drop(slot);
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        listener.abort();
+        tracing::info!(running = running.len(), "worker stopping: no new claims");
+        let drained = tokio::time::timeout(config.shutdown_grace, async {
+            while let Some(ended) = running.join_next().await {
+                report_task_end(ended);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                abandoned = running.len(),
+                "grace period over; abandoning running jobs (their leases will expire)"
+            );
+            running.shutdown().await;
+        }
+        tracing::info!("worker stopped");
+    }
+}
+
+/// How long an idle worker sleeps: until the next job is due or lease expires, within
+/// `[MIN_IDLE_WAIT, poll_interval]`.
+async fn idle_wait(shared: &Shared, kinds: &[&str]) -> Duration {
+    let poll = shared.config.poll_interval;
+    match jobs::next_wakeup(&shared.pool, kinds).await {
+        Ok(Some(at)) => (at - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .clamp(MIN_IDLE_WAIT, poll.max(MIN_IDLE_WAIT)),
+        Ok(None) => poll,
+        Err(err) => {
+            tracing::warn!(error = %err, "reading the next wake-up time failed");
+            poll
+        }
+    }
+}
+
+/// Forwards `NOTIFY workstream_jobs` for `kinds` to `wake`.
+///
+/// It runs in a task of its own because `PgListener::recv` must not be cancelled
+/// mid-message (the worker's `select!` would); `Notify` keeps one wake-up for a worker
+/// that is busy when it arrives.
+async fn listen(pool: PgPool, kinds: Vec<&'static str>, wake: Arc<Notify>) {
+    let mut listener = loop {
+        match PgListener::connect_with(&pool).await {
+            Ok(mut listener) => match listener.listen(jobs::CHANNEL).await {
+                Ok(()) => break listener,
+                Err(err) => tracing::warn!(error = %err, "LISTEN failed; polling only for now"),
+            },
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(err) => tracing::warn!(error = %err, "LISTEN failed; polling only for now"),
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    };
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => {
+                if kinds.contains(&notification.payload()) {
+                    wake.notify_one();
+                }
+            }
+            // The connection dropped and was re-established: whatever was sent in
+            // between is lost, so look for work once.
+            Ok(None) => wake.notify_one(),
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(err) => {
+                tracing::warn!(error = %err, "listening for jobs failed; polling only for now");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
+}
+
+/// Runs one claimed job to its end, holding `_slot` throughout.
+async fn run_job(shared: Arc<Shared>, job: ClaimedJob, _slot: OwnedSemaphorePermit) {
+    let span = tracing::info_span!(
+        "job",
+        id = %job.id,
+        kind = %job.kind,
+        attempt = job.attempt,
+        correlation_id = job.correlation_id.as_deref().unwrap_or(""),
+    );
+    async move {
+        let job = Arc::new(job);
+        let Some(handler) = shared.registry.get(job.kind.as_str()).cloned() else {
+            // Claims are limited to registered kinds; this cannot happen.
+            tracing::error!("no handler for a claimed job");
+            return;
+        };
+        let (stop, stopped) = watch::channel(false);
+        let heartbeat = tokio::spawn(keep_leased(shared.clone(), job.clone(), stopped));
+        // The handler runs in a task of its own so that a panic ends only that task;
+        // the guard aborts it if this task is abandoned at shutdown.
+        let handle = tokio::spawn({
+            let job = job.clone();
+            let pool = shared.pool.clone();
+            async move { handler.run(&job, &pool).await }.in_current_span()
+        });
+        let _abort = AbortOnDrop(handle.abort_handle());
+        let outcome = handle.await;
+        let _ = stop.send(true);
+        let _ = heartbeat.await;
+        settle(&shared, &job, outcome).await;
+    }
+    .instrument(span)
+    .await
+}
+
+/// Records how the handler's attempt ended (see the table in the module docs).
+async fn settle(
+    shared: &Shared,
+    job: &ClaimedJob,
+    outcome: Result<Result<(), HandlerError>, tokio::task::JoinError>,
+) {
+    let failure = match outcome {
+        Ok(Ok(())) => {
+            // The expected answer is LeaseLost: the job is already completed.
+            match jobs::fail_with(
+                &shared.pool,
+                job,
+                "the handler returned success without completing the job",
+                &shared.config.backoff,
+            )
+            .await
+            {
+                Err(JobError::LeaseLost) => tracing::info!("job completed"),
+                Ok(_) => tracing::error!("the handler returned success without completing the job"),
+                Err(err) => tracing::warn!(error = %err, "could not check the job's completion"),
+            }
+            return;
+        }
+        Ok(Err(HandlerError::LeaseLost)) => {
+            tracing::warn!(
+                "lease lost: another worker owns the job; this attempt's work was rolled back"
+            );
+            return;
+        }
+        Ok(Err(HandlerError::Permanent(error))) => {
+            match jobs::discard(&shared.pool, job, &error).await {
+                Ok(()) => tracing::warn!(%error, "job discarded (permanent error)"),
+                Err(err) => {
+                    tracing::warn!(%error, record_error = %err, "could not discard the job")
+                }
+            }
+            return;
+        }
+        Ok(Err(HandlerError::Retryable(error))) => error,
+        Err(join) if join.is_panic() => format!("the handler panicked: {}", panic_message(join)),
+        Err(_) => {
+            tracing::warn!("the handler was cancelled; its lease will expire");
+            return;
+        }
+    };
+    match jobs::fail_with(&shared.pool, job, &failure, &shared.config.backoff).await {
+        Ok(Failed::Retrying { run_at }) => {
+            tracing::warn!(error = %failure, %run_at, "job failed; will retry")
+        }
+        Ok(Failed::Discarded) => {
+            tracing::error!(error = %failure, "job failed on its last attempt; discarded")
+        }
+        Err(err) => {
+            tracing::warn!(error = %failure, record_error = %err, "could not record the failure")
+        }
+    }
+}
+
+/// Extends `job`'s lease every heartbeat interval until `stopped` says the handler
+/// ended.
+async fn keep_leased(
+    shared: Arc<Shared>,
+    job: Arc<ClaimedJob>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let config = &shared.config;
+    loop {
+        // Only the wait is raced against the stop signal: a heartbeat in flight is never
+        // cancelled, so its connection goes back to the pool in a clean state.
+        tokio::select! {
+            () = tokio::time::sleep(config.heartbeat) => {}
+            _ = stopped.changed() => return,
+        }
+        match jobs::heartbeat(&shared.pool, &job, config.lease).await {
+            Ok(_) => {}
+            // After the handler's transaction completed the job this is expected.
+            Err(JobError::LeaseLost) if *stopped.borrow() => return,
+            Err(JobError::LeaseLost) => {
+                tracing::warn!("lease lost: the handler's completion will be refused");
+                return;
+            }
+            Err(err) => tracing::warn!(error = %err, "heartbeat failed; trying again"),
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn panic_message(join: tokio::task::JoinError) -> String {
+    let payload = join.into_panic();
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "(no message)".to_owned()
+    }
+}
+
+fn report_task_end(ended: Result<(), tokio::task::JoinError>) {
+    if let Err(err) = ended
+        && !err.is_cancelled()
+    {
+        tracing::error!(error = %err, "a job task ended abnormally");
+    }
+}

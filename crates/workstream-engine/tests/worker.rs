@@ -1,0 +1,317 @@
+//! The job worker in process against a real PostgreSQL: every job completed exactly
+//! once across workers, retries recorded, panics contained, shutdown graceful.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+use workstream_engine::worker::{BoxFuture, HandlerError, JobHandler, Worker, WorkerConfig};
+use workstream_store::jobs::{self, Backoff, ClaimedJob, NewJob};
+use workstream_store::testing::TestDatabase;
+
+/// Completes the job and records one result row for it, in one transaction.
+struct Record;
+
+/// Fails its first two attempts, then does what [`Record`] does.
+struct Flaky;
+
+/// Panics on its first attempt, then does what [`Record`] does.
+struct PanicsOnce;
+
+/// Sleeps a little before doing what [`Record`] does: a job under way at shutdown.
+struct Slow;
+
+async fn record_result(job: &ClaimedJob, pool: &PgPool) -> Result<(), HandlerError> {
+    let mut tx = pool.begin().await?;
+    // First: it locks the job, and refuses if another worker holds it now.
+    jobs::complete(&mut tx, job).await?;
+    sqlx::query("INSERT INTO results (job_id, attempt) VALUES ($1, $2)")
+        .bind(job.id)
+        .bind(job.attempt)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+impl JobHandler for Record {
+    fn kind(&self) -> &'static str {
+        "test.record"
+    }
+
+    fn run<'a>(
+        &'a self,
+        job: &'a ClaimedJob,
+        pool: &'a PgPool,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(record_result(job, pool))
+    }
+}
+
+impl JobHandler for Flaky {
+    fn kind(&self) -> &'static str {
+        "test.flaky"
+    }
+
+    fn run<'a>(
+        &'a self,
+        job: &'a ClaimedJob,
+        pool: &'a PgPool,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            if job.attempt <= 2 {
+                return Err(HandlerError::retryable(format!(
+                    "attempt {} fails",
+                    job.attempt
+                )));
+            }
+            record_result(job, pool).await
+        })
+    }
+}
+
+impl JobHandler for PanicsOnce {
+    fn kind(&self) -> &'static str {
+        "test.panics"
+    }
+
+    fn run<'a>(
+        &'a self,
+        job: &'a ClaimedJob,
+        pool: &'a PgPool,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            assert!(job.attempt > 1, "first attempts always panic");
+            record_result(job, pool).await
+        })
+    }
+}
+
+impl JobHandler for Slow {
+    fn kind(&self) -> &'static str {
+        "test.slow"
+    }
+
+    fn run<'a>(
+        &'a self,
+        job: &'a ClaimedJob,
+        pool: &'a PgPool,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            record_result(job, pool).await
+        })
+    }
+}
+
+fn handlers() -> Vec<Arc<dyn JobHandler>> {
+    vec![
+        Arc::new(Record),
+        Arc::new(Flaky),
+        Arc::new(PanicsOnce),
+        Arc::new(Slow),
+    ]
+}
+
+fn config(worker_id: &str, concurrency: usize) -> WorkerConfig {
+    WorkerConfig {
+        concurrency,
+        // Retries come back within the test.
+        backoff: Backoff {
+            base: Duration::from_millis(10),
+            cap: Duration::from_millis(100),
+            jitter: 0.1,
+        },
+        poll_interval: Duration::from_millis(500),
+        ..WorkerConfig::new(worker_id)
+    }
+}
+
+/// A running worker and the way to stop it.
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn start(pool: &PgPool, config: WorkerConfig) -> Running {
+    let worker = Worker::new(pool.clone(), config, handlers()).unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(worker.run(async {
+        let _ = stopped.await;
+    }));
+    Running { stop, task }
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(60), self.task)
+            .await
+            .expect("the worker stops")
+            .unwrap();
+    }
+}
+
+async fn setup() -> (TestDatabase, PgPool) {
+    let db = TestDatabase::create().await.unwrap();
+    // Room for two workers' slots, listeners and heartbeats at once.
+    let pool = workstream_store::connect(db.url(), 24).await.unwrap();
+    sqlx::query("CREATE TABLE results (job_id uuid NOT NULL, attempt integer NOT NULL)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    (db, pool)
+}
+
+async fn enqueue(pool: &PgPool, kind: &str, count: usize) -> Vec<Uuid> {
+    let mut tx = pool.begin().await.unwrap();
+    let mut ids = Vec::new();
+    for n in 0..count {
+        ids.push(
+            jobs::enqueue(&mut tx, NewJob::new(kind, json!({ "n": n })))
+                .await
+                .unwrap(),
+        );
+    }
+    tx.commit().await.unwrap();
+    ids
+}
+
+/// Waits (generously) until every job in `ids` is finished.
+async fn finished(pool: &PgPool, ids: &[Uuid]) {
+    let all_done = async {
+        loop {
+            let open: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM jobs WHERE id = ANY($1) AND finished_at IS NULL",
+            )
+            .bind(ids)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            if open == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), all_done)
+        .await
+        .expect("the jobs finish");
+}
+
+async fn results_per_job(pool: &PgPool, ids: &[Uuid]) -> Vec<i64> {
+    sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM results r WHERE r.job_id = j.id)
+         FROM unnest($1::uuid[]) AS j(id)",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn two_workers_complete_every_job_exactly_once() {
+    let (_db, pool) = setup().await;
+    // One worker is running before the jobs exist (woken by NOTIFY), one starts after.
+    let first = start(&pool, config("first", 4));
+    let ids = enqueue(&pool, "test.record", 100).await;
+    let second = start(&pool, config("second", 3));
+    finished(&pool, &ids).await;
+    first.stop().await;
+    second.stop().await;
+
+    assert!(results_per_job(&pool, &ids).await.iter().all(|&n| n == 1));
+    let completed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE state = 'completed' AND attempt = 1 AND errors = '[]'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(completed, 100);
+}
+
+#[tokio::test]
+async fn a_job_that_fails_twice_then_succeeds_is_completed_with_its_errors() {
+    let (_db, pool) = setup().await;
+    let worker = start(&pool, config("w", 2));
+    let ids = enqueue(&pool, "test.flaky", 3).await;
+    finished(&pool, &ids).await;
+    worker.stop().await;
+
+    for id in &ids {
+        let job = jobs::get(&pool, *id).await.unwrap().unwrap();
+        assert_eq!(job.state, "completed");
+        assert_eq!(job.attempt, 3);
+        let errors = job.errors.as_array().unwrap();
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors[0]["error"], "attempt 1 fails");
+        assert_eq!(errors[1]["error"], "attempt 2 fails");
+    }
+    assert_eq!(results_per_job(&pool, &ids).await, [1, 1, 1]);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_retried_and_the_worker_keeps_serving() {
+    let (_db, pool) = setup().await;
+    // One slot: the panic must not take it away.
+    let worker = start(&pool, config("w", 1));
+    let panicky = enqueue(&pool, "test.panics", 2).await;
+    finished(&pool, &panicky).await;
+    let later = enqueue(&pool, "test.record", 5).await;
+    finished(&pool, &later).await;
+    worker.stop().await;
+
+    for id in &panicky {
+        let job = jobs::get(&pool, *id).await.unwrap().unwrap();
+        assert_eq!((job.state.as_str(), job.attempt), ("completed", 2));
+        let error = job.errors[0]["error"].as_str().unwrap();
+        assert!(error.starts_with("the handler panicked: "), "{error}");
+        assert!(error.contains("first attempts always panic"), "{error}");
+    }
+    assert_eq!(results_per_job(&pool, &later).await, [1; 5]);
+}
+
+#[tokio::test]
+async fn shutdown_lets_running_jobs_finish_and_claims_nothing_new() {
+    let (_db, pool) = setup().await;
+    let worker = start(&pool, config("w", 1));
+    let ids = enqueue(&pool, "test.slow", 1).await;
+    // Wait until the job is under way, then stop the worker.
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while jobs::get(&pool, ids[0]).await.unwrap().unwrap().state != "running" {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the job starts");
+    worker.stop().await;
+    let job = jobs::get(&pool, ids[0]).await.unwrap().unwrap();
+    assert_eq!(job.state, "completed", "the running job finished");
+
+    let left = enqueue(&pool, "test.record", 1).await;
+    let job = jobs::get(&pool, left[0]).await.unwrap().unwrap();
+    assert_eq!(job.state, "available", "nothing claims after shutdown");
+}
+
+#[tokio::test]
+async fn a_worker_refuses_duplicate_kinds_and_impossible_settings() {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .connect_lazy("postgres://localhost/unused")
+        .unwrap();
+    let twice: Vec<Arc<dyn JobHandler>> = vec![Arc::new(Record), Arc::new(Record)];
+    assert!(Worker::new(pool.clone(), WorkerConfig::new("w"), twice).is_err());
+    let zero = WorkerConfig {
+        concurrency: 0,
+        ..WorkerConfig::new("w")
+    };
+    assert!(Worker::new(pool.clone(), zero, handlers()).is_err());
+    let worker = Worker::new(pool, WorkerConfig::new("w"), handlers()).unwrap();
+    assert_eq!(
+        worker.kinds(),
+        ["test.flaky", "test.panics", "test.record", "test.slow"]
+    );
+}

@@ -1,0 +1,566 @@
+//! The durable job queue over the `jobs` table (architecture §5).
+//!
+//! A job is work that must happen because a change committed: dispatching an outcome
+//! event, running a checker, appending to a ledger. It is written by [`enqueue`] in the
+//! same transaction as the change that caused it, so the two commit together or not at
+//! all, and it is carried out later by a worker (`workstream_engine::worker`), possibly
+//! in another process, possibly more than once if a worker dies mid-job. Handlers make
+//! that safe by writing their results and calling [`complete`] in one transaction: only
+//! the worker that still holds the job's lease can commit.
+//!
+//! # States and transitions
+//!
+//! The vocabulary is River's (riverqueue/river `docs/state_machine.md`).
+//!
+//! ```text
+//!                          enqueue (waits here until run_at)
+//!                              |
+//!                              v
+//!    requeue          +-----------------+    cancel      +-----------+
+//!   +---------------->|    available    |--------------->| cancelled |
+//!   |                 +-----------------+                +-----------+
+//!   |                          |                               ^
+//!   |                          | claim (due)                   | cancel
+//!   |                          v                               |
+//!   |                 +-----------------+  fail           +-----------+
+//!   |                 |                 |--(attempt<max)->|           |
+//!   |         +------>|     running     |                 | retryable |
+//!   |  claim  |       |                 |<----------------|           |
+//!   | (lease  +-------|                 |  claim (due)    +-----------+
+//!   | expired)        +-----------------+
+//!   |                   |             |
+//!   |  fail (attempt =  |             | complete (in the handler's transaction)
+//!   |  max), discard,   |             v
+//!   |  lease expired    |      +-----------+
+//!   |  at max (claim)   |      | completed |
+//!   |                   v      +-----------+
+//!   |           +-----------+
+//!   +-----------| discarded |  (dead letter)
+//!               +-----------+
+//! ```
+//!
+//! | from                  | to          | by                         | how                 |
+//! |-----------------------|-------------|----------------------------|---------------------|
+//! | (new)                 | `available` | the command that needs it  | [`enqueue`]         |
+//! | `available`/`retryable` (due) | `running` | a worker             | [`claim`]           |
+//! | `running`, lease expired, attempt < max | `running` (new generation) | a worker | [`claim`] (rescue) |
+//! | `running`, lease expired, attempt = max | `discarded` | a worker | [`claim`] (rescue) |
+//! | `running`             | `running` (later expiry) | the lease holder | [`heartbeat`]   |
+//! | `running`             | `completed` | the lease holder's handler, in its transaction | [`complete`] |
+//! | `running`, attempt < max | `retryable` (run_at = now + backoff) | the lease holder | [`fail`] |
+//! | `running`, attempt = max | `discarded` | the lease holder          | [`fail`]          |
+//! | `running`             | `discarded` | the lease holder (a permanent error) | [`discard`] |
+//! | `discarded`           | `available` (attempt 0) | an operator    | [`requeue`]         |
+//! | `available`/`retryable` | `cancelled` | an operator              | [`cancel`]          |
+//!
+//! `completed`, `discarded` and `cancelled` are *finished*: `finished_at` is set, and the
+//! row stays as history (its `errors` trail, who ran it last) but leaves the partial
+//! claim index `jobs_claim_idx`, which holds only `available` and `retryable` rows, so
+//! history never slows claiming. A `running` job cannot be cancelled: its handler may be
+//! committing at that moment; let it finish or fail.
+//!
+//! # Leases and generations
+//!
+//! [`claim`] gives the worker a lease until `lease_expires_at` and bumps
+//! `lease_generation`; every later write by that worker ([`heartbeat`], [`complete`],
+//! [`fail`], [`discard`]) names the generation it holds and changes nothing if the
+//! generation moved on, returning [`JobError::LeaseLost`]. A worker that stalls past its
+//! lease (a long GC pause, a partition) is thereby fenced: another worker re-claims the
+//! job (the lost attempt counts and is recorded in `errors`), and the stale worker's
+//! [`complete`] fails, rolling back its results with it. The lease's expiry itself is
+//! not checked by [`complete`]: a late worker whose job nobody re-claimed still holds
+//! the only generation, and finishing is then correct.
+//!
+//! # Waking workers
+//!
+//! [`enqueue`] and [`requeue`] send `NOTIFY workstream_jobs` ([`CHANNEL`]) with the job's
+//! kind; PostgreSQL delivers it when the transaction commits, so a worker never wakes
+//! for a job it cannot see yet. Notifications are an optimisation only: idle workers
+//! also poll and wake at [`next_wakeup`], so a lost notification delays a job but never
+//! strands it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// The `LISTEN`/`NOTIFY` channel; the payload is the job's kind.
+pub const CHANNEL: &str = "workstream_jobs";
+
+/// Attempts a job gets unless its [`NewJob`] says otherwise (the column's default).
+pub const DEFAULT_MAX_ATTEMPTS: i32 = 25;
+
+/// The longest error text kept per attempt (the `jobs_last_error_length` constraint).
+const MAX_ERROR_CHARS: usize = 8000;
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    /// What to do: a registered handler's kind, `^[a-z][a-z0-9_.]{0,99}$`.
+    pub kind: String,
+    /// The handler's input.
+    pub payload: Value,
+    /// At most one job ever exists per key: enqueueing a key again returns the first
+    /// job's id, whatever state it is in.
+    pub idempotency_key: Option<String>,
+    /// Not before this time (default: now).
+    pub run_at: Option<DateTime<Utc>>,
+    /// Attempts before the job is discarded (default [`DEFAULT_MAX_ATTEMPTS`]).
+    pub max_attempts: Option<i32>,
+    /// The request that caused the job, carried into its logs.
+    pub correlation_id: Option<String>,
+}
+
+impl NewJob {
+    /// A job of `kind` with `payload`, to run now with the default attempts.
+    pub fn new(kind: impl Into<String>, payload: Value) -> Self {
+        NewJob {
+            kind: kind.into(),
+            payload,
+            idempotency_key: None,
+            run_at: None,
+            max_attempts: None,
+            correlation_id: None,
+        }
+    }
+}
+
+/// A job a worker holds the lease of.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ClaimedJob {
+    /// The job.
+    pub id: Uuid,
+    /// Its kind.
+    pub kind: String,
+    /// The handler's input.
+    pub payload: Value,
+    /// This attempt's number, from 1.
+    pub attempt: i32,
+    /// The attempt after which a failure discards the job.
+    pub max_attempts: i32,
+    /// The lease generation this worker holds; every write names it.
+    pub generation: i64,
+    /// The request that caused the job.
+    pub correlation_id: Option<String>,
+}
+
+/// A stored job, for operators and tests (history included).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct JobRecord {
+    /// The job.
+    pub id: Uuid,
+    /// Its kind.
+    pub kind: String,
+    /// The handler's input.
+    pub payload: Value,
+    /// `available`, `running`, `completed`, `retryable`, `discarded` or `cancelled`.
+    pub state: String,
+    /// Attempts made (or under way).
+    pub attempt: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+    /// Not before this time.
+    pub run_at: DateTime<Utc>,
+    /// Bumped by every claim.
+    pub lease_generation: i64,
+    /// The lease's end while running.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// The worker that claimed it last.
+    pub locked_by: Option<String>,
+    /// The last failure's message.
+    pub last_error: Option<String>,
+    /// One `{attempt, at, error}` object per failed attempt, oldest first.
+    pub errors: Value,
+    /// Its idempotency key.
+    pub idempotency_key: Option<String>,
+    /// The request that caused it.
+    pub correlation_id: Option<String>,
+    /// When it was enqueued.
+    pub created_at: DateTime<Utc>,
+    /// When it was last claimed.
+    pub attempted_at: Option<DateTime<Utc>>,
+    /// When it reached a finished state.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Why a queue operation did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The caller no longer holds the job's lease: another worker claimed it (the lease
+    /// expired) or it already finished. The caller must roll back whatever it wrote.
+    #[error("the job's lease was lost to another worker or the job already finished")]
+    LeaseLost,
+    /// No job has this id.
+    #[error("no such job")]
+    NotFound,
+    /// The job is not in a state this operation applies to.
+    #[error("the job is {state}")]
+    WrongState {
+        /// The job's current state.
+        state: String,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// How long a failed job waits before its next attempt.
+///
+/// The delay after failed attempt `n` (from 1) is `min(base * 2^n, cap)`, moved by a
+/// uniformly random `± jitter` fraction of itself so that jobs failing together (a
+/// dependency went down) do not retry together. With [`Backoff::default`] (base 1 s,
+/// cap 1 h, jitter 10%) the waits are about 2 s, 4 s, 8 s, ... 34 min after attempt 11,
+/// then 1 h per attempt: the default 25 attempts span about 15 hours before the job is
+/// discarded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// The first delay is twice this.
+    pub base: Duration,
+    /// No delay is longer than this (before jitter).
+    pub cap: Duration,
+    /// The random spread, as a fraction of the delay (0.1 = ±10%), in `[0, 1]`.
+    pub jitter: f64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(3600),
+            jitter: 0.1,
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay after failed attempt `attempt`, before jitter.
+    pub fn nominal(&self, attempt: i32) -> Duration {
+        // 2^31 seconds already exceed any sensible cap; clamping the exponent keeps
+        // the multiplication from overflowing.
+        let factor = 2u32.saturating_pow(attempt.clamp(0, 31) as u32);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+}
+
+/// What [`fail`] did with the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failed {
+    /// It will be attempted again, not before `run_at`.
+    Retrying {
+        /// The next attempt's earliest time.
+        run_at: DateTime<Utc>,
+    },
+    /// It used its last attempt and is now `discarded`.
+    Discarded,
+}
+
+/// Enqueues `job` inside the caller's transaction and returns its id.
+///
+/// With an idempotency key that already exists, nothing is written and the existing
+/// job's id is returned. The wake-up notification is sent only for a new job, and
+/// PostgreSQL delivers it at commit.
+pub async fn enqueue(conn: &mut PgConnection, job: NewJob) -> Result<Uuid, sqlx::Error> {
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO jobs (id, kind, payload, idempotency_key, run_at, max_attempts, correlation_id)
+         VALUES ($1, $2, $3, $4, COALESCE($5, now()), $6, $7)
+         ON CONFLICT ON CONSTRAINT jobs_idempotency_key_key DO NOTHING
+         RETURNING id",
+    )
+    .bind(Uuid::now_v7())
+    .bind(&job.kind)
+    .bind(&job.payload)
+    .bind(&job.idempotency_key)
+    .bind(job.run_at)
+    .bind(job.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS))
+    .bind(&job.correlation_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = inserted {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(&job.kind)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(id);
+    }
+    // Only a conflicting idempotency key skips the insert; the conflicting row is
+    // committed (ON CONFLICT waited for it), so this statement's snapshot sees it.
+    sqlx::query_scalar("SELECT id FROM jobs WHERE idempotency_key = $1")
+        .bind(&job.idempotency_key)
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// Claims the next job of one of `kinds` for `worker_id`, leased for `lease`.
+///
+/// One statement, so two workers can never hold the same job: it takes the oldest
+/// running job of those kinds whose lease expired (its worker is presumed dead; the
+/// lost attempt counts and is recorded), otherwise the due `available` or `retryable`
+/// job first by `(run_at, id)`, skipping rows other claimers have locked. Rescued jobs
+/// go first because they have waited longest. On the way it discards expired running
+/// jobs that were on their last attempt. Returns `None` when nothing is due.
+pub async fn claim(
+    pool: &PgPool,
+    worker_id: &str,
+    kinds: &[&str],
+    lease: Duration,
+) -> Result<Option<ClaimedJob>, sqlx::Error> {
+    if kinds.is_empty() {
+        return Ok(None);
+    }
+    let kinds: Vec<String> = kinds.iter().map(|kind| (*kind).to_owned()).collect();
+    sqlx::query_as(
+        "WITH exhausted AS (
+             UPDATE jobs SET
+                 state = 'discarded', finished_at = now(), lease_expires_at = NULL,
+                 last_error = 'lease expired (worker ' || locked_by || ')',
+                 errors = errors || jsonb_build_array(jsonb_build_object(
+                     'attempt', attempt, 'at', now(),
+                     'error', 'lease expired (worker ' || locked_by || ')'))
+             WHERE id IN (
+                 SELECT id FROM jobs
+                 WHERE state = 'running' AND lease_expires_at <= now()
+                   AND attempt >= max_attempts AND kind = ANY($1)
+                 FOR UPDATE SKIP LOCKED)
+         ),
+         rescued AS (
+             SELECT id FROM jobs
+             WHERE state = 'running' AND lease_expires_at <= now()
+               AND attempt < max_attempts AND kind = ANY($1)
+             ORDER BY lease_expires_at, id
+             LIMIT 1
+             FOR UPDATE SKIP LOCKED
+         ),
+         due AS (
+             SELECT id FROM jobs
+             WHERE state IN ('available', 'retryable') AND run_at <= now() AND kind = ANY($1)
+             ORDER BY run_at, id
+             LIMIT 1
+             FOR UPDATE SKIP LOCKED
+         ),
+         -- The limit stops the scan of `due` when a rescue was found.
+         picked AS (
+             SELECT id FROM rescued UNION ALL SELECT id FROM due LIMIT 1
+         )
+         UPDATE jobs SET
+             state = 'running',
+             attempt = jobs.attempt + 1,
+             lease_generation = jobs.lease_generation + 1,
+             lease_expires_at = now() + make_interval(secs => $3),
+             locked_by = $2,
+             attempted_at = now(),
+             last_error = CASE WHEN jobs.state = 'running'
+                 THEN 'lease expired (worker ' || jobs.locked_by || ')'
+                 ELSE jobs.last_error END,
+             errors = CASE WHEN jobs.state = 'running'
+                 THEN jobs.errors || jsonb_build_array(jsonb_build_object(
+                     'attempt', jobs.attempt, 'at', now(),
+                     'error', 'lease expired (worker ' || jobs.locked_by || ')'))
+                 ELSE jobs.errors END
+         FROM picked
+         WHERE jobs.id = picked.id
+         RETURNING jobs.id, jobs.kind, jobs.payload, jobs.attempt, jobs.max_attempts,
+                   jobs.lease_generation AS generation, jobs.correlation_id",
+    )
+    .bind(&kinds)
+    .bind(worker_id)
+    .bind(lease.as_secs_f64())
+    .fetch_optional(pool)
+    .await
+}
+
+/// Extends the lease of `job` to `lease` from now, if its generation still holds;
+/// returns the new expiry.
+pub async fn heartbeat(
+    pool: &PgPool,
+    job: &ClaimedJob,
+    lease: Duration,
+) -> Result<DateTime<Utc>, JobError> {
+    sqlx::query_scalar(
+        "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3)
+         WHERE id = $1 AND lease_generation = $2 AND state = 'running'
+         RETURNING lease_expires_at",
+    )
+    .bind(job.id)
+    .bind(job.generation)
+    .bind(lease.as_secs_f64())
+    .fetch_optional(pool)
+    .await?
+    .ok_or(JobError::LeaseLost)
+}
+
+/// Marks `job` completed, inside the handler's own transaction.
+///
+/// Call it in the transaction that writes the job's results, preferably first: it
+/// locks the job's row, so no other worker can re-claim the job while the transaction
+/// runs. [`JobError::LeaseLost`] means another worker holds the job now; the handler
+/// must then roll back, so its results never commit twice.
+pub async fn complete(conn: &mut PgConnection, job: &ClaimedJob) -> Result<(), JobError> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = 'completed', finished_at = now(), lease_expires_at = NULL
+         WHERE id = $1 AND lease_generation = $2 AND state = 'running'",
+    )
+    .bind(job.id)
+    .bind(job.generation)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(JobError::LeaseLost);
+    }
+    Ok(())
+}
+
+/// Records a failed attempt of `job` with the default [`Backoff`]: `retryable` later,
+/// or `discarded` if it was the last attempt.
+pub async fn fail(pool: &PgPool, job: &ClaimedJob, error: &str) -> Result<Failed, JobError> {
+    fail_with(pool, job, error, &Backoff::default()).await
+}
+
+/// [`fail`] with an explicit backoff.
+pub async fn fail_with(
+    pool: &PgPool,
+    job: &ClaimedJob,
+    error: &str,
+    backoff: &Backoff,
+) -> Result<Failed, JobError> {
+    let delay = backoff.nominal(job.attempt).as_secs_f64();
+    let row: Option<(String, DateTime<Utc>)> = sqlx::query_as(
+        "UPDATE jobs SET
+             state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
+             run_at = CASE WHEN attempt >= max_attempts THEN run_at
+                 ELSE now() + make_interval(secs => $3 * (1 + $4 * (2 * random() - 1))) END,
+             finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
+             lease_expires_at = NULL,
+             last_error = $5,
+             errors = errors || jsonb_build_array(jsonb_build_object(
+                 'attempt', attempt, 'at', now(), 'error', $5::text))
+         WHERE id = $1 AND lease_generation = $2 AND state = 'running'
+         RETURNING state, run_at",
+    )
+    .bind(job.id)
+    .bind(job.generation)
+    .bind(delay)
+    .bind(backoff.jitter.clamp(0.0, 1.0))
+    .bind(bounded(error))
+    .fetch_optional(pool)
+    .await?;
+    match row {
+        None => Err(JobError::LeaseLost),
+        Some((state, _)) if state == "discarded" => Ok(Failed::Discarded),
+        Some((_, run_at)) => Ok(Failed::Retrying { run_at }),
+    }
+}
+
+/// Discards `job` at once: its error is permanent, retrying cannot help.
+pub async fn discard(pool: &PgPool, job: &ClaimedJob, error: &str) -> Result<(), JobError> {
+    let done = sqlx::query(
+        "UPDATE jobs SET
+             state = 'discarded', finished_at = now(), lease_expires_at = NULL,
+             last_error = $3,
+             errors = errors || jsonb_build_array(jsonb_build_object(
+                 'attempt', attempt, 'at', now(), 'error', $3::text))
+         WHERE id = $1 AND lease_generation = $2 AND state = 'running'",
+    )
+    .bind(job.id)
+    .bind(job.generation)
+    .bind(bounded(error))
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(JobError::LeaseLost);
+    }
+    Ok(())
+}
+
+/// Puts a discarded job back in the queue (an operator's decision after fixing the
+/// cause): `available` now, attempts from zero, its error history kept.
+pub async fn requeue(pool: &PgPool, job_id: Uuid) -> Result<(), JobError> {
+    let kind: Option<String> = sqlx::query_scalar(
+        "UPDATE jobs SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL
+         WHERE id = $1 AND state = 'discarded'
+         RETURNING kind",
+    )
+    .bind(job_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(kind) = kind else {
+        return Err(refusal(pool, job_id).await);
+    };
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(kind)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Cancels a job that has not started (`available` or `retryable`).
+pub async fn cancel(pool: &PgPool, job_id: Uuid) -> Result<(), JobError> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = 'cancelled', finished_at = now()
+         WHERE id = $1 AND state IN ('available', 'retryable')",
+    )
+    .bind(job_id)
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(refusal(pool, job_id).await);
+    }
+    Ok(())
+}
+
+/// The stored job `job_id`, in whatever state.
+pub async fn get(pool: &PgPool, job_id: Uuid) -> Result<Option<JobRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, kind, payload, state, attempt, max_attempts, run_at, lease_generation,
+                lease_expires_at, locked_by, last_error, errors, idempotency_key,
+                correlation_id, created_at, attempted_at, finished_at
+         FROM jobs WHERE id = $1",
+    )
+    .bind(job_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The earliest time a job of `kinds` becomes claimable: the first `run_at` among
+/// waiting jobs, or the first lease expiry among running ones (possibly in the past).
+/// `None` when there is nothing of those kinds to wait for.
+pub async fn next_wakeup(
+    pool: &PgPool,
+    kinds: &[&str],
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let kinds: Vec<String> = kinds.iter().map(|kind| (*kind).to_owned()).collect();
+    sqlx::query_scalar(
+        "SELECT LEAST(
+             (SELECT min(run_at) FROM jobs
+              WHERE state IN ('available', 'retryable') AND kind = ANY($1)),
+             (SELECT min(lease_expires_at) FROM jobs
+              WHERE state = 'running' AND kind = ANY($1)))",
+    )
+    .bind(&kinds)
+    .fetch_one(pool)
+    .await
+}
+
+/// Why an operator's update matched no row.
+async fn refusal(pool: &PgPool, job_id: Uuid) -> JobError {
+    match sqlx::query_scalar::<_, String>("SELECT state FROM jobs WHERE id = $1")
+        .bind(job_id)
+        .fetch_optional(pool)
+        .await
+    {
+        Ok(Some(state)) => JobError::WrongState { state },
+        Ok(None) => JobError::NotFound,
+        Err(err) => JobError::Database(err),
+    }
+}
+
+/// `error`, cut to what the schema keeps.
+fn bounded(error: &str) -> String {
+    match error.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((end, _)) => error[..end].to_owned(),
+        None => error.to_owned(),
+    }
+}
