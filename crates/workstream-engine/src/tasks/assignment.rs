@@ -38,7 +38,7 @@ pub(super) fn may_see(task: &TaskRow, access: &Access, actor_id: Uuid) -> bool {
     manages || task.status == TaskState::Ready.as_str() || task.assigned_to == Some(actor_id)
 }
 
-fn locks_complete(task: &TaskRow) -> bool {
+pub(super) fn locks_complete(task: &TaskRow) -> bool {
     task.locked_guide_id.is_some() && task.locked_contribution_policy_version_id.is_some()
 }
 
@@ -117,7 +117,7 @@ pub async fn claim(
 }
 
 /// The task, its active assignment and the caller's authority, locked in order.
-async fn lock_with_assignment(
+pub(super) async fn lock_with_assignment(
     conn: &mut PgConnection,
     requester: &Requester,
     task_id: Uuid,

@@ -13,6 +13,9 @@
 //! * [`screening`]: screen (T1), release (T2), return to draft (T3), cancel (T16).
 //! * [`assignment`]: claim (T4), start and the Operator's start override (T5), and the
 //!   invalidation of assignments whose contributor lost authority (T17).
+//! * [`submission`]: a prepared packet becomes an admission; the assignee's submit
+//!   consumes it into an immutable, versioned submission (T6, or T14 after a checker
+//!   remediation) and queues its evaluation (T7), all in one commit.
 //! * [`views`]: the management view, the contributor-safe view with compensation terms,
 //!   the ready queue and the submission requirements.
 
@@ -20,6 +23,7 @@ pub mod access;
 pub mod assignment;
 pub mod create;
 pub mod screening;
+pub mod submission;
 pub mod views;
 
 use serde_json::{Value, json};

@@ -1,0 +1,439 @@
+//! From an inspected packet to a submission under evaluation (upstream-checkers §1.5,
+//! §4.2; upstream-domain T6, T7, T14 checker path; R16-R18).
+//!
+//! Two commands, each one transaction:
+//!
+//! 1. [`admit`]: the packet passed inspection and the pre-submit checks, so the
+//!    assignee's upload becomes a `ready` admission: the archive's identity (sha256,
+//!    bytes, object key), the server-built manifest and the pre-submit report. An older
+//!    `ready` admission of the task goes `stale` (one prepared packet at a time). A
+//!    packet identical to the task's latest submission is refused before anything is
+//!    written: `submission_archive_unchanged` (same bytes) or
+//!    `submission_manifest_unchanged` (same files).
+//! 2. [`submit`]: the assignee consumes the admission with a summary and an
+//!    attestation. The submission's version is the server's (1, or the next), every
+//!    locked stamp is copied from the task and the contribution version from the
+//!    assignment (the database re-checks both); the packet's files are recorded; the
+//!    task moves `in_progress -> submitted` (T6) or `needs_revision -> submitted` (T14,
+//!    after a checker remediation) and on to `evaluation_pending` (T7); the first
+//!    checker run is queued with its job. All or nothing.
+
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use uuid::Uuid;
+use workstream_domain::lifecycle::{GuardFacts, RevisionOrigin, TaskCommand};
+use workstream_domain::{Digest, TaskState, decide};
+use workstream_store::jobs::{self, NewJob};
+use workstream_store::tasks::{self, TaskRow};
+
+use super::assignment::{lock_with_assignment, locks_complete};
+use super::{Requester, audit_transition, state_of};
+use crate::CommandError;
+
+/// The job kind that evaluates a queued checker run.
+pub const EVALUATE_JOB: &str = "checker.evaluate";
+
+/// The identity of an inspected, pre-checked packet.
+#[derive(Debug, Clone)]
+pub struct PreparedPacket {
+    /// `sha256:` of the uploaded archive's bytes.
+    pub archive_sha256: Digest,
+    /// Its size.
+    pub archive_bytes: u64,
+    /// Where the archive's bytes are stored (content-addressed, write-once).
+    pub archive_object_key: String,
+    /// The server-built manifest (`workstream.submission_bundle_manifest.v1`).
+    pub manifest: Value,
+    /// Its canonical digest.
+    pub manifest_digest: Digest,
+    /// The contributor-safe pre-submit report.
+    pub pre_submit_report: Value,
+}
+
+/// A stored admission.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AdmissionRow {
+    /// The admission id.
+    pub id: Uuid,
+    /// Its task.
+    pub task_id: Uuid,
+    /// The assignment it was prepared under.
+    pub task_assignment_id: Uuid,
+    /// `ready`, `consumed` or `stale`.
+    pub state: String,
+    /// The archive digest.
+    pub archive_sha256: String,
+    /// The manifest digest.
+    pub manifest_digest: String,
+}
+
+/// The task's latest submission: (id, version, archive digest, manifest digest).
+async fn latest_submission(
+    conn: &mut PgConnection,
+    task_id: Uuid,
+) -> Result<Option<(Uuid, i32, String, String)>, CommandError> {
+    Ok(sqlx::query_as(
+        "SELECT id, version, archive_sha256, manifest_digest FROM submissions \
+         WHERE task_id = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(task_id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The states a packet may be prepared and submitted in: the first version while the
+/// work is in progress, a revision while one is asked for.
+fn accepts_packets(task: &TaskRow) -> bool {
+    task.status == TaskState::InProgress.as_str() || task.status == TaskState::NeedsRevision.as_str()
+}
+
+/// Records a `ready` admission for the caller's assignment (see the module docs).
+pub async fn admit(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task_id: Uuid,
+    packet: &PreparedPacket,
+) -> Result<AdmissionRow, CommandError> {
+    let (task, active, _access) = lock_with_assignment(conn, requester, task_id).await?;
+    let assignment = active
+        .filter(|a| a.contributor_id == requester.actor_id)
+        .ok_or_else(|| {
+            CommandError::forbidden("not_assignee", "only the task's assignee can submit a packet")
+        })?;
+    if !accepts_packets(&task) {
+        return Err(CommandError::forbidden(
+            "transition_not_allowed",
+            format!("a task in {} takes no packet", task.status),
+        ));
+    }
+    let latest = latest_submission(conn, task.id).await?;
+    if let Some((_, _, archive, manifest)) = &latest {
+        if *archive == packet.archive_sha256.to_string() {
+            return Err(CommandError::invalid(
+                "submission_archive_unchanged",
+                "the packet is byte-identical to the latest submission; change the work first",
+            ));
+        }
+        if *manifest == packet.manifest_digest.to_string() {
+            return Err(CommandError::invalid(
+                "submission_manifest_unchanged",
+                "the packet holds exactly the files of the latest submission; change the work first",
+            ));
+        }
+    }
+    sqlx::query(
+        "UPDATE submission_bundle_admissions SET state = 'stale', stale_at = now(), \
+         stale_reason = 'superseded by a newer prepared packet' WHERE task_id = $1 AND state = 'ready'",
+    )
+    .bind(task.id)
+    .execute(&mut *conn)
+    .await?;
+    let locked_bundle = task
+        .locked_policy_bundle_hash
+        .clone()
+        .ok_or_else(|| CommandError::invalid("locked_context_invalid", "the task is not locked"))?;
+    let admission: AdmissionRow = sqlx::query_as(
+        "INSERT INTO submission_bundle_admissions (id, task_id, task_assignment_id, contributor_id, \
+         archive_sha256, archive_byte_count, archive_object_key, manifest, manifest_digest, \
+         pre_submit_report, locked_policy_bundle_hash, predecessor_submission_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         RETURNING id, task_id, task_assignment_id, state, archive_sha256, manifest_digest",
+    )
+    .bind(Uuid::now_v7())
+    .bind(task.id)
+    .bind(assignment.id)
+    .bind(requester.actor_id)
+    .bind(packet.archive_sha256.to_string())
+    .bind(i64::try_from(packet.archive_bytes).unwrap_or(i64::MAX))
+    .bind(&packet.archive_object_key)
+    .bind(&packet.manifest)
+    .bind(packet.manifest_digest.to_string())
+    .bind(&packet.pre_submit_report)
+    .bind(locked_bundle)
+    .bind(latest.map(|(id, ..)| id))
+    .fetch_one(&mut *conn)
+    .await?;
+    workstream_store::audit::append(
+        conn,
+        workstream_store::audit::NewAuditEvent {
+            project_id: Some(task.project_id),
+            entity_type: "submission_bundle_admission".into(),
+            entity_id: Some(admission.id),
+            event_type: "submission_admission_prepared".into(),
+            to_status: Some("ready".into()),
+            actor_id: Some(requester.actor_id),
+            payload: json!({
+                "task_id": task.id,
+                "archive_sha256": admission.archive_sha256,
+                "manifest_digest": admission.manifest_digest,
+            }),
+            correlation_id: requester.correlation_id.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(admission)
+}
+
+/// What the contributor says with a packet.
+#[derive(Debug, Clone)]
+pub struct SubmitInput {
+    /// The ready admission to consume.
+    pub admission_id: Uuid,
+    /// What was done (required, at most 64 KiB).
+    pub summary: String,
+    /// The contributor's attestation (required, R19).
+    pub attestation: String,
+}
+
+/// A created submission and the evaluation queued for it.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The task, now `evaluation_pending`.
+    pub task: TaskRow,
+    /// The submission id.
+    pub submission_id: Uuid,
+    /// Its version.
+    pub version: i32,
+    /// The queued checker run.
+    pub checker_run_id: Uuid,
+}
+
+/// Creates the submission from a ready admission (see the module docs).
+pub async fn submit(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task_id: Uuid,
+    input: &SubmitInput,
+) -> Result<Submitted, CommandError> {
+    let (task, active, access) = lock_with_assignment(conn, requester, task_id).await?;
+    let admission: Option<(Uuid, String, Value, String, String)> = sqlx::query_as(
+        "SELECT task_assignment_id, state, manifest, manifest_digest, archive_sha256 \
+         FROM submission_bundle_admissions WHERE id = $1 AND task_id = $2 FOR UPDATE",
+    )
+    .bind(input.admission_id)
+    .bind(task.id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let latest = latest_submission(conn, task.id).await?;
+    let remediation_run: Option<Uuid> = match &latest {
+        Some((id, ..)) if task.status == TaskState::NeedsRevision.as_str() => {
+            sqlx::query_scalar(
+                "SELECT id FROM checker_runs WHERE submission_id = $1 AND is_current_for_submission \
+                 AND status = 'completed' AND routing_recommendation = 'needs_revision'",
+            )
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        _ => None,
+    };
+    let assignee = active
+        .as_ref()
+        .is_some_and(|a| a.contributor_id == requester.actor_id);
+    let facts = GuardFacts {
+        has_active_assignment: active.is_some(),
+        actor_is_assignee: assignee,
+        locks_complete: locks_complete(&task),
+        admission_ready: admission.as_ref().is_some_and(|(assignment, state, ..)| {
+            state == "ready" && active.as_ref().is_some_and(|a| a.id == *assignment)
+        }),
+        summary_present: !input.summary.trim().is_empty(),
+        attestation_given: !input.attestation.trim().is_empty(),
+        submission_policy_locked: task.locked_checker_policy.is_some(),
+        // Only a checker remediation can be answered here; a reviewer's needs_revision
+        // needs a revision preparation (the review issue), which this path never has.
+        revision_origin: if remediation_run.is_some() {
+            RevisionOrigin::CheckerRemediation
+        } else {
+            RevisionOrigin::HumanReview
+        },
+        ..GuardFacts::default()
+    };
+    let decision = decide(
+        state_of(&task)?,
+        &TaskCommand::Submit,
+        &access.actor_context(),
+        &facts,
+    )?;
+    let (_, _, manifest, manifest_digest, archive_sha256) =
+        admission.ok_or_else(|| CommandError::invalid("admission_not_ready", "no such admission"))?;
+    let assignment = active.expect("the guards required an active assignment");
+    let version = latest.as_ref().map_or(1, |(_, v, ..)| v + 1);
+    let submission_id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO submissions (id, project_id, task_id, task_assignment_id, contributor_id, version, \
+         summary, contributor_attestation, submission_bundle_admission_id, archive_sha256, \
+         archive_byte_count, archive_object_key, manifest, manifest_digest, locked_guide_id, \
+         locked_guide_version, locked_guide_activation_sequence, locked_policy_bundle_hash, \
+         locked_artifact_policy_hash, locked_checker_policy, locked_checker_policy_hash, \
+         locked_review_policy_hash, locked_revision_policy_hash, contribution_policy_version_id, \
+         supersedes_submission_id, remediation_source_checker_run_id) \
+         SELECT $1, t.project_id, t.id, $2, $3, $4, $5, $6, a.id, a.archive_sha256, a.archive_byte_count, \
+         a.archive_object_key, a.manifest, a.manifest_digest, t.locked_guide_id, t.locked_guide_version, \
+         t.locked_guide_activation_sequence, t.locked_policy_bundle_hash, t.locked_artifact_policy_hash, \
+         t.locked_checker_policy, t.locked_checker_policy_hash, t.locked_review_policy_hash, \
+         t.locked_revision_policy_hash, $7, $8, $9 \
+         FROM tasks t JOIN submission_bundle_admissions a ON a.id = $10 WHERE t.id = $11",
+    )
+    .bind(submission_id)
+    .bind(assignment.id)
+    .bind(requester.actor_id)
+    .bind(version)
+    .bind(input.summary.trim())
+    .bind(input.attestation.trim())
+    .bind(assignment.submitter_contribution_policy_version_id)
+    .bind(latest.as_ref().map(|(id, ..)| *id))
+    .bind(remediation_run)
+    .bind(input.admission_id)
+    .bind(task.id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE submission_bundle_admissions SET state = 'consumed', consumed_at = now() WHERE id = $1",
+    )
+    .bind(input.admission_id)
+    .execute(&mut *conn)
+    .await?;
+    record_files(conn, submission_id, &manifest).await?;
+
+    let submitted = tasks::set_status(conn, task.id, "submitted", task.assigned_to).await?;
+    audit_transition(
+        conn,
+        &submitted,
+        &decision,
+        "submission_created",
+        Some(requester.actor_id),
+        requester.correlation_id.clone(),
+        None,
+        json!({
+            "matched_grant_id": access.grant_for(decision.authorized_as),
+            "permission": "task.submit",
+            "submission_id": submission_id,
+            "version": version,
+            "archive_sha256": archive_sha256,
+            "manifest_digest": manifest_digest,
+            "locked_checker_policy_hash": task.locked_checker_policy_hash,
+        }),
+    )
+    .await?;
+
+    // T7 in the same commit: the system queues the evaluation.
+    let queue = decide(
+        TaskState::Submitted,
+        &TaskCommand::QueueEvaluation,
+        &workstream_domain::ActorContext::system(),
+        &facts,
+    )?;
+    let checker_run_id = queue_run(conn, &submitted, submission_id, version, "submission_locked", None, None)
+        .await?;
+    let pending = tasks::set_status(conn, task.id, "evaluation_pending", task.assigned_to).await?;
+    audit_transition(
+        conn,
+        &pending,
+        &queue,
+        "evaluation_queued",
+        None,
+        requester.correlation_id.clone(),
+        None,
+        json!({ "submission_id": submission_id, "checker_run_id": checker_run_id }),
+    )
+    .await?;
+    Ok(Submitted {
+        task: pending,
+        submission_id,
+        version,
+        checker_run_id,
+    })
+}
+
+/// Records the packet's files (the manifest's file entries) for the submission.
+async fn record_files(
+    conn: &mut PgConnection,
+    submission_id: Uuid,
+    manifest: &Value,
+) -> Result<(), CommandError> {
+    let entries = manifest["entries"].as_array().cloned().unwrap_or_default();
+    for entry in entries.iter().filter(|e| e["entry_type"] == "file") {
+        sqlx::query(
+            "INSERT INTO packet_files (id, submission_id, path, byte_count, sha256, executable) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(submission_id)
+        .bind(entry["normalized_path"].as_str().unwrap_or_default())
+        .bind(entry["byte_count"].as_i64().unwrap_or_default())
+        .bind(entry["sha256"].as_str().unwrap_or_default())
+        .bind(entry["executable"].as_bool().unwrap_or(false))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Queues a checker run for a submission and the job that evaluates it; a retry
+/// supersedes the previous attempt (which stops being current). Returns the run id.
+pub(crate) async fn queue_run(
+    conn: &mut PgConnection,
+    task: &TaskRow,
+    submission_id: Uuid,
+    version: i32,
+    trigger_source: &str,
+    triggered_by: Option<Uuid>,
+    reason: Option<&str>,
+) -> Result<Uuid, CommandError> {
+    let previous: Option<(Uuid, i32)> = sqlx::query_as(
+        "SELECT id, attempt_number FROM checker_runs WHERE submission_id = $1 \
+         ORDER BY attempt_number DESC LIMIT 1 FOR UPDATE",
+    )
+    .bind(submission_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((id, _)) = previous {
+        sqlx::query("UPDATE checker_runs SET is_current_for_submission = false WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let attempt = previous.map_or(1, |(_, n)| n + 1);
+    let (manifest_digest, policy_hash): (String, String) = sqlx::query_as(
+        "SELECT manifest_digest, locked_checker_policy_hash FROM submissions WHERE id = $1",
+    )
+    .bind(submission_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let run_id = Uuid::now_v7();
+    // The run's request: what it will evaluate, under which policy, which attempt.
+    let request_digest = Digest::of_canonical_json(&json!({
+        "schema": "workstream.checker_run_request.v1",
+        "submission_id": submission_id,
+        "packet_digest": manifest_digest,
+        "policy_hash": policy_hash,
+        "attempt": attempt,
+    }))
+    .map_err(CommandError::internal)?;
+    sqlx::query(
+        "INSERT INTO checker_runs (id, task_id, submission_id, submission_version, packet_digest, \
+         policy_hash, trigger_source, triggered_by, trigger_reason, attempt_number, \
+         supersedes_checker_run_id, request_digest) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(run_id)
+    .bind(task.id)
+    .bind(submission_id)
+    .bind(version)
+    .bind(&manifest_digest)
+    .bind(&policy_hash)
+    .bind(trigger_source)
+    .bind(triggered_by)
+    .bind(reason)
+    .bind(attempt)
+    .bind(previous.map(|(id, _)| id))
+    .bind(request_digest.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let mut job = NewJob::new(EVALUATE_JOB, json!({ "checker_run_id": run_id }));
+    job.idempotency_key = Some(format!("checker-run:{run_id}"));
+    jobs::enqueue(conn, job).await?;
+    Ok(run_id)
+}
