@@ -14,6 +14,9 @@
 //!   recomputes a chain and names its first broken link.
 //! * [`checkers`]: the registry of checker components, identified by the digest of
 //!   their bytes.
+//! * [`objects`]: packet bytes outside PostgreSQL: a content-addressed, write-once
+//!   object store (local directory by default, S3 by URL) that streams and verifies
+//!   every byte it stores or hands back.
 //! * [`tasks`]: task and assignment rows, the locks they carry, and the authority and
 //!   contribution-policy facts the task commands judge.
 //! * [`testing`]: one throwaway cluster per test binary and one fresh, migrated
@@ -28,6 +31,7 @@ pub mod audit;
 pub mod checkers;
 pub mod embedded;
 pub mod grants;
+pub mod objects;
 pub mod tasks;
 pub mod testing;
 
