@@ -15,6 +15,9 @@
 //!   claim, start and its override, cancel, assignment invalidation) and the task read
 //!   models (management view, contributor-safe view with compensation terms, ready
 //!   queue, submission requirements).
+//! * [`packets`]: packet intake: a strict, streaming inspection of an uploaded ZIP
+//!   (limits, unsafe names, bombs, collisions, integrity) that extracts the verified
+//!   tree and builds the canonical manifest a submission is identified by.
 //! * `checkers`: registering checker components (load in the sandbox, `info()`,
 //!   schema checks, the registry row and its audit event) and the built-ins at start;
 //!   behind the `checkers` feature (it brings in the Wasmtime host).
@@ -35,6 +38,7 @@ pub mod error;
 #[cfg(feature = "checkers")]
 pub mod evaluation;
 pub mod guides;
+pub mod packets;
 pub mod projects;
 pub mod tasks;
 pub mod worker;

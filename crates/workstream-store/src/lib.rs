@@ -17,6 +17,9 @@
 //! * [`jobs`]: the durable job queue: jobs enqueued in the transaction that needs
 //!   them, claimed under a fenced lease (`FOR UPDATE SKIP LOCKED`), retried with
 //!   backoff, dead-lettered, and woken by `NOTIFY`. Its state machine is drawn there.
+//! * [`objects`]: packet bytes outside PostgreSQL: a content-addressed, write-once
+//!   object store (local directory by default, S3 by URL) that streams and verifies
+//!   every byte it stores or hands back.
 //! * [`tasks`]: task and assignment rows, the locks they carry, and the authority and
 //!   contribution-policy facts the task commands judge.
 //! * [`testing`]: one throwaway cluster per test binary and one fresh, migrated
@@ -32,6 +35,7 @@ pub mod checkers;
 pub mod embedded;
 pub mod grants;
 pub mod jobs;
+pub mod objects;
 pub mod tasks;
 pub mod testing;
 
