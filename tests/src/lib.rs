@@ -9,6 +9,7 @@
 //! holding a system project manager grant) that is created on first use.
 #![deny(missing_docs)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::OnceCell;
@@ -21,6 +22,12 @@ use workstream_domain::roles::{AdminRole, ProjectRole, Scope};
 use workstream_engine::authority::admin_grants::{AdminGrantRequest, Grantor, grant_admin};
 use workstream_engine::authority::project_grants::{ProjectGrantRequest, grant_project_role};
 use workstream_engine::authority::{RequestContext, services};
+use workstream_engine::checkers::register_builtins;
+use workstream_engine::evaluation::Checkers;
+use workstream_engine::pipeline::Pipeline;
+use workstream_engine::worker::{Worker, WorkerConfig, handlers};
+use workstream_sandbox::{Sandbox, SandboxConfig};
+use workstream_store::objects::ObjectStore;
 use workstream_store::testing::TestDatabase;
 
 /// The local HMAC secret every test server verifies with.
@@ -41,6 +48,8 @@ pub struct TestServer {
     pub secret: Vec<u8>,
     fixture_manager: OnceCell<(Uuid, Uuid)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    worker_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pipeline_dir: Option<tempfile::TempDir>,
 }
 
 /// A provisioned actor and a valid token for them.
@@ -92,13 +101,67 @@ impl TestServer {
         TestServer::start_configured(verifier, config).await
     }
 
+    /// Starts the server taking packets: a real pipeline (sandbox, a local object store
+    /// and scratch in a temporary directory), the built-in checkers registered as `up`
+    /// registers them, and an in-process job worker running the engine's handlers.
+    pub async fn start_with_pipeline() -> TestServer {
+        let verifier = Verifier::local_hmac(
+            Environment::Test,
+            TEST_SECRET,
+            LOCAL_DEFAULT_ISSUER,
+            LOCAL_DEFAULT_AUDIENCE,
+        )
+        .expect("local verifier");
+        let dir = tempfile::tempdir().expect("pipeline dir");
+        let sandbox =
+            Sandbox::new(SandboxConfig::new(dir.path().join("checker-cache"))).expect("sandbox");
+        let pipeline = Arc::new(Pipeline {
+            checkers: Checkers::new(Arc::new(sandbox)),
+            objects: ObjectStore::local(dir.path().join("objects")).expect("object store"),
+            scratch: dir.path().join("scratch"),
+        });
+        let mut server =
+            TestServer::start_inner(verifier, ApiConfig::for_tests(), Some(pipeline.clone())).await;
+        register_builtins(server.database.pool(), pipeline.checkers.sandbox())
+            .await
+            .expect("register the built-in checkers");
+        let worker = Worker::new(
+            server.database.pool().clone(),
+            WorkerConfig {
+                poll_interval: Duration::from_millis(200),
+                ..WorkerConfig::new("e2e-worker")
+            },
+            handlers(pipeline),
+        )
+        .expect("worker");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(worker.run(async {
+            let _ = stopped.await;
+        }));
+        server.worker_stop = Some(stop);
+        server.pipeline_dir = Some(dir);
+        server
+    }
+
     async fn start_configured(verifier: Verifier, config: ApiConfig) -> TestServer {
+        TestServer::start_inner(verifier, config, None).await
+    }
+
+    async fn start_inner(
+        verifier: Verifier,
+        config: ApiConfig,
+        pipeline: Option<Arc<Pipeline>>,
+    ) -> TestServer {
         let database = TestDatabase::create().await.expect("test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
         let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let app = router(AppState::new(database.pool().clone(), config, verifier));
+        let mut state = AppState::new(database.pool().clone(), config, verifier);
+        if let Some(pipeline) = pipeline {
+            state = state.with_pipeline(pipeline);
+        }
+        let app = router(state);
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             axum_serve(listener, app, stopped).await;
@@ -110,6 +173,8 @@ impl TestServer {
             secret: TEST_SECRET.to_vec(),
             fixture_manager: OnceCell::new(),
             shutdown: Some(shutdown),
+            worker_stop: None,
+            pipeline_dir: None,
         }
     }
 
@@ -331,6 +396,9 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
+        }
+        if let Some(stop) = self.worker_stop.take() {
+            let _ = stop.send(());
         }
     }
 }

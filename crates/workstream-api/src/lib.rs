@@ -18,6 +18,8 @@
 //! * [`rate_limit`]: durable budgets for first access and authority mutations (429).
 //! * [`projects`], [`guides`], [`contribution`]: projects, guide versions with their
 //!   policy bundles and activation gate, and the finance authority's terms.
+//! * [`packets`]: packet upload (streamed intake and the pre-submit checks),
+//!   submission, and the checker runs in contributor-safe and full views.
 //! * [`tasks`]: the task routes: create, screen, release, the ready queue, claim, start,
 //!   cancel, and the contributor-safe task view with compensation terms.
 //! * [`config`]: the `WORKSTREAM_*` settings.
@@ -38,6 +40,7 @@ pub mod grants;
 pub mod guides;
 pub mod health;
 pub mod idempotency;
+pub mod packets;
 pub mod pagination;
 pub mod projects;
 pub mod rate_limit;
@@ -58,6 +61,9 @@ pub struct AppState {
     pub config: Arc<config::ApiConfig>,
     /// Verifies bearer tokens (see [`auth`]).
     pub verifier: Arc<auth::Verifier>,
+    /// Intake, object store and checkers for packet uploads; without it the packet
+    /// routes answer 503.
+    pub pipeline: Option<Arc<workstream_engine::pipeline::Pipeline>>,
 }
 
 impl AppState {
@@ -67,7 +73,17 @@ impl AppState {
             pool,
             config: Arc::new(config),
             verifier: Arc::new(verifier),
+            pipeline: None,
         }
+    }
+
+    /// The same state, taking packets through `pipeline`.
+    pub fn with_pipeline(
+        mut self,
+        pipeline: Arc<workstream_engine::pipeline::Pipeline>,
+    ) -> AppState {
+        self.pipeline = Some(pipeline);
+        self
     }
 }
 
@@ -80,7 +96,8 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::routes())
         .merge(guides::routes())
         .merge(contribution::routes())
-        .merge(tasks::routes());
+        .merge(tasks::routes())
+        .merge(packets::routes());
     Router::new()
         .route("/health", get(health::liveness))
         .nest("/api/v1", api)

@@ -21,6 +21,7 @@ mod admin;
 mod audit;
 mod checker;
 mod database;
+mod pipeline;
 mod serve;
 mod token;
 mod worker;
@@ -173,10 +174,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bind,
             workers,
         } => {
+            let pipeline = pipeline::open(&database.data_dir)?;
             let database =
                 database::Database::open_sized(&database, true, serving_connections(workers))
                     .await?;
-            serve::serve(database, bind, Environment::Local, workers).await?;
+            serve::serve(database, pipeline, bind, Environment::Local, workers).await?;
         }
         Command::Serve {
             database_url,
@@ -189,7 +191,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 serving_connections(workers),
             )
             .await?;
-            serve::serve(database, bind, Environment::Production, workers).await?;
+            let data_dir = std::env::var_os("WORKSTREAM_DATA_DIR")
+                .map_or_else(|| PathBuf::from(".workstream"), PathBuf::from);
+            let pipeline = pipeline::open(&data_dir)?;
+            serve::serve(database, pipeline, bind, Environment::Production, workers).await?;
         }
         Command::Worker {
             database,
@@ -197,11 +202,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             worker_id,
         } => {
             let slots = usize::from(concurrency);
+            let pipeline = pipeline::open(&database.data_dir)?;
             let database =
                 database::Database::open_sized(&database, false, worker::connections_for(slots))
                     .await?;
             let worker_id = worker_id.unwrap_or_else(worker::default_worker_id);
-            worker::run(database, slots, worker_id, serve::shutdown_signal()).await?;
+            worker::run(
+                database,
+                pipeline,
+                slots,
+                worker_id,
+                serve::shutdown_signal(),
+            )
+            .await?;
         }
         Command::Migrate { database_url } => {
             let database = database::Database::external(&database_url, true).await?;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use workstream_api::config::{ApiConfig, Environment};
 use workstream_api::{AppState, router};
+use workstream_engine::pipeline::Pipeline;
 
 use crate::database::Database;
 
@@ -18,6 +19,7 @@ use crate::database::Database;
 /// jobs in flight finish, closes the pool, and only then stops an embedded cluster.
 pub async fn serve(
     database: Database,
+    pipeline: Arc<Pipeline>,
     bind: SocketAddr,
     default_environment: Environment,
     workers: usize,
@@ -34,7 +36,9 @@ pub async fn serve(
         "Workstream is serving on http://{address} (database: {})",
         database.description
     );
-    let app = router(AppState::new(database.pool.clone(), config, verifier));
+    let app = router(
+        AppState::new(database.pool.clone(), config, verifier).with_pipeline(pipeline.clone()),
+    );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);
     let signal = tokio::spawn({
@@ -47,6 +51,7 @@ pub async fn serve(
     let worker = if workers > 0 {
         let worker = crate::worker::build(
             database.pool.clone(),
+            pipeline,
             workers,
             crate::worker::default_worker_id(),
         )?;

@@ -6,9 +6,11 @@
 //! §5, §9): claims never overlap, and a process killed mid-job loses nothing.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::PgPool;
+use workstream_engine::pipeline::Pipeline;
 use workstream_engine::worker::{self, Worker, WorkerConfig};
 
 use crate::database::Database;
@@ -32,23 +34,29 @@ pub fn default_worker_id() -> String {
 }
 
 /// A worker over `pool` with `slots` concurrent jobs, built from the engine's handlers.
-pub fn build(pool: PgPool, slots: usize, worker_id: String) -> anyhow::Result<Worker> {
+pub fn build(
+    pool: PgPool,
+    pipeline: Arc<Pipeline>,
+    slots: usize,
+    worker_id: String,
+) -> anyhow::Result<Worker> {
     let config = WorkerConfig {
         concurrency: slots,
         ..WorkerConfig::new(worker_id)
     };
-    Worker::new(pool, config, worker::handlers()).context("building the job worker")
+    Worker::new(pool, config, worker::handlers(pipeline)).context("building the job worker")
 }
 
 /// `workstream worker`: works jobs until Ctrl-C or SIGTERM, lets the jobs under way
 /// finish (within the worker's grace period), then closes the database.
 pub async fn run(
     database: Database,
+    pipeline: Arc<Pipeline>,
     slots: usize,
     worker_id: String,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let worker = build(database.pool.clone(), slots, worker_id.clone())?;
+    let worker = build(database.pool.clone(), pipeline, slots, worker_id.clone())?;
     tracing::info!(worker = %worker_id, slots, database = %database.description, "working jobs");
     println!(
         "Workstream worker {worker_id} is working jobs with {slots} slot(s) (database: {})",

@@ -24,6 +24,9 @@
 //! * `evaluation`: running a task's locked checker policy over one packet in the
 //!   sandbox and judging the members with the domain's gate (`checkers` feature too);
 //!   the pre-submit upload and the post-submit worker share it.
+//! * `pipeline`: what intake and both check phases share (checkers, object store,
+//!   scratch) and the `checker.evaluate` job: materialize, check, finalize the run
+//!   and route the task (`checkers` feature).
 //! * [`worker`]: the job worker: claims jobs from the queue (`workstream_store::jobs`),
 //!   runs their handlers under a heartbeat-extended lease, retries and dead-letters
 //!   failures, and shuts down gracefully; [`worker::handlers`] is the one registry of
@@ -39,6 +42,8 @@ pub mod error;
 pub mod evaluation;
 pub mod guides;
 pub mod packets;
+#[cfg(feature = "checkers")]
+pub mod pipeline;
 pub mod projects;
 pub mod tasks;
 pub mod worker;

@@ -117,8 +117,9 @@ impl From<sqlx::Error> for HandlerError {
 /// The handlers of every job kind Workstream runs; each process that works jobs
 /// registers exactly these. New kinds are added here (with whatever they need passed
 /// in), and nowhere else.
-pub fn handlers() -> Vec<Arc<dyn JobHandler>> {
-    Vec::new()
+#[cfg(feature = "checkers")]
+pub fn handlers(pipeline: Arc<crate::pipeline::Pipeline>) -> Vec<Arc<dyn JobHandler>> {
+    vec![Arc::new(crate::pipeline::EvaluateSubmission::new(pipeline))]
 }
 
 /// How a [`Worker`] runs.

@@ -61,7 +61,7 @@ impl From<AuditError> for CommandError {
 
 /// Appends the one audit event of a task transition.
 #[allow(clippy::too_many_arguments)]
-async fn audit_transition(
+pub(crate) async fn audit_transition(
     conn: &mut PgConnection,
     task: &TaskRow,
     decision: &Decision,
@@ -100,7 +100,7 @@ async fn audit_transition(
 
 /// The stored status of a task as a [`TaskState`](workstream_domain::TaskState); a
 /// token the domain does not know is a corrupt row.
-fn state_of(task: &TaskRow) -> Result<workstream_domain::TaskState, CommandError> {
+pub(crate) fn state_of(task: &TaskRow) -> Result<workstream_domain::TaskState, CommandError> {
     task.status
         .parse()
         .map_err(|_| CommandError::internal(format!("task {} has status {}", task.id, task.status)))

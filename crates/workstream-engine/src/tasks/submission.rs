@@ -21,7 +21,7 @@
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
-use workstream_domain::lifecycle::{GuardFacts, RevisionOrigin, TaskCommand};
+use workstream_domain::lifecycle::{GuardFacts, Refusal, RevisionOrigin, TaskCommand};
 use workstream_domain::{Digest, TaskState, decide};
 use workstream_store::jobs::{self, NewJob};
 use workstream_store::tasks::{self, TaskRow};
@@ -84,7 +84,8 @@ async fn latest_submission(
 /// The states a packet may be prepared and submitted in: the first version while the
 /// work is in progress, a revision while one is asked for.
 fn accepts_packets(task: &TaskRow) -> bool {
-    task.status == TaskState::InProgress.as_str() || task.status == TaskState::NeedsRevision.as_str()
+    task.status == TaskState::InProgress.as_str()
+        || task.status == TaskState::NeedsRevision.as_str()
 }
 
 /// Records a `ready` admission for the caller's assignment (see the module docs).
@@ -98,7 +99,10 @@ pub async fn admit(
     let assignment = active
         .filter(|a| a.contributor_id == requester.actor_id)
         .ok_or_else(|| {
-            CommandError::forbidden("not_assignee", "only the task's assignee can submit a packet")
+            CommandError::forbidden(
+                "not_assignee",
+                "only the task's assignee can submit a packet",
+            )
         })?;
     if !accepts_packets(&task) {
         return Err(CommandError::forbidden(
@@ -217,15 +221,13 @@ pub async fn submit(
     .await?;
     let latest = latest_submission(conn, task.id).await?;
     let remediation_run: Option<Uuid> = match &latest {
-        Some((id, ..)) if task.status == TaskState::NeedsRevision.as_str() => {
-            sqlx::query_scalar(
-                "SELECT id FROM checker_runs WHERE submission_id = $1 AND is_current_for_submission \
+        Some((id, ..)) if task.status == TaskState::NeedsRevision.as_str() => sqlx::query_scalar(
+            "SELECT id FROM checker_runs WHERE submission_id = $1 AND is_current_for_submission \
                  AND status = 'completed' AND routing_recommendation = 'needs_revision'",
-            )
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-        }
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?,
         _ => None,
     };
     let assignee = active
@@ -243,6 +245,10 @@ pub async fn submit(
         submission_policy_locked: task.locked_checker_policy.is_some(),
         // Only a checker remediation can be answered here; a reviewer's needs_revision
         // needs a revision preparation (the review issue), which this path never has.
+        remediation_run_bound: remediation_run.is_some(),
+        // The predecessor is the task's latest version by construction (read above,
+        // under the task lock).
+        predecessor_is_latest: true,
         revision_origin: if remediation_run.is_some() {
             RevisionOrigin::CheckerRemediation
         } else {
@@ -256,8 +262,19 @@ pub async fn submit(
         &access.actor_context(),
         &facts,
     )?;
-    let (_, _, manifest, manifest_digest, archive_sha256) =
-        admission.ok_or_else(|| CommandError::invalid("admission_not_ready", "no such admission"))?;
+    // T14's guards are about the revision episode; the packet rules hold for every
+    // version.
+    for (holds, refusal) in [
+        (facts.admission_ready, Refusal::AdmissionNotReady),
+        (facts.summary_present, Refusal::SummaryRequired),
+        (facts.attestation_given, Refusal::AttestationRequired),
+    ] {
+        if !holds {
+            return Err(refusal.into());
+        }
+    }
+    let (_, _, manifest, manifest_digest, archive_sha256) = admission
+        .ok_or_else(|| CommandError::invalid("admission_not_ready", "no such admission"))?;
     let assignment = active.expect("the guards required an active assignment");
     let version = latest.as_ref().map_or(1, |(_, v, ..)| v + 1);
     let submission_id = Uuid::now_v7();
@@ -325,8 +342,16 @@ pub async fn submit(
         &workstream_domain::ActorContext::system(),
         &facts,
     )?;
-    let checker_run_id = queue_run(conn, &submitted, submission_id, version, "submission_locked", None, None)
-        .await?;
+    let checker_run_id = queue_run(
+        conn,
+        &submitted,
+        submission_id,
+        version,
+        "submission_locked",
+        None,
+        None,
+    )
+    .await?;
     let pending = tasks::set_status(conn, task.id, "evaluation_pending", task.assigned_to).await?;
     audit_transition(
         conn,

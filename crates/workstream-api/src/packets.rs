@@ -1,0 +1,546 @@
+//! Packets, submissions and checker runs (upstream-checkers §1, §2.5, §4.7).
+//!
+//! | route | who | answers |
+//! |---|---|---|
+//! | `POST /tasks/{tid}/packets` (multipart: `summary`, `attestation`, then the `packet` ZIP) | the assignee | 201 `{admission_id, archive_sha256, manifest_digest, file_count, pre_submit}`; 422 `submission_archive_*` (intake), 422 `pre_submission_checker_failed` with the contributor-safe results, 409 `task_setup_blocked`, 503 `pre_submission_infrastructure_unavailable`, 422 `submission_archive_unchanged` / `submission_manifest_unchanged` |
+//! | `POST /tasks/{tid}/submissions` `{admission_id}` | the assignee | 201 `{submission, task, checker_run_id}`: version assigned by the server, task `evaluation_pending` |
+//! | `GET /tasks/{tid}/checker-runs` | the assignee (contributor-safe), covering PM, operator, audit (full) | 200 `{items}` |
+//!
+//! The upload is streamed to a private scratch file while it is hashed, never held in
+//! memory; the ZIP is then inspected (every limit and safe-entry rule, with its code),
+//! the locked policy's pre-submit checkers run on the verified tree, and only a packet
+//! that passes is stored (content-addressed, write-once) and admitted. A refused upload
+//! leaves an audit event and nothing else. The summary and attestation travel with the
+//! packet because the checkers read them; submitting consumes the admission with
+//! exactly the texts that were checked.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+use workstream_domain::Digest;
+use workstream_domain::gate::{MemberStatus, Route};
+use workstream_domain::lifecycle::Actor;
+use workstream_engine::evaluation::{Evaluation, PacketView, plan};
+use workstream_engine::packets::PacketLimits;
+use workstream_engine::pipeline::{Pipeline, file_entries};
+use workstream_engine::tasks::submission::{self, PreparedPacket, SubmitInput};
+use workstream_engine::tasks::{Requester, access};
+use workstream_sandbox::{Phase, RunResult};
+use workstream_store::audit::{self, NewAuditEvent};
+use workstream_store::tasks;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::correlation::CorrelationId;
+use crate::error::ApiError;
+use crate::extract::{Ids, Json};
+use crate::idempotency::{self, IdempotencyKey};
+
+/// Most bytes a summary or an attestation may have (upstream-checkers §1.1).
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// The packet routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/tasks/{tid}/packets", post(upload))
+        .route("/tasks/{tid}/submissions", post(submit))
+        .route("/tasks/{tid}/checker-runs", get(runs))
+}
+
+fn pipeline(state: &AppState) -> Result<Arc<Pipeline>, ApiError> {
+    state.pipeline.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "pre_submission_infrastructure_unavailable",
+            "this server does not take packets",
+        )
+    })
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+}
+
+/// The upload's parts.
+struct Upload {
+    summary: String,
+    attestation: String,
+    archive_sha256: Digest,
+    archive_bytes: u64,
+}
+
+/// Reads the multipart body: the two texts, then the packet, streamed to `archive`.
+async fn receive(
+    mut multipart: Multipart,
+    archive: &Path,
+    max_bytes: u64,
+) -> Result<Upload, ApiError> {
+    let malformed = |why: String| invalid("invalid_request", why);
+    let (mut summary, mut attestation, mut packet) = (None, None, None);
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| malformed(e.body_text()))?
+    {
+        match field.name().unwrap_or_default() {
+            name @ ("summary" | "attestation") => {
+                let name = name.to_owned();
+                let text = field.text().await.map_err(|e| malformed(e.body_text()))?;
+                if text.len() > MAX_TEXT_BYTES || text.contains('\0') {
+                    return Err(invalid(
+                        "invalid_request",
+                        format!("`{name}` must be at most 64 KiB of text without NUL"),
+                    ));
+                }
+                if name == "summary" {
+                    summary = Some(text);
+                } else {
+                    attestation = Some(text);
+                }
+            }
+            "packet" => {
+                let mut file = tokio::fs::File::create(archive)
+                    .await
+                    .map_err(ApiError::internal)?;
+                let mut hasher = Sha256::new();
+                let mut bytes = 0u64;
+                while let Some(chunk) = field.chunk().await.map_err(|e| malformed(e.body_text()))? {
+                    bytes += chunk.len() as u64;
+                    if bytes > max_bytes {
+                        return Err(invalid(
+                            "submission_archive_limit_exceeded",
+                            "the packet is larger than the task's archive limit",
+                        )
+                        .with_details(
+                            json!({"limit": "maximum_archive_bytes", "maximum": max_bytes}),
+                        ));
+                    }
+                    hasher.update(&chunk);
+                    file.write_all(&chunk).await.map_err(ApiError::internal)?;
+                }
+                file.flush().await.map_err(ApiError::internal)?;
+                packet = Some((Digest::from_sha256(hasher.finalize().into()), bytes));
+            }
+            other => {
+                return Err(malformed(format!(
+                    "unknown part `{other}`: send `summary`, `attestation` and `packet`"
+                )));
+            }
+        }
+    }
+    let (archive_sha256, archive_bytes) =
+        packet.ok_or_else(|| malformed("the `packet` part (the ZIP) is missing".into()))?;
+    if archive_bytes == 0 {
+        return Err(invalid(
+            "submission_archive_malformed",
+            "the packet is empty",
+        ));
+    }
+    Ok(Upload {
+        summary: summary.unwrap_or_default(),
+        attestation: attestation.unwrap_or_default(),
+        archive_sha256,
+        archive_bytes,
+    })
+}
+
+/// The contributor-safe form of a finding list (no operator detail).
+fn safe_findings(result: &RunResult) -> Value {
+    match result {
+        RunResult::Completed { findings, .. } => json!(
+            findings
+                .iter()
+                .map(|f| json!({
+                    "code": f.code, "level": f.level, "message": f.message,
+                    "path": f.path, "line": f.line, "suggested_fix": f.suggested_fix,
+                }))
+                .collect::<Vec<_>>()
+        ),
+        RunResult::InfrastructureFailed { .. } => json!([]),
+    }
+}
+
+fn status_token(status: MemberStatus) -> &'static str {
+    match status {
+        MemberStatus::Passed => "passed",
+        MemberStatus::Warning => "warning",
+        MemberStatus::Failed => "failed",
+        MemberStatus::Errored => "errored",
+    }
+}
+
+/// The pre-submit report a contributor sees.
+fn report(evaluation: &Evaluation) -> Value {
+    json!({
+        "route": evaluation.route.as_str(),
+        "counts": evaluation.counts,
+        "results": evaluation.members.iter().map(|m| json!({
+            "checker": m.check.name,
+            "status": status_token(m.member.status),
+            "severity": m.member.severity.as_str(),
+            "blocks_review": m.member.blocks_review,
+            "findings": safe_findings(&m.outcome.result),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The task's locked artifact policy and checker policy, and its acceptance criteria.
+async fn locked_context(
+    state: &AppState,
+    task_id: Uuid,
+) -> Result<(Value, Value, String, Uuid), ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let task = tasks::find(&mut conn, task_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let (Some(guide), Some(checker_policy)) = (task.locked_guide_id, task.locked_checker_policy)
+    else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "transition_not_allowed",
+            "the task takes no packet in its state",
+        ));
+    };
+    let bundle = tasks::guide_bundle(&mut conn, guide)
+        .await?
+        .unwrap_or_default();
+    Ok((
+        bundle["artifact_policy"].clone(),
+        checker_policy,
+        task.acceptance_criteria,
+        task.project_id,
+    ))
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(task_id): Ids<Uuid>,
+    multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let pipeline = pipeline(&state)?;
+    {
+        let mut conn = state.pool.acquire().await?;
+        access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::Submitter).await?;
+    }
+    let (artifact_policy, checker_policy, criteria, project_id) =
+        locked_context(&state, task_id).await?;
+    let limits = PacketLimits::for_artifact_policy(&artifact_policy);
+    let scratch = pipeline.scratch_dir()?;
+    let archive = scratch.path().join("packet.zip");
+    let tree = scratch.path().join("tree");
+    std::fs::create_dir(&tree).map_err(ApiError::internal)?;
+    let upload = receive(multipart, &archive, limits.maximum_archive_bytes).await?;
+    let packet = Pipeline::inspect(archive.clone(), tree.clone(), limits).await?;
+    if packet.archive_sha256 != upload.archive_sha256
+        || packet.archive_bytes != upload.archive_bytes
+    {
+        return Err(ApiError::internal(
+            "the scratch archive changed while it was inspected",
+        ));
+    }
+
+    let (checks, blocking) = plan(&checker_policy, Phase::PreSubmit)?;
+    let view = PacketView {
+        tree: &tree,
+        files: file_entries(&packet),
+        summary: upload.summary.clone(),
+        attestation: upload.attestation.clone(),
+        acceptance_criteria: criteria,
+        prior_findings: Vec::new(),
+    };
+    let evaluation = {
+        let mut conn = state.pool.acquire().await?;
+        pipeline
+            .checkers
+            .evaluate(&mut conn, &checks, &blocking, Phase::PreSubmit, &view)
+            .await?
+    };
+    let report = report(&evaluation);
+    if evaluation.route != Route::AllowReview {
+        let mut conn = state.pool.acquire().await?;
+        audit::append(
+            &mut conn,
+            NewAuditEvent {
+                project_id: Some(project_id),
+                entity_type: "task".into(),
+                entity_id: Some(task_id),
+                event_type: "pre_submission_check_failed".into(),
+                actor_id: Some(caller.actor_id),
+                payload: json!({
+                    "route": evaluation.route.as_str(),
+                    "archive_sha256": packet.archive_sha256,
+                    "manifest_digest": packet.manifest_digest,
+                    "counts": evaluation.counts,
+                }),
+                correlation_id: Some(correlation.0.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(workstream_engine::CommandError::from)?;
+        return Err(match evaluation.route {
+            Route::CheckerRetry => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "pre_submission_infrastructure_unavailable",
+                "a pre-submit checker could not run; upload again later",
+            ),
+            // The contributor cannot fix the task's own setup: no rows for them.
+            Route::TaskSetupBlocked => ApiError::new(
+                StatusCode::CONFLICT,
+                "task_setup_blocked",
+                "the task's setup needs a manager's repair before packets can be checked",
+            ),
+            _ => invalid(
+                "pre_submission_checker_failed",
+                "the packet failed a blocking pre-submit check; fix it and upload again",
+            )
+            .with_details(report),
+        });
+    }
+
+    let object_key = pipeline
+        .objects
+        .put_file(&packet.archive_sha256, &archive)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "storing a packet");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                e.code(),
+                "the packet could not be stored; upload again later",
+            )
+        })?;
+    let prepared = PreparedPacket {
+        archive_sha256: packet.archive_sha256,
+        archive_bytes: packet.archive_bytes,
+        archive_object_key: object_key,
+        manifest: packet.manifest.clone(),
+        manifest_digest: packet.manifest_digest,
+        pre_submit_report: json!({
+            "summary": upload.summary, "attestation": upload.attestation, "checks": report,
+        }),
+    };
+    let request = json!({
+        "path": format!("/tasks/{task_id}/packets"),
+        "body": { "summary": upload.summary, "attestation": upload.attestation,
+                  "archive_sha256": upload.archive_sha256 },
+    });
+    let requester = Requester {
+        actor_id: caller.actor_id,
+        correlation_id: Some(correlation.0.clone()),
+    };
+    let file_count = packet.files.len();
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "packet.prepare",
+        key,
+        &request,
+        async |tx| {
+            let admission = submission::admit(tx, &requester, task_id, &prepared).await?;
+            Ok((
+                StatusCode::CREATED,
+                json!({
+                    "admission_id": admission.id,
+                    "archive_sha256": admission.archive_sha256,
+                    "archive_bytes": prepared.archive_bytes,
+                    "manifest_digest": admission.manifest_digest,
+                    "file_count": file_count,
+                    "pre_submit": prepared.pre_submit_report["checks"],
+                }),
+            ))
+        },
+    )
+    .await
+}
+
+/// The body of `POST /tasks/{tid}/submissions`: nothing but the admission; versions,
+/// hashes and policy ids are the server's (unknown fields are 422).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitBody {
+    admission_id: Uuid,
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(task_id): Ids<Uuid>,
+    Json(body): Json<SubmitBody>,
+) -> Result<Response, ApiError> {
+    let texts: Option<(Option<String>, Option<String>)> = {
+        let mut conn = state.pool.acquire().await?;
+        access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::Submitter).await?;
+        sqlx::query_as(
+            "SELECT pre_submit_report ->> 'summary', pre_submit_report ->> 'attestation' \
+             FROM submission_bundle_admissions WHERE id = $1 AND task_id = $2",
+        )
+        .bind(body.admission_id)
+        .bind(task_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    };
+    let (summary, attestation) = texts.unwrap_or_default();
+    let input = SubmitInput {
+        admission_id: body.admission_id,
+        summary: summary.unwrap_or_default(),
+        attestation: attestation.unwrap_or_default(),
+    };
+    let requester = Requester {
+        actor_id: caller.actor_id,
+        correlation_id: Some(correlation.0.clone()),
+    };
+    let request = json!({ "path": format!("/tasks/{task_id}/submissions"), "body": { "admission_id": body.admission_id } });
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "task.submit",
+        key,
+        &request,
+        async |tx| {
+            let done = submission::submit(tx, &requester, task_id, &input).await?;
+            Ok((
+                StatusCode::CREATED,
+                json!({
+                    "submission": { "id": done.submission_id, "version": done.version },
+                    "task": { "id": done.task.id, "status": done.task.status },
+                    "checker_run_id": done.checker_run_id,
+                }),
+            ))
+        },
+    )
+    .await
+}
+
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: Uuid,
+    submission_version: i32,
+    attempt_number: i32,
+    status: String,
+    routing_recommendation: String,
+    failure_code: Option<String>,
+    is_current_for_submission: bool,
+    created_at: chrono::DateTime<chrono::Utc>,
+    completed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ResultRow {
+    checker_run_id: Uuid,
+    ordinal: i32,
+    checker_name: String,
+    checker_digest: String,
+    config_hash: String,
+    status: String,
+    severity: String,
+    blocks_review: bool,
+    failure_code: Option<String>,
+    findings: Value,
+    fuel_consumed: Option<i64>,
+    duration_us: Option<i64>,
+    result_digest: String,
+}
+
+/// `GET /tasks/{tid}/checker-runs`: a contributor sees checker name, status, severity,
+/// safe message and suggested fix of visible runs, and for an internal route (a retry
+/// or a setup defect) only that the run is `not_evaluated`; managers, operators and
+/// auditors see everything, digests and costs included.
+async fn runs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(task_id): Ids<Uuid>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let task = tasks::find(&mut conn, task_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let project = access::Access::read(&mut conn, caller.actor_id, task.project_id, false).await?;
+    let full = project.grant_for(Actor::ProjectManager).is_some()
+        || project.grant_for(Actor::Operator).is_some()
+        || project.audit_grant().is_some();
+    let assignee =
+        task.assigned_to == Some(caller.actor_id) && project.grant_for(Actor::Submitter).is_some();
+    if !full && !assignee {
+        return Err(ApiError::not_found());
+    }
+    let runs: Vec<RunRow> = sqlx::query_as(
+        "SELECT id, submission_version, attempt_number, status, routing_recommendation, failure_code, \
+         is_current_for_submission, created_at, completed_at FROM checker_runs \
+         WHERE task_id = $1 ORDER BY submission_version, attempt_number",
+    )
+    .bind(task_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let results: Vec<ResultRow> = sqlx::query_as(
+        "SELECT r.checker_run_id, r.ordinal, r.checker_name, r.checker_digest, r.config_hash, r.status, \
+         r.severity, r.blocks_review, r.failure_code, r.findings, r.fuel_consumed, r.duration_us, \
+         r.result_digest FROM checker_results r JOIN checker_runs c ON c.id = r.checker_run_id \
+         WHERE c.task_id = $1 ORDER BY r.ordinal",
+    )
+    .bind(task_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let items: Vec<Value> = runs
+        .iter()
+        .map(|run| {
+            let members = results.iter().filter(|r| r.checker_run_id == run.id);
+            let visible = matches!(
+                run.routing_recommendation.as_str(),
+                "allow_review" | "needs_revision"
+            );
+            if full {
+                json!({
+                    "id": run.id, "submission_version": run.submission_version,
+                    "attempt": run.attempt_number, "status": run.status,
+                    "route": run.routing_recommendation, "failure_code": run.failure_code,
+                    "current": run.is_current_for_submission,
+                    "created_at": run.created_at, "completed_at": run.completed_at,
+                    "results": members.map(|r| json!({
+                        "ordinal": r.ordinal, "checker": r.checker_name,
+                        "checker_digest": r.checker_digest, "config_hash": r.config_hash,
+                        "status": r.status, "severity": r.severity,
+                        "blocks_review": r.blocks_review, "failure_code": r.failure_code,
+                        "findings": r.findings, "fuel_consumed": r.fuel_consumed,
+                        "duration_us": r.duration_us, "result_digest": r.result_digest,
+                    })).collect::<Vec<_>>(),
+                })
+            } else if visible {
+                json!({
+                    "id": run.id, "submission_version": run.submission_version,
+                    "status": run.status, "route": run.routing_recommendation,
+                    "results": members.map(|r| json!({
+                        "checker": r.checker_name, "status": r.status, "severity": r.severity,
+                        "blocks_review": r.blocks_review,
+                        "findings": r.findings.as_array().map(|fs| fs.iter().map(|f| json!({
+                            "code": f["code"], "message": f["message"], "path": f["path"],
+                            "line": f["line"], "suggested_fix": f["suggested_fix"],
+                        })).collect::<Vec<_>>()).unwrap_or_default(),
+                    })).collect::<Vec<_>>(),
+                })
+            } else {
+                // Internal routes stay internal (upstream-checkers §2.5, scenario 38).
+                json!({
+                    "id": run.id, "submission_version": run.submission_version,
+                    "route": "not_evaluated",
+                })
+            }
+        })
+        .collect();
+    Ok(axum::Json(json!({ "items": items })))
+}

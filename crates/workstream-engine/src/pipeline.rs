@@ -1,0 +1,517 @@
+//! The packet pipeline's shared parts, and the post-submit evaluation job.
+//!
+//! [`Pipeline`] holds what both ends of a submission need: the checkers (sandbox and
+//! loaded components), the content-addressed object store, and a scratch directory.
+//! The API uses it for intake and the pre-submit checks in the upload request; the
+//! worker uses it for [`EvaluateSubmission`], the `checker.evaluate` job queued with
+//! every submission.
+//!
+//! One evaluation, in three steps (upstream-checkers §4.2, §4.6):
+//!
+//! 1. **Start** (own transaction): the queued run becomes `running`. A run already
+//!    finished by an earlier attempt of the job just completes the job (replays are
+//!    idempotent).
+//! 2. **Materialize and check** (no transaction): fetch the archive by its key, which
+//!    re-hashes every byte, and inspect it again into a private tree. Missing or damaged
+//!    bytes are an artifact incident: no checker runs, the run fails with
+//!    `material_unavailable` and the task waits in `evaluation_pending`. Otherwise the
+//!    locked policy's post-submit checkers run in order ([`crate::evaluation`]).
+//! 3. **Finalize** (one transaction, `jobs::complete` first so only the lease holder can
+//!    commit): the member results, the run's status, counts and route, the task's move
+//!    (`allow_review` -> `review_pending` with a review queue entry, T8;
+//!    `needs_revision` -> back to the contributor, T9; a retry or setup route leaves it
+//!    in `evaluation_pending`), and the audit events. A worker killed anywhere before
+//!    the commit leaves nothing behind; the next attempt starts over on the same run.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+use workstream_domain::gate::{MemberStatus, Route};
+use workstream_domain::lifecycle::{GuardFacts, TaskCommand};
+use workstream_domain::machines::checker_run::RoutingRecommendation;
+use workstream_domain::{ActorContext, Digest, decide};
+use workstream_sandbox::{FileEntry, Phase};
+use workstream_store::audit::{self, NewAuditEvent};
+use workstream_store::jobs::{self, ClaimedJob};
+use workstream_store::objects::ObjectStore;
+use workstream_store::tasks;
+
+use crate::CommandError;
+use crate::evaluation::{Checkers, Evaluation, PacketView, plan};
+use crate::packets::{InspectedPacket, PacketLimits, inspect};
+use crate::tasks::submission::EVALUATE_JOB;
+use crate::worker::{BoxFuture, HandlerError, JobHandler};
+
+/// What intake, pre-submit and post-submit checks share.
+pub struct Pipeline {
+    /// The sandbox and its loaded components.
+    pub checkers: Checkers,
+    /// Where packet archives live.
+    pub objects: ObjectStore,
+    /// Where archives are received and trees extracted (one private subdirectory per
+    /// upload or run, removed after use).
+    pub scratch: PathBuf,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("scratch", &self.scratch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    /// A private scratch directory for one upload or run.
+    pub fn scratch_dir(&self) -> Result<tempfile::TempDir, CommandError> {
+        std::fs::create_dir_all(&self.scratch).map_err(CommandError::internal)?;
+        tempfile::Builder::new()
+            .prefix("packet-")
+            .tempdir_in(&self.scratch)
+            .map_err(CommandError::internal)
+    }
+
+    /// Inspects the archive at `archive` into `tree` under `limits`, off the async
+    /// threads.
+    pub async fn inspect(
+        archive: PathBuf,
+        tree: PathBuf,
+        limits: PacketLimits,
+    ) -> Result<InspectedPacket, CommandError> {
+        tokio::task::spawn_blocking(move || inspect(&archive, &tree, &limits))
+            .await
+            .map_err(CommandError::internal)?
+            .map_err(CommandError::from)
+    }
+}
+
+/// The checkers' view of an inspected packet's files.
+pub fn file_entries(packet: &InspectedPacket) -> Vec<FileEntry> {
+    packet
+        .files
+        .iter()
+        .map(|f| FileEntry {
+            path: f.path.clone(),
+            size: f.bytes,
+            sha256: f.sha256.to_string(),
+            executable: f.executable,
+        })
+        .collect()
+}
+
+/// The `checker.evaluate` job.
+pub struct EvaluateSubmission {
+    pipeline: Arc<Pipeline>,
+}
+
+impl EvaluateSubmission {
+    /// The handler over `pipeline`.
+    pub fn new(pipeline: Arc<Pipeline>) -> EvaluateSubmission {
+        EvaluateSubmission { pipeline }
+    }
+}
+
+impl JobHandler for EvaluateSubmission {
+    fn kind(&self) -> &'static str {
+        EVALUATE_JOB
+    }
+
+    fn run<'a>(
+        &'a self,
+        job: &'a ClaimedJob,
+        pool: &'a PgPool,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(evaluate(&self.pipeline, job, pool))
+    }
+}
+
+/// What the job reads about its run.
+#[derive(sqlx::FromRow)]
+struct RunContext {
+    status: String,
+    task_id: Uuid,
+    submission_id: Uuid,
+    submission_version: i32,
+    archive_sha256: String,
+    archive_object_key: Option<String>,
+    manifest_digest: String,
+    summary: String,
+    contributor_attestation: String,
+    locked_checker_policy: Value,
+    acceptance_criteria: String,
+    project_id: Uuid,
+    artifact_policy: Value,
+}
+
+/// How step 2 ended.
+enum Checked {
+    Evaluated(Evaluation),
+    /// The stored bytes could not be produced as they were submitted.
+    MaterialUnavailable(String),
+}
+
+fn command(error: CommandError) -> HandlerError {
+    match error.kind {
+        crate::ErrorKind::Internal | crate::ErrorKind::Unavailable => {
+            HandlerError::retryable(format!("{}: {}", error.code, error.message))
+        }
+        _ => HandlerError::permanent(format!("{}: {}", error.code, error.message)),
+    }
+}
+
+async fn evaluate(
+    pipeline: &Pipeline,
+    job: &ClaimedJob,
+    pool: &PgPool,
+) -> Result<(), HandlerError> {
+    let run_id: Uuid = job.payload["checker_run_id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| HandlerError::permanent("payload without a checker_run_id"))?;
+
+    // 1. Start.
+    let context: RunContext = sqlx::query_as(
+        "SELECT r.status, r.task_id, r.submission_id, r.submission_version, s.archive_sha256, \
+         s.archive_object_key, s.manifest_digest, s.summary, s.contributor_attestation, \
+         s.locked_checker_policy, t.acceptance_criteria, t.project_id, \
+         coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) AS artifact_policy \
+         FROM checker_runs r JOIN submissions s ON s.id = r.submission_id \
+         JOIN tasks t ON t.id = r.task_id JOIN project_guides g ON g.id = s.locked_guide_id \
+         WHERE r.id = $1",
+    )
+    .bind(run_id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| HandlerError::permanent(format!("no checker run {run_id}")))?;
+    if matches!(context.status.as_str(), "completed" | "failed") {
+        let mut tx = pool.begin().await?;
+        jobs::complete(&mut tx, job).await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE checker_runs SET status = 'running', started_at = now() WHERE id = $1 AND status = 'queued'",
+    )
+    .bind(run_id)
+    .execute(pool)
+    .await?;
+
+    // 2. Materialize and check.
+    let checked = check(pipeline, pool, &context).await.map_err(command)?;
+
+    // 3. Finalize.
+    let mut tx = pool.begin().await?;
+    jobs::complete(&mut tx, job).await?;
+    finalize(&mut tx, run_id, &context, checked)
+        .await
+        .map_err(command)?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn check(
+    pipeline: &Pipeline,
+    pool: &PgPool,
+    context: &RunContext,
+) -> Result<Checked, CommandError> {
+    let scratch = pipeline.scratch_dir()?;
+    let archive = scratch.path().join("packet.zip");
+    let tree = scratch.path().join("tree");
+    std::fs::create_dir(&tree).map_err(CommandError::internal)?;
+    let Some(key) = &context.archive_object_key else {
+        return Ok(Checked::MaterialUnavailable(
+            "the submission has no stored archive".into(),
+        ));
+    };
+    if let Err(error) = pipeline.objects.get_to_file(key, &archive).await {
+        return Ok(Checked::MaterialUnavailable(format!(
+            "{}: {error}",
+            error.code()
+        )));
+    }
+    let limits = PacketLimits::for_artifact_policy(&context.artifact_policy);
+    let packet = match Pipeline::inspect(archive.clone(), tree.clone(), limits).await {
+        Ok(packet) => packet,
+        Err(error) => {
+            return Ok(Checked::MaterialUnavailable(format!(
+                "the stored archive no longer passes intake: {}",
+                error.code
+            )));
+        }
+    };
+    if packet.archive_sha256.to_string() != context.archive_sha256
+        || packet.manifest_digest.to_string() != context.manifest_digest
+    {
+        return Ok(Checked::MaterialUnavailable(
+            "the stored archive does not hash to the submitted one".into(),
+        ));
+    }
+    let (checks, blocking) = plan(&context.locked_checker_policy, Phase::PostSubmit)?;
+    let view = PacketView {
+        tree: &tree,
+        files: file_entries(&packet),
+        summary: context.summary.clone(),
+        attestation: context.contributor_attestation.clone(),
+        acceptance_criteria: context.acceptance_criteria.clone(),
+        prior_findings: Vec::new(),
+    };
+    let mut conn = pool.acquire().await?;
+    let evaluation = pipeline
+        .checkers
+        .evaluate(&mut conn, &checks, &blocking, Phase::PostSubmit, &view)
+        .await?;
+    Ok(Checked::Evaluated(evaluation))
+}
+
+/// Writes the members, finishes the run and moves the task, in `tx`.
+async fn finalize(
+    tx: &mut PgConnection,
+    run_id: Uuid,
+    context: &RunContext,
+    checked: Checked,
+) -> Result<(), CommandError> {
+    let task = tasks::lock(tx, context.task_id)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM checker_runs WHERE id = $1 FOR UPDATE")
+            .bind(run_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if status != "running" {
+        // Finished by someone else under an earlier lease: nothing to add.
+        return Ok(());
+    }
+    let (route, failure_code, result_digest, counts_payload) = match &checked {
+        Checked::MaterialUnavailable(detail) => {
+            audit::append(
+                tx,
+                NewAuditEvent {
+                    project_id: Some(context.project_id),
+                    entity_type: "submission".into(),
+                    entity_id: Some(context.submission_id),
+                    event_type: "artifact_incident".into(),
+                    payload: json!({ "checker_run_id": run_id, "failure_code": "material_unavailable", "detail": detail }),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            (
+                Route::CheckerRetry,
+                Some("material_unavailable"),
+                None,
+                json!({}),
+            )
+        }
+        Checked::Evaluated(evaluation) => {
+            record_members(tx, run_id, evaluation).await?;
+            let failure = evaluation
+                .members
+                .iter()
+                .find_map(|m| m.outcome.result.failure())
+                .map(|code| code.as_str());
+            let digest = Digest::of_canonical_json(&json!({
+                "schema": "workstream.checker_run_result.v1",
+                "members": evaluation.members.iter().map(|m| m.outcome.result_digest).collect::<Vec<_>>(),
+                "route": evaluation.route.as_str(),
+            }))
+            .map_err(CommandError::internal)?;
+            (
+                evaluation.route,
+                failure,
+                Some(digest),
+                serde_json::to_value(evaluation.counts).map_err(CommandError::internal)?,
+            )
+        }
+    };
+    let run_status = if failure_code.is_some() {
+        "failed"
+    } else {
+        "completed"
+    };
+    sqlx::query(
+        "UPDATE checker_runs SET status = $2, routing_recommendation = $3, failure_code = $4, \
+         result_digest = $5, completed_at = now() WHERE id = $1",
+    )
+    .bind(run_id)
+    .bind(run_status)
+    .bind(route.as_str())
+    .bind(failure_code)
+    .bind(result_digest.map(|d| d.to_string()))
+    .execute(&mut *tx)
+    .await?;
+
+    let contributor_visible_failures = match &checked {
+        Checked::Evaluated(e) => e
+            .members
+            .iter()
+            .filter(|m| m.member.status == MemberStatus::Failed && m.member.blocks_review)
+            .count(),
+        Checked::MaterialUnavailable(_) => 0,
+    };
+    let routing = match route {
+        Route::AllowReview => RoutingRecommendation::AllowReview,
+        Route::NeedsRevision => RoutingRecommendation::NeedsRevision,
+        Route::TaskSetupBlocked => RoutingRecommendation::TaskSetupBlocked,
+        Route::CheckerRetry => RoutingRecommendation::CheckerRetry,
+    };
+    let facts = GuardFacts {
+        checker_run_for_submission: true,
+        checker_run_final: true,
+        checker_run_current: true,
+        artifact_hashes_match: true,
+        open_blocking_checker_failures: if route == Route::AllowReview { 0 } else { 1 },
+        contributor_visible_failures: u32::try_from(contributor_visible_failures)
+            .unwrap_or(u32::MAX),
+        ..GuardFacts::default()
+    };
+    let gate_payload = json!({
+        "checker_run_id": run_id,
+        "submission_id": context.submission_id,
+        "submission_version": context.submission_version,
+        "route": route.as_str(),
+        "outcome_source": "auto_checker",
+        "review_decision_id": null,
+        "counts": counts_payload,
+    });
+    let state = crate::tasks::state_of(&task)?;
+    match decide(
+        state,
+        &TaskCommand::RecordEvaluation { routing },
+        &ActorContext::system(),
+        &facts,
+    ) {
+        Ok(decision) => {
+            let (to, event) = if route == Route::AllowReview {
+                ("review_pending", "pre_review_gate_passed")
+            } else {
+                ("needs_revision", "pre_review_gate_needs_revision")
+            };
+            let moved = tasks::set_status(tx, task.id, to, task.assigned_to).await?;
+            if route == Route::AllowReview {
+                open_review_entry(tx, context, run_id).await?;
+            }
+            crate::tasks::audit_transition(
+                tx,
+                &moved,
+                &decision,
+                event,
+                None,
+                None,
+                None,
+                gate_payload,
+            )
+            .await?;
+        }
+        // A retry or a setup defect holds the task where it is; the run says why.
+        Err(_) => {
+            audit::append(
+                tx,
+                NewAuditEvent {
+                    project_id: Some(context.project_id),
+                    entity_type: "task".into(),
+                    entity_id: Some(task.id),
+                    event_type: "pre_review_gate_blocked".into(),
+                    from_status: Some(task.status.clone()),
+                    to_status: Some(task.status.clone()),
+                    payload: gate_payload,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn record_members(
+    tx: &mut PgConnection,
+    run_id: Uuid,
+    evaluation: &Evaluation,
+) -> Result<(), CommandError> {
+    for m in &evaluation.members {
+        let status = match m.member.status {
+            MemberStatus::Passed => "passed",
+            MemberStatus::Warning => "warning",
+            MemberStatus::Failed => "failed",
+            MemberStatus::Errored => "errored",
+        };
+        // The stored verdict is binary: a warning is a pass with findings.
+        let verdict = match m.outcome.result.verdict() {
+            None => None,
+            Some(workstream_sandbox::Verdict::Failed) => Some("failed"),
+            Some(_) => Some("passed"),
+        };
+        let (findings, summary) = match &m.outcome.result {
+            workstream_sandbox::RunResult::Completed {
+                findings, summary, ..
+            } => (
+                serde_json::to_value(findings).map_err(CommandError::internal)?,
+                summary.clone(),
+            ),
+            workstream_sandbox::RunResult::InfrastructureFailed { .. } => (json!([]), None),
+        };
+        sqlx::query(
+            "INSERT INTO checker_results (id, checker_run_id, ordinal, checker_digest, checker_name, \
+             checker_version, config, config_hash, status, severity, blocks_review, verdict, \
+             failure_code, findings, summary, fuel_consumed, duration_us, result_digest) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(run_id)
+        .bind(i32::try_from(m.check.ordinal).unwrap_or(i32::MAX))
+        .bind(m.check.digest.to_string())
+        .bind(&m.check.name)
+        .bind(&m.checker_version)
+        .bind(&m.check.configuration)
+        .bind(m.check.config_hash.to_string())
+        .bind(status)
+        .bind(m.member.severity.as_str())
+        .bind(m.member.blocks_review)
+        .bind(verdict)
+        .bind(m.outcome.result.failure().map(|c| c.as_str()))
+        .bind(findings)
+        .bind(summary)
+        .bind(i64::try_from(m.outcome.fuel_consumed).unwrap_or(i64::MAX))
+        .bind(i64::try_from(m.outcome.duration.as_micros()).unwrap_or(i64::MAX))
+        .bind(m.outcome.result_digest.to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Opens the review queue entry of an admitted submission.
+async fn open_review_entry(
+    tx: &mut PgConnection,
+    context: &RunContext,
+    run_id: Uuid,
+) -> Result<(), CommandError> {
+    let reason = if context.submission_version == 1 {
+        "first_submission"
+    } else {
+        "checker_remediation_return"
+    };
+    sqlx::query(
+        "INSERT INTO review_queue_entries (id, project_id, task_id, submission_id, submission_version, \
+         admitting_checker_run_id, routing_reason) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(context.project_id)
+    .bind(context.task_id)
+    .bind(context.submission_id)
+    .bind(context.submission_version)
+    .bind(run_id)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The default scratch directory under a data directory.
+pub fn default_scratch(data_dir: &Path) -> PathBuf {
+    data_dir.join("scratch")
+}

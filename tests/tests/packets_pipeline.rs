@@ -1,0 +1,346 @@
+//! The submission path over HTTP with the real pipeline: claim, start, upload a packet
+//! that fails a pre-submit check (422, nothing created), upload a hostile ZIP (refused
+//! by intake), fix, upload, submit; the post-submit checkers run in the worker and the
+//! task reaches `review_pending`. And a packet that passes pre-submit but misses a file
+//! only the post-submit policy requires goes to `needs_revision` with the finding
+//! shown, then a fixed version 2 reaches review.
+
+mod projects_support;
+
+use std::io::Write;
+use std::time::Duration;
+
+use projects_support::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use workstream_domain::roles::ProjectRole;
+use workstream_e2e::{TestActor, TestServer};
+
+const SUMMARY: &str = "Wrote the proof of the lemma and attached the test log.";
+const ATTESTATION: &str = "I attest this packet holds no client data, nothing confidential \
+    or private, no credentials or secret tokens, and no copied source material.";
+
+/// A ZIP of `files` (path, contents).
+fn zip(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut writer = zip::ZipWriter::new(&mut out);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (path, text) in files {
+            writer.start_file(*path, options).unwrap();
+            writer.write_all(text.as_bytes()).unwrap();
+        }
+        writer.finish().unwrap();
+    }
+    out.into_inner()
+}
+
+const GOOD: &[(&str, &str)] = &[
+    (
+        "outputs/final-answer.md",
+        "# Proof\n\nBy induction on n, the lemma holds.\n",
+    ),
+    ("evidence/tests.log", "test lemma ... ok\n"),
+];
+
+async fn upload(server: &TestServer, who: &TestActor, task: Uuid, bytes: Vec<u8>) -> Answer {
+    let form = reqwest::multipart::Form::new()
+        .text("summary", SUMMARY)
+        .text("attestation", ATTESTATION)
+        .part(
+            "packet",
+            reqwest::multipart::Part::bytes(bytes).file_name("packet.zip"),
+        );
+    let response = server
+        .client
+        .post(server.url(&format!("/api/v1/tasks/{task}/packets")))
+        .header("authorization", who.auth())
+        .header("idempotency-key", Uuid::now_v7().to_string())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = response.json().await.unwrap_or(Value::Null);
+    Answer {
+        status,
+        body,
+        replayed: false,
+    }
+}
+
+struct Setup {
+    server: TestServer,
+    pm: TestActor,
+    submitter: TestActor,
+    task: Uuid,
+}
+
+/// An active project whose guide adds a post-submit-only requirement (`docs/notes.json`,
+/// a JSON object)
+/// to the standard bundle, and a task claimed and started by a submitter.
+async fn setup(slug: &str, post_only_requirement: bool) -> Setup {
+    let server = TestServer::start_with_pipeline().await;
+    let pm = manager(&server, &format!("{slug}-pm")).await;
+    let project = create_project(&server, &pm, slug).await;
+    let fin = finance(&server, &format!("{slug}-finance"), project).await;
+    publish_unpaid_policy(&server, &fin, project).await;
+    let mut policy = bundle();
+    if post_only_requirement {
+        policy["checker_policy"]["checkers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "json-schema", "phase": "post_submit",
+                         "configuration": {"path": "docs/notes.json", "schema": {"type": "object"}},
+                         "blocking": true, "severity": "high"}));
+    }
+    let guide = create_guide(&server, &pm, project, "v1", Some(policy)).await;
+    let answer = activate(&server, &pm, project, guide).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+
+    let submitter = server.actor(&format!("{slug}-submitter")).await;
+    server
+        .grant_project_role(&submitter, project, ProjectRole::Submitter)
+        .await;
+    let created = post(
+        &server,
+        &format!("/projects/{project}/tasks"),
+        &pm,
+        json!({"title": "Prove the lemma", "description": "Write outputs/final-answer.md.",
+               "acceptance_criteria": "A complete, checked proof of the lemma.",
+               "rejection_criteria": "Gaps.", "difficulty": "medium", "estimated_time_minutes": 30}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let task: Uuid = created.body["task"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    for (who, action, body) in [
+        (&pm, "screen", json!({})),
+        (&pm, "release", json!({"reason": "ready"})),
+        (&submitter, "claim", json!({})),
+        (&submitter, "start", json!({})),
+    ] {
+        let answer = post(&server, &format!("/tasks/{task}/{action}"), who, body).await;
+        assert_eq!(answer.status, 200, "{action}: {}", answer.body);
+    }
+    Setup {
+        server,
+        pm,
+        submitter,
+        task,
+    }
+}
+
+async fn task_status(s: &Setup) -> String {
+    let project: String = sqlx::query_scalar("SELECT project_id::text FROM tasks WHERE id = $1")
+        .bind(s.task)
+        .fetch_one(s.server.database.pool())
+        .await
+        .unwrap();
+    let view = get(
+        &s.server,
+        &format!("/projects/{project}/tasks/{}", s.task),
+        &s.pm,
+    )
+    .await;
+    view.body["task"]["status"].as_str().unwrap().to_owned()
+}
+
+/// Waits (generously) for the worker to move the task out of `evaluation_pending`.
+async fn evaluated(s: &Setup) -> String {
+    for _ in 0..600 {
+        let status = task_status(s).await;
+        if status != "evaluation_pending" {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the task stayed in evaluation_pending");
+}
+
+async fn count(s: &Setup, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(s.task)
+        .fetch_one(s.server.database.pool())
+        .await
+        .unwrap()
+}
+
+async fn submit(s: &Setup, admission: &Value) -> Answer {
+    post(
+        &s.server,
+        &format!("/tasks/{}/submissions", s.task),
+        &s.submitter,
+        json!({"admission_id": admission["admission_id"]}),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fixed_packet_goes_from_upload_to_review_pending() {
+    let s = setup("pipeline-ok", false).await;
+
+    // Missing the required answer: pre-submit refuses, nothing is created.
+    let answer = upload(&s.server, &s.submitter, s.task, zip(&[GOOD[1]])).await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert_eq!(answer.code(), "pre_submission_checker_failed");
+    let results = answer.body["error"]["details"]["results"]
+        .as_array()
+        .unwrap();
+    let required = results
+        .iter()
+        .find(|r| r["checker"] == "required-files")
+        .unwrap();
+    assert_eq!(required["status"], "failed");
+    assert_eq!(required["findings"][0]["code"], "required_file_missing");
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) FROM submission_bundle_admissions WHERE task_id = $1"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&s, "SELECT count(*) FROM audit_events WHERE entity_id = $1 AND event_type = 'pre_submission_check_failed'").await,
+        1
+    );
+    assert_eq!(task_status(&s).await, "in_progress");
+
+    // A hostile archive never reaches the checkers.
+    let answer = upload(
+        &s.server,
+        &s.submitter,
+        s.task,
+        zip(&[GOOD[0], ("../escape.txt", "x")]),
+    )
+    .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "submission_archive_unsafe_entry"
+        ),
+        "{}",
+        answer.body
+    );
+
+    // Fixed: admitted, submitted, evaluated by the worker, in review.
+    let admitted = upload(&s.server, &s.submitter, s.task, zip(GOOD)).await;
+    assert_eq!(admitted.status, 201, "{}", admitted.body);
+    assert_eq!(admitted.body["file_count"], 2);
+    assert_eq!(admitted.body["pre_submit"]["route"], "allow_review");
+    // Client-chosen versions or hashes are not part of the contract.
+    let answer = post(
+        &s.server,
+        &format!("/tasks/{}/submissions", s.task),
+        &s.submitter,
+        json!({"admission_id": admitted.body["admission_id"], "version": 7}),
+    )
+    .await;
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    let submitted = submit(&s, &admitted.body).await;
+    assert_eq!(submitted.status, 201, "{}", submitted.body);
+    assert_eq!(submitted.body["submission"]["version"], 1);
+    assert_eq!(submitted.body["task"]["status"], "evaluation_pending");
+
+    assert_eq!(evaluated(&s).await, "review_pending");
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) FROM review_queue_entries WHERE task_id = $1 AND state = 'pending'"
+        )
+        .await,
+        1
+    );
+    let runs = get(
+        &s.server,
+        &format!("/tasks/{}/checker-runs", s.task),
+        &s.submitter,
+    )
+    .await;
+    assert_eq!(runs.status, 200, "{}", runs.body);
+    let run = &runs.body["items"][0];
+    assert_eq!(run["route"], "allow_review");
+    assert!(run.get("results").is_some());
+    assert!(
+        run["results"][0].get("result_digest").is_none(),
+        "contributors see no digests"
+    );
+    let full = get(&s.server, &format!("/tasks/{}/checker-runs", s.task), &s.pm).await;
+    let results = full.body["items"][0]["results"].as_array().unwrap();
+    assert!(results.len() >= 6, "{}", full.body);
+    assert!(
+        results
+            .iter()
+            .all(|r| r["result_digest"].as_str().unwrap().starts_with("sha256:"))
+    );
+    assert!(
+        results.iter().all(|r| r["status"] != "errored"),
+        "{}",
+        full.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_post_submit_failure_returns_the_task_with_the_finding_then_v2_reaches_review() {
+    let s = setup("pipeline-revise", true).await;
+    let admitted = upload(&s.server, &s.submitter, s.task, zip(GOOD)).await;
+    assert_eq!(admitted.status, 201, "{}", admitted.body);
+    let submitted = submit(&s, &admitted.body).await;
+    assert_eq!(submitted.status, 201, "{}", submitted.body);
+    assert_eq!(evaluated(&s).await, "needs_revision");
+    assert_eq!(
+        count(&s, "SELECT count(*) FROM reviews r JOIN submissions s ON s.id = r.submission_id WHERE s.task_id = $1").await,
+        0,
+        "a checker remediation uses no review"
+    );
+    let runs = get(
+        &s.server,
+        &format!("/tasks/{}/checker-runs", s.task),
+        &s.submitter,
+    )
+    .await;
+    let run = &runs.body["items"][0];
+    assert_eq!(run["route"], "needs_revision");
+    let failed: Vec<&Value> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", runs.body);
+    assert_eq!(failed[0]["checker"], "json-schema");
+    assert_eq!(failed[0]["findings"][0]["code"], "json_file_missing");
+    assert_eq!(failed[0]["findings"][0]["path"], "docs/notes.json");
+
+    // The same packet again is refused before anything is stored.
+    let again = upload(&s.server, &s.submitter, s.task, zip(GOOD)).await;
+    assert_eq!(
+        again.code(),
+        "submission_archive_unchanged",
+        "{}",
+        again.body
+    );
+
+    let mut fixed = GOOD.to_vec();
+    fixed.push(("docs/notes.json", "{\"method\": \"induction\"}\n"));
+    let admitted = upload(&s.server, &s.submitter, s.task, zip(&fixed)).await;
+    assert_eq!(admitted.status, 201, "{}", admitted.body);
+    let submitted = submit(&s, &admitted.body).await;
+    assert_eq!(submitted.status, 201, "{}", submitted.body);
+    assert_eq!(submitted.body["submission"]["version"], 2);
+    assert_eq!(evaluated(&s).await, "review_pending");
+    let reason: String =
+        sqlx::query_scalar("SELECT routing_reason FROM review_queue_entries WHERE task_id = $1")
+            .bind(s.task)
+            .fetch_one(s.server.database.pool())
+            .await
+            .unwrap();
+    assert_eq!(reason, "checker_remediation_return");
+}
