@@ -50,6 +50,7 @@ pub struct TestServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     worker_stop: Option<tokio::sync::oneshot::Sender<()>>,
     pipeline_dir: Option<tempfile::TempDir>,
+    pipeline: Option<Arc<Pipeline>>,
 }
 
 /// A provisioned actor and a valid token for them.
@@ -131,15 +132,17 @@ impl TestServer {
                 poll_interval: Duration::from_millis(200),
                 ..WorkerConfig::new("e2e-worker")
             },
-            handlers(pipeline),
+            handlers(pipeline.clone()),
         )
         .expect("worker");
+        let pipeline_for_tests = pipeline;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(worker.run(async {
             let _ = stopped.await;
         }));
         server.worker_stop = Some(stop);
         server.pipeline_dir = Some(dir);
+        server.pipeline = Some(pipeline_for_tests);
         server
     }
 
@@ -175,7 +178,13 @@ impl TestServer {
             shutdown: Some(shutdown),
             worker_stop: None,
             pipeline_dir: None,
+            pipeline: None,
         }
+    }
+
+    /// The packet pipeline of a server started with [`TestServer::start_with_pipeline`].
+    pub fn pipeline(&self) -> &Pipeline {
+        self.pipeline.as_deref().expect("started with a pipeline")
     }
 
     /// The absolute URL of `path`.

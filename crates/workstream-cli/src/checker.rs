@@ -1,5 +1,8 @@
 //! `workstream checker`: the checker author's toolkit, and the built-ins at start.
 //!
+//! * `replay <run-id>`: re-runs a stored checker run from its stored inputs (archive by
+//!   key, locked policy, task criteria) and checks that it reproduces the stored result
+//!   digest, member by member.
 //! * `test <component.wasm> <packet-dir-or-zip>`: runs the component on a packet under
 //!   production limits (the default [`workstream_sandbox::Limits`]), exactly as a
 //!   checker run would: the manifest (path, size, sha256, executable) is built from the
@@ -20,7 +23,7 @@
 //!
 //! Compiled code goes to a temporary cache that is dropped when the command ends: the
 //! native-code cache is trusted when loaded, so it is never shared with anything else.
-//! (`checker replay <run-id>` needs stored runs and packets and is not here yet.)
+//! `replay` uses the data directory's checker cache and object store, like `worker`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
@@ -79,6 +82,17 @@ pub enum CheckerCommand {
         #[arg(long)]
         allow_socket_imports: bool,
     },
+    /// Re-run a stored checker run from its stored inputs and compare the result
+    /// digest (exit 0: reproduced; 1: it differs; 3: inputs unavailable).
+    Replay {
+        /// The checker run's id.
+        run_id: uuid::Uuid,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the registered components.
     List {
         #[command(flatten)]
@@ -130,6 +144,11 @@ pub async fn run(command: CheckerCommand) -> ExitCode {
             allow_socket_imports,
         } => register(&component, &database, allow_socket_imports).await,
         CheckerCommand::List { database, json } => list(&database, json).await,
+        CheckerCommand::Replay {
+            run_id,
+            database,
+            json,
+        } => replay(run_id, &database, json).await,
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -430,6 +449,88 @@ async fn register(
             Ok(EXIT_FAILED)
         }
     }
+}
+
+async fn replay(run_id: uuid::Uuid, database: &DatabaseArgs, json: bool) -> Result<u8, Failure> {
+    let pipeline = crate::pipeline::open(&database.data_dir).map_err(infrastructure)?;
+    let db = Database::open(database, false)
+        .await
+        .map_err(infrastructure)?;
+    let replayed = workstream_engine::pipeline::replay(&pipeline, &db.pool, run_id).await;
+    db.close().await.map_err(infrastructure)?;
+    let replay = match replayed {
+        Ok(replay) => replay,
+        Err(err) if err.code == "not_found" => {
+            return Err(usage(anyhow::anyhow!("no checker run {run_id}")));
+        }
+        Err(err) => {
+            print_refusal(&err);
+            return Ok(EXIT_INFRASTRUCTURE);
+        }
+    };
+    let members: Vec<Value> = replay
+        .evaluation
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let stored = replay.stored_members.get(i).map(|(_, d)| d.as_str());
+            serde_json::json!({
+                "checker": m.check.name,
+                "replayed_digest": m.outcome.result_digest,
+                "stored_digest": stored,
+                "same": stored == Some(m.outcome.result_digest.to_string().as_str()),
+            })
+        })
+        .collect();
+    if json {
+        let report = serde_json::json!({
+            "checker_run_id": run_id,
+            "stored_status": replay.stored_status,
+            "stored_digest": replay.stored_digest,
+            "replayed_digest": replay.replayed_digest,
+            "route": replay.evaluation.route.as_str(),
+            "reproduced": replay.reproduced(),
+            "members": members,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(infrastructure)?
+        );
+    } else {
+        for member in &members {
+            println!(
+                "{:<30} {} {}",
+                member["checker"].as_str().unwrap_or_default(),
+                if member["same"] == true {
+                    "same     "
+                } else {
+                    "DIFFERENT"
+                },
+                member["replayed_digest"].as_str().unwrap_or_default()
+            );
+        }
+        println!(
+            "run {run_id}: stored {} ({}), replayed {} (route {})",
+            replay.stored_digest.as_deref().unwrap_or("none"),
+            replay.stored_status,
+            replay.replayed_digest,
+            replay.evaluation.route.as_str()
+        );
+        println!(
+            "{}",
+            if replay.reproduced() {
+                "reproduced: the stored result digest is what the stored inputs produce"
+            } else {
+                "NOT reproduced"
+            }
+        );
+    }
+    Ok(if replay.reproduced() {
+        EXIT_PASSED
+    } else {
+        EXIT_FAILED
+    })
 }
 
 async fn list(database: &DatabaseArgs, json: bool) -> Result<u8, Failure> {

@@ -173,19 +173,10 @@ async fn evaluate(
         .ok_or_else(|| HandlerError::permanent("payload without a checker_run_id"))?;
 
     // 1. Start.
-    let context: RunContext = sqlx::query_as(
-        "SELECT r.status, r.task_id, r.submission_id, r.submission_version, s.archive_sha256, \
-         s.archive_object_key, s.manifest_digest, s.summary, s.contributor_attestation, \
-         s.locked_checker_policy, t.acceptance_criteria, t.project_id, \
-         coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) AS artifact_policy \
-         FROM checker_runs r JOIN submissions s ON s.id = r.submission_id \
-         JOIN tasks t ON t.id = r.task_id JOIN project_guides g ON g.id = s.locked_guide_id \
-         WHERE r.id = $1",
-    )
-    .bind(run_id)
-    .fetch_optional(pool)
-    .await?
-    .ok_or_else(|| HandlerError::permanent(format!("no checker run {run_id}")))?;
+    let context = run_context(pool, run_id)
+        .await
+        .map_err(command)?
+        .ok_or_else(|| HandlerError::permanent(format!("no checker run {run_id}")))?;
     if matches!(context.status.as_str(), "completed" | "failed") {
         let mut tx = pool.begin().await?;
         jobs::complete(&mut tx, job).await?;
@@ -210,6 +201,21 @@ async fn evaluate(
         .map_err(command)?;
     tx.commit().await?;
     Ok(())
+}
+
+async fn run_context(pool: &PgPool, run_id: Uuid) -> Result<Option<RunContext>, CommandError> {
+    Ok(sqlx::query_as(
+        "SELECT r.status, r.task_id, r.submission_id, r.submission_version, s.archive_sha256, \
+         s.archive_object_key, s.manifest_digest, s.summary, s.contributor_attestation, \
+         s.locked_checker_policy, t.acceptance_criteria, t.project_id, \
+         coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) AS artifact_policy \
+         FROM checker_runs r JOIN submissions s ON s.id = r.submission_id \
+         JOIN tasks t ON t.id = r.task_id JOIN project_guides g ON g.id = s.locked_guide_id \
+         WHERE r.id = $1",
+    )
+    .bind(run_id)
+    .fetch_optional(pool)
+    .await?)
 }
 
 async fn check(
@@ -266,6 +272,77 @@ async fn check(
     Ok(Checked::Evaluated(evaluation))
 }
 
+/// The digest a completed run stores: its members' result digests, in order, and the
+/// route. [`replay`] must reproduce it.
+pub fn run_result_digest(evaluation: &Evaluation) -> Result<Digest, CommandError> {
+    Digest::of_canonical_json(&json!({
+        "schema": "workstream.checker_run_result.v1",
+        "members": evaluation.members.iter().map(|m| m.outcome.result_digest).collect::<Vec<_>>(),
+        "route": evaluation.route.as_str(),
+    }))
+    .map_err(CommandError::internal)
+}
+
+/// A stored run, run again.
+#[derive(Debug)]
+pub struct Replay {
+    /// The run's stored status (`completed`, `failed`, ...).
+    pub stored_status: String,
+    /// The run's stored result digest (none for a run that never completed).
+    pub stored_digest: Option<String>,
+    /// Each stored member's (checker name, result digest), in order.
+    pub stored_members: Vec<(String, String)>,
+    /// The evaluation of the replay.
+    pub evaluation: Evaluation,
+    /// Its run digest.
+    pub replayed_digest: Digest,
+}
+
+impl Replay {
+    /// Whether the replay reproduced the stored result exactly.
+    pub fn reproduced(&self) -> bool {
+        self.stored_digest.as_deref() == Some(self.replayed_digest.to_string().as_str())
+    }
+}
+
+/// Re-runs the stored checker run `run_id` from its stored inputs (the archive by its
+/// key, the locked policy, the task's criteria), without writing anything, so an
+/// auditor can check that the stored result digest is what those inputs produce.
+pub async fn replay(
+    pipeline: &Pipeline,
+    pool: &PgPool,
+    run_id: Uuid,
+) -> Result<Replay, CommandError> {
+    let context = run_context(pool, run_id)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    let stored_digest: Option<String> =
+        sqlx::query_scalar("SELECT result_digest FROM checker_runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_one(pool)
+            .await?;
+    let stored_members: Vec<(String, String)> = sqlx::query_as(
+        "SELECT checker_name, result_digest FROM checker_results WHERE checker_run_id = $1 ORDER BY ordinal",
+    )
+    .bind(run_id)
+    .fetch_all(pool)
+    .await?;
+    match check(pipeline, pool, &context).await? {
+        Checked::Evaluated(evaluation) => Ok(Replay {
+            stored_status: context.status,
+            stored_digest,
+            stored_members,
+            replayed_digest: run_result_digest(&evaluation)?,
+            evaluation,
+        }),
+        Checked::MaterialUnavailable(detail) => Err(CommandError::new(
+            crate::ErrorKind::Unavailable,
+            "material_unavailable",
+            detail,
+        )),
+    }
+}
+
 /// Writes the members, finishes the run and moves the task, in `tx`.
 async fn finalize(
     tx: &mut PgConnection,
@@ -313,12 +390,7 @@ async fn finalize(
                 .iter()
                 .find_map(|m| m.outcome.result.failure())
                 .map(|code| code.as_str());
-            let digest = Digest::of_canonical_json(&json!({
-                "schema": "workstream.checker_run_result.v1",
-                "members": evaluation.members.iter().map(|m| m.outcome.result_digest).collect::<Vec<_>>(),
-                "route": evaluation.route.as_str(),
-            }))
-            .map_err(CommandError::internal)?;
+            let digest = run_result_digest(evaluation)?;
             (
                 evaluation.route,
                 failure,
