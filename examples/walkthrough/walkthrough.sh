@@ -3,13 +3,14 @@
 # grants a project manager and a finance authority; the manager creates a project and
 # grants a submitter and a reviewer; finance publishes the contribution terms; the
 # manager activates a guide, creates, screens and releases a task; the submitter finds
-# it in the ready queue, claims it and starts it. Only documented HTTP calls and CLI
+# it in the ready queue, claims it, starts it, uploads a packet and submits it; the
+# checkers pass it and the task waits for a reviewer. Only documented HTTP calls and CLI
 # commands are used. The test suite runs this script (crates/workstream-cli/tests/
 # walkthrough.rs), so the README cannot drift from what works.
 #
 # Needs: a server started with `workstream up` on a fresh data directory, the same
 # WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET exported here, `workstream admin bootstrap
-# --issuer https://auth.flow.local --subject root` done, curl and jq.
+# --issuer https://auth.flow.local --subject root` done, curl, jq and python3 (to zip).
 #
 #   API          the API base (default http://127.0.0.1:8080/api/v1)
 #   WORKSTREAM   how to run the CLI (default: cargo run -q --bin workstream --)
@@ -114,6 +115,28 @@ call 200 GET "/projects/$PROJECT/tasks/ready" "$TOKEN_submitter" |
 call 200 GET "/tasks/$TASK/submission-requirements" "$TOKEN_submitter" >/dev/null
 call 200 POST "/tasks/$TASK/claim" "$TOKEN_submitter" '{}' >/dev/null
 call 200 POST "/tasks/$TASK/start" "$TOKEN_submitter" '{}' >/dev/null
+
+# 8. The submitter uploads the packet (a ZIP, with the summary and the attestation the
+#    pre-submit checkers read), submits it, and a worker runs the post-submit checkers.
+step "uploading, submitting and waiting for the checkers"
+mkdir -p "$scratch/packet/outputs" "$scratch/packet/evidence"
+printf '# Retry policy\n\nEvery retry setting, with an example of each.\n' >"$scratch/packet/outputs/final-answer.md"
+printf 'docs build ... ok\n' >"$scratch/packet/evidence/tests.log"
+(cd "$scratch/packet" && python3 -m zipfile -c "$scratch/packet.zip" outputs evidence)
+ADMISSION="$(curl -sS -X POST "$API/tasks/$TASK/packets" -H "Authorization: Bearer $TOKEN_submitter" \
+    -H "Idempotency-Key: $(key)" \
+    -F 'summary=Documented every retry setting with an example.' \
+    -F 'attestation=The packet holds no client data, nothing confidential or private, no credentials or secret tokens, and no copied source material.' \
+    -F "packet=@$scratch/packet.zip;type=application/zip" | jq -r .admission_id)"
+[[ "$ADMISSION" =~ ^[0-9a-f-]{36}$ ]] || { echo "walkthrough: the upload was not admitted" >&2; exit 1; }
+call 201 POST "/tasks/$TASK/submissions" "$TOKEN_submitter" "{\"admission_id\":\"$ADMISSION\"}" >/dev/null
+for _ in $(seq 1 300); do
+    STATUS="$(call 200 GET "/projects/$PROJECT/tasks/$TASK" "$TOKEN_manager" | jq -r .task.status)"
+    [[ "$STATUS" == evaluation_pending ]] || break
+    sleep 0.2
+done
+call 200 GET "/tasks/$TASK/checker-runs" "$TOKEN_submitter" | jq -e '.items[0].route == "allow_review"' >/dev/null ||
+    { echo "walkthrough: the checker run did not allow review" >&2; exit 1; }
 
 STATUS="$(call 200 GET "/projects/$PROJECT/tasks/$TASK" "$TOKEN_manager" | jq -r .task.status)"
 step "task $TASK is $STATUS"

@@ -1,8 +1,9 @@
 //! The README's set-up walk-through, for real: `admin bootstrap` and `up` on a fresh data
 //! directory, then `examples/walkthrough/walkthrough.sh` (curl, jq and the `workstream
 //! token` command only) takes a manager, a finance authority, a submitter and a reviewer
-//! from nothing to a task in `in_progress`. The outcome is then read back over HTTP and
-//! the audit chains are verified.
+//! from nothing to a submitted packet that the checkers (run by `up`'s in-process
+//! worker) pass into `review_pending`. The outcome is then read back over HTTP and the
+//! audit chains are verified.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -56,7 +57,7 @@ async fn get(base: &str, token: &str, path: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_readme_walkthrough_takes_a_task_from_draft_to_in_progress() {
+async fn the_readme_walkthrough_takes_a_task_from_nothing_to_review_pending() {
     let dir = tempfile::tempdir().unwrap();
     // PostgreSQL runs as `nobody` when the tests run as root; it must reach the dir.
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -113,7 +114,7 @@ async fn the_readme_walkthrough_takes_a_task_from_draft_to_in_progress() {
         String::from_utf8_lossy(&run.stderr)
     );
     let outcome: Value = serde_json::from_slice(&run.stdout).unwrap();
-    assert_eq!(outcome["status"], "in_progress", "{outcome}");
+    assert_eq!(outcome["status"], "review_pending", "{outcome}");
 
     // Read back what the script made, as the people it made.
     let task = outcome["task"].as_str().unwrap();
@@ -125,7 +126,7 @@ async fn the_readme_walkthrough_takes_a_task_from_draft_to_in_progress() {
     )
     .await;
     let view = &view["task"];
-    assert_eq!(view["status"], "in_progress", "{view}");
+    assert_eq!(view["status"], "review_pending", "{view}");
     assert_eq!(view["assignment"]["contributor_id"], outcome["submitter"]);
     assert_eq!(view["assignment"]["status"], "active");
     assert_eq!(view["locks"]["guide_id"], outcome["guide"]);
