@@ -182,6 +182,15 @@ impl TestServer {
         }
     }
 
+    /// The directory holding the pipeline's object store (`objects/`), checker cache and
+    /// scratch, for tests that tamper with stored bytes.
+    pub fn pipeline_root(&self) -> &std::path::Path {
+        self.pipeline_dir
+            .as_ref()
+            .expect("started with a pipeline")
+            .path()
+    }
+
     /// The packet pipeline of a server started with [`TestServer::start_with_pipeline`].
     pub fn pipeline(&self) -> &Pipeline {
         self.pipeline.as_deref().expect("started with a pipeline")

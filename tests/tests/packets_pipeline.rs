@@ -344,3 +344,152 @@ async fn a_post_submit_failure_returns_the_task_with_the_finding_then_v2_reaches
             .unwrap();
     assert_eq!(reason, "checker_remediation_return");
 }
+
+/// The stored archive's file under the test server's object store.
+fn stored_object(s: &Setup, archive_sha256: &str) -> std::path::PathBuf {
+    let hex = archive_sha256.strip_prefix("sha256:").unwrap();
+    let root = s.server.pipeline_root().join("objects");
+    root.join("sha256")
+        .join(&hex[..2])
+        .join(&hex[2..4])
+        .join(hex)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_or_damaged_bytes_hold_the_task_until_an_operator_retry() {
+    let s = setup("pipeline-incident", false).await;
+    let admitted = upload(&s.server, &s.submitter, s.task, zip(GOOD)).await;
+    assert_eq!(admitted.status, 201, "{}", admitted.body);
+    let object = stored_object(&s, admitted.body["archive_sha256"].as_str().unwrap());
+    let original = std::fs::read(&object).expect("the archive is stored under its digest");
+
+    // Scenario 14: the stored bytes no longer hash to the submitted digest.
+    let mut damaged = original.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0xff;
+    std::fs::write(&object, &damaged).unwrap();
+    let submitted = submit(&s, &admitted.body).await;
+    assert_eq!(submitted.status, 201, "{}", submitted.body);
+    for _ in 0..600 {
+        let status: String = sqlx::query_scalar(
+            "SELECT status FROM checker_runs WHERE task_id = $1 ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(s.task)
+        .fetch_one(s.server.database.pool())
+        .await
+        .unwrap();
+        if status == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, route, code): (String, String, Option<String>) = sqlx::query_as(
+        "SELECT status, routing_recommendation, failure_code FROM checker_runs WHERE task_id = $1",
+    )
+    .bind(s.task)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (status.as_str(), route.as_str(), code.as_deref()),
+        ("failed", "checker_retry", Some("material_unavailable"))
+    );
+    assert_eq!(task_status(&s).await, "evaluation_pending");
+    assert_eq!(
+        count(&s, "SELECT count(*) FROM checker_results r JOIN checker_runs c ON c.id = r.checker_run_id WHERE c.task_id = $1").await,
+        0,
+        "no checker ran on unverified bytes"
+    );
+    assert_eq!(
+        count(&s, "SELECT count(*) FROM audit_events e JOIN submissions x ON x.id = e.entity_id WHERE x.task_id = $1 AND e.event_type = 'artifact_incident'").await,
+        1
+    );
+    // Scenario 38: the contributor sees only that the run is not evaluated.
+    let mine = get(
+        &s.server,
+        &format!("/tasks/{}/checker-runs", s.task),
+        &s.submitter,
+    )
+    .await;
+    let run = &mine.body["items"][0];
+    assert_eq!(run["route"], "not_evaluated", "{}", mine.body);
+    assert!(run.get("results").is_none() && run.get("failure_code").is_none());
+
+    // Scenario 15: the object is gone altogether; a retry cannot pass on nothing.
+    std::fs::remove_file(&object).unwrap();
+    let operator = s.server.actor("incident-operator").await;
+    s.server
+        .grant_admin(
+            &operator,
+            workstream_domain::roles::AdminRole::Operator,
+            None,
+        )
+        .await;
+    // Only an Operator retries, and only a held evaluation.
+    let denied = post(
+        &s.server,
+        &format!("/operations/tasks/{}/re-evaluate", s.task),
+        &s.submitter,
+        json!({"reason": "please"}),
+    )
+    .await;
+    assert_eq!(denied.status, 403, "{}", denied.body);
+    let retry = post(
+        &s.server,
+        &format!("/operations/tasks/{}/re-evaluate", s.task),
+        &operator,
+        json!({"reason": "object restored from backup"}),
+    )
+    .await;
+    assert_eq!(retry.status, 202, "{}", retry.body);
+    for _ in 0..600 {
+        if count(
+            &s,
+            "SELECT count(*) FROM checker_runs WHERE task_id = $1 AND status = 'failed'",
+        )
+        .await
+            == 2
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(task_status(&s).await, "evaluation_pending");
+
+    // The bytes come back; a trusted retry supersedes the failed attempts and admits.
+    std::fs::write(&object, &original).unwrap();
+    let retry = post(
+        &s.server,
+        &format!("/operations/tasks/{}/re-evaluate", s.task),
+        &operator,
+        json!({"reason": "object restored from backup"}),
+    )
+    .await;
+    assert_eq!(retry.status, 202, "{}", retry.body);
+    assert_eq!(evaluated(&s).await, "review_pending");
+    let attempts: Vec<(i32, String, bool)> = sqlx::query_as(
+        "SELECT attempt_number, status, is_current_for_submission FROM checker_runs \
+         WHERE task_id = $1 ORDER BY attempt_number",
+    )
+    .bind(s.task)
+    .fetch_all(s.server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        attempts,
+        [
+            (1, "failed".to_owned(), false),
+            (2, "failed".to_owned(), false),
+            (3, "completed".to_owned(), true)
+        ]
+    );
+    // Nothing to retry any more.
+    let again = post(
+        &s.server,
+        &format!("/operations/tasks/{}/re-evaluate", s.task),
+        &operator,
+        json!({"reason": "again"}),
+    )
+    .await;
+    assert_eq!(again.code(), "evaluation_not_held", "{}", again.body);
+}

@@ -20,6 +20,7 @@
 //! | `POST /tasks/{tid}/claim` | submitter of the project | T4, `claimed` + assignment |
 //! | `POST /tasks/{tid}/start` | the assignee | T5, `in_progress` |
 //! | `POST /operations/tasks/{tid}/start` | system Operator, reason | T5, assignee unchanged |
+//! | `POST /operations/tasks/{tid}/re-evaluate` | system Operator, reason | a new checker run attempt for a held evaluation |
 //! | `GET /tasks/{tid}` | submitter/reviewer while READY, or the assignee | contributor view |
 //! | `GET /tasks/{tid}/submission-requirements` | eligible submitter, or the assignee | locked artifact policy |
 
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{tid}/claim", post(claim))
         .route("/tasks/{tid}/start", post(start))
         .route("/operations/tasks/{tid}/start", post(start_override))
+        .route("/operations/tasks/{tid}/re-evaluate", post(re_evaluate))
 }
 
 /// A body holding an optional reason (screen, claim, start). An empty body is `{}`.
@@ -562,6 +564,39 @@ async fn start_override(
                     "status": task.status,
                     "assigned_to": task.assigned_to,
                 }}),
+            ))
+        },
+    )
+    .await
+}
+
+async fn re_evaluate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(correlation): Extension<CorrelationId>,
+    key: IdempotencyKey,
+    Ids(task_id): Ids<Uuid>,
+    Json(value): Json<Value>,
+) -> Result<Response, ApiError> {
+    let body: RequiredReason = strict(&value)?;
+    {
+        let mut conn = state.pool.acquire().await?;
+        access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::Operator).await?;
+    }
+    let who = requester(&caller, &correlation);
+    let request =
+        json!({ "path": format!("/operations/tasks/{task_id}/re-evaluate"), "body": value });
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "operations.checker.retry",
+        key,
+        &request,
+        async |tx| {
+            let run = tasks::submission::retry_evaluation(tx, &who, task_id, &body.reason).await?;
+            Ok((
+                StatusCode::ACCEPTED,
+                json!({ "task_id": task_id, "checker_run_id": run }),
             ))
         },
     )

@@ -462,3 +462,76 @@ pub(crate) async fn queue_run(
     jobs::enqueue(conn, job).await?;
     Ok(run_id)
 }
+
+/// An Operator's trusted retry of a held evaluation (upstream-checkers §4.4, scenario
+/// 33): the task is in `evaluation_pending` and its latest submission's current run
+/// ended in `checker_retry` or `task_setup_blocked`. A new attempt supersedes that run
+/// (whose results stay readable) and is queued with its job; the task does not move.
+/// Returns the new run's id. Refused with 409 `evaluation_not_held` otherwise.
+pub async fn retry_evaluation(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task_id: Uuid,
+    reason: &str,
+) -> Result<Uuid, CommandError> {
+    let task = tasks::lock(conn, task_id)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    let access =
+        super::access::Access::read(conn, requester.actor_id, task.project_id, true).await?;
+    let grant = access.require(workstream_domain::lifecycle::Actor::Operator)?;
+    if reason.trim().is_empty() {
+        return Err(Refusal::ReasonRequired.into());
+    }
+    let held: Option<(Uuid, i32, Uuid, String)> = sqlx::query_as(
+        "SELECT s.id, s.version, r.id, r.routing_recommendation FROM submissions s \
+         JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
+         WHERE s.task_id = $1 ORDER BY s.version DESC LIMIT 1",
+    )
+    .bind(task.id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((submission_id, version, previous_run, route)) = held.filter(|(.., route)| {
+        task.status == TaskState::EvaluationPending.as_str()
+            && (route == "checker_retry" || route == "task_setup_blocked")
+    }) else {
+        return Err(CommandError::conflict(
+            "evaluation_not_held",
+            "only an evaluation held for a retry or a setup repair can be retried",
+        ));
+    };
+    let run_id = queue_run(
+        conn,
+        &task,
+        submission_id,
+        version,
+        "retry",
+        Some(requester.actor_id),
+        Some(reason.trim()),
+    )
+    .await?;
+    workstream_store::audit::append(
+        conn,
+        workstream_store::audit::NewAuditEvent {
+            project_id: Some(task.project_id),
+            entity_type: "task".into(),
+            entity_id: Some(task.id),
+            event_type: "checker_run_retry_requested".into(),
+            from_status: Some(task.status.clone()),
+            to_status: Some(task.status.clone()),
+            actor_id: Some(requester.actor_id),
+            reason: Some(reason.trim().to_owned()),
+            payload: json!({
+                "matched_grant_id": grant,
+                "permission": "operations.checker.retry",
+                "superseded_checker_run_id": previous_run,
+                "superseded_route": route,
+                "checker_run_id": run_id,
+            }),
+            correlation_id: requester.correlation_id.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(run_id)
+}
