@@ -15,12 +15,15 @@
 //! * `audit verify`: recomputes the audit hash chains and names the first broken link.
 //! * `admin bootstrap`: makes the first access administrator.
 //! * `token`: mints a local HS256 token (development and tests).
-//! * `checker test|inspect|register|list`: the checker author's toolkit (see `checker.rs`).
+//! * `checker test|inspect|register|list|replay`: the checker author's toolkit (see
+//!   `checker.rs`).
+//! * `jobs list|requeue|cancel`: the operator's view of the job queue (see `jobs.rs`).
 
 mod admin;
 mod audit;
 mod checker;
 mod database;
+mod jobs;
 mod pipeline;
 mod serve;
 mod token;
@@ -118,6 +121,11 @@ enum Command {
     Checker {
         #[command(subcommand)]
         command: checker::CheckerCommand,
+    },
+    /// List, requeue and cancel queued jobs (operators).
+    Jobs {
+        #[command(subcommand)]
+        command: jobs::JobsCommand,
     },
 }
 
@@ -231,6 +239,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => admin::bootstrap(&database, &issuer, &subject).await?,
         Command::Token(args) => token::run(args)?,
         Command::Checker { command } => return Ok(checker::run(command).await),
+        Command::Jobs { command } => jobs::run(command).await?,
         Command::Audit {
             command: AuditCommand::Verify { database, chain },
         } => {
