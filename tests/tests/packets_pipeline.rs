@@ -82,11 +82,6 @@ struct Setup {
 /// a JSON object)
 /// to the standard bundle, and a task claimed and started by a submitter.
 async fn setup(slug: &str, post_only_requirement: bool) -> Setup {
-    let server = TestServer::start_with_pipeline().await;
-    let pm = manager(&server, &format!("{slug}-pm")).await;
-    let project = create_project(&server, &pm, slug).await;
-    let fin = finance(&server, &format!("{slug}-finance"), project).await;
-    publish_unpaid_policy(&server, &fin, project).await;
     let mut policy = bundle();
     if post_only_requirement {
         policy["checker_policy"]["checkers"]
@@ -96,6 +91,17 @@ async fn setup(slug: &str, post_only_requirement: bool) -> Setup {
                          "configuration": {"path": "docs/notes.json", "schema": {"type": "object"}},
                          "blocking": true, "severity": "high"}));
     }
+    setup_with(slug, policy).await
+}
+
+/// An active project with `policy` as its guide's bundle, and a task claimed and started
+/// by a submitter.
+async fn setup_with(slug: &str, policy: Value) -> Setup {
+    let server = TestServer::start_with_pipeline().await;
+    let pm = manager(&server, &format!("{slug}-pm")).await;
+    let project = create_project(&server, &pm, slug).await;
+    let fin = finance(&server, &format!("{slug}-finance"), project).await;
+    publish_unpaid_policy(&server, &fin, project).await;
     let guide = create_guide(&server, &pm, project, "v1", Some(policy)).await;
     let answer = activate(&server, &pm, project, guide).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -492,4 +498,94 @@ async fn lost_or_damaged_bytes_hold_the_task_until_an_operator_retry() {
     )
     .await;
     assert_eq!(again.code(), "evaluation_not_held", "{}", again.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_setup_defect_is_the_managers_to_repair_and_the_retry_admits() {
+    // The task-setup checker runs after submission and wants longer criteria than the
+    // task has: the run is blocked on the task, not on the packet (scenarios 32, 33).
+    let mut policy = bundle();
+    for checker in policy["checker_policy"]["checkers"].as_array_mut().unwrap() {
+        if checker["name"] == "acceptance-criteria-present" {
+            checker["phase"] = json!("post_submit");
+            checker["configuration"] = json!({"min_chars": 60});
+        }
+    }
+    let s = setup_with("pipeline-setup", policy).await;
+    let admitted = upload(&s.server, &s.submitter, s.task, zip(GOOD)).await;
+    assert_eq!(admitted.status, 201, "{}", admitted.body);
+    let submitted = submit(&s, &admitted.body).await;
+    assert_eq!(submitted.status, 201, "{}", submitted.body);
+    for _ in 0..600 {
+        if count(
+            &s,
+            "SELECT count(*) FROM checker_runs WHERE task_id = $1 AND status = 'completed'",
+        )
+        .await
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let route: String =
+        sqlx::query_scalar("SELECT routing_recommendation FROM checker_runs WHERE task_id = $1")
+            .bind(s.task)
+            .fetch_one(s.server.database.pool())
+            .await
+            .unwrap();
+    assert_eq!(route, "task_setup_blocked");
+    assert_eq!(task_status(&s).await, "evaluation_pending");
+    let mine = get(
+        &s.server,
+        &format!("/tasks/{}/checker-runs", s.task),
+        &s.submitter,
+    )
+    .await;
+    assert_eq!(
+        mine.body["items"][0],
+        json!({
+            "id": mine.body["items"][0]["id"], "submission_version": 1, "route": "not_evaluated"
+        })
+    );
+
+    // The contributor cannot repair the task; the manager can, and the retry admits.
+    let repair = json!({"acceptance_criteria": "A complete proof of the lemma, checked line by line, with every case of the induction covered.",
+                        "reason": "criteria were too thin to review against"});
+    let denied = post(
+        &s.server,
+        &format!("/tasks/{}/setup-repair", s.task),
+        &s.submitter,
+        repair.clone(),
+    )
+    .await;
+    assert_eq!(denied.status, 403, "{}", denied.body);
+    let repaired = post(
+        &s.server,
+        &format!("/tasks/{}/setup-repair", s.task),
+        &s.pm,
+        repair,
+    )
+    .await;
+    assert_eq!(repaired.status, 202, "{}", repaired.body);
+    assert_eq!(evaluated(&s).await, "review_pending");
+    let full = get(&s.server, &format!("/tasks/{}/checker-runs", s.task), &s.pm).await;
+    let items = full.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", full.body);
+    assert_eq!(
+        (items[0]["route"].as_str(), items[0]["current"].as_bool()),
+        (Some("task_setup_blocked"), Some(false))
+    );
+    assert!(
+        !items[0]["results"].as_array().unwrap().is_empty(),
+        "the blocked run's results stay readable"
+    );
+    assert_eq!(
+        (items[1]["route"].as_str(), items[1]["current"].as_bool()),
+        (Some("allow_review"), Some(true))
+    );
+    assert_eq!(
+        count(&s, "SELECT count(*) FROM audit_events WHERE entity_id = $1 AND event_type = 'task_setup_repaired'").await,
+        1
+    );
 }

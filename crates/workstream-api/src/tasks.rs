@@ -21,6 +21,7 @@
 //! | `POST /tasks/{tid}/start` | the assignee | T5, `in_progress` |
 //! | `POST /operations/tasks/{tid}/start` | system Operator, reason | T5, assignee unchanged |
 //! | `POST /operations/tasks/{tid}/re-evaluate` | system Operator, reason | a new checker run attempt for a held evaluation |
+//! | `POST /tasks/{tid}/setup-repair` | covering PM, reason | fixes the texts of a task held by `task_setup_blocked` and queues a retry |
 //! | `GET /tasks/{tid}` | submitter/reviewer while READY, or the assignee | contributor view |
 //! | `GET /tasks/{tid}/submission-requirements` | eligible submitter, or the assignee | locked artifact policy |
 
@@ -64,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{tid}/start", post(start))
         .route("/operations/tasks/{tid}/start", post(start_override))
         .route("/operations/tasks/{tid}/re-evaluate", post(re_evaluate))
+        .route("/tasks/{tid}/setup-repair", post(setup_repair))
 }
 
 /// A body holding an optional reason (screen, claim, start). An empty body is `{}`.
@@ -597,6 +599,55 @@ async fn re_evaluate(
             Ok((
                 StatusCode::ACCEPTED,
                 json!({ "task_id": task_id, "checker_run_id": run }),
+            ))
+        },
+    )
+    .await
+}
+
+/// The body of `POST /tasks/{tid}/setup-repair`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetupRepairBody {
+    #[serde(default)]
+    reason: String,
+    acceptance_criteria: Option<String>,
+    rejection_criteria: Option<String>,
+    description: Option<String>,
+}
+
+async fn setup_repair(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(correlation): Extension<CorrelationId>,
+    key: IdempotencyKey,
+    Ids(task_id): Ids<Uuid>,
+    Json(value): Json<Value>,
+) -> Result<Response, ApiError> {
+    let body: SetupRepairBody = strict(&value)?;
+    {
+        let mut conn = state.pool.acquire().await?;
+        access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::ProjectManager).await?;
+    }
+    let who = requester(&caller, &correlation);
+    let request = json!({ "path": format!("/tasks/{task_id}/setup-repair"), "body": value });
+    let repair = tasks::submission::SetupRepair {
+        acceptance_criteria: body.acceptance_criteria,
+        rejection_criteria: body.rejection_criteria,
+        description: body.description,
+    };
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "task.setup_repair",
+        key,
+        &request,
+        async |tx| {
+            let (task, run) =
+                tasks::submission::repair_setup(tx, &who, task_id, &repair, &body.reason).await?;
+            Ok((
+                StatusCode::ACCEPTED,
+                json!({ "task": views::management_view(&task, None), "checker_run_id": run }),
             ))
         },
     )

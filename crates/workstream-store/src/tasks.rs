@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Every column of `tasks`, in the order of [`TaskRow`].
-const TASK_COLUMNS: &str = "id, project_id, title, description, task_type, difficulty, skill_tags, \
+pub const TASK_COLUMNS: &str = "id, project_id, title, description, task_type, difficulty, skill_tags, \
      estimated_time_minutes, acceptance_criteria, rejection_criteria, deadline_at, source_type, \
      source_ref, source_payload_hash, import_batch_id, external_task_id, status, screening_note, \
      created_by, assigned_to, created_at, updated_at, locked_guide_id, locked_guide_version, \

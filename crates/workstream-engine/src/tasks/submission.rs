@@ -535,3 +535,119 @@ pub async fn retry_evaluation(
     .await?;
     Ok(run_id)
 }
+
+/// What a manager may repair in a task whose evaluation found a setup defect: the
+/// texts the task-setup checkers read. Locks never change here.
+#[derive(Debug, Clone, Default)]
+pub struct SetupRepair {
+    /// New acceptance criteria.
+    pub acceptance_criteria: Option<String>,
+    /// New rejection criteria.
+    pub rejection_criteria: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+}
+
+/// A Project Manager repairs a task held by `task_setup_blocked` (upstream-checkers
+/// §4.7, scenario 33): the fields change (audited with before and after), and a trusted
+/// retry is queued at once under the manager's authority; the blocked run's results
+/// stay readable. Refused with 409 `evaluation_not_held` unless the current run of the
+/// latest submission routed `task_setup_blocked`.
+pub async fn repair_setup(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task_id: Uuid,
+    repair: &SetupRepair,
+    reason: &str,
+) -> Result<(TaskRow, Uuid), CommandError> {
+    let task = tasks::lock(conn, task_id)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    let access =
+        super::access::Access::read(conn, requester.actor_id, task.project_id, true).await?;
+    let grant = access.require(workstream_domain::lifecycle::Actor::ProjectManager)?;
+    if reason.trim().is_empty() {
+        return Err(Refusal::ReasonRequired.into());
+    }
+    let held: Option<(Uuid, i32, Uuid)> = sqlx::query_as(
+        "SELECT s.id, s.version, r.id FROM submissions s \
+         JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
+         WHERE s.task_id = $1 AND r.routing_recommendation = 'task_setup_blocked' \
+         AND s.version = (SELECT max(version) FROM submissions WHERE task_id = $1)",
+    )
+    .bind(task.id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((submission_id, version, blocked_run)) =
+        held.filter(|_| task.status == TaskState::EvaluationPending.as_str())
+    else {
+        return Err(CommandError::conflict(
+            "evaluation_not_held",
+            "only a task held by a setup defect can be repaired this way",
+        ));
+    };
+    if repair.acceptance_criteria.is_none()
+        && repair.rejection_criteria.is_none()
+        && repair.description.is_none()
+    {
+        return Err(CommandError::invalid(
+            "invalid_request",
+            "name at least one of acceptance_criteria, rejection_criteria, description",
+        ));
+    }
+    let repaired: TaskRow = sqlx::query_as(&format!(
+        "UPDATE tasks SET acceptance_criteria = coalesce($2, acceptance_criteria), \
+         rejection_criteria = coalesce($3, rejection_criteria), description = coalesce($4, description) \
+         WHERE id = $1 RETURNING {}",
+        tasks::TASK_COLUMNS
+    ))
+    .bind(task.id)
+    .bind(repair.acceptance_criteria.as_deref().map(str::trim))
+    .bind(repair.rejection_criteria.as_deref().map(str::trim))
+    .bind(repair.description.as_deref().map(str::trim))
+    .fetch_one(&mut *conn)
+    .await?;
+    let run_id = queue_run(
+        conn,
+        &repaired,
+        submission_id,
+        version,
+        "retry",
+        Some(requester.actor_id),
+        Some(reason.trim()),
+    )
+    .await?;
+    workstream_store::audit::append(
+        conn,
+        workstream_store::audit::NewAuditEvent {
+            project_id: Some(task.project_id),
+            entity_type: "task".into(),
+            entity_id: Some(task.id),
+            event_type: "task_setup_repaired".into(),
+            from_status: Some(task.status.clone()),
+            to_status: Some(task.status.clone()),
+            actor_id: Some(requester.actor_id),
+            reason: Some(reason.trim().to_owned()),
+            payload: json!({
+                "matched_grant_id": grant,
+                "permission": "project.task.manage",
+                "blocked_checker_run_id": blocked_run,
+                "checker_run_id": run_id,
+                "before": {
+                    "acceptance_criteria": task.acceptance_criteria,
+                    "rejection_criteria": task.rejection_criteria,
+                    "description": task.description,
+                },
+                "after": {
+                    "acceptance_criteria": repaired.acceptance_criteria,
+                    "rejection_criteria": repaired.rejection_criteria,
+                    "description": repaired.description,
+                },
+            }),
+            correlation_id: requester.correlation_id.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok((repaired, run_id))
+}
