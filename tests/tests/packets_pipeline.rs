@@ -236,10 +236,23 @@ async fn a_fixed_packet_goes_from_upload_to_review_pending() {
         answer.body
     );
 
-    // Fixed: admitted, submitted, evaluated by the worker, in review.
-    let admitted = upload(&s.server, &s.submitter, s.task, zip(GOOD)).await;
+    // Fixed: admitted, submitted, evaluated by the worker, in review. The packet carries
+    // a few MiB of incompressible evidence: uploads are streamed, not capped at a
+    // request-body default.
+    let mut noise = String::with_capacity(6 << 20);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while noise.len() < 6 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        noise.push_str(&format!("{x:016x}"));
+    }
+    let mut good = GOOD.to_vec();
+    good.push(("evidence/trace.log", noise.as_str()));
+    let admitted = upload(&s.server, &s.submitter, s.task, zip(&good)).await;
     assert_eq!(admitted.status, 201, "{}", admitted.body);
-    assert_eq!(admitted.body["file_count"], 2);
+    assert_eq!(admitted.body["file_count"], 3);
+    assert!(admitted.body["archive_bytes"].as_u64().unwrap() > 2 << 20);
     assert_eq!(admitted.body["pre_submit"]["route"], "allow_review");
     // Client-chosen versions or hashes are not part of the contract.
     let answer = post(

@@ -17,7 +17,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::{Multipart, State};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -52,7 +52,12 @@ const MAX_TEXT_BYTES: usize = 64 * 1024;
 /// The packet routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/tasks/{tid}/packets", post(upload))
+        // The upload enforces its own cap while it streams (the task's archive limit),
+        // so axum's 2 MB default body limit must not apply here.
+        .route(
+            "/tasks/{tid}/packets",
+            post(upload).layer(DefaultBodyLimit::disable()),
+        )
         .route("/tasks/{tid}/submissions", post(submit))
         .route("/tasks/{tid}/checker-runs", get(runs))
 }
