@@ -9,6 +9,7 @@
 //! holding a system project manager grant) that is created on first use.
 #![deny(missing_docs)]
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -106,6 +107,19 @@ impl TestServer {
     /// and scratch in a temporary directory), the built-in checkers registered as `up`
     /// registers them, and an in-process job worker running the engine's handlers.
     pub async fn start_with_pipeline() -> TestServer {
+        let dir = tempfile::tempdir().expect("pipeline dir");
+        let mut server = TestServer::start_with_pipeline_at(dir.path(), true).await;
+        server.pipeline_dir = Some(dir);
+        server
+    }
+
+    /// [`TestServer::start_with_pipeline`] with the pipeline under `dir`, which the
+    /// caller keeps: the object store in `dir/objects` (what worker processes of the
+    /// same deployment get as `WORKSTREAM_OBJECT_STORE_URL`), the checker cache in
+    /// `dir/checker-cache` and scratch in `dir/scratch`. Without `run_worker` no job is
+    /// worked in process: submissions wait for `workstream worker` processes run against
+    /// [`TestDatabase::url`] of [`TestServer::database`].
+    pub async fn start_with_pipeline_at(dir: &Path, run_worker: bool) -> TestServer {
         let verifier = Verifier::local_hmac(
             Environment::Test,
             TEST_SECRET,
@@ -113,36 +127,34 @@ impl TestServer {
             LOCAL_DEFAULT_AUDIENCE,
         )
         .expect("local verifier");
-        let dir = tempfile::tempdir().expect("pipeline dir");
-        let sandbox =
-            Sandbox::new(SandboxConfig::new(dir.path().join("checker-cache"))).expect("sandbox");
+        let sandbox = Sandbox::new(SandboxConfig::new(dir.join("checker-cache"))).expect("sandbox");
         let pipeline = Arc::new(Pipeline {
             checkers: Checkers::new(Arc::new(sandbox)),
-            objects: ObjectStore::local(dir.path().join("objects")).expect("object store"),
-            scratch: dir.path().join("scratch"),
+            objects: ObjectStore::local(dir.join("objects")).expect("object store"),
+            scratch: dir.join("scratch"),
         });
         let mut server =
             TestServer::start_inner(verifier, ApiConfig::for_tests(), Some(pipeline.clone())).await;
         register_builtins(server.database.pool(), pipeline.checkers.sandbox())
             .await
             .expect("register the built-in checkers");
-        let worker = Worker::new(
-            server.database.pool().clone(),
-            WorkerConfig {
-                poll_interval: Duration::from_millis(200),
-                ..WorkerConfig::new("e2e-worker")
-            },
-            handlers(pipeline.clone()),
-        )
-        .expect("worker");
-        let pipeline_for_tests = pipeline;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(worker.run(async {
-            let _ = stopped.await;
-        }));
-        server.worker_stop = Some(stop);
-        server.pipeline_dir = Some(dir);
-        server.pipeline = Some(pipeline_for_tests);
+        if run_worker {
+            let worker = Worker::new(
+                server.database.pool().clone(),
+                WorkerConfig {
+                    poll_interval: Duration::from_millis(200),
+                    ..WorkerConfig::new("e2e-worker")
+                },
+                handlers(pipeline.clone()),
+            )
+            .expect("worker");
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(worker.run(async {
+                let _ = stopped.await;
+            }));
+            server.worker_stop = Some(stop);
+        }
+        server.pipeline = Some(pipeline);
         server
     }
 

@@ -10,7 +10,9 @@
 //!   unless `--workers N` says so (production runs `workstream worker` beside it).
 //! * `worker`: works jobs (`--concurrency`, default 2 slots) against the same database
 //!   as `up` or `serve`, until Ctrl-C or SIGTERM, then drains; refuses a schema that is
-//!   behind. Run as many as needed, on any machines.
+//!   behind. Run as many as needed, on any machines. `--lease-seconds` (default 60) is
+//!   how long a claimed job stays with this worker without a heartbeat, so how long a
+//!   job of a killed worker waits before another worker takes it over.
 //! * `migrate`: applies pending migrations to `WORKSTREAM_DATABASE_URL`.
 //! * `audit verify`: recomputes the audit hash chains and names the first broken link.
 //! * `admin bootstrap`: makes the first access administrator.
@@ -98,6 +100,17 @@ enum Command {
         /// This worker's name in the job records (default `hostname:pid`).
         #[arg(long, env = "WORKSTREAM_WORKER_ID")]
         worker_id: Option<String>,
+        /// How long a claim or heartbeat holds a job, in seconds: a job of a worker that
+        /// dies is taken over by another this long after its last heartbeat at most.
+        /// Heartbeats come every third of it; an idle worker looks for work at least
+        /// every 5 s (or every lease, if shorter).
+        #[arg(
+            long,
+            env = "WORKSTREAM_WORKER_LEASE_SECONDS",
+            default_value_t = 60,
+            value_parser = clap::value_parser!(u32).range(1..=86_400)
+        )]
+        lease_seconds: u32,
     },
     /// Apply pending schema migrations.
     Migrate {
@@ -208,8 +221,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             database,
             concurrency,
             worker_id,
+            lease_seconds,
         } => {
             let slots = usize::from(concurrency);
+            let lease = std::time::Duration::from_secs(u64::from(lease_seconds));
             let pipeline = pipeline::open(&database.data_dir)?;
             let database =
                 database::Database::open_sized(&database, false, worker::connections_for(slots))
@@ -219,6 +234,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 database,
                 pipeline,
                 slots,
+                lease,
                 worker_id,
                 serve::shutdown_signal(),
             )

@@ -43,8 +43,9 @@ pub async fn serve(
     let stop = Arc::new(stop);
     let signal = tokio::spawn({
         let stop = stop.clone();
+        let shutdown = shutdown_signal();
         async move {
-            shutdown_signal().await;
+            shutdown.await;
             let _ = stop.send(true);
         }
     });
@@ -53,6 +54,7 @@ pub async fn serve(
             database.pool.clone(),
             pipeline,
             workers,
+            crate::worker::DEFAULT_LEASE,
             crate::worker::default_worker_id(),
         )?;
         tracing::info!(slots = workers, "working jobs in process");
@@ -80,20 +82,27 @@ async fn stopping(mut stopped: tokio::sync::watch::Receiver<bool>) {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+///
+/// The handlers are installed when this is called, not when the future is first polled,
+/// so a signal that arrives once a process has announced it is running (the startup
+/// line of `workstream worker`) is never met by the default action, which would end the
+/// process without draining. Call it inside the runtime.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        let received = |stream: Option<tokio::signal::unix::Signal>| async move {
+            match stream {
+                Some(mut stream) => {
+                    stream.recv().await;
+                }
+                None => std::future::pending().await,
             }
-            Err(_) => std::future::pending().await,
+        };
+        tokio::select! {
+            () = received(interrupt) => {},
+            () = received(terminate) => {},
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
 }

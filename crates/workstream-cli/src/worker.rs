@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::PgPool;
@@ -33,33 +34,71 @@ pub fn default_worker_id() -> String {
     format!("{host}:{}", std::process::id())
 }
 
-/// A worker over `pool` with `slots` concurrent jobs, built from the engine's handlers.
+/// The lease of the in-process worker of `serve` and `up`, and the default of
+/// `workstream worker --lease-seconds`.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+
+/// The longest an idle worker sleeps without looking for work (the engine's default).
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The configuration of a worker with `slots` concurrent jobs and a `lease`: heartbeats
+/// every third of the lease, and a poll interval of at most the lease. The default lease
+/// gives exactly the engine's defaults (a 60 s lease, a 20 s heartbeat, a 5 s poll).
+pub fn config(worker_id: String, slots: usize, lease: Duration) -> WorkerConfig {
+    WorkerConfig {
+        concurrency: slots,
+        lease,
+        heartbeat: lease / 3,
+        poll_interval: MAX_POLL_INTERVAL.min(lease),
+        ..WorkerConfig::new(worker_id)
+    }
+}
+
+/// A worker over `pool` with `slots` concurrent jobs and a `lease`, built from the
+/// engine's handlers.
 pub fn build(
     pool: PgPool,
     pipeline: Arc<Pipeline>,
     slots: usize,
+    lease: Duration,
     worker_id: String,
 ) -> anyhow::Result<Worker> {
-    let config = WorkerConfig {
-        concurrency: slots,
-        ..WorkerConfig::new(worker_id)
-    };
-    Worker::new(pool, config, worker::handlers(pipeline)).context("building the job worker")
+    Worker::new(
+        pool,
+        config(worker_id, slots, lease),
+        worker::handlers(pipeline),
+    )
+    .context("building the job worker")
 }
 
 /// `workstream worker`: works jobs until Ctrl-C or SIGTERM, lets the jobs under way
-/// finish (within the worker's grace period), then closes the database.
+/// finish (within the worker's grace period), then closes the database. A job claimed
+/// by this process stays with it for `lease` past its last heartbeat if it dies.
 pub async fn run(
     database: Database,
     pipeline: Arc<Pipeline>,
     slots: usize,
+    lease: Duration,
     worker_id: String,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let worker = build(database.pool.clone(), pipeline, slots, worker_id.clone())?;
-    tracing::info!(worker = %worker_id, slots, database = %database.description, "working jobs");
+    let worker = build(
+        database.pool.clone(),
+        pipeline,
+        slots,
+        lease,
+        worker_id.clone(),
+    )?;
+    tracing::info!(
+        worker = %worker_id,
+        slots,
+        lease_seconds = lease.as_secs(),
+        database = %database.description,
+        "working jobs"
+    );
     println!(
-        "Workstream worker {worker_id} is working jobs with {slots} slot(s) (database: {})",
+        "Workstream worker {worker_id} is working jobs with {slots} slot(s) and a {} s lease (database: {})",
+        lease.as_secs(),
         database.description
     );
     worker.run(shutdown).await;

@@ -27,6 +27,7 @@ async fn the_worker_runs_until_sigterm_and_stops_cleanly() {
     stdout.read_line(&mut line).unwrap();
     assert!(line.contains("worker cli-test"), "{line:?}");
     assert!(line.contains("3 slot(s)"), "{line:?}");
+    assert!(line.contains("a 60 s lease"), "the default lease: {line:?}");
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -62,6 +63,15 @@ async fn the_worker_refuses_a_schema_that_is_behind() {
 fn zero_slots_is_a_usage_error() {
     let out = workstream()
         .args(["worker", "--concurrency", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+#[test]
+fn a_zero_lease_is_a_usage_error() {
+    let out = workstream()
+        .args(["worker", "--lease-seconds", "0"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
