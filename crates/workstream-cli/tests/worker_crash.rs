@@ -387,6 +387,7 @@ async fn killed_workers_lose_nothing_and_duplicate_nothing() {
         "worker_crash: kill delays 0..={max_delay} ms (WORKSTREAM_CRASH_MAX_DELAY_MS={max_delay})"
     );
 
+    let mut last_run: Option<Uuid> = None;
     let mut landings: BTreeMap<&'static str, Vec<u64>> = BTreeMap::new();
     // A job done before its lease was seen leaves nothing to kill: such a submission is
     // not a round, and another is made (a bounded number of times).
@@ -496,6 +497,7 @@ async fn killed_workers_lose_nothing_and_duplicate_nothing() {
         .unwrap();
         assert_eq!(runs.len(), 1, "round {round}: {runs:?}");
         let (run, status, route) = &runs[0];
+        last_run = Some(*run);
         assert_eq!(
             (status.as_str(), route.as_str()),
             ("completed", "allow_review"),
@@ -568,6 +570,43 @@ async fn killed_workers_lose_nothing_and_duplicate_nothing() {
         gates,
         (ROUNDS + warm_ups + missed) as i64,
         "the rounds and the warm-ups"
+    );
+
+    // `checker replay`: a run finished across a crash reproduces from its stored inputs.
+    let run = last_run.expect("at least one round");
+    let replay_dir = workers.data.join("replay");
+    std::fs::create_dir_all(&replay_dir).unwrap();
+    let replay = Command::new(&workers.binary)
+        .args(["checker", "replay", &run.to_string(), "--json"])
+        .env("WORKSTREAM_DATABASE_URL", &workers.database_url)
+        .env("WORKSTREAM_OBJECT_STORE_URL", &workers.objects)
+        .env("WORKSTREAM_DATA_DIR", &replay_dir)
+        .env("WORKSTREAM_LOG", "warn")
+        .output()
+        .expect("run workstream checker replay");
+    assert!(replay.status.success(), "{replay:?}");
+    let report: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(report["reproduced"], true, "{report}");
+    assert_eq!(report["stored_digest"], report["replayed_digest"]);
+    assert!(
+        report["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["same"] == true)
+    );
+    let unknown = Command::new(&workers.binary)
+        .args(["checker", "replay", &Uuid::now_v7().to_string()])
+        .env("WORKSTREAM_DATABASE_URL", &workers.database_url)
+        .env("WORKSTREAM_OBJECT_STORE_URL", &workers.objects)
+        .env("WORKSTREAM_DATA_DIR", &replay_dir)
+        .env("WORKSTREAM_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(
+        unknown.status.code(),
+        Some(2),
+        "an unknown run is a usage error"
     );
 
     println!(
