@@ -463,23 +463,31 @@ pub(crate) async fn queue_run(
     Ok(run_id)
 }
 
-/// An Operator's trusted retry of a held evaluation (upstream-checkers §4.4, scenario
-/// 33): the task is in `evaluation_pending` and its latest submission's current run
-/// ended in `checker_retry` or `task_setup_blocked`. A new attempt supersedes that run
-/// (whose results stay readable) and is queued with its job; the task does not move.
-/// Returns the new run's id. Refused with 409 `evaluation_not_held` otherwise.
-pub async fn retry_evaluation(
+/// An evaluation the pre-review gate is holding: the task waits in
+/// `evaluation_pending` on the current run of its latest submission.
+struct HeldEvaluation {
+    submission_id: Uuid,
+    version: i32,
+    run_id: Uuid,
+    route: String,
+}
+
+/// The task (locked), the caller's grant as `actor`, and the held evaluation, if its
+/// route is one of `routes`; otherwise 409 `evaluation_not_held`.
+async fn lock_held(
     conn: &mut PgConnection,
     requester: &Requester,
     task_id: Uuid,
+    actor: workstream_domain::lifecycle::Actor,
     reason: &str,
-) -> Result<Uuid, CommandError> {
+    routes: &[&str],
+) -> Result<(TaskRow, Uuid, HeldEvaluation), CommandError> {
     let task = tasks::lock(conn, task_id)
         .await?
         .ok_or_else(CommandError::not_found)?;
     let access =
         super::access::Access::read(conn, requester.actor_id, task.project_id, true).await?;
-    let grant = access.require(workstream_domain::lifecycle::Actor::Operator)?;
+    let grant = access.require(actor)?;
     if reason.trim().is_empty() {
         return Err(Refusal::ReasonRequired.into());
     }
@@ -491,49 +499,109 @@ pub async fn retry_evaluation(
     .bind(task.id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((submission_id, version, previous_run, route)) = held.filter(|(.., route)| {
-        task.status == TaskState::EvaluationPending.as_str()
-            && (route == "checker_retry" || route == "task_setup_blocked")
-    }) else {
-        return Err(CommandError::conflict(
+    match held {
+        Some((submission_id, version, run_id, route))
+            if task.status == TaskState::EvaluationPending.as_str()
+                && routes.contains(&route.as_str()) =>
+        {
+            Ok((
+                task,
+                grant,
+                HeldEvaluation {
+                    submission_id,
+                    version,
+                    run_id,
+                    route,
+                },
+            ))
+        }
+        _ => Err(CommandError::conflict(
             "evaluation_not_held",
-            "only an evaluation held for a retry or a setup repair can be retried",
-        ));
-    };
+            format!(
+                "only an evaluation held by {} can take this action",
+                routes.join(" or ")
+            ),
+        )),
+    }
+}
+
+/// Queues the retry that supersedes `held` and records `event_type` with `payload`
+/// (plus the runs involved) in the task's audit chain. Returns the new run's id.
+async fn retry_held(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task: &TaskRow,
+    held: &HeldEvaluation,
+    reason: &str,
+    event_type: &str,
+    mut payload: Value,
+) -> Result<Uuid, CommandError> {
     let run_id = queue_run(
         conn,
-        &task,
-        submission_id,
-        version,
+        task,
+        held.submission_id,
+        held.version,
         "retry",
         Some(requester.actor_id),
         Some(reason.trim()),
     )
     .await?;
+    if let Value::Object(map) = &mut payload {
+        map.insert("superseded_checker_run_id".into(), json!(held.run_id));
+        map.insert("superseded_route".into(), json!(held.route));
+        map.insert("checker_run_id".into(), json!(run_id));
+    }
     workstream_store::audit::append(
         conn,
         workstream_store::audit::NewAuditEvent {
             project_id: Some(task.project_id),
             entity_type: "task".into(),
             entity_id: Some(task.id),
-            event_type: "checker_run_retry_requested".into(),
+            event_type: event_type.into(),
             from_status: Some(task.status.clone()),
             to_status: Some(task.status.clone()),
             actor_id: Some(requester.actor_id),
             reason: Some(reason.trim().to_owned()),
-            payload: json!({
-                "matched_grant_id": grant,
-                "permission": "operations.checker.retry",
-                "superseded_checker_run_id": previous_run,
-                "superseded_route": route,
-                "checker_run_id": run_id,
-            }),
+            payload,
             correlation_id: requester.correlation_id.clone(),
             ..Default::default()
         },
     )
     .await?;
     Ok(run_id)
+}
+
+/// An Operator's trusted retry of a held evaluation (upstream-checkers §4.4, scenario
+/// 33): the task is in `evaluation_pending` and its latest submission's current run
+/// ended in `checker_retry` or `task_setup_blocked`. A new attempt supersedes that run
+/// (whose results stay readable) and is queued with its job; the task does not move.
+/// Returns the new run's id. Refused with 409 `evaluation_not_held` otherwise.
+pub async fn retry_evaluation(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task_id: Uuid,
+    reason: &str,
+) -> Result<Uuid, CommandError> {
+    let (task, grant, held) = lock_held(
+        conn,
+        requester,
+        task_id,
+        workstream_domain::lifecycle::Actor::Operator,
+        reason,
+        &["checker_retry", "task_setup_blocked"],
+    )
+    .await?;
+    let payload = json!({ "matched_grant_id": grant, "permission": "operations.checker.retry" });
+    retry_held(
+        conn,
+        requester,
+        &task,
+        &held,
+        reason,
+        "checker_run_retry_requested",
+        payload,
+    )
+    .await
 }
 
 /// What a manager may repair in a task whose evaluation found a setup defect: the
@@ -560,32 +628,15 @@ pub async fn repair_setup(
     repair: &SetupRepair,
     reason: &str,
 ) -> Result<(TaskRow, Uuid), CommandError> {
-    let task = tasks::lock(conn, task_id)
-        .await?
-        .ok_or_else(CommandError::not_found)?;
-    let access =
-        super::access::Access::read(conn, requester.actor_id, task.project_id, true).await?;
-    let grant = access.require(workstream_domain::lifecycle::Actor::ProjectManager)?;
-    if reason.trim().is_empty() {
-        return Err(Refusal::ReasonRequired.into());
-    }
-    let held: Option<(Uuid, i32, Uuid)> = sqlx::query_as(
-        "SELECT s.id, s.version, r.id FROM submissions s \
-         JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
-         WHERE s.task_id = $1 AND r.routing_recommendation = 'task_setup_blocked' \
-         AND s.version = (SELECT max(version) FROM submissions WHERE task_id = $1)",
+    let (task, grant, held) = lock_held(
+        conn,
+        requester,
+        task_id,
+        workstream_domain::lifecycle::Actor::ProjectManager,
+        reason,
+        &["task_setup_blocked"],
     )
-    .bind(task.id)
-    .fetch_optional(&mut *conn)
     .await?;
-    let Some((submission_id, version, blocked_run)) =
-        held.filter(|_| task.status == TaskState::EvaluationPending.as_str())
-    else {
-        return Err(CommandError::conflict(
-            "evaluation_not_held",
-            "only a task held by a setup defect can be repaired this way",
-        ));
-    };
     if repair.acceptance_criteria.is_none()
         && repair.rejection_criteria.is_none()
         && repair.description.is_none()
@@ -607,46 +658,28 @@ pub async fn repair_setup(
     .bind(repair.description.as_deref().map(str::trim))
     .fetch_one(&mut *conn)
     .await?;
-    let run_id = queue_run(
-        conn,
-        &repaired,
-        submission_id,
-        version,
-        "retry",
-        Some(requester.actor_id),
-        Some(reason.trim()),
-    )
-    .await?;
-    workstream_store::audit::append(
-        conn,
-        workstream_store::audit::NewAuditEvent {
-            project_id: Some(task.project_id),
-            entity_type: "task".into(),
-            entity_id: Some(task.id),
-            event_type: "task_setup_repaired".into(),
-            from_status: Some(task.status.clone()),
-            to_status: Some(task.status.clone()),
-            actor_id: Some(requester.actor_id),
-            reason: Some(reason.trim().to_owned()),
-            payload: json!({
-                "matched_grant_id": grant,
-                "permission": "project.task.manage",
-                "blocked_checker_run_id": blocked_run,
-                "checker_run_id": run_id,
-                "before": {
-                    "acceptance_criteria": task.acceptance_criteria,
-                    "rejection_criteria": task.rejection_criteria,
-                    "description": task.description,
-                },
-                "after": {
-                    "acceptance_criteria": repaired.acceptance_criteria,
-                    "rejection_criteria": repaired.rejection_criteria,
-                    "description": repaired.description,
-                },
-            }),
-            correlation_id: requester.correlation_id.clone(),
-            ..Default::default()
+    let payload = json!({
+        "matched_grant_id": grant,
+        "permission": "project.task.manage",
+        "before": {
+            "acceptance_criteria": task.acceptance_criteria,
+            "rejection_criteria": task.rejection_criteria,
+            "description": task.description,
         },
+        "after": {
+            "acceptance_criteria": repaired.acceptance_criteria,
+            "rejection_criteria": repaired.rejection_criteria,
+            "description": repaired.description,
+        },
+    });
+    let run_id = retry_held(
+        conn,
+        requester,
+        &repaired,
+        &held,
+        reason,
+        "task_setup_repaired",
+        payload,
     )
     .await?;
     Ok((repaired, run_id))
