@@ -6,9 +6,10 @@
 //! | `POST /tasks/{tid}/submissions` `{admission_id}` | the assignee | 201 `{submission, task, checker_run_id}`: version assigned by the server, task `evaluation_pending` |
 //! | `GET /tasks/{tid}/checker-runs` | the assignee (contributor-safe), covering PM, operator, audit (full) | 200 `{items}` |
 //!
-//! The upload is streamed to a private scratch file while it is hashed, never held in
-//! memory; the ZIP is then inspected (every limit and safe-entry rule, with its code),
-//! the locked policy's pre-submit checkers run on the verified tree, and only a packet
+//! The upload is streamed to a private scratch file under the task's archive limit,
+//! never held in memory; the ZIP is then inspected, which hashes every byte of it once
+//! (every limit and safe-entry rule, with its code), the locked policy's pre-submit
+//! checkers run on the verified tree, and only a packet
 //! that passes is stored (content-addressed, write-once) and admitted. A refused upload
 //! leaves an audit event and nothing else. The summary and attestation travel with the
 //! packet because the checkers read them; submitting consumes the admission with
@@ -24,10 +25,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
-use workstream_domain::Digest;
 use workstream_domain::gate::{MemberStatus, Route};
 use workstream_domain::lifecycle::Actor;
 use workstream_engine::evaluation::{Evaluation, PacketView, plan};
@@ -76,15 +75,15 @@ fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
 }
 
-/// The upload's parts.
+/// The upload's texts; the packet itself is in the scratch file.
 struct Upload {
     summary: String,
     attestation: String,
-    archive_sha256: Digest,
-    archive_bytes: u64,
 }
 
-/// Reads the multipart body: the two texts, then the packet, streamed to `archive`.
+/// Reads the multipart body: the two texts, then the packet, streamed to `archive`
+/// under the byte cap. The archive is not hashed here: inspection reads and hashes
+/// every byte of it anyway.
 async fn receive(
     mut multipart: Multipart,
     archive: &Path,
@@ -117,7 +116,6 @@ async fn receive(
                 let mut file = tokio::fs::File::create(archive)
                     .await
                     .map_err(ApiError::internal)?;
-                let mut hasher = Sha256::new();
                 let mut bytes = 0u64;
                 while let Some(chunk) = field.chunk().await.map_err(|e| malformed(e.body_text()))? {
                     bytes += chunk.len() as u64;
@@ -130,11 +128,10 @@ async fn receive(
                             json!({"limit": "maximum_archive_bytes", "maximum": max_bytes}),
                         ));
                     }
-                    hasher.update(&chunk);
                     file.write_all(&chunk).await.map_err(ApiError::internal)?;
                 }
                 file.flush().await.map_err(ApiError::internal)?;
-                packet = Some((Digest::from_sha256(hasher.finalize().into()), bytes));
+                packet = Some(bytes);
             }
             other => {
                 return Err(malformed(format!(
@@ -143,7 +140,7 @@ async fn receive(
             }
         }
     }
-    let (archive_sha256, archive_bytes) =
+    let archive_bytes =
         packet.ok_or_else(|| malformed("the `packet` part (the ZIP) is missing".into()))?;
     if archive_bytes == 0 {
         return Err(invalid(
@@ -154,8 +151,6 @@ async fn receive(
     Ok(Upload {
         summary: summary.unwrap_or_default(),
         attestation: attestation.unwrap_or_default(),
-        archive_sha256,
-        archive_bytes,
     })
 }
 
@@ -249,13 +244,6 @@ async fn upload(
     std::fs::create_dir(&tree).map_err(ApiError::internal)?;
     let upload = receive(multipart, &archive, limits.maximum_archive_bytes).await?;
     let packet = Pipeline::inspect(archive.clone(), tree.clone(), limits).await?;
-    if packet.archive_sha256 != upload.archive_sha256
-        || packet.archive_bytes != upload.archive_bytes
-    {
-        return Err(ApiError::internal(
-            "the scratch archive changed while it was inspected",
-        ));
-    }
 
     let (checks, blocking) = plan(&checker_policy, Phase::PreSubmit)?;
     let view = PacketView {
@@ -341,7 +329,7 @@ async fn upload(
     let request = json!({
         "path": format!("/tasks/{task_id}/packets"),
         "body": { "summary": upload.summary, "attestation": upload.attestation,
-                  "archive_sha256": upload.archive_sha256 },
+                  "archive_sha256": packet.archive_sha256 },
     });
     let requester = Requester {
         actor_id: caller.actor_id,

@@ -108,6 +108,7 @@ impl RateLimits {
         subject: &str,
     ) -> Result<(), ApiError> {
         let limit = self.limit(bucket);
+        let digest = self.digest(bucket, subject);
         let window = limit.window.as_secs().max(1) as f64;
         let (hits, window_start, remaining): (i32, chrono::DateTime<chrono::Utc>, f64) =
             sqlx::query_as(
@@ -118,7 +119,7 @@ impl RateLimits {
                    extract(epoch FROM window_start + make_interval(secs => $3) - now())::float8",
             )
             .bind(bucket.as_str())
-            .bind(self.digest(bucket, subject))
+            .bind(&digest)
             .bind(window)
             .fetch_one(&mut *conn)
             .await?;
@@ -129,7 +130,7 @@ impl RateLimits {
                  WHERE bucket = $1 AND subject_digest = $2 AND window_start < $3",
             )
             .bind(bucket.as_str())
-            .bind(self.digest(bucket, subject))
+            .bind(&digest)
             .bind(window_start)
             .execute(&mut *conn)
             .await?;
