@@ -27,6 +27,8 @@
 //! * `pipeline`: what intake and both check phases share (checkers, object store,
 //!   scratch) and the `checker.evaluate` job: materialize, check, finalize the run
 //!   and route the task (`checkers` feature).
+//! * [`compensation`]: the awards a contribution record earns (copied exactly from its
+//!   frozen policy version) and their delivery to the bound adapter.
 //! * [`worker`]: the job worker: claims jobs from the queue (`workstream_store::jobs`),
 //!   runs their handlers under a heartbeat-extended lease, retries and dead-letters
 //!   failures, and shuts down gracefully; [`worker::handlers`] is the one registry of
@@ -36,6 +38,7 @@
 pub mod authority;
 #[cfg(feature = "checkers")]
 pub mod checkers;
+pub mod compensation;
 pub mod contribution;
 pub mod error;
 #[cfg(feature = "checkers")]

@@ -1,0 +1,138 @@
+//! Creating awards for a contribution record (upstream-domain §5.1; R40, R41).
+//!
+//! Runs inside the review decision's transaction (§2.2 steps 5 and 6), right after the
+//! contribution record it pays for. There is no formula: each award is a copy of one
+//! award definition of the record's frozen policy version and contribution type
+//! (quantity, unit, instrument, binding), and the database's composite foreign key
+//! over every term refuses anything else. An `unpaid` rule yields no award, and so no
+//! projection and no delivery. A missing rule is a setup defect the activation and
+//! release gates already refuse; meeting one here fails the whole decision rather than
+//! reading it as unpaid (R5).
+//!
+//! Each award gets its status projection (`pending_delivery` / `pending`) and one
+//! `award_created` outbox row, and a [`DELIVER_JOB`] job carries that row to the
+//! adapter after commit: no provider I/O under the decision's locks (R43).
+
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+use workstream_store::jobs::{self, NewJob};
+
+use crate::CommandError;
+
+/// The job kind that delivers one outbox row to its bound adapter.
+pub const DELIVER_JOB: &str = "compensation.deliver";
+
+/// One created award.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CreatedAward {
+    /// The award id.
+    pub id: Uuid,
+    /// `money` or `project_points`.
+    pub instrument_type: String,
+    /// The ISO code or the points unit.
+    pub unit_code: String,
+    /// The exact quantity, as its canonical decimal text.
+    pub quantity: String,
+}
+
+/// Creates the awards `contribution_record_id` earns under its frozen policy version
+/// (see the module docs) and queues their delivery. Returns them in instrument order.
+pub async fn award(
+    conn: &mut PgConnection,
+    contribution_record_id: Uuid,
+    correlation_id: Option<&str>,
+) -> Result<Vec<CreatedAward>, CommandError> {
+    let rule: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT r.id, r.compensation_mode FROM contribution_records c \
+         JOIN contribution_rules r ON r.version_id = c.contribution_policy_version_id \
+          AND r.contribution_type = c.contribution_type \
+         WHERE c.id = $1",
+    )
+    .bind(contribution_record_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((rule_id, mode)) = rule else {
+        return Err(CommandError::invalid(
+            "contribution_rule_missing",
+            "the frozen contribution policy version has no rule for this contribution type",
+        ));
+    };
+    if mode == "unpaid" {
+        return Ok(Vec::new());
+    }
+    // Each award copies one definition of the rule; the composite foreign key on
+    // compensation_awards re-checks that the copy is exact.
+    let definitions: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM contribution_award_definitions WHERE rule_id = $1 ORDER BY instrument_type",
+    )
+    .bind(rule_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut awards = Vec::with_capacity(definitions.len());
+    for definition in definitions {
+        let created: CreatedAward = sqlx::query_as(
+            "INSERT INTO compensation_awards (id, project_id, contribution_record_id, contribution_type, \
+             contributor_id, contribution_policy_version_id, award_definition_id, adapter_binding_id, \
+             instrument_type, unit_code, quantity, correlation_id) \
+             SELECT $1, c.project_id, c.id, c.contribution_type, c.contributor_id, \
+                    c.contribution_policy_version_id, d.id, d.adapter_binding_id, d.instrument_type, \
+                    d.unit_code, d.quantity, $4 \
+             FROM contribution_records c JOIN contribution_award_definitions d ON d.id = $3 \
+             WHERE c.id = $2 \
+             RETURNING id, instrument_type, unit_code, trim_scale(quantity)::text AS quantity",
+        )
+        .bind(Uuid::now_v7())
+        .bind(contribution_record_id)
+        .bind(definition)
+        .bind(correlation_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        awards.push(created);
+    }
+    if awards.is_empty() {
+        return Err(CommandError::invalid(
+            "contribution_rule_incomplete",
+            "a compensated rule has no award definition",
+        ));
+    }
+    for award in &awards {
+        sqlx::query(
+            "INSERT INTO compensation_status_projections (compensation_award_id, project_id) \
+             SELECT id, project_id FROM compensation_awards WHERE id = $1",
+        )
+        .bind(award.id)
+        .execute(&mut *conn)
+        .await?;
+        let outbox_id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO award_delivery_outbox (id, compensation_award_id, project_id, adapter_binding_id, payload) \
+             SELECT $1, a.id, a.project_id, a.adapter_binding_id, jsonb_build_object( \
+               'award_id', a.id, 'project_id', a.project_id, 'contributor_id', a.contributor_id, \
+               'contribution_record_id', a.contribution_record_id, 'contribution_type', a.contribution_type, \
+               'instrument_type', a.instrument_type, 'unit_code', a.unit_code, \
+               'quantity', trim_scale(a.quantity)::text, 'route_key', b.route_key) \
+             FROM compensation_awards a JOIN project_compensation_adapter_bindings b ON b.id = a.adapter_binding_id \
+             WHERE a.id = $2",
+        )
+        .bind(outbox_id)
+        .bind(award.id)
+        .execute(&mut *conn)
+        .await?;
+        let job = jobs::enqueue(
+            conn,
+            NewJob {
+                idempotency_key: Some(format!("{DELIVER_JOB}:{outbox_id}")),
+                correlation_id: correlation_id.map(str::to_owned),
+                ..NewJob::new(DELIVER_JOB, json!({ "outbox_id": outbox_id }))
+            },
+        )
+        .await?;
+        sqlx::query("UPDATE award_delivery_outbox SET job_id = $1 WHERE id = $2")
+            .bind(job)
+            .bind(outbox_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(awards)
+}
