@@ -194,6 +194,21 @@ pub const CONSTRAINT_ERRORS: &[(&str, ErrorKind, &str)] = &[
         "service_identity_exists",
     ),
     (
+        "evaluation_sprints_project_name_key",
+        ErrorKind::Conflict,
+        "sprint_name_exists",
+    ),
+    (
+        "evaluation_sprints_window",
+        ErrorKind::Invalid,
+        "sprint_window_invalid",
+    ),
+    (
+        "project_lessons_implementation_link",
+        ErrorKind::Invalid,
+        "lesson_implementation_link_required",
+    ),
+    (
         "tasks_project_external_task_key",
         ErrorKind::Conflict,
         "external_task_id_exists",

@@ -29,6 +29,12 @@
 //!   and route the task (`checkers` feature).
 //! * [`compensation`]: the awards a contribution record earns (copied exactly from its
 //!   frozen policy version) and their delivery to the bound adapter.
+//! * [`reputation`]: the `reputation.record` job (an outcome ledger appended after each
+//!   Review, never inside the decision) and the materialized scores with their recompute.
+//! * [`lessons`]: project lessons, recorded by managers or detected from repeated
+//!   review and checker failures, and their lifecycle up to the change that carries them.
+//! * [`sprints`]: evaluation sprints, a reporting group of tasks with a window and a
+//!   report computed from the records.
 //! * [`worker`]: the job worker: claims jobs from the queue (`workstream_store::jobs`),
 //!   runs their handlers under a heartbeat-extended lease, retries and dead-letters
 //!   failures, and shuts down gracefully; [`worker::handlers`] is the one registry of
@@ -44,10 +50,13 @@ pub mod error;
 #[cfg(feature = "checkers")]
 pub mod evaluation;
 pub mod guides;
+pub mod lessons;
 pub mod packets;
 #[cfg(feature = "checkers")]
 pub mod pipeline;
 pub mod projects;
+pub mod reputation;
+pub mod sprints;
 pub mod tasks;
 pub mod worker;
 

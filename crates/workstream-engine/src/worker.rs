@@ -119,7 +119,10 @@ impl From<sqlx::Error> for HandlerError {
 /// in), and nowhere else.
 #[cfg(feature = "checkers")]
 pub fn handlers(pipeline: Arc<crate::pipeline::Pipeline>) -> Vec<Arc<dyn JobHandler>> {
-    vec![Arc::new(crate::pipeline::EvaluateSubmission::new(pipeline))]
+    vec![
+        Arc::new(crate::pipeline::EvaluateSubmission::new(pipeline)),
+        Arc::new(crate::reputation::RecordReputation),
+    ]
 }
 
 /// How a [`Worker`] runs.

@@ -1,0 +1,656 @@
+//! Reputation: an outcome ledger read from review lineage, never written by a decision
+//! (arch §4; upstream-domain §1.9, §5.5; R53).
+//!
+//! The review decision transaction enqueues one [`RECORD_JOB`] per Review (payload
+//! `{"review_id"}`, idempotency key `reputation.record:<review_id>`). [`RecordReputation`]
+//! runs it: it reads the Review, its findings, the task's difficulty and skill tags and
+//! the review chain, asks [`plan`] which events the Review earns, appends them to
+//! `reputation_events` and folds them into `reputation_scores`, all in one transaction
+//! that `jobs::complete` fences, so a replay under a new lease changes nothing
+//! (`source_key` is unique). The same transaction runs lesson detection
+//! ([`crate::lessons::detect_after_review`]). Nothing here touches a task, a review,
+//! an acceptance or an award: reputation never changes a product decision.
+//!
+//! # Rules (§5.5, made exact)
+//!
+//! Submitter, per Review of their submission:
+//!
+//! | decision | event | delta |
+//! |---|---|---|
+//! | accept | `accepted` | +3 x difficulty weight (easy 1, medium 1.5, hard 2, expert 2.5, unset 1) |
+//! | accept after one or more `needs_revision` Reviews of the task | also `revision_closed` | +1 |
+//! | needs_revision | `needs_revision` | -1 |
+//! | reject | `rejected` | -3 |
+//!
+//! Reviewer, per Review they decided: `clear_review` (+2) when every finding states an
+//! issue and either a required fix or a rationale (a blocking finding always has a fix,
+//! the schema demands it), and `unclear_feedback` (-2) otherwise. A Review without
+//! findings is clear: a reject carries its reason and an accept its evidence, both
+//! required by the schema. `missed_prior_finding` is never earned: the schema refuses an
+//! accept while a prior blocking finding is open. `late_submission` and the sampling
+//! events need inputs this system does not record yet.
+//!
+//! # Scores
+//!
+//! One row per (actor, role, skill tag), plus the overall tag `*`; a submitter's and a
+//! reviewer's records are separate. Each row keeps the counts and the evidence masses
+//! (the sums of positive deltas and of the magnitudes of negative ones); the score is
+//! `workstream_reputation_score(positive, negative)` (migration 0007): 100 x the lower
+//! bound of the 95% Wilson interval of the positive share, treating every point of
+//! delta as one unit of evidence. A lower bound is fair to newcomers and to veterans
+//! alike: a single accept cannot outrank a long, mostly positive record, and a score
+//! grows with evidence instead of jumping to 100. [`recompute`] rebuilds every row from
+//! the events with the same aggregate and the same function, so it must agree exactly
+//! with the incremental updates; it reports how many rows it had to correct.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+use workstream_store::audit::NewAuditEvent;
+use workstream_store::jobs::{self, ClaimedJob};
+
+use crate::CommandError;
+use crate::projects::{Acting, record};
+use crate::worker::{BoxFuture, HandlerError, JobHandler};
+
+/// The job kind the review decision enqueues for every Review.
+pub const RECORD_JOB: &str = "reputation.record";
+
+/// Whose record an event belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The contributor whose submission was reviewed.
+    Submitter,
+    /// The reviewer who decided.
+    Reviewer,
+}
+
+impl Role {
+    /// The stored token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Submitter => "submitter",
+            Role::Reviewer => "reviewer",
+        }
+    }
+}
+
+/// One finding of the Review, as far as clarity is concerned.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFacts {
+    /// What is wrong.
+    pub issue: String,
+    /// Why it matters.
+    pub rationale: Option<String>,
+    /// What to change.
+    pub required_fix: Option<String>,
+}
+
+/// What [`plan`] needs to know about a Review.
+#[derive(Debug, Clone)]
+pub struct ReviewFacts {
+    /// `accept`, `needs_revision` or `reject`.
+    pub decision: String,
+    /// The task's difficulty, if set.
+    pub difficulty: Option<String>,
+    /// Whether an earlier Review of the task asked for a revision.
+    pub earlier_needs_revision: bool,
+    /// The Review's own findings.
+    pub findings: Vec<FindingFacts>,
+}
+
+/// An event [`plan`] decided a Review earns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedEvent {
+    /// Whose record.
+    pub role: Role,
+    /// The §5.5 event type.
+    pub event_type: &'static str,
+    /// The weight applied to the base delta.
+    pub weight: f64,
+    /// The signed delta (base x weight).
+    pub delta: f64,
+    /// Why, in words.
+    pub reason: &'static str,
+}
+
+/// The weight of a task's difficulty in an accept's delta.
+pub fn difficulty_weight(difficulty: Option<&str>) -> f64 {
+    match difficulty {
+        Some("medium") => 1.5,
+        Some("hard") => 2.0,
+        Some("expert") => 2.5,
+        _ => 1.0,
+    }
+}
+
+fn present(text: &Option<String>) -> bool {
+    text.as_deref().is_some_and(|t| !t.trim().is_empty())
+}
+
+/// The events a Review earns (see the module docs for the rules).
+pub fn plan(facts: &ReviewFacts) -> Vec<PlannedEvent> {
+    let mut events = Vec::new();
+    let event = |role, event_type, weight: f64, base: f64, reason| PlannedEvent {
+        role,
+        event_type,
+        weight,
+        delta: base * weight,
+        reason,
+    };
+    match facts.decision.as_str() {
+        "accept" => {
+            let weight = difficulty_weight(facts.difficulty.as_deref());
+            events.push(event(
+                Role::Submitter,
+                "accepted",
+                weight,
+                3.0,
+                "the submission was accepted",
+            ));
+            if facts.earlier_needs_revision {
+                events.push(event(
+                    Role::Submitter,
+                    "revision_closed",
+                    1.0,
+                    1.0,
+                    "an accept closed the revision episode",
+                ));
+            }
+        }
+        "needs_revision" => events.push(event(
+            Role::Submitter,
+            "needs_revision",
+            1.0,
+            -1.0,
+            "the review asked for a revision",
+        )),
+        _ => events.push(event(
+            Role::Submitter,
+            "rejected",
+            1.0,
+            -3.0,
+            "the submission was rejected",
+        )),
+    }
+    let clear = facts
+        .findings
+        .iter()
+        .all(|f| !f.issue.trim().is_empty() && (present(&f.required_fix) || present(&f.rationale)));
+    events.push(if clear {
+        event(
+            Role::Reviewer,
+            "clear_review",
+            1.0,
+            2.0,
+            "every finding states an issue and a fix or rationale",
+        )
+    } else {
+        event(
+            Role::Reviewer,
+            "unclear_feedback",
+            1.0,
+            -2.0,
+            "a finding lacks both a required fix and a rationale",
+        )
+    });
+    events
+}
+
+/// The `reputation.record` job.
+#[derive(Debug, Default)]
+pub struct RecordReputation;
+
+impl JobHandler for RecordReputation {
+    fn kind(&self) -> &'static str {
+        RECORD_JOB
+    }
+
+    fn run<'a>(
+        &'a self,
+        job: &'a ClaimedJob,
+        pool: &'a PgPool,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let review_id: Uuid = job.payload["review_id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| HandlerError::permanent("payload without a review_id"))?;
+            let mut tx = pool.begin().await?;
+            jobs::complete(&mut tx, job).await?;
+            record_review(&mut tx, review_id)
+                .await
+                .map_err(|error| match error.kind {
+                    crate::ErrorKind::Internal | crate::ErrorKind::Unavailable => {
+                        HandlerError::retryable(format!("{}: {}", error.code, error.message))
+                    }
+                    _ => HandlerError::permanent(format!("{}: {}", error.code, error.message)),
+                })?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
+/// What the job reads about a Review.
+#[derive(Debug, sqlx::FromRow)]
+struct ReviewRow {
+    project_id: Uuid,
+    task_id: Uuid,
+    submission_id: Uuid,
+    reviewer_id: Uuid,
+    submitter_id: Uuid,
+    decision: String,
+    difficulty: Option<String>,
+    skill_tags: Vec<String>,
+    earlier_needs_revision: bool,
+    accepted_contribution_id: Option<Uuid>,
+    review_contribution_id: Option<Uuid>,
+}
+
+/// What one run of [`record_review`] appended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// The ids of the events appended now (empty on a replay).
+    pub event_ids: Vec<Uuid>,
+    /// The lessons detection opened.
+    pub lessons_opened: Vec<Uuid>,
+}
+
+/// Appends the events `review_id` earns and folds them into the scores, in `tx`; then
+/// runs lesson detection. Safe to repeat: events already recorded are skipped.
+pub async fn record_review(
+    tx: &mut PgConnection,
+    review_id: Uuid,
+) -> Result<Recorded, CommandError> {
+    let review: ReviewRow = sqlx::query_as(
+        "SELECT t.project_id, r.task_id, r.submission_id, r.reviewer_id, s.contributor_id AS submitter_id, \
+         r.decision, t.difficulty, t.skill_tags, \
+         EXISTS (SELECT 1 FROM reviews e WHERE e.task_id = r.task_id AND e.id <> r.id \
+                 AND e.decision = 'needs_revision' AND e.completed_at <= r.completed_at) AS earlier_needs_revision, \
+         (SELECT c.id FROM final_acceptances fa JOIN contribution_records c \
+            ON c.source_final_acceptance_id = fa.id AND c.contribution_type = 'accepted_submission' \
+          WHERE fa.source_review_id = r.id) AS accepted_contribution_id, \
+         (SELECT c.id FROM contribution_records c WHERE c.source_review_id = r.id \
+            AND c.contribution_type = 'completed_review') AS review_contribution_id \
+         FROM reviews r JOIN submissions s ON s.id = r.submission_id JOIN tasks t ON t.id = r.task_id \
+         WHERE r.id = $1",
+    )
+    .bind(review_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(CommandError::not_found)?;
+    let findings: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT issue, rationale, required_fix FROM review_findings WHERE review_id = $1 ORDER BY position",
+    )
+    .bind(review_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let facts = ReviewFacts {
+        decision: review.decision.clone(),
+        difficulty: review.difficulty.clone(),
+        earlier_needs_revision: review.earlier_needs_revision,
+        findings: findings
+            .into_iter()
+            .map(|(issue, rationale, required_fix)| FindingFacts {
+                issue,
+                rationale,
+                required_fix,
+            })
+            .collect(),
+    };
+    let mut event_ids = Vec::new();
+    for planned in plan(&facts) {
+        let (actor, contribution) = match planned.role {
+            Role::Submitter => (
+                review.submitter_id,
+                if planned.event_type == "accepted" {
+                    review.accepted_contribution_id
+                } else {
+                    None
+                },
+            ),
+            Role::Reviewer => (review.reviewer_id, review.review_contribution_id),
+        };
+        let source_key = format!(
+            "review:{review_id}:{}:{}",
+            planned.role.as_str(),
+            planned.event_type
+        );
+        let inserted: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO reputation_events (id, actor_id, project_id, role, event_type, task_id, \
+             submission_id, review_id, contribution_record_id, skill_tags, weight, score_delta, reason, source_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::float8::numeric, $12::float8::numeric, $13, $14) \
+             ON CONFLICT (source_key) DO NOTHING RETURNING id",
+        )
+        .bind(Uuid::now_v7())
+        .bind(actor)
+        .bind(review.project_id)
+        .bind(planned.role.as_str())
+        .bind(planned.event_type)
+        .bind(review.task_id)
+        .bind(review.submission_id)
+        .bind(review_id)
+        .bind(contribution)
+        .bind(&review.skill_tags)
+        .bind(planned.weight)
+        .bind(planned.delta)
+        .bind(planned.reason)
+        .bind(&source_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        event_ids.extend(inserted);
+    }
+    fold_into_scores(tx, &event_ids).await?;
+    let lessons_opened = crate::lessons::detect_after_review(
+        tx,
+        review.project_id,
+        review.task_id,
+        review_id,
+        &review.decision,
+    )
+    .await?;
+    Ok(Recorded {
+        event_ids,
+        lessons_opened,
+    })
+}
+
+/// Every column of `reputation_scores` a score row is made of, in one order: the
+/// incremental fold, the recompute and its comparison all use it.
+const SCORE_COLUMNS: &str = "actor_id, role, skill_tag, accepted_count, needs_revision_count, \
+    rejected_count, revision_closed_count, review_count, clear_review_count, \
+    unclear_feedback_count, event_count, positive_mass, negative_mass, delta_sum, last_event_id, score";
+
+/// The score rows the events matching `filter` (SQL over `e`) add up to.
+fn aggregate(filter: &str) -> String {
+    format!(
+        "SELECT actor_id, role, skill_tag, accepted_count, needs_revision_count, rejected_count, \
+         revision_closed_count, review_count, clear_review_count, unclear_feedback_count, event_count, \
+         positive_mass, negative_mass, delta_sum, last_event_id, \
+         workstream_reputation_score(positive_mass, negative_mass) AS score \
+         FROM (SELECT e.actor_id, e.role, t.tag AS skill_tag, \
+           (count(*) FILTER (WHERE e.event_type = 'accepted'))::int AS accepted_count, \
+           (count(*) FILTER (WHERE e.event_type = 'needs_revision'))::int AS needs_revision_count, \
+           (count(*) FILTER (WHERE e.event_type = 'rejected'))::int AS rejected_count, \
+           (count(*) FILTER (WHERE e.event_type = 'revision_closed'))::int AS revision_closed_count, \
+           (count(*) FILTER (WHERE e.event_type IN ('clear_review', 'unclear_feedback')))::int AS review_count, \
+           (count(*) FILTER (WHERE e.event_type = 'clear_review'))::int AS clear_review_count, \
+           (count(*) FILTER (WHERE e.event_type = 'unclear_feedback'))::int AS unclear_feedback_count, \
+           count(*) AS event_count, \
+           coalesce(sum(e.score_delta) FILTER (WHERE e.score_delta > 0), 0) AS positive_mass, \
+           coalesce(-sum(e.score_delta) FILTER (WHERE e.score_delta < 0), 0) AS negative_mass, \
+           sum(e.score_delta) AS delta_sum, \
+           (array_agg(e.id ORDER BY e.id DESC))[1] AS last_event_id \
+           FROM reputation_events e \
+           CROSS JOIN LATERAL (SELECT '*'::text AS tag UNION SELECT x FROM unnest(e.skill_tags) x WHERE x <> '*') t \
+           WHERE {filter} GROUP BY e.actor_id, e.role, t.tag) a"
+    )
+}
+
+/// Adds the events `ids` to the score rows they touch (creating missing rows). Rows
+/// are written in key order, so two jobs touching the same actors queue rather than
+/// deadlock.
+async fn fold_into_scores(tx: &mut PgConnection, ids: &[Uuid]) -> Result<(), CommandError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let add = |c: &str| format!("{c} = reputation_scores.{c} + EXCLUDED.{c}");
+    let sums = [
+        "accepted_count",
+        "needs_revision_count",
+        "rejected_count",
+        "revision_closed_count",
+        "review_count",
+        "clear_review_count",
+        "unclear_feedback_count",
+        "event_count",
+        "positive_mass",
+        "negative_mass",
+        "delta_sum",
+    ]
+    .map(add)
+    .join(", ");
+    sqlx::query(&format!(
+        "INSERT INTO reputation_scores ({SCORE_COLUMNS}) {} ORDER BY actor_id, role, skill_tag \
+         ON CONFLICT (actor_id, role, skill_tag) DO UPDATE SET {sums}, \
+         last_event_id = greatest(reputation_scores.last_event_id, EXCLUDED.last_event_id), \
+         score = workstream_reputation_score(reputation_scores.positive_mass + EXCLUDED.positive_mass, \
+                                             reputation_scores.negative_mass + EXCLUDED.negative_mass)",
+        aggregate("e.id = ANY($1)")
+    ))
+    .bind(ids)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// What [`recompute`] did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Recomputed {
+    /// Score rows after the rebuild.
+    pub rows: i64,
+    /// Rows that differed from the incremental result (added, removed or changed);
+    /// 0 when the incremental updates were exact.
+    pub corrected: i64,
+    /// Events the rows were built from.
+    pub events: i64,
+}
+
+/// Rebuilds every score row from `reputation_events` (Operator recovery), in `tx`, and
+/// records `reputation_recomputed`. Holding a SHARE lock on the events while it runs
+/// means no job appends (and folds) an event half-way through the rebuild.
+pub async fn recompute(
+    tx: &mut PgConnection,
+    acting: &Acting,
+    reason: &str,
+) -> Result<Recomputed, CommandError> {
+    sqlx::query("LOCK TABLE reputation_events IN SHARE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let compared = SCORE_COLUMNS
+        .split(", ")
+        .map(|c| c.trim())
+        .filter(|c| !matches!(*c, "actor_id" | "role" | "skill_tag"))
+        .collect::<Vec<_>>();
+    let row = |alias: &str| {
+        compared
+            .iter()
+            .map(|c| format!("{alias}.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let corrected: i64 = sqlx::query_scalar(&format!(
+        "WITH rebuilt AS ({}) SELECT count(*) FROM rebuilt r \
+         FULL JOIN reputation_scores s USING (actor_id, role, skill_tag) \
+         WHERE ROW({}) IS DISTINCT FROM ROW({})",
+        aggregate("true"),
+        row("r"),
+        row("s")
+    ))
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM reputation_scores")
+        .execute(&mut *tx)
+        .await?;
+    let rows = sqlx::query(&format!(
+        "INSERT INTO reputation_scores ({SCORE_COLUMNS}) {} ORDER BY actor_id, role, skill_tag",
+        aggregate("true")
+    ))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM reputation_events")
+        .fetch_one(&mut *tx)
+        .await?;
+    let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+    record(
+        tx,
+        acting,
+        NewAuditEvent {
+            entity_type: "reputation_scores".into(),
+            event_type: "reputation_recomputed".into(),
+            reason: Some(reason.to_owned()),
+            payload: json!({ "rows": rows, "corrected": corrected, "events": events }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(Recomputed {
+        rows,
+        corrected,
+        events,
+    })
+}
+
+/// An actor's score rows, overall first, then by role and tag. Decimals are strings
+/// (exact, trailing zeros trimmed).
+pub async fn scores_of(conn: &mut PgConnection, actor: Uuid) -> Result<Vec<Value>, CommandError> {
+    let rows: Vec<(Value,)> = sqlx::query_as(
+        "SELECT jsonb_build_object('role', role, 'skill_tag', skill_tag, 'score', trim_scale(score)::text, \
+         'accepted_count', accepted_count, 'needs_revision_count', needs_revision_count, \
+         'rejected_count', rejected_count, 'revision_closed_count', revision_closed_count, \
+         'review_count', review_count, 'clear_review_count', clear_review_count, \
+         'unclear_feedback_count', unclear_feedback_count, 'event_count', event_count, \
+         'positive_mass', trim_scale(positive_mass)::text, 'negative_mass', trim_scale(negative_mass)::text, \
+         'delta_sum', trim_scale(delta_sum)::text, 'updated_at', updated_at) \
+         FROM reputation_scores WHERE actor_id = $1 \
+         ORDER BY role DESC, skill_tag <> '*', skill_tag",
+    )
+    .bind(actor)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(v,)| v).collect())
+}
+
+/// A page of an actor's events (optionally only those of `project`), by id.
+pub async fn events_of(
+    conn: &mut PgConnection,
+    actor: Uuid,
+    project: Option<Uuid>,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<(Uuid, Value)>, CommandError> {
+    Ok(sqlx::query_as(
+        "SELECT id, jsonb_build_object('id', id, 'project_id', project_id, 'role', role, \
+         'event_type', event_type, 'task_id', task_id, 'submission_id', submission_id, \
+         'review_id', review_id, 'contribution_record_id', contribution_record_id, \
+         'skill_tags', skill_tags, 'weight', trim_scale(weight)::text, \
+         'score_delta', trim_scale(score_delta)::text, 'reason', reason, 'created_at', created_at) \
+         FROM reputation_events WHERE actor_id = $1 AND ($2::uuid IS NULL OR project_id = $2) \
+         AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $4",
+    )
+    .bind(actor)
+    .bind(project)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Whether `actor` holds, or once held, a contributor role on `project`: a project's
+/// managers may read the reputation of their contributors and of no one else.
+pub async fn is_contributor_of(
+    conn: &mut PgConnection,
+    project: Uuid,
+    actor: Uuid,
+) -> Result<bool, CommandError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM project_role_grants WHERE project_id = $1 AND target_actor_id = $2)",
+    )
+    .bind(project)
+    .bind(actor)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(decision: &str) -> ReviewFacts {
+        ReviewFacts {
+            decision: decision.into(),
+            difficulty: Some("hard".into()),
+            earlier_needs_revision: false,
+            findings: vec![],
+        }
+    }
+
+    fn kinds(events: &[PlannedEvent]) -> Vec<(Role, &'static str, f64)> {
+        events
+            .iter()
+            .map(|e| (e.role, e.event_type, e.delta))
+            .collect()
+    }
+
+    #[test]
+    fn an_accept_is_weighted_by_difficulty_and_closes_a_revision_episode() {
+        assert_eq!(
+            kinds(&plan(&facts("accept"))),
+            vec![
+                (Role::Submitter, "accepted", 6.0),
+                (Role::Reviewer, "clear_review", 2.0)
+            ]
+        );
+        let after_revision = ReviewFacts {
+            earlier_needs_revision: true,
+            difficulty: None,
+            ..facts("accept")
+        };
+        assert_eq!(
+            kinds(&plan(&after_revision)),
+            vec![
+                (Role::Submitter, "accepted", 3.0),
+                (Role::Submitter, "revision_closed", 1.0),
+                (Role::Reviewer, "clear_review", 2.0)
+            ]
+        );
+        assert_eq!(difficulty_weight(Some("medium")), 1.5);
+        assert_eq!(difficulty_weight(Some("expert")), 2.5);
+        assert_eq!(difficulty_weight(Some("easy")), 1.0);
+    }
+
+    #[test]
+    fn revisions_and_rejects_cost_the_submitter_and_unclear_findings_cost_the_reviewer() {
+        let clear = FindingFacts {
+            issue: "The proof skips step 3.".into(),
+            rationale: None,
+            required_fix: Some("Prove step 3.".into()),
+        };
+        let explained = FindingFacts {
+            issue: "Wording.".into(),
+            rationale: Some("Ambiguous for readers.".into()),
+            required_fix: None,
+        };
+        let bare = FindingFacts {
+            issue: "Style.".into(),
+            rationale: Some("  ".into()),
+            required_fix: None,
+        };
+        let revision = ReviewFacts {
+            findings: vec![clear.clone(), explained.clone()],
+            ..facts("needs_revision")
+        };
+        assert_eq!(
+            kinds(&plan(&revision)),
+            vec![
+                (Role::Submitter, "needs_revision", -1.0),
+                (Role::Reviewer, "clear_review", 2.0)
+            ]
+        );
+        let reject = ReviewFacts {
+            findings: vec![clear, bare],
+            ..facts("reject")
+        };
+        assert_eq!(
+            kinds(&plan(&reject)),
+            vec![
+                (Role::Submitter, "rejected", -3.0),
+                (Role::Reviewer, "unclear_feedback", -2.0)
+            ]
+        );
+    }
+}
