@@ -22,6 +22,9 @@
 //!   submission, and the checker runs in contributor-safe and full views.
 //! * [`tasks`]: the task routes: create, screen, release, the ready queue, claim, start,
 //!   cancel, and the contributor-safe task view with compensation terms.
+//! * [`reputation`]: an actor's own reputation, a project's view of its contributors',
+//!   and the operator's recompute; [`lessons`] and [`sprints`]: a project's lessons
+//!   (recorded and detected) and its evaluation sprints with their reports.
 //! * [`config`]: the `WORKSTREAM_*` settings.
 //! * [`auth`]: bearer tokens, the [`auth::Caller`] extractor and its grants;
 //!   [`actors`] and [`grants`]: the routes that administer them.
@@ -40,10 +43,13 @@ pub mod grants;
 pub mod guides;
 pub mod health;
 pub mod idempotency;
+pub mod lessons;
 pub mod packets;
 pub mod pagination;
 pub mod projects;
 pub mod rate_limit;
+pub mod reputation;
+pub mod sprints;
 pub mod tasks;
 
 use std::sync::Arc;
@@ -97,7 +103,10 @@ pub fn router(state: AppState) -> Router {
         .merge(guides::routes())
         .merge(contribution::routes())
         .merge(tasks::routes())
-        .merge(packets::routes());
+        .merge(packets::routes())
+        .merge(reputation::routes())
+        .merge(lessons::routes())
+        .merge(sprints::routes());
     Router::new()
         .route("/health", get(health::liveness))
         .nest("/api/v1", api)

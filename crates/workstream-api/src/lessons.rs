@@ -1,0 +1,333 @@
+//! `/projects/{pid}/lessons`: what a project learned, and the change that carries it
+//! (upstream-domain §1.2, §2.3.13; R51).
+//!
+//! | method | path | who | answers |
+//! |---|---|---|---|
+//! | GET | `/projects/{pid}/lessons?status=&limit=&cursor=` | covering PM, operator, covering audit | 200 page of lessons |
+//! | GET | `/projects/{pid}/lessons/{lid}` | same | 200 lesson; 404 |
+//! | POST | `/projects/{pid}/lessons` | covering PM | `{source, source_entity_id?, lesson_type, summary, recommended_change?}` -> 201 lesson; 422 `lesson_source_required`, `lesson_source_not_found`, `invalid_request` |
+//! | POST | `/projects/{pid}/lessons/{lid}/accept` | covering PM | `{note?}` -> 200; 409 `invalid_lesson_transition` |
+//! | POST | `/projects/{pid}/lessons/{lid}/reject` | covering PM | `{reason}` -> 200; 409 `invalid_lesson_transition`; 422 `invalid_reason` |
+//! | POST | `/projects/{pid}/lessons/{lid}/implement` | covering PM | `{guide_id?, checker_digest?, note?}` -> 200; 409 `invalid_lesson_transition`; 422 `lesson_implementation_link_required`, `lesson_link_not_found` |
+//!
+//! Denials follow [`require`]: 403 `permission_not_granted` to a caller who may see the
+//! project, the concealed 404 to anyone else. Lessons detected by the reputation job
+//! appear here like recorded ones, with a `detection_key` and no author.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use workstream_domain::roles::AdminRole;
+use workstream_engine::lessons::{self, LessonDecision, NewLesson};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::correlation::CorrelationId;
+use crate::error::ApiError;
+use crate::extract::{Ids, Json};
+use crate::idempotency::{self, IdempotencyKey};
+use crate::pagination::{Page, PageQuery};
+use crate::projects::{acting, is_manager, require};
+
+/// The lesson routes.
+pub fn routes() -> Router<AppState> {
+    const BASE: &str = "/projects/{project_id}/lessons";
+    Router::new()
+        .route(BASE, get(list).post(create))
+        .route(&format!("{BASE}/{{lesson_id}}"), get(read))
+        .route(&format!("{BASE}/{{lesson_id}}/accept"), post(accept))
+        .route(&format!("{BASE}/{{lesson_id}}/reject"), post(reject))
+        .route(&format!("{BASE}/{{lesson_id}}/implement"), post(implement))
+}
+
+/// Whether the caller may read the project's lessons and sprints: its managers, the
+/// operators and its auditors.
+pub fn may_read(caller: &Caller, project: Uuid) -> bool {
+    is_manager(caller, project)
+        || caller.grants.admin(AdminRole::Operator, None).is_some()
+        || caller
+            .grants
+            .admin(AdminRole::AuditAuthority, Some(project))
+            .is_some()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require(&caller, project_id, may_read(&caller, project_id))?;
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the query string is not valid",
+        )
+        .with_details(json!({ "reason": rejection.body_text() }))
+    })?;
+    if let Some(status) = &query.status
+        && !["open", "accepted", "rejected", "implemented"].contains(&status.as_str())
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "status is one of open, accepted, rejected, implemented",
+        ));
+    }
+    // The filter is part of the list a cursor belongs to.
+    let scope = format!(
+        "project:{project_id}:lessons:{}",
+        query.status.as_deref().unwrap_or("*")
+    );
+    let page = Page::parse(
+        &PageQuery {
+            limit: query.limit,
+            cursor: query.cursor.clone(),
+        },
+        &scope,
+        &state.config.cursor_secret,
+    )?;
+    let mut conn = state.pool.acquire().await?;
+    let items = lessons::list(
+        &mut conn,
+        project_id,
+        query.status.as_deref(),
+        page.after,
+        page.limit,
+    )
+    .await?;
+    let next = page.next_cursor(
+        items.len(),
+        items.last().map(|l| l.id),
+        &scope,
+        &state.config.cursor_secret,
+    );
+    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids((project_id, lesson_id)): Ids<(Uuid, Uuid)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require(&caller, project_id, may_read(&caller, project_id))?;
+    let mut conn = state.pool.acquire().await?;
+    let lesson = lessons::find(&mut conn, project_id, lesson_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(
+        serde_json::to_value(lesson).expect("a lesson serializes"),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateLesson {
+    source: String,
+    #[serde(default)]
+    source_entity_id: Option<Uuid>,
+    lesson_type: String,
+    summary: String,
+    #[serde(default)]
+    recommended_change: String,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(project_id): Ids<Uuid>,
+    Json(body): Json<CreateLesson>,
+) -> Result<Response, ApiError> {
+    require(&caller, project_id, is_manager(&caller, project_id))?;
+    let request = json!({
+        "path": format!("/projects/{project_id}/lessons"),
+        "body": {
+            "source": body.source, "source_entity_id": body.source_entity_id,
+            "lesson_type": body.lesson_type, "summary": body.summary,
+            "recommended_change": body.recommended_change,
+        },
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "project.lesson.create",
+        key,
+        &request,
+        async |tx| {
+            let lesson = lessons::create(
+                tx,
+                &acting,
+                project_id,
+                NewLesson {
+                    source: body.source,
+                    source_entity_id: body.source_entity_id,
+                    lesson_type: body.lesson_type,
+                    summary: body.summary,
+                    recommended_change: body.recommended_change,
+                },
+            )
+            .await?;
+            Ok((
+                StatusCode::CREATED,
+                serde_json::to_value(lesson).expect("a lesson serializes"),
+            ))
+        },
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn decide(
+    state: AppState,
+    correlation: CorrelationId,
+    caller: Caller,
+    key: IdempotencyKey,
+    (project_id, lesson_id): (Uuid, Uuid),
+    action: &'static str,
+    body: Value,
+    decision: LessonDecision,
+) -> Result<Response, ApiError> {
+    require(&caller, project_id, is_manager(&caller, project_id))?;
+    let request = json!({
+        "path": format!("/projects/{project_id}/lessons/{lesson_id}/{action}"),
+        "body": body,
+    });
+    let acting = acting(&caller, &correlation);
+    let operation = match action {
+        "accept" => "project.lesson.accept",
+        "reject" => "project.lesson.reject",
+        _ => "project.lesson.implement",
+    };
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        operation,
+        key,
+        &request,
+        async |tx| {
+            let lesson = lessons::decide(tx, &acting, project_id, lesson_id, decision).await?;
+            Ok((
+                StatusCode::OK,
+                serde_json::to_value(lesson).expect("a lesson serializes"),
+            ))
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Accept {
+    #[serde(default)]
+    note: Option<String>,
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(ids): Ids<(Uuid, Uuid)>,
+    Json(body): Json<Accept>,
+) -> Result<Response, ApiError> {
+    let echo = json!({ "note": body.note });
+    decide(
+        state,
+        correlation,
+        caller,
+        key,
+        ids,
+        "accept",
+        echo,
+        LessonDecision::Accept { note: body.note },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reject {
+    reason: String,
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(ids): Ids<(Uuid, Uuid)>,
+    Json(body): Json<Reject>,
+) -> Result<Response, ApiError> {
+    let echo = json!({ "reason": body.reason });
+    decide(
+        state,
+        correlation,
+        caller,
+        key,
+        ids,
+        "reject",
+        echo,
+        LessonDecision::Reject {
+            reason: body.reason,
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Implement {
+    #[serde(default)]
+    guide_id: Option<Uuid>,
+    #[serde(default)]
+    checker_digest: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+async fn implement(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(ids): Ids<(Uuid, Uuid)>,
+    Json(body): Json<Implement>,
+) -> Result<Response, ApiError> {
+    let echo = json!({ "guide_id": body.guide_id, "checker_digest": body.checker_digest, "note": body.note });
+    decide(
+        state,
+        correlation,
+        caller,
+        key,
+        ids,
+        "implement",
+        echo,
+        LessonDecision::Implement {
+            guide_id: body.guide_id,
+            checker_digest: body.checker_digest,
+            note: body.note,
+        },
+    )
+    .await
+}

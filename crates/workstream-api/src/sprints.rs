@@ -1,0 +1,207 @@
+//! `/projects/{pid}/sprints`: evaluation sprints, a reporting group of tasks with a
+//! window and a report (arch §4). A sprint has no authority over its tasks.
+//!
+//! | method | path | who | answers |
+//! |---|---|---|---|
+//! | POST | `/projects/{pid}/sprints` | covering PM | `{name, description?, starts_at, ends_at, task_ids[]}` -> 201 sprint; 409 `sprint_name_exists`; 422 `sprint_window_invalid`, `sprint_task_not_found` |
+//! | GET | `/projects/{pid}/sprints?limit=&cursor=` | covering PM, operator, covering audit | 200 page of sprints |
+//! | GET | `/projects/{pid}/sprints/{sid}` | same | 200 sprint (with its last report) |
+//! | POST | `/projects/{pid}/sprints/{sid}/tasks` | covering PM | `{task_ids[]}` -> 200 sprint; 422 `sprint_task_not_found` |
+//! | POST | `/projects/{pid}/sprints/{sid}/report` | covering PM | `{}` -> 200 sprint with the report just generated and stored |
+//!
+//! Denials follow [`require`]: 403 `permission_not_granted` to a caller who may see the
+//! project, the concealed 404 to anyone else.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use workstream_engine::sprints::{self, NewSprint};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::correlation::CorrelationId;
+use crate::error::ApiError;
+use crate::extract::{Ids, Json};
+use crate::guides::page_query;
+use crate::idempotency::{self, IdempotencyKey};
+use crate::lessons::may_read;
+use crate::pagination::{Page, PageQuery};
+use crate::projects::{acting, is_manager, require};
+
+/// The sprint routes.
+pub fn routes() -> Router<AppState> {
+    const BASE: &str = "/projects/{project_id}/sprints";
+    Router::new()
+        .route(BASE, get(list).post(create))
+        .route(&format!("{BASE}/{{sprint_id}}"), get(read))
+        .route(&format!("{BASE}/{{sprint_id}}/tasks"), post(add_tasks))
+        .route(&format!("{BASE}/{{sprint_id}}/report"), post(report))
+}
+
+fn view(sprint: &sprints::Sprint) -> Value {
+    serde_json::to_value(sprint).expect("a sprint serializes")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateSprint {
+    name: String,
+    #[serde(default)]
+    description: String,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    #[serde(default)]
+    task_ids: Vec<Uuid>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(project_id): Ids<Uuid>,
+    Json(body): Json<CreateSprint>,
+) -> Result<Response, ApiError> {
+    require(&caller, project_id, is_manager(&caller, project_id))?;
+    let request = json!({
+        "path": format!("/projects/{project_id}/sprints"),
+        "body": {
+            "name": body.name, "description": body.description, "starts_at": body.starts_at,
+            "ends_at": body.ends_at, "task_ids": body.task_ids,
+        },
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "project.sprint.create",
+        key,
+        &request,
+        async |tx| {
+            let sprint = sprints::create(
+                tx,
+                &acting,
+                project_id,
+                NewSprint {
+                    name: body.name,
+                    description: body.description,
+                    starts_at: body.starts_at,
+                    ends_at: body.ends_at,
+                    task_ids: body.task_ids,
+                },
+            )
+            .await?;
+            Ok((StatusCode::CREATED, view(&sprint)))
+        },
+    )
+    .await
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require(&caller, project_id, may_read(&caller, project_id))?;
+    let query = page_query(query)?;
+    let scope = format!("project:{project_id}:sprints");
+    let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
+    let mut conn = state.pool.acquire().await?;
+    let items = sprints::list(&mut conn, project_id, page.after, page.limit).await?;
+    let next = page.next_cursor(
+        items.len(),
+        items.last().map(|s| s.id),
+        &scope,
+        &state.config.cursor_secret,
+    );
+    let items: Vec<Value> = items.iter().map(view).collect();
+    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids((project_id, sprint_id)): Ids<(Uuid, Uuid)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require(&caller, project_id, may_read(&caller, project_id))?;
+    let mut conn = state.pool.acquire().await?;
+    let sprint = sprints::find(&mut conn, project_id, sprint_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(view(&sprint)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddTasks {
+    task_ids: Vec<Uuid>,
+}
+
+async fn add_tasks(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids((project_id, sprint_id)): Ids<(Uuid, Uuid)>,
+    Json(body): Json<AddTasks>,
+) -> Result<Response, ApiError> {
+    require(&caller, project_id, is_manager(&caller, project_id))?;
+    let request = json!({
+        "path": format!("/projects/{project_id}/sprints/{sprint_id}/tasks"),
+        "body": { "task_ids": body.task_ids },
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "project.sprint.add_tasks",
+        key,
+        &request,
+        async |tx| {
+            let sprint =
+                sprints::add_tasks(tx, &acting, project_id, sprint_id, &body.task_ids).await?;
+            Ok((StatusCode::OK, view(&sprint)))
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+async fn report(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids((project_id, sprint_id)): Ids<(Uuid, Uuid)>,
+    Json(_): Json<Empty>,
+) -> Result<Response, ApiError> {
+    require(&caller, project_id, is_manager(&caller, project_id))?;
+    let request = json!({
+        "path": format!("/projects/{project_id}/sprints/{sprint_id}/report"),
+        "body": {},
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "project.sprint.report",
+        key,
+        &request,
+        async |tx| {
+            let sprint = sprints::generate_report(tx, &acting, project_id, sprint_id).await?;
+            Ok((StatusCode::OK, view(&sprint)))
+        },
+    )
+    .await
+}
