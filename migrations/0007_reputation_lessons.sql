@@ -67,6 +67,8 @@ $$;
 -- it records (e.g. 'repeated_revision_loop:task:<uuid>', 'checker_failure:<checker>:<code>'),
 -- once per project. A recorded lesson has an author and no key.
 ALTER TABLE project_lessons ALTER COLUMN created_by DROP NOT NULL;
+-- Target of the lesson's guide link.
+ALTER TABLE project_guides ADD CONSTRAINT project_guides_project_key UNIQUE (id, project_id);
 ALTER TABLE project_lessons
     ADD COLUMN detection_key               text,
     ADD COLUMN implemented_guide_id        uuid,
@@ -82,6 +84,3 @@ ALTER TABLE project_lessons
     ADD CONSTRAINT project_lessons_implementation_link CHECK (
         (status = 'implemented' AND num_nonnulls(implemented_guide_id, implemented_checker_digest) >= 1)
         OR (status <> 'implemented' AND implemented_guide_id IS NULL AND implemented_checker_digest IS NULL));
-
--- Target of the lesson's guide link.
-ALTER TABLE project_guides ADD CONSTRAINT project_guides_project_key UNIQUE (id, project_id);
