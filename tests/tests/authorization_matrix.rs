@@ -1,5 +1,5 @@
 //! Each role denied each action it does not hold, over every route of the identity,
-//! projects, guides, contribution and task API: one table, one row per route.
+//! projects, guides, contribution, task, reputation, lesson and sprint API: one table, one row per route.
 //!
 //! Nine callers, each holding exactly one thing: a system access administrator, a
 //! system operator, a system project manager, a project manager of another project, a
@@ -158,7 +158,7 @@ async fn every_role_is_denied_every_action_it_does_not_hold() {
     let server = TestServer::start().await;
 
     // Project P, active, with its guide and published (all-unpaid) terms.
-    let (setup_pm, setup_finance, p, _guide_v1) = active_project(&server, "matrix-p").await;
+    let (setup_pm, setup_finance, p, guide_v1) = active_project(&server, "matrix-p").await;
     let r = projects_support::create_project(&server, &setup_pm, "matrix-r").await;
     let q = projects_support::create_project(&server, &setup_pm, "matrix-q").await;
 
@@ -332,6 +332,46 @@ async fn every_role_is_denied_every_action_it_does_not_hold() {
     ])
     .await;
 
+    // Lessons (one to accept and implement, one to reject) and a sprint to act on.
+    let lesson_body =
+        json!({"source": "incident", "lesson_type": "risk_note", "summary": "Matrix lesson."});
+    let lessons = format!("/projects/{p}/lessons");
+    let to_implement = id(
+        &ok(
+            server,
+            Method::POST,
+            &lessons,
+            &setup_pm,
+            lesson_body.clone(),
+        )
+        .await,
+        "/id",
+    );
+    let to_reject = id(
+        &ok(
+            server,
+            Method::POST,
+            &lessons,
+            &setup_pm,
+            lesson_body.clone(),
+        )
+        .await,
+        "/id",
+    );
+    let sprints = format!("/projects/{p}/sprints");
+    let sprint_body = |name: &str| json!({"name": name, "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2100-01-01T00:00:00Z", "task_ids": [drafted]});
+    let sprint = id(
+        &ok(
+            server,
+            Method::POST,
+            &sprints,
+            &setup_pm,
+            sprint_body("Matrix sprint"),
+        )
+        .await,
+        "/id",
+    );
+
     use Denial::*;
     use Who::*;
     let (get, post, put, patch) = (Method::GET, Method::POST, Method::PUT, Method::PATCH);
@@ -399,6 +439,24 @@ async fn every_role_is_denied_every_action_it_does_not_hold() {
         row(post.clone(), format!("/projects/{p}/adapter-bindings/{points}/suspend"), empty(), &[Finance], Concealed, s200),
         row(post.clone(), format!("/projects/{p}/adapter-bindings/{points}/reactivate"), empty(), &[Finance], Concealed, s200),
         row(post.clone(), format!("/projects/{p}/adapter-bindings/{points}/retirement"), empty(), &[Finance], Concealed, s200),
+        // Reputation: anyone reads their own; a project's managers, operators and
+        // auditors read a contributor's; only an operator recomputes.
+        row(get.clone(), "/me/reputation", None, &EVERYONE, Forbidden, s200),
+        row(get.clone(), "/me/reputation/events", None, &EVERYONE, Forbidden, s200),
+        row(get.clone(), format!("/projects/{p}/contributors/{}/reputation", submitter.id), None, &[Manager, Operator, Auditor], Visible(SEES_P), s200),
+        row(post.clone(), "/operations/reputation/recompute", reason(), &[Operator], Forbidden, s200),
+        // Lessons and sprints (covering PM writes; PM, operator and audit read).
+        row(get.clone(), lessons.clone(), None, &[Manager, Operator, Auditor], Visible(SEES_P), s200),
+        row(get.clone(), format!("{lessons}/{to_implement}"), None, &[Manager, Operator, Auditor], Visible(SEES_P), s200),
+        row(post.clone(), lessons.clone(), Some(lesson_body.clone()), &[Manager], Visible(SEES_P), s201),
+        row(post.clone(), format!("{lessons}/{to_implement}/accept"), empty(), &[Manager], Visible(SEES_P), s200),
+        row(post.clone(), format!("{lessons}/{to_implement}/implement"), Some(json!({"guide_id": guide_v1})), &[Manager], Visible(SEES_P), s200),
+        row(post.clone(), format!("{lessons}/{to_reject}/reject"), reason(), &[Manager], Visible(SEES_P), s200),
+        row(post.clone(), sprints.clone(), Some(sprint_body("Matrix sprint 2")), &[Manager], Visible(SEES_P), s201),
+        row(get.clone(), sprints.clone(), None, &[Manager, Operator, Auditor], Visible(SEES_P), s200),
+        row(get.clone(), format!("{sprints}/{sprint}"), None, &[Manager, Operator, Auditor], Visible(SEES_P), s200),
+        row(post.clone(), format!("{sprints}/{sprint}/tasks"), Some(json!({"task_ids": [ready]})), &[Manager], Visible(SEES_P), s200),
+        row(post.clone(), format!("{sprints}/{sprint}/report"), empty(), &[Manager], Visible(SEES_P), s200),
         // Activating v2 last: the tasks above were screened against v1.
         row(post.clone(), format!("/projects/{p}/guides/{v2}/activate"), empty(), &[Manager], Visible(SEES_P), s200),
     ];

@@ -558,7 +558,7 @@ pub async fn is_contributor_of(
     actor: Uuid,
 ) -> Result<bool, CommandError> {
     Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM project_role_grants WHERE project_id = $1 AND target_actor_id = $2)",
+        "SELECT EXISTS (SELECT 1 FROM project_role_grants WHERE project_id = $1 AND actor_id = $2)",
     )
     .bind(project)
     .bind(actor)
