@@ -20,6 +20,8 @@
 //!   policy bundles and activation gate, and the finance authority's terms.
 //! * [`packets`]: packet upload (streamed intake and the pre-submit checks),
 //!   submission, and the checker runs in contributor-safe and full views.
+//! * [`reviews`]: the reviewer's queue, leases, review packet and decision; the task's
+//!   review history and revision context; the PM's revision close and repair.
 //! * [`tasks`]: the task routes: create, screen, release, the ready queue, claim, start,
 //!   cancel, and the contributor-safe task view with compensation terms.
 //! * [`reputation`]: an actor's own reputation, a project's view of its contributors',
@@ -49,6 +51,7 @@ pub mod pagination;
 pub mod projects;
 pub mod rate_limit;
 pub mod reputation;
+pub mod reviews;
 pub mod sprints;
 pub mod tasks;
 
@@ -104,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(contribution::routes())
         .merge(tasks::routes())
         .merge(packets::routes())
+        .merge(reviews::routes())
         .merge(reputation::routes())
         .merge(lessons::routes())
         .merge(sprints::routes());

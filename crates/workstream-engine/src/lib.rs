@@ -27,6 +27,9 @@
 //! * `pipeline`: what intake and both check phases share (checkers, object store,
 //!   scratch) and the `checker.evaluate` job: materialize, check, finalize the run
 //!   and route the task (`checkers` feature).
+//! * [`reviews`]: human review: the queue and its leases, the review packet, the
+//!   one-transaction decision (review, findings, resolutions, contributions, awards,
+//!   acceptance) and the revision episode (preparations, responses, close, repair).
 //! * [`compensation`]: the awards a contribution record earns (copied exactly from its
 //!   frozen policy version) and their delivery to the bound adapter.
 //! * [`reputation`]: the `reputation.record` job (an outcome ledger appended after each
@@ -56,6 +59,7 @@ pub mod packets;
 pub mod pipeline;
 pub mod projects;
 pub mod reputation;
+pub mod reviews;
 pub mod sprints;
 pub mod tasks;
 pub mod worker;
