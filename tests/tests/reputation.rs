@@ -13,6 +13,7 @@ use std::time::Duration;
 use projects_support::{get, post};
 use review_support::{
     Setup, Terms, accept_body, advisory, blocking, good_packet, in_review, needs_revision_body,
+    setup_with,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -120,7 +121,19 @@ async fn score_rows(s: &Setup) -> Vec<ScoreRow> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reviews_become_reputation_events_scores_and_lessons() {
-    let s = in_review("rep", Terms::Paid).await;
+    // A post-submit checker that fails every packet with an error-level finding but does
+    // not block review (low severity): three failing submissions make a pattern.
+    let s = setup_with("rep", Terms::Paid, |bundle| {
+        bundle["checker_policy"]["checkers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "size-limits", "phase": "post_submit", "blocking": false, "severity": "low",
+                         "configuration": {"max_file_bytes": 10, "max_total_bytes": 100000000, "max_file_count": 100}}));
+    })
+    .await;
+    let answer = s.submit(good_packet("v1"), json!({})).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(s.evaluated().await, "review_pending");
     let pool = s.server.database.pool();
 
     // Round 1: a blocking finding and a bare advisory one (no fix, no rationale).
@@ -374,7 +387,7 @@ async fn reviews_become_reputation_events_scores_and_lessons() {
     .await;
     assert_eq!(lessons.status, 200, "{}", lessons.body);
     let items = lessons.body["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "{}", lessons.body);
+    assert_eq!(items.len(), 2, "{}", lessons.body);
     let lesson = &items[0];
     assert_eq!(lesson["source"], "repeated_revision_loop");
     assert_eq!(lesson["source_entity_type"], "task");
@@ -397,6 +410,38 @@ async fn reviews_become_reputation_events_scores_and_lessons() {
     assert_eq!(
         detected["evidence"],
         json!({ "review_id": reviews[1], "needs_revision_reviews": 2 })
+    );
+
+    // The size-limits finding failed all three submissions: one checker_failure lesson,
+    // opened by the third review's job, pointing at the latest failing result.
+    let checker = &items[1];
+    assert_eq!(checker["source"], "checker_failure");
+    assert_eq!(checker["source_entity_type"], "checker_result");
+    assert_eq!(checker["lesson_type"], "guide_update");
+    assert_eq!(
+        checker["detection_key"],
+        "checker_failure:size-limits:file_too_large"
+    );
+    let latest_result: Uuid = sqlx::query_scalar(
+        "SELECT max(cr.id::text)::uuid FROM checker_results cr JOIN checker_runs r ON r.id = cr.checker_run_id \
+         WHERE r.task_id = $1 AND cr.checker_name = 'size-limits'",
+    )
+    .bind(s.task)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(checker["source_entity_id"], json!(latest_result));
+    let evidence: Value = sqlx::query_scalar(
+        "SELECT payload -> 'evidence' FROM audit_events WHERE event_type = 'project_lesson_detected' \
+         AND entity_id = $1::text::uuid",
+    )
+    .bind(checker["id"].as_str().unwrap())
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        evidence,
+        json!({"checker_name": "size-limits", "code": "file_too_large", "submissions": 3})
     );
 
     // Recompute: only an operator; it agrees with the incremental result, and repairs
@@ -506,7 +551,9 @@ async fn reviews_become_reputation_events_scores_and_lessons() {
     );
     assert_eq!(
         report["checker_failures"],
-        json!({"runs": 3, "by_checker": [], "by_finding_code": []})
+        json!({"runs": 3,
+               "by_checker": [{"checker_name": "size-limits", "failed": 3, "errored": 0}],
+               "by_finding_code": [{"checker_name": "size-limits", "code": "file_too_large", "findings": 6, "submissions": 3}]})
     );
     // Paid terms: 50 USD + 10 pts per acceptance, 5 USD per review (three reviews).
     let fulfilled: i64 = sqlx::query_scalar(
