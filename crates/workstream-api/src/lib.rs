@@ -22,6 +22,8 @@
 //!   submission, and the checker runs in contributor-safe and full views.
 //! * [`tasks`]: the task routes: create, screen, release, the ready queue, claim, start,
 //!   cancel, and the contributor-safe task view with compensation terms.
+//! * [`compensation`]: payments: the bound adapter's fulfilment callback, award reads
+//!   for finance, audit and contributors, reconciliation and the projection rebuild.
 //! * [`config`]: the `WORKSTREAM_*` settings.
 //! * [`auth`]: bearer tokens, the [`auth::Caller`] extractor and its grants;
 //!   [`actors`] and [`grants`]: the routes that administer them.
@@ -31,6 +33,7 @@
 
 pub mod actors;
 pub mod auth;
+pub mod compensation;
 pub mod config;
 pub mod contribution;
 pub mod correlation;
@@ -97,7 +100,8 @@ pub fn router(state: AppState) -> Router {
         .merge(guides::routes())
         .merge(contribution::routes())
         .merge(tasks::routes())
-        .merge(packets::routes());
+        .merge(packets::routes())
+        .merge(compensation::routes());
     Router::new()
         .route("/health", get(health::liveness))
         .nest("/api/v1", api)

@@ -119,7 +119,11 @@ impl From<sqlx::Error> for HandlerError {
 /// in), and nowhere else.
 #[cfg(feature = "checkers")]
 pub fn handlers(pipeline: Arc<crate::pipeline::Pipeline>) -> Vec<Arc<dyn JobHandler>> {
-    vec![Arc::new(crate::pipeline::EvaluateSubmission::new(pipeline))]
+    vec![
+        Arc::new(crate::pipeline::EvaluateSubmission::new(pipeline)),
+        // Awards go out through the default adapters (the built-in local one).
+        Arc::new(crate::compensation::delivery::DeliverAward::default()),
+    ]
 }
 
 /// How a [`Worker`] runs.
