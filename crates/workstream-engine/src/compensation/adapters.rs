@@ -148,7 +148,8 @@ impl AdapterRegistry {
     /// followed by `.` or `:`. A longer prefix wins over a shorter one.
     pub fn with(mut self, prefix: &str, adapter: Arc<dyn CompensationAdapter>) -> Self {
         self.routes.push((prefix.to_owned(), adapter));
-        self.routes.sort_by_key(|route| std::cmp::Reverse(route.0.len()));
+        self.routes
+            .sort_by_key(|route| std::cmp::Reverse(route.0.len()));
         self
     }
 
