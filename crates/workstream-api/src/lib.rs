@@ -20,6 +20,8 @@
 //!   policy bundles and activation gate, and the finance authority's terms.
 //! * [`packets`]: packet upload (streamed intake and the pre-submit checks),
 //!   submission, and the checker runs in contributor-safe and full views.
+//! * [`reviews`]: the reviewer's queue, leases, review packet and decision; the task's
+//!   review history and revision context; the PM's revision close and repair.
 //! * [`tasks`]: the task routes: create, screen, release, the ready queue, claim, start,
 //!   cancel, and the contributor-safe task view with compensation terms.
 //! * [`compensation`]: payments: the bound adapter's fulfilment callback, award reads
@@ -47,6 +49,7 @@ pub mod packets;
 pub mod pagination;
 pub mod projects;
 pub mod rate_limit;
+pub mod reviews;
 pub mod tasks;
 
 use std::sync::Arc;
@@ -101,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .merge(contribution::routes())
         .merge(tasks::routes())
         .merge(packets::routes())
+        .merge(reviews::routes())
         .merge(compensation::routes());
     Router::new()
         .route("/health", get(health::liveness))

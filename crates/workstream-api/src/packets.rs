@@ -366,6 +366,15 @@ async fn upload(
 #[serde(deny_unknown_fields)]
 struct SubmitBody {
     admission_id: Uuid,
+    /// After a reviewer's needs_revision: the preparation head read (R34).
+    #[serde(default)]
+    preparation_id: Option<Uuid>,
+    /// Its digest.
+    #[serde(default)]
+    preparation_digest: Option<String>,
+    /// One response per open blocking finding (R32).
+    #[serde(default)]
+    responses: Vec<workstream_engine::reviews::revision::FindingResponse>,
 }
 
 async fn submit(
@@ -374,8 +383,16 @@ async fn submit(
     caller: Caller,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
-    Json(body): Json<SubmitBody>,
+    Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
+    let body: SubmitBody = serde_json::from_value(value.clone()).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the request body is not valid for this route",
+        )
+        .with_details(json!({ "reason": e.to_string() }))
+    })?;
     let texts: Option<(Option<String>, Option<String>)> = {
         let mut conn = state.pool.acquire().await?;
         access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::Submitter).await?;
@@ -393,12 +410,17 @@ async fn submit(
         admission_id: body.admission_id,
         summary: summary.unwrap_or_default(),
         attestation: attestation.unwrap_or_default(),
+        resubmission: workstream_engine::reviews::revision::Resubmission {
+            preparation_id: body.preparation_id,
+            preparation_digest: body.preparation_digest,
+            responses: body.responses,
+        },
     };
     let requester = Requester {
         actor_id: caller.actor_id,
         correlation_id: Some(correlation.0.clone()),
     };
-    let request = json!({ "path": format!("/tasks/{task_id}/submissions"), "body": { "admission_id": body.admission_id } });
+    let request = json!({ "path": format!("/tasks/{task_id}/submissions"), "body": value });
     idempotency::run(
         &state.pool,
         caller.actor_id,

@@ -27,6 +27,9 @@
 //! * `pipeline`: what intake and both check phases share (checkers, object store,
 //!   scratch) and the `checker.evaluate` job: materialize, check, finalize the run
 //!   and route the task (`checkers` feature).
+//! * [`reviews`]: human review: the queue and its leases, the review packet, the
+//!   one-transaction decision (review, findings, resolutions, contributions, awards,
+//!   acceptance) and the revision episode (preparations, responses, close, repair).
 //! * [`compensation`]: the awards a contribution record earns (copied exactly from its
 //!   frozen policy version) and their delivery to the bound adapter.
 //! * [`worker`]: the job worker: claims jobs from the queue (`workstream_store::jobs`),
@@ -48,6 +51,7 @@ pub mod packets;
 #[cfg(feature = "checkers")]
 pub mod pipeline;
 pub mod projects;
+pub mod reviews;
 pub mod tasks;
 pub mod worker;
 

@@ -556,20 +556,45 @@ async fn record_members(
     Ok(())
 }
 
-/// Opens the review queue entry of an admitted submission.
+/// Opens the review queue entry of an admitted submission. A revision made in answer
+/// to a reviewer's `needs_revision` is preferred for that reviewer for the locked review
+/// policy's preference window (R35, AS41), unless they no longer hold the reviewer
+/// grant; everything else is open.
 async fn open_review_entry(
     tx: &mut PgConnection,
     context: &RunContext,
     run_id: Uuid,
 ) -> Result<(), CommandError> {
-    let reason = if context.submission_version == 1 {
-        "first_submission"
-    } else {
-        "checker_remediation_return"
+    let revision: Option<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT r.reviewer_id, s.locked_guide_id FROM submissions s \
+         JOIN revision_context_preparations p ON p.id = s.revision_context_preparation_id \
+         JOIN reviews r ON r.id = p.originating_review_id \
+         WHERE s.id = $1",
+    )
+    .bind(context.submission_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (reason, preferred, window) = match revision {
+        Some((reviewer, guide)) => {
+            let policies = crate::reviews::guide_policies(tx, guide).await?;
+            let still_reviewer = tasks::authority(tx, reviewer, context.project_id, false)
+                .await?
+                .project_grant("reviewer")
+                .is_some();
+            (
+                "revision_return",
+                still_reviewer.then_some(reviewer),
+                policies.review.review_preference_window_seconds,
+            )
+        }
+        None if context.submission_version == 1 => ("first_submission", None, 0),
+        None => ("checker_remediation_return", None, 0),
     };
     sqlx::query(
         "INSERT INTO review_queue_entries (id, project_id, task_id, submission_id, submission_version, \
-         admitting_checker_run_id, routing_reason) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         admitting_checker_run_id, routing_reason, routing, preferred_reviewer_id, preference_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                 CASE WHEN $9::uuid IS NULL THEN NULL ELSE now() + make_interval(secs => $10) END)",
     )
     .bind(Uuid::now_v7())
     .bind(context.project_id)
@@ -578,9 +603,68 @@ async fn open_review_entry(
     .bind(context.submission_version)
     .bind(run_id)
     .bind(reason)
+    .bind(if preferred.is_some() { "preferred" } else { "open" })
+    .bind(preferred)
+    .bind(window as f64)
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+impl Pipeline {
+    /// The bytes of one file of a stored packet, for a reviewer holding the lease
+    /// (authorization is the caller's: `reviews::packet::file_identity`). The archive is
+    /// fetched and inspected once into a cache keyed by its digest (packets are
+    /// immutable), and every read re-hashes the file against the digest recorded at
+    /// submission, so a tampered cache is never served.
+    pub async fn packet_file(
+        &self,
+        archive_key: &str,
+        archive_sha256: &str,
+        artifact_policy: &serde_json::Value,
+        path: &str,
+        file_sha256: &str,
+    ) -> Result<Vec<u8>, CommandError> {
+        let unavailable = |why: String| {
+            CommandError::new(crate::ErrorKind::Unavailable, "material_unavailable", why)
+        };
+        let hex = archive_sha256.trim_start_matches("sha256:");
+        let cached = self.scratch.join("review-packets").join(hex);
+        if !cached.is_dir() {
+            let scratch = self.scratch_dir()?;
+            let archive = scratch.path().join("packet.zip");
+            let tree = scratch.path().join("tree");
+            std::fs::create_dir(&tree).map_err(CommandError::internal)?;
+            self.objects
+                .get_to_file(archive_key, &archive)
+                .await
+                .map_err(|e| unavailable(format!("{}: {e}", e.code())))?;
+            let limits = PacketLimits::for_artifact_policy(artifact_policy);
+            let packet = Pipeline::inspect(archive, tree.clone(), limits)
+                .await
+                .map_err(|e| unavailable(format!("the stored archive fails intake: {}", e.code)))?;
+            if packet.archive_sha256.to_string() != archive_sha256 {
+                return Err(unavailable(
+                    "the stored archive does not hash to the submitted one".into(),
+                ));
+            }
+            std::fs::create_dir_all(cached.parent().expect("a parent"))
+                .map_err(CommandError::internal)?;
+            // Another reader may have won the race; either tree is the same packet.
+            if std::fs::rename(&tree, &cached).is_err() && !cached.is_dir() {
+                return Err(CommandError::internal("could not cache the packet tree"));
+            }
+        }
+        let bytes = tokio::fs::read(cached.join(path))
+            .await
+            .map_err(|e| unavailable(format!("reading {path}: {e}")))?;
+        if Digest::of_bytes(&bytes).to_string() != file_sha256 {
+            return Err(unavailable(format!(
+                "{path} does not hash to the submitted file"
+            )));
+        }
+        Ok(bytes)
+    }
 }
 
 /// The default scratch directory under a data directory.

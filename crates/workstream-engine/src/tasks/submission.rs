@@ -188,6 +188,9 @@ pub struct SubmitInput {
     pub summary: String,
     /// The contributor's attestation (required, R19).
     pub attestation: String,
+    /// After a reviewer's `needs_revision`: the preparation head echoed and one response
+    /// per open blocking finding (R32, R34). Empty otherwise.
+    pub resubmission: crate::reviews::revision::Resubmission,
 }
 
 /// A created submission and the evaluation queued for it.
@@ -233,7 +236,7 @@ pub async fn submit(
     let assignee = active
         .as_ref()
         .is_some_and(|a| a.contributor_id == requester.actor_id);
-    let facts = GuardFacts {
+    let mut facts = GuardFacts {
         has_active_assignment: active.is_some(),
         actor_is_assignee: assignee,
         locks_complete: locks_complete(&task),
@@ -243,8 +246,6 @@ pub async fn submit(
         summary_present: !input.summary.trim().is_empty(),
         attestation_given: !input.attestation.trim().is_empty(),
         submission_policy_locked: task.locked_checker_policy.is_some(),
-        // Only a checker remediation can be answered here; a reviewer's needs_revision
-        // needs a revision preparation (the review issue), which this path never has.
         remediation_run_bound: remediation_run.is_some(),
         // The predecessor is the task's latest version by construction (read above,
         // under the task lock).
@@ -256,6 +257,24 @@ pub async fn submit(
         },
         ..GuardFacts::default()
     };
+    // After a reviewer's needs_revision, the human path's facts: the preparation head
+    // echoed, every open blocking finding answered, the round limit and the deadline.
+    let human_revision =
+        task.status == TaskState::NeedsRevision.as_str() && remediation_run.is_none() && assignee;
+    let head = if human_revision {
+        crate::reviews::revision::resubmission_facts(conn, &task, &input.resubmission, &mut facts)
+            .await?
+    } else {
+        None
+    };
+    if !human_revision
+        && (!input.resubmission.responses.is_empty() || input.resubmission.preparation_id.is_some())
+    {
+        return Err(CommandError::invalid(
+            "finding_responses_not_expected",
+            "only a resubmission after a reviewer's needs_revision answers findings",
+        ));
+    }
     let decision = decide(
         state_of(&task)?,
         &TaskCommand::Submit,
@@ -285,12 +304,12 @@ pub async fn submit(
          locked_guide_version, locked_guide_activation_sequence, locked_policy_bundle_hash, \
          locked_artifact_policy_hash, locked_checker_policy, locked_checker_policy_hash, \
          locked_review_policy_hash, locked_revision_policy_hash, contribution_policy_version_id, \
-         supersedes_submission_id, remediation_source_checker_run_id) \
+         supersedes_submission_id, remediation_source_checker_run_id, revision_context_preparation_id) \
          SELECT $1, t.project_id, t.id, $2, $3, $4, $5, $6, a.id, a.archive_sha256, a.archive_byte_count, \
          a.archive_object_key, a.manifest, a.manifest_digest, t.locked_guide_id, t.locked_guide_version, \
          t.locked_guide_activation_sequence, t.locked_policy_bundle_hash, t.locked_artifact_policy_hash, \
          t.locked_checker_policy, t.locked_checker_policy_hash, t.locked_review_policy_hash, \
-         t.locked_revision_policy_hash, $7, $8, $9 \
+         t.locked_revision_policy_hash, $7, $8, $9, $12 \
          FROM tasks t JOIN submission_bundle_admissions a ON a.id = $10 WHERE t.id = $11",
     )
     .bind(submission_id)
@@ -304,8 +323,19 @@ pub async fn submit(
     .bind(remediation_run)
     .bind(input.admission_id)
     .bind(task.id)
+    .bind(head.as_ref().map(|h| h.id))
     .execute(&mut *conn)
     .await?;
+    if let Some(head) = &head {
+        crate::reviews::revision::record_responses(
+            conn,
+            submission_id,
+            assignment.id,
+            head,
+            &input.resubmission.responses,
+        )
+        .await?;
+    }
     sqlx::query(
         "UPDATE submission_bundle_admissions SET state = 'consumed', consumed_at = now() WHERE id = $1",
     )
@@ -331,6 +361,8 @@ pub async fn submit(
             "archive_sha256": archive_sha256,
             "manifest_digest": manifest_digest,
             "locked_checker_policy_hash": task.locked_checker_policy_hash,
+            "revision_context_preparation_id": head.as_ref().map(|h| h.id),
+            "answered_finding_ids": input.resubmission.responses.iter().map(|r| r.finding_id).collect::<Vec<_>>(),
         }),
     )
     .await?;

@@ -1,0 +1,838 @@
+//! The review decision: one transaction, in the fixed order of upstream-domain §2.2.
+//!
+//! 1. Lock task -> assignment -> submission -> lease -> queue entry -> the latest
+//!    earlier review; re-read the reviewer's authority under those locks (R47).
+//! 2. Append the Review, its findings and its resolutions of prior findings.
+//! 3. Lease `consumed`. 4. Queue entry `closed` (`review_recorded`).
+//! 5. The reviewer's `completed_review` contribution and its awards, under the version
+//!    the lease froze (every decision).
+//! 6. accept: FinalAcceptance, task `accepted`, assignment `completed`, the submitter's
+//!    `accepted_submission` contribution and its awards under the assignment's version.
+//!    needs_revision: the revision context preparation (kept, rebased or blocked) and
+//!    task `needs_revision`; the assignment stays active. reject: assignment `blocked`
+//!    (naming the Review), task `rejected`.
+//! 7. The audit event and the outbox: award deliveries and the `reputation.record` job
+//!    (R53: reputation is computed after commit, never here).
+//!
+//! The request is validated before anything is locked, and every guard is judged by
+//! `workstream_domain::decide` on facts read under the locks; the database re-checks
+//! the structural rules (one decision per lease, accept with no open blocker,
+//! needs_revision with one, resolutions closing a finding once) at commit. The caller
+//! commits; any error rolls everything back (AS32).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use uuid::Uuid;
+use workstream_domain::decide;
+use workstream_domain::lifecycle::{Actor, GuardFacts, ReviewDecision, TaskCommand};
+use workstream_store::jobs::{self, NewJob};
+use workstream_store::tasks::{self, TaskRow};
+
+use super::packet::{PriorFinding, prior_findings};
+use super::{guide_policies, queue, revision};
+use crate::CommandError;
+use crate::compensation::awards::{self, CreatedAward};
+use crate::tasks::access::Access;
+use crate::tasks::{Requester, audit_transition, state_of};
+
+/// The job kind that turns a review into reputation events after commit.
+pub const REPUTATION_JOB: &str = "reputation.record";
+
+/// Most findings one review may raise, and most evidence references one decision cites.
+pub const MAX_FINDINGS: usize = 100;
+
+/// A finding the reviewer raises.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewFinding {
+    /// `blocking` or `advisory` (no severities).
+    pub kind: String,
+    /// The area of the work (1-200 characters).
+    pub area: String,
+    /// What is wrong (1-4000 characters).
+    pub issue: String,
+    /// Why it blocks; required for a blocking finding.
+    #[serde(default)]
+    pub rationale: Option<String>,
+    /// What must change; required for a blocking finding.
+    #[serde(default)]
+    pub required_fix: Option<String>,
+    /// The evidence: `{path, line?, note?}` naming a packet file.
+    #[serde(default)]
+    pub evidence_ref: Option<Value>,
+}
+
+/// The reviewer's verdict on one prior finding.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewResolution {
+    /// The prior finding.
+    pub finding_id: Uuid,
+    /// `resolved`, `unresolved` or `not_applicable`.
+    pub result: String,
+    /// Why (1-4000 characters).
+    pub rationale: String,
+    /// Optional evidence, as for a finding.
+    #[serde(default)]
+    pub evidence_ref: Option<Value>,
+}
+
+/// A decision as the reviewer sends it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    /// `accept`, `needs_revision` or `reject`.
+    pub decision: String,
+    /// What the reviewer found overall (at most 20,000 characters).
+    #[serde(default)]
+    pub summary: String,
+    /// `low`, `medium` or `high`.
+    #[serde(default)]
+    pub confidence: Option<String>,
+    /// Required for reject: bounded and grounded in the guide.
+    #[serde(default)]
+    pub reject_reason: Option<String>,
+    /// Required for accept: what in the packet supports it (`{path, line?, note?}`).
+    #[serde(default)]
+    pub acceptance_evidence_refs: Vec<Value>,
+    /// New findings.
+    #[serde(default)]
+    pub findings: Vec<NewFinding>,
+    /// One per open prior blocking finding (accept and needs_revision).
+    #[serde(default)]
+    pub resolutions: Vec<NewResolution>,
+}
+
+/// A contribution the decision recorded, with its awards.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedContribution {
+    /// The contribution record id.
+    pub id: Uuid,
+    /// `completed_review` or `accepted_submission`.
+    pub contribution_type: String,
+    /// Who contributed.
+    pub contributor_id: Uuid,
+    /// The frozen policy version it was valued under.
+    pub contribution_policy_version_id: Uuid,
+    /// The awards it earned (none under an unpaid rule).
+    pub awards: Vec<CreatedAward>,
+}
+
+/// What a decision recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decided {
+    /// The stored Review.
+    pub review: Value,
+    /// The task after the decision.
+    pub task: Value,
+    /// The contributions, reviewer's first.
+    pub contributions: Vec<RecordedContribution>,
+    /// The FinalAcceptance (accept only).
+    pub final_acceptance_id: Option<Uuid>,
+    /// The revision context preparation (needs_revision only).
+    pub preparation: Option<Value>,
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> CommandError {
+    CommandError::invalid(code, message)
+}
+
+/// Checks the request's shape (before any lock): tokens, lengths, the evidence
+/// references' form. Whether a path exists in the packet is checked under the locks.
+fn validate(input: &DecisionInput) -> Result<ReviewDecision, CommandError> {
+    let decision: ReviewDecision = input.decision.parse().map_err(|_| {
+        invalid(
+            "decision_invalid",
+            "decision must be accept, needs_revision or reject",
+        )
+    })?;
+    if input.summary.chars().count() > 20_000 {
+        return Err(invalid(
+            "summary_too_long",
+            "the summary has at most 20,000 characters",
+        ));
+    }
+    if let Some(c) = &input.confidence
+        && !matches!(c.as_str(), "low" | "medium" | "high")
+    {
+        return Err(invalid(
+            "confidence_invalid",
+            "confidence is low, medium or high",
+        ));
+    }
+    if decision != ReviewDecision::Reject && input.reject_reason.is_some() {
+        return Err(invalid(
+            "reject_reason_not_allowed",
+            "only a reject carries a reject reason",
+        ));
+    }
+    if input.findings.len() > MAX_FINDINGS || input.acceptance_evidence_refs.len() > MAX_FINDINGS {
+        return Err(invalid(
+            "too_many_items",
+            "a decision has at most 100 findings and 100 evidence references",
+        ));
+    }
+    for r in &input.acceptance_evidence_refs {
+        evidence_shape(r)?;
+    }
+    for f in &input.findings {
+        if !matches!(f.kind.as_str(), "blocking" | "advisory") {
+            return Err(invalid(
+                "finding_kind_invalid",
+                "a finding is blocking or advisory",
+            ));
+        }
+        let area = f.area.trim().chars().count();
+        let issue = f.issue.trim().chars().count();
+        if !(1..=200).contains(&area) || !(1..=4000).contains(&issue) {
+            return Err(invalid(
+                "finding_invalid",
+                "a finding names an area (1-200 characters) and an issue (1-4000 characters)",
+            ));
+        }
+        for text in [&f.rationale, &f.required_fix].into_iter().flatten() {
+            if text.chars().count() > 4000 {
+                return Err(invalid(
+                    "finding_invalid",
+                    "a rationale or required fix has at most 4000 characters",
+                ));
+            }
+        }
+        if let Some(e) = &f.evidence_ref {
+            evidence_shape(e)?;
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in &input.resolutions {
+        if !matches!(
+            r.result.as_str(),
+            "resolved" | "unresolved" | "not_applicable"
+        ) {
+            return Err(invalid(
+                "finding_resolution_invalid",
+                "a resolution is resolved, unresolved or not_applicable",
+            ));
+        }
+        if !(1..=4000).contains(&r.rationale.trim().chars().count()) {
+            return Err(invalid(
+                "finding_resolution_invalid",
+                "a resolution gives a rationale of 1 to 4000 characters",
+            ));
+        }
+        if !seen.insert(r.finding_id) {
+            return Err(invalid(
+                "finding_resolution_duplicate",
+                "one resolution per prior finding",
+            ));
+        }
+        if let Some(e) = &r.evidence_ref {
+            evidence_shape(e)?;
+        }
+    }
+    Ok(decision)
+}
+
+/// An evidence reference is `{path, line?, note?}`: a packet path, a 1-based line, a
+/// note of at most 2000 characters.
+fn evidence_shape(e: &Value) -> Result<(), CommandError> {
+    let bad = || {
+        invalid(
+            "evidence_ref_invalid",
+            "an evidence reference is {\"path\": a packet file, \"line\"?: >= 1, \"note\"?: text}",
+        )
+    };
+    let object = e.as_object().ok_or_else(bad)?;
+    if object
+        .keys()
+        .any(|k| !matches!(k.as_str(), "path" | "line" | "note"))
+    {
+        return Err(bad());
+    }
+    let path = object.get("path").and_then(Value::as_str).ok_or_else(bad)?;
+    if path.is_empty() || path.len() > 1024 {
+        return Err(bad());
+    }
+    if let Some(line) = object.get("line")
+        && line.as_u64().is_none_or(|n| n < 1)
+    {
+        return Err(bad());
+    }
+    if let Some(note) = object.get("note")
+        && note.as_str().is_none_or(|n| n.chars().count() > 2000)
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// The submission under review, as the decision needs it.
+#[derive(Debug, sqlx::FromRow)]
+struct LeasedSubmission {
+    id: Uuid,
+    task_assignment_id: Uuid,
+    contributor_id: Uuid,
+    archive_sha256: String,
+    locked_guide_id: Uuid,
+    locked_guide_version: String,
+    locked_review_policy_hash: String,
+}
+
+/// The lease row under lock.
+#[derive(Debug, sqlx::FromRow)]
+struct LockedLease {
+    reviewer_id: Uuid,
+    submission_id: Uuid,
+    disposition: String,
+    live: bool,
+    reviewer_contribution_policy_version_id: Uuid,
+}
+
+/// Records the decision of the holder of `lease_id` (see the module docs).
+pub async fn decide_review(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    lease_id: Uuid,
+    input: &DecisionInput,
+) -> Result<Decided, CommandError> {
+    let decision = validate(input)?;
+    queue::sweep(conn).await?;
+    let held = queue::lease(conn, lease_id)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+
+    // 1. Locks, in the fixed order.
+    let task = tasks::lock(conn, held.task_id)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    let assignment = tasks::lock_active_assignment(conn, task.id).await?;
+    let submission: LeasedSubmission = sqlx::query_as(
+        "SELECT id, task_assignment_id, contributor_id, archive_sha256, locked_guide_id, \
+         locked_guide_version, locked_review_policy_hash FROM submissions WHERE id = $1 FOR SHARE",
+    )
+    .bind(held.submission_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let lease: LockedLease = sqlx::query_as(
+        "SELECT reviewer_id, submission_id, disposition, expires_at > now() AS live, \
+         reviewer_contribution_policy_version_id FROM review_leases WHERE id = $1 FOR UPDATE",
+    )
+    .bind(lease_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (entry_state, admitting_run): (String, Uuid) = sqlx::query_as(
+        "SELECT state, admitting_checker_run_id FROM review_queue_entries WHERE id = $1 FOR UPDATE",
+    )
+    .bind(held.queue_entry_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let predecessor: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM reviews WHERE task_id = $1 ORDER BY completed_at DESC, id DESC LIMIT 1 FOR SHARE",
+    )
+    .bind(task.id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let access = Access::read(conn, requester.actor_id, task.project_id, true).await?;
+    // Someone with no reviewer grant learns nothing about the lease (AS26, AS49).
+    let grant = access.require(Actor::Reviewer)?;
+
+    // 2. Facts, read under the locks.
+    let policies = guide_policies(conn, submission.locked_guide_id).await?;
+    if !policies
+        .review
+        .allowed_decisions
+        .iter()
+        .any(|d| d == decision.as_str())
+    {
+        return Err(invalid(
+            "decision_not_allowed",
+            format!(
+                "the locked review policy does not allow {}",
+                decision.as_str()
+            ),
+        ));
+    }
+    let own_chain: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM submissions WHERE task_id = $1 AND contributor_id = $2)",
+    )
+    .bind(task.id)
+    .bind(requester.actor_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (run_current, blocking_failures): (bool, i64) = sqlx::query_as(
+        "SELECT (c.is_current_for_submission AND c.status = 'completed' \
+                 AND c.routing_recommendation = 'allow_review' AND c.submission_id = $2), \
+                (SELECT count(*) FROM checker_results r WHERE r.checker_run_id = c.id \
+                 AND r.blocks_review AND r.status IN ('failed', 'errored')) \
+         FROM checker_runs c WHERE c.id = $1",
+    )
+    .bind(admitting_run)
+    .bind(submission.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let packet_paths: Vec<String> =
+        sqlx::query_scalar("SELECT path FROM packet_files WHERE submission_id = $1")
+            .bind(submission.id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let cites_packet = |e: &Value| {
+        e["path"]
+            .as_str()
+            .is_some_and(|p| packet_paths.iter().any(|q| q == p))
+    };
+    let all_refs = input
+        .acceptance_evidence_refs
+        .iter()
+        .chain(
+            input
+                .findings
+                .iter()
+                .filter_map(|f| f.evidence_ref.as_ref()),
+        )
+        .chain(
+            input
+                .resolutions
+                .iter()
+                .filter_map(|r| r.evidence_ref.as_ref()),
+        );
+    for e in all_refs {
+        if !cites_packet(e) {
+            return Err(invalid(
+                "evidence_ref_unknown_path",
+                format!("{} is not a file of the packet under review", e["path"]),
+            )
+            .with_details(json!({ "path": e["path"] })));
+        }
+    }
+
+    let prior = prior_findings(conn, task.id).await?;
+    check_resolution_targets(&prior, &input.resolutions)?;
+    let open_blockers: Vec<&PriorFinding> = prior
+        .iter()
+        .filter(|f| f.kind == "blocking" && f.status == "open")
+        .collect();
+    let resolution_of = |id: Uuid| -> Option<&NewResolution> {
+        input.resolutions.iter().find(|r| r.finding_id == id)
+    };
+    let blocking = input.findings.iter().filter(|f| f.kind == "blocking");
+    let evidence_required = match policies.review.finding_evidence_requirement.as_str() {
+        "required_for_all" => input.findings.iter().collect::<Vec<_>>(),
+        "required_for_blocking" => blocking.clone().collect(),
+        _ => Vec::new(),
+    };
+    let facts = GuardFacts {
+        lease_active: lease.disposition == "active" && lease.live && entry_state == "pending",
+        lease_held_by_actor: lease.reviewer_id == requester.actor_id
+            && lease.submission_id == submission.id,
+        actor_is_submitter_of_chain: own_chain,
+        admitting_run_current: run_current,
+        acceptance_evidence_cited: !input.acceptance_evidence_refs.is_empty(),
+        // No dispute or copying hold exists in this system yet; nothing can set one.
+        acceptance_hold: false,
+        open_blocking_checker_failures: count(blocking_failures),
+        prior_findings_without_resolution: count_of(
+            open_blockers
+                .iter()
+                .filter(|f| resolution_of(f.id).is_none()),
+        ),
+        prior_blocking_findings_left_open: count_of(
+            open_blockers
+                .iter()
+                .filter(|f| resolution_of(f.id).is_some_and(|r| r.result == "unresolved")),
+        ),
+        new_blocking_findings: count_of(blocking.clone()),
+        incomplete_blocking_findings: count_of(blocking.clone().filter(|f| {
+            blank(&f.rationale) || blank(&f.required_fix) || f.issue.trim().is_empty()
+        })),
+        findings_missing_evidence: count_of(
+            evidence_required
+                .iter()
+                .filter(|f| f.evidence_ref.is_none()),
+        ),
+        ..GuardFacts::default()
+    };
+    let reject_reason = input
+        .reject_reason
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_owned);
+    let transition = decide(
+        state_of(&task)?,
+        &TaskCommand::ReviewDecision {
+            decision,
+            reject_reason: reject_reason.clone(),
+        },
+        &access.actor_context(),
+        &facts,
+    )?;
+
+    // 2. The Review, its findings, its resolutions.
+    let review_id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO reviews (id, task_id, submission_id, review_lease_id, predecessor_review_id, \
+         reviewer_id, decision, summary, reject_reason, confidence, acceptance_evidence_refs, \
+         locked_guide_version, locked_review_policy_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(review_id)
+    .bind(task.id)
+    .bind(submission.id)
+    .bind(lease_id)
+    .bind(predecessor)
+    .bind(requester.actor_id)
+    .bind(decision.as_str())
+    .bind(input.summary.trim())
+    .bind(&reject_reason)
+    .bind(&input.confidence)
+    .bind(json!(input.acceptance_evidence_refs))
+    .bind(&submission.locked_guide_version)
+    .bind(&submission.locked_review_policy_hash)
+    .execute(&mut *conn)
+    .await?;
+    let mut finding_ids = Vec::with_capacity(input.findings.len());
+    for (i, f) in input.findings.iter().enumerate() {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO review_findings (id, review_id, position, finding_kind, area, issue, \
+             rationale, required_fix, evidence_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id)
+        .bind(review_id)
+        .bind(i32::try_from(i + 1).unwrap_or(i32::MAX))
+        .bind(&f.kind)
+        .bind(f.area.trim())
+        .bind(f.issue.trim())
+        .bind(f.rationale.as_deref().map(str::trim))
+        .bind(f.required_fix.as_deref().map(str::trim))
+        .bind(&f.evidence_ref)
+        .execute(&mut *conn)
+        .await?;
+        finding_ids.push(id);
+    }
+    for r in &input.resolutions {
+        sqlx::query(
+            "INSERT INTO finding_resolutions (id, review_id, finding_id, revised_submission_id, \
+             result, rationale, evidence_ref) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(review_id)
+        .bind(r.finding_id)
+        .bind(submission.id)
+        .bind(&r.result)
+        .bind(r.rationale.trim())
+        .bind(&r.evidence_ref)
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    // 3-4. The lease is consumed, the entry closed.
+    sqlx::query(
+        "UPDATE review_leases SET disposition = 'consumed', ended_at = now(), ended_by = $2, \
+         end_reason = 'decision recorded' WHERE id = $1",
+    )
+    .bind(lease_id)
+    .bind(requester.actor_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE review_queue_entries SET state = 'closed', closed_at = now(), \
+         closed_reason = 'review_recorded' WHERE id = $1",
+    )
+    .bind(held.queue_entry_id)
+    .execute(&mut *conn)
+    .await?;
+
+    // 5. The reviewer's contribution, under the lease-frozen version.
+    let correlation = requester.correlation_id.as_deref();
+    let mut contributions = vec![
+        contribute(
+            conn,
+            &task,
+            &submission,
+            Contributor::Reviewer {
+                reviewer_id: requester.actor_id,
+                review_id,
+                lease_id,
+                version: lease.reviewer_contribution_policy_version_id,
+            },
+            correlation,
+        )
+        .await?,
+    ];
+
+    // 6. The branch.
+    let mut final_acceptance_id = None;
+    let mut preparation = None;
+    let updated = match decision {
+        ReviewDecision::Accept => {
+            let acceptance = Uuid::now_v7();
+            sqlx::query(
+                "INSERT INTO final_acceptances (id, project_id, task_id, submission_id, source_review_id, \
+                 accepted_submitter_id, recorded_by, review_policy_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(acceptance)
+            .bind(task.project_id)
+            .bind(task.id)
+            .bind(submission.id)
+            .bind(review_id)
+            .bind(submission.contributor_id)
+            .bind(requester.actor_id)
+            .bind(&submission.locked_review_policy_hash)
+            .execute(&mut *conn)
+            .await?;
+            final_acceptance_id = Some(acceptance);
+            let updated = tasks::set_status(conn, task.id, "accepted", task.assigned_to).await?;
+            let version: Uuid = sqlx::query_scalar(
+                "UPDATE task_assignments SET status = 'completed', accepted_at = now() \
+                 WHERE id = $1 RETURNING submitter_contribution_policy_version_id",
+            )
+            .bind(submission.task_assignment_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            contributions.push(
+                contribute(
+                    conn,
+                    &task,
+                    &submission,
+                    Contributor::Submitter {
+                        final_acceptance_id: acceptance,
+                        assignment_id: submission.task_assignment_id,
+                        version,
+                    },
+                    correlation,
+                )
+                .await?,
+            );
+            updated
+        }
+        ReviewDecision::NeedsRevision => {
+            let updated =
+                tasks::set_status(conn, task.id, "needs_revision", task.assigned_to).await?;
+            let target = assignment
+                .as_ref()
+                .map_or(submission.task_assignment_id, |a| a.id);
+            let prepared = revision::prepare(
+                conn,
+                revision::PrepareInput {
+                    task_id: task.id,
+                    project_id: task.project_id,
+                    originating_review_id: review_id,
+                    prior_submission_id: submission.id,
+                    source_assignment_id: submission.task_assignment_id,
+                    target_assignment_id: target,
+                    predecessor: None,
+                    prepared_by: requester.actor_id,
+                    reason: None,
+                },
+            )
+            .await?;
+            preparation = Some(serde_json::to_value(&prepared).map_err(CommandError::internal)?);
+            // A rebase rewrote the task's locks; answer with what the next attempt uses.
+            tasks::find(conn, task.id).await?.unwrap_or(updated)
+        }
+        ReviewDecision::Reject => {
+            sqlx::query(
+                "UPDATE task_assignments SET status = 'blocked', blocking_review_id = $2, \
+                 status_reason = 'rejected by review' WHERE id = $1",
+            )
+            .bind(submission.task_assignment_id)
+            .bind(review_id)
+            .execute(&mut *conn)
+            .await?;
+            tasks::set_status(conn, task.id, "rejected", task.assigned_to).await?
+        }
+    };
+
+    // 7. Audit and outbox.
+    audit_transition(
+        conn,
+        &updated,
+        &transition,
+        "review_decided",
+        Some(requester.actor_id),
+        requester.correlation_id.clone(),
+        reject_reason.as_deref(),
+        json!({
+            "matched_grant_id": grant,
+            "permission": "review.decision",
+            "review_id": review_id,
+            "decision": decision.as_str(),
+            "submission_id": submission.id,
+            "archive_sha256": submission.archive_sha256,
+            "review_lease_id": lease_id,
+            "finding_ids": finding_ids,
+            "resolved_finding_ids": input.resolutions.iter().map(|r| r.finding_id).collect::<Vec<_>>(),
+            "final_acceptance_id": final_acceptance_id,
+            "contribution_record_ids": contributions.iter().map(|c| c.id).collect::<Vec<_>>(),
+            "award_ids": contributions.iter().flat_map(|c| c.awards.iter().map(|a| a.id)).collect::<Vec<_>>(),
+            "revision_context_preparation_id": preparation.as_ref().map(|p| p["id"].clone()),
+        }),
+    )
+    .await?;
+    jobs::enqueue(
+        conn,
+        NewJob {
+            idempotency_key: Some(format!("{REPUTATION_JOB}:{review_id}")),
+            correlation_id: requester.correlation_id.clone(),
+            ..NewJob::new(REPUTATION_JOB, json!({ "review_id": review_id }))
+        },
+    )
+    .await?;
+
+    let review = review_view(conn, review_id).await?;
+    Ok(Decided {
+        review,
+        task: json!({
+            "id": updated.id,
+            "status": updated.status,
+            "locked_guide_id": updated.locked_guide_id,
+            "locked_guide_version": updated.locked_guide_version,
+        }),
+        contributions,
+        final_acceptance_id,
+        preparation,
+    })
+}
+
+/// Refuses resolutions of findings that are not prior findings of this task (422
+/// `finding_resolution_unknown`) or that a previous review already closed (409
+/// `finding_already_closed`, AS37: a closed finding is never resolved or reopened).
+fn check_resolution_targets(
+    prior: &[PriorFinding],
+    resolutions: &[NewResolution],
+) -> Result<(), CommandError> {
+    for r in resolutions {
+        match prior.iter().find(|f| f.id == r.finding_id) {
+            None => {
+                return Err(invalid(
+                    "finding_resolution_unknown",
+                    "a resolution names a finding that no earlier review of this task raised",
+                )
+                .with_details(json!({ "finding_id": r.finding_id })));
+            }
+            Some(f) if f.status != "open" => {
+                return Err(CommandError::conflict(
+                    "finding_already_closed",
+                    format!(
+                        "the finding was already closed as {}; raise a new finding instead",
+                        f.status
+                    ),
+                )
+                .with_details(json!({ "finding_id": r.finding_id })));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Who a contribution record is for, and under which frozen version.
+enum Contributor {
+    Reviewer {
+        reviewer_id: Uuid,
+        review_id: Uuid,
+        lease_id: Uuid,
+        version: Uuid,
+    },
+    Submitter {
+        final_acceptance_id: Uuid,
+        assignment_id: Uuid,
+        version: Uuid,
+    },
+}
+
+async fn contribute(
+    conn: &mut PgConnection,
+    task: &TaskRow,
+    submission: &LeasedSubmission,
+    who: Contributor,
+    correlation: Option<&str>,
+) -> Result<RecordedContribution, CommandError> {
+    let id = Uuid::now_v7();
+    let (kind, contributor, version) = match &who {
+        Contributor::Reviewer {
+            reviewer_id,
+            version,
+            ..
+        } => ("completed_review", *reviewer_id, *version),
+        Contributor::Submitter { version, .. } => {
+            ("accepted_submission", submission.contributor_id, *version)
+        }
+    };
+    let (review, lease, acceptance, assignment) = match who {
+        Contributor::Reviewer {
+            review_id,
+            lease_id,
+            ..
+        } => (Some(review_id), Some(lease_id), None, None),
+        Contributor::Submitter {
+            final_acceptance_id,
+            assignment_id,
+            ..
+        } => (None, None, Some(final_acceptance_id), Some(assignment_id)),
+    };
+    sqlx::query(
+        "INSERT INTO contribution_records (id, project_id, task_id, submission_id, contribution_type, \
+         contributor_id, source_review_id, source_review_lease_id, source_final_acceptance_id, \
+         source_task_assignment_id, artifact_hash, contribution_policy_version_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(id)
+    .bind(task.project_id)
+    .bind(task.id)
+    .bind(submission.id)
+    .bind(kind)
+    .bind(contributor)
+    .bind(review)
+    .bind(lease)
+    .bind(acceptance)
+    .bind(assignment)
+    .bind(&submission.archive_sha256)
+    .bind(version)
+    .execute(&mut *conn)
+    .await?;
+    let awards = awards::award(conn, id, correlation).await?;
+    Ok(RecordedContribution {
+        id,
+        contribution_type: kind.to_owned(),
+        contributor_id: contributor,
+        contribution_policy_version_id: version,
+        awards,
+    })
+}
+
+/// A stored review with its findings and resolutions.
+pub async fn review_view(conn: &mut PgConnection, review_id: Uuid) -> Result<Value, CommandError> {
+    Ok(sqlx::query_scalar(
+        "SELECT jsonb_build_object('id', r.id, 'task_id', r.task_id, 'submission_id', r.submission_id, \
+           'review_lease_id', r.review_lease_id, 'predecessor_review_id', r.predecessor_review_id, \
+           'reviewer_id', r.reviewer_id, 'decision', r.decision, 'summary', r.summary, \
+           'reject_reason', r.reject_reason, 'confidence', r.confidence, \
+           'acceptance_evidence_refs', r.acceptance_evidence_refs, \
+           'locked_guide_version', r.locked_guide_version, 'completed_at', r.completed_at, \
+           'findings', coalesce((SELECT jsonb_agg(jsonb_build_object('id', f.id, 'position', f.position, \
+               'kind', f.finding_kind, 'area', f.area, 'issue', f.issue, 'rationale', f.rationale, \
+               'required_fix', f.required_fix, 'evidence_ref', f.evidence_ref) ORDER BY f.position) \
+             FROM review_findings f WHERE f.review_id = r.id), '[]'::jsonb), \
+           'resolutions', coalesce((SELECT jsonb_agg(jsonb_build_object('finding_id', x.finding_id, \
+               'result', x.result, 'rationale', x.rationale, 'evidence_ref', x.evidence_ref) \
+               ORDER BY x.created_at) FROM finding_resolutions x WHERE x.review_id = r.id), '[]'::jsonb)) \
+         FROM reviews r WHERE r.id = $1",
+    )
+    .bind(review_id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+fn blank(text: &Option<String>) -> bool {
+    text.as_deref().is_none_or(|t| t.trim().is_empty())
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn count_of<T>(items: impl Iterator<Item = T>) -> u32 {
+    u32::try_from(items.count()).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,280 @@
+//! What the lease holder reads (R27): the review packet.
+//!
+//! Only the holder of the *active* lease on a submission reads its packet through
+//! review; anyone else, including the same reviewer once the lease has ended, gets the
+//! concealed 404. The packet is the task's terms, the submission, its files with the
+//! checker findings annotated at their path and line, the admitting checker run, which
+//! checker findings are new, fixed or persisting since the previous version, the locked
+//! guide and its policy bundle, and every prior review finding with its status, its
+//! resolutions and the contributor's response in this submission.
+//!
+//! [`manifest`] is the metadata-only record of what the reviewer was shown, stored
+//! with the lease (`review_packet_manifests`) and hashed.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::findings::{self, CheckerFinding};
+use super::queue::{self, Lease};
+use crate::CommandError;
+use crate::tasks::Requester;
+
+/// A review finding raised by an earlier review of the task, as it stands now.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct PriorFinding {
+    /// The finding id (what a response and a resolution name).
+    pub id: Uuid,
+    /// The review that raised it.
+    pub review_id: Uuid,
+    /// The version that review judged.
+    pub raised_on_version: i32,
+    /// Its position in that review.
+    pub position: i32,
+    /// `blocking` or `advisory`.
+    pub kind: String,
+    /// The area of the work.
+    pub area: String,
+    /// What is wrong.
+    pub issue: String,
+    /// Why it blocks.
+    pub rationale: Option<String>,
+    /// What must change.
+    pub required_fix: Option<String>,
+    /// The evidence the reviewer cited.
+    pub evidence_ref: Option<Value>,
+    /// `open`, `resolved` or `not_applicable`: closed only by a later review's
+    /// resolution (an `unresolved` resolution leaves it open).
+    pub status: String,
+    /// Every resolution later reviews gave it, oldest first.
+    pub resolutions: Value,
+    /// Every response the contributor gave it, oldest first.
+    pub responses: Value,
+}
+
+/// Every finding raised by reviews of `task_id`, oldest first, with its status.
+pub async fn prior_findings(
+    conn: &mut PgConnection,
+    task_id: Uuid,
+) -> Result<Vec<PriorFinding>, CommandError> {
+    Ok(sqlx::query_as(
+        "SELECT f.id, f.review_id, s.version AS raised_on_version, f.position, \
+           f.finding_kind AS kind, f.area, f.issue, f.rationale, f.required_fix, f.evidence_ref, \
+           coalesce((SELECT x.result FROM finding_resolutions x WHERE x.finding_id = f.id \
+                     AND x.result IN ('resolved', 'not_applicable')), 'open') AS status, \
+           coalesce((SELECT jsonb_agg(jsonb_build_object('review_id', x.review_id, \
+                       'submission_id', x.revised_submission_id, 'result', x.result, \
+                       'rationale', x.rationale, 'created_at', x.created_at) ORDER BY x.created_at) \
+                     FROM finding_resolutions x WHERE x.finding_id = f.id), '[]'::jsonb) AS resolutions, \
+           coalesce((SELECT jsonb_agg(jsonb_build_object('submission_id', p.new_submission_id, \
+                       'version', ns.version, 'response_text', p.response_text, \
+                       'evidence_ref', p.evidence_ref, 'created_at', p.created_at) ORDER BY ns.version) \
+                     FROM submission_finding_responses p JOIN submissions ns ON ns.id = p.new_submission_id \
+                     WHERE p.finding_id = f.id), '[]'::jsonb) AS responses \
+         FROM review_findings f JOIN reviews r ON r.id = f.review_id \
+         JOIN submissions s ON s.id = r.submission_id \
+         WHERE r.task_id = $1 ORDER BY r.completed_at, f.position",
+    )
+    .bind(task_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// The lease `lease_id` if the caller holds it and it is active; otherwise the
+/// concealed 404 (R27).
+pub async fn held_lease(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    lease_id: Uuid,
+) -> Result<Lease, CommandError> {
+    queue::sweep(conn).await?;
+    match queue::lease(conn, lease_id).await? {
+        Some(l) if l.reviewer_id == requester.actor_id && l.disposition == "active" => Ok(l),
+        _ => Err(CommandError::not_found()),
+    }
+}
+
+/// The packet's files (path, bytes, sha256).
+async fn files(conn: &mut PgConnection, submission_id: Uuid) -> Result<Vec<Value>, CommandError> {
+    let rows: Vec<(String, i64, String, bool)> = sqlx::query_as(
+        "SELECT path, byte_count, sha256, executable FROM packet_files \
+         WHERE submission_id = $1 ORDER BY path",
+    )
+    .bind(submission_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(path, bytes, sha256, executable)| {
+            json!({"path": path, "byte_count": bytes, "sha256": sha256, "executable": executable})
+        })
+        .collect())
+}
+
+/// The admitting run of the lease's entry, with its results.
+async fn admitting_run(conn: &mut PgConnection, lease: &Lease) -> Result<Value, CommandError> {
+    let run: Value = sqlx::query_scalar(
+        "SELECT jsonb_build_object('id', c.id, 'status', c.status, \
+           'routing_recommendation', c.routing_recommendation, 'attempt_number', c.attempt_number, \
+           'result_digest', c.result_digest, 'completed_at', c.completed_at, \
+           'results', coalesce((SELECT jsonb_agg(jsonb_build_object('checker', r.checker_name, \
+               'checker_version', r.checker_version, 'checker_digest', r.checker_digest, \
+               'status', r.status, 'severity', r.severity, 'blocks_review', r.blocks_review, \
+               'verdict', r.verdict, 'failure_code', r.failure_code, 'summary', r.summary, \
+               'findings', r.findings) ORDER BY r.ordinal) \
+             FROM checker_results r WHERE r.checker_run_id = c.id), '[]'::jsonb)) \
+         FROM review_queue_entries e JOIN checker_runs c ON c.id = e.admitting_checker_run_id \
+         WHERE e.id = $1",
+    )
+    .bind(lease.queue_entry_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(run)
+}
+
+/// The metadata-only manifest of what the reviewer of `lease` is shown.
+pub async fn manifest(conn: &mut PgConnection, lease: &Lease) -> Result<Value, CommandError> {
+    let context: Value = sqlx::query_scalar(
+        "SELECT jsonb_build_object('submission_id', s.id, 'version', s.version, \
+           'archive_sha256', s.archive_sha256, 'manifest_digest', s.manifest_digest, \
+           'guide_id', s.locked_guide_id, 'guide_version', s.locked_guide_version, \
+           'policy_bundle_hash', s.locked_policy_bundle_hash, \
+           'checker_policy_hash', s.locked_checker_policy_hash, \
+           'review_policy_hash', s.locked_review_policy_hash, \
+           'revision_policy_hash', s.locked_revision_policy_hash, \
+           'contribution_policy_version_id', s.contribution_policy_version_id, \
+           'revision_context_preparation_id', s.revision_context_preparation_id, \
+           'remediation_source_checker_run_id', s.remediation_source_checker_run_id) \
+         FROM submissions s WHERE s.id = $1",
+    )
+    .bind(lease.submission_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let run = admitting_run(conn, lease).await?;
+    let prior: Vec<Uuid> = prior_findings(conn, lease.task_id)
+        .await?
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    Ok(json!({
+        "schema": "workstream.review_packet_manifest.v1",
+        "lease_id": lease.id,
+        "task_id": lease.task_id,
+        "submission": context,
+        "admitting_checker_run": {
+            "id": run["id"],
+            "result_digest": run["result_digest"],
+            "results": run["results"].as_array().map(|r| r.iter().map(|m| json!({
+                "checker": m["checker"], "checker_digest": m["checker_digest"],
+                "status": m["status"], "severity": m["severity"], "blocks_review": m["blocks_review"],
+            })).collect::<Vec<_>>()),
+        },
+        "files": files(conn, lease.submission_id).await?,
+        "prior_finding_ids": prior,
+    }))
+}
+
+/// The review packet of the caller's active lease `lease_id` (see the module docs).
+pub async fn view(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    lease_id: Uuid,
+) -> Result<Value, CommandError> {
+    let lease = held_lease(conn, requester, lease_id).await?;
+    let task: Value = sqlx::query_scalar(
+        "SELECT jsonb_build_object('id', t.id, 'project_id', t.project_id, 'title', t.title, \
+           'description', t.description, 'task_type', t.task_type, 'difficulty', t.difficulty, \
+           'skill_tags', t.skill_tags, 'acceptance_criteria', t.acceptance_criteria, \
+           'rejection_criteria', t.rejection_criteria, 'status', t.status) FROM tasks t WHERE t.id = $1",
+    )
+    .bind(lease.task_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let submission: Value = sqlx::query_scalar(
+        "SELECT jsonb_build_object('id', s.id, 'version', s.version, 'summary', s.summary, \
+           'attestation', s.contributor_attestation, 'archive_sha256', s.archive_sha256, \
+           'archive_byte_count', s.archive_byte_count, 'manifest_digest', s.manifest_digest, \
+           'submitted_at', s.submitted_at, 'supersedes_submission_id', s.supersedes_submission_id, \
+           'revision_context_preparation_id', s.revision_context_preparation_id, \
+           'remediation_source_checker_run_id', s.remediation_source_checker_run_id) \
+         FROM submissions s WHERE s.id = $1",
+    )
+    .bind(lease.submission_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let guide: Value = sqlx::query_scalar(
+        "SELECT jsonb_build_object('id', g.id, 'version', g.version, \
+           'activation_sequence', g.activation_sequence, 'content_markdown', g.content_markdown, \
+           'policy_bundle', g.policy_bundle, 'policy_bundle_hash', g.policy_bundle_hash) \
+         FROM submissions s JOIN project_guides g ON g.id = s.locked_guide_id WHERE s.id = $1",
+    )
+    .bind(lease.submission_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let checker_findings = findings::of_submission(conn, lease.submission_id).await?;
+    let files = files(conn, lease.submission_id)
+        .await?
+        .into_iter()
+        .map(|mut file| {
+            let here: Vec<&CheckerFinding> = checker_findings
+                .iter()
+                .filter(|f| f.path.as_deref() == file["path"].as_str())
+                .collect();
+            file["checker_findings"] = json!(here);
+            file
+        })
+        .collect::<Vec<_>>();
+    let packet_level: Vec<&CheckerFinding> = checker_findings
+        .iter()
+        .filter(|f| f.path.is_none())
+        .collect();
+    let prior = prior_findings(conn, lease.task_id).await?;
+    let required_resolutions: Vec<Uuid> = prior
+        .iter()
+        .filter(|f| f.kind == "blocking" && f.status == "open")
+        .map(|f| f.id)
+        .collect();
+    Ok(json!({
+        "lease": lease,
+        "task": task,
+        "submission": submission,
+        "files": files,
+        "packet_findings": packet_level,
+        "checker_run": admitting_run(conn, &lease).await?,
+        "checker_finding_changes": findings::changes_since_predecessor(conn, lease.submission_id).await?,
+        "guide": guide,
+        "prior_findings": prior,
+        "required_resolutions": required_resolutions,
+    }))
+}
+
+/// The stored identity of one packet file the caller may read through `lease_id`:
+/// (archive object key, archive sha256, file sha256, byte count). The concealed 404
+/// for a lease the caller does not hold or a path not in the packet.
+pub async fn file_identity(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    lease_id: Uuid,
+    path: &str,
+) -> Result<(String, String, String, i64), CommandError> {
+    let lease = held_lease(conn, requester, lease_id).await?;
+    let row: Option<(Option<String>, String, String, i64)> = sqlx::query_as(
+        "SELECT s.archive_object_key, s.archive_sha256, f.sha256, f.byte_count \
+         FROM packet_files f JOIN submissions s ON s.id = f.submission_id \
+         WHERE f.submission_id = $1 AND f.path = $2",
+    )
+    .bind(lease.submission_id)
+    .bind(path)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some((Some(key), archive, sha, bytes)) => Ok((key, archive, sha, bytes)),
+        Some((None, ..)) => Err(CommandError::new(
+            crate::ErrorKind::Unavailable,
+            "material_unavailable",
+            "the packet's archive is not stored",
+        )),
+        None => Err(CommandError::not_found()),
+    }
+}

@@ -1,0 +1,479 @@
+//! The review queue as a reviewer meets it (R26, R35; §2.3.9-10).
+//!
+//! Reviewers never browse the backlog. [`current`] answers with the reviewer's active
+//! lease if they hold one (AS25), else with one entry the server chose, else nothing.
+//! The choice: among pending entries of projects where the caller holds an active
+//! reviewer grant, whose task is `review_pending`, that nobody holds a lease on, that
+//! the caller did not submit any version of (no self-review, R25) and did not decline,
+//! an entry preferred for the caller comes first; then the oldest (queue age is never
+//! reset). An entry preferred for someone else is offered to others only once its
+//! preference has lapsed (database time).
+//!
+//! [`claim`] takes a lease on that entry: one active lease per reviewer and per entry
+//! (two partial unique indexes back the locks), expiring at database time plus the
+//! locked review policy's lease duration, and writes the review packet manifest the
+//! reviewer was shown. A lease ends as `consumed` (the decision), `released` (by the
+//! reviewer, or an Operator's force-release), `declined` (the preference, if it was the
+//! caller's, lapses at once), `expired` or `invalidated` (the reviewer lost the grant).
+//! [`sweep`] applies expiry, lapsed preferences and invalidation; every queue read and
+//! command runs it first, so database time is the only clock.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use uuid::Uuid;
+use workstream_domain::Digest;
+use workstream_domain::lifecycle::Actor;
+use workstream_store::audit::{self, NewAuditEvent};
+
+use super::guide_policies;
+use crate::CommandError;
+use crate::tasks::Requester;
+use crate::tasks::access::Access;
+
+/// A review lease as its holder sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Lease {
+    /// The lease id.
+    pub id: Uuid,
+    /// The queue entry it holds.
+    pub queue_entry_id: Uuid,
+    /// The project.
+    pub project_id: Uuid,
+    /// The task under review.
+    pub task_id: Uuid,
+    /// The exact submission under review.
+    pub submission_id: Uuid,
+    /// Its version.
+    pub submission_version: i32,
+    /// The reviewer.
+    pub reviewer_id: Uuid,
+    /// `active`, `consumed`, `released`, `declined`, `expired` or `invalidated`.
+    pub disposition: String,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it expires (database time).
+    pub expires_at: DateTime<Utc>,
+}
+
+const LEASE_SELECT: &str = "SELECT l.id, l.queue_entry_id, e.project_id, e.task_id, l.submission_id, \
+     e.submission_version, l.reviewer_id, l.disposition, l.issued_at, l.expires_at \
+     FROM review_leases l JOIN review_queue_entries e ON e.id = l.queue_entry_id";
+
+/// One queue entry offered to a reviewer.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Offer {
+    /// The entry to claim.
+    pub queue_entry_id: Uuid,
+    /// The project.
+    pub project_id: Uuid,
+    /// The task.
+    pub task_id: Uuid,
+    /// The task's title.
+    pub task_title: String,
+    /// The submission waiting for review.
+    pub submission_id: Uuid,
+    /// Its version.
+    pub submission_version: i32,
+    /// `first_submission`, `revision_return` or `checker_remediation_return`.
+    pub routing_reason: String,
+    /// Whether the entry is preferred for the caller (they asked for this revision).
+    pub preferred_for_you: bool,
+    /// When the entry joined the queue (never reset).
+    pub enqueued_at: DateTime<Utc>,
+}
+
+/// What [`current`] answers: the active lease, or one offer, or neither.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Current {
+    /// The caller's active lease.
+    pub lease: Option<Lease>,
+    /// One server-chosen entry, when the caller holds no lease.
+    pub offer: Option<Offer>,
+}
+
+/// Ends what database time has ended: leases past `expires_at` (`expired`), leases
+/// whose reviewer no longer holds an active reviewer grant on the project or is no
+/// longer an active human (`invalidated`), and preferences past their window or whose
+/// preferred reviewer lost that authority (routing `open`).
+pub async fn sweep(conn: &mut PgConnection) -> Result<(), CommandError> {
+    sqlx::query(
+        "UPDATE review_leases SET disposition = 'expired', ended_at = now(), \
+         end_reason = 'lease expired' WHERE disposition = 'active' AND expires_at <= now()",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(&format!(
+        "UPDATE review_leases l SET disposition = 'invalidated', ended_at = now(), \
+         end_reason = 'reviewer authority lost' FROM review_queue_entries e \
+         WHERE l.disposition = 'active' AND e.id = l.queue_entry_id \
+           AND NOT ({})",
+        reviewer_holds("l.reviewer_id", "e.project_id")
+    ))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(&format!(
+        "UPDATE review_queue_entries e SET routing = 'open' \
+         WHERE e.state = 'pending' AND e.routing = 'preferred' \
+           AND (e.preference_expires_at <= now() OR NOT ({}))",
+        reviewer_holds("e.preferred_reviewer_id", "e.project_id")
+    ))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// SQL: `actor` is an active, linked human holding an active reviewer grant on `project`.
+fn reviewer_holds(actor: &str, project: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM project_role_grants g \
+           JOIN actor_profiles p ON p.id = g.actor_id AND p.kind = 'human' AND p.status = 'active' \
+           WHERE g.actor_id = {actor} AND g.project_id = {project} AND g.role = 'reviewer' \
+             AND g.status = 'active' \
+             AND EXISTS (SELECT 1 FROM actor_identity_links k \
+                         WHERE k.actor_profile_id = p.id AND k.status = 'active'))"
+    )
+}
+
+/// The caller's active lease, if any.
+pub async fn active_lease(
+    conn: &mut PgConnection,
+    reviewer_id: Uuid,
+) -> Result<Option<Lease>, CommandError> {
+    Ok(sqlx::query_as(&format!(
+        "{LEASE_SELECT} WHERE l.reviewer_id = $1 AND l.disposition = 'active'"
+    ))
+    .bind(reviewer_id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// A lease by id, whoever holds it.
+pub async fn lease(conn: &mut PgConnection, lease_id: Uuid) -> Result<Option<Lease>, CommandError> {
+    Ok(sqlx::query_as(&format!("{LEASE_SELECT} WHERE l.id = $1"))
+        .bind(lease_id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// The entries `reviewer` may be offered, best first; `only` narrows to one entry.
+async fn offers(
+    conn: &mut PgConnection,
+    reviewer_id: Uuid,
+    only: Option<Uuid>,
+    lock: bool,
+) -> Result<Option<Offer>, CommandError> {
+    let lock_clause = if lock {
+        " FOR UPDATE OF e SKIP LOCKED"
+    } else {
+        ""
+    };
+    Ok(sqlx::query_as(&format!(
+        "SELECT e.id AS queue_entry_id, e.project_id, e.task_id, t.title AS task_title, \
+           e.submission_id, e.submission_version, e.routing_reason, \
+           (e.routing = 'preferred' AND e.preferred_reviewer_id = $1) AS preferred_for_you, \
+           e.enqueued_at \
+         FROM review_queue_entries e JOIN tasks t ON t.id = e.task_id AND t.status = 'review_pending' \
+         WHERE e.state = 'pending' AND ($2::uuid IS NULL OR e.id = $2) \
+           AND {} \
+           AND (e.routing = 'open' OR e.preferred_reviewer_id = $1) \
+           AND NOT EXISTS (SELECT 1 FROM review_leases l \
+                           WHERE l.queue_entry_id = e.id AND l.disposition = 'active') \
+           AND NOT EXISTS (SELECT 1 FROM submissions s \
+                           WHERE s.task_id = e.task_id AND s.contributor_id = $1) \
+           AND NOT EXISTS (SELECT 1 FROM review_leases d WHERE d.queue_entry_id = e.id \
+                           AND d.reviewer_id = $1 AND d.disposition = 'declined') \
+         ORDER BY preferred_for_you DESC, e.enqueued_at, e.id LIMIT 1{lock_clause}",
+        reviewer_holds("$1", "e.project_id")
+    ))
+    .bind(reviewer_id)
+    .bind(only)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The caller's active lease, or one offer, or nothing (R26, AS25).
+pub async fn current(conn: &mut PgConnection, reviewer_id: Uuid) -> Result<Current, CommandError> {
+    sweep(conn).await?;
+    if let Some(lease) = active_lease(conn, reviewer_id).await? {
+        return Ok(Current {
+            lease: Some(lease),
+            offer: None,
+        });
+    }
+    Ok(Current {
+        lease: None,
+        offer: offers(conn, reviewer_id, None, false).await?,
+    })
+}
+
+/// A claimed lease and the packet manifest the reviewer was shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct Claimed {
+    /// The new lease.
+    pub lease: Lease,
+    /// The review packet manifest (metadata only).
+    pub manifest: Value,
+    /// Its canonical digest.
+    pub manifest_digest: String,
+}
+
+/// Takes a lease on `entry` (or, without one, on the entry [`current`] would offer).
+///
+/// Refusals: 409 `review_lease_active` when the caller already holds a lease; the
+/// concealed 404 for an entry the caller may not be offered (foreign project, own
+/// submission chain, taken, closed); 403 `self_review_forbidden` for an entry of a
+/// project the caller reviews but whose task they submitted to (AS24); 404 `no_review_offer`
+/// when the queue has nothing for them.
+pub async fn claim(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    entry: Option<Uuid>,
+) -> Result<Claimed, CommandError> {
+    sweep(conn).await?;
+    // The reviewer's profile row serializes their claims: one active lease each.
+    workstream_store::tasks::lock_contributor(conn, requester.actor_id).await?;
+    if let Some(held) = active_lease(conn, requester.actor_id).await? {
+        return Err(CommandError::conflict(
+            "review_lease_active",
+            "you already hold an active review lease; decide, release or decline it first",
+        )
+        .with_details(json!({ "lease_id": held.id })));
+    }
+    let Some(offer) = offers(conn, requester.actor_id, entry, true).await? else {
+        return Err(match entry {
+            Some(entry) => refusal_for_entry(conn, requester.actor_id, entry).await?,
+            None => CommandError::new(
+                crate::ErrorKind::NotFound,
+                "no_review_offer",
+                "nothing is waiting for your review",
+            ),
+        });
+    };
+    let guide: Uuid = sqlx::query_scalar("SELECT locked_guide_id FROM submissions WHERE id = $1")
+        .bind(offer.submission_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let policies = guide_policies(conn, guide).await?;
+    let access = Access::read(conn, requester.actor_id, offer.project_id, true).await?;
+    let grant = access.require(Actor::Reviewer)?;
+    let lease_id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO review_leases (id, queue_entry_id, submission_id, reviewer_id, \
+         reviewer_contribution_policy_version_id, expires_at) \
+         SELECT $1, $2, s.id, $3, s.contribution_policy_version_id, \
+                now() + make_interval(secs => $4) FROM submissions s WHERE s.id = $5",
+    )
+    .bind(lease_id)
+    .bind(offer.queue_entry_id)
+    .bind(requester.actor_id)
+    .bind(policies.review.review_lease_duration_seconds as f64)
+    .bind(offer.submission_id)
+    .execute(&mut *conn)
+    .await?;
+    let lease = lease(conn, lease_id)
+        .await?
+        .ok_or_else(|| CommandError::internal("lease vanished"))?;
+    let manifest = super::packet::manifest(conn, &lease).await?;
+    let manifest_digest = Digest::of_canonical_json(&manifest)
+        .map_err(CommandError::internal)?
+        .to_string();
+    sqlx::query(
+        "INSERT INTO review_packet_manifests (id, review_lease_id, submission_id, \
+         admitting_checker_run_id, manifest, manifest_digest) \
+         SELECT $1, $2, e.submission_id, e.admitting_checker_run_id, $3, $4 \
+         FROM review_queue_entries e WHERE e.id = $5",
+    )
+    .bind(Uuid::now_v7())
+    .bind(lease.id)
+    .bind(&manifest)
+    .bind(&manifest_digest)
+    .bind(lease.queue_entry_id)
+    .execute(&mut *conn)
+    .await?;
+    audit::append(
+        conn,
+        NewAuditEvent {
+            project_id: Some(lease.project_id),
+            entity_type: "review_lease".into(),
+            entity_id: Some(lease.id),
+            event_type: "review_lease_claimed".into(),
+            to_status: Some("active".into()),
+            actor_id: Some(requester.actor_id),
+            payload: json!({
+                "matched_grant_id": grant,
+                "permission": "review.claim",
+                "task_id": lease.task_id,
+                "submission_id": lease.submission_id,
+                "queue_entry_id": lease.queue_entry_id,
+                "expires_at": lease.expires_at,
+                "manifest_digest": manifest_digest,
+            }),
+            correlation_id: requester.correlation_id.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(Claimed {
+        lease,
+        manifest,
+        manifest_digest,
+    })
+}
+
+/// Why `entry` is not offerable to the caller: self-review is named (the caller can
+/// see the project and should know why), everything else is the concealed 404.
+async fn refusal_for_entry(
+    conn: &mut PgConnection,
+    reviewer_id: Uuid,
+    entry: Uuid,
+) -> Result<CommandError, CommandError> {
+    let project: Option<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT project_id, task_id FROM review_queue_entries WHERE id = $1")
+            .bind(entry)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((project_id, task_id)) = project else {
+        return Ok(CommandError::not_found());
+    };
+    let access = Access::read(conn, reviewer_id, project_id, false).await?;
+    if access.grant_for(Actor::Reviewer).is_none() {
+        return Ok(access.denied());
+    }
+    let own: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM submissions WHERE task_id = $1 AND contributor_id = $2)",
+    )
+    .bind(task_id)
+    .bind(reviewer_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(if own {
+        CommandError::forbidden(
+            "self_review_forbidden",
+            "you submitted work on this task and cannot review it",
+        )
+    } else {
+        CommandError::not_found()
+    })
+}
+
+/// How a lease holder (or an Operator) ends a lease without a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The reviewer gives it back; the entry keeps its routing.
+    Release,
+    /// The reviewer declines it; a preference for them lapses at once.
+    Decline,
+    /// An Operator frees it (`review.lease.force_release`); recorded as `released`.
+    ForceRelease,
+}
+
+/// Ends `lease_id` as `ending` says. The holder releases or declines their own lease;
+/// an Operator force-releases anyone's with a reason (R49). Anyone else gets the
+/// concealed 404; a lease no longer active is 409 `review_lease_not_active`.
+pub async fn end(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    lease_id: Uuid,
+    ending: Ending,
+    reason: Option<&str>,
+) -> Result<Lease, CommandError> {
+    sweep(conn).await?;
+    let held = lease(conn, lease_id)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    let access = Access::read(conn, requester.actor_id, held.project_id, true).await?;
+    let grant = match ending {
+        Ending::ForceRelease => access.require(Actor::Operator)?,
+        _ if held.reviewer_id == requester.actor_id => {
+            access.grant_for(Actor::Reviewer).unwrap_or_default()
+        }
+        _ => return Err(CommandError::not_found()),
+    };
+    let reason = match (ending, reason.map(str::trim)) {
+        (Ending::ForceRelease, Some(r)) if !r.is_empty() && r.chars().count() <= 500 => {
+            Some(r.to_owned())
+        }
+        (Ending::ForceRelease, _) => {
+            return Err(CommandError::invalid(
+                "reason_required",
+                "a force-release needs a reason of 1 to 500 characters",
+            ));
+        }
+        (_, Some(r)) if r.chars().count() > 500 => {
+            return Err(CommandError::invalid(
+                "reason_too_long",
+                "a reason has at most 500 characters",
+            ));
+        }
+        (_, r) => r.filter(|r| !r.is_empty()).map(str::to_owned),
+    };
+    // Lock order: task, then the lease and its entry.
+    sqlx::query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE")
+        .bind(held.task_id)
+        .execute(&mut *conn)
+        .await?;
+    let disposition = if ending == Ending::Decline {
+        "declined"
+    } else {
+        "released"
+    };
+    let updated = sqlx::query(
+        "UPDATE review_leases SET disposition = $2, ended_at = now(), ended_by = $3, end_reason = $4 \
+         WHERE id = $1 AND disposition = 'active'",
+    )
+    .bind(lease_id)
+    .bind(disposition)
+    .bind(requester.actor_id)
+    .bind(&reason)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(CommandError::conflict(
+            "review_lease_not_active",
+            format!("the lease is {}", held.disposition),
+        ));
+    }
+    if ending == Ending::Decline {
+        sqlx::query(
+            "UPDATE review_queue_entries SET routing = 'open' \
+             WHERE id = $1 AND routing = 'preferred' AND preferred_reviewer_id = $2",
+        )
+        .bind(held.queue_entry_id)
+        .bind(requester.actor_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let (event, permission) = match ending {
+        Ending::Release => ("review_lease_released", "review.release"),
+        Ending::Decline => ("review_lease_declined", "review.decline"),
+        Ending::ForceRelease => ("review_lease_force_released", "review.lease.force_release"),
+    };
+    audit::append(
+        conn,
+        NewAuditEvent {
+            project_id: Some(held.project_id),
+            entity_type: "review_lease".into(),
+            entity_id: Some(held.id),
+            event_type: event.into(),
+            from_status: Some("active".into()),
+            to_status: Some(disposition.into()),
+            actor_id: Some(requester.actor_id),
+            reason: reason.clone(),
+            payload: json!({
+                "matched_grant_id": grant,
+                "permission": permission,
+                "task_id": held.task_id,
+                "reviewer_id": held.reviewer_id,
+                "queue_entry_id": held.queue_entry_id,
+            }),
+            correlation_id: requester.correlation_id.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    lease(conn, lease_id)
+        .await?
+        .ok_or_else(|| CommandError::internal("lease vanished"))
+}

@@ -1,0 +1,403 @@
+//! Shared setup for the review, revision and compensation tests: a real server with
+//! the real pipeline (sandbox, object store, in-process worker), an active project
+//! whose terms are paid or unpaid, a submitter, two reviewers, and a task brought to
+//! `review_pending` over HTTP. Helpers upload and submit packets, claim leases and
+//! post decisions the way a client does.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+use workstream_domain::roles::ProjectRole;
+use workstream_e2e::{TestActor, TestServer};
+
+use crate::projects_support::*;
+
+pub const SUMMARY: &str = "Wrote the proof of the lemma and attached the test log.";
+pub const ATTESTATION: &str = "I attest this packet holds no client data, nothing confidential \
+    or private, no credentials or secret tokens, and no copied source material.";
+
+/// A ZIP of `files` (path, contents).
+pub fn zip(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut writer = zip::ZipWriter::new(&mut out);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (path, text) in files {
+            writer.start_file(*path, options).unwrap();
+            writer.write_all(text.as_bytes()).unwrap();
+        }
+        writer.finish().unwrap();
+    }
+    out.into_inner()
+}
+
+/// A packet that passes the standard bundle's checks; `variant` changes its bytes.
+pub fn good_packet(variant: &str) -> Vec<u8> {
+    zip(&[
+        (
+            "outputs/final-answer.md",
+            &format!("# Proof\n\nBy induction on n, the lemma holds.\n\n{variant}\n"),
+        ),
+        ("evidence/tests.log", "test lemma ... ok\n"),
+    ])
+}
+
+/// The project's compensation terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Terms {
+    /// Both rules unpaid.
+    Unpaid,
+    /// accepted_submission: 50 USD + 10 points; completed_review: 5 USD.
+    Paid,
+}
+
+/// Everything a review test starts from.
+pub struct Setup {
+    pub server: TestServer,
+    pub pm: TestActor,
+    pub fin: TestActor,
+    pub adapter: TestActor,
+    pub submitter: TestActor,
+    pub reviewer: TestActor,
+    pub reviewer2: TestActor,
+    pub project: Uuid,
+    pub guide: Uuid,
+    pub task: Uuid,
+    pub bindings: Vec<Uuid>,
+}
+
+/// An active project with `bundle()` (optionally changed by `tune`) and `terms`, and
+/// one task claimed and started by the submitter (not yet submitted).
+pub async fn setup_with(slug: &str, terms: Terms, tune: impl FnOnce(&mut Value)) -> Setup {
+    let server = TestServer::start_with_pipeline().await;
+    let pm = manager(&server, &format!("{slug}-pm")).await;
+    let project = create_project(&server, &pm, slug).await;
+    let fin = finance(&server, &format!("{slug}-finance"), project).await;
+    let adapter = server
+        .service_actor(
+            &format!("{slug}-adapter"),
+            "workstream.payment.local_adapter",
+        )
+        .await;
+    let bindings = match terms {
+        Terms::Unpaid => {
+            publish_unpaid_policy(&server, &fin, project).await;
+            Vec::new()
+        }
+        Terms::Paid => publish_paid_policy(&server, &fin, &adapter, project).await,
+    };
+    let mut policy = bundle();
+    tune(&mut policy);
+    let guide = create_guide(&server, &pm, project, "v1", Some(policy)).await;
+    let answer = activate(&server, &pm, project, guide).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+
+    let submitter = server.actor(&format!("{slug}-submitter")).await;
+    server
+        .grant_project_role(&submitter, project, ProjectRole::Submitter)
+        .await;
+    let reviewer = server.actor(&format!("{slug}-reviewer")).await;
+    server
+        .grant_project_role(&reviewer, project, ProjectRole::Reviewer)
+        .await;
+    let reviewer2 = server.actor(&format!("{slug}-reviewer2")).await;
+    server
+        .grant_project_role(&reviewer2, project, ProjectRole::Reviewer)
+        .await;
+    let created = post(
+        &server,
+        &format!("/projects/{project}/tasks"),
+        &pm,
+        json!({"title": "Prove the lemma", "description": "Write outputs/final-answer.md.",
+               "acceptance_criteria": "A complete, checked proof of the lemma.",
+               "rejection_criteria": "Gaps.", "difficulty": "medium",
+               "skill_tags": ["research", "technical-writing"], "estimated_time_minutes": 30}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let task: Uuid = created.body["task"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    for (who, action, body) in [
+        (&pm, "screen", json!({})),
+        (&pm, "release", json!({"reason": "ready"})),
+        (&submitter, "claim", json!({})),
+        (&submitter, "start", json!({})),
+    ] {
+        let answer = post(&server, &format!("/tasks/{task}/{action}"), who, body).await;
+        assert_eq!(answer.status, 200, "{action}: {}", answer.body);
+    }
+    Setup {
+        server,
+        pm,
+        fin,
+        adapter,
+        submitter,
+        reviewer,
+        reviewer2,
+        project,
+        guide,
+        task,
+        bindings,
+    }
+}
+
+/// [`setup_with`] with the standard bundle, and the first version submitted and
+/// admitted to review (`review_pending`).
+pub async fn in_review(slug: &str, terms: Terms) -> Setup {
+    let s = setup_with(slug, terms, |_| {}).await;
+    let answer = s.submit(good_packet("v1"), json!({})).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(s.evaluated().await, "review_pending");
+    s
+}
+
+/// Publishes terms paying 50 USD + 10 points per accepted submission and 5 USD per
+/// completed review, through the local adapter; returns (money, points) bindings.
+pub async fn publish_paid_policy(
+    server: &TestServer,
+    fin: &TestActor,
+    adapter: &TestActor,
+    project: Uuid,
+) -> Vec<Uuid> {
+    for (instrument, unit) in [("money", "USD"), ("project_points", "pts")] {
+        let answer = post(
+            server,
+            &format!("/projects/{project}/compensation-units"),
+            fin,
+            json!({ "instrument_type": instrument, "unit_code": unit }),
+        )
+        .await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+    }
+    let mut bindings = Vec::new();
+    for instrument in ["money", "project_points"] {
+        let answer = post(
+            server,
+            &format!("/projects/{project}/adapter-bindings"),
+            fin,
+            json!({ "instrument_type": instrument, "adapter_actor_id": adapter.id,
+                    "route_key": format!("local.{instrument}") }),
+        )
+        .await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        bindings.push(answer.body["id"].as_str().unwrap().parse::<Uuid>().unwrap());
+    }
+    let draft = post(
+        server,
+        &format!("/projects/{project}/contribution-policies/drafts"),
+        fin,
+        json!({ "name": "Paid terms" }),
+    )
+    .await;
+    assert_eq!(draft.status, 201, "{}", draft.body);
+    let policy = draft.body["contribution_policy_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let version = draft.body["contribution_policy_version_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let base = format!("/projects/{project}/contribution-policies/{policy}/versions/{version}");
+    let terms = put(
+        server,
+        &base,
+        fin,
+        json!({ "rules": [
+            { "contribution_type": "accepted_submission", "compensation_mode": "compensated", "definitions": [
+                { "instrument_type": "money", "unit_code": "USD", "quantity": "50.00", "adapter_binding_id": bindings[0] },
+                { "instrument_type": "project_points", "unit_code": "pts", "quantity": "10", "adapter_binding_id": bindings[1] }
+            ]},
+            { "contribution_type": "completed_review", "compensation_mode": "compensated", "definitions": [
+                { "instrument_type": "money", "unit_code": "USD", "quantity": "5", "adapter_binding_id": bindings[0] }
+            ]}
+        ]}),
+    )
+    .await;
+    assert_eq!(terms.status, 200, "{}", terms.body);
+    let published = post(server, &format!("{base}/publication"), fin, json!({})).await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    bindings
+}
+
+impl Setup {
+    /// Uploads `packet` as the submitter; the answer of the upload route.
+    pub async fn upload(&self, packet: Vec<u8>) -> Answer {
+        let form = reqwest::multipart::Form::new()
+            .text("summary", SUMMARY)
+            .text("attestation", ATTESTATION)
+            .part(
+                "packet",
+                reqwest::multipart::Part::bytes(packet).file_name("packet.zip"),
+            );
+        let response = self
+            .server
+            .client
+            .post(
+                self.server
+                    .url(&format!("/api/v1/tasks/{}/packets", self.task)),
+            )
+            .header("authorization", self.submitter.auth())
+            .header("idempotency-key", Uuid::now_v7().to_string())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Answer {
+            status,
+            body,
+            replayed: false,
+        }
+    }
+
+    /// Uploads `packet` and submits it with `extra` merged into the body (preparation
+    /// and responses for a revision).
+    pub async fn submit(&self, packet: Vec<u8>, extra: Value) -> Answer {
+        let uploaded = self.upload(packet).await;
+        assert_eq!(uploaded.status, 201, "{}", uploaded.body);
+        let mut body = json!({ "admission_id": uploaded.body["admission_id"] });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        post(
+            &self.server,
+            &format!("/tasks/{}/submissions", self.task),
+            &self.submitter,
+            body,
+        )
+        .await
+    }
+
+    /// The task's status, from the database.
+    pub async fn status(&self) -> String {
+        sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1")
+            .bind(self.task)
+            .fetch_one(self.server.database.pool())
+            .await
+            .unwrap()
+    }
+
+    /// Waits for the worker to move the task out of `evaluation_pending`.
+    pub async fn evaluated(&self) -> String {
+        for _ in 0..600 {
+            let status = self.status().await;
+            if status != "evaluation_pending" {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the task stayed in evaluation_pending");
+    }
+
+    /// `GET /reviews/current` as `who`.
+    pub async fn current(&self, who: &TestActor) -> Answer {
+        get(&self.server, "/reviews/current", who).await
+    }
+
+    /// Claims the offered entry as `who`; asserts success and returns the lease id.
+    pub async fn claim(&self, who: &TestActor) -> Uuid {
+        let answer = self.try_claim(who, None).await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        answer.body["lease"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// `POST /reviews/claim` as `who`, naming `entry` or taking the offer.
+    pub async fn try_claim(&self, who: &TestActor, entry: Option<Uuid>) -> Answer {
+        let body = match entry {
+            Some(e) => json!({ "queue_entry_id": e }),
+            None => json!({}),
+        };
+        post(&self.server, "/reviews/claim", who, body).await
+    }
+
+    /// Posts a decision on `lease` as `who`.
+    pub async fn decide(&self, who: &TestActor, lease: Uuid, body: Value) -> Answer {
+        post(
+            &self.server,
+            &format!("/reviews/leases/{lease}/decision"),
+            who,
+            body,
+        )
+        .await
+    }
+
+    /// Claims as the first reviewer and accepts with evidence (and `resolutions`).
+    pub async fn accept(&self, resolutions: Value) -> Answer {
+        let lease = self.claim(&self.reviewer).await;
+        self.decide(&self.reviewer, lease, accept_body(resolutions))
+            .await
+    }
+
+    /// One count from the database with the task bound as `$1`.
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .bind(self.task)
+            .fetch_one(self.server.database.pool())
+            .await
+            .unwrap()
+    }
+
+    /// The task's revision context as the submitter sees it.
+    pub async fn revision_context(&self) -> Value {
+        let answer = get(
+            &self.server,
+            &format!("/tasks/{}/revision-context", self.task),
+            &self.submitter,
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.body
+    }
+}
+
+/// A blocking finding with evidence on the answer file.
+pub fn blocking(area: &str, issue: &str) -> Value {
+    json!({ "kind": "blocking", "area": area, "issue": issue,
+            "rationale": "The acceptance criteria require it.",
+            "required_fix": format!("Fix: {issue}"),
+            "evidence_ref": { "path": "outputs/final-answer.md", "line": 3 } })
+}
+
+/// An advisory finding.
+pub fn advisory(area: &str, issue: &str) -> Value {
+    json!({ "kind": "advisory", "area": area, "issue": issue })
+}
+
+/// An accept decision citing the answer file.
+pub fn accept_body(resolutions: Value) -> Value {
+    json!({ "decision": "accept", "summary": "The proof is complete and checked.",
+            "confidence": "high",
+            "acceptance_evidence_refs": [{ "path": "outputs/final-answer.md", "line": 3,
+                                           "note": "the induction step" }],
+            "resolutions": resolutions })
+}
+
+/// A needs_revision decision raising `findings`.
+pub fn needs_revision_body(findings: Value) -> Value {
+    json!({ "decision": "needs_revision", "summary": "Two gaps to close.", "findings": findings })
+}
+
+/// The ids of the findings a decision raised.
+pub fn finding_ids(decided: &Value) -> Vec<String> {
+    decided["review"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect()
+}
