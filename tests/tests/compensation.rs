@@ -653,6 +653,24 @@ async fn a_failed_delivery_leaves_acceptance_alone() {
         both
     });
     assert_eq!(report.body["dashboard"]["pending_delivery"], 2);
+    // Reactivating the binding delivers the waiting award at once (a job per waiting
+    // row); the money award keeps failing, and the task stays accepted.
+    let reactivated = post(
+        &w.server,
+        &format!(
+            "/projects/{}/adapter-bindings/{}/reactivate",
+            w.project, w.points_binding
+        ),
+        &w.finance,
+        json!({}),
+    )
+    .await;
+    assert_eq!(reactivated.status, 200, "{}", reactivated.body);
+    w.wait_outbox(points, "acknowledged").await;
+    assert_eq!(projection(&w, points).await.0, "acknowledged_by_adapter");
+    assert_eq!(projection(&w, money).await.0, "pending_delivery");
+    assert_eq!(w.task_status(task).await, "accepted");
+
     // With the default (one day) SLA nothing is overdue yet.
     let report = get(
         &w.server,

@@ -19,6 +19,10 @@
 //!    the projection is refreshed from the facts (`acknowledged_by_adapter`), and an
 //!    audit event `compensation_award_delivered` is appended.
 //!
+//! Reactivating a suspended binding queues a fresh job for each of its undelivered rows
+//! ([`resume_binding`]), so waiting awards go out at once rather than at their job's
+//! next backoff (or never, had it used its last attempt meanwhile).
+//!
 //! A crash between 3 and 4 runs the whole attempt again; the adapter sees the same
 //! `delivery_id` and answers with the same reference ([`super::adapters`]), so the
 //! delivery happens once in effect. Nothing here touches a task, an acceptance, a
@@ -233,6 +237,45 @@ async fn deliver(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Queues a new delivery job for every outbox row of `binding_id` not yet acknowledged,
+/// in the caller's transaction (the binding's reactivation). `lifecycle_version` (the
+/// binding's version after the change) keys the jobs, so each reactivation queues at
+/// most one job per row. A job still retrying from before may run too: delivery is
+/// idempotent by outbox row. Returns how many rows were queued.
+pub async fn resume_binding(
+    conn: &mut sqlx::PgConnection,
+    binding_id: Uuid,
+    lifecycle_version: i32,
+    correlation_id: Option<&str>,
+) -> Result<usize, crate::CommandError> {
+    let waiting: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM award_delivery_outbox WHERE adapter_binding_id = $1 \
+           AND state <> 'acknowledged' ORDER BY id",
+    )
+    .bind(binding_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for outbox_id in &waiting {
+        let job = jobs::enqueue(
+            conn,
+            jobs::NewJob {
+                idempotency_key: Some(format!(
+                    "{DELIVER_JOB}:{outbox_id}:binding-v{lifecycle_version}"
+                )),
+                correlation_id: correlation_id.map(str::to_owned),
+                ..jobs::NewJob::new(DELIVER_JOB, json!({ "outbox_id": outbox_id }))
+            },
+        )
+        .await?;
+        sqlx::query("UPDATE award_delivery_outbox SET job_id = $2 WHERE id = $1")
+            .bind(outbox_id)
+            .bind(job)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(waiting.len())
 }
 
 fn command(error: crate::CommandError) -> HandlerError {
