@@ -121,7 +121,7 @@ async fn every_prior_finding_is_answered_and_resolved_one_by_one() {
     // Both answered (and the advisory one too, optionally): version 2.
     let answer = s
         .submit(
-            good_packet("v2"),
+            good_packet("TODO: tidy the wording of step 2."),
             with(
                 base,
                 json!([
@@ -144,6 +144,31 @@ async fn every_prior_finding_is_answered_and_resolved_one_by_one() {
     let lease = s.claim(&s.reviewer).await;
     let packet = get(&s.server, &format!("/reviews/leases/{lease}"), &s.reviewer).await;
     assert_eq!(packet.body["required_resolutions"], json!([f1, f2]));
+    // Checker findings between versions: the placeholder warning is new in v2, shown
+    // beside its file, with a fingerprint that leaves the line out.
+    let changes = &packet.body["checker_finding_changes"];
+    let new: Vec<&str> = changes["new"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["checker"].as_str().unwrap())
+        .collect();
+    assert_eq!(new, ["placeholder-signal"], "{changes}");
+    let answer_file = packet.body["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "outputs/final-answer.md")
+        .unwrap();
+    assert_eq!(
+        answer_file["checker_findings"][0]["checker"],
+        "placeholder-signal"
+    );
+    assert!(
+        answer_file["checker_findings"][0]["line"]
+            .as_u64()
+            .is_some()
+    );
     assert_eq!(
         packet.body["prior_findings"][0]["responses"][0]["response_text"],
         "Added the base case n = 0 in section 1."
@@ -197,6 +222,10 @@ async fn every_prior_finding_is_answered_and_resolved_one_by_one() {
 
     // AS37: F1 was closed in RV2; RV3 may not resolve (or reopen) it again.
     let lease = s.claim(&s.reviewer).await;
+    let packet = get(&s.server, &format!("/reviews/leases/{lease}"), &s.reviewer).await;
+    let fixed = &packet.body["checker_finding_changes"]["fixed"];
+    assert_eq!(fixed[0]["checker"], "placeholder-signal", "{fixed}");
+    assert_eq!(packet.body["checker_finding_changes"]["new"], json!([]));
     let answer = s
         .decide(
             &s.reviewer,
