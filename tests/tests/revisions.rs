@@ -541,3 +541,68 @@ async fn leases_end_by_expiry_release_and_operator_force_release() {
         json!(s.task)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blocked_preparation_waits_for_a_manager_repair() {
+    // R33: an unusable active context (here: the project is paused) blocks the whole
+    // preparation; resubmission is refused until the PM fixes the setup and repairs.
+    let s = in_review("rev-blocked", Terms::Unpaid).await;
+    let paused = post(
+        &s.server,
+        &format!("/projects/{}/pause", s.project),
+        &s.pm,
+        json!({ "reason": "Budget review." }),
+    )
+    .await;
+    assert_eq!(paused.status, 200, "{}", paused.body);
+    let decided = ask_revision(&s, json!([blocking("proof", "The base case is missing.")])).await;
+    assert_eq!(decided["preparation"]["outcome"], "blocked");
+    assert_eq!(
+        decided["preparation"]["blocked_reason_code"],
+        "project_not_active"
+    );
+    let f1 = finding_ids(&decided)[0].clone();
+    let h1 = s.revision_context().await;
+    let answer = s
+        .submit(
+            good_packet("v2a"),
+            with(echo(&h1), json!([response(&f1, "Added it.")])),
+        )
+        .await;
+    assert_eq!(answer.code(), "revision_context_blocked", "{}", answer.body);
+    assert_eq!(
+        s.count("SELECT count(*) FROM submissions WHERE task_id = $1")
+            .await,
+        1
+    );
+
+    let resumed = post(
+        &s.server,
+        &format!("/projects/{}/resume", s.project),
+        &s.pm,
+        json!({ "reason": "Budget approved." }),
+    )
+    .await;
+    assert_eq!(resumed.status, 200, "{}", resumed.body);
+    let repair = post(
+        &s.server,
+        &format!("/tasks/{}/revision-context/repair", s.task),
+        &s.pm,
+        json!({ "head_id": h1["preparation"]["id"], "head_digest": h1["preparation"]["context_digest"],
+                "reason": "The project is active again." }),
+    )
+    .await;
+    assert_eq!(repair.status, 201, "{}", repair.body);
+    assert_eq!(repair.body["preparation"]["outcome"], "kept");
+    let h2 = s.revision_context().await;
+    let answer = s
+        .submit(
+            good_packet("v2b"),
+            with(echo(&h2), json!([response(&f1, "Added it.")])),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    // The revised version is under evaluation.
+    let h3 = s.revision_context().await;
+    assert_eq!(h3["status"], "evaluation_pending");
+}
