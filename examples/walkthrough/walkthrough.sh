@@ -4,7 +4,8 @@
 # grants a submitter and a reviewer; finance publishes the contribution terms; the
 # manager activates a guide, creates, screens and releases a task; the submitter finds
 # it in the ready queue, claims it, starts it, uploads a packet and submits it; the
-# checkers pass it and the task waits for a reviewer. Only documented HTTP calls and CLI
+# checkers pass it; the reviewer asks for a revision, the submitter answers the finding
+# in version 2, and the reviewer accepts. Only documented HTTP calls and CLI
 # commands are used. The test suite runs this script (crates/workstream-cli/tests/
 # walkthrough.rs), so the README cannot drift from what works.
 #
@@ -130,13 +131,60 @@ ADMISSION="$(curl -sS -X POST "$API/tasks/$TASK/packets" -H "Authorization: Bear
     -F "packet=@$scratch/packet.zip;type=application/zip" | jq -r .admission_id)"
 [[ "$ADMISSION" =~ ^[0-9a-f-]{36}$ ]] || { echo "walkthrough: the upload was not admitted" >&2; exit 1; }
 call 201 POST "/tasks/$TASK/submissions" "$TOKEN_submitter" "{\"admission_id\":\"$ADMISSION\"}" >/dev/null
-for _ in $(seq 1 300); do
-    STATUS="$(call 200 GET "/projects/$PROJECT/tasks/$TASK" "$TOKEN_manager" | jq -r .task.status)"
-    [[ "$STATUS" == evaluation_pending ]] || break
-    sleep 0.2
-done
+wait_for_checkers() {
+    for _ in $(seq 1 300); do
+        STATUS="$(call 200 GET "/projects/$PROJECT/tasks/$TASK" "$TOKEN_manager" | jq -r .task.status)"
+        [[ "$STATUS" == evaluation_pending ]] || break
+        sleep 0.2
+    done
+    [[ "$STATUS" == review_pending ]] || { echo "walkthrough: the task is $STATUS, not review_pending" >&2; exit 1; }
+}
+wait_for_checkers
 call 200 GET "/tasks/$TASK/checker-runs" "$TOKEN_submitter" | jq -e '.items[0].route == "allow_review"' >/dev/null ||
     { echo "walkthrough: the checker run did not allow review" >&2; exit 1; }
+
+# 9. The reviewer asks for current work, claims the offer, reads the packet (files,
+#    checker results, guide) and asks for a revision with one blocking finding.
+step "reviewing version 1: needs_revision"
+ENTRY="$(call 200 GET /reviews/current "$TOKEN_reviewer" | jq -r .offer.queue_entry_id)"
+LEASE="$(call 201 POST /reviews/claim "$TOKEN_reviewer" "{\"queue_entry_id\":\"$ENTRY\"}" | jq -r .lease.id)"
+call 200 GET "/reviews/leases/$LEASE" "$TOKEN_reviewer" | jq -e '.files | length == 2' >/dev/null
+call 200 GET "/reviews/leases/$LEASE/files/outputs/final-answer.md" "$TOKEN_reviewer" >/dev/null
+FINDING="$(call 201 POST "/reviews/leases/$LEASE/decision" "$TOKEN_reviewer" '{
+  "decision": "needs_revision", "summary": "One setting is missing.",
+  "findings": [{"kind": "blocking", "area": "coverage", "issue": "max_backoff has no example.",
+                "rationale": "The acceptance criteria ask for an example of every setting.",
+                "required_fix": "Add an example for max_backoff.",
+                "evidence_ref": {"path": "outputs/final-answer.md", "line": 3}}]}' | jq -r '.review.findings[0].id')"
+
+# 10. The submitter reads the revision context (the finding, the preparation head) and
+#     submits version 2, answering the finding and echoing the head.
+step "revising: version 2 answers the finding"
+CONTEXT="$(call 200 GET "/tasks/$TASK/revision-context" "$TOKEN_submitter")"
+printf '# Retry policy\n\nEvery retry setting, with an example of each, including max_backoff = 30s.\n' \
+    >"$scratch/packet/outputs/final-answer.md"
+rm -f "$scratch/packet.zip"
+(cd "$scratch/packet" && python3 -m zipfile -c "$scratch/packet.zip" outputs evidence)
+ADMISSION="$(curl -sS -X POST "$API/tasks/$TASK/packets" -H "Authorization: Bearer $TOKEN_submitter" \
+    -H "Idempotency-Key: $(key)" \
+    -F 'summary=Added the max_backoff example.' \
+    -F 'attestation=The packet holds no client data, nothing confidential or private, no credentials or secret tokens, and no copied source material.' \
+    -F "packet=@$scratch/packet.zip;type=application/zip" | jq -r .admission_id)"
+call 201 POST "/tasks/$TASK/submissions" "$TOKEN_submitter" "$(jq -n --arg admission "$ADMISSION" \
+    --arg finding "$FINDING" --argjson context "$CONTEXT" '{admission_id: $admission,
+      preparation_id: $context.preparation.id, preparation_digest: $context.preparation.context_digest,
+      responses: [{finding_id: $finding, response_text: "Added the max_backoff example in line 3."}]}')" >/dev/null
+wait_for_checkers
+
+# 11. The same reviewer is offered the revision first; they resolve the finding and
+#     accept, citing the evidence. One commit records the review, the acceptance, both
+#     contributions and the submitter's award.
+step "reviewing version 2: accept"
+LEASE="$(call 201 POST /reviews/claim "$TOKEN_reviewer" '{}' | jq -r .lease.id)"
+call 201 POST "/reviews/leases/$LEASE/decision" "$TOKEN_reviewer" "$(jq -n --arg finding "$FINDING" '{
+  decision: "accept", summary: "Every setting has an example.",
+  acceptance_evidence_refs: [{path: "outputs/final-answer.md", line: 3, note: "max_backoff example"}],
+  resolutions: [{finding_id: $finding, result: "resolved", rationale: "The example is there."}]}')" >/dev/null
 
 STATUS="$(call 200 GET "/projects/$PROJECT/tasks/$TASK" "$TOKEN_manager" | jq -r .task.status)"
 step "task $TASK is $STATUS"

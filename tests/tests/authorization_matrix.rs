@@ -34,6 +34,9 @@ enum Who {
     Submitter,
     Reviewer,
     Stranger,
+    /// The compensation adapter's service actor: not in [`EVERYONE`] (the human
+    /// callers), it only holds the fulfilment callback.
+    Adapter,
 }
 
 const EVERYONE: [Who; 9] = [
@@ -204,10 +207,15 @@ async fn every_role_is_denied_every_action_it_does_not_hold() {
                     .grant_project_role(&actor, p, ProjectRole::Reviewer)
                     .await;
             }
-            Who::Stranger => {}
+            Who::Stranger | Who::Adapter => {}
         }
         actors.push((who, actor));
     }
+    // The adapter bound to the bindings below, and the only caller of the callback.
+    let adapter = server
+        .service_actor("matrix-adapter", "workstream.payment.local_adapter")
+        .await;
+    actors.push((Who::Adapter, adapter.clone()));
     let world = World { server, actors };
     let server = &world.server;
     let pm = world.actor(Who::Manager).clone();
@@ -234,9 +242,6 @@ async fn every_role_is_denied_every_action_it_does_not_hold() {
         .await;
 
     // Contribution: an open draft to fill and publish, a unit and a binding to act on.
-    let adapter = server
-        .service_actor("matrix-adapter", "workstream.payment.local_adapter")
-        .await;
     let contribution = format!("/projects/{p}/contribution-policies");
     let draft = ok(
         server,
@@ -439,6 +444,18 @@ async fn every_role_is_denied_every_action_it_does_not_hold() {
         row(post.clone(), format!("/projects/{p}/adapter-bindings/{points}/suspend"), empty(), &[Finance], Concealed, s200),
         row(post.clone(), format!("/projects/{p}/adapter-bindings/{points}/reactivate"), empty(), &[Finance], Concealed, s200),
         row(post.clone(), format!("/projects/{p}/adapter-bindings/{points}/retirement"), empty(), &[Finance], Concealed, s200),
+        // Payments: finance and audit read, finance rebuilds, everyone reads their own
+        // awards; only the bound adapter reports fulfilment (people get 403 before
+        // anything is read). The matrix has no award, so the adapter's request meets
+        // the concealed 404 of a missing award (its successes are in compensation.rs).
+        row(get.clone(), format!("/projects/{p}/compensation/awards"), None, &[Finance, Auditor], Concealed, s200),
+        row(get.clone(), format!("/projects/{p}/compensation/reconciliation?pending_sla_seconds=0"), None, &[Finance, Auditor], Concealed, s200),
+        row(post.clone(), format!("/projects/{p}/compensation/projections/rebuild"), empty(), &[Finance], Concealed, s200),
+        row(get.clone(), "/me/awards", None, &EVERYONE, Forbidden, s200),
+        row(post.clone(), "/compensation/fulfillment-reports", Some(json!({
+            "external_event_id": "matrix-1", "award_id": Uuid::now_v7(), "status": "failed",
+            "failure_code": "PROVIDER_TIMEOUT", "reported_at": "2026-11-25T12:00:00Z"
+        })), &[Adapter], Forbidden, StatusCode::NOT_FOUND),
         // Reputation: anyone reads their own; a project's managers, operators and
         // auditors read a contributor's; only an operator recomputes.
         row(get.clone(), "/me/reputation", None, &EVERYONE, Forbidden, s200),

@@ -7,6 +7,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use workstream_engine::compensation::reconciliation::DEFAULT_PENDING_SLA_SECONDS;
+
 use crate::rate_limit::{Limit, RateLimits};
 
 /// Where the server runs; decides which shortcuts are allowed.
@@ -64,6 +66,11 @@ pub struct ApiConfig {
     pub cursor_secret: Vec<u8>,
     /// The durable rate limits.
     pub rate_limits: RateLimits,
+    /// How long an award delivery may stay unacknowledged, or an acknowledgement stay
+    /// without a receipt, before finance reconciliation reports it
+    /// (`WORKSTREAM_COMPENSATION_PENDING_SLA_SECONDS`, default one day; a request may
+    /// pass `?pending_sla_seconds=`).
+    pub compensation_pending_sla_seconds: i64,
 }
 
 impl ApiConfig {
@@ -136,10 +143,21 @@ impl ApiConfig {
             )?,
             ..defaults
         };
+        let compensation_pending_sla_seconds =
+            match std::env::var("WORKSTREAM_COMPENSATION_PENDING_SLA_SECONDS") {
+                Err(_) => DEFAULT_PENDING_SLA_SECONDS,
+                Ok(text) => text.trim().parse::<i64>().ok().filter(|s| *s >= 0).ok_or_else(|| {
+                    ConfigError(
+                        "WORKSTREAM_COMPENSATION_PENDING_SLA_SECONDS must be a whole number of seconds"
+                            .into(),
+                    )
+                })?,
+            };
         Ok(ApiConfig {
             environment,
             cursor_secret,
             rate_limits,
+            compensation_pending_sla_seconds,
         })
     }
 
@@ -161,6 +179,7 @@ impl ApiConfig {
                 },
                 key: random_secret().expect("reading /dev/urandom"),
             },
+            compensation_pending_sla_seconds: DEFAULT_PENDING_SLA_SECONDS,
         }
     }
 }

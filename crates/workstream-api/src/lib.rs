@@ -27,6 +27,8 @@
 //! * [`reputation`]: an actor's own reputation, a project's view of its contributors',
 //!   and the operator's recompute; [`lessons`] and [`sprints`]: a project's lessons
 //!   (recorded and detected) and its evaluation sprints with their reports.
+//! * [`compensation`]: payments: the bound adapter's fulfilment callback, award reads
+//!   for finance, audit and contributors, reconciliation and the projection rebuild.
 //! * [`config`]: the `WORKSTREAM_*` settings.
 //! * [`auth`]: bearer tokens, the [`auth::Caller`] extractor and its grants;
 //!   [`actors`] and [`grants`]: the routes that administer them.
@@ -36,6 +38,7 @@
 
 pub mod actors;
 pub mod auth;
+pub mod compensation;
 pub mod config;
 pub mod contribution;
 pub mod correlation;
@@ -108,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tasks::routes())
         .merge(packets::routes())
         .merge(reviews::routes())
+        .merge(compensation::routes())
         .merge(reputation::routes())
         .merge(lessons::routes())
         .merge(sprints::routes());

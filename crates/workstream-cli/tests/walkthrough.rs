@@ -2,7 +2,8 @@
 //! directory, then `examples/walkthrough/walkthrough.sh` (curl, jq and the `workstream
 //! token` command only) takes a manager, a finance authority, a submitter and a reviewer
 //! from nothing to a submitted packet that the checkers (run by `up`'s in-process
-//! worker) pass into `review_pending`. The outcome is then read back over HTTP and the
+//! worker) pass into `review_pending`, a reviewer asks for a revision, version 2 answers
+//! the finding and is accepted. The outcome is then read back over HTTP and the
 //! audit chains are verified.
 
 use std::io::{BufRead, BufReader};
@@ -114,7 +115,7 @@ async fn the_readme_walkthrough_takes_a_task_from_nothing_to_review_pending() {
         String::from_utf8_lossy(&run.stderr)
     );
     let outcome: Value = serde_json::from_slice(&run.stdout).unwrap();
-    assert_eq!(outcome["status"], "review_pending", "{outcome}");
+    assert_eq!(outcome["status"], "accepted", "{outcome}");
 
     // Read back what the script made, as the people it made.
     let task = outcome["task"].as_str().unwrap();
@@ -126,9 +127,16 @@ async fn the_readme_walkthrough_takes_a_task_from_nothing_to_review_pending() {
     )
     .await;
     let view = &view["task"];
-    assert_eq!(view["status"], "review_pending", "{view}");
-    assert_eq!(view["assignment"]["contributor_id"], outcome["submitter"]);
-    assert_eq!(view["assignment"]["status"], "active");
+    assert_eq!(view["status"], "accepted", "{view}");
+    let reviews = get(&base, &token("manager"), &format!("/tasks/{task}/reviews")).await;
+    let decisions: Vec<&str> = reviews["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, ["needs_revision", "accept"], "{reviews}");
+    assert_eq!(reviews["items"][1]["resolutions"][0]["result"], "resolved");
     assert_eq!(view["locks"]["guide_id"], outcome["guide"]);
     assert_eq!(
         view["locks"]["contribution_policy_version_id"],

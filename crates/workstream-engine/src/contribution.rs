@@ -879,6 +879,18 @@ pub async fn set_binding_status(
     .bind(to)
     .fetch_one(&mut *conn)
     .await?;
+    // Awards that waited for the binding (R45) are delivered now.
+    let resumed = if to == "active" {
+        crate::compensation::delivery::resume_binding(
+            conn,
+            binding_id,
+            updated.binding_lifecycle_version,
+            acting.correlation_id.as_deref(),
+        )
+        .await?
+    } else {
+        0
+    };
     record(
         conn,
         acting,
@@ -894,7 +906,10 @@ pub async fn set_binding_status(
             .into(),
             from_status: Some(from),
             to_status: Some(to.into()),
-            payload: json!({ "binding_lifecycle_version": updated.binding_lifecycle_version }),
+            payload: json!({
+                "binding_lifecycle_version": updated.binding_lifecycle_version,
+                "deliveries_resumed": resumed,
+            }),
             ..Default::default()
         },
     )

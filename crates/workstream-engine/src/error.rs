@@ -184,6 +184,21 @@ pub const CONSTRAINT_ERRORS: &[(&str, ErrorKind, &str)] = &[
         "award_already_fulfilled",
     ),
     (
+        "compensation_fulfillment_receipts_award_fulfilled",
+        ErrorKind::Conflict,
+        "award_already_fulfilled",
+    ),
+    (
+        "compensation_fulfillment_receipts_binding_event_key",
+        ErrorKind::Conflict,
+        "external_event_conflict",
+    ),
+    (
+        "compensation_fulfillment_receipts_quantity_fk",
+        ErrorKind::Invalid,
+        "fulfilled_quantity_mismatch",
+    ),
+    (
         "project_compensation_units_identity_key",
         ErrorKind::Conflict,
         "compensation_unit_exists",

@@ -121,6 +121,8 @@ impl From<sqlx::Error> for HandlerError {
 pub fn handlers(pipeline: Arc<crate::pipeline::Pipeline>) -> Vec<Arc<dyn JobHandler>> {
     vec![
         Arc::new(crate::pipeline::EvaluateSubmission::new(pipeline)),
+        // Awards go out through the default adapters (the built-in local one).
+        Arc::new(crate::compensation::delivery::DeliverAward::default()),
         Arc::new(crate::reputation::RecordReputation),
     ]
 }

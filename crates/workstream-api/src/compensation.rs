@@ -1,0 +1,245 @@
+//! Payments: the adapter's fulfilment callback, award reads, reconciliation and the
+//! projection rebuild (upstream-domain §4 "Award read / delivery reconciliation",
+//! "Record fulfilment result"; §5.2, §5.3; R42-R44).
+//!
+//! | method | path | who | answers |
+//! |---|---|---|---|
+//! | POST | `/compensation/fulfillment-reports` | the service actor bound to the award | 201 `{receipt, projection, replayed: false}`; an exact replay of the event 200 `{.., replayed: true}`; 403 `permission_not_granted` to every human; the concealed 404 for an award that is not the caller's (other adapters included); 409 `external_event_conflict`, `award_already_fulfilled`; 422 `fulfillment_report_incomplete`, `fulfillment_report_inconsistent`, `fulfilled_quantity_invalid`, `fulfilled_quantity_mismatch`, `external_reference_invalid`, `external_event_id_invalid`, `invalid_request` |
+//! | GET | `/projects/{pid}/compensation/awards` | finance or audit covering the project | 200 `{items: [award + projection], next_cursor}` |
+//! | GET | `/projects/{pid}/compensation/reconciliation?pending_sla_seconds=` | finance or audit | 200 the report (findings, totals, dashboard) |
+//! | POST | `/projects/{pid}/compensation/projections/rebuild` | finance | `{}` -> 200 `{project_id, awards_checked, changed: [{compensation_award_id, before, after, changed_fields}]}` |
+//! | GET | `/me/awards` | any verified actor | 200 `{items: [own award + projection], next_cursor}` |
+//!
+//! Finance and audit routes answer every other caller with the concealed 404, like the
+//! contribution routes. The callback refuses humans before reading anything (no role,
+//! finance and admin included, can substitute for the adapter, R43, AS50), so a
+//! person learns nothing about awards from it; a service actor that is not the award's
+//! bound adapter meets the same 404 as for a missing award.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use workstream_domain::roles::AdminRole;
+use workstream_engine::compensation::fulfillment::{self, FulfillmentReport};
+use workstream_engine::compensation::{projection, reads, reconciliation};
+
+use crate::AppState;
+use crate::auth::{ActorKind, Caller};
+use crate::correlation::CorrelationId;
+use crate::error::ApiError;
+use crate::extract::{Ids, Json};
+use crate::guides::page_query;
+use crate::idempotency::{self, IdempotencyKey};
+use crate::pagination::{Page, PageQuery};
+use crate::projects::acting;
+
+/// The payment routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/compensation/fulfillment-reports",
+            post(report_fulfillment),
+        )
+        .route(
+            "/projects/{project_id}/compensation/awards",
+            get(project_awards),
+        )
+        .route(
+            "/projects/{project_id}/compensation/reconciliation",
+            get(reconcile),
+        )
+        .route(
+            "/projects/{project_id}/compensation/projections/rebuild",
+            post(rebuild),
+        )
+        .route("/me/awards", get(my_awards))
+}
+
+/// Finance, or (when `audit_reads`) audit, covering the project; else the concealed 404.
+fn require_finance(caller: &Caller, project: Uuid, audit_reads: bool) -> Result<(), ApiError> {
+    let grants = &caller.grants;
+    let finance = grants.admin(AdminRole::FinanceAuthority, Some(project));
+    let audit = audit_reads
+        .then(|| grants.admin(AdminRole::AuditAuthority, Some(project)))
+        .flatten();
+    match finance.or(audit) {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found()),
+    }
+}
+
+async fn project_exists(state: &AppState, project: Uuid) -> Result<(), ApiError> {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
+        .bind(project)
+        .fetch_one(&state.pool)
+        .await?;
+    if exists {
+        Ok(())
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+async fn report_fulfillment(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: Result<IdempotencyKey, ApiError>,
+    body: Result<Json<FulfillmentReport>, ApiError>,
+) -> Result<Response, ApiError> {
+    // Who first: a person is refused whatever they sent.
+    if caller.kind != ActorKind::Service {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "permission_not_granted",
+            "fulfilment is reported only by the adapter bound to the award",
+        ));
+    }
+    let key = key?;
+    let Json(report) = body?;
+    // The normalized report identifies the request (times in UTC, null = absent).
+    let request = json!({
+        "path": "/compensation/fulfillment-reports",
+        "body": fulfillment::request_hash(&report),
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "compensation.fulfillment_report",
+        key,
+        &request,
+        async |tx| {
+            let recorded = fulfillment::record(tx, &acting, &report).await?;
+            let status = if recorded.replayed {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            Ok((
+                status,
+                serde_json::to_value(recorded).expect("report serializes"),
+            ))
+        },
+    )
+    .await
+}
+
+async fn project_awards(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require_finance(&caller, project_id, true)?;
+    let query = page_query(query)?;
+    let scope = format!("project:{project_id}:compensation-awards");
+    let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
+    project_exists(&state, project_id).await?;
+    let mut conn = state.pool.acquire().await?;
+    let items = reads::project_awards(&mut conn, project_id, page.after, page.limit).await?;
+    let next = page.next_cursor(
+        items.len(),
+        items.last().map(|a| a.id),
+        &scope,
+        &state.config.cursor_secret,
+    );
+    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+}
+
+async fn my_awards(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let query = page_query(query)?;
+    let scope = format!("actor:{}:awards", caller.actor_id);
+    let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
+    let mut conn = state.pool.acquire().await?;
+    let items =
+        reads::contributor_awards(&mut conn, caller.actor_id, page.after, page.limit).await?;
+    let next = page.next_cursor(
+        items.len(),
+        items.last().map(|a| a.id),
+        &scope,
+        &state.config.cursor_secret,
+    );
+    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReconciliationQuery {
+    #[serde(default)]
+    pending_sla_seconds: Option<i64>,
+}
+
+async fn reconcile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+    query: Result<Query<ReconciliationQuery>, QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    require_finance(&caller, project_id, true)?;
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the query string is not valid",
+        )
+        .with_details(json!({ "reason": rejection.body_text() }))
+    })?;
+    project_exists(&state, project_id).await?;
+    let sla = query
+        .pending_sla_seconds
+        .unwrap_or(state.config.compensation_pending_sla_seconds);
+    let mut conn = state.pool.acquire().await?;
+    let report = reconciliation::reconcile(&mut conn, project_id, sla).await?;
+    Ok(axum::Json(
+        serde_json::to_value(report).expect("report serializes"),
+    ))
+}
+
+/// An empty JSON object body (`{}`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+async fn rebuild(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(project_id): Ids<Uuid>,
+    Json(_): Json<Empty>,
+) -> Result<Response, ApiError> {
+    // Audit is read-only (R46): the rebuild is finance's.
+    require_finance(&caller, project_id, false)?;
+    project_exists(&state, project_id).await?;
+    let request = json!({
+        "path": format!("/projects/{project_id}/compensation/projections/rebuild"),
+        "body": {},
+    });
+    let acting = acting(&caller, &correlation);
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "compensation.projections.rebuild",
+        key,
+        &request,
+        async |tx| {
+            let report = projection::rebuild(tx, &acting, project_id).await?;
+            Ok((
+                StatusCode::OK,
+                serde_json::to_value(report).expect("report serializes"),
+            ))
+        },
+    )
+    .await
+}
