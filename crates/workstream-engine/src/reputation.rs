@@ -54,8 +54,9 @@ use crate::CommandError;
 use crate::projects::{Acting, record};
 use crate::worker::{BoxFuture, HandlerError, JobHandler};
 
-/// The job kind the review decision enqueues for every Review.
-pub const RECORD_JOB: &str = "reputation.record";
+/// The job kind the review decision enqueues for every Review (one name, defined where
+/// the decision enqueues it).
+pub const RECORD_JOB: &str = crate::reviews::decision::REPUTATION_JOB;
 
 /// Whose record an event belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
