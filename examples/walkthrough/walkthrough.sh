@@ -5,7 +5,8 @@
 # manager activates a guide, creates, screens and releases a task; the submitter finds
 # it in the ready queue, claims it, starts it, uploads a packet and submits it; the
 # checkers pass it; the reviewer asks for a revision, the submitter answers the finding
-# in version 2, and the reviewer accepts. Only documented HTTP calls and CLI
+# in version 2, and the reviewer accepts; the award is delivered and the adapter
+# reports it paid. Only documented HTTP calls and CLI
 # commands are used. The test suite runs this script (crates/workstream-cli/tests/
 # walkthrough.rs), so the README cannot drift from what works.
 #
@@ -186,9 +187,28 @@ call 201 POST "/reviews/leases/$LEASE/decision" "$TOKEN_reviewer" "$(jq -n --arg
   acceptance_evidence_refs: [{path: "outputs/final-answer.md", line: 3, note: "max_backoff example"}],
   resolutions: [{finding_id: $finding, result: "resolved", rationale: "The example is there."}]}')" >/dev/null
 
+# 12. After the commit, a worker delivers the award to the binding's adapter (the
+#     built-in local adapter acknowledges it); the adapter then reports the payment
+#     through its authenticated callback, and finance sees the award fulfilled.
+step "delivering and fulfilling the award"
+for _ in $(seq 1 300); do
+    AWARD="$(call 200 GET "/projects/$PROJECT/compensation/awards" "$TOKEN_finance")"
+    [[ "$(jq -r '.items[0].projection.delivery_status' <<<"$AWARD")" == acknowledged_by_adapter ]] && break
+    sleep 0.2
+done
+jq -e '.items[0].projection.delivery_status == "acknowledged_by_adapter"' <<<"$AWARD" >/dev/null ||
+    { echo "walkthrough: the award was not delivered: $AWARD" >&2; exit 1; }
+AWARD_ID="$(jq -r '.items[0].id' <<<"$AWARD")"
+call 201 POST /compensation/fulfillment-reports "$ADAPTER_TOKEN" "$(jq -n --arg award "$AWARD_ID" '{
+  external_event_id: "walkthrough-payment-1", award_id: $award, status: "fulfilled",
+  fulfilled_quantity: "12.5", external_reference: "bank-transfer-0001",
+  fulfilled_at: "2026-11-25T12:00:00Z", reported_at: "2026-11-25T12:00:01Z"}')" >/dev/null
+PAYMENT="$(call 200 GET "/projects/$PROJECT/compensation/awards" "$TOKEN_finance" | jq -r '.items[0].projection.fulfillment_status')"
+
 STATUS="$(call 200 GET "/projects/$PROJECT/tasks/$TASK" "$TOKEN_manager" | jq -r .task.status)"
-step "task $TASK is $STATUS"
+step "task $TASK is $STATUS, its award $PAYMENT"
 jq -n --arg project "$PROJECT" --arg guide "$GUIDE" --arg task "$TASK" --arg status "$STATUS" \
+    --arg award "$AWARD_ID" --arg payment "$PAYMENT" \
     --arg manager "$MANAGER" --arg finance "$FINANCE" --arg submitter "$SUBMITTER" \
     --arg reviewer "$REVIEWER" --arg binding "$BINDING" --arg contribution_policy_version "$CV" \
     '$ARGS.named'

@@ -3,7 +3,7 @@
 //! token` command only) takes a manager, a finance authority, a submitter and a reviewer
 //! from nothing to a submitted packet that the checkers (run by `up`'s in-process
 //! worker) pass into `review_pending`, a reviewer asks for a revision, version 2 answers
-//! the finding and is accepted. The outcome is then read back over HTTP and the
+//! the finding and is accepted, and the award is delivered and reported paid. The outcome is then read back over HTTP and the
 //! audit chains are verified.
 
 use std::io::{BufRead, BufReader};
@@ -116,6 +116,7 @@ async fn the_readme_walkthrough_takes_a_task_from_nothing_to_review_pending() {
     );
     let outcome: Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(outcome["status"], "accepted", "{outcome}");
+    assert_eq!(outcome["payment"], "fulfilled", "{outcome}");
 
     // Read back what the script made, as the people it made.
     let task = outcome["task"].as_str().unwrap();
