@@ -16,12 +16,12 @@
 //! person learns nothing about awards from it; a service actor that is not the award's
 //! bound adapter meets the same 404 as for a missing award.
 
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -31,13 +31,11 @@ use workstream_engine::compensation::{projection, reads, reconciliation};
 
 use crate::AppState;
 use crate::auth::{ActorKind, Caller};
-use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::pagination::{Page, PageQuery};
-use crate::projects::acting;
 
 /// The payment routes.
 pub fn routes() -> Router<AppState> {
@@ -88,7 +86,6 @@ async fn project_exists(state: &AppState, project: Uuid) -> Result<(), ApiError>
 
 async fn report_fulfillment(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: Result<IdempotencyKey, ApiError>,
     body: Result<Json<FulfillmentReport>, ApiError>,
@@ -108,7 +105,7 @@ async fn report_fulfillment(
         "path": "/compensation/fulfillment-reports",
         "body": fulfillment::request_hash(&report),
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -213,7 +210,6 @@ struct Empty {}
 
 async fn rebuild(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
@@ -226,7 +222,7 @@ async fn rebuild(
         "path": format!("/projects/{project_id}/compensation/projections/rebuild"),
         "body": {},
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,

@@ -19,12 +19,12 @@
 //! A unit or binding is in use while published terms, terms locked by a task that can
 //! still be accepted, an open draft, or an award not yet fulfilled refers to it.
 
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post, put};
-use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -34,13 +34,11 @@ use workstream_engine::contribution;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::pagination::{Page, PageQuery};
-use crate::projects::acting;
 
 /// The contribution routes.
 pub fn routes() -> Router<AppState> {
@@ -123,7 +121,6 @@ struct CreateDraft {
 
 async fn create_draft(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
@@ -131,7 +128,7 @@ async fn create_draft(
 ) -> Result<Response, ApiError> {
     require_finance(&caller, project_id)?;
     let request = json!({ "path": format!("/projects/{project_id}/contribution-policies/drafts"), "body": { "name": body.name } });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -179,7 +176,6 @@ async fn read(
 
 async fn set_terms(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids((project_id, policy_id, version_id)): Ids<(Uuid, Uuid, Uuid)>,
@@ -192,7 +188,7 @@ async fn set_terms(
         "path": format!("/projects/{project_id}/contribution-policies/{policy_id}/versions/{version_id}"),
         "body": body,
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -211,7 +207,6 @@ async fn set_terms(
 
 async fn version_action(
     state: AppState,
-    correlation: CorrelationId,
     caller: Caller,
     key: IdempotencyKey,
     (project_id, policy_id, version_id): (Uuid, Uuid, Uuid),
@@ -227,7 +222,7 @@ async fn version_action(
         "path": format!("/projects/{project_id}/contribution-policies/{policy_id}/versions/{version_id}/{action}"),
         "body": {},
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -248,24 +243,22 @@ async fn version_action(
 
 async fn publish(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid, Uuid)>,
     Json(_): Json<Empty>,
 ) -> Result<Response, ApiError> {
-    version_action(state, correlation, caller, key, ids, true).await
+    version_action(state, caller, key, ids, true).await
 }
 
 async fn retire(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid, Uuid)>,
     Json(_): Json<Empty>,
 ) -> Result<Response, ApiError> {
-    version_action(state, correlation, caller, key, ids, false).await
+    version_action(state, caller, key, ids, false).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,7 +270,6 @@ struct CreateUnit {
 
 async fn create_unit(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
@@ -288,7 +280,7 @@ async fn create_unit(
         "path": format!("/projects/{project_id}/compensation-units"),
         "body": { "instrument_type": body.instrument_type.as_str(), "unit_code": body.unit_code },
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -344,7 +336,6 @@ struct CreateBinding {
 
 async fn create_binding(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
@@ -356,7 +347,7 @@ async fn create_binding(
         "body": { "instrument_type": body.instrument_type.as_str(), "adapter_actor_id": body.adapter_actor_id,
                   "route_key": body.route_key },
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -424,7 +415,6 @@ impl BindingAction {
 
 async fn binding_action(
     state: AppState,
-    correlation: CorrelationId,
     caller: Caller,
     key: IdempotencyKey,
     (project_id, binding_id): (Uuid, Uuid),
@@ -433,7 +423,7 @@ async fn binding_action(
     require_finance(&caller, project_id)?;
     let (operation, segment) = action.names();
     let request = json!({ "path": format!("/projects/{project_id}/adapter-bindings/{binding_id}/{segment}"), "body": {} });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -471,48 +461,36 @@ async fn binding_action(
 
 async fn suspend(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(_): Json<Empty>,
 ) -> Result<Response, ApiError> {
-    binding_action(state, correlation, caller, key, ids, BindingAction::Suspend).await
+    binding_action(state, caller, key, ids, BindingAction::Suspend).await
 }
 
 async fn reactivate(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(_): Json<Empty>,
 ) -> Result<Response, ApiError> {
-    binding_action(
-        state,
-        correlation,
-        caller,
-        key,
-        ids,
-        BindingAction::Reactivate,
-    )
-    .await
+    binding_action(state, caller, key, ids, BindingAction::Reactivate).await
 }
 
 async fn retire_binding(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(_): Json<Empty>,
 ) -> Result<Response, ApiError> {
-    binding_action(state, correlation, caller, key, ids, BindingAction::Retire).await
+    binding_action(state, caller, key, ids, BindingAction::Retire).await
 }
 
 async fn retire_unit(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids((project_id, unit_id)): Ids<(Uuid, Uuid)>,
@@ -520,7 +498,7 @@ async fn retire_unit(
 ) -> Result<Response, ApiError> {
     require_finance(&caller, project_id)?;
     let request = json!({ "path": format!("/projects/{project_id}/compensation-units/{unit_id}/retirement"), "body": {} });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,

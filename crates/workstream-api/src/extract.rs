@@ -8,6 +8,8 @@
 //!   reason in `details.reason`; a body over the limit is 413 `payload_too_large`.
 //! * [`Ids`]: path parameters; an id that is not a UUID is 422 `malformed_id` (R48),
 //!   never a 404, so a client can tell a typo from a concealed resource.
+//! * [`body`]: a body kept as a `Value` (for the idempotency digest) parsed into its
+//!   strict request type, with the same 422 as [`Json`].
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -84,4 +86,18 @@ fn path_rejection(rejection: PathRejection) -> ApiError {
         "an identifier in the path is not a valid UUID",
     )
     .with_details(json!({ "reason": rejection.body_text() }))
+}
+
+/// Parses a JSON body (kept as a `Value` for the idempotency digest) into a strict
+/// request type: unknown fields and wrong types are 422 `invalid_request` with the
+/// reason in `details`.
+pub fn body<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(value.clone()).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the request body is not valid for this route",
+        )
+        .with_details(json!({ "reason": e.to_string() }))
+    })
 }

@@ -12,12 +12,12 @@
 //! Callers who can see the project but lack the action get 403 `permission_not_granted`;
 //! others the concealed 404.
 
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -26,12 +26,11 @@ use workstream_engine::guides::{self, Guide, GuideChanges, NewGuide};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::pagination::{Page, PageQuery};
-use crate::projects::{acting, is_manager, require};
+use crate::projects::{is_manager, require};
 
 /// The guide routes.
 pub fn routes() -> Router<AppState> {
@@ -88,7 +87,6 @@ struct CreateGuide {
 
 async fn create(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
@@ -100,7 +98,7 @@ async fn create(
         "body": { "version": body.version, "content_markdown": body.content_markdown,
                   "change_summary": body.change_summary, "policy_bundle": body.policy_bundle },
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -195,7 +193,6 @@ struct UpdateGuide {
 
 async fn update(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids((project_id, guide_id)): Ids<(Uuid, Uuid)>,
@@ -207,7 +204,7 @@ async fn update(
         "body": { "content_markdown": body.content_markdown, "change_summary": body.change_summary,
                   "policy_bundle": body.policy_bundle },
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -243,7 +240,6 @@ struct Activate {
 
 async fn activate(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids((project_id, guide_id)): Ids<(Uuid, Uuid)>,
@@ -254,7 +250,7 @@ async fn activate(
         "path": format!("/projects/{project_id}/guides/{guide_id}/activate"),
         "body": { "contribution_policy_version_id": body.contribution_policy_version_id },
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,

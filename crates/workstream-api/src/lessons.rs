@@ -14,12 +14,12 @@
 //! project, the concealed 404 to anyone else. Lessons detected by the reputation job
 //! appear here like recorded ones, with a `detection_key` and no author.
 
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -28,12 +28,11 @@ use workstream_engine::lessons::{self, LessonDecision, NewLesson};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::pagination::{Page, PageQuery};
-use crate::projects::{acting, is_manager, require};
+use crate::projects::{is_manager, require};
 
 /// The lesson routes.
 pub fn routes() -> Router<AppState> {
@@ -152,7 +151,6 @@ struct CreateLesson {
 
 async fn create(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
@@ -167,7 +165,7 @@ async fn create(
             "recommended_change": body.recommended_change,
         },
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -200,7 +198,6 @@ async fn create(
 #[allow(clippy::too_many_arguments)]
 async fn decide(
     state: AppState,
-    correlation: CorrelationId,
     caller: Caller,
     key: IdempotencyKey,
     (project_id, lesson_id): (Uuid, Uuid),
@@ -213,7 +210,7 @@ async fn decide(
         "path": format!("/projects/{project_id}/lessons/{lesson_id}/{action}"),
         "body": body,
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     let operation = match action {
         "accept" => "project.lesson.accept",
         "reject" => "project.lesson.reject",
@@ -245,7 +242,6 @@ struct Accept {
 
 async fn accept(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
@@ -254,7 +250,6 @@ async fn accept(
     let echo = json!({ "note": body.note });
     decide(
         state,
-        correlation,
         caller,
         key,
         ids,
@@ -273,7 +268,6 @@ struct Reject {
 
 async fn reject(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
@@ -282,7 +276,6 @@ async fn reject(
     let echo = json!({ "reason": body.reason });
     decide(
         state,
-        correlation,
         caller,
         key,
         ids,
@@ -308,7 +301,6 @@ struct Implement {
 
 async fn implement(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
@@ -317,7 +309,6 @@ async fn implement(
     let echo = json!({ "guide_id": body.guide_id, "checker_digest": body.checker_digest, "note": body.note });
     decide(
         state,
-        correlation,
         caller,
         key,
         ids,

@@ -385,14 +385,7 @@ async fn submit(
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    let body: SubmitBody = serde_json::from_value(value.clone()).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            "the request body is not valid for this route",
-        )
-        .with_details(json!({ "reason": e.to_string() }))
-    })?;
+    let body: SubmitBody = crate::extract::body(&value)?;
     let texts: Option<(Option<String>, Option<String>)> = {
         let mut conn = state.pool.acquire().await?;
         access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::Submitter).await?;

@@ -11,22 +11,21 @@
 //! a caller who can see the project but lacks the action gets 403
 //! `permission_not_granted`; anyone else gets the concealed 404 ([`require`]).
 
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 use workstream_domain::machines::project::ProjectStatus;
 use workstream_domain::roles::{AdminRole, ProjectRole};
-use workstream_engine::projects::{self, Acting, NewProject};
+use workstream_engine::projects::{self, NewProject};
 
 use crate::AppState;
 use crate::auth::{Caller, Grants};
-use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::guides::page_query;
@@ -106,14 +105,6 @@ pub fn is_manager(caller: &Caller, project: Uuid) -> bool {
         .is_some()
 }
 
-/// The acting context of a caller for the engine.
-pub fn acting(caller: &Caller, correlation: &CorrelationId) -> Acting {
-    Acting {
-        actor_id: caller.actor_id,
-        correlation_id: Some(correlation.0.clone()),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateProject {
@@ -125,7 +116,6 @@ struct CreateProject {
 
 async fn create(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Json(body): Json<CreateProject>,
@@ -142,7 +132,7 @@ async fn create(
         ));
     }
     let request = json!({ "path": "/projects", "body": { "name": body.name, "slug": body.slug, "description": body.description } });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -248,7 +238,6 @@ struct StatusChange {
 
 async fn change(
     state: AppState,
-    correlation: CorrelationId,
     caller: Caller,
     key: IdempotencyKey,
     project_id: Uuid,
@@ -262,7 +251,7 @@ async fn change(
         _ => ("project.archive", "archive"),
     };
     let request = json!({ "path": format!("/projects/{project_id}/{action}"), "body": { "reason": body.reason } });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -279,47 +268,26 @@ async fn change(
 
 async fn pause(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<StatusChange>,
 ) -> Result<Response, ApiError> {
-    change(
-        state,
-        correlation,
-        caller,
-        key,
-        project_id,
-        body,
-        ProjectStatus::Paused,
-    )
-    .await
+    change(state, caller, key, project_id, body, ProjectStatus::Paused).await
 }
 
 async fn resume(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<StatusChange>,
 ) -> Result<Response, ApiError> {
-    change(
-        state,
-        correlation,
-        caller,
-        key,
-        project_id,
-        body,
-        ProjectStatus::Active,
-    )
-    .await
+    change(state, caller, key, project_id, body, ProjectStatus::Active).await
 }
 
 async fn archive(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
@@ -327,7 +295,6 @@ async fn archive(
 ) -> Result<Response, ApiError> {
     change(
         state,
-        correlation,
         caller,
         key,
         project_id,

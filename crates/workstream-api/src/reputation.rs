@@ -12,12 +12,12 @@
 //! for someone who contributes to it. Reputation grants nothing and decides nothing
 //! (§1.1): no route here changes a task, a review or an award.
 
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -26,13 +26,12 @@ use workstream_engine::reputation;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::pagination::{Page, PageQuery};
-use crate::projects::{acting, require};
+use crate::projects::require;
 
 /// The reputation routes.
 pub fn routes() -> Router<AppState> {
@@ -130,7 +129,6 @@ struct Recompute {
 
 async fn recompute(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Json(body): Json<Recompute>,
@@ -145,7 +143,7 @@ async fn recompute(
     let reason = workstream_engine::authority::reason(&body.reason)?;
     let request =
         json!({ "path": "/operations/reputation/recompute", "body": { "reason": reason } });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,

@@ -19,22 +19,21 @@
 //! Every rule lives in `workstream_engine::reviews`; handlers authenticate, run one
 //! command in one transaction behind `Idempotency-Key`, and shape the answer.
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::lifecycle::Actor;
 use workstream_engine::reviews::{decision, packet, queue, revision};
-use workstream_engine::tasks::{Requester, access};
+use workstream_engine::tasks::access;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
@@ -65,24 +64,6 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn requester(caller: &Caller, correlation: &CorrelationId) -> Requester {
-    Requester {
-        actor_id: caller.actor_id,
-        correlation_id: Some(correlation.0.clone()),
-    }
-}
-
-fn strict<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
-    serde_json::from_value(value.clone()).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            "the request body is not valid for this route",
-        )
-        .with_details(json!({ "reason": e.to_string() }))
-    })
-}
-
 async fn current(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     let mut tx = state.pool.begin().await?;
     let current = queue::current(&mut tx, caller.actor_id).await?;
@@ -100,12 +81,11 @@ struct ClaimBody {
 async fn claim(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    let body: ClaimBody = strict(&value)?;
-    let who = requester(&caller, &correlation);
+    let body: ClaimBody = crate::extract::body(&value)?;
+    let who = caller.requester();
     let request = json!({ "path": "/reviews/claim", "body": value });
     idempotency::run(
         &state.pool,
@@ -127,11 +107,10 @@ async fn claim(
 async fn packet_view(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     Ids(lease_id): Ids<Uuid>,
 ) -> Result<Response, ApiError> {
     let mut tx = state.pool.begin().await?;
-    let view = packet::view(&mut tx, &requester(&caller, &correlation), lease_id).await?;
+    let view = packet::view(&mut tx, &caller.requester(), lease_id).await?;
     tx.commit().await?;
     Ok(axum::Json(view).into_response())
 }
@@ -139,12 +118,11 @@ async fn packet_view(
 async fn packet_file(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     Ids((lease_id, path)): Ids<(Uuid, String)>,
 ) -> Result<Response, ApiError> {
     let (key, archive, sha, policy) = {
         let mut tx = state.pool.begin().await?;
-        let who = requester(&caller, &correlation);
+        let who = caller.requester();
         let (key, archive, sha, _) = packet::file_identity(&mut tx, &who, lease_id, &path).await?;
         let policy: Value = sqlx::query_scalar(
             "SELECT coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) \
@@ -193,13 +171,12 @@ struct ReasonBody {
 async fn end_lease(
     state: AppState,
     caller: Caller,
-    correlation: CorrelationId,
     key: IdempotencyKey,
     lease_id: Uuid,
     value: Value,
     ending: queue::Ending,
 ) -> Result<Response, ApiError> {
-    let body: ReasonBody = strict(&value)?;
+    let body: ReasonBody = crate::extract::body(&value)?;
     let (operation, path) = match ending {
         queue::Ending::Release => (
             "review.release",
@@ -227,7 +204,7 @@ async fn end_lease(
             return Err(workstream_engine::CommandError::not_found().into());
         }
     }
-    let who = requester(&caller, &correlation);
+    let who = caller.requester();
     let request = json!({ "path": path, "body": value });
     idempotency::run(
         &state.pool,
@@ -249,47 +226,26 @@ async fn end_lease(
 async fn release(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(lease_id): Ids<Uuid>,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    end_lease(
-        state,
-        caller,
-        correlation,
-        key,
-        lease_id,
-        value,
-        queue::Ending::Release,
-    )
-    .await
+    end_lease(state, caller, key, lease_id, value, queue::Ending::Release).await
 }
 
 async fn decline(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(lease_id): Ids<Uuid>,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    end_lease(
-        state,
-        caller,
-        correlation,
-        key,
-        lease_id,
-        value,
-        queue::Ending::Decline,
-    )
-    .await
+    end_lease(state, caller, key, lease_id, value, queue::Ending::Decline).await
 }
 
 async fn force_release(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(lease_id): Ids<Uuid>,
     Json(value): Json<Value>,
@@ -297,7 +253,6 @@ async fn force_release(
     end_lease(
         state,
         caller,
-        correlation,
         key,
         lease_id,
         value,
@@ -309,12 +264,11 @@ async fn force_release(
 async fn decide(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(lease_id): Ids<Uuid>,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    let body: decision::DecisionInput = strict(&value)?;
+    let body: decision::DecisionInput = crate::extract::body(&value)?;
     {
         // The replay check: the lease exists and the caller reviews its project.
         let mut conn = state.pool.acquire().await?;
@@ -324,7 +278,7 @@ async fn decide(
         access::precheck_project(&mut conn, caller.actor_id, held.project_id, Actor::Reviewer)
             .await?;
     }
-    let who = requester(&caller, &correlation);
+    let who = caller.requester();
     let request = json!({ "path": format!("/reviews/leases/{lease_id}/decision"), "body": value });
     idempotency::run(
         &state.pool,
@@ -386,11 +340,10 @@ async fn task_reviews(
 async fn revision_context(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     Ids(task_id): Ids<Uuid>,
 ) -> Result<Response, ApiError> {
     let mut conn = state.pool.acquire().await?;
-    let view = revision::view(&mut conn, &requester(&caller, &correlation), task_id).await?;
+    let view = revision::view(&mut conn, &caller.requester(), task_id).await?;
     Ok(axum::Json(view).into_response())
 }
 
@@ -404,17 +357,16 @@ struct CloseBody {
 async fn close_revision(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    let body: CloseBody = strict(&value)?;
+    let body: CloseBody = crate::extract::body(&value)?;
     {
         let mut conn = state.pool.acquire().await?;
         access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::ProjectManager).await?;
     }
-    let who = requester(&caller, &correlation);
+    let who = caller.requester();
     let request =
         json!({ "path": format!("/tasks/{task_id}/revision-obligation/close"), "body": value });
     idempotency::run(
@@ -446,17 +398,16 @@ struct RepairBody {
 async fn repair_revision(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    let body: RepairBody = strict(&value)?;
+    let body: RepairBody = crate::extract::body(&value)?;
     {
         let mut conn = state.pool.acquire().await?;
         access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::ProjectManager).await?;
     }
-    let who = requester(&caller, &correlation);
+    let who = caller.requester();
     let request =
         json!({ "path": format!("/tasks/{task_id}/revision-context/repair"), "body": value });
     idempotency::run(

@@ -12,12 +12,12 @@
 //! Denials follow [`require`]: 403 `permission_not_granted` to a caller who may see the
 //! project, the concealed 404 to anyone else.
 
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -26,14 +26,13 @@ use workstream_engine::sprints::{self, NewSprint};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::lessons::may_read;
 use crate::pagination::{Page, PageQuery};
-use crate::projects::{acting, is_manager, require};
+use crate::projects::{is_manager, require};
 
 /// The sprint routes.
 pub fn routes() -> Router<AppState> {
@@ -63,7 +62,6 @@ struct CreateSprint {
 
 async fn create(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
@@ -77,7 +75,7 @@ async fn create(
             "ends_at": body.ends_at, "task_ids": body.task_ids,
         },
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -147,7 +145,6 @@ struct AddTasks {
 
 async fn add_tasks(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids((project_id, sprint_id)): Ids<(Uuid, Uuid)>,
@@ -158,7 +155,7 @@ async fn add_tasks(
         "path": format!("/projects/{project_id}/sprints/{sprint_id}/tasks"),
         "body": { "task_ids": body.task_ids },
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,
@@ -180,7 +177,6 @@ struct Empty {}
 
 async fn report(
     State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
     Ids((project_id, sprint_id)): Ids<(Uuid, Uuid)>,
@@ -191,7 +187,7 @@ async fn report(
         "path": format!("/projects/{project_id}/sprints/{sprint_id}/report"),
         "body": {},
     });
-    let acting = acting(&caller, &correlation);
+    let acting = caller.requester();
     idempotency::run(
         &state.pool,
         caller.actor_id,

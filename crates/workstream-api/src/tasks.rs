@@ -25,22 +25,21 @@
 //! | `GET /tasks/{tid}` | submitter/reviewer while READY, or the assignee | contributor view |
 //! | `GET /tasks/{tid}/submission-requirements` | eligible submitter, or the assignee | locked artifact policy |
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::lifecycle::Actor;
-use workstream_engine::tasks::{self, NewTaskInput, Requester, access, views};
+use workstream_engine::tasks::{self, NewTaskInput, access, views};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
@@ -104,13 +103,6 @@ fn optional_body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<(T, Val
     Ok((parsed, value))
 }
 
-fn requester(caller: &Caller, correlation: &CorrelationId) -> Requester {
-    Requester {
-        actor_id: caller.actor_id,
-        correlation_id: Some(correlation.0.clone()),
-    }
-}
-
 /// The authority check made before the idempotency layer.
 async fn precheck(
     state: &AppState,
@@ -149,19 +141,11 @@ async fn precheck(
 async fn create_task(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
-    let input: NewTaskInput = serde_json::from_value(body.clone()).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            "the request body is not valid for this route",
-        )
-        .with_details(json!({ "reason": e.to_string() }))
-    })?;
+    let input: NewTaskInput = crate::extract::body(&body)?;
     {
         let mut conn = state.pool.acquire().await?;
         access::precheck_project(
@@ -172,7 +156,7 @@ async fn create_task(
         )
         .await?;
     }
-    let who = requester(&caller, &correlation);
+    let who = caller.requester();
     let request = json!({ "path": format!("/projects/{project_id}/tasks"), "body": body });
     idempotency::run(
         &state.pool,
@@ -293,7 +277,6 @@ async fn submission_requirements(
 async fn screen(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     body: Bytes,
@@ -308,7 +291,7 @@ async fn screen(
         key,
     )
     .await?;
-    let who = requester(&caller, &correlation);
+    let who = caller.requester();
     let request = json!({ "path": format!("/tasks/{task_id}/screen"), "body": value });
     idempotency::run(
         &state.pool,
@@ -338,14 +321,13 @@ enum Reasoned {
 async fn reasoned(
     state: AppState,
     caller: Caller,
-    correlation: CorrelationId,
     key: IdempotencyKey,
     task_id: Uuid,
     value: Value,
     which: Reasoned,
 ) -> Result<Response, ApiError> {
-    let body: RequiredReason = strict(&value)?;
-    let who = requester(&caller, &correlation);
+    let body: RequiredReason = crate::extract::body(&value)?;
+    let who = caller.requester();
     let (operation, path) = match which {
         Reasoned::Release => ("task.release", "release"),
         Reasoned::ReturnToDraft => ("task.return_to_draft", "return-to-draft"),
@@ -387,79 +369,36 @@ async fn reasoned(
 async fn release(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    reasoned(
-        state,
-        caller,
-        correlation,
-        key,
-        task_id,
-        value,
-        Reasoned::Release,
-    )
-    .await
+    reasoned(state, caller, key, task_id, value, Reasoned::Release).await
 }
 
 async fn return_to_draft(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    reasoned(
-        state,
-        caller,
-        correlation,
-        key,
-        task_id,
-        value,
-        Reasoned::ReturnToDraft,
-    )
-    .await
+    reasoned(state, caller, key, task_id, value, Reasoned::ReturnToDraft).await
 }
 
 async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    reasoned(
-        state,
-        caller,
-        correlation,
-        key,
-        task_id,
-        value,
-        Reasoned::Cancel,
-    )
-    .await
-}
-
-/// Parses a JSON value into a strict request type.
-fn strict<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
-    serde_json::from_value(value.clone()).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            "the request body is not valid for this route",
-        )
-        .with_details(json!({ "reason": e.to_string() }))
-    })
+    reasoned(state, caller, key, task_id, value, Reasoned::Cancel).await
 }
 
 async fn claim(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     body: Bytes,
@@ -474,7 +413,7 @@ async fn claim(
         key,
     )
     .await?;
-    let who = requester(&caller, &correlation);
+    let who = caller.requester();
     let request = json!({ "path": format!("/tasks/{task_id}/claim"), "body": value });
     idempotency::run(
         &state.pool,
@@ -497,7 +436,6 @@ async fn claim(
 async fn start(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     body: Bytes,
@@ -512,7 +450,7 @@ async fn start(
         key,
     )
     .await?;
-    let who = requester(&caller, &correlation);
+    let who = caller.requester();
     let request = json!({ "path": format!("/tasks/{task_id}/start"), "body": value });
     idempotency::run(
         &state.pool,
@@ -532,12 +470,11 @@ async fn start(
 async fn start_override(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    let body: RequiredReason = strict(&value)?;
+    let body: RequiredReason = crate::extract::body(&value)?;
     precheck(
         &state,
         &caller,
@@ -547,7 +484,7 @@ async fn start_override(
         key,
     )
     .await?;
-    let who = requester(&caller, &correlation);
+    let who = caller.requester();
     let request = json!({ "path": format!("/operations/tasks/{task_id}/start"), "body": value });
     idempotency::run(
         &state.pool,
@@ -575,17 +512,16 @@ async fn start_override(
 async fn re_evaluate(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    let body: RequiredReason = strict(&value)?;
+    let body: RequiredReason = crate::extract::body(&value)?;
     {
         let mut conn = state.pool.acquire().await?;
         access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::Operator).await?;
     }
-    let who = requester(&caller, &correlation);
+    let who = caller.requester();
     let request =
         json!({ "path": format!("/operations/tasks/{task_id}/re-evaluate"), "body": value });
     idempotency::run(
@@ -619,17 +555,16 @@ struct SetupRepairBody {
 async fn setup_repair(
     State(state): State<AppState>,
     caller: Caller,
-    Extension(correlation): Extension<CorrelationId>,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
 ) -> Result<Response, ApiError> {
-    let body: SetupRepairBody = strict(&value)?;
+    let body: SetupRepairBody = crate::extract::body(&value)?;
     {
         let mut conn = state.pool.acquire().await?;
         access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::ProjectManager).await?;
     }
-    let who = requester(&caller, &correlation);
+    let who = caller.requester();
     let request = json!({ "path": format!("/tasks/{task_id}/setup-repair"), "body": value });
     let repair = tasks::submission::SetupRepair {
         acceptance_criteria: body.acceptance_criteria,

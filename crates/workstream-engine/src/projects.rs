@@ -17,14 +17,9 @@ use workstream_store::audit::{self, NewAuditEvent};
 
 use crate::error::CommandError;
 
-/// Who acts, and the request's correlation id for the audit trail.
-#[derive(Debug, Clone)]
-pub struct Acting {
-    /// The calling actor.
-    pub actor_id: Uuid,
-    /// The request's correlation id.
-    pub correlation_id: Option<String>,
-}
+/// Who acts, and the request's correlation id for the audit trail: the same caller
+/// identity every command takes.
+pub type Acting = crate::tasks::Requester;
 
 /// Appends one audit event for a change made by `acting`.
 pub(crate) async fn record(
