@@ -371,9 +371,9 @@ INSERT INTO reputation_events (id, actor_id, project_id, role, event_type, task_
      'b0000000-0000-7000-8000-000000000001', 'submitter', 'accepted', 'e0000000-0000-7000-8000-000000000001',
      'e3000000-0000-7000-8000-000000000002', 'f7000000-0000-7000-8000-000000000003', '{coding}', 1, 3,
      'review:f3000000-0000-7000-8000-000000000002:submitter');
-INSERT INTO reputation_scores (actor_id, skill_tag, score, accepted_count, event_count, last_event_id) VALUES
-    ('a0000000-0000-7000-8000-000000000002', '*', 3, 1, 1, 'ab000000-0000-7000-8000-000000000001'),
-    ('a0000000-0000-7000-8000-000000000002', 'coding', 3, 1, 1, 'ab000000-0000-7000-8000-000000000001');
+INSERT INTO reputation_scores (actor_id, role, skill_tag, score, accepted_count, event_count, last_event_id) VALUES
+    ('a0000000-0000-7000-8000-000000000002', 'submitter', '*', 3, 1, 1, 'ab000000-0000-7000-8000-000000000001'),
+    ('a0000000-0000-7000-8000-000000000002', 'submitter', 'coding', 3, 1, 1, 'ab000000-0000-7000-8000-000000000001');
 INSERT INTO project_lessons (id, project_id, guide_id, guide_version, source, lesson_type, summary,
                              recommended_change, created_by) VALUES
     ('ac000000-0000-7000-8000-000000000001', 'b0000000-0000-7000-8000-000000000001',

@@ -1307,9 +1307,15 @@ SELECT pg_temp.expect_ok('job claim and completion under its lease generation', 
 SELECT pg_temp.expect('lesson open -> implemented refused',
     $$UPDATE project_lessons SET status = 'implemented', closed_at = now() WHERE id = 'ac000000-0000-7000-8000-000000000001'$$,
     'WS002', 'project_lessons_status_transition');
-SELECT pg_temp.expect_ok('lesson open -> accepted -> implemented', $$
+SELECT pg_temp.expect('lesson implemented without naming the change refused', $$
     UPDATE project_lessons SET status = 'accepted' WHERE id = 'ac000000-0000-7000-8000-000000000001';
-    UPDATE project_lessons SET status = 'implemented', closed_at = now() WHERE id = 'ac000000-0000-7000-8000-000000000001'$$);
+    UPDATE project_lessons SET status = 'implemented', closed_at = now() WHERE id = 'ac000000-0000-7000-8000-000000000001'$$,
+    '23514', 'project_lessons_implementation_link');
+SELECT pg_temp.expect_ok('lesson open -> accepted -> implemented, linked to the guide', $$
+    UPDATE project_lessons SET status = 'accepted' WHERE id = 'ac000000-0000-7000-8000-000000000001';
+    UPDATE project_lessons SET status = 'implemented', closed_at = now(),
+        implemented_guide_id = 'd0000000-0000-7000-8000-000000000001'
+     WHERE id = 'ac000000-0000-7000-8000-000000000001'$$);
 SELECT pg_temp.expect('sprint ending before it starts refused',
     $$UPDATE evaluation_sprints SET ends_at = starts_at WHERE id = 'ad000000-0000-7000-8000-000000000001'$$,
     '23514', 'evaluation_sprints_window');
