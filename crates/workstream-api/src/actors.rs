@@ -1,23 +1,17 @@
 //! Actor routes: the caller's own profile, and the access administrator's view and
 //! control of actors, identity links and service principals (upstream-api §1.1-1.2).
 //!
-//! | route | who |
-//! |---|---|
-//! | `GET /actors/me` | any verified, active actor |
-//! | `GET /actors/{id}`, `GET /actors/{id}/identity-links` | system access administrator or audit authority |
-//! | `POST /actors/{id}/suspend`, `/reactivate`, `/deactivate` | system access administrator |
-//! | `POST /actor-identity-links/{id}/revoke`, `/reactivate` | system access administrator |
-//! | `POST /service-actors` | system access administrator |
+//! The routes, who may call each and what it answers are declared in [`routes`],
+//! which is also what `GET /api/v1/openapi.json` serves.
 //!
 //! Without the grant every one of these answers 403 `permission_not_granted`, even for
 //! an id that does not exist, so a non-administrator learns nothing about which actors
 //! exist. Every mutation spends the caller's admin-mutation budget ([`crate::rate_limit`]).
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -31,23 +25,88 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 use crate::rate_limit;
 
 /// The actor routes, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/actors/me", get(me))
-        .route("/actors/{actor_id}", get(actor))
-        .route("/actors/{actor_id}/identity-links", get(identity_links))
-        .route("/actors/{actor_id}/suspend", post(suspend))
-        .route("/actors/{actor_id}/reactivate", post(reactivate))
-        .route("/actors/{actor_id}/deactivate", post(deactivate))
-        .route("/actor-identity-links/{link_id}/revoke", post(revoke_link))
-        .route(
-            "/actor-identity-links/{link_id}/reactivate",
-            post(reactivate_link),
+pub fn routes() -> ApiRoutes {
+    const ADMIN: &str = "a system access administrator";
+    const READERS: &str = "a system access administrator or audit authority";
+    ApiRoutes::new("Actors")
+        .get(
+            "/actors/me",
+            me,
+            Doc::new("The caller's profile, admin roles and project grants")
+                .who("any verified, active actor (the first request of a human creates the profile)")
+                .ok("`{actor_profile_id, actor_kind, status, ..., admin_role_grants, project_role_grants}`"),
         )
-        .route("/service-actors", post(create_service_actor))
+        .get(
+            "/actors/{actor_id}",
+            actor,
+            Doc::new("An actor's profile").who(READERS).ok("the profile").refuses(
+                StatusCode::FORBIDDEN,
+                &["permission_not_granted"],
+            ),
+        )
+        .get(
+            "/actors/{actor_id}/identity-links",
+            identity_links,
+            Doc::new("An actor's identity links (issuer, subject, status)")
+                .who(READERS)
+                .ok("`{items: [link]}`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+        )
+        .post(
+            "/actors/{actor_id}/suspend",
+            suspend,
+            status_doc("Suspend an actor: their tokens are refused until reactivated", ADMIN)
+                .refuses(StatusCode::CONFLICT, &["actor_already_suspended", "actor_deactivated_terminal", "last_access_administrator"]),
+        )
+        .post(
+            "/actors/{actor_id}/reactivate",
+            reactivate,
+            status_doc("Reactivate a suspended actor", ADMIN)
+                .refuses(StatusCode::CONFLICT, &["actor_not_suspended", "actor_deactivated_terminal"]),
+        )
+        .post(
+            "/actors/{actor_id}/deactivate",
+            deactivate,
+            status_doc("Deactivate an actor for good", ADMIN)
+                .refuses(StatusCode::CONFLICT, &["actor_deactivated_terminal", "last_access_administrator"]),
+        )
+        .post(
+            "/actor-identity-links/{link_id}/revoke",
+            revoke_link,
+            status_doc("Revoke an identity link: tokens for that issuer and subject are refused", ADMIN)
+                .refuses(StatusCode::CONFLICT, &["identity_link_already_revoked", "actor_deactivated_terminal"]),
+        )
+        .post(
+            "/actor-identity-links/{link_id}/reactivate",
+            reactivate_link,
+            status_doc("Reactivate a revoked identity link", ADMIN)
+                .refuses(StatusCode::CONFLICT, &["identity_link_not_revoked", "actor_deactivated_terminal"]),
+        )
+        .post(
+            "/service-actors",
+            create_service_actor,
+            Doc::new("Provision a service principal (e.g. a payment adapter) for this server's issuer")
+                .who(ADMIN)
+                .created("`{actor_profile_id, service_identity, issuer, subject}`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["identity_already_linked"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["unknown_service_identity", "invalid_subject", "invalid_reason"])
+                .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
+        )
+}
+
+/// An access administrator's status change of an actor or link.
+fn status_doc(summary: &'static str, who: &'static str) -> Doc {
+    Doc::new(summary)
+        .who(who)
+        .ok("the changed record")
+        .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+        .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_reason"])
+        .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"])
 }
 
 /// 403 `permission_not_granted`.
@@ -184,7 +243,7 @@ async fn identity_links(
 }
 
 /// The body of every status change: a reason.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReasonBody {
     pub(crate) reason: String,
@@ -349,7 +408,7 @@ async fn reactivate_link(
 }
 
 /// The body of `POST /service-actors`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ServiceActorBody {
     service_identity: String,

@@ -2,13 +2,8 @@
 //! projection rebuild (upstream-domain §4 "Award read / delivery reconciliation",
 //! "Record fulfilment result"; §5.2, §5.3; R42-R44).
 //!
-//! | method | path | who | answers |
-//! |---|---|---|---|
-//! | POST | `/compensation/fulfillment-reports` | the service actor bound to the award | 201 `{receipt, projection, replayed: false}`; an exact replay of the event 200 `{.., replayed: true}`; 403 `permission_not_granted` to every human; the concealed 404 for an award that is not the caller's (other adapters included); 409 `external_event_conflict`, `award_already_fulfilled`; 422 `fulfillment_report_incomplete`, `fulfillment_report_inconsistent`, `fulfilled_quantity_invalid`, `fulfilled_quantity_mismatch`, `external_reference_invalid`, `external_event_id_invalid`, `invalid_request` |
-//! | GET | `/projects/{pid}/compensation/awards` | finance or audit covering the project | 200 `{items: [award + projection], next_cursor}` |
-//! | GET | `/projects/{pid}/compensation/reconciliation?pending_sla_seconds=` | finance or audit | 200 the report (findings, totals, dashboard) |
-//! | POST | `/projects/{pid}/compensation/projections/rebuild` | finance | `{}` -> 200 `{project_id, awards_checked, changed: [{compensation_award_id, before, after, changed_fields}]}` |
-//! | GET | `/me/awards` | any verified actor | 200 `{items: [own award + projection], next_cursor}` |
+//! The routes, who may call each and what it answers are declared in [`routes`],
+//! which is also what `GET /api/v1/openapi.json` serves.
 //!
 //! Finance and audit routes answer every other caller with the concealed 404, like the
 //! contribution routes. The callback refuses humans before reading anything (no role,
@@ -16,12 +11,11 @@
 //! person learns nothing about awards from it; a service actor that is not the award's
 //! bound adapter meets the same 404 as for a missing award.
 
-use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -32,31 +26,63 @@ use workstream_engine::compensation::{projection, reads, reconciliation};
 use crate::AppState;
 use crate::auth::{ActorKind, Caller};
 use crate::error::ApiError;
-use crate::extract::{Ids, Json};
+use crate::extract::{Empty, Ids, Json};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 
-/// The payment routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
+/// The payment routes, relative to `/api/v1`.
+pub fn routes() -> ApiRoutes {
+    const READERS: &str =
+        "a finance or audit authority covering the project (anyone else: the concealed 404)";
+    ApiRoutes::new("Payments")
+        .post(
             "/compensation/fulfillment-reports",
-            post(report_fulfillment),
+            report_fulfillment,
+            Doc::new("Report an award's fulfilment (or failure): the bound adapter's callback")
+                .who("the service actor bound to the award's adapter binding (people: 403; other adapters: the concealed 404)")
+                .created("`{receipt, projection, replayed: false}`; an exact replay of the event answers 200 `{.., replayed: true}`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["external_event_conflict", "award_already_fulfilled"])
+                .refuses(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &[
+                        "fulfillment_report_incomplete", "fulfillment_report_inconsistent", "fulfilled_quantity_invalid",
+                        "fulfilled_quantity_mismatch", "external_reference_invalid", "external_event_id_invalid",
+                    ],
+                ),
         )
-        .route(
+        .get(
             "/projects/{project_id}/compensation/awards",
-            get(project_awards),
+            project_awards,
+            Doc::new("The project's awards with their delivery and fulfilment projection")
+                .who(READERS)
+                .ok("`{items: [award + projection], next_cursor}`")
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
         )
-        .route(
+        .get(
             "/projects/{project_id}/compensation/reconciliation",
-            get(reconcile),
+            reconcile,
+            Doc::new("Finance reconciliation: every mismatch between awards, deliveries, receipts and projections")
+                .who(READERS)
+                .ok("the report: findings by kind, totals, dashboard"),
         )
-        .route(
+        .post(
             "/projects/{project_id}/compensation/projections/rebuild",
-            post(rebuild),
+            rebuild,
+            Doc::new("Rebuild the award projections from the facts")
+                .who("a finance authority covering the project")
+                .ok("`{project_id, awards_checked, changed: [{compensation_award_id, before, after, changed_fields}]}`"),
         )
-        .route("/me/awards", get(my_awards))
+        .get(
+            "/me/awards",
+            my_awards,
+            Doc::new("The caller's own awards")
+                .who("any verified actor")
+                .ok("`{items: [award + projection], next_cursor}`")
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+        )
 }
 
 /// Finance, or (when `audit_reads`) audit, covering the project; else the concealed 404.
@@ -170,7 +196,7 @@ async fn my_awards(
     Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ReconciliationQuery {
     #[serde(default)]
@@ -202,11 +228,6 @@ async fn reconcile(
         serde_json::to_value(report).expect("report serializes"),
     ))
 }
-
-/// An empty JSON object body (`{}`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
 
 async fn rebuild(
     State(state): State<AppState>,

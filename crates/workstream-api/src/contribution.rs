@@ -2,29 +2,17 @@
 //! only (upstream-api §1.6). Every denial, whatever its reason (no grant, a grant on
 //! another project, a manager or operator asking), is the concealed 404.
 //!
-//! | method | path | answers |
-//! |---|---|---|
-//! | GET | `/projects/{pid}/contribution-policies/current` | 200 `{project_id, contribution_policy_id, policy_status, current_published_version_id, open_draft_version_id}`; 404 if none |
-//! | POST | `/projects/{pid}/contribution-policies/drafts` | `{name}` -> 201 receipt; 409 `contribution_policy_draft_exists` |
-//! | GET | `/projects/{pid}/contribution-policies/{cpid}?version_id=` | 200 version view |
-//! | PUT | `/projects/{pid}/contribution-policies/{cpid}/versions/{vid}` | `{rules}` -> 200 version view; 422 `contribution_rules_invalid` (`details.errors[{path, message, code}]`); 409 `contribution_policy_version_not_draft` |
-//! | POST | `.../versions/{vid}/publication` | `{}` -> 200; 422 `contribution_policy_incomplete`; 409 not draft |
-//! | POST | `.../versions/{vid}/retirement` | `{}` -> 200; 409 `contribution_policy_version_not_published` |
-//! | POST/GET | `/projects/{pid}/compensation-units` | `{instrument_type, unit_code}` -> 201; 409 `compensation_unit_exists`; 422 `currency_*` |
-//! | POST/GET | `/projects/{pid}/adapter-bindings` | `{instrument_type, adapter_actor_id, route_key}` -> 201; 409 `adapter_binding_exists`; 422 `adapter_not_service_actor` |
-//! | POST | `/projects/{pid}/compensation-units/{uid}/retirement` | `{}` -> 200; 409 `compensation_unit_in_use`, `compensation_unit_retired` |
-//! | POST | `/projects/{pid}/adapter-bindings/{bid}/suspend`, `/reactivate` | `{}` -> 200; 409 `invalid_binding_transition` |
-//! | POST | `/projects/{pid}/adapter-bindings/{bid}/retirement` | `{}` -> 200; 409 `adapter_binding_in_use`, `invalid_binding_transition` |
+//! The routes, who may call each and what it answers are declared in [`routes`],
+//! which is also what `GET /api/v1/openapi.json` serves.
 //!
 //! A unit or binding is in use while published terms, terms locked by a task that can
 //! still be accepted, an open draft, or an award not yet fulfilled refers to it.
 
-use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -35,53 +23,131 @@ use workstream_engine::contribution;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Ids, Json};
+use crate::extract::{Empty, Ids, Json};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
+use crate::openapi::document::policy_ref;
+use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 
 /// The contribution routes.
-pub fn routes() -> Router<AppState> {
-    const BASE: &str = "/projects/{project_id}/contribution-policies";
-    Router::new()
-        .route(&format!("{BASE}/current"), get(current))
-        .route(&format!("{BASE}/drafts"), post(create_draft))
-        .route(&format!("{BASE}/{{policy_id}}"), get(read))
-        .route(
-            &format!("{BASE}/{{policy_id}}/versions/{{version_id}}"),
-            put(set_terms),
+pub fn routes() -> ApiRoutes {
+    const FINANCE: &str = "a finance authority covering the project (anyone else, managers and operators included: the concealed 404)";
+    ApiRoutes::new("Contribution terms")
+        .get(
+            "/projects/{project_id}/contribution-policies/current",
+            current,
+            Doc::new("The project's contribution policy and its current published and draft versions")
+                .who(FINANCE)
+                .ok("`{project_id, contribution_policy_id, policy_status, current_published_version_id, open_draft_version_id}`; the concealed 404 if there is none"),
         )
-        .route(
-            &format!("{BASE}/{{policy_id}}/versions/{{version_id}}/publication"),
-            post(publish),
+        .post(
+            "/projects/{project_id}/contribution-policies/drafts",
+            create_draft,
+            Doc::new("Open a draft version (creating the policy on first use)")
+                .who(FINANCE)
+                .created("`{contribution_policy_id, contribution_policy_version_id}`")
+                .refuses(StatusCode::CONFLICT, &["contribution_policy_draft_exists"]),
         )
-        .route(
-            &format!("{BASE}/{{policy_id}}/versions/{{version_id}}/retirement"),
-            post(retire),
+        .get(
+            "/projects/{project_id}/contribution-policies/{policy_id}",
+            read,
+            Doc::new("A contribution policy version (`?version_id=`, default the current one)")
+                .who(FINANCE)
+                .ok("the version with its rules"),
         )
-        .route(
+        .put(
+            "/projects/{project_id}/contribution-policies/{policy_id}/versions/{version_id}",
+            set_terms,
+            Doc::new("Set the terms (rules) of a draft version")
+                .who(FINANCE)
+                .body_with(|_| policy_ref("ContributionPolicy"))
+                .ok("the version with its rules")
+                .note("Quantities are plain decimal strings (no sign, exponent or float); an unpaid rule has no definitions. Every problem is reported with its path in `details.errors[{path, message, code}]`.")
+                .refuses(StatusCode::CONFLICT, &["contribution_policy_version_not_draft"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["contribution_rules_invalid"]),
+        )
+        .post(
+            "/projects/{project_id}/contribution-policies/{policy_id}/versions/{version_id}/publication",
+            publish,
+            Doc::new("Publish a draft version: tasks released from now on lock it")
+                .who(FINANCE)
+                .ok("the published version")
+                .refuses(StatusCode::CONFLICT, &["contribution_policy_version_not_draft"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["contribution_policy_incomplete"]),
+        )
+        .post(
+            "/projects/{project_id}/contribution-policies/{policy_id}/versions/{version_id}/retirement",
+            retire,
+            Doc::new("Retire a published version")
+                .who(FINANCE)
+                .ok("the retired version")
+                .refuses(StatusCode::CONFLICT, &["contribution_policy_version_not_published"]),
+        )
+        .post(
             "/projects/{project_id}/compensation-units",
-            post(create_unit).get(list_units),
+            create_unit,
+            Doc::new("Enable a compensation unit (an ISO 4217 currency, or project points)")
+                .who(FINANCE)
+                .created("the unit")
+                .refuses(StatusCode::CONFLICT, &["compensation_unit_exists"]),
         )
-        .route(
-            "/projects/{project_id}/adapter-bindings",
-            post(create_binding).get(list_bindings),
+        .get(
+            "/projects/{project_id}/compensation-units",
+            list_units,
+            Doc::new("List the project's compensation units")
+                .who(FINANCE)
+                .ok("`{items, next_cursor}`")
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
         )
-        .route(
-            "/projects/{project_id}/adapter-bindings/{binding_id}/suspend",
-            post(suspend),
-        )
-        .route(
-            "/projects/{project_id}/adapter-bindings/{binding_id}/reactivate",
-            post(reactivate),
-        )
-        .route(
-            "/projects/{project_id}/adapter-bindings/{binding_id}/retirement",
-            post(retire_binding),
-        )
-        .route(
+        .post(
             "/projects/{project_id}/compensation-units/{unit_id}/retirement",
-            post(retire_unit),
+            retire_unit,
+            Doc::new("Retire a unit no terms, task or unfulfilled award still uses")
+                .who(FINANCE)
+                .ok("the retired unit")
+                .refuses(StatusCode::CONFLICT, &["compensation_unit_in_use", "compensation_unit_retired"]),
+        )
+        .post(
+            "/projects/{project_id}/adapter-bindings",
+            create_binding,
+            Doc::new("Bind an instrument to a payment adapter (a service actor) by route key")
+                .who(FINANCE)
+                .created("the binding, `active`")
+                .refuses(StatusCode::CONFLICT, &["adapter_binding_exists"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["adapter_not_service_actor", "adapter_actor_not_found"]),
+        )
+        .get(
+            "/projects/{project_id}/adapter-bindings",
+            list_bindings,
+            Doc::new("List the project's adapter bindings")
+                .who(FINANCE)
+                .ok("`{items, next_cursor}`")
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+        )
+        .post(
+            "/projects/{project_id}/adapter-bindings/{binding_id}/suspend",
+            suspend,
+            Doc::new("Suspend a binding: deliveries wait (fulfilment callbacks are still accepted)")
+                .who(FINANCE)
+                .ok("the binding")
+                .refuses(StatusCode::CONFLICT, &["invalid_binding_transition"]),
+        )
+        .post(
+            "/projects/{project_id}/adapter-bindings/{binding_id}/reactivate",
+            reactivate,
+            Doc::new("Reactivate a suspended binding; the deliveries that waited are queued")
+                .who(FINANCE)
+                .ok("the binding")
+                .refuses(StatusCode::CONFLICT, &["invalid_binding_transition"]),
+        )
+        .post(
+            "/projects/{project_id}/adapter-bindings/{binding_id}/retirement",
+            retire_binding,
+            Doc::new("Retire a binding nothing uses any more")
+                .who(FINANCE)
+                .ok("the binding")
+                .refuses(StatusCode::CONFLICT, &["adapter_binding_in_use", "invalid_binding_transition"]),
         )
 }
 
@@ -96,11 +162,6 @@ fn require_finance(caller: &Caller, project: Uuid) -> Result<(), ApiError> {
     }
 }
 
-/// An empty JSON object body (`{}`), for actions without input.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
-
 async fn current(
     State(state): State<AppState>,
     caller: Caller,
@@ -113,7 +174,7 @@ async fn current(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateDraft {
     name: String,
@@ -146,7 +207,7 @@ async fn create_draft(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct VersionQuery {
     #[serde(default)]
@@ -261,7 +322,7 @@ async fn retire(
     version_action(state, caller, key, ids, false).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUnit {
     instrument_type: InstrumentType,
@@ -326,7 +387,7 @@ async fn list_units(
     Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBinding {
     instrument_type: InstrumentType,

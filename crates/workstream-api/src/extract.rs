@@ -88,6 +88,11 @@ fn path_rejection(rejection: PathRejection) -> ApiError {
     .with_details(json!({ "reason": rejection.body_text() }))
 }
 
+/// The body of an action that takes no input: exactly `{}`.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
 /// Parses a JSON body (kept as a `Value` for the idempotency digest) into a strict
 /// request type: unknown fields and wrong types are 422 `invalid_request` with the
 /// reason in `details`.

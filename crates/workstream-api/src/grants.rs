@@ -1,23 +1,18 @@
 //! Grant routes: administrative role grants and project role grants
 //! (upstream-api §1.2).
 //!
-//! | route | who |
-//! |---|---|
-//! | `POST /admin-role-grants`, `POST /admin-role-grants/{id}/revoke` | system access administrator |
-//! | `GET /admin-role-grants`, `GET /actors/{id}/admin-role-grants` | system access administrator or audit authority |
-//! | `POST /projects/{pid}/role-grants`, `.../{gid}/revoke` | project manager covering the project |
-//! | `GET /projects/{pid}/role-grants`, `.../{gid}` | covering project manager or audit authority |
+//! The routes, who may call each and what it answers are declared in [`routes`],
+//! which is also what `GET /api/v1/openapi.json` serves.
 //!
 //! Administrative routes answer 403 `permission_not_granted` without the grant. Project
 //! routes conceal: without a covering grant the project is a 404, exactly as a missing
 //! one (R48). Every mutation spends the caller's admin-mutation budget
 //! ([`crate::rate_limit`]).
 
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -39,35 +34,123 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 use crate::rate_limit;
 
 /// The grant routes, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
+pub fn routes() -> ApiRoutes {
+    const ADMIN: &str = "a system access administrator";
+    const ADMIN_READERS: &str = "a system access administrator or audit authority";
+    const PM: &str = "a project manager covering the project (anyone else: the concealed 404)";
+    ApiRoutes::new("Grants")
+        .post(
             "/admin-role-grants",
-            post(create_admin_grant).get(list_admin_grants),
+            create_admin_grant,
+            Doc::new("Grant an administrative role (system-wide or on one project)")
+                .who(ADMIN)
+                .created("the grant, `version` 1")
+                .refuses(
+                    StatusCode::FORBIDDEN,
+                    &["permission_not_granted", "self_grant_forbidden"],
+                )
+                .refuses(
+                    StatusCode::CONFLICT,
+                    &["admin_role_grant_exists", "actor_deactivated_terminal"],
+                )
+                .refuses(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &["invalid_role_scope", "target_not_human", "invalid_reason"],
+                )
+                .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
         )
-        .route(
+        .get(
+            "/admin-role-grants",
+            list_admin_grants,
+            Doc::new("List administrative grants")
+                .who(ADMIN_READERS)
+                .ok("a page of grants (`status` defaults to `active`)")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+        )
+        .post(
             "/admin-role-grants/{grant_id}/revoke",
-            post(revoke_admin_grant),
+            revoke_admin_grant,
+            Doc::new("Revoke an administrative grant")
+                .who(ADMIN)
+                .ok("the grant, `version` 2 (revoked)")
+                .refuses(
+                    StatusCode::FORBIDDEN,
+                    &["permission_not_granted", "self_revoke_forbidden"],
+                )
+                .refuses(
+                    StatusCode::CONFLICT,
+                    &[
+                        "admin_role_grant_already_revoked",
+                        "last_access_administrator",
+                    ],
+                )
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_reason"])
+                .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
         )
-        .route(
+        .get(
             "/actors/{actor_id}/admin-role-grants",
-            get(list_actor_admin_grants),
+            list_actor_admin_grants,
+            Doc::new("List one actor's administrative grants")
+                .who(ADMIN_READERS)
+                .ok("a page of grants")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
         )
-        .route(
+        .post(
             "/projects/{pid}/role-grants",
-            post(create_project_grant).get(list_project_grants),
+            create_project_grant,
+            Doc::new("Grant a contributor role (submitter, reviewer, adjudicator) on the project")
+                .who(PM)
+                .created("the project grant")
+                .refuses(StatusCode::FORBIDDEN, &["self_grant_forbidden"])
+                .refuses(
+                    StatusCode::CONFLICT,
+                    &["project_role_grant_exists", "actor_deactivated_terminal"],
+                )
+                .refuses(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &[
+                        "target_actor_not_found",
+                        "target_not_human",
+                        "invalid_reason",
+                    ],
+                )
+                .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
         )
-        .route(
+        .get(
+            "/projects/{pid}/role-grants",
+            list_project_grants,
+            Doc::new("List the project's role grants")
+                .who("a covering project manager or audit authority")
+                .ok("a page of project grants (`status` defaults to `active`)")
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+        )
+        .get(
             "/projects/{pid}/role-grants/{grant_id}",
-            get(project_grant_detail),
+            project_grant_detail,
+            Doc::new("One project role grant")
+                .who("a covering project manager or audit authority")
+                .ok("the project grant"),
         )
-        .route(
+        .post(
             "/projects/{pid}/role-grants/{grant_id}/revoke",
-            post(revoke_project_grant),
+            revoke_project_grant,
+            Doc::new("Revoke a project role grant; a claimed task of the grantee is released")
+                .who(PM)
+                .ok("the project grant, revoked")
+                .refuses(StatusCode::FORBIDDEN, &["self_role_revoke_forbidden"])
+                .refuses(
+                    StatusCode::CONFLICT,
+                    &["project_role_grant_already_revoked"],
+                )
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_reason"])
+                .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
         )
 }
 
@@ -117,7 +200,7 @@ fn project_view(grant: &ProjectRoleGrant) -> Value {
 }
 
 /// The body of `POST /admin-role-grants`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AdminGrantBody {
     target_actor_profile_id: Uuid,
@@ -206,7 +289,7 @@ async fn revoke_admin_grant(
 }
 
 /// Filters of the administrative grant lists.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AdminGrantQuery {
     scope_type: Option<ScopeType>,
@@ -387,7 +470,7 @@ async fn may_read_project_grants(
 }
 
 /// The body of `POST /projects/{pid}/role-grants`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ProjectGrantBody {
     target_actor_profile_id: Uuid,
@@ -502,7 +585,7 @@ async fn project_grant_detail(
 }
 
 /// Filters of a project's grant list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ProjectGrantQuery {
     status: Option<String>,

@@ -1,23 +1,16 @@
 //! `/projects/{pid}/guides`: guide versions and their activation.
 //!
-//! | method | path | who | answers |
-//! |---|---|---|---|
-//! | POST | `/projects/{pid}/guides` | covering PM | 201 guide (draft); 409 `guide_version_exists`, `project_archived`; 422 `policy_bundle_invalid` (not an object / non-integer numbers) |
-//! | GET | `/projects/{pid}/guides` | covering PM, operator, covering audit | 200 `{items, next_cursor}` |
-//! | GET | `/projects/{pid}/guides/{gid}` | same | 200 guide |
-//! | GET | `/projects/{pid}/active-guide` | same | 200 guide; 404 when none is active |
-//! | PATCH | `/projects/{pid}/guides/{gid}` | covering PM | 200 guide; 409 `guide_not_editable` once activated |
-//! | POST | `/projects/{pid}/guides/{gid}/activate` | covering PM | 200 `{guide, project, superseded_guide_id}`; the gate's codes (see `workstream_engine::guides`) |
+//! The routes, who may call each and what it answers are declared in [`routes`],
+//! which is also what `GET /api/v1/openapi.json` serves.
 //!
 //! Callers who can see the project but lack the action get 403 `permission_not_granted`;
 //! others the concealed 404.
 
-use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -29,22 +22,80 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 use crate::projects::{is_manager, require};
 
 /// The guide routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/projects/{project_id}/guides", post(create).get(list))
-        .route(
+pub fn routes() -> ApiRoutes {
+    const PM: &str = "a project manager covering the project";
+    const READERS: &str = "a covering project manager, an operator or a covering audit authority";
+    ApiRoutes::new("Guides")
+        .post(
+            "/projects/{project_id}/guides",
+            create,
+            Doc::new("Create a guide version (a draft) with its content and policy bundle")
+                .who(PM)
+                .created("the guide, `draft`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["guide_version_exists", "project_archived"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["policy_bundle_invalid"]),
+        )
+        .get(
+            "/projects/{project_id}/guides",
+            list,
+            Doc::new("List the project's guide versions")
+                .who(READERS)
+                .ok("`{items, next_cursor}`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+        )
+        .get(
             "/projects/{project_id}/guides/{guide_id}",
-            get(read).patch(update),
+            read,
+            Doc::new("One guide version")
+                .who(READERS)
+                .ok("the guide")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
         )
-        .route(
+        .patch(
+            "/projects/{project_id}/guides/{guide_id}",
+            update,
+            Doc::new("Edit a draft guide (content, change summary, policy bundle)")
+                .who(PM)
+                .ok("the guide")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["guide_not_editable"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["policy_bundle_invalid"]),
+        )
+        .post(
             "/projects/{project_id}/guides/{guide_id}/activate",
-            post(activate),
+            activate,
+            Doc::new("Activate a draft guide through the activation gate")
+                .who(PM)
+                .ok("`{guide, project, superseded_guide_id}`: the guide `active` with its `activation_sequence`, the project `active`")
+                .note("The gate validates the bundle against the schemas of `policies/`, merges the platform defaults (which cannot be weakened), pins every checker to a registered component digest, validates each checker's configuration against the schema the checker declares, and needs a published contribution policy version. Field errors are in `details.errors[{path, message, code}]`; a refused activation leaves the guide a draft.")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["guide_not_draft", "guide_activation_conflict", "contribution_policy_unpublished", "contribution_policy_version_not_current", "project_archived"])
+                .refuses(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &["policy_bundle_invalid", "review_policy_incomplete", "revision_policy_incomplete", "platform_default_weakened", "checker_not_registered", "checker_configuration_invalid"],
+                ),
         )
-        .route("/projects/{project_id}/active-guide", get(active))
+        .get(
+            "/projects/{project_id}/active-guide",
+            active,
+            Doc::new("The project's active guide")
+                .who(READERS)
+                .ok("the guide; the concealed 404 when none is active")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+        )
+}
+
+/// The schema of a policy bundle field (the bundle is kept as a JSON value: it is
+/// validated, merged and hashed as a whole).
+fn policy_bundle_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::openapi::document::policy_ref("PolicyBundle")
 }
 
 /// The guide as JSON (the row, field for field).
@@ -73,7 +124,7 @@ pub fn page_query(query: Result<Query<PageQuery>, QueryRejection>) -> Result<Pag
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateGuide {
     version: String,
@@ -82,6 +133,7 @@ struct CreateGuide {
     #[serde(default)]
     change_summary: String,
     #[serde(default)]
+    #[schemars(schema_with = "policy_bundle_schema")]
     policy_bundle: Option<Value>,
 }
 
@@ -180,7 +232,7 @@ async fn active(
     Ok(axum::Json(guide_view(&guide)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateGuide {
     #[serde(default)]
@@ -188,6 +240,7 @@ struct UpdateGuide {
     #[serde(default)]
     change_summary: Option<String>,
     #[serde(default)]
+    #[schemars(schema_with = "policy_bundle_schema")]
     policy_bundle: Option<Value>,
 }
 
@@ -230,7 +283,7 @@ async fn update(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Activate {
     /// The contribution policy version the manager selects; absent = the current one.

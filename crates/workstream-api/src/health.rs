@@ -13,6 +13,18 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::openapi::{ApiRoutes, Doc};
+
+/// The API's health route (the process-level `/health` is mounted beside the API).
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new("Health").get(
+        "/health",
+        api_health,
+        Doc::new("Readiness: the process serves and the database answers within two seconds")
+            .ok("`{status: \"ok\", database: {status: \"up\", latency_ms}}`")
+            .note("When the database does not answer in time: 503 `{status: \"unavailable\", database: {status: \"down\"}}` (a probe's answer, not an error envelope)."),
+    )
+}
 
 /// `GET /health`: the process is up.
 pub async fn liveness() -> Json<Value> {

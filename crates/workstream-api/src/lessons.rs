@@ -1,25 +1,18 @@
 //! `/projects/{pid}/lessons`: what a project learned, and the change that carries it
 //! (upstream-domain §1.2, §2.3.13; R51).
 //!
-//! | method | path | who | answers |
-//! |---|---|---|---|
-//! | GET | `/projects/{pid}/lessons?status=&limit=&cursor=` | covering PM, operator, covering audit | 200 page of lessons |
-//! | GET | `/projects/{pid}/lessons/{lid}` | same | 200 lesson; 404 |
-//! | POST | `/projects/{pid}/lessons` | covering PM | `{source, source_entity_id?, lesson_type, summary, recommended_change?}` -> 201 lesson; 422 `lesson_source_required`, `lesson_source_not_found`, `invalid_request` |
-//! | POST | `/projects/{pid}/lessons/{lid}/accept` | covering PM | `{note?}` -> 200; 409 `invalid_lesson_transition` |
-//! | POST | `/projects/{pid}/lessons/{lid}/reject` | covering PM | `{reason}` -> 200; 409 `invalid_lesson_transition`; 422 `invalid_reason` |
-//! | POST | `/projects/{pid}/lessons/{lid}/implement` | covering PM | `{guide_id?, checker_digest?, note?}` -> 200; 409 `invalid_lesson_transition`; 422 `lesson_implementation_link_required`, `lesson_link_not_found` |
+//! The routes, who may call each and what it answers are declared in [`routes`],
+//! which is also what `GET /api/v1/openapi.json` serves.
 //!
 //! Denials follow [`require`]: 403 `permission_not_granted` to a caller who may see the
 //! project, the concealed 404 to anyone else. Lessons detected by the reputation job
 //! appear here like recorded ones, with a `detection_key` and no author.
 
-use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -31,18 +24,81 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 use crate::projects::{is_manager, require};
 
 /// The lesson routes.
-pub fn routes() -> Router<AppState> {
-    const BASE: &str = "/projects/{project_id}/lessons";
-    Router::new()
-        .route(BASE, get(list).post(create))
-        .route(&format!("{BASE}/{{lesson_id}}"), get(read))
-        .route(&format!("{BASE}/{{lesson_id}}/accept"), post(accept))
-        .route(&format!("{BASE}/{{lesson_id}}/reject"), post(reject))
-        .route(&format!("{BASE}/{{lesson_id}}/implement"), post(implement))
+pub fn routes() -> ApiRoutes {
+    const PM: &str = "a project manager covering the project";
+    const READERS: &str = "a covering project manager, an operator or a covering audit authority";
+    ApiRoutes::new("Lessons")
+        .get(
+            "/projects/{project_id}/lessons",
+            list,
+            Doc::new("The project's lessons, recorded and detected")
+                .who(READERS)
+                .ok("`{items, next_cursor}`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+        )
+        .post(
+            "/projects/{project_id}/lessons",
+            create,
+            Doc::new("Record a lesson pointing at a record of the project")
+                .who(PM)
+                .created("the lesson, `open`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &["lesson_source_required", "lesson_source_not_found"],
+                ),
+        )
+        .get(
+            "/projects/{project_id}/lessons/{lesson_id}",
+            read,
+            Doc::new("One lesson")
+                .who(READERS)
+                .ok("the lesson")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+        )
+        .post(
+            "/projects/{project_id}/lessons/{lesson_id}/accept",
+            accept,
+            Doc::new("Accept an open lesson")
+                .who(PM)
+                .ok("the lesson, `accepted`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["invalid_lesson_transition"]),
+        )
+        .post(
+            "/projects/{project_id}/lessons/{lesson_id}/reject",
+            reject,
+            Doc::new("Reject an open lesson, with a reason")
+                .who(PM)
+                .ok("the lesson, `rejected`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["invalid_lesson_transition"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_reason"]),
+        )
+        .post(
+            "/projects/{project_id}/lessons/{lesson_id}/implement",
+            implement,
+            Doc::new(
+                "Mark an accepted lesson implemented by a guide of the project or a checker digest",
+            )
+            .who(PM)
+            .ok("the lesson, `implemented`")
+            .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+            .refuses(StatusCode::CONFLICT, &["invalid_lesson_transition"])
+            .refuses(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &[
+                    "lesson_implementation_link_required",
+                    "lesson_link_not_found",
+                ],
+            ),
+        )
 }
 
 /// Whether the caller may read the project's lessons and sprints: its managers, the
@@ -56,7 +112,7 @@ pub fn may_read(caller: &Caller, project: Uuid) -> bool {
             .is_some()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     #[serde(default)]
@@ -137,7 +193,7 @@ async fn read(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateLesson {
     source: String,
@@ -233,7 +289,7 @@ async fn decide(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Accept {
     #[serde(default)]
@@ -260,7 +316,7 @@ async fn accept(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Reject {
     reason: String,
@@ -288,7 +344,7 @@ async fn reject(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Implement {
     #[serde(default)]

@@ -29,6 +29,9 @@
 //!   (recorded and detected) and its evaluation sprints with their reports.
 //! * [`compensation`]: payments: the bound adapter's fulfilment callback, award reads
 //!   for finance, audit and contributors, reconciliation and the projection rebuild.
+//! * [`openapi`]: every module mounts its routes through [`openapi::ApiRoutes`] with a
+//!   [`openapi::Doc`], so the router and the OpenAPI 3.1 document
+//!   (`/api/v1/openapi.json`, and the page `/api/v1/docs`) are made by the same calls.
 //! * [`config`]: the `WORKSTREAM_*` settings.
 //! * [`auth`]: bearer tokens, the [`auth::Caller`] extractor and its grants;
 //!   [`actors`] and [`grants`]: the routes that administer them.
@@ -49,6 +52,7 @@ pub mod guides;
 pub mod health;
 pub mod idempotency;
 pub mod lessons;
+pub mod openapi;
 pub mod packets;
 pub mod pagination;
 pub mod projects;
@@ -99,10 +103,10 @@ impl AppState {
     }
 }
 
-/// Builds the application: every route, with the correlation-id layer around them.
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/health", get(health::api_health))
+/// Every route of `/api/v1`, with the operations they serve (the OpenAPI document is
+/// made from these).
+pub fn api_routes() -> openapi::ApiRoutes {
+    health::routes()
         .merge(actors::routes())
         .merge(grants::routes())
         .merge(projects::routes())
@@ -114,7 +118,15 @@ pub fn router(state: AppState) -> Router {
         .merge(compensation::routes())
         .merge(reputation::routes())
         .merge(lessons::routes())
-        .merge(sprints::routes());
+        .merge(sprints::routes())
+        .merge(openapi::routes())
+}
+
+/// Builds the application: every route, with the correlation-id layer around them.
+pub fn router(state: AppState) -> Router {
+    let (api, operations) = api_routes().into_parts();
+    let docs = Arc::new(openapi::ApiDocs::new(&operations));
+    let api = api.layer(axum::Extension(docs));
     Router::new()
         .route("/health", get(health::liveness))
         .nest("/api/v1", api)

@@ -1,10 +1,7 @@
 //! Packets, submissions and checker runs (upstream-checkers §1, §2.5, §4.7).
 //!
-//! | route | who | answers |
-//! |---|---|---|
-//! | `POST /tasks/{tid}/packets` (multipart: `summary`, `attestation`, then the `packet` ZIP) | the assignee | 201 `{admission_id, archive_sha256, manifest_digest, file_count, pre_submit}`; 422 `submission_archive_*` (intake), 422 `pre_submission_checker_failed` with the contributor-safe results, 409 `task_setup_blocked`, 503 `pre_submission_infrastructure_unavailable`, 422 `submission_archive_unchanged` / `submission_manifest_unchanged` |
-//! | `POST /tasks/{tid}/submissions` `{admission_id}` | the assignee | 201 `{submission, task, checker_run_id}`: version assigned by the server, task `evaluation_pending` |
-//! | `GET /tasks/{tid}/checker-runs` | the assignee (contributor-safe), covering PM, operator, audit (full) | 200 `{items}` |
+//! The routes, who may call each and what it answers are declared in [`routes`],
+//! which is also what `GET /api/v1/openapi.json` serves.
 //!
 //! The upload is streamed to a private scratch file under the task's archive limit,
 //! never held in memory; the ZIP is then inspected, which hashes every byte of it once
@@ -18,11 +15,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::Extension;
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Extension, Router};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -44,21 +41,66 @@ use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 
 /// Most bytes a summary or an attestation may have (upstream-checkers §1.1).
 const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 /// The packet routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        // The upload enforces its own cap while it streams (the task's archive limit),
-        // so axum's 2 MB default body limit must not apply here.
-        .route(
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new("Packets")
+        .post(
             "/tasks/{tid}/packets",
-            post(upload).layer(DefaultBodyLimit::disable()),
+            upload,
+            Doc::new("Upload a packet: intake and the pre-submit checkers, then an admission")
+                .who("the assignee of an `in_progress` or `needs_revision` task")
+                .streamed()
+                .parts(&[
+                    ("summary", "what the packet holds, for the checkers and the reviewer (at most 64 KiB)"),
+                    ("attestation", "the contributor's attestation (at most 64 KiB)"),
+                    ("packet", "the ZIP archive (`outputs/`, `evidence/`), streamed under the task's archive limit"),
+                ])
+                .created("`{admission_id, archive_sha256, manifest_digest, file_count, pre_submit}`: intake passed and the pre-submit checkers allow it")
+                .note("A refused upload writes nothing but an audit event. `pre_submission_checker_failed` carries the contributor-safe results (checker, status, message, path, line, suggested fix) in `details`.")
+                .refuses(StatusCode::FORBIDDEN, &["not_assignee", "transition_not_allowed"])
+                .refuses(StatusCode::CONFLICT, &["task_setup_blocked"])
+                .refuses(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &[
+                        "submission_archive_malformed", "submission_archive_limit_exceeded", "submission_archive_unsafe_entry",
+                        "submission_archive_encrypted", "submission_archive_collision", "submission_archive_integrity_failure",
+                        "submission_archive_timeout", "submission_archive_unchanged", "submission_manifest_unchanged",
+                        "pre_submission_checker_failed", "summary_required", "attestation_required",
+                    ],
+                )
+                .refuses(StatusCode::SERVICE_UNAVAILABLE, &["pre_submission_infrastructure_unavailable"]),
         )
-        .route("/tasks/{tid}/submissions", post(submit))
-        .route("/tasks/{tid}/checker-runs", get(runs))
+        .post(
+            "/tasks/{tid}/submissions",
+            submit,
+            Doc::new("Submit an admitted packet as the task's next version")
+                .who("the assignee")
+                .body::<SubmitBody>()
+                .created("`{submission: {id, version}, task: {status: \"evaluation_pending\"}, checker_run_id}`")
+                .note("The server assigns the version, stamps every lock from the task and queues the post-submit evaluation in the same transaction. After a reviewer's needs_revision the body echoes the revision context head (`preparation_id`, `preparation_digest`) and answers every open blocking finding in `responses`.")
+                .refuses(StatusCode::FORBIDDEN, &["not_assignee", "transition_not_allowed"])
+                .refuses(StatusCode::CONFLICT, &["submission_version_conflict", "revision_context_stale"])
+                .refuses(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &[
+                        "admission_not_ready", "finding_responses_incomplete", "finding_responses_not_expected",
+                        "finding_response_unknown", "finding_response_duplicate", "finding_response_invalid",
+                        "revision_context_blocked", "revision_limit_reached", "revision_deadline_expired",
+                    ],
+                ),
+        )
+        .get(
+            "/tasks/{tid}/checker-runs",
+            runs,
+            Doc::new("The task's checker runs and their results")
+                .who("the assignee (checker, status, severity, message and fix of visible runs; `not_evaluated` for an internal route); a covering project manager, an operator or audit authority (digests, costs, failure codes)")
+                .ok("`{items}`"),
+        )
 }
 
 fn pipeline(state: &AppState) -> Result<Arc<Pipeline>, ApiError> {
@@ -362,7 +404,7 @@ async fn upload(
 
 /// The body of `POST /tasks/{tid}/submissions`: nothing but the admission; versions,
 /// hashes and policy ids are the server's (unknown fields are 422).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SubmitBody {
     admission_id: Uuid,

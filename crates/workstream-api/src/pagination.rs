@@ -25,10 +25,11 @@ pub const MAX_LIMIT: u32 = 100;
 pub const MAX_CURSOR_BYTES: usize = 512;
 
 /// `?limit=&cursor=` query parameters.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size, 1..=100 (default 50).
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -1,22 +1,17 @@
 //! `/projects`: creating projects, reading them, and pausing, resuming and archiving.
 //!
-//! | method | path | who | answers |
-//! |---|---|---|---|
-//! | POST | `/projects` | system project manager | 201 project; 403 `permission_not_granted`; 409 `project_slug_conflict` |
-//! | GET | `/projects?limit=&cursor=` | anyone | 200 page of the projects the caller can see, each in the view [`visibility`] allows (a system PM, operator, finance or audit grant sees all) |
-//! | GET | `/projects/{pid}` | covering PM, operator, covering finance or audit: full view; submitter/reviewer/adjudicator of the project: `{id, name, status}` | 404 (concealed) for anyone else |
-//! | POST | `/projects/{pid}/pause`, `/resume`, `/archive` | covering PM | 200 project; 409 `invalid_project_transition` |
+//! The routes, who may call each and what it answers are declared in [`routes`],
+//! which is also what `GET /api/v1/openapi.json` serves.
 //!
 //! Who may see a project decides between 403 and 404 on the project's sub-resources:
 //! a caller who can see the project but lacks the action gets 403
 //! `permission_not_granted`; anyone else gets the concealed 404 ([`require`]).
 
-use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -30,16 +25,60 @@ use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 
 /// The project routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/projects", post(create).get(list))
-        .route("/projects/{project_id}", get(read))
-        .route("/projects/{project_id}/pause", post(pause))
-        .route("/projects/{project_id}/resume", post(resume))
-        .route("/projects/{project_id}/archive", post(archive))
+pub fn routes() -> ApiRoutes {
+    const PM: &str = "a project manager covering the project";
+    ApiRoutes::new("Projects")
+        .post(
+            "/projects",
+            create,
+            Doc::new("Create a project (it starts `draft`; activating its first guide makes it `active`)")
+                .who("a system-scoped project manager")
+                .created("the project")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["project_slug_conflict"]),
+        )
+        .get(
+            "/projects",
+            list,
+            Doc::new("List the projects the caller can see")
+                .who("anyone: each project in the view the caller's grants allow (a system project manager, operator, finance or audit grant sees all in full; contributors see `{id, name, status}`)")
+                .ok("a page of projects")
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+        )
+        .get(
+            "/projects/{project_id}",
+            read,
+            Doc::new("One project")
+                .who("a covering project manager, operator, finance or audit authority (full view); a submitter, reviewer or adjudicator of the project (`{id, name, status}`)")
+                .ok("the project"),
+        )
+        .post(
+            "/projects/{project_id}/pause",
+            pause,
+            change_doc("Pause an active project: no new claims or submissions", PM),
+        )
+        .post(
+            "/projects/{project_id}/resume",
+            resume,
+            change_doc("Resume a paused project", PM),
+        )
+        .post(
+            "/projects/{project_id}/archive",
+            archive,
+            change_doc("Archive a project for good", PM),
+        )
+}
+
+fn change_doc(summary: &'static str, who: &'static str) -> Doc {
+    Doc::new(summary)
+        .who(who)
+        .ok("the project in its new status")
+        .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+        .refuses(StatusCode::CONFLICT, &["invalid_project_transition"])
 }
 
 /// How much of a project a caller may see.
@@ -105,7 +144,7 @@ pub fn is_manager(caller: &Caller, project: Uuid) -> bool {
         .is_some()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateProject {
     name: String,
@@ -229,7 +268,7 @@ async fn read(
     }))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct StatusChange {
     #[serde(default)]

@@ -1,23 +1,18 @@
 //! Reputation reads and the Operator's recompute (arch §4; upstream-domain §5.5).
 //!
-//! | method | path | who | answers |
-//! |---|---|---|---|
-//! | GET | `/me/reputation` | any active actor | 200 `{actor_id, scores[]}` (own rows: per role, overall `*` first, then per skill tag) |
-//! | GET | `/me/reputation/events?limit=&cursor=` | any active actor | 200 page of own events |
-//! | GET | `/projects/{pid}/contributors/{aid}/reputation?limit=&cursor=` | PM covering the project, operator, audit covering it | 200 `{actor_id, scores[], events: {items, next_cursor}}`: the actor's scores and their events *of this project* only; 404 (concealed) if the actor holds no contributor role on the project, ever; 403 `permission_not_granted` to others who see the project, 404 to the rest |
-//! | POST | `/operations/reputation/recompute` | system operator | `{reason}` -> 200 `{rows, corrected, events}`; 403 `permission_not_granted` to everyone else |
+//! The routes, who may call each and what it answers are declared in [`routes`],
+//! which is also what `GET /api/v1/openapi.json` serves.
 //!
 //! Scores are global to the actor (they read across projects, as the outcome ledger
 //! does), but a project's managers see only the events of their own project, and only
 //! for someone who contributes to it. Reputation grants nothing and decides nothing
 //! (§1.1): no route here changes a task, a review or an award.
 
-use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -30,19 +25,46 @@ use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 use crate::projects::require;
 
 /// The reputation routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/me/reputation", get(mine))
-        .route("/me/reputation/events", get(my_events))
-        .route(
-            "/projects/{project_id}/contributors/{actor_id}/reputation",
-            get(contributor),
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new("Reputation")
+        .get(
+            "/me/reputation",
+            mine,
+            Doc::new("The caller's reputation scores")
+                .who("any active actor")
+                .ok("`{actor_id, scores[]}`: per role, overall (`*`) first, then per skill tag; each score is 100 x the 95% Wilson lower bound of the positive share"),
         )
-        .route("/operations/reputation/recompute", post(recompute))
+        .get(
+            "/me/reputation/events",
+            my_events,
+            Doc::new("The events the caller's scores are computed from")
+                .who("any active actor")
+                .ok("`{items, next_cursor}`")
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+        )
+        .get(
+            "/projects/{project_id}/contributors/{actor_id}/reputation",
+            contributor,
+            Doc::new("A contributor's scores and their events of this project")
+                .who("a project manager or audit authority covering the project, or an operator; the actor must hold (or have held) a contributor role on the project")
+                .ok("`{actor_id, project_id, scores[], events: {items, next_cursor}}`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+        )
+        .post(
+            "/operations/reputation/recompute",
+            recompute,
+            Doc::new("Rebuild every score from the events and report what was corrected")
+                .who("a system operator")
+                .ok("`{rows, corrected, events}`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_reason"]),
+        )
 }
 
 async fn mine(
@@ -121,7 +143,7 @@ async fn contributor(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Recompute {
     reason: String,

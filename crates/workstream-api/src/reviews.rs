@@ -1,30 +1,17 @@
 //! Review routes (upstream-domain §2.1 T11-T15, §2.2, §6 steps 20-25; the paths
 //! upstream left unnamed follow its §6 suggestions).
 //!
-//! | route | who | success |
-//! |---|---|---|
-//! | `GET /reviews/current` | a reviewer | `{lease, offer}`: the active lease, or one offer, or neither |
-//! | `POST /reviews/claim` | a reviewer, `{queue_entry_id?}` | 201 `{lease, manifest, manifest_digest}` |
-//! | `GET /reviews/leases/{lid}` | the lease holder | the review packet |
-//! | `GET /reviews/leases/{lid}/files/{*path}` | the lease holder | the file's bytes |
-//! | `POST /reviews/leases/{lid}/release` | the lease holder | the ended lease |
-//! | `POST /reviews/leases/{lid}/decline` | the lease holder | the ended lease |
-//! | `POST /reviews/leases/{lid}/decision` | the lease holder | 201 review, task, contributions, awards |
-//! | `POST /operations/reviews/leases/{lid}/force-release` | system Operator, reason | the ended lease |
-//! | `GET /tasks/{tid}/reviews` | PM, Operator, auditor, the assignee | the task's reviews |
-//! | `GET /tasks/{tid}/revision-context` | PM, Operator, auditor, the assignee | head, findings, bounds |
-//! | `POST /tasks/{tid}/revision-obligation/close` | covering PM, reason | T15, `cancelled` |
-//! | `POST /tasks/{tid}/revision-context/repair` | covering PM, head id + digest + reason | the new head |
+//! The routes, who may call each and what it answers are declared in [`routes`],
+//! which is also what `GET /api/v1/openapi.json` serves.
 //!
 //! Every rule lives in `workstream_engine::reviews`; handlers authenticate, run one
 //! command in one transaction behind `Idempotency-Key`, and shape the answer.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -37,30 +24,135 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 
 /// The review routes, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/reviews/current", get(current))
-        .route("/reviews/claim", post(claim))
-        .route("/reviews/leases/{lid}", get(packet_view))
-        .route("/reviews/leases/{lid}/files/{*path}", get(packet_file))
-        .route("/reviews/leases/{lid}/release", post(release))
-        .route("/reviews/leases/{lid}/decline", post(decline))
-        .route("/reviews/leases/{lid}/decision", post(decide))
-        .route(
+pub fn routes() -> ApiRoutes {
+    const HOLDER: &str = "the reviewer holding the lease (anyone else: the concealed 404)";
+    const HISTORY: &str = "a covering project manager, an operator, a covering audit authority, or the task's assignee";
+    const LEASE: &[&str] = &["lease_not_active", "review_lease_not_active"];
+    ApiRoutes::new("Reviews")
+        .get(
+            "/reviews/current",
+            current,
+            Doc::new("The reviewer's active lease, or one server-chosen offer, or neither")
+                .who("a reviewer of any project")
+                .ok("`{lease, offer: {queue_entry_id, task_id, submission_version, routing_reason, preferred_for_you, enqueued_at}}`: never a backlog"),
+        )
+        .post(
+            "/reviews/claim",
+            claim,
+            Doc::new("Claim a review lease on the offered (or the named) queue entry")
+                .who("a reviewer of the entry's project, not its submitter")
+                .optional_body::<ClaimBody>()
+                .created("`{lease: {id, expires_at, ...}, manifest, manifest_digest}`: one active lease per reviewer and per entry, expiring in database time")
+                .refuses(StatusCode::FORBIDDEN, &["self_review_forbidden", "permission_not_granted"])
+                .refuses(StatusCode::NOT_FOUND, &["no_review_offer"])
+                .refuses(StatusCode::CONFLICT, &["review_lease_active", "review_entry_leased", "review_lease_held"]),
+        )
+        .get(
+            "/reviews/leases/{lid}",
+            packet_view,
+            Doc::new("The review packet")
+                .who(HOLDER)
+                .ok("task terms, files with checker findings at path and line, the admitting run, checker findings new/fixed/persisting since the previous version, the locked guide and bundle, prior findings with responses and resolutions, and the resolutions this review owes"),
+        )
+        .get(
+            "/reviews/leases/{lid}/files/{*path}",
+            packet_file,
+            Doc::new("One file of the review packet, re-hashed against its submitted digest")
+                .who(HOLDER)
+                .ok("the file's bytes")
+                .media_type("application/octet-stream")
+                .refuses(StatusCode::SERVICE_UNAVAILABLE, &["material_unavailable"]),
+        )
+        .post(
+            "/reviews/leases/{lid}/release",
+            release,
+            Doc::new("Give the lease back; the entry is offered again")
+                .who(HOLDER)
+                .optional_body::<ReasonBody>()
+                .ok("the ended lease")
+                .refuses(StatusCode::FORBIDDEN, &["lease_not_held"])
+                .refuses(StatusCode::CONFLICT, LEASE),
+        )
+        .post(
+            "/reviews/leases/{lid}/decline",
+            decline,
+            Doc::new("Decline the entry: the lease ends and the entry is not offered to this reviewer again")
+                .who(HOLDER)
+                .optional_body::<ReasonBody>()
+                .ok("the ended lease")
+                .refuses(StatusCode::FORBIDDEN, &["lease_not_held"])
+                .refuses(StatusCode::CONFLICT, LEASE),
+        )
+        .post(
+            "/reviews/leases/{lid}/decision",
+            decide,
+            Doc::new("Decide: accept, needs_revision or reject, with findings that cite evidence")
+                .who(HOLDER)
+                .body::<decision::DecisionInput>()
+                .created("`{review, task, contributions, final_acceptance_id?, preparation?}`")
+                .note("One transaction: the review, its findings and resolutions, and for accept the final acceptance, the task `accepted`, the assignment `completed`, both contributions and their awards; for needs_revision the revision context preparation. Award delivery and the reputation update are queued in the same commit and run after it.")
+                .refuses(StatusCode::FORBIDDEN, &["self_review_forbidden", "lease_not_held", "transition_not_allowed"])
+                .refuses(StatusCode::CONFLICT, &["lease_not_active", "review_lease_not_active", "finding_already_closed", "task_already_accepted"])
+                .refuses(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &[
+                        "decision_invalid", "decision_not_allowed", "blocking_finding_required", "finding_incomplete",
+                        "finding_invalid", "finding_kind_invalid", "finding_evidence_required", "evidence_required",
+                        "evidence_ref_invalid", "evidence_ref_unknown_path", "reason_required", "reject_reason_not_allowed",
+                        "finding_resolutions_incomplete", "finding_resolution_unknown", "finding_resolution_duplicate",
+                        "finding_resolution_invalid", "blocking_findings_open", "blocking_findings_limit_exceeded",
+                        "confidence_invalid", "acceptance_on_hold",
+                    ],
+                ),
+        )
+        .post(
             "/operations/reviews/leases/{lid}/force-release",
-            post(force_release),
+            force_release,
+            Doc::new("End a reviewer's lease (a stuck review)")
+                .who("a system operator")
+                .body::<ReasonBody>()
+                .ok("the ended lease")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, LEASE)
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long"]),
         )
-        .route("/tasks/{tid}/reviews", get(task_reviews))
-        .route("/tasks/{tid}/revision-context", get(revision_context))
-        .route(
+        .get(
+            "/tasks/{tid}/reviews",
+            task_reviews,
+            Doc::new("The task's reviews with their findings and resolutions")
+                .who(HISTORY)
+                .ok("`{items}`"),
+        )
+        .get(
+            "/tasks/{tid}/revision-context",
+            revision_context,
+            Doc::new("The revision replay: the head, every prior finding with its status and responses, and the bounds")
+                .who(HISTORY)
+                .ok("head with prior and next context and change summary, findings (which need a response), rounds used and limit, deadline, checker-finding changes"),
+        )
+        .post(
             "/tasks/{tid}/revision-obligation/close",
-            post(close_revision),
+            close_revision,
+            Doc::new("Close a revision obligation past its round limit or deadline (T15): the task is cancelled")
+                .who("a project manager covering the task's project")
+                .body::<CloseBody>()
+                .ok("`{task: {id, status: \"cancelled\"}}`")
+                .refuses(StatusCode::FORBIDDEN, &["transition_not_allowed", "permission_not_granted"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["close_condition_unmet", "reason_required"]),
         )
-        .route(
+        .post(
             "/tasks/{tid}/revision-context/repair",
-            post(repair_revision),
+            repair_revision,
+            Doc::new("Append a successor to a blocked or stale revision context head")
+                .who("a project manager covering the task's project")
+                .body::<RepairBody>()
+                .ok("the new head")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["revision_context_stale"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required"]),
         )
 }
 
@@ -71,7 +163,7 @@ async fn current(State(state): State<AppState>, caller: Caller) -> Result<Respon
     Ok(axum::Json(current).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ClaimBody {
     #[serde(default)]
@@ -161,8 +253,10 @@ async fn packet_file(
         .map_err(ApiError::internal)
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Why a lease ends (optional for the holder, required of an Operator).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "LeaseEndBody")]
 struct ReasonBody {
     #[serde(default)]
     reason: Option<String>,
@@ -347,10 +441,12 @@ async fn revision_context(
     Ok(axum::Json(view).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CloseBody {
+    /// `revision_limit_reached` or `revision_deadline_expired`, as proven by the record.
     #[serde(default)]
+    #[schemars(extend("enum" = ["revision_limit_reached", "revision_deadline_expired"]))]
     reason: String,
 }
 
@@ -386,7 +482,7 @@ async fn close_revision(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RepairBody {
     head_id: Uuid,

@@ -1,24 +1,18 @@
 //! `/projects/{pid}/sprints`: evaluation sprints, a reporting group of tasks with a
 //! window and a report (arch §4). A sprint has no authority over its tasks.
 //!
-//! | method | path | who | answers |
-//! |---|---|---|---|
-//! | POST | `/projects/{pid}/sprints` | covering PM | `{name, description?, starts_at, ends_at, task_ids[]}` -> 201 sprint; 409 `sprint_name_exists`; 422 `sprint_window_invalid`, `sprint_task_not_found` |
-//! | GET | `/projects/{pid}/sprints?limit=&cursor=` | covering PM, operator, covering audit | 200 page of sprints |
-//! | GET | `/projects/{pid}/sprints/{sid}` | same | 200 sprint (with its last report) |
-//! | POST | `/projects/{pid}/sprints/{sid}/tasks` | covering PM | `{task_ids[]}` -> 200 sprint; 422 `sprint_task_not_found` |
-//! | POST | `/projects/{pid}/sprints/{sid}/report` | covering PM | `{}` -> 200 sprint with the report just generated and stored |
+//! The routes, who may call each and what it answers are declared in [`routes`],
+//! which is also what `GET /api/v1/openapi.json` serves.
 //!
 //! Denials follow [`require`]: 403 `permission_not_granted` to a caller who may see the
 //! project, the concealed 404 to anyone else.
 
-use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -27,28 +21,69 @@ use workstream_engine::sprints::{self, NewSprint};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Ids, Json};
+use crate::extract::{Empty, Ids, Json};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::lessons::may_read;
+use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 use crate::projects::{is_manager, require};
 
 /// The sprint routes.
-pub fn routes() -> Router<AppState> {
-    const BASE: &str = "/projects/{project_id}/sprints";
-    Router::new()
-        .route(BASE, get(list).post(create))
-        .route(&format!("{BASE}/{{sprint_id}}"), get(read))
-        .route(&format!("{BASE}/{{sprint_id}}/tasks"), post(add_tasks))
-        .route(&format!("{BASE}/{{sprint_id}}/report"), post(report))
+pub fn routes() -> ApiRoutes {
+    const PM: &str = "a project manager covering the project";
+    ApiRoutes::new("Sprints")
+        .post(
+            "/projects/{project_id}/sprints",
+            create,
+            Doc::new("Create an evaluation sprint: a named group of tasks with a time window")
+                .who(PM)
+                .created("the sprint")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["sprint_name_exists"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["sprint_window_invalid", "sprint_task_not_found"]),
+        )
+        .get(
+            "/projects/{project_id}/sprints",
+            list,
+            Doc::new("The project's sprints")
+                .who("a covering project manager, an operator or a covering audit authority")
+                .ok("`{items, next_cursor}`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+        )
+        .get(
+            "/projects/{project_id}/sprints/{sprint_id}",
+            read,
+            Doc::new("One sprint with its last report")
+                .who("a covering project manager, an operator or a covering audit authority")
+                .ok("the sprint")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+        )
+        .post(
+            "/projects/{project_id}/sprints/{sprint_id}/tasks",
+            add_tasks,
+            Doc::new("Add tasks of the project to the sprint")
+                .who(PM)
+                .ok("the sprint")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["sprint_task_not_found"]),
+        )
+        .post(
+            "/projects/{project_id}/sprints/{sprint_id}/report",
+            report,
+            Doc::new("Generate and store the sprint's report")
+                .who(PM)
+                .ok("the sprint with the report: task states, acceptance/revision/rejection rates, review rounds, turnaround p50/p90, checker failure mix, awards by unit with fulfilled and pending totals")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+        )
 }
 
 fn view(sprint: &sprints::Sprint) -> Value {
     serde_json::to_value(sprint).expect("a sprint serializes")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateSprint {
     name: String,
@@ -137,7 +172,7 @@ async fn read(
     Ok(axum::Json(view(&sprint)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AddTasks {
     task_ids: Vec<Uuid>,
@@ -170,10 +205,6 @@ async fn add_tasks(
     )
     .await
 }
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
 
 async fn report(
     State(state): State<AppState>,

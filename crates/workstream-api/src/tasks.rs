@@ -7,30 +7,14 @@
 //! in one transaction with its stored response. Every rule lives in
 //! `workstream_engine::tasks`.
 //!
-//! | route | who | success |
-//! |---|---|---|
-//! | `POST /projects/{pid}/tasks` | covering PM | 201 draft task |
-//! | `GET /projects/{pid}/tasks` | covering PM, auditor | page of management views |
-//! | `GET /projects/{pid}/tasks/ready` | submitter or reviewer of the project | page of contributor views |
-//! | `GET /projects/{pid}/tasks/{tid}` | covering PM, auditor | management view |
-//! | `POST /tasks/{tid}/screen` | covering PM | T1, `screening` |
-//! | `POST /tasks/{tid}/release` | covering PM, reason | T2, `ready` |
-//! | `POST /tasks/{tid}/return-to-draft` | covering PM, reason | T3, `draft` |
-//! | `POST /tasks/{tid}/cancel` | covering PM, reason | T16, `cancelled` |
-//! | `POST /tasks/{tid}/claim` | submitter of the project | T4, `claimed` + assignment |
-//! | `POST /tasks/{tid}/start` | the assignee | T5, `in_progress` |
-//! | `POST /operations/tasks/{tid}/start` | system Operator, reason | T5, assignee unchanged |
-//! | `POST /operations/tasks/{tid}/re-evaluate` | system Operator, reason | a new checker run attempt for a held evaluation |
-//! | `POST /tasks/{tid}/setup-repair` | covering PM, reason | fixes the texts of a task held by `task_setup_blocked` and queues a retry |
-//! | `GET /tasks/{tid}` | submitter/reviewer while READY, or the assignee | contributor view |
-//! | `GET /tasks/{tid}/submission-requirements` | eligible submitter, or the assignee | locked artifact policy |
+//! The routes, who may call each and what it answers are declared in [`routes`],
+//! which is also what `GET /api/v1/openapi.json` serves.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -43,32 +27,168 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 
 /// The task routes, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/projects/{pid}/tasks", post(create_task).get(list_tasks))
-        .route("/projects/{pid}/tasks/ready", get(ready_queue))
-        .route("/projects/{pid}/tasks/{tid}", get(management_task))
-        .route("/tasks/{tid}", get(contributor_task))
-        .route(
-            "/tasks/{tid}/submission-requirements",
-            get(submission_requirements),
+pub fn routes() -> ApiRoutes {
+    const PM: &str = "a project manager covering the task's project";
+    const OPERATOR: &str = "a system operator";
+    const WRONG_STATE: &[&str] = &["transition_not_allowed", "permission_not_granted"];
+    ApiRoutes::new("Tasks")
+        .post(
+            "/projects/{pid}/tasks",
+            create_task,
+            Doc::new("Create a draft task")
+                .who(PM)
+                .body::<NewTaskInput>()
+                .created("`{task}`: the management view, `draft`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["external_task_id_exists", "project_archived"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_task_field"]),
         )
-        .route("/tasks/{tid}/screen", post(screen))
-        .route("/tasks/{tid}/release", post(release))
-        .route("/tasks/{tid}/return-to-draft", post(return_to_draft))
-        .route("/tasks/{tid}/cancel", post(cancel))
-        .route("/tasks/{tid}/claim", post(claim))
-        .route("/tasks/{tid}/start", post(start))
-        .route("/operations/tasks/{tid}/start", post(start_override))
-        .route("/operations/tasks/{tid}/re-evaluate", post(re_evaluate))
-        .route("/tasks/{tid}/setup-repair", post(setup_repair))
+        .get(
+            "/projects/{pid}/tasks",
+            list_tasks,
+            Doc::new("List the project's tasks (management views)")
+                .who("a covering project manager or audit authority")
+                .ok("`{items, next_cursor}`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+        )
+        .get(
+            "/projects/{pid}/tasks/ready",
+            ready_queue,
+            Doc::new("The ready queue: tasks open to claim, with their compensation terms")
+                .who("a submitter or reviewer of the project")
+                .ok("`{items, next_cursor}` of contributor views")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+        )
+        .get(
+            "/projects/{pid}/tasks/{tid}",
+            management_task,
+            Doc::new("A task with its locks and active assignment (management view)")
+                .who("a covering project manager or audit authority")
+                .ok("`{task, assignment}`")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+        )
+        .get(
+            "/tasks/{tid}",
+            contributor_task,
+            Doc::new("A task as a contributor sees it: terms, criteria, compensation")
+                .who("a submitter or reviewer of the project while the task is `ready`, or its assignee")
+                .ok("`{task}`: the contributor view"),
+        )
+        .get(
+            "/tasks/{tid}/submission-requirements",
+            submission_requirements,
+            Doc::new("What a packet for the task must hold (the locked artifact policy)")
+                .who("an eligible submitter, or the assignee")
+                .ok("required artifacts and evidence, forbidden patterns, size limits, attestation terms"),
+        )
+        .post(
+            "/tasks/{tid}/screen",
+            screen,
+            Doc::new("Screen a draft task: lock the active guide and its policies (T1)")
+                .who(PM)
+                .optional_body::<OptionalReason>()
+                .ok("`{task}` in `screening`, every `locks.*` stamped")
+                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
+                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["task_fields_incomplete", "active_guide_missing", "project_not_active"]),
+        )
+        .post(
+            "/tasks/{tid}/release",
+            release,
+            Doc::new("Release a screened task to the ready queue, locking the contribution terms (T2)")
+                .who(PM)
+                .body::<RequiredReason>()
+                .ok("`{task}` in `ready`")
+                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
+                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long", "readiness_findings_open", "contribution_policy_unavailable"]),
+        )
+        .post(
+            "/tasks/{tid}/return-to-draft",
+            return_to_draft,
+            Doc::new("Return a screened or ready task to draft (T3)")
+                .who(PM)
+                .body::<RequiredReason>()
+                .ok("`{task}` in `draft`")
+                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
+                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long"]),
+        )
+        .post(
+            "/tasks/{tid}/cancel",
+            cancel,
+            Doc::new("Cancel a task (T16)")
+                .who(PM)
+                .body::<RequiredReason>()
+                .ok("`{task}` in `cancelled`")
+                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
+                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long"]),
+        )
+        .post(
+            "/tasks/{tid}/claim",
+            claim,
+            Doc::new("Claim a ready task (T4)")
+                .who("a submitter of the task's project, within the active task cap")
+                .optional_body::<OptionalReason>()
+                .ok("`{task, assignment}`: the task `claimed`")
+                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
+                .refuses(StatusCode::CONFLICT, &["task_already_claimed", "active_task_cap_reached", "assignment_exists", "task_replay_state_changed"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["assignee_not_eligible", "contribution_rule_missing", "project_not_active"]),
+        )
+        .post(
+            "/tasks/{tid}/start",
+            start,
+            Doc::new("Start work on a claimed task (T5)")
+                .who("the assignee")
+                .optional_body::<OptionalReason>()
+                .ok("`{task}` in `in_progress`")
+                .refuses(StatusCode::FORBIDDEN, &["transition_not_allowed", "not_assignee"])
+                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"]),
+        )
+        .post(
+            "/operations/tasks/{tid}/start",
+            start_override,
+            Doc::new("Start a stuck claimed task without changing its owner (T5, override)")
+                .who(OPERATOR)
+                .body::<RequiredReason>()
+                .ok("`{task: {id, project_id, status, assigned_to}}`")
+                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
+                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long"]),
+        )
+        .post(
+            "/operations/tasks/{tid}/re-evaluate",
+            re_evaluate,
+            Doc::new("Retry an evaluation held by `checker_retry` or `task_setup_blocked`")
+                .who(OPERATOR)
+                .body::<RequiredReason>()
+                .ok("the new checker run attempt; the held one stays readable")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["evaluation_not_held"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long"]),
+        )
+        .post(
+            "/tasks/{tid}/setup-repair",
+            setup_repair,
+            Doc::new("Fix the texts of a task held by `task_setup_blocked`; the retry is queued at once")
+                .who(PM)
+                .body::<SetupRepairBody>()
+                .ok("the task and the queued retry")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["evaluation_not_held"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "invalid_task_field"]),
+        )
 }
 
 /// A body holding an optional reason (screen, claim, start). An empty body is `{}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct OptionalReason {
     // Accepted for compatibility with upstream clients; part of the idempotency digest.
@@ -78,7 +198,7 @@ struct OptionalReason {
 
 /// A body whose reason is required; a missing reason reads as blank, so the lifecycle
 /// answers 422 `reason_required` rather than a parse error.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RequiredReason {
     #[serde(default)]
@@ -542,7 +662,7 @@ async fn re_evaluate(
 }
 
 /// The body of `POST /tasks/{tid}/setup-repair`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SetupRepairBody {
     #[serde(default)]

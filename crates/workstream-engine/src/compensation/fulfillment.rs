@@ -44,7 +44,7 @@ use crate::projects::{Acting, record as audit};
 use crate::{CommandError, ErrorKind};
 
 /// What an adapter reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportedStatus {
     /// The provider paid out the award.
@@ -64,11 +64,12 @@ impl ReportedStatus {
 }
 
 /// The body of `POST /compensation/fulfillment-reports`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FulfillmentReport {
     /// The adapter's id of this report: 1 to 128 of `[A-Za-z0-9._:-]`, unique per
     /// binding.
+    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z0-9._:-]+$"))]
     pub external_event_id: String,
     /// The award reported on.
     pub award_id: Uuid,

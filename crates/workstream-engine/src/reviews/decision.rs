@@ -42,11 +42,30 @@ pub const REPUTATION_JOB: &str = "reputation.record";
 /// Most findings one review may raise, and most evidence references one decision cites.
 pub const MAX_FINDINGS: usize = 100;
 
+/// The schema of an evidence reference: a file of the packet, optionally a line.
+pub fn evidence_ref_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "description": "Evidence in the packet: `{path, line?, note?}`; `path` must name a file of the packet.",
+        "required": ["path"],
+        "properties": {
+            "path": { "type": "string", "minLength": 1 },
+            "line": { "type": "integer", "minimum": 1 },
+            "note": { "type": "string" },
+        },
+    })
+}
+
+fn evidence_refs_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "array", "items": evidence_ref_schema(generator) })
+}
+
 /// A finding the reviewer raises.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFinding {
     /// `blocking` or `advisory` (no severities).
+    #[schemars(extend("enum" = ["blocking", "advisory"]))]
     pub kind: String,
     /// The area of the work (1-200 characters).
     pub area: String,
@@ -60,41 +79,47 @@ pub struct NewFinding {
     pub required_fix: Option<String>,
     /// The evidence: `{path, line?, note?}` naming a packet file.
     #[serde(default)]
+    #[schemars(schema_with = "evidence_ref_schema")]
     pub evidence_ref: Option<Value>,
 }
 
 /// The reviewer's verdict on one prior finding.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewResolution {
     /// The prior finding.
     pub finding_id: Uuid,
     /// `resolved`, `unresolved` or `not_applicable`.
+    #[schemars(extend("enum" = ["resolved", "unresolved", "not_applicable"]))]
     pub result: String,
     /// Why (1-4000 characters).
     pub rationale: String,
     /// Optional evidence, as for a finding.
     #[serde(default)]
+    #[schemars(schema_with = "evidence_ref_schema")]
     pub evidence_ref: Option<Value>,
 }
 
 /// A decision as the reviewer sends it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionInput {
     /// `accept`, `needs_revision` or `reject`.
+    #[schemars(extend("enum" = ["accept", "needs_revision", "reject"]))]
     pub decision: String,
     /// What the reviewer found overall (at most 20,000 characters).
     #[serde(default)]
     pub summary: String,
     /// `low`, `medium` or `high`.
     #[serde(default)]
+    #[schemars(extend("enum" = ["low", "medium", "high", null]))]
     pub confidence: Option<String>,
     /// Required for reject: bounded and grounded in the guide.
     #[serde(default)]
     pub reject_reason: Option<String>,
     /// Required for accept: what in the packet supports it (`{path, line?, note?}`).
     #[serde(default)]
+    #[schemars(schema_with = "evidence_refs_schema")]
     pub acceptance_evidence_refs: Vec<Value>,
     /// New findings.
     #[serde(default)]

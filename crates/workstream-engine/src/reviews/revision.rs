@@ -430,7 +430,7 @@ pub async fn episode(
 }
 
 /// One answer to a prior finding in a resubmission.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FindingResponse {
     /// The finding answered.
@@ -439,6 +439,7 @@ pub struct FindingResponse {
     pub response_text: String,
     /// Optional evidence in the new packet (`{path, line?, note?}`).
     #[serde(default)]
+    #[schemars(schema_with = "super::decision::evidence_ref_schema")]
     pub evidence_ref: Option<Value>,
 }
 

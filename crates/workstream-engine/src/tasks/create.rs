@@ -18,10 +18,11 @@ use crate::CommandError;
 
 /// The fields a PM may set on a new task. The client never sets status, locks, the
 /// creator or source digests.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTaskInput {
     /// 1..300 characters, not blank.
+    #[schemars(length(min = 1, max = 300))]
     pub title: String,
     /// Up to 20 000 characters.
     #[serde(default)]
@@ -29,11 +30,13 @@ pub struct NewTaskInput {
     /// 1..100 characters.
     pub task_type: Option<String>,
     /// `easy|medium|hard|expert`.
+    #[schemars(extend("enum" = ["easy", "medium", "hard", "expert", null]))]
     pub difficulty: Option<String>,
     /// Up to 32 tags of 1..64 characters.
     #[serde(default)]
     pub skill_tags: Vec<String>,
     /// At least 1.
+    #[schemars(range(min = 1))]
     pub estimated_time_minutes: Option<i64>,
     /// Up to 20 000 characters; required before screening.
     #[serde(default)]
@@ -44,6 +47,7 @@ pub struct NewTaskInput {
     /// When the work is due (RFC 3339).
     pub deadline_at: Option<DateTime<Utc>>,
     /// `manual` (default), `markdown_import` or `csv_import`.
+    #[schemars(extend("enum" = ["manual", "markdown_import", "csv_import", null]))]
     pub source_type: Option<String>,
     /// Where an imported task came from, 1..500 characters.
     pub source_ref: Option<String>,

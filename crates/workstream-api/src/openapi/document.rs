@@ -1,0 +1,397 @@
+//! Assembles the OpenAPI 3.1 document from the mounted [`Operation`]s.
+//!
+//! Each operation's parameters, body and responses come from its [`RequestShape`]
+//! (what the handler reads) and its [`Doc`](super::Doc) (what the author states). The
+//! document adds what every operation of a shape has in common, so no route has to
+//! restate it: a bearer-authenticated operation can answer 401 and 403 for the
+//! identity rules and 503 when tokens cannot be verified; one with path ids can answer
+//! 422 `malformed_id` and the concealed 404; one with a body 422 `invalid_request` and
+//! 413; a mutation behind `Idempotency-Key` 422 for a missing or invalid key and 409
+//! `idempotency_mismatch`. Every error has the same envelope, and each error response
+//! lists its stable codes in `x-error-codes`.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use schemars::generate::SchemaSettings;
+use schemars::{Schema, SchemaGenerator};
+use serde_json::{Map, Value, json};
+use workstream_domain::policy::schema as policy_schemas;
+
+use super::Operation;
+use super::request::{Body, RequestShape};
+
+/// Where named schemas live in the document.
+const SCHEMAS: &str = "#/components/schemas/";
+
+/// The codes the identity rules answer with, for every bearer-authenticated route.
+const UNAUTHENTICATED: &[&str] = &["missing_token", "invalid_token"];
+const IDENTITY_REFUSED: &[&str] = &[
+    "unsupported_subject_kind",
+    "service_actor_not_provisioned",
+    "identity_link_revoked",
+    "actor_suspended",
+    "actor_deactivated",
+    "subject_kind_mismatch",
+];
+
+/// The document for `operations`, as served at `/api/v1/openapi.json`.
+pub fn build(operations: &[Operation]) -> Value {
+    let mut generator = SchemaSettings::draft2020_12()
+        .with(|settings| {
+            settings.definitions_path = "/components/schemas".into();
+            settings.meta_schema = None;
+        })
+        .into_generator();
+
+    let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    let mut tags: Vec<&'static str> = Vec::new();
+    for operation in operations {
+        if !tags.contains(&operation.tag) {
+            tags.push(operation.tag);
+        }
+        let described = describe(operation, &mut generator);
+        paths
+            .entry(openapi_path(operation.path))
+            .or_default()
+            .insert(operation.method.as_str().to_ascii_lowercase(), described);
+    }
+
+    let mut schemas = generator.take_definitions(true);
+    schemas.insert("ErrorEnvelope".into(), error_envelope());
+    for (name, text) in policy_documents() {
+        let schema: Value = serde_json::from_str(text).expect("the policy schemas are JSON");
+        schemas.insert(name.into(), schema);
+    }
+    link_bundle_parts(&mut schemas);
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Workstream API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "summary": "Measure, certify and coordinate human-agent work.",
+            "description": INTRODUCTION,
+            "license": { "name": "Apache-2.0", "identifier": "Apache-2.0" },
+        },
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "servers": [{ "url": "/api/v1", "description": "this server" }],
+        "tags": tags.iter().map(|tag| json!({ "name": tag })).collect::<Vec<_>>(),
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A Flow token (or, in `local`/`test`, a local HS256 token from `workstream token`). Tokens prove identity only; authority comes from grants stored here.",
+                }
+            },
+            "parameters": {
+                "IdempotencyKey": {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": true,
+                    "description": "A UUID naming this mutation. A retry with the same key and the same request answers the stored response (with `Idempotency-Replayed: true`) without running again; the same key with another request is 409 `idempotency_mismatch`.",
+                    "schema": { "type": "string", "format": "uuid" },
+                }
+            },
+        },
+    })
+}
+
+/// What the document says before the operations.
+const INTRODUCTION: &str = "Every route but the health probes and this document takes \
+`Authorization: Bearer <JWT>`. JSON bodies are strict: unknown fields, wrong types and missing \
+fields are 422 `invalid_request` with the reason in `details.reason`. Every mutation carries \
+an `Idempotency-Key`. Every error is the envelope `{\"error\": {code, message, details, \
+correlation_id, retryable}}` with a stable `code`; a resource the caller may not see answers \
+the concealed 404 `not_found`, the same as one that does not exist. Lists are cursor-paged \
+(`?limit=&cursor=`).";
+
+/// `{*path}` (axum's catch-all) is `{path}` in OpenAPI.
+pub fn openapi_path(path: &str) -> String {
+    path.replace("{*", "{")
+}
+
+/// The names of the path's parameters, in order.
+pub fn path_parameters(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| name.trim_start_matches('*'))
+        .collect()
+}
+
+fn describe(operation: &Operation, generator: &mut SchemaGenerator) -> Value {
+    let doc = &operation.doc;
+    let mut shape = RequestShape::default();
+    (operation.describe)(&mut shape, generator);
+    if let Some(body) = doc.body {
+        shape.body = Some(Body::Json(body(generator)));
+    }
+
+    let mut parameters = path_parameter_objects(operation.path, shape.path.as_ref());
+    if let Some(query) = &shape.query {
+        parameters.extend(query_parameter_objects(query));
+    }
+    if shape.idempotency_key {
+        parameters.push(json!({ "$ref": "#/components/parameters/IdempotencyKey" }));
+    }
+
+    let mut description = String::new();
+    if let Some(who) = doc.who {
+        description.push_str(&format!("**Who:** {who}."));
+    } else if !shape.authenticated {
+        description.push_str("**Who:** anyone; no token is needed.");
+    }
+    for note in &doc.notes {
+        description.push_str("\n\n");
+        description.push_str(note);
+    }
+
+    let mut described = json!({
+        "operationId": operation.operation_id(),
+        "summary": doc.summary,
+        "description": description,
+        "tags": [operation.tag],
+        "security": if shape.authenticated { json!([{ "bearer": [] }]) } else { json!([]) },
+        "responses": responses(operation, &shape),
+    });
+    let object = described.as_object_mut().expect("an object");
+    if !parameters.is_empty() {
+        object.insert("parameters".into(), Value::Array(parameters));
+    }
+    if let Some(body) = request_body(&shape, doc) {
+        object.insert("requestBody".into(), body);
+    }
+    described
+}
+
+fn path_parameter_objects(path: &str, ids: Option<&Schema>) -> Vec<Value> {
+    let names = path_parameters(path);
+    let positional = ids
+        .and_then(|schema| schema.get("prefixItems"))
+        .and_then(Value::as_array);
+    names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let schema = match (positional, ids) {
+                (Some(items), _) => items.get(index).cloned(),
+                (None, Some(single)) if names.len() == 1 => Some(single.as_value().clone()),
+                _ => None,
+            }
+            .unwrap_or_else(|| json!({ "type": "string" }));
+            let schema = strip_annotations(schema);
+            json!({ "name": name, "in": "path", "required": true, "schema": schema })
+        })
+        .collect()
+}
+
+fn query_parameter_objects(query: &Schema) -> Vec<Value> {
+    let required: Vec<&str> = query
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = query.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    properties
+        .iter()
+        .map(|(name, schema)| {
+            let mut parameter = json!({
+                "name": name,
+                "in": "query",
+                "required": required.contains(&name.as_str()),
+                "schema": strip_annotations(schema.clone()),
+            });
+            if let Some(text) = schema.get("description") {
+                parameter["description"] = text.clone();
+            }
+            parameter
+        })
+        .collect()
+}
+
+/// A parameter's description belongs on the parameter, not on its schema.
+fn strip_annotations(mut schema: Value) -> Value {
+    if let Some(object) = schema.as_object_mut() {
+        object.remove("description");
+        object.remove("title");
+        object.remove("$schema");
+    }
+    schema
+}
+
+fn request_body(shape: &RequestShape, doc: &super::Doc) -> Option<Value> {
+    let content = match shape.body.as_ref()? {
+        Body::Json(schema) => json!({ "application/json": { "schema": schema } }),
+        Body::Multipart => {
+            let properties: Map<String, Value> = doc
+                .parts
+                .iter()
+                .map(|(name, about)| {
+                    let schema = if *name == "packet" {
+                        json!({ "type": "string", "contentMediaType": "application/zip", "description": about })
+                    } else {
+                        json!({ "type": "string", "description": about })
+                    };
+                    ((*name).to_owned(), schema)
+                })
+                .collect();
+            let names: Vec<&str> = doc.parts.iter().map(|(name, _)| *name).collect();
+            json!({ "multipart/form-data": { "schema": {
+                "type": "object",
+                "properties": properties,
+                "required": names,
+            } } })
+        }
+        // A raw body with no stated type is any JSON.
+        Body::Raw => json!({ "application/json": { "schema": {} } }),
+    };
+    Some(json!({ "required": !doc.body_optional, "content": content }))
+}
+
+fn responses(operation: &Operation, shape: &RequestShape) -> Value {
+    let doc = &operation.doc;
+    let mut errors: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
+    let mut add = |status: StatusCode, codes: &[&'static str]| {
+        let entry = errors.entry(status.as_u16()).or_default();
+        for code in codes {
+            if !entry.contains(code) {
+                entry.push(code);
+            }
+        }
+    };
+    if shape.authenticated {
+        add(StatusCode::UNAUTHORIZED, UNAUTHENTICATED);
+        add(StatusCode::FORBIDDEN, IDENTITY_REFUSED);
+        add(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &["identity_verification_unavailable"],
+        );
+    }
+    if shape.path.is_some() {
+        add(StatusCode::UNPROCESSABLE_ENTITY, &["malformed_id"]);
+        add(StatusCode::NOT_FOUND, &["not_found"]);
+    }
+    if shape.body.is_some() {
+        add(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_request"]);
+        add(StatusCode::PAYLOAD_TOO_LARGE, &["payload_too_large"]);
+    }
+    if shape.query.is_some() {
+        add(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_request"]);
+    }
+    if shape.idempotency_key {
+        add(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["idempotency_key_required", "idempotency_key_invalid"],
+        );
+        add(StatusCode::CONFLICT, &["idempotency_mismatch"]);
+    }
+    for (status, codes) in &doc.refusals {
+        add(*status, codes);
+    }
+    add(StatusCode::INTERNAL_SERVER_ERROR, &["internal_error"]);
+
+    let (status, about) = doc.success;
+    let success_schema = if doc.success_media_type == "application/json" {
+        json!({ "type": "object" })
+    } else {
+        json!({})
+    };
+    let mut responses = Map::new();
+    responses.insert(
+        status.as_u16().to_string(),
+        json!({
+            "description": about,
+            "content": { doc.success_media_type: { "schema": success_schema } },
+        }),
+    );
+    for (status, codes) in errors {
+        let listed: Vec<String> = codes.iter().map(|code| format!("`{code}`")).collect();
+        let reason = StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error");
+        responses.insert(
+            status.to_string(),
+            json!({
+                "description": format!("{reason}: {}", listed.join(", ")),
+                "x-error-codes": codes,
+                "content": { "application/json": { "schema": { "$ref": format!("{SCHEMAS}ErrorEnvelope") } } },
+            }),
+        );
+    }
+    Value::Object(responses)
+}
+
+fn error_envelope() -> Value {
+    json!({
+        "type": "object",
+        "description": "Every error the API answers with.",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details", "correlation_id", "retryable"],
+                "properties": {
+                    "code": { "type": "string", "pattern": "^[a-z][a-z0-9_]*$", "description": "Stable and machine-readable; see each response's `x-error-codes`." },
+                    "message": { "type": "string", "description": "For humans; may change." },
+                    "details": { "type": "object", "description": "Structured details: field errors (`errors[{path, message, code}]`), limits, reasons." },
+                    "correlation_id": { "type": "string", "description": "The request's `X-Correlation-ID`: quote it when reporting a problem." },
+                    "retryable": { "type": "boolean", "description": "True for 429 and 503: the same request may succeed later (see `Retry-After`)." },
+                },
+            }
+        },
+    })
+}
+
+/// The JSON Schemas of `policies/`, under the names request types refer to them by.
+fn policy_documents() -> [(&'static str, &'static str); 6] {
+    [
+        ("PolicyBundle", policy_schemas::POLICY_BUNDLE_SCHEMA),
+        ("ArtifactPolicy", policy_schemas::ARTIFACT_POLICY_SCHEMA),
+        ("CheckerPolicy", policy_schemas::CHECKER_POLICY_SCHEMA),
+        ("ReviewPolicy", policy_schemas::REVIEW_POLICY_SCHEMA),
+        ("RevisionPolicy", policy_schemas::REVISION_POLICY_SCHEMA),
+        (
+            "ContributionPolicy",
+            policy_schemas::CONTRIBUTION_POLICY_SCHEMA,
+        ),
+    ]
+}
+
+/// The bundle's schema names its parts only in comments (each part is validated
+/// against its own file); in the document they are references. Its `$id` goes, so the
+/// references resolve against the document (the parts keep theirs: their own `$ref`s
+/// into `$defs` resolve against them).
+fn link_bundle_parts(schemas: &mut Map<String, Value>) {
+    let Some(bundle) = schemas
+        .get_mut("PolicyBundle")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    bundle.remove("$id");
+    bundle.remove("$schema");
+    let parts = [
+        ("artifact_policy", "ArtifactPolicy"),
+        ("checker_policy", "CheckerPolicy"),
+        ("review_policy", "ReviewPolicy"),
+        ("revision_policy", "RevisionPolicy"),
+    ];
+    if let Some(properties) = bundle.get_mut("properties").and_then(Value::as_object_mut) {
+        for (field, name) in parts {
+            properties.insert(field.into(), json!({ "$ref": format!("{SCHEMAS}{name}") }));
+        }
+    }
+}
+
+/// A `$ref` to one of the policy schemas, for `#[schemars(schema_with = ..)]` on a
+/// request field that carries a policy as a JSON value.
+pub fn policy_ref(name: &str) -> Schema {
+    Schema::new_ref(format!("{SCHEMAS}{name}"))
+}
