@@ -34,10 +34,17 @@
 //!   [`actors`] and [`grants`]: the routes that administer them.
 //! * [`health`]: `/health` (the process is up) and `/api/v1/health` (and the database
 //!   answers).
+//! * [`audit_trail`], [`checker_registry`], [`assignments`]: reads the web UI needed
+//!   (a task's audit events with the chain verification, the checker components, the
+//!   caller's own assignments), served to every client like the rest of the API.
+//! * [`ui`]: the web UI under `/ui`, a server-rendered client of this same router.
 #![deny(missing_docs)]
 
 pub mod actors;
+pub mod assignments;
+pub mod audit_trail;
 pub mod auth;
+pub mod checker_registry;
 pub mod compensation;
 pub mod config;
 pub mod contribution;
@@ -57,6 +64,7 @@ pub mod reputation;
 pub mod reviews;
 pub mod sprints;
 pub mod tasks;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -99,7 +107,8 @@ impl AppState {
     }
 }
 
-/// Builds the application: every route, with the correlation-id layer around them.
+/// Builds the application: every route, with the correlation-id layer around them, and
+/// the web UI beside them ([`ui::mount`]).
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(health::api_health))
@@ -114,13 +123,17 @@ pub fn router(state: AppState) -> Router {
         .merge(compensation::routes())
         .merge(reputation::routes())
         .merge(lessons::routes())
-        .merge(sprints::routes());
-    Router::new()
+        .merge(sprints::routes())
+        .merge(audit_trail::routes())
+        .merge(checker_registry::routes())
+        .merge(assignments::routes());
+    let app = Router::new()
         .route("/health", get(health::liveness))
         .nest("/api/v1", api)
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(correlation::correlate))
-        .with_state(state)
+        .with_state(state.clone());
+    ui::mount(app, &state)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight

@@ -1,0 +1,161 @@
+//! The page templates: minijinja, embedded in the binary, HTML-autoescaped.
+//!
+//! Every template is compiled into the binary with `include_str!` and added to one
+//! environment built on first use; names end in `.html`, which turns minijinja's HTML
+//! autoescaping on for every value a page prints (API data is untrusted text). The
+//! helpers templates call:
+//!
+//! * `new_key()`: a fresh UUIDv7 for a form's hidden `idempotency_key`, so each
+//!   rendered form is one mutation however often it is submitted;
+//! * `asset(name)`: the content-hashed URL of a static asset ([`super::assets`]);
+//! * filters `when` (an RFC 3339 time as `2025-06-01 14:03 UTC`), `size` (bytes as
+//!   KiB/MiB), `short` (the first 8 characters of an id or the hex of a digest),
+//!   `words` (`needs_revision` as `needs revision`), `pretty` and `compact` (JSON).
+
+use std::sync::LazyLock;
+
+use axum::response::Html;
+use minijinja::{Environment, Value};
+
+/// The templates, by name.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
+    ("sign_in.html", include_str!("../../templates/sign_in.html")),
+    ("home.html", include_str!("../../templates/home.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    ("work.html", include_str!("../../templates/work.html")),
+    ("task.html", include_str!("../../templates/task.html")),
+    ("submit.html", include_str!("../../templates/submit.html")),
+    ("review.html", include_str!("../../templates/review.html")),
+    ("lease.html", include_str!("../../templates/lease.html")),
+    (
+        "projects.html",
+        include_str!("../../templates/projects.html"),
+    ),
+    ("project.html", include_str!("../../templates/project.html")),
+    ("guide.html", include_str!("../../templates/guide.html")),
+    (
+        "manage_task.html",
+        include_str!("../../templates/manage_task.html"),
+    ),
+    (
+        "checkers.html",
+        include_str!("../../templates/checkers.html"),
+    ),
+    ("lessons.html", include_str!("../../templates/lessons.html")),
+    ("sprints.html", include_str!("../../templates/sprints.html")),
+    ("sprint.html", include_str!("../../templates/sprint.html")),
+    ("finance.html", include_str!("../../templates/finance.html")),
+    (
+        "finance_project.html",
+        include_str!("../../templates/finance_project.html"),
+    ),
+    ("audit.html", include_str!("../../templates/audit.html")),
+    (
+        "audit_trail.html",
+        include_str!("../../templates/audit_trail.html"),
+    ),
+];
+
+static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .unwrap_or_else(|e| panic!("template {name} does not compile: {e:#}"));
+    }
+    env.add_function("new_key", || uuid::Uuid::now_v7().to_string());
+    env.add_function("asset", |name: String| super::assets::url(&name));
+    env.add_filter("when", when);
+    env.add_filter("size", size);
+    env.add_filter("short", short);
+    env.add_filter("words", |text: String| text.replace('_', " "));
+    env.add_filter("pretty", |value: Value| {
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    });
+    env.add_filter("compact", |value: Value| {
+        serde_json::to_string(&value).unwrap_or_default()
+    });
+    env
+});
+
+/// A page value from anything serializable (API JSON, a refusal, a form's values).
+pub(super) fn s<T: serde::Serialize>(value: T) -> Value {
+    Value::from(minijinja::value::Serde(value))
+}
+
+/// Renders template `name` with `context`. A template error is a bug: it is logged
+/// and the page says so, rather than showing half a page.
+pub(super) fn render(name: &str, context: Value) -> Html<String> {
+    let rendered = ENVIRONMENT
+        .get_template(name)
+        .and_then(|template| template.render(context));
+    match rendered {
+        Ok(html) => Html(html),
+        Err(e) => {
+            tracing::error!(template = name, error = %format!("{e:#}"), "template failed");
+            Html(
+                "<!doctype html><title>Workstream</title><p>This page could not be drawn; \
+                 the error is in the server log.</p>"
+                    .to_owned(),
+            )
+        }
+    }
+}
+
+fn when(value: Value) -> String {
+    let Some(text) = value.as_str() else {
+        return String::new();
+    };
+    match chrono::DateTime::parse_from_rfc3339(text) {
+        Ok(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => text.to_owned(),
+    }
+}
+
+fn size(value: Value) -> String {
+    let bytes = i64::try_from(value).unwrap_or(0) as f64;
+    if bytes < 1024.0 {
+        format!("{bytes} B")
+    } else if bytes < 1024.0 * 1024.0 {
+        format!("{:.1} KiB", bytes / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
+    }
+}
+
+fn short(value: Value) -> String {
+    let text = value.to_string();
+    let hex = text.strip_prefix("sha256:").unwrap_or(&text);
+    hex.chars().take(8).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles_and_values_are_escaped() {
+        assert_eq!(ENVIRONMENT.templates().count(), TEMPLATES.len());
+        let page = ENVIRONMENT
+            .template_from_named_str("probe.html", "<p>{{ text }}</p>")
+            .unwrap()
+            .render(minijinja::context! { text => "<script>alert(1)</script>" })
+            .unwrap();
+        assert_eq!(page, "<p>&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</p>");
+    }
+
+    #[test]
+    fn filters_shape_times_sizes_and_ids() {
+        assert_eq!(
+            when(Value::from("2025-06-01T14:03:09.123456Z")),
+            "2025-06-01 14:03 UTC"
+        );
+        assert_eq!(size(Value::from(512)), "512 B");
+        assert_eq!(size(Value::from(3 * 1024 * 1024)), "3.0 MiB");
+        assert_eq!(short(Value::from("sha256:abcdef0123456789")), "abcdef01");
+    }
+}
