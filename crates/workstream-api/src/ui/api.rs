@@ -94,7 +94,7 @@ pub(super) enum Failure {
     /// The concealed 404 (or a page that does not exist).
     NotFound,
     /// Any other refusal, shown with its code.
-    Api(ApiFailure),
+    Api(Box<ApiFailure>),
 }
 
 impl Answer {
@@ -125,10 +125,10 @@ impl Answer {
                 ApiFailure::from_envelope(self.status, &self.body).message,
             )),
             StatusCode::NOT_FOUND => Err(Failure::NotFound),
-            _ => Err(Failure::Api(ApiFailure::from_envelope(
+            _ => Err(Failure::Api(Box::new(ApiFailure::from_envelope(
                 self.status,
                 &self.body,
-            ))),
+            )))),
         }
     }
 

@@ -26,11 +26,11 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Form::<Vec<(String, String)>>::from_request(request, state).await {
             Ok(axum::Form(fields)) => Ok(FormData(fields)),
-            Err(rejection) => Err(Failure::Api(ApiFailure::from_envelope(
+            Err(rejection) => Err(Failure::Api(Box::new(ApiFailure::from_envelope(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &serde_json::json!({"error": {"code": "invalid_form",
                     "message": format!("the form could not be read: {}", rejection.body_text())}}),
-            ))),
+            )))),
         }
     }
 }

@@ -110,7 +110,7 @@ pub(super) fn page(name: &str, viewer: &Viewer, context: Ctx) -> Response {
 pub(super) fn page_with(status: StatusCode, name: &str, viewer: &Viewer, context: Ctx) -> Response {
     let html = render(
         name,
-        context! { viewer => s(&viewer), area => s(area_of(name)), ..context },
+        context! { viewer => s(viewer), area => s(area_of(name)), ..context },
     );
     (status, html).into_response()
 }

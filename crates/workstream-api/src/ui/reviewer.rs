@@ -439,6 +439,6 @@ async fn release(
     match answer.failure() {
         None => Ok(Redirect::to("/ui/review?done=released_lease").into_response()),
         Some(error) if error.status == 401 => Err(Failure::SignIn(error.message)),
-        Some(error) => Err(Failure::Api(error)),
+        Some(error) => Err(Failure::Api(Box::new(error))),
     }
 }

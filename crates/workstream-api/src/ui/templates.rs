@@ -65,7 +65,10 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
             .unwrap_or_else(|e| panic!("template {name} does not compile: {e:#}"));
     }
     env.add_function("new_key", || uuid::Uuid::now_v7().to_string());
-    env.add_function("asset", |name: String| super::assets::url(&name));
+    // Our own URL, not data: marked safe so its slashes are not entity-escaped.
+    env.add_function("asset", |name: String| {
+        Value::from_safe_string(super::assets::url(&name))
+    });
     env.add_filter("when", when);
     env.add_filter("size", size);
     env.add_filter("short", short);

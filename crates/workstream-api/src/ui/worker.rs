@@ -344,10 +344,10 @@ async fn upload(
         match <Multipart as axum::extract::FromRequest<()>>::from_request(request, &()).await {
             Ok(multipart) => multipart,
             Err(rejection) => {
-                return Err(Failure::Api(ApiFailure::from_envelope(
+                return Err(Failure::Api(Box::new(ApiFailure::from_envelope(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     &json!({"error": {"code": "invalid_form", "message": rejection.body_text()}}),
-                )));
+                ))));
             }
         };
     let key = query

@@ -34,17 +34,17 @@ pub(super) fn routes() -> Router<Ui> {
 }
 
 /// The bundle textarea as JSON, or the refusal to show.
-fn bundle_of(form: &FormData) -> Result<Option<Value>, ApiFailure> {
+fn bundle_of(form: &FormData) -> Result<Option<Value>, Box<ApiFailure>> {
     let Some(text) = form.text("policy_bundle") else {
         return Ok(None);
     };
     serde_json::from_str(&text).map(Some).map_err(|e| {
-        ApiFailure::from_envelope(
+        Box::new(ApiFailure::from_envelope(
             StatusCode::UNPROCESSABLE_ENTITY,
             &json!({"error": {"code": "policy_bundle_not_json",
                 "message": format!("the policy bundle is not JSON: {e} (line {}, column {})",
                                    e.line(), e.column())}}),
-        )
+        ))
     })
 }
 
@@ -69,7 +69,7 @@ async fn create(
     };
     let bundle = match bundle_of(&form) {
         Ok(bundle) => bundle,
-        Err(error) => return refused(error).await,
+        Err(error) => return refused(*error).await,
     };
     let body = json!({
         "version": form.text("version").unwrap_or_default(),
@@ -167,7 +167,7 @@ async fn edit(
     };
     let bundle = match bundle_of(&form) {
         Ok(bundle) => bundle,
-        Err(error) => return refused(error).await,
+        Err(error) => return refused(*error).await,
     };
     let mut body = json!({
         "content_markdown": form.get("content_markdown").unwrap_or_default(),
