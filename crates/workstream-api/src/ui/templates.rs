@@ -10,7 +10,8 @@
 //! * `asset(name)`: the content-hashed URL of a static asset ([`super::assets`]);
 //! * filters `when` (an RFC 3339 time as `2025-06-01 14:03 UTC`), `size` (bytes as
 //!   KiB/MiB), `short` (the first 8 characters of an id or the hex of a digest),
-//!   `words` (`needs_revision` as `needs revision`), `pretty` and `compact` (JSON).
+//!   `words` (`needs_revision` as `needs revision`), `percent` (a rate), `duration`
+//!   (seconds), `pretty` and `compact` (JSON).
 
 use std::sync::LazyLock;
 
@@ -76,6 +77,8 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_filter("pretty", |value: Value| {
         serde_json::to_string_pretty(&value).unwrap_or_default()
     });
+    env.add_filter("percent", percent);
+    env.add_filter("duration", duration);
     env.add_filter("compact", |value: Value| {
         serde_json::to_string(&value).unwrap_or_default()
     });
@@ -116,6 +119,27 @@ fn when(value: Value) -> String {
             .format("%Y-%m-%d %H:%M UTC")
             .to_string(),
         Err(_) => text.to_owned(),
+    }
+}
+
+/// A rate in 0..=1 as a whole percentage; `—` for none (no decisions yet).
+fn percent(value: Value) -> String {
+    match f64::try_from(value) {
+        Ok(rate) => format!("{:.0}%", rate * 100.0),
+        Err(_) => "—".to_owned(),
+    }
+}
+
+/// Seconds as the unit that reads best: `42 s`, `4.2 min`, `3.1 h`, `2.5 d`.
+fn duration(value: Value) -> String {
+    let Ok(seconds) = f64::try_from(value) else {
+        return "—".to_owned();
+    };
+    match seconds {
+        s if s < 60.0 => format!("{s:.0} s"),
+        s if s < 3600.0 => format!("{:.1} min", s / 60.0),
+        s if s < 86400.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{:.1} d", s / 86400.0),
     }
 }
 
@@ -160,5 +184,9 @@ mod tests {
         assert_eq!(size(Value::from(512)), "512 B");
         assert_eq!(size(Value::from(3 * 1024 * 1024)), "3.0 MiB");
         assert_eq!(short(Value::from("sha256:abcdef0123456789")), "abcdef01");
+        assert_eq!(percent(Value::from(0.5)), "50%");
+        assert_eq!(percent(Value::from(())), "—");
+        assert_eq!(duration(Value::from(7)), "7 s");
+        assert_eq!(duration(Value::from(5400)), "1.5 h");
     }
 }
