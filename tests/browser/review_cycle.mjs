@@ -50,6 +50,8 @@ let step = "start";
 
 async function snap(name) {
   shot += 1;
+  // A full-page capture repeats sticky elements mid-page; pin them for the picture.
+  await page.addStyleTag({ content: ".topbar, .file-tree { position: static !important; }" });
   const file = path.join(shots, `${String(shot).padStart(2, "0")}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   console.log(`  screenshot ${path.basename(file)}`);

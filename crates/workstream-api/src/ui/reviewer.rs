@@ -173,16 +173,37 @@ async fn lease_page(
         .json()?;
     let files = packet["files"].as_array().cloned().unwrap_or_default();
     let changes = packet["checker_finding_changes"].clone();
-    // The file shown: the one asked for, else the first with findings, else the first.
+    // The file shown: the one asked for, else the first with checker findings, else
+    // the first an open prior finding cites, else the first output, else the first.
+    let has_findings = |f: &&Value| {
+        f["checker_findings"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty())
+    };
+    let cited: Vec<&str> = packet["prior_findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["status"] == "open")
+        .filter_map(|f| f["evidence_ref"]["path"].as_str())
+        .collect();
     let shown = file
         .filter(|f| files.iter().any(|x| x["path"] == f.as_str()))
         .or_else(|| {
             files
                 .iter()
-                .find(|f| {
-                    f["checker_findings"]
-                        .as_array()
-                        .is_some_and(|l| !l.is_empty())
+                .find(has_findings)
+                .or_else(|| {
+                    files
+                        .iter()
+                        .find(|f| f["path"].as_str().is_some_and(|p| cited.contains(&p)))
+                })
+                .or_else(|| {
+                    files.iter().find(|f| {
+                        f["path"]
+                            .as_str()
+                            .is_some_and(|p| p.starts_with("outputs/"))
+                    })
                 })
                 .or(files.first())
                 .and_then(|f| f["path"].as_str().map(str::to_owned))
@@ -247,12 +268,16 @@ async fn lease_page(
         viewer_file = json!({ "path": path, "entry": entry, "content": content,
                               "head_notes": head_notes });
     }
+    // Files by path, with a heading where a directory starts.
+    let mut previous_dir: Option<String> = None;
     let tree: Vec<Value> = files
         .iter()
         .map(|f| {
             let path = f["path"].as_str().unwrap_or_default();
             let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-            json!({ "path": path, "dir": dir, "name": name,
+            let heading = (previous_dir.as_deref() != Some(dir)).then(|| dir.to_owned());
+            previous_dir = Some(dir.to_owned());
+            json!({ "path": path, "dir": dir, "name": name, "heading": heading,
                     "href": format!("/ui/review/leases/{lease_id}?file={}", super::api::encode_segment(path)),
                     "findings": f["checker_findings"].as_array().map_or(0, Vec::len),
                     "byte_count": f["byte_count"], "selected": Some(path) == shown.as_deref() })

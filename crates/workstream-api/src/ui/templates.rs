@@ -9,8 +9,9 @@
 //!   rendered form is one mutation however often it is submitted;
 //! * `asset(name)`: the content-hashed URL of a static asset ([`super::assets`]);
 //! * filters `when` (an RFC 3339 time as `2025-06-01 14:03 UTC`), `size` (bytes as
-//!   KiB/MiB), `short` (the first 8 characters of an id or the hex of a digest),
-//!   `words` (`needs_revision` as `needs revision`), `percent` (a rate), `duration`
+//!   KiB/MiB), `short` (enough of an id or digest to tell it apart),
+//!   `words` (`needs_revision` as `needs revision`), `show` (a policy value), `percent`
+//!   (a rate), `duration`
 //!   (seconds), `pretty` and `compact` (JSON).
 
 use std::sync::LazyLock;
@@ -78,6 +79,7 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
         serde_json::to_string_pretty(&value).unwrap_or_default()
     });
     env.add_filter("percent", percent);
+    env.add_filter("show", show);
     env.add_filter("duration", duration);
     env.add_filter("compact", |value: Value| {
         serde_json::to_string(&value).unwrap_or_default()
@@ -154,10 +156,32 @@ fn size(value: Value) -> String {
     }
 }
 
+/// Enough of an id to tell it from its neighbours: the first 8 hex of a digest, the
+/// last 8 of a UUID (a UUIDv7 starts with its timestamp, shared by ids made together).
 fn short(value: Value) -> String {
     let text = value.to_string();
-    let hex = text.strip_prefix("sha256:").unwrap_or(&text);
-    hex.chars().take(8).collect()
+    if let Some(hex) = text.strip_prefix("sha256:") {
+        return hex.chars().take(8).collect();
+    }
+    if uuid::Uuid::parse_str(&text).is_ok() {
+        return text[text.len() - 8..].to_owned();
+    }
+    text.chars().take(8).collect()
+}
+
+/// A policy value for reading: booleans as yes/no, lists joined, nothing as `—`.
+fn show(value: Value) -> String {
+    match value.kind() {
+        minijinja::value::ValueKind::Bool => if value.is_true() { "yes" } else { "no" }.to_owned(),
+        minijinja::value::ValueKind::None | minijinja::value::ValueKind::Undefined => {
+            "—".to_owned()
+        }
+        minijinja::value::ValueKind::Seq => value
+            .try_iter()
+            .map(|items| items.map(|v| show(v)).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default(),
+        _ => value.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +208,12 @@ mod tests {
         assert_eq!(size(Value::from(512)), "512 B");
         assert_eq!(size(Value::from(3 * 1024 * 1024)), "3.0 MiB");
         assert_eq!(short(Value::from("sha256:abcdef0123456789")), "abcdef01");
+        assert_eq!(
+            short(Value::from("01a2358d-df49-71ed-91bb-da6a3e1235d7")),
+            "3e1235d7"
+        );
+        assert_eq!(show(Value::from(true)), "yes");
+        assert_eq!(show(Value::from(vec!["a", "b"])), "a, b");
         assert_eq!(percent(Value::from(0.5)), "50%");
         assert_eq!(percent(Value::from(())), "—");
         assert_eq!(duration(Value::from(7)), "7 s");
