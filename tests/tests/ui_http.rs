@@ -628,3 +628,52 @@ async fn static_assets_are_content_hashed_and_cached_for_a_year() {
     visitor.sign_in(SUBMITTER).await;
     assert!(visitor.get("/ui/").await.body.contains(&css));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_page_says_when_the_chain_is_broken() {
+    let s = ready_project("ui-broken-chain").await;
+    let mut auditor = Visitor::new(&s.server);
+    auditor.sign_in(AUDITOR).await;
+    let page = auditor.get(&format!("/ui/audit/tasks/{}", s.task)).await;
+    assert!(
+        page.body.contains(r#"data-chain-verified="true""#),
+        "{}",
+        page.body
+    );
+    // The screening event is edited behind the append-only trigger's back.
+    let screened: Uuid = sqlx::query_scalar(
+        "SELECT id FROM audit_events WHERE entity_id = $1 AND event_type = 'task_screened'",
+    )
+    .bind(s.task)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    let mut tx = s.server.database.pool().begin().await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_events SET to_status = 'ready' WHERE id = $1")
+        .bind(screened)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let page = auditor.get(&format!("/ui/audit/tasks/{}", s.task)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(r#"data-chain-verified="false""#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("The chain is broken"));
+    assert!(page.body.contains(&format!(
+        "(event {screened}): content does not match its digest"
+    )));
+    assert_eq!(
+        page.body
+            .matches("<span class=\"badge state-failed\">unverified</span>")
+            .count(),
+        2
+    );
+}
