@@ -178,7 +178,7 @@ fn show(value: Value) -> String {
         }
         minijinja::value::ValueKind::Seq => value
             .try_iter()
-            .map(|items| items.map(|v| show(v)).collect::<Vec<_>>().join(", "))
+            .map(|items| items.map(show).collect::<Vec<_>>().join(", "))
             .unwrap_or_default(),
         _ => value.to_string(),
     }
