@@ -51,7 +51,10 @@ let step = "start";
 async function snap(name) {
   shot += 1;
   // A full-page capture repeats sticky elements mid-page; pin them for the picture.
-  await page.addStyleTag({ content: ".topbar, .file-tree { position: static !important; }" });
+  // (Through the CSSOM: the page's content security policy refuses injected styles.)
+  await page.evaluate(() => {
+    for (const el of document.querySelectorAll(".topbar, .file-tree")) el.style.position = "static";
+  });
   const file = path.join(shots, `${String(shot).padStart(2, "0")}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   console.log(`  screenshot ${path.basename(file)}`);

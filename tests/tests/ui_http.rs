@@ -173,6 +173,12 @@ async fn signing_in_sets_a_strict_http_only_cookie_and_signing_out_clears_it() {
 
     let home = visitor.get("/ui/").await;
     assert_eq!(home.status, StatusCode::OK);
+    let policy = home.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
+    assert_eq!(home.headers["x-frame-options"], "DENY");
     assert!(home.body.contains(r#"href="/ui/work""#), "{}", home.body);
     assert!(
         !home.body.contains(r#"href="/ui/finance""#),

@@ -153,11 +153,11 @@ impl IntoResponse for Failure {
 
 /// Middleware: renders a handler's [`Failure`] as its page.
 pub(super) async fn finish(request: Request, next: Next) -> Response {
-    let path = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "/ui/".to_owned());
+    // After signing in the browser returns with a GET: a form's action is no page.
+    let path = match request.uri().path_and_query() {
+        Some(p) if request.method() == axum::http::Method::GET => p.as_str().to_owned(),
+        _ => "/ui/".to_owned(),
+    };
     let mut response = next.run(request).await;
     let Some(failure) = response.extensions_mut().remove::<Failure>() else {
         return response;

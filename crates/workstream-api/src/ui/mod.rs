@@ -99,6 +99,7 @@ pub fn mount(app: Router, state: &AppState) -> Router {
         .route("/ui/{*rest}", any(home::not_found))
         .layer(axum::middleware::from_fn(home::finish))
         .layer(axum::middleware::from_fn(guard::same_origin))
+        .layer(axum::middleware::from_fn(guard::page_headers))
         .layer(axum::middleware::from_fn(crate::correlation::correlate))
         .with_state(ui);
     Router::new()
