@@ -130,6 +130,7 @@ fn sign_in_form(
         "sign_in.html",
         context! {
             local => s(ui.mints_locally()),
+            development => s(ui.environment.is_development()),
             environment => s(ui.environment.as_str()),
             next => s(next),
             notice => s(notice),
