@@ -120,6 +120,10 @@ async fn the_document_lists_exactly_the_routes_the_router_mounts() {
     let mut bypasses = Vec::new();
     scan(&source, &mut |file, text| {
         let name = file.strip_prefix(&source).unwrap().display().to_string();
+        // The web UI (`ui/`) is mounted beside the API, under `/ui`, not in it.
+        if name.starts_with("ui/") {
+            return;
+        }
         for (number, line) in text.lines().enumerate() {
             let allowed = (name == "openapi/mod.rs"
                 && line.contains("self.router.route(path, route)"))

@@ -37,10 +37,17 @@
 //!   [`actors`] and [`grants`]: the routes that administer them.
 //! * [`health`]: `/health` (the process is up) and `/api/v1/health` (and the database
 //!   answers).
+//! * [`audit_trail`], [`checker_registry`], [`assignments`]: reads the web UI needed
+//!   (a task's audit events with the chain verification, the checker components, the
+//!   caller's own assignments), served to every client like the rest of the API.
+//! * [`ui`]: the web UI under `/ui`, a server-rendered client of this same router.
 #![deny(missing_docs)]
 
 pub mod actors;
+pub mod assignments;
+pub mod audit_trail;
 pub mod auth;
+pub mod checker_registry;
 pub mod compensation;
 pub mod config;
 pub mod contribution;
@@ -61,6 +68,7 @@ pub mod reputation;
 pub mod reviews;
 pub mod sprints;
 pub mod tasks;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -119,20 +127,25 @@ pub fn api_routes() -> openapi::ApiRoutes {
         .merge(reputation::routes())
         .merge(lessons::routes())
         .merge(sprints::routes())
+        .merge(audit_trail::routes())
+        .merge(checker_registry::routes())
+        .merge(assignments::routes())
         .merge(openapi::routes())
 }
 
-/// Builds the application: every route, with the correlation-id layer around them.
+/// Builds the application: every route, with the correlation-id layer around them, and
+/// the web UI beside them ([`ui::mount`]).
 pub fn router(state: AppState) -> Router {
     let (api, operations) = api_routes().into_parts();
     let docs = Arc::new(openapi::ApiDocs::new(&operations));
     let api = api.layer(axum::Extension(docs));
-    Router::new()
+    let app = Router::new()
         .route("/health", get(health::liveness))
         .nest("/api/v1", api)
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(correlation::correlate))
-        .with_state(state)
+        .with_state(state.clone());
+    ui::mount(app, &state)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight

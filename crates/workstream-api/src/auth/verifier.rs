@@ -43,6 +43,7 @@ pub struct Verifier {
 enum Mode {
     LocalHmac {
         key: DecodingKey,
+        secret: LocalSecret,
         rules: ClaimRules,
     },
     Jwks {
@@ -51,6 +52,15 @@ enum Mode {
         introspector: Option<Box<Introspector>>,
     },
     Unavailable(String),
+}
+
+/// The local HMAC secret, kept for [`Verifier::mint_local`]; never printed.
+struct LocalSecret(Vec<u8>);
+
+impl std::fmt::Debug for LocalSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LocalSecret(..)")
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -99,6 +109,7 @@ impl Verifier {
         Ok(Verifier {
             mode: Mode::LocalHmac {
                 key: DecodingKey::from_secret(secret),
+                secret: LocalSecret(secret.to_vec()),
                 rules,
             },
         })
@@ -173,6 +184,21 @@ impl Verifier {
         }
     }
 
+    /// In local HMAC mode, a token for `token.subject` signed with the local secret and
+    /// carrying this verifier's issuer and audience (the web UI's local sign-in); `None`
+    /// in every other mode, so production can never mint.
+    pub fn mint_local(&self, token: &super::mint::LocalToken) -> Option<String> {
+        match &self.mode {
+            Mode::LocalHmac { secret, rules, .. } => {
+                let mut token = token.clone();
+                token.issuer = rules.issuer.clone();
+                token.audience = rules.audience.clone();
+                Some(super::mint::mint_local_token(&secret.0, &token))
+            }
+            _ => None,
+        }
+    }
+
     /// Verifies `token` now.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         self.verify_at(token, now()).await
@@ -182,7 +208,7 @@ impl Verifier {
     pub async fn verify_at(&self, token: &str, now: f64) -> Result<VerifiedToken, TokenError> {
         match &self.mode {
             Mode::Unavailable(reason) => Err(TokenError::Unavailable(reason.clone())),
-            Mode::LocalHmac { key, rules } => {
+            Mode::LocalHmac { key, rules, .. } => {
                 let parsed = token::parse(token, rules)?;
                 // Exactly HS256 and JWT: anything else (`none`, an RS256 header hoping
                 // the secret gets used as a public key) is refused before any crypto.

@@ -1,0 +1,89 @@
+//! `GET /me/assignments`: the tasks the caller holds or held, so a contributor can get
+//! back to their work (upstream-domain §1.3: one active assignment per task).
+//!
+//! | method | path | who | answers |
+//! |---|---|---|---|
+//! | GET | `/me/assignments?limit=&cursor=` | any verified actor | 200 `{items: [{assignment_id, status, assigned_at, released_at, task: {id, project_id, project_name, title, status}}], next_cursor}`, newest first |
+//!
+//! Only the caller's own assignments, whatever their grants: a manager sees their tasks
+//! through the project routes, not here. The task fields are the ones the contributor
+//! view shows anyway; a task the caller no longer holds keeps its title and state here
+//! (the assignment is theirs), but its page answers as `GET /tasks/{tid}` decides.
+
+use axum::extract::{Query, State};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::openapi::{ApiRoutes, Doc};
+use crate::pagination::{Page, PageQuery};
+
+/// The assignment route, relative to `/api/v1`.
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new("Tasks").get(
+        "/me/assignments",
+        mine,
+        Doc::new("The caller's own assignments, newest first")
+            .who("any verified actor")
+            .ok("`{items, next_cursor}`")
+            .refuses(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                &["invalid_cursor"],
+            ),
+    )
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    status: String,
+    assigned_at: chrono::DateTime<chrono::Utc>,
+    released_at: Option<chrono::DateTime<chrono::Utc>>,
+    task_id: Uuid,
+    project_id: Uuid,
+    project_name: String,
+    title: String,
+    task_status: String,
+}
+
+async fn mine(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PageQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let scope = format!("actor:{}:assignments", caller.actor_id);
+    let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
+    // Newest first: ids are UUIDv7, so "after" the cursor means an older id here.
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT a.id, a.status, a.assigned_at, a.released_at, t.id AS task_id, t.project_id, \
+           p.name AS project_name, t.title, t.status AS task_status \
+         FROM task_assignments a JOIN tasks t ON t.id = a.task_id \
+         JOIN projects p ON p.id = t.project_id \
+         WHERE a.contributor_id = $1 AND ($2::uuid IS NULL OR a.id < $2) \
+         ORDER BY a.id DESC LIMIT $3",
+    )
+    .bind(caller.actor_id)
+    .bind(page.after)
+    .bind(i64::from(page.limit))
+    .fetch_all(&state.pool)
+    .await?;
+    let last = rows.last().map(|r| r.id);
+    let next_cursor = page.next_cursor(rows.len(), last, &scope, &state.config.cursor_secret);
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "assignment_id": r.id, "status": r.status,
+                "assigned_at": r.assigned_at, "released_at": r.released_at,
+                "task": { "id": r.task_id, "project_id": r.project_id,
+                          "project_name": r.project_name, "title": r.title,
+                          "status": r.task_status },
+            })
+        })
+        .collect();
+    Ok(axum::Json(
+        json!({ "items": items, "next_cursor": next_cursor }),
+    ))
+}

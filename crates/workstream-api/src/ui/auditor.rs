@@ -1,0 +1,100 @@
+//! The auditor's pages: a project's tasks, and a task's audit trail with the
+//! verification of the hash chain it sits in.
+//!
+//! | page | API calls |
+//! |---|---|
+//! | `GET /ui/audit` | `GET /projects` |
+//! | `GET /ui/audit/projects/{pid}` | `GET /projects/{pid}`, `GET /projects/{pid}/tasks` |
+//! | `GET /ui/audit/tasks/{tid}` | `GET /tasks/{tid}/audit-trail` (and the task's title from the management view) |
+//!
+//! The trail says first whether the project's chain verifies (recomputed from its first
+//! event on every read), then lists the task's events in chain order with their
+//! sequence numbers and digests; an event at or after a broken link is marked.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use minijinja::context;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::Ui;
+use super::api::{Failure, encode_segment};
+use super::form::Ids;
+use super::home::page;
+use super::session::Session;
+use super::templates::s;
+
+pub(super) fn routes() -> Router<Ui> {
+    Router::new()
+        .route("/ui/audit", get(index))
+        .route("/ui/audit/projects/{pid}", get(project))
+        .route("/ui/audit/tasks/{tid}", get(trail))
+}
+
+async fn index(State(ui): State<Ui>, session: Session) -> Result<Response, Failure> {
+    let viewer = ui.viewer(&session).await?;
+    let projects = ui.get(&session, "/projects?limit=100").await.json()?;
+    Ok(page(
+        "audit.html",
+        &viewer,
+        context! { projects => s(projects), project => s(()), tasks => s(()) },
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Cursor {
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+async fn project(
+    State(ui): State<Ui>,
+    session: Session,
+    Ids(project_id): Ids<Uuid>,
+    Query(query): Query<Cursor>,
+) -> Result<Response, Failure> {
+    let viewer = ui.viewer(&session).await?;
+    let project = ui
+        .get(&session, &format!("/projects/{project_id}"))
+        .await
+        .json()?;
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(|c| format!("?cursor={}", encode_segment(c)))
+        .unwrap_or_default();
+    let tasks = ui
+        .get(&session, &format!("/projects/{project_id}/tasks{cursor}"))
+        .await
+        .json()?;
+    Ok(page(
+        "audit.html",
+        &viewer,
+        context! { projects => s(()), project => s(project), tasks => s(tasks) },
+    ))
+}
+
+async fn trail(
+    State(ui): State<Ui>,
+    session: Session,
+    Ids(task_id): Ids<Uuid>,
+) -> Result<Response, Failure> {
+    let viewer = ui.viewer(&session).await?;
+    let trail = ui
+        .get(&session, &format!("/tasks/{task_id}/audit-trail"))
+        .await
+        .json()?;
+    let project_id = trail["project_id"].as_str().unwrap_or_default();
+    let task = ui
+        .get(&session, &format!("/projects/{project_id}/tasks/{task_id}"))
+        .await
+        .optional()?
+        .map(|t| t["task"].clone());
+    Ok(page(
+        "audit_trail.html",
+        &viewer,
+        context! { trail => s(trail), task => s(task) },
+    ))
+}

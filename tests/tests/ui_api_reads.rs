@@ -1,0 +1,250 @@
+//! The API reads the web UI needed, over HTTP: `GET /tasks/{tid}/audit-trail` (the
+//! task's events with the chain verification, concealed from everyone but its
+//! auditors, managers and operators), `GET /checkers` (the registry, 403 without the
+//! authority) and `GET /me/assignments` (the caller's own, newest first, paged).
+
+mod projects_support;
+mod review_support;
+mod ui_support;
+
+use projects_support::*;
+use serde_json::json;
+use ui_support::*;
+use uuid::Uuid;
+use workstream_domain::roles::AdminRole;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tasks_audit_trail_lists_its_events_and_verifies_the_chain() {
+    let s = ready_project("reads-audit").await;
+    let path = format!("/tasks/{}/audit-trail", s.task);
+
+    let trail = get(&s.server, &path, &s.auditor).await;
+    assert_eq!(trail.status, 200, "{}", trail.body);
+    assert_eq!(trail.body["task_id"], json!(s.task));
+    assert_eq!(trail.body["project_id"], json!(s.project));
+    let chain = &trail.body["chain"];
+    assert_eq!(chain["chain_key"], format!("project:{}", s.project));
+    assert_eq!(chain["verified"], true);
+    assert_eq!(chain["broken"], serde_json::Value::Null);
+    let events: Vec<&str> = trail.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["task_created", "task_screened", "task_released"]);
+    let items = trail.body["items"].as_array().unwrap();
+    assert!(items.iter().all(|e| e["verified"] == true));
+    // Chain order, each linked to its predecessor in the project's chain.
+    let seqs: Vec<i64> = items
+        .iter()
+        .map(|e| e["chain_seq"].as_i64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert_eq!(
+        chain["events"].as_u64().unwrap() as i64,
+        *seqs.last().unwrap()
+    );
+    assert_eq!(
+        items[1]["prev_digest"], items[0]["digest"],
+        "consecutive in the chain"
+    );
+
+    // The project's manager reads it too; contributors and strangers meet the 404.
+    let as_pm = get(&s.server, &path, &s.pm).await;
+    assert_eq!(as_pm.status, 200);
+    for who in [&s.submitter, &s.reviewer, &s.fin] {
+        let answer = get(&s.server, &path, who).await;
+        assert_eq!(answer.status, 404, "{}", answer.body);
+        assert_eq!(answer.code(), "not_found");
+    }
+    let stranger = s.server.actor("reads-stranger").await;
+    let other_auditor = s.server.actor("reads-other-auditor").await;
+    let elsewhere = create_project(&s.server, &s.pm, "reads-elsewhere").await;
+    s.server
+        .grant_admin(&other_auditor, AdminRole::AuditAuthority, Some(elsewhere))
+        .await;
+    for who in [&stranger, &other_auditor] {
+        assert_eq!(get(&s.server, &path, who).await.status, 404);
+    }
+    let missing = get(
+        &s.server,
+        &format!("/tasks/{}/audit-trail", Uuid::now_v7()),
+        &s.auditor,
+    )
+    .await;
+    assert_eq!(missing.status, 404);
+    let malformed = get(&s.server, "/tasks/nope/audit-trail", &s.auditor).await;
+    assert_eq!(malformed.status, 422);
+    assert_eq!(malformed.code(), "malformed_id");
+
+    // Someone edits the screening event behind the triggers' back: the chain breaks
+    // there, and that event and every later one are unverified.
+    let screened: Uuid = items[1]["id"].as_str().unwrap().parse().unwrap();
+    let mut tx = s.server.database.pool().begin().await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_events SET reason = 'edited later' WHERE id = $1")
+        .bind(screened)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let broken = get(&s.server, &path, &s.auditor).await;
+    assert_eq!(broken.status, 200);
+    assert_eq!(broken.body["chain"]["verified"], false);
+    assert_eq!(
+        broken.body["chain"]["broken"]["chain_seq"],
+        items[1]["chain_seq"]
+    );
+    assert_eq!(broken.body["chain"]["broken"]["event_id"], json!(screened));
+    let problem = broken.body["chain"]["broken"]["problem"].as_str().unwrap();
+    assert!(
+        problem.contains("content does not match its digest"),
+        "{problem}"
+    );
+    let verified: Vec<bool> = broken.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["verified"].as_bool().unwrap())
+        .collect();
+    assert_eq!(verified, [true, false, false]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_checker_registry_is_read_by_managers_operators_and_auditors() {
+    let s = ready_project("reads-checkers").await;
+    let registry = get(&s.server, "/checkers", &s.pm).await;
+    assert_eq!(registry.status, 200, "{}", registry.body);
+    let items = registry.body["items"].as_array().unwrap();
+    let names: Vec<&str> = items.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    for builtin in ["required-files", "placeholder-signal", "forbidden-files"] {
+        assert!(names.contains(&builtin), "{names:?}");
+    }
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted, "by name");
+    let required = items
+        .iter()
+        .find(|c| c["name"] == "required-files")
+        .unwrap();
+    assert_eq!(required["builtin"], true);
+    assert!(required["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(required["config_schema"]["properties"].is_object());
+    assert!(required.get("wasm_bytes").is_none(), "never the bytes");
+
+    // A project-scoped audit authority reads it; contributors and finance do not.
+    assert_eq!(get(&s.server, "/checkers", &s.auditor).await.status, 200);
+    let operator = s.server.actor("reads-operator").await;
+    s.server
+        .grant_admin(&operator, AdminRole::Operator, None)
+        .await;
+    assert_eq!(get(&s.server, "/checkers", &operator).await.status, 200);
+    for who in [&s.submitter, &s.reviewer, &s.fin] {
+        let answer = get(&s.server, "/checkers", who).await;
+        assert_eq!(answer.status, 403, "{}", answer.body);
+        assert_eq!(answer.code(), "permission_not_granted");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn my_assignments_are_mine_newest_first_and_paged() {
+    let s = ready_project("reads-mine").await;
+    let empty = get(&s.server, "/me/assignments", &s.submitter).await;
+    assert_eq!(empty.status, 200);
+    assert_eq!(empty.body, json!({ "items": [], "next_cursor": null }));
+
+    // Two more tasks; the submitter claims all three, oldest first.
+    let mut tasks = vec![s.task];
+    for n in 0..2 {
+        let created = post(
+            &s.server,
+            &format!("/projects/{}/tasks", s.project),
+            &s.pm,
+            json!({"title": format!("Task {n}"), "description": "Another task.",
+                   "acceptance_criteria": "A complete answer with its evidence.",
+                   "rejection_criteria": "Gaps."}),
+        )
+        .await;
+        let task: Uuid = created.body["task"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        for (action, body) in [
+            ("screen", json!({})),
+            ("release", json!({"reason": "ready"})),
+        ] {
+            let answer = post(&s.server, &format!("/tasks/{task}/{action}"), &s.pm, body).await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+        }
+        tasks.push(task);
+    }
+    for task in &tasks[..2] {
+        let answer = post(
+            &s.server,
+            &format!("/tasks/{task}/claim"),
+            &s.submitter,
+            json!({}),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    // The third claim is past the active task cap; the reviewer-less second submitter
+    // takes it instead, and it is not the first submitter's.
+    let other = s.server.actor("reads-other-submitter").await;
+    s.server
+        .grant_project_role(
+            &other,
+            s.project,
+            workstream_domain::roles::ProjectRole::Submitter,
+        )
+        .await;
+    let answer = post(
+        &s.server,
+        &format!("/tasks/{}/claim", tasks[2]),
+        &other,
+        json!({}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+
+    let mine = get(&s.server, "/me/assignments", &s.submitter).await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    let items = mine.body["items"].as_array().unwrap();
+    let ids: Vec<Uuid> = items
+        .iter()
+        .map(|a| a["task"]["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids, [tasks[1], tasks[0]], "newest first, own only");
+    assert_eq!(items[1]["task"]["title"], TASK_TITLE);
+    assert_eq!(items[1]["task"]["status"], "claimed");
+    assert_eq!(items[1]["task"]["project_name"], "Project reads-mine");
+    assert_eq!(items[1]["status"], "active");
+
+    let first = get(&s.server, "/me/assignments?limit=1", &s.submitter).await;
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(first.body["items"][0]["task"]["id"], json!(tasks[1]));
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let second = get(
+        &s.server,
+        &format!("/me/assignments?limit=1&cursor={cursor}"),
+        &s.submitter,
+    )
+    .await;
+    assert_eq!(second.body["items"][0]["task"]["id"], json!(tasks[0]));
+    // A cursor is the caller's own: another actor cannot use it.
+    let stolen = get(
+        &s.server,
+        &format!("/me/assignments?limit=1&cursor={cursor}"),
+        &other,
+    )
+    .await;
+    assert_eq!(stolen.status, 422);
+    assert_eq!(stolen.code(), "invalid_cursor");
+    let bad_limit = get(&s.server, "/me/assignments?limit=0", &s.submitter).await;
+    assert_eq!(bad_limit.status, 422);
+}

@@ -1,0 +1,282 @@
+//! The web UI in headless Chromium: the whole review cycle clicked through by a worker,
+//! a reviewer, finance, an auditor and a manager (`tests/browser/review_cycle.mjs`,
+//! playwright-core driving Debian's `chromium`), then the records checked in the
+//! database. Screenshots of every page land in `<target dir>/ui-screenshots/`.
+//!
+//! Needs `node`, `/usr/bin/chromium` (or `WORKSTREAM_UI_CHROMIUM`) and
+//! `tests/browser/node_modules`; `.ci/run` installs them. Without them the test fails
+//! and says how to install them.
+
+mod projects_support;
+mod review_support;
+mod ui_support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use review_support::zip;
+use ui_support::*;
+
+/// The worker's answer to the reviewer's finding, typed in the browser.
+const RESPONSE: &str = "Proved the base case n = 0 in line 3 and removed the placeholder.";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+        .to_path_buf()
+}
+
+/// `<target dir>/ui-screenshots`: the test binary runs from `<target>/<profile>/deps/`.
+fn screenshot_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| workspace().join("target"));
+    target.join("ui-screenshots")
+}
+
+/// Fails with the install instructions if the browser or the driver is missing.
+fn browser_prerequisites() -> PathBuf {
+    let chromium = PathBuf::from(
+        std::env::var("WORKSTREAM_UI_CHROMIUM").unwrap_or("/usr/bin/chromium".into()),
+    );
+    let modules = workspace().join("tests/browser/node_modules/playwright-core");
+    let node = std::process::Command::new("node").arg("--version").output();
+    let mut missing = Vec::new();
+    if !chromium.exists() {
+        missing.push(format!(
+            "{} (install: apt-get update && apt-get install -y chromium)",
+            chromium.display()
+        ));
+    }
+    if !matches!(node, Ok(ref out) if out.status.success()) {
+        missing.push("node (install Node 20 or newer)".to_owned());
+    }
+    if !modules.exists() {
+        missing.push(format!(
+            "{} (install: cd tests/browser && npm ci)",
+            modules.display()
+        ));
+    }
+    assert!(
+        missing.is_empty(),
+        "the browser tests need: {}. `.ci/run` installs all of them; never `npx playwright \
+         install` (browser downloads fail here).",
+        missing.join("; ")
+    );
+    chromium
+}
+
+/// The three packets the worker uploads: one missing the required answer file, a
+/// first version with a placeholder on line 5, and the revision that fixes it.
+fn write_packets(dir: &Path) {
+    let evidence = (
+        "evidence/tests.log",
+        "test lemma n=1 ... ok\ntest lemma n=2 ... ok\n",
+    );
+    let packets = [
+        (
+            "bad.zip",
+            zip(&[
+                evidence,
+                (
+                    "outputs/notes.md",
+                    "Notes on the lemma and the proof so far.\n",
+                ),
+            ]),
+        ),
+        (
+            "v1.zip",
+            zip(&[
+                evidence,
+                (
+                    "outputs/final-answer.md",
+                    "# Proof\n\nBy induction on n, the lemma holds for every n > 0.\n\nTODO: the base case.\n",
+                ),
+            ]),
+        ),
+        (
+            "v2.zip",
+            zip(&[
+                (
+                    "evidence/tests.log",
+                    "test lemma n=0 ... ok\ntest lemma n=1 ... ok\ntest lemma n=2 ... ok\n",
+                ),
+                (
+                    "outputs/final-answer.md",
+                    "# Proof\n\nBase case: for n = 0 both sides are 1.\n\nStep: if the lemma holds for n it holds for n + 1, so by induction it holds for every n.\n",
+                ),
+            ]),
+        ),
+    ];
+    for (name, bytes) in packets {
+        std::fs::write(dir.join(name), bytes).expect("write a packet");
+    }
+}
+
+async fn count(s: &UiSetup, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(s.task)
+        .fetch_one(s.server.database.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_review_cycle_runs_in_a_real_browser() {
+    let chromium = browser_prerequisites();
+    let s = ready_project("ui-browser").await;
+    let packets = tempfile::tempdir().expect("packet dir");
+    write_packets(packets.path());
+    let shots = screenshot_dir();
+    if shots.exists() {
+        std::fs::remove_dir_all(&shots).expect("clear old screenshots");
+    }
+
+    let script = workspace().join("tests/browser/review_cycle.mjs");
+    let mut node = tokio::process::Command::new("node");
+    node.arg(&script)
+        .current_dir(workspace().join("tests/browser"))
+        .env("WORKSTREAM_UI_BASE_URL", &s.server.base_url)
+        .env("WORKSTREAM_UI_SCREENSHOTS", &shots)
+        .env("WORKSTREAM_UI_PACKETS", packets.path())
+        .env("WORKSTREAM_UI_TASK", s.task.to_string())
+        .env("WORKSTREAM_UI_PROJECT", s.project.to_string())
+        .env("WORKSTREAM_UI_CHROMIUM", &chromium)
+        .env("WORKSTREAM_UI_RESPONSE", RESPONSE)
+        .kill_on_drop(true);
+    let run = tokio::time::timeout(Duration::from_secs(600), node.output())
+        .await
+        .expect("the browser run finished within 10 minutes")
+        .expect("node started");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        run.status.success(),
+        "the browser review cycle failed (screenshots in {}):\n{stdout}\n{stderr}",
+        shots.display()
+    );
+
+    // What the clicks recorded.
+    let status: String = sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1")
+        .bind(s.task)
+        .fetch_one(s.server.database.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "accepted");
+    let decisions: Vec<String> =
+        sqlx::query_scalar("SELECT decision FROM reviews WHERE task_id = $1 ORDER BY completed_at")
+            .bind(s.task)
+            .fetch_all(s.server.database.pool())
+            .await
+            .unwrap();
+    assert_eq!(decisions, ["needs_revision", "accept"]);
+    let finding: (String, String, serde_json::Value) = sqlx::query_as(
+        "SELECT f.area, f.finding_kind, f.evidence_ref FROM review_findings f \
+         JOIN reviews r ON r.id = f.review_id WHERE r.task_id = $1",
+    )
+    .bind(s.task)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(finding.0, "proof");
+    assert_eq!(finding.1, "blocking");
+    assert_eq!(
+        finding.2,
+        serde_json::json!({"path": "outputs/final-answer.md", "line": 5}),
+        "the line the reviewer clicked"
+    );
+    let responses: Vec<String> = sqlx::query_scalar(
+        "SELECT p.response_text FROM submission_finding_responses p \
+         JOIN submissions s ON s.id = p.new_submission_id WHERE s.task_id = $1",
+    )
+    .bind(s.task)
+    .fetch_all(s.server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(responses, [RESPONSE]);
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) FROM finding_resolutions x JOIN reviews r ON r.id = x.review_id \
+                   WHERE r.task_id = $1 AND x.result = 'resolved'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&s, "SELECT count(*) FROM submissions WHERE task_id = $1").await,
+        2
+    );
+    // The refused upload left its audit event and no admission beyond the two used.
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) FROM audit_events WHERE entity_id = $1 \
+                   AND event_type = 'pre_submission_check_failed'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) FROM submission_bundle_admissions WHERE task_id = $1"
+        )
+        .await,
+        2
+    );
+    // The awards finance saw: 50 USD + 10 pts for the submission, 5 USD per review.
+    let awards: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT a.contribution_type, a.unit_code, trim_scale(a.quantity)::text \
+         FROM compensation_awards a JOIN contribution_records c ON c.id = a.contribution_record_id \
+         WHERE c.task_id = $1 ORDER BY a.contribution_type, a.unit_code, a.id",
+    )
+    .bind(s.task)
+    .fetch_all(s.server.database.pool())
+    .await
+    .unwrap();
+    let awards: Vec<(&str, &str, &str)> = awards
+        .iter()
+        .map(|(t, u, q)| (t.as_str(), u.as_str(), q.as_str()))
+        .collect();
+    assert_eq!(
+        awards,
+        [
+            ("accepted_submission", "USD", "50"),
+            ("accepted_submission", "pts", "10"),
+            ("completed_review", "USD", "5"),
+            ("completed_review", "USD", "5"),
+        ]
+    );
+    // The manager's lesson and sprint report.
+    let lessons: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM project_lessons WHERE project_id = $1 AND created_by IS NOT NULL",
+    )
+    .bind(s.project)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(lessons, 1);
+    let report: serde_json::Value = sqlx::query_scalar(
+        "SELECT report FROM evaluation_sprints WHERE project_id = $1 AND name = 'Sprint 1'",
+    )
+    .bind(s.project)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(report["reviews"]["total"], 2);
+
+    // One screenshot per page the run visited.
+    let pngs = std::fs::read_dir(&shots)
+        .expect("the screenshot dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "png"))
+        .count();
+    assert_eq!(pngs, 29, "one screenshot per page in {}", shots.display());
+}

@@ -1,0 +1,685 @@
+//! The web UI over plain HTTP (no browser): signing in and out, the session cookie,
+//! pages a role may not see, cross-site form posts refused, a double submit replayed,
+//! and the API's refusals rendered with their stable codes.
+
+mod projects_support;
+mod review_support;
+mod ui_support;
+
+use projects_support::*;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::json;
+use ui_support::*;
+use uuid::Uuid;
+
+/// A client that keeps the session cookie itself and never follows redirects, so every
+/// answer can be checked as it is.
+struct Visitor {
+    client: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+/// A page: status, headers, body.
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    fn set_cookie(&self) -> String {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Visitor {
+    fn new(server: &workstream_e2e::TestServer) -> Visitor {
+        Visitor {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: server.base_url.clone(),
+            cookie: None,
+        }
+    }
+
+    /// The answer, with the body's HTML entities decoded (minijinja escapes `/` too),
+    /// so assertions read as the page does.
+    async fn read(response: reqwest::Response) -> Page {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap();
+        Page {
+            status,
+            headers,
+            body: unescape(&body),
+        }
+    }
+
+    fn with_cookie(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => request.header("cookie", c),
+            None => request,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        let request = self.client.get(format!("{}{path}", self.base));
+        Visitor::read(self.with_cookie(request).send().await.unwrap()).await
+    }
+
+    /// Posts a form the way a browser on our own page does (`Sec-Fetch-Site:
+    /// same-origin`), or with `headers` instead.
+    async fn post(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields);
+        if headers.is_empty() {
+            request = request.header("sec-fetch-site", "same-origin");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Visitor::read(self.with_cookie(request).send().await.unwrap()).await
+    }
+
+    /// Signs in on the local sign-in page as `subject`; keeps the cookie.
+    async fn sign_in(&mut self, subject: &str) -> Page {
+        let page = self
+            .post(
+                "/ui/sign-in",
+                &[
+                    ("mode", "local"),
+                    ("subject", subject),
+                    ("kind", "human"),
+                    ("next", "/ui/"),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let cookie = page.set_cookie();
+        let pair = cookie.split(';').next().unwrap().to_owned();
+        self.cookie = Some(pair);
+        page
+    }
+}
+
+fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+async fn task_status(s: &UiSetup) -> String {
+    sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1")
+        .bind(s.task)
+        .fetch_one(s.server.database.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_in_sets_a_strict_http_only_cookie_and_signing_out_clears_it() {
+    let s = ready_project("ui-signin").await;
+    let mut visitor = Visitor::new(&s.server);
+
+    let root = visitor.get("/").await;
+    assert_eq!(root.status, StatusCode::SEE_OTHER);
+    assert_eq!(root.location(), "/ui/");
+    let anonymous = visitor.get("/ui/work").await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.location(), "/ui/sign-in?next=%2Fui%2Fwork");
+
+    let form = visitor.get("/ui/sign-in").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains(r#"name="subject""#), "{}", form.body);
+    assert!(
+        form.body.contains("test</strong> environment"),
+        "{}",
+        form.body
+    );
+
+    let signed_in = visitor.sign_in(SUBMITTER).await;
+    assert_eq!(signed_in.location(), "/ui/");
+    let cookie = signed_in.set_cookie();
+    assert!(cookie.starts_with("workstream_session=ey"), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=28800"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "no Secure in the test environment: {cookie}"
+    );
+
+    let home = visitor.get("/ui/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    let policy = home.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
+    assert_eq!(home.headers["x-frame-options"], "DENY");
+    assert!(home.body.contains(r#"href="/ui/work""#), "{}", home.body);
+    assert!(
+        !home.body.contains(r#"href="/ui/finance""#),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains(&s.submitter.id.to_string()));
+    // The work page lists the ready task with its terms.
+    let work = visitor.get("/ui/work").await;
+    assert_eq!(work.status, StatusCode::OK);
+    assert!(work.body.contains(TASK_TITLE), "{}", work.body);
+    assert!(work.body.contains("50 USD"), "{}", work.body);
+
+    let out = visitor.post("/ui/sign-out", &[], &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(
+        out.set_cookie().contains("workstream_session=;"),
+        "{}",
+        out.set_cookie()
+    );
+    assert!(out.set_cookie().contains("Max-Age=0"));
+
+    // A token the API refuses is a session that ended: back to sign-in, cookie cleared.
+    visitor.cookie = Some("workstream_session=not-a-token".into());
+    let refused = visitor.get("/ui/work").await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        refused.location(),
+        "/ui/sign-in?expired=1&next=%2Fui%2Fwork"
+    );
+    assert!(refused.set_cookie().contains("Max-Age=0"));
+
+    // A pasted token is tried on the API before it becomes a cookie.
+    visitor.cookie = None;
+    let pasted = visitor
+        .post(
+            "/ui/sign-in",
+            &[("mode", "token"), ("token", "garbage")],
+            &[],
+        )
+        .await;
+    assert_eq!(pasted.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        pasted.body.contains(r#"data-api-error="invalid_token""#),
+        "{}",
+        pasted.body
+    );
+    assert!(pasted.set_cookie().is_empty());
+    let good = s.server.token(REVIEWER);
+    let pasted = visitor
+        .post("/ui/sign-in", &[("mode", "token"), ("token", &good)], &[])
+        .await;
+    assert_eq!(pasted.status, StatusCode::SEE_OTHER, "{}", pasted.body);
+    assert!(
+        pasted
+            .set_cookie()
+            .starts_with(&format!("workstream_session={good};"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_does_not_see_another_roles_pages() {
+    let s = ready_project("ui-roles").await;
+    let (project, task) = (s.project, s.task);
+    let mut submitter = Visitor::new(&s.server);
+    submitter.sign_in(SUBMITTER).await;
+    // What the API conceals is the 404 page; what it refuses to a caller who may see
+    // the project is the refusal page with its code. Either way nothing of it shows.
+    for (path, status, code) in [
+        (format!("/ui/finance/projects/{project}"), 404, "not_found"),
+        (format!("/ui/audit/tasks/{task}"), 404, "not_found"),
+        (
+            format!("/ui/review/leases/{}", Uuid::now_v7()),
+            404,
+            "not_found",
+        ),
+        ("/ui/tasks/not-a-uuid".to_owned(), 404, "not_found"),
+        ("/ui/no-such-page".to_owned(), 404, "not_found"),
+        (
+            format!("/ui/projects/{project}/tasks/{task}"),
+            403,
+            "permission_not_granted",
+        ),
+        (
+            format!("/ui/projects/{project}/lessons"),
+            403,
+            "permission_not_granted",
+        ),
+        ("/ui/checkers".to_owned(), 403, "permission_not_granted"),
+    ] {
+        let page = submitter.get(&path).await;
+        assert_eq!(page.status.as_u16(), status, "{path}: {}", page.body);
+        assert!(
+            page.body
+                .contains(&format!("<code class=\"code\">{code}</code>")),
+            "{path}: {}",
+            page.body
+        );
+        for private in ["Awards", "Locked context", "Lessons", "Checker registry"] {
+            assert!(!page.body.contains(private), "{path} shows {private}");
+        }
+    }
+    let mut finance = Visitor::new(&s.server);
+    finance.sign_in(FINANCE).await;
+    let page = finance
+        .get(&format!("/ui/finance/projects/{project}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Awards") && page.body.contains("Paid terms"));
+    // Finance sees the project but reads no task's management view.
+    let page = finance
+        .get(&format!("/ui/projects/{project}/tasks/{task}"))
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(!page.body.contains("Locked context"));
+
+    let mut auditor = Visitor::new(&s.server);
+    auditor.sign_in(AUDITOR).await;
+    let page = auditor.get(&format!("/ui/audit/tasks/{task}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(r#"data-chain-verified="true""#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("task released"), "{}", page.body);
+
+    let mut manager = Visitor::new(&s.server);
+    manager.sign_in(MANAGER).await;
+    let page = manager.get("/ui/checkers").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("required-files") && page.body.contains("built-in"));
+    let page = manager
+        .get(&format!("/ui/projects/{project}/tasks/{task}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Locked context"), "{}", page.body);
+    // The reviewer has no lease and sees no packet.
+    let mut reviewer = Visitor::new(&s.server);
+    reviewer.sign_in(REVIEWER).await;
+    let page = reviewer.get("/ui/review").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Nothing waits for your review"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cross_site_form_post_is_refused_and_a_double_submit_replays() {
+    let s = ready_project("ui-csrf").await;
+    let mut visitor = Visitor::new(&s.server);
+    visitor.sign_in(SUBMITTER).await;
+    let claim = format!("/ui/tasks/{}/claim", s.task);
+    let key = Uuid::now_v7().to_string();
+    let fields = [("idempotency_key", key.as_str())];
+    let origin = s.server.base_url.clone();
+    for headers in [
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("origin", "http://evil.example")],
+        vec![("origin", "null")],
+        vec![("x-nothing", "neither header")],
+    ] {
+        let page = visitor.post(&claim, &fields, &headers).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(
+            page.body.contains("cross_site_request_refused"),
+            "{}",
+            page.body
+        );
+    }
+    assert_eq!(
+        task_status(&s).await,
+        "ready",
+        "a refused post changed nothing"
+    );
+
+    // From our own origin (Origin naming this host), and again with the same key.
+    let first = visitor.post(&claim, &fields, &[("origin", &origin)]).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    assert_eq!(
+        first.location(),
+        format!("/ui/tasks/{}?done=claimed", s.task)
+    );
+    let again = visitor.post(&claim, &fields, &[]).await;
+    assert_eq!(
+        again.status,
+        StatusCode::SEE_OTHER,
+        "a replay: {}",
+        again.body
+    );
+    assert_eq!(task_status(&s).await, "claimed");
+    let assignments: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM task_assignments WHERE task_id = $1")
+            .bind(s.task)
+            .fetch_one(s.server.database.pool())
+            .await
+            .unwrap();
+    assert_eq!(assignments, 1);
+    let page = visitor
+        .get(&format!("/ui/tasks/{}?done=claimed", s.task))
+        .await;
+    assert!(page.body.contains("You claimed the task"), "{}", page.body);
+    assert!(page.body.contains("Start work"));
+
+    // A second claim with a fresh key is the API's refusal, shown on the task page.
+    let other = Uuid::now_v7().to_string();
+    let page = visitor
+        .post(&claim, &[("idempotency_key", &other)], &[])
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("data-api-error="), "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_refusals_are_rendered_with_their_codes_and_field_errors() {
+    let s = ready_project("ui-errors").await;
+    let mut manager = Visitor::new(&s.server);
+    manager.sign_in(MANAGER).await;
+
+    // A guide whose checker configuration breaks the checker's schema: activation is
+    // refused and each field error is a row.
+    let mut broken = bundle();
+    broken["checker_policy"]["checkers"][0]["configuration"] = json!({ "allow_empty": "no" });
+    let text = broken.to_string();
+    let key = Uuid::now_v7().to_string();
+    let created = manager
+        .post(
+            &format!("/ui/projects/{}/guides", s.project),
+            &[
+                ("idempotency_key", &key),
+                ("version", "v2"),
+                ("policy_bundle", &text),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let guide_page = created.location().split('?').next().unwrap().to_owned();
+    let refused = manager
+        .post(
+            &format!("{guide_page}/activate"),
+            &[("idempotency_key", &Uuid::now_v7().to_string())],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains(r#"data-api-error="checker_configuration_invalid""#),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("<table class=\"field-errors\">"),
+        "{}",
+        refused.body
+    );
+    // The row names the field in the merged bundle (the platform defaults come first).
+    assert!(
+        refused.body.contains("<tr><td><code>/checker_policy/checkers/3/configuration/allow_empty</code></td><td>required-files: \"no\" is not of type \"boolean\"</td><td><code>checker_configuration_invalid</code></td></tr>"),
+        "{}",
+        refused.body
+    );
+
+    // Bundle text that is not JSON never reaches the API.
+    let page = manager
+        .post(
+            &format!("/ui/projects/{}/guides", s.project),
+            &[
+                ("idempotency_key", &key),
+                ("version", "v3"),
+                ("policy_bundle", "{ nope"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("policy_bundle_not_json"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("{ nope"), "what was typed is kept");
+
+    // A release without a reason: the lifecycle's `reason_required`, inline.
+    let created = manager
+        .post(
+            &format!("/ui/projects/{}/tasks", s.project),
+            &[
+                ("idempotency_key", &Uuid::now_v7().to_string()),
+                ("title", "Second"),
+                ("description", "Another task."),
+                ("acceptance_criteria", "A complete answer with evidence."),
+                ("rejection_criteria", "Gaps."),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let task_page = created.location().split('?').next().unwrap().to_owned();
+    let screened = manager
+        .post(
+            &format!("{task_page}/screen"),
+            &[("idempotency_key", &Uuid::now_v7().to_string())],
+            &[],
+        )
+        .await;
+    assert_eq!(screened.status, StatusCode::SEE_OTHER, "{}", screened.body);
+    let page = manager
+        .post(
+            &format!("{task_page}/release"),
+            &[("idempotency_key", &Uuid::now_v7().to_string())],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(r#"data-api-error="reason_required""#),
+        "{}",
+        page.body
+    );
+
+    // A packet that fails a blocking pre-submit check: the checker's message, fix and
+    // path beside the upload form, with the typed texts kept, and nothing admitted.
+    for action in ["claim", "start"] {
+        let answer = post(
+            &s.server,
+            &format!("/tasks/{}/{action}", s.task),
+            &s.submitter,
+            json!({}),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    let mut submitter = Visitor::new(&s.server);
+    submitter.sign_in(SUBMITTER).await;
+    let packet = review_support::zip(&[
+        ("evidence/tests.log", "test lemma ... ok\n"),
+        (
+            "outputs/notes.md",
+            "Notes on the lemma and the proof so far.\n",
+        ),
+    ]);
+    let form = reqwest::multipart::Form::new()
+        .text("summary", review_support::SUMMARY)
+        .text("attestation", review_support::ATTESTATION)
+        .part(
+            "packet",
+            reqwest::multipart::Part::bytes(packet).file_name("packet.zip"),
+        );
+    let response = submitter
+        .client
+        .post(format!(
+            "{}/ui/tasks/{}/packets?key={}",
+            s.server.base_url,
+            s.task,
+            Uuid::now_v7()
+        ))
+        .header("cookie", submitter.cookie.clone().unwrap())
+        .header("sec-fetch-site", "same-origin")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let page = Visitor::read(response).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(r#"data-api-error="pre_submission_checker_failed""#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("required-files"));
+    assert!(page.body.contains("outputs/final-answer.md"));
+    assert!(
+        page.body
+            .contains("<strong>Fix:</strong> Add outputs/final-answer.md at exactly this path"),
+        "the suggested fix: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains(review_support::SUMMARY),
+        "the summary is kept"
+    );
+    let admissions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM submission_bundle_admissions WHERE task_id = $1")
+            .bind(s.task)
+            .fetch_one(s.server.database.pool())
+            .await
+            .unwrap();
+    assert_eq!(admissions, 0);
+    assert_eq!(
+        audit_count(&s.server, s.task, "pre_submission_check_failed").await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn static_assets_are_content_hashed_and_cached_for_a_year() {
+    let s = ready_project("ui-assets").await;
+    let mut visitor = Visitor::new(&s.server);
+    let sign_in = visitor.get("/ui/sign-in").await;
+    let css = sign_in
+        .body
+        .split("href=\"")
+        .find_map(|rest| {
+            rest.split('"')
+                .next()
+                .filter(|h| h.starts_with("/ui/static/app.") && h.ends_with(".css"))
+        })
+        .expect("the stylesheet link")
+        .to_owned();
+    assert!(
+        css.ends_with(".css") && css.len() == "/ui/static/app.".len() + 12 + 4,
+        "{css}"
+    );
+    let page = visitor.get(&css).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(page.headers["content-type"], "text/css; charset=utf-8");
+    assert!(page.body.contains(".review-grid"));
+    assert_eq!(
+        visitor.get("/ui/static/app.000000000000.css").await.status,
+        StatusCode::NOT_FOUND
+    );
+    visitor.sign_in(SUBMITTER).await;
+    assert!(visitor.get("/ui/").await.body.contains(&css));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_page_says_when_the_chain_is_broken() {
+    let s = ready_project("ui-broken-chain").await;
+    let mut auditor = Visitor::new(&s.server);
+    auditor.sign_in(AUDITOR).await;
+    let page = auditor.get(&format!("/ui/audit/tasks/{}", s.task)).await;
+    assert!(
+        page.body.contains(r#"data-chain-verified="true""#),
+        "{}",
+        page.body
+    );
+    // The screening event is edited behind the append-only trigger's back.
+    let screened: Uuid = sqlx::query_scalar(
+        "SELECT id FROM audit_events WHERE entity_id = $1 AND event_type = 'task_screened'",
+    )
+    .bind(s.task)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    let mut tx = s.server.database.pool().begin().await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_events SET to_status = 'ready' WHERE id = $1")
+        .bind(screened)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let page = auditor.get(&format!("/ui/audit/tasks/{}", s.task)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(r#"data-chain-verified="false""#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("The chain is broken"));
+    assert!(page.body.contains(&format!(
+        "(event {screened}): content does not match its digest"
+    )));
+    assert_eq!(
+        page.body
+            .matches("<span class=\"badge state-failed\">unverified</span>")
+            .count(),
+        2
+    );
+}
