@@ -26,6 +26,7 @@ mod audit;
 mod checker;
 mod database;
 mod jobs;
+mod local;
 mod pipeline;
 mod serve;
 mod token;
@@ -128,7 +129,8 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Print a local HS256 token (needs WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET).
+    /// Print a local HS256 token (WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET, or the data
+    /// directory's secret file).
     Token(token::TokenArgs),
     /// Test, inspect and register checker components.
     Checker {
@@ -196,10 +198,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             workers,
         } => {
             let pipeline = pipeline::open(&database.data_dir)?;
+            let (config, verifier, secret) =
+                serve::auth_for(Environment::Local, &database.data_dir)?;
             let database =
                 database::Database::open_sized(&database, true, serving_connections(workers))
                     .await?;
-            serve::serve(database, pipeline, bind, Environment::Local, workers).await?;
+            let mut notes = Vec::new();
+            if let Some(secret) = &secret {
+                notes.extend(first_run_notes(secret, &database.pool).await?);
+            }
+            let options = serve::ServeOptions {
+                config,
+                verifier,
+                workers,
+            };
+            serve::serve(database, pipeline, bind, options, notes).await?;
         }
         Command::Serve {
             database_url,
@@ -215,7 +228,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let data_dir = std::env::var_os("WORKSTREAM_DATA_DIR")
                 .map_or_else(|| PathBuf::from(".workstream"), PathBuf::from);
             let pipeline = pipeline::open(&data_dir)?;
-            serve::serve(database, pipeline, bind, Environment::Production, workers).await?;
+            let (config, verifier, _) = serve::auth_for(Environment::Production, &data_dir)?;
+            let options = serve::ServeOptions {
+                config,
+                verifier,
+                workers,
+            };
+            serve::serve(database, pipeline, bind, options, Vec::new()).await?;
         }
         Command::Worker {
             database,
@@ -270,6 +289,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `up` prints under its address in `local`: where the token secret is, and the
+/// local administrator if it was bootstrapped now (see [`local`]).
+async fn first_run_notes(
+    secret: &local::LocalSecret,
+    pool: &sqlx::PgPool,
+) -> anyhow::Result<Vec<String>> {
+    let mut notes = Vec::new();
+    match &secret.source {
+        local::SecretSource::Created(path) => notes.push(format!(
+            "local token secret: created {} (mode 0600); `workstream token`, `demo` and \
+             `project import` read it",
+            path.display()
+        )),
+        local::SecretSource::File(path) => {
+            notes.push(format!("local token secret: {}", path.display()));
+        }
+        local::SecretSource::Environment => {
+            notes.push(format!("local token secret: ${}", local::SECRET_VARIABLE));
+        }
+    }
+    if local::ensure_admin(pool).await? {
+        notes.push(format!(
+            "local access administrator `{0}` bootstrapped (audited); its token: \
+             workstream token --subject {0}",
+            local::LOCAL_ADMIN_SUBJECT
+        ));
+    }
+    Ok(notes)
 }
 
 /// The pool of a serving process: HTTP's share plus its job slots'.
