@@ -194,7 +194,7 @@ fn infrastructure(err: impl Into<anyhow::Error>) -> Failure {
 }
 
 /// A sandbox with production limits and a private, temporary compiled-code cache.
-fn sandbox(allow_socket_imports: bool) -> anyhow::Result<(Sandbox, TempDir)> {
+pub(crate) fn sandbox(allow_socket_imports: bool) -> anyhow::Result<(Sandbox, TempDir)> {
     let cache = tempfile::Builder::new()
         .prefix("workstream-checker-cache")
         .tempdir()?;

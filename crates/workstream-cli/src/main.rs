@@ -24,10 +24,15 @@
 mod admin;
 mod audit;
 mod checker;
+mod client;
 mod database;
+mod fixes;
 mod jobs;
 mod local;
+mod people;
 mod pipeline;
+mod progress;
+mod project;
 mod serve;
 mod token;
 mod worker;
@@ -142,6 +147,18 @@ enum Command {
         #[command(subcommand)]
         command: jobs::JobsCommand,
     },
+    /// Scaffold a project directory from the built-in templates.
+    Init(project::cli::InitArgs),
+    /// Check project policies.
+    Policy {
+        #[command(subcommand)]
+        command: project::cli::PolicyCommand,
+    },
+    /// Import a project directory through the API.
+    Project {
+        #[command(subcommand)]
+        command: project::cli::ProjectCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,7 +201,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            fixes::print(&err);
             ExitCode::FAILURE
         }
     }
@@ -275,6 +292,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args) => token::run(args)?,
         Command::Checker { command } => return Ok(checker::run(command).await),
         Command::Jobs { command } => jobs::run(command).await?,
+        Command::Init(args) => return project::cli::init(&args),
+        Command::Policy { command } => return project::cli::policy(&command).await,
+        Command::Project { command } => return project::cli::project(&command).await,
         Command::Audit {
             command: AuditCommand::Verify { database, chain },
         } => {
