@@ -73,6 +73,10 @@ pub const FIXES: &[(&str, &str)] = &[
         "pass --admin-subject with the subject you made administrator (`workstream admin bootstrap`), or start `up` on a fresh data directory, which makes `admin`",
     ),
     (
+        "local_adapter_unknown",
+        "pass --adapter-subject with the subject the server's local payment adapter was made with (POST /service-actors)",
+    ),
+    (
         "identity_verification_unavailable",
         "the server cannot verify tokens: restart it with `workstream up` (local) or configure WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET / the JWKS settings",
     ),

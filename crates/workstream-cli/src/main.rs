@@ -26,9 +26,11 @@ mod audit;
 mod checker;
 mod client;
 mod database;
+mod demo;
 mod fixes;
 mod jobs;
 mod local;
+mod packet;
 mod people;
 mod pipeline;
 mod progress;
@@ -146,6 +148,13 @@ enum Command {
     Jobs {
         #[command(subcommand)]
         command: jobs::JobsCommand,
+    },
+    /// Drive the day-30 cycle over HTTP on the example project, with a summary.
+    Demo(demo::DemoArgs),
+    /// Build and upload submission packets.
+    Packet {
+        #[command(subcommand)]
+        command: packet::PacketCommand,
     },
     /// Scaffold a project directory from the built-in templates.
     Init(project::cli::InitArgs),
@@ -292,6 +301,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args) => token::run(args)?,
         Command::Checker { command } => return Ok(checker::run(command).await),
         Command::Jobs { command } => jobs::run(command).await?,
+        Command::Demo(args) => return demo::run(&args).await,
+        Command::Packet { command } => return packet::run(&command).await,
         Command::Init(args) => return project::cli::init(&args),
         Command::Policy { command } => return project::cli::policy(&command).await,
         Command::Project { command } => return project::cli::project(&command).await,

@@ -18,6 +18,10 @@ use crate::local::{self, LocalSecret};
 
 /// The service identity of the built-in local payment adapter.
 pub const LOCAL_ADAPTER_IDENTITY: &str = "workstream.payment.local_adapter";
+/// The subject of the local payment adapter's service principal. A service identity
+/// has one principal per server, so every client shares it (the README's walk-through
+/// makes the same one on its fresh data directory).
+pub const LOCAL_ADAPTER_SUBJECT: &str = "payment-adapter";
 
 /// Mints local tokens with a server's secret.
 #[derive(Clone)]
@@ -162,12 +166,30 @@ pub async fn ensure_adapter(
             keys.key(&format!("service actor {subject}")),
         )
         .await;
-    match made {
-        Ok(_) => {}
-        Err(err) if err.code == "identity_already_linked" => {}
+    let exists = match made {
+        Ok(_) => false,
+        Err(err)
+            if err.code == "identity_already_linked" || err.code == "service_identity_exists" =>
+        {
+            true
+        }
         Err(err) => return Err(err),
-    }
-    person(client, minter, subject, SubjectKind::Service).await
+    };
+    person(client, minter, subject, SubjectKind::Service)
+        .await
+        .map_err(|err| {
+            if exists {
+                CliError::new(
+                    "local_adapter_unknown",
+                    format!(
+                        "the server's local payment adapter is not `{subject}` ({}: {})",
+                        err.code, err.message
+                    ),
+                )
+            } else {
+                err
+            }
+        })
 }
 
 /// A project manager, a finance authority and the payment adapter.

@@ -15,6 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub struct Output {
     bar: ProgressBar,
     to_stderr: bool,
+    silent: bool,
 }
 
 impl Output {
@@ -23,11 +24,24 @@ impl Output {
         Output {
             bar: ProgressBar::hidden(),
             to_stderr,
+            silent: false,
+        }
+    }
+
+    /// Prints nothing and draws no bar (a command run inside another one's step).
+    pub fn quiet() -> Output {
+        Output {
+            bar: ProgressBar::hidden(),
+            to_stderr: true,
+            silent: true,
         }
     }
 
     /// Prints `line` above the bar.
     pub fn line(&self, line: impl AsRef<str>) {
+        if self.silent {
+            return;
+        }
         let line = line.as_ref();
         self.bar.suspend(|| {
             if self.to_stderr {
@@ -46,7 +60,11 @@ impl Output {
     /// Replaces the bar (the previous one is finished and cleared).
     pub fn set_bar(&mut self, bar: ProgressBar) {
         self.bar.finish_and_clear();
-        self.bar = bar;
+        self.bar = if self.silent {
+            ProgressBar::hidden()
+        } else {
+            bar
+        };
     }
 
     /// Clears the bar.

@@ -72,6 +72,9 @@ pub struct ImportArgs {
     /// The local access administrator's subject.
     #[arg(long, default_value = crate::local::LOCAL_ADMIN_SUBJECT)]
     admin_subject: String,
+    /// The subject of the local payment adapter's service principal.
+    #[arg(long, default_value = people::LOCAL_ADAPTER_SUBJECT)]
+    adapter_subject: String,
     /// The run id idempotency keys are derived from: rerun with the same id to resume
     /// an interrupted import (default: a fresh one, printed).
     #[arg(long)]
@@ -79,6 +82,9 @@ pub struct ImportArgs {
     /// Screen and release every task into the ready queue.
     #[arg(long)]
     release: bool,
+    /// The project's slug, instead of project.json's.
+    #[arg(long)]
+    slug: Option<String>,
 }
 
 /// `workstream init`.
@@ -220,7 +226,7 @@ pub async fn project(command: &ProjectCommand) -> anyhow::Result<ExitCode> {
                 &client,
                 &minter,
                 &admin,
-                ["local-manager", "local-finance", "local-payment-adapter"],
+                ["local-manager", "local-finance", &args.adapter_subject],
                 &Keys::new(Uuid::now_v7().to_string()),
             )
             .await?;
@@ -236,7 +242,7 @@ pub async fn project(command: &ProjectCommand) -> anyhow::Result<ExitCode> {
         }
     };
     let options = import::Options {
-        slug_suffix: String::new(),
+        slug: args.slug.clone(),
         name_suffix: String::new(),
         release: args.release,
         keys,

@@ -38,8 +38,8 @@ pub struct Actors<'a> {
 
 /// How to import.
 pub struct Options {
-    /// Appended to the slug (`-<run>` for the demo), or nothing.
-    pub slug_suffix: String,
+    /// The slug, instead of `project.json`'s (the demo's is `<slug>-<run>`).
+    pub slug: Option<String>,
     /// Appended to the name, or nothing.
     pub name_suffix: String,
     /// Screen and release every task.
@@ -99,7 +99,7 @@ pub async fn import(
         out.bar().set_message(message);
     };
 
-    let slug = format!("{}{}", file.slug, options.slug_suffix);
+    let slug = options.slug.clone().unwrap_or_else(|| file.slug.clone());
     step(out, format!("project {slug}"));
     let made = client
         .post(
