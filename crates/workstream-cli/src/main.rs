@@ -20,6 +20,14 @@
 //! * `checker test|inspect|register|list|replay`: the checker author's toolkit (see
 //!   `checker.rs`).
 //! * `jobs list|requeue|cancel`: the operator's view of the job queue (see `jobs.rs`).
+//! * `demo`: the day-30 cycle over HTTP on the example project (see `demo/`).
+//! * `init`, `policy validate`, `project import`: the project directory (see `project/`).
+//! * `packet build|upload`: a contributor's packet (see `packet.rs`).
+//!
+//! In `local`, `up` needs no set-up: it makes the token secret and the first
+//! administrator itself (see `local.rs`). Errors a user can act on print their stable
+//! code and a one-line fix (see `fixes.rs`); long operations show progress
+//! (`progress.rs`).
 
 mod admin;
 mod audit;
@@ -198,8 +206,19 @@ enum AuditCommand {
 }
 
 fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    // Client commands report through their own output; the log only shows problems
+    // (an embedded demo server's lifecycle would otherwise interleave with the steps).
+    let client = matches!(
+        cli.command,
+        Command::Demo(_)
+            | Command::Init(_)
+            | Command::Policy { .. }
+            | Command::Project { .. }
+            | Command::Packet { .. }
+            | Command::Token(_)
+    );
+    init_tracing(if client { "warn" } else { "info,sqlx=warn" });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -360,11 +379,11 @@ fn serving_connections(workers: usize) -> u32 {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("WORKSTREAM_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -101,18 +101,23 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             example_dir.path().to_owned()
         }
     };
-    let project = crate::project::load(&project_dir).map_err(|problems| {
-        for problem in &problems {
-            eprintln!("{problem}");
-        }
-        CliError::new(
-            problems[0].code.clone(),
-            format!(
-                "{} is not a usable project directory",
-                project_dir.display()
-            ),
-        )
-    })?;
+    let project = crate::project::load(&project_dir)
+        .and_then(|project| match project.task_problems.is_empty() {
+            true => Ok(project),
+            false => Err(project.task_problems),
+        })
+        .map_err(|problems| {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            CliError::new(
+                problems[0].code.clone(),
+                format!(
+                    "{} is not a usable project directory",
+                    project_dir.display()
+                ),
+            )
+        })?;
 
     let target = if args.embedded {
         out.line("starting an embedded server on a fresh database (this takes a few seconds)");

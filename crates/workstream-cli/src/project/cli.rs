@@ -172,24 +172,28 @@ pub fn local_minter(data_dir: &Path) -> Result<Minter, CliError> {
     }
 }
 
+/// Prints `problems` and makes the error of the first one.
+fn unreadable(dir: &Path, problems: &[super::Problem]) -> anyhow::Error {
+    for problem in problems {
+        eprintln!("{problem}");
+    }
+    CliError::new(
+        problems[0].code.clone(),
+        format!(
+            "{} cannot be read as a project directory (`workstream policy validate` lists every problem)",
+            dir.display()
+        ),
+    )
+    .into()
+}
+
 /// `workstream project import`.
 pub async fn project(command: &ProjectCommand) -> anyhow::Result<ExitCode> {
     let ProjectCommand::Import(args) = command;
     let project = match super::load(&args.dir) {
-        Ok(project) => project,
-        Err(problems) => {
-            for problem in &problems {
-                eprintln!("{problem}");
-            }
-            return Err(CliError::new(
-                problems[0].code.clone(),
-                format!(
-                    "{} cannot be read as a project directory",
-                    args.dir.display()
-                ),
-            )
-            .into());
-        }
+        Ok(project) if project.task_problems.is_empty() => project,
+        Ok(project) => return Err(unreadable(&args.dir, &project.task_problems)),
+        Err(problems) => return Err(unreadable(&args.dir, &problems)),
     };
     let run = args
         .run_id

@@ -7,7 +7,8 @@
 //! 3. the guide draft with `guide.md` and the bundle of the policy files, and its
 //!    activation (manager), which binds the published terms;
 //! 4. every task of `tasks/` (manager), and with `--release` each one screened and
-//!    released into the ready queue.
+//!    released into the ready queue (each step taken only from the state it starts in,
+//!    so a rerun does not ask the server to replay a transition the task has passed).
 //!
 //! Every call carries an `Idempotency-Key` derived from the run id and the item
 //! (`Keys`), so rerunning an interrupted import with the same `--run-id` replays what
@@ -70,10 +71,6 @@ pub struct Imported {
     pub slug: String,
     /// The active guide.
     pub guide: Uuid,
-    /// The contribution policy and its published version.
-    pub contribution_policy: (Uuid, Uuid),
-    /// The adapter bindings, by instrument.
-    pub bindings: Vec<(String, Uuid)>,
     /// The tasks, in the directory's order.
     pub tasks: Vec<ImportedTask>,
 }
@@ -254,27 +251,38 @@ pub async fn import(
             .to_owned();
         out.bar().inc(1);
         if options.release {
-            for (action, body) in [
-                ("screen", json!({})),
+            // A replayed run finds the task where the first run left it; the server
+            // refuses to replay a transition the task has moved past (R15), so each
+            // step is taken only from the state it starts in.
+            let current = client
+                .get(actors.manager, &format!("{base}/tasks/{task_id}"))
+                .await?;
+            status = current["task"]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            for (from, action, body) in [
+                ("draft", "screen", json!({})),
                 (
+                    "screening",
                     "release",
                     json!({ "reason": "imported from the project directory" }),
                 ),
             ] {
-                let answer = client
-                    .post(
-                        actors.manager,
-                        &format!("/tasks/{task_id}/{action}"),
-                        &body,
-                        keys.key(&format!("task {} {action}", entry.origin)),
-                    )
-                    .await?;
-                status = answer
-                    .pointer("/task/status")
-                    .or_else(|| answer.get("status"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
+                if status == from {
+                    let answer = client
+                        .post(
+                            actors.manager,
+                            &format!("/tasks/{task_id}/{action}"),
+                            &body,
+                            keys.key(&format!("task {} {action}", entry.origin)),
+                        )
+                        .await?;
+                    status = answer["task"]["status"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                }
                 out.bar().inc(1);
             }
         }
@@ -294,8 +302,6 @@ pub async fn import(
         project: project_id,
         slug,
         guide: guide_id,
-        contribution_policy: (policy, version),
-        bindings,
         tasks,
     })
 }

@@ -223,6 +223,9 @@ pub struct Project {
     pub tasks: Vec<TaskEntry>,
     /// `checkers/*.wasm`.
     pub components: Vec<PathBuf>,
+    /// Problems of task files that do not keep the rest from being read (a task that
+    /// cannot be read is left out of `tasks`); `import` refuses a project that has any.
+    pub task_problems: Vec<Problem>,
 }
 
 fn read_text(root: &Path, file: &str, problems: &mut Vec<Problem>) -> Option<String> {
@@ -297,14 +300,15 @@ pub fn load(root: &Path) -> Result<Project, Vec<Problem>> {
     let contribution: Option<ContributionFile> = read_json(root, CONTRIBUTION_FILE, &mut problems);
 
     let mut tasks = Vec::new();
+    let mut task_problems = Vec::new();
     for file in files_with(root, "tasks", "json") {
-        match read_json::<Value>(root, &file, &mut problems) {
+        match read_json::<Value>(root, &file, &mut task_problems) {
             Some(Value::Object(body)) => tasks.push(TaskEntry {
                 origin: file.clone(),
                 pointer: format!("{file}#"),
                 body,
             }),
-            Some(_) => problems.push(Problem::new(
+            Some(_) => task_problems.push(Problem::new(
                 &file,
                 "project_file_invalid",
                 "a task file holds one JSON object",
@@ -313,7 +317,7 @@ pub fn load(root: &Path) -> Result<Project, Vec<Problem>> {
         }
     }
     for file in files_with(root, "tasks", "csv") {
-        tasks.extend(read_csv(root, &file, &mut problems));
+        tasks.extend(read_csv(root, &file, &mut task_problems));
     }
     let components = files_with(root, "checkers", "wasm")
         .into_iter()
@@ -330,6 +334,7 @@ pub fn load(root: &Path) -> Result<Project, Vec<Problem>> {
                 contribution,
                 tasks,
                 components,
+                task_problems,
             })
         }
         _ => Err(problems),

@@ -75,7 +75,7 @@ pub async fn validate(
         Ok(project) => project,
         Err(problems) => return Ok(Err(problems)),
     };
-    let mut problems = Vec::new();
+    let mut problems = project.task_problems.clone();
     check_project(&project.project, &mut problems);
     check_guide(&project.guide_markdown, &mut problems);
     let mut validated = Validated {
