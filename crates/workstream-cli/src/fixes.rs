@@ -65,6 +65,10 @@ pub const FIXES: &[(&str, &str)] = &[
         "start the server in another terminal (`cargo run --bin workstream -- up`), pass --server URL, or run `workstream demo --embedded`",
     ),
     (
+        "address_in_use",
+        "another server (maybe an earlier `workstream up`) listens there: stop it, or pass --bind / WORKSTREAM_BIND",
+    ),
+    (
         "local_secret_missing",
         "run `workstream up` once (it creates the secret), or set WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET, or point --data-dir at the server's data directory",
     ),

@@ -242,6 +242,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bind,
             workers,
         } => {
+            let listener = serve::bind(bind).await?;
             let pipeline = pipeline::open(&database.data_dir)?;
             let (config, verifier, secret) =
                 serve::auth_for(Environment::Local, &database.data_dir)?;
@@ -257,13 +258,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 verifier,
                 workers,
             };
-            serve::serve(database, pipeline, bind, options, notes).await?;
+            serve::serve(database, pipeline, listener, options, notes).await?;
         }
         Command::Serve {
             database_url,
             bind,
             workers,
         } => {
+            let listener = serve::bind(bind).await?;
             let database = database::Database::external_sized(
                 &database_url,
                 false,
@@ -279,7 +281,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 verifier,
                 workers,
             };
-            serve::serve(database, pipeline, bind, options, Vec::new()).await?;
+            serve::serve(database, pipeline, listener, options, Vec::new()).await?;
         }
         Command::Worker {
             database,

@@ -99,3 +99,13 @@ pub fn bytes(total: u64, prefix: &str) -> ProgressBar {
     );
     bar
 }
+
+/// A spinner for one long step of unknown length (compiling a component).
+pub fn spinner(message: impl Into<String>) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_message(message.into());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("a valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}

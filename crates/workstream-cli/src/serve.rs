@@ -54,11 +54,11 @@ impl Running {
 pub async fn serve(
     database: Database,
     pipeline: Arc<Pipeline>,
-    bind: SocketAddr,
+    listener: tokio::net::TcpListener,
     options: ServeOptions,
     notes: Vec<String>,
 ) -> anyhow::Result<()> {
-    let running = start(database, pipeline, bind, options).await?;
+    let running = start(database, pipeline, listener, options).await?;
     println!(
         "Workstream is serving on http://{} (database: {})",
         running.address, running.description
@@ -77,11 +77,27 @@ pub async fn serve(
     finished
 }
 
-/// Starts serving on `bind` (see [`serve`]); returns once the listener is bound.
+/// Binds `bind` (first, before the database starts, so a taken port is reported at
+/// once: `address_in_use`).
+pub async fn bind(bind: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(bind).await {
+        Ok(listener) => Ok(listener),
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            Err(crate::fixes::CliError::new(
+                "address_in_use",
+                format!("cannot serve on {bind}: something else listens there"),
+            )
+            .into())
+        }
+        Err(err) => Err(err).with_context(|| format!("binding {bind}")),
+    }
+}
+
+/// Starts serving on `listener` (see [`serve`]).
 pub async fn start(
     database: Database,
     pipeline: Arc<Pipeline>,
-    bind: SocketAddr,
+    listener: tokio::net::TcpListener,
     options: ServeOptions,
 ) -> anyhow::Result<Running> {
     let ServeOptions {
@@ -90,9 +106,6 @@ pub async fn start(
         workers,
     } = options;
     crate::checker::register_builtins(&database.pool).await?;
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("binding {bind}"))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %database.description, "serving");
     let description = database.description.clone();

@@ -66,7 +66,9 @@ fn lifetime(text: &str) -> anyhow::Result<Duration> {
 
 /// Prints a signed token on stdout.
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
-    let secret = crate::local::require_secret(&args.data_dir)?.secret;
+    let secret = crate::local::require_secret(&args.data_dir)
+        .map_err(|e| crate::fixes::CliError::new("local_secret_missing", format!("{e:#}")))?
+        .secret;
     let kind = SubjectKind::parse(&args.kind)
         .with_context(|| format!("--kind {:?}: use human, service, agent or space", args.kind))?;
     let scopes: Vec<String> = args

@@ -357,6 +357,9 @@ fn each_kind_of_defect_is_reported_with_its_path_and_code() {
     assert_eq!((code, problems), (1, expected));
 }
 
+/// (title, status, source_type, source_ref, external_task_id) of a task row.
+type TaskRecord = (String, String, String, Option<String>, Option<String>);
+
 /// Stops `up` with Ctrl-C when the test ends, whatever the outcome.
 struct Server(Child);
 
@@ -513,7 +516,7 @@ async fn import_creates_exactly_the_records_of_the_template() {
             "25".to_owned()
         )]
     );
-    let tasks: Vec<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let tasks: Vec<TaskRecord> = sqlx::query_as(
         "SELECT title, status, source_type, source_ref, external_task_id FROM tasks \
          WHERE project_id = $1 ORDER BY id",
     )

@@ -208,10 +208,11 @@ mod embedded {
         )?;
         crate::local::ensure_admin(&database.pool).await?;
         let bind: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
+        let listener = serve::bind(bind).await?;
         let running = serve::start(
             database,
             pipeline,
-            bind,
+            listener,
             ServeOptions {
                 config,
                 verifier,
