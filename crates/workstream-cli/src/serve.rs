@@ -4,6 +4,7 @@
 //! same pool starts before HTTP, stops claiming on the same signal, and is drained
 //! before the pool closes.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -59,13 +60,18 @@ pub async fn serve(
     notes: Vec<String>,
 ) -> anyhow::Result<()> {
     let running = start(database, pipeline, listener, options).await?;
-    println!(
+    // A closed stdout (a supervisor or test that read the address line and went away)
+    // must not stop the server, so write errors are ignored here.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(
+        stdout,
         "Workstream is serving on http://{} (database: {})",
         running.address, running.description
     );
     for note in notes {
-        println!("{note}");
+        let _ = writeln!(stdout, "{note}");
     }
+    let _ = stdout.flush();
     let signal = shutdown_signal();
     let stop = running.stop.clone();
     let watcher = tokio::spawn(async move {
