@@ -2,7 +2,8 @@
 //! as it is (and so does the example in `examples/project/`); `policy validate` reports
 //! each kind of defect in a copy with its file, JSON path and code, and exits 1;
 //! `project import` of the template against a real `up` creates exactly the records,
-//! replays its own run, and stops at the first refusal with the API's code.
+//! replays its own run, and stops at the first refusal with the API's code; `packet
+//! build` and `packet upload` take the template's packet layout to a submission.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -572,6 +573,157 @@ async fn import_creates_exactly_the_records_of_the_template() {
     );
     assert!(stderr.contains("\nfix: choose another slug"), "{stderr}");
     assert_eq!(count(&db, records).await, before);
+
+    // A contributor's packet from the template's layout: `packet build` is
+    // deterministic, `packet upload` prints the pre-submit checks and submits, and a
+    // packet missing the required file is refused with the checker's finding and fix.
+    let mint = |subject: &str| {
+        let out = workstream()
+            .args(["token", "--subject", subject, "--data-dir"])
+            .arg(&data_dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", describe(&out));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let (manager, contributor) =
+        tokio::task::block_in_place(|| (mint("local-manager"), mint("contributor")));
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: String, token: &str, body: Value| {
+        let request = http
+            .request(method, format!("{base}/api/v1{path}"))
+            .bearer_auth(token)
+            .header("idempotency-key", uuid::Uuid::now_v7().to_string())
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, me) = call(
+        reqwest::Method::GET,
+        "/actors/me".into(),
+        &contributor,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{me}");
+    let (status, body) = call(
+        reqwest::Method::POST,
+        format!("/projects/{project_id}/role-grants"),
+        &manager,
+        json!({"target_actor_profile_id": me["actor_profile_id"], "role": "submitter",
+               "qualification": {}, "reason": "packet test"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let task_ids: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT id FROM tasks WHERE project_id = $1 ORDER BY id")
+            .bind(project_id)
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    for task in &task_ids[..2] {
+        for action in ["claim", "start"] {
+            let (status, body) = call(
+                reqwest::Method::POST,
+                format!("/tasks/{task}/{action}"),
+                &contributor,
+                json!({}),
+            )
+            .await;
+            assert_eq!(status, 200, "{action}: {body}");
+        }
+    }
+    let zips = dir.path().join("zips");
+    std::fs::create_dir(&zips).unwrap();
+    let build = |name: &str| {
+        let out = workstream()
+            .args(["packet", "build"])
+            .arg(project.join("packet"))
+            .arg("-o")
+            .arg(zips.join(name))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", describe(&out));
+        std::fs::read(zips.join(name)).unwrap()
+    };
+    assert_eq!(
+        build("a.zip"),
+        build("b.zip"),
+        "the same files make the same archive"
+    );
+    let upload =
+        |task: uuid::Uuid, packet: &Path| {
+            workstream()
+            .args(["packet", "upload", "--submit", "--as", "contributor", "--server", &base])
+            .args(["--task", &task.to_string()])
+            .args(["--summary", "The first task, answered with an example per point."])
+            .args([
+                "--attestation",
+                "The packet holds no client data, nothing confidential or private, no credentials \
+                 or secret tokens, and no copied source material.",
+            ])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg(packet)
+            .output()
+            .unwrap()
+        };
+    let out = tokio::task::block_in_place(|| upload(task_ids[0], &zips.join("a.zip")));
+    assert!(out.status.success(), "{}", describe(&out));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("pre-submit checks: allow_review"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("submitted: version 1, task evaluation_pending"),
+        "{printed}"
+    );
+    let submitted: i64 = sqlx::query_scalar("SELECT count(*) FROM submissions WHERE task_id = $1")
+        .bind(task_ids[0])
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(submitted, 1);
+
+    let misnamed = dir.path().join("misnamed");
+    std::fs::create_dir_all(misnamed.join("outputs")).unwrap();
+    std::fs::create_dir_all(misnamed.join("evidence")).unwrap();
+    std::fs::write(
+        misnamed.join("outputs/answer.md"),
+        "# Answer\n\nEvery point, with an example.\n",
+    )
+    .unwrap();
+    std::fs::write(misnamed.join("evidence/tests.log"), "checks ... ok\n").unwrap();
+    let out = tokio::task::block_in_place(|| upload(task_ids[1], &misnamed));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("pre-submit checks: refused"), "{printed}");
+    assert!(
+        printed.contains("error required_file_missing at outputs/final-answer.md"),
+        "{printed}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error[pre_submission_checker_failed]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\nfix: change the files the checker names"),
+        "{stderr}"
+    );
+    let submitted: i64 = sqlx::query_scalar("SELECT count(*) FROM submissions WHERE task_id = $1")
+        .bind(task_ids[1])
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(submitted, 0);
 
     db.close().await;
     drop(server);
