@@ -270,6 +270,22 @@ pub const FIXES: &[(&str, &str)] = &[
     ),
     // The demo.
     (
+        "invalid_run_id",
+        "pass --run-id with up to 24 lowercase letters, digits and dashes, or leave it out",
+    ),
+    (
+        "demo_project_unusable",
+        "give --project a directory with at least two tasks (the example has three)",
+    ),
+    (
+        "demo_unexpected",
+        "the server did not behave as the demo's example expects: run the demo with the CLI of the server's version",
+    ),
+    (
+        "io_error",
+        "check that the temporary directory is writable and has space",
+    ),
+    (
         "demo_timeout",
         "the server's job worker did not finish in time: check that `up` runs with --workers 1 or more (the default) and look at its log",
     ),
@@ -306,6 +322,43 @@ pub fn print(err: &anyhow::Error) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every code the CLI itself emits (`CliError::new("...")` in its sources) has a fix.
+    #[test]
+    fn every_code_the_cli_emits_has_a_fix() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(std::fs::read_to_string(path).unwrap());
+                }
+            }
+        }
+        let mut texts = Vec::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut texts,
+        );
+        let mut emitted = Vec::new();
+        for text in &texts {
+            for (at, _) in text.match_indices("CliError::new(") {
+                let rest = text[at + "CliError::new(".len()..].trim_start();
+                if let Some(literal) = rest.strip_prefix('"') {
+                    let code = &literal[..literal.find('"').unwrap_or(0)];
+                    // Codes are snake_case; this test's own text is not one.
+                    if !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    {
+                        emitted.push(code.to_owned());
+                    }
+                }
+            }
+        }
+        assert!(emitted.len() > 10, "{emitted:?}");
+        let missing: Vec<&String> = emitted.iter().filter(|c| fix_for(c).is_none()).collect();
+        assert!(missing.is_empty(), "codes without a fix: {missing:?}");
+    }
 
     #[test]
     fn codes_are_unique_and_fixes_are_one_line() {
