@@ -194,7 +194,7 @@ fn infrastructure(err: impl Into<anyhow::Error>) -> Failure {
 }
 
 /// A sandbox with production limits and a private, temporary compiled-code cache.
-fn sandbox(allow_socket_imports: bool) -> anyhow::Result<(Sandbox, TempDir)> {
+pub(crate) fn sandbox(allow_socket_imports: bool) -> anyhow::Result<(Sandbox, TempDir)> {
     let cache = tempfile::Builder::new()
         .prefix("workstream-checker-cache")
         .tempdir()?;
@@ -213,8 +213,9 @@ fn read_component(path: &Path) -> Result<Vec<u8>, Failure> {
         .map_err(usage)
 }
 
+/// Prints a refusal as `error[code]: message`, its field errors, and the code's fix.
 fn print_refusal(err: &CommandError) {
-    eprintln!("refused: {}: {}", err.code, err.message);
+    eprintln!("error[{}]: {}", err.code, err.message);
     if let Some(errors) = err.details.get("errors").and_then(Value::as_array) {
         for e in errors {
             eprintln!(
@@ -224,6 +225,23 @@ fn print_refusal(err: &CommandError) {
             );
         }
     }
+    if let Some(fix) = crate::fixes::fix_for(err.code) {
+        eprintln!("fix: {fix}");
+    }
+}
+
+/// Loads and validates a component with a spinner while it compiles.
+async fn validate_with_progress(
+    sandbox: &Sandbox,
+    bytes: &[u8],
+) -> Result<registration::ValidatedChecker, CommandError> {
+    let spinner = crate::progress::spinner(format!(
+        "compiling the component ({} KiB)",
+        bytes.len() / 1024
+    ));
+    let validated = registration::validate_component(sandbox, bytes).await;
+    spinner.finish_and_clear();
+    validated
 }
 
 async fn test(args: TestArgs) -> Result<u8, Failure> {
@@ -243,7 +261,7 @@ async fn test(args: TestArgs) -> Result<u8, Failure> {
     let manifest = manifest(packet.root()).map_err(usage)?;
 
     let (sandbox, _cache) = sandbox(args.allow_socket_imports).map_err(infrastructure)?;
-    let checker = match registration::validate_component(&sandbox, &bytes).await {
+    let checker = match validate_with_progress(&sandbox, &bytes).await {
         Ok(checker) => checker,
         Err(err) => {
             print_refusal(&err);
@@ -268,7 +286,10 @@ async fn test(args: TestArgs) -> Result<u8, Failure> {
     let outcome = match sandbox.run(&checker.loaded, request, packet.root()).await {
         Ok(outcome) => outcome,
         Err(err) => {
-            eprintln!("refused: {}: {err}", err.code());
+            eprintln!("error[{}]: {err}", err.code());
+            if let Some(fix) = crate::fixes::fix_for(err.code()) {
+                eprintln!("fix: {fix}");
+            }
             return Ok(EXIT_USAGE);
         }
     };
@@ -398,7 +419,7 @@ async fn inspect(path: &Path, allow_socket_imports: bool) -> Result<u8, Failure>
         Err(err) => println!("imports    refused: {err}"),
     }
     let (sandbox, _cache) = sandbox(allow_socket_imports).map_err(infrastructure)?;
-    let checker = match registration::validate_component(&sandbox, &bytes).await {
+    let checker = match validate_with_progress(&sandbox, &bytes).await {
         Ok(checker) => checker,
         Err(err) => {
             print_refusal(&err);
@@ -428,7 +449,12 @@ async fn register(
     let db = Database::open(database, false)
         .await
         .map_err(infrastructure)?;
+    let spinner = crate::progress::spinner(format!(
+        "compiling and registering the component ({} KiB)",
+        bytes.len() / 1024
+    ));
     let result = registration::register_component(&db.pool, &sandbox, &bytes, false, None).await;
+    spinner.finish_and_clear();
     db.close().await.map_err(infrastructure)?;
     match result {
         Ok(r) => {

@@ -20,13 +20,29 @@
 //! * `checker test|inspect|register|list|replay`: the checker author's toolkit (see
 //!   `checker.rs`).
 //! * `jobs list|requeue|cancel`: the operator's view of the job queue (see `jobs.rs`).
+//! * `demo`: the day-30 cycle over HTTP on the example project (see `demo/`).
+//! * `init`, `policy validate`, `project import`: the project directory (see `project/`).
+//! * `packet build|upload`: a contributor's packet (see `packet.rs`).
+//!
+//! In `local`, `up` needs no set-up: it makes the token secret and the first
+//! administrator itself (see `local.rs`). Errors a user can act on print their stable
+//! code and a one-line fix (see `fixes.rs`); long operations show progress
+//! (`progress.rs`).
 
 mod admin;
 mod audit;
 mod checker;
+mod client;
 mod database;
+mod demo;
+mod fixes;
 mod jobs;
+mod local;
+mod packet;
+mod people;
 mod pipeline;
+mod progress;
+mod project;
 mod serve;
 mod token;
 mod worker;
@@ -128,7 +144,8 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Print a local HS256 token (needs WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET).
+    /// Print a local HS256 token (WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET, or the data
+    /// directory's secret file).
     Token(token::TokenArgs),
     /// Test, inspect and register checker components.
     Checker {
@@ -139,6 +156,25 @@ enum Command {
     Jobs {
         #[command(subcommand)]
         command: jobs::JobsCommand,
+    },
+    /// Drive the day-30 cycle over HTTP on the example project, with a summary.
+    Demo(demo::DemoArgs),
+    /// Build and upload submission packets.
+    Packet {
+        #[command(subcommand)]
+        command: packet::PacketCommand,
+    },
+    /// Scaffold a project directory from the built-in templates.
+    Init(project::cli::InitArgs),
+    /// Check project policies.
+    Policy {
+        #[command(subcommand)]
+        command: project::cli::PolicyCommand,
+    },
+    /// Import a project directory through the API.
+    Project {
+        #[command(subcommand)]
+        command: project::cli::ProjectCommand,
     },
 }
 
@@ -170,8 +206,19 @@ enum AuditCommand {
 }
 
 fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    // Client commands report through their own output; the log only shows problems
+    // (an embedded demo server's lifecycle would otherwise interleave with the steps).
+    let client = matches!(
+        cli.command,
+        Command::Demo(_)
+            | Command::Init(_)
+            | Command::Policy { .. }
+            | Command::Project { .. }
+            | Command::Packet { .. }
+            | Command::Token(_)
+    );
+    init_tracing(if client { "warn" } else { "info,sqlx=warn" });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -182,7 +229,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            fixes::print(&err);
             ExitCode::FAILURE
         }
     }
@@ -195,17 +242,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bind,
             workers,
         } => {
+            let listener = serve::bind(bind).await?;
             let pipeline = pipeline::open(&database.data_dir)?;
+            let (config, verifier, secret) =
+                serve::auth_for(Environment::Local, &database.data_dir)?;
             let database =
                 database::Database::open_sized(&database, true, serving_connections(workers))
                     .await?;
-            serve::serve(database, pipeline, bind, Environment::Local, workers).await?;
+            let mut notes = Vec::new();
+            if let Some(secret) = &secret {
+                notes.extend(first_run_notes(secret, &database.pool).await?);
+            }
+            let options = serve::ServeOptions {
+                config,
+                verifier,
+                workers,
+            };
+            serve::serve(database, pipeline, listener, options, notes).await?;
         }
         Command::Serve {
             database_url,
             bind,
             workers,
         } => {
+            let listener = serve::bind(bind).await?;
             let database = database::Database::external_sized(
                 &database_url,
                 false,
@@ -215,7 +275,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let data_dir = std::env::var_os("WORKSTREAM_DATA_DIR")
                 .map_or_else(|| PathBuf::from(".workstream"), PathBuf::from);
             let pipeline = pipeline::open(&data_dir)?;
-            serve::serve(database, pipeline, bind, Environment::Production, workers).await?;
+            let (config, verifier, _) = serve::auth_for(Environment::Production, &data_dir)?;
+            let options = serve::ServeOptions {
+                config,
+                verifier,
+                workers,
+            };
+            serve::serve(database, pipeline, listener, options, Vec::new()).await?;
         }
         Command::Worker {
             database,
@@ -256,6 +322,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args) => token::run(args)?,
         Command::Checker { command } => return Ok(checker::run(command).await),
         Command::Jobs { command } => jobs::run(command).await?,
+        Command::Demo(args) => return demo::run(&args).await,
+        Command::Packet { command } => return packet::run(&command).await,
+        Command::Init(args) => return project::cli::init(&args),
+        Command::Policy { command } => return project::cli::policy(&command).await,
+        Command::Project { command } => return project::cli::project(&command).await,
         Command::Audit {
             command: AuditCommand::Verify { database, chain },
         } => {
@@ -272,6 +343,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `up` prints under its address in `local`: where the token secret is, and the
+/// local administrator if it was bootstrapped now (see [`local`]).
+async fn first_run_notes(
+    secret: &local::LocalSecret,
+    pool: &sqlx::PgPool,
+) -> anyhow::Result<Vec<String>> {
+    let mut notes = Vec::new();
+    match &secret.source {
+        local::SecretSource::Created(path) => notes.push(format!(
+            "local token secret: created {} (mode 0600); `workstream token`, `demo` and \
+             `project import` read it",
+            path.display()
+        )),
+        local::SecretSource::File(path) => {
+            notes.push(format!("local token secret: {}", path.display()));
+        }
+        local::SecretSource::Environment => {
+            notes.push(format!("local token secret: ${}", local::SECRET_VARIABLE));
+        }
+    }
+    if local::ensure_admin(pool).await? {
+        notes.push(format!(
+            "local access administrator `{0}` bootstrapped (audited); its token: \
+             workstream token --subject {0}",
+            local::LOCAL_ADMIN_SUBJECT
+        ));
+    }
+    Ok(notes)
+}
+
 /// The pool of a serving process: HTTP's share plus its job slots'.
 fn serving_connections(workers: usize) -> u32 {
     match workers {
@@ -280,11 +381,11 @@ fn serving_connections(workers: usize) -> u32 {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("WORKSTREAM_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -4,51 +4,122 @@
 //! same pool starts before HTTP, stops claiming on the same signal, and is drained
 //! before the pool closes.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use workstream_api::auth::Verifier;
 use workstream_api::config::{ApiConfig, Environment};
 use workstream_api::{AppState, router};
 use workstream_engine::pipeline::Pipeline;
 
 use crate::database::Database;
 
+/// How the server verifies tokens and what it prints once it serves.
+pub struct ServeOptions {
+    /// The API configuration (environment, secrets, limits).
+    pub config: ApiConfig,
+    /// The token verifier.
+    pub verifier: Verifier,
+    /// Job slots worked in process (0: none).
+    pub workers: usize,
+}
+
+/// A server running in this process: its address and how to stop it.
+pub struct Running {
+    /// Where it serves.
+    pub address: SocketAddr,
+    /// What database it serves.
+    pub description: String,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Asks the server to stop (as a shutdown signal would).
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Waits until the server has stopped and the database is closed.
+    pub async fn finished(self) -> anyhow::Result<()> {
+        self.task.await.context("the server task")?
+    }
+}
+
 /// Serves the API on `bind`, with an in-process job worker of `workers` slots when
 /// `workers > 0`; on a shutdown signal, stops accepting and claiming, lets requests and
 /// jobs in flight finish, closes the pool, and only then stops an embedded cluster.
+/// `notes` are printed after the line announcing the address.
 pub async fn serve(
     database: Database,
     pipeline: Arc<Pipeline>,
-    bind: SocketAddr,
-    default_environment: Environment,
-    workers: usize,
+    listener: tokio::net::TcpListener,
+    options: ServeOptions,
+    notes: Vec<String>,
 ) -> anyhow::Result<()> {
-    let config = ApiConfig::from_env(default_environment)?;
-    let verifier = workstream_api::auth::Verifier::from_env(config.environment)?;
+    let running = start(database, pipeline, listener, options).await?;
+    // A closed stdout (a supervisor or test that read the address line and went away)
+    // must not stop the server, so write errors are ignored here.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(
+        stdout,
+        "Workstream is serving on http://{} (database: {})",
+        running.address, running.description
+    );
+    for note in notes {
+        let _ = writeln!(stdout, "{note}");
+    }
+    let _ = stdout.flush();
+    let signal = shutdown_signal();
+    let stop = running.stop.clone();
+    let watcher = tokio::spawn(async move {
+        signal.await;
+        let _ = stop.send(true);
+    });
+    let finished = running.finished().await;
+    watcher.abort();
+    finished
+}
+
+/// Binds `bind` (first, before the database starts, so a taken port is reported at
+/// once: `address_in_use`).
+pub async fn bind(bind: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(bind).await {
+        Ok(listener) => Ok(listener),
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            Err(crate::fixes::CliError::new(
+                "address_in_use",
+                format!("cannot serve on {bind}: something else listens there"),
+            )
+            .into())
+        }
+        Err(err) => Err(err).with_context(|| format!("binding {bind}")),
+    }
+}
+
+/// Starts serving on `listener` (see [`serve`]).
+pub async fn start(
+    database: Database,
+    pipeline: Arc<Pipeline>,
+    listener: tokio::net::TcpListener,
+    options: ServeOptions,
+) -> anyhow::Result<Running> {
+    let ServeOptions {
+        config,
+        verifier,
+        workers,
+    } = options;
     crate::checker::register_builtins(&database.pool).await?;
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("binding {bind}"))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %database.description, "serving");
-    println!(
-        "Workstream is serving on http://{address} (database: {})",
-        database.description
-    );
+    let description = database.description.clone();
     let app = router(
         AppState::new(database.pool.clone(), config, verifier).with_pipeline(pipeline.clone()),
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);
-    let signal = tokio::spawn({
-        let stop = stop.clone();
-        let shutdown = shutdown_signal();
-        async move {
-            shutdown.await;
-            let _ = stop.send(true);
-        }
-    });
     let worker = if workers > 0 {
         let worker = crate::worker::build(
             database.pool.clone(),
@@ -62,18 +133,58 @@ pub async fn serve(
     } else {
         None
     };
-    let served = workstream_api::serve(listener, app, stopping(stopped))
-        .await
-        .context("serving HTTP");
-    // Whether HTTP ended on the signal or on an error, the worker stops claiming now.
-    let _ = stop.send(true);
-    signal.abort();
-    tracing::info!("shutting down");
-    if let Some(worker) = worker {
-        worker.await.context("the in-process job worker")?;
+    let task = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let served = workstream_api::serve(listener, app, stopping(stopped))
+                .await
+                .context("serving HTTP");
+            // Whether HTTP ended on the signal or on an error, the worker stops claiming now.
+            let _ = stop.send(true);
+            tracing::info!("shutting down");
+            if let Some(worker) = worker {
+                worker.await.context("the in-process job worker")?;
+            }
+            served?;
+            database.close().await
+        }
+    });
+    Ok(Running {
+        address,
+        description,
+        stop,
+        task,
+    })
+}
+
+/// The configuration and verifier `up`/`serve` run with. In `local`, with neither
+/// `WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET` nor a JWKS configured, tokens are verified
+/// with the data directory's secret file, created now if needed (see [`crate::local`]).
+pub fn auth_for(
+    default_environment: Environment,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(ApiConfig, Verifier, Option<crate::local::LocalSecret>)> {
+    let config = ApiConfig::from_env(default_environment)?;
+    let unconfigured = std::env::var_os(crate::local::SECRET_VARIABLE).is_none()
+        && std::env::var_os("WORKSTREAM_TOKEN_JWKS_URL").is_none();
+    if config.environment == Environment::Local && unconfigured {
+        let secret = crate::local::ensure_secret(data_dir)?;
+        let verifier = Verifier::local_hmac(
+            config.environment,
+            secret.secret.as_bytes(),
+            &crate::local::issuer(),
+            &crate::local::audience(),
+        )?;
+        return Ok((config, verifier, Some(secret)));
     }
-    served?;
-    database.close().await
+    let verifier = Verifier::from_env(config.environment)?;
+    let local = if config.environment == Environment::Local {
+        crate::local::read_secret(data_dir)?
+            .filter(|s| s.source == crate::local::SecretSource::Environment)
+    } else {
+        None
+    };
+    Ok((config, verifier, local))
 }
 
 /// Resolves once `stopped` turns true (or its sender is gone).

@@ -1,11 +1,13 @@
 //! `workstream token`: mints a local HS256 token for development and tests.
 //!
 //! Signed with `WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET`, the secret a `local`/`test`
-//! server verifies with; issuer and audience default to the same variables the server
+//! server verifies with, or, when that is unset, with the secret file `up` created under
+//! the data directory (`--data-dir` / `WORKSTREAM_DATA_DIR`, see [`crate::local`]); issuer and audience default to the same variables the server
 //! reads, so a token minted here is accepted there. Any subject, kind, scope and
 //! lifetime can be asked for, including ones the server will refuse: that is how the
 //! refusals are tried by hand.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -34,6 +36,9 @@ pub struct TokenArgs {
     /// The `aud` claim.
     #[arg(long, env = "WORKSTREAM_FLOW_AUTH_AUDIENCE", default_value = LOCAL_DEFAULT_AUDIENCE)]
     audience: String,
+    /// The data directory whose secret file is used when the variable is unset.
+    #[arg(long, env = "WORKSTREAM_DATA_DIR", default_value = ".workstream")]
+    data_dir: PathBuf,
 }
 
 /// Parses `90s`, `30m`, `1h`, `7d` or a number of seconds.
@@ -61,9 +66,9 @@ fn lifetime(text: &str) -> anyhow::Result<Duration> {
 
 /// Prints a signed token on stdout.
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
-    let secret = std::env::var("WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET").context(
-        "WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET must be set to the secret the server verifies with",
-    )?;
+    let secret = crate::local::require_secret(&args.data_dir)
+        .map_err(|e| crate::fixes::CliError::new("local_secret_missing", format!("{e:#}")))?
+        .secret;
     let kind = SubjectKind::parse(&args.kind)
         .with_context(|| format!("--kind {:?}: use human, service, agent or space", args.kind))?;
     let scopes: Vec<String> = args

@@ -359,12 +359,19 @@ fn gate(kind: ErrorKind, code: &'static str, message: &str, errors: &[FieldError
     CommandError::new(kind, code, message).with_details(schema::details(errors))
 }
 
-#[derive(sqlx::FromRow)]
-struct Component {
-    digest: String,
-    name: String,
-    builtin: bool,
-    config_schema: Value,
+/// The component a checker reference resolved to: the gate's view of a row of
+/// `checker_components`. `workstream policy validate` builds these from the built-ins
+/// and a project directory's component files, and runs the same [`pin_checkers`].
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ResolvedComponent {
+    /// `sha256:<hex>` of the component's bytes.
+    pub digest: String,
+    /// The name its `info()` reports.
+    pub name: String,
+    /// Whether it is a platform built-in.
+    pub builtin: bool,
+    /// The configuration schema it declares.
+    pub config_schema: Value,
 }
 
 /// Resolves each checker to a registered component and pins its digest; then checks
@@ -373,13 +380,9 @@ async fn resolve_checkers(
     conn: &mut PgConnection,
     checkers: &mut [CheckerRef],
 ) -> Result<(), CommandError> {
-    let defaults = policy::platform_defaults();
-    let mut components = Vec::new();
-    let mut unresolved = Vec::new();
-    let mut replaced = Vec::new();
-    for (index, checker) in checkers.iter().enumerate() {
-        let path = format!("/checker_policy/checkers/{index}");
-        let row: Option<Component> = match &checker.digest {
+    let mut found = Vec::with_capacity(checkers.len());
+    for checker in checkers.iter() {
+        let row: Option<ResolvedComponent> = match &checker.digest {
             Some(digest) => {
                 sqlx::query_as(
                     "SELECT digest, name, builtin, config_schema FROM checker_components \
@@ -402,6 +405,24 @@ async fn resolve_checkers(
                 .await?
             }
         };
+        found.push(row);
+    }
+    pin_checkers(checkers, found)
+}
+
+/// Steps 3 (`default_checker_replaced`), 4 and 5 of the gate on references already
+/// looked up: `found[i]` is what `checkers[i]` resolved to (by digest and name, or, with
+/// no digest, the newest built-in of that name). Pins every digest on success.
+pub fn pin_checkers(
+    checkers: &mut [CheckerRef],
+    found: Vec<Option<ResolvedComponent>>,
+) -> Result<(), CommandError> {
+    let defaults = policy::platform_defaults();
+    let mut components = Vec::new();
+    let mut unresolved = Vec::new();
+    let mut replaced = Vec::new();
+    for (index, (checker, row)) in checkers.iter().zip(found).enumerate() {
+        let path = format!("/checker_policy/checkers/{index}");
         match row {
             None => unresolved.push(FieldError::coded(
                 path,
