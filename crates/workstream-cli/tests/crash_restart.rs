@@ -938,3 +938,295 @@ fn plan_len(locked: &Value) -> i64 {
     let (checks, _) = plan(locked, Phase::PostSubmit).expect("the locked policy plans");
     checks.len() as i64
 }
+
+/// A `workstream up` on its embedded cluster, killed when dropped.
+struct Up {
+    child: Option<std::process::Child>,
+    _stdout: Option<std::io::BufReader<std::process::ChildStdout>>,
+    data: std::path::PathBuf,
+    address: String,
+}
+
+impl Up {
+    fn command(data: &std::path::Path) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_workstream"));
+        command
+            .env_remove("WORKSTREAM_DATABASE_URL")
+            .env_remove("WORKSTREAM_OBJECT_STORE_URL")
+            .env(
+                "WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET",
+                crash_support::fleet::SECRET,
+            )
+            .env("WORKSTREAM_API_FIRST_ACCESS_RATE_LIMIT", "100000")
+            .env("WORKSTREAM_API_ADMIN_MUTATION_RATE_LIMIT", "100000")
+            .env("WORKSTREAM_LOG", "warn")
+            .env("WORKSTREAM_DATA_DIR", data);
+        command
+    }
+
+    /// Starts `up` on `data` at `address` (`127.0.0.1:0` the first time).
+    fn start(data: &std::path::Path, address: &str) -> Up {
+        use std::io::BufRead;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data.with_extension("log"))
+            .unwrap();
+        let mut child = Up::command(data)
+            .args(["up", "--workers", "1", "--bind", address])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let read = stdout.read_line(&mut line);
+        let mut up = Up {
+            child: Some(child),
+            _stdout: Some(stdout),
+            data: data.to_owned(),
+            address: String::new(),
+        };
+        read.unwrap();
+        up.address = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("http://"))
+            .unwrap_or_else(|| {
+                let log = std::fs::read_to_string(data.with_extension("log")).unwrap_or_default();
+                panic!("up did not start: {line:?}\n{log}")
+            })
+            .to_owned();
+        up
+    }
+
+    fn kill(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// Ctrl-C: drains and stops the cluster; returns whether it exited 0.
+    fn interrupt(&mut self) -> bool {
+        let child = self.child.take().unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut child = child;
+        child.wait().unwrap().success()
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if std::thread::panicking() {
+                eprintln!(
+                    "{}",
+                    std::fs::read_to_string(self.data.with_extension("log")).unwrap_or_default()
+                );
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `workstream up` with its embedded cluster, SIGKILLed under load and started again at
+/// once on the same data directory, again and again: every answered request is there
+/// exactly once, replays stay replays, and the audit chain verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_up_comes_back_on_its_embedded_cluster_with_nothing_lost() {
+    let seed = crash_support::seed();
+    println!("up crash: seed {seed} (WORKSTREAM_CRASH_SEED={seed} replays the kills)");
+    let mut rng = Rng::new(seed);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let data = dir.path().join("state");
+    let bootstrap = Up::command(&data)
+        .args([
+            "admin",
+            "bootstrap",
+            "--issuer",
+            "https://auth.flow.local",
+            "--subject",
+            "up-root",
+        ])
+        .output()
+        .unwrap();
+    assert!(bootstrap.status.success(), "{bootstrap:?}");
+    let up = Arc::new(Mutex::new(Up::start(&data, "127.0.0.1:0")));
+    let address = up.lock().unwrap().address.clone();
+    let client = Arc::new(Client::new(
+        vec![format!("http://{address}")],
+        seed ^ 0x5eed,
+        150,
+    ));
+    let root = Who::human("up-root");
+    let pm = Who::human("up-pm");
+    let pm_id = expect(client.get("/actors/me", &pm).await, 200, "me").id("/actor_profile_id");
+    expect(client.get("/actors/me", &root).await, 200, "me");
+    expect(
+        client
+            .post(
+                "/admin-role-grants",
+                &root,
+                json!({"target_actor_profile_id": pm_id, "role": "project_manager", "scope_type": "system", "reason": "up crash"}),
+            )
+            .await,
+        201,
+        "grant",
+    );
+
+    // The load: lanes of units of work, each a project with a contributor granted on
+    // it, until the killer has killed `up` enough times.
+    let kills_wanted = if crash_support::soak() { 30 } else { 4 };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let killer = {
+        let up = up.clone();
+        let data = data.clone();
+        let address = address.clone();
+        tokio::spawn(async move {
+            let mut kills = Vec::new();
+            while kills.len() < kills_wanted {
+                tokio::time::sleep(Duration::from_millis(rng.between(300, 1_500))).await;
+                let (up, data, address) = (up.clone(), data.clone(), address.clone());
+                let took = tokio::task::spawn_blocking(move || {
+                    let began = Instant::now();
+                    let mut up = up.lock().unwrap();
+                    up.kill();
+                    *up = Up::start(&data, &address);
+                    began.elapsed()
+                })
+                .await
+                .unwrap();
+                kills.push(took);
+            }
+            kills
+        })
+    };
+    let next_unit = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut lanes = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (client, pm, next_unit, stopped) = (
+            client.clone(),
+            pm.clone(),
+            next_unit.clone(),
+            stopped.clone(),
+        );
+        lanes.spawn(async move {
+            let mut done = Vec::new();
+            while !*stopped.borrow() {
+                let i = next_unit.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let project = expect(
+                    client
+                        .post("/projects", &pm, json!({"name": format!("Up {i}"), "slug": format!("up-{i}")}))
+                        .await,
+                    201,
+                    "project",
+                )
+                .id("/id");
+                let who = Who::human(format!("up-contributor-{i}"));
+                let id = expect(client.get("/actors/me", &who).await, 200, "me").id("/actor_profile_id");
+                let grant = expect(
+                    client
+                        .post(
+                            &format!("/projects/{project}/role-grants"),
+                            &pm,
+                            json!({"target_actor_profile_id": id, "role": "submitter", "qualification": {}, "reason": "up crash"}),
+                        )
+                        .await,
+                    201,
+                    "role grant",
+                )
+                .id("/id");
+                done.push((i, project, id, grant));
+            }
+            done
+        });
+    }
+    let kills = killer.await.unwrap();
+    let _ = stop.send(true);
+    let mut done = Vec::new();
+    while let Some(lane) = lanes.join_next().await {
+        done.extend(lane.unwrap());
+    }
+    done.sort();
+    let units = done.len();
+
+    println!(
+        "up crash: {units} units; up killed and back {} times (restart took {kills:?}); {} answers lost on purpose",
+        kills.len(),
+        client
+            .stats
+            .lost_on_purpose
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert!(!kills.is_empty(), "up was never killed");
+    assert!(
+        up.lock().unwrap().interrupt(),
+        "up stops cleanly after the kills"
+    );
+
+    // Exactly once, read from the cluster `up` leaves behind.
+    let check = Up::command(&data)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "audit verify: {check:?}");
+    let up = Up::start(&data, &address);
+    let mut wrong = Vec::new();
+    for (i, project, actor, grant) in &done {
+        let project_view = client.get(&format!("/projects/{project}"), &pm).await;
+        if project_view.status != 200 || project_view.body["slug"] != format!("up-{i}") {
+            wrong.push(format!(
+                "unit {i}: project {project}: {}",
+                project_view.body
+            ));
+        }
+        let grants = client
+            .get(&format!("/projects/{project}/role-grants"), &pm)
+            .await;
+        let items = grants.body["items"].as_array().cloned().unwrap_or_default();
+        let ids: Vec<&Value> = items.iter().map(|g| &g["id"]).collect();
+        if ids != [&json!(grant)] || items[0]["actor_profile_id"] != json!(actor) {
+            wrong.push(format!("unit {i}: grants {}", grants.body));
+        }
+    }
+    let mut slugs: Vec<String> = Vec::new();
+    let mut page = "/projects?limit=100".to_owned();
+    loop {
+        let listed = expect(client.get(&page, &pm).await, 200, "projects");
+        slugs.extend(
+            listed.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["slug"].as_str().unwrap_or_default().to_owned()),
+        );
+        match listed.body["next_cursor"].as_str() {
+            Some(cursor) => page = format!("/projects?limit=100&cursor={cursor}"),
+            None => break,
+        }
+    }
+    slugs.sort();
+    if slugs.len() != units {
+        wrong.push(format!(
+            "{} projects for {units} units: {slugs:?}",
+            slugs.len()
+        ));
+    }
+    drop(up);
+    assert!(
+        wrong.is_empty(),
+        "seed {seed}: {} problems, the first:\n{}",
+        wrong.len(),
+        wrong[..wrong.len().min(10)].join("\n")
+    );
+}
