@@ -9,7 +9,7 @@
 # is built from source by libfuzzer-sys). The toolchain is stable: RUSTC_BOOTSTRAP=1
 # lets cargo fuzz pass its nightly flags. No sanitizer: the workspace denies unsafe
 # code, so AddressSanitizer would double the cost for little; the builds keep debug
-# assertions and overflow checks. `cargo fuzz run <target>` by hand uses ASan.
+# assertions and overflow checks.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-${WORKSTREAM_FUZZ_SECONDS:-60}}"
@@ -34,7 +34,7 @@ for target in $("${fuzz[@]}" list); do
         echo "fuzz $target: $(grep -E '^Done [0-9]+ runs' "$log" | tail -1) ($(grep -oE 'cov: [0-9]+' "$log" | tail -1))"
     else
         tail -n 60 "$log"
-        echo "fuzz $target FAILED: minimize the input above with 'cargo fuzz tmin $target <artifact>'," \
+        echo "fuzz $target FAILED: minimize the input above with 'RUSTC_BOOTSTRAP=1 cargo fuzz tmin -s none $target <artifact>'," \
              "commit it under fuzz/regressions/$target/ (tests/tests/fuzz_inputs.rs runs it), and fix the bug" >&2
         exit 1
     fi
