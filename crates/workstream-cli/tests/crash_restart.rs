@@ -9,14 +9,16 @@
 //! screening, release, claim, start, packet upload, submission, the worker's
 //! evaluation, a review lease and an accept decision (an award of 50 USD, a completed
 //! review, reputation events), the award's delivery by the worker through the local
-//! adapter, and the adapter's fulfilment report. Every request goes through the
+//! adapter, and the adapter's fulfilment report. At least ten flows run, and more start
+//! until the chaos below has killed eight processes and restarted the database twice (at
+//! most 200), so that a fast machine sees as much chaos as a slow one. Every request goes through the
 //! retrying client ([`crash_support::client`]): one `Idempotency-Key` per mutation, sent
 //! again to the next server when the answer was lost.
 //!
 //! Meanwhile a chaos loop, driven by a seeded RNG, SIGKILLs a random server or worker
 //! every few seconds and starts it again a moment later, and restarts PostgreSQL
-//! (`pg_ctl restart`, fast or immediate mode) mid-run. One flow runs first without any
-//! chaos, as the reference.
+//! (`pg_ctl restart`, fast or immediate mode) right after the first kill and then every
+//! few seconds. One flow runs first without any chaos, as the reference.
 //!
 //! Afterwards, with every process back and the job queue drained: each flow's task is
 //! `accepted` with exactly one admission, submission, checker run (completed, one result
@@ -30,8 +32,9 @@
 //!
 //! The seed is printed: `WORKSTREAM_CRASH_SEED=<seed>` replays the chaos schedule (the
 //! flows' own timing still varies). `WORKSTREAM_SOAK=1` runs the long variant (more
-//! flows, kills every 0.5-3 s, a database restart about every 30 s;
-//! `WORKSTREAM_SOAK_FLOWS`, default 120, sets the number of flows).
+//! flows, kills every 0.5-3 s, a database restart every 5-15 s, at least 100 kills and
+//! 10 restarts;
+//! `WORKSTREAM_SOAK_FLOWS`, default 300, sets the number of flows).
 
 #[path = "../../../tests/tests/projects_support/mod.rs"]
 mod projects_support;
@@ -40,6 +43,7 @@ mod crash_support;
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -61,15 +65,20 @@ const ATTESTATION: &str = "I attest this packet holds no client data, nothing co
 /// How a run is shaped.
 #[derive(Debug, Clone)]
 struct Plan {
-    /// Flows run under chaos (after the reference flow).
+    /// Flows run under chaos (after the reference flow) at least; more start until the
+    /// chaos loop has killed `min_kills` processes and restarted the database
+    /// `min_restarts` times, up to `max_flows` (so a fast machine still sees the chaos).
     flows: usize,
+    max_flows: usize,
+    min_kills: usize,
+    min_restarts: usize,
     /// Flows in flight at once.
     concurrency: usize,
     /// Time between kills, in ms.
     kill_gap: (u64, u64),
     /// Time a killed process stays down, in ms.
     down_for: (u64, u64),
-    /// Time between database restarts, in ms (the first comes after one such gap).
+    /// Time between database restarts, in ms (the first comes after the first kill).
     restart_gap: (u64, u64),
     /// Successful mutation answers the client discards, per mille (see the client).
     answers_lost_per_mille: u64,
@@ -80,20 +89,26 @@ impl Plan {
         if crash_support::soak() {
             let flows = std::env::var("WORKSTREAM_SOAK_FLOWS")
                 .map(|v| v.parse().expect("WORKSTREAM_SOAK_FLOWS is a number"))
-                .unwrap_or(120);
+                .unwrap_or(300);
             Plan {
                 flows,
+                max_flows: flows * 2,
+                min_kills: 100,
+                min_restarts: 10,
                 concurrency: 6,
                 kill_gap: (500, 3_000),
                 down_for: (0, 1_500),
-                restart_gap: (20_000, 40_000),
+                restart_gap: (5_000, 15_000),
                 answers_lost_per_mille: 100,
             }
         } else {
             Plan {
                 flows: 10,
+                max_flows: 200,
+                min_kills: 8,
+                min_restarts: 2,
                 concurrency: 5,
-                kill_gap: (500, 2_000),
+                kill_gap: (300, 1_500),
                 down_for: (0, 600),
                 restart_gap: (4_000, 9_000),
                 answers_lost_per_mille: 150,
@@ -534,12 +549,15 @@ async fn chaos(
     plan: Plan,
     seed: u64,
     stop: tokio::sync::watch::Receiver<bool>,
+    enough: Arc<AtomicBool>,
 ) -> Vec<String> {
     let mut rng = Rng::new(seed);
     let mut log = Vec::new();
+    let (mut kills, mut restarts) = (0, 0);
     let began = Instant::now();
-    let mut next_restart =
-        Duration::from_millis(rng.between(plan.restart_gap.0, plan.restart_gap.1));
+    // The first database restart comes right after the first kill, so that even a short
+    // run has one; the next ones come a restart gap apart.
+    let mut next_restart = Duration::ZERO;
     let victims: Vec<String> = {
         let fleet = fleet.lock().unwrap();
         let mut names = fleet.named(Role::Serve);
@@ -553,7 +571,7 @@ async fn chaos(
         if *stop.borrow() {
             break;
         }
-        if began.elapsed() >= next_restart {
+        if !log.is_empty() && began.elapsed() >= next_restart {
             let mode = if rng.next().is_multiple_of(2) {
                 StopMode::Fast
             } else {
@@ -571,6 +589,10 @@ async fn chaos(
             ));
             next_restart = began.elapsed()
                 + Duration::from_millis(rng.between(plan.restart_gap.0, plan.restart_gap.1));
+            restarts += 1;
+            if kills >= plan.min_kills && restarts >= plan.min_restarts {
+                enough.store(true, Ordering::Relaxed);
+            }
             continue;
         }
         let victim = rng.pick(&victims).clone();
@@ -591,6 +613,10 @@ async fn chaos(
             "{:>6.1} s: SIGKILL {victim}, down {down} ms",
             at.as_secs_f64()
         ));
+        kills += 1;
+        if kills >= plan.min_kills && restarts >= plan.min_restarts {
+            enough.store(true, Ordering::Relaxed);
+        }
     }
     log
 }
@@ -756,7 +782,7 @@ async fn killed_servers_and_workers_and_a_restarted_database_lose_and_duplicate_
     );
     let began = Instant::now();
     let mut d = deploy(seed, plan.answers_lost_per_mille).await;
-    let pairs = d.set_up(plan.flows + 1).await;
+    let pairs = d.set_up(plan.max_flows + 1).await;
     println!(
         "crash_restart: deployed and set up in {:?}",
         began.elapsed()
@@ -775,29 +801,43 @@ async fn killed_servers_and_workers_and_a_restarted_database_lose_and_duplicate_
 
     // The flows under chaos.
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let enough = Arc::new(AtomicBool::new(false));
     let chaos = tokio::spawn(chaos(
         d.fleet.clone(),
         d.cluster.clone(),
         plan.clone(),
         seed,
         stopped,
+        enough.clone(),
     ));
     let load_began = Instant::now();
     let d = Arc::new(d);
-    let slots = Arc::new(tokio::sync::Semaphore::new(plan.concurrency));
-    let mut flows = tokio::task::JoinSet::new();
-    for (i, (submitter, reviewer)) in pairs.iter().enumerate().skip(1) {
-        let (d, slots) = (d.clone(), slots.clone());
-        let (submitter, reviewer) = (submitter.clone(), reviewer.clone());
-        flows.spawn(async move {
-            let _slot = slots.acquire_owned().await.unwrap();
-            flow(&d, i, &submitter, &reviewer).await
+    let pairs = Arc::new(pairs);
+    let next = Arc::new(AtomicUsize::new(1));
+    let mut lanes = tokio::task::JoinSet::new();
+    for _ in 0..plan.concurrency {
+        let (d, pairs, next, enough, plan) = (
+            d.clone(),
+            pairs.clone(),
+            next.clone(),
+            enough.clone(),
+            plan.clone(),
+        );
+        lanes.spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i > plan.max_flows || (i > plan.flows && enough.load(Ordering::Relaxed)) {
+                    return done;
+                }
+                done.push(flow(&d, i, &pairs[i].0, &pairs[i].1).await);
+            }
         });
     }
     let mut done = vec![reference.clone()];
-    while let Some(flow) = flows.join_next().await {
-        match flow {
-            Ok(flow) => done.push(flow),
+    while let Some(lane) = lanes.join_next().await {
+        match lane {
+            Ok(flows) => done.extend(flows),
             Err(err) => {
                 let _ = stop.send(true);
                 std::panic::resume_unwind(err.into_panic());
