@@ -12,8 +12,8 @@
 //! adapter, and the adapter's fulfilment report. At least ten flows run, and more start
 //! until the chaos below has killed eight processes and restarted the database twice (at
 //! most 200), so that a fast machine sees as much chaos as a slow one. Every request
-//! goes through the retrying client ([`crash_support::client`]): one `Idempotency-Key` per mutation, sent
-//! again to the next server when the answer was lost.
+//! goes through the retrying client ([`crash_support::client`]): one `Idempotency-Key`
+//! per mutation, sent again to the next server when the answer was lost.
 //!
 //! Meanwhile a chaos loop, driven by a seeded RNG, SIGKILLs a random server or worker
 //! every few seconds and starts it again a moment later, and restarts PostgreSQL
