@@ -602,3 +602,58 @@ async fn a_setup_defect_is_the_managers_to_repair_and_the_retry_admits() {
         1
     );
 }
+
+/// Every stored packet object under the pipeline's object store.
+fn stored_objects(s: &Setup) -> usize {
+    fn files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .map(|e| e.unwrap().path())
+                .map(|path| if path.is_dir() { files(&path) } else { 1 })
+                .sum()
+        })
+    }
+    files(&s.server.pipeline_root().join("objects"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_packet_for_someone_elses_task_is_refused_before_intake() {
+    // A submitter of the project who is not the assignee cannot see the claimed task:
+    // the concealed 404, before a byte is inspected, checked or stored, and without an
+    // audit event; the assignee's identical upload is checked on its merits.
+    let s = setup("pipeline-intruder", false).await;
+    let project: Uuid = sqlx::query_scalar("SELECT project_id FROM tasks WHERE id = $1")
+        .bind(s.task)
+        .fetch_one(s.server.database.pool())
+        .await
+        .unwrap();
+    let intruder = s.server.actor("pipeline-intruder").await;
+    s.server
+        .grant_project_role(&intruder, project, ProjectRole::Submitter)
+        .await;
+    let audit = async || -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM audit_events")
+            .fetch_one(s.server.database.pool())
+            .await
+            .unwrap()
+    };
+    let before = audit().await;
+    let refused = upload(&s.server, &intruder, s.task, zip(&[GOOD[1]])).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+    assert_eq!(refused.code(), "not_found");
+    let refused = upload(&s.server, &intruder, s.task, zip(GOOD)).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+    assert_eq!(audit().await, before, "no audit event for the refusals");
+    assert_eq!(stored_objects(&s), 0, "nothing stored for the intruder");
+
+    let checked = upload(&s.server, &s.submitter, s.task, zip(&[GOOD[1]])).await;
+    assert_eq!(
+        checked.code(),
+        "pre_submission_checker_failed",
+        "{}",
+        checked.body
+    );
+    let admitted = upload(&s.server, &s.submitter, s.task, zip(GOOD)).await;
+    assert_eq!(admitted.status, StatusCode::CREATED, "{}", admitted.body);
+    assert_eq!(stored_objects(&s), 1);
+}

@@ -276,6 +276,8 @@ async fn upload(
     {
         let mut conn = state.pool.acquire().await?;
         access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::Submitter).await?;
+        // Only the assignee's bytes are received, inspected, checked and stored.
+        submission::check_uploader(&mut conn, &caller.requester(), task_id).await?;
     }
     let (artifact_policy, checker_policy, criteria, project_id) =
         locked_context(&state, task_id).await?;

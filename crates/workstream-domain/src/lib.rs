@@ -30,6 +30,9 @@
 //!   the run's route (`checker_retry` > `task_setup_blocked` > `needs_revision` >
 //!   `allow_review`).
 //! - [`roles`] names administrative and project roles and the scopes they are granted in.
+//! - [`bearer`] holds the rules a bearer token's header and claims must meet (size,
+//!   segments, issuer, audience, times, subject, scopes); the API adds keys and
+//!   signatures.
 //! - [`token`] is the shared shape of every stored enum: one literal gives the Rust
 //!   variant, `as_str()`, `FromStr` and the serde form.
 //!
@@ -38,6 +41,7 @@
 
 #![deny(missing_docs)]
 
+pub mod bearer;
 pub mod canonical;
 pub mod contribution;
 pub mod currency;

@@ -13,7 +13,12 @@
 //!   down after the HTTP server has drained), with `PR_SET_PDEATHSIG` so that a killed
 //!   Workstream never leaves an orphaned server behind;
 //! * PostgreSQL refuses to run as root. When Workstream runs as root (CI machines,
-//!   containers), the cluster runs as the unprivileged `nobody` user instead.
+//!   containers), the cluster runs as the unprivileged `nobody` user instead;
+//! * a process killed outright (SIGKILL, OOM) leaves its server shutting down on the
+//!   parent-death signal; a start on the same directory waits (up to 30 seconds) for
+//!   the server named in `postmaster.pid` to exit instead of failing on its lock file,
+//!   so a restart right after a crash works. A server that is still running after that
+//!   (another `workstream up` on the same directory) is reported by pid.
 //!
 //! A [`Durability::Durable`] cluster keeps its data between runs (the `up` command); a
 //! [`Durability::Throwaway`] one trades crash safety for speed (`fsync=off`) and is
@@ -39,6 +44,8 @@ pub const SUPERUSER: &str = "workstream";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a fast shutdown may take before the server is stopped harder.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a start waits for a previous server of the same data directory to exit.
+const PREVIOUS_SERVER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Whether a cluster's data must survive crashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +190,7 @@ impl EmbeddedCluster {
             initdb(&bin_dir, &layout, run_as.as_ref(), durability)?
         };
 
+        wait_for_previous_server(&layout)?;
         let mut last_error = None;
         // A port picked as free can be taken before the server binds it; try a few.
         for _ in 0..3 {
@@ -291,6 +299,40 @@ impl Drop for EmbeddedCluster {
             tracing::warn!(error = %err, "stopping the embedded PostgreSQL cluster");
         }
     }
+}
+
+/// Waits for the server named in the data directory's `postmaster.pid` to exit: the
+/// server of a previous owner killed without stopping it, which got the parent-death
+/// signal and is shutting down. A pid that is not alive (or not ours to signal, which
+/// PostgreSQL treats as stale too) needs no wait; PostgreSQL itself clears a stale file.
+fn wait_for_previous_server(layout: &Layout) -> Result<(), ClusterError> {
+    let Ok(pid_file) = fs::read_to_string(layout.data.join("postmaster.pid")) else {
+        return Ok(());
+    };
+    let Some(pid) = pid_file
+        .lines()
+        .next()
+        .and_then(|line| line.trim().parse::<i32>().ok())
+        .filter(|pid| *pid > 0)
+    else {
+        return Ok(());
+    };
+    let pid = Pid::from_raw(pid);
+    let deadline = Instant::now() + PREVIOUS_SERVER_TIMEOUT;
+    while kill(pid, None).is_ok() {
+        if Instant::now() > deadline {
+            return Err(ClusterError::DataDirectory {
+                path: layout.data.clone(),
+                reason: format!(
+                    "another PostgreSQL server (pid {pid}) has been using it for more than {} \
+                     seconds; is another `workstream up` running on this data directory?",
+                    PREVIOUS_SERVER_TIMEOUT.as_secs()
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 /// Finds the directory with `initdb` and `postgres`: `WORKSTREAM_POSTGRES_BIN_DIR`,

@@ -100,3 +100,41 @@ fn nix_is_root() -> bool {
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
         .unwrap_or(false)
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_starts_once_the_server_of_a_killed_owner_has_exited() {
+    // `workstream up` SIGKILLed: its server got the parent-death signal (SIGINT) and is
+    // still shutting down when `up` is started again on the same directory.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root = dir.path().join("pg");
+    let first = EmbeddedCluster::start(&root, Durability::Durable).unwrap();
+    let mut conn = sqlx::PgConnection::connect(&first.database_url("postgres"))
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE kept AS SELECT 7 AS v")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let pid_file = std::fs::read_to_string(root.join("data/postmaster.pid")).unwrap();
+    let pid = pid_file.lines().next().unwrap().trim().to_owned();
+    // The owner is gone without stopping its server (its Drop never runs).
+    std::mem::forget(first);
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+
+    let second = EmbeddedCluster::start(&root, Durability::Durable)
+        .expect("the new owner waits for the old server to finish its shutdown");
+    let mut conn = sqlx::PgConnection::connect(&second.database_url("postgres"))
+        .await
+        .unwrap();
+    let kept: i32 = sqlx::query_scalar("SELECT v FROM kept")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(kept, 7);
+}

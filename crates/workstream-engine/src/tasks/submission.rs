@@ -26,7 +26,8 @@ use workstream_domain::{Digest, TaskState, decide};
 use workstream_store::jobs::{self, NewJob};
 use workstream_store::tasks::{self, TaskRow};
 
-use super::assignment::{lock_with_assignment, locks_complete};
+use super::access::Access;
+use super::assignment::{lock_with_assignment, locks_complete, may_see};
 use super::{Requester, audit_transition, state_of};
 use crate::CommandError;
 
@@ -88,6 +89,44 @@ fn accepts_packets(task: &TaskRow) -> bool {
         || task.status == TaskState::NeedsRevision.as_str()
 }
 
+/// The refusals [`admit`] would give the caller, checked before an upload is read:
+/// the concealed 404 for a task they may not see, 403 `not_assignee` for someone
+/// else's, 403 `transition_not_allowed` for a task that takes no packet. Without it a
+/// contributor could make the server receive, inspect, check and store bytes for a task
+/// that is not theirs (and read the pre-submit verdict on it) before `admit` refused.
+/// Reads only; `admit` checks again under its locks.
+pub async fn check_uploader(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task_id: Uuid,
+) -> Result<(), CommandError> {
+    let task = tasks::find(conn, task_id)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    let access = Access::read(conn, requester.actor_id, task.project_id, false).await?;
+    if !may_see(&task, &access, requester.actor_id) {
+        return Err(CommandError::not_found());
+    }
+    tasks::active_assignment(conn, task.id)
+        .await?
+        .filter(|a| a.contributor_id == requester.actor_id)
+        .ok_or_else(not_assignee)?;
+    if !accepts_packets(&task) {
+        return Err(CommandError::forbidden(
+            "transition_not_allowed",
+            format!("a task in {} takes no packet", task.status),
+        ));
+    }
+    Ok(())
+}
+
+fn not_assignee() -> CommandError {
+    CommandError::forbidden(
+        "not_assignee",
+        "only the task's assignee can submit a packet",
+    )
+}
+
 /// Records a `ready` admission for the caller's assignment (see the module docs).
 pub async fn admit(
     conn: &mut PgConnection,
@@ -98,12 +137,7 @@ pub async fn admit(
     let (task, active, _access) = lock_with_assignment(conn, requester, task_id).await?;
     let assignment = active
         .filter(|a| a.contributor_id == requester.actor_id)
-        .ok_or_else(|| {
-            CommandError::forbidden(
-                "not_assignee",
-                "only the task's assignee can submit a packet",
-            )
-        })?;
+        .ok_or_else(not_assignee)?;
     if !accepts_packets(&task) {
         return Err(CommandError::forbidden(
             "transition_not_allowed",
