@@ -138,6 +138,8 @@ if out:
 /// One row of the table.
 struct Row {
     check: String,
+    /// A stable name of `how` for the JSON report (`wasm-pooled`, `process-native`, ...).
+    kind: &'static str,
     how: String,
     stats: Stats,
     /// Fuel one run consumed (WebAssembly rows only).
@@ -472,18 +474,23 @@ fn main() {
     ];
 
     let mut rows = Vec::new();
-    let sandboxes: Vec<(Sandbox, TempDir, String)> = [true, false]
+    let sandboxes: Vec<(Sandbox, TempDir, String, &'static str)> = [true, false]
         .into_iter()
         .map(|pooling| {
             let cache = TempDir::new().expect("temp dir");
             let sandbox = sandbox(pooling, cache.path());
             let how = allocator_label(pooling, sandbox.allocator());
-            (sandbox, cache, how)
+            let kind = if pooling {
+                "wasm-pooled"
+            } else {
+                "wasm-on-demand"
+            };
+            (sandbox, cache, how, kind)
         })
         .collect();
     for check in &checks {
         let (bytes, request, packet) = &check.wasm;
-        for (sandbox, _cache, how) in &sandboxes {
+        for (sandbox, _cache, how, kind) in &sandboxes {
             let checker = sandbox.load(bytes).expect("load the component");
             if let Some((request, _)) = &check.missing {
                 // The check really checks: one path more than the packet has is reported.
@@ -507,6 +514,7 @@ fn main() {
             );
             rows.push(Row {
                 check: check.name.clone(),
+                kind,
                 how: how.clone(),
                 stats: Stats::of(samples),
                 fuel: Some(fuel),
@@ -526,6 +534,7 @@ fn main() {
         };
         let mut processes = [
             (
+                "process-native",
                 if check.missing.is_some() {
                     "process: native binary (Rust, `rustc -O`)".to_owned()
                 } else {
@@ -534,15 +543,17 @@ fn main() {
                 Command::new(native),
             ),
             (
+                "process-python3",
                 format!("process: `python3 -c {script_label}` ({python_version})"),
                 python_command(&[]),
             ),
             (
+                "process-python3-isolated",
                 format!("process: `python3 -I -S -c {script_label}` ({python_version})"),
                 python_command(&["-I", "-S"]),
             ),
         ];
-        for (how, command) in &mut processes {
+        for (kind, how, command) in &mut processes {
             if let Some((_, input_missing)) = &check.missing {
                 // The check really checks: one path more than the packet has is reported.
                 let stdout = spawn_once(command, input_missing);
@@ -555,6 +566,7 @@ fn main() {
             }
             rows.push(Row {
                 check: check.name.clone(),
+                kind,
                 how: std::mem::take(how),
                 stats: Stats::of(process_samples(command, stdin, process_runs)),
                 fuel: None,
@@ -612,6 +624,29 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("create the report directory");
     let path = dir.join("checker_invocation.md");
     std::fs::write(&path, &report).expect("write the report");
+    // The same rows for `workstream-bench`, which puts them beside the other benchmarks.
+    let micros = |d: Duration| d.as_secs_f64() * 1e6;
+    let json_rows: Vec<_> = rows
+        .iter()
+        .map(|row| {
+            json!({
+                "check": row.check,
+                "kind": row.kind,
+                "how": row.how,
+                "iterations": row.stats.iterations,
+                "p50_us": micros(row.stats.p50),
+                "p99_us": micros(row.stats.p99),
+                "mean_us": micros(row.stats.mean),
+                "fuel": row.fuel,
+            })
+        })
+        .collect();
+    let json = json!({ "machine": machine, "python": python_version, "rows": json_rows });
+    std::fs::write(
+        dir.join("checker_invocation.json"),
+        serde_json::to_vec_pretty(&json).expect("JSON"),
+    )
+    .expect("write the JSON report");
     println!("{report}");
     println!("Written to {}", path.display());
 }

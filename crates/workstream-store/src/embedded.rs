@@ -52,8 +52,8 @@ const PREVIOUS_SERVER_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum Durability {
     /// Normal PostgreSQL durability: the `up` command's cluster.
     Durable,
-    /// `fsync`, synchronous commit and full-page writes off: a test cluster that is
-    /// thrown away with its process.
+    /// `fsync`, synchronous commit and full-page writes off, and a small WAL ceiling:
+    /// a test cluster that is thrown away with its process.
     Throwaway,
 }
 
@@ -587,7 +587,12 @@ fn spawn_server(
             .args(["-c", "synchronous_commit=off"])
             .args(["-c", "full_page_writes=off"])
             .args(["-c", "wal_level=minimal"])
-            .args(["-c", "max_wal_senders=0"]);
+            .args(["-c", "max_wal_senders=0"])
+            // A test binary clones dozens of databases (each clone is WAL-logged in
+            // full); a small WAL ceiling recycles those segments instead of letting
+            // pg_wal grow towards the 1 GB default on a disk shared by every test.
+            .args(["-c", "max_wal_size=64MB"])
+            .args(["-c", "min_wal_size=32MB"]);
     }
     if let Some(user) = run_as {
         cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());

@@ -10,8 +10,11 @@
 //! user must be allowed to create databases); each test then gets a fresh database
 //! migrated from scratch.
 //!
-//! The cluster dies with the test process (the server gets `SIGINT` when its parent
-//! dies). Its directory is swept by the next test process that starts one.
+//! Every test database is dropped when its [`TestDatabase`] is, so a binary of a hundred
+//! tests holds a handful of databases at a time, not a hundred (each clone is a few
+//! megabytes of files plus as much WAL, and CI disks are not large). The cluster dies
+//! with the test process (the server gets `SIGINT` when its parent dies). Its directory
+//! is swept by the next test process that starts one.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -39,16 +42,14 @@ pub enum TestDatabaseError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// A fresh, fully migrated database of its own for one test.
-///
-/// On an external server (`WORKSTREAM_TEST_DATABASE_URL`) the database is dropped when
-/// this value is; on the embedded cluster the whole cluster goes away with the process.
+/// A fresh, fully migrated database of its own for one test, dropped (with every
+/// session still on it) when this value is.
 #[derive(Debug)]
 pub struct TestDatabase {
     pool: PgPool,
     url: String,
     name: String,
-    external_admin_url: Option<String>,
+    admin_url: String,
 }
 
 impl TestDatabase {
@@ -74,15 +75,11 @@ impl TestDatabase {
         if let Server::External { .. } = server {
             crate::migrate(&pool).await?;
         }
-        let external_admin_url = match server {
-            Server::External { admin_url } => Some(admin_url.clone()),
-            Server::Embedded { .. } => None,
-        };
         Ok(TestDatabase {
             pool,
             url,
             name,
-            external_admin_url,
+            admin_url: server.admin_url().to_owned(),
         })
     }
 
@@ -104,9 +101,7 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Some(admin_url) = self.external_admin_url.take() else {
-            return;
-        };
+        let admin_url = std::mem::take(&mut self.admin_url);
         let name = self.name.clone();
         // Drop runs inside the test's runtime, which cannot be blocked on; a thread
         // with a runtime of its own drops the database (ending the pool's sessions).

@@ -1,0 +1,296 @@
+//! Task lifecycle throughput through the real HTTP API, checker pipeline and job
+//! worker, against `pgbench`'s built-in simple-update script on the same cluster: the
+//! rate at which this PostgreSQL commits small write transactions, the ceiling for a
+//! design that commits once per transition.
+//!
+//! * Submission to routing: tasks held in progress with admitted packets are submitted
+//!   by concurrent clients; the worker runs the locked checker policy over each packet
+//!   and routes it to review. The rate counts both transitions (submit, route).
+//! * Full cycles: concurrent clients each take a task from creation to acceptance
+//!   (create, screen, release, claim, start, upload with pre-submit checks, submit,
+//!   checked and routed by the worker, review claim, accept with evidence).
+//!
+//! Transitions are counted from the audit trail (task events that changed the
+//! status), and the submit-to-routed latency from the same events' times, so the
+//! figures are what the ledger recorded, not what the client believes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::Scale;
+use crate::cluster::BenchCluster;
+use crate::report::{Against, Better, Figure, Report, percentile, sorted};
+use crate::world::World;
+
+/// Concurrent clients in both phases.
+const CLIENTS: usize = 4;
+/// `anchors.md`: submit to first verdict visible, p95.
+const SUBMIT_TO_VERDICT_P95_TARGET_MS: f64 = 250.0;
+
+pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> anyhow::Result<()> {
+    let routed_tasks = scale.pick(200, 20);
+    let cycles = scale.pick(60, 8);
+    let pgbench_seconds = scale.pick(20, 5);
+    println!(
+        "== lifecycle: {routed_tasks} submissions to routing and {cycles} full cycles by \
+         {CLIENTS} clients; pgbench simple-update for {pgbench_seconds} s"
+    );
+    let world = Arc::new(World::start("bench-lifecycle", CLIENTS, CLIENTS).await);
+
+    // Submission to routing.
+    let mut prepared = Vec::new();
+    for i in 0..routed_tasks {
+        let who = &world.submitters[i % CLIENTS];
+        let task = world.released_task(&format!("Routed {i}")).await?;
+        world.start_task(who, task).await?;
+        let admission = world.upload(who, task).await?;
+        prepared.push((i % CLIENTS, task, admission));
+    }
+    let started = Instant::now();
+    let mut clients = tokio::task::JoinSet::new();
+    for client in 0..CLIENTS {
+        let world = world.clone();
+        let mine: Vec<_> = prepared
+            .iter()
+            .filter(|(c, _, _)| *c == client)
+            .cloned()
+            .collect();
+        clients.spawn(async move {
+            for (_, task, admission) in mine {
+                world
+                    .submit(&world.submitters[client], task, &admission)
+                    .await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = clients.join_next().await {
+        done??;
+    }
+    let tasks: Vec<Uuid> = prepared.iter().map(|(_, t, _)| *t).collect();
+    for task in &tasks {
+        world.wait_status(*task, "review_pending").await?;
+    }
+    let routing = Ledger::read(&world, &tasks).await?;
+    ensure!(
+        routing.transitions("evaluation_pending") == routed_tasks
+            && routing.transitions("review_pending") == routed_tasks,
+        "every submission is recorded once and routed once"
+    );
+    let routing_elapsed = routing.span().unwrap_or(started.elapsed());
+    let routing_rate = (2 * routed_tasks) as f64 / routing_elapsed.as_secs_f64();
+    let to_routed = sorted(routing.latencies_ms("evaluation_pending", "review_pending"));
+
+    // Full cycles.
+    let before = Instant::now();
+    let mut clients = tokio::task::JoinSet::new();
+    for client in 0..CLIENTS {
+        let world = world.clone();
+        let count = cycles / CLIENTS + usize::from(client < cycles % CLIENTS);
+        clients.spawn(async move {
+            let mut tasks = Vec::new();
+            let submitter = &world.submitters[client];
+            let reviewer = &world.reviewers[client];
+            for i in 0..count {
+                let task = world.released_task(&format!("Cycle {client}-{i}")).await?;
+                world.start_task(submitter, task).await?;
+                let admission = world.upload(submitter, task).await?;
+                world.submit(submitter, task, &admission).await?;
+                world.wait_status(task, "review_pending").await?;
+                let lease = world.claim_review(reviewer, task).await?;
+                world.accept(reviewer, lease).await?;
+                tasks.push(task);
+            }
+            anyhow::Ok(tasks)
+        });
+    }
+    let mut cycled = Vec::new();
+    while let Some(done) = clients.join_next().await {
+        cycled.extend(done??);
+    }
+    let cycle_elapsed = before.elapsed();
+    for task in &cycled {
+        world.wait_status(*task, "accepted").await?;
+    }
+    let cycles_ledger = Ledger::read(&world, &cycled).await?;
+    ensure!(
+        cycles_ledger.transitions("accepted") == cycles,
+        "every cycle ends accepted exactly once"
+    );
+    let cycle_transitions = cycles_ledger.events.len();
+    let cycle_elapsed = cycles_ledger.span().unwrap_or(cycle_elapsed);
+    let cycle_rate = cycles as f64 / cycle_elapsed.as_secs_f64();
+    let cycle_transition_rate = cycle_transitions as f64 / cycle_elapsed.as_secs_f64();
+    // The server's `Drop` stops it; the pgbench database is separate.
+    drop(world);
+
+    let tps = pgbench(cluster, pgbench_seconds).await?;
+    let area = "Task lifecycle";
+    let ceiling = format!("pgbench simple-update TPS, {CLIENTS} clients, same cluster");
+    report.figure(Figure {
+        area,
+        measure: format!(
+            "submission to routing: transitions/s ({routed_tasks} tasks, packet checked in the sandbox)"
+        ),
+        ours: routing_rate,
+        unit: "/s",
+        reference: ceiling.clone(),
+        reference_value: tps,
+        better: Better::Higher,
+        against: Against::Limit,
+    });
+    report.figure(Figure {
+        area,
+        measure: format!(
+            "full cycles, creation to acceptance: transitions/s ({cycles} cycles, {} transitions each)",
+            cycle_transitions / cycles.max(1)
+        ),
+        ours: cycle_transition_rate,
+        unit: "/s",
+        reference: ceiling,
+        reference_value: tps,
+        better: Better::Higher,
+        against: Against::Limit,
+    });
+    report.figure(Figure {
+        area,
+        measure: format!("submit to routed p95, {CLIENTS} clients submitting at once"),
+        ours: percentile(&to_routed, 95.0),
+        unit: "ms",
+        reference: "target: first verdict visible (anchors.md)".into(),
+        reference_value: SUBMIT_TO_VERDICT_P95_TARGET_MS,
+        better: Better::Lower,
+        against: Against::Target,
+    });
+    report.note(format!(
+        "Task lifecycle: full cycles ran at {cycle_rate:.1} tasks/s; submit to routed p50 \
+         {:.0} ms, p99 {:.0} ms (audit times); pgbench ran {pgbench_seconds} s.",
+        percentile(&to_routed, 50.0),
+        percentile(&to_routed, 99.0)
+    ));
+    report.raw(
+        "lifecycle",
+        json!({
+            "clients": CLIENTS,
+            "routed_tasks": routed_tasks,
+            "routing_seconds": routing_elapsed.as_secs_f64(),
+            "routing_transitions_per_second": routing_rate,
+            "submit_to_routed_ms": { "p50": percentile(&to_routed, 50.0),
+                                     "p95": percentile(&to_routed, 95.0),
+                                     "p99": percentile(&to_routed, 99.0) },
+            "cycles": cycles,
+            "cycle_transitions": cycle_transitions,
+            "cycle_seconds": cycle_elapsed.as_secs_f64(),
+            "cycles_per_second": cycle_rate,
+            "cycle_transitions_per_second": cycle_transition_rate,
+            "pgbench_simple_update_tps": tps,
+            "pgbench_seconds": pgbench_seconds,
+        }),
+    );
+    Ok(())
+}
+
+/// The status-changing task events of a set of tasks, from the audit trail.
+struct Ledger {
+    /// (task, to_status, occurred_at) in time order.
+    events: Vec<(Uuid, String, chrono::DateTime<chrono::Utc>)>,
+}
+
+impl Ledger {
+    async fn read(world: &World, tasks: &[Uuid]) -> anyhow::Result<Ledger> {
+        let events = sqlx::query_as(
+            "SELECT entity_id, to_status, occurred_at FROM audit_events
+              WHERE entity_type = 'task' AND entity_id = ANY($1)
+                AND to_status IS NOT NULL AND from_status IS DISTINCT FROM to_status
+              ORDER BY occurred_at",
+        )
+        .bind(tasks)
+        .fetch_all(world.server.database.pool())
+        .await
+        .context("reading the audit trail")?;
+        Ok(Ledger { events })
+    }
+
+    /// Events that moved a task to `status`.
+    fn transitions(&self, status: &str) -> usize {
+        self.events.iter().filter(|(_, s, _)| s == status).count()
+    }
+
+    /// From the first to the last event.
+    fn span(&self) -> Option<Duration> {
+        let first = self.events.first()?.2;
+        let last = self.events.last()?.2;
+        (last - first).to_std().ok().filter(|d| !d.is_zero())
+    }
+
+    /// Per task, milliseconds from its move to `from` to its move to `to`.
+    fn latencies_ms(&self, from: &str, to: &str) -> Vec<f64> {
+        let at = |task: Uuid, status: &str| {
+            self.events
+                .iter()
+                .find(|(t, s, _)| *t == task && s == status)
+                .map(|e| e.2)
+        };
+        let mut tasks: Vec<Uuid> = self.events.iter().map(|e| e.0).collect();
+        tasks.sort_unstable();
+        tasks.dedup();
+        tasks
+            .into_iter()
+            .filter_map(|task| {
+                let (a, b) = (at(task, from)?, at(task, to)?);
+                Some((b - a).num_microseconds()? as f64 / 1000.0)
+            })
+            .collect()
+    }
+}
+
+/// `pgbench -b simple-update` on a database of its own on the same cluster: TPS.
+async fn pgbench(cluster: &BenchCluster, seconds: u64) -> anyhow::Result<f64> {
+    let url = cluster.create_database("bench_pgbench").await?;
+    let run = |args: Vec<String>| {
+        let program = cluster.program("pgbench");
+        async move {
+            let output = tokio::process::Command::new(&program)
+                .args(&args)
+                .output()
+                .await
+                .with_context(|| format!("running {}", program.display()))?;
+            ensure!(
+                output.status.success(),
+                "pgbench {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            anyhow::Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        }
+    };
+    run(vec![
+        "-i".into(),
+        "-q".into(),
+        "-s".into(),
+        "10".into(),
+        url.clone(),
+    ])
+    .await?;
+    let out = run(vec![
+        "-b".into(),
+        "simple-update".into(),
+        "-c".into(),
+        CLIENTS.to_string(),
+        "-j".into(),
+        "2".into(),
+        "-T".into(),
+        seconds.to_string(),
+        "-n".into(),
+        url,
+    ])
+    .await?;
+    out.lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|tps| tps.parse().ok())
+        .with_context(|| format!("no TPS in pgbench's output:\n{out}"))
+}
