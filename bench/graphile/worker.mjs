@@ -54,5 +54,7 @@ const runner = await run({
 console.log("ready");
 await finished;
 await runner.stop();
-console.log(JSON.stringify({ starts_us: starts, latencies_us: latencies }));
-process.exit(0);
+// A write to a pipe is asynchronous: exit only once the whole line is out.
+process.stdout.write(JSON.stringify({ starts_us: starts, latencies_us: latencies }) + "\n", () =>
+  process.exit(0),
+);

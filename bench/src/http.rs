@@ -76,9 +76,10 @@ pub async fn run(_cluster: &BenchCluster, scale: Scale, report: &mut Report) -> 
         submissions.connections as u64 * 1000 / submissions.delay_ms
     );
 
-    let world = World::start("bench-http", 2, 2).await;
+    // Submitters hold two active tasks each (the lifecycle's cap): the reader's task
+    // under review, and the submitted tasks two per submitter after it.
+    let world = World::start("bench-http", 1 + submission_tasks.div_ceil(2), 2).await;
     let reader = &world.submitters[0];
-    let submitter = &world.submitters[1];
     let reviewer = &world.reviewers[0];
     for i in 0..QUEUE_TASKS {
         world.released_task(&format!("Queued {i}")).await?;
@@ -92,12 +93,14 @@ pub async fn run(_cluster: &BenchCluster, scale: Scale, report: &mut Report) -> 
     let mut lines = String::new();
     let mut submitted = Vec::new();
     for i in 0..submission_tasks {
+        let submitter = &world.submitters[1 + i / 2];
         let task = world.released_task(&format!("Submitted {i}")).await?;
         world.start_task(submitter, task).await?;
         let admission = world.upload(submitter, task).await?;
         lines.push_str(&format!(
-            "POST\t/api/v1/tasks/{task}/submissions\t{}\t{}\n",
+            "POST\t/api/v1/tasks/{task}/submissions\t{}\t{}\t{}\n",
             Uuid::now_v7(),
+            submitter.auth(),
             json!({ "admission_id": admission })
         ));
         submitted.push(task);
@@ -143,15 +146,7 @@ pub async fn run(_cluster: &BenchCluster, scale: Scale, report: &mut Report) -> 
         ),
     ];
     let floor_submissions = wrk_run(&wrk, &base, "/health", None, None, submissions).await?;
-    let submission = wrk_run(
-        &wrk,
-        &base,
-        "/",
-        Some(bearer(submitter)),
-        Some(&requests_file),
-        submissions,
-    )
-    .await?;
+    let submission = wrk_run(&wrk, &base, "/", None, Some(&requests_file), submissions).await?;
     let recorded: i64 =
         sqlx::query_scalar("SELECT count(*) FROM submissions WHERE task_id = ANY($1)")
             .bind(&submitted)

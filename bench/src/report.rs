@@ -159,13 +159,23 @@ impl Report {
     fn markdown(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "# Workstream benchmark report\n");
-        let _ = writeln!(out, "Command: `{}`{}\n", self.command(), {
-            if self.scale.quick {
-                " (quick: a smoke run, not figures to publish)"
+        let _ = writeln!(
+            out,
+            "Command: `{}`{}{}\n",
+            self.command(),
+            {
+                if self.scale.quick {
+                    " (quick: a smoke run, not figures to publish)"
+                } else {
+                    ""
+                }
+            },
+            if cfg!(debug_assertions) {
+                " — run from a debug build: not figures to publish"
             } else {
                 ""
             }
-        });
+        );
         let _ = writeln!(out, "Machine: {}.\n", self.machine);
         let _ = writeln!(
             out,
@@ -182,7 +192,7 @@ impl Report {
         for f in &self.figures {
             let ratio = match f.against {
                 Against::Peer => format!("{:.2}× {}", f.ratio(), lead_word(f.ratio())),
-                Against::Limit => format!("{:.2} of limit", f.ratio()),
+                Against::Limit => format!("{} of limit", share(f.ratio())),
                 Against::Target => format!(
                     "{:.2}× {}",
                     f.ratio(),
@@ -212,6 +222,16 @@ impl Report {
             let _ = writeln!(out, "\nTotal run time {:.0} s.", elapsed.as_secs_f64());
         }
         out
+    }
+}
+
+/// A share of a limit with two significant digits (0.0042, 0.31).
+fn share(ratio: f64) -> String {
+    if ratio >= 0.1 || ratio <= 0.0 {
+        format!("{ratio:.2}")
+    } else {
+        let digits = (-ratio.log10()).ceil() as usize + 1;
+        format!("{ratio:.digits$}")
     }
 }
 

@@ -2,8 +2,8 @@
 --
 -- Paces each connection with a fixed think time (WRK_DELAY_MS) so that the request
 -- rate stays near the one asked for, and, when WRK_REQUESTS names a file, sends its
--- requests in order, one per line: method, path, idempotency key and JSON body,
--- separated by tabs (each submission needs a task and an admission of its own). At
+-- requests in order, one per line: method, path, idempotency key, authorization and
+-- JSON body, separated by tabs (each submission needs a task and an admission of its own). At
 -- the end it prints one JSON line of counts and latency percentiles (microseconds).
 
 local delay_ms = tonumber(os.getenv("WRK_DELAY_MS") or "0")
@@ -13,8 +13,9 @@ local next_request = 1
 local file = os.getenv("WRK_REQUESTS")
 if file and file ~= "" then
   for line in io.lines(file) do
-    local method, path, key, body = line:match("^(%u+)\t([^\t]+)\t([^\t]+)\t(.*)$")
-    requests[#requests + 1] = { method = method, path = path, key = key, body = body }
+    local method, path, key, auth, body =
+      line:match("^(%u+)\t([^\t]+)\t([^\t]+)\t([^\t]+)\t(.*)$")
+    requests[#requests + 1] = { method = method, path = path, key = key, auth = auth, body = body }
   end
 end
 
@@ -31,6 +32,7 @@ function request()
   local r = requests[math.min(next_request, #requests)]
   next_request = next_request + 1
   wrk.headers["Idempotency-Key"] = r.key
+  wrk.headers["Authorization"] = r.auth
   wrk.headers["Content-Type"] = "application/json"
   return wrk.format(r.method, r.path, wrk.headers, r.body)
 end

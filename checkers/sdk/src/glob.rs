@@ -140,6 +140,13 @@ impl Glob {
         &self.pattern
     }
 
+    /// The one path a literal, case-sensitive pattern names (its leading `/`
+    /// dropped), so a caller can look it up instead of matching every path.
+    pub fn literal_path(&self) -> Option<&str> {
+        (self.is_literal() && !self.case_insensitive)
+            .then(|| self.pattern.strip_prefix('/').unwrap_or(&self.pattern))
+    }
+
     /// True when the pattern has no wildcard: it names exactly one path.
     pub fn is_literal(&self) -> bool {
         self.segments.iter().all(|segment| match segment {
@@ -271,6 +278,7 @@ mod tests {
     fn literal_paths_match_exactly() {
         let g = glob("docs/answer.md");
         assert!(g.is_literal());
+        assert_eq!(g.literal_path(), Some("docs/answer.md"));
         assert!(g.matches("docs/answer.md"));
         assert!(!g.matches("docs/answer.mdx"));
         assert!(!g.matches("answer.md"));

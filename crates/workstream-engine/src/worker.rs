@@ -1,8 +1,10 @@
 //! The job worker: runs the handlers of claimed jobs (architecture §5).
 //!
-//! A [`Worker`] owns `concurrency` slots. While a slot is free it claims the next due job
-//! of a kind it has a handler for (`workstream_store::jobs::claim`), and runs the
-//! handler in a task of its own beside a heartbeat that keeps extending the job's lease.
+//! A [`Worker`] owns `concurrency` slots. While a slot is free it claims due jobs of the
+//! kinds it has handlers for, as many as it has free slots, in one statement
+//! (`workstream_store::jobs::claim_batch`: a busy queue costs one claim commit per
+//! batch, not per job), and runs each handler in a task of its own beside a heartbeat
+//! that keeps extending the job's lease.
 //! The handler writes its results and calls `jobs::complete` in one transaction, so a
 //! job's effects commit once, by the worker that still holds the lease. What the worker
 //! does after the handler returns depends only on how it ended:
@@ -17,7 +19,9 @@
 //!
 //! A handler that returns `Ok(())` without completing the job is a bug; the worker fails
 //! the attempt (so the job is retried and, if the bug persists, dead-lettered) rather
-//! than leave it running until its lease expires.
+//! than leave it running until its lease expires. The worker knows without a query:
+//! `jobs::complete` marks the claim it was given ([`ClaimedJob::completion`]). A
+//! handler that completes but never commits is caught by its lease instead.
 //!
 //! Idle, the worker sleeps until the first of: a `NOTIFY workstream_jobs` for one of its
 //! kinds (sent when a job commits), the time the next job becomes due or the next lease
@@ -37,6 +41,7 @@ use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -251,35 +256,41 @@ impl Worker {
         let listener = tokio::spawn(listen(shared.pool.clone(), kinds.clone(), wake.clone()));
         let slots = Arc::new(Semaphore::new(config.concurrency));
         let mut running = JoinSet::new();
+        let last_claim = Arc::new(AtomicU8::new(FOUND));
         loop {
             while let Some(ended) = running.try_join_next() {
                 report_task_end(ended);
+            }
+            let wait = match last_claim.swap(FOUND, Ordering::AcqRel) {
+                EMPTY => Some(idle_wait(&shared, &kinds).await),
+                FAILED => Some(config.poll_interval),
+                _ => None,
+            };
+            if let Some(wait) = wait {
+                tokio::select! {
+                    biased;
+                    () = &mut shutdown => break,
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(wait) => {}
+                }
             }
             let slot = tokio::select! {
                 biased;
                 () = &mut shutdown => break,
                 slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
             };
-            let wait = match jobs::claim(&shared.pool, &config.worker_id, &kinds, config.lease)
-                .await
-            {
-                Ok(Some(job)) => {
-                    running.spawn(run_job(shared.clone(), job, slot));
-                    continue;
-                }
-                Ok(None) => idle_wait(&shared, &kinds).await,
-                Err(err) => {
-                    tracing::warn!(error = %err, "claiming a job failed; retrying after the poll interval");
-                    config.poll_interval
-                }
-            };
-            drop(slot);
-            tokio::select! {
-                biased;
-                () = &mut shutdown => break,
-                () = wake.notified() => {}
-                () = tokio::time::sleep(wait) => {}
+            // Every other free slot joins this claim. The claim runs beside the loop,
+            // so the next freed slot claims at once instead of queueing behind it.
+            let mut free = vec![slot];
+            while let Ok(more) = slots.clone().try_acquire_owned() {
+                free.push(more);
             }
+            running.spawn(claim_and_run(
+                shared.clone(),
+                kinds.clone(),
+                free,
+                last_claim.clone(),
+            ));
         }
         listener.abort();
         tracing::info!(running = running.len(), "worker stopping: no new claims");
@@ -353,8 +364,56 @@ async fn listen(pool: PgPool, kinds: Vec<&'static str>, wake: Arc<Notify>) {
     }
 }
 
-/// Runs one claimed job to its end, holding `_slot` throughout.
-async fn run_job(shared: Arc<Shared>, job: ClaimedJob, _slot: OwnedSemaphorePermit) {
+/// What the last claim found, for the dispatch loop ([`Worker::run`]).
+const FOUND: u8 = 0;
+/// Nothing was due: the loop sleeps until a notification, the next due time or the poll.
+const EMPTY: u8 = 1;
+/// The claim failed: the loop waits a poll interval.
+const FAILED: u8 = 2;
+
+/// Claims jobs for the `free` slots and runs them; slots no job fills go back at once.
+async fn claim_and_run(
+    shared: Arc<Shared>,
+    kinds: Vec<&'static str>,
+    mut free: Vec<OwnedSemaphorePermit>,
+    last_claim: Arc<AtomicU8>,
+) {
+    let config = &shared.config;
+    let claimed = jobs::claim_batch(
+        &shared.pool,
+        &config.worker_id,
+        &kinds,
+        config.lease,
+        free.len(),
+    )
+    .await;
+    let claimed = match claimed {
+        Ok(claimed) if claimed.is_empty() => {
+            last_claim.store(EMPTY, Ordering::Release);
+            return;
+        }
+        Ok(claimed) => claimed,
+        Err(err) => {
+            tracing::warn!(error = %err, "claiming a job failed; retrying after the poll interval");
+            last_claim.store(FAILED, Ordering::Release);
+            return;
+        }
+    };
+    // Dropping this set (a worker abandoning its jobs at shutdown) aborts them all.
+    let mut jobs = JoinSet::new();
+    for job in claimed {
+        let slot = free.pop().expect("no more jobs than free slots");
+        jobs.spawn(run_job(shared.clone(), job, slot));
+    }
+    drop(free);
+    while let Some(ended) = jobs.join_next().await {
+        report_task_end(ended);
+    }
+}
+
+/// Runs one claimed job to its end, holding `slot` until the handler succeeded or its
+/// failure is recorded.
+async fn run_job(shared: Arc<Shared>, job: ClaimedJob, slot: OwnedSemaphorePermit) {
     let span = tracing::info_span!(
         "job",
         id = %job.id,
@@ -380,6 +439,11 @@ async fn run_job(shared: Arc<Shared>, job: ClaimedJob, _slot: OwnedSemaphorePerm
         });
         let _abort = AbortOnDrop(handle.abort_handle());
         let outcome = handle.await;
+        if matches!(outcome, Ok(Ok(()))) {
+            // The job's work is committed: the slot can take the next job while the
+            // completion is confirmed below.
+            drop(slot);
+        }
         let _ = stop.send(true);
         let _ = heartbeat.await;
         settle(&shared, &job, outcome).await;
@@ -395,7 +459,15 @@ async fn settle(
     outcome: Result<Result<(), HandlerError>, tokio::task::JoinError>,
 ) {
     let failure = match outcome {
+        Ok(Ok(())) if job.completion.is_marked() => {
+            // `jobs::complete` completed it in the handler's transaction, which the
+            // handler committed before returning (if it did not, the job stays running
+            // and is rescued when its lease expires).
+            tracing::info!("job completed");
+            return;
+        }
         Ok(Ok(())) => {
+            // Completed by other means (a handler holding its own copy of the claim)?
             // The expected answer is LeaseLost: the job is already completed.
             match jobs::fail_with(
                 &shared.pool,

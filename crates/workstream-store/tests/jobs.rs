@@ -49,6 +49,70 @@ fn echo(n: i64) -> NewJob {
 }
 
 #[tokio::test]
+async fn concurrent_batch_claimers_take_every_job_exactly_once_oldest_first() {
+    let db = TestDatabase::create().await.unwrap();
+    let pool = workstream_store::connect(db.url(), 12).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let mut enqueued = Vec::new();
+    for n in 0..300 {
+        enqueued.push(jobs::enqueue(&mut tx, echo(n)).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+    // One `run_at` for all (one transaction): the oldest are the smallest ids.
+    enqueued.sort_unstable();
+    assert!(
+        jobs::claim_batch(&pool, "w", &["test.echo"], LEASE, 0)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a batch of none claims nothing"
+    );
+
+    // A first batch of 7 is the 7 oldest jobs, each leased once.
+    let first = jobs::claim_batch(&pool, "first", &["test.echo"], LEASE, 7)
+        .await
+        .unwrap();
+    let mut ids: Vec<Uuid> = first.iter().map(|j| j.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, enqueued[..7].to_vec());
+    assert!(first.iter().all(|j| j.attempt == 1 && j.generation == 1));
+    for job in &first {
+        complete(&pool, job).await;
+    }
+
+    let mut claimers = tokio::task::JoinSet::new();
+    for worker in 0..8 {
+        let pool = pool.clone();
+        claimers.spawn(async move {
+            let name = format!("batch-{worker}");
+            let mut claimed = Vec::new();
+            loop {
+                let batch = jobs::claim_batch(&pool, &name, &["test.echo"], LEASE, 1 + worker)
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    return claimed;
+                }
+                assert!(batch.len() <= 1 + worker, "never more than asked for");
+                for job in batch {
+                    complete(&pool, &job).await;
+                    claimed.push(job.id);
+                }
+            }
+        });
+    }
+    let mut seen: Vec<Uuid> = first.iter().map(|j| j.id).collect();
+    while let Some(claimed) = claimers.join_next().await {
+        seen.extend(claimed.unwrap());
+    }
+    seen.sort_unstable();
+    let before = seen.len();
+    seen.dedup();
+    assert_eq!(before, seen.len(), "no job was claimed twice");
+    assert_eq!(seen, enqueued, "every job was claimed");
+}
+
+#[tokio::test]
 async fn concurrent_claimers_take_every_job_exactly_once() {
     let db = TestDatabase::create().await.unwrap();
     // A pool of its own, wide enough that all claimers really run at once.

@@ -9,8 +9,12 @@
 //! Codes (all `error`): `required_file_missing`, `required_file_empty`.
 //! The report summary says how many requirements are met.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
-use workstream_checker_sdk::{CheckError, Checker, Context, Findings, config, export_checker};
+use workstream_checker_sdk::{
+    CheckError, Checker, Context, FileEntry, Findings, config, export_checker,
+};
 
 /// Configuration; see `config.schema.json`.
 #[derive(Debug, Default, Deserialize)]
@@ -36,14 +40,24 @@ impl Checker for RequiredFiles {
     fn check(ctx: &Context, config: &Config, out: &mut Findings) -> Result<(), CheckError> {
         let globs = config::globs("paths", &config.paths, false)?;
         let manifest = ctx.manifest();
+        // Literal paths (most requirements) are looked up, not matched against every
+        // file: 200 required paths on a 200-file packet are 200 lookups, not 40,000
+        // glob matches. A BTreeMap needs no random seed inside the sandbox.
+        let by_path: BTreeMap<&str, &FileEntry> = manifest
+            .iter()
+            .map(|entry| (entry.path.as_str(), entry))
+            .collect();
         let mut met = 0;
         for glob in &globs {
-            let mut matched = manifest.matching(glob).peekable();
-            let Some(_) = matched.peek() else {
+            let matched: Vec<&FileEntry> = match glob.literal_path() {
+                Some(path) => by_path.get(path).copied().into_iter().collect(),
+                None => manifest.matching(glob).collect(),
+            };
+            if matched.is_empty() {
                 missing(out, glob);
                 continue;
-            };
-            if config.allow_empty || matched.any(|entry| entry.size > 0) {
+            }
+            if config.allow_empty || matched.iter().any(|entry| entry.size > 0) {
                 met += 1;
                 continue;
             }
@@ -125,6 +139,21 @@ mod tests {
         assert_eq!(
             report.summary.as_deref(),
             Some("3 of 3 required files present")
+        );
+    }
+
+    #[test]
+    fn a_literal_path_is_looked_up_whole_and_case_sensitively() {
+        let report = check(r#"{"paths": ["/answer.md", "src/lib.rs"]}"#);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        let report = check(r#"{"paths": ["src/LIB.rs", "lib.rs", "src"]}"#);
+        assert_eq!(
+            codes(&report),
+            [
+                "required_file_missing",
+                "required_file_missing",
+                "required_file_missing"
+            ]
         );
     }
 
