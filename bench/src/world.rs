@@ -37,22 +37,27 @@ impl World {
             reviewers: vec![setup.reviewer, setup.reviewer2],
         };
         for i in world.submitters.len()..submitters {
-            let actor = world.server.actor(&format!("{slug}-submitter-{i}")).await;
-            world
-                .server
-                .grant_project_role(&actor, world.project, ProjectRole::Submitter)
+            let actor = world
+                .member(&format!("{slug}-submitter-{i}"), ProjectRole::Submitter)
                 .await;
             world.submitters.push(actor);
         }
         for i in world.reviewers.len()..reviewers {
-            let actor = world.server.actor(&format!("{slug}-reviewer-{i}")).await;
-            world
-                .server
-                .grant_project_role(&actor, world.project, ProjectRole::Reviewer)
+            let actor = world
+                .member(&format!("{slug}-reviewer-{i}"), ProjectRole::Reviewer)
                 .await;
             world.reviewers.push(actor);
         }
         world
+    }
+
+    /// A new actor holding `role` on the project.
+    async fn member(&self, subject: &str, role: ProjectRole) -> TestActor {
+        let actor = self.server.actor(subject).await;
+        self.server
+            .grant_project_role(&actor, self.project, role)
+            .await;
+        actor
     }
 
     /// `POST path` as `who`, expecting `status`; the body.

@@ -467,8 +467,8 @@ async fn settle(
             return;
         }
         Ok(Ok(())) => {
-            // Completed by other means (a handler holding its own copy of the claim)?
-            // The expected answer is LeaseLost: the job is already completed.
+            // Not marked: this claim was never passed to `jobs::complete` (a bug, or
+            // a job completed by other means). Completed, the job answers LeaseLost.
             match jobs::fail_with(
                 &shared.pool,
                 job,

@@ -24,6 +24,9 @@ struct PanicsOnce;
 /// Sleeps a little before doing what [`Record`] does: a job under way at shutdown.
 struct Slow;
 
+/// Returns success without completing its job: the bug the worker must not hide.
+struct Forgets;
+
 async fn record_result(job: &ClaimedJob, pool: &PgPool) -> Result<(), HandlerError> {
     let mut tx = pool.begin().await?;
     // First: it locks the job, and refuses if another worker holds it now.
@@ -107,12 +110,27 @@ impl JobHandler for Slow {
     }
 }
 
+impl JobHandler for Forgets {
+    fn kind(&self) -> &'static str {
+        "test.forgets"
+    }
+
+    fn run<'a>(
+        &'a self,
+        _job: &'a ClaimedJob,
+        _pool: &'a PgPool,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 fn handlers() -> Vec<Arc<dyn JobHandler>> {
     vec![
         Arc::new(Record),
         Arc::new(Flaky),
         Arc::new(PanicsOnce),
         Arc::new(Slow),
+        Arc::new(Forgets),
     ]
 }
 
@@ -276,6 +294,36 @@ async fn a_panicking_handler_is_retried_and_the_worker_keeps_serving() {
 }
 
 #[tokio::test]
+async fn success_without_completing_fails_the_attempt_and_dead_letters_the_job() {
+    let (_db, pool) = setup().await;
+    let worker = start(&pool, config("w", 2));
+    let mut tx = pool.begin().await.unwrap();
+    let id = jobs::enqueue(
+        &mut tx,
+        NewJob {
+            max_attempts: Some(2),
+            ..NewJob::new("test.forgets", json!({}))
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    finished(&pool, &[id]).await;
+    worker.stop().await;
+
+    let job = jobs::get(&pool, id).await.unwrap().unwrap();
+    assert_eq!((job.state.as_str(), job.attempt), ("discarded", 2));
+    let errors = job.errors.as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    for error in errors {
+        assert_eq!(
+            error["error"],
+            "the handler returned success without completing the job"
+        );
+    }
+}
+
+#[tokio::test]
 async fn shutdown_lets_running_jobs_finish_and_claims_nothing_new() {
     let (_db, pool) = setup().await;
     let worker = start(&pool, config("w", 1));
@@ -312,6 +360,12 @@ async fn a_worker_refuses_duplicate_kinds_and_impossible_settings() {
     let worker = Worker::new(pool, WorkerConfig::new("w"), handlers()).unwrap();
     assert_eq!(
         worker.kinds(),
-        ["test.flaky", "test.panics", "test.record", "test.slow"]
+        [
+            "test.flaky",
+            "test.forgets",
+            "test.panics",
+            "test.record",
+            "test.slow"
+        ]
     );
 }
