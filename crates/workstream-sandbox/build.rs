@@ -32,6 +32,8 @@ const BUILTIN: &[(&str, &str)] = &[
 /// Components that are never registered: a baseline and misbehaving guests for tests.
 const TEST_ONLY: &[&str] = &[
     "trivial",
+    "legacy_v0_1",
+    "hostile_nul_finding",
     "hostile_infinite_loop",
     "hostile_memory_bomb",
     "hostile_escape_attempt",
@@ -75,6 +77,7 @@ fn main() {
         "sdk",
         "builtin",
         "trivial",
+        "legacy-v0.1",
         "hostile",
     ] {
         println!(

@@ -103,12 +103,6 @@ impl InputBuilder {
         }
     }
 
-    /// Sets the phase.
-    pub fn phase(mut self, phase: Phase) -> Self {
-        self.input.phase = phase;
-        self
-    }
-
     /// Sets the manifest to the files under `dir`, with their real sizes
     /// and digests, sorted by path as the host sorts them.
     pub fn manifest_from(mut self, dir: &TempDir) -> Self {
@@ -171,15 +165,23 @@ impl InputBuilder {
         self
     }
 
-    /// Adds a prior finding with the given response.
+    /// Adds a prior finding with the given response (citing `answer.md`, line 1).
     pub fn prior_finding(mut self, id: &str, response: Option<&str>) -> Self {
         self.input.prior_findings.push(PriorFinding {
             finding_id: id.to_owned(),
             area: "answer.md".to_owned(),
             issue: "The answer does not cover the edge case.".to_owned(),
+            path: Some("answer.md".to_owned()),
+            line: Some(1),
             required_fix: "Cover the edge case.".to_owned(),
             response: response.map(str::to_owned),
         });
+        self
+    }
+
+    /// Sets the phase.
+    pub fn phase(mut self, phase: Phase) -> Self {
+        self.input.phase = phase;
         self
     }
 

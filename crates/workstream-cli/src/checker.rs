@@ -39,8 +39,7 @@ use workstream_domain::Digest;
 use workstream_engine::CommandError;
 use workstream_engine::checkers as registration;
 use workstream_sandbox::{
-    CheckOutcome, CheckRequest, FileEntry, ImportPolicy, Level, Phase, RunResult, Sandbox,
-    SandboxConfig,
+    CheckOutcome, CheckRequest, FileEntry, Level, Phase, RunResult, Sandbox, SandboxConfig,
 };
 
 use crate::DatabaseArgs;
@@ -68,9 +67,6 @@ pub enum CheckerCommand {
     Inspect {
         /// The component (`.wasm`).
         component: PathBuf,
-        /// Accept `wasi:sockets` imports (componentize-py output); the network stays denied.
-        #[arg(long)]
-        allow_socket_imports: bool,
     },
     /// Validate a component and store it in the registry (idempotent by digest).
     Register {
@@ -78,9 +74,6 @@ pub enum CheckerCommand {
         component: PathBuf,
         #[command(flatten)]
         database: DatabaseArgs,
-        /// Accept `wasi:sockets` imports (componentize-py output); the network stays denied.
-        #[arg(long)]
-        allow_socket_imports: bool,
     },
     /// Re-run a stored checker run from its stored inputs and compare the result
     /// digest (exit 0: reproduced; 1: it differs; 3: inputs unavailable).
@@ -125,24 +118,17 @@ pub struct TestArgs {
     /// The task's acceptance criteria.
     #[arg(long, default_value = "")]
     criteria: String,
-    /// Accept `wasi:sockets` imports (componentize-py output); the network stays denied.
-    #[arg(long)]
-    allow_socket_imports: bool,
 }
 
 /// Runs a `checker` subcommand and returns its exit status (errors are printed here).
 pub async fn run(command: CheckerCommand) -> ExitCode {
     let result = match command {
         CheckerCommand::Test(args) => test(args).await,
-        CheckerCommand::Inspect {
-            component,
-            allow_socket_imports,
-        } => inspect(&component, allow_socket_imports).await,
+        CheckerCommand::Inspect { component } => inspect(&component).await,
         CheckerCommand::Register {
             component,
             database,
-            allow_socket_imports,
-        } => register(&component, &database, allow_socket_imports).await,
+        } => register(&component, &database).await,
         CheckerCommand::List { database, json } => list(&database, json).await,
         CheckerCommand::Replay {
             run_id,
@@ -166,7 +152,7 @@ pub async fn run(command: CheckerCommand) -> ExitCode {
 /// Registers the built-in checkers; called once at server start. Fails the start if
 /// any of them cannot be registered: they are part of the binary.
 pub async fn register_builtins(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    let (sandbox, _cache) = sandbox(false).context("starting the checker sandbox")?;
+    let (sandbox, _cache) = sandbox().context("starting the checker sandbox")?;
     let registrations = registration::register_builtins(pool, &sandbox)
         .await
         .map_err(|e| anyhow::anyhow!("registering the built-in checkers: {e}"))?;
@@ -194,17 +180,11 @@ fn infrastructure(err: impl Into<anyhow::Error>) -> Failure {
 }
 
 /// A sandbox with production limits and a private, temporary compiled-code cache.
-pub(crate) fn sandbox(allow_socket_imports: bool) -> anyhow::Result<(Sandbox, TempDir)> {
+pub(crate) fn sandbox() -> anyhow::Result<(Sandbox, TempDir)> {
     let cache = tempfile::Builder::new()
         .prefix("workstream-checker-cache")
         .tempdir()?;
-    let config = SandboxConfig {
-        imports: ImportPolicy {
-            allow_socket_imports,
-        },
-        ..SandboxConfig::new(cache.path())
-    };
-    Ok((Sandbox::new(config)?, cache))
+    Ok((Sandbox::new(SandboxConfig::new(cache.path()))?, cache))
 }
 
 fn read_component(path: &Path) -> Result<Vec<u8>, Failure> {
@@ -260,7 +240,7 @@ async fn test(args: TestArgs) -> Result<u8, Failure> {
     let packet = Packet::open(&args.packet).map_err(usage)?;
     let manifest = manifest(packet.root()).map_err(usage)?;
 
-    let (sandbox, _cache) = sandbox(args.allow_socket_imports).map_err(infrastructure)?;
+    let (sandbox, _cache) = sandbox().map_err(infrastructure)?;
     let checker = match validate_with_progress(&sandbox, &bytes).await {
         Ok(checker) => checker,
         Err(err) => {
@@ -406,19 +386,26 @@ fn print_outcome(outcome: &CheckOutcome) {
     println!("result digest: {}", outcome.result_digest);
 }
 
-async fn inspect(path: &Path, allow_socket_imports: bool) -> Result<u8, Failure> {
+async fn inspect(path: &Path) -> Result<u8, Failure> {
     let bytes = read_component(path)?;
     println!("component  {}", path.display());
     println!("digest     {}", Digest::of_bytes(&bytes));
     println!("size       {} bytes", bytes.len());
-    let policy = ImportPolicy {
-        allow_socket_imports,
-    };
-    match policy.check(&bytes) {
-        Ok(()) => println!("imports    allowed"),
+    match workstream_sandbox::imports::check(&bytes) {
+        Ok(imports) => {
+            println!("imports    allowed ({})", imports.interfaces.len());
+            for name in &imports.interfaces {
+                let note = if imports.refused_at_call.contains(name) {
+                    "  (linked; traps if called)"
+                } else {
+                    ""
+                };
+                println!("  {name}{note}");
+            }
+        }
         Err(err) => println!("imports    refused: {err}"),
     }
-    let (sandbox, _cache) = sandbox(allow_socket_imports).map_err(infrastructure)?;
+    let (sandbox, _cache) = sandbox().map_err(infrastructure)?;
     let checker = match validate_with_progress(&sandbox, &bytes).await {
         Ok(checker) => checker,
         Err(err) => {
@@ -426,7 +413,7 @@ async fn inspect(path: &Path, allow_socket_imports: bool) -> Result<u8, Failure>
             return Ok(EXIT_FAILED);
         }
     };
-    println!("contract   {}", registration::CONTRACT);
+    println!("contract   {}", checker.loaded.contract());
     println!("name       {}", checker.info.name);
     println!("version    {}", checker.info.version);
     println!("description");
@@ -439,13 +426,9 @@ async fn inspect(path: &Path, allow_socket_imports: bool) -> Result<u8, Failure>
     Ok(EXIT_PASSED)
 }
 
-async fn register(
-    path: &Path,
-    database: &DatabaseArgs,
-    allow_socket_imports: bool,
-) -> Result<u8, Failure> {
+async fn register(path: &Path, database: &DatabaseArgs) -> Result<u8, Failure> {
     let bytes = read_component(path)?;
-    let (sandbox, _cache) = sandbox(allow_socket_imports).map_err(infrastructure)?;
+    let (sandbox, _cache) = sandbox().map_err(infrastructure)?;
     let db = Database::open(database, false)
         .await
         .map_err(infrastructure)?;

@@ -4,7 +4,8 @@
 //! §11: "compile components when they are registered, never on the request path"):
 //!
 //! 1. the sandbox loads the bytes — import allow-list, compilation, pre-linking against
-//!    the `workstream:checker@0.1.0` world — and a refusal keeps its
+//!    a published version of the `workstream:checker` world (recorded as the row's
+//!    `contract`) — and a refusal keeps its
 //!    [`workstream_sandbox::LoadError`] code (`checker_component_invalid`,
 //!    `checker_import_not_allowed`, `checker_contract_mismatch`);
 //! 2. `info()` is called under the sandbox's limits; a trap or timeout there is
@@ -32,9 +33,6 @@ use workstream_store::audit::{self, NewAuditEvent};
 use workstream_store::checkers::{self as registry, CheckerComponent, NewCheckerComponent};
 
 use crate::error::{CommandError, ErrorKind};
-
-/// The contract every registered component implements.
-pub const CONTRACT: &str = "workstream:checker@0.1.0";
 
 /// What a registration did.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +108,7 @@ pub async fn register_component(
         version: validated.info.version.clone(),
         description: validated.info.description.clone(),
         config_schema: validated.config_schema,
+        contract: validated.loaded.contract().as_str(),
         bytes,
         builtin,
         registered_by,

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::imports::ImportPolicy;
 use crate::limits::Limits;
 
 /// How often the ticker thread advances the engine's epoch. A deadline is a number of
@@ -39,8 +38,6 @@ pub struct SandboxConfig {
     /// Try the pooling allocator first (falling back to on-demand if the virtual
     /// memory reservation is refused). `false` forces on-demand allocation.
     pub pooling: bool,
-    /// Which imports a component may have.
-    pub imports: ImportPolicy,
 }
 
 impl SandboxConfig {
@@ -51,7 +48,6 @@ impl SandboxConfig {
             limits: Limits::default(),
             pool_instances: 64,
             pooling: true,
-            imports: ImportPolicy::default(),
         }
     }
 }

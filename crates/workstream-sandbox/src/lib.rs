@@ -1,7 +1,7 @@
 //! The Wasmtime host for Workstream checker components.
 //!
 //! A checker is a WebAssembly component implementing `wit/checker.wit`
-//! (`workstream:checker@0.1.0`). This crate loads checkers, runs them against one
+//! (`workstream:checker@0.2.0`, or an earlier version of it). This crate loads checkers, runs them against one
 //! immutable submission packet under fixed limits, and turns what happened into a
 //! [`CheckOutcome`]: a report with a derived [`Verdict`], or an infrastructure failure
 //! with a stable [`FailureCode`] — never a pass for a crash, a timeout, a memory blow-up
@@ -15,8 +15,11 @@
 //! - [`limits`]: the bounds of a run ([`Limits`]): memory, fuel, wall-clock deadline,
 //!   report size; and the store's resource limiter, which remembers that it refused
 //!   memory so a trap after a refused allocation is reported as `capacity_exceeded`.
-//! - [`imports`]: the allow-list of WASI interfaces a component may import, checked
-//!   before anything is compiled.
+//! - [`imports`]: what a component may import, decided once for every caller (WASI
+//!   linked and narrowed per run; capabilities never granted linked to traps;
+//!   anything else refused at load), checked before anything is compiled.
+//! - [`contract`]: the published versions of `workstream:checker` ([`Contract`]); a
+//!   component is bound to the one it implements, and each keeps running.
 //! - [`cache`]: compiled native code on disk, keyed by component digest and the
 //!   engine's compatibility hash, written only by this host.
 //! - [`wasi`]: the per-run WASI context: `/packet` read-only, no network, no
@@ -41,6 +44,7 @@
 mod bindings;
 pub mod builtin;
 pub mod cache;
+pub mod contract;
 pub mod engine;
 pub mod imports;
 pub mod limits;
@@ -51,8 +55,9 @@ pub mod testing;
 pub mod wasi;
 
 pub use builtin::BuiltinChecker;
+pub use contract::Contract;
 pub use engine::{AllocatorKind, SandboxConfig};
-pub use imports::ImportPolicy;
+pub use imports::ImportError;
 pub use limits::Limits;
 pub use outcome::{CheckOutcome, FailureCode, Finding, Level, RunResult, Verdict};
 pub use request::{CheckRequest, FileEntry, Phase, PriorFinding, RequestError};

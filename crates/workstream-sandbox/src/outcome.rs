@@ -17,7 +17,7 @@
 //! |---|---|
 //! | epoch deadline, fuel exhausted, or the host's wall-clock backstop | `deadline_exceeded` |
 //! | memory growth refused by the limiter (then any trap), or stack overflow | `capacity_exceeded` |
-//! | report over the caps or breaking the WIT field rules | `invalid_output` |
+//! | report over the caps, breaking the WIT field rules, or text that cannot be stored (a NUL character) | `invalid_output` |
 //! | trap or panic, guest returned `err(..)`, missing export, instantiation failed | `implementation_unavailable` |
 //! | the packet directory cannot be opened | `material_unavailable` |
 //!
@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use workstream_domain::Digest;
 
-use crate::bindings;
+use crate::contract::RawReport;
 use crate::limits::Limits;
 
 /// How serious a finding is.
@@ -172,11 +172,22 @@ impl RunResult {
         }
     }
 
+    /// A failure with `detail` made storable: NUL characters (which PostgreSQL text
+    /// cannot hold, and which a guest's `err` message may contain) become U+FFFD, and
+    /// the text is cut at [`MAX_DETAIL_BYTES`].
     pub(crate) fn failed(code: FailureCode, detail: impl Into<String>) -> RunResult {
-        RunResult::InfrastructureFailed {
-            code,
-            detail: detail.into(),
+        let mut detail = detail.into();
+        if detail.contains('\0') {
+            detail = detail.replace('\0', "\u{FFFD}");
         }
+        if detail.len() > MAX_DETAIL_BYTES {
+            let mut end = MAX_DETAIL_BYTES;
+            while !detail.is_char_boundary(end) {
+                end -= 1;
+            }
+            detail.truncate(end);
+        }
+        RunResult::InfrastructureFailed { code, detail }
     }
 }
 
@@ -277,6 +288,9 @@ fn result_digest(request: &Digest, checker: &Digest, result: &RunResult) -> Dige
     Digest::of_canonical_json(&value).expect("result JSON holds no floats")
 }
 
+/// Most bytes of an operator detail kept with a failure.
+pub const MAX_DETAIL_BYTES: usize = 4096;
+
 /// Most characters of a finding code.
 const MAX_CODE_CHARS: usize = 64;
 /// Most characters of a message.
@@ -284,15 +298,17 @@ const MAX_MESSAGE_CHARS: usize = 4096;
 /// Most bytes of a finding's path.
 const MAX_PATH_BYTES: usize = 1000;
 
-/// Checks a report against the caps and converts it.
+/// Checks a report against the caps.
 ///
 /// The field rules are exactly the ones the WIT contract announces (at most
 /// `max_findings` findings, `code` 1-64 characters, `message` 1-4096 characters, `path`
-/// at most 1000 bytes) plus the total size cap; nothing stricter, so a checker that
-/// follows the published contract is never refused. Other fields (summary, fixes) are
-/// bounded by the total size.
+/// at most 1000 bytes) plus the total size cap, and one rule of storage: no text may
+/// hold a NUL character, which PostgreSQL cannot store (a checker echoing a packet's
+/// bytes could otherwise make its own result unrecordable, and the task would wait for
+/// ever). Nothing stricter, so a checker that follows the published contract is never
+/// refused. Other fields (summary, fixes) are bounded by the total size.
 pub(crate) fn validate_report(
-    report: bindings::Report,
+    report: RawReport,
     limits: &Limits,
 ) -> Result<(Vec<Finding>, Option<String>), String> {
     if report.findings.len() > limits.max_findings {
@@ -301,6 +317,10 @@ pub(crate) fn validate_report(
             report.findings.len(),
             limits.max_findings
         ));
+    }
+    let nul = |text: &str| text.contains('\0');
+    if report.summary.as_deref().is_some_and(nul) {
+        return Err("the summary contains a NUL character".into());
     }
     let mut total = report.summary.as_ref().map_or(0, String::len);
     let mut findings = Vec::with_capacity(report.findings.len());
@@ -325,18 +345,16 @@ pub(crate) fn validate_report(
         if f.path.as_ref().is_some_and(|p| p.len() > MAX_PATH_BYTES) {
             return Err(format!("finding {i}: path is over {MAX_PATH_BYTES} bytes"));
         }
-        findings.push(Finding {
-            code: f.code,
-            level: match f.level {
-                bindings::Level::Info => Level::Info,
-                bindings::Level::Warning => Level::Warning,
-                bindings::Level::Error => Level::Error,
-            },
-            message: f.message,
-            path: f.path,
-            line: f.line,
-            suggested_fix: f.suggested_fix,
-        });
+        if nul(&f.code)
+            || nul(&f.message)
+            || f.path.as_deref().is_some_and(nul)
+            || f.suggested_fix.as_deref().is_some_and(nul)
+        {
+            return Err(format!(
+                "finding {i}: a text field contains a NUL character, which cannot be stored"
+            ));
+        }
+        findings.push(f);
     }
     if total > limits.max_report_bytes {
         return Err(format!(
@@ -392,10 +410,10 @@ mod tests {
     #[test]
     fn reports_breaking_the_field_rules_are_refused() {
         let limits = Limits::default();
-        let report = |code: &str, message: &str, line| bindings::Report {
-            findings: vec![bindings::Finding {
+        let report = |code: &str, message: &str, line| RawReport {
+            findings: vec![Finding {
                 code: code.into(),
-                level: bindings::Level::Info,
+                level: Level::Info,
                 message: message.into(),
                 path: None,
                 line,
@@ -415,5 +433,23 @@ mod tests {
         };
         assert!(validate_report(report("ok", "12345678", None), &small).is_ok());
         assert!(validate_report(report("ok", "123456789", None), &small).is_err());
+        assert!(validate_report(report("ok", "a\0b", None), &limits).is_err());
+        assert!(validate_report(report("o\0k", "fine", None), &limits).is_err());
+        let summary = RawReport {
+            findings: vec![],
+            summary: Some("\0".into()),
+        };
+        assert!(validate_report(summary, &limits).is_err());
+    }
+
+    #[test]
+    fn failure_details_are_storable() {
+        let RunResult::InfrastructureFailed { detail, .. } =
+            RunResult::failed(FailureCode::ImplementationUnavailable, "a\0b".repeat(4000))
+        else {
+            unreachable!()
+        };
+        assert!(!detail.contains('\0'));
+        assert!(detail.len() <= MAX_DETAIL_BYTES);
     }
 }

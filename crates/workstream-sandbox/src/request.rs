@@ -1,15 +1,14 @@
 //! What a run is asked: [`CheckRequest`], and its digest.
 //!
-//! These mirror the WIT `check-input` record but are the host's own types: they
-//! serialize to JSON (to be stored with the run) and have a digest that binds the
+//! These mirror the WIT `check-input` record but are the host's own types, the same for
+//! every contract version ([`crate::contract`] makes each version's record from them):
+//! they serialize to JSON (to be stored with the run) and have a digest that binds the
 //! result to exactly this input.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use workstream_domain::Digest;
-use workstream_domain::canonical::{CanonicalError, to_canonical_string};
-
-use crate::bindings;
+use workstream_domain::canonical::CanonicalError;
 
 /// When a check runs relative to the submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,18 +33,23 @@ pub struct FileEntry {
     pub executable: bool,
 }
 
-/// A blocking finding of the previous version's review, with the contributor's answer.
+/// An open blocking finding of the previous version's review, with the contributor's
+/// answer once the packet is submitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriorFinding {
-    /// Stable identifier shown to the contributor (for example `F-3`).
+    /// Stable identifier shown to the contributor.
     pub finding_id: String,
     /// The part of the work the finding is about.
     pub area: String,
     /// What the reviewer found wrong.
     pub issue: String,
+    /// The packet path of the evidence the reviewer cited (contract 0.2.0 and later).
+    pub path: Option<String>,
+    /// Its 1-based line (contract 0.2.0 and later).
+    pub line: Option<u32>,
     /// What the reviewer asked to be changed.
     pub required_fix: String,
-    /// The contributor's answer, if any.
+    /// The contributor's answer: always `None` before submission.
     pub response: Option<String>,
 }
 
@@ -113,40 +117,5 @@ impl CheckRequest {
             "request": self,
         });
         Ok(Digest::of_canonical_json(&value)?)
-    }
-
-    /// The WIT record passed to `check`.
-    pub(crate) fn to_input(&self) -> Result<bindings::CheckInput, RequestError> {
-        Ok(bindings::CheckInput {
-            phase: match self.phase {
-                Phase::PreSubmit => bindings::Phase::PreSubmit,
-                Phase::PostSubmit => bindings::Phase::PostSubmit,
-            },
-            manifest: self
-                .manifest
-                .iter()
-                .map(|f| bindings::FileEntry {
-                    path: f.path.clone(),
-                    size: f.size,
-                    sha256: f.sha256.clone(),
-                    executable: f.executable,
-                })
-                .collect(),
-            summary: self.summary.clone(),
-            attestation: self.attestation.clone(),
-            acceptance_criteria: self.acceptance_criteria.clone(),
-            configuration: to_canonical_string(&self.configuration)?,
-            prior_findings: self
-                .prior_findings
-                .iter()
-                .map(|p| bindings::PriorFinding {
-                    finding_id: p.finding_id.clone(),
-                    area: p.area.clone(),
-                    issue: p.issue.clone(),
-                    required_fix: p.required_fix.clone(),
-                    response: p.response.clone(),
-                })
-                .collect(),
-        })
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Loading (registration time, never on the request path): digest the bytes, check the
 //! imports ([`crate::imports`]), get native code from the disk cache or compile it
-//! ([`crate::cache`]), and pre-link it against WASI (`InstancePre`), so a run only
-//! allocates a store and an instance. Loaded checkers are kept in memory by digest.
+//! ([`crate::cache`]), pre-link it against WASI (`InstancePre`) and bind it to the
+//! contract version it implements ([`crate::contract`]), so a run only allocates a
+//! store and an instance. Loaded checkers are kept in memory by digest.
 //!
 //! Running: a new store per run holds the WASI context ([`crate::wasi`]), the resource
 //! limiter, the fuel and the epoch deadline ([`crate::limits`]); the `check` call is
@@ -22,10 +23,10 @@ use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, Trap};
 use workstream_domain::Digest;
 
-use crate::bindings::{CheckerPre, Report};
 use crate::cache::{ComponentCache, Source};
+use crate::contract::{Bound, Contract, RawReport};
 use crate::engine::{AllocatorKind, EpochTicker, SandboxConfig, build_engine, deadline_ticks};
-use crate::imports::ImportError;
+use crate::imports::{self, ImportError};
 use crate::limits::Limits;
 use crate::outcome::{CheckOutcome, FailureCode, RunResult, Verdict, validate_report};
 use crate::request::{CheckRequest, RequestError};
@@ -38,9 +39,6 @@ const BACKSTOP_GRACE: Duration = Duration::from_millis(500);
 /// Fuel between voluntary yields to the async executor, so a long-running guest
 /// does not hold a runtime thread for its whole deadline (about a millisecond).
 const FUEL_YIELD_INTERVAL: u64 = 1_000_000;
-
-/// Most bytes of a guest's `err(..)` message kept for operators.
-const MAX_DETAIL_BYTES: usize = 4096;
 
 /// The Wasmtime host: one engine, one linker, the compiled-code cache and the checkers
 /// loaded so far. Share it (`Arc<Sandbox>`) across tasks; runs are independent.
@@ -62,13 +60,14 @@ pub struct Sandbox {
 #[derive(Clone)]
 pub struct LoadedChecker {
     digest: Digest,
-    pre: Arc<CheckerPre<RunState>>,
+    pre: Arc<Bound>,
 }
 
 impl std::fmt::Debug for LoadedChecker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadedChecker")
             .field("digest", &self.digest)
+            .field("contract", &self.contract())
             .finish()
     }
 }
@@ -77,6 +76,11 @@ impl LoadedChecker {
     /// `sha256:<hex>` of the component's bytes: what policies pin.
     pub fn digest(&self) -> &Digest {
         &self.digest
+    }
+
+    /// The contract version the component implements.
+    pub fn contract(&self) -> Contract {
+        self.pre.contract()
     }
 }
 
@@ -126,9 +130,9 @@ pub enum LoadError {
     /// Wasmtime could not compile it.
     #[error("checker component does not compile: {0}")]
     Compile(String),
-    /// It does not implement the `workstream:checker@0.1.0` world (a missing or
-    /// mistyped export), or an import cannot be linked.
-    #[error("checker does not implement workstream:checker@0.1.0: {0}")]
+    /// It implements no published version of the `workstream:checker` world (a
+    /// missing or mistyped export), or an import cannot be linked.
+    #[error("checker does not implement workstream:checker@0.2.0 (nor an earlier version): {0}")]
     Contract(String),
 }
 
@@ -212,7 +216,7 @@ impl Sandbox {
         if let Some(checker) = self.loaded.lock().expect("not poisoned").get(&digest) {
             return Ok(checker.clone());
         }
-        self.config.imports.check(bytes)?;
+        let imports = imports::check(bytes)?;
         let (component, source) = self
             .cache
             .get_or_compile(&self.engine, &digest, bytes)
@@ -221,11 +225,19 @@ impl Sandbox {
             Source::Compiled => self.compiled.fetch_add(1, Ordering::Relaxed),
             Source::Disk => self.loaded_from_disk.fetch_add(1, Ordering::Relaxed),
         };
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::Contract(e.to_string()))?;
-        let pre = CheckerPre::new(pre).map_err(|e| LoadError::Contract(e.to_string()))?;
+        let pre = if imports.refused_at_call.is_empty() {
+            self.linker.instantiate_pre(&component)
+        } else {
+            // Interfaces no checker is granted (`imports::REFUSED_AT_CALL`): a linker
+            // of this component's own, where whatever WASI does not provide traps
+            // when called. The import check above has already refused anything else.
+            let mut linker = self.linker.clone();
+            linker
+                .define_unknown_imports_as_traps(&component)
+                .and_then(|()| linker.instantiate_pre(&component))
+        }
+        .map_err(|e| LoadError::Contract(format!("{e:#}")))?;
+        let pre = Bound::new(pre).map_err(LoadError::Contract)?;
         let checker = LoadedChecker {
             digest,
             pre: Arc::new(pre),
@@ -252,20 +264,15 @@ impl Sandbox {
         let limits = self.effective(&self.config.limits);
         let state = RunState::without_packet(&checker.digest, limits.memory_bytes);
         let mut store = self.store(state, &limits);
-        let call = tokio::time::timeout(limits.deadline + BACKSTOP_GRACE, async {
-            let instance = checker.pre.instantiate_async(&mut store).await?;
-            instance.call_info(&mut store).await
-        })
+        let call = tokio::time::timeout(
+            limits.deadline + BACKSTOP_GRACE,
+            checker.pre.info(&mut store),
+        )
         .await;
         match call {
             Err(_) => Err((FailureCode::DeadlineExceeded, "host timer expired".into())),
             Ok(Err(error)) => Err(classify(&error, store.data().limiter.memory_refused)),
-            Ok(Ok(info)) => Ok(CheckerInfo {
-                name: info.name,
-                version: info.version,
-                description: info.description,
-                config_schema: info.config_schema,
-            }),
+            Ok(Ok(info)) => Ok(info),
         }
     }
 
@@ -295,7 +302,7 @@ impl Sandbox {
         let started = Instant::now();
         let limits = self.effective(limits);
         let request_digest = request.digest(&checker.digest)?;
-        let input = request.to_input()?;
+        let input = checker.pre.input(&request)?;
         let finish = |result: RunResult, fuel: u64| {
             CheckOutcome::new(
                 request_digest,
@@ -318,10 +325,10 @@ impl Sandbox {
             }
         };
         let mut store = self.store(state, &limits);
-        let call = tokio::time::timeout(limits.deadline + BACKSTOP_GRACE, async {
-            let instance = checker.pre.instantiate_async(&mut store).await?;
-            instance.call_check(&mut store, &input).await
-        })
+        let call = tokio::time::timeout(
+            limits.deadline + BACKSTOP_GRACE,
+            checker.pre.check(&mut store, &input),
+        )
         .await;
         let fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let result = match call {
@@ -335,7 +342,7 @@ impl Sandbox {
             }
             Ok(Ok(Err(message))) => RunResult::failed(
                 FailureCode::ImplementationUnavailable,
-                format!("checker could not evaluate: {}", truncate(message)),
+                format!("checker could not evaluate: {message}"),
             ),
             Ok(Ok(Ok(report))) => completed(report, &limits),
         };
@@ -364,7 +371,7 @@ impl Sandbox {
     }
 }
 
-fn completed(report: Report, limits: &Limits) -> RunResult {
+fn completed(report: RawReport, limits: &Limits) -> RunResult {
     match validate_report(report, limits) {
         Ok((findings, summary)) => RunResult::Completed {
             verdict: Verdict::of(&findings),
@@ -391,15 +398,4 @@ fn classify(error: &wasmtime::Error, memory_refused: bool) -> (FailureCode, Stri
         _ => FailureCode::ImplementationUnavailable,
     };
     (code, detail)
-}
-
-fn truncate(mut message: String) -> String {
-    if message.len() > MAX_DETAIL_BYTES {
-        let mut end = MAX_DETAIL_BYTES;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-    }
-    message
 }

@@ -242,6 +242,8 @@ async fn prior_findings_answered() {
         finding_id: id.into(),
         area: "answer.md".into(),
         issue: "The empty-input case is not handled.".into(),
+        path: Some("answer.md".into()),
+        line: Some(12),
         required_fix: "Handle empty input and add a test.".into(),
         response: response.map(str::to_owned),
     };

@@ -198,3 +198,23 @@ async fn a_core_module_is_refused_at_load() {
     assert_eq!(error.code(), "checker_component_invalid");
     assert_eq!(error.failure_code(), FailureCode::ImplementationUnavailable);
 }
+
+#[tokio::test]
+async fn nul_characters_in_a_report_are_invalid_output() {
+    let packet = Packet::good();
+    let outcome = run(
+        &test_checker("hostile_nul_finding"),
+        &packet,
+        packet.request(),
+    )
+    .await;
+    let RunResult::InfrastructureFailed { code, detail } = &outcome.result else {
+        panic!("a NUL in a finding must not complete: {:?}", outcome.result)
+    };
+    assert_eq!(*code, FailureCode::InvalidOutput);
+    assert!(detail.contains("NUL"), "{detail}");
+    // The failure itself is storable text.
+    assert!(!detail.contains('\0'));
+    assert!(outcome.result.findings().is_empty());
+    assert_trivial_passes().await;
+}

@@ -10,11 +10,10 @@
 //!
 //! The components are not byte-for-byte reproducible, so nothing here pins their
 //! digests. They run on the production host: [`SandboxConfig::new`] with the default
-//! [`workstream_sandbox::Limits`] and pooling, the same as the built-ins. The only
-//! difference is the import policy for the Python component, which imports
-//! `wasi:sockets` (componentize-py always links it): the default policy must refuse it,
-//! and a sandbox with [`ImportPolicy::allow_socket_imports`] (the `--allow-socket-imports`
-//! of `workstream checker`) accepts it; the network stays denied at run time.
+//! [`workstream_sandbox::Limits`] and pooling, the same as the built-ins, under the one
+//! import policy every caller uses. The Python component imports `wasi:sockets`
+//! (componentize-py always links it): it loads, and the network stays denied at run
+//! time.
 //!
 //! Asserted for each example (expectations from `examples/checkers/README.md`):
 //! `info()` (name, version, a JSON Schema object for the configuration), then `check`
@@ -31,8 +30,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use workstream_domain::Digest;
 use workstream_sandbox::{
-    CheckRequest, FailureCode, FileEntry, ImportPolicy, Level, LoadError, LoadedChecker, Phase,
-    RunResult, Sandbox, SandboxConfig, Verdict,
+    CheckRequest, FailureCode, FileEntry, Level, LoadError, LoadedChecker, Phase, RunResult,
+    Sandbox, SandboxConfig, Verdict,
 };
 
 /// Exit status of `build.sh` meaning "toolchain unavailable".
@@ -235,13 +234,9 @@ fn load(sandbox: &Sandbox, component: &Path) -> Result<LoadedChecker, LoadError>
     loaded
 }
 
-/// A production sandbox (default limits and pooling) with this import policy.
-fn sandbox(imports: ImportPolicy, cache: &Path) -> Sandbox {
-    Sandbox::new(SandboxConfig {
-        imports,
-        ..SandboxConfig::new(cache)
-    })
-    .unwrap()
+/// A production sandbox (default limits and pooling).
+fn sandbox(cache: &Path) -> Sandbox {
+    Sandbox::new(SandboxConfig::new(cache)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -253,29 +248,27 @@ async fn python_and_javascript_examples_run_through_the_host() {
     let (python, js) = (python.join().unwrap(), js.join().unwrap());
 
     let cache = TempDir::new().unwrap();
-    let production = sandbox(ImportPolicy::default(), &cache.path().join("default"));
+    let production = sandbox(cache.path());
 
     if let Some(component) = python {
-        // The default policy refuses the Python component for its socket imports
-        // (before compiling anything) ...
-        match production.load_file(&component) {
-            Err(LoadError::ImportNotAllowed(import)) => {
-                assert!(import.starts_with("wasi:sockets/"), "refused for {import}")
-            }
-            other => panic!("python-word-count under the default import policy: {other:?}"),
-        }
-        // ... and the opt-in accepts it.
-        let with_sockets = sandbox(
-            ImportPolicy {
-                allow_socket_imports: true,
-            },
-            &cache.path().join("sockets"),
+        // componentize-py links `wasi:sockets` into every component: the one import
+        // policy links it (the run's context denies the network).
+        let bytes = std::fs::read(&component).unwrap();
+        let imports = workstream_sandbox::imports::check(&bytes).unwrap();
+        assert!(
+            imports
+                .interfaces
+                .iter()
+                .any(|i| i.starts_with("wasi:sockets/")),
+            "python-word-count imports {:?}",
+            imports.interfaces
         );
-        let checker = load(&with_sockets, &component).unwrap_or_else(|e| {
+        let checker = load(&production, &component).unwrap_or_else(|e| {
             panic!("python-word-count: {} {e}", e.code());
         });
+        assert_eq!(checker.contract(), workstream_sandbox::Contract::LATEST);
         check_example(
-            &with_sockets,
+            &production,
             &checker,
             &Example {
                 dir: "python-word-count",

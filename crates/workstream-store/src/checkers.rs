@@ -33,7 +33,8 @@ pub struct CheckerComponent {
     pub description: String,
     /// The JSON Schema of its configuration, from `info()`.
     pub config_schema: Value,
-    /// The WIT contract it implements (`workstream:checker@0.1.0`).
+    /// The WIT contract version it implements (`workstream:checker@0.2.0`, or an
+    /// earlier one it was built against).
     pub contract: String,
     /// Where the bytes are when they are not inline.
     pub object_key: Option<String>,
@@ -64,6 +65,8 @@ pub struct NewCheckerComponent<'a> {
     pub description: String,
     /// From `info()`, parsed.
     pub config_schema: Value,
+    /// The contract version the component implements (`workstream:checker@0.2.0`).
+    pub contract: &'a str,
     /// The component.
     pub bytes: &'a [u8],
     /// Shipped with the platform.
@@ -82,8 +85,8 @@ pub async fn insert(
     let byte_count = i64::try_from(new.bytes.len()).unwrap_or(i64::MAX);
     sqlx::query_as(&format!(
         "INSERT INTO checker_components (digest, name, version, description, config_schema, \
-         wasm_bytes, byte_count, builtin, registered_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         wasm_bytes, byte_count, builtin, registered_by, contract) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (digest) DO NOTHING RETURNING {COLUMNS}"
     ))
     .bind(&new.digest)
@@ -95,6 +98,7 @@ pub async fn insert(
     .bind(byte_count)
     .bind(new.builtin)
     .bind(new.registered_by)
+    .bind(new.contract)
     .fetch_optional(conn)
     .await
 }

@@ -11,14 +11,22 @@
 //! `all done`, `addressed`, `see above`, `as requested`, ...) or a
 //! configured one, or when it is shorter than `min_response_chars`.
 //!
-//! Codes (all `error`, no path: a finding is about the review, not a file):
-//! `prior_finding_unanswered`, `prior_finding_response_vague`. Messages
-//! quote the finding id so the contributor knows which answer to write.
+//! Answers are given when the packet is submitted, so they are judged in the
+//! `post-submit` phase. Before submission (`pre-submit`) the checker only
+//! reminds: one `info` finding per open finding, `prior_finding_to_answer`,
+//! pointing at the evidence the reviewer cited (its path and line, contract
+//! 0.2.0), so the contributor sees what the submission must answer while the
+//! packet can still change.
+//!
+//! Codes after submission (all `error`, no path: a finding is about the
+//! review, not a file): `prior_finding_unanswered`,
+//! `prior_finding_response_vague`. Messages quote the finding id so the
+//! contributor knows which answer to write.
 
 use serde::Deserialize;
 use workstream_checker_sdk::text::{collapse_whitespace, is_blank, words};
 use workstream_checker_sdk::{
-    CheckError, Checker, Context, Findings, PriorFinding, export_checker,
+    CheckError, Checker, Context, Findings, Phase, PriorFinding, export_checker,
 };
 
 /// Configuration; see `config.schema.json`.
@@ -93,6 +101,10 @@ impl Checker for PriorFindingsAnswered {
     type Config = Config;
 
     fn check(ctx: &Context, config: &Config, out: &mut Findings) -> Result<(), CheckError> {
+        if ctx.phase() == Phase::PreSubmit {
+            remind(ctx, out);
+            return Ok(());
+        }
         let extra: Vec<String> = config
             .vague_responses
             .iter()
@@ -131,6 +143,36 @@ impl Checker for PriorFindingsAnswered {
             ));
         }
         Ok(())
+    }
+}
+
+/// Before submission: what the submission will have to answer, at the
+/// evidence the reviewer cited.
+fn remind(ctx: &Context, out: &mut Findings) {
+    for finding in ctx.prior_findings() {
+        let id = label(finding);
+        let issue = finding.issue.trim();
+        let mut reminder = out
+            .info(
+                "prior_finding_to_answer",
+                format!("Finding {id} must be answered when you submit: {issue}"),
+            )
+            .fix(format!(
+                "Make the change the reviewer asked for ({}) and describe it in your answer to {id}.",
+                finding.required_fix.trim()
+            ));
+        if let Some(path) = &finding.path {
+            reminder = reminder.path(path.clone());
+            if let Some(line) = finding.line {
+                reminder = reminder.line(line);
+            }
+        }
+    }
+    if ctx.is_revision() {
+        out.set_summary(format!(
+            "{} prior findings to answer on submission",
+            ctx.prior_findings().len()
+        ));
     }
 }
 
@@ -218,6 +260,32 @@ mod tests {
         assert_eq!(
             report.summary.as_deref(),
             Some("1 of 6 prior findings answered")
+        );
+    }
+
+    #[test]
+    fn before_submission_findings_are_reminders_at_their_evidence() {
+        let input = InputBuilder::new()
+            .phase(Phase::PreSubmit)
+            .prior_finding("F-1", None)
+            .prior_finding("F-2", None);
+        let report = check(input);
+        assert_eq!(
+            codes(&report),
+            ["prior_finding_to_answer", "prior_finding_to_answer"]
+        );
+        let first = &report.findings[0];
+        assert_eq!(first.level, workstream_checker_sdk::Level::Info);
+        assert_eq!(first.path.as_deref(), Some("answer.md"));
+        assert_eq!(first.line, Some(1));
+        assert!(
+            first.message.contains("F-1 (answer.md)"),
+            "{}",
+            first.message
+        );
+        assert_eq!(
+            report.summary.as_deref(),
+            Some("2 prior findings to answer on submission")
         );
     }
 

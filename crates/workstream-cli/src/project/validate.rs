@@ -317,7 +317,7 @@ async fn resolve(
     }
     let total = (wanted.len() + components.len()) as u64;
     out.set_bar(progress::steps(total, "compiling checkers"));
-    let (sandbox, _cache) = crate::checker::sandbox(false)?;
+    let (sandbox, _cache) = crate::checker::sandbox()?;
     let mut loaded: Vec<(Digest, ResolvedComponent)> = Vec::new();
     for b in &wanted {
         out.bar().set_message(b.name);
