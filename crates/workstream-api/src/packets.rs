@@ -4,13 +4,15 @@
 //! which is also what `GET /api/v1/openapi.json` serves.
 //!
 //! The upload is streamed to a private scratch file under the task's archive limit,
-//! never held in memory; the ZIP is then inspected, which hashes every byte of it once
-//! (every limit and safe-entry rule, with its code), the locked policy's pre-submit
-//! checkers run on the verified tree, and only a packet
+//! never held in memory; then the engine checks it
+//! ([`workstream_engine::pipeline::Pipeline::check_packet`], the same function the
+//! post-submit run uses): the ZIP is inspected, which hashes every byte of it once
+//! (every limit and safe-entry rule, with its code), and the locked policy's pre-submit
+//! checkers run on the verified tree, with the revision's open findings. Only a packet
 //! that passes is stored (content-addressed, write-once) and admitted. A refused upload
 //! leaves an audit event and nothing else. The summary and attestation travel with the
 //! packet because the checkers read them; submitting consumes the admission with
-//! exactly the texts that were checked.
+//! exactly the texts that were checked. This module only parses, calls and renders.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,9 +28,11 @@ use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 use workstream_domain::gate::{MemberStatus, Route};
 use workstream_domain::lifecycle::Actor;
-use workstream_engine::evaluation::{Evaluation, PacketView, plan};
+use workstream_engine::evaluation::Evaluation;
 use workstream_engine::packets::PacketLimits;
-use workstream_engine::pipeline::{Pipeline, file_entries};
+use workstream_engine::pipeline::{
+    self as packet_pipeline, CheckFailure, PacketCheck, PacketTexts, Pipeline, failure_action,
+};
 use workstream_engine::tasks::submission::{self, PreparedPacket, SubmitInput};
 use workstream_engine::tasks::{Requester, access};
 use workstream_sandbox::{Phase, RunResult};
@@ -98,7 +102,7 @@ pub fn routes() -> ApiRoutes {
             "/tasks/{tid}/checker-runs",
             runs,
             Doc::new("The task's checker runs and their results")
-                .who("the assignee (checker, status, severity, message and fix of visible runs; `not_evaluated` for an internal route); a covering project manager, an operator or audit authority (digests, costs, failure codes)")
+                .who("the assignee (checker, status, severity, message and fix of visible runs; `not_evaluated` for an internal route); a covering project manager, an operator or audit authority (digests, costs, and for a failure the checker, its code, the operator detail and the action to take)")
                 .ok("`{items}`"),
         )
 }
@@ -236,17 +240,45 @@ fn report(evaluation: &Evaluation) -> Value {
     })
 }
 
-/// The task's locked artifact policy and checker policy, and its acceptance criteria.
-async fn locked_context(
-    state: &AppState,
-    task_id: Uuid,
-) -> Result<(Value, Value, String, Uuid), ApiError> {
+/// The checkers of an evaluation that could not run, with their infrastructure code and
+/// the operator detail: stored in the refusal's audit event, never shown to the
+/// contributor.
+fn errored_members(evaluation: &Evaluation) -> Value {
+    json!(
+        evaluation
+            .members
+            .iter()
+            .filter_map(|m| match &m.outcome.result {
+                RunResult::InfrastructureFailed { code, detail } => Some(json!({
+                    "checker": m.check.name, "checker_digest": m.check.digest,
+                    "failure_code": code.as_str(), "detail": detail,
+                })),
+                RunResult::Completed { .. } => None,
+            })
+            .collect::<Vec<_>>()
+    )
+}
+
+/// What a task locked for its packets: the artifact policy (intake limits), the checker
+/// policy and its hash, the acceptance criteria, and the project.
+struct Locked {
+    artifact_policy: Value,
+    checker_policy: Value,
+    checker_policy_hash: String,
+    acceptance_criteria: String,
+    project_id: Uuid,
+}
+
+async fn locked_context(state: &AppState, task_id: Uuid) -> Result<Locked, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let task = tasks::find(&mut conn, task_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let (Some(guide), Some(checker_policy)) = (task.locked_guide_id, task.locked_checker_policy)
-    else {
+    let (Some(guide), Some(checker_policy), Some(checker_policy_hash)) = (
+        task.locked_guide_id,
+        task.locked_checker_policy,
+        task.locked_checker_policy_hash,
+    ) else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "transition_not_allowed",
@@ -256,12 +288,13 @@ async fn locked_context(
     let bundle = tasks::guide_bundle(&mut conn, guide)
         .await?
         .unwrap_or_default();
-    Ok((
-        bundle["artifact_policy"].clone(),
+    Ok(Locked {
+        artifact_policy: bundle["artifact_policy"].clone(),
         checker_policy,
-        task.acceptance_criteria,
-        task.project_id,
-    ))
+        checker_policy_hash,
+        acceptance_criteria: task.acceptance_criteria,
+        project_id: task.project_id,
+    })
 }
 
 async fn upload(
@@ -273,45 +306,58 @@ async fn upload(
     multipart: Multipart,
 ) -> Result<Response, ApiError> {
     let pipeline = pipeline(&state)?;
-    {
+    let prior_findings = {
         let mut conn = state.pool.acquire().await?;
         access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::Submitter).await?;
         // Only the assignee's bytes are received, inspected, checked and stored.
         submission::check_uploader(&mut conn, &caller.requester(), task_id).await?;
-    }
-    let (artifact_policy, checker_policy, criteria, project_id) =
-        locked_context(&state, task_id).await?;
-    let limits = PacketLimits::for_artifact_policy(&artifact_policy);
+        // The open blocking findings the next version answers (after a review).
+        packet_pipeline::prior_findings(&mut conn, task_id, packet_pipeline::Revision::Upcoming)
+            .await?
+    };
+    let locked = locked_context(&state, task_id).await?;
+    let limits = PacketLimits::for_artifact_policy(&locked.artifact_policy);
     let scratch = pipeline.scratch_dir()?;
     let archive = scratch.path().join("packet.zip");
     let tree = scratch.path().join("tree");
     std::fs::create_dir(&tree).map_err(ApiError::internal)?;
     let upload = receive(multipart, &archive, limits.maximum_archive_bytes).await?;
-    let packet = Pipeline::inspect(archive.clone(), tree.clone(), limits).await?;
 
-    let (checks, blocking) = plan(&checker_policy, Phase::PreSubmit)?;
-    let view = PacketView {
-        tree: &tree,
-        files: file_entries(&packet),
-        summary: upload.summary.clone(),
-        attestation: upload.attestation.clone(),
-        acceptance_criteria: criteria,
-        prior_findings: Vec::new(),
+    let check = PacketCheck {
+        phase: Phase::PreSubmit,
+        archive: archive.clone(),
+        tree,
+        limits,
+        policy: &locked.checker_policy,
+        policy_hash: &locked.checker_policy_hash,
+        texts: PacketTexts {
+            summary: upload.summary.clone(),
+            attestation: upload.attestation.clone(),
+            acceptance_criteria: locked.acceptance_criteria.clone(),
+        },
+        prior_findings,
     };
-    let evaluation = {
-        let mut conn = state.pool.acquire().await?;
-        pipeline
-            .checkers
-            .evaluate(&mut conn, &checks, &blocking, Phase::PreSubmit, &view)
-            .await?
+    let checked = match pipeline.check_packet(&state.pool, check).await {
+        Ok(checked) => checked,
+        // The contributor cannot fix the task's own setup.
+        Err(CheckFailure::Policy(error)) => {
+            tracing::error!(%task_id, code = error.code, message = %error.message, "the task's locked checker policy cannot be run");
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "task_setup_blocked",
+                "the task's setup needs a manager's repair before packets can be checked",
+            ));
+        }
+        Err(failure) => return Err(workstream_engine::CommandError::from(failure).into()),
     };
+    let (packet, evaluation) = (checked.packet, checked.evaluation);
     let report = report(&evaluation);
     if evaluation.route != Route::AllowReview {
         let mut conn = state.pool.acquire().await?;
         audit::append(
             &mut conn,
             NewAuditEvent {
-                project_id: Some(project_id),
+                project_id: Some(locked.project_id),
                 entity_type: "task".into(),
                 entity_id: Some(task_id),
                 event_type: "pre_submission_check_failed".into(),
@@ -321,6 +367,7 @@ async fn upload(
                     "archive_sha256": packet.archive_sha256,
                     "manifest_digest": packet.manifest_digest,
                     "counts": evaluation.counts,
+                    "errored": errored_members(&evaluation),
                 }),
                 correlation_id: Some(correlation.0.clone()),
                 ..Default::default()
@@ -487,6 +534,7 @@ struct RunRow {
     status: String,
     routing_recommendation: String,
     failure_code: Option<String>,
+    failure_detail: Option<String>,
     is_current_for_submission: bool,
     created_at: chrono::DateTime<chrono::Utc>,
     completed_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -503,6 +551,7 @@ struct ResultRow {
     severity: String,
     blocks_review: bool,
     failure_code: Option<String>,
+    failure_detail: Option<String>,
     findings: Value,
     fuel_consumed: Option<i64>,
     duration_us: Option<i64>,
@@ -533,7 +582,7 @@ async fn runs(
     }
     let runs: Vec<RunRow> = sqlx::query_as(
         "SELECT id, submission_version, attempt_number, status, routing_recommendation, failure_code, \
-         is_current_for_submission, created_at, completed_at FROM checker_runs \
+         failure_detail, is_current_for_submission, created_at, completed_at FROM checker_runs \
          WHERE task_id = $1 ORDER BY submission_version, attempt_number",
     )
     .bind(task_id)
@@ -541,8 +590,8 @@ async fn runs(
     .await?;
     let results: Vec<ResultRow> = sqlx::query_as(
         "SELECT r.checker_run_id, r.ordinal, r.checker_name, r.checker_digest, r.config_hash, r.status, \
-         r.severity, r.blocks_review, r.failure_code, r.findings, r.fuel_consumed, r.duration_us, \
-         r.result_digest FROM checker_results r JOIN checker_runs c ON c.id = r.checker_run_id \
+         r.severity, r.blocks_review, r.failure_code, r.failure_detail, r.findings, r.fuel_consumed, \
+         r.duration_us, r.result_digest FROM checker_results r JOIN checker_runs c ON c.id = r.checker_run_id \
          WHERE c.task_id = $1 ORDER BY r.ordinal",
     )
     .bind(task_id)
@@ -557,20 +606,41 @@ async fn runs(
                 "allow_review" | "needs_revision"
             );
             if full {
+                // Every failure says which checker, which code, the operator detail and
+                // what to do about it.
+                let action = |code: &Option<String>| {
+                    code.as_deref()
+                        .map(|c| failure_action(c).replace("{id}", &task_id.to_string()))
+                };
+                let results: Vec<Value> = members
+                    .map(|r| {
+                        json!({
+                            "ordinal": r.ordinal, "checker": r.checker_name,
+                            "checker_digest": r.checker_digest, "config_hash": r.config_hash,
+                            "status": r.status, "severity": r.severity,
+                            "blocks_review": r.blocks_review, "failure_code": r.failure_code,
+                            "failure_detail": r.failure_detail,
+                            "action": action(&r.failure_code),
+                            "findings": r.findings, "fuel_consumed": r.fuel_consumed,
+                            "duration_us": r.duration_us, "result_digest": r.result_digest,
+                        })
+                    })
+                    .collect();
+                let failed_checkers: Vec<&Value> = results
+                    .iter()
+                    .filter(|r| !r["failure_code"].is_null())
+                    .map(|r| &r["checker"])
+                    .collect();
                 json!({
                     "id": run.id, "submission_version": run.submission_version,
                     "attempt": run.attempt_number, "status": run.status,
                     "route": run.routing_recommendation, "failure_code": run.failure_code,
+                    "failure_detail": run.failure_detail,
+                    "failed_checkers": failed_checkers,
+                    "action": action(&run.failure_code),
                     "current": run.is_current_for_submission,
                     "created_at": run.created_at, "completed_at": run.completed_at,
-                    "results": members.map(|r| json!({
-                        "ordinal": r.ordinal, "checker": r.checker_name,
-                        "checker_digest": r.checker_digest, "config_hash": r.config_hash,
-                        "status": r.status, "severity": r.severity,
-                        "blocks_review": r.blocks_review, "failure_code": r.failure_code,
-                        "findings": r.findings, "fuel_consumed": r.fuel_consumed,
-                        "duration_us": r.duration_us, "result_digest": r.result_digest,
-                    })).collect::<Vec<_>>(),
+                    "results": results,
                 })
             } else if visible {
                 json!({

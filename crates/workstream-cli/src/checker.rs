@@ -483,12 +483,18 @@ async fn replay(run_id: uuid::Uuid, database: &DatabaseArgs, json: bool) -> Resu
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let stored = replay.stored_members.get(i).map(|(_, d)| d.as_str());
+            let stored = replay.stored_members.get(i);
+            let stored_digest = stored.map(|(_, _, d)| d.as_str());
+            let stored_request = stored.and_then(|(_, r, _)| r.as_deref());
+            let replayed_request = m.outcome.request_digest.to_string();
             serde_json::json!({
                 "checker": m.check.name,
                 "replayed_digest": m.outcome.result_digest,
-                "stored_digest": stored,
-                "same": stored == Some(m.outcome.result_digest.to_string().as_str()),
+                "stored_digest": stored_digest,
+                "replayed_request_digest": replayed_request,
+                "stored_request_digest": stored_request,
+                "same": stored_digest == Some(m.outcome.result_digest.to_string().as_str())
+                    && stored_request.is_none_or(|r| r == replayed_request),
             })
         })
         .collect();
@@ -500,6 +506,7 @@ async fn replay(run_id: uuid::Uuid, database: &DatabaseArgs, json: bool) -> Resu
             "replayed_digest": replay.replayed_digest,
             "route": replay.evaluation.route.as_str(),
             "reproduced": replay.reproduced(),
+            "from_stored_request": replay.from_stored_request,
             "members": members,
         });
         println!(

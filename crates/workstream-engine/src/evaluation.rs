@@ -11,7 +11,11 @@
 //! Components are read from the registry (`checker_components`) by digest and kept
 //! loaded in memory: loading compiles or fetches native code, and the digest names the
 //! bytes exactly, so a loaded component never goes stale. A digest missing from the
-//! registry is an `implementation_unavailable` member, never a skipped check.
+//! registry, a component that no longer loads, and a request that cannot be made are
+//! each an `implementation_unavailable` member with the reason in its operator detail,
+//! never a skipped check and never an error of the whole evaluation: the failure is
+//! deterministic, so it is recorded on the first attempt, where a person can see it,
+//! instead of being retried. Only the database failing is an error here.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -135,6 +139,16 @@ pub struct Evaluation {
     pub counts: Counts,
 }
 
+/// A pinned component, ready or not.
+#[derive(Debug, Clone)]
+pub enum Component {
+    /// Loaded (compiled, linked), with its registered version.
+    Ready(LoadedChecker, String),
+    /// Not runnable: its registered version (`unknown` when it is not registered) and
+    /// why, for operators.
+    Unavailable(String, String),
+}
+
 /// The sandbox and the components it has loaded.
 pub struct Checkers {
     sandbox: Arc<Sandbox>,
@@ -155,32 +169,55 @@ impl Checkers {
         &self.sandbox
     }
 
-    /// The loaded component of `digest` and its registered version; `Ok(None)` when
-    /// the registry has no such component, `Err` when its bytes no longer load.
-    async fn load(
+    /// The component of `digest` ready to run, or why it is not. `Err` only when the
+    /// registry cannot be read. A component that fails to load is not remembered: the
+    /// next evaluation tries again (the cause may have been this host's resources).
+    pub async fn component(
         &self,
         conn: &mut PgConnection,
         digest: &Digest,
-    ) -> Result<Option<(LoadedChecker, String)>, CommandError> {
-        if let Some(found) = self.loaded.lock().await.get(digest) {
-            return Ok(Some(found.clone()));
+    ) -> Result<Component, CommandError> {
+        if let Some((loaded, version)) = self.loaded.lock().await.get(digest) {
+            return Ok(Component::Ready(loaded.clone(), version.clone()));
         }
-        let row: Option<(Vec<u8>, String)> =
+        let row: Option<(Option<Vec<u8>>, String)> =
             sqlx::query_as("SELECT wasm_bytes, version FROM checker_components WHERE digest = $1")
                 .bind(digest.to_string())
                 .fetch_optional(&mut *conn)
                 .await?;
         let Some((bytes, version)) = row else {
-            return Ok(None);
+            return Ok(Component::Unavailable(
+                "unknown".to_owned(),
+                format!("no registered component has digest {digest}"),
+            ));
+        };
+        let Some(bytes) = bytes else {
+            return Ok(Component::Unavailable(
+                version,
+                format!("the bytes of component {digest} are not stored in the registry"),
+            ));
         };
         let sandbox = Arc::clone(&self.sandbox);
-        let loaded = tokio::task::spawn_blocking(move || sandbox.load(&bytes))
+        let loaded = match tokio::task::spawn_blocking(move || sandbox.load(&bytes)).await {
+            Ok(Ok(loaded)) => loaded,
+            Ok(Err(error)) => {
+                return Ok(Component::Unavailable(
+                    version,
+                    format!("the component does not load ({}): {error}", error.code()),
+                ));
+            }
+            Err(panicked) => {
+                return Ok(Component::Unavailable(
+                    version,
+                    format!("loading the component failed: {panicked}"),
+                ));
+            }
+        };
+        self.loaded
+            .lock()
             .await
-            .map_err(CommandError::internal)?
-            .map_err(|e| CommandError::internal(format!("registered component {digest}: {e}")))?;
-        let entry = (loaded, version);
-        self.loaded.lock().await.insert(*digest, entry.clone());
-        Ok(Some(entry))
+            .insert(*digest, (loaded.clone(), version.clone()));
+        Ok(Component::Ready(loaded, version))
     }
 
     /// Runs `checks` in order over `packet` and judges them.
@@ -203,27 +240,22 @@ impl Checkers {
                 configuration: check.configuration.clone(),
                 prior_findings: packet.prior_findings.clone(),
             };
-            let (outcome, checker_version) = match self.load(conn, &check.digest).await? {
-                Some((loaded, version)) => {
-                    let outcome = self
+            let (outcome, checker_version) = match self.component(conn, &check.digest).await? {
+                Component::Ready(loaded, version) => {
+                    match self
                         .sandbox
-                        .run(&loaded, request, packet.tree)
+                        .run(&loaded, request.clone(), packet.tree)
                         .await
-                        .map_err(|e| CommandError::invalid(e.code(), e.to_string()))?;
-                    (outcome, version)
+                    {
+                        Ok(outcome) => (outcome, version),
+                        Err(unrepresentable) => (
+                            self.unavailable(&request, check, unrepresentable.to_string()),
+                            version,
+                        ),
+                    }
                 }
-                None => {
-                    let request_digest = request
-                        .digest(&check.digest)
-                        .map_err(|e| CommandError::invalid(e.code(), e.to_string()))?;
-                    let outcome = CheckOutcome::unavailable(
-                        request_digest,
-                        check.digest,
-                        FailureCode::ImplementationUnavailable,
-                        format!("no registered component has digest {}", check.digest),
-                        self.sandbox.config().limits.clone(),
-                    );
-                    (outcome, "unknown".to_owned())
+                Component::Unavailable(version, detail) => {
+                    (self.unavailable(&request, check, detail), version)
                 }
             };
             let judged = match &outcome.result {
@@ -247,5 +279,26 @@ impl Checkers {
             counts: gate::counts(&judged),
             members,
         })
+    }
+
+    /// The outcome of a check that could not run: `implementation_unavailable` with
+    /// `detail`. A request that has no digest (a configuration that is not canonical
+    /// JSON) is named by a fixed marker instead, so the failure is still recorded.
+    fn unavailable(
+        &self,
+        request: &CheckRequest,
+        check: &PlannedCheck,
+        detail: String,
+    ) -> CheckOutcome {
+        let request_digest = request
+            .digest(&check.digest)
+            .unwrap_or_else(|_| Digest::of_bytes(b"workstream.check_request.unrepresentable"));
+        CheckOutcome::unavailable(
+            request_digest,
+            check.digest,
+            FailureCode::ImplementationUnavailable,
+            detail,
+            self.sandbox.config().limits.clone(),
+        )
     }
 }

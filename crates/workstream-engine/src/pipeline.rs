@@ -1,31 +1,48 @@
-//! The packet pipeline's shared parts, and the post-submit evaluation job.
+//! The packet pipeline: one way to check a packet in either phase, and the post-submit
+//! evaluation job.
 //!
 //! [`Pipeline`] holds what both ends of a submission need: the checkers (sandbox and
 //! loaded components), the content-addressed object store, and a scratch directory.
-//! The API uses it for intake and the pre-submit checks in the upload request; the
-//! worker uses it for [`EvaluateSubmission`], the `checker.evaluate` job queued with
-//! every submission.
 //!
-//! One evaluation, in three steps (upstream-checkers §4.2, §4.6):
+//! [`Pipeline::check_packet`] is the one path from an archive to a verdict, for the
+//! pre-submit checks in the upload request and the post-submit run in a worker alike:
+//! it checks that the locked checker policy still hashes to the hash the task locked,
+//! inspects the archive into a private tree (written through a directory capability,
+//! [`crate::packets::materialize`]), and evaluates the policy's checkers of the phase
+//! over it ([`crate::evaluation`]), with the revision's open blocking findings
+//! ([`prior_findings`]). It returns the inspected packet, the evaluation, and the
+//! [`RunRequest`] the checkers saw, which a run stores so that [`replay`] re-runs
+//! exactly that, not the task as it is later.
+//!
+//! One evaluation job, in three steps:
 //!
 //! 1. **Start** (own transaction): the queued run becomes `running`. A run already
 //!    finished by an earlier attempt of the job just completes the job (replays are
 //!    idempotent).
 //! 2. **Materialize and check** (no transaction): fetch the archive by its key, which
-//!    re-hashes every byte, and inspect it again into a private tree. Missing or damaged
-//!    bytes are an artifact incident: no checker runs, the run fails with
-//!    `material_unavailable` and the task waits in `evaluation_pending`. Otherwise the
-//!    locked policy's post-submit checkers run in order ([`crate::evaluation`]).
+//!    re-hashes every byte, and [`Pipeline::check_packet`] it. Missing or damaged bytes
+//!    are an artifact incident: no checker runs, the run fails with
+//!    `material_unavailable`.
 //! 3. **Finalize** (one transaction, `jobs::complete` first so only the lease holder can
-//!    commit): the member results, the run's status, counts and route, the task's move
-//!    (`allow_review` -> `review_pending` with a review queue entry, T8;
-//!    `needs_revision` -> back to the contributor, T9; a retry or setup route leaves it
-//!    in `evaluation_pending`), and the audit events. A worker killed anywhere before
-//!    the commit leaves nothing behind; the next attempt starts over on the same run.
+//!    commit): the member results, the run's status, counts, route and stored request,
+//!    the task's move (`allow_review` -> `review_pending` with a review queue entry;
+//!    `needs_revision` -> back to the contributor; a retry or setup route leaves it in
+//!    `evaluation_pending`), and the audit events. A worker killed anywhere before the
+//!    commit leaves nothing behind; the next attempt starts over on the same run.
+//!
+//! No fault leaves a run `running` for good. A checker that cannot load, traps or
+//! returns what cannot be stored is a member with its infrastructure code (see
+//! [`crate::evaluation`]); a run that cannot be evaluated at all (its packet gone, its
+//! policy damaged) fails with its code and detail; and any other error is retried only
+//! while it may be transient (the database unavailable, a race): a deterministic one,
+//! or the job's last attempt, records the run as failed on the spot, with the detail,
+//! so the task waits in `evaluation_pending` on a failed run that a manager or an
+//! operator can read and retry (`POST /operations/tasks/{id}/re-evaluate`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -33,17 +50,17 @@ use workstream_domain::gate::{MemberStatus, Route};
 use workstream_domain::lifecycle::{GuardFacts, TaskCommand};
 use workstream_domain::machines::checker_run::RoutingRecommendation;
 use workstream_domain::{ActorContext, Digest, decide};
-use workstream_sandbox::{FileEntry, Phase};
+use workstream_sandbox::{FailureCode, FileEntry, Phase, PriorFinding};
 use workstream_store::audit::{self, NewAuditEvent};
 use workstream_store::jobs::{self, ClaimedJob};
 use workstream_store::objects::ObjectStore;
 use workstream_store::tasks;
 
-use crate::CommandError;
 use crate::evaluation::{Checkers, Evaluation, PacketView, plan};
 use crate::packets::{InspectedPacket, PacketLimits, inspect};
 use crate::tasks::submission::EVALUATE_JOB;
 use crate::worker::{BoxFuture, HandlerError, JobHandler};
+use crate::{CommandError, ErrorKind};
 
 /// What intake, pre-submit and post-submit checks share.
 pub struct Pipeline {
@@ -102,6 +119,262 @@ pub fn file_entries(packet: &InspectedPacket) -> Vec<FileEntry> {
         .collect()
 }
 
+/// The contributor's texts and the task's criteria a check is given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PacketTexts {
+    /// The contributor's summary.
+    pub summary: String,
+    /// The contributor's attestation.
+    pub attestation: String,
+    /// The task's acceptance criteria when the packet was checked.
+    pub acceptance_criteria: String,
+}
+
+/// What the checkers of one run saw besides the files and their own configuration: the
+/// phase, the texts and the prior findings. Stored with the run (`checker_runs.request`)
+/// so that [`replay`] rebuilds exactly the requests the checkers were given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRequest {
+    /// Always `workstream.checker_run_request.v2`.
+    pub schema: String,
+    /// The phase.
+    pub phase: Phase,
+    /// The texts.
+    #[serde(flatten)]
+    pub texts: PacketTexts,
+    /// The revision's open blocking findings (empty for a first version).
+    pub prior_findings: Vec<PriorFinding>,
+}
+
+/// The schema name of a stored [`RunRequest`].
+pub const RUN_REQUEST_SCHEMA: &str = "workstream.checker_run_request.v2";
+
+/// One packet check, in either phase.
+#[derive(Debug, Clone)]
+pub struct PacketCheck<'a> {
+    /// Before or after submission.
+    pub phase: Phase,
+    /// The ZIP archive, in scratch.
+    pub archive: PathBuf,
+    /// An empty scratch directory the tree is written into (the checkers' `/packet`).
+    pub tree: PathBuf,
+    /// The intake limits (platform defaults tightened by the locked artifact policy).
+    pub limits: PacketLimits,
+    /// The locked checker policy's body.
+    pub policy: &'a Value,
+    /// The hash the task locked it with; the body must still hash to it.
+    pub policy_hash: &'a str,
+    /// The texts.
+    pub texts: PacketTexts,
+    /// The revision's open blocking findings ([`prior_findings`]).
+    pub prior_findings: Vec<PriorFinding>,
+}
+
+/// A packet that went through intake and its checkers.
+#[derive(Debug, Clone)]
+pub struct CheckedPacket {
+    /// The verified packet (archive digest, manifest, files).
+    pub packet: InspectedPacket,
+    /// What its checkers found, and the route.
+    pub evaluation: Evaluation,
+    /// What they were given.
+    pub request: RunRequest,
+}
+
+/// Why [`Pipeline::check_packet`] produced no evaluation.
+#[derive(Debug, Clone)]
+pub enum CheckFailure {
+    /// The archive failed intake; the error carries its `submission_archive_*` code (or
+    /// `pre_submission_infrastructure_unavailable` for our own fault).
+    Intake(CommandError),
+    /// The locked checker policy cannot be run: its body no longer hashes to the
+    /// locked hash, or it does not parse (`locked_context_invalid`). A setup defect.
+    Policy(CommandError),
+    /// Anything else: the database or the scratch space.
+    Other(CommandError),
+}
+
+impl From<CheckFailure> for CommandError {
+    fn from(failure: CheckFailure) -> Self {
+        match failure {
+            CheckFailure::Intake(e) | CheckFailure::Policy(e) | CheckFailure::Other(e) => e,
+        }
+    }
+}
+
+impl Pipeline {
+    /// Checks one packet (see the module docs): the locked policy against its hash,
+    /// intake into `check.tree`, then the phase's checkers.
+    pub async fn check_packet(
+        &self,
+        pool: &PgPool,
+        check: PacketCheck<'_>,
+    ) -> Result<CheckedPacket, CheckFailure> {
+        let policy_invalid = |why: String| {
+            CheckFailure::Policy(CommandError::invalid(
+                "locked_context_invalid",
+                format!("the task's locked checker policy cannot be run: {why}"),
+            ))
+        };
+        let actual = Digest::of_canonical_json(check.policy)
+            .map_err(|e| policy_invalid(format!("it is not canonical JSON: {e}")))?;
+        if actual.to_string() != check.policy_hash {
+            return Err(policy_invalid(format!(
+                "its body hashes to {actual}, not to the locked {}",
+                check.policy_hash
+            )));
+        }
+        let (checks, blocking) = plan(check.policy, check.phase).map_err(CheckFailure::Policy)?;
+        let packet = Pipeline::inspect(check.archive, check.tree.clone(), check.limits)
+            .await
+            .map_err(CheckFailure::Intake)?;
+        let request = RunRequest {
+            schema: RUN_REQUEST_SCHEMA.to_owned(),
+            phase: check.phase,
+            texts: check.texts,
+            prior_findings: check.prior_findings,
+        };
+        let view = PacketView {
+            tree: &check.tree,
+            files: file_entries(&packet),
+            summary: request.texts.summary.clone(),
+            attestation: request.texts.attestation.clone(),
+            acceptance_criteria: request.texts.acceptance_criteria.clone(),
+            prior_findings: request.prior_findings.clone(),
+        };
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| CheckFailure::Other(e.into()))?;
+        let evaluation = self
+            .checkers
+            .evaluate(&mut conn, &checks, &blocking, check.phase, &view)
+            .await
+            .map_err(CheckFailure::Other)?;
+        Ok(CheckedPacket {
+            packet,
+            evaluation,
+            request,
+        })
+    }
+}
+
+/// What a manager or an operator can do about a check (or a whole run) that ended with
+/// the infrastructure failure `code`: shown beside the failure wherever it is read.
+pub fn failure_action(code: &str) -> &'static str {
+    match code {
+        "implementation_unavailable" => {
+            "The checker could not run (a trap, an `err` answer, or a component that does not load; the detail says which). If the cause was temporary, an operator retries the evaluation (POST /operations/tasks/{id}/re-evaluate); otherwise publish a fixed component, pin it in a new guide version, and repair or retry the task."
+        }
+        "invalid_output" => {
+            "The checker returned a report the platform refuses to store (over a limit, or text with a NUL character). Retrying gives the same result: publish a fixed component, pin it in a new guide version, then have an operator retry the evaluation (POST /operations/tasks/{id}/re-evaluate)."
+        }
+        "deadline_exceeded" => {
+            "The checker ran out of time or fuel. An operator retries the evaluation (POST /operations/tasks/{id}/re-evaluate) when the platform is less loaded; if it fails again, the checker is too slow for this packet: publish a faster component."
+        }
+        "capacity_exceeded" => {
+            "The checker ran out of memory. Publish a component that streams the packet instead of holding it, then have an operator retry the evaluation (POST /operations/tasks/{id}/re-evaluate)."
+        }
+        "material_unavailable" => {
+            "The packet's stored bytes are missing or do not hash to what was submitted: an artifact incident. Restore the object store, then have an operator retry the evaluation (POST /operations/tasks/{id}/re-evaluate); the contributor did nothing wrong."
+        }
+        _ => "An operator retries the evaluation (POST /operations/tasks/{id}/re-evaluate).",
+    }
+}
+
+/// Which version of a task [`prior_findings`] is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revision {
+    /// The next version, not yet submitted (the pre-submit phase).
+    Upcoming,
+    /// A submitted version (the post-submit phase).
+    Submitted {
+        /// The submission.
+        submission_id: Uuid,
+        /// Its version.
+        version: i32,
+    },
+}
+
+/// The open blocking review findings a version of `task_id` answers, as its checkers
+/// are given them (`prior-finding` of `wit/checker.wit`), in review order.
+///
+/// Only a version made in answer to a reviewer's `needs_revision` answers findings:
+/// the upcoming version while the task waits on such a review, or a submitted version
+/// built on its revision context. A version the checkers sent back (a checker
+/// remediation) answers the checkers, not the review, and gets none; its answers stand
+/// as they were given, for the next reviewer to judge. A submitted version's findings
+/// carry the answers submitted with it; before submission there are none yet.
+///
+/// The id a checker quotes is `F<version>-<position>`: the finding's place in the
+/// review of that version, as the contributor's pages show it.
+pub async fn prior_findings(
+    conn: &mut PgConnection,
+    task_id: Uuid,
+    revision: Revision,
+) -> Result<Vec<PriorFinding>, CommandError> {
+    let answers_review: bool = match revision {
+        Revision::Upcoming => sqlx::query_scalar(
+            "SELECT t.status = 'needs_revision' AND NOT EXISTS ( \
+               SELECT 1 FROM submissions s JOIN checker_runs c ON c.submission_id = s.id \
+               WHERE s.task_id = t.id AND c.is_current_for_submission AND c.status = 'completed' \
+                 AND c.routing_recommendation = 'needs_revision' \
+                 AND s.version = (SELECT max(version) FROM submissions WHERE task_id = t.id)) \
+             FROM tasks t WHERE t.id = $1",
+        )
+        .bind(task_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or(false),
+        Revision::Submitted { submission_id, .. } => sqlx::query_scalar(
+            "SELECT revision_context_preparation_id IS NOT NULL FROM submissions WHERE id = $1",
+        )
+        .bind(submission_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or(false),
+    };
+    if !answers_review {
+        return Ok(Vec::new());
+    }
+    let findings = crate::reviews::packet::prior_findings(conn, task_id).await?;
+    let before = match revision {
+        Revision::Upcoming => i32::MAX,
+        Revision::Submitted { version, .. } => version,
+    };
+    Ok(findings
+        .into_iter()
+        .filter(|f| f.kind == "blocking" && f.status == "open" && f.raised_on_version < before)
+        .map(|f| {
+            let evidence = f.evidence_ref.as_ref();
+            let response = match revision {
+                Revision::Upcoming => None,
+                Revision::Submitted { submission_id, .. } => {
+                    let submitted = submission_id.to_string();
+                    f.responses.as_array().and_then(|responses| {
+                        responses.iter().find_map(|r| {
+                            (r["submission_id"].as_str() == Some(submitted.as_str()))
+                                .then(|| r["response_text"].as_str().map(str::to_owned))
+                                .flatten()
+                        })
+                    })
+                }
+            };
+            PriorFinding {
+                finding_id: format!("F{}-{}", f.raised_on_version, f.position),
+                area: f.area,
+                issue: f.issue,
+                path: evidence.and_then(|e| e["path"].as_str()).map(str::to_owned),
+                line: evidence
+                    .and_then(|e| e["line"].as_u64())
+                    .and_then(|line| u32::try_from(line).ok()),
+                required_fix: f.required_fix.unwrap_or_default(),
+                response,
+            }
+        })
+        .collect())
+}
+
 /// The `checker.evaluate` job.
 pub struct EvaluateSubmission {
     pipeline: Arc<Pipeline>,
@@ -141,25 +414,30 @@ struct RunContext {
     summary: String,
     contributor_attestation: String,
     locked_checker_policy: Value,
+    locked_checker_policy_hash: String,
     acceptance_criteria: String,
     project_id: Uuid,
     artifact_policy: Value,
+    /// What the run's checkers saw, once it finished (none for runs older than the
+    /// stored request).
+    request: Option<Value>,
 }
 
 /// How step 2 ended.
 enum Checked {
-    Evaluated(Evaluation),
-    /// The stored bytes could not be produced as they were submitted.
-    MaterialUnavailable(String),
+    /// The checkers ran (each member may still have failed on its own).
+    Evaluated(Box<CheckedPacket>),
+    /// The run could not be evaluated at all: its packet is unavailable or damaged
+    /// (`material_unavailable`), its locked policy cannot be run, or a fault would
+    /// recur on every attempt (`implementation_unavailable`). The detail is for
+    /// operators and managers.
+    Unrunnable(FailureCode, String),
 }
 
-fn command(error: CommandError) -> HandlerError {
-    match error.kind {
-        crate::ErrorKind::Internal | crate::ErrorKind::Unavailable => {
-            HandlerError::retryable(format!("{}: {}", error.code, error.message))
-        }
-        _ => HandlerError::permanent(format!("{}: {}", error.code, error.message)),
-    }
+/// Whether an error may go away by itself (the database unavailable, a transaction
+/// that lost a race), so that another attempt is worth it.
+fn transient(error: &CommandError) -> bool {
+    error.kind == ErrorKind::Unavailable
 }
 
 async fn evaluate(
@@ -171,12 +449,20 @@ async fn evaluate(
         .as_str()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| HandlerError::permanent("payload without a checker_run_id"))?;
+    let last_attempt = job.attempt >= job.max_attempts;
+    // Deterministic failures, and every failure on the last attempt, are recorded on
+    // the run instead of being retried (or dead-lettering the job with the run left
+    // `running`).
+    let give_up = |error: &CommandError| last_attempt || !transient(error);
+    let retry =
+        |error: CommandError| HandlerError::retryable(format!("{}: {}", error.code, error.message));
 
     // 1. Start.
-    let context = run_context(pool, run_id)
-        .await
-        .map_err(command)?
-        .ok_or_else(|| HandlerError::permanent(format!("no checker run {run_id}")))?;
+    let context = match run_context(pool, run_id).await {
+        Ok(Some(context)) => context,
+        Ok(None) => return Err(HandlerError::permanent(format!("no checker run {run_id}"))),
+        Err(error) => return Err(retry(error)),
+    };
     if matches!(context.status.as_str(), "completed" | "failed") {
         let mut tx = pool.begin().await?;
         jobs::complete(&mut tx, job).await?;
@@ -191,24 +477,79 @@ async fn evaluate(
     .await?;
 
     // 2. Materialize and check.
-    let checked = check(pipeline, pool, &context).await.map_err(command)?;
+    let checked = match check(pipeline, pool, &context).await {
+        Ok(checked) => checked,
+        Err(error) if give_up(&error) => Checked::Unrunnable(
+            FailureCode::ImplementationUnavailable,
+            format!("the evaluation failed: {}: {}", error.code, error.message),
+        ),
+        Err(error) => return Err(retry(error)),
+    };
 
     // 3. Finalize.
-    let mut tx = pool.begin().await?;
-    jobs::complete(&mut tx, job).await?;
-    finalize(&mut tx, run_id, &context, checked)
+    let error = match finish(pool, job, run_id, &context, checked).await {
+        Ok(()) => return Ok(()),
+        Err(Finish::Job(error)) => return Err(error),
+        Err(Finish::Command(error)) => error,
+    };
+    if !give_up(&error) {
+        return Err(retry(error));
+    }
+    // The results themselves could not be stored (a value the database refuses):
+    // store the failure instead, without them.
+    tracing::error!(%run_id, code = error.code, message = %error.message, "checker run results cannot be stored; recording the run as failed");
+    let detail = format!(
+        "the results could not be stored: {}: {}",
+        error.code, error.message
+    );
+    match finish(
+        pool,
+        job,
+        run_id,
+        &context,
+        Checked::Unrunnable(FailureCode::InvalidOutput, detail),
+    )
+    .await
+    {
+        Ok(()) => Ok(()),
+        Err(Finish::Job(error)) => Err(error),
+        Err(Finish::Command(error)) => Err(retry(error)),
+    }
+}
+
+/// Why step 3 did not commit.
+enum Finish {
+    /// The job's own bookkeeping (a lost lease, the database): the worker handles it.
+    Job(HandlerError),
+    /// Recording the run failed.
+    Command(CommandError),
+}
+
+/// Step 3 in one transaction: complete the job, record the run, move the task.
+async fn finish(
+    pool: &PgPool,
+    job: &ClaimedJob,
+    run_id: Uuid,
+    context: &RunContext,
+    checked: Checked,
+) -> Result<(), Finish> {
+    let mut tx = pool.begin().await.map_err(|e| Finish::Job(e.into()))?;
+    jobs::complete(&mut tx, job)
         .await
-        .map_err(command)?;
-    tx.commit().await?;
-    Ok(())
+        .map_err(|e| Finish::Job(e.into()))?;
+    finalize(&mut tx, run_id, context, checked)
+        .await
+        .map_err(Finish::Command)?;
+    tx.commit().await.map_err(|e| Finish::Job(e.into()))
 }
 
 async fn run_context(pool: &PgPool, run_id: Uuid) -> Result<Option<RunContext>, CommandError> {
     Ok(sqlx::query_as(
         "SELECT r.status, r.task_id, r.submission_id, r.submission_version, s.archive_sha256, \
          s.archive_object_key, s.manifest_digest, s.summary, s.contributor_attestation, \
-         s.locked_checker_policy, t.acceptance_criteria, t.project_id, \
-         coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) AS artifact_policy \
+         s.locked_checker_policy, s.locked_checker_policy_hash, t.acceptance_criteria, \
+         t.project_id, coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) AS artifact_policy, \
+         r.request \
          FROM checker_runs r JOIN submissions s ON s.id = r.submission_id \
          JOIN tasks t ON t.id = r.task_id JOIN project_guides g ON g.id = s.locked_guide_id \
          WHERE r.id = $1",
@@ -218,58 +559,93 @@ async fn run_context(pool: &PgPool, run_id: Uuid) -> Result<Option<RunContext>, 
     .await?)
 }
 
-async fn check(
+/// Step 2: fetch the archive and check it. `request` is what the checkers are given:
+/// read now for a new run, or the run's stored request for a replay.
+async fn check_with(
     pipeline: &Pipeline,
     pool: &PgPool,
     context: &RunContext,
+    request: RunRequest,
 ) -> Result<Checked, CommandError> {
     let scratch = pipeline.scratch_dir()?;
     let archive = scratch.path().join("packet.zip");
     let tree = scratch.path().join("tree");
     std::fs::create_dir(&tree).map_err(CommandError::internal)?;
+    let unavailable = |detail: String| {
+        Ok(Checked::Unrunnable(
+            FailureCode::MaterialUnavailable,
+            detail,
+        ))
+    };
     let Some(key) = &context.archive_object_key else {
-        return Ok(Checked::MaterialUnavailable(
-            "the submission has no stored archive".into(),
-        ));
+        return unavailable("the submission has no stored archive".into());
     };
     if let Err(error) = pipeline.objects.get_to_file(key, &archive).await {
-        return Ok(Checked::MaterialUnavailable(format!(
-            "{}: {error}",
-            error.code()
-        )));
+        return unavailable(format!("{}: {error}", error.code()));
     }
-    let limits = PacketLimits::for_artifact_policy(&context.artifact_policy);
-    let packet = match Pipeline::inspect(archive.clone(), tree.clone(), limits).await {
-        Ok(packet) => packet,
-        Err(error) => {
-            return Ok(Checked::MaterialUnavailable(format!(
+    let check = PacketCheck {
+        phase: request.phase,
+        archive,
+        tree,
+        limits: PacketLimits::for_artifact_policy(&context.artifact_policy),
+        policy: &context.locked_checker_policy,
+        policy_hash: &context.locked_checker_policy_hash,
+        texts: request.texts,
+        prior_findings: request.prior_findings,
+    };
+    let checked = match pipeline.check_packet(pool, check).await {
+        Ok(checked) => checked,
+        Err(CheckFailure::Intake(error)) if error.kind != ErrorKind::Unavailable => {
+            return unavailable(format!(
                 "the stored archive no longer passes intake: {}",
                 error.code
-            )));
+            ));
         }
+        Err(CheckFailure::Policy(error)) => {
+            return Ok(Checked::Unrunnable(
+                FailureCode::ImplementationUnavailable,
+                error.message,
+            ));
+        }
+        Err(CheckFailure::Intake(error) | CheckFailure::Other(error)) => return Err(error),
     };
-    if packet.archive_sha256.to_string() != context.archive_sha256
-        || packet.manifest_digest.to_string() != context.manifest_digest
+    if checked.packet.archive_sha256.to_string() != context.archive_sha256
+        || checked.packet.manifest_digest.to_string() != context.manifest_digest
     {
-        return Ok(Checked::MaterialUnavailable(
-            "the stored archive does not hash to the submitted one".into(),
-        ));
+        return unavailable("the stored archive does not hash to the submitted one".into());
     }
-    let (checks, blocking) = plan(&context.locked_checker_policy, Phase::PostSubmit)?;
-    let view = PacketView {
-        tree: &tree,
-        files: file_entries(&packet),
-        summary: context.summary.clone(),
-        attestation: context.contributor_attestation.clone(),
-        acceptance_criteria: context.acceptance_criteria.clone(),
-        prior_findings: Vec::new(),
+    Ok(Checked::Evaluated(Box::new(checked)))
+}
+
+/// Step 2 of a new run: what its checkers are given is read now.
+async fn check(
+    pipeline: &Pipeline,
+    pool: &PgPool,
+    context: &RunContext,
+) -> Result<Checked, CommandError> {
+    let prior = {
+        let mut conn = pool.acquire().await?;
+        prior_findings(
+            &mut conn,
+            context.task_id,
+            Revision::Submitted {
+                submission_id: context.submission_id,
+                version: context.submission_version,
+            },
+        )
+        .await?
     };
-    let mut conn = pool.acquire().await?;
-    let evaluation = pipeline
-        .checkers
-        .evaluate(&mut conn, &checks, &blocking, Phase::PostSubmit, &view)
-        .await?;
-    Ok(Checked::Evaluated(evaluation))
+    let request = RunRequest {
+        schema: RUN_REQUEST_SCHEMA.to_owned(),
+        phase: Phase::PostSubmit,
+        texts: PacketTexts {
+            summary: context.summary.clone(),
+            attestation: context.contributor_attestation.clone(),
+            acceptance_criteria: context.acceptance_criteria.clone(),
+        },
+        prior_findings: prior,
+    };
+    check_with(pipeline, pool, context, request).await
 }
 
 /// The digest a completed run stores: its members' result digests, in order, and the
@@ -290,8 +666,12 @@ pub struct Replay {
     pub stored_status: String,
     /// The run's stored result digest (none for a run that never completed).
     pub stored_digest: Option<String>,
-    /// Each stored member's (checker name, result digest), in order.
-    pub stored_members: Vec<(String, String)>,
+    /// Each stored member's (checker name, request digest, result digest), in order.
+    /// The request digest is missing for runs recorded before requests were stored.
+    pub stored_members: Vec<(String, Option<String>, String)>,
+    /// Whether the replay used the run's stored request (rather than the task as it
+    /// is now, for a run recorded before requests were stored).
+    pub from_stored_request: bool,
     /// The evaluation of the replay.
     pub evaluation: Evaluation,
     /// Its run digest.
@@ -299,15 +679,28 @@ pub struct Replay {
 }
 
 impl Replay {
-    /// Whether the replay reproduced the stored result exactly.
+    /// Whether the replay reproduced the stored result exactly: the same run digest,
+    /// and every member given the same request as it was the first time.
     pub fn reproduced(&self) -> bool {
-        self.stored_digest.as_deref() == Some(self.replayed_digest.to_string().as_str())
+        let same_requests = self.stored_members.len() == self.evaluation.members.len()
+            && self
+                .stored_members
+                .iter()
+                .zip(&self.evaluation.members)
+                .all(|((_, stored, _), member)| {
+                    stored
+                        .as_deref()
+                        .is_none_or(|d| d == member.outcome.request_digest.to_string())
+                });
+        same_requests
+            && self.stored_digest.as_deref() == Some(self.replayed_digest.to_string().as_str())
     }
 }
 
 /// Re-runs the stored checker run `run_id` from its stored inputs (the archive by its
-/// key, the locked policy, the task's criteria), without writing anything, so an
-/// auditor can check that the stored result digest is what those inputs produce.
+/// key, the locked policy, and the request its checkers were given, stored with the
+/// run), without writing anything, so an auditor can check that the stored result
+/// digest is what those inputs produce.
 pub async fn replay(
     pipeline: &Pipeline,
     pool: &PgPool,
@@ -321,23 +714,36 @@ pub async fn replay(
             .bind(run_id)
             .fetch_one(pool)
             .await?;
-    let stored_members: Vec<(String, String)> = sqlx::query_as(
-        "SELECT checker_name, result_digest FROM checker_results WHERE checker_run_id = $1 ORDER BY ordinal",
+    let stored_members: Vec<(String, Option<String>, String)> = sqlx::query_as(
+        "SELECT checker_name, request_digest, result_digest FROM checker_results \
+         WHERE checker_run_id = $1 ORDER BY ordinal",
     )
     .bind(run_id)
     .fetch_all(pool)
     .await?;
-    match check(pipeline, pool, &context).await? {
-        Checked::Evaluated(evaluation) => Ok(Replay {
+    let stored_request: Option<RunRequest> = context
+        .request
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| CommandError::internal(format!("the run's stored request: {e}")))?;
+    let from_stored_request = stored_request.is_some();
+    let checked = match stored_request {
+        Some(request) => check_with(pipeline, pool, &context, request).await?,
+        None => check(pipeline, pool, &context).await?,
+    };
+    match checked {
+        Checked::Evaluated(checked) => Ok(Replay {
             stored_status: context.status,
             stored_digest,
             stored_members,
-            replayed_digest: run_result_digest(&evaluation)?,
-            evaluation,
+            from_stored_request,
+            replayed_digest: run_result_digest(&checked.evaluation)?,
+            evaluation: checked.evaluation,
         }),
-        Checked::MaterialUnavailable(detail) => Err(CommandError::new(
-            crate::ErrorKind::Unavailable,
-            "material_unavailable",
+        Checked::Unrunnable(code, detail) => Err(CommandError::new(
+            ErrorKind::Unavailable,
+            code.as_str(),
             detail,
         )),
     }
@@ -362,43 +768,55 @@ async fn finalize(
         // Finished by someone else under an earlier lease: nothing to add.
         return Ok(());
     }
-    let (route, failure_code, result_digest, counts_payload) = match &checked {
-        Checked::MaterialUnavailable(detail) => {
-            audit::append(
-                tx,
-                NewAuditEvent {
-                    project_id: Some(context.project_id),
-                    entity_type: "submission".into(),
-                    entity_id: Some(context.submission_id),
-                    event_type: "artifact_incident".into(),
-                    payload: json!({ "checker_run_id": run_id, "failure_code": "material_unavailable", "detail": detail }),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            (
-                Route::CheckerRetry,
-                Some("material_unavailable"),
-                None,
-                json!({}),
-            )
-        }
-        Checked::Evaluated(evaluation) => {
-            record_members(tx, run_id, evaluation).await?;
-            let failure = evaluation
-                .members
-                .iter()
-                .find_map(|m| m.outcome.result.failure())
-                .map(|code| code.as_str());
-            let digest = run_result_digest(evaluation)?;
-            (
-                evaluation.route,
-                failure,
-                Some(digest),
-                serde_json::to_value(evaluation.counts).map_err(CommandError::internal)?,
-            )
-        }
-    };
+    let (route, failure_code, failure_detail, result_digest, counts_payload, request) =
+        match &checked {
+            Checked::Unrunnable(code, detail) => {
+                let event = if *code == FailureCode::MaterialUnavailable {
+                    "artifact_incident"
+                } else {
+                    "checker_run_failed"
+                };
+                let detail = storable_detail(detail);
+                audit::append(
+                    tx,
+                    NewAuditEvent {
+                        project_id: Some(context.project_id),
+                        entity_type: "submission".into(),
+                        entity_id: Some(context.submission_id),
+                        event_type: event.into(),
+                        payload: json!({ "checker_run_id": run_id, "failure_code": code.as_str(), "detail": detail }),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                (
+                    Route::CheckerRetry,
+                    Some(code.as_str()),
+                    Some(detail),
+                    None,
+                    json!({}),
+                    None,
+                )
+            }
+            Checked::Evaluated(checked) => {
+                let evaluation = &checked.evaluation;
+                record_members(tx, run_id, evaluation).await?;
+                let failure = evaluation
+                    .members
+                    .iter()
+                    .find_map(|m| m.outcome.result.failure())
+                    .map(|code| code.as_str());
+                let digest = run_result_digest(evaluation)?;
+                (
+                    evaluation.route,
+                    failure,
+                    None,
+                    Some(digest),
+                    serde_json::to_value(evaluation.counts).map_err(CommandError::internal)?,
+                    Some(serde_json::to_value(&checked.request).map_err(CommandError::internal)?),
+                )
+            }
+        };
     let run_status = if failure_code.is_some() {
         "failed"
     } else {
@@ -406,24 +824,28 @@ async fn finalize(
     };
     sqlx::query(
         "UPDATE checker_runs SET status = $2, routing_recommendation = $3, failure_code = $4, \
-         result_digest = $5, completed_at = now() WHERE id = $1",
+         result_digest = $5, completed_at = now(), failure_detail = $6, request = $7 WHERE id = $1",
     )
     .bind(run_id)
     .bind(run_status)
     .bind(route.as_str())
     .bind(failure_code)
     .bind(result_digest.map(|d| d.to_string()))
+    .bind(failure_detail)
+    .bind(request)
     .execute(&mut *tx)
     .await?;
 
     let contributor_visible_failures = match &checked {
-        Checked::Evaluated(e) => e
+        Checked::Evaluated(checked) => checked
+            .evaluation
             .members
             .iter()
             .filter(|m| m.member.status == MemberStatus::Failed && m.member.blocks_review)
             .count(),
-        Checked::MaterialUnavailable(_) => 0,
+        Checked::Unrunnable(..) => 0,
     };
+
     let routing = match route {
         Route::AllowReview => RoutingRecommendation::AllowReview,
         Route::NeedsRevision => RoutingRecommendation::NeedsRevision,
@@ -517,20 +939,25 @@ async fn record_members(
             Some(workstream_sandbox::Verdict::Failed) => Some("failed"),
             Some(_) => Some("passed"),
         };
-        let (findings, summary) = match &m.outcome.result {
+        let (findings, summary, failure_detail) = match &m.outcome.result {
             workstream_sandbox::RunResult::Completed {
                 findings, summary, ..
             } => (
                 serde_json::to_value(findings).map_err(CommandError::internal)?,
                 summary.clone(),
+                None,
             ),
-            workstream_sandbox::RunResult::InfrastructureFailed { .. } => (json!([]), None),
+            workstream_sandbox::RunResult::InfrastructureFailed { detail, .. } => {
+                (json!([]), None, Some(storable_detail(detail)))
+            }
         };
         sqlx::query(
             "INSERT INTO checker_results (id, checker_run_id, ordinal, checker_digest, checker_name, \
              checker_version, config, config_hash, status, severity, blocks_review, verdict, \
-             failure_code, findings, summary, fuel_consumed, duration_us, result_digest) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             failure_code, findings, summary, fuel_consumed, duration_us, result_digest, \
+             request_digest, failure_detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+                     $18, $19, $20)",
         )
         .bind(Uuid::now_v7())
         .bind(run_id)
@@ -550,10 +977,28 @@ async fn record_members(
         .bind(i64::try_from(m.outcome.fuel_consumed).unwrap_or(i64::MAX))
         .bind(i64::try_from(m.outcome.duration.as_micros()).unwrap_or(i64::MAX))
         .bind(m.outcome.result_digest.to_string())
+        .bind(m.outcome.request_digest.to_string())
+        .bind(failure_detail)
         .execute(&mut *tx)
         .await?;
     }
     Ok(())
+}
+
+/// Most bytes of an operator detail stored with a run or a result.
+const MAX_DETAIL_BYTES: usize = 4096;
+
+/// `detail` as the database can store it: no NUL, at most [`MAX_DETAIL_BYTES`].
+fn storable_detail(detail: &str) -> String {
+    let mut detail = detail.replace('\0', "\u{FFFD}");
+    if detail.len() > MAX_DETAIL_BYTES {
+        let mut end = MAX_DETAIL_BYTES;
+        while !detail.is_char_boundary(end) {
+            end -= 1;
+        }
+        detail.truncate(end);
+    }
+    detail
 }
 
 /// Opens the review queue entry of an admitted submission. A revision made in answer

@@ -48,6 +48,34 @@ impl Default for Limits {
     }
 }
 
+/// Fuel added per byte of the packet: enough for a checker to read and hash every byte
+/// once (a Rust guest's SHA-256 costs about 110 fuel per byte) with room to spare.
+pub const FUEL_PER_PACKET_BYTE: u64 = 160;
+
+/// Wall-clock time added per MiB of the packet: 40 ms, so a checker that reads every
+/// byte at 25 MiB/s or better finishes (fuel, not this, is the binding limit on a
+/// quiet machine; this keeps a loaded one from failing a packet that fits its fuel).
+pub const DEADLINE_PER_PACKET_MIB: Duration = Duration::from_millis(40);
+
+impl Limits {
+    /// These limits grown for a packet of `packet_bytes` (the sum of its files'
+    /// sizes): the CPU budget and the deadline grow with what a checker is given to
+    /// read, so a packet within the guide's size limits never runs out of either just
+    /// for being large. Memory and report caps do not grow: a checker streams files.
+    pub fn for_packet(&self, packet_bytes: u64) -> Limits {
+        let mib = packet_bytes.div_ceil(1 << 20);
+        Limits {
+            fuel: self
+                .fuel
+                .saturating_add(packet_bytes.saturating_mul(FUEL_PER_PACKET_BYTE)),
+            deadline: self.deadline.saturating_add(
+                DEADLINE_PER_PACKET_MIB.saturating_mul(u32::try_from(mib).unwrap_or(u32::MAX)),
+            ),
+            ..self.clone()
+        }
+    }
+}
+
 mod millis {
     use std::time::Duration;
 
@@ -122,4 +150,21 @@ impl wasmtime::ResourceLimiter for RunLimiter {
 
     // Instances, tables and memories per store keep wasmtime's defaults (10 000):
     // one store serves one instance of one component.
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_grow_with_the_packet() {
+        let base = Limits::default();
+        assert_eq!(base.for_packet(0), base);
+        let big = base.for_packet(100 << 20);
+        assert_eq!(big.fuel, base.fuel + (100 << 20) * FUEL_PER_PACKET_BYTE);
+        assert_eq!(big.deadline, base.deadline + Duration::from_secs(4));
+        assert_eq!(big.memory_bytes, base.memory_bytes);
+        assert_eq!(big.max_report_bytes, base.max_report_bytes);
+        assert_eq!(base.for_packet(u64::MAX).fuel, u64::MAX);
+    }
 }

@@ -295,6 +295,8 @@ pub const MAX_DETAIL_BYTES: usize = 4096;
 const MAX_CODE_CHARS: usize = 64;
 /// Most characters of a message.
 const MAX_MESSAGE_CHARS: usize = 4096;
+/// Most characters of a report's summary (what the results table stores).
+const MAX_SUMMARY_CHARS: usize = 4000;
 /// Most bytes of a finding's path.
 const MAX_PATH_BYTES: usize = 1000;
 
@@ -302,8 +304,8 @@ const MAX_PATH_BYTES: usize = 1000;
 ///
 /// The field rules are exactly the ones the WIT contract announces (at most
 /// `max_findings` findings, `code` 1-64 characters, `message` 1-4096 characters, `path`
-/// at most 1000 bytes) plus the total size cap, and one rule of storage: no text may
-/// hold a NUL character, which PostgreSQL cannot store (a checker echoing a packet's
+/// at most 1000 bytes, a summary of at most 4000 characters) plus the total size cap,
+/// and one rule of storage: no text may hold a NUL character, which PostgreSQL cannot store (a checker echoing a packet's
 /// bytes could otherwise make its own result unrecordable, and the task would wait for
 /// ever). Nothing stricter, so a checker that follows the published contract is never
 /// refused. Other fields (summary, fixes) are bounded by the total size.
@@ -321,6 +323,15 @@ pub(crate) fn validate_report(
     let nul = |text: &str| text.contains('\0');
     if report.summary.as_deref().is_some_and(nul) {
         return Err("the summary contains a NUL character".into());
+    }
+    if report
+        .summary
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > MAX_SUMMARY_CHARS)
+    {
+        return Err(format!(
+            "the summary is over {MAX_SUMMARY_CHARS} characters"
+        ));
     }
     let mut total = report.summary.as_ref().map_or(0, String::len);
     let mut findings = Vec::with_capacity(report.findings.len());

@@ -276,7 +276,8 @@ impl Sandbox {
         }
     }
 
-    /// Runs `check` on the packet in `packet_dir` under the sandbox's limits.
+    /// Runs `check` on the packet in `packet_dir` under the sandbox's limits grown for
+    /// the packet's size ([`Limits::for_packet`] of the manifest's bytes).
     ///
     /// Errors only for a request that cannot be digested; everything that can go
     /// wrong in the run itself is an outcome (never a pass).
@@ -286,7 +287,12 @@ impl Sandbox {
         request: CheckRequest,
         packet_dir: &Path,
     ) -> Result<CheckOutcome, RequestError> {
-        self.run_with_limits(checker, request, packet_dir, &self.config.limits)
+        let bytes = request
+            .manifest
+            .iter()
+            .fold(0u64, |sum, f| sum.saturating_add(f.size));
+        let limits = self.config.limits.for_packet(bytes);
+        self.run_with_limits(checker, request, packet_dir, &limits)
             .await
     }
 

@@ -73,7 +73,34 @@ pub struct Setup {
 /// An active project with `bundle()` (optionally changed by `tune`) and `terms`, and
 /// one task claimed and started by the submitter (not yet submitted).
 pub async fn setup_with(slug: &str, terms: Terms, tune: impl FnOnce(&mut Value)) -> Setup {
+    setup_registering(slug, terms, async |_| {}, tune).await
+}
+
+/// Registers `bytes` through the engine, as a publication would.
+pub async fn register_through_engine(server: &TestServer, bytes: &[u8]) -> String {
+    workstream_engine::checkers::register_component(
+        server.database.pool(),
+        server.pipeline().checkers.sandbox(),
+        bytes,
+        false,
+        None,
+    )
+    .await
+    .expect("register a test component")
+    .component
+    .digest
+}
+
+/// [`setup_with`], with `register` run on the server before the guide is created (to
+/// register the components `tune` names in the policy).
+pub async fn setup_registering(
+    slug: &str,
+    terms: Terms,
+    register: impl AsyncFnOnce(&TestServer),
+    tune: impl FnOnce(&mut Value),
+) -> Setup {
     let server = TestServer::start_with_pipeline().await;
+    register(&server).await;
     let pm = manager(&server, &format!("{slug}-pm")).await;
     let project = create_project(&server, &pm, slug).await;
     let fin = finance(&server, &format!("{slug}-finance"), project).await;
@@ -298,6 +325,29 @@ impl Setup {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("the task stayed in evaluation_pending");
+    }
+
+    /// Waits for the task's current checker run to finish; its (status, route,
+    /// failure code).
+    pub async fn run_finished(&self) -> (String, String, Option<String>) {
+        for _ in 0..600 {
+            let run: Option<(String, String, Option<String>)> = sqlx::query_as(
+                "SELECT status, routing_recommendation, failure_code FROM checker_runs \
+                 WHERE task_id = $1 AND is_current_for_submission \
+                 ORDER BY submission_version DESC LIMIT 1",
+            )
+            .bind(self.task)
+            .fetch_optional(self.server.database.pool())
+            .await
+            .unwrap();
+            if let Some(run) =
+                run.filter(|(status, _, _)| status == "completed" || status == "failed")
+            {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the checker run did not finish");
     }
 
     /// `GET /reviews/current` as `who`.

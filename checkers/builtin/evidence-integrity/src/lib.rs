@@ -1,17 +1,19 @@
 //! `evidence-integrity`: the packet on disk is exactly the manifest.
 //!
 //! Every other checker trusts the manifest (names, sizes, digests) and the
-//! files under `/packet` to agree. The host re-hashes files as it
-//! materializes them, so a disagreement here means a fault somewhere
-//! between upload and run; checking again inside the sandbox makes the
-//! stored result prove it, byte for byte, for the exact packet it judged.
+//! files under `/packet` to agree. The host hashes every byte as it writes
+//! the tree and runs no checker on a tree whose digests differ from the
+//! submitted manifest, so this checker does not hash again by default: doing
+//! the host's work a second time inside the sandbox cost about 110 fuel per
+//! byte and put a ceiling on the packets a run could finish. What it proves
+//! in the stored result is everything else about the tree the checkers saw.
 //!
 //! For each manifest entry: the path is well-formed and unique (also
 //! ignoring case, since packets move between file systems), the digest is a
 //! `sha256:<64 hex>` token, and the file under `/packet` exists with that
-//! size and SHA-256. Then the other way round: nothing is under `/packet`
-//! that the manifest does not list, and nothing there is a symbolic link or
-//! special file.
+//! size (and, with `rehash`, that SHA-256). Then the other way round:
+//! nothing is under `/packet` that the manifest does not list, and nothing
+//! there is a symbolic link or special file.
 //!
 //! Codes (all `error`): `manifest_path_invalid`, `manifest_path_duplicate`,
 //! `manifest_path_case_collision`, `manifest_digest_invalid`,
@@ -25,12 +27,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
+use serde::Deserialize;
 use workstream_checker_sdk::digest::{is_sha256, sha256_reader};
 use workstream_checker_sdk::manifest::check_path;
 use workstream_checker_sdk::packet::EntryKind;
-use workstream_checker_sdk::{
-    CheckError, Checker, Context, FileEntry, Findings, NoConfig, export_checker,
-};
+use workstream_checker_sdk::{CheckError, Checker, Context, FileEntry, Findings, export_checker};
+
+/// Configuration; see `config.schema.json`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Re-hash every file inside the sandbox as well as the host did.
+    pub rehash: bool,
+}
 
 /// What to tell a contributor whose packet no longer matches what was
 /// uploaded: nothing they did wrong, but they can fix it.
@@ -46,9 +55,9 @@ impl Checker for EvidenceIntegrity {
     const DESCRIPTION: &'static str = "Checks that the files under /packet are exactly those of the manifest: \
         well-formed unique paths, matching sizes and SHA-256 digests, nothing unlisted.";
     const CONFIG_SCHEMA: &'static str = include_str!("../config.schema.json");
-    type Config = NoConfig;
+    type Config = Config;
 
-    fn check(ctx: &Context, _config: &NoConfig, out: &mut Findings) -> Result<(), CheckError> {
+    fn check(ctx: &Context, config: &Config, out: &mut Findings) -> Result<(), CheckError> {
         let manifest = ctx.manifest();
         let mut listed: BTreeSet<&str> = BTreeSet::new();
         let mut folded: BTreeMap<String, &str> = BTreeMap::new();
@@ -83,7 +92,7 @@ impl Checker for EvidenceIntegrity {
                 .path(entry.path.as_str())
                 .fix("Rename one of the two files so that their names differ by more than letter case.");
             }
-            if verify(ctx, entry, out)? {
+            if verify(ctx, entry, config.rehash, out)? {
                 verified += 1;
             }
         }
@@ -120,9 +129,14 @@ impl Checker for EvidenceIntegrity {
     }
 }
 
-/// Checks one well-formed entry against the bytes on disk. Returns whether
-/// it matched completely.
-fn verify(ctx: &Context, entry: &FileEntry, out: &mut Findings) -> Result<bool, CheckError> {
+/// Checks one well-formed entry against the file on disk (its bytes too with
+/// `rehash`). Returns whether it matched completely.
+fn verify(
+    ctx: &Context,
+    entry: &FileEntry,
+    rehash: bool,
+    out: &mut Findings,
+) -> Result<bool, CheckError> {
     let digest_ok = is_sha256(&entry.sha256);
     if !digest_ok {
         out.error(
@@ -168,6 +182,9 @@ fn verify(ctx: &Context, entry: &FileEntry, out: &mut Findings) -> Result<bool, 
     if !digest_ok {
         return Ok(false);
     }
+    if !rehash {
+        return Ok(true);
+    }
     let (actual, _) = sha256_reader(ctx.packet().open(&entry.path)?)?;
     if actual != entry.sha256 {
         out.error(
@@ -209,7 +226,7 @@ mod tests {
 
     #[test]
     fn schema_matches_config() {
-        assert_config_schema::<EvidenceIntegrity>(&["{}"]);
+        assert_config_schema::<EvidenceIntegrity>(&["{}", r#"{"rehash": true}"#]);
     }
 
     #[test]
@@ -226,7 +243,10 @@ mod tests {
         let input = InputBuilder::new().manifest_from(&dir);
         dir.write("answer.md", b"43\n"); // same size, other bytes
         dir.write("evidence/test.log", b"red\n");
-        let report = check(&dir, input);
+        // By default the host's digests are trusted: only the size change shows.
+        let report = check(&dir, input.clone());
+        assert_eq!(codes(&report), ["packet_file_size_mismatch"]);
+        let report = check(&dir, input.config(r#"{"rehash": true}"#));
         assert_eq!(
             codes(&report),
             ["packet_file_digest_mismatch", "packet_file_size_mismatch"]

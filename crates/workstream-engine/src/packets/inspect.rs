@@ -15,7 +15,7 @@
 //! Memory is bounded by the central directory (`maximum_central_directory_bytes`) and
 //! a few fixed buffers, whatever the packet's size.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -31,6 +31,7 @@ use super::archive::{
 use super::error::{IntakeError, codes};
 use super::limits::PacketLimits;
 use super::manifest::{self, PacketFile, PacketTotals};
+use super::materialize::TreeWriter;
 use super::tree::{NodeKind, Tree, normalize_name};
 
 /// Read buffer over the archive: large enough that a 1 GiB packet is a few thousand
@@ -160,9 +161,13 @@ fn inspect_into(
         .filter(|(_, kind)| matches!(kind, NodeKind::Directory { .. }))
         .map(|(path, _)| *path)
         .collect();
-    // Sorted order creates every parent before its children.
+    // Written through a directory capability (see `materialize`). Sorted order
+    // creates every parent before its children.
+    let writer = TreeWriter::open(tree)
+        .map_err(|e| IntakeError::infrastructure(format!("opening the scratch tree: {e}")))?;
     for path in &directories {
-        fs::create_dir(tree.join(path))
+        writer
+            .create_dir(path)
             .map_err(|e| IntakeError::infrastructure(format!("creating a directory: {e}")))?;
     }
 
@@ -177,7 +182,7 @@ fn inspect_into(
         let next_record = planned
             .get(i + 1)
             .map_or(directory.offset, |next| next.entry.local_header_offset);
-        let extracted = extract(&mut reader, plan, next_record, tree, &deadline)
+        let extracted = extract(&mut reader, plan, next_record, &writer, &deadline)
             .map_err(|e| e.at_entry(plan.entry.index))?;
         files.extend(extracted);
     }
@@ -303,7 +308,7 @@ fn extract<R: Read>(
     reader: &mut HashingReader<R>,
     plan: &Planned,
     next_record: u64,
-    tree: &Path,
+    tree: &TreeWriter,
     deadline: &Deadline,
 ) -> Result<Option<PacketFile>, IntakeError> {
     let entry = &plan.entry;
@@ -365,12 +370,9 @@ fn extract<R: Read>(
         expand(reader, entry, io::sink(), deadline)?;
         None
     } else {
-        let target = tree.join(&plan.path);
-        // `create_new`: never through an existing name (and so never through a link).
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&target)
+        // New, never through an existing name or a link, never outside the tree.
+        let file = tree
+            .create_file(&plan.path)
             .map_err(|e| IntakeError::infrastructure(format!("creating a file: {e}")))?;
         let sha256 = expand(
             reader,

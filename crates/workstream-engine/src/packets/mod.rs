@@ -9,6 +9,8 @@
 //!   implied parents, where collisions and the entry count are judged.
 //! * [`manifest`]: the manifest body, its digest and aggregates.
 //! * [`inspect()`]: both passes (judge from metadata, then expand and hash).
+//! * [`materialize`]: the tree is written through a `cap-std` directory capability
+//!   rooted at the scratch directory: no name escapes it, no link is followed.
 //! * [`error`]: [`IntakeError`] and its stable [`codes`].
 //!
 //! Everything here is synchronous file I/O; async callers use `spawn_blocking`.
@@ -18,6 +20,7 @@ pub mod error;
 mod inspect;
 pub mod limits;
 pub mod manifest;
+pub mod materialize;
 mod tree;
 
 pub use error::{IntakeError, codes};
