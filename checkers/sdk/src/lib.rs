@@ -75,7 +75,9 @@ pub mod testing;
 #[allow(missing_docs, unsafe_code, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        // The crate's own copy of the contract (identical to the repository's
+        // `wit/checker.wit`), so that the crate also builds outside the repository.
+        path: "wit/checker.wit",
         world: "checker",
         // The export macro is used by the checker crates, not by this one.
         pub_export_macro: true,

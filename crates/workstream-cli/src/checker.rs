@@ -10,7 +10,9 @@
 //!   mounted read-only. Prints the findings as a table, or the run's outcome as JSON
 //!   with `--json`.
 //! * `inspect <component.wasm>`: digest, size, the import check, and `info()`.
-//! * `register <component.wasm>`: validates and stores it in the registry.
+//! * `register <component.wasm>`: publishes it to a server's registry over HTTP
+//!   (`POST /api/v1/checkers`, `--server`, default the local server with its local
+//!   project manager), which validates it once and compiles it on every host.
 //! * `list`: the registry.
 //!
 //! Exit status of `test`: **0** the run completed and passed (or passed with warnings
@@ -21,9 +23,14 @@
 //! production never counts as a pass). `inspect` and `register` exit 1 when the
 //! component would be refused, with the code.
 //!
-//! Compiled code goes to a temporary cache that is dropped when the command ends: the
-//! native-code cache is trusted when loaded, so it is never shared with anything else.
-//! `replay` uses the data directory's checker cache and object store, like `worker`.
+//! Compiled code is kept in a per-user cache ([`user_cache_dir`]:
+//! `$WORKSTREAM_CHECKER_CACHE_DIR`, else `$XDG_CACHE_HOME/workstream/checker-cache`, else
+//! `~/.cache/workstream/checker-cache`), so the second `checker test` of a 15 MB Python
+//! component loads its native code instead of compiling it again (seconds). The cache
+//! is trusted when loaded, so it is used only when it is a directory of this user's
+//! that no one else can write (mode 0700, created so); otherwise a temporary cache,
+//! dropped when the command ends, is used and a warning says why. `replay` uses the
+//! data directory's checker cache and object store, like `worker`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
@@ -61,6 +68,8 @@ const MAX_ZIP_BYTES: u64 = 1 << 30;
 /// The `checker` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum CheckerCommand {
+    /// Write a new checker project: source with a sample rule, build script, test packets, README.
+    New(crate::checker_new::NewArgs),
     /// Run a component on a packet under production limits and print its report.
     Test(TestArgs),
     /// Print a component's digest, import check and info().
@@ -68,13 +77,9 @@ pub enum CheckerCommand {
         /// The component (`.wasm`).
         component: PathBuf,
     },
-    /// Validate a component and store it in the registry (idempotent by digest).
-    Register {
-        /// The component (`.wasm`).
-        component: PathBuf,
-        #[command(flatten)]
-        database: DatabaseArgs,
-    },
+    /// Publish a component to a server's registry (`POST /api/v1/checkers`; idempotent
+    /// by digest).
+    Register(RegisterArgs),
     /// Re-run a stored checker run from its stored inputs and compare the result
     /// digest (exit 0: reproduced; 1: it differs; 3: inputs unavailable).
     Replay {
@@ -86,10 +91,10 @@ pub enum CheckerCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List the registered components.
+    /// List a server's registered components (`GET /api/v1/checkers`).
     List {
         #[command(flatten)]
-        database: DatabaseArgs,
+        server: ServerArgs,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -120,16 +125,38 @@ pub struct TestArgs {
     criteria: String,
 }
 
+/// Arguments of `checker register`.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The component (`.wasm`).
+    component: PathBuf,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// Which server a command talks to, and as whom.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The server.
+    #[arg(long, env = "WORKSTREAM_SERVER", default_value = crate::project::cli::DEFAULT_SERVER)]
+    server: String,
+    /// A project manager's or operator's token; without it, a local server's
+    /// `local-manager` is used (granted project_manager by the local administrator).
+    #[arg(long, env = "WORKSTREAM_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The local server's data directory (its token secret).
+    #[arg(long, env = "WORKSTREAM_DATA_DIR", default_value = ".workstream")]
+    data_dir: PathBuf,
+}
+
 /// Runs a `checker` subcommand and returns its exit status (errors are printed here).
 pub async fn run(command: CheckerCommand) -> ExitCode {
     let result = match command {
+        CheckerCommand::New(args) => return crate::checker_new::new_project(args),
         CheckerCommand::Test(args) => test(args).await,
         CheckerCommand::Inspect { component } => inspect(&component).await,
-        CheckerCommand::Register {
-            component,
-            database,
-        } => register(&component, &database).await,
-        CheckerCommand::List { database, json } => list(&database, json).await,
+        CheckerCommand::Register(args) => register(&args).await,
+        CheckerCommand::List { server, json } => list(&server, json).await,
         CheckerCommand::Replay {
             run_id,
             database,
@@ -149,11 +176,11 @@ pub async fn run(command: CheckerCommand) -> ExitCode {
     }
 }
 
-/// Registers the built-in checkers; called once at server start. Fails the start if
-/// any of them cannot be registered: they are part of the binary.
-pub async fn register_builtins(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    let (sandbox, _cache) = sandbox().context("starting the checker sandbox")?;
-    let registrations = registration::register_builtins(pool, &sandbox)
+/// Registers the built-in checkers in `sandbox` (the server's, so their compiled code
+/// lands in its cache); called once at server start. Fails the start if any of them
+/// cannot be registered: they are part of the binary.
+pub async fn register_builtins(pool: &sqlx::PgPool, sandbox: &Sandbox) -> anyhow::Result<()> {
+    let registrations = registration::register_builtins(pool, sandbox)
         .await
         .map_err(|e| anyhow::anyhow!("registering the built-in checkers: {e}"))?;
     let created = registrations.iter().filter(|r| r.created).count();
@@ -179,12 +206,54 @@ fn infrastructure(err: impl Into<anyhow::Error>) -> Failure {
     Failure::Infrastructure(err.into())
 }
 
-/// A sandbox with production limits and a private, temporary compiled-code cache.
-pub(crate) fn sandbox() -> anyhow::Result<(Sandbox, TempDir)> {
-    let cache = tempfile::Builder::new()
-        .prefix("workstream-checker-cache")
-        .tempdir()?;
-    Ok((Sandbox::new(SandboxConfig::new(cache.path()))?, cache))
+/// A sandbox with production limits and the per-user compiled-code cache (see the
+/// module docs); the second value keeps a temporary cache alive when that is used.
+pub(crate) fn sandbox() -> anyhow::Result<(Sandbox, Option<TempDir>)> {
+    let (dir, temporary) = match user_cache_dir() {
+        Ok(dir) => (dir, None),
+        Err(why) => {
+            tracing::warn!("not using the per-user checker cache: {why:#}");
+            let temporary = tempfile::Builder::new()
+                .prefix("workstream-checker-cache")
+                .tempdir()?;
+            (temporary.path().to_owned(), Some(temporary))
+        }
+    };
+    Ok((Sandbox::new(SandboxConfig::new(dir))?, temporary))
+}
+
+/// The per-user compiled-code cache, created (mode 0700) if missing; an error when it
+/// is not safe to load native code from.
+pub(crate) fn user_cache_dir() -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+    let dir = match std::env::var_os("WORKSTREAM_CHECKER_CACHE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let base = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .ok_or_else(|| anyhow::anyhow!("neither XDG_CACHE_HOME nor HOME is set"))?;
+            base.join("workstream").join("checker-cache")
+        }
+    };
+    if let Some(parent) = dir.parent() {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+    }
+    let meta = fs::symlink_metadata(&dir).with_context(|| format!("reading {}", dir.display()))?;
+    let uid = nix::unistd::Uid::current().as_raw();
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        bail!(
+            "{} must be a directory of this user with mode 0700 (compiled code is loaded from it without verification)",
+            dir.display()
+        );
+    }
+    Ok(dir)
 }
 
 fn read_component(path: &Path) -> Result<Vec<u8>, Failure> {
@@ -220,6 +289,20 @@ async fn validate_with_progress(
         bytes.len() / 1024
     ));
     let validated = registration::validate_component(sandbox, bytes).await;
+    spinner.finish_and_clear();
+    validated
+}
+
+/// [`validate_with_progress`] plus the smoke check publication runs.
+async fn validate_for_publication_with_progress(
+    sandbox: &Sandbox,
+    bytes: &[u8],
+) -> Result<registration::ValidatedChecker, CommandError> {
+    let spinner = crate::progress::spinner(format!(
+        "compiling and checking the component ({} KiB)",
+        bytes.len() / 1024
+    ));
+    let validated = registration::validate_for_publication(sandbox, bytes).await;
     spinner.finish_and_clear();
     validated
 }
@@ -406,7 +489,7 @@ async fn inspect(path: &Path) -> Result<u8, Failure> {
         Err(err) => println!("imports    refused: {err}"),
     }
     let (sandbox, _cache) = sandbox().map_err(infrastructure)?;
-    let checker = match validate_with_progress(&sandbox, &bytes).await {
+    let checker = match validate_for_publication_with_progress(&sandbox, &bytes).await {
         Ok(checker) => checker,
         Err(err) => {
             print_refusal(&err);
@@ -426,38 +509,90 @@ async fn inspect(path: &Path) -> Result<u8, Failure> {
     Ok(EXIT_PASSED)
 }
 
-async fn register(path: &Path, database: &DatabaseArgs) -> Result<u8, Failure> {
-    let bytes = read_component(path)?;
-    let (sandbox, _cache) = sandbox().map_err(infrastructure)?;
-    let db = Database::open(database, false)
-        .await
-        .map_err(infrastructure)?;
-    let spinner = crate::progress::spinner(format!(
-        "compiling and registering the component ({} KiB)",
-        bytes.len() / 1024
-    ));
-    let result = registration::register_component(&db.pool, &sandbox, &bytes, false, None).await;
-    spinner.finish_and_clear();
-    db.close().await.map_err(infrastructure)?;
-    match result {
-        Ok(r) => {
-            let c = &r.component;
-            let what = if r.created {
-                "registered"
+async fn register(args: &RegisterArgs) -> Result<u8, Failure> {
+    let bytes = read_component(&args.component)?;
+    let client = crate::client::Client::new(&args.server.server);
+    let published = async {
+        client.health().await?;
+        let token = args.server.token(&client).await?;
+        let spinner = crate::progress::spinner(format!(
+            "publishing {} ({} KiB) to {}: the server validates and compiles it",
+            args.component.display(),
+            bytes.len() / 1024,
+            client.server()
+        ));
+        let key = crate::client::Keys::new(format!("publish {}", Digest::of_bytes(&bytes)))
+            .key("component");
+        let answer = client.publish_checker(&token, bytes, key).await;
+        spinner.finish_and_clear();
+        answer
+    }
+    .await;
+    match published {
+        Ok((created, record)) => {
+            let what = if created {
+                "published"
             } else {
-                "already registered"
+                "already published"
             };
-            println!("{what}: {} {} {}", c.name, c.version, c.digest);
+            println!(
+                "{what}: {} {} {} ({})",
+                record["name"].as_str().unwrap_or_default(),
+                record["version"].as_str().unwrap_or_default(),
+                record["digest"].as_str().unwrap_or_default(),
+                record["contract"].as_str().unwrap_or_default(),
+            );
+            println!(
+                "pin it in a checker policy: {{\"name\": \"{}\", \"digest\": \"{}\", ...}}",
+                record["name"].as_str().unwrap_or_default(),
+                record["digest"].as_str().unwrap_or_default(),
+            );
             Ok(EXIT_PASSED)
         }
-        Err(err) if err.code == "internal_error" => {
-            Err(infrastructure(anyhow::anyhow!("{}", err.message)))
+        Err(err) if err.code == "server_unreachable" || err.code == "local_secret_missing" => {
+            crate::fixes::print(&anyhow::Error::new(err));
+            Ok(EXIT_INFRASTRUCTURE)
         }
         Err(err) => {
-            print_refusal(&err);
+            crate::fixes::print(&anyhow::Error::new(err));
             Ok(EXIT_FAILED)
         }
     }
+}
+
+impl ServerArgs {
+    /// `--token`, or the local server's standing project manager's.
+    async fn token(
+        &self,
+        client: &crate::client::Client,
+    ) -> Result<String, crate::fixes::CliError> {
+        match &self.token {
+            Some(token) => Ok(token.clone()),
+            None => local_manager(client, &self.data_dir).await,
+        }
+    }
+}
+
+/// The token of the local server's standing project manager (`local-manager`), made
+/// and granted by the local administrator as `project import` does.
+async fn local_manager(
+    client: &crate::client::Client,
+    data_dir: &Path,
+) -> Result<String, crate::fixes::CliError> {
+    let minter = crate::project::cli::local_minter(data_dir)?;
+    let admin =
+        crate::people::administrator(client, &minter, crate::local::LOCAL_ADMIN_SUBJECT).await?;
+    let mut manager = crate::people::person(
+        client,
+        &minter,
+        "local-manager",
+        workstream_api::auth::SubjectKind::Human,
+    )
+    .await?;
+    let keys = crate::client::Keys::new(uuid::Uuid::now_v7().to_string());
+    crate::people::ensure_system_role(client, &admin, &mut manager, "project_manager", &keys)
+        .await?;
+    Ok(manager.token)
 }
 
 async fn replay(run_id: uuid::Uuid, database: &DatabaseArgs, json: bool) -> Result<u8, Failure> {
@@ -549,43 +684,55 @@ async fn replay(run_id: uuid::Uuid, database: &DatabaseArgs, json: bool) -> Resu
     })
 }
 
-async fn list(database: &DatabaseArgs, json: bool) -> Result<u8, Failure> {
-    let db = Database::open(database, false)
-        .await
-        .map_err(infrastructure)?;
-    let components = workstream_store::checkers::list(&db.pool).await;
-    db.close().await.map_err(infrastructure)?;
-    let components = components.map_err(infrastructure)?;
+async fn list(server: &ServerArgs, json: bool) -> Result<u8, Failure> {
+    let client = crate::client::Client::new(&server.server);
+    let listed = async {
+        client.health().await?;
+        let token = server.token(&client).await?;
+        client.get(&token, "/checkers").await
+    }
+    .await;
+    let answer = match listed {
+        Ok(answer) => answer,
+        Err(err) => {
+            crate::fixes::print(&anyhow::Error::new(err));
+            return Ok(EXIT_INFRASTRUCTURE);
+        }
+    };
+    let components = answer["items"].as_array().cloned().unwrap_or_default();
     if json {
         let text = serde_json::to_string_pretty(&components).map_err(infrastructure)?;
         println!("{text}");
         return Ok(EXIT_PASSED);
     }
+    let text = |c: &Value, key: &str| c[key].as_str().unwrap_or_default().to_owned();
     let name_width = components
         .iter()
-        .map(|c| c.name.len())
+        .map(|c| text(c, "name").len())
         .max()
         .unwrap_or(0)
         .max(4);
     let version_width = components
         .iter()
-        .map(|c| c.version.len())
+        .map(|c| text(c, "version").len())
         .max()
         .unwrap_or(0)
         .max(7);
     println!(
-        "{:<name_width$}  {:<version_width$}  {:<7}  {:>9}  {:<71}  REGISTERED",
-        "NAME", "VERSION", "BUILTIN", "BYTES", "DIGEST"
+        "{:<name_width$}  {:<version_width$}  {:<7}  {:<8}  {:>9}  {:<71}  REGISTERED",
+        "NAME", "VERSION", "BUILTIN", "CONTRACT", "BYTES", "DIGEST"
     );
     for c in &components {
+        let contract = text(c, "contract");
         println!(
-            "{:<name_width$}  {:<version_width$}  {:<7}  {:>9}  {:<71}  {}",
-            c.name,
-            c.version,
-            if c.builtin { "yes" } else { "no" },
-            c.byte_count,
-            c.digest,
-            c.registered_at.format("%Y-%m-%d %H:%M:%S UTC")
+            "{:<name_width$}  {:<version_width$}  {:<7}  {:<8}  {:>9}  {:<71}  {}",
+            text(c, "name"),
+            text(c, "version"),
+            if c["builtin"] == true { "yes" } else { "no" },
+            contract.rsplit('@').next().unwrap_or_default(),
+            c["byte_count"].as_i64().unwrap_or_default(),
+            text(c, "digest"),
+            text(c, "registered_at"),
         );
     }
     println!("{} components", components.len());

@@ -282,6 +282,45 @@ impl Client {
     }
 }
 
+impl Client {
+    /// `POST /checkers` (multipart: component): publishes a checker component. Returns
+    /// the registry record and whether this call created it (201) or the same bytes
+    /// were published before (200).
+    pub async fn publish_checker(
+        &self,
+        token: &str,
+        component: Vec<u8>,
+        key: Uuid,
+    ) -> Result<(bool, Value), CliError> {
+        let path = "/checkers";
+        let form = reqwest::multipart::Form::new().part(
+            "component",
+            reqwest::multipart::Part::bytes(component)
+                .file_name("checker.wasm")
+                .mime_str("application/wasm")
+                .expect("a valid mime type"),
+        );
+        let response = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("idempotency-key", key.to_string())
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| unreachable(&self.server, &e))?;
+        let created = response.status() == StatusCode::CREATED;
+        match self.answer(&Method::POST, path, response).await {
+            Ok(value) => Ok((created, value)),
+            Err(Refusal::Error(err)) => Err(err),
+            Err(Refusal::RateLimited(_)) => Err(CliError::new(
+                "rate_limit_exceeded",
+                format!("POST {path} answered 429"),
+            )),
+        }
+    }
+}
+
 enum Refusal {
     RateLimited(u64),
     Error(CliError),

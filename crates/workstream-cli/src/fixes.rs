@@ -164,7 +164,7 @@ pub const FIXES: &[(&str, &str)] = &[
     ),
     (
         "checker_not_registered",
-        "name a built-in, or put the component in checkers/ and pin its digest (`workstream checker inspect FILE`); the server needs it registered (`workstream checker register FILE`)",
+        "name a built-in, or put the component in checkers/ and pin its digest (`workstream checker inspect FILE`); the server needs it published (`workstream checker register FILE`, or `workstream project import`, which publishes checkers/*.wasm)",
     ),
     (
         "checker_configuration_invalid",
@@ -173,6 +173,34 @@ pub const FIXES: &[(&str, &str)] = &[
     (
         "checker_component_invalid",
         "rebuild the component for wasm32-wasip2 against wit/checker.wit",
+    ),
+    (
+        "checker_import_not_allowed",
+        "drop the import named in the message: a checker may import WASI 0.2 (sockets and http are linked but never reach anything); for componentize-js build with `-d http fetch-event`",
+    ),
+    (
+        "checker_contract_mismatch",
+        "export `info` and `check` exactly as wit/checker.wit declares them (`workstream checker new` writes a project that does)",
+    ),
+    (
+        "checker_info_invalid",
+        "make info() return a kebab-case name, a 1-64 character version and a description of at most 4000 characters",
+    ),
+    (
+        "checker_config_schema_invalid",
+        "make info().config-schema a JSON Schema (draft 2020-12) object; a checker without options returns {\"type\":\"object\",\"additionalProperties\":false}",
+    ),
+    (
+        "checker_smoke_check_failed",
+        "run `workstream checker test FILE <an empty directory>`: check() must finish on an empty packet (return findings, or err for a missing configuration), without trapping or running out of time or memory",
+    ),
+    (
+        "checker_component_too_large",
+        "a component is at most 64 MiB: build in release mode and strip debug information",
+    ),
+    (
+        "checker_sandbox_unavailable",
+        "publish to a server that runs the checker sandbox (`workstream up` or `workstream serve`)",
     ),
     (
         "contribution_policy_invalid",

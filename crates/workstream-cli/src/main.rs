@@ -32,6 +32,7 @@
 mod admin;
 mod audit;
 mod checker;
+mod checker_new;
 mod client;
 mod database;
 mod demo;

@@ -111,7 +111,11 @@ pub async fn start(
         verifier,
         workers,
     } = options;
-    crate::checker::register_builtins(&database.pool).await?;
+    crate::checker::register_builtins(&database.pool, pipeline.checkers.sandbox()).await?;
+    tokio::spawn(workstream_engine::pipeline::keep_warm(
+        pipeline.clone(),
+        database.pool.clone(),
+    ));
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %database.description, "serving");
     let description = database.description.clone();

@@ -82,6 +82,10 @@ pub async fn run(
     worker_id: String,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    tokio::spawn(workstream_engine::pipeline::keep_warm(
+        pipeline.clone(),
+        database.pool.clone(),
+    ));
     let worker = build(
         database.pool.clone(),
         pipeline,

@@ -1,6 +1,7 @@
 //! `workstream checker ...` for real: the binary on real components (the test-only
 //! `trivial` and hostile guests, and the built-ins written to files) and real packets
-//! in temp dirs, plus `register` and `list` against the embedded database.
+//! in temp dirs, the per-user compiled-code cache, and `register` and `list` over HTTP
+//! against a running `workstream up` (whose embedded cluster they never touch).
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -10,9 +11,22 @@ use std::process::{Command, Output};
 use tempfile::TempDir;
 use workstream_sandbox::{builtin, testing};
 
+/// The compiled-code cache of this test binary's `checker` commands (one per process,
+/// as a user's would be).
+fn cache_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| TempDir::new().unwrap()).path()
+}
+
 fn workstream() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_workstream"));
     cmd.env_remove("WORKSTREAM_DATABASE_URL")
+        .env_remove("WORKSTREAM_SERVER")
+        .env_remove("WORKSTREAM_TOKEN")
+        .env(
+            "WORKSTREAM_CHECKER_CACHE_DIR",
+            cache_dir().join("checker-cache"),
+        )
         .env("WORKSTREAM_LOG", "warn");
     cmd
 }
@@ -251,64 +265,179 @@ fn inspect_prints_the_digest_imports_and_info() {
     );
 }
 
+/// `workstream up` on a fresh data directory, until dropped.
+struct Up {
+    child: std::process::Child,
+    base: String,
+    data_dir: PathBuf,
+    _dir: TempDir,
+}
+
+impl Up {
+    fn start() -> Up {
+        use std::io::{BufRead, BufReader};
+        let dir = TempDir::new().unwrap();
+        // PostgreSQL runs as `nobody` when the tests run as root; it must reach the dir.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let data_dir = dir.path().join("state");
+        let mut child = workstream()
+            .args(["up", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(&data_dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_owned();
+        // Keep reading so that `up` never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        Up {
+            child,
+            base,
+            data_dir,
+            _dir: dir,
+        }
+    }
+
+    /// `workstream checker <args> --server <up> --data-dir <up's>`.
+    fn checker(&self, args: &[&std::ffi::OsStr]) -> Output {
+        workstream()
+            .arg("checker")
+            .args(args)
+            .arg("--server")
+            .arg(&self.base)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .output()
+            .unwrap()
+    }
+
+    /// Stops `up` with Ctrl-C and waits for it.
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(self.child.wait().unwrap().success());
+    }
+}
+
 #[test]
-fn register_and_list_against_the_embedded_database() {
-    let dir = TempDir::new().unwrap();
-    // PostgreSQL runs as `nobody` when the tests run as root; it must reach the dir.
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let data_dir = dir.path().join("state");
+fn register_and_list_over_http_while_up_serves() {
+    let up = Up::start();
     let trivial = testing::component_path("trivial");
     let digest = workstream_domain::Digest::of_bytes(&testing::component_bytes("trivial"));
 
-    let register = || {
-        run(&[
-            "register".as_ref(),
-            trivial.as_os_str(),
-            "--data-dir".as_ref(),
-            data_dir.as_os_str(),
-        ])
-    };
-    let out = register();
+    let out = up.checker(&["register".as_ref(), trivial.as_os_str()]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert!(
-        stdout(&out).contains("registered: trivial"),
+        stdout(&out).contains("published: trivial"),
         "{}",
         describe(&out)
     );
     assert!(stdout(&out).contains(&digest.to_string()));
+    assert!(stdout(&out).contains("workstream:checker@0.2.0"));
 
     // Idempotent by digest.
-    let out = register();
+    let out = up.checker(&["register".as_ref(), trivial.as_os_str()]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert!(
-        stdout(&out).contains("already registered: trivial"),
+        stdout(&out).contains("already published: trivial"),
         "{}",
         describe(&out)
     );
 
-    let out = run(&[
-        "list".as_ref(),
-        "--json".as_ref(),
-        "--data-dir".as_ref(),
-        data_dir.as_os_str(),
+    // A component that never finishes is refused when it is published, with its code.
+    let out = up.checker(&[
+        "register".as_ref(),
+        testing::component_path("hostile_infinite_loop").as_os_str(),
     ]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("checker_smoke_check_failed"), "{err}");
+
+    let out = up.checker(&["list".as_ref(), "--json".as_ref()]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(rows[0]["name"], "trivial");
-    assert_eq!(rows[0]["digest"], digest.to_string());
-    assert_eq!(rows[0]["builtin"], false);
-    assert_eq!(rows[0]["config_schema"]["type"], "object");
+    let published: Vec<&serde_json::Value> =
+        rows.iter().filter(|r| r["builtin"] == false).collect();
+    assert_eq!(published.len(), 1, "{rows:?}");
+    assert_eq!(published[0]["name"], "trivial");
+    assert_eq!(published[0]["digest"], digest.to_string());
+    assert_eq!(published[0]["contract"], "workstream:checker@0.2.0");
+    assert_eq!(published[0]["config_schema"]["type"], "object");
+    assert!(published[0]["registered_by"].is_string());
+    assert!(
+        rows.iter()
+            .any(|r| r["name"] == "evidence-integrity" && r["builtin"] == true)
+    );
 
-    let out = run(&["list".as_ref(), "--data-dir".as_ref(), data_dir.as_os_str()]);
+    let out = up.checker(&["list".as_ref()]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert!(stdout(&out).contains("1 components"), "{}", describe(&out));
+    assert!(
+        stdout(&out).contains(&format!("{} components", rows.len())),
+        "{}",
+        describe(&out)
+    );
 
-    // The registration is on the audit chain, which still verifies.
+    // The publication is on the audit chain, which still verifies.
+    let data_dir = up.data_dir.clone();
+    up.stop();
     let verify = workstream()
         .args(["audit", "verify", "--data-dir"])
         .arg(&data_dir)
         .output()
         .unwrap();
     assert!(verify.status.success(), "{}", describe(&verify));
+}
+
+#[test]
+fn compiled_code_is_kept_in_a_private_per_user_cache() {
+    let dir = TempDir::new().unwrap();
+    let cache = dir.path().join("cache");
+    let test = |cache: &Path| {
+        workstream()
+            .env("WORKSTREAM_CHECKER_CACHE_DIR", cache)
+            .args(["checker", "test"])
+            .arg(testing::component_path("trivial"))
+            .arg(packet(dir.path()))
+            .output()
+            .unwrap()
+    };
+    let out = test(&cache);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let meta = std::fs::metadata(&cache).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+    let compiled: Vec<_> = walk(&cache)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    assert_eq!(compiled.len(), 1, "{compiled:?}");
+
+    // A cache others could write is not trusted: a temporary one is used instead.
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = test(&open);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(walk(&open).len(), 0);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
 }

@@ -14,25 +14,38 @@
 //! 3. what `info()` said is checked: the name, version and description fit the
 //!    registry's rules (`checker_info_invalid`), and the configuration schema is a JSON
 //!    object that is a valid JSON Schema (draft 2020-12) (`checker_config_schema_invalid`);
-//! 4. the row is inserted with its audit event (`checker_component_registered`, system
-//!    chain) in one transaction.
+//! 4. a `check` of an empty packet (no files, `{}` configuration) must finish under the
+//!    production limits: a report, or the checker's own `err` answer (a configuration
+//!    it needs is missing), but not a trap, a timeout, a memory blow-up or a report the
+//!    platform refuses (`checker_smoke_check_failed`), so that a component that can
+//!    never produce a result is refused when it is published, not on its first packet;
+//! 5. the row is inserted with its audit event (`checker_component_registered`, system
+//!    chain) in one transaction, which also notifies every process of the deployment
+//!    ([`PUBLISHED_CHANNEL`]) so each compiles the component before a job needs it.
 //!
 //! Registration is idempotent by digest: bytes already registered return the existing
 //! row without loading anything, so a restart does not recompile the built-ins.
 //! [`register_builtins`] registers every component embedded in the binary
-//! ([`workstream_sandbox::builtin::all`]) and is called at server start.
+//! ([`workstream_sandbox::builtin::all`]) and is called at server start. Publication over
+//! HTTP validates first ([`validate_for_publication`], outside any transaction:
+//! compiling a Python component takes seconds) and then [`publish`]es in the request's
+//! transaction.
 //!
 //! [`validate_configuration`] is the same check a checker policy's configuration gets:
 //! the instance against the component's declared schema (`checker_configuration_invalid`).
 
 use serde_json::{Value, json};
+use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::Digest;
-use workstream_sandbox::{CheckerInfo, LoadedChecker, Sandbox, builtin};
+use workstream_sandbox::{CheckRequest, CheckerInfo, LoadedChecker, Phase, Sandbox, builtin};
 use workstream_store::audit::{self, NewAuditEvent};
 use workstream_store::checkers::{self as registry, CheckerComponent, NewCheckerComponent};
 
 use crate::error::{CommandError, ErrorKind};
+
+/// The `LISTEN`/`NOTIFY` channel a publication notifies; the payload is the digest.
+pub const PUBLISHED_CHANNEL: &str = "workstream_checker_published";
 
 /// What a registration did.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,8 +68,9 @@ pub struct ValidatedChecker {
     pub config_schema: Value,
 }
 
-/// Loads `bytes` into the sandbox, calls `info()` and checks what it says, without
-/// touching the database.
+/// Loads `bytes` into the sandbox, calls `info()` and checks what it says (steps 1-3 of
+/// the module docs), without touching the database: what `checker test` needs before
+/// it runs the component on the author's packet.
 ///
 /// Loading is CPU-bound (milliseconds for a Rust guest, seconds for Python or
 /// JavaScript when not cached): it runs on the calling thread.
@@ -82,6 +96,19 @@ pub async fn validate_component(
     })
 }
 
+/// Everything publication checks (see the module docs, steps 1-4), without touching
+/// the database: [`validate_component`] and a `check` of an empty packet under the
+/// production limits. What `POST /checkers`, `checker inspect` and [`register_component`]
+/// run.
+pub async fn validate_for_publication(
+    sandbox: &Sandbox,
+    bytes: &[u8],
+) -> Result<ValidatedChecker, CommandError> {
+    let validated = validate_component(sandbox, bytes).await?;
+    smoke_check(sandbox, &validated.loaded).await?;
+    Ok(validated)
+}
+
 /// Registers a component (see the module docs). `registered_by` is `None` for the
 /// platform itself.
 pub async fn register_component(
@@ -101,26 +128,41 @@ pub async fn register_component(
             created: false,
         });
     }
-    let validated = validate_component(sandbox, bytes).await?;
+    let validated = validate_for_publication(sandbox, bytes).await?;
+    let mut tx = pool.begin().await.map_err(CommandError::from)?;
+    let registration = publish(&mut tx, &validated, bytes, builtin, registered_by).await?;
+    tx.commit().await.map_err(CommandError::from)?;
+    Ok(registration)
+}
+
+/// Stores a validated component in `conn`'s transaction: the registry row, its audit
+/// event and the notification to every process ([`PUBLISHED_CHANNEL`]). Bytes already
+/// registered (by an earlier or a concurrent publication) return the existing row,
+/// with `created: false`, and nothing else is written.
+pub async fn publish(
+    conn: &mut PgConnection,
+    validated: &ValidatedChecker,
+    bytes: &[u8],
+    builtin: bool,
+    registered_by: Option<Uuid>,
+) -> Result<Registration, CommandError> {
+    let digest = validated.loaded.digest().to_string();
     let new = NewCheckerComponent {
         digest: digest.clone(),
         name: validated.info.name.clone(),
         version: validated.info.version.clone(),
         description: validated.info.description.clone(),
-        config_schema: validated.config_schema,
+        config_schema: validated.config_schema.clone(),
         contract: validated.loaded.contract().as_str(),
         bytes,
         builtin,
         registered_by,
     };
-    let mut tx = pool.begin().await.map_err(CommandError::from)?;
-    let Some(component) = registry::insert(&mut tx, &new)
+    let Some(component) = registry::insert(conn, &new)
         .await
         .map_err(CommandError::from)?
     else {
-        // Registered concurrently since the lookup above: same bytes, same row.
-        drop(tx);
-        let component = registry::get(pool, &digest)
+        let component = registry::get(&mut *conn, &digest)
             .await
             .map_err(CommandError::from)?
             .ok_or_else(|| CommandError::internal("registered component vanished"))?;
@@ -130,7 +172,7 @@ pub async fn register_component(
         });
     };
     audit::append(
-        &mut tx,
+        conn,
         NewAuditEvent {
             entity_type: "checker_component".into(),
             event_type: "checker_component_registered".into(),
@@ -148,11 +190,39 @@ pub async fn register_component(
     )
     .await
     .map_err(CommandError::internal)?;
-    tx.commit().await.map_err(CommandError::from)?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(PUBLISHED_CHANNEL)
+        .bind(&component.digest)
+        .execute(&mut *conn)
+        .await
+        .map_err(CommandError::from)?;
     Ok(Registration {
         component,
         created: true,
     })
+}
+
+/// Step 4 of validation: `check` of an empty packet under the production limits.
+async fn smoke_check(sandbox: &Sandbox, loaded: &LoadedChecker) -> Result<(), CommandError> {
+    let empty = tempfile::tempdir().map_err(CommandError::internal)?;
+    let outcome = sandbox
+        .run(loaded, CheckRequest::new(Phase::PostSubmit), empty.path())
+        .await
+        .map_err(CommandError::internal)?;
+    match &outcome.result {
+        workstream_sandbox::RunResult::Completed { .. } => Ok(()),
+        result if result.declined() => Ok(()),
+        workstream_sandbox::RunResult::InfrastructureFailed { code, detail } => {
+            Err(CommandError::invalid(
+                "checker_smoke_check_failed",
+                format!(
+                    "check() of an empty packet did not finish under the production limits ({}): {detail}",
+                    code.as_str()
+                ),
+            )
+            .with_details(json!({ "failure_code": code.as_str(), "fuel_consumed": outcome.fuel_consumed })))
+        }
+    }
 }
 
 /// Registers every built-in checker (pinned by the digest of the bytes embedded in

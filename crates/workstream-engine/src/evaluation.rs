@@ -169,6 +169,37 @@ impl Checkers {
         &self.sandbox
     }
 
+    /// Loads every component a job may soon need, so that none is compiled on a job's
+    /// path: the components pinned by active guides and by tasks whose work is not
+    /// finished. Components that do not load are skipped (their runs will record why).
+    /// Returns how many are loaded.
+    pub async fn warm(&self, pool: &sqlx::PgPool) -> Result<usize, CommandError> {
+        let digests: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT c ->> 'digest' FROM ( \
+               SELECT policy_bundle -> 'checker_policy' -> 'checkers' AS checkers \
+                 FROM project_guides WHERE status = 'active' \
+               UNION ALL \
+               SELECT locked_checker_policy -> 'checkers' FROM tasks \
+                 WHERE locked_checker_policy IS NOT NULL \
+                   AND status NOT IN ('accepted', 'rejected', 'cancelled') \
+             ) pinned, jsonb_array_elements(pinned.checkers) c \
+             WHERE c ->> 'digest' IS NOT NULL",
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut loaded = 0;
+        let mut conn = pool.acquire().await?;
+        for digest in digests {
+            let Ok(digest) = digest.parse::<Digest>() else {
+                continue;
+            };
+            if let Component::Ready(..) = self.component(&mut conn, &digest).await? {
+                loaded += 1;
+            }
+        }
+        Ok(loaded)
+    }
+
     /// The component of `digest` ready to run, or why it is not. `Err` only when the
     /// registry cannot be read. A component that fails to load is not remembered: the
     /// next evaluation tries again (the cause may have been this host's resources).

@@ -1112,6 +1112,63 @@ impl Pipeline {
     }
 }
 
+/// Keeps `pipeline`'s checkers warm for as long as the process runs: loads what jobs
+/// will need now ([`Checkers::warm`]), then every component published anywhere in the
+/// deployment as its notification arrives
+/// ([`crate::checkers::PUBLISHED_CHANNEL`]), so a component is compiled once per host
+/// when it is published, never on the path of a job or a request. Spawn it beside a
+/// server or a worker; losing the connection only means listening again, and it ends
+/// when the pool is closed.
+pub async fn keep_warm(pipeline: Arc<Pipeline>, pool: PgPool) {
+    match pipeline.checkers.warm(&pool).await {
+        Ok(loaded) => tracing::info!(loaded, "checker components loaded"),
+        Err(error) => tracing::warn!(%error, "loading the pinned checker components"),
+    }
+    // Until the pool is closed (the process is shutting down).
+    while !pool.is_closed() {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "listening for checker publications; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen(crate::checkers::PUBLISHED_CHANNEL).await {
+            tracing::warn!(%error, "listening for checker publications; retrying");
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            continue;
+        }
+        loop {
+            let notification = match listener.recv().await {
+                Ok(notification) => notification,
+                Err(error) => {
+                    tracing::warn!(%error, "checker publication listener lost; reconnecting");
+                    break;
+                }
+            };
+            let Ok(digest) = notification.payload().parse::<Digest>() else {
+                continue;
+            };
+            let loaded = match pool.acquire().await {
+                Ok(mut conn) => pipeline.checkers.component(&mut conn, &digest).await,
+                Err(error) => Err(error.into()),
+            };
+            match loaded {
+                Ok(crate::evaluation::Component::Ready(..)) => {
+                    tracing::info!(%digest, "published checker component loaded")
+                }
+                Ok(crate::evaluation::Component::Unavailable(_, why)) => {
+                    tracing::warn!(%digest, %why, "published checker component does not load here")
+                }
+                Err(error) => {
+                    tracing::warn!(%digest, %error, "loading a published checker component")
+                }
+            }
+        }
+    }
+}
+
 /// The default scratch directory under a data directory.
 pub fn default_scratch(data_dir: &Path) -> PathBuf {
     data_dir.join("scratch")

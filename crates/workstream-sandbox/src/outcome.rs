@@ -164,6 +164,13 @@ impl RunResult {
         }
     }
 
+    /// Whether the checker itself answered `err(..)` ("could not evaluate": an unusable
+    /// configuration, say), as opposed to trapping, timing out or breaking the caps.
+    /// Still an infrastructure failure, never a pass.
+    pub fn declined(&self) -> bool {
+        matches!(self, RunResult::InfrastructureFailed { code: FailureCode::ImplementationUnavailable, detail } if detail.starts_with(DECLINED))
+    }
+
     /// The findings of a completed run (empty for a failed one).
     pub fn findings(&self) -> &[Finding] {
         match self {
@@ -287,6 +294,9 @@ fn result_digest(request: &Digest, checker: &Digest, result: &RunResult) -> Dige
     // Only strings, integers, booleans and nulls: always canonical.
     Digest::of_canonical_json(&value).expect("result JSON holds no floats")
 }
+
+/// How the detail of a run whose checker answered `err(message)` starts.
+pub(crate) const DECLINED: &str = "checker could not evaluate: ";
 
 /// Most bytes of an operator detail kept with a failure.
 pub const MAX_DETAIL_BYTES: usize = 4096;

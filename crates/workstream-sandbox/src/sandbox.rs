@@ -348,7 +348,7 @@ impl Sandbox {
             }
             Ok(Ok(Err(message))) => RunResult::failed(
                 FailureCode::ImplementationUnavailable,
-                format!("checker could not evaluate: {message}"),
+                format!("{}{message}", crate::outcome::DECLINED),
             ),
             Ok(Ok(Ok(report))) => completed(report, &limits),
         };

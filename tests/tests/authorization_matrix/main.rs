@@ -102,6 +102,8 @@ pub enum Body {
     Json(Value),
     /// A multipart packet upload: summary, attestation and this ZIP.
     Packet(Vec<u8>),
+    /// A multipart checker publication: this component.
+    Component(Vec<u8>),
 }
 
 /// One route of the table.
@@ -142,6 +144,11 @@ impl Row {
 
     pub fn packet(mut self, zip: Vec<u8>) -> Row {
         self.body = Body::Packet(zip);
+        self
+    }
+
+    pub fn component(mut self, bytes: Vec<u8>) -> Row {
+        self.body = Body::Component(bytes);
         self
     }
 
@@ -188,7 +195,15 @@ impl Row {
 /// Sends `row`'s request as `who` (a fresh `Idempotency-Key` on every mutation).
 async fn send(server: &TestServer, row: &Row, who: &TestActor) -> Answer {
     match &row.body {
-        Body::Packet(zip) => {
+        Body::Packet(_) | Body::Component(_) => {
+            let form = match &row.body {
+                Body::Packet(zip) => world::packet_form(zip.clone()),
+                Body::Component(bytes) => reqwest::multipart::Form::new().part(
+                    "component",
+                    reqwest::multipart::Part::bytes(bytes.clone()).file_name("checker.wasm"),
+                ),
+                _ => unreachable!(),
+            };
             let response = server
                 .client
                 .request(
@@ -197,7 +212,7 @@ async fn send(server: &TestServer, row: &Row, who: &TestActor) -> Answer {
                 )
                 .header("authorization", who.auth())
                 .header("idempotency-key", Uuid::now_v7().to_string())
-                .multipart(world::packet_form(zip.clone()))
+                .multipart(form)
                 .send()
                 .await
                 .expect("request");

@@ -206,6 +206,7 @@ pub async fn table(world: &World) -> Vec<Row> {
         get("/me/assignments").allow(&CALLERS),
         // The checker registry: any project manager, operator or auditor.
         get("/checkers").allow(&[SystemManager, Manager, OtherManager, Operator, Auditor, ForeignAuditor]).deny(Forbidden),
+        Row::new(Method::POST, "/checkers").component(workstream_sandbox::testing::component_bytes("legacy_v0_1")).allow(&[SystemManager, Manager, OtherManager, Operator]).deny(Forbidden).answers(s201),
         // Actors and authority (system access administrator).
         get(format!("/actors/{}", target.id)).allow(&[AccessAdmin]),
         get(format!("/actors/{}/identity-links", target.id)).allow(&[AccessAdmin]),

@@ -4,19 +4,19 @@
 //! 1. the project (manager);
 //! 2. the units, the adapter bindings, the contribution policy draft, its terms and
 //!    its publication (finance);
-//! 3. the guide draft with `guide.md` and the bundle of the policy files, and its
+//! 3. every component of `checkers/*.wasm`, published to the server's registry
+//!    (`POST /checkers`, manager; the same bytes published before are a no-op), so
+//!    that the guide's policy can pin them by digest;
+//! 4. the guide draft with `guide.md` and the bundle of the policy files, and its
 //!    activation (manager), which binds the published terms;
-//! 4. every task of `tasks/` (manager), and with `--release` each one screened and
+//! 5. every task of `tasks/` (manager), and with `--release` each one screened and
 //!    released into the ready queue (each step taken only from the state it starts in,
 //!    so a rerun does not ask the server to replay a transition the task has passed).
 //!
 //! Every call carries an `Idempotency-Key` derived from the run id and the item
 //! (`Keys`), so rerunning an interrupted import with the same `--run-id` replays what
 //! was made and continues; the first refusal stops the import with the API's code (and
-//! what was made before it stays, as the API made it). Component files in `checkers/`
-//! are not uploaded (the API has no route for it): they must be registered on the
-//! server (`workstream checker register`), or activation refuses with
-//! `checker_not_registered`.
+//! what was made before it stays, as the API made it).
 
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -88,6 +88,7 @@ pub async fn import(
     let contribution = &project.contribution;
     let task_steps = if options.release { 3 } else { 1 };
     let total = 6
+        + project.components.len()
         + contribution.units.len()
         + contribution.bindings.len()
         + project.tasks.len() * task_steps;
@@ -194,6 +195,32 @@ pub async fn import(
         contribution.rules.len()
     ));
     out.bar().inc(1);
+
+    for path in &project.components {
+        let shown = path
+            .strip_prefix(&project.root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        step(out, format!("checker {shown} (the server compiles it)"));
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::new("project_file_unreadable", format!("{shown}: {e}")))?;
+        let (created, record) = client
+            .publish_checker(actors.manager, bytes, keys.key(&format!("checker {shown}")))
+            .await?;
+        out.line(format!(
+            "  checker   {} {} {}  {}",
+            record["name"].as_str().unwrap_or_default(),
+            record["version"].as_str().unwrap_or_default(),
+            if created {
+                "published"
+            } else {
+                "already published"
+            },
+            record["digest"].as_str().unwrap_or_default(),
+        ));
+        out.bar().inc(1);
+    }
 
     step(out, format!("guide {}", file.guide.version));
     let guide = client
