@@ -1128,6 +1128,7 @@ pub async fn keep_warm(pipeline: Arc<Pipeline>, pool: PgPool) {
     while !pool.is_closed() {
         let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(listener) => listener,
+            Err(_) if pool.is_closed() => return,
             Err(error) => {
                 tracing::warn!(%error, "listening for checker publications; retrying");
                 tokio::time::sleep(std::time::Duration::from_secs(5)).await;
@@ -1142,6 +1143,7 @@ pub async fn keep_warm(pipeline: Arc<Pipeline>, pool: PgPool) {
         loop {
             let notification = match listener.recv().await {
                 Ok(notification) => notification,
+                Err(_) if pool.is_closed() => return,
                 Err(error) => {
                     tracing::warn!(%error, "checker publication listener lost; reconnecting");
                     break;
