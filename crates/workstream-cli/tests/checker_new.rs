@@ -463,7 +463,10 @@ async fn on_a_server(name: &str, wasm: &Path) {
     .await;
     assert_eq!(status, 200, "{packet}");
     let verdicts = packet.to_string();
-    assert_eq!(packet["checker_run"]["routing_recommendation"], "allow_review");
+    assert_eq!(
+        packet["checker_run"]["routing_recommendation"],
+        "allow_review"
+    );
     let run = packet["checker_run"]["results"]
         .as_array()
         .unwrap_or_else(|| panic!("no checker run in {verdicts}"));
