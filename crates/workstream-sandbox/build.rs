@@ -34,6 +34,7 @@ const TEST_ONLY: &[&str] = &[
     "trivial",
     "legacy_v0_1",
     "hostile_nul_finding",
+    "hostile_forbidden_import",
     "hostile_infinite_loop",
     "hostile_memory_bomb",
     "hostile_escape_attempt",

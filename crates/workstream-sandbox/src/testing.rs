@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 /// The path of a test-only component by crate name: `trivial`, `legacy_v0_1` (built
 /// against `workstream:checker@0.1.0`), `hostile_infinite_loop`, `hostile_memory_bomb`,
-/// `hostile_escape_attempt`, `hostile_oversized_report`, `hostile_panic` or
-/// `hostile_nul_finding`.
+/// `hostile_escape_attempt`, `hostile_oversized_report`, `hostile_panic`,
+/// `hostile_nul_finding` or `hostile_forbidden_import`.
 ///
 /// # Panics
 ///

@@ -218,3 +218,22 @@ async fn nul_characters_in_a_report_are_invalid_output() {
     assert!(outcome.result.findings().is_empty());
     assert_trivial_passes().await;
 }
+
+#[tokio::test]
+async fn an_import_outside_the_policy_is_refused_at_load_naming_it() {
+    let bytes = workstream_sandbox::testing::component_bytes("hostile_forbidden_import");
+    let before = sandbox().stats();
+    match sandbox().load(&bytes) {
+        Err(workstream_sandbox::LoadError::ImportNotAllowed(import)) => {
+            assert!(
+                import.starts_with("hostile:forbidden-import/exfiltrate"),
+                "{import}"
+            )
+        }
+        other => panic!("expected ImportNotAllowed, got {other:?}"),
+    }
+    // Refused before anything was compiled.
+    assert_eq!(sandbox().stats(), before);
+    let refusal = sandbox().load(&bytes).unwrap_err();
+    assert_eq!(refusal.code(), "checker_import_not_allowed");
+}
