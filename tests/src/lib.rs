@@ -7,7 +7,12 @@
 //! administrative grants by the system principal `workstream:system:test_fixture`,
 //! project role grants by a fixture project manager (subject `fixture-project-manager`,
 //! holding a system project manager grant) that is created on first use.
+//!
+//! Tools from outside Cargo that some tests drive (Node, Chromium, componentize-py/-js)
+//! are installed on first use, or the test is skipped loudly: [`toolchains`].
 #![deny(missing_docs)]
+
+pub mod toolchains;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -3,9 +3,13 @@
 //! playwright-core driving Debian's `chromium`), then the records checked in the
 //! database. Screenshots of every page land in `<target dir>/ui-screenshots/`.
 //!
-//! Needs `node`, `/usr/bin/chromium` (or `WORKSTREAM_UI_CHROMIUM`) and
-//! `tests/browser/node_modules`; `.ci/run` installs them. Without them the test fails
-//! and says how to install them.
+//! Needs `node`, the driver in `tests/browser/node_modules` and `/usr/bin/chromium` (or
+//! `WORKSTREAM_UI_CHROMIUM`), and gets them itself on first use
+//! ([`workstream_e2e::toolchains`]): `npm ci` in `tests/browser` when playwright-core is
+//! missing or older than `package-lock.json`, and Debian's `chromium` with `apt-get`
+//! when the test runs as root. Never `npx playwright install`: its browser downloads
+//! fail here. When one of them cannot be had the test is skipped loudly, or fails under
+//! `WORKSTREAM_REQUIRE_TOOLCHAINS=1` (`.ci/run`).
 
 mod projects_support;
 mod review_support;
@@ -16,6 +20,7 @@ use std::time::Duration;
 
 use review_support::zip;
 use ui_support::*;
+use workstream_e2e::toolchains::{self, Unavailable};
 
 /// The worker's answer to the reviewer's finding, typed in the browser.
 const RESPONSE: &str = "Proved the base case n = 0 in line 3 and removed the placeholder.";
@@ -38,36 +43,18 @@ fn screenshot_dir() -> PathBuf {
     target.join("ui-screenshots")
 }
 
-/// Fails with the install instructions if the browser or the driver is missing.
-fn browser_prerequisites() -> PathBuf {
-    let chromium = PathBuf::from(
-        std::env::var("WORKSTREAM_UI_CHROMIUM").unwrap_or("/usr/bin/chromium".into()),
-    );
-    let modules = workspace().join("tests/browser/node_modules/playwright-core");
-    let node = std::process::Command::new("node").arg("--version").output();
-    let mut missing = Vec::new();
-    if !chromium.exists() {
-        missing.push(format!(
-            "{} (install: apt-get update && apt-get install -y chromium)",
-            chromium.display()
-        ));
+/// Node, the driver and the browser, installed if need be: the path of the browser.
+fn browser_prerequisites() -> Result<PathBuf, Unavailable> {
+    toolchains::command("node")?;
+    toolchains::npm_packages(&workspace().join("tests/browser"), "playwright-core")?;
+    match std::env::var_os("WORKSTREAM_UI_CHROMIUM") {
+        Some(chromium) if Path::new(&chromium).exists() => Ok(chromium.into()),
+        Some(chromium) => Err(Unavailable(format!(
+            "WORKSTREAM_UI_CHROMIUM={} does not exist",
+            Path::new(&chromium).display()
+        ))),
+        None => toolchains::debian_package(Path::new("/usr/bin/chromium"), "chromium"),
     }
-    if !matches!(node, Ok(ref out) if out.status.success()) {
-        missing.push("node (install Node 20 or newer)".to_owned());
-    }
-    if !modules.exists() {
-        missing.push(format!(
-            "{} (install: cd tests/browser && npm ci)",
-            modules.display()
-        ));
-    }
-    assert!(
-        missing.is_empty(),
-        "the browser tests need: {}. `.ci/run` installs all of them; never `npx playwright \
-         install` (browser downloads fail here).",
-        missing.join("; ")
-    );
-    chromium
 }
 
 /// The three packets the worker uploads: one missing the required answer file, a
@@ -127,7 +114,9 @@ async fn count(s: &UiSetup, sql: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_review_cycle_runs_in_a_real_browser() {
-    let chromium = browser_prerequisites();
+    let Some(chromium) = toolchains::or_skip("ui_browser", browser_prerequisites()) else {
+        return;
+    };
     let s = ready_project("ui-browser").await;
     let packets = tempfile::tempdir().expect("packet dir");
     write_packets(packets.path());
