@@ -1,17 +1,22 @@
 //! The API reads the web UI needed, over HTTP: `GET /tasks/{tid}/audit-trail` (the
 //! task's events with the chain verification, concealed from everyone but its
-//! auditors, managers and operators), `GET /checkers` (the registry, 403 without the
-//! authority) and `GET /me/assignments` (the caller's own, newest first, paged).
+//! auditors, managers and operators), `GET /checkers` (the registry with each
+//! component's publisher, pinning guides and recent runs; 403 without the authority)
+//! and `GET /me/assignments` (the caller's own, newest first, paged).
 
 mod projects_support;
 mod review_support;
 mod ui_support;
 
+use std::collections::BTreeMap;
+
 use projects_support::*;
-use serde_json::json;
+use serde_json::{Value, json};
 use ui_support::*;
 use uuid::Uuid;
 use workstream_domain::roles::AdminRole;
+use workstream_e2e::{TestActor, TestServer};
+use workstream_sandbox::testing::component_bytes;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tasks_audit_trail_lists_its_events_and_verifies_the_chain() {
@@ -135,6 +140,61 @@ async fn the_checker_registry_is_read_by_managers_operators_and_auditors() {
     assert!(required["digest"].as_str().unwrap().starts_with("sha256:"));
     assert!(required["config_schema"]["properties"].is_object());
     assert!(required.get("wasm_bytes").is_none(), "never the bytes");
+    // A built-in has no publisher; the project's active guide pins it; nothing ran yet.
+    let pin = json!([{ "project_id": s.project, "project_slug": "reads-checkers",
+                       "guide_id": s.guide, "guide_version": "v1" }]);
+    let no_runs = json!({ "count": 0, "failed": 0, "errored_by_code": {},
+                          "p50_duration_us": null, "p95_duration_us": null });
+    assert_eq!(required["published_by"], Value::Null);
+    assert_eq!(required["pinned_by"], pin);
+    assert_eq!(required["runs"], no_runs);
+    for item in items {
+        assert!(
+            item["pinned_by"] == json!([]) || item["pinned_by"] == pin,
+            "{item}"
+        );
+        assert_eq!(item["runs"], no_runs, "{item}");
+    }
+
+    // A component the manager publishes names them, by display name.
+    let bytes = component_bytes("legacy_v0_1");
+    let published = publish_component(&s.server, &s.pm, &bytes).await;
+    assert_eq!(published.status, 201, "{}", published.body);
+    let digest = published.body["digest"].as_str().unwrap().to_owned();
+    let entry = registry_entry(&s.server, &s.pm, &digest).await;
+    for field in [
+        "name",
+        "version",
+        "description",
+        "config_schema",
+        "contract",
+        "byte_count",
+        "builtin",
+        "registered_by",
+        "registered_at",
+    ] {
+        assert_eq!(entry[field], published.body[field], "{field}");
+    }
+    assert_eq!(
+        entry["published_by"],
+        json!({ "actor_id": s.pm.id, "display_name": MANAGER })
+    );
+    assert_eq!(entry["pinned_by"], json!([]));
+    assert_eq!(entry["runs"], no_runs);
+    // A renamed publisher is shown by their new name; a blank name by their subject.
+    for (name, shown) in [("Mina Manager", "Mina Manager"), ("   ", MANAGER)] {
+        sqlx::query("UPDATE actor_profiles SET display_name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(s.pm.id)
+            .execute(s.server.database.pool())
+            .await
+            .unwrap();
+        let entry = registry_entry(&s.server, &s.pm, &digest).await;
+        assert_eq!(
+            entry["published_by"],
+            json!({ "actor_id": s.pm.id, "display_name": shown })
+        );
+    }
 
     // A project-scoped audit authority reads it; contributors and finance do not.
     assert_eq!(get(&s.server, "/checkers", &s.auditor).await.status, 200);
@@ -148,6 +208,161 @@ async fn the_checker_registry_is_read_by_managers_operators_and_auditors() {
         assert_eq!(answer.status, 403, "{}", answer.body);
         assert_eq!(answer.code(), "permission_not_granted");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_checker_registry_counts_each_components_recent_runs() {
+    // A hostile component pinned after the standard checkers: its finding holds a NUL
+    // character, so its result is errored (`invalid_output`) beside the others.
+    let digest = std::sync::OnceLock::new();
+    let register = async |server: &TestServer| {
+        let bytes = component_bytes("hostile_nul_finding");
+        let registered = review_support::register_through_engine(server, &bytes).await;
+        digest.set(registered).unwrap();
+    };
+    let s = review_support::setup_registering(
+        "reads-runs",
+        review_support::Terms::Unpaid,
+        register,
+        |bundle| {
+            bundle["checker_policy"]["checkers"]
+                .as_array_mut()
+                .unwrap()
+                .push(
+                    json!({"name": "hostile-nul-finding", "digest": digest.get().unwrap(),
+                             "phase": "post_submit", "configuration": {}, "blocking": true,
+                             "severity": "high"}),
+                );
+        },
+    )
+    .await;
+    let hostile = digest.get().unwrap().clone();
+    let answer = s.submit(review_support::good_packet("v1"), json!({})).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let (status, _, code) = s.run_finished().await;
+    assert_eq!(
+        (status.as_str(), code.as_deref()),
+        ("failed", Some("invalid_output"))
+    );
+
+    // Every component's `runs` is what its stored results say.
+    let results: Vec<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT checker_digest, status, failure_code, duration_us FROM checker_results",
+    )
+    .fetch_all(s.server.database.pool())
+    .await
+    .unwrap();
+    let registry = get(&s.server, "/checkers", &s.pm).await;
+    assert_eq!(registry.status, 200, "{}", registry.body);
+    let items = registry.body["items"].as_array().unwrap();
+    let mut ran = 0;
+    for item in items {
+        let mine: Vec<_> = results
+            .iter()
+            .filter(|(d, ..)| item["digest"] == d.as_str())
+            .collect();
+        ran += usize::from(!mine.is_empty());
+        let mut durations: Vec<i64> = mine.iter().filter_map(|r| r.3).collect();
+        durations.sort_unstable();
+        let mut errored = BTreeMap::new();
+        for (_, status, code, _) in &mine {
+            if status == "errored" {
+                *errored.entry(code.clone().unwrap()).or_insert(0) += 1;
+            }
+        }
+        let expected = json!({
+            "count": mine.len(),
+            "failed": mine.iter().filter(|r| r.1 == "failed").count(),
+            "errored_by_code": errored,
+            "p50_duration_us": percentile_disc(&durations, 0.5),
+            "p95_duration_us": percentile_disc(&durations, 0.95),
+        });
+        assert_eq!(item["runs"], expected, "{}", item["name"]);
+    }
+    assert!(ran >= 2, "the standard checkers and the hostile one ran");
+
+    let entry = registry_entry(&s.server, &s.pm, &hostile).await;
+    let duration: Option<i64> =
+        sqlx::query_scalar("SELECT duration_us FROM checker_results WHERE checker_digest = $1")
+            .bind(&hostile)
+            .fetch_one(s.server.database.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        entry["runs"],
+        json!({ "count": 1, "failed": 0, "errored_by_code": { "invalid_output": 1 },
+                "p50_duration_us": duration, "p95_duration_us": duration })
+    );
+    assert_eq!(
+        entry["pinned_by"],
+        json!([{ "project_id": s.project, "project_slug": "reads-runs",
+                 "guide_id": s.guide, "guide_version": "v1" }])
+    );
+    // Registered by the platform's engine, not by an actor.
+    assert_eq!(entry["published_by"], Value::Null);
+
+    // Results older than the window are not counted (aged behind the append-only
+    // trigger's back).
+    let mut tx = s.server.database.pool().begin().await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE checker_results SET created_at = now() - interval '31 days'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let entry = registry_entry(&s.server, &s.pm, &hostile).await;
+    assert_eq!(
+        entry["runs"],
+        json!({ "count": 0, "failed": 0, "errored_by_code": {},
+                "p50_duration_us": null, "p95_duration_us": null })
+    );
+}
+
+/// PostgreSQL's `percentile_disc(fraction)` of sorted `values`: the first value whose
+/// position in the order reaches the fraction.
+fn percentile_disc(values: &[i64], fraction: f64) -> Option<i64> {
+    let position = (fraction * values.len() as f64).ceil() as usize;
+    values.get(position.max(1) - 1).copied()
+}
+
+/// Publishes `bytes` with `POST /checkers` as `actor`.
+async fn publish_component(server: &TestServer, actor: &TestActor, bytes: &[u8]) -> Answer {
+    let form = reqwest::multipart::Form::new().part(
+        "component",
+        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("checker.wasm"),
+    );
+    let response = server
+        .client
+        .post(server.url("/api/v1/checkers"))
+        .header("authorization", actor.auth())
+        .header("idempotency-key", Uuid::now_v7().to_string())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = response.json().await.unwrap_or(Value::Null);
+    Answer {
+        status,
+        body,
+        replayed: false,
+    }
+}
+
+/// The registry's item for `digest`, read as `actor`.
+async fn registry_entry(server: &TestServer, actor: &TestActor, digest: &str) -> Value {
+    let registry = get(server, "/checkers", actor).await;
+    assert_eq!(registry.status, 200, "{}", registry.body);
+    registry.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["digest"] == digest)
+        .unwrap_or_else(|| panic!("{digest} is not in the registry"))
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,6 +1,8 @@
 //! The web UI over plain HTTP (no browser): signing in and out, the session cookie,
 //! pages a role may not see, cross-site form posts refused, a double submit replayed,
-//! and the API's refusals rendered with their stable codes.
+//! the API's refusals rendered with their stable codes, and the checker registry page:
+//! publishing a real component from it, and each component's publisher, pinning guides
+//! and runs.
 
 mod projects_support;
 mod review_support;
@@ -12,6 +14,8 @@ use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::json;
 use ui_support::*;
 use uuid::Uuid;
+use workstream_domain::Digest;
+use workstream_sandbox::testing::component_bytes;
 
 /// A client that keeps the session cookie itself and never follows redirects, so every
 /// answer can be checked as it is.
@@ -97,6 +101,27 @@ impl Visitor {
             request = request.header(*name, *value);
         }
         Visitor::read(self.with_cookie(request).send().await.unwrap()).await
+    }
+
+    /// Posts a multipart `form` the way a browser on our own page does.
+    async fn upload(&self, path: &str, form: reqwest::multipart::Form) -> Page {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("sec-fetch-site", "same-origin")
+            .multipart(form);
+        Visitor::read(self.with_cookie(request).send().await.unwrap()).await
+    }
+
+    /// Publishes the test component `name` through the Checkers page's upload form.
+    async fn publish(&self, name: &str) -> Page {
+        let form = reqwest::multipart::Form::new().part(
+            "component",
+            reqwest::multipart::Part::bytes(component_bytes(name))
+                .file_name(format!("{name}.wasm")),
+        );
+        self.upload(&format!("/ui/checkers?key={}", Uuid::now_v7()), form)
+            .await
     }
 
     /// Signs in on the local sign-in page as `subject`; keeps the cookie.
@@ -682,4 +707,279 @@ async fn the_audit_page_says_when_the_chain_is_broken() {
             .count(),
         2
     );
+}
+
+/// The registry table's row for `digest` on a Checkers page.
+fn checker_row<'a>(page: &'a Page, digest: &str) -> &'a str {
+    let start = page
+        .body
+        .find(&format!("<tr data-digest=\"{digest}\">"))
+        .unwrap_or_else(|| panic!("no row for {digest}: {}", page.body));
+    let row = &page.body[start..];
+    &row[..row.find("</tr>").unwrap()]
+}
+
+/// How many components are registered with `name`.
+async fn registered(server: &workstream_e2e::TestServer, name: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM checker_components WHERE name = $1")
+        .bind(name)
+        .fetch_one(server.database.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manager_publishes_a_checker_component_from_the_checkers_page() {
+    let s = ready_project("ui-publish").await;
+    let mut manager = Visitor::new(&s.server);
+    manager.sign_in(MANAGER).await;
+    let page = manager.get("/ui/checkers").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(r#"enctype="multipart/form-data""#)
+            && page.body.contains(r#"action="/ui/checkers?key="#)
+            && page.body.contains(r#"<input type="file" name="component""#),
+        "{}",
+        page.body
+    );
+
+    // A real component: published, the page says so and lists it with its publisher.
+    let bytes = component_bytes("trivial");
+    let digest = Digest::of_bytes(&bytes).to_string();
+    let published = manager.publish("trivial").await;
+    assert_eq!(
+        published.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        published.body
+    );
+    assert_eq!(
+        published.location(),
+        format!(
+            "/ui/checkers?done=published&digest={}",
+            digest.replace(':', "%3A")
+        )
+    );
+    let version: String =
+        sqlx::query_scalar("SELECT version FROM checker_components WHERE digest = $1")
+            .bind(&digest)
+            .fetch_one(s.server.database.pool())
+            .await
+            .unwrap();
+    let page = manager.get(published.location()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(&format!(
+            r#"<p class="notice" role="status">Published trivial {version} {digest}.</p>"#
+        )),
+        "{}",
+        page.body
+    );
+    let row = checker_row(&page, &digest);
+    assert!(
+        row.contains(r#"<span class="checker-name">trivial</span>"#),
+        "{row}"
+    );
+    assert!(
+        row.contains(&format!(
+            r#"<span title="actor {}">{MANAGER}</span>"#,
+            s.pm.id
+        )),
+        "{row}"
+    );
+    assert!(row.contains("no active guide"), "{row}");
+    assert!(row.contains(r#"<td class="num runs">0</td>"#), "{row}");
+
+    // The same bytes again (a new form, so a new key): the record that exists.
+    let again = manager.publish("trivial").await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    let page = manager.get(again.location()).await;
+    assert!(
+        page.body
+            .contains(&format!("Already published trivial {version} {digest}")),
+        "{}",
+        page.body
+    );
+    assert_eq!(registered(&s.server, "trivial").await, 1);
+
+    // A component that never finishes a check is refused with the API's code, on the
+    // page, beside the form; nothing is registered.
+    let refused = manager.publish("hostile_infinite_loop").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains(r#"data-api-error="checker_smoke_check_failed""#),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains(r#"name="component""#));
+    let hostile: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM checker_components WHERE name LIKE 'hostile%'")
+            .fetch_one(s.server.database.pool())
+            .await
+            .unwrap();
+    assert_eq!(hostile, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_those_who_may_publish_see_the_upload_form_and_publish() {
+    let s = ready_project("ui-publish-who").await;
+    // An operator of any scope may publish, like a project manager.
+    let operator = s.server.actor("ui-operator").await;
+    s.server
+        .grant_admin(
+            &operator,
+            workstream_domain::roles::AdminRole::Operator,
+            None,
+        )
+        .await;
+    let mut visitor = Visitor::new(&s.server);
+    visitor.sign_in("ui-operator").await;
+    let page = visitor.get("/ui/checkers").await;
+    assert!(page.body.contains(r#"name="component""#), "{}", page.body);
+
+    // The auditor reads the registry but sees no form, and a post is the API's refusal.
+    let mut auditor = Visitor::new(&s.server);
+    auditor.sign_in(AUDITOR).await;
+    let page = auditor.get("/ui/checkers").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("required-files"));
+    assert!(!page.body.contains(r#"name="component""#), "{}", page.body);
+    let refused = auditor.publish("trivial").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .body
+            .contains(r#"data-api-error="permission_not_granted""#),
+        "{}",
+        refused.body
+    );
+
+    // A submitter sees neither the registry nor the form, and cannot publish.
+    let mut submitter = Visitor::new(&s.server);
+    submitter.sign_in(SUBMITTER).await;
+    let page = submitter.get("/ui/checkers").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(!page.body.contains(r#"name="component""#));
+    let refused = submitter.publish("trivial").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains(r#"<code class="code">permission_not_granted</code>"#),
+        "{}",
+        refused.body
+    );
+    // A large body is read to its end before the refusal, so the browser gets the
+    // page rather than a broken connection.
+    let large = reqwest::multipart::Form::new().part(
+        "component",
+        reqwest::multipart::Part::bytes(vec![0; 16 << 20]).file_name("large.wasm"),
+    );
+    let refused = submitter
+        .upload(&format!("/ui/checkers?key={}", Uuid::now_v7()), large)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(registered(&s.server, "trivial").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_checkers_page_shows_the_guides_that_pin_a_component_and_its_runs() {
+    // A publisher puts `trivial` on the registry through the page; the project's guide
+    // pins it after the standard checkers, with a component whose finding holds a NUL
+    // character (an errored result, `invalid_output`); a submission runs them.
+    let digest = std::sync::OnceLock::new();
+    let hostile = std::sync::OnceLock::new();
+    let register = async |server: &workstream_e2e::TestServer| {
+        let bytes = component_bytes("hostile_nul_finding");
+        hostile
+            .set(review_support::register_through_engine(server, &bytes).await)
+            .unwrap();
+        manager(server, "ui-publisher").await;
+        let mut publisher = Visitor::new(server);
+        publisher.sign_in("ui-publisher").await;
+        let published = publisher.publish("trivial").await;
+        assert_eq!(
+            published.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            published.body
+        );
+        digest
+            .set(Digest::of_bytes(&component_bytes("trivial")).to_string())
+            .unwrap();
+    };
+    let s = review_support::setup_registering(
+        "ui-pins",
+        review_support::Terms::Unpaid,
+        register,
+        |bundle| {
+            let checkers = bundle["checker_policy"]["checkers"].as_array_mut().unwrap();
+            checkers.push(json!({"name": "trivial", "digest": digest.get().unwrap(),
+                                 "phase": "post_submit", "configuration": {},
+                                 "blocking": false, "severity": "low"}));
+            checkers.push(
+                json!({"name": "hostile-nul-finding", "digest": hostile.get().unwrap(),
+                                 "phase": "post_submit", "configuration": {},
+                                 "blocking": true, "severity": "high"}),
+            );
+        },
+    )
+    .await;
+    let (digest, hostile) = (
+        digest.get().unwrap().clone(),
+        hostile.get().unwrap().clone(),
+    );
+    let answer = s.submit(review_support::good_packet("v1"), json!({})).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let (status, _, code) = s.run_finished().await;
+    assert_eq!(
+        (status.as_str(), code.as_deref()),
+        ("failed", Some("invalid_output"))
+    );
+
+    let mut pm = Visitor::new(&s.server);
+    pm.sign_in("ui-pins-pm").await;
+    let page = pm.get("/ui/checkers").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let row = checker_row(&page, &digest);
+    assert!(
+        row.contains(&format!(
+            r#"<a href="/ui/projects/{}/guides/{}">ui-pins v1</a>"#,
+            s.project, s.guide
+        )),
+        "{row}"
+    );
+    assert!(row.contains(">ui-publisher</span>"), "{row}");
+    assert!(row.contains(r#"<td class="num runs">1</td>"#), "{row}");
+    assert!(row.contains(" ms / "), "p50 / p95 in ms: {row}");
+    assert!(
+        row.contains(r#"<td class="failures"><span class="muted">—</span></td>"#),
+        "{row}"
+    );
+    // The errored result is counted by its code.
+    let row = checker_row(&page, &hostile);
+    assert!(row.contains(r#"<td class="num runs">1</td>"#), "{row}");
+    assert!(
+        row.contains(r#"<code>invalid_output</code> 1</span>"#),
+        "{row}"
+    );
+    assert!(row.contains(">the platform</span>"), "{row}");
+    // The built-in the guide pins ran too, and links to the same guide.
+    let required: String = sqlx::query_scalar(
+        "SELECT digest FROM checker_components WHERE name = 'required-files' AND builtin \
+         ORDER BY registered_at DESC LIMIT 1",
+    )
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    let row = checker_row(&page, &required);
+    assert!(row.contains("ui-pins v1"), "{row}");
+    assert!(!row.contains(r#"<td class="num runs">0</td>"#), "{row}");
 }

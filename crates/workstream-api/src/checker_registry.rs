@@ -3,13 +3,21 @@
 //!
 //! | method | path | who | answers |
 //! |---|---|---|---|
-//! | GET | `/checkers` | a project manager, operator or audit authority (any scope) | 200 `{items: [...]}`, by name then newest first |
+//! | GET | `/checkers` | a project manager, operator or audit authority (any scope) | 200 `{items: [...]}`, by name then newest first, each with `published_by`, `pinned_by` and `runs` |
 //! | POST | `/checkers` | a project manager or operator (any scope) | 201 the new record, 200 the existing one for bytes published before, 422 with the refusal's code |
 //!
 //! Components are platform-wide (a policy pins a digest, whichever project it is in),
 //! so neither route is concealed per project: like the actor routes, a caller without
 //! the authority learns only that they lack it (403 `permission_not_granted`). Bytes are
 //! never part of an answer.
+//!
+//! The read answers each component with what a policy author weighs before pinning it
+//! ([`workstream_store::checkers::registry`], a few queries for the whole registry):
+//! `published_by` `{actor_id, display_name}` (null for the built-ins), `pinned_by`, the
+//! active guides whose bundle pins its digest (`[{project_id, project_slug, guide_id,
+//! guide_version}]`), and `runs`, its results over the last [`RUNS_WINDOW_DAYS`] days:
+//! `{count, failed, errored_by_code: {code: n}, p50_duration_us, p95_duration_us}`
+//! (the percentiles are null without runs).
 //!
 //! Publication takes the component as the multipart part `component` (at most
 //! [`MAX_COMPONENT_BYTES`]) and validates it once, outside any transaction (compiling a
@@ -42,6 +50,9 @@ use crate::openapi::{ApiRoutes, Doc};
 /// make 12-18 MB components; 64 MiB leaves room for bigger runtimes.
 pub const MAX_COMPONENT_BYTES: usize = 64 << 20;
 
+/// How far back the read's `runs` statistics look.
+pub const RUNS_WINDOW_DAYS: i64 = 30;
+
 /// The registry routes, relative to `/api/v1`.
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new("Checkers")
@@ -50,7 +61,7 @@ pub fn routes() -> ApiRoutes {
             list,
             Doc::new("The checker registry: every registered component by digest (never its bytes), with the contract version it implements, who published it, the active guides that pin it and its recent runs")
                 .who("a project manager, operator or audit authority")
-                .ok("`{items}`")
+                .ok("`{items}`: each the registry record (as publication answers it) with `published_by` `{actor_id, display_name}` (null for built-ins), `pinned_by` `[{project_id, project_slug, guide_id, guide_version}]` (active guides) and `runs` over the last 30 days `{count, failed, errored_by_code, p50_duration_us, p95_duration_us}`")
                 .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
         )
         .post(
@@ -92,7 +103,9 @@ async fn list(
     ) {
         return Err(not_granted());
     }
-    let items = workstream_store::checkers::list(&state.pool).await?;
+    let runs_since = chrono::Utc::now() - chrono::Duration::days(RUNS_WINDOW_DAYS);
+    let mut conn = state.pool.acquire().await?;
+    let items = workstream_store::checkers::registry(&mut conn, runs_since).await?;
     Ok(axum::Json(json!({ "items": items })))
 }
 

@@ -13,6 +13,13 @@
 //!
 //! Validation (imports, the contract, the configuration schema) happens before this
 //! module is called, in `workstream-engine`; the table's constraints are the backstop.
+//!
+//! [`registry`] is what the people who write checker policies read: every component
+//! with who published it, the active guides whose bundles pin it, and how it has been
+//! running ([`RecentRuns`]). It is four queries whatever the number of components (the
+//! components, their publishers, the pins, the run statistics), joined here by digest.
+
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -152,4 +159,188 @@ pub async fn bytes(
             .fetch_optional(executor)
             .await?;
     Ok(row.flatten())
+}
+
+/// A registered component as the registry shows it: the row, who published it, the
+/// active guides that pin it and its recent runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegistryEntry {
+    /// The registry row, its fields flattened into the entry's.
+    #[serde(flatten)]
+    pub component: CheckerComponent,
+    /// Who registered it; `None` for what the platform registered itself (the
+    /// built-ins).
+    pub published_by: Option<Publisher>,
+    /// The active guides whose checker policy pins its digest.
+    pub pinned_by: Vec<PinningGuide>,
+    /// Its results since the window's start.
+    pub runs: RecentRuns,
+}
+
+/// The actor who published a component.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Publisher {
+    /// Their actor profile.
+    pub actor_id: Uuid,
+    /// Their display name, or their token subject when the name is blank.
+    pub display_name: String,
+}
+
+/// An active guide whose policy bundle pins a component
+/// (`policy_bundle -> 'checker_policy' -> 'checkers'[*] -> 'digest'`).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct PinningGuide {
+    /// The guide's project.
+    pub project_id: Uuid,
+    /// The project's slug.
+    pub project_slug: String,
+    /// The guide version's id.
+    pub guide_id: Uuid,
+    /// Its version label (`v1`).
+    pub guide_version: String,
+}
+
+/// How a component has been running: its `checker_results` over a window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RecentRuns {
+    /// Results recorded (one per run and configuration).
+    pub count: i64,
+    /// Results whose status is `failed`: the component failed the packet.
+    pub failed: i64,
+    /// Results whose status is `errored` (no verdict), by infrastructure code.
+    pub errored_by_code: BTreeMap<String, i64>,
+    /// The median of the recorded durations, in microseconds (`None` without runs).
+    pub p50_duration_us: Option<i64>,
+    /// The 95th percentile of the recorded durations, in microseconds.
+    pub p95_duration_us: Option<i64>,
+}
+
+/// One row of the run statistics query.
+#[derive(sqlx::FromRow)]
+struct RunsRow {
+    digest: String,
+    count: i64,
+    failed: i64,
+    errored_by_code: sqlx::types::Json<BTreeMap<String, i64>>,
+    p50_duration_us: Option<i64>,
+    p95_duration_us: Option<i64>,
+}
+
+/// One row of the pins query.
+#[derive(sqlx::FromRow)]
+struct PinRow {
+    digest: String,
+    #[sqlx(flatten)]
+    guide: PinningGuide,
+}
+
+/// Every registered component in [`list`]'s order, with its publisher, the active
+/// guides that pin it (by project slug, then version) and its results recorded since
+/// `runs_since` (see the module docs).
+pub async fn registry(
+    conn: &mut PgConnection,
+    runs_since: DateTime<Utc>,
+) -> Result<Vec<RegistryEntry>, sqlx::Error> {
+    let components = list(&mut *conn).await?;
+    let publisher_ids: Vec<Uuid> = components.iter().filter_map(|c| c.registered_by).collect();
+    let publishers: HashMap<Uuid, Publisher> = publishers(&mut *conn, &publisher_ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.actor_id, p))
+        .collect();
+    let mut pins: HashMap<String, Vec<PinningGuide>> = HashMap::new();
+    for pin in pins_of_active_guides(&mut *conn).await? {
+        pins.entry(pin.digest).or_default().push(pin.guide);
+    }
+    let mut runs: HashMap<String, RecentRuns> = recent_runs(&mut *conn, runs_since)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let stats = RecentRuns {
+                count: r.count,
+                failed: r.failed,
+                errored_by_code: r.errored_by_code.0,
+                p50_duration_us: r.p50_duration_us,
+                p95_duration_us: r.p95_duration_us,
+            };
+            (r.digest, stats)
+        })
+        .collect();
+    Ok(components
+        .into_iter()
+        .map(|component| RegistryEntry {
+            published_by: component
+                .registered_by
+                .and_then(|id| publishers.get(&id).cloned()),
+            pinned_by: pins.remove(&component.digest).unwrap_or_default(),
+            runs: runs.remove(&component.digest).unwrap_or_default(),
+            component,
+        })
+        .collect())
+}
+
+/// The actors `ids` as publishers: the display name, or the subject of their identity
+/// link (the active one, else the newest) when the name is blank.
+async fn publishers(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Publisher>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.id AS actor_id, \
+                COALESCE(NULLIF(btrim(p.display_name), ''), l.subject, p.display_name) AS display_name \
+         FROM actor_profiles p \
+         LEFT JOIN LATERAL ( \
+             SELECT subject FROM actor_identity_links \
+             WHERE actor_profile_id = p.id \
+             ORDER BY status = 'active' DESC, linked_at DESC LIMIT 1 \
+         ) l ON true \
+         WHERE p.id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
+/// Every (digest, guide) pin of the active guides, by project slug then version.
+async fn pins_of_active_guides(conn: &mut PgConnection) -> Result<Vec<PinRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT DISTINCT checker ->> 'digest' AS digest, g.project_id, p.slug AS project_slug, \
+                g.id AS guide_id, g.version AS guide_version \
+         FROM project_guides g \
+         JOIN projects p ON p.id = g.project_id \
+         CROSS JOIN LATERAL jsonb_array_elements( \
+             CASE jsonb_typeof(g.policy_bundle -> 'checker_policy' -> 'checkers') \
+                 WHEN 'array' THEN g.policy_bundle -> 'checker_policy' -> 'checkers' \
+                 ELSE '[]'::jsonb END \
+         ) AS checker \
+         WHERE g.status = 'active' AND checker ->> 'digest' IS NOT NULL \
+         ORDER BY project_slug, guide_version, guide_id, digest",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The run statistics of every component with results recorded since `since`.
+async fn recent_runs(
+    conn: &mut PgConnection,
+    since: DateTime<Utc>,
+) -> Result<Vec<RunsRow>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH recent AS ( \
+             SELECT checker_digest, status, failure_code, duration_us FROM checker_results \
+             WHERE created_at >= $1 \
+         ), errored AS ( \
+             SELECT checker_digest, jsonb_object_agg(failure_code, n) AS by_code \
+             FROM (SELECT checker_digest, failure_code, count(*) AS n FROM recent \
+                   WHERE status = 'errored' GROUP BY checker_digest, failure_code) codes \
+             GROUP BY checker_digest \
+         ) \
+         SELECT r.checker_digest AS digest, count(*) AS count, \
+                count(*) FILTER (WHERE r.status = 'failed') AS failed, \
+                COALESCE(e.by_code, '{}'::jsonb) AS errored_by_code, \
+                percentile_disc(0.5) WITHIN GROUP (ORDER BY r.duration_us) AS p50_duration_us, \
+                percentile_disc(0.95) WITHIN GROUP (ORDER BY r.duration_us) AS p95_duration_us \
+         FROM recent r LEFT JOIN errored e USING (checker_digest) \
+         GROUP BY r.checker_digest, e.by_code",
+    )
+    .bind(since)
+    .fetch_all(conn)
+    .await
 }

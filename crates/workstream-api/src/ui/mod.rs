@@ -6,7 +6,7 @@
 //! | everyone | sign-in (local mint or pasted token), sign-out, the home page with what the caller's grants open | [`session`], [`home`] |
 //! | worker | ready queue with compensation terms and own tasks; task page (criteria, submission requirements, checker results); packet upload with pre-submit feedback inline; the submit page, which for a revision lists every prior finding with a box for its response | [`worker`] |
 //! | reviewer | the current lease or the offer and its claim; the review packet: file tree, file viewer with checker findings beside their lines, prior findings with responses and new/fixed/persisting checker marks, the decision form | [`reviewer`] |
-//! | manager | projects, guide versions and their policy bundles (activation refusals per field), activation, tasks through create, screening and release, the checker registry, lessons, sprints and their reports | [`manager`] |
+//! | manager | projects, guide versions and their policy bundles (activation refusals per field), activation, tasks through create, screening and release, the checker registry (publisher, pinning guides, recent runs) and publishing a component to it, lessons, sprints and their reports | [`manager`] |
 //! | finance | contribution policies, units and bindings, awards and their status, the reconciliation report | [`finance`] |
 //! | auditor | the audit trail of a task with the chain verification | [`auditor`] |
 //!
@@ -40,8 +40,9 @@
 //!   origin ([`guard`]): a cross-site form post is refused with a page saying so.
 //!   Success redirects (303) to the page that shows the result; a refusal re-renders
 //!   the form with what was typed and the API's error beside it.
-//! * **Packets stream through.** The upload form's multipart body is handed to the
-//!   API's upload route unread, so the UI never holds a packet in memory.
+//! * **Packets and components stream through.** An upload form's multipart body is
+//!   handed to the API's upload route as it arrives, so the UI never holds a packet or
+//!   a checker component in memory.
 //! * Lists show the API's first page and follow `next_cursor` with a "more" link.
 
 mod api;

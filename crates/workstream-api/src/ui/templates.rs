@@ -12,7 +12,7 @@
 //!   KiB/MiB), `short` (enough of an id or digest to tell it apart),
 //!   `words` (`needs_revision` as `needs revision`), `show` (a policy value), `percent`
 //!   (a rate), `duration`
-//!   (seconds), `pretty` and `compact` (JSON).
+//!   (seconds), `ms` (microseconds as milliseconds), `pretty` and `compact` (JSON).
 
 use std::sync::LazyLock;
 
@@ -81,6 +81,7 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_filter("percent", percent);
     env.add_filter("show", show);
     env.add_filter("duration", duration);
+    env.add_filter("ms", ms);
     env.add_filter("compact", |value: Value| {
         serde_json::to_string(&value).unwrap_or_default()
     });
@@ -142,6 +143,17 @@ fn duration(value: Value) -> String {
         s if s < 3600.0 => format!("{:.1} min", s / 60.0),
         s if s < 86400.0 => format!("{:.1} h", s / 3600.0),
         s => format!("{:.1} d", s / 86400.0),
+    }
+}
+
+/// Microseconds as milliseconds (`1.3 ms`, `120 ms`); `—` for none (no runs yet).
+fn ms(value: Value) -> String {
+    let Ok(micros) = f64::try_from(value) else {
+        return "—".to_owned();
+    };
+    match micros / 1000.0 {
+        m if m < 10.0 => format!("{m:.1} ms"),
+        m => format!("{m:.0} ms"),
     }
 }
 
@@ -218,5 +230,8 @@ mod tests {
         assert_eq!(percent(Value::from(())), "—");
         assert_eq!(duration(Value::from(7)), "7 s");
         assert_eq!(duration(Value::from(5400)), "1.5 h");
+        assert_eq!(ms(Value::from(1300)), "1.3 ms");
+        assert_eq!(ms(Value::from(123_456)), "123 ms");
+        assert_eq!(ms(Value::from(())), "—");
     }
 }

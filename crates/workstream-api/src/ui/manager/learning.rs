@@ -1,9 +1,7 @@
-//! What a project learns and what it checks with: the checker registry, lessons, and
-//! evaluation sprints with their reports.
+//! What a project learns: lessons, and evaluation sprints with their reports.
 //!
 //! | page | API calls |
 //! |---|---|
-//! | `GET /ui/checkers` | `GET /checkers` |
 //! | `GET /ui/projects/{pid}/lessons`, `POST` (record one) | `GET\|POST /projects/{pid}/lessons` |
 //! | `POST /ui/projects/{pid}/lessons/{lid}/accept\|reject\|implement` | the same routes of the API |
 //! | `GET /ui/projects/{pid}/sprints`, `POST` (create one) | `GET\|POST /projects/{pid}/sprints` |
@@ -28,11 +26,10 @@ use super::super::home::{Viewer, page_with, see_other, status_for};
 use super::super::session::Session;
 use super::super::templates::s;
 use super::super::worker::{Done, notice};
-use super::{Posted, plain};
+use super::Posted;
 
 pub(super) fn routes() -> Router<Ui> {
     Router::new()
-        .route("/ui/checkers", get(checkers))
         .route(
             "/ui/projects/{pid}/lessons",
             get(lessons).post(record_lesson),
@@ -50,16 +47,6 @@ pub(super) fn routes() -> Router<Ui> {
             "/ui/projects/{pid}/sprints/{sid}/{action}",
             post(sprint_action),
         )
-}
-
-async fn checkers(State(ui): State<Ui>, session: Session) -> Result<Response, Failure> {
-    let viewer = ui.viewer(&session).await?;
-    let registry = ui.get(&session, "/checkers").await.json()?;
-    plain(
-        "checkers.html",
-        &viewer,
-        context! { registry => s(registry) },
-    )
 }
 
 async fn lessons_page(

@@ -7,12 +7,13 @@
 //! | `GET /ui/projects/{pid}`, `POST .../pause\|resume\|archive` | here | `GET /projects/{pid}`, `.../guides`, `.../tasks`; the status changes |
 //! | guides: `GET /ui/projects/{pid}/guides/{gid}`, create, edit, activate | [`guides`] | `POST\|GET\|PATCH /projects/{pid}/guides...`, `POST .../activate` |
 //! | tasks: create, `GET /ui/projects/{pid}/tasks/{tid}`, screen, release, return to draft, cancel | [`tasks`] | `POST /projects/{pid}/tasks`, `GET /projects/{pid}/tasks/{tid}`, `POST /tasks/{tid}/...`, `GET /tasks/{tid}/checker-runs` (full view) |
-//! | `GET /ui/checkers` | [`learning`] | `GET /checkers` |
+//! | `GET /ui/checkers` (who published each component, the active guides that pin it, its recent runs), `POST /ui/checkers` (publish one) | [`checkers`] | `GET /checkers`, `POST /checkers` |
 //! | lessons and sprints | [`learning`] | `/projects/{pid}/lessons...`, `/projects/{pid}/sprints...` |
 //!
 //! A refused form comes back on its page with what was typed and the API's error
 //! beside it; the project page has several forms, so [`Posted`] says which one.
 
+mod checkers;
 mod guides;
 mod learning;
 mod tasks;
@@ -29,7 +30,7 @@ use uuid::Uuid;
 use super::Ui;
 use super::api::{ApiFailure, Failure};
 use super::form::{FormData, Ids};
-use super::home::{Viewer, page, page_with, see_other, status_for};
+use super::home::{Viewer, page_with, see_other, status_for};
 use super::session::Session;
 use super::templates::s;
 use super::worker::notice;
@@ -40,6 +41,7 @@ pub(super) fn routes() -> Router<Ui> {
         .route("/ui/projects", get(projects).post(create_project))
         .route("/ui/projects/{pid}", get(project))
         .route("/ui/projects/{pid}/{change}", post(change_project))
+        .merge(checkers::routes())
         .merge(guides::routes())
         .merge(tasks::routes())
         .merge(learning::routes())
@@ -248,9 +250,4 @@ async fn change_project(
             .await
         }
     }
-}
-
-/// Renders a page that has no forms of its own to re-render.
-fn plain(name: &str, viewer: &Viewer, context: Ctx) -> Result<Response, Failure> {
-    Ok(page(name, viewer, context))
 }
