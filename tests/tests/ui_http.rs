@@ -623,6 +623,63 @@ async fn api_refusals_are_rendered_with_their_codes_and_field_errors() {
         audit_count(&s.server, s.task, "pre_submission_check_failed").await,
         1
     );
+
+    // A packet of several MiB goes through the form too (the page is the checkers'
+    // answer, not a body-size refusal).
+    let mut noise = Vec::with_capacity(3 << 20);
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    while noise.len() < 3 << 20 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        noise.extend_from_slice(&state.to_le_bytes());
+    }
+    let mut big = std::io::Cursor::new(Vec::new());
+    {
+        use std::io::Write as _;
+        let mut writer = zip::ZipWriter::new(&mut big);
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        writer.start_file("evidence/tests.log", stored).unwrap();
+        writer.write_all(b"test lemma ... ok\n").unwrap();
+        writer.start_file("evidence/raw.bin", stored).unwrap();
+        writer.write_all(&noise).unwrap();
+        writer.finish().unwrap();
+    }
+    let form = reqwest::multipart::Form::new()
+        .text("summary", review_support::SUMMARY)
+        .text("attestation", review_support::ATTESTATION)
+        .part(
+            "packet",
+            reqwest::multipart::Part::bytes(big.into_inner()).file_name("packet.zip"),
+        );
+    let response = submitter
+        .client
+        .post(format!(
+            "{}/ui/tasks/{}/packets?key={}",
+            s.server.base_url,
+            s.task,
+            Uuid::now_v7()
+        ))
+        .header("cookie", submitter.cookie.clone().unwrap())
+        .header("sec-fetch-site", "same-origin")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let page = Visitor::read(response).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(r#"data-api-error="pre_submission_checker_failed""#),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -44,7 +44,12 @@ pub(super) fn routes() -> Router<Ui> {
         .route("/ui/tasks/{tid}", get(task))
         .route("/ui/tasks/{tid}/claim", post(claim))
         .route("/ui/tasks/{tid}/start", post(start))
-        .route("/ui/tasks/{tid}/packets", post(upload))
+        // The packet is streamed on to the API, which holds it to the task's archive
+        // limit; axum's default 2 MiB body limit would refuse most real packets.
+        .route(
+            "/ui/tasks/{tid}/packets",
+            post(upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/ui/tasks/{tid}/submissions", post(submit))
 }
 
