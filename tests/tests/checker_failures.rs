@@ -31,6 +31,45 @@ async fn runs(s: &Setup) -> (Value, Value) {
     (manager.body, submitter.body)
 }
 
+/// The manager's task page in the web UI, signed in as `subject` (local sign-in).
+async fn manager_task_page(s: &Setup, subject: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = client
+        .post(s.server.url("/ui/sign-in"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("mode", "local"),
+            ("subject", subject),
+            ("kind", "human"),
+            ("next", "/ui/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = client
+        .get(
+            s.server
+                .url(&format!("/ui/projects/{}/tasks/{}", s.project, s.task)),
+        )
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    page.text().await.unwrap()
+}
+
 /// The evaluation job ran once and completed (no retry, nothing dead-lettered).
 async fn evaluated_once(s: &Setup) {
     let jobs: Vec<(String, i32)> = sqlx::query_as(
@@ -111,6 +150,17 @@ async fn a_nul_character_in_a_finding_is_a_stored_invalid_output() {
         audit_count(&s.server, s.task, "pre_review_gate_blocked").await,
         1
     );
+
+    // The manager's task page says the same: which checker, the code, the detail and
+    // what to do.
+    let page = manager_task_page(&s, "nul-finding-pm").await;
+    assert!(
+        page.contains(r#"data-failure-code="invalid_output""#),
+        "{page}"
+    );
+    assert!(page.contains("hostile-nul-finding"), "{page}");
+    assert!(page.contains("What to do"), "{page}");
+    assert!(page.contains("NUL"), "{page}");
 }
 
 #[tokio::test]
