@@ -418,14 +418,28 @@ async fn flow(d: &Deployment, i: usize, submitter: &Who, reviewer: &Who) -> Flow
         &format!("flow {i}: review_pending"),
         Duration::from_secs(240),
         async || {
-            db("the queue entry", || {
+            let entry = db("the queue entry", || {
                 sqlx::query_scalar(
                     "SELECT id FROM review_queue_entries WHERE task_id = $1 AND state = 'pending'",
                 )
                 .bind(task)
                 .fetch_optional(&d.pool)
             })
-            .await
+            .await;
+            // A fault must never fail a run: it is retried until the evaluation
+            // finishes. Say so at once, with the stored cause, rather than time out.
+            let failed: Option<Option<String>> = db("the checker run", || {
+                sqlx::query_scalar(
+                    "SELECT failure_detail FROM checker_runs WHERE id = $1 AND status = 'failed'",
+                )
+                .bind(checker_run)
+                .fetch_optional(&d.pool)
+            })
+            .await;
+            if let Some(detail) = failed {
+                panic!("flow {i}: checker run {checker_run} failed: {detail:?}");
+            }
+            entry
         },
     )
     .await;

@@ -232,16 +232,29 @@ pub const CONSTRAINT_ERRORS: &[(&str, ErrorKind, &str)] = &[
 
 impl From<sqlx::Error> for CommandError {
     fn from(err: sqlx::Error) -> Self {
+        let unavailable = || {
+            CommandError::new(
+                ErrorKind::Unavailable,
+                "service_unavailable",
+                "the database is unavailable; retry",
+            )
+        };
         let sqlx::Error::Database(db) = &err else {
+            // A connection that broke (the server restarted, the network dropped) or a
+            // pool that had none to give: nothing about the request itself.
             return match err {
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => CommandError::new(
-                    ErrorKind::Unavailable,
-                    "service_unavailable",
-                    "the database is unavailable; retry",
-                ),
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed => unavailable(),
                 other => CommandError::internal(other),
             };
         };
+        if db.code().as_deref().is_some_and(server_unavailable) {
+            return unavailable();
+        }
         let constraint = db.constraint().map(str::to_owned);
         if let Some(name) = &constraint
             && let Some((_, kind, code)) = CONSTRAINT_ERRORS.iter().find(|(c, _, _)| c == name)
@@ -268,6 +281,46 @@ impl From<sqlx::Error> for CommandError {
                 "the request raced another one; retry",
             ),
             _ => CommandError::internal(err),
+        }
+    }
+}
+
+/// SQLSTATEs that say the server, not the statement, is the problem: connection
+/// exceptions (class 08), insufficient resources (53), the server shutting down or
+/// starting up (57P01-57P05) and system errors (58). Another attempt may succeed.
+fn server_unavailable(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P")
+        || code.starts_with("58")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_connection_is_worth_another_attempt() {
+        for error in [
+            sqlx::Error::Protocol("unexpected end of stream".into()),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::WorkerCrashed,
+        ] {
+            assert_eq!(CommandError::from(error).kind, ErrorKind::Unavailable);
+        }
+        assert_eq!(
+            CommandError::from(sqlx::Error::RowNotFound).kind,
+            ErrorKind::Internal
+        );
+    }
+
+    #[test]
+    fn server_side_sqlstates_are_unavailable_and_statement_ones_are_not() {
+        for code in ["08006", "53300", "57P01", "57P03", "58030"] {
+            assert!(server_unavailable(code), "{code}");
+        }
+        for code in ["23505", "22P02", "57014", "XX000"] {
+            assert!(!server_unavailable(code), "{code}");
         }
     }
 }
