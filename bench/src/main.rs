@@ -11,8 +11,10 @@
 //!
 //! * [`components`]: the two component benchmarks that need no database, run as
 //!   `cargo bench` binaries of their crates: checker invocation (pooled and on-demand
-//!   Wasmtime against a process per check, native and `python3`) and packet intake (a
-//!   1 GiB packet against `sha256sum`, and its peak RSS).
+//!   Wasmtime against a process per check, native, `python3` and `node`; the trivial
+//!   Python and JavaScript checkers `workstream checker new` writes, built with their
+//!   pinned toolchains; the second `workstream checker test` of the Python one) and
+//!   packet intake (a 1 GiB packet against `sha256sum`, and its peak RSS).
 //! * [`cluster`]: one durable embedded PostgreSQL cluster (the one `workstream up`
 //!   runs, `fsync` on) that every database benchmark and its peer share.
 //! * [`jobs`]: the durable job queue against graphile-worker (npm) running the same
@@ -28,8 +30,9 @@
 //! * [`report`]: the figures, the Markdown table and the JSON file.
 //!
 //! Tools the peers need are installed when missing (graphile-worker by `npm ci` from
-//! `bench/graphile/package-lock.json`, `wrk` from Debian's packages); nothing else is
-//! fetched.
+//! `bench/graphile/package-lock.json`, `wrk` from Debian's packages), and the language
+//! checkers' `build.sh` installs componentize-py (PyPI) and componentize-js (npm) into
+//! their projects under the target dir; nothing else is fetched.
 
 mod cluster;
 mod components;

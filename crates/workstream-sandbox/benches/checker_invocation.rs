@@ -14,8 +14,8 @@
 //!
 //! - **trivial**: the test-only `trivial` component (reads nothing, finds nothing) on
 //!   an empty request — the host's own floor per run. Compared with spawning a native
-//!   binary that does nothing (`fn main() {}`, compiled here with `rustc -O`) and
-//!   `python3 -c pass` (plain, and with `-I -S`).
+//!   binary that does nothing (`fn main() {}`, compiled here with `rustc -O`),
+//!   `python3 -c pass` (plain, and with `-I -S`) and `node -e ''`.
 //! - **required-files, 200 files, 3 required**: the built-in `required-files`
 //!   component with a 200-entry manifest and three of its paths required (a typical
 //!   policy), so it passes.
@@ -43,6 +43,13 @@
 //! `python3` is resolved to the real interpreter first (`sys.executable`), so a pyenv
 //! or similar shim does not add its own start-up to the figures.
 //!
+//! Components of other languages can be added (`workstream-bench` adds the Python and
+//! JavaScript projects `workstream checker new` writes): each is timed exactly like the
+//! `trivial` row (pooled, production configuration, an empty request and an empty
+//! packet), after one run that must complete with no findings, so a component that
+//! fails or finds something is never timed. They have no process rows of their own;
+//! the `trivial` check's `python3 -c pass` and `node -e ''` rows are their peers.
+//!
 //! Environment:
 //!
 //! - `WORKSTREAM_BENCH_WASM_ITERATIONS`: timed calls per WebAssembly row (default
@@ -50,7 +57,17 @@
 //!   check);
 //! - `WORKSTREAM_BENCH_PROCESS_ITERATIONS`: timed spawns per process row (default 100,
 //!   after 5 warm-up spawns);
-//! - `PYTHON`: the interpreter to compare with (default `python3`);
+//! - `WORKSTREAM_BENCH_EXTRA_COMPONENTS`: more components to time, as
+//!   `name=path.wasm` separated by commas (`python=/p/a.wasm,js=/p/b.wasm`); each is a
+//!   check of that name;
+//! - `WORKSTREAM_BENCH_CHECKS`: only these checks (comma-separated: `trivial`,
+//!   `required-files-3`, `required-files-200`, or an extra component's name);
+//! - `WORKSTREAM_BENCH_POOLED_ONLY=1`: only the pooled WebAssembly rows (no on-demand,
+//!   no processes), for a profiler: `valgrind --tool=callgrind` of this binary with
+//!   `WORKSTREAM_BENCH_CHECKS=trivial` profiles `Sandbox::run` and nothing else of note;
+//! - `PYTHON`: the interpreter to compare with (default `python3`); `NODE`: the
+//!   JavaScript runtime of the `node -e ''` row (default `node`; the row is left out,
+//!   with a warning, when it does not run);
 //! - `RUSTC`: the compiler for the native binaries (default `rustc`).
 //!
 //! With the defaults the whole run takes well under two minutes on 2 cores.
@@ -401,14 +418,64 @@ fn report_dir() -> PathBuf {
 
 /// One check of the table and how to run it each way.
 struct Check {
+    /// The name its rows carry (`check` in the JSON report).
     name: String,
+    /// The short name `WORKSTREAM_BENCH_CHECKS` selects it by.
+    key: String,
     /// The component, its request and its packet directory.
     wasm: (Vec<u8>, CheckRequest, PathBuf),
     wasm_runs: usize,
     /// For required-files: the request and process stdin with [`MISSING`] added.
     missing: Option<(CheckRequest, Vec<u8>)>,
-    /// Native binary, process stdin, Python script.
-    process: (PathBuf, Vec<u8>, &'static str),
+    /// Native binary, process stdin, Python script; `None` for an extra component,
+    /// which has no process rows of its own.
+    process: Option<(PathBuf, Vec<u8>, &'static str)>,
+}
+
+/// `WORKSTREAM_BENCH_EXTRA_COMPONENTS`: `(name, path)` of each extra component.
+fn extra_components() -> Vec<(String, PathBuf)> {
+    let var = "WORKSTREAM_BENCH_EXTRA_COMPONENTS";
+    let Ok(value) = std::env::var(var) else {
+        return Vec::new();
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            let (name, path) = item
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{var}: {item:?} is not name=path.wasm"));
+            (name.trim().to_owned(), PathBuf::from(path.trim()))
+        })
+        .collect()
+}
+
+/// `WORKSTREAM_BENCH_CHECKS`: the keys of the checks to run (`None`: all of them).
+fn selected_checks() -> Option<Vec<String>> {
+    std::env::var("WORKSTREAM_BENCH_CHECKS").ok().map(|value| {
+        value
+            .split(',')
+            .map(|key| key.trim().to_owned())
+            .filter(|key| !key.is_empty())
+            .collect()
+    })
+}
+
+/// The JavaScript runtime of the `node -e ''` row and its version, or `None` (with a
+/// warning) when it does not run here.
+fn resolve_node() -> Option<(PathBuf, String)> {
+    let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
+    match Command::new(&node).arg("--version").output() {
+        Ok(out) if out.status.success() => {
+            let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            Some((PathBuf::from(node), version))
+        }
+        outcome => {
+            eprintln!("warning: `{node} --version` did not run ({outcome:?}): no `node -e ''` row");
+            None
+        }
+    }
 }
 
 fn main() {
@@ -420,6 +487,7 @@ fn main() {
         "WORKSTREAM_BENCH_PROCESS_ITERATIONS",
         DEFAULT_PROCESS_ITERATIONS,
     );
+    let pooled_only = std::env::var("WORKSTREAM_BENCH_POOLED_ONLY").as_deref() == Ok("1");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -430,6 +498,7 @@ fn main() {
     let native_required = rustc(scratch.path(), "required_files_native", NATIVE_REQUIRED);
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let (python, python_version) = resolve_python(&python);
+    let node = if pooled_only { None } else { resolve_node() };
 
     let (packet_dir, manifest) = packet();
     let empty_packet = TempDir::new().expect("temp dir");
@@ -441,6 +510,7 @@ fn main() {
     let three = [all[0], all[FILES / 2], all[FILES - 1]];
     let required_check = |required: &[&str], wasm_runs: usize| Check {
         name: format!("required-files, {FILES} files, {} required", required.len()),
+        key: format!("required-files-{}", required.len()),
         wasm: (
             required_bytes.clone(),
             required_request(&manifest, required, None),
@@ -451,15 +521,16 @@ fn main() {
             required_request(&manifest, required, Some(MISSING)),
             process_input(&manifest, required, Some(MISSING)),
         )),
-        process: (
+        process: Some((
             native_required.clone(),
             process_input(&manifest, required, None),
             PYTHON_REQUIRED,
-        ),
+        )),
     };
-    let checks = [
+    let mut checks = vec![
         Check {
             name: "trivial".into(),
+            key: "trivial".into(),
             wasm: (
                 testing::component_bytes("trivial"),
                 CheckRequest::new(Phase::PostSubmit),
@@ -467,16 +538,42 @@ fn main() {
             ),
             wasm_runs,
             missing: None,
-            process: (native_trivial.clone(), Vec::new(), "pass"),
+            process: Some((native_trivial.clone(), Vec::new(), "pass")),
         },
         required_check(&three, wasm_runs),
         required_check(&all, (wasm_runs / 10).max(10)),
     ];
+    for (name, path) in extra_components() {
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("extra component {name}: read {}: {e}", path.display()));
+        checks.push(Check {
+            name: name.clone(),
+            key: name,
+            wasm: (
+                bytes,
+                CheckRequest::new(Phase::PostSubmit),
+                empty_packet.path().to_owned(),
+            ),
+            wasm_runs,
+            missing: None,
+            process: None,
+        });
+    }
+    if let Some(keys) = selected_checks() {
+        for key in &keys {
+            assert!(
+                checks.iter().any(|c| &c.key == key),
+                "WORKSTREAM_BENCH_CHECKS: no check {key:?}"
+            );
+        }
+        checks.retain(|c| keys.contains(&c.key));
+    }
 
     let mut rows = Vec::new();
-    let sandboxes: Vec<(Sandbox, TempDir, String, &'static str)> = [true, false]
-        .into_iter()
-        .map(|pooling| {
+    let allocators: &[bool] = if pooled_only { &[true] } else { &[true, false] };
+    let sandboxes: Vec<(Sandbox, TempDir, String, &'static str)> = allocators
+        .iter()
+        .map(|&pooling| {
             let cache = TempDir::new().expect("temp dir");
             let sandbox = sandbox(pooling, cache.path());
             let how = allocator_label(pooling, sandbox.allocator());
@@ -491,7 +588,14 @@ fn main() {
     for check in &checks {
         let (bytes, request, packet) = &check.wasm;
         for (sandbox, _cache, how, kind) in &sandboxes {
-            let checker = sandbox.load(bytes).expect("load the component");
+            if check.process.is_none() && *kind != "wasm-pooled" {
+                // Extra components: pooled only (compiling a 15 MB component for a
+                // second engine costs more than its row tells).
+                continue;
+            }
+            let checker = sandbox
+                .load(bytes)
+                .unwrap_or_else(|e| panic!("{}: load the component: {e}", check.name));
             if let Some((request, _)) = &check.missing {
                 // The check really checks: one path more than the packet has is reported.
                 let outcome = runtime
@@ -503,6 +607,20 @@ fn main() {
                 assert_eq!(findings.len(), 1, "{}: {findings:?}", check.name);
                 assert_eq!(findings[0].code, "required_file_missing");
                 assert_eq!(findings[0].path.as_deref(), Some(MISSING));
+            } else {
+                // A check with nothing to find completes with no findings: a component
+                // that fails, declines or reports something is never timed.
+                let outcome = runtime
+                    .block_on(sandbox.run(&checker, request.clone(), packet))
+                    .expect("a valid request");
+                let RunResult::Completed { findings, .. } = &outcome.result else {
+                    panic!("{}: did not complete: {:?}", check.name, outcome.result);
+                };
+                assert!(
+                    findings.is_empty(),
+                    "{}: expected no findings: {findings:?}",
+                    check.name
+                );
             }
             let (samples, fuel) = wasm_samples(
                 &runtime,
@@ -521,7 +639,12 @@ fn main() {
             });
         }
 
-        let (native, stdin, script) = &check.process;
+        let Some((native, stdin, script)) = &check.process else {
+            continue;
+        };
+        if pooled_only {
+            continue;
+        }
         let python_command = |flags: &[&str]| {
             let mut command = Command::new(&python);
             command.args(flags).args(["-c", script]);
@@ -532,7 +655,7 @@ fn main() {
         } else {
             script
         };
-        let mut processes = [
+        let mut processes = vec![
             (
                 "process-native",
                 if check.missing.is_some() {
@@ -553,6 +676,17 @@ fn main() {
                 python_command(&["-I", "-S"]),
             ),
         ];
+        if let (Some((node, node_version)), None) = (&node, &check.missing) {
+            // The floor of a JavaScript process per check, beside the JavaScript
+            // component's row.
+            let mut command = Command::new(node);
+            command.args(["-e", ""]);
+            processes.push((
+                "process-node",
+                format!("process: `node -e ''` ({node_version})"),
+                command,
+            ));
+        }
         for (kind, how, command) in &mut processes {
             if let Some((_, input_missing)) = &check.missing {
                 // The check really checks: one path more than the packet has is reported.
@@ -582,14 +716,27 @@ fn main() {
         "Command: `cargo bench -p workstream-sandbox --bench checker_invocation` \
          (WORKSTREAM_BENCH_WASM_ITERATIONS={wasm_runs}, \
          WORKSTREAM_BENCH_PROCESS_ITERATIONS={process_runs}).\n\n\
-         Machine: {machine}. Python: {}.\n\n\
+         Machine: {machine}. Python: {}. Node: {}.\n\n\
          wasm = `Sandbox::run` with the production `SandboxConfig` and limits (request \
          digest, fresh store and instance from `InstancePre`, `check`, report validation, \
          result digest). process = spawn, write stdin, read stdout, wait. Every measured \
          call passed. \"vs pooled\" = p50 / p50 of the pooled wasm row of the same check.\n",
-        python.display()
+        python.display(),
+        node.as_ref()
+            .map_or_else(|| "not run".to_owned(), |(_, version)| version.clone()),
     )
     .unwrap();
+    for check in checks.iter().filter(|c| c.process.is_none()) {
+        writeln!(
+            report,
+            "Extra component `{}`: {} bytes, digest {}; an empty request on an empty \
+             packet.\n",
+            check.name,
+            check.wasm.0.len(),
+            Digest::of_bytes(&check.wasm.0)
+        )
+        .unwrap();
+    }
     writeln!(
         report,
         "| check | how | iterations | p50 | p99 | mean | vs pooled | fuel/run |"
@@ -641,7 +788,12 @@ fn main() {
             })
         })
         .collect();
-    let json = json!({ "machine": machine, "python": python_version, "rows": json_rows });
+    let json = json!({
+        "machine": machine,
+        "python": python_version,
+        "node": node.as_ref().map(|(_, version)| version),
+        "rows": json_rows,
+    });
     std::fs::write(
         dir.join("checker_invocation.json"),
         serde_json::to_vec_pretty(&json).expect("JSON"),

@@ -18,7 +18,7 @@ use wasmtime::component::InstancePre;
 
 use crate::bindings::{v0_1, v0_2};
 use crate::outcome::{Finding, Level};
-use crate::request::{CheckRequest, Phase, RequestError};
+use crate::request::{CheckRequest, Phase};
 use crate::sandbox::CheckerInfo;
 use crate::wasi::RunState;
 
@@ -156,10 +156,11 @@ impl Bound {
         })
     }
 
-    /// The input record of this component's contract version for `request`.
-    pub(crate) fn input(&self, request: &CheckRequest) -> Result<Input, RequestError> {
-        let configuration =
-            workstream_domain::canonical::to_canonical_string(&request.configuration)?;
+    /// The input record of this component's contract version for `request`, whose
+    /// configuration is `configuration` in canonical form
+    /// ([`CheckRequest::canonical_configuration`], computed once per run for the
+    /// digest and the guest).
+    pub(crate) fn input(&self, request: &CheckRequest, configuration: String) -> Input {
         macro_rules! input {
             ($module:ident, |$p:ident| $prior:expr) => {
                 $module::CheckInput {
@@ -185,7 +186,7 @@ impl Bound {
                 }
             };
         }
-        Ok(match self {
+        match self {
             Bound::V0_1(_) => Input::V0_1(input!(v0_1, |p| v0_1::PriorFinding {
                 finding_id: p.finding_id.clone(),
                 area: p.area.clone(),
@@ -202,7 +203,7 @@ impl Bound {
                 required_fix: p.required_fix.clone(),
                 response: p.response.clone(),
             })),
-        })
+        }
     }
 }
 

@@ -44,6 +44,7 @@
 mod bindings;
 pub mod builtin;
 pub mod cache;
+mod canonical;
 pub mod contract;
 pub mod engine;
 pub mod imports;

@@ -36,9 +36,9 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use workstream_domain::Digest;
 
+use crate::canonical::CanonicalWriter;
 use crate::contract::RawReport;
 use crate::limits::Limits;
 
@@ -268,31 +268,79 @@ impl CheckOutcome {
     }
 }
 
+/// The result digest (see the module docs), written directly in canonical form
+/// ([`crate::canonical`]): the same bytes as the canonical JSON of the document built
+/// as a `serde_json::Value`, which the tests check.
 fn result_digest(request: &Digest, checker: &Digest, result: &RunResult) -> Digest {
-    let outcome = match result {
+    let capacity = 256
+        + result
+            .findings()
+            .iter()
+            .map(|f| {
+                96 + f.code.len()
+                    + f.message.len()
+                    + f.path.as_ref().map_or(0, String::len)
+                    + f.suggested_fix.as_ref().map_or(0, String::len)
+            })
+            .sum::<usize>()
+        + match result {
+            RunResult::Completed { summary, .. } => summary.as_ref().map_or(0, String::len),
+            RunResult::InfrastructureFailed { .. } => 0,
+        };
+    let mut w = CanonicalWriter::with_capacity(capacity);
+    // Members in the byte order of their keys, at every level.
+    w.raw("{\"checker_digest\":");
+    w.digest_string(checker);
+    w.raw(",\"outcome\":");
+    match result {
         RunResult::Completed {
             verdict,
             findings,
             summary,
-        } => json!({
-            "status": "completed",
-            "verdict": verdict,
-            "findings": findings,
-            "summary": summary,
-        }),
-        RunResult::InfrastructureFailed { code, .. } => json!({
-            "status": "infrastructure_failed",
-            "code": code,
-        }),
-    };
-    let value = json!({
-        "schema": "workstream.check_result.v1",
-        "request_digest": request,
-        "checker_digest": checker,
-        "outcome": outcome,
-    });
-    // Only strings, integers, booleans and nulls: always canonical.
-    Digest::of_canonical_json(&value).expect("result JSON holds no floats")
+        } => {
+            w.raw("{\"findings\":[");
+            for (i, f) in findings.iter().enumerate() {
+                if i > 0 {
+                    w.raw(",");
+                }
+                w.raw("{\"code\":");
+                w.string(&f.code);
+                w.raw(",\"level\":");
+                w.raw(match f.level {
+                    Level::Info => "\"info\"",
+                    Level::Warning => "\"warning\"",
+                    Level::Error => "\"error\"",
+                });
+                w.raw(",\"line\":");
+                w.optional_integer(f.line);
+                w.raw(",\"message\":");
+                w.string(&f.message);
+                w.raw(",\"path\":");
+                w.optional_string(f.path.as_deref());
+                w.raw(",\"suggested_fix\":");
+                w.optional_string(f.suggested_fix.as_deref());
+                w.raw("}");
+            }
+            w.raw("],\"status\":\"completed\",\"summary\":");
+            w.optional_string(summary.as_deref());
+            w.raw(",\"verdict\":");
+            w.raw(match verdict {
+                Verdict::Passed => "\"passed\"",
+                Verdict::Warning => "\"warning\"",
+                Verdict::Failed => "\"failed\"",
+            });
+            w.raw("}");
+        }
+        RunResult::InfrastructureFailed { code, .. } => {
+            w.raw("{\"code\":\"");
+            w.raw(code.as_str());
+            w.raw("\",\"status\":\"infrastructure_failed\"}");
+        }
+    }
+    w.raw(",\"request_digest\":");
+    w.digest_string(request);
+    w.raw(",\"schema\":\"workstream.check_result.v1\"}");
+    w.digest()
 }
 
 /// How the detail of a run whose checker answered `err(message)` starts.
@@ -388,7 +436,81 @@ pub(crate) fn validate_report(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::canonical::AWKWARD;
+
+    /// The definition: the canonical JSON of the document as a `serde_json::Value`.
+    fn result_digest_by_value(request: &Digest, checker: &Digest, result: &RunResult) -> Digest {
+        let outcome = match result {
+            RunResult::Completed {
+                verdict,
+                findings,
+                summary,
+            } => json!({
+                "status": "completed",
+                "verdict": verdict,
+                "findings": findings,
+                "summary": summary,
+            }),
+            RunResult::InfrastructureFailed { code, .. } => json!({
+                "status": "infrastructure_failed",
+                "code": code,
+            }),
+        };
+        let value = json!({
+            "schema": "workstream.check_result.v1",
+            "request_digest": request,
+            "checker_digest": checker,
+            "outcome": outcome,
+        });
+        Digest::of_canonical_json(&value).unwrap()
+    }
+
+    #[test]
+    fn the_written_result_digest_is_the_canonical_json_digest() {
+        let request = Digest::of_bytes(b"request");
+        let checker = Digest::of_bytes(b"checker");
+        let mut results = vec![RunResult::Completed {
+            verdict: Verdict::Passed,
+            findings: vec![],
+            summary: None,
+        }];
+        for code in [
+            FailureCode::DeadlineExceeded,
+            FailureCode::CapacityExceeded,
+            FailureCode::InvalidOutput,
+            FailureCode::ImplementationUnavailable,
+            FailureCode::MaterialUnavailable,
+        ] {
+            results.push(RunResult::failed(code, "detail \0 left out"));
+        }
+        for (i, text) in AWKWARD.iter().enumerate() {
+            let findings: Vec<Finding> = (0..=i)
+                .map(|j| Finding {
+                    code: format!("code_{j}{text}"),
+                    level: [Level::Info, Level::Warning, Level::Error][j % 3],
+                    message: format!("{text} message"),
+                    path: (j % 2 == 0).then(|| format!("outputs/{text}.md")),
+                    line: (j % 3 != 1).then_some(u32::try_from(j).unwrap() * 7 + u32::MAX / 2),
+                    suggested_fix: (j % 2 == 1).then(|| (*text).to_owned()),
+                })
+                .collect();
+            results.push(RunResult::Completed {
+                verdict: Verdict::of(&findings),
+                findings,
+                summary: (i % 2 == 0).then(|| (*text).to_owned()),
+            });
+        }
+        for result in &results {
+            assert_eq!(
+                result_digest(&request, &checker, result),
+                result_digest_by_value(&request, &checker, result),
+                "{result:?}"
+            );
+        }
+    }
 
     fn finding(level: Level) -> Finding {
         Finding {

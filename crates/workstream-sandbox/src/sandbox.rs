@@ -307,8 +307,9 @@ impl Sandbox {
     ) -> Result<CheckOutcome, RequestError> {
         let started = Instant::now();
         let limits = self.effective(limits);
-        let request_digest = request.digest(&checker.digest)?;
-        let input = checker.pre.input(&request)?;
+        let configuration = request.canonical_configuration()?;
+        let request_digest = request.digest_with(&checker.digest, &configuration);
+        let input = checker.pre.input(&request, configuration);
         let finish = |result: RunResult, fuel: u64| {
             CheckOutcome::new(
                 request_digest,

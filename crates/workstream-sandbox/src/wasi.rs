@@ -106,12 +106,15 @@ fn base_builder(seed: &Digest) -> WasiCtxBuilder {
 /// A 32-byte seed for one purpose, derived from the run's digest (domain-separated so
 /// the generators are independent).
 fn derive(seed: &Digest, purpose: &[u8]) -> [u8; 32] {
-    let mut input = Vec::with_capacity(64);
-    input.extend_from_slice(b"workstream.sandbox.seed/");
-    input.extend_from_slice(purpose);
-    input.push(0);
-    input.extend_from_slice(seed.as_bytes());
-    *Digest::of_bytes(&input).as_bytes()
+    const PREFIX: &[u8] = b"workstream.sandbox.seed/";
+    // `PREFIX purpose 0x00 seed`, on the stack (purposes are short constants).
+    let mut input = [0u8; 128];
+    let len = PREFIX.len() + purpose.len() + 1 + 32;
+    assert!(len <= input.len(), "a seed purpose is a short constant");
+    input[..PREFIX.len()].copy_from_slice(PREFIX);
+    input[PREFIX.len()..PREFIX.len() + purpose.len()].copy_from_slice(purpose);
+    input[len - 32..len].copy_from_slice(seed.as_bytes());
+    *Digest::of_bytes(&input[..len]).as_bytes()
 }
 
 struct FixedWallClock;
@@ -135,5 +138,22 @@ impl HostMonotonicClock for FixedMonotonicClock {
 
     fn now(&self) -> u64 {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_are_the_digest_of_prefix_purpose_nul_and_run_digest() {
+        let seed = Digest::of_bytes(b"request");
+        for purpose in [&b"random"[..], b"insecure-random", b"insecure-seed", b""] {
+            let mut input = b"workstream.sandbox.seed/".to_vec();
+            input.extend_from_slice(purpose);
+            input.push(0);
+            input.extend_from_slice(seed.as_bytes());
+            assert_eq!(&derive(&seed, purpose), Digest::of_bytes(&input).as_bytes());
+        }
     }
 }
