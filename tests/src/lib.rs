@@ -33,6 +33,7 @@ use workstream_engine::evaluation::Checkers;
 use workstream_engine::pipeline::Pipeline;
 use workstream_engine::worker::{Worker, WorkerConfig, handlers};
 use workstream_sandbox::{Sandbox, SandboxConfig};
+use workstream_store::audit::{LedgerReport, SigningKey, seal_pending};
 use workstream_store::objects::ObjectStore;
 use workstream_store::testing::TestDatabase;
 
@@ -41,6 +42,9 @@ pub const TEST_SECRET: &[u8] = b"workstream-e2e-local-hmac-secret-0123456789";
 
 /// The system principal fixture grants are attributed to.
 pub const FIXTURE_PRINCIPAL: &str = "workstream:system:test_fixture";
+
+/// The seed of the audit signing key of every test server (64 hex digits).
+pub const TEST_AUDIT_KEY: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
 /// A running API server for one test.
 pub struct TestServer {
@@ -57,6 +61,12 @@ pub struct TestServer {
     worker_stop: Option<tokio::sync::oneshot::Sender<()>>,
     pipeline_dir: Option<tempfile::TempDir>,
     pipeline: Option<Arc<Pipeline>>,
+    /// The key the test seals the audit ledger with ([`TestServer::seal_audit`]); the
+    /// server checks checkpoints against its public half.
+    pub audit_key: SigningKey,
+    /// Where checkpoints are published (the pipeline's object store when there is one).
+    audit_objects: ObjectStore,
+    _audit_dir: tempfile::TempDir,
 }
 
 /// A provisioned actor and a valid token for them.
@@ -177,7 +187,14 @@ impl TestServer {
             .await
             .expect("bind loopback");
         let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let mut state = AppState::new(database.pool().clone(), config, verifier);
+        let audit_key = SigningKey::parse(TEST_AUDIT_KEY).expect("the test audit key");
+        let audit_dir = tempfile::tempdir().expect("audit dir");
+        let audit_objects = match &pipeline {
+            Some(pipeline) => pipeline.objects.clone(),
+            None => ObjectStore::local(audit_dir.path()).expect("audit object store"),
+        };
+        let mut state = AppState::new(database.pool().clone(), config, verifier)
+            .with_audit_key(audit_key.public());
         if let Some(pipeline) = pipeline {
             state = state.with_pipeline(pipeline);
         }
@@ -196,7 +213,29 @@ impl TestServer {
             worker_stop: None,
             pipeline_dir: None,
             pipeline: None,
+            audit_key,
+            audit_objects,
+            _audit_dir: audit_dir,
         }
+    }
+
+    /// Seals every audit event waiting, as a running server's sealer does every half
+    /// second (test servers run none, so that what is sealed is up to the test).
+    pub async fn seal_audit(&self) -> u64 {
+        seal_pending(self.database.pool(), &self.audit_objects, &self.audit_key)
+            .await
+            .expect("sealing the audit ledger")
+    }
+
+    /// `workstream audit verify` of this server's ledger.
+    pub async fn verify_audit(&self) -> LedgerReport {
+        workstream_store::audit::verify(
+            self.database.pool(),
+            &self.audit_objects,
+            &self.audit_key.public(),
+        )
+        .await
+        .expect("verifying the audit ledger")
     }
 
     /// The directory holding the pipeline's object store (`objects/`), checker cache and

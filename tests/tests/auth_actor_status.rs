@@ -63,7 +63,7 @@ async fn suspend_reactivate_deactivate() {
     }
     let events: Vec<String> = sqlx::query_scalar(
         "SELECT event_type FROM audit_events WHERE entity_id = $1 AND event_type LIKE 'actor_%ed' \
-         AND event_type <> 'actor_profile_provisioned' ORDER BY occurred_at, chain_seq",
+         AND event_type <> 'actor_profile_provisioned' ORDER BY occurred_at, id",
     )
     .bind(bob.id)
     .fetch_all(server.database.pool())

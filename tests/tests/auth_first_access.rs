@@ -47,7 +47,7 @@ async fn first_request_provisions_profile_link_and_audit_events() {
         ("https://auth.flow.local", "alice", "active")
     );
     let events: Vec<(String, Option<uuid::Uuid>)> = sqlx::query_as(
-        "SELECT event_type, actor_id FROM audit_events ORDER BY chain_key, chain_seq",
+        "SELECT event_type, actor_id FROM audit_events ORDER BY chain_key, occurred_at, id",
     )
     .fetch_all(server.database.pool())
     .await

@@ -16,7 +16,7 @@ async fn audit_events(
     entity: Uuid,
 ) -> Vec<(String, Option<String>, Option<String>)> {
     sqlx::query_as(
-        "SELECT event_type, from_status, to_status FROM audit_events WHERE entity_id = $1 ORDER BY chain_seq",
+        "SELECT event_type, from_status, to_status FROM audit_events WHERE entity_id = $1 ORDER BY occurred_at, id",
     )
     .bind(entity)
     .fetch_all(fx.server.database.pool())
@@ -451,7 +451,7 @@ async fn a_sprint_groups_tasks_and_stores_its_report() {
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 
     let events: Vec<String> = sqlx::query_scalar(
-        "SELECT event_type FROM audit_events WHERE entity_id = $1 ORDER BY chain_seq",
+        "SELECT event_type FROM audit_events WHERE entity_id = $1 ORDER BY occurred_at, id",
     )
     .bind(sprint_id)
     .fetch_all(fx.server.database.pool())

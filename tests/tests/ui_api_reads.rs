@@ -1,5 +1,5 @@
 //! The API reads the web UI needed, over HTTP: `GET /tasks/{tid}/audit-trail` (the
-//! task's events with the chain verification, concealed from everyone but its
+//! task's events, each proven against the audit ledger's signed checkpoint, concealed from everyone but its
 //! auditors, managers and operators), `GET /checkers` (the registry with each
 //! component's publisher, pinning guides and recent runs; 403 without the authority)
 //! and `GET /me/assignments` (the caller's own, newest first, paged).
@@ -19,18 +19,36 @@ use workstream_e2e::{TestActor, TestServer};
 use workstream_sandbox::testing::component_bytes;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_tasks_audit_trail_lists_its_events_and_verifies_the_chain() {
+async fn a_tasks_audit_trail_lists_its_events_and_proves_each_against_the_checkpoint() {
     let s = ready_project("reads-audit").await;
     let path = format!("/tasks/{}/audit-trail", s.task);
 
+    // Before the sealer ran: every event waits, nothing is wrong.
     let trail = get(&s.server, &path, &s.auditor).await;
     assert_eq!(trail.status, 200, "{}", trail.body);
     assert_eq!(trail.body["task_id"], json!(s.task));
     assert_eq!(trail.body["project_id"], json!(s.project));
-    let chain = &trail.body["chain"];
-    assert_eq!(chain["chain_key"], format!("project:{}", s.project));
-    assert_eq!(chain["verified"], true);
-    assert_eq!(chain["broken"], serde_json::Value::Null);
+    assert_eq!(trail.body["ledger"]["checkpoint"], Value::Null);
+    assert_eq!(trail.body["ledger"]["verified"], true);
+    let items = trail.body["items"].as_array().unwrap();
+    assert!(
+        items
+            .iter()
+            .all(|e| e["status"] == "pending" && e["leaf_index"].is_null())
+    );
+
+    let sealed = s.server.seal_audit().await;
+    let trail = get(&s.server, &path, &s.auditor).await;
+    let ledger = &trail.body["ledger"];
+    assert_eq!(ledger["verified"], true, "{ledger}");
+    assert_eq!(ledger["signature_valid"], true);
+    assert_eq!(
+        (ledger["pending"].as_u64(), ledger["failed"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let checkpoint = &ledger["checkpoint"];
+    assert_eq!(checkpoint["tree_size"].as_u64(), Some(sealed));
+    assert_eq!(checkpoint["key_id"], s.server.audit_key.public().id());
     let events: Vec<&str> = trail.body["items"]
         .as_array()
         .unwrap()
@@ -39,21 +57,38 @@ async fn a_tasks_audit_trail_lists_its_events_and_verifies_the_chain() {
         .collect();
     assert_eq!(events, ["task_created", "task_screened", "task_released"]);
     let items = trail.body["items"].as_array().unwrap();
-    assert!(items.iter().all(|e| e["verified"] == true));
-    // Chain order, each linked to its predecessor in the project's chain.
-    let seqs: Vec<i64> = items
+    assert!(items.iter().all(|e| e["status"] == "verified"));
+    // Ledger order, and each proof checks out on the client's side too.
+    let positions: Vec<u64> = items
         .iter()
-        .map(|e| e["chain_seq"].as_i64().unwrap())
+        .map(|e| e["leaf_index"].as_u64().unwrap())
         .collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
-    assert_eq!(
-        chain["events"].as_u64().unwrap() as i64,
-        *seqs.last().unwrap()
-    );
-    assert_eq!(
-        items[1]["prev_digest"], items[0]["digest"],
-        "consecutive in the chain"
-    );
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    let root: [u8; 32] = hex::decode(checkpoint["root"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    for item in items {
+        let digest: workstream_domain::Digest = item["digest"].as_str().unwrap().parse().unwrap();
+        let proof: Vec<[u8; 32]> = item["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                hex::decode(h.as_str().unwrap())
+                    .unwrap()
+                    .try_into()
+                    .unwrap()
+            })
+            .collect();
+        assert!(workstream_domain::merkle::verify_inclusion(
+            item["leaf_index"].as_u64().unwrap(),
+            sealed,
+            &workstream_domain::merkle::leaf_hash(digest.as_bytes()),
+            &proof,
+            &root,
+        ));
+    }
 
     // The project's manager reads it too; contributors and strangers meet the 404.
     let as_pm = get(&s.server, &path, &s.pm).await;
@@ -83,8 +118,8 @@ async fn a_tasks_audit_trail_lists_its_events_and_verifies_the_chain() {
     assert_eq!(malformed.status, 422);
     assert_eq!(malformed.code(), "malformed_id");
 
-    // Someone edits the screening event behind the triggers' back: the chain breaks
-    // there, and that event and every later one are unverified.
+    // Someone edits the screening event behind the triggers' back: that event, and
+    // only that one, no longer proves against the checkpoint.
     let screened: Uuid = items[1]["id"].as_str().unwrap().parse().unwrap();
     let mut tx = s.server.database.pool().begin().await.unwrap();
     sqlx::query("SET LOCAL session_replication_role = replica")
@@ -99,24 +134,24 @@ async fn a_tasks_audit_trail_lists_its_events_and_verifies_the_chain() {
     tx.commit().await.unwrap();
     let broken = get(&s.server, &path, &s.auditor).await;
     assert_eq!(broken.status, 200);
-    assert_eq!(broken.body["chain"]["verified"], false);
-    assert_eq!(
-        broken.body["chain"]["broken"]["chain_seq"],
-        items[1]["chain_seq"]
-    );
-    assert_eq!(broken.body["chain"]["broken"]["event_id"], json!(screened));
-    let problem = broken.body["chain"]["broken"]["problem"].as_str().unwrap();
-    assert!(
-        problem.contains("content does not match its digest"),
-        "{problem}"
-    );
-    let verified: Vec<bool> = broken.body["items"]
+    assert_eq!(broken.body["ledger"]["verified"], false);
+    assert_eq!(broken.body["ledger"]["failed"], 1);
+    let statuses: Vec<&str> = broken.body["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["verified"].as_bool().unwrap())
+        .map(|e| e["status"].as_str().unwrap())
         .collect();
-    assert_eq!(verified, [true, false, false]);
+    assert_eq!(statuses, ["verified", "failed", "verified"]);
+    let report = s.server.verify_audit().await;
+    assert!(!report.ok());
+    assert!(
+        report.problems[0]
+            .to_string()
+            .contains(&screened.to_string()),
+        "{:?}",
+        report.problems
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

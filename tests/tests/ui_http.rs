@@ -322,10 +322,11 @@ async fn a_role_does_not_see_another_roles_pages() {
 
     let mut auditor = Visitor::new(&s.server);
     auditor.sign_in(AUDITOR).await;
+    s.server.seal_audit().await;
     let page = auditor.get(&format!("/ui/audit/tasks/{task}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(
-        page.body.contains(r#"data-chain-verified="true""#),
+        page.body.contains(r#"data-ledger-verified="true""#),
         "{}",
         page.body
     );
@@ -718,16 +719,31 @@ async fn static_assets_are_content_hashed_and_cached_for_a_year() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_audit_page_says_when_the_chain_is_broken() {
+async fn the_audit_page_says_when_an_event_changed_after_its_seal() {
     let s = ready_project("ui-broken-chain").await;
     let mut auditor = Visitor::new(&s.server);
     auditor.sign_in(AUDITOR).await;
     let page = auditor.get(&format!("/ui/audit/tasks/{}", s.task)).await;
     assert!(
-        page.body.contains(r#"data-chain-verified="true""#),
+        page.body.contains(r#"data-ledger-verified="true""#),
         "{}",
         page.body
     );
+    assert_eq!(
+        page.body.matches(r#"data-status="pending""#).count(),
+        3,
+        "{}",
+        page.body
+    );
+    s.server.seal_audit().await;
+    let page = auditor.get(&format!("/ui/audit/tasks/{}", s.task)).await;
+    assert_eq!(
+        page.body.matches(r#"data-status="verified""#).count(),
+        3,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("signed"), "{}", page.body);
     // The screening event is edited behind the append-only trigger's back.
     let screened: Uuid = sqlx::query_scalar(
         "SELECT id FROM audit_events WHERE entity_id = $1 AND event_type = 'task_screened'",
@@ -750,19 +766,21 @@ async fn the_audit_page_says_when_the_chain_is_broken() {
     let page = auditor.get(&format!("/ui/audit/tasks/{}", s.task)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
-        page.body.contains(r#"data-chain-verified="false""#),
+        page.body.contains(r#"data-ledger-verified="false""#),
         "{}",
         page.body
     );
-    assert!(page.body.contains("The chain is broken"));
-    assert!(page.body.contains(&format!(
-        "(event {screened}): content does not match its digest"
-    )));
+    assert!(page.body.contains("The trail does not verify"));
+    assert!(
+        page.body.contains("1 event no longer matches"),
+        "{}",
+        page.body
+    );
     assert_eq!(
         page.body
-            .matches("<span class=\"badge state-failed\">unverified</span>")
+            .matches("<span class=\"badge state-failed\">changed since sealed</span>")
             .count(),
-        2
+        1
     );
 }
 

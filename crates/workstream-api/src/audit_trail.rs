@@ -1,28 +1,33 @@
-//! `GET /tasks/{tid}/audit-trail`: every audit event about one task, with the
-//! verification of the hash chain they sit in (R2; arch §5).
+//! `GET /tasks/{tid}/audit-trail`: every audit event about one task, each checked
+//! against the audit ledger's latest signed checkpoint.
 //!
 //! | method | path | who | answers |
 //! |---|---|---|---|
-//! | GET | `/tasks/{tid}/audit-trail` | audit authority, PM or operator covering the task's project | 200 `{task_id, project_id, chain, items}`; the concealed 404 to anyone else |
+//! | GET | `/tasks/{tid}/audit-trail` | audit authority, PM or operator covering the task's project | 200 `{task_id, project_id, ledger, items}`; the concealed 404 to anyone else |
 //!
 //! The events of a task are those whose entity is the task, one of its submissions,
 //! packet admissions or awards, or whose payload names the task (`task_id`: review
 //! leases, revision context preparations). They are ordered by their position in the
-//! project's chain.
+//! ledger, events not sealed yet last.
 //!
-//! `chain` is [`workstream_store::audit::verify`] of the project's chain, recomputed on
-//! every read from the first event to the head: `{chain_key, events, verified, broken}`
-//! with `broken = {chain_seq, event_id, problem}` naming the first link that fails.
-//! Each item carries its `chain_seq`, `prev_digest` and `digest`, and `verified`: it
-//! lies before the first broken link (so its content and every predecessor's match
-//! their digests). A task's events cannot be verified apart from the chain, because a
-//! removed or edited event elsewhere in the project breaks every link after it.
+//! `ledger` is the latest checkpoint (`{tree_size, root, signed_at, key_id,
+//! signature}`), whether its signature holds under the server's key
+//! (`signature_valid`), and `verified`: every sealed event of the trail has an inclusion
+//! proof to that root and the signature holds. Each item carries its `leaf_index`, its
+//! `digest`, `status` (`verified`: its content, as read now, is what was sealed at its
+//! position; `failed`: it is not; `pending`: not sealed yet, which lasts about a
+//! second) and the `proof` (hex subtree hashes from the leaf up, RFC 9162 §2.1.3), so a
+//! client can check it against a checkpoint it trusts. The read costs one batch of
+//! tree nodes, however large the project or the ledger (see
+//! crates/workstream-store/src/audit/proof.rs); the whole ledger is checked by
+//! `workstream audit verify`.
 
 use axum::extract::State;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::lifecycle::Actor;
 use workstream_engine::tasks::access::Access;
+use workstream_store::audit::proof::{self, Inclusion};
 use workstream_store::audit::{self, AuditEvent};
 
 use crate::AppState;
@@ -36,86 +41,102 @@ pub fn routes() -> ApiRoutes {
     ApiRoutes::new("Audit").get(
         "/tasks/{tid}/audit-trail",
         trail,
-        Doc::new("The task's audit events in chain order, with the project chain's verification")
+        Doc::new("The task's audit events in ledger order, each checked against the latest signed checkpoint")
             .who("an audit authority, project manager or operator covering the task's project (anyone else: the concealed 404)")
-            .ok("`{task_id, project_id, chain: {chain_key, events, verified, broken}, items}`: the project chain recomputed on this read, the task's events in chain order"),
+            .ok("`{task_id, project_id, ledger: {checkpoint, signature_valid, verified, pending, failed}, items}`: each item with its `leaf_index`, `status` (`verified`, `failed` or `pending`) and inclusion `proof`"),
     )
 }
 
-/// Every event of the task, oldest first (see the module docs for which).
-const TRAIL: &str = "SELECT id, chain_key, chain_seq, project_id, entity_type, entity_id, \
-     event_type, from_status, to_status, actor_id, reason, payload, request_id, correlation_id, \
-     occurred_at, prev_digest, digest FROM audit_events \
-     WHERE chain_key = $2 AND ( \
-       entity_id = $1 \
-       OR payload ->> 'task_id' = $1::text \
-       OR entity_id IN (SELECT id FROM submissions WHERE task_id = $1) \
-       OR entity_id IN (SELECT id FROM submission_bundle_admissions WHERE task_id = $1) \
-       OR entity_id IN (SELECT a.id FROM compensation_awards a \
-                        JOIN contribution_records c ON c.id = a.contribution_record_id \
-                        WHERE c.task_id = $1)) \
-     ORDER BY chain_seq";
+/// Every event of the task, in ledger order (see the module docs for which).
+fn trail_query() -> String {
+    format!(
+        "SELECT {} FROM audit_events e LEFT JOIN audit_ledger l ON l.event_id = e.id \
+         WHERE e.project_id = $2 AND ( \
+           e.entity_id = $1 \
+           OR e.payload ->> 'task_id' = $1::text \
+           OR e.entity_id IN (SELECT id FROM submissions WHERE task_id = $1) \
+           OR e.entity_id IN (SELECT id FROM submission_bundle_admissions WHERE task_id = $1) \
+           OR e.entity_id IN (SELECT a.id FROM compensation_awards a \
+                            JOIN contribution_records c ON c.id = a.contribution_record_id \
+                            WHERE c.task_id = $1)) \
+         ORDER BY l.leaf_index NULLS LAST, e.occurred_at, e.id",
+        audit::EVENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("e.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
 
 async fn trail(
     State(state): State<AppState>,
     caller: Caller,
     Ids(task_id): Ids<Uuid>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let project_id = {
-        let mut conn = state.pool.acquire().await?;
-        let task = workstream_store::tasks::find(&mut conn, task_id)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
-        let who = Access::read(&mut conn, caller.actor_id, task.project_id, false).await?;
-        let reads = who.audit_grant().is_some()
-            || who.grant_for(Actor::ProjectManager).is_some()
-            || who.grant_for(Actor::Operator).is_some();
-        if !reads {
-            return Err(ApiError::not_found());
-        }
-        task.project_id
-    };
-    let chain_key = audit::chain_key(Some(project_id));
-    let events: Vec<AuditEvent> = sqlx::query_as(TRAIL)
+    let mut conn = state.pool.acquire().await?;
+    let task = workstream_store::tasks::find(&mut conn, task_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let who = Access::read(&mut conn, caller.actor_id, task.project_id, false).await?;
+    let reads = who.audit_grant().is_some()
+        || who.grant_for(Actor::ProjectManager).is_some()
+        || who.grant_for(Actor::Operator).is_some();
+    if !reads {
+        return Err(ApiError::not_found());
+    }
+    let project_id = task.project_id;
+    let events: Vec<AuditEvent> = sqlx::query_as(&trail_query())
         .bind(task_id)
-        .bind(&chain_key)
-        .fetch_all(&state.pool)
+        .bind(project_id)
+        .fetch_all(&mut *conn)
         .await?;
-    let report = audit::verify(&state.pool, Some(&chain_key))
+    let checked = proof::prove(&mut conn, &events, state.audit_key.as_ref())
         .await
-        .map_err(ApiError::internal)?
-        .into_iter()
-        .next();
-    let (count, broken) = match &report {
-        Some(r) => (r.events, r.broken.clone()),
-        // A project with no events yet has no chain head: nothing to break.
-        None => (0, None),
-    };
-    let first_bad = broken.as_ref().map(|b| b.chain_seq);
+        .map_err(ApiError::internal)?;
+    let (mut pending, mut failed) = (0, 0);
     let items: Vec<Value> = events
         .iter()
         .map(|e| {
+            let (leaf_index, status, proof) = match checked.events.get(&e.id) {
+                Some(Inclusion::Proven { leaf_index, proof }) => (
+                    Some(*leaf_index),
+                    "verified",
+                    proof.iter().map(hex::encode).collect(),
+                ),
+                Some(Inclusion::Failed { leaf_index }) => {
+                    failed += 1;
+                    (Some(*leaf_index), "failed", Vec::new())
+                }
+                Some(Inclusion::Pending) | None => {
+                    pending += 1;
+                    (None, "pending", Vec::new())
+                }
+            };
             json!({
-                "id": e.id, "chain_seq": e.chain_seq, "occurred_at": e.occurred_at,
+                "id": e.id, "leaf_index": leaf_index, "occurred_at": e.occurred_at,
                 "entity_type": e.entity_type, "entity_id": e.entity_id,
                 "event_type": e.event_type, "from_status": e.from_status,
                 "to_status": e.to_status, "actor_id": e.actor_id, "reason": e.reason,
                 "payload": e.payload, "correlation_id": e.correlation_id,
-                "prev_digest": e.prev_digest, "digest": e.digest,
-                "verified": first_bad.is_none_or(|bad| e.chain_seq < bad),
+                "digest": e.digest, "status": status, "proof": proof,
             })
         })
         .collect();
+    let checkpoint = checked.checkpoint.as_ref().map(|c| {
+        json!({
+            "tree_size": c.tree_size, "root": hex::encode(c.root), "signed_at": c.signed_at,
+            "key_id": c.key_id, "signature": hex::encode(c.signature),
+        })
+    });
     Ok(axum::Json(json!({
         "task_id": task_id,
         "project_id": project_id,
-        "chain": {
-            "chain_key": chain_key,
-            "events": count,
-            "verified": broken.is_none(),
-            "broken": broken.map(|b| json!({
-                "chain_seq": b.chain_seq, "event_id": b.event_id, "problem": b.to_string(),
-            })),
+        "ledger": {
+            "checkpoint": checkpoint,
+            "signature_valid": checked.signature_valid,
+            "verified": failed == 0 && checked.signature_valid != Some(false),
+            "pending": pending,
+            "failed": failed,
         },
         "items": items,
     })))

@@ -88,6 +88,9 @@ pub struct AppState {
     /// Intake, object store and checkers for packet uploads; without it the packet
     /// routes answer 503.
     pub pipeline: Option<Arc<workstream_engine::pipeline::Pipeline>>,
+    /// The public half of the key that signs the audit ledger's checkpoints: a task's
+    /// trail checks the latest checkpoint's signature with it (unchecked without it).
+    pub audit_key: Option<workstream_store::audit::VerifyingKey>,
 }
 
 impl AppState {
@@ -98,6 +101,7 @@ impl AppState {
             config: Arc::new(config),
             verifier: Arc::new(verifier),
             pipeline: None,
+            audit_key: None,
         }
     }
 
@@ -107,6 +111,12 @@ impl AppState {
         pipeline: Arc<workstream_engine::pipeline::Pipeline>,
     ) -> AppState {
         self.pipeline = Some(pipeline);
+        self
+    }
+
+    /// The same state, checking audit checkpoints against `key`.
+    pub fn with_audit_key(mut self, key: workstream_store::audit::VerifyingKey) -> AppState {
+        self.audit_key = Some(key);
         self
     }
 }

@@ -14,7 +14,8 @@
 //!   how long a claimed job stays with this worker without a heartbeat, so how long a
 //!   job of a killed worker waits before another worker takes it over.
 //! * `migrate`: applies pending migrations to `WORKSTREAM_DATABASE_URL`.
-//! * `audit verify`: recomputes the audit hash chains and names the first broken link.
+//! * `audit verify`: checks the audit ledger against its signed checkpoints and names
+//!   the first event removed or changed; `audit seal` seals what is waiting.
 //! * `admin bootstrap`: makes the first access administrator.
 //! * `token`: mints a local HS256 token (development and tests).
 //! * `checker test|inspect|register|list|replay`: the checker author's toolkit (see
@@ -196,13 +197,22 @@ enum AdminCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chains; exit status 1 names the first broken link.
+    /// Check the audit ledger against its signed checkpoints in the object store; exit
+    /// status 1 names the first event removed or changed.
     Verify {
         #[command(flatten)]
         database: DatabaseArgs,
-        /// Verify only this chain (`system` or `project:<uuid>`).
+        /// The ledger's public key (64 hex digits); by default the public half of the
+        /// signing key file (`WORKSTREAM_AUDIT_SIGNING_KEY`, or `audit-signing.key` in
+        /// the data directory).
         #[arg(long)]
-        chain: Option<String>,
+        public_key: Option<String>,
+    },
+    /// Seal every event waiting and publish its checkpoint now (running servers and
+    /// workers do this every half second).
+    Seal {
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
@@ -245,6 +255,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let listener = serve::bind(bind).await?;
             let pipeline = pipeline::open(&database.data_dir)?;
+            let audit_key = pipeline::audit_key(&database.data_dir)?;
             let (config, verifier, secret) =
                 serve::auth_for(Environment::Local, &database.data_dir)?;
             let database =
@@ -258,6 +269,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 config,
                 verifier,
                 workers,
+                audit_key,
             };
             serve::serve(database, pipeline, listener, options, notes).await?;
         }
@@ -281,6 +293,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 config,
                 verifier,
                 workers,
+                audit_key: pipeline::audit_key(&data_dir)?,
             };
             serve::serve(database, pipeline, listener, options, Vec::new()).await?;
         }
@@ -293,6 +306,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let slots = usize::from(concurrency);
             let lease = std::time::Duration::from_secs(u64::from(lease_seconds));
             let pipeline = pipeline::open(&database.data_dir)?;
+            let audit_key = pipeline::audit_key(&database.data_dir)?;
             let database =
                 database::Database::open_sized(&database, false, worker::connections_for(slots))
                     .await?;
@@ -300,6 +314,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             worker::run(
                 database,
                 pipeline,
+                audit_key,
                 slots,
                 lease,
                 worker_id,
@@ -329,10 +344,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy { command } => return project::cli::policy(&command).await,
         Command::Project { command } => return project::cli::project(&command).await,
         Command::Audit {
-            command: AuditCommand::Verify { database, chain },
+            command: AuditCommand::Seal { database: args },
         } => {
-            let database = database::Database::open(&database, false).await?;
-            let intact = audit::verify(&database, chain.as_deref()).await;
+            let database = database::Database::open(&args, false).await?;
+            let sealed = audit::seal(&database, &args.data_dir).await;
+            database.close().await?;
+            sealed?;
+        }
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    database: args,
+                    public_key,
+                },
+        } => {
+            let database = database::Database::open(&args, false).await?;
+            let intact = audit::verify(&database, &args.data_dir, public_key.as_deref()).await;
             database.close().await?;
             return Ok(if intact? {
                 ExitCode::SUCCESS

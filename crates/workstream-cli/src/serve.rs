@@ -24,6 +24,8 @@ pub struct ServeOptions {
     pub verifier: Verifier,
     /// Job slots worked in process (0: none).
     pub workers: usize,
+    /// The key this process seals the audit ledger with.
+    pub audit_key: workstream_store::audit::SigningKey,
 }
 
 /// A server running in this process: its address and how to stop it.
@@ -110,6 +112,7 @@ pub async fn start(
         config,
         verifier,
         workers,
+        audit_key,
     } = options;
     crate::checker::register_builtins(&database.pool, pipeline.checkers.sandbox()).await?;
     tokio::spawn(workstream_engine::pipeline::keep_warm(
@@ -119,8 +122,11 @@ pub async fn start(
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %database.description, "serving");
     let description = database.description.clone();
+    crate::pipeline::spawn_sealer(&database.pool, &pipeline.objects, audit_key.clone());
     let app = router(
-        AppState::new(database.pool.clone(), config, verifier).with_pipeline(pipeline.clone()),
+        AppState::new(database.pool.clone(), config, verifier)
+            .with_pipeline(pipeline.clone())
+            .with_audit_key(audit_key.public()),
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);

@@ -77,6 +77,7 @@ pub fn build(
 pub async fn run(
     database: Database,
     pipeline: Arc<Pipeline>,
+    audit_key: workstream_store::audit::SigningKey,
     slots: usize,
     lease: Duration,
     worker_id: String,
@@ -86,6 +87,7 @@ pub async fn run(
         pipeline.clone(),
         database.pool.clone(),
     ));
+    crate::pipeline::spawn_sealer(&database.pool, &pipeline.objects, audit_key);
     let worker = build(
         database.pool.clone(),
         pipeline,

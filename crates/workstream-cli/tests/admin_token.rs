@@ -107,7 +107,7 @@ async fn bootstrap_creates_the_first_administrator_once() {
     assert_eq!(principal.as_deref(), Some("workstream:system:bootstrap"));
     assert_eq!(issued_by, None);
     let events: Vec<(String, Option<uuid::Uuid>)> =
-        sqlx::query_as("SELECT event_type, actor_id FROM audit_events ORDER BY chain_seq")
+        sqlx::query_as("SELECT event_type, actor_id FROM audit_events ORDER BY occurred_at, id")
             .fetch_all(pool)
             .await
             .unwrap();

@@ -21,7 +21,9 @@
 //!   status enum plus a table of permitted moves.
 //! - [`canonical`] writes JSON in one canonical form, and [`digest`] hashes it (or raw
 //!   bytes) into the `sha256:<hex>` [`Digest`] used for packets, policies and the audit
-//!   chain.
+//!   ledger.
+//! - [`merkle`] is the audit ledger's tree (Certificate Transparency's): leaf and node
+//!   hashes, the growing right edge, inclusion paths and their verification.
 //! - [`quantity`], [`currency`] and [`contribution`] describe awards: an exact decimal
 //!   [`Quantity`] parsed only from plain decimal strings, an ISO 4217 [`CurrencyCode`],
 //!   and the contribution and instrument kinds.
@@ -49,6 +51,7 @@ pub mod digest;
 pub mod gate;
 pub mod lifecycle;
 pub mod machines;
+pub mod merkle;
 pub mod policy;
 pub mod quantity;
 pub mod roles;

@@ -10,8 +10,11 @@
 //!   in the binary. Business rules that must never be broken (one active guide per
 //!   project, one active assignment per task, append-only records, ...) are constraints
 //!   and triggers there, not only checks in Rust.
-//! * [`audit`]: the append-only, hash-chained audit log, and the verification that
-//!   recomputes a chain and names its first broken link.
+//! * [`audit`]: the audit ledger: events appended without waiting for each other,
+//!   sealed in batches into a Merkle tree whose checkpoints are signed with a key the
+//!   database never sees and published to the object store; inclusion proofs for a
+//!   task's trail, and the verification that names the first event a database writer
+//!   removed or changed.
 //! * [`checkers`]: the registry of checker components, identified by the digest of
 //!   their bytes.
 //! * [`jobs`]: the durable job queue: jobs enqueued in the transaction that needs

@@ -279,6 +279,71 @@ impl ObjectStore {
         outcome
     }
 
+    /// Writes `bytes` under `key` unless the key exists (a conditional put: `If-None-Match`
+    /// on S3, a hard link locally). A key that already holds the same bytes is a replay
+    /// and succeeds; other bytes there are an [`ObjectError::IntegrityFailure`], and the
+    /// object is left as it is. For small named records (audit checkpoints), not packets.
+    pub async fn put_new(&self, key: &str, bytes: Vec<u8>) -> Result<(), ObjectError> {
+        let location = self.location(key);
+        let options = object_store::PutOptions {
+            mode: object_store::PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .backend
+            .put_opts(&location, bytes.clone().into(), options)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                if self.get_bytes(key).await? == bytes {
+                    Ok(())
+                } else {
+                    Err(ObjectError::IntegrityFailure {
+                        key: key.to_owned(),
+                    })
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The bytes under `key` (a small named record; see [`ObjectStore::put_new`]).
+    pub async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, ObjectError> {
+        let location = self.location(key);
+        let result = self
+            .backend
+            .get(&location)
+            .await
+            .map_err(|e| missing(e, key))?;
+        Ok(result.bytes().await.map_err(|e| missing(e, key))?.to_vec())
+    }
+
+    /// The keys under `prefix`, sorted.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectError> {
+        let location = self.location(prefix);
+        let base = self.prefix.parts().count();
+        let mut keys: Vec<String> = self
+            .backend
+            .list(Some(&location))
+            .map(|meta| {
+                meta.map(|meta| {
+                    meta.location
+                        .parts()
+                        .skip(base)
+                        .map(|part| part.as_ref().to_owned())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+            })
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        keys.sort();
+        Ok(keys)
+    }
+
     async fn exists(&self, location: &ObjectPath) -> Result<bool, ObjectError> {
         match self.backend.head(location).await {
             Ok(_) => Ok(true),

@@ -331,7 +331,7 @@ impl Fixture {
     ) -> Vec<(String, Option<String>, Option<String>, Option<Uuid>, Value)> {
         sqlx::query_as(
             "SELECT event_type, from_status, to_status, actor_id, payload FROM audit_events \
-             WHERE entity_type = 'task' AND entity_id = $1 ORDER BY chain_seq",
+             WHERE entity_type = 'task' AND entity_id = $1 ORDER BY occurred_at, id",
         )
         .bind(task)
         .fetch_all(self.server.database.pool())

@@ -1,5 +1,5 @@
-//! The auditor's pages: a project's tasks, and a task's audit trail with the
-//! verification of the hash chain it sits in.
+//! The auditor's pages: a project's tasks, and a task's audit trail with each event
+//! proven against the audit ledger's signed checkpoint.
 //!
 //! | page | API calls |
 //! |---|---|
@@ -7,9 +7,10 @@
 //! | `GET /ui/audit/projects/{pid}` | `GET /projects/{pid}`, `GET /projects/{pid}/tasks` |
 //! | `GET /ui/audit/tasks/{tid}` | `GET /tasks/{tid}/audit-trail` (and the task's title from the management view) |
 //!
-//! The trail says first whether the project's chain verifies (recomputed from its first
-//! event on every read), then lists the task's events in chain order with their
-//! sequence numbers and digests; an event at or after a broken link is marked.
+//! The trail says first whether its events verify (each sealed one proven, from its
+//! content as stored now, to be in the latest checkpoint, whose signature is checked
+//! with the server's key), then lists them in ledger order with their positions and
+//! digests; an event changed since its seal, or not sealed yet, is marked.
 
 use axum::Router;
 use axum::extract::{Query, State};

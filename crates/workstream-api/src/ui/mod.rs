@@ -8,7 +8,7 @@
 //! | reviewer | the current lease or the offer and its claim; the review packet: file tree, file viewer with checker findings beside their lines, prior findings with responses and new/fixed/persisting checker marks, the decision form | [`reviewer`] |
 //! | manager | projects, guide versions and their policy bundles (activation refusals per field), activation, tasks through create, screening and release, the checker registry (publisher, pinning guides, recent runs) and publishing a component to it, lessons, sprints and their reports | [`manager`] |
 //! | finance | contribution policies, units and bindings, awards and their status, the reconciliation report | [`finance`] |
-//! | auditor | the audit trail of a task with the chain verification | [`auditor`] |
+//! | auditor | the audit trail of a task, proven against the signed ledger | [`auditor`] |
 //!
 //! Decisions, and why:
 //!

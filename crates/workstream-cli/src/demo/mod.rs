@@ -217,6 +217,7 @@ mod embedded {
                 config,
                 verifier,
                 workers: 1,
+                audit_key: crate::pipeline::audit_key(&data_dir)?,
             },
         )
         .await?;

@@ -74,6 +74,12 @@ impl Fleet {
             .env("WORKSTREAM_DATABASE_URL", &self.database_url)
             .env("WORKSTREAM_OBJECT_STORE_URL", &self.objects)
             .env("WORKSTREAM_DATA_DIR", data_dir)
+            // One audit signing key for the deployment: every process seals with it.
+            .env(
+                "WORKSTREAM_AUDIT_SIGNING_KEY",
+                self.dir.join("audit-signing.key"),
+            )
+            .env("WORKSTREAM_AUDIT_SEAL_INTERVAL_MS", "200")
             .env("WORKSTREAM_ENVIRONMENT", "test")
             .env("WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET", SECRET)
             // Shared by every server, so that cursors and rate-limit keys agree.

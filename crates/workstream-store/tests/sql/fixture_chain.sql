@@ -210,14 +210,19 @@ INSERT INTO contribution_records (id, project_id, task_id, submission_id, contri
      'e0000000-0000-7000-8000-000000000001', 'e3000000-0000-7000-8000-000000000001', 'completed_review',
      'a0000000-0000-7000-8000-000000000003', 'f3000000-0000-7000-8000-000000000001',
      'f1000000-0000-7000-8000-000000000001', pg_temp.h('6'), 'c3000000-0000-7000-8000-000000000001');
-INSERT INTO audit_chain_heads (chain_key, last_seq, last_digest) VALUES
-    ('project:b0000000-0000-7000-8000-000000000001', 1, pg_temp.h('e'));
 INSERT INTO audit_events (id, chain_key, chain_seq, project_id, entity_type, entity_id, event_type, from_status,
                           to_status, actor_id, reason, payload, occurred_at, prev_digest, digest) VALUES
     ('f8000000-0000-7000-8000-000000000001', 'project:b0000000-0000-7000-8000-000000000001', 1,
      'b0000000-0000-7000-8000-000000000001', 'task', 'e0000000-0000-7000-8000-000000000001', 'review_decided',
      'review_pending', 'needs_revision', 'a0000000-0000-7000-8000-000000000003', 'needs_revision',
      '{"review_id": "f3000000-0000-7000-8000-000000000001"}', now(), NULL, pg_temp.h('e'));
+-- The audit event sealed as the ledger's first leaf, with its signed checkpoint.
+INSERT INTO audit_ledger (leaf_index, event_id) VALUES (0, 'f8000000-0000-7000-8000-000000000001');
+INSERT INTO audit_tree_nodes (level, index, hash) VALUES (0, 0, decode(repeat('ab', 32), 'hex'));
+INSERT INTO audit_checkpoints (tree_size, previous_size, root, signed_at, key_id, signature, object_key) VALUES
+    (1, 0, decode(repeat('ab', 32), 'hex'), now(), repeat('cd', 32), decode(repeat('ef', 64), 'hex'),
+     'audit/checkpoints/00000000000000000001.json');
+INSERT INTO audit_checkpoint_publications (tree_size) VALUES (1);
 INSERT INTO revision_context_preparations (id, task_id, originating_review_id, source_task_assignment_id,
         target_task_assignment_id, prior_submission_id, prior_submission_version, next_submission_version,
         prior_context, next_context, prior_guide_id, next_guide_id, prior_policy_bundle_hash, next_policy_bundle_hash,

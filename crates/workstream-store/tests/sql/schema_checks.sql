@@ -338,7 +338,9 @@ BEGIN
         ('checker_components', 'digest'), ('submissions', 'id'), ('packet_files', 'id'),
         ('reputation_events', 'id'), ('contribution_rules', 'id'),
         ('contribution_award_definitions', 'id'), ('project_role_qualification_snapshots', 'id'),
-        ('review_packet_manifests', 'id')) AS v (tbl, pk)
+        ('review_packet_manifests', 'id'), ('audit_ledger', 'leaf_index'),
+        ('audit_tree_nodes', 'index'), ('audit_checkpoints', 'tree_size'),
+        ('audit_checkpoint_publications', 'tree_size')) AS v (tbl, pk)
     LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = t.tbl) THEN
             RAISE EXCEPTION 'unknown table %', t.tbl;
@@ -1282,8 +1284,27 @@ SELECT pg_temp.expect('malformed audit digest refused',
     $$INSERT INTO audit_events (id, chain_key, chain_seq, entity_type, event_type, occurred_at, digest)
       VALUES (gen_random_uuid(), 'system', 1, 'task', 'x', now(), 'sha256:ABC')$$,
     '23514', 'audit_events_digest_check');
-SELECT pg_temp.expect_ok('audit chain head advances',
-    $$UPDATE audit_chain_heads SET last_seq = 2, last_digest = pg_temp.h('f')$$);
+SELECT pg_temp.expect_ok('an event appended since the ledger has no chain position',
+    $$INSERT INTO audit_events (id, chain_key, entity_type, event_type, occurred_at, digest)
+      VALUES (gen_random_uuid(), 'system', 'task', 'x', now(), pg_temp.h('e'))$$);
+SELECT pg_temp.expect('an event sealed twice refused',
+    $$INSERT INTO audit_ledger (leaf_index, event_id) VALUES (1, 'f8000000-0000-7000-8000-000000000001')$$,
+    '23505', 'audit_ledger_event_id_key');
+SELECT pg_temp.expect('a negative ledger position refused',
+    $$INSERT INTO audit_ledger (leaf_index, event_id) SELECT -1, id FROM audit_events LIMIT 1$$,
+    '23514', 'audit_ledger_leaf_index_check');
+SELECT pg_temp.expect('a tree node that is not a SHA-256 refused',
+    $$INSERT INTO audit_tree_nodes (level, index, hash) VALUES (1, 0, decode('ab', 'hex'))$$,
+    '23514', 'audit_tree_nodes_hash_check');
+SELECT pg_temp.expect('a checkpoint that does not grow the tree refused',
+    $$INSERT INTO audit_checkpoints (tree_size, previous_size, root, signed_at, key_id, signature, object_key)
+      VALUES (2, 2, decode(repeat('ab', 32), 'hex'), now(), repeat('cd', 32), decode(repeat('ef', 64), 'hex'), 'x')$$,
+    '23514', 'audit_checkpoints_grows');
+SELECT pg_temp.expect('a publication of no checkpoint refused',
+    $$INSERT INTO audit_checkpoint_publications (tree_size) VALUES (7)$$,
+    '23503', 'audit_checkpoint_publications_tree_size_fkey');
+SELECT pg_temp.expect_ok('the sealer takes events off its queue',
+    $$DELETE FROM audit_unsealed$$);
 SELECT pg_temp.expect('idempotency key reused per (actor, operation) refused',
     $$INSERT INTO idempotency_records (id, actor_id, operation, idempotency_key, request_hash, response_status, response_body)
       SELECT gen_random_uuid(), actor_id, operation, idempotency_key, pg_temp.h('b'), 200, '{}' FROM idempotency_records$$,

@@ -1,0 +1,308 @@
+//! The sealer: committed events into the Merkle tree, in batches, each batch ending in
+//! a signed checkpoint that is then published to the object store.
+//!
+//! One batch is one transaction under an advisory lock, so two sealers never interleave
+//! and a sealer killed anywhere leaves either the whole batch or none of it. The events
+//! of a batch are those committed and still queued, oldest first; each event's digest is
+//! recomputed from its content before it is sealed (an event edited before its seal is
+//! left out, and verification reports it). The checkpoint is published after the
+//! commit, and whatever a crash left unpublished is published by the next pass.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+use workstream_domain::Digest;
+use workstream_domain::merkle::{self, Frontier, Hash, Node};
+
+use super::checkpoint::{self, Checkpoint, Published, SealedEvent, SigningKey};
+use super::{AuditError, AuditEvent, EVENT_COLUMNS, content_digest};
+use crate::objects::ObjectStore;
+
+/// Events sealed in one batch at most.
+pub const BATCH: i64 = 5_000;
+/// How often a sealer looks for events by default.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
+/// The environment variable that overrides [`DEFAULT_INTERVAL`], in milliseconds.
+pub const INTERVAL_VARIABLE: &str = "WORKSTREAM_AUDIT_SEAL_INTERVAL_MS";
+/// The advisory lock that makes one sealer work at a time.
+const LOCK: i64 = 0x7773_6175_6469_7431; // "wsaudit1"
+
+/// A sealer that runs until its process stops.
+#[derive(Debug, Clone)]
+pub struct Sealer {
+    pool: PgPool,
+    objects: ObjectStore,
+    key: SigningKey,
+    interval: Duration,
+}
+
+impl Sealer {
+    /// A sealer over `pool` that signs with `key` and publishes to `objects`, looking
+    /// for events every `WORKSTREAM_AUDIT_SEAL_INTERVAL_MS` (default
+    /// [`DEFAULT_INTERVAL`]).
+    pub fn new(pool: PgPool, objects: ObjectStore, key: SigningKey) -> Sealer {
+        let interval = std::env::var(INTERVAL_VARIABLE)
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(DEFAULT_INTERVAL, Duration::from_millis);
+        Sealer {
+            pool,
+            objects,
+            key,
+            interval,
+        }
+    }
+
+    /// Seals and publishes until the pool is closed. Failures are logged and retried
+    /// on the next pass: nothing here may stop the process that runs it.
+    pub async fn run(self) {
+        while !self.pool.is_closed() {
+            if let Err(error) = seal_pending(&self.pool, &self.objects, &self.key).await
+                && !self.pool.is_closed()
+            {
+                tracing::warn!(%error, "sealing the audit ledger; retrying");
+            }
+            tokio::time::sleep(self.interval).await;
+        }
+    }
+}
+
+/// Seals every committed event and publishes every checkpoint not yet published;
+/// returns how many events were sealed. Another sealer at work is not an error: this
+/// one seals nothing.
+pub async fn seal_pending(
+    pool: &PgPool,
+    objects: &ObjectStore,
+    key: &SigningKey,
+) -> Result<u64, AuditError> {
+    let mut sealed = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let batch = seal_batch(&mut tx, key).await?;
+        tx.commit().await?;
+        match batch {
+            Some(n) => sealed += n,
+            None => break,
+        }
+    }
+    publish_pending(pool, objects).await?;
+    Ok(sealed)
+}
+
+/// Seals one batch in the caller's transaction; `None` when there is nothing to seal
+/// (or another sealer holds the lock).
+async fn seal_batch(conn: &mut PgConnection, key: &SigningKey) -> Result<Option<u64>, AuditError> {
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(LOCK)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !locked {
+        return Ok(None);
+    }
+    let head: Option<(i64, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT tree_size, key_id, now() FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let ours = key.public().id();
+    if let Some((_, key_id, _)) = &head
+        && *key_id != ours
+    {
+        return Err(AuditError::Key(format!(
+            "the ledger is signed with key {key_id}; this process holds {ours}, so it does not seal"
+        )));
+    }
+    let size = head.as_ref().map_or(0, |(size, _, _)| *size as u64);
+
+    let events: Vec<AuditEvent> = sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM audit_events \
+         WHERE id IN (SELECT event_id FROM audit_unsealed) \
+         ORDER BY occurred_at, id LIMIT $1"
+    ))
+    .bind(BATCH)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut leaves: Vec<(Uuid, Digest)> = Vec::with_capacity(events.len());
+    for event in &events {
+        let digest = content_digest(event)?;
+        if digest.to_string() == event.digest {
+            leaves.push((event.id, digest));
+        } else {
+            tracing::error!(event = %event.id, "an audit event's content does not match its digest; it is not sealed");
+        }
+    }
+    if leaves.is_empty() {
+        return Ok(None);
+    }
+
+    let mut tree = frontier(&mut *conn, size).await?;
+    let mut nodes: Vec<(Node, Hash)> = Vec::new();
+    let mut sealed = Vec::with_capacity(leaves.len());
+    for (event_id, digest) in &leaves {
+        sealed.push(SealedEvent {
+            leaf_index: tree.size(),
+            event_id: *event_id,
+            digest: digest.to_string(),
+        });
+        nodes.extend(tree.push(merkle::leaf_hash(digest.as_bytes())));
+    }
+    let root = tree.root().expect("a tree with a leaf has a root");
+
+    sqlx::query(
+        "INSERT INTO audit_ledger (leaf_index, event_id) SELECT * FROM UNNEST($1::bigint[], $2::uuid[])",
+    )
+    .bind(sealed.iter().map(|s| s.leaf_index as i64).collect::<Vec<_>>())
+    .bind(sealed.iter().map(|s| s.event_id).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO audit_tree_nodes (level, index, hash) \
+         SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[])",
+    )
+    .bind(
+        nodes
+            .iter()
+            .map(|(n, _)| i16::from(n.level))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        nodes
+            .iter()
+            .map(|(n, _)| n.index as i64)
+            .collect::<Vec<_>>(),
+    )
+    .bind(nodes.iter().map(|(_, h)| h.to_vec()).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM audit_unsealed WHERE event_id = ANY($1)")
+        .bind(sealed.iter().map(|s| s.event_id).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    let now: DateTime<Utc> = match head {
+        Some((_, _, now)) => now,
+        None => {
+            sqlx::query_scalar("SELECT now()")
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
+    let checkpoint = key.sign(tree.size(), size, root, now);
+    insert_checkpoint(conn, &checkpoint).await?;
+    Ok(Some(sealed.len() as u64))
+}
+
+/// The tree's right edge at `size`, from its stored nodes.
+pub(crate) async fn frontier(conn: &mut PgConnection, size: u64) -> Result<Frontier, AuditError> {
+    let wanted = merkle::frontier(size);
+    let hashes = super::proof::node_hashes(conn, &wanted).await?;
+    let ordered: Option<Vec<Hash>> = wanted.iter().map(|n| hashes.get(n).copied()).collect();
+    ordered
+        .and_then(|hashes| Frontier::resume(size, &hashes))
+        .ok_or_else(|| {
+            AuditError::Checkpoint(format!(
+                "the stored tree of {size} events lacks nodes of its right edge"
+            ))
+        })
+}
+
+async fn insert_checkpoint(conn: &mut PgConnection, c: &Checkpoint) -> Result<(), AuditError> {
+    sqlx::query(
+        "INSERT INTO audit_checkpoints \
+         (tree_size, previous_size, root, signed_at, key_id, signature, object_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(c.tree_size as i64)
+    .bind(c.previous_size as i64)
+    .bind(c.root.to_vec())
+    .bind(c.signed_at)
+    .bind(&c.key_id)
+    .bind(c.signature.to_vec())
+    .bind(checkpoint::object_key(c.tree_size))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A checkpoint row.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CheckpointRow {
+    pub tree_size: i64,
+    pub previous_size: i64,
+    pub root: Vec<u8>,
+    pub signed_at: DateTime<Utc>,
+    pub key_id: String,
+    pub signature: Vec<u8>,
+}
+
+/// The columns of [`CheckpointRow`].
+pub(crate) const CHECKPOINT_COLUMNS: &str =
+    "tree_size, previous_size, root, signed_at, key_id, signature";
+
+impl CheckpointRow {
+    /// The checkpoint, if the row is well formed (the table's checks make it so).
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        Some(Checkpoint {
+            tree_size: u64::try_from(self.tree_size).ok()?,
+            previous_size: u64::try_from(self.previous_size).ok()?,
+            root: self.root.clone().try_into().ok()?,
+            signed_at: self.signed_at,
+            key_id: self.key_id.clone(),
+            signature: self.signature.clone().try_into().ok()?,
+        })
+    }
+}
+
+/// Publishes every checkpoint the object store does not have yet, oldest first.
+async fn publish_pending(pool: &PgPool, objects: &ObjectStore) -> Result<(), AuditError> {
+    let pending: Vec<CheckpointRow> = sqlx::query_as(&format!(
+        "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints c \
+         WHERE NOT EXISTS (SELECT 1 FROM audit_checkpoint_publications p WHERE p.tree_size = c.tree_size) \
+         ORDER BY tree_size"
+    ))
+    .fetch_all(pool)
+    .await?;
+    for row in pending {
+        let checkpoint = row.checkpoint().ok_or_else(|| {
+            AuditError::Checkpoint(format!("checkpoint {} is malformed", row.tree_size))
+        })?;
+        let events: Vec<(i64, Uuid, String)> = sqlx::query_as(
+            "SELECT l.leaf_index, l.event_id, e.digest FROM audit_ledger l \
+             JOIN audit_events e ON e.id = l.event_id \
+             WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index",
+        )
+        .bind(row.previous_size)
+        .bind(row.tree_size)
+        .fetch_all(pool)
+        .await?;
+        let published = Published::new(
+            &checkpoint,
+            events
+                .into_iter()
+                .map(|(leaf_index, event_id, digest)| SealedEvent {
+                    leaf_index: leaf_index as u64,
+                    event_id,
+                    digest,
+                })
+                .collect(),
+        );
+        let bytes = serde_json::to_vec_pretty(&published).expect("a checkpoint serializes");
+        objects
+            .put_new(&checkpoint::object_key(checkpoint.tree_size), bytes)
+            .await
+            .map_err(|e| {
+                AuditError::Checkpoint(format!(
+                    "publishing checkpoint {}: {e}",
+                    checkpoint.tree_size
+                ))
+            })?;
+        sqlx::query(
+            "INSERT INTO audit_checkpoint_publications (tree_size) VALUES ($1) ON CONFLICT DO NOTHING",
+        )
+        .bind(row.tree_size)
+        .execute(pool)
+        .await?;
+    }
+    Ok(())
+}
