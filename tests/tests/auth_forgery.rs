@@ -352,6 +352,21 @@ async fn forged_tokens_are_refused_with_their_rule() {
             rs256("rsa-1", &claims(json!({"exp": null}))),
             "missing_exp",
         ),
+        (
+            "an exp that never comes",
+            rs256("rsa-1", &claims(json!({"exp": 1e308}))),
+            "lifetime_too_long",
+        ),
+        (
+            "a human token for longer than a day",
+            rs256("rsa-1", &claims(json!({"exp": now() + 24 * 3600 + 60}))),
+            "lifetime_too_long",
+        ),
+        (
+            "a subject holding NUL",
+            rs256("rsa-1", &claims(json!({"sub": "ali\u{0}ce"}))),
+            "claim_not_text",
+        ),
         // Sizes: checked before any key is looked up.
         (
             "oversized token",

@@ -11,6 +11,8 @@
 //! * [`correlation`]: every request carries a correlation id (the client's
 //!   `X-Correlation-ID`, or a new one), echoed on the response and written into errors,
 //!   logs and audit events.
+//! * [`text_gate`]: one check, in front of every route, that no string a request
+//!   brings (path, query, JSON body) holds a character PostgreSQL cannot store.
 //! * [`extract`]: the JSON body and path extractors, whose rejections are envelopes
 //!   (unknown fields and malformed ids are 422).
 //! * [`idempotency`]: `Idempotency-Key` on every mutation, stored with the change.
@@ -68,6 +70,7 @@ pub mod reputation;
 pub mod reviews;
 pub mod sprints;
 pub mod tasks;
+pub mod text_gate;
 pub mod ui;
 
 use std::sync::Arc;
@@ -148,7 +151,9 @@ pub fn api_routes() -> openapi::ApiRoutes {
 pub fn router(state: AppState) -> Router {
     let (api, operations) = api_routes().into_parts();
     let docs = Arc::new(openapi::ApiDocs::new(&operations));
-    let api = api.layer(axum::Extension(docs));
+    let api = api
+        .layer(axum::Extension(docs))
+        .layer(axum::middleware::from_fn(text_gate::gate));
     let app = Router::new()
         .route("/health", get(health::liveness))
         .nest("/api/v1", api)

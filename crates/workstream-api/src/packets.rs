@@ -146,10 +146,11 @@ async fn receive(
             name @ ("summary" | "attestation") => {
                 let name = name.to_owned();
                 let text = field.text().await.map_err(|e| malformed(e.body_text()))?;
-                if text.len() > MAX_TEXT_BYTES || text.contains('\0') {
+                crate::text_gate::field(&name, &text)?;
+                if text.len() > MAX_TEXT_BYTES {
                     return Err(invalid(
                         "invalid_request",
-                        format!("`{name}` must be at most 64 KiB of text without NUL"),
+                        format!("`{name}` must be at most 64 KiB of text"),
                     ));
                 }
                 if name == "summary" {

@@ -103,6 +103,11 @@ pub struct ClaimRules {
     pub header_max_bytes: usize,
     /// Largest decoded payload, in bytes (default 12288).
     pub payload_max_bytes: usize,
+    /// How far ahead of now a human token's `exp` may be, in seconds (default 24 h): a
+    /// token that never expires in practice (`exp: 1e308`) is refused, not trusted.
+    pub human_max_lifetime_seconds: i64,
+    /// The same for service tokens (default 30 days: services rotate less often).
+    pub service_max_lifetime_seconds: i64,
 }
 
 impl ClaimRules {
@@ -117,6 +122,8 @@ impl ClaimRules {
             token_max_bytes: 16384,
             header_max_bytes: 4096,
             payload_max_bytes: 12288,
+            human_max_lifetime_seconds: 24 * 3600,
+            service_max_lifetime_seconds: 30 * 24 * 3600,
         }
     }
 }
@@ -260,6 +267,11 @@ pub fn check_claims(
     rules: &ClaimRules,
     now: f64,
 ) -> Result<VerifiedToken, TokenError> {
+    // Every claim may end up in a record (the subject in the actor's profile, the
+    // token id in the audit trail), and PostgreSQL stores no NUL character.
+    if !storable(&Value::Object(claims.clone())) {
+        return Err(invalid("claim_not_text"));
+    }
     match claims.get("iss") {
         None => return Err(invalid("missing_issuer")),
         Some(Value::String(iss)) if *iss == rules.issuer => {}
@@ -306,6 +318,13 @@ pub fn check_claims(
             .and_then(SubjectKind::parse)
             .ok_or(invalid("invalid_subject_kind"))?,
     };
+    let longest = match subject_kind {
+        SubjectKind::Service => rules.service_max_lifetime_seconds,
+        _ => rules.human_max_lifetime_seconds,
+    };
+    if expires_at > now + longest as f64 + skew {
+        return Err(invalid("lifetime_too_long"));
+    }
     let scopes = scopes(claims.get("scope"))?;
     let required = match subject_kind {
         SubjectKind::Human => Some(&rules.human_scope),
@@ -329,6 +348,17 @@ pub fn check_claims(
         issued_at,
         not_before,
     })
+}
+
+/// Whether every string and key in `value` can be stored as PostgreSQL text (has no
+/// NUL character).
+fn storable(value: &Value) -> bool {
+    match value {
+        Value::String(s) => !s.contains('\0'),
+        Value::Array(items) => items.iter().all(storable),
+        Value::Object(map) => map.iter().all(|(k, v)| !k.contains('\0') && storable(v)),
+        _ => true,
+    }
 }
 
 #[cfg(test)]
@@ -389,6 +419,18 @@ mod tests {
         assert_eq!(reason(json!({"scope": "a  b"})), "invalid_scope");
         assert_eq!(reason(json!({"scope": ["a b"]})), "invalid_scope");
         assert_eq!(reason(json!({"scope": "other"})), "missing_required_scope");
+        assert_eq!(reason(json!({"sub": "ali\u{0}ce"})), "claim_not_text");
+        assert_eq!(reason(json!({"extra": {"k\u{0}": 1}})), "claim_not_text");
+        assert_eq!(reason(json!({"exp": 1e308})), "lifetime_too_long");
+        assert_eq!(
+            reason(json!({"exp": 1500 + 24 * 3600 + 31})),
+            "lifetime_too_long"
+        );
+        let day = json!({"exp": 1500 + 24 * 3600});
+        assert!(check_claims(&claims(day), &rules(), 1500.0).is_ok());
+        let service = json!({"subject_kind": "service", "scope": "workstream:service",
+                             "exp": 1500 + 7 * 24 * 3600});
+        assert!(check_claims(&claims(service), &rules(), 1500.0).is_ok());
     }
 
     #[test]

@@ -293,6 +293,17 @@ fn rules_from_env(issuer: &str, audience: &str) -> Result<ClaimRules, ConfigErro
     if let Some(scope) = env("WORKSTREAM_REQUIRED_SERVICE_SCOPE") {
         rules.service_scope = scope;
     }
+    rules.human_max_lifetime_seconds =
+        parse_env("WORKSTREAM_TOKEN_MAX_LIFETIME_SECONDS", 24 * 3600)?;
+    rules.service_max_lifetime_seconds = parse_env(
+        "WORKSTREAM_SERVICE_TOKEN_MAX_LIFETIME_SECONDS",
+        30 * 24 * 3600,
+    )?;
+    if rules.human_max_lifetime_seconds < 60 || rules.service_max_lifetime_seconds < 60 {
+        return Err(ConfigError(
+            "WORKSTREAM_TOKEN_MAX_LIFETIME_SECONDS and WORKSTREAM_SERVICE_TOKEN_MAX_LIFETIME_SECONDS must be at least 60".into(),
+        ));
+    }
     rules.token_max_bytes = parse_env("WORKSTREAM_TOKEN_MAX_BYTES", 16384)?;
     rules.header_max_bytes = parse_env("WORKSTREAM_TOKEN_HEADER_MAX_BYTES", 4096)?;
     rules.payload_max_bytes = parse_env("WORKSTREAM_TOKEN_PAYLOAD_MAX_BYTES", 12288)?;
