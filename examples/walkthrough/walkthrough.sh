@@ -199,10 +199,11 @@ done
 jq -e '.items[0].projection.delivery_status == "acknowledged_by_adapter"' <<<"$AWARD" >/dev/null ||
     { echo "walkthrough: the award was not delivered: $AWARD" >&2; exit 1; }
 AWARD_ID="$(jq -r '.items[0].id' <<<"$AWARD")"
-call 201 POST /compensation/fulfillment-reports "$ADAPTER_TOKEN" "$(jq -n --arg award "$AWARD_ID" '{
+PAID_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+call 201 POST /compensation/fulfillment-reports "$ADAPTER_TOKEN" "$(jq -n --arg award "$AWARD_ID" --arg at "$PAID_AT" '{
   external_event_id: "walkthrough-payment-1", award_id: $award, status: "fulfilled",
   fulfilled_quantity: "12.5", external_reference: "bank-transfer-0001",
-  fulfilled_at: "2026-11-25T12:00:00Z", reported_at: "2026-11-25T12:00:01Z"}')" >/dev/null
+  fulfilled_at: $at, reported_at: $at}')" >/dev/null
 PAYMENT="$(call 200 GET "/projects/$PROJECT/compensation/awards" "$TOKEN_finance" | jq -r '.items[0].projection.fulfillment_status')"
 
 STATUS="$(call 200 GET "/projects/$PROJECT/tasks/$TASK" "$TOKEN_manager" | jq -r .task.status)"

@@ -320,6 +320,34 @@ async fn fulfilment_callbacks_follow_the_rules() {
             fulfilled("bad id", money, "50"),
             "external_event_id_invalid",
         ),
+        // Times: in year 0, far in the future, or a report before what it reports.
+        (
+            {
+                let mut body = fulfilled("evt-g", money, "50");
+                body["fulfilled_at"] = json!("0000-01-01T00:00:00Z");
+                body
+            },
+            "fulfillment_report_time_invalid",
+        ),
+        (
+            {
+                let mut body = fulfilled("evt-h", money, "50");
+                body["fulfilled_at"] = json!("2999-01-01T00:00:00Z");
+                body["reported_at"] = json!("2999-01-01T00:00:01Z");
+                body
+            },
+            "fulfillment_report_time_invalid",
+        ),
+        (
+            {
+                let mut body = fulfilled("evt-i", money, "50");
+                let fulfilled_at = chrono::Utc::now();
+                body["fulfilled_at"] = json!(fulfilled_at);
+                body["reported_at"] = json!(fulfilled_at - chrono::Duration::seconds(10));
+                body
+            },
+            "fulfillment_report_time_invalid",
+        ),
     ];
     for (body, code) in refusals {
         let answer = w.report(&w.adapter, body.clone()).await;

@@ -207,8 +207,8 @@ async fn the_day_30_cycle_runs_end_to_end() {
                 "status": "fulfilled",
                 "fulfilled_quantity": award["quantity"],
                 "external_reference": format!("bank-transfer-{i}"),
-                "fulfilled_at": "2026-11-25T12:00:00Z",
-                "reported_at": "2026-11-25T12:00:01Z",
+                "fulfilled_at": chrono::Utc::now(),
+                "reported_at": chrono::Utc::now(),
             }),
         )
         .await;

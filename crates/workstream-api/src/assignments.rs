@@ -10,13 +10,14 @@
 //! view shows anyway; a task the caller no longer holds keeps its title and state here
 //! (the assignment is theirs), but its page answers as `GET /tasks/{tid}` decides.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract::Query;
 use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 

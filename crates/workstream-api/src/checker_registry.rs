@@ -30,6 +30,7 @@
 //! ([`workstream_engine::checkers::publish`]). Publication is idempotent by digest: the
 //! same bytes answer 200 with the record that exists, without compiling anything.
 
+use crate::extract::Multipart as MultipartBody;
 use axum::Extension;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
@@ -163,7 +164,7 @@ async fn publish(
     Extension(correlation): Extension<CorrelationId>,
     caller: Caller,
     key: IdempotencyKey,
-    multipart: Multipart,
+    MultipartBody(multipart): MultipartBody,
 ) -> Result<Response, ApiError> {
     // The body is read before the refusal: a server that answers while a client is
     // still sending a 15 MB component makes the client see a broken pipe, not the

@@ -11,8 +11,7 @@
 //! person learns nothing about awards from it; a service actor that is not the award's
 //! bound adapter meets the same 404 as for a missing award.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use schemars::JsonSchema;
@@ -26,7 +25,7 @@ use workstream_engine::compensation::{projection, reads, reconciliation};
 use crate::AppState;
 use crate::auth::{ActorKind, Caller};
 use crate::error::ApiError;
-use crate::extract::{Empty, Ids, Json};
+use crate::extract::{Empty, Ids, Json, Query};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::{ApiRoutes, Doc};
@@ -48,7 +47,7 @@ pub fn routes() -> ApiRoutes {
                 .refuses(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     &[
-                        "fulfillment_report_incomplete", "fulfillment_report_inconsistent", "fulfilled_quantity_invalid",
+                        "fulfillment_report_incomplete", "fulfillment_report_inconsistent", "fulfillment_report_time_invalid", "fulfilled_quantity_invalid",
                         "fulfilled_quantity_mismatch", "external_reference_invalid", "external_event_id_invalid",
                     ],
                 ),
@@ -158,7 +157,7 @@ async fn project_awards(
     State(state): State<AppState>,
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    query: Result<Query<PageQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     require_finance(&caller, project_id, true)?;
     let query = page_query(query)?;
@@ -179,7 +178,7 @@ async fn project_awards(
 async fn my_awards(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    query: Result<Query<PageQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let query = page_query(query)?;
     let scope = format!("actor:{}:awards", caller.actor_id);
@@ -199,29 +198,38 @@ async fn my_awards(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ReconciliationQuery {
+    /// How long a delivery may stay unfulfilled before it counts as overdue, in
+    /// seconds: 0 to ten years (the server's `WORKSTREAM_COMPENSATION_PENDING_SLA_SECONDS`
+    /// when absent).
     #[serde(default)]
+    #[schemars(range(min = 0, max = 315_360_000))]
     pending_sla_seconds: Option<i64>,
 }
+
+/// The longest SLA a reconciliation takes: ten years. Anything longer means "never",
+/// and a date that far out overflows the database's timestamps.
+const MAX_SLA_SECONDS: i64 = 315_360_000;
 
 async fn reconcile(
     State(state): State<AppState>,
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
-    query: Result<Query<ReconciliationQuery>, QueryRejection>,
+    query: Result<Query<ReconciliationQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     require_finance(&caller, project_id, true)?;
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            "the query string is not valid",
-        )
-        .with_details(json!({ "reason": rejection.body_text() }))
-    })?;
+    let Query(query) = query?;
     project_exists(&state, project_id).await?;
     let sla = query
         .pending_sla_seconds
         .unwrap_or(state.config.compensation_pending_sla_seconds);
+    if !(0..=MAX_SLA_SECONDS).contains(&sla) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            format!("pending_sla_seconds must be between 0 and {MAX_SLA_SECONDS}"),
+        )
+        .with_details(json!({ "field": "pending_sla_seconds" })));
+    }
     let mut conn = state.pool.acquire().await?;
     let report = reconciliation::reconcile(&mut conn, project_id, sla).await?;
     Ok(axum::Json(

@@ -8,8 +8,7 @@
 //! A unit or binding is in use while published terms, terms locked by a task that can
 //! still be accepted, an open draft, or an award not yet fulfilled refers to it.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use schemars::JsonSchema;
@@ -23,7 +22,7 @@ use workstream_engine::contribution;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Empty, Ids, Json};
+use crate::extract::{Empty, Ids, Json, Query};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::document::policy_ref;
@@ -218,17 +217,10 @@ async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Ids((project_id, policy_id)): Ids<(Uuid, Uuid)>,
-    query: Result<Query<VersionQuery>, QueryRejection>,
+    query: Result<Query<VersionQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     require_finance(&caller, project_id)?;
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            "the query string is not valid",
-        )
-        .with_details(json!({ "reason": rejection.body_text() }))
-    })?;
+    let Query(query) = query?;
     let mut conn = state.pool.acquire().await?;
     Ok(axum::Json(
         contribution::view(&mut conn, project_id, policy_id, query.version_id).await?,
@@ -370,7 +362,7 @@ async fn list_units(
     State(state): State<AppState>,
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    query: Result<Query<PageQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     require_finance(&caller, project_id)?;
     let query = page_query(query)?;
@@ -438,7 +430,7 @@ async fn list_bindings(
     State(state): State<AppState>,
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    query: Result<Query<PageQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     require_finance(&caller, project_id)?;
     let query = page_query(query)?;

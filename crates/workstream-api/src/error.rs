@@ -149,3 +149,13 @@ impl From<workstream_domain::lifecycle::Refusal> for ApiError {
 pub async fn not_found() -> ApiError {
     ApiError::not_found()
 }
+
+/// The answer to a method a route does not take: 405 `method_not_allowed`, in the
+/// envelope like every other refusal.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}

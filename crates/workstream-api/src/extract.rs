@@ -8,10 +8,17 @@
 //!   reason in `details.reason`; a body over the limit is 413 `payload_too_large`.
 //! * [`Ids`]: path parameters; an id that is not a UUID is 422 `malformed_id` (R48),
 //!   never a 404, so a client can tell a typo from a concealed resource.
+//! * [`Query`]: the query string. Query types use `#[serde(deny_unknown_fields)]`, so an
+//!   unknown key, a number that is not one (`limit=-1`, `limit=x`) or one out of its
+//!   type's range is 422 `invalid_request` with the reason in `details.reason`. Handlers
+//!   that must check the caller's access first take `Result<Query<T>, ApiError>`.
+//! * [`Multipart`]: a multipart body; one that is not, or lacks its boundary, is 422
+//!   `invalid_request`.
 //! * [`body`]: a body kept as a `Value` (for the idempotency digest) parsed into its
 //!   strict request type, with the same 422 as [`Json`].
 
-use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -84,6 +91,61 @@ fn path_rejection(rejection: PathRejection) -> ApiError {
         StatusCode::UNPROCESSABLE_ENTITY,
         "malformed_id",
         "an identifier in the path is not a valid UUID",
+    )
+    .with_details(json!({ "reason": rejection.body_text() }))
+}
+
+/// The query string parsed into `T`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => Err(query_rejection(rejection)),
+        }
+    }
+}
+
+fn query_rejection(rejection: QueryRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+        "the query string is not valid for this route",
+    )
+    .with_details(json!({ "reason": rejection.body_text() }))
+}
+
+/// A `multipart/form-data` body, read part by part by the handler. A body that is not
+/// multipart, or has no boundary, is 422 `invalid_request`.
+pub struct Multipart(pub axum::extract::Multipart);
+
+impl<S> FromRequest<S> for Multipart
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Multipart::from_request(request, state).await {
+            Ok(multipart) => Ok(Multipart(multipart)),
+            Err(rejection) => Err(multipart_rejection(rejection)),
+        }
+    }
+}
+
+fn multipart_rejection(rejection: MultipartRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+        "the body must be multipart/form-data with a boundary",
     )
     .with_details(json!({ "reason": rejection.body_text() }))
 }

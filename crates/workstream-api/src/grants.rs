@@ -9,7 +9,7 @@
 //! one (R48). Every mutation spends the caller's admin-mutation budget
 //! ([`crate::rate_limit`]).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use schemars::JsonSchema;
@@ -32,7 +32,7 @@ use crate::AppState;
 use crate::actors::{ReasonBody, access_administrator, not_granted};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Ids, Json};
+use crate::extract::{Ids, Json, Query};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
@@ -312,14 +312,6 @@ fn status_filter(status: Option<&str>) -> Result<Option<&'static str>, ApiError>
     }
 }
 
-fn query_rejection(err: axum::extract::rejection::QueryRejection) -> ApiError {
-    invalid(
-        "invalid_request",
-        "the query string is not valid for this route",
-    )
-    .with_details(json!({ "reason": err.body_text() }))
-}
-
 fn may_read_authority(caller: &Caller) -> Result<(), ApiError> {
     if caller
         .grants
@@ -404,10 +396,10 @@ async fn admin_grant_page(
 async fn list_admin_grants(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<AdminGrantQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<AdminGrantQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     may_read_authority(&caller)?;
-    let Query(query) = query.map_err(query_rejection)?;
+    let Query(query) = query?;
     admin_grant_page(&state, None, query).await
 }
 
@@ -416,10 +408,10 @@ async fn list_actor_admin_grants(
     State(state): State<AppState>,
     caller: Caller,
     Ids(actor_id): Ids<Uuid>,
-    query: Result<Query<AdminGrantQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<AdminGrantQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     may_read_authority(&caller)?;
-    let Query(query) = query.map_err(query_rejection)?;
+    let Query(query) = query?;
     admin_grant_page(&state, Some(actor_id), query).await
 }
 
@@ -599,11 +591,11 @@ async fn list_project_grants(
     State(state): State<AppState>,
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
-    query: Result<Query<ProjectGrantQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<ProjectGrantQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     may_read_project_grants(&mut conn, &caller, project_id).await?;
-    let Query(query) = query.map_err(query_rejection)?;
+    let Query(query) = query?;
     let status = status_filter(query.status.as_deref())?;
     let list = format!(
         "project:{project_id}:role-grants:{}:{}",

@@ -6,8 +6,7 @@
 //! Callers who can see the project but lack the action get 403 `permission_not_granted`;
 //! others the concealed 404.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use schemars::JsonSchema;
@@ -20,7 +19,7 @@ use workstream_engine::guides::{self, Guide, GuideChanges, NewGuide};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Ids, Json};
+use crate::extract::{Ids, Json, Query};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
@@ -112,16 +111,10 @@ fn may_read(caller: &Caller, project: Uuid) -> bool {
             .is_some()
 }
 
-/// `?limit&cursor` with rejections as 422 envelopes.
-pub fn page_query(query: Result<Query<PageQuery>, QueryRejection>) -> Result<PageQuery, ApiError> {
-    query.map(|Query(q)| q).map_err(|rejection| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            "the query string is not valid",
-        )
-        .with_details(json!({ "reason": rejection.body_text() }))
-    })
+/// `?limit&cursor`, its rejection already a 422 envelope, answered after the caller's
+/// access is checked.
+pub fn page_query(query: Result<Query<PageQuery>, ApiError>) -> Result<PageQuery, ApiError> {
+    query.map(|Query(q)| q)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -180,7 +173,7 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    query: Result<Query<PageQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     require(&caller, project_id, may_read(&caller, project_id))?;
     let query = page_query(query)?;

@@ -8,8 +8,7 @@
 //! project, the concealed 404 to anyone else. Lessons detected by the reputation job
 //! appear here like recorded ones, with a `detection_key` and no author.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use schemars::JsonSchema;
@@ -22,7 +21,7 @@ use workstream_engine::lessons::{self, LessonDecision, NewLesson};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Ids, Json};
+use crate::extract::{Ids, Json, Query};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
@@ -127,17 +126,10 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    query: Result<Query<ListQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     require(&caller, project_id, may_read(&caller, project_id))?;
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            "the query string is not valid",
-        )
-        .with_details(json!({ "reason": rejection.body_text() }))
-    })?;
+    let Query(query) = query?;
     if let Some(status) = &query.status
         && !["open", "accepted", "rejected", "implemented"].contains(&status.as_str())
     {

@@ -158,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::liveness))
         .nest("/api/v1", api)
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn(correlation::correlate))
         .with_state(state.clone());
     ui::mount(app, &state)

@@ -17,6 +17,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::extract::Multipart as MultipartBody;
 use axum::Extension;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
@@ -304,7 +305,7 @@ async fn upload(
     caller: Caller,
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
-    multipart: Multipart,
+    MultipartBody(multipart): MultipartBody,
 ) -> Result<Response, ApiError> {
     let pipeline = pipeline(&state)?;
     let prior_findings = {

@@ -31,7 +31,8 @@ pub struct PageQuery {
     /// Page size, 1..=100 (default 50).
     #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page; empty or absent for the first page.
+    #[schemars(length(max = 512))]
     pub cursor: Option<String>,
 }
 
@@ -55,8 +56,10 @@ impl Page {
                 format!("limit must be between 1 and {MAX_LIMIT}"),
             ));
         }
-        let after = match &query.cursor {
-            None => None,
+        let after = match query.cursor.as_deref() {
+            // An empty cursor is the first page, as a client that echoes a missing
+            // `next_cursor` back would mean.
+            None | Some("") => None,
             Some(cursor) => Some(decode(cursor, scope, secret)?),
         };
         Ok(Page { limit, after })

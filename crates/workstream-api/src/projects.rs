@@ -7,8 +7,7 @@
 //! a caller who can see the project but lacks the action gets 403
 //! `permission_not_granted`; anyone else gets the concealed 404 ([`require`]).
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use schemars::JsonSchema;
@@ -22,7 +21,7 @@ use workstream_engine::projects::{self, NewProject};
 use crate::AppState;
 use crate::auth::{Caller, Grants};
 use crate::error::ApiError;
-use crate::extract::{Ids, Json};
+use crate::extract::{Ids, Json, Query};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::{ApiRoutes, Doc};
@@ -210,7 +209,7 @@ fn sees_all(grants: &Grants) -> bool {
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    query: Result<Query<PageQuery>, ApiError>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let query = page_query(query)?;
     // The cursor is bound to the caller: their page boundaries mean nothing to others.

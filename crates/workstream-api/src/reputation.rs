@@ -8,8 +8,7 @@
 //! for someone who contributes to it. Reputation grants nothing and decides nothing
 //! (§1.1): no route here changes a task, a review or an award.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use schemars::JsonSchema;
@@ -22,7 +21,7 @@ use workstream_engine::reputation;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Ids, Json};
+use crate::extract::{Ids, Json, Query};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::{ApiRoutes, Doc};
@@ -101,7 +100,7 @@ async fn events_page(
 async fn my_events(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    query: Result<Query<PageQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let query = page_query(query)?;
     let scope = format!("reputation-events:{}", caller.actor_id);
@@ -114,7 +113,7 @@ async fn contributor(
     State(state): State<AppState>,
     caller: Caller,
     Ids((project_id, actor_id)): Ids<(Uuid, Uuid)>,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    query: Result<Query<PageQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let grants = &caller.grants;
     let allowed = grants

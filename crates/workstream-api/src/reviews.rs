@@ -36,7 +36,7 @@ pub fn routes() -> ApiRoutes {
             "/reviews/current",
             current,
             Doc::new("The reviewer's active lease, or one server-chosen offer, or neither")
-                .who("a reviewer of any project")
+                .who("any authenticated caller: someone who reviews nowhere gets `{lease: null, offer: null}`, which says nothing about any project")
                 .ok("`{lease, offer: {queue_entry_id, task_id, submission_version, routing_reason, preferred_for_you, enqueued_at}}`: never a backlog"),
         )
         .post(
@@ -94,7 +94,7 @@ pub fn routes() -> ApiRoutes {
                 .body::<decision::DecisionInput>()
                 .created("`{review, task, contributions, final_acceptance_id?, preparation?}`")
                 .note("One transaction: the review, its findings and resolutions, and for accept the final acceptance, the task `accepted`, the assignment `completed`, both contributions and their awards; for needs_revision the revision context preparation. Award delivery and the reputation update are queued in the same commit and run after it.")
-                .refuses(StatusCode::FORBIDDEN, &["self_review_forbidden", "lease_not_held", "transition_not_allowed"])
+                .refuses(StatusCode::FORBIDDEN, &["self_review_forbidden", "permission_not_granted", "transition_not_allowed"])
                 .refuses(StatusCode::CONFLICT, &["lease_not_active", "review_lease_not_active", "finding_already_closed", "task_already_accepted"])
                 .refuses(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -364,10 +364,13 @@ async fn decide(
 ) -> Result<Response, ApiError> {
     let body: decision::DecisionInput = crate::extract::body(&value)?;
     {
-        // The replay check: the lease exists and the caller reviews its project.
+        // The replay check: the lease exists and is the caller's (anyone else gets the
+        // concealed 404, as on every other lease route), and the caller still reviews
+        // its project.
         let mut conn = state.pool.acquire().await?;
         let held = queue::lease(&mut conn, lease_id)
             .await?
+            .filter(|held| held.reviewer_id == caller.actor_id)
             .ok_or_else(workstream_engine::CommandError::not_found)?;
         access::precheck_project(&mut conn, caller.actor_id, held.project_id, Actor::Reviewer)
             .await?;

@@ -7,8 +7,7 @@
 //! Denials follow [`require`]: 403 `permission_not_granted` to a caller who may see the
 //! project, the concealed 404 to anyone else.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -21,7 +20,7 @@ use workstream_engine::sprints::{self, NewSprint};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Empty, Ids, Json};
+use crate::extract::{Empty, Ids, Json, Query};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::lessons::may_read;
@@ -141,7 +140,7 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    query: Result<Query<PageQuery>, ApiError>,
 ) -> Result<axum::Json<Value>, ApiError> {
     require(&caller, project_id, may_read(&caller, project_id))?;
     let query = page_query(query)?;

@@ -11,7 +11,7 @@
 //! which is also what `GET /api/v1/openapi.json` serves.
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use schemars::JsonSchema;
@@ -25,7 +25,7 @@ use workstream_engine::tasks::{self, NewTaskInput, access, views};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Ids, Json};
+use crate::extract::{Ids, Json, Query};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};

@@ -493,13 +493,14 @@ async fn flow(d: &Deployment, i: usize, submitter: &Who, reviewer: &Who) -> Flow
         },
     )
     .await;
+    let now = chrono::Utc::now();
     let report = c
         .post(
             "/compensation/fulfillment-reports",
             &d.adapter,
             json!({"external_event_id": format!("crash-{award}"), "award_id": award, "status": "fulfilled",
                    "fulfilled_quantity": "50", "external_reference": format!("pay-{i}"),
-                   "fulfilled_at": "2026-11-25T12:00:00Z", "reported_at": "2026-11-25T12:00:01Z"}),
+                   "fulfilled_at": now, "reported_at": now}),
         )
         .await;
     // A retried report after a committed first attempt is an exact replay of its event

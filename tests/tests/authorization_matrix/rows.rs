@@ -192,7 +192,7 @@ pub async fn table(world: &World) -> Vec<Row> {
     let fulfilled = json!({
         "external_event_id": "matrix-fulfilled", "award_id": w.award, "status": "fulfilled",
         "fulfilled_quantity": "50", "external_reference": "pay-matrix",
-        "fulfilled_at": "2026-11-25T12:00:00Z", "reported_at": "2026-11-25T12:00:01Z"
+        "fulfilled_at": chrono::Utc::now(), "reported_at": chrono::Utc::now()
     });
     let decide = format!("/reviews/leases/{}/decision", w.decide_lease);
 
@@ -270,7 +270,7 @@ pub async fn table(world: &World) -> Vec<Row> {
         get(format!("/reviews/leases/{}/files/outputs/final-answer.md", w.view_lease)).held_by("the lease holder", &w.view_holder).deny(Concealed),
         post(format!("/reviews/leases/{}/release", w.view_lease), json!({})).held_by("the lease holder", &w.view_holder).deny(Concealed),
         post(format!("/reviews/leases/{}/decline", w.decline_lease), reason()).held_by("the lease holder", &w.decline_holder).deny(Concealed),
-        post(decide.clone(), accept_body(json!([]))).held_by("the lease holder", &w.decide_holder).deny(Visible(SEES_P)).except(Reviewer, StatusCode::FORBIDDEN, "lease_not_held").answers(s201),
+        post(decide.clone(), accept_body(json!([]))).held_by("the lease holder", &w.decide_holder).deny(Concealed).answers(s201),
         post(format!("/operations/reviews/leases/{}/force-release", w.force_lease), reason()).allow(&[Operator]).deny(Visible(SEES_P)),
         get(format!("/tasks/{}/audit-trail", w.view_task)).allow(OVERSIGHT).deny(Concealed),
         get(format!("/tasks/{}/reviews", w.revise_task)).allow(OVERSIGHT).held_by("the assignee", &w.revise_assignee).deny(Concealed),

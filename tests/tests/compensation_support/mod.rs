@@ -356,16 +356,31 @@ impl World {
     }
 }
 
+/// When the report of `event` says things happened: now, the first time an event id
+/// is reported in this process, and the same time again for its replays (a replay is
+/// the same report, to the byte).
+pub fn report_time(event: &str) -> String {
+    static TIMES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+        std::sync::LazyLock::new(Default::default);
+    TIMES
+        .lock()
+        .unwrap()
+        .entry(event.to_owned())
+        .or_insert_with(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .clone()
+}
+
 /// A valid fulfilled report.
 pub fn fulfilled(event: &str, award: Uuid, quantity: &str) -> Value {
+    let at = report_time(event);
     json!({
         "external_event_id": event,
         "award_id": award,
         "status": "fulfilled",
         "fulfilled_quantity": quantity,
         "external_reference": format!("pay-{event}"),
-        "fulfilled_at": "2026-11-25T12:00:00Z",
-        "reported_at": "2026-11-25T12:00:01Z"
+        "fulfilled_at": at,
+        "reported_at": at
     })
 }
 
@@ -376,6 +391,6 @@ pub fn failed(event: &str, award: Uuid, code: &str) -> Value {
         "award_id": award,
         "status": "failed",
         "failure_code": code,
-        "reported_at": "2026-11-25T11:00:00Z"
+        "reported_at": report_time(event)
     })
 }

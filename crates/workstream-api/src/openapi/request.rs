@@ -135,6 +135,18 @@ impl<T: JsonSchema> DescribeExtractor for Result<Query<T>, QueryRejection> {
     }
 }
 
+impl<T: JsonSchema> DescribeExtractor for crate::extract::Query<T> {
+    fn describe(shape: &mut RequestShape, generator: &mut SchemaGenerator) {
+        Query::<T>::describe(shape, generator);
+    }
+}
+
+impl DescribeExtractor for crate::extract::Multipart {
+    fn describe(shape: &mut RequestShape, generator: &mut SchemaGenerator) {
+        Multipart::describe(shape, generator);
+    }
+}
+
 impl DescribeExtractor for Multipart {
     fn describe(shape: &mut RequestShape, _: &mut SchemaGenerator) {
         shape.body = Some(Body::Multipart);

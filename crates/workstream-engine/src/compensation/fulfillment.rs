@@ -142,6 +142,41 @@ struct AwardFacts {
     project_id: Uuid,
     adapter_binding_id: Uuid,
     adapter_actor_id: Uuid,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+}
+
+/// How far a reported time may stray outside the window it must fall in (clocks of
+/// the provider and of the database disagree a little).
+const TIME_SKEW_SECONDS: i64 = 300;
+
+/// The report's times against the award and the database's clock: nothing happened
+/// before the award was made or after now, and a report follows what it reports.
+fn check_times(report: &FulfillmentReport, award: &AwardFacts) -> Result<(), CommandError> {
+    let skew = chrono::Duration::seconds(TIME_SKEW_SECONDS);
+    let (earliest, latest) = (award.created_at - skew, award.now + skew);
+    let window = |field: &'static str, at: DateTime<Utc>| {
+        if at < earliest || at > latest {
+            return Err(invalid(
+                "fulfillment_report_time_invalid",
+                &format!("{field} must lie between the award's creation and now"),
+                json!({ "field": field, "earliest": time(earliest), "latest": time(latest) }),
+            ));
+        }
+        Ok(())
+    };
+    window("reported_at", report.reported_at)?;
+    if let Some(fulfilled_at) = report.fulfilled_at {
+        window("fulfilled_at", fulfilled_at)?;
+        if report.reported_at < fulfilled_at {
+            return Err(invalid(
+                "fulfillment_report_time_invalid",
+                "reported_at cannot be before fulfilled_at",
+                json!({ "field": "reported_at", "earliest": time(fulfilled_at) }),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn invalid(code: &'static str, message: &str, details: serde_json::Value) -> CommandError {
@@ -268,7 +303,7 @@ pub async fn record(
 
     // 2. Whose award: lock it, and conceal it from anyone but its bound adapter.
     let award: Option<AwardFacts> = sqlx::query_as(
-        "SELECT a.project_id, a.adapter_binding_id, b.adapter_actor_id \
+        "SELECT a.project_id, a.adapter_binding_id, b.adapter_actor_id, a.created_at, now() AS now \
          FROM compensation_awards a \
          JOIN project_compensation_adapter_bindings b ON b.id = a.adapter_binding_id \
          WHERE a.id = $1 FOR UPDATE OF a",
@@ -280,6 +315,7 @@ pub async fn record(
         Some(award) if award.adapter_actor_id == adapter.actor_id => award,
         _ => return Err(CommandError::not_found()),
     };
+    check_times(report, &award)?;
 
     // 3. Replay.
     let earlier: Option<(Uuid, Uuid, Option<String>)> = sqlx::query_as(
