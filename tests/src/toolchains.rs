@@ -1,7 +1,7 @@
 //! Tools from outside Cargo that some tests drive (Node with the browser driver
 //! `playwright-core` from npm and Debian's `chromium` for the browser test; componentize-py
-//! from PyPI and componentize-js from npm for the checker language tests), and the one
-//! rule for a tool that is missing.
+//! from PyPI and componentize-js from npm for the checker language tests; the OpenAPI
+//! validators from PyPI: [`pip_packages`]), and the one rule for a tool that is missing.
 //!
 //! The README's `cargo test --workspace` runs on a fresh clone with nothing installed by
 //! hand, so a test installs what it needs on first use: registry packages always (`npm
@@ -132,6 +132,74 @@ pub fn npm_packages(dir: &Path, package: &str) -> Result<(), Unavailable> {
         started.elapsed().as_secs_f64()
     ));
     Ok(())
+}
+
+/// A Python virtual environment at `venv` with what `requirements` pins (a
+/// `requirements.txt` with exact versions), made with `python3 -m venv` and `pip install
+/// -r` from PyPI on first use or when the requirements changed, holding
+/// `<venv>.lock`. Returns the venv's `bin` directory.
+pub fn pip_packages(venv: &Path, requirements: &Path) -> Result<PathBuf, Unavailable> {
+    let bin = venv.join("bin");
+    let stamp = venv.join("requirements.installed");
+    let wanted = std::fs::read_to_string(requirements)
+        .map_err(|e| Unavailable(format!("{}: {e}", requirements.display())))?;
+    let current = || std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str());
+    if current() {
+        return Ok(bin);
+    }
+    if let Some(parent) = venv.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Unavailable(format!("{}: {e}", parent.display())))?;
+    }
+    let _one_install = exclusive(&venv.with_extension("lock"))?;
+    if current() {
+        return Ok(bin);
+    }
+    command("python3")?;
+    let started = Instant::now();
+    announce(&format!(
+        "installing {} into {} (pip, from PyPI)",
+        requirements.display(),
+        venv.display()
+    ));
+    let _ = std::fs::remove_dir_all(venv);
+    let run = |program: &Path, args: &[&str]| -> Result<(), Unavailable> {
+        let out = Command::new(program)
+            .args(args)
+            .output()
+            .map_err(|e| Unavailable(format!("{} did not start: {e}", program.display())))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(Unavailable(format!(
+                "{} {} failed: {}",
+                program.display(),
+                args.join(" "),
+                tail(&out)
+            )))
+        }
+    };
+    let venv_arg = venv.to_string_lossy().into_owned();
+    run(Path::new("python3"), &["-m", "venv", &venv_arg])?;
+    let requirements_arg = requirements.to_string_lossy().into_owned();
+    run(
+        &bin.join("pip"),
+        &[
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            &requirements_arg,
+        ],
+    )?;
+    std::fs::write(&stamp, &wanted)
+        .map_err(|e| Unavailable(format!("{}: {e}", stamp.display())))?;
+    announce(&format!(
+        "installed {} in {:.1} s",
+        requirements.display(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(bin)
 }
 
 /// `path`, installing the Debian `package` that provides it when it is missing and the

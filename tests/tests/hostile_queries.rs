@@ -39,7 +39,14 @@ async fn raw(
 }
 
 /// A request (method, path, content type, body) and the status and code it must get.
-type Case = (Method, String, Option<&'static str>, &'static str, u16, &'static str);
+type Case = (
+    Method,
+    String,
+    Option<&'static str>,
+    &'static str,
+    u16,
+    &'static str,
+);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_refusal_is_an_envelope_with_a_code() {

@@ -447,10 +447,10 @@ async fn revision_context(
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CloseBody {
-    /// `revision_limit_reached` or `revision_deadline_expired`, as proven by the record.
-    #[serde(default)]
+    /// `revision_limit_reached` or `revision_deadline_expired`, as proven by the record
+    /// (required: without it the answer is 422 `reason_required`).
     #[schemars(extend("enum" = ["revision_limit_reached", "revision_deadline_expired"]))]
-    reason: String,
+    reason: Option<String>,
 }
 
 async fn close_revision(
@@ -475,7 +475,13 @@ async fn close_revision(
         key,
         &request,
         async |tx| {
-            let task = revision::close(tx, &who, task_id, &body.reason).await?;
+            let task = revision::close(
+                tx,
+                &who,
+                task_id,
+                body.reason.as_deref().unwrap_or_default(),
+            )
+            .await?;
             Ok((
                 StatusCode::OK,
                 json!({ "task": { "id": task.id, "status": task.status } }),

@@ -60,12 +60,13 @@ pub fn build(operations: &[Operation]) -> Value {
     let mut schemas = generator.take_definitions(true);
     schemas.insert("ErrorEnvelope".into(), error_envelope());
     for (name, text) in policy_documents() {
-        let schema: Value = serde_json::from_str(text).expect("the policy schemas are JSON");
+        let mut schema: Value = serde_json::from_str(text).expect("the policy schemas are JSON");
+        rebase_refs(&mut schema, name);
         schemas.insert(name.into(), schema);
     }
     link_bundle_parts(&mut schemas);
 
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Workstream API",
@@ -98,7 +99,49 @@ pub fn build(operations: &[Operation]) -> Value {
                 }
             },
         },
-    })
+    });
+    drop_defaults_the_schema_refuses(&mut document);
+    document
+}
+
+/// serde's `#[serde(default)]` on an optional field means "may be left out", and
+/// schemars writes it as `"default": null` (or `""`), which the field's own schema may
+/// refuse (an object, an enum of names). A generator would then offer a default that
+/// the server rejects; such defaults are dropped: leaving the field out is the default.
+fn drop_defaults_the_schema_refuses(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let refused = match map.get("default") {
+                Some(Value::Null) => !admits_null(map),
+                Some(default) => map
+                    .get("enum")
+                    .and_then(Value::as_array)
+                    .is_some_and(|names| !names.contains(default)),
+                None => false,
+            };
+            if refused {
+                map.remove("default");
+            }
+            map.values_mut().for_each(drop_defaults_the_schema_refuses);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_defaults_the_schema_refuses),
+        _ => {}
+    }
+}
+
+/// Whether a schema object lets `null` through by its `type` (or has no `type`).
+fn admits_null(schema: &Map<String, Value>) -> bool {
+    let in_enum = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_none_or(|names| names.contains(&Value::Null));
+    let typed = match schema.get("type") {
+        None => !schema.contains_key("$ref"),
+        Some(Value::String(t)) => t == "null",
+        Some(Value::Array(types)) => types.contains(&json!("null")),
+        Some(_) => false,
+    };
+    typed && in_enum
 }
 
 /// What the document says before the operations.
@@ -364,10 +407,34 @@ fn policy_documents() -> [(&'static str, &'static str); 6] {
     ]
 }
 
+/// A policy schema's own references (`#/$defs/key`) resolve against its `$id` under
+/// JSON Schema, but OpenAPI tools resolve every `#` against the document: in the
+/// document they point at the schema's place there
+/// (`#/components/schemas/ArtifactPolicy/$defs/key`), and the `$id` goes.
+fn rebase_refs(schema: &mut Value, name: &str) {
+    fn walk(value: &mut Value, base: &str) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get_mut("$ref")
+                    && let Some(rest) = reference.strip_prefix("#/")
+                {
+                    *reference = format!("{base}/{rest}");
+                }
+                map.values_mut().for_each(|v| walk(v, base));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, base)),
+            _ => {}
+        }
+    }
+    if let Some(object) = schema.as_object_mut() {
+        object.remove("$id");
+        object.remove("$schema");
+    }
+    walk(schema, &format!("{SCHEMAS}{name}"));
+}
+
 /// The bundle's schema names its parts only in comments (each part is validated
-/// against its own file); in the document they are references. Its `$id` goes, so the
-/// references resolve against the document (the parts keep theirs: their own `$ref`s
-/// into `$defs` resolve against them).
+/// against its own file); in the document they are references.
 fn link_bundle_parts(schemas: &mut Map<String, Value>) {
     let Some(bundle) = schemas
         .get_mut("PolicyBundle")
