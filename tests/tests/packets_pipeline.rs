@@ -657,3 +657,292 @@ async fn a_packet_for_someone_elses_task_is_refused_before_intake() {
     assert_eq!(admitted.status, StatusCode::CREATED, "{}", admitted.body);
     assert_eq!(stored_objects(&s), 1);
 }
+
+/// An archive with `entries` (name, bytes) written as they are, `stored` or deflated.
+fn raw_zip(entries: &[(&str, &[u8])], stored: bool) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut writer = zip::ZipWriter::new(&mut out);
+        let method = if stored {
+            zip::CompressionMethod::Stored
+        } else {
+            zip::CompressionMethod::Deflated
+        };
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(method)
+            .large_file(true);
+        for (name, bytes) in entries {
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(bytes).unwrap();
+        }
+        writer.finish().unwrap();
+    }
+    out.into_inner()
+}
+
+/// `bytes` with every occurrence of `from` replaced by `to` (same length): a name
+/// changed in both the local and the central header, as the zip writer never would.
+fn patched(mut bytes: Vec<u8>, from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut at = 0;
+    let mut hits = 0;
+    while let Some(i) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        bytes[at + i..at + i + from.len()].copy_from_slice(to);
+        at += i + from.len();
+        hits += 1;
+    }
+    assert!(hits > 0, "nothing to patch");
+    bytes
+}
+
+/// The offsets of every record with `signature`.
+fn records(bytes: &[u8], signature: &[u8; 4]) -> Vec<usize> {
+    bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| w == signature)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Fifty archives of the kinds an attacker sends (escaping, absolute and device names,
+/// links, encryption, bombs, lying sizes and checksums, collisions, names PostgreSQL or
+/// a file system cannot hold, truncation, non-archives).
+fn hostile_archives() -> Vec<(String, Vec<u8>)> {
+    let text: &[u8] = b"# Proof\n\nBy induction.\n";
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut add = |what: &str, bytes: Vec<u8>| cases.push((what.to_owned(), bytes));
+    for name in [
+        "../outputs/final-answer.md",
+        "outputs/../../etc/passwd",
+        "/outputs/final-answer.md",
+        "/etc/passwd",
+        "C:/outputs/final-answer.md",
+        "C:\\windows\\system32\\x.md",
+        "\\\\server\\share\\x.md",
+        "outputs\\..\\..\\x.md",
+        "outputs/./../../x.md",
+        "..",
+        "outputs/..",
+        "outputs//final-answer.md",
+        "outputs/final-answer.md/",
+        "~/x.md",
+        "",
+        "/",
+        "C:x.md",
+        "../evil/",
+    ] {
+        add(
+            &format!("name {name:?}"),
+            raw_zip(&[(name, text), ("evidence/tests.log", b"ok\n")], false),
+        );
+    }
+    // Names with bytes a path or a text column cannot hold, patched in after writing.
+    for (what, to) in [
+        ("a NUL in a name", b"outputs/fi\0al-answer.md".as_slice()),
+        (
+            "invalid UTF-8 in a name",
+            b"outputs/fi\xffal-answer.md".as_slice(),
+        ),
+        (
+            "a newline in a name",
+            b"outputs/fi\nal-answer.md".as_slice(),
+        ),
+        (
+            "a backslash in a name",
+            b"outputs\\final-answer.md".as_slice(),
+        ),
+    ] {
+        let base = raw_zip(
+            &[
+                ("outputs/final-answer.md", text),
+                ("evidence/tests.log", b"ok\n"),
+            ],
+            true,
+        );
+        add(what, patched(base, b"outputs/final-answer.md", to));
+    }
+    let dup = raw_zip(
+        &[("outputs/aaaa.md", text), ("outputs/bbbb.md", text)],
+        true,
+    );
+    add(
+        "two entries with one name",
+        patched(dup, b"outputs/bbbb.md", b"outputs/aaaa.md"),
+    );
+    add(
+        "case collision",
+        raw_zip(
+            &[("outputs/Final.md", text), ("outputs/final.md", text)],
+            false,
+        ),
+    );
+    add(
+        "normalization collision",
+        raw_zip(
+            &[("outputs/\u{e9}.md", text), ("outputs/e\u{301}.md", text)],
+            false,
+        ),
+    );
+    add(
+        "a file and a directory of one name",
+        raw_zip(&[("outputs/a", text), ("outputs/a/b.md", text)], false),
+    );
+    // Links.
+    for target in [
+        "/etc/passwd",
+        "../../../../etc/shadow",
+        "outputs/final-answer.md",
+    ] {
+        let mut out = std::io::Cursor::new(Vec::new());
+        {
+            let mut writer = zip::ZipWriter::new(&mut out);
+            let options = zip::write::SimpleFileOptions::default();
+            writer
+                .start_file("outputs/final-answer.md", options)
+                .unwrap();
+            writer.write_all(text).unwrap();
+            writer
+                .add_symlink("outputs/link.md", target, options)
+                .unwrap();
+            writer.finish().unwrap();
+        }
+        add(&format!("a symlink to {target}"), out.into_inner());
+    }
+    // Encryption flagged in the local header, the central one, or both.
+    let plain = raw_zip(&[("outputs/final-answer.md", text)], true);
+    for (what, local, central) in [
+        ("encrypted (both headers)", true, true),
+        ("encrypted (local header)", true, false),
+        ("encrypted (central header)", false, true),
+    ] {
+        let mut bytes = plain.clone();
+        if local {
+            for at in records(&bytes, b"PK\x03\x04") {
+                bytes[at + 6] |= 1;
+            }
+        }
+        if central {
+            for at in records(&bytes, b"PK\x01\x02") {
+                bytes[at + 8] |= 1;
+            }
+        }
+        add(what, bytes);
+    }
+    // Checksums and sizes that lie.
+    let mut crc = plain.clone();
+    let data = crc.windows(7).position(|w| w == b"# Proof").unwrap();
+    crc[data] ^= 0x20;
+    add("a CRC mismatch", crc);
+    for (what, offset) in [
+        ("a central size that lies", 24usize),
+        ("a central compressed size that lies", 20),
+    ] {
+        let mut bytes = plain.clone();
+        for at in records(&bytes, b"PK\x01\x02") {
+            bytes[at + offset] = bytes[at + offset].wrapping_add(7);
+        }
+        add(what, bytes);
+    }
+    let mut local_size = plain.clone();
+    for at in records(&local_size, b"PK\x03\x04") {
+        local_size[at + 22] = local_size[at + 22].wrapping_add(3);
+    }
+    add("a local size that lies", local_size);
+    // Bombs and limits.
+    add(
+        "a ratio bomb",
+        raw_zip(
+            &[("outputs/final-answer.md", &vec![0u8; 64 * 1024 * 1024])],
+            false,
+        ),
+    );
+    let many: Vec<(String, &[u8])> = (0..2001)
+        .map(|i| (format!("evidence/{i}.log"), b"x".as_slice()))
+        .collect();
+    let many: Vec<(&str, &[u8])> = many.iter().map(|(n, b)| (n.as_str(), *b)).collect();
+    add("2001 entries", raw_zip(&many, false));
+    let deep = format!("outputs/{}x.md", "d/".repeat(40));
+    add(
+        "a path 40 levels deep",
+        raw_zip(&[(deep.as_str(), text)], false),
+    );
+    let long = format!("outputs/{}.md", "n".repeat(300));
+    add(
+        "a 300-character name",
+        raw_zip(&[(long.as_str(), text)], false),
+    );
+    // Not archives, or broken ones.
+    let good = zip(GOOD);
+    add("truncated to half", good[..good.len() / 2].to_vec());
+    add(
+        "the central directory cut off",
+        good[..good.len() - 30].to_vec(),
+    );
+    add("no end record", good[..good.len() - 22].to_vec());
+    add("one byte", vec![0x50]);
+    add("the signature alone", b"PK\x05\x06".to_vec());
+    add("a PNG", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec());
+    add(
+        "text",
+        b"outputs/final-answer.md: I promise it is there".to_vec(),
+    );
+    add(
+        "random bytes",
+        (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect(),
+    );
+    add(
+        "a gzip",
+        b"\x1f\x8b\x08\0\0\0\0\0\0\x03\x03\0\0\0\0\0\0\0\0\0".to_vec(),
+    );
+    let mut junk_prefix = b"MZ\x90\0junk before the archive".to_vec();
+    junk_prefix.extend_from_slice(&good);
+    add("junk before the archive", junk_prefix);
+    let mut two = good.clone();
+    two.extend_from_slice(&good);
+    add("two archives end to end", two);
+    cases
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_hostile_archives_are_refused_with_a_code_and_leave_nothing_behind() {
+    let s = setup("pipeline-hostile", false).await;
+    let archives = hostile_archives();
+    assert!(archives.len() >= 50, "only {} archives", archives.len());
+    let count = async |sql: &str| -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(s.server.database.pool())
+            .await
+            .unwrap()
+    };
+    let events = count("SELECT count(*) FROM audit_events").await;
+    let mut wrong = Vec::new();
+    for (what, bytes) in archives {
+        let answer = upload(&s.server, &s.submitter, s.task, bytes).await;
+        let status = answer.status.as_u16();
+        if !(400..500).contains(&status) || answer.body["error"]["code"].as_str().is_none() {
+            wrong.push(format!("{what}: {status} {}", answer.body));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "answered without a 4xx and a code:\n{}",
+        wrong.join("\n")
+    );
+    // Nothing half-written: no bytes stored, no admission, the task as it was. A refusal
+    // of intake is audited (one event each), nothing else is.
+    assert_eq!(stored_objects(&s), 0, "nothing stored");
+    assert_eq!(
+        count("SELECT count(*) FROM submission_bundle_admissions").await,
+        0
+    );
+    assert_eq!(count("SELECT count(*) FROM submissions").await, 0);
+    assert_eq!(task_status(&s).await, "in_progress");
+    let after = count("SELECT count(*) FROM audit_events").await;
+    assert!(after - events <= 60, "{events} -> {after}");
+    // The assignee's honest packet still goes through.
+    let admitted = upload(&s.server, &s.submitter, s.task, zip(GOOD)).await;
+    assert_eq!(admitted.status, StatusCode::CREATED, "{}", admitted.body);
+}

@@ -557,10 +557,20 @@ fn path_depth_and_length_are_bounded() {
     assert_eq!(error.details["limit"], "maximum_path_depth");
     assert_eq!(error.details["value"], 33);
 
-    let too_long = "x".repeat(1025);
+    let too_long = vec!["x".repeat(250); 5].join("/");
     let error = refuse(&RawZip::of(vec![RawEntry::stored(&too_long, b"x")]));
     assert_eq!(error.code, codes::UNSAFE_ENTRY);
     assert_eq!(error.details["limit"], "maximum_path_bytes");
+
+    // A file name longer than any file system takes is the archive's fault, refused
+    // before extraction (it used to surface as the host failing to create the file).
+    let name_ok = format!("outputs/{}", "n".repeat(255));
+    accept(&RawZip::of(vec![RawEntry::stored(&name_ok, b"x")]));
+    let name_too_long = format!("outputs/{}", "n".repeat(256));
+    let error = refuse(&RawZip::of(vec![RawEntry::stored(&name_too_long, b"x")]));
+    assert_eq!(error.code, codes::UNSAFE_ENTRY);
+    assert_eq!(error.details["limit"], "maximum_segment_bytes");
+    assert_eq!(error.details["value"], 256);
 }
 
 // ---------------------------------------------------------------------------------

@@ -128,10 +128,24 @@ fn pooling_config(config: &SandboxConfig) -> PoolingAllocationConfig {
     p.max_memory_size(memory);
     // Keep up to 1 MiB of each memory and table resident between runs and reset it with
     // memset instead of madvise+page faults: the measured sweet spot for small guests.
+    // More does not help the componentized Python/JS checkers: their runs dirty pages
+    // scattered over the snapshot heap (reference counts, GC marks), the dirty-page scan
+    // below reports at most 32 runs of pages (a constant inside wasmtime), and everything
+    // after the 32nd is decommitted whatever this says (Python: ~7.6 MB madvised and
+    // ~290 page faults per run with 1 MiB, 64 MiB or 256 MiB alike). Without the scan
+    // the first `keep_resident` bytes are copied back on every run: 14 MiB (all of
+    // Python's heap) was no faster for Python, and even 1 MiB took the trivial Rust
+    // guest from 12 µs to 50 µs. 0 means more faults (Python: 375 per run).
     p.linear_memory_keep_resident(1 << 20);
     p.table_keep_resident(1 << 20);
     // On Linux ≥ 6.7 scan for dirty pages instead of assuming the low pages are.
     p.pagemap_scan(Enabled::Auto);
+    // Left at wasmtime's defaults on purpose (measured with `benches/checker_invocation`):
+    // lazy table initialisation (`Config::table_lazy_init`; eager took the trivial
+    // guest from 12.4 to 15.8 µs and JS from 0.87 to 1.53 ms), copy-on-write images
+    // (`Config::memory_init_cow`; without, Python's 11.6 MB snapshot is copied per run),
+    // and `max_unused_warm_slots` (0 changed nothing: a checker's slots stay affine).
+    // Memory protection keys need a wasmtime feature this build leaves out.
     p
 }
 

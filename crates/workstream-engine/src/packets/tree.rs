@@ -68,6 +68,14 @@ pub(super) fn normalize_name(
                 "an entry name has a segment ending in a dot or a space",
             ));
         }
+        // No file system the tree is written to takes a longer file name (NAME_MAX).
+        if segment.len() > MAXIMUM_SEGMENT_BYTES {
+            return Err(path_limit(
+                "maximum_segment_bytes",
+                MAXIMUM_SEGMENT_BYTES,
+                segment.len(),
+            ));
+        }
         if i == 0 && segment.contains(':') {
             return Err(IntakeError::unsafe_entry(
                 "drive_prefix",
@@ -93,6 +101,11 @@ pub(super) fn normalize_name(
     }
     Ok((normalized, is_directory))
 }
+
+/// The longest segment of a path, in UTF-8 bytes: the longest file name Linux file
+/// systems take (`NAME_MAX`). A longer one would fail to extract, which is the
+/// archive's fault, not the host's.
+pub const MAXIMUM_SEGMENT_BYTES: usize = 255;
 
 fn path_limit(limit: &str, maximum: usize, value: usize) -> IntakeError {
     let mut error = IntakeError::limit(limit, maximum as u64, value as u64);
