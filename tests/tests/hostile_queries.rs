@@ -197,6 +197,34 @@ async fn every_refusal_is_an_envelope_with_a_code() {
         );
     }
 
+    // The document says what the server takes: every page size is 1..=100.
+    let document: Value = server
+        .client
+        .get(server.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut limits = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for operation in item.as_object().unwrap().values() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["name"] == "limit" {
+                    limits += 1;
+                    let schema = &parameter["schema"];
+                    assert_eq!(
+                        (schema["minimum"].as_u64(), schema["maximum"].as_u64()),
+                        (Some(1), Some(100)),
+                        "{path}: {schema}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(limits >= 10, "only {limits} paged operations");
+
     // What the document allows is accepted: an empty cursor is the first page.
     let (status, page, _) = raw(
         &server,

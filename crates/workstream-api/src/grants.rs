@@ -295,7 +295,11 @@ struct AdminGrantQuery {
     scope_type: Option<ScopeType>,
     scope_project_id: Option<Uuid>,
     status: Option<String>,
+    /// Page size, 1..=100 (default 50).
+    #[schemars(range(min = 1, max = 100))]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page; empty or absent for the first page.
+    #[schemars(length(max = 512))]
     cursor: Option<String>,
 }
 
@@ -582,7 +586,11 @@ async fn project_grant_detail(
 struct ProjectGrantQuery {
     status: Option<String>,
     role: Option<ProjectRole>,
+    /// Page size, 1..=100 (default 50).
+    #[schemars(range(min = 1, max = 100))]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page; empty or absent for the first page.
+    #[schemars(length(max = 512))]
     cursor: Option<String>,
 }
 

@@ -114,11 +114,13 @@ pub fn may_read(caller: &Caller, project: Uuid) -> bool {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
-    #[serde(default)]
+    /// Only lessons in this status.
     status: Option<String>,
-    #[serde(default)]
+    /// Page size, 1..=100 (default 50).
+    #[schemars(range(min = 1, max = 100))]
     limit: Option<u32>,
-    #[serde(default)]
+    /// The `next_cursor` of the previous page; empty or absent for the first page.
+    #[schemars(length(max = 512))]
     cursor: Option<String>,
 }
 

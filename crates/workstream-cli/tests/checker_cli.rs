@@ -317,14 +317,16 @@ impl Up {
             .unwrap()
     }
 
-    /// Stops `up` with Ctrl-C and waits for it.
-    fn stop(mut self) {
+    /// Stops `up` with Ctrl-C and waits for it; returns the directory holding its data
+    /// (the caller keeps it for as long as it reads it).
+    fn stop(mut self) -> TempDir {
         let status = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
         assert!(self.child.wait().unwrap().success());
+        self._dir
     }
 }
 
@@ -386,15 +388,21 @@ fn register_and_list_over_http_while_up_serves() {
         describe(&out)
     );
 
-    // The publication is on the audit chain, which still verifies.
+    // The publication is in the audit ledger, which still verifies (on `up`'s own
+    // cluster: the directory outlives the server).
     let data_dir = up.data_dir.clone();
-    up.stop();
+    let _kept = up.stop();
     let verify = workstream()
         .args(["audit", "verify", "--data-dir"])
         .arg(&data_dir)
         .output()
         .unwrap();
     assert!(verify.status.success(), "{}", describe(&verify));
+    assert!(
+        stdout(&verify).contains("ledger: ok"),
+        "{}",
+        describe(&verify)
+    );
 }
 
 #[test]
