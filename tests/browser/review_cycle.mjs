@@ -259,12 +259,12 @@ try {
   await snap("finance-awards-and-reconciliation");
   await signOut();
 
-  say("auditor: the task's audit trail, chain verified");
+  say("auditor: the task's audit trail, verified against the ledger");
   await signIn("ui-auditor");
   await page.goto(`${base}/ui/audit/projects/${projectId}`);
   await snap("audit-tasks");
   await page.click('a[href$="/ui/audit/tasks/' + taskId + '"]');
-  await page.waitForSelector('[data-chain-verified="true"]');
+  await page.waitForSelector('[data-ledger-verified="true"]');
   await expectText(page.locator("table.audit"), "review decided");
   await expectText(page.locator("table.audit tr:has-text(\"review decided\") >> nth=-1"), "accepted");
   await snap("audit-trail-verified");

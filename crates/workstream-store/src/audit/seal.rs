@@ -55,14 +55,27 @@ impl Sealer {
         }
     }
 
-    /// Seals and publishes until the pool is closed. Failures are logged and retried
-    /// on the next pass: nothing here may stop the process that runs it.
+    /// Seals and publishes until the pool is closed. Failures are logged (once each,
+    /// until the next different outcome: a process holding another key would otherwise
+    /// say so twice a second) and retried on the next pass: nothing here may stop the
+    /// process that runs it.
     pub async fn run(self) {
+        let mut last_error: Option<String> = None;
         while !self.pool.is_closed() {
-            if let Err(error) = seal_pending(&self.pool, &self.objects, &self.key).await
-                && !self.pool.is_closed()
-            {
-                tracing::warn!(%error, "sealing the audit ledger; retrying");
+            match seal_pending(&self.pool, &self.objects, &self.key).await {
+                Ok(_) => {
+                    if last_error.take().is_some() {
+                        tracing::info!("sealing the audit ledger again");
+                    }
+                }
+                Err(_) if self.pool.is_closed() => break,
+                Err(error) => {
+                    let text = error.to_string();
+                    if last_error.as_deref() != Some(text.as_str()) {
+                        tracing::warn!(error = %text, "sealing the audit ledger; retrying");
+                        last_error = Some(text);
+                    }
+                }
             }
             tokio::time::sleep(self.interval).await;
         }
