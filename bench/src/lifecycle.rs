@@ -10,6 +10,13 @@
 //!   (create, screen, release, claim, start, upload with pre-submit checks, submit,
 //!   checked and routed by the worker, review claim, accept with evidence).
 //!
+//! * Audit appends into one project: [`APPEND_WRITERS`] connections each commit one
+//!   transaction per event (`workstream_store::audit::append`, what every transition
+//!   does), against the same appends made the way the audit chain made them before the
+//!   ledger: each transaction first locks one chain-head row and holds it to commit, so
+//!   the appends of a project ran one at a time. The ratio is what the ledger's design
+//!   is worth on this cluster's commit path.
+//!
 //! Transitions are counted from the audit trail (task events that changed the
 //! status), and the submit-to-routed latency from the same events' times, so the
 //! figures are what the ledger recorded, not what the client believes.
@@ -30,6 +37,8 @@ use crate::world::World;
 const CLIENTS: usize = 4;
 /// Active tasks a contributor may hold (the lifecycle's fixed cap).
 const ACTIVE_TASK_CAP: usize = 2;
+/// Concurrent writers of the audit-append measure.
+const APPEND_WRITERS: usize = 8;
 /// `anchors.md`: submit to first verdict visible, p95.
 const SUBMIT_TO_VERDICT_P95_TARGET_MS: f64 = 250.0;
 
@@ -132,6 +141,9 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
     let cycle_elapsed = cycles_ledger.span().unwrap_or(cycle_elapsed);
     let cycle_rate = cycles as f64 / cycle_elapsed.as_secs_f64();
     let cycle_transition_rate = cycle_transitions as f64 / cycle_elapsed.as_secs_f64();
+    let appends = scale.pick(4000, 400);
+    let ledger_rate = audit_appends(&world, appends, false).await?;
+    let chained_rate = audit_appends(&world, appends, true).await?;
     // The server's `Drop` stops it; the pgbench database is separate.
     drop(world);
 
@@ -174,6 +186,18 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
         reference_value: SUBMIT_TO_VERDICT_P95_TARGET_MS,
         better: Better::Lower,
         against: Against::Target,
+    });
+    report.figure(Figure {
+        area,
+        measure: format!(
+            "audit appends into one project, {APPEND_WRITERS} writers, one transaction each: appends/s"
+        ),
+        ours: ledger_rate,
+        unit: "/s",
+        reference: "the same appends through one locked chain head (the design before the ledger)".into(),
+        reference_value: chained_rate,
+        better: Better::Higher,
+        against: Against::Peer,
     });
     report.note(format!(
         "Task lifecycle: full cycles ran at {cycle_rate:.1} tasks/s; submit to routed p50 \
@@ -309,4 +333,51 @@ async fn pgbench(cluster: &BenchCluster, seconds: u64) -> anyhow::Result<f64> {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|tps| tps.parse().ok())
         .with_context(|| format!("no TPS in pgbench's output:\n{out}"))
+}
+
+/// `count` audit appends into the world's project by [`APPEND_WRITERS`] connections, one
+/// transaction each, and their rate per second; with `chain_head`, each transaction
+/// first locks one row and holds it to commit, as the audit chain did.
+async fn audit_appends(world: &World, count: usize, chain_head: bool) -> anyhow::Result<f64> {
+    let pool = world.server.database.pool().clone();
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS bench_chain_head (id int PRIMARY KEY, appended bigint NOT NULL); \
+         INSERT INTO bench_chain_head VALUES (1, 0) ON CONFLICT DO NOTHING",
+    )
+    .execute(&pool)
+    .await?;
+    let project = world.project;
+    let started = Instant::now();
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..APPEND_WRITERS {
+        let pool = pool.clone();
+        let share = count / APPEND_WRITERS + usize::from(writer < count % APPEND_WRITERS);
+        writers.spawn(async move {
+            for i in 0..share {
+                let mut tx = pool.begin().await?;
+                if chain_head {
+                    sqlx::query("UPDATE bench_chain_head SET appended = appended + 1 WHERE id = 1")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                workstream_store::audit::append(
+                    &mut tx,
+                    workstream_store::audit::NewAuditEvent {
+                        project_id: Some(project),
+                        entity_type: "bench".into(),
+                        event_type: "bench_appended".into(),
+                        payload: json!({ "writer": writer, "i": i }),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done??;
+    }
+    Ok(count as f64 / started.elapsed().as_secs_f64())
 }
