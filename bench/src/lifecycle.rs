@@ -340,7 +340,7 @@ async fn pgbench(cluster: &BenchCluster, seconds: u64) -> anyhow::Result<f64> {
 /// first locks one row and holds it to commit, as the audit chain did.
 async fn audit_appends(world: &World, count: usize, chain_head: bool) -> anyhow::Result<f64> {
     let pool = world.server.database.pool().clone();
-    sqlx::query(
+    sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS bench_chain_head (id int PRIMARY KEY, appended bigint NOT NULL); \
          INSERT INTO bench_chain_head VALUES (1, 0) ON CONFLICT DO NOTHING",
     )
