@@ -60,11 +60,7 @@ fn trail_query() -> String {
                             JOIN contribution_records c ON c.id = a.contribution_record_id \
                             WHERE c.task_id = $1)) \
          ORDER BY l.leaf_index NULLS LAST, e.occurred_at, e.id",
-        audit::EVENT_COLUMNS
-            .split(", ")
-            .map(|c| format!("e.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        audit::event_columns_of("e")
     )
 }
 

@@ -58,7 +58,7 @@ pub async fn gate(request: Request, next: Next) -> Response {
             .into_response();
         }
     };
-    if memchr_escape(&bytes)
+    if has_nul_escape(&bytes)
         && let Ok(value) = serde_json::from_slice::<Value>(&bytes)
         && let Some(pointer) = nul_pointer(&value, String::new())
     {
@@ -109,7 +109,7 @@ fn query_key_with_nul(query: &str) -> Option<String> {
 
 /// Whether the body holds the escape `\u0000` (the only way JSON can carry NUL; a
 /// match preceded by another backslash is a false alarm the parse clears).
-fn memchr_escape(bytes: &[u8]) -> bool {
+fn has_nul_escape(bytes: &[u8]) -> bool {
     bytes.windows(6).any(|w| w == b"\\u0000")
 }
 
@@ -160,8 +160,8 @@ mod tests {
             nul_pointer(&json!({"a": ["\\u0000 is text"]}), String::new()),
             None
         );
-        assert!(memchr_escape(br#"{"a":"x\u0000"}"#));
-        assert!(!memchr_escape(br#"{"a":"x\u0001"}"#));
+        assert!(has_nul_escape(br#"{"a":"x\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a":"x\u0001"}"#));
     }
 
     #[test]

@@ -145,6 +145,16 @@ pub const EVENT_COLUMNS: &str = "id, chain_key, chain_seq, project_id, entity_ty
      event_type, from_status, to_status, actor_id, reason, payload, request_id, \
      correlation_id, occurred_at, prev_digest, digest";
 
+/// [`EVENT_COLUMNS`] of the table aliased `alias` (`e.id, e.chain_key, ...`), for
+/// `SELECT`s that join the events to another table.
+pub fn event_columns_of(alias: &str) -> String {
+    EVENT_COLUMNS
+        .split(", ")
+        .map(|column| format!("{alias}.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Why an audit operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {

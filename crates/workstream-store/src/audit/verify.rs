@@ -9,7 +9,7 @@
 //! every later digest recomputed), a replaced event or a rebuilt tree each have their
 //! own [`LedgerProblem`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -20,7 +20,7 @@ use workstream_domain::merkle::{self, Frontier, Hash};
 
 use super::checkpoint::{self, Checkpoint, PUBLISHED_SCHEMA, Published, SealedEvent, VerifyingKey};
 use super::seal::{CHECKPOINT_COLUMNS, CheckpointRow};
-use super::{AuditError, AuditEvent, EVENT_COLUMNS, content_digest};
+use super::{AuditError, AuditEvent, content_digest, event_columns_of};
 use crate::objects::ObjectStore;
 
 /// Problems listed at most; the count says how many were found.
@@ -251,11 +251,7 @@ pub async fn verify(
     let query = format!(
         "SELECT l.leaf_index, {} FROM audit_ledger l JOIN audit_events e ON e.id = l.event_id \
          ORDER BY l.leaf_index",
-        EVENT_COLUMNS
-            .split(", ")
-            .map(|c| format!("e.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        event_columns_of("e")
     );
     let mut ledger = sqlx::query_as::<_, LedgerRow>(&query).fetch(pool);
     let mut tree = Frontier::default();
@@ -422,36 +418,27 @@ async fn compare_database_checkpoints(
     published: &BTreeMap<u64, Reference>,
     report: &mut LedgerReport,
 ) -> Result<(), AuditError> {
-    let rows: Vec<(CheckpointRow, DateTime<Utc>)> = sqlx::query_as::<_, CheckpointRow>(&format!(
+    let rows: Vec<CheckpointRow> = sqlx::query_as(&format!(
         "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY tree_size"
     ))
     .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|row| {
-        let at = row.signed_at;
-        (row, at)
-    })
-    .collect();
+    .await?;
     let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()").fetch_one(pool).await?;
-    let mut in_database = BTreeMap::new();
-    for (row, signed_at) in rows {
-        let checkpoint = row.checkpoint();
+    let mut in_database = BTreeSet::new();
+    for row in rows {
         let size = row.tree_size as u64;
-        match (published.get(&size), checkpoint) {
+        match (published.get(&size), row.checkpoint()) {
             (Some(reference), Some(c)) if reference.checkpoint == c => {}
             (Some(_), _) => report.problem(LedgerProblem::CheckpointRewritten { tree_size: size }),
-            (None, _) if now - signed_at > PUBLICATION_GRACE => {
+            (None, _) if now - row.signed_at > PUBLICATION_GRACE => {
                 report.problem(LedgerProblem::CheckpointNotPublished { tree_size: size })
             }
             (None, _) => {}
         }
-        in_database.insert(size, ());
+        in_database.insert(size);
     }
-    for size in published.keys() {
-        if !in_database.contains_key(size) {
-            report.problem(LedgerProblem::CheckpointRewritten { tree_size: *size });
-        }
+    for size in published.keys().filter(|size| !in_database.contains(size)) {
+        report.problem(LedgerProblem::CheckpointRewritten { tree_size: *size });
     }
     Ok(())
 }
