@@ -3,6 +3,11 @@
 //! `<target>/bench-cluster`, made afresh each run. Workstream and every peer get
 //! databases of their own on it, so each comparison shares one server, one disk and
 //! one commit path.
+//!
+//! The cluster loads `pg_stat_statements` (the only setting it adds to the kind `up`
+//! runs, and one that costs next to nothing per statement), so the lifecycle part can
+//! report the statements, commits and rows each evaluation and transition costs
+//! ([`Workload`]).
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +35,18 @@ impl BenchCluster {
             "== starting a durable embedded PostgreSQL under {}",
             root.display()
         );
+        let mut cluster = EmbeddedCluster::start(&root, Durability::Durable)?;
+        // Loaded at server start only: add it to the configuration and restart.
+        let conf = cluster.root().join("data/postgresql.conf");
+        let mut settings = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&conf)
+            .with_context(|| format!("opening {}", conf.display()))?;
+        std::io::Write::write_all(
+            &mut settings,
+            b"\nshared_preload_libraries = 'pg_stat_statements'\n",
+        )?;
+        cluster.stop()?;
         let cluster = EmbeddedCluster::start(&root, Durability::Durable)?;
         // SAFETY: called from `main` before the runtime or any other thread exists, so
         // nothing reads the environment concurrently.
@@ -62,4 +79,126 @@ impl BenchCluster {
     pub fn program(&self, name: &str) -> PathBuf {
         self.bin_dir.join(name)
     }
+}
+
+/// Marks the bench's own queries (status polls, the ledger reads), which
+/// [`Workload`] leaves out of what the product cost.
+pub const BENCH_QUERY: &str = "/* bench */";
+
+/// What a stretch of work cost the database: statements (every one a client round
+/// trip, `BEGIN` and `COMMIT` included), commits, rows written (by statements and
+/// triggers alike) and WAL, from `pg_stat_statements`, `pg_stat_database` and
+/// `pg_stat_wal`. The bench's own queries (marked [`BENCH_QUERY`]) are left out.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Workload {
+    /// Statements executed (top level).
+    pub statements: f64,
+    /// Transactions committed.
+    pub commits: f64,
+    /// Rows inserted, updated or deleted.
+    pub rows_written: f64,
+    /// WAL written, in bytes.
+    pub wal_bytes: f64,
+}
+
+impl Workload {
+    /// Starts counting on `pool`'s database: resets `pg_stat_statements` and reads the
+    /// database's counters.
+    pub async fn start(pool: &sqlx::PgPool) -> anyhow::Result<WorkloadMark> {
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            .execute(pool)
+            .await?;
+        let counters = counters(pool).await?;
+        sqlx::query("SELECT pg_stat_statements_reset()")
+            .execute(pool)
+            .await?;
+        Ok(WorkloadMark { counters })
+    }
+
+    /// Each figure divided by `by`.
+    pub fn per(self, by: f64) -> Workload {
+        Workload {
+            statements: self.statements / by,
+            commits: self.commits / by,
+            rows_written: self.rows_written / by,
+            wal_bytes: self.wal_bytes / by,
+        }
+    }
+}
+
+/// Where [`Workload::start`] began.
+pub struct WorkloadMark {
+    counters: Counters,
+}
+
+/// One of the product's statements in a profile.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct Statement {
+    /// Times executed.
+    pub calls: i64,
+    /// Rows returned or affected.
+    pub rows: i64,
+    /// Mean execution time in the server, ms.
+    pub mean_ms: f64,
+    /// Its text (normalized, shortened).
+    pub query: String,
+}
+
+impl WorkloadMark {
+    /// What the product did on `pool`'s database since the mark, and its statements,
+    /// most frequent first (a profile).
+    pub async fn finish(self, pool: &sqlx::PgPool) -> anyhow::Result<(Workload, Vec<Statement>)> {
+        let statements: Vec<Statement> = sqlx::query_as(
+            "SELECT calls, rows, mean_exec_time AS mean_ms, \
+                    left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query \
+               FROM pg_stat_statements \
+              WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+              ORDER BY calls DESC, total_exec_time DESC",
+        )
+        .fetch_all(pool)
+        .await?;
+        let now = counters(pool).await?;
+        let (bench, product): (Vec<Statement>, Vec<Statement>) = statements
+            .into_iter()
+            .partition(|s| s.query.contains(BENCH_QUERY) || s.query.contains("pg_stat"));
+        // Each of the bench's queries ran alone, in a transaction of its own.
+        let bench_commits: i64 = bench.iter().map(|s| s.calls).sum();
+        Ok((
+            Workload {
+                statements: product.iter().map(|s| s.calls as f64).sum(),
+                commits: now.commits - self.counters.commits - bench_commits as f64,
+                rows_written: now.rows_written - self.counters.rows_written,
+                wal_bytes: now.wal_bytes - self.counters.wal_bytes,
+            },
+            product,
+        ))
+    }
+}
+
+struct Counters {
+    commits: f64,
+    rows_written: f64,
+    wal_bytes: f64,
+}
+
+/// The database's commits and rows written, and the cluster's WAL, so far. Finished
+/// transactions reach `pg_stat_database` within a second, so it waits that long first.
+async fn counters(pool: &sqlx::PgPool) -> anyhow::Result<Counters> {
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SELECT pg_stat_clear_snapshot()")
+        .execute(&mut *conn)
+        .await?;
+    let (commits, rows_written, wal_bytes): (f64, f64, f64) = sqlx::query_as(
+        "SELECT xact_commit::float8, (tup_inserted + tup_updated + tup_deleted)::float8, \
+                (SELECT wal_bytes::float8 FROM pg_stat_wal) \
+           FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Counters {
+        commits,
+        rows_written,
+        wal_bytes,
+    })
 }

@@ -29,7 +29,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::Scale;
-use crate::cluster::BenchCluster;
+use crate::cluster::{BenchCluster, Workload};
 use crate::report::{Against, Better, Figure, Report, percentile, sorted};
 use crate::world::World;
 
@@ -65,6 +65,9 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
         let admission = world.upload(who, task).await?;
         prepared.push((i % CLIENTS, who.clone(), task, admission));
     }
+    let pool = world.server.database.pool().clone();
+    let mark = Workload::start(&pool).await?;
+    println!("-- submitting {routed_tasks} admitted packets");
     let started = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
     for client in 0..CLIENTS {
@@ -88,18 +91,23 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
     for task in &tasks {
         world.wait_status(*task, "review_pending").await?;
     }
+    let (routing_work, routing_profile) = mark.finish(&pool).await?;
+    let per_evaluation = routing_work.per(routed_tasks as f64);
     let routing = Ledger::read(&world, &tasks).await?;
     ensure!(
         routing.transitions("evaluation_pending") == routed_tasks
             && routing.transitions("review_pending") == routed_tasks,
         "every submission is recorded once and routed once"
     );
-    let routing_elapsed = routing.span().unwrap_or(started.elapsed());
+    // The tasks were claimed, started and uploaded before the clock started: the span
+    // runs from the first submission to the last route.
+    let routing_elapsed = routing.span_from("submitted").unwrap_or(started.elapsed());
     let routing_rate = (2 * routed_tasks) as f64 / routing_elapsed.as_secs_f64();
     // In a burst, submit-to-routed is mostly queueing behind the worker's two slots.
     let burst_to_routed = sorted(routing.latencies_ms("evaluation_pending", "review_pending"));
 
     // Full cycles.
+    let mark = Workload::start(&pool).await?;
     let before = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
     for client in 0..CLIENTS {
@@ -130,6 +138,7 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
     for task in &cycled {
         world.wait_status(*task, "accepted").await?;
     }
+    let (cycles_work, cycles_profile) = mark.finish(&pool).await?;
     let cycles_ledger = Ledger::read(&world, &cycled).await?;
     ensure!(
         cycles_ledger.transitions("accepted") == cycles,
@@ -141,6 +150,7 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
     let cycle_elapsed = cycles_ledger.span().unwrap_or(cycle_elapsed);
     let cycle_rate = cycles as f64 / cycle_elapsed.as_secs_f64();
     let cycle_transition_rate = cycle_transitions as f64 / cycle_elapsed.as_secs_f64();
+    let per_transition = cycles_work.per(cycle_transitions as f64);
     let appends = scale.pick(4000, 400);
     let ledger_rate = audit_appends(&world, appends, false).await?;
     let chained_rate = audit_appends(&world, appends, true).await?;
@@ -202,13 +212,36 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
     report.note(format!(
         "Task lifecycle: full cycles ran at {cycle_rate:.1} tasks/s; submit to routed p50 \
          {:.0} ms, p99 {:.0} ms in the cycles (audit times); with {routed_tasks} submitted \
-         in a burst, p50 {:.0} ms and p95 {:.0} ms (queued behind the worker's 2 slots); \
+         in a burst, p50 {:.0} ms and p95 {:.0} ms (queued behind the worker's {} slots); \
          pgbench ran {pgbench_seconds} s.",
         percentile(&to_routed, 50.0),
         percentile(&to_routed, 99.0),
         percentile(&burst_to_routed, 50.0),
-        percentile(&burst_to_routed, 95.0)
+        percentile(&burst_to_routed, 95.0),
+        workstream_engine::worker::default_concurrency(),
     ));
+    report.note(format!(
+        "Task lifecycle, database work: per routed submission (the submit request and its \
+         evaluation job, two transitions) {:.0} statements, {:.1} commits, {:.0} rows \
+         written, {:.1} KiB of WAL; per transition of the full cycles (every request of \
+         the cycle counted) {:.0} statements, {:.1} commits, {:.0} rows written, {:.1} KiB \
+         of WAL.",
+        per_evaluation.statements,
+        per_evaluation.commits,
+        per_evaluation.rows_written,
+        per_evaluation.wal_bytes / 1024.0,
+        per_transition.statements,
+        per_transition.commits,
+        per_transition.rows_written,
+        per_transition.wal_bytes / 1024.0,
+    ));
+    println!("-- statements of submission to routing, most frequent first (calls, rows, mean ms):");
+    for s in routing_profile.iter().take(60) {
+        println!(
+            "{:>7} {:>7} {:>8.3}  {}",
+            s.calls, s.rows, s.mean_ms, s.query
+        );
+    }
     report.raw(
         "lifecycle",
         json!({
@@ -229,6 +262,10 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
             "cycle_transitions_per_second": cycle_transition_rate,
             "pgbench_simple_update_tps": tps,
             "pgbench_seconds": pgbench_seconds,
+            "database_work_per_routed_submission": per_evaluation,
+            "database_work_per_cycle_transition": per_transition,
+            "routing_statements": routing_profile,
+            "cycle_statements": cycles_profile,
         }),
     );
     Ok(())
@@ -243,7 +280,7 @@ struct Ledger {
 impl Ledger {
     async fn read(world: &World, tasks: &[Uuid]) -> anyhow::Result<Ledger> {
         let events = sqlx::query_as(
-            "SELECT entity_id, to_status, occurred_at FROM audit_events
+            "/* bench */ SELECT entity_id, to_status, occurred_at FROM audit_events
               WHERE entity_type = 'task' AND entity_id = ANY($1)
                 AND to_status IS NOT NULL AND from_status IS DISTINCT FROM to_status
               ORDER BY occurred_at",
@@ -263,6 +300,13 @@ impl Ledger {
     /// From the first to the last event.
     fn span(&self) -> Option<Duration> {
         let first = self.events.first()?.2;
+        let last = self.events.last()?.2;
+        (last - first).to_std().ok().filter(|d| !d.is_zero())
+    }
+
+    /// From the first event that moved a task to `status` to the last event.
+    fn span_from(&self, status: &str) -> Option<Duration> {
+        let first = self.events.iter().find(|e| e.1 == status)?.2;
         let last = self.events.last()?.2;
         (last - first).to_std().ok().filter(|d| !d.is_zero())
     }

@@ -170,10 +170,11 @@ impl World {
     pub async fn wait_status(&self, task: Uuid, status: &str) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            let now: String = sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1")
-                .bind(task)
-                .fetch_one(self.server.database.pool())
-                .await?;
+            let now: String =
+                sqlx::query_scalar("/* bench */ SELECT status FROM tasks WHERE id = $1")
+                    .bind(task)
+                    .fetch_one(self.server.database.pool())
+                    .await?;
             if now == status {
                 return Ok(());
             }
@@ -188,7 +189,7 @@ impl World {
     /// Claims the review of `task` as `who`: the lease id.
     pub async fn claim_review(&self, who: &TestActor, task: Uuid) -> anyhow::Result<Uuid> {
         let entry: Uuid = sqlx::query_scalar(
-            "SELECT id FROM review_queue_entries WHERE task_id = $1 AND state = 'pending'",
+            "/* bench */ SELECT id FROM review_queue_entries WHERE task_id = $1 AND state = 'pending'",
         )
         .bind(task)
         .fetch_one(self.server.database.pool())

@@ -148,8 +148,18 @@ impl TestServer {
             objects: ObjectStore::local(dir.join("objects")).expect("object store"),
             scratch: dir.join("scratch"),
         });
-        let mut server =
-            TestServer::start_inner(verifier, ApiConfig::for_tests(), Some(pipeline.clone())).await;
+        // Sized as `workstream up` sizes its pool: HTTP's share and the worker's.
+        let connections = workstream_api::HTTP_CONNECTIONS
+            + workstream_engine::worker::connections_for(
+                workstream_engine::worker::default_concurrency(),
+            );
+        let mut server = TestServer::start_inner(
+            verifier,
+            ApiConfig::for_tests(),
+            Some(pipeline.clone()),
+            connections,
+        )
+        .await;
         register_builtins(server.database.pool(), pipeline.checkers.sandbox())
             .await
             .expect("register the built-in checkers");
@@ -174,15 +184,18 @@ impl TestServer {
     }
 
     async fn start_configured(verifier: Verifier, config: ApiConfig) -> TestServer {
-        TestServer::start_inner(verifier, config, None).await
+        TestServer::start_inner(verifier, config, None, 8).await
     }
 
     async fn start_inner(
         verifier: Verifier,
         config: ApiConfig,
         pipeline: Option<Arc<Pipeline>>,
+        connections: u32,
     ) -> TestServer {
-        let database = TestDatabase::create().await.expect("test database");
+        let database = TestDatabase::create_with_connections(connections)
+            .await
+            .expect("test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");

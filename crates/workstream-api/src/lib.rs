@@ -96,6 +96,10 @@ pub struct AppState {
     pub audit_key: Option<workstream_store::audit::VerifyingKey>,
 }
 
+/// Database connections a serving process keeps for its HTTP requests (job slots add
+/// theirs, `workstream_engine::worker::connections_for`).
+pub const HTTP_CONNECTIONS: u32 = 16;
+
 impl AppState {
     /// State over `pool` with `config`, verifying tokens with `verifier`.
     pub fn new(pool: PgPool, config: config::ApiConfig, verifier: auth::Verifier) -> AppState {

@@ -11,7 +11,7 @@ const EMBEDDED_DATABASE: &str = "workstream";
 
 /// Pool size for a command's own work (HTTP requests included); job slots add theirs
 /// (`crate::worker::connections_for`).
-pub const BASE_CONNECTIONS: u32 = 16;
+pub const BASE_CONNECTIONS: u32 = workstream_api::HTTP_CONNECTIONS;
 
 /// An open database, and the embedded cluster behind it if this process started one.
 pub struct Database {

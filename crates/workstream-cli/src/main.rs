@@ -8,7 +8,7 @@
 //! * `serve`: the API against `WORKSTREAM_DATABASE_URL`, whose schema must be current;
 //!   `WORKSTREAM_ENVIRONMENT` defaults to `production`. No jobs are worked in process
 //!   unless `--workers N` says so (production runs `workstream worker` beside it).
-//! * `worker`: works jobs (`--concurrency`, default 2 slots) against the same database
+//! * `worker`: works jobs (`--concurrency`, default four slots per core) against the same database
 //!   as `up` or `serve`, until Ctrl-C or SIGTERM, then drains; refuses a schema that is
 //!   behind. Run as many as needed, on any machines. `--lease-seconds` (default 60) is
 //!   how long a claimed job stays with this worker without a heartbeat, so how long a
@@ -88,7 +88,8 @@ enum Command {
         #[arg(long, env = "WORKSTREAM_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
         /// Job slots worked in this process (0: none; run `workstream worker` instead).
-        #[arg(long, env = "WORKSTREAM_WORKERS", default_value_t = 1)]
+        /// The default is four per core.
+        #[arg(long, env = "WORKSTREAM_WORKERS", default_value_t = worker::default_concurrency())]
         workers: usize,
     },
     /// Serve the API against an existing, migrated database.
@@ -107,11 +108,11 @@ enum Command {
     Worker {
         #[command(flatten)]
         database: DatabaseArgs,
-        /// Jobs worked at once.
+        /// Jobs worked at once (default: four per core).
         #[arg(
             long,
             env = "WORKSTREAM_WORKER_CONCURRENCY",
-            default_value_t = 2,
+            default_value_t = worker::default_slots(),
             value_parser = clap::value_parser!(u16).range(1..)
         )]
         concurrency: u16,

@@ -16,11 +16,11 @@ use workstream_engine::worker::{self, Worker, WorkerConfig};
 
 use crate::database::Database;
 
-/// Connections a process needs for `slots` job slots on top of its other work: each
-/// running handler holds one for its transaction and briefly another for a heartbeat or
-/// a failure record; the listener holds one; claiming takes one.
-pub fn connections_for(slots: usize) -> u32 {
-    u32::try_from(slots.saturating_mul(2).saturating_add(2)).unwrap_or(u32::MAX)
+pub use workstream_engine::worker::{connections_for, default_concurrency};
+
+/// [`default_concurrency`] as `workstream worker --concurrency` takes it.
+pub fn default_slots() -> u16 {
+    u16::try_from(default_concurrency()).unwrap_or(u16::MAX)
 }
 
 /// The default worker id: `hostname:pid`, which names the process in `jobs.locked_by`.

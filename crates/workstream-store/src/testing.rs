@@ -53,8 +53,14 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// Creates a new database for the calling test.
+    /// Creates a new database for the calling test, with a pool of 8 connections.
     pub async fn create() -> Result<Self, TestDatabaseError> {
+        Self::create_with_connections(8).await
+    }
+
+    /// [`TestDatabase::create`] with a pool of `connections` (a server that also works
+    /// jobs needs the pool its production process would have).
+    pub async fn create_with_connections(connections: u32) -> Result<Self, TestDatabaseError> {
         let server = server()?;
         let name = format!("test_{}", uuid::Uuid::now_v7().simple());
         match server {
@@ -71,7 +77,7 @@ impl TestDatabase {
             }
         }
         let url = with_database(server.admin_url(), &name)?;
-        let pool = crate::connect(&url, 8).await?;
+        let pool = crate::connect(&url, connections).await?;
         if let Server::External { .. } = server {
             crate::migrate(&pool).await?;
         }
