@@ -140,20 +140,22 @@ pub struct Statement {
     pub rows: i64,
     /// Mean execution time in the server, ms.
     pub mean_ms: f64,
+    /// Total execution time in the server, ms.
+    pub total_ms: f64,
     /// Its text (normalized, shortened).
     pub query: String,
 }
 
 impl WorkloadMark {
     /// What the product did on `pool`'s database since the mark, and its statements,
-    /// most frequent first (a profile).
+    /// the most time-consuming first (a profile).
     pub async fn finish(self, pool: &sqlx::PgPool) -> anyhow::Result<(Workload, Vec<Statement>)> {
         let statements: Vec<Statement> = sqlx::query_as(
-            "SELECT calls, rows, mean_exec_time AS mean_ms, \
+            "SELECT calls, rows, mean_exec_time AS mean_ms, total_exec_time AS total_ms, \
                     left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query \
                FROM pg_stat_statements \
               WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-              ORDER BY calls DESC, total_exec_time DESC",
+              ORDER BY total_exec_time DESC",
         )
         .fetch_all(pool)
         .await?;

@@ -458,7 +458,7 @@ async fn evaluate(
         |error: CommandError| HandlerError::retryable(format!("{}: {}", error.code, error.message));
 
     // 1. Start.
-    let context = match run_context(pool, run_id).await {
+    let context = match run_context(pool, run_id, true).await {
         Ok(Some(context)) => context,
         Ok(None) => return Err(HandlerError::permanent(format!("no checker run {run_id}"))),
         Err(error) => return Err(retry(error)),
@@ -469,12 +469,6 @@ async fn evaluate(
         tx.commit().await?;
         return Ok(());
     }
-    sqlx::query(
-        "UPDATE checker_runs SET status = 'running', started_at = now() WHERE id = $1 AND status = 'queued'",
-    )
-    .bind(run_id)
-    .execute(pool)
-    .await?;
 
     // 2. Materialize and check.
     let checked = match check(pipeline, pool, &context).await {
@@ -543,17 +537,29 @@ async fn finish(
     tx.commit().await.map_err(|e| Finish::Job(e.into()))
 }
 
-async fn run_context(pool: &PgPool, run_id: Uuid) -> Result<Option<RunContext>, CommandError> {
-    Ok(sqlx::query_as(
-        "SELECT r.status, r.task_id, r.submission_id, r.submission_version, s.archive_sha256, \
+/// The run's context, as it was before this read. With `start`, a queued run becomes
+/// `running` in the same statement (a run already finished is left as it is).
+async fn run_context(
+    pool: &PgPool,
+    run_id: Uuid,
+    start: bool,
+) -> Result<Option<RunContext>, CommandError> {
+    let start = if start {
+        "WITH started AS (UPDATE checker_runs SET status = 'running', started_at = now() \
+           WHERE id = $1 AND status = 'queued') "
+    } else {
+        ""
+    };
+    Ok(sqlx::query_as(&format!(
+        "{start}SELECT r.status, r.task_id, r.submission_id, r.submission_version, s.archive_sha256, \
          s.archive_object_key, s.manifest_digest, s.summary, s.contributor_attestation, \
          s.locked_checker_policy, s.locked_checker_policy_hash, t.acceptance_criteria, \
-         t.project_id, coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) AS artifact_policy, \
+         t.project_id, coalesce(g.policy_bundle -> 'artifact_policy', '{{}}'::jsonb) AS artifact_policy, \
          r.request \
          FROM checker_runs r JOIN submissions s ON s.id = r.submission_id \
          JOIN tasks t ON t.id = r.task_id JOIN project_guides g ON g.id = s.locked_guide_id \
-         WHERE r.id = $1",
-    )
+         WHERE r.id = $1"
+    ))
     .bind(run_id)
     .fetch_optional(pool)
     .await?)
@@ -706,7 +712,7 @@ pub async fn replay(
     pool: &PgPool,
     run_id: Uuid,
 ) -> Result<Replay, CommandError> {
-    let context = run_context(pool, run_id)
+    let context = run_context(pool, run_id, false)
         .await?
         .ok_or_else(CommandError::not_found)?;
     let stored_digest: Option<String> =
@@ -921,11 +927,36 @@ async fn finalize(
     Ok(())
 }
 
+/// Stores the members of a run in one statement (a row per member, in order).
 async fn record_members(
     tx: &mut PgConnection,
     run_id: Uuid,
     evaluation: &Evaluation,
 ) -> Result<(), CommandError> {
+    /// The columns of `checker_results`, one vector each.
+    #[derive(Default)]
+    struct Columns {
+        id: Vec<Uuid>,
+        ordinal: Vec<i32>,
+        checker_digest: Vec<String>,
+        checker_name: Vec<String>,
+        checker_version: Vec<String>,
+        config: Vec<Value>,
+        config_hash: Vec<String>,
+        status: Vec<&'static str>,
+        severity: Vec<&'static str>,
+        blocks_review: Vec<bool>,
+        verdict: Vec<Option<&'static str>>,
+        failure_code: Vec<Option<&'static str>>,
+        findings: Vec<Value>,
+        summary: Vec<Option<String>>,
+        fuel_consumed: Vec<i64>,
+        duration_us: Vec<i64>,
+        result_digest: Vec<String>,
+        request_digest: Vec<String>,
+        failure_detail: Vec<Option<String>>,
+    }
+    let mut c = Columns::default();
     for m in &evaluation.members {
         let status = match m.member.status {
             MemberStatus::Passed => "passed",
@@ -951,37 +982,68 @@ async fn record_members(
                 (json!([]), None, Some(storable_detail(detail)))
             }
         };
-        sqlx::query(
-            "INSERT INTO checker_results (id, checker_run_id, ordinal, checker_digest, checker_name, \
-             checker_version, config, config_hash, status, severity, blocks_review, verdict, \
-             failure_code, findings, summary, fuel_consumed, duration_us, result_digest, \
-             request_digest, failure_detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                     $18, $19, $20)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(run_id)
-        .bind(i32::try_from(m.check.ordinal).unwrap_or(i32::MAX))
-        .bind(m.check.digest.to_string())
-        .bind(&m.check.name)
-        .bind(&m.checker_version)
-        .bind(&m.check.configuration)
-        .bind(m.check.config_hash.to_string())
-        .bind(status)
-        .bind(m.member.severity.as_str())
-        .bind(m.member.blocks_review)
-        .bind(verdict)
-        .bind(m.outcome.result.failure().map(|c| c.as_str()))
-        .bind(findings)
-        .bind(summary)
-        .bind(i64::try_from(m.outcome.fuel_consumed).unwrap_or(i64::MAX))
-        .bind(i64::try_from(m.outcome.duration.as_micros()).unwrap_or(i64::MAX))
-        .bind(m.outcome.result_digest.to_string())
-        .bind(m.outcome.request_digest.to_string())
-        .bind(failure_detail)
-        .execute(&mut *tx)
-        .await?;
+        c.id.push(Uuid::now_v7());
+        c.ordinal
+            .push(i32::try_from(m.check.ordinal).unwrap_or(i32::MAX));
+        c.checker_digest.push(m.check.digest.to_string());
+        c.checker_name.push(m.check.name.clone());
+        c.checker_version.push(m.checker_version.clone());
+        c.config.push(m.check.configuration.clone());
+        c.config_hash.push(m.check.config_hash.to_string());
+        c.status.push(status);
+        c.severity.push(m.member.severity.as_str());
+        c.blocks_review.push(m.member.blocks_review);
+        c.verdict.push(verdict);
+        c.failure_code
+            .push(m.outcome.result.failure().map(|code| code.as_str()));
+        c.findings.push(findings);
+        c.summary.push(summary);
+        c.fuel_consumed
+            .push(i64::try_from(m.outcome.fuel_consumed).unwrap_or(i64::MAX));
+        c.duration_us
+            .push(i64::try_from(m.outcome.duration.as_micros()).unwrap_or(i64::MAX));
+        c.result_digest.push(m.outcome.result_digest.to_string());
+        c.request_digest.push(m.outcome.request_digest.to_string());
+        c.failure_detail.push(failure_detail);
     }
+    sqlx::query(
+        "INSERT INTO checker_results (id, checker_run_id, ordinal, checker_digest, checker_name, \
+         checker_version, config, config_hash, status, severity, blocks_review, verdict, \
+         failure_code, findings, summary, fuel_consumed, duration_us, result_digest, \
+         request_digest, failure_detail) \
+         SELECT id, $2, ordinal, checker_digest, checker_name, checker_version, config, \
+                config_hash, status, severity, blocks_review, verdict, failure_code, findings, \
+                summary, fuel_consumed, duration_us, result_digest, request_digest, failure_detail \
+         FROM UNNEST($1::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::jsonb[], \
+                     $8::text[], $9::text[], $10::text[], $11::bool[], $12::text[], $13::text[], \
+                     $14::jsonb[], $15::text[], $16::bigint[], $17::bigint[], $18::text[], \
+                     $19::text[], $20::text[]) \
+           AS m(id, ordinal, checker_digest, checker_name, checker_version, config, config_hash, \
+                status, severity, blocks_review, verdict, failure_code, findings, summary, \
+                fuel_consumed, duration_us, result_digest, request_digest, failure_detail)",
+    )
+    .bind(&c.id)
+    .bind(run_id)
+    .bind(&c.ordinal)
+    .bind(&c.checker_digest)
+    .bind(&c.checker_name)
+    .bind(&c.checker_version)
+    .bind(&c.config)
+    .bind(&c.config_hash)
+    .bind(&c.status)
+    .bind(&c.severity)
+    .bind(&c.blocks_review)
+    .bind(&c.verdict)
+    .bind(&c.failure_code)
+    .bind(&c.findings)
+    .bind(&c.summary)
+    .bind(&c.fuel_consumed)
+    .bind(&c.duration_us)
+    .bind(&c.result_digest)
+    .bind(&c.request_digest)
+    .bind(&c.failure_detail)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

@@ -95,6 +95,63 @@ pub async fn link_by_identity(
     .await
 }
 
+/// Who a token's (issuer, subject) is, read in one statement for every authenticated
+/// request: the link, its profile's kind and status, and the profile's active grants.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Identity {
+    /// The link, revoked or not.
+    #[sqlx(flatten)]
+    pub link: IdentityLink,
+    /// The profile's kind (`human`, `service`); `None` if the profile is missing.
+    pub profile_kind: Option<String>,
+    /// The profile's status (`active`, `suspended`, `deactivated`).
+    pub profile_status: Option<String>,
+    /// Active administrative grants: ids, in id order.
+    pub admin_grant_ids: Vec<Uuid>,
+    /// Their roles.
+    pub admin_grant_roles: Vec<String>,
+    /// Their project scopes (`None`: system).
+    pub admin_grant_projects: Vec<Option<Uuid>>,
+    /// Active project grants: ids, in id order.
+    pub project_grant_ids: Vec<Uuid>,
+    /// Their projects.
+    pub project_grant_projects: Vec<Uuid>,
+    /// Their roles.
+    pub project_grant_roles: Vec<String>,
+}
+
+/// The [`Identity`] of (`issuer`, `subject`), if it is linked.
+pub async fn identity(
+    conn: &mut PgConnection,
+    issuer: &str,
+    subject: &str,
+) -> Result<Option<Identity>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT l.id, l.actor_profile_id, l.issuer, l.subject, l.status, l.linked_by, \
+           l.linked_at, l.revoked_at, l.revoked_by, l.revoke_reason, \
+           p.kind AS profile_kind, p.status AS profile_status, \
+           a.ids AS admin_grant_ids, a.roles AS admin_grant_roles, a.projects AS admin_grant_projects, \
+           g.ids AS project_grant_ids, g.projects AS project_grant_projects, g.roles AS project_grant_roles \
+         FROM actor_identity_links l \
+         LEFT JOIN actor_profiles p ON p.id = l.actor_profile_id \
+         CROSS JOIN LATERAL ( \
+           SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids, \
+                  coalesce(array_agg(role ORDER BY id), '{}') AS roles, \
+                  coalesce(array_agg(scope_project_id ORDER BY id), '{}') AS projects \
+           FROM admin_role_grants WHERE target_actor_id = l.actor_profile_id AND status = 'active') a \
+         CROSS JOIN LATERAL ( \
+           SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids, \
+                  coalesce(array_agg(project_id ORDER BY id), '{}') AS projects, \
+                  coalesce(array_agg(role ORDER BY id), '{}') AS roles \
+           FROM project_role_grants WHERE actor_id = l.actor_profile_id AND status = 'active') g \
+         WHERE l.issuer = $1 AND l.subject = $2",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .fetch_optional(conn)
+    .await
+}
+
 /// The link `id`; `lock` takes a row lock for a status change.
 pub async fn link(
     conn: &mut PgConnection,

@@ -81,34 +81,6 @@ pub const PROJECT_GRANT_COLUMNS: &str = "id, project_id, actor_id, role, status,
      qualification_snapshot_id, issued_by, issuing_admin_grant_id, grant_reason, issued_at, \
      revoked_at, revoked_by, revoke_reason";
 
-/// The active administrative grants of `actor_id`: (id, role, scope project).
-pub async fn active_admin_grants(
-    conn: &mut PgConnection,
-    actor_id: Uuid,
-) -> Result<Vec<(Uuid, String, Option<Uuid>)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, role, scope_project_id FROM admin_role_grants \
-         WHERE target_actor_id = $1 AND status = 'active' ORDER BY id",
-    )
-    .bind(actor_id)
-    .fetch_all(conn)
-    .await
-}
-
-/// The active project grants of `actor_id`: (id, project, role).
-pub async fn active_project_grants(
-    conn: &mut PgConnection,
-    actor_id: Uuid,
-) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, project_id, role FROM project_role_grants \
-         WHERE actor_id = $1 AND status = 'active' ORDER BY id",
-    )
-    .bind(actor_id)
-    .fetch_all(conn)
-    .await
-}
-
 /// The administrative grant `id`; `lock` takes a row lock for a revocation.
 pub async fn admin_grant(
     conn: &mut PgConnection,

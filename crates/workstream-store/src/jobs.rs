@@ -294,11 +294,14 @@ pub enum Failed {
 /// job's id is returned. The wake-up notification is sent only for a new job, and
 /// PostgreSQL delivers it at commit.
 pub async fn enqueue(conn: &mut PgConnection, job: NewJob) -> Result<Uuid, sqlx::Error> {
+    // The notification rides in the insert's own round trip.
     let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO jobs (id, kind, payload, idempotency_key, run_at, max_attempts, correlation_id)
-         VALUES ($1, $2, $3, $4, COALESCE($5, now()), $6, $7)
-         ON CONFLICT ON CONSTRAINT jobs_idempotency_key_key DO NOTHING
-         RETURNING id",
+        "WITH job AS (
+             INSERT INTO jobs (id, kind, payload, idempotency_key, run_at, max_attempts, correlation_id)
+             VALUES ($1, $2, $3, $4, COALESCE($5, now()), $6, $7)
+             ON CONFLICT ON CONSTRAINT jobs_idempotency_key_key DO NOTHING
+             RETURNING id, kind)
+         SELECT id FROM job, LATERAL pg_notify($8, job.kind)",
     )
     .bind(Uuid::now_v7())
     .bind(&job.kind)
@@ -307,14 +310,10 @@ pub async fn enqueue(conn: &mut PgConnection, job: NewJob) -> Result<Uuid, sqlx:
     .bind(job.run_at)
     .bind(job.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS))
     .bind(&job.correlation_id)
+    .bind(CHANNEL)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(id) = inserted {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(&job.kind)
-            .execute(&mut *conn)
-            .await?;
         return Ok(id);
     }
     // Only a conflicting idempotency key skips the insert; the conflicting row is

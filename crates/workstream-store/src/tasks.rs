@@ -594,6 +594,17 @@ impl Authority {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct AuthorityRow {
+    kind: String,
+    status: String,
+    linked: bool,
+    admin_roles: Vec<String>,
+    admin_ids: Vec<Uuid>,
+    project_roles: Vec<String>,
+    project_ids: Vec<Uuid>,
+}
+
 /// Reads an actor's authority over `project_id`. With `lock`, the profile and grant rows
 /// are share-locked, so a revocation cannot commit between this check and the change
 /// it authorizes (the last lock of a command, R47, R50).
@@ -603,41 +614,46 @@ pub async fn authority(
     project_id: Uuid,
     lock: bool,
 ) -> Result<Authority, sqlx::Error> {
+    // One round trip: every request's authority is read (and, in a command, locked)
+    // by this statement, so it is one statement rather than four.
     let lock_clause = if lock { " FOR SHARE" } else { "" };
-    let profile: Option<(String, String)> = sqlx::query_as(&format!(
-        "SELECT kind, status FROM actor_profiles WHERE id = $1{lock_clause}"
+    let row: Option<AuthorityRow> = sqlx::query_as(&format!(
+        "SELECT p.kind, p.status, \
+           EXISTS (SELECT 1 FROM actor_identity_links \
+                   WHERE actor_profile_id = p.id AND status = 'active') AS linked, \
+           a.roles AS admin_roles, a.ids AS admin_ids, g.roles AS project_roles, g.ids AS project_ids \
+         FROM (SELECT id, kind, status FROM actor_profiles WHERE id = $1{lock_clause}) p \
+         CROSS JOIN LATERAL ( \
+           SELECT coalesce(array_agg(role ORDER BY system, id), '{{}}') AS roles, \
+                  coalesce(array_agg(id ORDER BY system, id), '{{}}') AS ids \
+           FROM (SELECT role, id, scope_type = 'system' AS system FROM admin_role_grants \
+                 WHERE target_actor_id = $1 AND status = 'active' \
+                   AND (scope_type = 'system' OR scope_project_id = $2){lock_clause}) x) a \
+         CROSS JOIN LATERAL ( \
+           SELECT coalesce(array_agg(role ORDER BY id), '{{}}') AS roles, \
+                  coalesce(array_agg(id ORDER BY id), '{{}}') AS ids \
+           FROM (SELECT role, id FROM project_role_grants \
+                 WHERE actor_id = $1 AND project_id = $2 AND status = 'active'{lock_clause}) x) g"
     ))
     .bind(actor_id)
+    .bind(project_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((kind, status)) = profile else {
+    let Some(row) = row else {
         return Ok(Authority::default());
     };
-    let (linked,): (bool,) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM actor_identity_links \
-         WHERE actor_profile_id = $1 AND status = 'active')",
-    )
-    .bind(actor_id)
-    .fetch_one(&mut *conn)
-    .await?;
+    let AuthorityRow {
+        kind,
+        status,
+        linked,
+        admin_roles,
+        admin_ids,
+        project_roles,
+        project_ids,
+    } = row;
     // Project-scoped grants first, so the most specific grant is the one recorded.
-    let admin: Vec<(String, Uuid)> = sqlx::query_as(&format!(
-        "SELECT role, id FROM admin_role_grants WHERE target_actor_id = $1 AND status = 'active' \
-         AND (scope_type = 'system' OR scope_project_id = $2) \
-         ORDER BY scope_type = 'system', id{lock_clause}"
-    ))
-    .bind(actor_id)
-    .bind(project_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let project: Vec<(String, Uuid)> = sqlx::query_as(&format!(
-        "SELECT role, id FROM project_role_grants WHERE actor_id = $1 AND project_id = $2 \
-         AND status = 'active' ORDER BY id{lock_clause}"
-    ))
-    .bind(actor_id)
-    .bind(project_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let admin = admin_roles.into_iter().zip(admin_ids).collect();
+    let project = project_roles.into_iter().zip(project_ids).collect();
     Ok(Authority {
         active_human: kind == "human" && status == "active" && linked,
         admin,

@@ -15,12 +15,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::roles::{AdminRole, ProjectRole, Scope, ScopeType};
 use workstream_engine::authority::{RequestContext, provisioning};
 use workstream_store::actors;
-use workstream_store::grants as stored_grants;
 
 use super::grants::{AdminGrant, Grants, ProjectGrant};
 use super::token::{SubjectKind, TokenError, VerifiedToken};
@@ -180,8 +178,8 @@ async fn resolve(
         }
     };
     let mut conn = state.pool.acquire().await?;
-    let mut link = actors::link_by_identity(&mut conn, &token.issuer, &token.subject).await?;
-    if link.is_none() {
+    let mut identity = actors::identity(&mut conn, &token.issuer, &token.subject).await?;
+    if identity.is_none() {
         if kind == ActorKind::Service {
             return Ok(Err(forbidden(
                 "service_actor_not_provisioned",
@@ -208,20 +206,22 @@ async fn resolve(
             // Linked concurrently by another first request: use that profile.
             None => tx.rollback().await?,
         }
-        link = actors::link_by_identity(&mut conn, &token.issuer, &token.subject).await?;
+        identity = actors::identity(&mut conn, &token.issuer, &token.subject).await?;
     }
-    let link =
-        link.ok_or_else(|| ApiError::internal("identity link missing after provisioning"))?;
-    if link.status != "active" {
+    let identity =
+        identity.ok_or_else(|| ApiError::internal("identity link missing after provisioning"))?;
+    if identity.link.status != "active" {
         return Ok(Err(forbidden(
             "identity_link_revoked",
             "this identity has been revoked",
         )));
     }
-    let profile = actors::profile(&mut conn, link.actor_profile_id, false)
-        .await?
-        .ok_or_else(|| ApiError::internal("identity link without a profile"))?;
-    match profile.status.as_str() {
+    let (Some(profile_kind), Some(profile_status)) =
+        (&identity.profile_kind, &identity.profile_status)
+    else {
+        return Err(ApiError::internal("identity link without a profile"));
+    };
+    match profile_status.as_str() {
         "active" => {}
         "suspended" => return Ok(Err(forbidden("actor_suspended", "this actor is suspended"))),
         _ => {
@@ -231,31 +231,49 @@ async fn resolve(
             )));
         }
     }
-    if profile.kind != kind.as_str() {
+    if profile_kind != kind.as_str() {
         return Ok(Err(forbidden(
             "subject_kind_mismatch",
             "the token's subject_kind does not match the provisioned actor",
         )));
     }
-    let grants = load_grants(&mut conn, profile.id).await?;
+    let grants = grants_of(&identity)?;
     Ok(Ok(Caller {
-        actor_id: profile.id,
+        actor_id: identity.link.actor_profile_id,
         kind,
         grants,
-        link_id: link.id,
+        link_id: identity.link.id,
         issuer: token.issuer.clone(),
         correlation_id,
     }))
 }
 
-/// The active grants of `actor_id`. A stored token this build does not know is a bug
-/// in the schema's CHECKs, so it is an internal error rather than a silent skip.
-pub(crate) async fn load_grants(
-    conn: &mut PgConnection,
-    actor_id: Uuid,
+/// The grants of a resolved identity.
+fn grants_of(identity: &actors::Identity) -> Result<Grants, ApiError> {
+    let admin = identity
+        .admin_grant_ids
+        .iter()
+        .zip(&identity.admin_grant_roles)
+        .zip(&identity.admin_grant_projects)
+        .map(|((id, role), project)| (*id, role.clone(), *project));
+    let project = identity
+        .project_grant_ids
+        .iter()
+        .zip(&identity.project_grant_projects)
+        .zip(&identity.project_grant_roles)
+        .map(|((id, project), role)| (*id, *project, role.clone()));
+    grants_from(admin, project)
+}
+
+/// Grants from stored rows: administrative (id, role, project scope) and project (id,
+/// project, role). A stored token this build does not know is a bug in the schema's
+/// CHECKs, so it is an internal error rather than a silent skip.
+fn grants_from(
+    admin: impl IntoIterator<Item = (Uuid, String, Option<Uuid>)>,
+    project: impl IntoIterator<Item = (Uuid, Uuid, String)>,
 ) -> Result<Grants, ApiError> {
     let mut grants = Grants::default();
-    for (id, role, project) in stored_grants::active_admin_grants(conn, actor_id).await? {
+    for (id, role, project) in admin {
         let role: AdminRole = role.parse().map_err(ApiError::internal)?;
         let scope_type = if project.is_some() {
             ScopeType::Project
@@ -265,7 +283,7 @@ pub(crate) async fn load_grants(
         let scope = Scope::from_parts(scope_type, project).map_err(ApiError::internal)?;
         grants.admin.push(AdminGrant { id, role, scope });
     }
-    for (id, project_id, role) in stored_grants::active_project_grants(conn, actor_id).await? {
+    for (id, project_id, role) in project {
         let role: ProjectRole = role.parse().map_err(ApiError::internal)?;
         grants.project.push(ProjectGrant {
             id,

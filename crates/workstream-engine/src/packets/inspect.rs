@@ -10,7 +10,10 @@
 //!    once: each local header must agree with its central record, records must tile
 //!    the archive with no gap or overlap, and each entry streams through `io::copy`
 //!    into its file while its SHA-256 and CRC-32 are computed, never past its declared
-//!    size. The same read hashes the archive itself, so the upload is read once.
+//!    size. Beside it, a second thread reads the archive once more for its own
+//!    SHA-256 (from the page cache: the file was just written), so the two hashes of
+//!    every byte, the archive's and the entry's, run on two cores instead of one after
+//!    the other.
 //!
 //! Memory is bounded by the central directory (`maximum_central_directory_bytes`) and
 //! a few fixed buffers, whatever the packet's size.
@@ -18,6 +21,7 @@
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -171,36 +175,31 @@ fn inspect_into(
             .map_err(|e| IntakeError::infrastructure(format!("creating a directory: {e}")))?;
     }
 
-    // Pass 2: expand in file order, hashing the whole upload on the way.
+    // Pass 2: expand in file order, while another thread hashes the whole upload.
     planned.sort_unstable_by_key(|plan| plan.entry.local_header_offset);
     file.seek(SeekFrom::Start(0))
         .map_err(|e| IntakeError::infrastructure(format!("reading the archive: {e}")))?;
-    let mut reader = HashingReader::new(BufReader::with_capacity(ARCHIVE_BUFFER, file));
-    let mut files = Vec::with_capacity(planned.len());
-    for (i, plan) in planned.iter().enumerate() {
-        deadline.check()?;
-        let next_record = planned
-            .get(i + 1)
-            .map_or(directory.offset, |next| next.entry.local_header_offset);
-        let extracted = extract(&mut reader, plan, next_record, &writer, &deadline)
-            .map_err(|e| e.at_entry(plan.entry.index))?;
-        files.extend(extracted);
-    }
-    if reader.position != directory.offset {
-        return Err(IntakeError::integrity(
-            "gap_before_central_directory",
-            "bytes lie between the last local record and the central directory",
-        ));
-    }
-    // The central directory and end records: already parsed, read again only to
-    // finish the archive's digest.
-    io::copy(&mut reader, &mut io::sink()).map_err(read_error)?;
-    if reader.position != archive_bytes {
+    let whole = File::open(archive)
+        .map_err(|e| IntakeError::infrastructure(format!("opening the archive: {e}")))?;
+    let stop = AtomicBool::new(false);
+    let (files, digest) = std::thread::scope(|scope| {
+        let digest = scope.spawn(|| archive_digest(whole, &stop));
+        let files = expand_all(file, &planned, directory.offset, &writer, &deadline);
+        if files.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let digest = digest
+            .join()
+            .unwrap_or_else(|_| Err(IntakeError::infrastructure("hashing the archive panicked")));
+        (files, digest)
+    });
+    let mut files = files?;
+    let (archive_sha256, hashed) = digest?;
+    if hashed != archive_bytes {
         return Err(IntakeError::infrastructure(
             "the archive changed while it was read",
         ));
     }
-    let archive_sha256 = Digest::from_sha256(reader.hasher.finalize().into());
 
     files.sort_unstable_by(|a: &PacketFile, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     let (manifest, manifest_digest, totals) = manifest::build(&directories, &files)?;
@@ -305,7 +304,7 @@ fn judge(entry: CentralEntry, limits: &PacketLimits) -> Result<Planned, IntakeEr
 /// Pass 2 for one entry: check its local record and expand it (a directory's data is
 /// checked too, into a sink). `next_record` is where the next record must start.
 fn extract<R: Read>(
-    reader: &mut HashingReader<R>,
+    reader: &mut CountingReader<R>,
     plan: &Planned,
     next_record: u64,
     tree: &TreeWriter,
@@ -410,10 +409,65 @@ fn extract<R: Read>(
     Ok(extracted)
 }
 
+/// Pass 2: every planned entry, in file order, from one front-to-back read of `file`;
+/// the records must tile the archive up to the central directory at `directory`.
+fn expand_all(
+    file: File,
+    planned: &[Planned],
+    directory: u64,
+    writer: &TreeWriter,
+    deadline: &Deadline,
+) -> Result<Vec<PacketFile>, IntakeError> {
+    let mut reader = CountingReader::new(BufReader::with_capacity(ARCHIVE_BUFFER, file));
+    let mut files = Vec::with_capacity(planned.len());
+    for (i, plan) in planned.iter().enumerate() {
+        deadline.check()?;
+        let next_record = planned
+            .get(i + 1)
+            .map_or(directory, |next| next.entry.local_header_offset);
+        let extracted = extract(&mut reader, plan, next_record, writer, deadline)
+            .map_err(|e| e.at_entry(plan.entry.index))?;
+        files.extend(extracted);
+    }
+    if reader.position != directory {
+        return Err(IntakeError::integrity(
+            "gap_before_central_directory",
+            "bytes lie between the last local record and the central directory",
+        ));
+    }
+    Ok(files)
+}
+
+/// The SHA-256 of everything in `file` and how many bytes that was; gives up (with a
+/// placeholder error nobody reads) once `stop` is set.
+fn archive_digest(mut file: File, stop: &AtomicBool) -> Result<(Digest, u64), IntakeError> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; ARCHIVE_BUFFER];
+    let mut total = 0u64;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(IntakeError::infrastructure("hashing the archive stopped"));
+        }
+        let n = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(IntakeError::infrastructure(format!(
+                    "reading the archive: {e}"
+                )));
+            }
+        };
+        hasher.update(&buffer[..n]);
+        total += n as u64;
+    }
+    Ok((Digest::from_sha256(hasher.finalize().into()), total))
+}
+
 /// Streams one entry's data from `reader` into `out`, checking its declared size and
 /// CRC-32; returns the SHA-256 of the expanded bytes.
 fn expand<R: Read, W: Write>(
-    reader: &mut HashingReader<R>,
+    reader: &mut CountingReader<R>,
     entry: &CentralEntry,
     out: W,
     deadline: &Deadline,
@@ -514,27 +568,21 @@ impl<W: Write> Write for EntryWriter<'_, W> {
     }
 }
 
-/// Reads the archive front to back, hashing every byte and counting its position.
-struct HashingReader<R> {
+/// Reads the archive front to back, counting its position.
+struct CountingReader<R> {
     inner: R,
-    hasher: Sha256,
     position: u64,
 }
 
-impl<R> HashingReader<R> {
+impl<R> CountingReader<R> {
     fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-            position: 0,
-        }
+        CountingReader { inner, position: 0 }
     }
 }
 
-impl<R: Read> Read for HashingReader<R> {
+impl<R: Read> Read for CountingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
         self.position += n as u64;
         Ok(n)
     }

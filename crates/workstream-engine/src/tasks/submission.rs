@@ -438,27 +438,55 @@ pub async fn submit(
     })
 }
 
-/// Records the packet's files (the manifest's file entries) for the submission.
+/// Records the packet's files (the manifest's file entries) for the submission, in one
+/// statement.
 async fn record_files(
     conn: &mut PgConnection,
     submission_id: Uuid,
     manifest: &Value,
 ) -> Result<(), CommandError> {
-    let entries = manifest["entries"].as_array().cloned().unwrap_or_default();
-    for entry in entries.iter().filter(|e| e["entry_type"] == "file") {
-        sqlx::query(
-            "INSERT INTO packet_files (id, submission_id, path, byte_count, sha256, executable) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(submission_id)
-        .bind(entry["normalized_path"].as_str().unwrap_or_default())
-        .bind(entry["byte_count"].as_i64().unwrap_or_default())
-        .bind(entry["sha256"].as_str().unwrap_or_default())
-        .bind(entry["executable"].as_bool().unwrap_or(false))
-        .execute(&mut *conn)
-        .await?;
+    let files: Vec<&Value> = manifest["entries"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter(|e| e["entry_type"] == "file")
+                .collect()
+        })
+        .unwrap_or_default();
+    if files.is_empty() {
+        return Ok(());
     }
+    // One statement for the whole packet, however many files it has.
+    let ids: Vec<Uuid> = files.iter().map(|_| Uuid::now_v7()).collect();
+    let text = |key: &str| -> Vec<&str> {
+        files
+            .iter()
+            .map(|f| f[key].as_str().unwrap_or_default())
+            .collect()
+    };
+    let byte_counts: Vec<i64> = files
+        .iter()
+        .map(|f| f["byte_count"].as_i64().unwrap_or_default())
+        .collect();
+    let executable: Vec<bool> = files
+        .iter()
+        .map(|f| f["executable"].as_bool().unwrap_or(false))
+        .collect();
+    sqlx::query(
+        "INSERT INTO packet_files (id, submission_id, path, byte_count, sha256, executable) \
+         SELECT id, $2, path, byte_count, sha256, executable \
+         FROM UNNEST($1::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bool[]) \
+           AS f(id, path, byte_count, sha256, executable)",
+    )
+    .bind(&ids)
+    .bind(submission_id)
+    .bind(text("normalized_path"))
+    .bind(&byte_counts)
+    .bind(text("sha256"))
+    .bind(&executable)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
