@@ -1,10 +1,12 @@
 //! The job worker: runs the handlers of claimed jobs (architecture §5).
 //!
 //! A [`Worker`] owns `concurrency` slots. While a slot is free it claims due jobs of the
-//! kinds it has handlers for, as many as it has free slots, in one statement
-//! (`workstream_store::jobs::claim_batch`: a busy queue costs one claim commit per
-//! batch, not per job), and runs each handler in a task of its own beside a heartbeat
-//! that keeps extending the job's lease.
+//! kinds it has handlers for, as many as it has free slots plus up to `prefetch` more,
+//! in one statement (`workstream_store::jobs::claim_batch`), and runs each handler in a
+//! task of its own beside a heartbeat that keeps extending the job's lease. The extra
+//! claims wait in the process and start, without a round trip, as slots free up: a
+//! busy queue costs one claim per batch, not per job. A stopping worker gives back the
+//! claims it never started (`jobs::release_unstarted`).
 //! The handler writes its results and calls `jobs::complete` in one transaction, so a
 //! job's effects commit once, by the worker that still holds the lease. What the worker
 //! does after the handler returns depends only on how it ended:
@@ -36,13 +38,13 @@
 //! Job kinds plug in at one place, [`handlers`], which `workstream worker`, `serve` and
 //! `up` all use.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sqlx::PgPool;
@@ -140,6 +142,12 @@ pub struct WorkerConfig {
     pub worker_id: String,
     /// Jobs run at once.
     pub concurrency: usize,
+    /// Due jobs claimed beyond the free slots, held in this process and started as
+    /// slots free up without another claim. A busy queue then costs one claim per
+    /// batch instead of one per job; an idle one is unaffected (a claim takes only
+    /// what is due). A stopping worker gives its unstarted claims back
+    /// (`jobs::release_unstarted`), so they cost no attempt.
+    pub prefetch: usize,
     /// How long a claim or heartbeat holds a job. A worker that dies holds its jobs this
     /// long at most.
     pub lease: Duration,
@@ -174,12 +182,13 @@ pub fn connections_for(slots: usize) -> u32 {
 }
 
 impl WorkerConfig {
-    /// Defaults: [`default_concurrency`] slots, a 60 s lease extended every 20 s, a 5 s
-    /// poll, the default backoff, a 30 s grace period.
+    /// Defaults: [`default_concurrency`] slots and as many prefetched claims, a 60 s
+    /// lease extended every 20 s, a 5 s poll, the default backoff, a 30 s grace period.
     pub fn new(worker_id: impl Into<String>) -> Self {
         WorkerConfig {
             worker_id: worker_id.into(),
             concurrency: default_concurrency(),
+            prefetch: default_concurrency(),
             lease: Duration::from_secs(60),
             heartbeat: Duration::from_secs(20),
             poll_interval: Duration::from_secs(5),
@@ -210,6 +219,9 @@ struct Shared {
     pool: PgPool,
     config: WorkerConfig,
     registry: HashMap<&'static str, Arc<dyn JobHandler>>,
+    /// Claims waiting for a slot ([`WorkerConfig::prefetch`]), oldest first, with when
+    /// they were claimed.
+    prefetched: std::sync::Mutex<VecDeque<(Instant, ClaimedJob)>>,
 }
 
 /// A due job that claim skipped is locked by another transaction; an idle worker waits
@@ -243,6 +255,7 @@ impl Worker {
                 pool,
                 config,
                 registry,
+                prefetched: std::sync::Mutex::new(VecDeque::new()),
             }),
         })
     }
@@ -304,6 +317,14 @@ impl Worker {
             while let Ok(more) = slots.clone().try_acquire_owned() {
                 free.push(more);
             }
+            // Claims already held start first, without a round trip.
+            for (claimed_at, job) in shared.take_prefetched(free.len()) {
+                let slot = free.pop().expect("no more prefetched jobs than free slots");
+                running.spawn(start_prefetched(shared.clone(), claimed_at, job, slot));
+            }
+            if free.is_empty() {
+                continue;
+            }
             running.spawn(claim_and_run(
                 shared.clone(),
                 kinds.clone(),
@@ -325,6 +346,19 @@ impl Worker {
                 "grace period over; abandoning running jobs (their leases will expire)"
             );
             running.shutdown().await;
+        }
+        let unstarted: Vec<ClaimedJob> = shared
+            .take_prefetched(usize::MAX)
+            .into_iter()
+            .map(|(_, job)| job)
+            .collect();
+        match jobs::release_unstarted(&shared.pool, &unstarted).await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(released, "unstarted claims given back"),
+            Err(err) => tracing::warn!(
+                error = %err,
+                "could not give back unstarted claims; their leases will expire"
+            ),
         }
         tracing::info!("worker stopped");
     }
@@ -398,12 +432,13 @@ async fn claim_and_run(
     last_claim: Arc<AtomicU8>,
 ) {
     let config = &shared.config;
+    let room = config.prefetch.saturating_sub(shared.prefetched_len());
     let claimed = jobs::claim_batch(
         &shared.pool,
         &config.worker_id,
         &kinds,
         config.lease,
-        free.len(),
+        free.len() + room,
     )
     .await;
     let claimed = match claimed {
@@ -420,14 +455,67 @@ async fn claim_and_run(
     };
     // Dropping this set (a worker abandoning its jobs at shutdown) aborts them all.
     let mut jobs = JoinSet::new();
-    for job in claimed {
+    let mut claimed = claimed.into_iter();
+    for job in claimed.by_ref().take(free.len()) {
         let slot = free.pop().expect("no more jobs than free slots");
         jobs.spawn(run_job(shared.clone(), job, slot));
     }
     drop(free);
+    // The rest wait for the next free slots (see `WorkerConfig::prefetch`).
+    let now = Instant::now();
+    shared
+        .prefetched
+        .lock()
+        .expect("the prefetch queue is never poisoned")
+        .extend(claimed.map(|job| (now, job)));
     while let Some(ended) = jobs.join_next().await {
         report_task_end(ended);
     }
+}
+
+impl Shared {
+    /// Up to `most` prefetched claims, oldest first.
+    fn take_prefetched(&self, most: usize) -> Vec<(Instant, ClaimedJob)> {
+        let mut queue = self
+            .prefetched
+            .lock()
+            .expect("the prefetch queue is never poisoned");
+        let n = most.min(queue.len());
+        queue.drain(..n).collect()
+    }
+
+    fn prefetched_len(&self) -> usize {
+        self.prefetched
+            .lock()
+            .expect("the prefetch queue is never poisoned")
+            .len()
+    }
+}
+
+/// Runs a prefetched claim in `slot`. A claim that waited more than a heartbeat
+/// interval has its lease extended first, so it starts with at least as much lease as
+/// a fresh one has before its first heartbeat; one whose lease was lost meanwhile is
+/// dropped (another worker has the job).
+async fn start_prefetched(
+    shared: Arc<Shared>,
+    claimed_at: Instant,
+    job: ClaimedJob,
+    slot: OwnedSemaphorePermit,
+) {
+    if claimed_at.elapsed() >= shared.config.heartbeat {
+        match jobs::heartbeat(&shared.pool, &job, shared.config.lease).await {
+            Ok(_) => {}
+            Err(JobError::LeaseLost) => {
+                tracing::warn!(id = %job.id, "a prefetched claim's lease was lost before it started");
+                return;
+            }
+            // Run it anyway: its own heartbeat will try again.
+            Err(err) => {
+                tracing::warn!(id = %job.id, error = %err, "extending a prefetched claim failed")
+            }
+        }
+    }
+    run_job(shared, job, slot).await;
 }
 
 /// Runs one claimed job to its end, holding `slot` until the handler succeeded or its

@@ -369,3 +369,76 @@ async fn a_worker_refuses_duplicate_kinds_and_impossible_settings() {
         ]
     );
 }
+
+#[tokio::test]
+async fn prefetched_claims_run_in_turn_and_a_stopping_worker_gives_back_the_rest() {
+    let (_db, pool) = setup().await;
+    // One slot and three prefetched claims: of five slow jobs, four are claimed at once.
+    let ids = enqueue(&pool, "test.slow", 5).await;
+    let worker = start(
+        &pool,
+        WorkerConfig {
+            prefetch: 3,
+            ..config("w", 1)
+        },
+    );
+    let states = |pool: PgPool, ids: Vec<Uuid>| async move {
+        let mut states = Vec::new();
+        for id in ids {
+            states.push(jobs::get(&pool, id).await.unwrap().unwrap().state);
+        }
+        states
+    };
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while states(pool.clone(), ids.clone()).await
+            != ["running", "running", "running", "running", "available"]
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("one job runs and two more are claimed for the slot");
+    // The slot takes the prefetched claims in turn, with no further claim for them.
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while jobs::get(&pool, ids[1]).await.unwrap().unwrap().state != "completed" {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the first prefetched claim runs");
+    worker.stop().await;
+
+    // The job under way at the stop finished; the claims never started were given back
+    // with their attempt, and nothing else ran twice.
+    let records: Vec<_> = {
+        let mut records = Vec::new();
+        for id in &ids {
+            records.push(jobs::get(&pool, *id).await.unwrap().unwrap());
+        }
+        records
+    };
+    let finished = records.iter().filter(|r| r.state == "completed").count();
+    assert!(
+        finished >= 2,
+        "the first job and one prefetched claim completed"
+    );
+    assert_eq!(
+        records[3].state, "available",
+        "the claim still waiting at the stop was given back"
+    );
+    for record in &records {
+        match record.state.as_str() {
+            "completed" => assert_eq!(record.attempt, 1),
+            "available" => {
+                assert_eq!(record.attempt, 0, "an unstarted claim costs no attempt");
+                assert!(record.locked_by.is_none() && record.lease_expires_at.is_none());
+            }
+            other => panic!("job {} left {other}", record.id),
+        }
+    }
+    let results: i64 = sqlx::query_scalar("SELECT count(*) FROM results")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(usize::try_from(results).unwrap(), finished, "each ran once");
+}

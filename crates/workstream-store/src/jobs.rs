@@ -50,6 +50,7 @@
 //! | `running`, attempt < max | `retryable` (run_at = now + backoff) | the lease holder | [`fail`] |
 //! | `running`, attempt = max | `discarded` | the lease holder          | [`fail`]          |
 //! | `running`             | `discarded` | the lease holder (a permanent error) | [`discard`] |
+//! | `running`, never started | `available` (attempt given back) | the lease holder (a stopping worker's prefetched claims) | [`release_unstarted`] |
 //! | `discarded`           | `available` (attempt 0) | an operator    | [`requeue`]         |
 //! | `available`/`retryable` | `cancelled` | an operator              | [`cancel`]          |
 //!
@@ -541,6 +542,30 @@ pub async fn discard(pool: &PgPool, job: &ClaimedJob, error: &str) -> Result<(),
         return Err(JobError::LeaseLost);
     }
     Ok(())
+}
+
+/// Gives back claims whose handlers never started (a worker's prefetched jobs when it
+/// stops): each is `available` again at once and its attempt is not counted, so
+/// stopping a worker costs its queue nothing. A claim that was lost meanwhile (its
+/// lease expired and another worker holds the job) is left alone. Returns how many
+/// were given back.
+pub async fn release_unstarted(pool: &PgPool, jobs: &[ClaimedJob]) -> Result<u64, sqlx::Error> {
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = jobs.iter().map(|job| job.id).collect();
+    let generations: Vec<i64> = jobs.iter().map(|job| job.generation).collect();
+    let done = sqlx::query(
+        "UPDATE jobs j SET state = 'available', attempt = j.attempt - 1, run_at = now(),
+             lease_expires_at = NULL, locked_by = NULL
+         FROM UNNEST($1::uuid[], $2::bigint[]) AS r(id, generation)
+         WHERE j.id = r.id AND j.lease_generation = r.generation AND j.state = 'running'",
+    )
+    .bind(&ids)
+    .bind(&generations)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Puts a discarded job back in the queue (an operator's decision after fixing the
