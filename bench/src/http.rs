@@ -1,12 +1,17 @@
-//! HTTP latency under a steady load from `wrk` on loopback: the ready queue, a task,
-//! the review packet and submission, each against the same server's `/health` at the
-//! same rate (no authentication, no database: the floor of the HTTP stack here).
+//! HTTP latency under load on loopback: the ready queue, a task, the review packet and
+//! submission, each against the same server's `/health` at the same rate (no
+//! authentication, no database: the floor of the HTTP stack here).
 //!
-//! `wrk` keeps a fixed number of connections, each pausing a fixed think time between
-//! requests (`bench/wrk/bench.lua`), so the rate stays near the one asked for; the
-//! report gives the rate achieved. Submissions need a task and an admitted packet
-//! each: they are prepared first and sent in order, and the run is sized so that no
-//! request repeats. Every answer must be the documented success status.
+//! * Reads: `oha` at a constant rate of 500 and then 1000 requests/s for 10 s each,
+//!   with its latency correction (a request's time counts from when it was due, so a
+//!   stall is not hidden by the requests it delayed).
+//! * Submissions: each needs a task and an admitted packet of its own, sent by that
+//!   task's contributor, which a fixed-request generator cannot send; they are prepared
+//!   first and sent in order by `wrk` (`bench/wrk/bench.lua`: a fixed number of
+//!   connections, each pausing a fixed think time), so the rate is the one achieved,
+//!   about 20/s, and the run is sized so that no request repeats.
+//!
+//! Every answer must be the documented success status.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -16,7 +21,6 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::Scale;
-use crate::cluster::BenchCluster;
 use crate::report::{Against, Better, Figure, Report};
 use crate::tools;
 use crate::world::World;
@@ -31,6 +35,8 @@ struct Measured {
     seconds: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// The constant rate asked for (`oha`); `wrk` has none.
+    asked: Option<u32>,
 }
 
 impl Measured {
@@ -52,14 +58,13 @@ struct Load {
     seconds: u64,
 }
 
-pub async fn run(_cluster: &BenchCluster, scale: Scale, report: &mut Report) -> anyhow::Result<()> {
+/// The constant rates the reads are measured at, requests/s.
+const READ_RATES: [u32; 2] = [500, 1000];
+
+pub async fn run(target: &Path, scale: Scale, report: &mut Report) -> anyhow::Result<()> {
     let wrk = tools::wrk()?;
-    // About 200 reads/s and 20 submissions/s.
-    let reads = Load {
-        connections: 4,
-        delay_ms: 20,
-        seconds: scale.pick(10, 3),
-    };
+    let oha = tools::oha(target)?;
+    let read_seconds = scale.pick(10, 2);
     let submissions = Load {
         connections: 2,
         delay_ms: 100,
@@ -69,10 +74,8 @@ pub async fn run(_cluster: &BenchCluster, scale: Scale, report: &mut Report) -> 
     let submission_tasks = (submissions.connections as u64 * submissions.seconds * 1000
         / submissions.delay_ms) as usize;
     println!(
-        "== HTTP: wrk on loopback, reads at ~{} req/s for {} s, submissions at ~{} req/s \
-         ({submission_tasks} tasks)",
-        reads.connections as u64 * 1000 / reads.delay_ms,
-        reads.seconds,
+        "== HTTP on loopback: reads by oha at {READ_RATES:?} req/s for {read_seconds} s each, \
+         submissions by wrk at ~{} req/s ({submission_tasks} tasks)",
         submissions.connections as u64 * 1000 / submissions.delay_ms
     );
 
@@ -121,30 +124,30 @@ pub async fn run(_cluster: &BenchCluster, scale: Scale, report: &mut Report) -> 
     world.get(reviewer, &packet_path["/api/v1".len()..]).await?;
 
     let base = world.server.url("");
-    let bearer = |actor: &workstream_e2e::TestActor| actor.auth();
-    let floor = wrk_run(&wrk, &base, "/health", None, None, reads).await?;
-    let measured = [
+    let reads = [
         (
             format!("GET ready queue ({QUEUE_TASKS} tasks)"),
-            wrk_run(&wrk, &base, &queue, Some(bearer(reader)), None, reads).await?,
+            queue,
+            reader,
         ),
-        (
-            "GET task".to_owned(),
-            wrk_run(&wrk, &base, &task_path, Some(bearer(reader)), None, reads).await?,
-        ),
+        ("GET task".to_owned(), task_path, reader),
         (
             "GET review packet (lease holder)".to_owned(),
-            wrk_run(
-                &wrk,
-                &base,
-                &packet_path,
-                Some(bearer(reviewer)),
-                None,
-                reads,
-            )
-            .await?,
+            packet_path,
+            reviewer,
         ),
     ];
+    let mut read_rows = Vec::new();
+    let mut read_raw = serde_json::Map::new();
+    for rate in READ_RATES {
+        let floor = oha_run(&oha, &base, "/health", None, rate, read_seconds).await?;
+        read_raw.insert(format!("health_at_{rate}"), floor.json());
+        for (name, path, who) in &reads {
+            let measured = oha_run(&oha, &base, path, Some(who.auth()), rate, read_seconds).await?;
+            read_raw.insert(format!("{name} at {rate}"), measured.json());
+            read_rows.push((name.clone(), measured, floor.clone()));
+        }
+    }
     let floor_submissions = wrk_run(&wrk, &base, "/health", None, None, submissions).await?;
     let submission = wrk_run(&wrk, &base, "/", None, Some(&requests_file), submissions).await?;
     let recorded: i64 =
@@ -158,14 +161,14 @@ pub async fn run(_cluster: &BenchCluster, scale: Scale, report: &mut Report) -> 
         submission.requests
     );
 
-    let area = "HTTP (wrk, loopback)";
+    let area = "HTTP (loopback)";
     let reference = |floor: &Measured| format!("`GET /health` at {:.0} req/s", floor.rate());
-    let mut rows: Vec<(String, &Measured, &Measured)> = measured
+    let mut rows: Vec<(String, &Measured, &Measured)> = read_rows
         .iter()
-        .map(|(name, m)| (name.clone(), m, &floor))
+        .map(|(name, m, floor)| (format!("{name} (oha)"), m, floor))
         .collect();
     rows.push((
-        "POST submission (admitted packet)".to_owned(),
+        "POST submission (admitted packet, wrk)".to_owned(),
         &submission,
         &floor_submissions,
     ));
@@ -183,18 +186,102 @@ pub async fn run(_cluster: &BenchCluster, scale: Scale, report: &mut Report) -> 
             });
         }
     }
-    report.raw(
-        "http",
-        json!({
-            "health_at_read_rate": floor.json(),
-            "health_at_submission_rate": floor_submissions.json(),
-            "ready_queue": measured[0].1.json(),
-            "task": measured[1].1.json(),
-            "review_packet": measured[2].1.json(),
-            "submission": submission.json(),
-        }),
-    );
+    // The issue's target: reads at p99 <= 20 ms at 500 req/s.
+    for (name, m, _) in read_rows.iter().filter(|(_, m, _)| m.asked == Some(500)) {
+        report.figure(Figure {
+            area,
+            measure: format!("{name} (oha) p99 at {:.0} req/s", m.rate()),
+            ours: m.p99_ms,
+            unit: "ms",
+            reference: "target (engine speed issue): p99 at 500 req/s".into(),
+            reference_value: READ_P99_TARGET_MS,
+            better: Better::Lower,
+            against: Against::Target,
+        });
+    }
+    read_raw.insert("health_at_submission_rate".into(), floor_submissions.json());
+    read_raw.insert("submission".into(), submission.json());
+    report.raw("http", Value::Object(read_raw));
     Ok(())
+}
+
+/// The engine speed issue's target for reads at 500 req/s, p99.
+const READ_P99_TARGET_MS: f64 = 20.0;
+
+/// One `oha` run: `GET base + path` at a constant `rate` for `seconds`, latency
+/// corrected. Every answer must be 200.
+async fn oha_run(
+    oha: &Path,
+    base: &str,
+    path: &str,
+    authorization: Option<String>,
+    rate: u32,
+    seconds: u64,
+) -> anyhow::Result<Measured> {
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let mut command = tokio::process::Command::new(oha);
+    command
+        .args([
+            "--no-tui",
+            "--output-format",
+            "json",
+            "--latency-correction",
+        ])
+        // Requests still in flight at the end are answered and counted, not aborted.
+        .arg("--wait-ongoing-requests-after-deadline")
+        .args(["-q", &rate.to_string(), "-z", &format!("{seconds}s")])
+        // Enough connections that a slow answer does not hold back the schedule.
+        .args(["-c", &(rate / 10).max(8).to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(authorization) = authorization {
+        command
+            .arg("-H")
+            .arg(format!("Authorization: {authorization}"));
+    }
+    command.arg(&url);
+    let output = command.output().await.context("running oha")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    ensure!(
+        output.status.success(),
+        "oha {url}: {}{}",
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v: Value =
+        serde_json::from_str(&stdout).with_context(|| format!("oha's output:\n{stdout}"))?;
+    let statuses = v["statusCodeDistribution"]
+        .as_object()
+        .context("oha reports no status codes")?;
+    let requests: u64 = statuses.values().filter_map(Value::as_u64).sum();
+    ensure!(
+        statuses.keys().all(|code| code == "200")
+            && v["errorDistribution"]
+                .as_object()
+                .is_none_or(|e| e.is_empty()),
+        "oha {url}: every request must answer 200: {} {}",
+        v["statusCodeDistribution"],
+        v["errorDistribution"]
+    );
+    let measured = Measured {
+        requests,
+        seconds: v["summary"]["total"].as_f64().unwrap_or(f64::NAN),
+        p50_ms: v["metrics"]["latency_ms"]["p50"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        p99_ms: v["metrics"]["latency_ms"]["p99"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        asked: Some(rate),
+    };
+    println!(
+        "  oha {path} at {rate}/s: {} requests, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+        measured.requests,
+        measured.rate(),
+        measured.p50_ms,
+        measured.p99_ms
+    );
+    Ok(measured)
 }
 
 /// One `wrk` run against `base` + `path` (or the requests in `requests`).
@@ -252,6 +339,7 @@ async fn wrk_run(
         seconds: field("duration_us") / 1e6,
         p50_ms: field("p50_us") / 1000.0,
         p99_ms: field("p99_us") / 1000.0,
+        asked: None,
     };
     println!(
         "  wrk {path}: {} requests, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",

@@ -22,9 +22,10 @@
 //! * [`lifecycle`]: task transitions per second through the real HTTP API and
 //!   pipeline (submission to routing, and full cycles to acceptance) against
 //!   `pgbench`'s simple-update TPS on the same cluster, the commit-rate ceiling.
-//! * [`http`]: p50/p99 of the queue, task and review-packet reads and of submission at
-//!   a fixed request rate, from `wrk` on loopback, against the same server's `/health`
-//!   at the same rate (the floor of the stack).
+//! * [`http`]: p50/p99 of the queue, task and review-packet reads at 500 and 1000
+//!   requests/s, from `oha` on loopback at a constant rate, and of submission from
+//!   `wrk`, each against the same server's `/health` at the same rate (the floor of
+//!   the stack).
 //! * [`world`]: the product under load (server, project, people) and the client
 //!   calls that move tasks, shared by the lifecycle and HTTP parts.
 //! * [`report`]: the figures, the Markdown table and the JSON file.
@@ -130,7 +131,7 @@ fn main() -> anyhow::Result<()> {
                 lifecycle::run(&cluster, scale, &mut report).await?;
             }
             if parts.contains("http") {
-                http::run(&cluster, scale, &mut report).await?;
+                http::run(&target, scale, &mut report).await?;
             }
             anyhow::Ok(())
         })?;

@@ -1,6 +1,7 @@
 //! The peers' programs, installed when missing: graphile-worker from the npm registry
-//! (`npm ci` on the committed lockfile) and `wrk` from Debian's packages. Nothing is
-//! downloaded from anywhere else.
+//! (`npm ci` on the committed lockfile), `wrk` from Debian's packages and `oha` from
+//! crates.io (`cargo install --locked` at a pinned version, into the target
+//! directory). Nothing is downloaded from anywhere else.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,6 +44,35 @@ pub fn wrk() -> anyhow::Result<PathBuf> {
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
     on_path("wrk").context("the HTTP benchmark needs wrk on PATH (Debian: apt-get install wrk)")
+}
+
+/// The pinned version of the `oha` load generator.
+const OHA_VERSION: &str = "1.16.0";
+
+/// The `oha` load generator (constant request rate, latency corrected for coordinated
+/// omission): on PATH, or built once into `<target>/bench-tools`.
+pub fn oha(target: &Path) -> anyhow::Result<PathBuf> {
+    if let Some(found) = on_path("oha") {
+        return Ok(found);
+    }
+    let root = target.join("bench-tools");
+    let built = root.join("bin/oha");
+    if !built.is_file() {
+        println!("== installing oha {OHA_VERSION} (cargo install, a few minutes once)");
+        run(Command::new("cargo")
+            .args([
+                "install",
+                "--locked",
+                "--quiet",
+                "oha",
+                "--version",
+                OHA_VERSION,
+            ])
+            .arg("--root")
+            .arg(&root))
+        .context("installing oha from crates.io")?;
+    }
+    Ok(built)
 }
 
 fn on_path(program: &str) -> Option<PathBuf> {

@@ -2,11 +2,12 @@
 //!
 //! A [`Worker`] owns `concurrency` slots. While a slot is free it claims due jobs of the
 //! kinds it has handlers for, as many as it has free slots plus up to `prefetch` more,
-//! in one statement (`workstream_store::jobs::claim_batch`), and runs each handler in a
-//! task of its own beside a heartbeat that keeps extending the job's lease. The extra
-//! claims wait in the process and start, without a round trip, as slots free up: a
-//! busy queue costs one claim per batch, not per job. A stopping worker gives back the
-//! claims it never started (`jobs::release_unstarted`).
+//! in one statement and one round trip (`workstream_store::jobs::Claimer`), and runs
+//! each handler in a task of its own beside a heartbeat that keeps extending the job's
+//! lease. The extra claims wait in the process and start, without a round trip, as
+//! slots free up: a busy queue costs one claim per batch, not per job. A stopping
+//! worker gives back the claims it never started (`jobs::release_unstarted`).
+//!
 //! The handler writes its results and calls `jobs::complete` in one transaction, so a
 //! job's effects commit once, by the worker that still holds the lease. What the worker
 //! does after the handler returns depends only on how it ended:
@@ -217,6 +218,8 @@ pub struct Worker {
 /// What every job task of a worker needs.
 struct Shared {
     pool: PgPool,
+    /// Claims go through sessions of their own, one round trip each.
+    claimer: jobs::Claimer,
     config: WorkerConfig,
     registry: HashMap<&'static str, Arc<dyn JobHandler>>,
     /// Claims waiting for a slot ([`WorkerConfig::prefetch`]), oldest first, with when
@@ -252,6 +255,7 @@ impl Worker {
         }
         Ok(Worker {
             shared: Arc::new(Shared {
+                claimer: jobs::Claimer::new(&pool),
                 pool,
                 config,
                 registry,
@@ -360,6 +364,7 @@ impl Worker {
                 "could not give back unstarted claims; their leases will expire"
             ),
         }
+        shared.claimer.close().await;
         tracing::info!("worker stopped");
     }
 }
@@ -433,14 +438,10 @@ async fn claim_and_run(
 ) {
     let config = &shared.config;
     let room = config.prefetch.saturating_sub(shared.prefetched_len());
-    let claimed = jobs::claim_batch(
-        &shared.pool,
-        &config.worker_id,
-        &kinds,
-        config.lease,
-        free.len() + room,
-    )
-    .await;
+    let claimed = shared
+        .claimer
+        .claim_batch(&config.worker_id, &kinds, config.lease, free.len() + room)
+        .await;
     let claimed = match claimed {
         Ok(claimed) if claimed.is_empty() => {
             last_claim.store(EMPTY, Ordering::Release);

@@ -80,16 +80,25 @@ async fn concurrent_batch_claimers_take_every_job_exactly_once_oldest_first() {
         complete(&pool, job).await;
     }
 
+    // Half the claimers claim in a transaction of their own, half through a
+    // `Claimer`'s prepared sessions; together they still take every job once.
     let mut claimers = tokio::task::JoinSet::new();
     for worker in 0..8 {
         let pool = pool.clone();
         claimers.spawn(async move {
             let name = format!("batch-{worker}");
+            let claimer = (worker % 2 == 1).then(|| jobs::Claimer::new(&pool));
             let mut claimed = Vec::new();
             loop {
-                let batch = jobs::claim_batch(&pool, &name, &["test.echo"], LEASE, 1 + worker)
-                    .await
-                    .unwrap();
+                let batch = match &claimer {
+                    Some(claimer) => claimer
+                        .claim_batch(&name, &["test.echo"], LEASE, 1 + worker)
+                        .await
+                        .unwrap(),
+                    None => jobs::claim_batch(&pool, &name, &["test.echo"], LEASE, 1 + worker)
+                        .await
+                        .unwrap(),
+                };
                 if batch.is_empty() {
                     return claimed;
                 }
