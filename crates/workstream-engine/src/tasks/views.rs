@@ -107,7 +107,13 @@ pub async fn contributor_view(
     task: &TaskRow,
     actor_id: Uuid,
 ) -> Result<Value, CommandError> {
-    Ok(json!({
+    let compensation = compensation_terms(conn, task.locked_contribution_policy_version_id).await?;
+    Ok(contributor_view_with(task, actor_id, compensation))
+}
+
+/// [`contributor_view`] with the task's compensation terms already read.
+fn contributor_view_with(task: &TaskRow, actor_id: Uuid, compensation: Value) -> Value {
+    json!({
         "id": task.id,
         "project_id": task.project_id,
         "title": task.title,
@@ -122,9 +128,9 @@ pub async fn contributor_view(
         "status": task.status,
         "guide_version": task.locked_guide_version,
         "assigned_to_me": task.assigned_to == Some(actor_id),
-        "compensation": compensation_terms(conn, task.locked_contribution_policy_version_id).await?,
+        "compensation": compensation,
         "created_at": task.created_at,
-    }))
+    })
 }
 
 /// Whether `actor_id` may read the contributor view: a submitter or reviewer of the
@@ -238,9 +244,24 @@ pub async fn list_ready(
         i64::from(limit),
     )
     .await?;
+    // The tasks of a page share a few contribution policy versions: each is read once.
+    let mut terms: std::collections::HashMap<Option<Uuid>, Value> =
+        std::collections::HashMap::new();
     let mut items = Vec::with_capacity(rows.len());
     for task in rows {
-        items.push((task.id, contributor_view(conn, &task, actor_id).await?));
+        let version = task.locked_contribution_policy_version_id;
+        let compensation = match terms.get(&version) {
+            Some(known) => known.clone(),
+            None => {
+                let read = compensation_terms(conn, version).await?;
+                terms.insert(version, read.clone());
+                read
+            }
+        };
+        items.push((
+            task.id,
+            contributor_view_with(&task, actor_id, compensation),
+        ));
     }
     Ok(items)
 }
