@@ -175,9 +175,10 @@ pub fn default_concurrency() -> usize {
     cores.saturating_mul(4).clamp(2, 32)
 }
 
-/// Database connections a worker of `slots` slots needs beside its process's other
-/// work: each running handler holds one for its transaction and briefly another for a
-/// heartbeat or a failure record; the listener holds one; claiming takes one.
+/// Database connections a worker of `slots` slots needs in its process's pool beside
+/// the process's other work: each running handler holds one for its transaction and
+/// briefly another for a heartbeat or a failure record; the listener holds one, and
+/// one more is spare. Claims use two sessions of their own (`jobs::Claimer`).
 pub fn connections_for(slots: usize) -> u32 {
     u32::try_from(slots.saturating_mul(2).saturating_add(2)).unwrap_or(u32::MAX)
 }

@@ -88,7 +88,7 @@ pub async fn held_lease(
     requester: &Requester,
     lease_id: Uuid,
 ) -> Result<Lease, CommandError> {
-    queue::sweep(conn).await?;
+    queue::sweep_lease(conn, lease_id).await?;
     match queue::lease(conn, lease_id).await? {
         Some(l) if l.reviewer_id == requester.actor_id && l.disposition == "active" => Ok(l),
         _ => Err(CommandError::not_found()),

@@ -124,6 +124,32 @@ pub async fn sweep(conn: &mut PgConnection) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// [`sweep`] for one lease only: ends lease `lease_id` if it expired or its holder lost
+/// the reviewer's authority. What a read of the lease needs, at the cost of two lookups
+/// by key instead of a pass over every active lease and preferred entry (the review
+/// packet is read far more often than leases are claimed or decided).
+pub async fn sweep_lease(conn: &mut PgConnection, lease_id: Uuid) -> Result<(), CommandError> {
+    sqlx::query(
+        "UPDATE review_leases SET disposition = 'expired', ended_at = now(), \
+         end_reason = 'lease expired' \
+         WHERE id = $1 AND disposition = 'active' AND expires_at <= now()",
+    )
+    .bind(lease_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(&format!(
+        "UPDATE review_leases l SET disposition = 'invalidated', ended_at = now(), \
+         end_reason = 'reviewer authority lost' FROM review_queue_entries e \
+         WHERE l.id = $1 AND l.disposition = 'active' AND e.id = l.queue_entry_id \
+           AND NOT ({})",
+        reviewer_holds("l.reviewer_id", "e.project_id")
+    ))
+    .bind(lease_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// SQL: `actor` is an active, linked human holding an active reviewer grant on `project`.
 fn reviewer_holds(actor: &str, project: &str) -> String {
     format!(
