@@ -412,6 +412,21 @@ pub async fn active_assignment(
     .await
 }
 
+/// The active assignments of `task_ids` (at most one each), in one statement: what a
+/// page of tasks shows beside each.
+pub async fn active_assignments(
+    conn: &mut PgConnection,
+    task_ids: &[Uuid],
+) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ASSIGNMENT_COLUMNS} FROM task_assignments \
+         WHERE task_id = ANY($1) AND status = 'active'"
+    ))
+    .bind(task_ids)
+    .fetch_all(conn)
+    .await
+}
+
 /// Inserts an active assignment. The `tasks_one_active_assignment` index refuses a
 /// second one for the same task, whatever raced.
 pub async fn insert_assignment(

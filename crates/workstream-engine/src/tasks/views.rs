@@ -215,10 +215,13 @@ pub async fn list_for_manager(
 ) -> Result<Vec<(Uuid, Value)>, CommandError> {
     require_manager(conn, actor_id, project_id).await?;
     let rows = tasks::list(conn, project_id, None, after, i64::from(limit)).await?;
+    // The page's active assignments in one read, not one per task.
+    let ids: Vec<Uuid> = rows.iter().map(|task| task.id).collect();
+    let assignments = tasks::active_assignments(conn, &ids).await?;
     let mut items = Vec::with_capacity(rows.len());
     for task in rows {
-        let assignment = tasks::active_assignment(conn, task.id).await?;
-        items.push((task.id, management_view(&task, assignment.as_ref())));
+        let assignment = assignments.iter().find(|a| a.task_id == task.id);
+        items.push((task.id, management_view(&task, assignment)));
     }
     Ok(items)
 }
