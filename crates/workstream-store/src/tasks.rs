@@ -194,6 +194,92 @@ pub async fn list(
     .await
 }
 
+/// What a contributor's list shows of a task: [`TaskRow`] without the locked policies,
+/// screening note and import fields, which a page of fifty would otherwise decode for
+/// nothing (the locked checker policy alone is kilobytes of JSON per task).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TaskCard {
+    /// The task id.
+    pub id: Uuid,
+    /// Its project.
+    pub project_id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Type.
+    pub task_type: Option<String>,
+    /// Difficulty.
+    pub difficulty: Option<String>,
+    /// Skill tags.
+    pub skill_tags: Vec<String>,
+    /// Estimated minutes.
+    pub estimated_time_minutes: Option<i32>,
+    /// Acceptance criteria.
+    pub acceptance_criteria: String,
+    /// Rejection criteria.
+    pub rejection_criteria: String,
+    /// Deadline.
+    pub deadline_at: Option<DateTime<Utc>>,
+    /// Status.
+    pub status: String,
+    /// The locked guide's version label.
+    pub locked_guide_version: Option<String>,
+    /// The assignee.
+    pub assigned_to: Option<Uuid>,
+    /// The locked contribution policy version.
+    pub locked_contribution_policy_version_id: Option<Uuid>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&TaskRow> for TaskCard {
+    fn from(task: &TaskRow) -> TaskCard {
+        TaskCard {
+            id: task.id,
+            project_id: task.project_id,
+            title: task.title.clone(),
+            description: task.description.clone(),
+            task_type: task.task_type.clone(),
+            difficulty: task.difficulty.clone(),
+            skill_tags: task.skill_tags.clone(),
+            estimated_time_minutes: task.estimated_time_minutes,
+            acceptance_criteria: task.acceptance_criteria.clone(),
+            rejection_criteria: task.rejection_criteria.clone(),
+            deadline_at: task.deadline_at,
+            status: task.status.clone(),
+            locked_guide_version: task.locked_guide_version.clone(),
+            assigned_to: task.assigned_to,
+            locked_contribution_policy_version_id: task.locked_contribution_policy_version_id,
+            created_at: task.created_at,
+        }
+    }
+}
+
+/// [`list`] as [`TaskCard`]s.
+pub async fn list_cards(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    status: Option<&str>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<TaskCard>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, project_id, title, description, task_type, difficulty, skill_tags, \
+           estimated_time_minutes, acceptance_criteria, rejection_criteria, deadline_at, status, \
+           locked_guide_version, assigned_to, locked_contribution_policy_version_id, created_at \
+         FROM tasks WHERE project_id = $1 \
+         AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id > $3) \
+         ORDER BY id LIMIT $4",
+    )
+    .bind(project_id)
+    .bind(status)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
 /// The values a screening stamps: the identity and hashes of the project's active guide.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct GuideLock {

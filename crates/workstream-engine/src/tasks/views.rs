@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::{Actor, TaskState};
-use workstream_store::tasks::{self, AssignmentRow, TaskRow};
+use workstream_store::tasks::{self, AssignmentRow, TaskCard, TaskRow};
 
 use super::access::Access;
 use crate::CommandError;
@@ -108,11 +108,15 @@ pub async fn contributor_view(
     actor_id: Uuid,
 ) -> Result<Value, CommandError> {
     let compensation = compensation_terms(conn, task.locked_contribution_policy_version_id).await?;
-    Ok(contributor_view_with(task, actor_id, compensation))
+    Ok(contributor_view_with(
+        &TaskCard::from(task),
+        actor_id,
+        compensation,
+    ))
 }
 
-/// [`contributor_view`] with the task's compensation terms already read.
-fn contributor_view_with(task: &TaskRow, actor_id: Uuid, compensation: Value) -> Value {
+/// [`contributor_view`] of a listed task, with its compensation terms already read.
+fn contributor_view_with(task: &TaskCard, actor_id: Uuid, compensation: Value) -> Value {
     json!({
         "id": task.id,
         "project_id": task.project_id,
@@ -239,7 +243,7 @@ pub async fn list_ready(
     if access.grant_for(Actor::Submitter).is_none() && access.grant_for(Actor::Reviewer).is_none() {
         return Err(access.denied());
     }
-    let rows = tasks::list(
+    let rows = tasks::list_cards(
         conn,
         project_id,
         Some(TaskState::Ready.as_str()),
