@@ -208,6 +208,33 @@ pub async fn run(target: &Path, scale: Scale, report: &mut Report) -> anyhow::Re
 /// The engine speed issue's target for reads at 500 req/s, p99.
 const READ_P99_TARGET_MS: f64 = 20.0;
 
+/// Runs a load generator's `command` against `url` (with the caller's `authorization`,
+/// if any) and returns what it printed; a failed run is an error naming `program`.
+async fn generate(
+    mut command: tokio::process::Command,
+    program: &str,
+    authorization: Option<String>,
+    url: &str,
+) -> anyhow::Result<String> {
+    if let Some(authorization) = authorization {
+        command
+            .arg("-H")
+            .arg(format!("Authorization: {authorization}"));
+    }
+    command.arg(url);
+    let output = command
+        .output()
+        .await
+        .with_context(|| format!("running {program}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    ensure!(
+        output.status.success(),
+        "{program} {url}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(stdout)
+}
+
 /// One `oha` run: `GET base + path` at a constant `rate` for `seconds`, latency
 /// corrected. Every answer must be 200.
 async fn oha_run(
@@ -234,20 +261,7 @@ async fn oha_run(
         .args(["-c", &(rate / 10).max(8).to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if let Some(authorization) = authorization {
-        command
-            .arg("-H")
-            .arg(format!("Authorization: {authorization}"));
-    }
-    command.arg(&url);
-    let output = command.output().await.context("running oha")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    ensure!(
-        output.status.success(),
-        "oha {url}: {}{}",
-        stdout,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = generate(command, "oha", authorization, &url).await?;
     let v: Value =
         serde_json::from_str(&stdout).with_context(|| format!("oha's output:\n{stdout}"))?;
     let statuses = v["statusCodeDistribution"]
@@ -309,20 +323,7 @@ async fn wrk_run(
         )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if let Some(authorization) = authorization {
-        command
-            .arg("-H")
-            .arg(format!("Authorization: {authorization}"));
-    }
-    command.arg(&url);
-    let output = command.output().await.context("running wrk")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    ensure!(
-        output.status.success(),
-        "wrk {url}: {}{}",
-        stdout,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = generate(command, "wrk", authorization, &url).await?;
     let line = stdout
         .lines()
         .rev()

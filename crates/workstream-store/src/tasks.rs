@@ -181,8 +181,23 @@ pub async fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<TaskRow>, sqlx::Error> {
+    list_columns(conn, TASK_COLUMNS, project_id, status, after, limit).await
+}
+
+/// A page of a project's tasks as `columns` (in the order of `T`'s fields).
+async fn list_columns<T>(
+    conn: &mut PgConnection,
+    columns: &str,
+    project_id: Uuid,
+    status: Option<&str>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
     sqlx::query_as(&format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE project_id = $1 \
+        "SELECT {columns} FROM tasks WHERE project_id = $1 \
          AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id > $3) \
          ORDER BY id LIMIT $4"
     ))
@@ -264,21 +279,13 @@ pub async fn list_cards(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<TaskCard>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, project_id, title, description, task_type, difficulty, skill_tags, \
-           estimated_time_minutes, acceptance_criteria, rejection_criteria, deadline_at, status, \
-           locked_guide_version, assigned_to, locked_contribution_policy_version_id, created_at \
-         FROM tasks WHERE project_id = $1 \
-         AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id > $3) \
-         ORDER BY id LIMIT $4",
-    )
-    .bind(project_id)
-    .bind(status)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
+    list_columns(conn, CARD_COLUMNS, project_id, status, after, limit).await
 }
+
+/// The columns of [`TaskCard`].
+const CARD_COLUMNS: &str = "id, project_id, title, description, task_type, difficulty, \
+     skill_tags, estimated_time_minutes, acceptance_criteria, rejection_criteria, deadline_at, \
+     status, locked_guide_version, assigned_to, locked_contribution_policy_version_id, created_at";
 
 /// The values a screening stamps: the identity and hashes of the project's active guide.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
