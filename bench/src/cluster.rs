@@ -4,10 +4,11 @@
 //! databases of their own on it, so each comparison shares one server, one disk and
 //! one commit path.
 //!
-//! The cluster loads `pg_stat_statements` (the only setting it adds to the kind `up`
-//! runs, and one that costs next to nothing per statement), so the lifecycle part can
-//! report the statements, commits and rows each evaluation and transition costs
-//! ([`Workload`]).
+//! The cluster loads `pg_stat_statements` and `auto_explain` (the only settings it adds
+//! to the kind `up` runs: the first costs next to nothing per statement, the second
+//! nothing until the history part turns it on), so the lifecycle part can report the
+//! statements, commits and rows each evaluation and transition costs ([`Workload`]),
+//! and the history part the plans of what it measures.
 
 use std::path::{Path, PathBuf};
 
@@ -44,7 +45,7 @@ impl BenchCluster {
             .with_context(|| format!("opening {}", conf.display()))?;
         std::io::Write::write_all(
             &mut settings,
-            b"\nshared_preload_libraries = 'pg_stat_statements'\n",
+            b"\nshared_preload_libraries = 'pg_stat_statements, auto_explain'\n",
         )?;
         cluster.stop()?;
         let cluster = EmbeddedCluster::start(&root, Durability::Durable)?;
@@ -73,6 +74,11 @@ impl BenchCluster {
             .await?;
         admin.close().await?;
         Ok(self.cluster.database_url(name))
+    }
+
+    /// The server's log (where `auto_explain` writes the plans the history part reads).
+    pub fn log(&self) -> PathBuf {
+        self.cluster.root().join("postgres.log")
     }
 
     /// A PostgreSQL client program of the server's version (`pgbench`).

@@ -26,6 +26,9 @@
 //!   requests/s, from `oha` on loopback at a constant rate, and of submission from
 //!   `wrk`, each against the same server's `/health` at the same rate (the floor of
 //!   the stack).
+//! * [`history`]: cost that does not grow with history: the ready queue, a task, its
+//!   audit trail, a claim and an evaluation on a fresh database and again after a busy
+//!   year (a million tasks) is written into it in bulk, with the plans behind each.
 //! * [`world`]: the product under load (server, project, people) and the client
 //!   calls that move tasks, shared by the lifecycle and HTTP parts.
 //! * [`report`]: the figures, the Markdown table and the JSON file.
@@ -37,6 +40,7 @@
 
 mod cluster;
 mod components;
+mod history;
 mod http;
 mod jobs;
 mod lifecycle;
@@ -67,12 +71,13 @@ struct Options {
     /// Smaller counts and shorter runs: a smoke run, not figures to publish.
     #[arg(long)]
     quick: bool,
-    /// Only these parts (comma-separated): checkers, intake, jobs, lifecycle, http.
+    /// Only these parts (comma-separated): checkers, intake, jobs, lifecycle, http,
+    /// history.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
 
-const PARTS: [&str; 5] = ["checkers", "intake", "jobs", "lifecycle", "http"];
+const PARTS: [&str; 6] = ["checkers", "intake", "jobs", "lifecycle", "http", "history"];
 
 /// How big a run is.
 #[derive(Debug, Clone, Copy)]
@@ -120,7 +125,10 @@ fn main() -> anyhow::Result<()> {
             .status()
             .context("running sync after the intake part")?;
     }
-    if parts.contains("jobs") || parts.contains("lifecycle") || parts.contains("http") {
+    if ["jobs", "lifecycle", "http", "history"]
+        .iter()
+        .any(|part| parts.contains(part))
+    {
         // Started before any other thread exists: it sets the environment variable the
         // e2e fixtures read to find their server.
         let cluster = cluster::BenchCluster::start(&target)?;
@@ -137,6 +145,9 @@ fn main() -> anyhow::Result<()> {
             }
             if parts.contains("http") {
                 http::run(&target, scale, &mut report).await?;
+            }
+            if parts.contains("history") {
+                history::run(&cluster, scale, &mut report).await?;
             }
             anyhow::Ok(())
         })?;

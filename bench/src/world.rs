@@ -92,6 +92,21 @@ impl World {
 
     /// A new task, screened and released to the ready queue.
     pub async fn released_task(&self, title: &str) -> anyhow::Result<Uuid> {
+        let task = self.created_task(title).await?;
+        self.post(&self.pm, &format!("/tasks/{task}/screen"), json!({}), 200)
+            .await?;
+        self.post(
+            &self.pm,
+            &format!("/tasks/{task}/release"),
+            json!({"reason": "ready"}),
+            200,
+        )
+        .await?;
+        Ok(task)
+    }
+
+    /// A new task, left a draft.
+    pub async fn created_task(&self, title: &str) -> anyhow::Result<Uuid> {
         let created = self
             .post(
                 &self.pm,
@@ -103,17 +118,7 @@ impl World {
                 201,
             )
             .await?;
-        let task: Uuid = created["task"]["id"].as_str().context("task id")?.parse()?;
-        self.post(&self.pm, &format!("/tasks/{task}/screen"), json!({}), 200)
-            .await?;
-        self.post(
-            &self.pm,
-            &format!("/tasks/{task}/release"),
-            json!({"reason": "ready"}),
-            200,
-        )
-        .await?;
-        Ok(task)
+        Ok(created["task"]["id"].as_str().context("task id")?.parse()?)
     }
 
     /// Claims and starts `task` as `who`.
@@ -168,6 +173,17 @@ impl World {
 
     /// Waits until `task` has reached `status` (the worker routes submissions).
     pub async fn wait_status(&self, task: Uuid, status: &str) -> anyhow::Result<()> {
+        self.wait_status_every(task, status, Duration::from_millis(10))
+            .await
+    }
+
+    /// [`World::wait_status`], looking `every` so often.
+    pub async fn wait_status_every(
+        &self,
+        task: Uuid,
+        status: &str,
+        every: Duration,
+    ) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let now: String =
@@ -182,7 +198,7 @@ impl World {
                 Instant::now() < deadline,
                 "task {task} is {now}, not {status}, after 120 s"
             );
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(every).await;
         }
     }
 
