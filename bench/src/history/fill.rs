@@ -7,8 +7,10 @@
 //! them are the *templates*. The fill then copies each template family many times with
 //! `INSERT ... SELECT ... FROM generate_series`, one statement per table:
 //!
-//! * Every id a family owns becomes `md5(id || '/' || copy)`, the same function for the
-//!   row and for every reference to it, so a copy is a consistent family of its own.
+//! * Every id a family owns becomes a function of the id and the copy (the copy's
+//!   moment in the year, as a UUIDv7 carries it, then bits of `md5(id || '/' || copy)`),
+//!   the same for the row and for every reference to it, so a copy is a consistent
+//!   family of its own.
 //! * Copies are spread over [`PROJECTS`] projects (clones of the template project and
 //!   its guides); every [`HOME_EVERY`]th copy stays in the template project, which is
 //!   the one the part measures, so that project holds a tenth of the year.
@@ -43,6 +45,8 @@ pub const HOME_EVERY: i64 = 10;
 pub const ACTOR_CLONES: i64 = 999;
 /// Every this many copies, one keeps the template's real people.
 pub const REAL_ACTOR_EVERY: i64 = 100;
+/// The year the copies are spread over, in milliseconds.
+const YEAR_MS: i64 = 365 * 86_400_000;
 
 /// Tables whose rows belong to a task's history, in no particular order (the fill runs
 /// without foreign-key triggers). `jobs` is handled apart: its rows name their task
@@ -147,6 +151,7 @@ pub async fn fill(
             .into_iter()
             .collect();
     let context = Spread {
+        now_ms: chrono::Utc::now().timestamp_millis(),
         home,
         guides,
         actors,
@@ -195,6 +200,8 @@ pub async fn fill(
 
 /// What the copies are spread around.
 struct Spread {
+    /// When the year ends (the fill's start), in Unix milliseconds.
+    now_ms: i64,
     home: Uuid,
     guides: HashSet<Uuid>,
     actors: HashSet<Uuid>,
@@ -294,11 +301,28 @@ async fn clone_family(
             .collect();
         let suffixed = needs_suffix(conn, table, &distinct).await?;
         let copies = family.copies;
+        // Time-ordered like the product's UUIDv7 ids: the copy's moment in the year,
+        // then bits of the hash.
+        let owned_id = |c: &str| {
+            format!(
+                "(lpad(to_hex(({} - n::float8 / {copies} * {YEAR_MS})::bigint), 12, '0') \
+                  || '7' || substr(md5({c}::text || '/' || n), 14))::uuid",
+                context.now_ms
+            )
+        };
         let written = copy_rows(conn, table, &filter, &owned_list, copies, |column| {
             let c = &column.name;
             match column.data_type.as_str() {
+                // The task an event names in its payload (what a trail looks up) is the
+                // copy's task.
+                "jsonb" if table == "audit_events" && c == "payload" => format!(
+                    "CASE WHEN payload ? 'task_id' \
+                     THEN jsonb_set(payload, '{{task_id}}', to_jsonb(({})::text)) \
+                     ELSE payload END",
+                    owned_id("(payload ->> 'task_id')")
+                ),
                 "uuid" => match kinds.get(c).copied().unwrap_or(Kind::Keep) {
-                    Kind::Owned => format!("md5({c}::text || '/' || n)::uuid"),
+                    Kind::Owned => owned_id(c),
                     Kind::Project | Kind::Guide => format!(
                         "CASE WHEN n % {HOME_EVERY} = 0 THEN {c} \
                          ELSE md5({c}::text || '/p' || (1 + n % {}))::uuid END",
@@ -311,7 +335,7 @@ async fn clone_family(
                     Kind::Keep => c.clone(),
                 },
                 "timestamp with time zone" => {
-                    format!("{c} - (n::float8 / {copies} * 365) * interval '1 day'")
+                    format!("{c} - (n::float8 / {copies} * {YEAR_MS}) * interval '1 millisecond'")
                 }
                 _ if suffixed.contains(c) => format!("{c} || '-' || n"),
                 _ => c.clone(),
@@ -388,8 +412,9 @@ async fn clone_projects_and_people(
     Ok(())
 }
 
-/// `INSERT INTO table SELECT <expression per column> FROM table, generate_series(1,
-/// copies) AS n WHERE filter` (`$1` in `filter` is `ids`): the rows written.
+/// Copies the rows of `table` matching `filter` (`$1` in it is `ids`) `copies` times,
+/// each column written as `expression` says (`n` is the copy, from 1): the rows
+/// written.
 async fn copy_rows(
     conn: &mut PgConnection,
     table: &str,
@@ -411,9 +436,11 @@ async fn copy_rows(
     .collect();
     let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
     let expressions: Vec<String> = columns.iter().map(&expression).collect();
+    // The template rows are read once (materialized), not once per copy: a rescan
+    // would also walk the copies already written.
     let statement = format!(
-        "INSERT INTO {table} ({}) SELECT {} FROM {table} CROSS JOIN generate_series(1, {copies}) AS n \
-         WHERE {filter}",
+        "WITH template AS MATERIALIZED (SELECT * FROM {table} WHERE {filter}) \
+         INSERT INTO {table} ({}) SELECT {} FROM template CROSS JOIN generate_series(1, {copies}) AS n",
         names.join(", "),
         expressions.join(", ")
     );

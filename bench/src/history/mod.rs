@@ -35,6 +35,9 @@ use crate::world::World;
 use fill::Family;
 use plans::Plans;
 
+/// Tasks of the ready queue's first page (its default page size).
+const QUEUE_PAGE: usize = 50;
+
 /// How much slower an operation may be on the year-full database.
 const GROWTH_TARGET: f64 = 2.0;
 
@@ -222,6 +225,10 @@ async fn templates(world: &World) -> anyhow::Result<Templates> {
         )
         .await?;
     let draft = world.created_task("Template: draft").await?;
+    // A full first page of the ready queue in both phases.
+    for i in 0..QUEUE_PAGE {
+        world.released_task(&format!("Queued {i}")).await?;
+    }
 
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {

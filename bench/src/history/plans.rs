@@ -44,7 +44,8 @@ pub struct Plans {
     pub buffers: u64,
     /// Sequential scans of history tables: `table (rows read)`.
     pub history_scans: Vec<String>,
-    /// The statements touching the most buffers: `buffers  query`.
+    /// The statements touching the most buffers: `buffers  query`, then the plan in
+    /// one line.
     pub heaviest: Vec<String>,
 }
 
@@ -117,7 +118,8 @@ pub fn read(log: &Path, from: u64) -> anyhow::Result<Plans> {
         plans.buffers += buffers;
         scans(root, &mut plans.history_scans);
         let query: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
-        weighed.push((buffers, query.chars().take(160).collect()));
+        let query: String = query.chars().take(160).collect();
+        weighed.push((buffers, format!("{query}\n        plan: {}", shape(root))));
     }
     weighed.sort_by_key(|w| std::cmp::Reverse(w.0));
     plans.heaviest = weighed
@@ -126,6 +128,25 @@ pub fn read(log: &Path, from: u64) -> anyhow::Result<Plans> {
         .map(|(buffers, query)| format!("{buffers:>6}  {query}"))
         .collect();
     Ok(plans)
+}
+
+/// A plan in one line: `Node Type on relation using index (rows) [children]`.
+fn shape(node: &Value) -> String {
+    let mut out = node["Node Type"].as_str().unwrap_or("?").to_owned();
+    if let Some(relation) = node["Relation Name"].as_str() {
+        out.push_str(&format!(" on {relation}"));
+    }
+    if let Some(index) = node["Index Name"].as_str() {
+        out.push_str(&format!(" using {index}"));
+    }
+    if let Some(rows) = node["Actual Rows"].as_f64() {
+        out.push_str(&format!(" ({rows:.0} rows)"));
+    }
+    if let Some(children) = node["Plans"].as_array() {
+        let children: Vec<String> = children.iter().map(shape).collect();
+        out.push_str(&format!(" [{}]", children.join(", ")));
+    }
+    out
 }
 
 /// The sequential scans of history tables in `node` and below.

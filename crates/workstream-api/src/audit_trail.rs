@@ -47,18 +47,23 @@ pub fn routes() -> ApiRoutes {
     )
 }
 
-/// Every event of the task, in ledger order (see the module docs for which).
+/// Every event of the task, in ledger order (see the module docs for which). Each
+/// branch is an index lookup (`audit_events_entity_idx`, `audit_events_task_idx`,
+/// `contribution_records_task_idx`: migrations/0012), so the read costs the trail's
+/// size, not the project's history.
 fn trail_query() -> String {
     format!(
         "SELECT {} FROM audit_events e LEFT JOIN audit_ledger l ON l.event_id = e.id \
-         WHERE e.project_id = $2 AND ( \
-           e.entity_id = $1 \
-           OR e.payload ->> 'task_id' = $1::text \
-           OR e.entity_id IN (SELECT id FROM submissions WHERE task_id = $1) \
-           OR e.entity_id IN (SELECT id FROM submission_bundle_admissions WHERE task_id = $1) \
-           OR e.entity_id IN (SELECT a.id FROM compensation_awards a \
-                            JOIN contribution_records c ON c.id = a.contribution_record_id \
-                            WHERE c.task_id = $1)) \
+         WHERE e.project_id = $2 AND e.id IN ( \
+           SELECT id FROM audit_events WHERE entity_id IN ( \
+             SELECT $1::uuid \
+             UNION ALL SELECT id FROM submissions WHERE task_id = $1 \
+             UNION ALL SELECT id FROM submission_bundle_admissions WHERE task_id = $1 \
+             UNION ALL SELECT a.id FROM compensation_awards a \
+                       JOIN contribution_records c ON c.id = a.contribution_record_id \
+                       WHERE c.task_id = $1) \
+           UNION \
+           SELECT id FROM audit_events WHERE payload ? 'task_id' AND payload ->> 'task_id' = $1::text) \
          ORDER BY l.leaf_index NULLS LAST, e.occurred_at, e.id",
         audit::event_columns_of("e")
     )

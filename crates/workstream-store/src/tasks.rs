@@ -196,9 +196,18 @@ async fn list_columns<T>(
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
+    // Two shapes rather than `($2 IS NULL OR status = $2)`, and the cursor as a bound
+    // that is always there: each page is then one range of an index
+    // (`tasks_project_status_idx` or `tasks_project_idx`, migrations/0012), however
+    // many tasks the project has had.
+    let status_filter = if status.is_some() {
+        "AND status = $2"
+    } else {
+        "AND $2::text IS NULL"
+    };
     sqlx::query_as(&format!(
-        "SELECT {columns} FROM tasks WHERE project_id = $1 \
-         AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id > $3) \
+        "SELECT {columns} FROM tasks WHERE project_id = $1 {status_filter} \
+         AND id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid) \
          ORDER BY id LIMIT $4"
     ))
     .bind(project_id)

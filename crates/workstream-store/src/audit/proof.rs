@@ -24,10 +24,14 @@ pub(crate) async fn node_hashes(
     if nodes.is_empty() {
         return Ok(HashMap::new());
     }
+    // One primary-key probe per node, whatever the planner estimates: as a plain join
+    // it may hash the whole tree (millions of nodes in a year) to find a few hundred.
+    // The LIMIT keeps the lateral subquery from being flattened into such a join.
     let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT n.level, n.index, n.hash FROM audit_tree_nodes n \
-         JOIN UNNEST($1::smallint[], $2::bigint[]) AS w(level, index) \
-           ON n.level = w.level AND n.index = w.index",
+        "SELECT w.level, w.index, n.hash \
+           FROM UNNEST($1::smallint[], $2::bigint[]) AS w(level, index) \
+           CROSS JOIN LATERAL (SELECT hash FROM audit_tree_nodes \
+                                WHERE level = w.level AND index = w.index LIMIT 1) n",
     )
     .bind(nodes.iter().map(|n| i16::from(n.level)).collect::<Vec<_>>())
     .bind(nodes.iter().map(|n| n.index as i64).collect::<Vec<_>>())
@@ -115,16 +119,18 @@ pub async fn prove(
         return Ok(result);
     };
     let size = checkpoint.tree_size;
-    let positions: Vec<(Uuid, i64)> = sqlx::query_as(
-        "SELECT event_id, leaf_index FROM audit_ledger WHERE event_id = ANY($1) AND leaf_index < $2",
-    )
-    .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
-    .bind(size as i64)
-    .fetch_all(&mut *conn)
-    .await?;
+    // By event id only (its unique index): a `leaf_index < size` bound in SQL lets a
+    // generic plan walk the ledger's primary key instead. Events sealed after the
+    // checkpoint are left out here.
+    let positions: Vec<(Uuid, i64)> =
+        sqlx::query_as("SELECT event_id, leaf_index FROM audit_ledger WHERE event_id = ANY($1)")
+            .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
+            .fetch_all(&mut *conn)
+            .await?;
     let positions: HashMap<Uuid, u64> = positions
         .into_iter()
         .map(|(id, index)| (id, index as u64))
+        .filter(|&(_, index)| index < size)
         .collect();
 
     // Every node any of the proofs needs, read at once.
