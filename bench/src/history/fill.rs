@@ -348,7 +348,8 @@ async fn clone_family(
 }
 
 /// The clones the copies were spread to: [`PROJECTS`]` - 1` projects with the template
-/// project's guides, and [`ACTOR_CLONES`] clones of each person the families name.
+/// project's guides, and [`ACTOR_CLONES`] clones of each person the families name, with
+/// their identity links and project grants.
 async fn clone_projects_and_people(
     conn: &mut PgConnection,
     home: Uuid,
@@ -409,6 +410,40 @@ async fn clone_projects_and_people(
     )
     .await?;
     filled.rows.insert("actor_profiles".into(), written);
+
+    // Each clone signs in and holds the template person's grants in the template
+    // project, so the tables every request reads (identity links, grants) have the
+    // year's size too.
+    let written = copy_rows(
+        conn,
+        "actor_identity_links",
+        "actor_profile_id = ANY($1)",
+        &people,
+        ACTOR_CLONES,
+        |c| match c.name.as_str() {
+            "id" => new_id("id", "a"),
+            "actor_profile_id" => new_id("actor_profile_id", "a"),
+            // Real subjects end in `-<number>` too (`...-submitter-1`).
+            "subject" => "subject || '#' || n".to_owned(),
+            name => name.to_owned(),
+        },
+    )
+    .await?;
+    filled.rows.insert("actor_identity_links".into(), written);
+    let written = copy_rows(
+        conn,
+        "project_role_grants",
+        "actor_id = ANY($1) AND status = 'active'",
+        &people,
+        ACTOR_CLONES,
+        |c| match c.name.as_str() {
+            "id" => new_id("id", "a"),
+            "actor_id" => new_id("actor_id", "a"),
+            name => name.to_owned(),
+        },
+    )
+    .await?;
+    filled.rows.insert("project_role_grants".into(), written);
     Ok(())
 }
 
