@@ -1,7 +1,8 @@
 //! Task lifecycle over HTTP: create, screen (AS08), release (AS09), contributor
 //! visibility (AS10), who may claim (AS12), start and the Operator override (AS13),
 //! idempotent replay (AS14), the frozen contribution policy (AS15), the active-task cap,
-//! cancel, and assignment invalidation on revoked authority (T17).
+//! cancel, assignment invalidation on revoked authority (T17), a manager's assignment,
+//! and the optional reasons of screen, claim and start kept in their events.
 
 mod tasks_common;
 
@@ -664,4 +665,139 @@ async fn t17_revoking_the_submitter_grant_returns_the_task_to_ready() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = get(&f.server, &reviewer_grant_holder, &format!("/tasks/{task}")).await;
     assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_manager_assigns_a_ready_task_to_a_submitter_with_a_reason() {
+    let f = setup().await;
+    let s1 = f.contributor("s1", ProjectRole::Submitter).await;
+    let reviewer = f.contributor("r1", ProjectRole::Reviewer).await;
+    let task = f.ready_task("Assign me").await;
+    let path = format!("/tasks/{task}/assign");
+    let body = |who: Uuid, reason: &str| json!({"assignee_actor_id": who, "reason": reason});
+
+    // Only the manager assigns; a submitter of the project sees it and is refused.
+    let (s, b) = post(&f.server, &s1, &path, body(s1.id, "me")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let (s, b) = post(&f.server, &f.pm, &path, json!({"assignee_actor_id": s1.id})).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_required")),
+        "{b}"
+    );
+    // Only to a submitter of the project: not a reviewer, not an unknown profile.
+    for who in [reviewer.id, Uuid::now_v7()] {
+        let (s, b) = post(&f.server, &f.pm, &path, body(who, "good fit")).await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("assignee_not_eligible")
+            ),
+            "{b}"
+        );
+    }
+    assert!(f.assignments(task).await.is_empty());
+
+    let (s, b) = post(&f.server, &f.pm, &path, body(s1.id, "knows the lemma")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["task"]["status"], "claimed");
+    assert_eq!(b["task"]["assigned_to"], json!(s1.id));
+    assert_eq!(b["assignment"]["contributor_id"], json!(s1.id));
+    assert_eq!(b["assignment"]["assigned_by"], json!(f.pm.id));
+    let events = f.task_events(task).await;
+    let last = events.last().unwrap();
+    assert_eq!(last.0, "task_assigned");
+    assert_eq!(
+        (last.1.as_deref(), last.2.as_deref(), last.3),
+        (Some("ready"), Some("claimed"), Some(f.pm.id))
+    );
+    assert_eq!(last.4["permission"], "task.assign");
+    assert_eq!(last.4["assignee_actor_id"], json!(s1.id));
+    let reason: Option<String> = sqlx::query_scalar(
+        "SELECT reason FROM audit_events WHERE entity_id = $1 AND event_type = 'task_assigned'",
+    )
+    .bind(task)
+    .fetch_one(f.server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(reason.as_deref(), Some("knows the lemma"));
+
+    // The assignee finds it in their work list and starts it.
+    let (s, b) = get(&f.server, &s1, "/me/assignments").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["items"][0]["task"]["id"], json!(task));
+    let (s, b) = post(&f.server, &s1, &format!("/tasks/{task}/start"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+
+    // The claim's guards hold for the assignee: the active-task cap.
+    let second = f.ready_task("Second").await;
+    let (s, b) = post(&f.server, &s1, &format!("/tasks/{second}/claim"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let third = f.ready_task("Third").await;
+    let (s, b) = post(
+        &f.server,
+        &f.pm,
+        &format!("/tasks/{third}/assign"),
+        body(s1.id, "one more"),
+    )
+    .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("active_task_cap_reached")),
+        "{b}"
+    );
+    assert!(f.assignments(third).await.is_empty());
+}
+
+#[tokio::test]
+async fn reasons_sent_with_screen_claim_and_start_are_kept_in_their_events() {
+    let f = setup().await;
+    let s1 = f.contributor("s1", ProjectRole::Submitter).await;
+    let task = f.create_task(task_body("Reasons")).await;
+    let steps = [
+        (&f.pm, "screen", json!({"reason": "  criteria checked  "})),
+        (&f.pm, "release", json!({"reason": "ready"})),
+        (&s1, "claim", json!({"reason": "my area"})),
+        (&s1, "start", json!({"reason": ""})),
+    ];
+    for (who, action, body) in steps {
+        let (s, b) = post(&f.server, who, &format!("/tasks/{task}/{action}"), body).await;
+        assert_eq!(s, StatusCode::OK, "{action}: {b}");
+    }
+    let reasons: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT event_type, reason FROM audit_events WHERE entity_id = $1 ORDER BY occurred_at, id",
+    )
+    .bind(task)
+    .fetch_all(f.server.database.pool())
+    .await
+    .unwrap();
+    let kept: Vec<(&str, Option<&str>)> = reasons
+        .iter()
+        .map(|(e, r)| (e.as_str(), r.as_deref()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("task_created", None),
+            ("task_screened", Some("criteria checked")),
+            ("task_released", Some("ready")),
+            ("task_claimed", Some("my area")),
+            ("task_started", None),
+        ]
+    );
+    // A reason given is checked as every reason is.
+    let other = f.ready_task("Long reason").await;
+    let (s, b) = post(
+        &f.server,
+        &s1,
+        &format!("/tasks/{other}/claim"),
+        json!({"reason": "x".repeat(2001)}),
+    )
+    .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_too_long")),
+        "{b}"
+    );
 }

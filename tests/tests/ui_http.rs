@@ -1,6 +1,7 @@
 //! The web UI over plain HTTP (no browser): signing in and out, the session cookie,
 //! pages a role may not see, cross-site form posts refused, a double submit replayed,
-//! the API's refusals rendered with their stable codes, and the checker registry page:
+//! the API's refusals rendered with their stable codes, a manager assigning a ready
+//! task from its page, and the checker registry page:
 //! publishing a real component from it, and each component's publisher, pinning guides
 //! and runs.
 
@@ -1057,4 +1058,72 @@ async fn the_checkers_page_shows_the_guides_that_pin_a_component_and_its_runs() 
     let row = checker_row(&page, &required);
     assert!(row.contains("ui-pins v1"), "{row}");
     assert!(!row.contains(r#"<td class="num runs">0</td>"#), "{row}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manager_assigns_a_ready_task_from_its_page_and_the_worker_sees_it() {
+    let s = ready_project("ui-assign").await;
+    let mut manager = Visitor::new(&s.server);
+    manager.sign_in(MANAGER).await;
+    let task_page = format!("/ui/projects/{}/tasks/{}", s.project, s.task);
+
+    // The ready task offers the project's submitters, by name.
+    let page = manager.get(&task_page).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(&format!(
+            r#"<option value="{}">{SUBMITTER}</option>"#,
+            s.submitter.id
+        )),
+        "{}",
+        page.body
+    );
+    // Without a reason: the lifecycle's `reason_required`, inline, nothing assigned.
+    let submitter = s.submitter.id.to_string();
+    let refused = manager
+        .post(
+            &format!("{task_page}/assign"),
+            &[
+                ("idempotency_key", &Uuid::now_v7().to_string()),
+                ("assignee_actor_id", &submitter),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains(r#"data-api-error="reason_required""#),
+        "{}",
+        refused.body
+    );
+    assert_eq!(task_status(&s).await, "ready");
+
+    let assigned = manager
+        .post(
+            &format!("{task_page}/assign"),
+            &[
+                ("idempotency_key", &Uuid::now_v7().to_string()),
+                ("assignee_actor_id", &submitter),
+                ("reason", "wrote the last proof"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::SEE_OTHER, "{}", assigned.body);
+    assert_eq!(assigned.location(), format!("{task_page}?done=assigned"));
+    assert_eq!(task_status(&s).await, "claimed");
+    let page = manager.get(assigned.location()).await;
+    assert!(page.body.contains("Assigned:"), "{}", page.body);
+
+    // The assignee finds it in their work.
+    let mut worker = Visitor::new(&s.server);
+    worker.sign_in(SUBMITTER).await;
+    let work = worker.get("/ui/work").await;
+    assert_eq!(work.status, StatusCode::OK, "{}", work.body);
+    assert!(work.body.contains(TASK_TITLE), "{}", work.body);
 }

@@ -128,7 +128,7 @@ pub fn routes() -> ApiRoutes {
             list_project_grants,
             Doc::new("List the project's role grants")
                 .who("a covering project manager or audit authority")
-                .ok("a page of project grants (`status` defaults to `active`)")
+                .ok("a page of project grants (`status` defaults to `active`), each with the holder's `actor_display_name`")
                 .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
         )
         .get(
@@ -640,8 +640,23 @@ async fn list_project_grants(
         &list,
         &state.config.cursor_secret,
     );
-    Ok(axum::Json(json!({
-        "items": rows.iter().map(project_view).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    // Who holds each grant, by name: a manager picking an assignee or reading the
+    // member list should not have to recognize profile ids.
+    let names: std::collections::HashMap<Uuid, String> = sqlx::query_as::<_, (Uuid, String)>(
+        "SELECT id, display_name FROM actor_profiles WHERE id = ANY($1)",
+    )
+    .bind(rows.iter().map(|g| g.actor_id).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|grant| {
+            let mut item = project_view(grant);
+            item["actor_display_name"] = json!(names.get(&grant.actor_id));
+            item
+        })
+        .collect();
+    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
 }

@@ -1,6 +1,8 @@
 //! Task routes (upstream-api §1.4): management, screening and release for Project
-//! Managers; the ready queue, the contributor-safe task view, submission requirements,
-//! claim and start for contributors; the Operator's start override.
+//! Managers, and their assignment of a ready task to a named submitter; the ready
+//! queue, the contributor-safe task view, submission requirements, claim and start for
+//! contributors (an optional reason with screen, claim or start is kept in the audit
+//! event); the Operator's start override.
 //!
 //! Handlers stay thin: authenticate ([`Caller`]), check the caller's authority (before
 //! the idempotency layer, so a replay is authorized again), and run one engine command
@@ -143,6 +145,17 @@ pub fn routes() -> ApiRoutes {
                 .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["assignee_not_eligible", "contribution_rule_missing", "project_not_active"]),
         )
         .post(
+            "/tasks/{tid}/assign",
+            assign,
+            Doc::new("Assign a ready task to a named submitter of its project (T4 by a manager)")
+                .who(PM)
+                .body::<AssignBody>()
+                .ok("`{task, assignment}`: the task `claimed` by the assignee, `assignment.assigned_by` the manager")
+                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
+                .refuses(StatusCode::CONFLICT, &["active_task_cap_reached", "assignment_exists", "task_replay_state_changed"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["assignee_not_eligible", "reason_required", "reason_too_long", "contribution_rule_missing", "project_not_active"]),
+        )
+        .post(
             "/tasks/{tid}/start",
             start,
             Doc::new("Start work on a claimed task (T5)")
@@ -191,9 +204,19 @@ pub fn routes() -> ApiRoutes {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct OptionalReason {
-    // Accepted for compatibility with upstream clients; part of the idempotency digest.
-    #[allow(dead_code)]
+    /// Kept in the transition's audit event (blank is none; at most 2,000 characters).
     reason: Option<String>,
+}
+
+/// `POST /tasks/{tid}/assign`: who gets the task, and why.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
+    /// The actor profile of a submitter of the task's project.
+    assignee_actor_id: Uuid,
+    /// Why this person (kept in the audit event; required).
+    #[serde(default)]
+    reason: String,
 }
 
 /// A body whose reason is required; a missing reason reads as blank, so the lifecycle
@@ -401,7 +424,7 @@ async fn screen(
     Ids(task_id): Ids<Uuid>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (_body, value): (OptionalReason, Value) = optional_body(&body)?;
+    let (body, value): (OptionalReason, Value) = optional_body(&body)?;
     precheck(
         &state,
         &caller,
@@ -420,7 +443,7 @@ async fn screen(
         key,
         &request,
         async |tx| {
-            let task = tasks::screen(tx, &who, task_id).await?;
+            let task = tasks::screen(tx, &who, task_id, body.reason.as_deref()).await?;
             Ok((
                 StatusCode::OK,
                 json!({ "task": views::management_view(&task, None) }),
@@ -523,7 +546,7 @@ async fn claim(
     Ids(task_id): Ids<Uuid>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (_body, value): (OptionalReason, Value) = optional_body(&body)?;
+    let (body, value): (OptionalReason, Value) = optional_body(&body)?;
     precheck(
         &state,
         &caller,
@@ -542,11 +565,52 @@ async fn claim(
         key,
         &request,
         async |tx| {
-            let (task, assignment) = tasks::claim(tx, &who, task_id).await?;
+            let (task, assignment) =
+                tasks::claim(tx, &who, task_id, body.reason.as_deref()).await?;
             let view = views::contributor_view(tx, &task, who.actor_id).await?;
             Ok((
                 StatusCode::OK,
                 json!({ "task": view, "assignment": views::assignment_view(&assignment) }),
+            ))
+        },
+    )
+    .await
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Ids(task_id): Ids<Uuid>,
+    Json(value): Json<Value>,
+) -> Result<Response, ApiError> {
+    let body: AssignBody = crate::extract::body(&value)?;
+    precheck(
+        &state,
+        &caller,
+        task_id,
+        Actor::ProjectManager,
+        "task.assign",
+        key,
+    )
+    .await?;
+    let who = caller.requester();
+    let request = json!({ "path": format!("/tasks/{task_id}/assign"), "body": value });
+    idempotency::run(
+        &state.pool,
+        caller.actor_id,
+        "task.assign",
+        key,
+        &request,
+        async |tx| {
+            let (task, assignment) =
+                tasks::assign(tx, &who, task_id, body.assignee_actor_id, &body.reason).await?;
+            Ok((
+                StatusCode::OK,
+                json!({
+                    "task": views::management_view(&task, Some(&assignment)),
+                    "assignment": views::assignment_view(&assignment),
+                }),
             ))
         },
     )
@@ -560,7 +624,7 @@ async fn start(
     Ids(task_id): Ids<Uuid>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (_body, value): (OptionalReason, Value) = optional_body(&body)?;
+    let (body, value): (OptionalReason, Value) = optional_body(&body)?;
     precheck(
         &state,
         &caller,
@@ -579,7 +643,7 @@ async fn start(
         key,
         &request,
         async |tx| {
-            let task = tasks::start(tx, &who, task_id).await?;
+            let task = tasks::start(tx, &who, task_id, body.reason.as_deref()).await?;
             let view = views::contributor_view(tx, &task, who.actor_id).await?;
             Ok((StatusCode::OK, json!({ "task": view })))
         },

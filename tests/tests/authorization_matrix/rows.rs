@@ -157,6 +157,11 @@ pub async fn table(world: &World) -> Vec<Row> {
         ("release", setup_pm, release.clone()),
     ])
     .await;
+    let to_assign = task(&[
+        ("screen", setup_pm, json!({})),
+        ("release", setup_pm, release.clone()),
+    ])
+    .await;
     let mine = task(&[
         ("screen", setup_pm, json!({})),
         ("release", setup_pm, release.clone()),
@@ -251,6 +256,7 @@ pub async fn table(world: &World) -> Vec<Row> {
         post(format!("/tasks/{to_return}/return-to-draft"), reason()).allow(PM).deny(Visible(SEES_P)),
         post(format!("/tasks/{to_cancel}/cancel"), reason()).allow(PM).deny(Visible(SEES_P)),
         post(format!("/tasks/{ready}/claim"), json!({})).allow(&[Submitter]).deny(Visible(SEES_P)),
+        post(format!("/tasks/{to_assign}/assign"), json!({"assignee_actor_id": second_submitter.id, "reason": "matrix"})).allow(PM).deny(Visible(SEES_P)),
         post(format!("/tasks/{mine}/start"), json!({})).allow(&[Submitter]).deny(Visible(SEES_P)),
         post(format!("/operations/tasks/{stuck}/start"), reason()).allow(&[Operator]).deny(Visible(SEES_P)),
         // Packets and checker runs: the assignee uploads and submits (another contributor

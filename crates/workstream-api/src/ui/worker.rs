@@ -64,6 +64,9 @@ pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
         "activated" => "Activated: this guide now governs new tasks of the project.",
         "screened" => "Screened: the task's context is locked from the active guide.",
         "released" => "Released: the task is in the ready queue.",
+        "assigned" => {
+            "Assigned: the task is claimed for the person you chose, who sees it in their work."
+        }
         "decided" => "Your decision is recorded.",
         "released_lease" => "You released the lease; the entry is back in the queue.",
         "reported" => "The report was generated and stored.",

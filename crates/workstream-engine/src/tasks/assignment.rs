@@ -1,5 +1,6 @@
-//! The contributor's side: claim (T4), start (T5) with the Operator's override, and the
-//! invalidation of an assignment whose contributor lost authority (T17).
+//! The contributor's side: claim (T4) and a manager's assignment (T4 by `Assign`), start
+//! (T5) with the Operator's override, and the invalidation of an assignment whose
+//! contributor lost authority (T17).
 //!
 //! A claim locks the task row first, so of many concurrent claims one commits and the
 //! rest, once they get the lock, find the task claimed (409 `task_already_claimed`).
@@ -11,7 +12,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::{
-    ActorContext, GuardFacts, Refusal, TaskCommand, TaskState, decide,
+    Actor, ActorContext, GuardFacts, Refusal, TaskCommand, TaskState, check_reason, decide,
 };
 use workstream_store::tasks::{self, AssignmentRow, TaskRow};
 
@@ -42,12 +43,15 @@ pub(super) fn locks_complete(task: &TaskRow) -> bool {
     task.locked_guide_id.is_some() && task.locked_contribution_policy_version_id.is_some()
 }
 
-/// T4: a submitter with an active grant on the task's project claims a READY task.
+/// T4: a submitter with an active grant on the task's project claims a READY task,
+/// with an optional reason kept in the audit event.
 pub async fn claim(
     conn: &mut PgConnection,
     requester: &Requester,
     task_id: Uuid,
+    reason: Option<&str>,
 ) -> Result<(TaskRow, AssignmentRow), CommandError> {
+    let reason = optional_reason(reason)?;
     let task = tasks::lock(conn, task_id)
         .await?
         .ok_or_else(CommandError::not_found)?;
@@ -104,7 +108,7 @@ pub async fn claim(
         "task_claimed",
         Some(requester.actor_id),
         requester.correlation_id.clone(),
-        None,
+        reason.as_deref(),
         json!({
             "matched_grant_id": access.grant_for(decision.authorized_as),
             "permission": "task.claim",
@@ -114,6 +118,93 @@ pub async fn claim(
     )
     .await?;
     Ok((updated, assignment))
+}
+
+/// T4 by a manager: a covering project manager assigns a READY task to a named
+/// submitter of its project, with a reason. The guards are a claim's, applied to the
+/// assignee (an active submitter grant on the project, no active assignment on the
+/// task, the assignee under the active-task cap); the assignment records who assigned
+/// it, and the audit event carries the reason and both people's grants.
+pub async fn assign(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task_id: Uuid,
+    assignee_id: Uuid,
+    reason: &str,
+) -> Result<(TaskRow, AssignmentRow), CommandError> {
+    check_reason(reason)?;
+    let task = tasks::lock(conn, task_id)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    let active = tasks::lock_active_assignment(conn, task.id).await?;
+    let access = Access::read(conn, requester.actor_id, task.project_id, true).await?;
+    if !may_see(&task, &access, requester.actor_id) {
+        return Err(CommandError::not_found());
+    }
+    // The assignee's profile row serializes their claims and assignments (the cap), as
+    // in a claim; then their grants are share-locked against a concurrent revocation.
+    tasks::lock_contributor(conn, assignee_id).await?;
+    let assignee = Access::read(conn, assignee_id, task.project_id, true).await?;
+    let assignee_grant = assignee.grant_for(Actor::Submitter);
+    let active_tasks = tasks::count_active_assignments(conn, assignee_id).await?;
+    let submitter_rule = match task.locked_contribution_policy_version_id {
+        Some(v) => tasks::policy_version_readiness(conn, v)
+            .await?
+            .is_some_and(|r| r.submitter_rule),
+        None => false,
+    };
+    let facts = GuardFacts {
+        assignee_eligible: assignee_grant.is_some(),
+        has_active_assignment: active.is_some(),
+        contributor_active_tasks: u32::try_from(active_tasks).unwrap_or(u32::MAX),
+        active_task_cap: ACTIVE_TASK_CAP,
+        locks_complete: locks_complete(&task),
+        submitter_rule_explicit: submitter_rule,
+        ..GuardFacts::default()
+    };
+    let decision = decide(
+        state_of(&task)?,
+        &TaskCommand::Assign,
+        &access.actor_context(),
+        &facts,
+    )?;
+    let version = task
+        .locked_contribution_policy_version_id
+        .expect("decide checked the locks");
+    let assignment =
+        tasks::insert_assignment(conn, task.id, assignee_id, requester.actor_id, version).await?;
+    let updated = tasks::set_status(conn, task.id, "claimed", Some(assignee_id)).await?;
+    audit_transition(
+        conn,
+        &updated,
+        &decision,
+        "task_assigned",
+        Some(requester.actor_id),
+        requester.correlation_id.clone(),
+        Some(reason),
+        json!({
+            "matched_grant_id": access.grant_for(decision.authorized_as),
+            "permission": "task.assign",
+            "assignment_id": assignment.id,
+            "assignee_actor_id": assignee_id,
+            "assignee_grant_id": assignee_grant,
+            "contribution_policy_version_id": version,
+        }),
+    )
+    .await?;
+    Ok((updated, assignment))
+}
+
+/// An optional free-text reason: blank is none; one given is checked as every reason
+/// is (length, no control characters) and kept trimmed.
+pub(super) fn optional_reason(reason: Option<&str>) -> Result<Option<String>, CommandError> {
+    match reason.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(reason) => {
+            check_reason(reason)?;
+            Ok(Some(reason.to_owned()))
+        }
+    }
 }
 
 /// The task, its active assignment and the caller's authority, locked in order.
@@ -133,12 +224,15 @@ pub(super) async fn lock_with_assignment(
     Ok((task, active, access))
 }
 
-/// T5: the assignee starts their own claimed task.
+/// T5: the assignee starts their own claimed task, with an optional reason kept in the
+/// audit event.
 pub async fn start(
     conn: &mut PgConnection,
     requester: &Requester,
     task_id: Uuid,
+    reason: Option<&str>,
 ) -> Result<TaskRow, CommandError> {
+    let reason = optional_reason(reason)?;
     let (task, active, access) = lock_with_assignment(conn, requester, task_id).await?;
     let facts = GuardFacts {
         has_active_assignment: active.is_some(),
@@ -162,7 +256,7 @@ pub async fn start(
         "task_started",
         Some(requester.actor_id),
         requester.correlation_id.clone(),
-        None,
+        reason.as_deref(),
         json!({
             "matched_grant_id": access.grant_for(decision.authorized_as),
             "permission": "task.start",

@@ -36,7 +36,7 @@ use workstream_store::tasks::TaskRow;
 use crate::CommandError;
 
 pub use assignment::{
-    ACTIVE_TASK_CAP, claim, invalidate_assignments_of_actor, start, start_override,
+    ACTIVE_TASK_CAP, assign, claim, invalidate_assignments_of_actor, start, start_override,
 };
 pub use create::{NewTaskInput, create};
 pub use screening::{cancel, release, return_to_draft, screen};

@@ -48,12 +48,15 @@ fn fields_complete(task: &TaskRow) -> bool {
     .all(|f| !f.trim().is_empty())
 }
 
-/// T1: a covering PM screens a draft task, stamping every lock from the active guide.
+/// T1: a covering PM screens a draft task, stamping every lock from the active guide;
+/// an optional reason is kept in the audit event.
 pub async fn screen(
     conn: &mut PgConnection,
     requester: &Requester,
     task_id: Uuid,
+    reason: Option<&str>,
 ) -> Result<TaskRow, CommandError> {
+    let reason = super::assignment::optional_reason(reason)?;
     let (task, access) = lock_for(conn, requester, task_id).await?;
     let project_status = tasks::project_status(conn, task.project_id).await?;
     let guide = tasks::active_guide_lock(conn, task.project_id).await?;
@@ -78,7 +81,7 @@ pub async fn screen(
         "task_screened",
         Some(requester.actor_id),
         requester.correlation_id.clone(),
-        None,
+        reason.as_deref(),
         json!({
             "matched_grant_id": access.grant_for(decision.authorized_as),
             "permission": "project.task.screen",

@@ -1,5 +1,5 @@
-//! Tasks from a manager's side: create, the management view, screen, release, return
-//! to draft, cancel.
+//! Tasks from a manager's side: create, the management view, screen, release, assign
+//! to a submitter of the project, return to draft, cancel.
 //!
 //! The management view shows the locks a screening stamped (guide, bundle and policy
 //! hashes, the contribution policy version), the active assignment, every checker run
@@ -118,6 +118,17 @@ async fn task_page(
         .get(session, &format!("/tasks/{task_id}/reviews"))
         .await
         .optional()?;
+    // A ready task can be assigned: to one of the project's submitters.
+    let submitters = if task["task"]["status"] == "ready" {
+        ui.get(
+            session,
+            &format!("/projects/{project_id}/role-grants?role=submitter&limit=100"),
+        )
+        .await
+        .optional()?
+    } else {
+        None
+    };
     Ok(page_with(
         status_for(&posted.error),
         "manage_task.html",
@@ -127,6 +138,7 @@ async fn task_page(
             task => s(task["task"].clone()),
             runs => s(runs),
             reviews => s(reviews),
+            submitters => s(submitters),
             notice => s(notice),
             ..posted.context()
         },
@@ -162,10 +174,15 @@ async fn act(
     let done = match action.as_str() {
         "screen" => "screened",
         "release" => "released",
+        "assign" => "assigned",
         "return-to-draft" | "cancel" => "updated",
         _ => return Err(Failure::NotFound),
     };
     let mut body = json!({});
+    if action == "assign" {
+        // Not a profile id goes to the API as typed, which refuses it with its code.
+        body["assignee_actor_id"] = json!(form.text("assignee_actor_id").unwrap_or_default());
+    }
     if let Some(reason) = form.text("reason") {
         body["reason"] = json!(reason);
     } else if action != "screen" {
