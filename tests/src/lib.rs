@@ -67,6 +67,8 @@ pub struct TestServer {
     /// Where checkpoints are published (the pipeline's object store when there is one).
     audit_objects: ObjectStore,
     _audit_dir: tempfile::TempDir,
+    /// Error answers that carried database text (checked when the server drops).
+    leaks: Leaks,
 }
 
 /// A provisioned actor and a valid token for them.
@@ -211,7 +213,11 @@ impl TestServer {
         if let Some(pipeline) = pipeline {
             state = state.with_pipeline(pipeline);
         }
-        let app = router(state);
+        let leaks = Leaks::default();
+        let app = router(state).layer(axum::middleware::from_fn_with_state(
+            leaks.clone(),
+            scan_errors,
+        ));
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             axum_serve(listener, app, stopped).await;
@@ -229,6 +235,7 @@ impl TestServer {
             audit_key,
             audit_objects,
             _audit_dir: audit_dir,
+            leaks,
         }
     }
 
@@ -487,5 +494,92 @@ impl Drop for TestServer {
         if let Some(stop) = self.worker_stop.take() {
             let _ = stop.send(());
         }
+        // Every error this server answered during the test was scanned; one that
+        // carried the database's own words fails the test that provoked it.
+        let leaked = std::mem::take(&mut *self.leaks.0.lock().expect("leaks lock"));
+        if !leaked.is_empty() && !std::thread::panicking() {
+            panic!(
+                "{} error answer(s) carried database text:\n{}",
+                leaked.len(),
+                leaked.join("\n")
+            );
+        }
+    }
+}
+
+/// Error answers that carried database text, as `METHOD path -> status body`.
+#[derive(Clone, Default)]
+struct Leaks(Arc<std::sync::Mutex<Vec<String>>>);
+
+/// Words of the database that an answer must never carry: its messages for
+/// constraint violations, constraint and relation names, SQLSTATEs, and the texts of
+/// the schema's own triggers (which name tables).
+const DATABASE_WORDS: &[&str] = &[
+    "duplicate key",
+    "violates",
+    "constraint \"",
+    "sqlstate",
+    "_pkey",
+    "_fkey",
+    "relation \"",
+    "column \"",
+    "null value in",
+    "is append-only",
+    "may not change",
+    "syntax error",
+    "pg_catalog",
+    "\"constraint\":",
+];
+
+/// The first of [`DATABASE_WORDS`] in `body`, read as a person would (JSON's escaped
+/// quotes unescaped, any case).
+fn database_word(body: &[u8]) -> Option<&'static str> {
+    let text = String::from_utf8_lossy(body)
+        .replace("\\\"", "\"")
+        .to_lowercase();
+    DATABASE_WORDS
+        .iter()
+        .copied()
+        .find(|word| text.contains(&word.to_lowercase()))
+}
+
+/// Reads every answer of 400 or more and records it when it carries database text
+/// ([`DATABASE_WORDS`]); the answer itself goes on unchanged.
+async fn scan_errors(
+    axum::extract::State(leaks): axum::extract::State<Leaks>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let line = format!("{} {}", request.method(), request.uri());
+    let response = next.run(request).await;
+    if response.status().as_u16() < 400 {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+        return axum::response::Response::from_parts(parts, axum::body::Body::empty());
+    };
+    if let Some(word) = database_word(&bytes) {
+        leaks.0.lock().expect("leaks lock").push(format!(
+            "{line} -> {} ({word:?}): {}",
+            parts.status,
+            String::from_utf8_lossy(&bytes)
+        ));
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::database_word;
+
+    #[test]
+    fn database_text_is_found_in_an_error_envelope_and_our_own_words_are_not() {
+        let leaked = br#"{"error":{"code":"conflict","message":"duplicate key value violates unique constraint \"projects_slug_key\"","details":{}}}"#;
+        assert_eq!(database_word(leaked), Some("duplicate key"));
+        let named = br#"{"error":{"code":"conflict","message":"x","details":{"constraint":"projects_slug_key"}}}"#;
+        assert_eq!(database_word(named), Some("\"constraint\":"));
+        let ours = br#"{"error":{"code":"project_slug_conflict","message":"a project with this slug already exists","details":{"field":"idempotency_key"}}}"#;
+        assert_eq!(database_word(ours), None);
     }
 }

@@ -1,5 +1,6 @@
 //! First access: a verified human's first request provisions exactly one profile and
-//! one identity link, with their audit events, even when many first requests race.
+//! one identity link, with their audit events, even when many first requests race; a
+//! person then sets their own display name.
 
 use serde_json::Value;
 use workstream_e2e::TestServer;
@@ -144,4 +145,57 @@ async fn fixtures_grant_admin_and_project_roles() {
         .unwrap();
     assert_eq!(me["admin_roles"], serde_json::json!(["project_manager"]));
     assert_eq!(me["admin_role_grants"][0]["id"], grant.to_string());
+}
+
+#[tokio::test]
+async fn a_person_sets_their_own_display_name_and_the_change_is_audited() {
+    let server = TestServer::start().await;
+    let alice = server.actor("alice").await;
+    let patch = async |body: Value| {
+        let response = server
+            .client
+            .patch(server.url("/api/v1/actors/me"))
+            .header("Authorization", alice.auth())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap())
+    };
+    for bad in ["", "   ", "tab\tinside", &"x".repeat(201)] {
+        let (status, body) = patch(serde_json::json!({ "display_name": bad })).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("display_name_invalid")),
+            "{bad:?}: {body}"
+        );
+        assert_eq!(body["error"]["details"]["field"], "display_name");
+    }
+    // Nothing but the name may be sent (the rest is the token's or an administrator's).
+    let (status, body) =
+        patch(serde_json::json!({ "display_name": "A", "status": "active" })).await;
+    assert_eq!(status, 422, "{body}");
+
+    let (status, body) = patch(serde_json::json!({ "display_name": "  Alice Martin " })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["display_name"], "Alice Martin");
+    assert_eq!(body["actor_profile_id"], alice.id.to_string());
+    let (_, me) = server.get(&alice, "/api/v1/actors/me").await;
+    assert_eq!(me["display_name"], "Alice Martin");
+    // The same name again changes nothing; each change is one event with both names.
+    let (status, _) = patch(serde_json::json!({ "display_name": "Alice Martin" })).await;
+    assert_eq!(status, 200);
+    let events: Vec<Value> = sqlx::query_scalar(
+        "SELECT payload FROM audit_events \
+         WHERE entity_id = $1 AND event_type = 'actor_display_name_changed'",
+    )
+    .bind(alice.id)
+    .fetch_all(server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        events,
+        [serde_json::json!({ "from": "alice", "to": "Alice Martin" })]
+    );
 }

@@ -27,6 +27,15 @@ async fn as08_screen_without_acceptance_criteria_is_refused_and_task_stays_draft
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
     assert_eq!(b["error"]["code"], "task_fields_incomplete");
+    // The refusal names the empty field.
+    assert_eq!(
+        b["error"]["details"]["fields"],
+        json!(["acceptance_criteria"])
+    );
+    assert_eq!(
+        b["error"]["message"],
+        "fill in the task's acceptance_criteria before screening it"
+    );
     let (s, b) = get(
         &f.server,
         &f.pm,
@@ -800,4 +809,43 @@ async fn reasons_sent_with_screen_claim_and_start_are_kept_in_their_events() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_too_long")),
         "{b}"
     );
+}
+
+#[tokio::test]
+async fn terms_an_active_guide_is_bound_to_cannot_be_retired_and_releases_keep_working() {
+    let f = setup().await;
+    let fin = f.server.actor("fin").await;
+    f.server
+        .grant_admin(&fin, AdminRole::FinanceAuthority, Some(f.project))
+        .await;
+    let path = format!(
+        "/projects/{}/contribution-policies/{}/versions/{}/retirement",
+        f.project, f.policy, f.cpv1
+    );
+    let (s, b) = post(&f.server, &fin, &path, json!({})).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (
+            StatusCode::CONFLICT,
+            Some("contribution_policy_version_in_use")
+        ),
+        "{b}"
+    );
+    assert_eq!(b["error"]["details"]["guide_id"], json!(f.guide));
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM contribution_policy_versions WHERE id = $1")
+            .bind(f.cpv1)
+            .fetch_one(f.server.database.pool())
+            .await
+            .unwrap();
+    assert_eq!(status, "published");
+    let (s, b) = get(
+        &f.server,
+        &fin,
+        &format!("/projects/{}/contribution-policies/current", f.project),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // Releases go on locking the guide's terms.
+    f.ready_task("Still releasable").await;
 }

@@ -1,5 +1,5 @@
-//! Actor routes: the caller's own profile, and the access administrator's view and
-//! control of actors, identity links and service principals (upstream-api §1.1-1.2).
+//! Actor routes: the caller's own profile and display name, and the access
+//! administrator's view and control of actors, identity links and service principals.
 //!
 //! The routes, who may call each and what it answers are declared in [`routes`],
 //! which is also what `GET /api/v1/openapi.json` serves.
@@ -39,6 +39,15 @@ pub fn routes() -> ApiRoutes {
             Doc::new("The caller's profile, admin roles and project grants")
                 .who("any verified, active actor (the first request of a human creates the profile)")
                 .ok("`{actor_profile_id, actor_kind, status, ..., admin_role_grants, project_role_grants}`"),
+        )
+        .patch(
+            "/actors/me",
+            set_my_name,
+            Doc::new("Set the caller's display name (what every page and export shows for them)")
+                .who("any verified, active actor, for their own profile")
+                .body::<NameBody>()
+                .ok("the caller's profile, as `GET /actors/me` answers it")
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["display_name_invalid"]),
         )
         .get(
             "/actors/{actor_id}",
@@ -173,6 +182,38 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<
     let profile = stored::profile(&mut conn, caller.actor_id, false)
         .await?
         .ok_or_else(|| ApiError::internal("caller without a profile"))?;
+    Ok(axum::Json(me_view(&caller, &profile)))
+}
+
+/// The body of `PATCH /actors/me`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct NameBody {
+    /// 1 to 200 characters, trimmed; no control characters.
+    display_name: String,
+}
+
+/// `PATCH /actors/me`: the caller names themself.
+async fn set_my_name(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(value): Json<Value>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let body: NameBody = crate::extract::body(&value)?;
+    let mut tx = state.pool.begin().await?;
+    let profile = workstream_engine::authority::actors::set_display_name(
+        &mut tx,
+        &caller.context(),
+        caller.actor_id,
+        &body.display_name,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(me_view(&caller, &profile)))
+}
+
+/// The caller's profile with their grants, as `GET /actors/me` shows it.
+fn me_view(caller: &Caller, profile: &ActorProfile) -> Value {
     let mut admin_roles: Vec<&str> = caller
         .grants
         .admin
@@ -198,7 +239,7 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<
         .iter()
         .map(|g| json!({ "id": g.id, "project_id": g.project_id, "role": g.role }))
         .collect();
-    Ok(axum::Json(json!({
+    json!({
         "actor_profile_id": profile.id,
         "actor_kind": profile.kind,
         "status": profile.status,
@@ -208,7 +249,7 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<
         "project_role_grants": project_grants,
         "display_name": profile.display_name,
         "contact_email": profile.contact_email,
-    })))
+    })
 }
 
 /// `GET /actors/{id}`.

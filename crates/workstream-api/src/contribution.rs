@@ -78,10 +78,10 @@ pub fn routes() -> ApiRoutes {
         .post(
             "/projects/{project_id}/contribution-policies/{policy_id}/versions/{version_id}/retirement",
             retire,
-            Doc::new("Retire a published version")
+            Doc::new("Retire a published version no active guide is bound to")
                 .who(FINANCE)
                 .ok("the retired version")
-                .refuses(StatusCode::CONFLICT, &["contribution_policy_version_not_published"]),
+                .refuses(StatusCode::CONFLICT, &["contribution_policy_version_not_published", "contribution_policy_version_in_use"]),
         )
         .post(
             "/projects/{project_id}/compensation-units",

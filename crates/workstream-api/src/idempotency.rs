@@ -20,6 +20,7 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 use workstream_domain::{Digest, to_canonical_bytes};
+use workstream_engine::error::violated_constraint;
 
 use crate::error::ApiError;
 
@@ -102,19 +103,21 @@ where
     .execute(&mut *tx)
     .await;
     let committed = match insert {
-        Ok(_) => tx.commit().await.map_err(ApiError::from),
-        Err(err) => Err(ApiError::from(err)),
+        Ok(_) => tx.commit().await,
+        Err(err) => Err(err),
     };
     match committed {
         Ok(()) => Ok((status, axum::Json(body)).into_response()),
-        Err(err) if err.details["constraint"] == "idempotency_records_actor_operation_key" => {
+        Err(err)
+            if violated_constraint(&err) == Some("idempotency_records_actor_operation_key") =>
+        {
             // A concurrent request with the same key won; answer as its replay.
             let mut conn = pool.acquire().await?;
             stored(&mut conn, actor_id, operation, key, &digest)
                 .await?
-                .ok_or(err)
+                .ok_or_else(|| ApiError::from(err))
         }
-        Err(err) => Err(err),
+        Err(err) => Err(err.into()),
     }
 }
 

@@ -104,7 +104,7 @@ fn facts() -> impl Strategy<Value = GuardFacts> {
     )
         .prop_map(|(b, n, origin)| GuardFacts {
             project_active: b[0],
-            task_fields_complete: b[1],
+            task_fields_missing: if b[1] { Vec::new() } else { vec!["title"] },
             has_active_guide: b[2],
             open_readiness_findings: n[0],
             locks_complete: b[3],

@@ -33,10 +33,19 @@ fn t1_screen() {
     };
     assert_eq!(code(|f| f.project_active = false), "project_not_active");
     assert_eq!(
-        code(|f| f.task_fields_complete = false),
+        code(|f| f.task_fields_missing = vec!["description"]),
         "task_fields_incomplete"
     );
     assert_eq!(code(|f| f.has_active_guide = false), "active_guide_missing");
+    // A project whose first guide was never activated is not active either: the
+    // missing guide is what is named.
+    assert_eq!(
+        code(|f| {
+            f.has_active_guide = false;
+            f.project_active = false;
+        }),
+        "active_guide_missing"
+    );
     assert_eq!(
         refusal_code(Draft, &TaskCommand::Screen, Actor::Submitter, &f),
         "permission_not_granted"

@@ -433,6 +433,11 @@ pub async fn publish(
 
 /// Retires a published version (`contribution_policy_version_retired`). Retiring the
 /// current version retires the policy too (`contribution_policy_retired`).
+///
+/// A version the project's active guide is bound to is refused (409
+/// `contribution_policy_version_in_use`, naming the guide): every release locks the
+/// active guide's terms, so retiring them would stop the project's releases until a
+/// guide with other terms is activated. Activate that guide first, then retire.
 pub async fn retire(
     conn: &mut PgConnection,
     acting: &Acting,
@@ -448,6 +453,27 @@ pub async fn retire(
             "only a published version can be retired",
         )
         .with_details(json!({ "version_status": version.status })));
+    }
+    // Share-locked: a guide activated concurrently waits for this retirement, or this
+    // retirement sees it.
+    let bound: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, version FROM project_guides \
+          WHERE project_id = $1 AND contribution_policy_version_id = $2 AND status = 'active' \
+          FOR SHARE",
+    )
+    .bind(project_id)
+    .bind(version_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((guide_id, guide_version)) = bound {
+        return Err(CommandError::conflict(
+            "contribution_policy_version_in_use",
+            format!(
+                "the active guide {guide_version} is bound to these terms; activate a guide \
+                 bound to other terms before retiring them"
+            ),
+        )
+        .with_details(json!({ "guide_id": guide_id, "guide_version": guide_version })));
     }
     let is_current = policy.current_published_version_id == Some(version_id);
     if is_current {

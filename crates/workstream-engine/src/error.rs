@@ -6,7 +6,8 @@
 //! * the domain's typed refusals ([`Refusal`]), mapped by their class;
 //! * database errors: a named constraint or a Workstream trigger code (`WS001`
 //!   append-only, `WS002` lifecycle backstop) becomes a client error, so that a rule
-//!   the database enforces reads like one checked in Rust ([`CONSTRAINT_ERRORS`]);
+//!   the database enforces reads like one checked in Rust ([`CONSTRAINT_ERRORS`]), in
+//!   words of its own: no database text, constraint name or SQLSTATE reaches a client;
 //! * explicit checks in the commands themselves.
 //!
 //! Anything else is `internal` and never shows its cause to the client.
@@ -104,129 +105,161 @@ impl From<Refusal> for CommandError {
             RefusalClass::InvalidRequest | RefusalClass::PreconditionUnmet => ErrorKind::Invalid,
             RefusalClass::Conflict => ErrorKind::Conflict,
         };
-        CommandError::new(kind, refusal.code(), refusal.to_string())
+        let error = CommandError::new(kind, refusal.code(), refusal.to_string());
+        match refusal {
+            Refusal::TaskFieldsIncomplete { missing } => {
+                error.with_details(json!({ "fields": missing }))
+            }
+            _ => error,
+        }
     }
 }
 
-/// Named constraints whose violation is a client error, with the code it reads as.
+/// Named constraints whose violation is a client error: the code it reads as and the
+/// sentence the client is told (never the database's own text, nor the constraint's
+/// name).
 ///
 /// A constraint not listed here still maps by its SQLSTATE (unique -> 409 `conflict`,
-/// check -> 422 `constraint_violated`), with the constraint name in the details.
-pub const CONSTRAINT_ERRORS: &[(&str, ErrorKind, &str)] = &[
+/// check -> 422 `constraint_violated`), with a generic sentence; the database's message
+/// goes to the log.
+pub const CONSTRAINT_ERRORS: &[(&str, ErrorKind, &str, &str)] = &[
     (
         "projects_slug_key",
         ErrorKind::Conflict,
         "project_slug_conflict",
+        "a project with this slug already exists",
     ),
     (
         "project_guides_project_version_key",
         ErrorKind::Conflict,
         "guide_version_exists",
+        "the project already has a guide with this version",
     ),
     (
         "project_guides_one_active_per_project",
         ErrorKind::Conflict,
         "guide_activation_conflict",
+        "another guide of the project was activated at the same time",
     ),
     (
         "tasks_one_active_assignment",
         ErrorKind::Conflict,
         "task_already_claimed",
+        "another contributor holds this task",
     ),
     (
         "submissions_task_version_key",
         ErrorKind::Conflict,
         "submission_version_conflict",
+        "a submission of this version already exists for the task",
     ),
     (
         "admin_role_grants_one_active",
         ErrorKind::Conflict,
         "admin_role_grant_exists",
+        "this person already holds this role with this scope",
     ),
     (
         "project_role_grants_one_active",
         ErrorKind::Conflict,
         "project_role_grant_exists",
+        "this person already holds this role in the project",
     ),
     (
         "actor_identity_links_issuer_subject_key",
         ErrorKind::Conflict,
         "identity_already_linked",
+        "this identity is already linked to a profile",
     ),
     (
         "contribution_policies_one_active_per_project",
         ErrorKind::Conflict,
         "contribution_policy_exists",
+        "the project already has contribution terms",
     ),
     (
         "project_compensation_adapter_bindings_one_active",
         ErrorKind::Conflict,
         "adapter_binding_exists",
+        "the project already has an active binding for this instrument",
     ),
     (
         "review_leases_one_active_per_reviewer",
         ErrorKind::Conflict,
         "review_lease_held",
+        "you already hold a review lease",
     ),
     (
         "review_leases_one_active_per_entry",
         ErrorKind::Conflict,
         "review_entry_leased",
+        "someone else holds the lease of this entry",
     ),
     (
         "final_acceptances_task_key",
         ErrorKind::Conflict,
         "task_already_accepted",
+        "the task was already accepted",
     ),
     (
         "compensation_fulfillment_receipts_one_fulfilled_per_award",
         ErrorKind::Conflict,
         "award_already_fulfilled",
+        "the award was already fulfilled",
     ),
     (
         "compensation_fulfillment_receipts_award_fulfilled",
         ErrorKind::Conflict,
         "award_already_fulfilled",
+        "the award was already fulfilled",
     ),
     (
         "compensation_fulfillment_receipts_binding_event_key",
         ErrorKind::Conflict,
         "external_event_conflict",
+        "this external event was already reported with different content",
     ),
     (
         "compensation_fulfillment_receipts_quantity_fk",
         ErrorKind::Invalid,
         "fulfilled_quantity_mismatch",
+        "the fulfilled quantity is not the awarded quantity",
     ),
     (
         "project_compensation_units_identity_key",
         ErrorKind::Conflict,
         "compensation_unit_exists",
+        "the project already has this compensation unit",
     ),
     (
         "actor_profiles_service_identity_key",
         ErrorKind::Conflict,
         "service_identity_exists",
+        "a service actor with this identity already exists",
     ),
     (
         "evaluation_sprints_project_name_key",
         ErrorKind::Conflict,
         "sprint_name_exists",
+        "the project already has a sprint with this name",
     ),
     (
         "evaluation_sprints_window",
         ErrorKind::Invalid,
         "sprint_window_invalid",
+        "the sprint must end after it starts",
     ),
     (
         "project_lessons_implementation_link",
         ErrorKind::Invalid,
         "lesson_implementation_link_required",
+        "an implemented lesson names the guide or checker that implements it",
     ),
     (
         "tasks_project_external_task_key",
         ErrorKind::Conflict,
         "external_task_id_exists",
+        "the project already has a task with this external id",
     ),
 ];
 
@@ -255,24 +288,28 @@ impl From<sqlx::Error> for CommandError {
         if db.code().as_deref().is_some_and(server_unavailable) {
             return unavailable();
         }
-        let constraint = db.constraint().map(str::to_owned);
-        if let Some(name) = &constraint
-            && let Some((_, kind, code)) = CONSTRAINT_ERRORS.iter().find(|(c, _, _)| c == name)
+        // What the database said stays in the log: its text names tables, columns and
+        // constraints, which are no business of the client's.
+        tracing::info!(code = ?db.code(), constraint = ?db.constraint(), message = %db.message(),
+            "a statement was refused by the database");
+        if let Some(name) = db.constraint()
+            && let Some((_, kind, code, sentence)) =
+                CONSTRAINT_ERRORS.iter().find(|(c, _, _, _)| *c == name)
         {
-            return CommandError::new(*kind, code, db.message().to_owned())
-                .with_details(json!({ "constraint": name }));
+            return CommandError::new(*kind, code, *sentence);
         }
-        let details = json!({ "constraint": constraint });
         match db.code().as_deref() {
-            Some("WS001") => CommandError::conflict("immutable_record", db.message().to_owned())
-                .with_details(details),
-            Some("WS002") => CommandError::conflict("invalid_transition", db.message().to_owned())
-                .with_details(details),
-            Some("23505") => CommandError::conflict("conflict", "the record already exists")
-                .with_details(details),
+            Some("WS001") => CommandError::conflict(
+                "immutable_record",
+                "the record is part of the permanent history and cannot be changed",
+            ),
+            Some("WS002") => CommandError::conflict(
+                "invalid_transition",
+                "the record cannot move to that state from where it is",
+            ),
+            Some("23505") => CommandError::conflict("conflict", "the record already exists"),
             Some("23514") | Some("23502") | Some("23503") | Some("22001") => {
-                CommandError::invalid("constraint_violated", db.message().to_owned())
-                    .with_details(details)
+                CommandError::invalid("constraint_violated", "a value breaks a rule of the record")
             }
             // Serialization failures and deadlocks: the client may simply retry.
             Some("40001") | Some("40P01") => CommandError::new(
@@ -283,6 +320,12 @@ impl From<sqlx::Error> for CommandError {
             _ => CommandError::internal(err),
         }
     }
+}
+
+/// The constraint a database refusal names, for the callers that turn one particular
+/// violation into an answer of their own (a lost race that is a replay).
+pub fn violated_constraint(err: &sqlx::Error) -> Option<&str> {
+    err.as_database_error().and_then(|db| db.constraint())
 }
 
 /// SQLSTATEs that say the server, not the statement, is the problem: connection

@@ -208,6 +208,7 @@ pub async fn table(world: &World) -> Vec<Row> {
         get("/openapi.json").allow(&CALLERS),
         get("/docs").allow(&CALLERS),
         get("/actors/me").allow(&CALLERS),
+        Row::new(Method::PATCH, "/actors/me").json(json!({"display_name": "A matrix caller"})).allow(&CALLERS),
         get("/me/assignments").allow(&CALLERS),
         // The checker registry: any project manager, operator or auditor.
         get("/checkers").allow(&[SystemManager, Manager, OtherManager, Operator, Auditor, ForeignAuditor]).deny(Forbidden),
@@ -283,13 +284,12 @@ pub async fn table(world: &World) -> Vec<Row> {
         get(format!("/tasks/{}/revision-context", w.revise_task)).allow(OVERSIGHT).held_by("the assignee", &w.revise_assignee).deny(Concealed),
         post(format!("/tasks/{}/revision-context/repair", w.revise_task), json!({"head_id": w.revise_head.0, "head_digest": w.revise_head.1, "reason": "matrix"})).allow(PM).deny(Visible(SEES_P)).answers(s201),
         post(format!("/tasks/{}/revision-obligation/close", w.close_task), json!({"reason": "revision_limit_reached"})).allow(PM).deny(Visible(SEES_P)),
-        // Contribution terms (finance only, everything else concealed), after the tasks:
-        // retiring the first terms stops releases locked to them.
+        // Contribution terms (finance only, everything else concealed), after the tasks;
+        // the first terms are retired once v2 is active (below).
         get(format!("{contribution}/current")).allow(&[Finance]).deny(Concealed),
         get(format!("{contribution}/{cp}?version_id={cv}")).allow(&[Finance]).deny(Concealed),
         Row::new(Method::PUT, format!("{contribution}/{cp}/versions/{cv}")).json(terms).allow(&[Finance]).deny(Concealed),
         post(format!("{contribution}/{cp}/versions/{cv}/publication"), json!({})).allow(&[Finance]).deny(Concealed),
-        post(format!("{contribution}/{cp}/versions/{first_version}/retirement"), json!({})).allow(&[Finance]).deny(Concealed),
         post(format!("{contribution}/drafts"), json!({"name": "Third terms"})).allow(&[Finance]).deny(Concealed).answers(s201),
         get(format!("/projects/{p}/compensation-units")).allow(&[Finance]).deny(Concealed),
         post(format!("/projects/{p}/compensation-units"), json!({"instrument_type": "project_points", "unit_code": "stars"})).allow(&[Finance]).deny(Concealed).answers(s201),
@@ -325,8 +325,10 @@ pub async fn table(world: &World) -> Vec<Row> {
         get(format!("{sprints}/{sprint}")).allow(OVERSIGHT).deny(Visible(SEES_P)),
         post(format!("{sprints}/{sprint}/tasks"), json!({"task_ids": [ready]})).allow(PM).deny(Visible(SEES_P)),
         post(format!("{sprints}/{sprint}/report"), json!({})).allow(PM).deny(Visible(SEES_P)),
-        // Activating v2 last: the tasks above were screened against v1.
+        // Activating v2 last: the tasks above were screened against v1. It binds the
+        // second terms, which frees the first ones (bound to v1) to be retired.
         post(format!("/projects/{p}/guides/{v2}/activate"), json!({})).allow(PM).deny(Visible(SEES_P)),
+        post(format!("{contribution}/{cp}/versions/{first_version}/retirement"), json!({})).allow(&[Finance]).deny(Concealed),
     ];
     rows
 }

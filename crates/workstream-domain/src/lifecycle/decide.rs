@@ -119,9 +119,16 @@ fn check_guards(
     use TransitionId::*;
     match (id, command) {
         (T1, _) => {
+            // A project without an active guide is also not active (activating its
+            // first guide activates it): the missing guide is the cause to name.
+            ensure(f.has_active_guide, Refusal::ActiveGuideMissing)?;
             ensure(f.project_active, Refusal::ProjectNotActive)?;
-            ensure(f.task_fields_complete, Refusal::TaskFieldsIncomplete)?;
-            ensure(f.has_active_guide, Refusal::ActiveGuideMissing)
+            ensure(
+                f.task_fields_missing.is_empty(),
+                Refusal::TaskFieldsIncomplete {
+                    missing: f.task_fields_missing.clone(),
+                },
+            )
         }
         (T2, TaskCommand::Release { reason }) => {
             check_reason(reason)?;

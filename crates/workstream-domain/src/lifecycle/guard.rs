@@ -94,9 +94,10 @@ pub struct GuardFacts {
     // --- project, guide and task content ---
     /// T1: the project exists and is `active`.
     pub project_active: bool,
-    /// T1: title, description, acceptance and rejection criteria, required output and
-    /// source type are all present.
-    pub task_fields_complete: bool,
+    /// T1: the task's required fields that are empty (title, description, acceptance
+    /// and rejection criteria, source type), by name; none when it may be screened.
+    /// (The required output is the guide's artifact policy, stamped with the lock.)
+    pub task_fields_missing: Vec<&'static str>,
     /// T1: the project has an active guide (whose policy bundle passed activation).
     pub has_active_guide: bool,
 

@@ -77,9 +77,12 @@ pub enum Refusal {
     /// T1: the project is not active.
     #[error("the project is not active")]
     ProjectNotActive,
-    /// T1: a required task field is missing.
-    #[error("title, description, criteria, required output or source type is missing")]
-    TaskFieldsIncomplete,
+    /// T1: required task fields are empty.
+    #[error("fill in the task's {} before screening it", missing.join(", "))]
+    TaskFieldsIncomplete {
+        /// The empty fields, by name (`description`, `acceptance_criteria`, ...).
+        missing: Vec<&'static str>,
+    },
     /// T1: the project has no active guide.
     #[error("the project has no active guide")]
     ActiveGuideMissing,
@@ -281,7 +284,7 @@ impl Refusal {
             Refusal::ReasonTooLong { .. } => "reason_too_long",
             Refusal::ReasonInvalid => "reason_invalid",
             Refusal::ProjectNotActive => "project_not_active",
-            Refusal::TaskFieldsIncomplete => "task_fields_incomplete",
+            Refusal::TaskFieldsIncomplete { .. } => "task_fields_incomplete",
             Refusal::ActiveGuideMissing => "active_guide_missing",
             Refusal::ReadinessFindingsOpen { .. } => "readiness_findings_open",
             Refusal::LockedContextInvalid => "locked_context_invalid",
@@ -361,7 +364,7 @@ impl Refusal {
             | Refusal::RevisionContextStale
             | Refusal::PredecessorNotLatest => RefusalClass::Conflict,
             Refusal::ProjectNotActive
-            | Refusal::TaskFieldsIncomplete
+            | Refusal::TaskFieldsIncomplete { .. }
             | Refusal::ActiveGuideMissing
             | Refusal::ReadinessFindingsOpen { .. }
             | Refusal::LockedContextInvalid

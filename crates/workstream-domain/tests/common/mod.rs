@@ -15,7 +15,6 @@ pub fn passing(t: TransitionId) -> GuardFacts {
     match t {
         T1 => {
             f.project_active = true;
-            f.task_fields_complete = true;
             f.has_active_guide = true;
         }
         T2 => {

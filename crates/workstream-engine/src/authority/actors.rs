@@ -142,6 +142,62 @@ pub async fn change_status(
     Ok(updated)
 }
 
+/// The most characters a display name may have (the column's own limit).
+pub const MAX_DISPLAY_NAME_CHARS: usize = 200;
+
+/// Sets the caller's own display name: what every page and export shows for them. It
+/// is the person's to choose, not a token's to assert, so it changes only here.
+/// Trimmed; 1 to [`MAX_DISPLAY_NAME_CHARS`] characters without control characters,
+/// else 422 `display_name_invalid`. Audited as `actor_display_name_changed` with the
+/// names before and after; setting the name it already has changes nothing.
+pub async fn set_display_name(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    actor: Uuid,
+    name: &str,
+) -> Result<ActorProfile, CommandError> {
+    let name = name.trim();
+    let count = name.chars().count();
+    if count == 0 || count > MAX_DISPLAY_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(CommandError::invalid(
+            "display_name_invalid",
+            format!(
+                "a display name has 1 to {MAX_DISPLAY_NAME_CHARS} characters and no control characters"
+            ),
+        )
+        .with_details(json!({ "field": "display_name" })));
+    }
+    let profile = actors::profile(conn, actor, true)
+        .await?
+        .ok_or_else(CommandError::not_found)?;
+    if profile.display_name == name {
+        return Ok(profile);
+    }
+    let updated: ActorProfile = sqlx::query_as(
+        "UPDATE actor_profiles SET display_name = $2 WHERE id = $1 \
+         RETURNING id, kind, status, display_name, contact_email, service_identity, \
+         created_by, created_at, status_changed_at, status_changed_by, status_reason",
+    )
+    .bind(actor)
+    .bind(name)
+    .fetch_one(&mut *conn)
+    .await?;
+    audit(
+        conn,
+        NewAuditEvent {
+            entity_type: "actor_profile".into(),
+            entity_id: Some(actor),
+            event_type: "actor_display_name_changed".into(),
+            actor_id: Some(actor),
+            payload: json!({ "from": profile.display_name, "to": updated.display_name }),
+            correlation_id: ctx.correlation_id.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(updated)
+}
+
 async fn holds_access_administrator(
     conn: &mut PgConnection,
     actor: Uuid,

@@ -407,11 +407,14 @@ pub async fn record(
     .bind(&adapter.correlation_id)
     .execute(&mut *conn)
     .await
-    .map_err(|err| match CommandError::from(err) {
-        e if e.details["constraint"] == "compensation_fulfillment_receipts_binding_event_key" => {
+    .map_err(|err| {
+        if crate::error::violated_constraint(&err)
+            == Some("compensation_fulfillment_receipts_binding_event_key")
+        {
             event_conflict(receipt_id)
+        } else {
+            CommandError::from(err)
         }
-        e => e,
     })?;
     let projection = projection::refresh(conn, report.award_id).await?;
     audit(

@@ -34,18 +34,20 @@ pub(super) async fn lock_for(
     Ok((task, access))
 }
 
-fn fields_complete(task: &TaskRow) -> bool {
-    // "Required output" is the guide's artifact policy, stamped with the lock; the task's
-    // own fields are these.
+/// The task's required fields that are empty, by name. ("Required output" is the
+/// guide's artifact policy, stamped with the lock; the task's own fields are these.)
+fn missing_fields(task: &TaskRow) -> Vec<&'static str> {
     [
-        &task.title,
-        &task.description,
-        &task.acceptance_criteria,
-        &task.rejection_criteria,
-        &task.source_type,
+        ("title", &task.title),
+        ("description", &task.description),
+        ("acceptance_criteria", &task.acceptance_criteria),
+        ("rejection_criteria", &task.rejection_criteria),
+        ("source_type", &task.source_type),
     ]
-    .iter()
-    .all(|f| !f.trim().is_empty())
+    .into_iter()
+    .filter(|(_, value)| value.trim().is_empty())
+    .map(|(name, _)| name)
+    .collect()
 }
 
 /// T1: a covering PM screens a draft task, stamping every lock from the active guide;
@@ -62,7 +64,7 @@ pub async fn screen(
     let guide = tasks::active_guide_lock(conn, task.project_id).await?;
     let facts = GuardFacts {
         project_active: project_status.as_deref() == Some("active"),
-        task_fields_complete: fields_complete(&task),
+        task_fields_missing: missing_fields(&task),
         has_active_guide: guide.is_some(),
         ..GuardFacts::default()
     };
