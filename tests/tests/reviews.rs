@@ -1,6 +1,7 @@
 //! Human review over HTTP against the real server, pipeline and database
 //! (upstream-domain §7 AS24-AS33): routing and leases, who may decide, what each
-//! decision writes and what it never writes, and the all-or-nothing commit.
+//! decision writes and what it never writes, and the all-or-nothing commit; and the
+//! reads of a task's submitted versions, by its contributor and by oversight.
 
 mod projects_support;
 mod review_support;
@@ -467,4 +468,91 @@ async fn a_failure_creating_an_award_rolls_the_whole_accept_back() {
         3,
         "5 USD to the reviewer, 50 USD and 10 points to the submitter"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tasks_versions_are_read_by_its_contributor_and_oversight_and_concealed_from_others() {
+    let s = in_review("submission-reads", Terms::Unpaid).await;
+    let other = s.server.actor("submission-reads-other").await;
+    s.server
+        .grant_project_role(&other, s.project, ProjectRole::Submitter)
+        .await;
+    let (id, status, sha256, bytes): (Uuid, String, String, i64) = sqlx::query_as(
+        "SELECT id, status, archive_sha256, archive_byte_count FROM submissions WHERE task_id = $1",
+    )
+    .bind(s.task)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    let versions = format!("/tasks/{}/submissions", s.task);
+    let one = format!("/submissions/{id}");
+
+    // The contributor: what they sent and what became of it, not who or which locks.
+    let mine = get(&s.server, &versions, &s.submitter).await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    let items = mine.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", mine.body);
+    let item = &items[0];
+    assert_eq!(
+        (
+            item["id"].clone(),
+            item["version"].clone(),
+            item["status"].clone()
+        ),
+        (json!(id), json!(1), json!(status))
+    );
+    assert_eq!(
+        item["archive"],
+        json!({ "sha256": sha256, "byte_count": bytes })
+    );
+    assert_eq!(item["checker_run"]["route"], "allow_review");
+    assert!(
+        item["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "outputs/final-answer.md"),
+        "{item}"
+    );
+    for hidden in [
+        "contributor_id",
+        "task_assignment_id",
+        "manifest_digest",
+        "locks",
+    ] {
+        assert!(
+            item.get(hidden).is_none(),
+            "{hidden} shown to the contributor"
+        );
+    }
+    let single = get(&s.server, &one, &s.submitter).await;
+    assert_eq!(single.status, 200, "{}", single.body);
+    assert_eq!(&single.body, item);
+
+    // Oversight: every field.
+    let full = get(&s.server, &one, &s.pm).await;
+    assert_eq!(full.status, 200, "{}", full.body);
+    assert_eq!(full.body["contributor_id"], json!(s.submitter.id));
+    assert!(
+        full.body["locks"]["policy_bundle_hash"].is_string(),
+        "{}",
+        full.body
+    );
+
+    // Anyone else, and any id that does not exist: the concealed 404.
+    for (who, path) in [
+        (&other, versions.as_str()),
+        (&other, one.as_str()),
+        (&s.reviewer2, one.as_str()),
+    ] {
+        let answer = get(&s.server, path, who).await;
+        assert_eq!(answer.status, 404, "{path}: {}", answer.body);
+    }
+    let missing = get(
+        &s.server,
+        &format!("/submissions/{}", Uuid::now_v7()),
+        &s.pm,
+    )
+    .await;
+    assert_eq!(missing.status, 404);
 }

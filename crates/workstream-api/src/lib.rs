@@ -21,7 +21,8 @@
 //! * [`projects`], [`guides`], [`contribution`]: projects, guide versions with their
 //!   policy bundles and activation gate, and the finance authority's terms.
 //! * [`packets`]: packet upload (streamed intake and the pre-submit checks),
-//!   submission, and the checker runs in contributor-safe and full views.
+//!   submission, and the checker runs in contributor-safe and full views;
+//!   [`submissions`]: a task's versions and one submission, in the same two views.
 //! * [`reviews`]: the reviewer's queue, leases, review packet and decision; the task's
 //!   review history and revision context; the PM's revision close and repair.
 //! * [`tasks`]: the task routes: create, screen, release, the ready queue, claim, start,
@@ -69,6 +70,7 @@ pub mod rate_limit;
 pub mod reputation;
 pub mod reviews;
 pub mod sprints;
+pub mod submissions;
 pub mod tasks;
 pub mod text_gate;
 pub mod ui;
@@ -139,6 +141,7 @@ pub fn api_routes() -> openapi::ApiRoutes {
         .merge(contribution::routes())
         .merge(tasks::routes())
         .merge(packets::routes())
+        .merge(submissions::routes())
         .merge(reviews::routes())
         .merge(compensation::routes())
         .merge(reputation::routes())

@@ -157,6 +157,11 @@ pub async fn table(world: &World) -> Vec<Row> {
         ("release", setup_pm, release.clone()),
     ])
     .await;
+    let view_submission: Uuid = sqlx::query_scalar("SELECT id FROM submissions WHERE task_id = $1")
+        .bind(w.view_task)
+        .fetch_one(server.database.pool())
+        .await
+        .unwrap();
     let to_assign = task(&[
         ("screen", setup_pm, json!({})),
         ("release", setup_pm, release.clone()),
@@ -267,6 +272,8 @@ pub async fn table(world: &World) -> Vec<Row> {
         Row::new(Method::POST, format!("/tasks/{}/packets", w.upload_task)).packet(good_packet("matrix upload")).held_by("the assignee", &w.upload_assignee).deny(Visible(SEES_P)).except(Submitter, NOT_FOUND, "not_found").answers(s201),
         post(format!("/tasks/{}/submissions", w.submit_task), w.admission.clone()).held_by("the assignee", &w.submit_assignee).deny(Visible(SEES_P)).except(Submitter, NOT_FOUND, "not_found").answers(s201),
         get(format!("/tasks/{}/checker-runs", w.view_task)).allow(OVERSIGHT).held_by("the assignee", &w.view_assignee).deny(Concealed),
+        get(format!("/tasks/{}/submissions", w.view_task)).allow(OVERSIGHT).held_by("the contributor", &w.view_assignee).deny(Concealed),
+        get(format!("/submissions/{view_submission}")).allow(OVERSIGHT).held_by("the contributor", &w.view_assignee).deny(Concealed),
         post(format!("/operations/tasks/{}/re-evaluate", w.reevaluate_task), reason()).allow(&[Operator]).deny(Visible(SEES_P)).answers(s202),
         post(format!("/tasks/{}/setup-repair", w.repair_task), json!({"acceptance_criteria": CRITERIA, "reason": "criteria were too thin"})).allow(PM).deny(Visible(SEES_P)).answers(s202),
         // Review: the queue is per caller; a lease is its reviewer's alone (anyone else

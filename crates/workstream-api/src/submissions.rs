@@ -1,0 +1,243 @@
+//! Submission reads: a task's versions, and one submission by id.
+//!
+//! | method | path | who | answers |
+//! |---|---|---|---|
+//! | GET | `/tasks/{tid}/submissions` | the task's contributors (their own versions); a covering PM, operator or audit authority (every version) | 200 `{items}`, oldest version first |
+//! | GET | `/submissions/{sid}` | the same | 200 the submission |
+//!
+//! Concealment is the contributor reads' (`GET /tasks/{tid}/checker-runs`): anyone else
+//! meets the concealed 404, whether or not the task or submission exists. A contributor
+//! sees what they sent and what became of it (version, status, summary, archive digest
+//! and size, the packet's files, the version it supersedes, the current checker run's
+//! route); oversight also sees who sent it, under which assignment, and the locks it
+//! was stamped with (guide version and policy hashes, contribution terms).
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use uuid::Uuid;
+use workstream_domain::lifecycle::Actor;
+use workstream_engine::tasks::access::Access;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::Ids;
+use crate::openapi::{ApiRoutes, Doc};
+
+/// The submission routes, relative to `/api/v1`.
+pub fn routes() -> ApiRoutes {
+    const WHO: &str = "the task's contributors (their own versions); a covering project manager, operator or audit authority (every version, with who sent it and its locks); anyone else: the concealed 404";
+    ApiRoutes::new("Packets")
+        .get(
+            "/tasks/{tid}/submissions",
+            versions,
+            Doc::new("The task's submitted versions, oldest first")
+                .who(WHO)
+                .ok("`{items}`: each `{id, task_id, version, status, summary, submitted_at, archive: {sha256, byte_count}, files, supersedes_submission_id, checker_run}`"),
+        )
+        .get(
+            "/submissions/{sid}",
+            one,
+            Doc::new("One submission")
+                .who(WHO)
+                .ok("the submission, as an item of `GET /tasks/{tid}/submissions`"),
+        )
+}
+
+/// A submission row, as the reads show it.
+#[derive(sqlx::FromRow)]
+struct SubmissionRow {
+    id: Uuid,
+    project_id: Uuid,
+    task_id: Uuid,
+    task_assignment_id: Uuid,
+    contributor_id: Uuid,
+    version: i32,
+    status: String,
+    summary: String,
+    archive_sha256: String,
+    archive_byte_count: i64,
+    manifest_digest: String,
+    locked_guide_version: String,
+    locked_policy_bundle_hash: String,
+    locked_checker_policy_hash: String,
+    locked_review_policy_hash: String,
+    contribution_policy_version_id: Uuid,
+    supersedes_submission_id: Option<Uuid>,
+    submitted_at: DateTime<Utc>,
+    run_id: Option<Uuid>,
+    run_status: Option<String>,
+    run_route: Option<String>,
+}
+
+/// A file of a packet.
+#[derive(sqlx::FromRow)]
+struct FileRow {
+    submission_id: Uuid,
+    path: String,
+    byte_count: i64,
+    sha256: String,
+    media_type: Option<String>,
+}
+
+/// The columns of [`SubmissionRow`] over `submissions s`, with its current run.
+const COLUMNS: &str = "s.id, s.project_id, s.task_id, s.task_assignment_id, s.contributor_id, \
+     s.version, s.status, s.summary, s.archive_sha256, s.archive_byte_count, s.manifest_digest, \
+     s.locked_guide_version, s.locked_policy_bundle_hash, s.locked_checker_policy_hash, \
+     s.locked_review_policy_hash, s.contribution_policy_version_id, s.supersedes_submission_id, \
+     s.submitted_at, r.id AS run_id, r.status AS run_status, r.routing_recommendation AS run_route";
+
+/// What the caller may see of a task's submissions.
+enum Sight {
+    /// Every version, every field.
+    Oversight,
+    /// The caller's own versions, the contributor's fields.
+    Contributor(Uuid),
+}
+
+impl Sight {
+    async fn of(
+        conn: &mut PgConnection,
+        caller: &Caller,
+        project_id: Uuid,
+    ) -> Result<Sight, ApiError> {
+        let access = Access::read(conn, caller.actor_id, project_id, false).await?;
+        if access.grant_for(Actor::ProjectManager).is_some()
+            || access.grant_for(Actor::Operator).is_some()
+            || access.audit_grant().is_some()
+        {
+            return Ok(Sight::Oversight);
+        }
+        if access.grant_for(Actor::Submitter).is_some() {
+            return Ok(Sight::Contributor(caller.actor_id));
+        }
+        Err(ApiError::not_found())
+    }
+
+    fn sees(&self, row: &SubmissionRow) -> bool {
+        match self {
+            Sight::Oversight => true,
+            Sight::Contributor(actor) => row.contributor_id == *actor,
+        }
+    }
+}
+
+/// `GET /tasks/{tid}/submissions`.
+async fn versions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(task_id): Ids<Uuid>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let task = workstream_store::tasks::find(&mut conn, task_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let sight = Sight::of(&mut conn, &caller, task.project_id).await?;
+    let rows: Vec<SubmissionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM submissions s \
+         LEFT JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
+         WHERE s.task_id = $1 ORDER BY s.version"
+    ))
+    .bind(task_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows: Vec<SubmissionRow> = rows.into_iter().filter(|r| sight.sees(r)).collect();
+    // A contributor who never submitted to this task learns nothing about it.
+    if rows.is_empty() && matches!(sight, Sight::Contributor(_)) {
+        return Err(ApiError::not_found());
+    }
+    let files = files_of(&mut conn, &rows).await?;
+    Ok(axum::Json(json!({
+        "items": rows.iter().map(|r| view(r, &sight, &files)).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /submissions/{sid}`.
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(submission_id): Ids<Uuid>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let row: SubmissionRow = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM submissions s \
+         LEFT JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
+         WHERE s.id = $1"
+    ))
+    .bind(submission_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(ApiError::not_found)?;
+    let sight = Sight::of(&mut conn, &caller, row.project_id).await?;
+    if !sight.sees(&row) {
+        return Err(ApiError::not_found());
+    }
+    let files = files_of(&mut conn, std::slice::from_ref(&row)).await?;
+    Ok(axum::Json(view(&row, &sight, &files)))
+}
+
+/// The packet files of `rows`, by submission, in path order.
+async fn files_of(
+    conn: &mut PgConnection,
+    rows: &[SubmissionRow],
+) -> Result<HashMap<Uuid, Vec<Value>>, ApiError> {
+    let files: Vec<FileRow> = sqlx::query_as(
+        "SELECT submission_id, path, byte_count, sha256, media_type FROM packet_files \
+         WHERE submission_id = ANY($1) ORDER BY submission_id, path",
+    )
+    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_submission: HashMap<Uuid, Vec<Value>> = HashMap::new();
+    for f in files {
+        by_submission
+            .entry(f.submission_id)
+            .or_default()
+            .push(json!({
+                "path": f.path, "byte_count": f.byte_count, "sha256": f.sha256,
+                "media_type": f.media_type,
+            }));
+    }
+    Ok(by_submission)
+}
+
+/// One submission as `sight` sees it.
+fn view(row: &SubmissionRow, sight: &Sight, files: &HashMap<Uuid, Vec<Value>>) -> Value {
+    // A contributor learns a route only when it is theirs to act on; an internal one (a
+    // retry, a setup defect) reads as `not_evaluated`, as in the checker runs read.
+    let route = match (sight, row.run_route.as_deref()) {
+        (Sight::Oversight, route) => route,
+        (Sight::Contributor(_), Some(route @ ("allow_review" | "needs_revision"))) => Some(route),
+        (Sight::Contributor(_), Some(_)) => Some("not_evaluated"),
+        (Sight::Contributor(_), None) => None,
+    };
+    let mut view = json!({
+        "id": row.id,
+        "task_id": row.task_id,
+        "version": row.version,
+        "status": row.status,
+        "summary": row.summary,
+        "submitted_at": row.submitted_at,
+        "archive": { "sha256": row.archive_sha256, "byte_count": row.archive_byte_count },
+        "files": files.get(&row.id).cloned().unwrap_or_default(),
+        "supersedes_submission_id": row.supersedes_submission_id,
+        "checker_run": row.run_id.map(|id| json!({ "id": id, "status": row.run_status, "route": route })),
+    });
+    if let Sight::Oversight = sight {
+        view["contributor_id"] = json!(row.contributor_id);
+        view["task_assignment_id"] = json!(row.task_assignment_id);
+        view["manifest_digest"] = json!(row.manifest_digest);
+        view["locks"] = json!({
+            "guide_version": row.locked_guide_version,
+            "policy_bundle_hash": row.locked_policy_bundle_hash,
+            "checker_policy_hash": row.locked_checker_policy_hash,
+            "review_policy_hash": row.locked_review_policy_hash,
+            "contribution_policy_version_id": row.contribution_policy_version_id,
+        });
+    }
+    view
+}
