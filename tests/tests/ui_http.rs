@@ -1119,6 +1119,15 @@ async fn a_manager_assigns_a_ready_task_from_its_page_and_the_worker_sees_it() {
     assert_eq!(task_status(&s).await, "claimed");
     let page = manager.get(assigned.location()).await;
     assert!(page.body.contains("Assigned:"), "{}", page.body);
+    // The holder is named, not shown as an id fragment.
+    assert!(
+        page.body.contains(&format!(
+            r#"<strong class="holder" title="{}">{SUBMITTER}</strong>"#,
+            s.submitter.id
+        )),
+        "{}",
+        page.body
+    );
 
     // The assignee finds it in their work.
     let mut worker = Visitor::new(&s.server);

@@ -72,7 +72,7 @@ pub fn routes() -> ApiRoutes {
             management_task,
             Doc::new("A task with its locks and active assignment (management view)")
                 .who("a covering project manager or audit authority")
-                .ok("`{task, assignment}`")
+                .ok("`{task}`, its `assignment` naming the holder (`contributor_display_name`)")
                 .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
         )
         .get(

@@ -206,7 +206,13 @@ pub async fn read_for_manager(
         .filter(|t| t.project_id == project_id)
         .ok_or_else(CommandError::not_found)?;
     let assignment = tasks::active_assignment(conn, task.id).await?;
-    Ok(management_view(&task, assignment.as_ref()))
+    let mut view = management_view(&task, assignment.as_ref());
+    // Who holds it, by name: a manager should not have to recognize a profile id.
+    if let Some(a) = &assignment {
+        let holder = workstream_store::actors::profile(conn, a.contributor_id, false).await?;
+        view["assignment"]["contributor_display_name"] = json!(holder.map(|p| p.display_name));
+    }
+    Ok(view)
 }
 
 /// `GET /projects/{pid}/tasks`: a page of management views, ordered by id.
