@@ -35,7 +35,7 @@ use anyhow::{Context, ensure};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 use workstream_domain::merkle::{self, Frontier, Hash};
-use workstream_store::audit::{SigningKey, checkpoint};
+use workstream_store::audit::{SigningKey, seal};
 
 /// Projects the year's tasks are spread over (the template project and its clones).
 pub const PROJECTS: i64 = 200;
@@ -631,20 +631,7 @@ async fn seal_clones(
         .and_then(|f| f.root())
         .context("the grown tree's root")?;
     let signed = key.sign(grown, size as u64, root, chrono::Utc::now());
-    sqlx::query(
-        "INSERT INTO audit_checkpoints \
-         (tree_size, previous_size, root, signed_at, key_id, signature, object_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(signed.tree_size as i64)
-    .bind(signed.previous_size as i64)
-    .bind(signed.root.to_vec())
-    .bind(signed.signed_at)
-    .bind(&signed.key_id)
-    .bind(signed.signature.to_vec())
-    .bind(checkpoint::object_key(signed.tree_size))
-    .execute(&mut *tx)
-    .await?;
+    seal::insert_checkpoint(&mut tx, &signed).await?;
     sqlx::query("INSERT INTO audit_checkpoint_publications (tree_size) VALUES ($1)")
         .bind(signed.tree_size as i64)
         .execute(&mut *tx)

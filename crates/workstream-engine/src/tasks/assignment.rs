@@ -73,21 +73,7 @@ pub async fn claim(
     if !may_see(&task, &access, requester.actor_id) {
         return Err(CommandError::not_found());
     }
-    let active_tasks = tasks::count_active_assignments(conn, requester.actor_id).await?;
-    let submitter_rule = match task.locked_contribution_policy_version_id {
-        Some(v) => tasks::policy_version_readiness(conn, v)
-            .await?
-            .is_some_and(|r| r.submitter_rule),
-        None => false,
-    };
-    let facts = GuardFacts {
-        has_active_assignment: active.is_some(),
-        contributor_active_tasks: u32::try_from(active_tasks).unwrap_or(u32::MAX),
-        active_task_cap: ACTIVE_TASK_CAP,
-        locks_complete: locks_complete(&task),
-        submitter_rule_explicit: submitter_rule,
-        ..GuardFacts::default()
-    };
+    let facts = claim_facts(conn, &task, active.as_ref(), requester.actor_id).await?;
     let decision = decide(state_of(&task)?, &TaskCommand::Claim, &actor, &facts)?;
     let version = task
         .locked_contribution_policy_version_id
@@ -146,21 +132,9 @@ pub async fn assign(
     tasks::lock_contributor(conn, assignee_id).await?;
     let assignee = Access::read(conn, assignee_id, task.project_id, true).await?;
     let assignee_grant = assignee.grant_for(Actor::Submitter);
-    let active_tasks = tasks::count_active_assignments(conn, assignee_id).await?;
-    let submitter_rule = match task.locked_contribution_policy_version_id {
-        Some(v) => tasks::policy_version_readiness(conn, v)
-            .await?
-            .is_some_and(|r| r.submitter_rule),
-        None => false,
-    };
     let facts = GuardFacts {
         assignee_eligible: assignee_grant.is_some(),
-        has_active_assignment: active.is_some(),
-        contributor_active_tasks: u32::try_from(active_tasks).unwrap_or(u32::MAX),
-        active_task_cap: ACTIVE_TASK_CAP,
-        locks_complete: locks_complete(&task),
-        submitter_rule_explicit: submitter_rule,
-        ..GuardFacts::default()
+        ..claim_facts(conn, &task, active.as_ref(), assignee_id).await?
     };
     let decision = decide(
         state_of(&task)?,
@@ -193,6 +167,33 @@ pub async fn assign(
     )
     .await?;
     Ok((updated, assignment))
+}
+
+/// The facts a claim's guards read (T4), for `contributor` taking `task`: its active
+/// assignment, the contributor's active tasks against the cap, the locks, and whether
+/// the locked terms have an explicit submitter rule. Shared by a claim and a manager's
+/// assignment, which differ only in who the contributor is.
+async fn claim_facts(
+    conn: &mut PgConnection,
+    task: &TaskRow,
+    active: Option<&AssignmentRow>,
+    contributor: Uuid,
+) -> Result<GuardFacts, CommandError> {
+    let active_tasks = tasks::count_active_assignments(conn, contributor).await?;
+    let submitter_rule = match task.locked_contribution_policy_version_id {
+        Some(v) => tasks::policy_version_readiness(conn, v)
+            .await?
+            .is_some_and(|r| r.submitter_rule),
+        None => false,
+    };
+    Ok(GuardFacts {
+        has_active_assignment: active.is_some(),
+        contributor_active_tasks: u32::try_from(active_tasks).unwrap_or(u32::MAX),
+        active_task_cap: ACTIVE_TASK_CAP,
+        locks_complete: locks_complete(task),
+        submitter_rule_explicit: submitter_rule,
+        ..GuardFacts::default()
+    })
 }
 
 /// An optional free-text reason: blank is none; one given is checked as every reason

@@ -220,7 +220,9 @@ pub(crate) async fn frontier(conn: &mut PgConnection, size: u64) -> Result<Front
         })
 }
 
-async fn insert_checkpoint(conn: &mut PgConnection, c: &Checkpoint) -> Result<(), AuditError> {
+/// Stores a signed checkpoint (its object key derived from its size); publishing it to
+/// the object store is [`seal_pending`]'s, later.
+pub async fn insert_checkpoint(conn: &mut PgConnection, c: &Checkpoint) -> Result<(), AuditError> {
     sqlx::query(
         "INSERT INTO audit_checkpoints \
          (tree_size, previous_size, root, signed_at, key_id, signature, object_key) \
