@@ -556,3 +556,68 @@ async fn a_tasks_versions_are_read_by_its_contributor_and_oversight_and_conceale
     .await;
     assert_eq!(missing.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_work_context_leads_a_reviewer_from_the_entry_to_the_decision() {
+    let s = in_review("review-context", Terms::Unpaid).await;
+    let path = format!("/tasks/{}/work-context", s.task);
+    let actions = |body: &Value| -> Vec<(String, String)> {
+        body["next_actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["action"].as_str().unwrap().to_owned(),
+                    a["path"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+
+    // Waiting for review: the submitter has nothing to do, and is told whose move it is;
+    // the latest version carries its route.
+    let mine = get(&s.server, &path, &s.submitter).await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert_eq!(mine.body["next_actions"], json!([]));
+    assert_eq!(mine.body["waiting_for"], "reviewer");
+    assert_eq!(mine.body["latest_submission"]["version"], 1);
+    assert_eq!(mine.body["latest_submission"]["route"], "allow_review");
+
+    // A reviewer of the project who holds no lease on it does not see the task (the
+    // queue offers entries one at a time, it is not a backlog to browse).
+    let unleased = get(&s.server, &path, &s.reviewer).await;
+    assert_eq!(unleased.status, 404, "{}", unleased.body);
+
+    // Once the lease is theirs: read the packet, decide, or give it back.
+    let lease = s.claim(&s.reviewer).await;
+    let held = get(&s.server, &path, &s.reviewer).await;
+    assert_eq!(held.status, 200, "{}", held.body);
+    assert_eq!(held.body["review_lease"]["id"], json!(lease));
+    assert_eq!(
+        actions(&held.body),
+        vec![
+            (
+                "read_review_packet".to_owned(),
+                format!("/reviews/leases/{lease}")
+            ),
+            (
+                "decide_review".to_owned(),
+                format!("/reviews/leases/{lease}/decision")
+            ),
+            (
+                "release_review".to_owned(),
+                format!("/reviews/leases/{lease}/release")
+            ),
+        ]
+    );
+
+    // Accepted: nobody has anything left to do.
+    let answer = s.decide(&s.reviewer, lease, accept_body(json!([]))).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let done = get(&s.server, &path, &s.pm).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.body["task"]["status"], "accepted");
+    assert_eq!(done.body["next_actions"], json!([]));
+    assert_eq!(done.body["waiting_for"], Value::Null);
+}

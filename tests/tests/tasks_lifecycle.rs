@@ -2,15 +2,17 @@
 //! visibility (AS10), who may claim (AS12), start and the Operator override (AS13),
 //! idempotent replay (AS14), the frozen contribution policy (AS15), the active-task cap,
 //! cancel, assignment invalidation on revoked authority (T17), a manager's assignment,
-//! and the optional reasons of screen, claim and start kept in their events.
+//! the optional reasons of screen, claim and start kept in their events, and the work
+//! context that names each caller's next request.
 
 mod tasks_common;
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use tasks_common::{get, post, post_key, setup, task_body};
 use uuid::Uuid;
 use workstream_domain::roles::{AdminRole, ProjectRole};
+use workstream_e2e::TestActor;
 
 #[tokio::test]
 async fn as08_screen_without_acceptance_criteria_is_refused_and_task_stays_draft() {
@@ -848,4 +850,125 @@ async fn terms_an_active_guide_is_bound_to_cannot_be_retired_and_releases_keep_w
     assert_eq!(s, StatusCode::OK, "{b}");
     // Releases go on locking the guide's terms.
     f.ready_task("Still releasable").await;
+}
+
+/// The actions a work context lists, as `(action, path, blocked code)`.
+fn actions(context: &Value) -> Vec<(String, String, Option<String>)> {
+    context["next_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap().to_owned(),
+                a["path"].as_str().unwrap().to_owned(),
+                a["blocked"]["code"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_work_context_names_each_callers_next_request_from_the_lifecycle() {
+    let f = setup().await;
+    let s1 = f.contributor("s1", ProjectRole::Submitter).await;
+    let outsider = f.server.actor("outsider").await;
+    let mut body = task_body("Thin");
+    body["acceptance_criteria"] = json!("");
+    let empty = f.create_task(body).await;
+    let context = |who: &TestActor, task: Uuid| {
+        let (server, who) = (&f.server, who.clone());
+        async move { get(server, &who, &format!("/tasks/{task}/work-context")).await }
+    };
+
+    // A draft with an empty field: the manager may screen (already known to be
+    // refused, with the field named) or cancel; the submitter may not see it at all.
+    let (s, b) = context(&f.pm, empty).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["task"]["status"], "draft");
+    assert_eq!(b["roles"], json!(["project_manager"]));
+    assert_eq!(
+        actions(&b),
+        vec![
+            (
+                "screen".into(),
+                format!("/tasks/{empty}/screen"),
+                Some("task_fields_incomplete".into())
+            ),
+            ("cancel".into(), format!("/tasks/{empty}/cancel"), None),
+        ]
+    );
+    assert_eq!(b["waiting_for"], Value::Null);
+    for who in [&s1, &outsider] {
+        let (s, b) = context(who, empty).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+        assert_eq!(b["error"]["code"], "not_found");
+    }
+
+    // Ready: the submitter may claim; the manager may assign or cancel.
+    let ready = f.ready_task("Ready one").await;
+    let (s, b) = context(&s1, ready).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["roles"], json!(["submitter"]));
+    assert_eq!(
+        actions(&b),
+        vec![("claim".into(), format!("/tasks/{ready}/claim"), None)]
+    );
+    let (_, b) = context(&f.pm, ready).await;
+    let names: Vec<String> = actions(&b).into_iter().map(|a| a.0).collect();
+    assert_eq!(names, ["assign", "cancel"]);
+
+    // Claimed by s1: start is theirs; the manager may only cancel.
+    let (s, b) = post(&f.server, &s1, &format!("/tasks/{ready}/claim"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (_, b) = context(&s1, ready).await;
+    assert_eq!(b["is_assignee"], true);
+    assert_eq!(
+        actions(&b),
+        vec![("start".into(), format!("/tasks/{ready}/start"), None)]
+    );
+
+    // In progress: upload a packet, then submit it.
+    let (s, b) = post(&f.server, &s1, &format!("/tasks/{ready}/start"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (_, b) = context(&s1, ready).await;
+    let names: Vec<String> = actions(&b).into_iter().map(|a| a.0).collect();
+    assert_eq!(names, ["upload_packet", "submit"]);
+    assert_eq!(b["latest_submission"], Value::Null);
+    let (_, b) = context(&f.pm, ready).await;
+    assert_eq!(
+        actions(&b),
+        vec![("cancel".into(), format!("/tasks/{ready}/cancel"), None)]
+    );
+
+    // At the active-task cap, a further claim is listed as blocked with the claim's code.
+    let second = f.ready_task("Second").await;
+    let (s, b) = post(&f.server, &s1, &format!("/tasks/{second}/claim"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let third = f.ready_task("Third").await;
+    let (_, b) = context(&s1, third).await;
+    assert_eq!(
+        actions(&b),
+        vec![(
+            "claim".into(),
+            format!("/tasks/{third}/claim"),
+            Some("active_task_cap_reached".into())
+        )]
+    );
+    let (s, b) = post(&f.server, &s1, &format!("/tasks/{third}/claim"), json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert_eq!(b["error"]["code"], "active_task_cap_reached");
+
+    // A cancelled task leaves nobody anything to do.
+    let (s, b) = post(
+        &f.server,
+        &f.pm,
+        &format!("/tasks/{empty}/cancel"),
+        json!({"reason": "thin"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (_, b) = context(&f.pm, empty).await;
+    assert_eq!(b["next_actions"], json!([]));
+    assert_eq!(b["waiting_for"], Value::Null);
 }

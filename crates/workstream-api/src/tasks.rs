@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::lifecycle::Actor;
-use workstream_engine::tasks::{self, NewTaskInput, access, views};
+use workstream_engine::tasks::{self, NewTaskInput, access, views, work_context};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -81,6 +81,14 @@ pub fn routes() -> ApiRoutes {
             Doc::new("A task as a contributor sees it: terms, criteria, compensation")
                 .who("a submitter or reviewer of the project while the task is `ready`, or its assignee")
                 .ok("`{task}`: the contributor view"),
+        )
+        .get(
+            "/tasks/{tid}/work-context",
+            work_context,
+            Doc::new("What the caller may do next on the task")
+                .who("whoever may read the task: a covering project manager, operator or audit authority; a submitter or reviewer of the project while it is `ready`; its assignee; a reviewer holding a lease on its submission (anyone else: the concealed 404)")
+                .ok_typed::<work_context::WorkContext>("the task in brief, the caller's roles and relation to it, its latest version with the evaluation route, and `next_actions`: each the request to send (method, path, body), `blocked` with the code it would answer when a lock-free guard already refuses it; `waiting_for` names whose move it is when the caller has none")
+                .note("The actions come from the task lifecycle's own table and guards, so they change with the rules; the command still decides under its locks, and an action listed here can lose a race."),
         )
         .get(
             "/tasks/{tid}/submission-requirements",
@@ -405,6 +413,17 @@ async fn contributor_task(
     let mut conn = state.pool.acquire().await?;
     let task = views::read_for_contributor(&mut conn, caller.actor_id, task_id).await?;
     Ok(axum::Json(json!({ "task": task })))
+}
+
+async fn work_context(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(task_id): Ids<Uuid>,
+) -> Result<axum::Json<work_context::WorkContext>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(axum::Json(
+        work_context::read(&mut conn, caller.actor_id, task_id).await?,
+    ))
 }
 
 async fn submission_requirements(

@@ -274,6 +274,7 @@ pub async fn table(world: &World) -> Vec<Row> {
         get(format!("/tasks/{}/checker-runs", w.view_task)).allow(OVERSIGHT).held_by("the assignee", &w.view_assignee).deny(Concealed),
         get(format!("/tasks/{}/submissions", w.view_task)).allow(OVERSIGHT).held_by("the contributor", &w.view_assignee).deny(Concealed),
         get(format!("/submissions/{view_submission}")).allow(OVERSIGHT).held_by("the contributor", &w.view_assignee).deny(Concealed),
+        get(format!("/tasks/{}/work-context", w.view_task)).allow(OVERSIGHT).held_by("the assignee", &w.view_assignee).deny(Concealed),
         post(format!("/operations/tasks/{}/re-evaluate", w.reevaluate_task), reason()).allow(&[Operator]).deny(Visible(SEES_P)).answers(s202),
         post(format!("/tasks/{}/setup-repair", w.repair_task), json!({"acceptance_criteria": CRITERIA, "reason": "criteria were too thin"})).allow(PM).deny(Visible(SEES_P)).answers(s202),
         // Review: the queue is per caller; a lease is its reviewer's alone (anyone else

@@ -30,6 +30,9 @@ pub struct Doc {
     /// Stable error codes the operation answers with, by status (besides the ones every
     /// operation of its shape has, which the document adds itself).
     pub refusals: Vec<(StatusCode, &'static [&'static str])>,
+    /// The success body's type, when the handler answers a typed value (otherwise the
+    /// document says `object` and `success` describes it in words).
+    pub success_body: Option<SchemaFn>,
     /// The body's type, for a handler that reads its body as bytes or as a JSON value
     /// and parses it itself (to keep the raw value for the idempotency digest).
     pub body: Option<SchemaFn>,
@@ -53,6 +56,7 @@ impl Doc {
             success: (StatusCode::OK, "the result"),
             success_media_type: "application/json",
             refusals: Vec::new(),
+            success_body: None,
             body: None,
             parts: &[],
             body_optional: false,
@@ -81,6 +85,12 @@ impl Doc {
     /// `200` with `body`.
     pub fn ok(self, body: &'static str) -> Doc {
         self.answers(StatusCode::OK, body)
+    }
+
+    /// `200` with a `T`, described by `about`.
+    pub fn ok_typed<T: JsonSchema>(mut self, about: &'static str) -> Doc {
+        self.success_body = Some(|generator| generator.subschema_for::<T>());
+        self.ok(about)
     }
 
     /// `201` with `body`.

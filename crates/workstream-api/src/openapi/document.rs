@@ -199,7 +199,7 @@ fn describe(operation: &Operation, generator: &mut SchemaGenerator) -> Value {
         "description": description,
         "tags": [operation.tag],
         "security": if shape.authenticated { json!([{ "bearer": [] }]) } else { json!([]) },
-        "responses": responses(operation, &shape),
+        "responses": responses(operation, &shape, generator),
     });
     let object = described.as_object_mut().expect("an object");
     if !parameters.is_empty() {
@@ -297,7 +297,11 @@ fn request_body(shape: &RequestShape, doc: &super::Doc) -> Option<Value> {
     Some(json!({ "required": !doc.body_optional, "content": content }))
 }
 
-fn responses(operation: &Operation, shape: &RequestShape) -> Value {
+fn responses(
+    operation: &Operation,
+    shape: &RequestShape,
+    generator: &mut SchemaGenerator,
+) -> Value {
     let doc = &operation.doc;
     let mut errors: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
     let mut add = |status: StatusCode, codes: &[&'static str]| {
@@ -340,7 +344,9 @@ fn responses(operation: &Operation, shape: &RequestShape) -> Value {
     add(StatusCode::INTERNAL_SERVER_ERROR, &["internal_error"]);
 
     let (status, about) = doc.success;
-    let success_schema = if doc.success_media_type == "application/json" {
+    let success_schema = if let Some(schema) = doc.success_body {
+        schema(generator).to_value()
+    } else if doc.success_media_type == "application/json" {
         json!({ "type": "object" })
     } else {
         json!({})

@@ -173,7 +173,7 @@ pub async fn assign(
 /// assignment, the contributor's active tasks against the cap, the locks, and whether
 /// the locked terms have an explicit submitter rule. Shared by a claim and a manager's
 /// assignment, which differ only in who the contributor is.
-async fn claim_facts(
+pub(super) async fn claim_facts(
     conn: &mut PgConnection,
     task: &TaskRow,
     active: Option<&AssignmentRow>,

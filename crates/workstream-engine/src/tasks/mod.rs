@@ -18,6 +18,7 @@
 //!   remediation) and queues its evaluation (T7), all in one commit.
 //! * [`views`]: the management view, the contributor-safe view with compensation terms,
 //!   the ready queue and the submission requirements.
+//! * [`work_context`]: what the caller may do next on a task, judged by the lifecycle.
 
 pub mod access;
 pub mod assignment;
@@ -25,6 +26,7 @@ pub mod create;
 pub mod screening;
 pub mod submission;
 pub mod views;
+pub mod work_context;
 
 use serde_json::{Value, json};
 use sqlx::PgConnection;

@@ -50,6 +50,23 @@ fn missing_fields(task: &TaskRow) -> Vec<&'static str> {
     .collect()
 }
 
+/// The facts screening's guards read (T1), with the active guide whose locks it would
+/// stamp (share-locked until the transaction ends).
+pub(super) async fn screen_facts(
+    conn: &mut PgConnection,
+    task: &TaskRow,
+) -> Result<(GuardFacts, Option<tasks::GuideLock>), CommandError> {
+    let project_status = tasks::project_status(conn, task.project_id).await?;
+    let guide = tasks::active_guide_lock(conn, task.project_id).await?;
+    let facts = GuardFacts {
+        project_active: project_status.as_deref() == Some("active"),
+        task_fields_missing: missing_fields(task),
+        has_active_guide: guide.is_some(),
+        ..GuardFacts::default()
+    };
+    Ok((facts, guide))
+}
+
 /// T1: a covering PM screens a draft task, stamping every lock from the active guide;
 /// an optional reason is kept in the audit event.
 pub async fn screen(
@@ -60,14 +77,7 @@ pub async fn screen(
 ) -> Result<TaskRow, CommandError> {
     let reason = super::assignment::optional_reason(reason)?;
     let (task, access) = lock_for(conn, requester, task_id).await?;
-    let project_status = tasks::project_status(conn, task.project_id).await?;
-    let guide = tasks::active_guide_lock(conn, task.project_id).await?;
-    let facts = GuardFacts {
-        project_active: project_status.as_deref() == Some("active"),
-        task_fields_missing: missing_fields(&task),
-        has_active_guide: guide.is_some(),
-        ..GuardFacts::default()
-    };
+    let (facts, guide) = screen_facts(conn, &task).await?;
     let decision = decide(
         state_of(&task)?,
         &TaskCommand::Screen,
