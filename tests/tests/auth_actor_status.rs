@@ -179,11 +179,12 @@ async fn a_revoked_identity_link_is_refused_until_reactivated() {
     let (status, body) = server.get(&bob, "/api/v1/actors/me").await;
     assert_eq!((status, code(&body)), (403, json!("identity_link_revoked")));
     // The pair is never rebound: still the same single profile.
-    let profiles: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM actor_profiles WHERE display_name = 'bob'")
-            .fetch_one(server.database.pool())
-            .await
-            .unwrap();
+    let profiles: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM actor_profiles WHERE workstream_actor_label(id) = 'bob'",
+    )
+    .fetch_one(server.database.pool())
+    .await
+    .unwrap();
     assert_eq!(profiles, 1);
     let (status, body) = server
         .post(&admin, &revoke, &json!({"reason": "again"}))

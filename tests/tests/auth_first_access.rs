@@ -29,7 +29,9 @@ async fn first_request_provisions_profile_link_and_audit_events() {
     assert_eq!(body["actor_profile_id"], alice.id.to_string());
     assert_eq!(body["actor_kind"], "human");
     assert_eq!(body["status"], "active");
-    assert_eq!(body["display_name"], "alice");
+    // The name is the person's to set; until then pages show the subject.
+    assert_eq!(body["display_name"], "");
+    assert_eq!(body["name"], "alice");
     assert_eq!(body["admin_roles"], serde_json::json!([]));
     assert_eq!(body["project_role_grants"], serde_json::json!([]));
     assert_eq!(
@@ -183,6 +185,7 @@ async fn a_person_sets_their_own_display_name_and_the_change_is_audited() {
     assert_eq!(body["actor_profile_id"], alice.id.to_string());
     let (_, me) = server.get(&alice, "/api/v1/actors/me").await;
     assert_eq!(me["display_name"], "Alice Martin");
+    assert_eq!(me["name"], "Alice Martin");
     // The same name again changes nothing; each change is one event with both names.
     let (status, _) = patch(serde_json::json!({ "display_name": "Alice Martin" })).await;
     assert_eq!(status, 200);
@@ -196,6 +199,6 @@ async fn a_person_sets_their_own_display_name_and_the_change_is_audited() {
     .unwrap();
     assert_eq!(
         events,
-        [serde_json::json!({ "from": "alice", "to": "Alice Martin" })]
+        [serde_json::json!({ "from": "", "to": "Alice Martin" })]
     );
 }

@@ -38,7 +38,7 @@ pub fn routes() -> ApiRoutes {
             me,
             Doc::new("The caller's profile, admin roles and project grants")
                 .who("any verified, active actor (the first request of a human creates the profile)")
-                .ok("`{actor_profile_id, actor_kind, status, ..., admin_role_grants, project_role_grants}`"),
+                .ok("`{actor_profile_id, actor_kind, status, display_name, name, ..., admin_role_grants, project_role_grants}`: `display_name` is empty until the person sets it; `name` is what every page shows (the display name, else the token's subject)"),
         )
         .patch(
             "/actors/me",
@@ -182,7 +182,8 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<
     let profile = stored::profile(&mut conn, caller.actor_id, false)
         .await?
         .ok_or_else(|| ApiError::internal("caller without a profile"))?;
-    Ok(axum::Json(me_view(&caller, &profile)))
+    let name = stored::label(&mut conn, caller.actor_id).await?;
+    Ok(axum::Json(me_view(&caller, &profile, &name)))
 }
 
 /// The body of `PATCH /actors/me`.
@@ -208,12 +209,13 @@ async fn set_my_name(
         &body.display_name,
     )
     .await?;
+    let name = stored::label(&mut tx, caller.actor_id).await?;
     tx.commit().await?;
-    Ok(axum::Json(me_view(&caller, &profile)))
+    Ok(axum::Json(me_view(&caller, &profile, &name)))
 }
 
 /// The caller's profile with their grants, as `GET /actors/me` shows it.
-fn me_view(caller: &Caller, profile: &ActorProfile) -> Value {
+fn me_view(caller: &Caller, profile: &ActorProfile, name: &str) -> Value {
     let mut admin_roles: Vec<&str> = caller
         .grants
         .admin
@@ -248,6 +250,7 @@ fn me_view(caller: &Caller, profile: &ActorProfile) -> Value {
         "admin_role_grants": admin_grants,
         "project_role_grants": project_grants,
         "display_name": profile.display_name,
+        "name": name,
         "contact_email": profile.contact_email,
     })
 }

@@ -43,7 +43,7 @@ pub fn routes() -> ApiRoutes {
         trail,
         Doc::new("The task's audit events in ledger order, each checked against the latest signed checkpoint")
             .who("an audit authority, project manager or operator covering the task's project (anyone else: the concealed 404)")
-            .ok("`{task_id, project_id, ledger: {checkpoint, signature_valid, verified, pending, failed}, items}`: each item with its `leaf_index`, `status` (`verified`, `failed` or `pending`) and inclusion `proof`"),
+            .ok("`{task_id, project_id, ledger: {checkpoint, signature_valid, verified, pending, failed}, items}`: each item with its `leaf_index`, `actor_name`, `status` (`verified`, `failed` or `pending`) and inclusion `proof`"),
     )
 }
 
@@ -91,6 +91,8 @@ async fn trail(
         .bind(project_id)
         .fetch_all(&mut *conn)
         .await?;
+    let actors: Vec<Uuid> = events.iter().filter_map(|e| e.actor_id).collect();
+    let names = workstream_store::actors::labels(&mut conn, &actors).await?;
     let checked = proof::prove(&mut conn, &events, state.audit_key.as_ref())
         .await
         .map_err(ApiError::internal)?;
@@ -117,7 +119,8 @@ async fn trail(
                 "id": e.id, "leaf_index": leaf_index, "occurred_at": e.occurred_at,
                 "entity_type": e.entity_type, "entity_id": e.entity_id,
                 "event_type": e.event_type, "from_status": e.from_status,
-                "to_status": e.to_status, "actor_id": e.actor_id, "reason": e.reason,
+                "to_status": e.to_status, "actor_id": e.actor_id,
+                "actor_name": e.actor_id.and_then(|a| names.get(&a)), "reason": e.reason,
                 "payload": e.payload, "correlation_id": e.correlation_id,
                 "digest": e.digest, "status": status, "proof": proof,
             })

@@ -61,6 +61,16 @@ pub fn routes() -> ApiRoutes {
                 .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
         )
         .get(
+            "/projects/{project_id}/compensation/awards/export",
+            export_awards,
+            Doc::new("Every award of the project as a file, with its delivery and payment state")
+                .who(READERS)
+                .ok("CSV with a header row (the columns below), or one award per line as the list answers it (`format=jsonl`)")
+                .media_type("text/csv")
+                .note("CSV columns: `id, created_at, contribution_type, task_id, task_title, contributor_id, contributor_name, quantity, unit_code, instrument_type, delivery_status, fulfillment_status, external_reference, fulfilled_at, last_failure_code, contribution_policy_version_id`. Streamed page by page; a fault part-way cuts the transfer.")
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_request"]),
+        )
+        .get(
             "/projects/{project_id}/compensation/reconciliation",
             reconcile,
             Doc::new("Finance reconciliation: every mismatch between awards, deliveries, receipts and projections")
@@ -173,6 +183,60 @@ async fn project_awards(
         &state.config.cursor_secret,
     );
     Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+}
+
+async fn export_awards(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+    query: Result<Query<crate::tasks::ExportQuery>, ApiError>,
+) -> Result<Response, ApiError> {
+    require_finance(&caller, project_id, true)?;
+    project_exists(&state, project_id).await?;
+    let Query(query) = query?;
+    let export = crate::export::Export {
+        format: query.format.unwrap_or_default(),
+        name: format!("awards-{project_id}"),
+        columns: &[
+            ("id", "id"),
+            ("created_at", "created_at"),
+            ("contribution_type", "contribution_type"),
+            ("task_id", "task_id"),
+            ("task_title", "task_title"),
+            ("contributor_id", "contributor_id"),
+            ("contributor_name", "contributor_name"),
+            ("quantity", "quantity"),
+            ("unit_code", "unit_code"),
+            ("instrument_type", "instrument_type"),
+            ("delivery_status", "projection.delivery_status"),
+            ("fulfillment_status", "projection.fulfillment_status"),
+            ("external_reference", "projection.external_reference"),
+            ("fulfilled_at", "projection.fulfilled_at"),
+            ("last_failure_code", "projection.last_failure_code"),
+            (
+                "contribution_policy_version_id",
+                "contribution_policy_version_id",
+            ),
+        ],
+    };
+    let pool = state.pool.clone();
+    Ok(export.stream(move |after| {
+        let pool = pool.clone();
+        async move {
+            let mut conn = pool.acquire().await?;
+            let page =
+                reads::project_awards(&mut conn, project_id, after, crate::export::EXPORT_PAGE)
+                    .await?;
+            Ok(page
+                .into_iter()
+                .map(|award| {
+                    let mut item = award.body;
+                    item["id"] = serde_json::json!(award.id);
+                    (award.id, item)
+                })
+                .collect())
+        }
+    }))
 }
 
 async fn my_awards(

@@ -642,14 +642,8 @@ async fn list_project_grants(
     );
     // Who holds each grant, by name: a manager picking an assignee or reading the
     // member list should not have to recognize profile ids.
-    let names: std::collections::HashMap<Uuid, String> = sqlx::query_as::<_, (Uuid, String)>(
-        "SELECT id, display_name FROM actor_profiles WHERE id = ANY($1)",
-    )
-    .bind(rows.iter().map(|g| g.actor_id).collect::<Vec<_>>())
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
+    let ids: Vec<Uuid> = rows.iter().map(|g| g.actor_id).collect();
+    let names = workstream_store::actors::labels(&mut conn, &ids).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|grant| {

@@ -16,7 +16,8 @@
 //! * [`extract`]: the JSON body and path extractors, whose rejections are envelopes
 //!   (unknown fields and malformed ids are 422).
 //! * [`idempotency`]: `Idempotency-Key` on every mutation, stored with the change.
-//! * [`pagination`]: signed cursors for every list.
+//! * [`pagination`]: signed cursors for every list; [`export`]: whole lists streamed
+//!   as CSV or JSON lines.
 //! * [`rate_limit`]: durable budgets for first access and authority mutations (429).
 //! * [`projects`], [`guides`], [`contribution`]: projects, guide versions with their
 //!   policy bundles and activation gate, and the finance authority's terms.
@@ -42,7 +43,8 @@
 //!   answers).
 //! * [`audit_trail`], [`checker_registry`], [`assignments`]: reads the web UI needed
 //!   (a task's audit events with the chain verification, the checker components, the
-//!   caller's own assignments), served to every client like the rest of the API.
+//!   caller's own assignments), served to every client like the rest of the API;
+//!   [`project_audit`]: a project's audit events, filtered, paged and exported.
 //! * [`ui`]: the web UI under `/ui`, a server-rendered client of this same router.
 #![deny(missing_docs)]
 
@@ -56,6 +58,7 @@ pub mod config;
 pub mod contribution;
 pub mod correlation;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod grants;
 pub mod guides;
@@ -65,6 +68,7 @@ pub mod lessons;
 pub mod openapi;
 pub mod packets;
 pub mod pagination;
+pub mod project_audit;
 pub mod projects;
 pub mod rate_limit;
 pub mod reputation;
@@ -148,6 +152,7 @@ pub fn api_routes() -> openapi::ApiRoutes {
         .merge(lessons::routes())
         .merge(sprints::routes())
         .merge(audit_trail::routes())
+        .merge(project_audit::routes())
         .merge(checker_registry::routes())
         .merge(assignments::routes())
         .merge(openapi::routes())

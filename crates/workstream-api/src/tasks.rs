@@ -59,6 +59,17 @@ pub fn routes() -> ApiRoutes {
                 .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
         )
         .get(
+            "/projects/{pid}/tasks/export",
+            export_tasks,
+            Doc::new("Every task of the project as a file (management views)")
+                .who("a covering project manager or audit authority")
+                .ok("CSV with a header row (the columns below), or one management view per line (`format=jsonl`)")
+                .media_type("text/csv")
+                .note("CSV columns: `id, title, status, task_type, difficulty, estimated_time_minutes, deadline_at, external_task_id, assignee_id, assignee_name, assigned_at, guide_version, created_at, updated_at`. Streamed page by page; a fault part-way cuts the transfer.")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_request"]),
+        )
+        .get(
             "/projects/{pid}/tasks/ready",
             ready_queue,
             Doc::new("The ready queue: tasks open to claim, with their compensation terms")
@@ -341,6 +352,62 @@ fn page_body(
         "items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
         "next_cursor": next_cursor,
     })
+}
+
+/// `?format=` of an export.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExportQuery {
+    /// `csv` (the default) or `jsonl`.
+    pub(crate) format: Option<crate::export::Format>,
+}
+
+async fn export_tasks(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids(project_id): Ids<Uuid>,
+    query: Result<Query<ExportQuery>, ApiError>,
+) -> Result<Response, ApiError> {
+    {
+        let mut conn = state.pool.acquire().await?;
+        views::require_manager(&mut conn, caller.actor_id, project_id).await?;
+    }
+    let Query(query) = query?;
+    let export = crate::export::Export {
+        format: query.format.unwrap_or_default(),
+        name: format!("tasks-{project_id}"),
+        columns: &[
+            ("id", "id"),
+            ("title", "title"),
+            ("status", "status"),
+            ("task_type", "task_type"),
+            ("difficulty", "difficulty"),
+            ("estimated_time_minutes", "estimated_time_minutes"),
+            ("deadline_at", "deadline_at"),
+            ("external_task_id", "external_task_id"),
+            ("assignee_id", "assignment.contributor_id"),
+            ("assignee_name", "assignment.contributor_display_name"),
+            ("assigned_at", "assignment.assigned_at"),
+            ("guide_version", "locks.guide_version"),
+            ("created_at", "created_at"),
+            ("updated_at", "updated_at"),
+        ],
+    };
+    let (pool, actor_id) = (state.pool.clone(), caller.actor_id);
+    Ok(export.stream(move |after| {
+        let pool = pool.clone();
+        async move {
+            let mut conn = pool.acquire().await?;
+            Ok(views::list_for_manager(
+                &mut conn,
+                actor_id,
+                project_id,
+                after,
+                crate::export::EXPORT_PAGE,
+            )
+            .await?)
+        }
+    }))
 }
 
 async fn list_tasks(

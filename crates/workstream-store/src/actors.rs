@@ -80,6 +80,30 @@ pub async fn profile(
     .await
 }
 
+/// How reads name the actor `id`: their display name, else their identity link's
+/// subject, else a service's identity (`workstream_actor_label`, migrations/0013).
+pub async fn label(conn: &mut PgConnection, id: Uuid) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT workstream_actor_label($1)")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+        .map(|label: Option<String>| label.unwrap_or_else(|| id.to_string()))
+}
+
+/// [`label`] of each of `ids` (unknown ids are left out).
+pub async fn labels(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, sqlx::Error> {
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, workstream_actor_label(id) FROM actor_profiles WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// The link of (`issuer`, `subject`), revoked or not.
 pub async fn link_by_identity(
     conn: &mut PgConnection,

@@ -279,19 +279,12 @@ pub async fn registry(
         .collect())
 }
 
-/// The actors `ids` as publishers: the display name, or the subject of their identity
-/// link (the active one, else the newest) when the name is blank.
+/// The actors `ids` as publishers, named as every read names a person
+/// (`workstream_actor_label`, migrations/0013).
 async fn publishers(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Publisher>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT p.id AS actor_id, \
-                COALESCE(NULLIF(btrim(p.display_name), ''), l.subject, p.display_name) AS display_name \
-         FROM actor_profiles p \
-         LEFT JOIN LATERAL ( \
-             SELECT subject FROM actor_identity_links \
-             WHERE actor_profile_id = p.id \
-             ORDER BY status = 'active' DESC, linked_at DESC LIMIT 1 \
-         ) l ON true \
-         WHERE p.id = ANY($1)",
+        "SELECT p.id AS actor_id, workstream_actor_label(p.id) AS display_name \
+         FROM actor_profiles p WHERE p.id = ANY($1)",
     )
     .bind(ids)
     .fetch_all(conn)

@@ -253,6 +253,7 @@ pub async fn table(world: &World) -> Vec<Row> {
         // contributor views exist only for contributors: anyone else gets a 404.
         post(format!("/projects/{p}/tasks"), task_body.clone()).allow(PM).deny(Visible(SEES_P)).answers(s201),
         get(format!("/projects/{p}/tasks")).allow(&[Manager, SystemManager, Auditor]).deny(Visible(SEES_P)),
+        get(format!("/projects/{p}/tasks/export")).allow(&[Manager, SystemManager, Auditor]).deny(Visible(SEES_P)),
         get(format!("/projects/{p}/tasks/{drafted}")).allow(&[Manager, SystemManager, Auditor]).deny(Visible(SEES_P)),
         get(format!("/projects/{p}/tasks/ready")).allow(&[Submitter, Reviewer]).deny(Visible(SEES_P)),
         get(format!("/tasks/{ready}")).allow(&[Submitter, Reviewer]).deny(Concealed),
@@ -288,6 +289,8 @@ pub async fn table(world: &World) -> Vec<Row> {
         post(decide.clone(), accept_body(json!([]))).held_by("the lease holder", &w.decide_holder).deny(Concealed).answers(s201),
         post(format!("/operations/reviews/leases/{}/force-release", w.force_lease), reason()).allow(&[Operator]).deny(Visible(SEES_P)),
         get(format!("/tasks/{}/audit-trail", w.view_task)).allow(OVERSIGHT).deny(Concealed),
+        get(format!("/projects/{p}/audit-events")).allow(OVERSIGHT).deny(Concealed),
+        get(format!("/projects/{p}/audit-events/export")).allow(OVERSIGHT).deny(Concealed),
         get(format!("/tasks/{}/reviews", w.revise_task)).allow(OVERSIGHT).held_by("the assignee", &w.revise_assignee).deny(Concealed),
         get(format!("/tasks/{}/revision-context", w.revise_task)).allow(OVERSIGHT).held_by("the assignee", &w.revise_assignee).deny(Concealed),
         post(format!("/tasks/{}/revision-context/repair", w.revise_task), json!({"head_id": w.revise_head.0, "head_digest": w.revise_head.1, "reason": "matrix"})).allow(PM).deny(Visible(SEES_P)).answers(s201),
@@ -311,6 +314,7 @@ pub async fn table(world: &World) -> Vec<Row> {
         // awards; only the bound adapter reports fulfilment (people get 403 before
         // anything is read).
         get(format!("/projects/{p}/compensation/awards")).allow(&[Finance, Auditor]).deny(Concealed),
+        get(format!("/projects/{p}/compensation/awards/export")).allow(&[Finance, Auditor]).deny(Concealed),
         get(format!("/projects/{p}/compensation/reconciliation?pending_sla_seconds=0")).allow(&[Finance, Auditor]).deny(Concealed),
         post(format!("/projects/{p}/compensation/projections/rebuild"), json!({})).allow(&[Finance]).deny(Concealed),
         get("/me/awards").allow(&CALLERS),

@@ -41,8 +41,10 @@ pub(crate) async fn insert_linked_profile(
     } else {
         "human"
     };
-    // The subject is the only name a new actor has; they may change it later.
-    let display_name = service_identity.unwrap_or(subject);
+    // A person names themselves (`PATCH /actors/me`); until then every read shows their
+    // subject through `workstream_actor_label` (migrations/0013). A service is named by
+    // its identity.
+    let display_name = service_identity.unwrap_or("");
     sqlx::query(
         "INSERT INTO actor_profiles (id, kind, display_name, service_identity, created_by) \
          VALUES ($1, $2, $3, $4, $5)",

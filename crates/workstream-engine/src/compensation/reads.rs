@@ -21,6 +21,8 @@ struct AwardRow {
     contribution_record_id: Uuid,
     contribution_type: String,
     contributor_id: Uuid,
+    contributor_name: Option<String>,
+    task_title: Option<String>,
     contribution_policy_version_id: Uuid,
     award_definition_id: Uuid,
     adapter_binding_id: Uuid,
@@ -49,8 +51,10 @@ pub struct AwardView {
 }
 
 const SELECT: &str = "SELECT a.id, a.project_id, a.contribution_record_id, a.contribution_type, \
-    a.contributor_id, a.contribution_policy_version_id, a.award_definition_id, a.adapter_binding_id, \
-    a.instrument_type, a.unit_code, trim_scale(a.quantity)::text AS quantity, c.task_id, a.created_at, \
+    a.contributor_id, workstream_actor_label(a.contributor_id) AS contributor_name, \
+    a.contribution_policy_version_id, a.award_definition_id, a.adapter_binding_id, \
+    a.instrument_type, a.unit_code, trim_scale(a.quantity)::text AS quantity, c.task_id, \
+    (SELECT t.title FROM tasks t WHERE t.id = c.task_id) AS task_title, a.created_at, \
     p.delivery_status, p.fulfillment_status, p.latest_receipt_id, p.external_reference, \
     p.last_failure_code, p.acknowledged_at, p.fulfilled_at \
     FROM compensation_awards a JOIN contribution_records c ON c.id = a.contribution_record_id \
@@ -102,6 +106,8 @@ pub async fn project_awards(
                 "contribution_record_id": row.contribution_record_id,
                 "contribution_type": row.contribution_type,
                 "contributor_id": row.contributor_id,
+                "contributor_name": row.contributor_name,
+                "task_title": row.task_title,
                 "contribution_policy_version_id": row.contribution_policy_version_id,
                 "award_definition_id": row.award_definition_id,
                 "adapter_binding_id": row.adapter_binding_id,

@@ -180,8 +180,9 @@ async fn project_access(
     Ok(access)
 }
 
-/// Requires a management reader (covering PM or Audit Authority) of the project.
-async fn require_manager(
+/// Requires a management reader (covering PM or Audit Authority) of the project: the
+/// concealed 404 for a project the caller cannot see, 403 for one they cannot manage.
+pub async fn require_manager(
     conn: &mut PgConnection,
     actor_id: Uuid,
     project_id: Uuid,
@@ -209,8 +210,8 @@ pub async fn read_for_manager(
     let mut view = management_view(&task, assignment.as_ref());
     // Who holds it, by name: a manager should not have to recognize a profile id.
     if let Some(a) = &assignment {
-        let holder = workstream_store::actors::profile(conn, a.contributor_id, false).await?;
-        view["assignment"]["contributor_display_name"] = json!(holder.map(|p| p.display_name));
+        let holder = workstream_store::actors::label(conn, a.contributor_id).await?;
+        view["assignment"]["contributor_display_name"] = json!(holder);
     }
     Ok(view)
 }
@@ -228,10 +229,16 @@ pub async fn list_for_manager(
     // The page's active assignments in one read, not one per task.
     let ids: Vec<Uuid> = rows.iter().map(|task| task.id).collect();
     let assignments = tasks::active_assignments(conn, &ids).await?;
+    let holders: Vec<Uuid> = assignments.iter().map(|a| a.contributor_id).collect();
+    let names = workstream_store::actors::labels(conn, &holders).await?;
     let mut items = Vec::with_capacity(rows.len());
     for task in rows {
         let assignment = assignments.iter().find(|a| a.task_id == task.id);
-        items.push((task.id, management_view(&task, assignment)));
+        let mut view = management_view(&task, assignment);
+        if let Some(a) = assignment {
+            view["assignment"]["contributor_display_name"] = json!(names.get(&a.contributor_id));
+        }
+        items.push((task.id, view));
     }
     Ok(items)
 }
