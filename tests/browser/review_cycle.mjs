@@ -5,7 +5,9 @@
 // reads the failure, uploads a fixed packet and submits it; a reviewer sees the
 // checker finding beside its line and asks for a revision; the worker answers the
 // finding and resubmits; the reviewer accepts; finance sees the awards; the auditor
-// reads the verified audit trail; the manager's pages are visited. Every page is
+// reads the verified audit trail; the manager's pages are visited, a newcomer is
+// granted the reviewer role and a second task is created, screened, released and
+// assigned, all in the UI; the access administrator's pages are visited. Every page is
 // screenshotted into WORKSTREAM_UI_SCREENSHOTS.
 //
 // Environment: WORKSTREAM_UI_BASE_URL, WORKSTREAM_UI_SCREENSHOTS, WORKSTREAM_UI_PACKETS
@@ -306,6 +308,50 @@ try {
   // Two decisions on the task: one needs_revision, one accept.
   await expectText(page.locator(".stats"), "50%");
   await snap("manager-sprint-report");
+
+  say("manager: the project's people by role; a newcomer granted the reviewer role");
+  await page.goto(`${base}/ui/projects/${projectId}`);
+  await page.click('nav.subnav a[href$="/members"]');
+  await expectText(page.locator('section[data-role="submitter"]'), "ui-submitter");
+  const grantForm = page.locator('form[action$="/members"]');
+  await grantForm.locator('input[name="person"]').fill("ui-newcomer");
+  await grantForm.locator('select[name="role"]').selectOption("reviewer");
+  await grantForm.locator('input[name="reason"]').fill("joins the reviewers");
+  await grantForm.locator('button[type="submit"]').click();
+  await page.waitForURL(/members\?done=granted/);
+  await expectText(page.locator('section[data-role="reviewer"]'), "ui-newcomer");
+  await snap("manager-people");
+
+  say("manager: a second task created, screened, released and assigned by name");
+  await page.goto(`${base}/ui/projects/${projectId}`);
+  const taskForm = page.locator('form[action$="/tasks"]');
+  await taskForm.locator('input[name="title"]').fill("Prove the corollary");
+  await taskForm.locator('textarea[name="description"]').fill("Derive the corollary from the lemma in outputs/final-answer.md.");
+  await taskForm.locator('textarea[name="acceptance_criteria"]').fill("A complete derivation that cites the lemma.");
+  await taskForm.locator('textarea[name="rejection_criteria"]').fill("Steps left unjustified.");
+  await taskForm.locator('button[type="submit"]').click();
+  await page.waitForURL(/\/tasks\/[0-9a-f-]+\?done=created/);
+  await page.click('form[action$="/screen"] button');
+  await page.waitForURL(/done=screened/);
+  await page.fill('form[action$="/release"] input[name="reason"]', "the brief is complete");
+  await page.click('form[action$="/release"] button');
+  await page.waitForURL(/done=released/);
+  await page.selectOption('form#assign select[name="assignee_actor_id"]', { label: "ui-submitter" });
+  await page.fill('form#assign input[name="reason"]', "proved the lemma it builds on");
+  await page.click('form#assign button[type="submit"]');
+  await page.waitForURL(/done=assigned/);
+  await expectText(page.locator(".holder"), "ui-submitter");
+  await snap("manager-task-assigned");
+  await signOut();
+
+  say("access administrator: administrative grants and service principals");
+  await signIn("ui-access-admin");
+  await page.click('nav.mainnav a[href="/ui/admin/grants"]');
+  await expectText(page.locator("table.admin-grants"), "ui-manager");
+  await snap("access-grants");
+  await page.goto(`${base}/ui/admin/service-actors`);
+  await expectText(page.locator("table.services"), "workstream.payment.local_adapter");
+  await snap("access-service-actors");
   await signOut();
   console.log("browser review cycle: passed");
 } catch (error) {

@@ -118,6 +118,17 @@ async fn the_review_cycle_runs_in_a_real_browser() {
         return;
     };
     let s = ready_project("ui-browser").await;
+    // Someone who has signed in once (the manager grants them a role in the browser),
+    // and an access administrator.
+    let newcomer = s.server.actor("ui-newcomer").await;
+    let access = s.server.actor("ui-access-admin").await;
+    s.server
+        .grant_admin(
+            &access,
+            workstream_domain::roles::AdminRole::AccessAdministrator,
+            None,
+        )
+        .await;
     let packets = tempfile::tempdir().expect("packet dir");
     write_packets(packets.path());
     let shots = screenshot_dir();
@@ -261,11 +272,41 @@ async fn the_review_cycle_runs_in_a_real_browser() {
     .unwrap();
     assert_eq!(report["reviews"]["total"], 2);
 
+    // The manager's own day in the UI: the newcomer reviews now, and the second task
+    // is claimed for the submitter with the manager's reason in its event.
+    let newcomer_grants: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM project_role_grants WHERE actor_id = $1 AND project_id = $2 \
+         AND role = 'reviewer' AND status = 'active' AND grant_reason = 'joins the reviewers'",
+    )
+    .bind(newcomer.id)
+    .bind(s.project)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(newcomer_grants, 1);
+    let second: (String, Option<uuid::Uuid>, Option<String>) = sqlx::query_as(
+        "SELECT t.status, t.assigned_to, e.reason FROM tasks t \
+         JOIN audit_events e ON e.entity_id = t.id AND e.event_type = 'task_assigned' \
+         WHERE t.project_id = $1 AND t.title = 'Prove the corollary'",
+    )
+    .bind(s.project)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        second,
+        (
+            "claimed".to_owned(),
+            Some(s.submitter.id),
+            Some("proved the lemma it builds on".to_owned())
+        )
+    );
+
     // One screenshot per page the run visited.
     let pngs = std::fs::read_dir(&shots)
         .expect("the screenshot dir")
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "png"))
         .count();
-    assert_eq!(pngs, 29, "one screenshot per page in {}", shots.display());
+    assert_eq!(pngs, 33, "one screenshot per page in {}", shots.display());
 }

@@ -1136,3 +1136,234 @@ async fn a_manager_assigns_a_ready_task_from_its_page_and_the_worker_sees_it() {
     assert_eq!(work.status, StatusCode::OK, "{}", work.body);
     assert!(work.body.contains(TASK_TITLE), "{}", work.body);
 }
+
+/// A form post with a fresh idempotency key and `fields`.
+async fn submit_form(visitor: &Visitor, path: &str, fields: &[(&str, &str)]) -> Page {
+    let key = Uuid::now_v7().to_string();
+    let mut all = vec![("idempotency_key", key.as_str())];
+    all.extend_from_slice(fields);
+    visitor.post(path, &all, &[]).await
+}
+
+#[tokio::test]
+async fn a_manager_grants_and_revokes_project_roles_on_the_people_page() {
+    let s = ready_project("ui-people").await;
+    let newcomer = s.server.actor("ui-newcomer").await;
+    let mut manager = Visitor::new(&s.server);
+    manager.sign_in(MANAGER).await;
+    let people = format!("/ui/projects/{}/members", s.project);
+
+    // Members by role, by name.
+    let page = manager.get(&people).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for (role, name, id) in [
+        ("submitter", SUBMITTER, s.submitter.id),
+        ("reviewer", REVIEWER, s.reviewer.id),
+    ] {
+        let section = page
+            .body
+            .split(&format!(r#"data-role="{role}""#))
+            .nth(1)
+            .unwrap();
+        let section = section.split("</section>").next().unwrap();
+        assert!(
+            section.contains(&format!(
+                r#"<span class="person" title="actor {id}">{name}</span>"#
+            )),
+            "{role}: {section}"
+        );
+    }
+
+    // Someone nobody has seen sign in: said plainly, nothing granted.
+    let refused = submit_form(
+        &manager,
+        &people,
+        &[
+            ("person", "never-signed-in"),
+            ("role", "reviewer"),
+            ("reason", "new reviewer"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains(r#"data-api-error="target_actor_not_found""#),
+        "{}",
+        refused.body
+    );
+
+    // The newcomer, by the subject they signed in with.
+    let granted = submit_form(
+        &manager,
+        &people,
+        &[
+            ("person", "ui-newcomer"),
+            ("role", "reviewer"),
+            ("reason", "joins the reviewers"),
+        ],
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.body);
+    assert_eq!(granted.location(), format!("{people}?done=granted"));
+    let grant: Uuid = sqlx::query_scalar(
+        "SELECT id FROM project_role_grants WHERE actor_id = $1 AND project_id = $2 \
+         AND role = 'reviewer' AND status = 'active' AND grant_reason = 'joins the reviewers'",
+    )
+    .bind(newcomer.id)
+    .bind(s.project)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    let page = manager.get(granted.location()).await;
+    assert!(page.body.contains("Granted:"), "{}", page.body);
+    assert!(
+        page.body.contains(r#">ui-newcomer</span>"#),
+        "{}",
+        page.body
+    );
+
+    // A revocation needs its reason; with one, the role ends and the reason is audited.
+    let revoke = format!("{people}/{grant}/revoke");
+    let refused = submit_form(&manager, &revoke, &[]).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("data-api-error=\"invalid_reason\""),
+        "{}",
+        refused.body
+    );
+    let revoked = submit_form(&manager, &revoke, &[("reason", "left the team")]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.body);
+    let (status, reason): (String, Option<String>) =
+        sqlx::query_as("SELECT status, revoke_reason FROM project_role_grants WHERE id = $1")
+            .bind(grant)
+            .fetch_one(s.server.database.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), reason.as_deref()),
+        ("revoked", Some("left the team"))
+    );
+    let page = manager.get(&people).await;
+    assert!(!page.body.contains(">ui-newcomer</span>"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn an_access_administrator_grants_roles_and_creates_service_principals_in_the_ui() {
+    let s = ready_project("ui-access").await;
+    let admin = s.server.actor("ui-access-admin").await;
+    s.server
+        .grant_admin(
+            &admin,
+            workstream_domain::roles::AdminRole::AccessAdministrator,
+            None,
+        )
+        .await;
+    let newcomer = s.server.actor("ui-ops-newcomer").await;
+    let mut visitor = Visitor::new(&s.server);
+    visitor.sign_in("ui-access-admin").await;
+
+    let home = visitor.get("/ui/").await;
+    assert!(
+        home.body.contains(r#"href="/ui/admin/grants""#),
+        "{}",
+        home.body
+    );
+    let page = visitor.get("/ui/admin/grants").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!(r#"title="actor {}">{MANAGER}</span>"#, s.pm.id)),
+        "{}",
+        page.body
+    );
+
+    let granted = submit_form(
+        &visitor,
+        "/ui/admin/grants",
+        &[
+            ("person", "ui-ops-newcomer"),
+            ("role", "operator"),
+            ("scope_type", "system"),
+            ("reason", "on call from Monday"),
+        ],
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.body);
+    let held: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM admin_role_grants WHERE target_actor_id = $1 AND role = 'operator' AND status = 'active'",
+    )
+    .bind(newcomer.id)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(held, 1);
+    // A project-only role asked for system-wide: the API's refusal, inline.
+    let refused = submit_form(
+        &visitor,
+        "/ui/admin/grants",
+        &[
+            ("person", "ui-ops-newcomer"),
+            ("role", "access_administrator"),
+            ("scope_type", "project"),
+            ("scope_project_id", &s.project.to_string()),
+            ("reason", "no"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("data-api-error=\"invalid_role_scope\""),
+        "{}",
+        refused.body
+    );
+
+    // Service principals: listed with the subject they sign in as; a new one created.
+    let created = submit_form(
+        &visitor,
+        "/ui/admin/service-actors",
+        &[
+            ("service_identity", "workstream.checker.worker"),
+            ("subject", "checker-worker-eu"),
+            ("reason", "a second region"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let page = visitor.get("/ui/admin/service-actors").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("<code>checker-worker-eu</code>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<code>ui-access-adapter</code>"),
+        "{}",
+        page.body
+    );
+
+    // A manager is not an access administrator: the API's refusal, as a page.
+    let mut manager = Visitor::new(&s.server);
+    manager.sign_in(MANAGER).await;
+    let page = manager.get("/ui/admin/service-actors").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+}

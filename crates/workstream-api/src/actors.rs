@@ -95,6 +95,14 @@ pub fn routes() -> ApiRoutes {
             status_doc("Reactivate a revoked identity link", ADMIN)
                 .refuses(StatusCode::CONFLICT, &["identity_link_not_revoked", "actor_deactivated_terminal"]),
         )
+        .get(
+            "/service-actors",
+            service_actors,
+            Doc::new("The service principals, with the identities they sign in as")
+                .who(READERS)
+                .ok("`{items: [{actor_profile_id, service_identity, status, created_at, links: [{id, issuer, subject, status}]}], service_identities}`: every service principal, oldest first, and the identities one may be created for")
+                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+        )
         .post(
             "/service-actors",
             create_service_actor,
@@ -461,6 +469,44 @@ struct ServiceActorBody {
 }
 
 /// `POST /service-actors`: provisions a service principal for the configured issuer.
+/// `GET /service-actors`: there are a handful (one per service identity and
+/// deployment), so the list is not paged.
+async fn service_actors(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<Value>, ApiError> {
+    may_read_actors(&caller)?;
+    let rows: Vec<(
+        Uuid,
+        Option<String>,
+        String,
+        chrono::DateTime<chrono::Utc>,
+        Value,
+    )> = sqlx::query_as(
+        "SELECT p.id, p.service_identity, p.status, p.created_at, \
+                    coalesce(jsonb_agg(jsonb_build_object('id', l.id, 'issuer', l.issuer, \
+                        'subject', l.subject, 'status', l.status) ORDER BY l.linked_at) \
+                      FILTER (WHERE l.id IS NOT NULL), '[]') \
+             FROM actor_profiles p LEFT JOIN actor_identity_links l ON l.actor_profile_id = p.id \
+             WHERE p.kind = 'service' GROUP BY p.id ORDER BY p.created_at, p.id",
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|(id, identity, status, created_at, links)| {
+            json!({
+                "actor_profile_id": id, "service_identity": identity, "status": status,
+                "created_at": created_at, "links": links,
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "items": items,
+        "service_identities": services::SERVICE_IDENTITIES,
+    })))
+}
+
 async fn create_service_actor(
     State(state): State<AppState>,
     caller: Caller,

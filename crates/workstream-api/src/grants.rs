@@ -38,6 +38,9 @@ use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 use crate::rate_limit;
 
+/// How a grant names its person, for both grant routes' documentation.
+const TARGET_NOTE: &str = "The person is named by `target_actor_profile_id` or by `target_subject`, the subject they sign in with under this server's issuer (exactly one of the two). A person exists once they have signed in: before that, `target_actor_not_found`.";
+
 /// The grant routes, relative to `/api/v1`.
 pub fn routes() -> ApiRoutes {
     const ADMIN: &str = "a system access administrator";
@@ -50,6 +53,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Grant an administrative role (system-wide or on one project)")
                 .who(ADMIN)
                 .created("the grant, `version` 1")
+                .note(TARGET_NOTE)
                 .refuses(
                     StatusCode::FORBIDDEN,
                     &["permission_not_granted", "self_grant_forbidden"],
@@ -60,7 +64,7 @@ pub fn routes() -> ApiRoutes {
                 )
                 .refuses(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &["invalid_role_scope", "target_not_human", "invalid_reason"],
+                    &["invalid_role_scope", "target_not_human", "target_actor_not_found", "invalid_reason", "invalid_request"],
                 )
                 .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
         )
@@ -69,7 +73,7 @@ pub fn routes() -> ApiRoutes {
             list_admin_grants,
             Doc::new("List administrative grants")
                 .who(ADMIN_READERS)
-                .ok("a page of grants (`status` defaults to `active`)")
+                .ok("a page of grants (`status` defaults to `active`), each with the holder's `target_name`")
                 .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
                 .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
         )
@@ -108,6 +112,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Grant a contributor role (submitter, reviewer, adjudicator) on the project")
                 .who(PM)
                 .created("the project grant")
+                .note(TARGET_NOTE)
                 .refuses(StatusCode::FORBIDDEN, &["self_grant_forbidden"])
                 .refuses(
                     StatusCode::CONFLICT,
@@ -119,6 +124,7 @@ pub fn routes() -> ApiRoutes {
                         "target_actor_not_found",
                         "target_not_human",
                         "invalid_reason",
+                        "invalid_request",
                     ],
                 )
                 .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
@@ -156,6 +162,39 @@ pub fn routes() -> ApiRoutes {
 
 fn invalid(code: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+}
+
+/// The profile a grant is for: named by its id, or by the subject its person signs in
+/// with under this server's issuer (a person exists once they have signed in: tokens
+/// never grant, so there is nobody to grant to before that).
+async fn grant_target(
+    state: &AppState,
+    caller: &Caller,
+    id: Option<Uuid>,
+    subject: Option<&str>,
+) -> Result<Uuid, ApiError> {
+    match (id, subject.map(str::trim)) {
+        (Some(id), None) => Ok(id),
+        (None, Some(subject)) if !subject.is_empty() => {
+            let mut conn = state.pool.acquire().await?;
+            workstream_store::actors::link_by_identity(&mut conn, &caller.issuer, subject)
+                .await?
+                .filter(|link| link.status == "active")
+                .map(|link| link.actor_profile_id)
+                .ok_or_else(|| {
+                    invalid(
+                        "target_actor_not_found",
+                        "nobody has signed in with this subject yet: once they have, they can be granted a role",
+                    )
+                    .with_details(json!({ "field": "target_subject" }))
+                })
+        }
+        _ => Err(invalid(
+            "invalid_request",
+            "name the person by target_actor_profile_id or by target_subject, one of the two",
+        )
+        .with_details(json!({ "field": "target_subject" }))),
+    }
 }
 
 /// The view of an administrative grant; `version` is 1 while active, 2 once revoked.
@@ -203,7 +242,13 @@ fn project_view(grant: &ProjectRoleGrant) -> Value {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AdminGrantBody {
-    target_actor_profile_id: Uuid,
+    /// The person, by profile id; or name them by `target_subject`.
+    #[serde(default)]
+    target_actor_profile_id: Option<Uuid>,
+    /// The person, by the subject they sign in with (they must have signed in once).
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 200))]
+    target_subject: Option<String>,
     role: AdminRole,
     scope_type: ScopeType,
     #[serde(default)]
@@ -220,6 +265,13 @@ async fn create_admin_grant(
 ) -> Result<Response, ApiError> {
     let grant_id = access_administrator(&caller)?;
     rate_limit::admin_mutation(&state, &caller).await?;
+    let target = grant_target(
+        &state,
+        &caller,
+        body.target_actor_profile_id,
+        body.target_subject.as_deref(),
+    )
+    .await?;
     let scope = Scope::from_parts(body.scope_type, body.scope_project_id).map_err(|e| {
         invalid(
             e.code(),
@@ -227,7 +279,8 @@ async fn create_admin_grant(
         )
     })?;
     let request = json!({ "body": {
-        "target_actor_profile_id": body.target_actor_profile_id, "role": body.role,
+        "target_actor_profile_id": body.target_actor_profile_id,
+        "target_subject": body.target_subject, "role": body.role,
         "scope_type": body.scope_type, "scope_project_id": body.scope_project_id,
         "reason": body.reason,
     }});
@@ -247,7 +300,7 @@ async fn create_admin_grant(
                 tx,
                 &grantor,
                 &AdminGrantRequest {
-                    target: body.target_actor_profile_id,
+                    target,
                     role: body.role,
                     scope,
                     reason: body.reason.clone(),
@@ -383,17 +436,26 @@ async fn admin_grant_page(
     }
     sql.push(" ORDER BY id LIMIT ")
         .push_bind(i64::from(page.limit));
-    let rows: Vec<AdminRoleGrant> = sql.build_query_as().fetch_all(&state.pool).await?;
+    let mut conn = state.pool.acquire().await?;
+    let rows: Vec<AdminRoleGrant> = sql.build_query_as().fetch_all(&mut *conn).await?;
     let next = page.next_cursor(
         rows.len(),
         rows.last().map(|g| g.id),
         &list,
         &state.config.cursor_secret,
     );
-    Ok(axum::Json(json!({
-        "items": rows.iter().map(admin_view).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    // Who holds each grant, by name.
+    let ids: Vec<Uuid> = rows.iter().map(|g| g.target_actor_id).collect();
+    let names = workstream_store::actors::labels(&mut conn, &ids).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|grant| {
+            let mut item = admin_view(grant);
+            item["target_name"] = json!(names.get(&grant.target_actor_id));
+            item
+        })
+        .collect();
+    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
 }
 
 /// `GET /admin-role-grants`.
@@ -469,7 +531,13 @@ async fn may_read_project_grants(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ProjectGrantBody {
-    target_actor_profile_id: Uuid,
+    /// The person, by profile id; or name them by `target_subject`.
+    #[serde(default)]
+    target_actor_profile_id: Option<Uuid>,
+    /// The person, by the subject they sign in with (they must have signed in once).
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 200))]
+    target_subject: Option<String>,
     role: ProjectRole,
     #[serde(default = "empty_object")]
     qualification: Value,
@@ -493,8 +561,16 @@ async fn create_project_grant(
         covering_manager(&mut conn, &caller, project_id).await?
     };
     rate_limit::admin_mutation(&state, &caller).await?;
+    let target = grant_target(
+        &state,
+        &caller,
+        body.target_actor_profile_id,
+        body.target_subject.as_deref(),
+    )
+    .await?;
     let request = json!({ "path": { "project_id": project_id }, "body": {
-        "target_actor_profile_id": body.target_actor_profile_id, "role": body.role,
+        "target_actor_profile_id": body.target_actor_profile_id,
+        "target_subject": body.target_subject, "role": body.role,
         "qualification": body.qualification, "reason": body.reason,
     }});
     let ctx = caller.context();
@@ -511,7 +587,7 @@ async fn create_project_grant(
                 manager_grant,
                 &ProjectGrantRequest {
                     project_id,
-                    target: body.target_actor_profile_id,
+                    target,
                     role: body.role,
                     qualification: body.qualification.clone(),
                     reason: body.reason.clone(),

@@ -226,6 +226,7 @@ pub async fn table(world: &World) -> Vec<Row> {
         post(format!("/actors/{}/deactivate", doomed.id), reason()).allow(&[AccessAdmin]),
         post(format!("/actor-identity-links/{target_link}/revoke"), reason()).allow(&[AccessAdmin]),
         post(format!("/actor-identity-links/{target_link}/reactivate"), reason()).allow(&[AccessAdmin]),
+        get("/service-actors").allow(&[AccessAdmin]),
         post("/service-actors", json!({"service_identity": "workstream.checker.worker", "subject": "matrix-worker", "reason": "matrix"})).allow(&[AccessAdmin]).answers(s201),
         get("/admin-role-grants").allow(&[AccessAdmin]),
         get(format!("/actors/{}/admin-role-grants", target.id)).allow(&[AccessAdmin]),

@@ -3,7 +3,7 @@
 //! [`Viewer`] is `GET /actors/me` (which also proves the session is still good) and
 //! the areas its grants open: work for a submitter, review for a reviewer, projects for
 //! a project manager, operator or auditor, finance for a finance authority, audit for
-//! an audit authority. That only decides which links the header shows; each page's
+//! an audit authority, access for an access administrator. That only decides which links the header shows; each page's
 //! data comes from the API, which decides what the caller may see.
 //!
 //! A handler that cannot show its page returns a [`Failure`]; [`finish`] turns it into
@@ -38,6 +38,8 @@ pub(super) struct Viewer {
     pub finance: bool,
     pub auditor: bool,
     pub operator: bool,
+    /// Administers people and grants (the access pages).
+    pub access: bool,
 }
 
 impl Viewer {
@@ -96,6 +98,7 @@ impl Ui {
             finance: Viewer::has_admin(&me, "finance_authority"),
             auditor: Viewer::has_admin(&me, "audit_authority"),
             operator: Viewer::has_admin(&me, "operator"),
+            access: Viewer::has_admin(&me, "access_administrator"),
             me,
         })
     }
@@ -123,6 +126,7 @@ fn area_of(name: &str) -> &'static str {
         "checkers.html" => "checkers",
         "finance.html" | "finance_project.html" => "finance",
         "audit.html" | "audit_trail.html" => "audit",
+        "admin_grants.html" | "service_actors.html" => "access",
         "home.html" => "",
         _ => "projects",
     }

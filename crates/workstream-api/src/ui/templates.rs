@@ -54,6 +54,15 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/finance_project.html"),
     ),
     ("audit.html", include_str!("../../templates/audit.html")),
+    ("members.html", include_str!("../../templates/members.html")),
+    (
+        "admin_grants.html",
+        include_str!("../../templates/admin_grants.html"),
+    ),
+    (
+        "service_actors.html",
+        include_str!("../../templates/service_actors.html"),
+    ),
     (
         "audit_trail.html",
         include_str!("../../templates/audit_trail.html"),

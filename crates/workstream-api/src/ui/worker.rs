@@ -72,6 +72,8 @@ pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
         "reported" => "The report was generated and stored.",
         "published" => "Published.",
         "updated" => "Updated.",
+        "granted" => "Granted: the role counts from their next request.",
+        "revoked" => "Revoked: the role no longer counts, and the reason is in the audit.",
         _ => return None,
     })
 }

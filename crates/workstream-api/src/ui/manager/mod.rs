@@ -9,6 +9,7 @@
 //! | tasks: create, `GET /ui/projects/{pid}/tasks/{tid}`, screen, release, return to draft, cancel | [`tasks`] | `POST /projects/{pid}/tasks`, `GET /projects/{pid}/tasks/{tid}`, `POST /tasks/{tid}/...`, `GET /tasks/{tid}/checker-runs` (full view) |
 //! | `GET /ui/checkers` (who published each component, the active guides that pin it, its recent runs), `POST /ui/checkers` (publish one) | [`checkers`] | `GET /checkers`, `POST /checkers` |
 //! | lessons and sprints | [`learning`] | `/projects/{pid}/lessons...`, `/projects/{pid}/sprints...` |
+//! | the project's people: members by role, grant and revoke | [`members`] | `/projects/{pid}/role-grants...` |
 //!
 //! A refused form comes back on its page with what was typed and the API's error
 //! beside it; the project page has several forms, so [`Posted`] says which one.
@@ -16,6 +17,7 @@
 mod checkers;
 mod guides;
 mod learning;
+mod members;
 mod tasks;
 
 use axum::Router;
@@ -45,19 +47,24 @@ pub(super) fn routes() -> Router<Ui> {
         .merge(guides::routes())
         .merge(tasks::routes())
         .merge(learning::routes())
+        .merge(members::routes())
 }
 
 /// A refused form and what was typed into it.
 #[derive(Default)]
-struct Posted {
+pub(in crate::ui) struct Posted {
     /// Which form on the page.
     form: &'static str,
-    error: Option<ApiFailure>,
-    values: std::collections::BTreeMap<String, String>,
+    pub(in crate::ui) error: Option<ApiFailure>,
+    pub(in crate::ui) values: std::collections::BTreeMap<String, String>,
 }
 
 impl Posted {
-    fn refused(form: &'static str, error: ApiFailure, typed: &FormData) -> Posted {
+    pub(in crate::ui) fn refused(
+        form: &'static str,
+        error: ApiFailure,
+        typed: &FormData,
+    ) -> Posted {
         Posted {
             form,
             error: Some(error),
@@ -65,7 +72,7 @@ impl Posted {
         }
     }
 
-    fn context(&self) -> Ctx {
+    pub(in crate::ui) fn context(&self) -> Ctx {
         context! {
             posted_form => s(self.form),
             error => s(self.error.clone()),
