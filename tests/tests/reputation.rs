@@ -620,3 +620,144 @@ async fn a_reject_costs_the_submitter_and_a_clear_reason_credits_the_reviewer() 
         .unwrap();
     assert_eq!(lessons, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_submission_after_its_due_time_costs_the_submitter_once() {
+    // The revision policy makes a claim due twice the estimate (30 minutes) after it.
+    let s = setup_with("late", Terms::Unpaid, |bundle| {
+        bundle["revision_policy"]["due_time_factor"] = json!(2);
+    })
+    .await;
+    let pool = s.server.database.pool().clone();
+    let due: (Option<f64>, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+        "SELECT extract(epoch FROM due_at - assigned_at)::float8, due_at FROM task_assignments \
+         WHERE task_id = $1 AND status = 'active'",
+    )
+    .bind(s.task)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(due.0, Some(3600.0), "twice the 30-minute estimate");
+    let context = get(
+        &s.server,
+        &format!("/tasks/{}/work-context", s.task),
+        &s.submitter,
+    )
+    .await;
+    assert_eq!(context.status, 200, "{}", context.body);
+    let shown: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(context.body["task"]["due_at"].clone()).unwrap();
+    assert_eq!(Some(shown), due.1);
+    // On time: no late event.
+    let answer = s.submit(good_packet("on time"), json!({})).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(s.evaluated().await, "review_pending");
+    let answer = s.accept(json!([])).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    reputation_jobs_done(&s, 1).await;
+    let late = "SELECT count(*) FROM reputation_events WHERE event_type = 'late_submission'";
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count(late).await, 0);
+
+    // A task whose own deadline is earlier than the factor's: due at its deadline, and
+    // submitted after it.
+    let deadline = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let created = post(
+        &s.server,
+        &format!("/projects/{}/tasks", s.project),
+        &s.pm,
+        json!({"title": "Prove the corollary", "description": "Write outputs/final-answer.md.",
+               "acceptance_criteria": "A complete, checked proof of the corollary.",
+               "rejection_criteria": "Gaps.", "estimated_time_minutes": 30,
+               "deadline_at": deadline}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let second: Uuid = created.body["task"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    for (who, action, body) in [
+        (&s.pm, "screen", json!({})),
+        (&s.pm, "release", json!({"reason": "ready"})),
+        (&s.submitter, "claim", json!({})),
+        (&s.submitter, "start", json!({})),
+    ] {
+        let answer = post(&s.server, &format!("/tasks/{second}/{action}"), who, body).await;
+        assert_eq!(answer.status, 200, "{action}: {}", answer.body);
+    }
+    let (assignment, due_at): (Uuid, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+        "SELECT id, due_at FROM task_assignments WHERE task_id = $1 AND status = 'active'",
+    )
+    .bind(second)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let stored_deadline: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT deadline_at FROM tasks WHERE id = $1")
+            .bind(second)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(due_at, stored_deadline, "the earlier of the two");
+    while chrono::Utc::now() < deadline + chrono::Duration::milliseconds(500) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Setup {
+        server,
+        pm,
+        fin,
+        adapter,
+        submitter,
+        reviewer,
+        reviewer2,
+        project,
+        guide,
+        bindings,
+        ..
+    } = s;
+    let s = Setup {
+        server,
+        pm,
+        fin,
+        adapter,
+        submitter,
+        reviewer,
+        reviewer2,
+        project,
+        guide,
+        bindings,
+        task: second,
+    };
+    let answer = s.submit(good_packet("late"), json!({})).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(s.evaluated().await, "review_pending");
+    let answer = s.accept(json!([])).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    reputation_jobs_done(&s, 2).await;
+    let events: Vec<(Uuid, String, f64, String)> = sqlx::query_as(
+        "SELECT actor_id, role, score_delta::float8, source_key FROM reputation_events \
+         WHERE event_type = 'late_submission'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        events,
+        [(
+            s.submitter.id,
+            "submitter".to_owned(),
+            -1.0,
+            format!("late_submission:{assignment}")
+        )]
+    );
+}

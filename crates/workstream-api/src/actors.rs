@@ -476,28 +476,31 @@ async fn service_actors(
     caller: Caller,
 ) -> Result<axum::Json<Value>, ApiError> {
     may_read_actors(&caller)?;
-    let rows: Vec<(
-        Uuid,
-        Option<String>,
-        String,
-        chrono::DateTime<chrono::Utc>,
-        Value,
-    )> = sqlx::query_as(
+    /// A service principal with its identity links.
+    #[derive(sqlx::FromRow)]
+    struct ServiceRow {
+        id: Uuid,
+        service_identity: Option<String>,
+        status: String,
+        created_at: chrono::DateTime<chrono::Utc>,
+        links: Value,
+    }
+    let rows: Vec<ServiceRow> = sqlx::query_as(
         "SELECT p.id, p.service_identity, p.status, p.created_at, \
-                    coalesce(jsonb_agg(jsonb_build_object('id', l.id, 'issuer', l.issuer, \
-                        'subject', l.subject, 'status', l.status) ORDER BY l.linked_at) \
-                      FILTER (WHERE l.id IS NOT NULL), '[]') \
-             FROM actor_profiles p LEFT JOIN actor_identity_links l ON l.actor_profile_id = p.id \
-             WHERE p.kind = 'service' GROUP BY p.id ORDER BY p.created_at, p.id",
+                coalesce(jsonb_agg(jsonb_build_object('id', l.id, 'issuer', l.issuer, \
+                    'subject', l.subject, 'status', l.status) ORDER BY l.linked_at) \
+                  FILTER (WHERE l.id IS NOT NULL), '[]') AS links \
+         FROM actor_profiles p LEFT JOIN actor_identity_links l ON l.actor_profile_id = p.id \
+         WHERE p.kind = 'service' GROUP BY p.id ORDER BY p.created_at, p.id",
     )
     .fetch_all(&state.pool)
     .await?;
     let items: Vec<Value> = rows
         .into_iter()
-        .map(|(id, identity, status, created_at, links)| {
+        .map(|row| {
             json!({
-                "actor_profile_id": id, "service_identity": identity, "status": status,
-                "created_at": created_at, "links": links,
+                "actor_profile_id": row.id, "service_identity": row.service_identity,
+                "status": row.status, "created_at": row.created_at, "links": row.links,
             })
         })
         .collect();

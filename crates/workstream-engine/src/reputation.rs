@@ -27,8 +27,13 @@
 //! the schema demands it), and `unclear_feedback` (-2) otherwise. A Review without
 //! findings is clear: a reject carries its reason and an accept its evidence, both
 //! required by the schema. `missed_prior_finding` is never earned: the schema refuses an
-//! accept while a prior blocking finding is open. `late_submission` and the sampling
-//! events need inputs this system does not record yet.
+//! accept while a prior blocking finding is open.
+//!
+//! `late_submission` (-1, submitter): the first submission under an assignment came after
+//! the assignment's `due_at` (the task's `deadline_at`, or the estimate times the locked
+//! revision policy's `due_time_factor` after the claim: migrations/0014). Earned once per
+//! assignment (`source_key` `late_submission:<assignment>`), with whichever of its
+//! reviews is recorded first. The sampling events belong to reviewer calibration.
 //!
 //! # Scores
 //!
@@ -100,6 +105,9 @@ pub struct ReviewFacts {
     pub earlier_needs_revision: bool,
     /// The Review's own findings.
     pub findings: Vec<FindingFacts>,
+    /// The first submission under the reviewed submission's assignment came after the
+    /// assignment's due time.
+    pub late_submission: bool,
 }
 
 /// An event [`plan`] decided a Review earns.
@@ -176,6 +184,15 @@ pub fn plan(facts: &ReviewFacts) -> Vec<PlannedEvent> {
             "the submission was rejected",
         )),
     }
+    if facts.late_submission {
+        events.push(event(
+            Role::Submitter,
+            "late_submission",
+            1.0,
+            -1.0,
+            "the first submission came after its due time",
+        ));
+    }
     let clear = facts
         .findings
         .iter()
@@ -249,6 +266,8 @@ struct ReviewRow {
     earlier_needs_revision: bool,
     accepted_contribution_id: Option<Uuid>,
     review_contribution_id: Option<Uuid>,
+    task_assignment_id: Uuid,
+    late_submission: bool,
 }
 
 /// What one run of [`record_review`] appended.
@@ -275,7 +294,11 @@ pub async fn record_review(
             ON c.source_final_acceptance_id = fa.id AND c.contribution_type = 'accepted_submission' \
           WHERE fa.source_review_id = r.id) AS accepted_contribution_id, \
          (SELECT c.id FROM contribution_records c WHERE c.source_review_id = r.id \
-            AND c.contribution_type = 'completed_review') AS review_contribution_id \
+            AND c.contribution_type = 'completed_review') AS review_contribution_id, \
+         s.task_assignment_id, \
+         coalesce((SELECT a.due_at < (SELECT min(x.submitted_at) FROM submissions x \
+                                      WHERE x.task_assignment_id = a.id) \
+                   FROM task_assignments a WHERE a.id = s.task_assignment_id), false) AS late_submission \
          FROM reviews r JOIN submissions s ON s.id = r.submission_id JOIN tasks t ON t.id = r.task_id \
          WHERE r.id = $1",
     )
@@ -301,6 +324,7 @@ pub async fn record_review(
                 required_fix,
             })
             .collect(),
+        late_submission: review.late_submission,
     };
     let mut event_ids = Vec::new();
     for planned in plan(&facts) {
@@ -315,11 +339,17 @@ pub async fn record_review(
             ),
             Role::Reviewer => (review.reviewer_id, review.review_contribution_id),
         };
-        let source_key = format!(
-            "review:{review_id}:{}:{}",
-            planned.role.as_str(),
-            planned.event_type
-        );
+        // A late first submission counts once per assignment, whichever review of it
+        // is recorded first.
+        let source_key = if planned.event_type == "late_submission" {
+            format!("late_submission:{}", review.task_assignment_id)
+        } else {
+            format!(
+                "review:{review_id}:{}:{}",
+                planned.role.as_str(),
+                planned.event_type
+            )
+        };
         let inserted: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO reputation_events (id, actor_id, project_id, role, event_type, task_id, \
              submission_id, review_id, contribution_record_id, skill_tags, weight, score_delta, reason, source_key) \
@@ -577,6 +607,7 @@ mod tests {
             difficulty: Some("hard".into()),
             earlier_needs_revision: false,
             findings: vec![],
+            late_submission: false,
         }
     }
 
@@ -652,6 +683,26 @@ mod tests {
                 (Role::Submitter, "rejected", -3.0),
                 (Role::Reviewer, "unclear_feedback", -2.0)
             ]
+        );
+    }
+
+    #[test]
+    fn a_late_first_submission_costs_the_submitter_one_point_whatever_the_decision() {
+        for decision in ["accept", "needs_revision", "reject"] {
+            let late = ReviewFacts {
+                late_submission: true,
+                ..facts(decision)
+            };
+            let events = kinds(&plan(&late));
+            assert!(
+                events.contains(&(Role::Submitter, "late_submission", -1.0)),
+                "{decision}: {events:?}"
+            );
+        }
+        assert!(
+            !kinds(&plan(&facts("accept")))
+                .iter()
+                .any(|e| e.1 == "late_submission")
         );
     }
 }

@@ -481,10 +481,14 @@ pub struct AssignmentRow {
     pub assigned_at: DateTime<Utc>,
     /// When it was released or revoked.
     pub released_at: Option<DateTime<Utc>>,
+    /// When its first submission is due, if anything makes the task due
+    /// (migrations/0014_due_times.sql).
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 const ASSIGNMENT_COLUMNS: &str = "id, task_id, contributor_id, assigned_by, \
-     submitter_contribution_policy_version_id, status, status_reason, assigned_at, released_at";
+     submitter_contribution_policy_version_id, status, status_reason, assigned_at, released_at, \
+     due_at";
 
 /// The task's active assignment, locked (the second lock of a task command).
 pub async fn lock_active_assignment(
@@ -530,7 +534,10 @@ pub async fn active_assignments(
 }
 
 /// Inserts an active assignment. The `tasks_one_active_assignment` index refuses a
-/// second one for the same task, whatever raced.
+/// second one for the same task, whatever raced. Its due time is set here, in database
+/// time as every deadline is: the task's `deadline_at`, or the claim time plus the
+/// estimate times the locked revision policy's `due_time_factor`, whichever is earlier
+/// (`least` skips the one that is not set).
 pub async fn insert_assignment(
     conn: &mut PgConnection,
     task_id: Uuid,
@@ -540,7 +547,10 @@ pub async fn insert_assignment(
 ) -> Result<AssignmentRow, sqlx::Error> {
     sqlx::query_as(&format!(
         "INSERT INTO task_assignments (id, task_id, contributor_id, assigned_by, \
-         submitter_contribution_policy_version_id) VALUES ($1, $2, $3, $4, $5) \
+         submitter_contribution_policy_version_id, due_at) \
+         SELECT $1, $2, $3, $4, $5, least(t.deadline_at, now() + make_interval(mins => \
+             t.estimated_time_minutes * (g.policy_bundle -> 'revision_policy' ->> 'due_time_factor')::int)) \
+         FROM tasks t LEFT JOIN project_guides g ON g.id = t.locked_guide_id WHERE t.id = $2 \
          RETURNING {ASSIGNMENT_COLUMNS}"
     ))
     .bind(Uuid::now_v7())

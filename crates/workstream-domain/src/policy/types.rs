@@ -246,4 +246,9 @@ pub struct RevisionPolicy {
     pub allowed_resubmission_states: Vec<String>,
     /// Who reviews a resubmission.
     pub reviewer_reassignment_rule: String,
+    /// Optional: a claim's first submission is due this many times the task's estimated
+    /// time after the claim (and never after the task's `deadline_at`). Left out of the
+    /// serialized policy when absent, so the hashes of bundles without it are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_time_factor: Option<u32>,
 }

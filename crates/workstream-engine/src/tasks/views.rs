@@ -70,6 +70,7 @@ pub fn assignment_view(a: &AssignmentRow) -> Value {
         "status": a.status,
         "assigned_at": a.assigned_at,
         "released_at": a.released_at,
+        "due_at": a.due_at,
     })
 }
 
@@ -161,7 +162,13 @@ pub async fn read_for_contributor(
     if !contributor_may_read(&task, &access, actor_id) {
         return Err(CommandError::not_found());
     }
-    contributor_view(conn, &task, actor_id).await
+    let mut view = contributor_view(conn, &task, actor_id).await?;
+    // The assignee sees when their first submission is due (set at the claim).
+    if task.assigned_to == Some(actor_id) {
+        let assignment = tasks::active_assignment(conn, task.id).await?;
+        view["due_at"] = json!(assignment.and_then(|a| a.due_at));
+    }
+    Ok(view)
 }
 
 /// The caller's access to a project that must exist and be visible to them.

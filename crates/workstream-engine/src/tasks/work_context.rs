@@ -66,8 +66,11 @@ pub struct TaskBrief {
     pub title: String,
     /// One of the twelve task states.
     pub status: String,
-    /// When the work is due, if set.
+    /// The task's own deadline, if set.
     pub deadline_at: Option<DateTime<Utc>>,
+    /// When the active assignment's first submission is due (the deadline, or the
+    /// estimate times the policy's factor after the claim), if anything makes it due.
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 /// A review lease, in brief.
@@ -213,6 +216,9 @@ pub async fn read(
         .ok_or_else(CommandError::not_found)?;
     let access = Access::read(conn, actor_id, task.project_id, false).await?;
     let latest = latest_submission(conn, task.id).await?;
+    let due_at = tasks::active_assignment(conn, task.id)
+        .await?
+        .and_then(|a| a.due_at);
     let lease = match &latest {
         Some(s) if access.grant_for(Actor::Reviewer).is_some() => {
             own_lease(conn, actor_id, s.id).await?
@@ -257,6 +263,7 @@ pub async fn read(
             title: task.title.clone(),
             status: task.status.clone(),
             deadline_at: task.deadline_at,
+            due_at,
         },
         roles: roles(&access),
         is_assignee,
