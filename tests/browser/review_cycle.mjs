@@ -225,6 +225,16 @@ try {
   await page.setViewportSize({ width: 1680, height: 1000 });
   await expectText(page.locator(".decision .resolution-row"), response);
   await expectText(page.locator(".review-side"), "1 fixed");
+  // The changes since version 1, with the finding beside the line it cited, and the
+  // answer rendered as Markdown; then back to the numbered source.
+  await page.click('.view-tabs a:has-text("Changes since v1")');
+  await expectText(page.locator("table.code-view.diff"), "cited line 5 of v1");
+  await snap("review-changes-since-v1");
+  await page.click('.view-tabs a:has-text("Rendered")');
+  await expectText(page.locator(".md-view"), "Proof");
+  await snap("review-markdown-rendered");
+  await page.click('.view-tabs a:has-text("Source")');
+  await page.locator("table.code-view").first().waitFor();
   await page.check('input[name="decision"][value="accept"]');
   await page.fill('textarea[name="summary"]', "The base case is proved; the proof is complete.");
   await page.selectOption('.resolution-row select[name$=".result"]', "resolved");

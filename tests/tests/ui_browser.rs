@@ -308,5 +308,5 @@ async fn the_review_cycle_runs_in_a_real_browser() {
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "png"))
         .count();
-    assert_eq!(pngs, 33, "one screenshot per page in {}", shots.display());
+    assert_eq!(pngs, 35, "one screenshot per page in {}", shots.display());
 }

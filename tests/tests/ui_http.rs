@@ -1367,3 +1367,145 @@ async fn an_access_administrator_grants_roles_and_creates_service_principals_in_
     let page = manager.get("/ui/admin/service-actors").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
 }
+
+#[tokio::test]
+async fn a_reviewer_reads_markdown_rendered_the_changes_since_v1_and_cites_a_checker_finding() {
+    use review_support::{
+        Terms, blocking, finding_ids, good_packet, in_review, needs_revision_body,
+    };
+    let s = in_review("ui-workspace", Terms::Unpaid).await;
+    let lease = s.claim(&s.reviewer).await;
+    let mut reviewer = Visitor::new(&s.server);
+    reviewer.sign_in(&s.reviewer.subject).await;
+    let page_of = |lease: Uuid, query: &str| {
+        format!("/ui/review/leases/{lease}?file=outputs%2Ffinal-answer.md{query}")
+    };
+
+    // Version 1: the form starts with one empty finding row; Markdown may be rendered,
+    // there is nothing to compare with yet.
+    let page = reviewer.get(&page_of(lease, "")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(r#"name="finding.0.issue""#),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains(r#"name="finding.1.issue""#),
+        "one empty row"
+    );
+    assert!(page.body.contains(">Rendered</a>"), "{}", page.body);
+    assert!(!page.body.contains("Changes since"), "{}", page.body);
+    let rendered = reviewer.get(&page_of(lease, "&view=rendered")).await;
+    assert_eq!(rendered.status, StatusCode::OK, "{}", rendered.body);
+    assert!(
+        rendered.body.contains("<h1>Proof</h1>"),
+        "{}",
+        rendered.body
+    );
+    // Each block keeps the line it starts on, citable like a source line.
+    assert!(
+        rendered.body.contains(r#"<div class="md-block" id="L3">"#)
+            && rendered.body.contains(r#"data-line="3""#),
+        "{}",
+        rendered.body
+    );
+
+    // A revision, with a placeholder the checkers flag.
+    let decided = s
+        .decide(
+            &s.reviewer,
+            lease,
+            needs_revision_body(json!([blocking("proof", "The base case is missing.")])),
+        )
+        .await;
+    assert_eq!(decided.status, 201, "{}", decided.body);
+    let finding = finding_ids(&decided.body)[0].clone();
+    let context = s.revision_context().await;
+    let answer = s
+        .submit(
+            good_packet("TODO: the base case"),
+            json!({
+                "preparation_id": context["preparation"]["id"],
+                "preparation_digest": context["preparation"]["context_digest"],
+                "responses": [{"finding_id": finding, "response_text": "Added the base case."}],
+            }),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(s.evaluated().await, "review_pending");
+    let lease = s.claim(&s.reviewer).await;
+
+    // The changes since version 1: the old and the new line, the prior finding beside
+    // the line of version 1 it cited.
+    let changes = reviewer.get(&page_of(lease, "&view=changes")).await;
+    assert_eq!(changes.status, StatusCode::OK, "{}", changes.body);
+    assert!(
+        changes.body.contains("Changes since v1"),
+        "{}",
+        changes.body
+    );
+    assert!(
+        changes.body.contains(r#"<tr class="line diff-delete"#),
+        "{}",
+        changes.body
+    );
+    assert!(changes.body.contains("<pre>- v1</pre>"), "{}", changes.body);
+    assert!(
+        changes.body.contains("<pre>+ TODO: the base case</pre>"),
+        "{}",
+        changes.body
+    );
+    assert!(
+        changes.body.contains("cited line 3 of v1"),
+        "{}",
+        changes.body
+    );
+
+    // "Cite in a finding" fills the first row from the checker finding.
+    let packet =
+        projects_support::get(&s.server, &format!("/reviews/leases/{lease}"), &s.reviewer).await;
+    let flagged = packet.body["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["checker_findings"].as_array().unwrap().iter())
+        .find(|f| f["code"] == "placeholder_signal")
+        .cloned()
+        .expect("the placeholder is flagged");
+    let fingerprint = flagged["fingerprint"].as_str().unwrap();
+    let page = reviewer.get(&page_of(lease, "")).await;
+    assert!(
+        page.body.contains(&format!("cite={fingerprint}#decision")),
+        "{}",
+        page.body
+    );
+    let cited = reviewer
+        .get(&page_of(lease, &format!("&cite={fingerprint}")))
+        .await;
+    assert_eq!(cited.status, StatusCode::OK, "{}", cited.body);
+    assert!(
+        cited
+            .body
+            .contains(r#"name="finding.0.area" value="placeholder-signal""#),
+        "{}",
+        cited.body
+    );
+    let issue = format!(
+        "{} (placeholder_signal)",
+        flagged["message"].as_str().unwrap()
+    );
+    assert!(
+        cited.body.contains(&format!("{issue}</textarea>")),
+        "{}",
+        cited.body
+    );
+    let line = flagged["line"].as_u64().unwrap().to_string();
+    assert!(
+        cited
+            .body
+            .contains(&format!(r#"name="finding.0.line" value="{line}""#)),
+        "{}",
+        cited.body
+    );
+}

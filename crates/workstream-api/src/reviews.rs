@@ -66,6 +66,15 @@ pub fn routes() -> ApiRoutes {
                 .media_type("application/octet-stream")
                 .refuses(StatusCode::SERVICE_UNAVAILABLE, &["material_unavailable"]),
         )
+        .get(
+            "/reviews/leases/{lid}/previous-files/{*path}",
+            previous_packet_file,
+            Doc::new("One file of the version the reviewed packet revises (for a diff), re-hashed against its submitted digest")
+                .who(HOLDER)
+                .ok("the file's bytes; the concealed 404 for a first version or a path that version did not have")
+                .media_type("application/octet-stream")
+                .refuses(StatusCode::SERVICE_UNAVAILABLE, &["material_unavailable"]),
+        )
         .post(
             "/reviews/leases/{lid}/release",
             release,
@@ -212,20 +221,54 @@ async fn packet_file(
     caller: Caller,
     Ids((lease_id, path)): Ids<(Uuid, String)>,
 ) -> Result<Response, ApiError> {
+    serve_packet_file(
+        state,
+        caller,
+        lease_id,
+        path,
+        packet::PacketVersion::Reviewed,
+    )
+    .await
+}
+
+async fn previous_packet_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Ids((lease_id, path)): Ids<(Uuid, String)>,
+) -> Result<Response, ApiError> {
+    serve_packet_file(
+        state,
+        caller,
+        lease_id,
+        path,
+        packet::PacketVersion::Previous,
+    )
+    .await
+}
+
+/// One file of `version` of the lease's packet, read back from its archive and
+/// re-hashed against the digest it was submitted with.
+async fn serve_packet_file(
+    state: AppState,
+    caller: Caller,
+    lease_id: Uuid,
+    path: String,
+    version: packet::PacketVersion,
+) -> Result<Response, ApiError> {
     let (key, archive, sha, policy) = {
         let mut tx = state.pool.begin().await?;
         let who = caller.requester();
-        let (key, archive, sha, _) = packet::file_identity(&mut tx, &who, lease_id, &path).await?;
+        let file = packet::file_identity(&mut tx, &who, lease_id, &path, version).await?;
+        // The archive is read under the artifact policy it was admitted with.
         let policy: Value = sqlx::query_scalar(
             "SELECT coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) \
-             FROM review_leases l JOIN submissions s ON s.id = l.submission_id \
-             JOIN project_guides g ON g.id = s.locked_guide_id WHERE l.id = $1",
+             FROM submissions s JOIN project_guides g ON g.id = s.locked_guide_id WHERE s.id = $1",
         )
-        .bind(lease_id)
+        .bind(file.submission_id)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        (key, archive, sha, policy)
+        (file.archive_key, file.archive_sha256, file.sha256, policy)
     };
     let pipeline = state.pipeline.clone().ok_or_else(|| {
         ApiError::new(

@@ -1,7 +1,9 @@
 // Workstream web UI: progressive enhancement only. Every page works without this file.
 //
 // * Review: clicking a line number cites that line in the finding (or evidence row)
-//   being edited; "Add a finding" adds a row; a #L<n> anchor scrolls the line into view.
+//   being edited; "Cite in a finding" under a checker finding fills a finding row from
+//   it without reloading (the link itself does the same through the server); "Add a
+//   finding" adds a row; a #L<n> anchor scrolls the line into view.
 // * Upload: shows that the packet is being sent and checked, and disables the button
 //   so a second click does not send it again.
 (function () {
@@ -19,7 +21,7 @@
 
   function enhanceReview() {
     var form = document.querySelector("form[data-decision]");
-    var viewer = document.querySelector("table.code-view");
+    var viewer = document.querySelector(".code-view");
     if (!form) return;
     var current = null;
     form.addEventListener("focusin", function (e) {
@@ -45,6 +47,28 @@
         flash(link.closest("tr"));
       });
     }
+    document.addEventListener("click", function (e) {
+      var cite = e.target.closest("a.cite");
+      if (!cite) return;
+      var row = emptyFindingRow(form);
+      if (!row) return;
+      e.preventDefault();
+      var set = function (suffix, value) {
+        var field = row.querySelector('[name$=".' + suffix + '"]');
+        if (field) field.value = value || "";
+      };
+      set("kind", cite.getAttribute("data-kind"));
+      set("area", cite.getAttribute("data-area"));
+      set("issue", cite.getAttribute("data-issue"));
+      set("required_fix", cite.getAttribute("data-fix"));
+      set("path", cite.getAttribute("data-path"));
+      set("line", cite.getAttribute("data-line"));
+      if (current) current.classList.remove("active");
+      current = row;
+      row.classList.add("active");
+      row.scrollIntoView({ block: "center" });
+      flash(row);
+    });
     form.querySelectorAll("fieldset[data-rows]").forEach(function (set) {
       var add = document.createElement("button");
       add.type = "button";
@@ -67,6 +91,20 @@
       });
       set.appendChild(add);
     });
+  }
+
+  // The first finding row with no issue yet, adding one if every row is in use.
+  function emptyFindingRow(form) {
+    var rows = form.querySelectorAll(".findings-rows [data-row]");
+    for (var i = 0; i < rows.length; i++) {
+      var issue = rows[i].querySelector('[name$=".issue"]');
+      if (issue && !issue.value.trim()) return rows[i];
+    }
+    var add = form.querySelector(".findings-rows > button");
+    if (!add) return null;
+    add.click();
+    rows = form.querySelectorAll(".findings-rows [data-row]");
+    return rows[rows.length - 1];
   }
 
   function flash(tr) {

@@ -285,6 +285,7 @@ pub async fn table(world: &World) -> Vec<Row> {
         post("/reviews/claim", json!({"queue_entry_id": w.claim_entry})).allow(&[Reviewer]).deny(Visible(SEES_P)).answers(s201),
         get(format!("/reviews/leases/{}", w.view_lease)).held_by("the lease holder", &w.view_holder).deny(Concealed),
         get(format!("/reviews/leases/{}/files/outputs/final-answer.md", w.view_lease)).held_by("the lease holder", &w.view_holder).deny(Concealed),
+        get(format!("/reviews/leases/{}/previous-files/outputs/final-answer.md", w.diff_lease)).held_by("the lease holder", &w.diff_holder).deny(Concealed),
         post(format!("/reviews/leases/{}/release", w.view_lease), json!({})).held_by("the lease holder", &w.view_holder).deny(Concealed),
         post(format!("/reviews/leases/{}/decline", w.decline_lease), reason()).held_by("the lease holder", &w.decline_holder).deny(Concealed),
         post(decide.clone(), accept_body(json!([]))).held_by("the lease holder", &w.decide_holder).deny(Concealed).answers(s201),

@@ -66,6 +66,9 @@ pub struct Work {
     pub revise_head: (Value, Value),
     /// `needs_revision` with its one revision round used: the PM closes it.
     pub close_task: Uuid,
+    /// Leased by `diff_holder` on version 2 of its task (reads the previous version).
+    pub diff_lease: Uuid,
+    pub diff_holder: TestActor,
     /// Held by `task_setup_blocked`: an Operator re-evaluates one, the PM repairs the other.
     pub reevaluate_task: Uuid,
     pub repair_task: Uuid,
@@ -521,6 +524,27 @@ async fn work(w: &Setup<'_>) -> Work {
     )
     .await;
 
+    // A second version under review: its holder may read the first version's files.
+    let (diff_task, diff_assignee) = w.in_review("diff").await;
+    // The revision returns to the reviewer who asked for it (their preference window).
+    let diff_holder = reviewer("diff").await;
+    let decided = w
+        .ask_revision(&diff_holder, diff_task, "The base case is missing.")
+        .await;
+    let finding = finding_ids(&decided)[0].clone();
+    let context = w.revision_context(&diff_assignee, diff_task).await;
+    let resubmission = json!({
+        "preparation_id": context["preparation"]["id"],
+        "preparation_digest": context["preparation"]["context_digest"],
+        "responses": [{"finding_id": finding, "response_text": "Added the base case."}],
+    });
+    assert_eq!(
+        w.submit(&diff_assignee, diff_task, "diff v2", resubmission)
+            .await,
+        "allow_review"
+    );
+    let diff_lease = w.lease(&diff_holder, diff_task).await;
+
     let reevaluate_task = w.setup_blocked("reevaluate").await;
     let repair_task = w.setup_blocked("repair").await;
 
@@ -590,6 +614,8 @@ async fn work(w: &Setup<'_>) -> Work {
         revise_assignee,
         revise_head,
         close_task,
+        diff_lease,
+        diff_holder,
         reevaluate_task,
         repair_task,
         upload_task,

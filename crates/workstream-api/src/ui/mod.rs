@@ -50,6 +50,7 @@ mod admin;
 mod api;
 mod assets;
 mod auditor;
+mod file_views;
 mod finance;
 mod form;
 mod guard;

@@ -36,6 +36,7 @@ use uuid::Uuid;
 
 use super::Ui;
 use super::api::{ApiFailure, Failure, encode_path};
+use super::file_views;
 use super::form::{FormData, Ids};
 use super::home::{Viewer, page_with};
 use super::session::Session;
@@ -120,6 +121,73 @@ async fn claim(
 struct FileQuery {
     #[serde(default)]
     file: Option<String>,
+    /// `source` (the default), `rendered` (Markdown) or `changes` (since the version
+    /// this one revises).
+    #[serde(default)]
+    view: Option<String>,
+    /// A checker finding's fingerprint: the first finding row starts filled from it.
+    #[serde(default)]
+    cite: Option<String>,
+}
+
+/// How the file viewer shows the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileView {
+    /// Numbered source lines with their notes.
+    Source,
+    /// Markdown rendered block by block, each labelled with its first line.
+    Rendered,
+    /// The line diff against the previous version.
+    Changes,
+}
+
+impl FileView {
+    fn parse(view: Option<&str>) -> FileView {
+        match view {
+            Some("rendered") => FileView::Rendered,
+            Some("changes") => FileView::Changes,
+            _ => FileView::Source,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            FileView::Source => "source",
+            FileView::Rendered => "rendered",
+            FileView::Changes => "changes",
+        }
+    }
+}
+
+/// Whether `path` is Markdown.
+fn is_markdown(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.ends_with(".md") || lower.ends_with(".markdown")
+}
+
+/// The draft of a review finding that cites checker finding `f`: the checker as the
+/// area, its message as the issue, its fix as the required fix, its place as evidence;
+/// blocking when the finding blocks review under the policy.
+fn cite_checker_finding(f: &Value) -> BTreeMap<String, String> {
+    let text = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
+    let mut values = BTreeMap::new();
+    let kind = if f["blocks_review"] == true {
+        "blocking"
+    } else {
+        "advisory"
+    };
+    values.insert("finding.0.kind".into(), kind.into());
+    values.insert("finding.0.area".into(), text("checker"));
+    values.insert(
+        "finding.0.issue".into(),
+        format!("{} ({})", text("message"), text("code")),
+    );
+    values.insert("finding.0.required_fix".into(), text("suggested_fix"));
+    values.insert("finding.0.path".into(), text("path"));
+    if let Some(line) = f["line"].as_u64() {
+        values.insert("finding.0.line".into(), line.to_string());
+    }
+    values
 }
 
 /// One line of the viewer with the notes that belong under it.
@@ -164,13 +232,29 @@ async fn lease_page(
     session: &Session,
     viewer: &Viewer,
     lease_id: Uuid,
-    file: Option<String>,
-    draft: Draft,
+    query: FileQuery,
+    mut draft: Draft,
 ) -> Result<Response, Failure> {
+    let FileQuery { file, view, cite } = query;
     let packet = ui
         .get(session, &format!("/reviews/leases/{lease_id}"))
         .await
         .json()?;
+    let version = packet["submission"]["version"].as_u64().unwrap_or(1);
+    // "Cite this checker finding": the first finding row starts filled from it (a
+    // refused decision keeps what was typed instead).
+    if let Some(fingerprint) = cite.filter(|_| draft.values.is_empty()) {
+        let every = packet["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|f| f["checker_findings"].as_array().into_iter().flatten())
+            .chain(packet["packet_findings"].as_array().into_iter().flatten());
+        let mut every = every;
+        if let Some(f) = every.find(|f| f["fingerprint"] == fingerprint.as_str()) {
+            draft.values = cite_checker_finding(f);
+        }
+    }
     let files = packet["files"].as_array().cloned().unwrap_or_default();
     let changes = packet["checker_finding_changes"].clone();
     // The file shown: the one asked for, else the first with checker findings, else
@@ -212,14 +296,17 @@ async fn lease_page(
     if let Some(path) = &shown {
         let entry = files.iter().find(|f| f["path"] == path.as_str()).cloned();
         let entry = entry.unwrap_or(Value::Null);
-        let mut notes: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+        // Checker findings are about the reviewed version's lines; prior review
+        // findings about the lines of the version they were raised on.
+        let mut checker_notes: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+        let mut review_notes: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
         let mut head_notes = Vec::new();
         for f in entry["checker_findings"].as_array().into_iter().flatten() {
             let mut note = f.clone();
             note["source"] = json!("checker");
             note["change"] = json!(change_mark(&changes, &f["fingerprint"]));
             match f["line"].as_u64() {
-                Some(n) => notes.entry(n).or_default().push(note),
+                Some(n) => checker_notes.entry(n).or_default().push(note),
                 None => head_notes.push(note),
             }
         }
@@ -229,10 +316,14 @@ async fn lease_page(
                     "issue": f["issue"], "status": f["status"], "id": f["id"],
                     "version": f["raised_on_version"] });
                 match f["evidence_ref"]["line"].as_u64() {
-                    Some(n) => notes.entry(n).or_default().push(note),
+                    Some(n) => review_notes.entry(n).or_default().push(note),
                     None => head_notes.push(note),
                 }
             }
+        }
+        let mut notes = checker_notes.clone();
+        for (n, list) in &review_notes {
+            notes.entry(*n).or_default().extend(list.iter().cloned());
         }
         let answer = ui
             .get(
@@ -240,15 +331,43 @@ async fn lease_page(
                 &format!("/reviews/leases/{lease_id}/files/{}", encode_path(path)),
             )
             .await;
+        let markdown = is_markdown(path);
+        let shown_view = match FileView::parse(view.as_deref()) {
+            FileView::Rendered if !markdown => FileView::Source,
+            FileView::Changes if version < 2 => FileView::Source,
+            other => other,
+        };
         let content = if answer.ok() {
             let bytes = &answer.bytes;
             match std::str::from_utf8(&bytes[..bytes.len().min(MAX_SHOWN_BYTES)]) {
-                Ok(text) => json!({
-                    "text": true,
-                    "lines": lines_of(text, &notes),
-                    "truncated": bytes.len() > MAX_SHOWN_BYTES
-                        || text.lines().count() > MAX_SHOWN_LINES,
-                }),
+                Ok(text) => {
+                    let mut content = json!({
+                        "text": true,
+                        "lines": lines_of(text, &notes),
+                        "truncated": bytes.len() > MAX_SHOWN_BYTES
+                            || text.lines().count() > MAX_SHOWN_LINES,
+                    });
+                    match shown_view {
+                        FileView::Rendered => {
+                            content["blocks"] = json!(file_views::markdown_blocks(text, &notes));
+                        }
+                        FileView::Changes => {
+                            content["diff"] = changes_since_previous(
+                                ui,
+                                session,
+                                lease_id,
+                                path,
+                                version,
+                                text,
+                                &checker_notes,
+                                &review_notes,
+                            )
+                            .await;
+                        }
+                        FileView::Source => {}
+                    }
+                    content
+                }
                 Err(_) if bytes.len() > MAX_SHOWN_BYTES && std::str::from_utf8(bytes).is_ok() => {
                     json!({ "text": false, "reason": "too large to show here" })
                 }
@@ -265,8 +384,31 @@ async fn lease_page(
             .flat_map(|(_, v)| v.clone())
             .collect();
         head_notes.extend(beyond);
+        let href = |view: FileView| {
+            format!(
+                "/ui/review/leases/{lease_id}?file={}&view={}",
+                super::api::encode_segment(path),
+                view.as_str()
+            )
+        };
+        let mut views = vec![json!({ "name": "Source", "href": href(FileView::Source),
+                                     "current": shown_view == FileView::Source })];
+        if markdown {
+            views.push(
+                json!({ "name": "Rendered", "href": href(FileView::Rendered),
+                               "current": shown_view == FileView::Rendered }),
+            );
+        }
+        if version > 1 {
+            views.push(json!({ "name": format!("Changes since v{}", version - 1),
+                               "href": href(FileView::Changes),
+                               "current": shown_view == FileView::Changes }));
+        }
         viewer_file = json!({ "path": path, "entry": entry, "content": content,
-                              "head_notes": head_notes });
+                              "head_notes": head_notes, "view": shown_view.as_str(),
+                              "views": views,
+                              "cite_base": format!("/ui/review/leases/{lease_id}?file={}&view={}&cite=",
+                                  super::api::encode_segment(path), shown_view.as_str()) });
     }
     // Files by path, with a heading where a directory starts.
     let mut previous_dir: Option<String> = None;
@@ -290,7 +432,7 @@ async fn lease_page(
         .filter(|f| f["status"] == "open")
         .cloned()
         .collect();
-    let finding_rows = draft.finding_rows.max(2);
+    let finding_rows = draft.finding_rows.max(1);
     let evidence_rows = draft.evidence_rows.max(1);
     let status = if draft.error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -315,6 +457,63 @@ async fn lease_page(
     ))
 }
 
+/// The diff of `path` from the version this one revises to `text` (the reviewed
+/// version): `{rows, previous_version, added}`; `added` when the previous version had
+/// no such file, `error` when it could not be read.
+#[allow(clippy::too_many_arguments)]
+async fn changes_since_previous(
+    ui: &Ui,
+    session: &Session,
+    lease_id: Uuid,
+    path: &str,
+    version: u64,
+    text: &str,
+    checker_notes: &BTreeMap<u64, Vec<Value>>,
+    review_notes: &BTreeMap<u64, Vec<Value>>,
+) -> Value {
+    let previous = version - 1;
+    let answer = ui
+        .get(
+            session,
+            &format!(
+                "/reviews/leases/{lease_id}/previous-files/{}",
+                encode_path(path)
+            ),
+        )
+        .await;
+    let (old, added) = if answer.ok() {
+        match std::str::from_utf8(&answer.bytes) {
+            Ok(old) => (old.to_owned(), false),
+            Err(_) => {
+                return json!({ "previous_version": previous, "binary": true });
+            }
+        }
+    } else if answer.status == StatusCode::NOT_FOUND.as_u16() {
+        (String::new(), true)
+    } else {
+        return json!({ "previous_version": previous, "error": answer.failure() });
+    };
+    // Prior findings raised on the previous version cite its lines: they sit beside
+    // those lines in the diff. Older ones stay where the source view puts them.
+    let mut old_notes: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+    let mut new_notes = checker_notes.clone();
+    for (n, list) in review_notes {
+        for note in list {
+            let target = if note["version"].as_u64() == Some(previous) {
+                &mut old_notes
+            } else {
+                &mut new_notes
+            };
+            target.entry(*n).or_default().push(note.clone());
+        }
+    }
+    json!({
+        "previous_version": previous,
+        "added": added,
+        "rows": file_views::diff_rows(&old, text, &old_notes, &new_notes),
+    })
+}
+
 async fn lease(
     State(ui): State<Ui>,
     session: Session,
@@ -322,15 +521,7 @@ async fn lease(
     Query(query): Query<FileQuery>,
 ) -> Result<Response, Failure> {
     let viewer = ui.viewer(&session).await?;
-    lease_page(
-        &ui,
-        &session,
-        &viewer,
-        lease_id,
-        query.file,
-        Draft::default(),
-    )
-    .await
+    lease_page(&ui, &session, &viewer, lease_id, query, Draft::default()).await
 }
 
 /// `{path, line?, note?}` from a row's fields, if it names a path.
@@ -442,7 +633,12 @@ async fn decide(
                 values: form.values(),
                 error: Some(error),
             };
-            lease_page(&ui, &session, &viewer, lease_id, form.text("file"), draft).await
+            let query = FileQuery {
+                file: form.text("file"),
+                view: form.text("view"),
+                cite: None,
+            };
+            lease_page(&ui, &session, &viewer, lease_id, query, draft).await
         }
     }
 }

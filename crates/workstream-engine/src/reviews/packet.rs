@@ -249,27 +249,70 @@ pub async fn view(
     }))
 }
 
-/// The stored identity of one packet file the caller may read through `lease_id`:
-/// (archive object key, archive sha256, file sha256, byte count). The concealed 404
-/// for a lease the caller does not hold or a path not in the packet.
+/// Which version of the packet a file read is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacketVersion {
+    /// The submission under review.
+    Reviewed,
+    /// The version it revises (for the reviewer's diff): none for a first version.
+    Previous,
+}
+
+/// Where one packet file is stored and what it must hash to.
+#[derive(Debug, Clone)]
+pub struct FileIdentity {
+    /// The submission the file belongs to.
+    pub submission_id: Uuid,
+    /// The archive's object key.
+    pub archive_key: String,
+    /// The archive's sha256.
+    pub archive_sha256: String,
+    /// The file's sha256, as submitted.
+    pub sha256: String,
+    /// The file's size.
+    pub byte_count: i64,
+}
+
+/// The stored identity of one packet file the caller may read through `lease_id`, in
+/// the reviewed version or the one it revises. The concealed 404 for a lease the caller
+/// does not hold, a path not in that version, or no previous version.
 pub async fn file_identity(
     conn: &mut PgConnection,
     requester: &Requester,
     lease_id: Uuid,
     path: &str,
-) -> Result<(String, String, String, i64), CommandError> {
+    version: PacketVersion,
+) -> Result<FileIdentity, CommandError> {
     let lease = held_lease(conn, requester, lease_id).await?;
+    let submission = match version {
+        PacketVersion::Reviewed => Some(lease.submission_id),
+        PacketVersion::Previous => {
+            sqlx::query_scalar::<_, Option<Uuid>>(
+                "SELECT supersedes_submission_id FROM submissions WHERE id = $1",
+            )
+            .bind(lease.submission_id)
+            .fetch_one(&mut *conn)
+            .await?
+        }
+    }
+    .ok_or_else(CommandError::not_found)?;
     let row: Option<(Option<String>, String, String, i64)> = sqlx::query_as(
         "SELECT s.archive_object_key, s.archive_sha256, f.sha256, f.byte_count \
          FROM packet_files f JOIN submissions s ON s.id = f.submission_id \
          WHERE f.submission_id = $1 AND f.path = $2",
     )
-    .bind(lease.submission_id)
+    .bind(submission)
     .bind(path)
     .fetch_optional(&mut *conn)
     .await?;
     match row {
-        Some((Some(key), archive, sha, bytes)) => Ok((key, archive, sha, bytes)),
+        Some((Some(archive_key), archive_sha256, sha256, byte_count)) => Ok(FileIdentity {
+            submission_id: submission,
+            archive_key,
+            archive_sha256,
+            sha256,
+            byte_count,
+        }),
         Some((None, ..)) => Err(CommandError::new(
             crate::ErrorKind::Unavailable,
             "material_unavailable",
