@@ -1371,9 +1371,19 @@ async fn an_access_administrator_grants_roles_and_creates_service_principals_in_
 #[tokio::test]
 async fn a_reviewer_reads_markdown_rendered_the_changes_since_v1_and_cites_a_checker_finding() {
     use review_support::{
-        Terms, blocking, finding_ids, good_packet, in_review, needs_revision_body,
+        Terms, blocking, finding_ids, good_packet, needs_revision_body, setup_with,
     };
-    let s = in_review("ui-workspace", Terms::Unpaid).await;
+    // The guide carries its review texts.
+    let s = setup_with("ui-workspace", Terms::Unpaid, |bundle| {
+        bundle["review_templates"] = json!({
+            "review_packet": "# Review packet\n\n- [ ] The proof covers the **base case**.\n",
+            "prior_feedback_checklist": "# Prior feedback\n\n- [ ] Every finding has an answer.\n",
+        });
+    })
+    .await;
+    let answer = s.submit(good_packet("v1"), json!({})).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(s.evaluated().await, "review_pending");
     let lease = s.claim(&s.reviewer).await;
     let mut reviewer = Visitor::new(&s.server);
     reviewer.sign_in(&s.reviewer.subject).await;
@@ -1396,6 +1406,17 @@ async fn a_reviewer_reads_markdown_rendered_the_changes_since_v1_and_cites_a_che
     );
     assert!(page.body.contains(">Rendered</a>"), "{}", page.body);
     assert!(!page.body.contains("Changes since"), "{}", page.body);
+    // The guide's review packet template beside the packet, rendered.
+    assert!(page.body.contains("Review checklist"), "{}", page.body);
+    assert!(
+        page.body.contains("<strong>base case</strong>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("On a revision"),
+        "not on a first version"
+    );
     let rendered = reviewer.get(&page_of(lease, "&view=rendered")).await;
     assert_eq!(rendered.status, StatusCode::OK, "{}", rendered.body);
     assert!(
@@ -1422,6 +1443,27 @@ async fn a_reviewer_reads_markdown_rendered_the_changes_since_v1_and_cites_a_che
     assert_eq!(decided.status, 201, "{}", decided.body);
     let finding = finding_ids(&decided.body)[0].clone();
     let context = s.revision_context().await;
+    // The worker sees the guide's prior-feedback checklist with the findings.
+    assert_eq!(
+        context["prior_feedback_checklist"],
+        "# Prior feedback\n\n- [ ] Every finding has an answer.\n"
+    );
+    let mut worker = Visitor::new(&s.server);
+    worker.sign_in(&s.submitter.subject).await;
+    let task_page = worker.get(&format!("/ui/tasks/{}", s.task)).await;
+    assert_eq!(task_page.status, StatusCode::OK, "{}", task_page.body);
+    assert!(
+        task_page
+            .body
+            .contains("The guide's prior-feedback checklist"),
+        "{}",
+        task_page.body
+    );
+    assert!(
+        task_page.body.contains("Every finding has an answer."),
+        "{}",
+        task_page.body
+    );
     let answer = s
         .submit(
             good_packet("TODO: the base case"),
@@ -1461,6 +1503,7 @@ async fn a_reviewer_reads_markdown_rendered_the_changes_since_v1_and_cites_a_che
         "{}",
         changes.body
     );
+    assert!(changes.body.contains("On a revision"), "{}", changes.body);
 
     // "Cite in a finding" fills the first row from the checker finding.
     let packet =

@@ -114,6 +114,8 @@ fn init_writes_a_project_that_validates_and_so_does_the_example() {
         "packet/evidence/tests.log",
         "review/review-packet.md",
         "review/prior-feedback-checklist.md",
+        "templates/preflight-evidence.md",
+        "templates/task-status.md",
         "README.md",
     ] {
         assert!(project.join(path).is_file(), "{path}");
@@ -177,6 +179,15 @@ fn each_kind_of_defect_is_reported_with_its_path_and_code() {
                 "policies/artifact-policy.json#/maximum_file_size_bytes",
                 "policy_bundle_invalid"
             )]
+        )
+    );
+    // The review texts are part of the guide, validated with it.
+    let empty_text = copy(&|d| std::fs::write(d.join("review/review-packet.md"), "").unwrap());
+    assert_eq!(
+        validate(&empty_text),
+        (
+            1,
+            vec![pair("review/review-packet.md", "policy_bundle_invalid")]
         )
     );
     let review = copy(&|d| {
@@ -464,6 +475,22 @@ async fn import_creates_exactly_the_records_of_the_template() {
         std::fs::read_to_string(project.join("guide.md")).unwrap()
     );
     assert_eq!(guide[0].get::<String, _>("change_summary"), "First guide");
+    // The review texts travel with the guide, as written.
+    let texts: Value = sqlx::query_scalar(
+        "SELECT policy_bundle -> 'review_templates' FROM project_guides WHERE project_id = $1",
+    )
+    .bind(project_id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        texts,
+        json!({
+            "review_packet": std::fs::read_to_string(project.join("review/review-packet.md")).unwrap(),
+            "prior_feedback_checklist":
+                std::fs::read_to_string(project.join("review/prior-feedback-checklist.md")).unwrap(),
+        })
+    );
     let units: Vec<(String, String)> = sqlx::query_as(
         "SELECT instrument_type, unit_code FROM project_compensation_units WHERE project_id = $1",
     )

@@ -1,6 +1,8 @@
 //! How the review page shows a text file besides its numbered source: Markdown
 //! rendered block by block, and the changes since the version it revises.
 //!
+//! ([`markdown_html`] renders a guide's review texts the same way, in one piece.)
+//!
 //! Both keep every line citable, because a review finding cites a path and a line of
 //! the reviewed version:
 //!
@@ -68,6 +70,14 @@ fn sanitize(event: Event<'_>) -> Event<'_> {
         Event::End(TagEnd::Image) => Event::End(TagEnd::Link),
         other => other,
     }
+}
+
+/// `text` rendered as sanitized HTML (see the module docs), in one piece.
+pub(super) fn markdown_html(text: &str) -> String {
+    markdown_blocks(text, &BTreeMap::new())
+        .iter()
+        .filter_map(|block| block["html"].as_str())
+        .collect()
 }
 
 /// `text`'s top-level Markdown blocks: `{line, end_line, html, notes}`, `html` already

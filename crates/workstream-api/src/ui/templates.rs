@@ -94,6 +94,11 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_filter("compact", |value: Value| {
         serde_json::to_string(&value).unwrap_or_default()
     });
+    // A guide's Markdown (review texts): rendered as the review page renders a packet's,
+    // raw HTML as text and only safe links, so it is marked safe after that.
+    env.add_filter("markdown", |text: String| {
+        Value::from_safe_string(super::file_views::markdown_html(&text))
+    });
     env
 });
 

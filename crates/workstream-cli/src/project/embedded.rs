@@ -67,6 +67,14 @@ pub const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../templates/project/tasks/task.json"),
     ),
     (
+        "templates/preflight-evidence.md",
+        include_str!("../../templates/project/templates/preflight-evidence.md"),
+    ),
+    (
+        "templates/task-status.md",
+        include_str!("../../templates/project/templates/task-status.md"),
+    ),
+    (
         "tasks/tasks.csv",
         include_str!("../../templates/project/tasks/tasks.csv"),
     ),

@@ -12,6 +12,8 @@
 //! tasks/*.json, *.csv     one task per JSON file; one task per CSV row
 //! packet/                 the packet layout (outputs/, evidence/)
 //! review/                 the review packet template and the prior-feedback checklist
+//!                         (the bundle's `review_templates`, stored with the guide)
+//! templates/              the preflight evidence and task status templates
 //! ```
 //!
 //! * [`load`] reads and parses the files into a [`Project`], reporting every file it
@@ -37,6 +39,14 @@ pub const BUNDLE_PARTS: [(&str, &str); 4] = [
     ("checker_policy", "policies/checker-policy.json"),
     ("review_policy", "policies/review-policy.json"),
     ("revision_policy", "policies/revision-policy.json"),
+];
+/// The guide's review texts (the bundle's optional `review_templates`) and their files.
+pub const REVIEW_TEXTS: [(&str, &str); 2] = [
+    ("review_packet", "review/review-packet.md"),
+    (
+        "prior_feedback_checklist",
+        "review/prior-feedback-checklist.md",
+    ),
 ];
 /// The contribution policy's file.
 pub const CONTRIBUTION_FILE: &str = "policies/contribution-policy.json";
@@ -296,6 +306,18 @@ pub fn load(root: &Path) -> Result<Project, Vec<Problem>> {
         if let Some(value) = read_json::<Value>(root, file, &mut problems) {
             bundle.insert(part.to_owned(), value);
         }
+    }
+    // The review texts are optional: a directory without them has a guide without them.
+    let mut texts = Map::new();
+    for (key, file) in REVIEW_TEXTS {
+        if root.join(file).exists()
+            && let Some(text) = read_text(root, file, &mut problems)
+        {
+            texts.insert(key.to_owned(), Value::String(text));
+        }
+    }
+    if !texts.is_empty() {
+        bundle.insert("review_templates".to_owned(), Value::Object(texts));
     }
     let contribution: Option<ContributionFile> = read_json(root, CONTRIBUTION_FILE, &mut problems);
 

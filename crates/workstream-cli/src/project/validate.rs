@@ -203,6 +203,11 @@ fn file_location(path: &str) -> String {
             return format!("{file}#/{rest}");
         }
     }
+    for (key, file) in super::REVIEW_TEXTS {
+        if path == format!("/review_templates/{key}") {
+            return file.to_owned();
+        }
+    }
     if path.is_empty() {
         "policies/".to_owned()
     } else {

@@ -112,6 +112,7 @@ pub fn merge(
         checker_policy,
         review_policy: project.review_policy,
         revision_policy: project.revision_policy,
+        review_templates: project.review_templates,
     };
     (effective, defects)
 }

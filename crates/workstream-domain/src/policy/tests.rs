@@ -259,3 +259,45 @@ fn the_hash_is_stable_and_sensitive() {
     assert_eq!(a.checker, c.checker);
     assert_eq!(a.review, c.review);
 }
+
+#[test]
+fn review_texts_travel_with_the_bundle_and_leave_older_hashes_alone() {
+    let plain = evaluate(Some(&sample())).unwrap();
+    assert!(plain.to_value().get("review_templates").is_none());
+    // A due time factor and review texts that are absent change no hash.
+    assert!(plain.to_value()["revision_policy"].get("due_time_factor").is_none());
+
+    let mut with_texts = sample();
+    with_texts["review_templates"] = json!({
+        "review_packet": "# Review\n\n- [ ] criteria",
+        "prior_feedback_checklist": "- [ ] answered",
+    });
+    let effective = evaluate(Some(&with_texts)).unwrap();
+    assert_eq!(
+        effective.to_value()["review_templates"],
+        with_texts["review_templates"]
+    );
+    let (a, b) = (plain.hashes().unwrap(), effective.hashes().unwrap());
+    assert_ne!(a.bundle, b.bundle, "the texts are part of the bundle's hash");
+    assert_eq!(a.review, b.review, "not of the review policy's");
+
+    // Bounded, non-empty, nothing else.
+    for (bad, path) in [
+        (json!({"review_packet": ""}), "/review_templates/review_packet"),
+        (
+            json!({"review_packet": "x".repeat(65_537)}),
+            "/review_templates/review_packet",
+        ),
+        (json!({"notes": "x"}), "/review_templates"),
+    ] {
+        let mut bundle = sample();
+        bundle["review_templates"] = bad;
+        let refused = refusal(&bundle);
+        assert_eq!(refused.code, "policy_bundle_invalid");
+        assert!(
+            refused.errors.iter().any(|e| e.path == path),
+            "{path}: {:?}",
+            refused.errors
+        );
+    }
+}

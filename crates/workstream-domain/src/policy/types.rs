@@ -25,6 +25,23 @@ pub struct PolicyBundle {
     pub review_policy: ReviewPolicy,
     /// How revision rounds run.
     pub revision_policy: RevisionPolicy,
+    /// The review packet template and prior-feedback checklist (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_templates: Option<ReviewTemplates>,
+}
+
+/// The guide's review texts, in Markdown: what the reviewer works through for every
+/// packet, and what a revision must answer. Left out of the serialized bundle when
+/// absent, so the hashes of bundles without them are unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewTemplates {
+    /// Shown to the reviewer beside the packet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_packet: Option<String>,
+    /// Shown to the reviewer and to the worker on a revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_feedback_checklist: Option<String>,
 }
 
 /// The merged bundle a guide is activated with: platform defaults plus the project's
@@ -40,6 +57,9 @@ pub struct EffectiveBundle {
     pub review_policy: ReviewPolicy,
     /// The project's revision policy.
     pub revision_policy: RevisionPolicy,
+    /// The project's review texts, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_templates: Option<ReviewTemplates>,
 }
 
 impl EffectiveBundle {

@@ -538,8 +538,9 @@ pub async fn record_responses(
 
 /// The contributor's (or a manager's) view of the revision episode: the head with its
 /// prior and next context and change summary (R34), every prior finding with its
-/// status and responses, which ones need a response, the bounds, and the checker
-/// findings' changes since the previous version.
+/// status and responses, which ones need a response, the bounds, the checker
+/// findings' changes since the previous version, and the guide's prior-feedback
+/// checklist (null when the guide has none).
 pub async fn view(
     conn: &mut PgConnection,
     requester: &Requester,
@@ -576,6 +577,19 @@ pub async fn view(
         .filter(|f| f.kind == "blocking" && f.status == "open")
         .map(|f| f.id)
         .collect();
+    // The prior-feedback checklist of the guide the task is locked to (its bundle's
+    // review texts), for the worker answering the findings.
+    let checklist: Option<String> = match task.locked_guide_id {
+        Some(guide) => sqlx::query_scalar(
+            "SELECT policy_bundle -> 'review_templates' ->> 'prior_feedback_checklist' \
+                 FROM project_guides WHERE id = $1",
+        )
+        .bind(guide)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten(),
+        None => None,
+    };
     Ok(json!({
         "task_id": task.id,
         "status": task.status,
@@ -584,6 +598,7 @@ pub async fn view(
         "prior_findings": prior,
         "responses_required_for": required,
         "checker_finding_changes": changes,
+        "prior_feedback_checklist": checklist,
     }))
 }
 
