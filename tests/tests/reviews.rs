@@ -621,3 +621,129 @@ async fn the_work_context_leads_a_reviewer_from_the_entry_to_the_decision() {
     assert_eq!(done.body["next_actions"], json!([]));
     assert_eq!(done.body["waiting_for"], Value::Null);
 }
+
+/// The value of the Prometheus series `name{labels...}` whose labels include every one
+/// of `labels` (summed over the rest), from a scrape.
+fn series(scrape: &str, name: &str, labels: &[&str]) -> f64 {
+    scrape
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .filter(|l| labels.iter().all(|label| l.contains(label)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cycle_moves_the_metrics_an_operator_scrapes() {
+    let s = setup_with("metrics", Terms::Paid, |_| {}).await;
+    let operator = s.server.actor("metrics-operator").await;
+    s.server
+        .grant_admin(&operator, AdminRole::Operator, None)
+        .await;
+    let scrape = |who: Option<&workstream_e2e::TestActor>| {
+        let request = s.server.client.get(s.server.url("/metrics"));
+        let request = match who {
+            Some(actor) => request.header("authorization", actor.auth()),
+            None => request,
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    // Only an operator's token opens it on the main address.
+    assert_eq!(scrape(None).await.0, 401);
+    let (status, body) = scrape(Some(&s.submitter)).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, before) = scrape(Some(&operator)).await;
+    assert_eq!(status, 200, "{before}");
+
+    let submit_route = r#"route="/api/v1/tasks/{tid}/submissions""#;
+    let answer = s.submit(good_packet("metrics"), json!({})).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(s.evaluated().await, "review_pending");
+    let answer = s.accept(json!([])).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    // The award deliveries and reputation run after the decision: wait for the queue.
+    for _ in 0..300 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE state IN ('available', 'retryable', 'running')",
+        )
+        .fetch_one(s.server.database.pool())
+        .await
+        .unwrap();
+        if waiting == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, after) = scrape(Some(&operator)).await;
+    assert_eq!(status, 200, "{after}");
+
+    // Requests by route template, method and status.
+    let submits = |scrape: &str| {
+        series(
+            scrape,
+            "workstream_http_requests_total",
+            &[submit_route, r#"method="POST""#, r#"status="201""#],
+        )
+    };
+    assert!(submits(&after) >= submits(&before) + 1.0, "{after}");
+    assert!(
+        series(
+            &after,
+            "workstream_http_request_duration_seconds_count",
+            &[submit_route]
+        ) >= 1.0,
+        "{after}"
+    );
+    // The evaluation, by route, and each checker's run by digest, name and outcome.
+    let allowed = |scrape: &str| {
+        series(
+            scrape,
+            "workstream_evaluations_total",
+            &[r#"route="allow_review""#],
+        )
+    };
+    assert!(allowed(&after) >= allowed(&before) + 1.0, "{after}");
+    assert!(
+        series(
+            &after,
+            "workstream_checker_run_duration_seconds_count",
+            &[
+                r#"name="required-files""#,
+                r#"outcome="passed""#,
+                r#"checker="sha256:"#
+            ]
+        ) >= 1.0,
+        "{after}"
+    );
+    // Jobs by kind and how each attempt ended; the queue and pool gauges are there.
+    for kind in [
+        "checker.evaluate",
+        "compensation.deliver",
+        "reputation.record",
+    ] {
+        let label = format!(r#"kind="{kind}""#);
+        let done = |scrape: &str| {
+            series(
+                scrape,
+                "workstream_job_attempts_total",
+                &[&label, r#"outcome="completed""#],
+            )
+        };
+        assert!(done(&after) > done(&before), "{kind}: {after}");
+    }
+    for gauge in [
+        "workstream_review_queue_depth",
+        "workstream_review_leases_active",
+        "workstream_job_oldest_waiting_seconds",
+        "workstream_db_pool_connections",
+    ] {
+        assert!(
+            after.lines().any(|l| l.starts_with(gauge)),
+            "{gauge}: {after}"
+        );
+    }
+}

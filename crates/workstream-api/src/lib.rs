@@ -40,7 +40,7 @@
 //! * [`auth`]: bearer tokens, the [`auth::Caller`] extractor and its grants;
 //!   [`actors`] and [`grants`]: the routes that administer them.
 //! * [`health`]: `/health` (the process is up) and `/api/v1/health` (and the database
-//!   answers).
+//!   answers); [`telemetry`]: `/metrics` (Prometheus) and one log line per request.
 //! * [`audit_trail`], [`checker_registry`], [`assignments`]: reads the web UI needed
 //!   (a task's audit events with the chain verification, the checker components, the
 //!   caller's own assignments), served to every client like the rest of the API;
@@ -76,6 +76,7 @@ pub mod reviews;
 pub mod sprints;
 pub mod submissions;
 pub mod tasks;
+pub mod telemetry;
 pub mod text_gate;
 pub mod ui;
 
@@ -161,19 +162,23 @@ pub fn api_routes() -> openapi::ApiRoutes {
 /// Builds the application: every route, with the correlation-id layer around them, and
 /// the web UI beside them ([`ui::mount`]).
 pub fn router(state: AppState) -> Router {
+    telemetry::recorder();
     let (api, operations) = api_routes().into_parts();
     let docs = Arc::new(openapi::ApiDocs::new(&operations));
     let api = api
         .layer(axum::Extension(docs))
-        .layer(axum::middleware::from_fn(text_gate::gate));
+        .layer(axum::middleware::from_fn(text_gate::gate))
+        .route_layer(axum::middleware::from_fn(telemetry::name_route));
     let app = Router::new()
         .route("/health", get(health::liveness))
+        .route("/metrics", get(telemetry::metrics))
+        .route_layer(axum::middleware::from_fn(telemetry::name_route))
         .nest("/api/v1", api)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn(correlation::correlate))
         .with_state(state.clone());
-    ui::mount(app, &state)
+    ui::mount(app, &state).layer(axum::middleware::from_fn(telemetry::observe))
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight

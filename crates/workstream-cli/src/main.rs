@@ -410,13 +410,27 @@ fn serving_connections(workers: usize) -> u32 {
     }
 }
 
+/// Logs to stderr: `WORKSTREAM_LOG` (an `EnvFilter`, e.g. `info,sqlx=warn`) says what,
+/// `WORKSTREAM_LOG_FORMAT` how: `text` (the default; coloured only on a terminal) or
+/// `json` (one object per line, with the fields of the spans it happened in: the
+/// correlation id of a request, the job, the task and submission of an evaluation).
 fn init_tracing(default: &str) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("WORKSTREAM_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let json = std::env::var("WORKSTREAM_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
 }

@@ -101,6 +101,37 @@ pub async fn bind(bind: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
     }
 }
 
+/// The variable naming a separate address for `GET /metrics` without a token.
+pub const METRICS_BIND: &str = "WORKSTREAM_METRICS_BIND";
+
+/// Serves `GET /metrics` without a token on `WORKSTREAM_METRICS_BIND`, when it is set,
+/// until `stopped`: the address itself is the access control, so bind it where only the
+/// scraper reaches (a private interface, `127.0.0.1`). Both `serve` and `worker` do,
+/// each reporting its own process's counters and the database's gauges.
+pub async fn spawn_metrics(
+    pool: &sqlx::PgPool,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<SocketAddr>> {
+    let Some(value) = std::env::var_os(METRICS_BIND) else {
+        return Ok(None);
+    };
+    let value = value.to_string_lossy().into_owned();
+    let address: SocketAddr = value
+        .parse()
+        .with_context(|| format!("{METRICS_BIND}={value} is not an address (host:port)"))?;
+    let listener = bind(address).await?;
+    let address = listener.local_addr()?;
+    workstream_api::telemetry::recorder();
+    let app = workstream_api::telemetry::metrics_app(pool.clone());
+    tokio::spawn(async move {
+        if let Err(err) = workstream_api::serve(listener, app, stopping(stopped)).await {
+            tracing::error!(error = %err, "the metrics address stopped serving");
+        }
+    });
+    tracing::info!(%address, "metrics served without a token");
+    Ok(Some(address))
+}
+
 /// Starts serving on `listener` (see [`serve`]).
 pub async fn start(
     database: Database,
@@ -130,6 +161,7 @@ pub async fn start(
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);
+    spawn_metrics(&database.pool, stopped.clone()).await?;
     let worker = if workers > 0 {
         let worker = crate::worker::build(
             database.pool.clone(),

@@ -88,6 +88,10 @@ pub async fn run(
         database.pool.clone(),
     ));
     crate::pipeline::spawn_sealer(&database.pool, &pipeline.objects, audit_key);
+    // The metrics address lives as long as the process: the worker's shutdown ends it
+    // with everything else.
+    let (_metrics_stop, metrics_stopped) = tokio::sync::watch::channel(false);
+    crate::serve::spawn_metrics(&database.pool, metrics_stopped).await?;
     let worker = build(
         database.pool.clone(),
         pipeline,

@@ -42,6 +42,8 @@
 //!   runs their handlers under a heartbeat-extended lease, retries and dead-letters
 //!   failures, and shuts down gracefully; [`worker::handlers`] is the one registry of
 //!   job kinds.
+//! * `observed`: what the engine counts for `GET /metrics` (evaluations, checker run
+//!   durations, job attempts and dead letters), recorded once the work commits.
 #![deny(missing_docs)]
 
 pub mod authority;
@@ -54,6 +56,7 @@ pub mod error;
 pub mod evaluation;
 pub mod guides;
 pub mod lessons;
+mod observed;
 pub mod packets;
 #[cfg(feature = "checkers")]
 pub mod pipeline;

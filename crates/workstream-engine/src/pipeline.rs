@@ -463,6 +463,13 @@ async fn evaluate(
         Ok(None) => return Err(HandlerError::permanent(format!("no checker run {run_id}"))),
         Err(error) => return Err(retry(error)),
     };
+    let span = tracing::Span::current();
+    span.record("checker_run_id", tracing::field::display(run_id));
+    span.record("task_id", tracing::field::display(context.task_id));
+    span.record(
+        "submission_id",
+        tracing::field::display(context.submission_id),
+    );
     if matches!(context.status.as_str(), "completed" | "failed") {
         let mut tx = pool.begin().await?;
         jobs::complete(&mut tx, job).await?;
@@ -527,6 +534,7 @@ async fn finish(
     context: &RunContext,
     checked: Checked,
 ) -> Result<(), Finish> {
+    let observed = observation(&checked);
     let mut tx = pool.begin().await.map_err(|e| Finish::Job(e.into()))?;
     jobs::complete(&mut tx, job)
         .await
@@ -534,7 +542,36 @@ async fn finish(
     finalize(&mut tx, run_id, context, checked)
         .await
         .map_err(Finish::Command)?;
-    tx.commit().await.map_err(|e| Finish::Job(e.into()))
+    tx.commit().await.map_err(|e| Finish::Job(e.into()))?;
+    crate::observed::evaluation(observed.0, &observed.1);
+    Ok(())
+}
+
+/// What `/metrics` counts of a run (recorded once it commits): its route and each
+/// checker's outcome and time.
+fn observation(checked: &Checked) -> (&'static str, Vec<crate::observed::CheckerObservation>) {
+    match checked {
+        Checked::Unrunnable(..) => (Route::CheckerRetry.as_str(), Vec::new()),
+        Checked::Evaluated(checked) => {
+            let evaluation = &checked.evaluation;
+            let members = evaluation
+                .members
+                .iter()
+                .map(|m| crate::observed::CheckerObservation {
+                    digest: m.check.digest.to_string(),
+                    name: m.check.name.clone(),
+                    outcome: match m.member.status {
+                        MemberStatus::Passed => "passed",
+                        MemberStatus::Warning => "warning",
+                        MemberStatus::Failed => "failed",
+                        MemberStatus::Errored => "errored",
+                    },
+                    seconds: m.outcome.duration.as_secs_f64(),
+                })
+                .collect();
+            (evaluation.route.as_str(), members)
+        }
+    }
 }
 
 /// The run's context, as it was before this read. With `start`, a queued run becomes

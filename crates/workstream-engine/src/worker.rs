@@ -523,12 +523,17 @@ async fn start_prefetched(
 /// Runs one claimed job to its end, holding `slot` until the handler succeeded or its
 /// failure is recorded.
 async fn run_job(shared: Arc<Shared>, job: ClaimedJob, slot: OwnedSemaphorePermit) {
+    // A handler records what its job is about into this span (`Span::current()`), so
+    // every line it logs carries them: the evaluation its task, submission and run.
     let span = tracing::info_span!(
         "job",
         id = %job.id,
         kind = %job.kind,
         attempt = job.attempt,
         correlation_id = job.correlation_id.as_deref().unwrap_or(""),
+        task_id = tracing::field::Empty,
+        submission_id = tracing::field::Empty,
+        checker_run_id = tracing::field::Empty,
     );
     async move {
         let job = Arc::new(job);
@@ -567,12 +572,14 @@ async fn settle(
     job: &ClaimedJob,
     outcome: Result<Result<(), HandlerError>, tokio::task::JoinError>,
 ) {
+    let observe = |outcome| crate::observed::job_attempt(&job.kind, outcome);
     let failure = match outcome {
         Ok(Ok(())) if job.completion.is_marked() => {
             // `jobs::complete` completed it in the handler's transaction, which the
             // handler committed before returning (if it did not, the job stays running
             // and is rescued when its lease expires).
             tracing::info!("job completed");
+            observe("completed");
             return;
         }
         Ok(Ok(())) => {
@@ -586,7 +593,10 @@ async fn settle(
             )
             .await
             {
-                Err(JobError::LeaseLost) => tracing::info!("job completed"),
+                Err(JobError::LeaseLost) => {
+                    tracing::info!("job completed");
+                    observe("completed");
+                }
                 Ok(_) => tracing::error!("the handler returned success without completing the job"),
                 Err(err) => tracing::warn!(error = %err, "could not check the job's completion"),
             }
@@ -596,11 +606,15 @@ async fn settle(
             tracing::warn!(
                 "lease lost: another worker owns the job; this attempt's work was rolled back"
             );
+            observe("lease_lost");
             return;
         }
         Ok(Err(HandlerError::Permanent(error))) => {
             match jobs::discard(&shared.pool, job, &error).await {
-                Ok(()) => tracing::warn!(%error, "job discarded (permanent error)"),
+                Ok(()) => {
+                    tracing::warn!(%error, "job discarded (permanent error)");
+                    observe("discarded");
+                }
                 Err(err) => {
                     tracing::warn!(%error, record_error = %err, "could not discard the job")
                 }
@@ -611,15 +625,18 @@ async fn settle(
         Err(join) if join.is_panic() => format!("the handler panicked: {}", panic_message(join)),
         Err(_) => {
             tracing::warn!("the handler was cancelled; its lease will expire");
+            observe("cancelled");
             return;
         }
     };
     match jobs::fail_with(&shared.pool, job, &failure, &shared.config.backoff).await {
         Ok(Failed::Retrying { run_at }) => {
-            tracing::warn!(error = %failure, %run_at, "job failed; will retry")
+            tracing::warn!(error = %failure, %run_at, "job failed; will retry");
+            observe("retrying");
         }
         Ok(Failed::Discarded) => {
-            tracing::error!(error = %failure, "job failed on its last attempt; discarded")
+            tracing::error!(error = %failure, "job failed on its last attempt; discarded");
+            observe("discarded");
         }
         Err(err) => {
             tracing::warn!(error = %failure, record_error = %err, "could not record the failure")

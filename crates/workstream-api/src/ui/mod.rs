@@ -102,6 +102,7 @@ pub fn mount(app: Router, state: &AppState) -> Router {
         .merge(auditor::routes())
         .merge(admin::routes())
         .route("/ui/{*rest}", any(home::not_found))
+        .route_layer(axum::middleware::from_fn(crate::telemetry::name_route))
         .layer(axum::middleware::from_fn(home::finish))
         .layer(axum::middleware::from_fn(guard::same_origin))
         .layer(axum::middleware::from_fn(guard::page_headers))

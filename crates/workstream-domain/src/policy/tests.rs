@@ -265,7 +265,11 @@ fn review_texts_travel_with_the_bundle_and_leave_older_hashes_alone() {
     let plain = evaluate(Some(&sample())).unwrap();
     assert!(plain.to_value().get("review_templates").is_none());
     // A due time factor and review texts that are absent change no hash.
-    assert!(plain.to_value()["revision_policy"].get("due_time_factor").is_none());
+    assert!(
+        plain.to_value()["revision_policy"]
+            .get("due_time_factor")
+            .is_none()
+    );
 
     let mut with_texts = sample();
     with_texts["review_templates"] = json!({
@@ -278,12 +282,18 @@ fn review_texts_travel_with_the_bundle_and_leave_older_hashes_alone() {
         with_texts["review_templates"]
     );
     let (a, b) = (plain.hashes().unwrap(), effective.hashes().unwrap());
-    assert_ne!(a.bundle, b.bundle, "the texts are part of the bundle's hash");
+    assert_ne!(
+        a.bundle, b.bundle,
+        "the texts are part of the bundle's hash"
+    );
     assert_eq!(a.review, b.review, "not of the review policy's");
 
     // Bounded, non-empty, nothing else.
     for (bad, path) in [
-        (json!({"review_packet": ""}), "/review_templates/review_packet"),
+        (
+            json!({"review_packet": ""}),
+            "/review_templates/review_packet",
+        ),
         (
             json!({"review_packet": "x".repeat(65_537)}),
             "/review_templates/review_packet",

@@ -1,0 +1,51 @@
+//! What the engine counts, for `GET /metrics`.
+//!
+//! Recorded through the `metrics` facade: the serving process installs the Prometheus
+//! recorder (`workstream_api::telemetry`); anywhere else (a CLI command, a unit test)
+//! these calls cost a branch and record nothing. Everything here is counted after the
+//! transaction that did the work commits, so a rolled-back attempt is never counted as
+//! done.
+//!
+//! | metric | labels | what |
+//! |---|---|---|
+//! | `workstream_checker_run_duration_seconds` (histogram) | `checker` (digest), `name`, `outcome` | one checker's run in the sandbox: `passed`, `warning`, `failed` or `errored` |
+//! | `workstream_evaluations_total` | `route` | finished evaluations by the route they gave the packet |
+//! | `workstream_job_attempts_total` | `kind`, `outcome` | job attempts by how they ended (`completed`, `retrying`, `discarded`, `lease_lost`, `cancelled`) |
+//! | `workstream_jobs_dead_lettered_total` | `kind` | jobs given up for good (a permanent error, or the last attempt failed) |
+
+/// One checker of a finished evaluation.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckerObservation {
+    /// The component's digest.
+    pub digest: String,
+    /// The checker's name in the policy.
+    pub name: String,
+    /// How it ended.
+    pub outcome: &'static str,
+    /// Its time in the sandbox.
+    pub seconds: f64,
+}
+
+/// A committed evaluation: its route and each checker's run.
+pub(crate) fn evaluation(route: &'static str, checkers: &[CheckerObservation]) {
+    metrics::counter!("workstream_evaluations_total", "route" => route).increment(1);
+    for c in checkers {
+        metrics::histogram!(
+            "workstream_checker_run_duration_seconds",
+            "checker" => c.digest.clone(),
+            "name" => c.name.clone(),
+            "outcome" => c.outcome,
+        )
+        .record(c.seconds);
+    }
+}
+
+/// How one job attempt ended.
+pub(crate) fn job_attempt(kind: &str, outcome: &'static str) {
+    metrics::counter!("workstream_job_attempts_total", "kind" => kind.to_owned(), "outcome" => outcome)
+        .increment(1);
+    if outcome == "discarded" {
+        metrics::counter!("workstream_jobs_dead_lettered_total", "kind" => kind.to_owned())
+            .increment(1);
+    }
+}
