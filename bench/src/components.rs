@@ -32,7 +32,7 @@ use crate::report::{Against, Better, Figure, Report};
 
 /// The peak RSS a 1 GiB packet may cost (architecture: streaming intake).
 const RSS_TARGET_MB: f64 = 150.0;
-/// `anchors.md`: checker instantiation p50, pooled.
+/// the README's Benchmarks section: checker instantiation p50, pooled.
 const CHECKER_P50_TARGET_US: f64 = 50.0;
 /// The checker speed issue: the trivial Rust guest's pooled p50.
 const TRIVIAL_P50_TARGET_US: f64 = 10.0;
@@ -198,7 +198,7 @@ pub fn checker_invocation(target: &Path, scale: Scale, report: &mut Report) -> a
         )?;
         if check == "trivial" {
             for (reference, value) in [
-                ("target (anchors.md)", CHECKER_P50_TARGET_US),
+                ("target (README, Benchmarks)", CHECKER_P50_TARGET_US),
                 (SPEED_ISSUE, TRIVIAL_P50_TARGET_US),
             ] {
                 report.figure(Figure {

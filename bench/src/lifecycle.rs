@@ -39,7 +39,7 @@ const CLIENTS: usize = 4;
 const ACTIVE_TASK_CAP: usize = 2;
 /// Concurrent writers of the audit-append measure.
 const APPEND_WRITERS: usize = 8;
-/// `anchors.md`: submit to first verdict visible, p95.
+/// the README's Benchmarks section: submit to first verdict visible, p95.
 const SUBMIT_TO_VERDICT_P95_TARGET_MS: f64 = 250.0;
 
 pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> anyhow::Result<()> {
@@ -192,7 +192,7 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
         ),
         ours: percentile(&to_routed, 95.0),
         unit: "ms",
-        reference: "target: first verdict visible (anchors.md)".into(),
+        reference: "target: first verdict visible (README, Benchmarks)".into(),
         reference_value: SUBMIT_TO_VERDICT_P95_TARGET_MS,
         better: Better::Lower,
         against: Against::Target,

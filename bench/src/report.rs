@@ -31,7 +31,7 @@ pub enum Against {
     /// A physical limit of the machine (the commit ceiling, hashing speed, the
     /// server's floor): the ratio is how close Workstream comes to it (1 = at the limit).
     Limit,
-    /// A target of the design (`anchors.md`): the ratio is the headroom (above 1: the
+    /// A target of the design (README, Benchmarks): the ratio is the headroom (above 1: the
     /// target is met).
     Target,
 }

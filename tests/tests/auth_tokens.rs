@@ -1,4 +1,4 @@
-//! Every token rule of upstream-api §2.1-2.2 in local HS256 mode, one test per case,
+//! Every token rule of docs/security.md in local HS256 mode, one test per case,
 //! over real HTTP: the status, the error code, the rule named in `details.reason`, the
 //! `WWW-Authenticate` challenge, and that no refused request wrote a single row.
 

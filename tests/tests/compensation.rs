@@ -1,4 +1,4 @@
-//! Payments over HTTP, end to end (upstream-domain §5; R39-R45; AS42-AS50): accepted
+//! Payments over HTTP, end to end (docs/rules.md; R39-R45; AS42-AS50): accepted
 //! work earns exact awards, the worker delivers them through the local adapter, the
 //! bound adapter reports fulfilment through the callback (and nobody else can), no
 //! award is ever paid twice, a failed delivery leaves acceptance alone, projections
@@ -710,7 +710,7 @@ async fn a_failed_delivery_leaves_acceptance_alone() {
     assert_eq!(report.body["findings"], json!([]), "{}", report.body);
 }
 
-/// R44, §5.3 and AS49: projections are rebuilt from the facts after being corrupted,
+/// R44, docs/rules.md and AS49: projections are rebuilt from the facts after being corrupted,
 /// reconciliation reports every drift first, and neither finance nor audit can change a
 /// review, a contribution record or an award.
 #[tokio::test(flavor = "multi_thread")]

@@ -1,4 +1,4 @@
-//! The whole "day 30" cycle of upstream-domain §6 in one test, over HTTP against the
+//! The whole "day 30" cycle (docs/architecture.md) in one test, over HTTP against the
 //! real server, sandboxed checkers, object store, worker and PostgreSQL: setup, a task,
 //! a submission and its checks, a `needs_revision` with two blocking findings, a
 //! resubmission answering both, the accept, the awards, their delivery through the local

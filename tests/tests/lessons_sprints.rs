@@ -1,5 +1,5 @@
 //! Project lessons and evaluation sprints over HTTP: the lesson lifecycle with its
-//! sources, links and audit trail (R51, §2.3.13), and sprints with their membership
+//! sources, links and audit trail (R51, docs/lifecycle.md), and sprints with their membership
 //! and stored report. Review-driven numbers (rates, turnaround, detected lessons) are
 //! asserted in `reputation.rs`, which drives real reviews.
 

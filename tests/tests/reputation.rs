@@ -1,6 +1,6 @@
 //! Reputation over real reviews: a task goes needs_revision, needs_revision, accept;
 //! the `reputation.record` job (run by the in-process worker after each decision)
-//! appends exactly the §5.5 events, folds them into per-role, per-skill scores (a Wilson
+//! appends exactly the events of docs/rules.md (R53), folds them into per-role, per-skill scores (a Wilson
 //! lower bound), detects the revision loop as a lesson, and the Operator's recompute
 //! agrees with the incremental result to the last digit. The sprint report over the
 //! same task checks rates, rounds, turnaround and payments against the records.

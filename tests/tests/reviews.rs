@@ -1,5 +1,5 @@
 //! Human review over HTTP against the real server, pipeline and database
-//! (upstream-domain §7 AS24-AS33): routing and leases, who may decide, what each
+//! (docs/rules.md AS24-AS33): routing and leases, who may decide, what each
 //! decision writes and what it never writes, and the all-or-nothing commit; and the
 //! reads of a task's submitted versions, by its contributor and by oversight.
 

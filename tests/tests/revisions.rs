@@ -1,5 +1,5 @@
 //! Revision replay over HTTP against the real server, pipeline and database
-//! (upstream-domain §7 AS34-AS41): each prior finding answered and resolved one by
+//! (docs/rules.md AS34-AS41): each prior finding answered and resolved one by
 //! one, context rebase, stale heads, the round limit and the PM's close, the
 //! preference window, and leases ending by expiry or an Operator's force-release.
 

@@ -1,6 +1,6 @@
 //! Payments: the adapter's fulfilment callback, award reads, reconciliation and the
-//! projection rebuild (upstream-domain §4 "Award read / delivery reconciliation",
-//! "Record fulfilment result"; §5.2, §5.3; R42-R44).
+//! projection rebuild (docs/security.md "Award read / delivery reconciliation",
+//! "Record fulfilment result"; docs/rules.md; R42-R44).
 //!
 //! The routes, who may call each and what it answers are declared in [`routes`],
 //! which is also what `GET /api/v1/openapi.json` serves.

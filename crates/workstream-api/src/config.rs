@@ -1,6 +1,6 @@
 //! Server configuration from `WORKSTREAM_*` environment variables.
 //!
-//! Names follow upstream (`upstream-api.md` §2.5). What is unsafe outside development
+//! Each variable is documented in the README. What is unsafe outside development
 //! (a local HMAC token secret, a per-process cursor secret) is refused in `staging` and
 //! `production` rather than silently used.
 

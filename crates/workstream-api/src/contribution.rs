@@ -1,5 +1,5 @@
 //! Contribution policies, compensation units and adapter bindings: finance authority
-//! only (upstream-api §1.6). Every denial, whatever its reason (no grant, a grant on
+//! only (docs/security.md). Every denial, whatever its reason (no grant, a grant on
 //! another project, a manager or operator asking), is the concealed 404.
 //!
 //! The routes, who may call each and what it answers are declared in [`routes`],

@@ -1,5 +1,5 @@
 //! Grant routes: administrative role grants and project role grants
-//! (upstream-api §1.2).
+//! (docs/security.md).
 //!
 //! The routes, who may call each and what it answers are declared in [`routes`],
 //! which is also what `GET /api/v1/openapi.json` serves.

@@ -1,5 +1,5 @@
 //! `/projects/{pid}/lessons`: what a project learned, and the change that carries it
-//! (upstream-domain §1.2, §2.3.13; R51).
+//! (docs/lifecycle.md; R51).
 //!
 //! The routes, who may call each and what it answers are declared in [`routes`],
 //! which is also what `GET /api/v1/openapi.json` serves.

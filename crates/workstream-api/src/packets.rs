@@ -1,4 +1,4 @@
-//! Packets, submissions and checker runs (upstream-checkers §1, §2.5, §4.7).
+//! Packets, submissions and checker runs (docs/checkers.md).
 //!
 //! The routes, who may call each and what it answers are declared in [`routes`],
 //! which is also what `GET /api/v1/openapi.json` serves.
@@ -48,7 +48,7 @@ use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::{ApiRoutes, Doc};
 
-/// Most bytes a summary or an attestation may have (upstream-checkers §1.1).
+/// Most bytes a summary or an attestation may have (docs/checkers.md).
 const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 /// The packet routes.
@@ -658,7 +658,7 @@ async fn runs(
                     })).collect::<Vec<_>>(),
                 })
             } else {
-                // Internal routes stay internal (upstream-checkers §2.5, scenario 38).
+                // Internal routes stay internal (docs/checkers.md, scenario 38).
                 json!({
                     "id": run.id, "submission_version": run.submission_version,
                     "route": "not_evaluated",

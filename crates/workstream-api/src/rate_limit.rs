@@ -1,6 +1,6 @@
 //! Durable rate limits: fixed windows counted in `api_rate_control_counters`.
 //!
-//! Two budgets (upstream-api §1.2, §2.3):
+//! Two budgets (docs/security.md):
 //!
 //! - **first access**: how many new human profiles an issuer's tokens may create per
 //!   window (`WORKSTREAM_API_FIRST_ACCESS_RATE_LIMIT` / `_WINDOW_SECONDS`, 10 per 60 s).

@@ -1,4 +1,4 @@
-//! Reputation reads and the Operator's recompute (arch §4; upstream-domain §5.5).
+//! Reputation reads and the Operator's recompute (docs/architecture.md; docs/rules.md).
 //!
 //! The routes, who may call each and what it answers are declared in [`routes`],
 //! which is also what `GET /api/v1/openapi.json` serves.
@@ -6,7 +6,7 @@
 //! Scores are global to the actor (they read across projects, as the outcome ledger
 //! does), but a project's managers see only the events of their own project, and only
 //! for someone who contributes to it. Reputation grants nothing and decides nothing
-//! (§1.1): no route here changes a task, a review or an award.
+//! (docs/security.md): no route here changes a task, a review or an award.
 
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,5 +1,5 @@
-//! Review routes (upstream-domain §2.1 T11-T15, §2.2, §6 steps 20-25; the paths
-//! upstream left unnamed follow its §6 suggestions).
+//! Review routes (docs/lifecycle.md T11-T15 and the decision transaction; docs/architecture.md,
+//! "One packet from upload to payment").
 //!
 //! The routes, who may call each and what it answers are declared in [`routes`],
 //! which is also what `GET /api/v1/openapi.json` serves.

@@ -1,5 +1,5 @@
 //! `/projects/{pid}/sprints`: evaluation sprints, a reporting group of tasks with a
-//! window and a report (arch §4). A sprint has no authority over its tasks.
+//! window and a report (docs/architecture.md). A sprint has no authority over its tasks.
 //!
 //! The routes, who may call each and what it answers are declared in [`routes`],
 //! which is also what `GET /api/v1/openapi.json` serves.

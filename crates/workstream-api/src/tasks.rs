@@ -1,4 +1,4 @@
-//! Task routes (upstream-api §1.4): management, screening and release for Project
+//! Task routes (docs/lifecycle.md): management, screening and release for Project
 //! Managers, and their assignment of a ready task to a named submitter; the ready
 //! queue, the contributor-safe task view, submission requirements, claim and start for
 //! contributors (an optional reason with screen, claim or start is kept in the audit

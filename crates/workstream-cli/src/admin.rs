@@ -1,6 +1,6 @@
 //! `workstream admin bootstrap`: the first access administrator.
 //!
-//! There is no bootstrap endpoint (upstream-api §2.3): whoever can run this command
+//! There is no bootstrap endpoint (docs/security.md): whoever can run this command
 //! against the database already controls the system. It links (issuer, subject) to a
 //! profile (creating it if the person never signed in) and issues a system
 //! `access_administrator` grant attributed to the principal

@@ -3,7 +3,7 @@
 //! Both run the same `workstream_engine::worker::Worker` over the handlers of
 //! `workstream_engine::worker::handlers()`, so a job kind added there is worked by every
 //! process that works jobs. Any number of them can share one database (architecture
-//! §5, §9): claims never overlap, and a process killed mid-job loses nothing.
+//! docs/rules.md, docs/lifecycle.md): claims never overlap, and a process killed mid-job loses nothing.
 
 use std::future::Future;
 use std::sync::Arc;

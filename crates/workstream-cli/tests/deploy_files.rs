@@ -64,8 +64,7 @@ fn the_compose_file_and_dockerfile_set_only_variables_the_binary_reads() {
         }
         for name in variables(&text, "AWS_") {
             assert!(
-                object_store::aws::AmazonS3ConfigKey::from_str(&name.to_ascii_lowercase())
-                    .is_ok(),
+                object_store::aws::AmazonS3ConfigKey::from_str(&name.to_ascii_lowercase()).is_ok(),
                 "{file} names {name}, which the S3 client does not read"
             );
         }
@@ -87,7 +86,10 @@ fn the_compose_file_and_dockerfile_set_only_variables_the_binary_reads() {
 #[test]
 fn a_misspelt_variable_would_be_caught() {
     assert_eq!(
-        variables("WORKSTREAM_DATABSE_URL: x\n# WORKSTREAM_BIND", "WORKSTREAM_"),
+        variables(
+            "WORKSTREAM_DATABSE_URL: x\n# WORKSTREAM_BIND",
+            "WORKSTREAM_"
+        ),
         ["WORKSTREAM_BIND", "WORKSTREAM_DATABSE_URL"]
     );
     assert!(object_store::aws::AmazonS3ConfigKey::from_str("aws_endpont").is_err());

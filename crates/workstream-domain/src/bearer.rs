@@ -1,4 +1,4 @@
-//! Bearer tokens: the shape and claim rules every token must meet (upstream-api §2.1,
+//! Bearer tokens: the shape and claim rules every token must meet (docs/security.md,
 //! steps 3 and 6-9), whichever key signed it.
 //!
 //! The rules are checked here, on the raw JSON, rather than by `jsonwebtoken`'s

@@ -50,7 +50,7 @@ impl InstrumentType {
 }
 
 impl CompensationMode {
-    /// How many award definitions a rule in this mode may hold (R41, §1.4).
+    /// How many award definitions a rule in this mode may hold (R41, docs/rules.md).
     pub const fn allowed_definitions(self) -> core::ops::RangeInclusive<usize> {
         match self {
             CompensationMode::Compensated => 1..=2,

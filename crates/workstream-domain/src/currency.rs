@@ -1,6 +1,6 @@
 //! ISO 4217 currency codes for money awards.
 //!
-//! Money units must be current ISO 4217 alphabetic codes (upstream-domain §1.4). The
+//! Money units must be current ISO 4217 alphabetic codes (docs/rules.md). The
 //! list is embedded rather than fetched so validation is pure and reproducible; it
 //! changes only when ISO amends the standard, by editing [`ISO_4217_CODES`].
 //! Whether a project has *enabled* a code is a separate check made by the store.

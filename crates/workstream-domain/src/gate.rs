@@ -2,7 +2,7 @@
 //!
 //! A checker reports findings; the host derives a verdict (`passed`, `warning`,
 //! `failed`) or records an infrastructure failure. This module applies the locked
-//! checker policy to those outcomes (upstream-checkers §3.6, §4.3, §4.6) and decides
+//! checker policy to those outcomes (docs/checkers.md) and decides
 //! where the task goes. It is pure, so the same rules judge a pre-submit upload and a
 //! post-submit run.
 //!
@@ -230,7 +230,7 @@ impl Route {
 
     /// Whether the contributor may see the run's members. Internal routes (a retry, a
     /// setup defect) are the platform's and the manager's business: the contributor
-    /// sees no rows, no counts and no internal token (upstream-checkers §2.5, §7.38).
+    /// sees no rows, no counts and no internal token (docs/checkers.md).
     pub const fn contributor_visible(self) -> bool {
         matches!(self, Route::AllowReview | Route::NeedsRevision)
     }

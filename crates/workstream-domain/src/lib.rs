@@ -7,6 +7,10 @@
 //! It knows nothing of SQL, HTTP or WebAssembly; the store, the engine and the API
 //! depend on it, never the other way round.
 //!
+//! Rule numbers (`R1`-`R53`), transitions (`T1`-`T17`) and acceptance scenarios
+//! (`AS01`-`AS50`) cited across the workspace are those of `docs/rules.md` and
+//! `docs/lifecycle.md`.
+//!
 //! # How the pieces fit
 //!
 //! - [`lifecycle`] is the heart: the twelve [`TaskState`]s, the transition table

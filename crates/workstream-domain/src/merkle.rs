@@ -1,5 +1,5 @@
 //! The audit ledger's Merkle tree: the tree of Certificate Transparency (RFC 9162
-//! §2.1), over the digests of sealed audit events.
+//! docs/lifecycle.md), over the digests of sealed audit events.
 //!
 //! A tree of `n` leaves has the root `MTH(D[0:n])` where a leaf hashes as
 //! `SHA-256(0x00 || data)`, an inner node as `SHA-256(0x01 || left || right)`, and the

@@ -2,7 +2,7 @@
 //!
 //! A quantity is copied from an award definition onto awards and compared against
 //! fulfilment receipts, so it must be exact and must mean the same thing everywhere.
-//! It is accepted only as a plain decimal string (upstream-domain §5.1 item 4) and
+//! It is accepted only as a plain decimal string (docs/rules.md, R41) and
 //! refused, never rounded, otherwise. The accepted form:
 //!
 //! ```text

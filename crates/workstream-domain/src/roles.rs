@@ -1,4 +1,4 @@
-//! Roles and the scopes they are granted in (upstream-domain §4).
+//! Roles and the scopes they are granted in (docs/security.md).
 //!
 //! A token proves identity only; what an actor may do comes from local grants. An
 //! administrative grant carries an [`AdminRole`] in a [`Scope`]; a contributor grant

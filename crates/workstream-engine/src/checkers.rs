@@ -1,7 +1,6 @@
 //! Registering checker components: load, ask, validate, store.
 //!
-//! Registration is where a component earns its row in the registry (architecture §6,
-//! §11: "compile components when they are registered, never on the request path"):
+//! Registration is where a component earns its row in the registry (docs/checkers.md: "compile components when they are registered, never on the request path"):
 //!
 //! 1. the sandbox loads the bytes — import allow-list, compilation, pre-linking against
 //!    a published version of the `workstream:checker` world (recorded as the row's

@@ -1,5 +1,4 @@
-//! Contribution policies, compensation units and adapter bindings (upstream-domain
-//! §1.4, §5.1), the finance authority's side of a project.
+//! Contribution policies, compensation units and adapter bindings (docs/rules.md), the finance authority's side of a project.
 //!
 //! A policy has numbered versions. A draft version holds its proposed terms in
 //! `draft_terms` (validated on every write); publishing appends the immutable rules and

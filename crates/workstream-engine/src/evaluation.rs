@@ -1,6 +1,6 @@
 //! Running a task's locked checker policy over one packet.
 //!
-//! The same code serves both phases (architecture §4): the pre-submit checks in the
+//! The same code serves both phases (docs/architecture.md): the pre-submit checks in the
 //! upload request and the post-submit run in a worker. Given the policy the task locked
 //! at screening (every checker pinned to a component digest at guide activation),
 //! [`plan`] lists the checkers of a phase in policy order with their rules;

@@ -2,7 +2,7 @@
 //!
 //! A guide is a draft while a manager writes it: its content and its policy bundle
 //! (as submitted) may change freely, and the bundle may even be invalid. Activation
-//! is the gate (architecture §4, R4): it refuses with one code per cause, checked in
+//! is the gate (docs/architecture.md, R4): it refuses with one code per cause, checked in
 //! this order, and leaves the guide a draft:
 //!
 //! 1. `policy_bundle_invalid` (422): no bundle, a schema error outside the review and

@@ -1,5 +1,5 @@
 //! Project lessons: repeated failures become guide, checker or policy changes, never
-//! silent rule changes (upstream-domain §1.2, §2.3.13; R51).
+//! silent rule changes (docs/lifecycle.md; R51).
 //!
 //! A lesson is either *recorded* by a project manager ([`create`]), naming its source
 //! (a checker failure, a reviewer finding, a rejected or revision-looping task, an

@@ -5,7 +5,7 @@
 //! order (task -> assignment -> submission -> review records -> authority); asks
 //! `workstream-domain` whether the transition is allowed on the facts it read; then
 //! writes the change, its audit event and any jobs, all in the caller's transaction.
-//! One commit per transition, or none (architecture §5).
+//! One commit per transition, or none (docs/architecture.md).
 //!
 //! * [`error`]: the one error type of every command, [`CommandError`], with a stable
 //!   code and a kind the API maps to an HTTP status. Database constraint violations

@@ -1,5 +1,5 @@
 //! Reputation: an outcome ledger read from review lineage, never written by a decision
-//! (arch §4; upstream-domain §1.9, §5.5; R53).
+//! (docs/architecture.md; docs/rules.md; R53).
 //!
 //! The review decision transaction enqueues one [`RECORD_JOB`] per Review (payload
 //! `{"review_id"}`, idempotency key `reputation.record:<review_id>`). [`RecordReputation`]
@@ -11,7 +11,7 @@
 //! ([`crate::lessons::detect_after_review`]). Nothing here touches a task, a review,
 //! an acceptance or an award: reputation never changes a product decision.
 //!
-//! # Rules (§5.5, made exact)
+//! # Rules (docs/rules.md, made exact)
 //!
 //! Submitter, per Review of their submission:
 //!
@@ -115,7 +115,7 @@ pub struct ReviewFacts {
 pub struct PlannedEvent {
     /// Whose record.
     pub role: Role,
-    /// The §5.5 event type.
+    /// The event type (docs/rules.md, R53).
     pub event_type: &'static str,
     /// The weight applied to the base delta.
     pub weight: f64,

@@ -1,5 +1,5 @@
 //! Evaluation sprints: a named group of a project's tasks with a time window and a
-//! report (arch §4; upstream-domain §1.9 [inferred], §8.5).
+//! report (docs/glossary.md, "Sprint").
 //!
 //! A sprint is a reporting lens only: adding a task to one changes nothing about the
 //! task, its queue, its reviews or its pay. [`generate_report`] reads the member tasks'

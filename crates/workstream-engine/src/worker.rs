@@ -1,4 +1,4 @@
-//! The job worker: runs the handlers of claimed jobs (architecture §5).
+//! The job worker: runs the handlers of claimed jobs (docs/architecture.md).
 //!
 //! A [`Worker`] owns `concurrency` slots. While a slot is free it claims due jobs of the
 //! kinds it has handlers for, as many as it has free slots plus up to `prefetch` more,

@@ -1,4 +1,4 @@
-//! Packet intake against real ZIP archives (upstream-checkers §1.8, §7 scenarios 4-11
+//! Packet intake against real ZIP archives (docs/checkers.md scenarios 4-11
 //! and 13). Clean archives come from the `zip` writer; hostile ones it refuses to
 //! write (CRC and name mismatches, encryption flags, symlink modes, lying sizes) are
 //! written byte by byte by [`RawZip`].

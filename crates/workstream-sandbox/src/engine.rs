@@ -110,7 +110,7 @@ fn wasmtime_config(config: &SandboxConfig, pooling: bool) -> Config {
     c
 }
 
-/// The pooling allocator, sized for checkers (architecture §11: pooling plus
+/// The pooling allocator, sized for checkers (docs/checkers.md: pooling plus
 /// keep-resident brought instantiate+check of a trivial guest from ~40 µs to ~11 µs).
 fn pooling_config(config: &SandboxConfig) -> PoolingAllocationConfig {
     let slots = config.pool_instances.max(1);

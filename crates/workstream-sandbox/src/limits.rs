@@ -1,6 +1,6 @@
 //! The bounds of one run, and the store's resource limiter.
 //!
-//! Three independent bounds apply to every run (anchors §B4): fuel, a deterministic CPU
+//! Three independent bounds apply to every run (docs/checkers.md): fuel, a deterministic CPU
 //! budget counted in WebAssembly operations; an epoch deadline, wall-clock time that
 //! also covers time spent in host calls; and a memory cap enforced by [`RunLimiter`].
 //! A fourth bounds what the guest hands back: the report caps, checked by

@@ -3,13 +3,13 @@
 //!
 //! A run either *completed* — the checker returned a report that passed validation —
 //! or *failed for an infrastructure reason* with a [`FailureCode`]. The two never mix
-//! (upstream-checkers §2.2): a completed run has a verdict and findings; a failed one
-//! has a code and no findings, and is never a pass (§4.3: the task waits for a retry).
+//! (docs/checkers.md): a completed run has a verdict and findings; a failed one
+//! has a code and no findings, and is never a pass (docs/checkers.md: the task waits for a retry).
 //!
 //! Verdict rule (the WIT contract): [`Verdict::Failed`] iff some finding is `error`;
 //! otherwise [`Verdict::Warning`] iff some finding is `warning`; otherwise
 //! [`Verdict::Passed`]. `Warning` is not a failure: it lets the checker policy escalate
-//! warnings of required checkers (§3.6) without re-reading the findings.
+//! warnings of required checkers (docs/checkers.md) without re-reading the findings.
 //!
 //! Failure codes (how each way of going wrong maps):
 //!

@@ -1,6 +1,6 @@
 //! The registry of checker components (`checker_components`).
 //!
-//! A component is identified by the sha256 of its bytes (architecture §6): the digest is
+//! A component is identified by the sha256 of its bytes (docs/checkers.md): the digest is
 //! the primary key, policies pin digests, and a row never changes (the table is
 //! append-only). Registering the same bytes again is not an error: [`insert`] reports
 //! that nothing was inserted and [`get`] returns the row that exists. Names are not

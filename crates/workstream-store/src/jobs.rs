@@ -1,4 +1,4 @@
-//! The durable job queue over the `jobs` table (architecture §5).
+//! The durable job queue over the `jobs` table (docs/architecture.md).
 //!
 //! A job is work that must happen because a change committed: dispatching an outcome
 //! event, running a checker, appending to a ledger. It is written by [`enqueue`] in the

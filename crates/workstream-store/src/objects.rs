@@ -4,14 +4,14 @@
 //! (`sha256/<2 hex>/<2 hex>/<64 hex>`, no actor, project or filename in the key) and
 //! is never overwritten. The backend is the `object_store` crate: the local file
 //! system by default, S3 (or an S3-compatible store) by `s3://` URL, so API and worker
-//! processes on several machines can share one store (architecture §9).
+//! processes on several machines can share one store (docs/scale.md).
 //!
 //! Why the writes look the way they do:
 //!
 //! * A packet can be hundreds of MiB, so bytes are streamed in both directions in
 //!   fixed-size parts, never held whole in memory.
 //! * Digests are computed by us while reading, never taken from the provider (ETags
-//!   and provider checksums are not integrity facts, upstream-checkers §1.4).
+//!   and provider checksums are not integrity facts, docs/checkers.md).
 //! * A streamed upload cannot be conditional everywhere, so it goes to a private
 //!   staging name first, is verified, and is then *copied if not exists* to its
 //!   content key (a hard link on a local disk, a conditional multipart copy on S3).
@@ -39,7 +39,7 @@ const PARTS_IN_FLIGHT: usize = 2;
 const READ_BYTES: usize = 1024 * 1024;
 
 /// A failed object-store operation. Messages never carry credentials; the [`code`]
-/// (`artifact_*`, upstream-checkers §1.8) is what a client may see.
+/// (`artifact_*`, docs/checkers.md) is what a client may see.
 ///
 /// [`code`]: ObjectError::code
 #[derive(Debug, thiserror::Error)]

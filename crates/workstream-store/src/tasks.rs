@@ -471,7 +471,7 @@ pub struct AssignmentRow {
     pub contributor_id: Uuid,
     /// Who created it (the contributor for a claim).
     pub assigned_by: Uuid,
-    /// Copied from the task's lock at claim time (§1.10).
+    /// Copied from the task's lock at claim time (docs/lifecycle.md).
     pub submitter_contribution_policy_version_id: Uuid,
     /// `active|completed|blocked|released|authority_revoked`.
     pub status: String,

@@ -1,6 +1,6 @@
 //! The [`Caller`] extractor: from a bearer token to an actor with grants.
 //!
-//! Order matters and follows upstream-api §2.2: the token is verified before anything
+//! Order matters and follows docs/security.md: the token is verified before anything
 //! touches the database; the subject kind is checked before any row is written (agents
 //! and spaces are refused, unprovisioned services are refused, and neither creates a
 //! row); only then is a human's first request allowed to create their profile, within

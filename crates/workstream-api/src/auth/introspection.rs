@@ -1,4 +1,4 @@
-//! Token introspection (RFC 7662) in production mode (upstream-api §2.1).
+//! Token introspection (RFC 7662) in production mode (docs/security.md).
 //!
 //! `WORKSTREAM_TOKEN_INTROSPECTION_MODE` is required in production mode:
 //!

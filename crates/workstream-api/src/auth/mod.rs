@@ -3,12 +3,12 @@
 //! A request proves an identity with a bearer JWT; authority comes only from grants
 //! stored here (R46). The parts:
 //!
-//! * [`token`]: the shape and claim rules of upstream-api §2.1, shared by both modes.
+//! * [`token`]: the shape and claim rules of docs/security.md, shared by both modes.
 //! * [`verifier`]: the local HS256 mode (development and tests only) and the production
 //!   mode over a JWKS document ([`jwks`]) with optional token [`introspection`], chosen
 //!   at startup; [`network`] holds the HTTPS rules both calls follow.
 //! * [`Caller`]: the extractor every protected handler takes. It verifies the token,
-//!   maps failures to 401/403/503 (upstream-api §2.2), finds or provisions the actor,
+//!   maps failures to 401/403/503 (docs/security.md), finds or provisions the actor,
 //!   refuses suspended and deactivated actors and revoked links, and loads the
 //!   caller's active [`Grants`].
 //! * [`mint`]: signing local tokens for `workstream token` and the tests.

@@ -1,5 +1,5 @@
 //! The HTTPS calls of the production verifier: fetching the JWKS document and token
-//! introspection (upstream-api §2.1, "Network calls").
+//! introspection (docs/security.md, "Network calls").
 //!
 //! Both go through a client built here with the same rules:
 //!

@@ -1,4 +1,4 @@
-//! Choosing and running the token verifier (upstream-api §2.1).
+//! Choosing and running the token verifier (docs/security.md).
 //!
 //! Two modes, picked once at startup from the environment:
 //!

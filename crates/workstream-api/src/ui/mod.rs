@@ -1,4 +1,4 @@
-//! The web UI: server-rendered pages for the people who use Workstream (arch §7),
+//! The web UI: server-rendered pages for the people who use Workstream (docs/architecture.md),
 //! served by the same binary under `/ui` (`/` redirects to `/ui/`).
 //!
 //! | area | pages | module |

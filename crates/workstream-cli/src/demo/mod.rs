@@ -1,4 +1,4 @@
-//! `workstream demo`: the day-30 cycle of upstream-domain §6, over HTTP, on the example
+//! `workstream demo`: the day-30 cycle (docs/architecture.md), over HTTP, on the example
 //! project.
 //!
 //! **Which server.** By default the demo targets `--server` (`http://127.0.0.1:8080`,

@@ -1,4 +1,4 @@
-//! The task transition table (upstream-domain §2.1, T1–T17) and the forbidden edges.
+//! The task transition table (docs/lifecycle.md, T1–T17) and the forbidden edges.
 //!
 //! The table is the single source of truth for which edges exist and who may trigger
 //! them: [`decide`](super::decide) looks edges up here and never invents one, and the
@@ -223,7 +223,7 @@ pub struct ForbiddenEdge {
     pub why: &'static str,
 }
 
-/// The edges the spec forbids (§2.1 "Forbidden, even for administrators or recovery"),
+/// The edges the spec forbids (docs/lifecycle.md "Forbidden, even for administrators or recovery"),
 /// written out as pairs; the terminal exits listed are examples of "no reopen, appeal or
 /// replacement acceptance". None of them is in [`TRANSITIONS`], and neither is any exit
 /// from a terminal state (the tests check every state, not only these examples).

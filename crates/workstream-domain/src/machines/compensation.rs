@@ -71,7 +71,7 @@ impl StateMachine for AdapterBindingStatus {
 }
 
 token_enum! {
-    /// The closed set of failure codes a `failed` receipt may carry (§5.2).
+    /// The closed set of failure codes a `failed` receipt may carry (docs/rules.md).
     pub enum FulfilmentFailureCode as "fulfillment_failure_code" {
         /// The adapter refused the award.
         AdapterRejected => "ADAPTER_REJECTED",

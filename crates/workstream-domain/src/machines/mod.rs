@@ -1,4 +1,4 @@
-//! The smaller state machines beside the task lifecycle (upstream-domain §2.3).
+//! The smaller state machines beside the task lifecycle (docs/lifecycle.md).
 //!
 //! Each record with a status column gets a token enum and a [`StateMachine`] impl
 //! whose `MOVES` table lists every permitted `(from, to)` pair. Anything not in the

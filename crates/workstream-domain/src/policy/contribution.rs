@@ -1,6 +1,6 @@
 //! The terms of a contribution policy version: one rule per contribution type, each
 //! unpaid or compensated with at most one money and at most one points award
-//! (upstream-domain §1.4, §5.1).
+//! (docs/rules.md).
 //!
 //! Terms arrive as JSON (`{"rules": [...]}`), are checked against
 //! `policies/contribution-policy.schema.json`, then against the rules a schema cannot

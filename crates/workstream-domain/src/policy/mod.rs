@@ -1,6 +1,6 @@
 //! Guide policy bundles: one immutable set of machine policies per guide version.
 //!
-//! A guide version carries exactly one bundle (architecture §4) with four parts: the
+//! A guide version carries exactly one bundle (docs/architecture.md) with four parts: the
 //! [`ArtifactPolicy`] (what a packet must and must not hold), the [`CheckerPolicy`]
 //! (the ordered checker components it runs through), the [`ReviewPolicy`] and the
 //! [`RevisionPolicy`]. What a project manager submits is checked and turned into the

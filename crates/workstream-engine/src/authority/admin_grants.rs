@@ -5,7 +5,7 @@
 //! Access administrator and operator exist only at system scope (422
 //! `invalid_role_scope`); the other roles may be system-wide or cover one project.
 //! Administrative roles go to humans only: a service principal never holds a human
-//! role (upstream-domain §4).
+//! role (docs/security.md).
 
 use serde_json::json;
 use sqlx::PgConnection;

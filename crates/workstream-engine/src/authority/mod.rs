@@ -1,4 +1,4 @@
-//! Authority commands: who an actor is and what they may do (upstream-domain §1.1, §4).
+//! Authority commands: who an actor is and what they may do (docs/security.md).
 //!
 //! * [`provisioning`]: the profile and identity link made on a human's first verified
 //!   request, and the bootstrap of the first access administrator.

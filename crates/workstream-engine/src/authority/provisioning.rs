@@ -1,7 +1,7 @@
 //! Profiles made on first access, and the bootstrap of the first administrator.
 //!
 //! A human's first verified request creates their profile and the (issuer, subject)
-//! link in one transaction (upstream-api §2.3). Two first requests racing for one
+//! link in one transaction (docs/security.md). Two first requests racing for one
 //! subject are settled by the link's unique (issuer, subject) key: the second insert
 //! waits for the first transaction, then inserts nothing, and its transaction (with its
 //! own profile row) is rolled back by the caller, so one subject never gets two

@@ -1,4 +1,4 @@
-//! Compensation adapters: the port payment providers plug into (architecture §4).
+//! Compensation adapters: the port payment providers plug into (docs/architecture.md).
 //!
 //! An award reaches its provider through the adapter binding its definition froze: the
 //! binding names a service actor (the only caller whose fulfilment callbacks count, R43)

@@ -1,6 +1,6 @@
-//! Creating awards for a contribution record (upstream-domain §5.1; R40, R41).
+//! Creating awards for a contribution record (docs/rules.md; R40, R41).
 //!
-//! Runs inside the review decision's transaction (§2.2 steps 5 and 6), right after the
+//! Runs inside the review decision's transaction (docs/lifecycle.md steps 5 and 6), right after the
 //! contribution record it pays for. There is no formula: each award is a copy of one
 //! award definition of the record's frozen policy version and contribution type
 //! (quantity, unit, instrument, binding), and the database's composite foreign key

@@ -1,5 +1,5 @@
 //! The `compensation.deliver` job: one outbox row to its bound adapter (architecture
-//! §4; upstream-domain §5.2; R39, R43, R45).
+//! docs/security.md; docs/rules.md; R39, R43, R45).
 //!
 //! The review decision writes an award, its projection and an `award_created` outbox
 //! row, and queues this job for the row ([`super::awards`]). One attempt:

@@ -1,5 +1,5 @@
 //! Fulfilment callbacks: the bound adapter reports what became of an award
-//! (upstream-domain §1.9, §2.3.11, §5.2; R42, R43, R45; AS44-AS47, AS50).
+//! (docs/rules.md, docs/lifecycle.md; R42, R43, R45; AS44-AS47, AS50).
 //!
 //! [`record`] runs in the caller's transaction, in this order:
 //!

@@ -1,5 +1,4 @@
-//! What a contribution earns and how the payment side learns of it (upstream-domain
-//! §1.9, §5; R39-R45).
+//! What a contribution earns and how the payment side learns of it (docs/rules.md; R39-R45).
 //!
 //! Facts and the one derived record:
 //!

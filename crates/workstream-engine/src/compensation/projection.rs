@@ -1,5 +1,4 @@
-//! The compensation status projection, derived from facts (upstream-domain §1.9,
-//! §2.3.11, §5.2; R44).
+//! The compensation status projection, derived from facts (docs/rules.md, docs/lifecycle.md; R44).
 //!
 //! A projection row is never a source of truth: each of its fields follows from the
 //! award, its delivery outbox rows and its fulfilment receipts ([`derive`]), and every

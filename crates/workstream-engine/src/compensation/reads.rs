@@ -1,8 +1,8 @@
 //! Award reads: a project's awards for finance and audit, and a contributor's own
-//! awards (upstream-domain §4 "Award read"), each with its status projection.
+//! awards (docs/security.md "Award read"), each with its status projection.
 //!
 //! Lists are ordered by award id (UUIDv7, creation order) and paged after an id. The
-//! contributor's view leaves out what §5.1 item 6 keeps from contributors (binding,
+//! contributor's view leaves out what docs/rules.md (R48) keeps from contributors (binding,
 //! definition and policy ids) and the provider's reference.
 
 use chrono::{DateTime, Utc};

@@ -1,4 +1,4 @@
-//! Finance reconciliation of one project (upstream-domain §5.2, §5.3; R44).
+//! Finance reconciliation of one project (docs/rules.md; R44).
 //!
 //! [`reconcile`] reads the awards, their delivery outbox rows, receipts and
 //! projections, and reports every mismatch as a [`Finding`] with a stable `kind` and
@@ -19,7 +19,7 @@
 //! | `projection_drift` | a projection that differs from what the facts imply |
 //!
 //! The totals are computed from the facts (not the projections), per instrument, unit
-//! and status, with the §5.2 dashboard figures beside them.
+//! and status, with the payment dashboard figures beside them (docs/rules.md, R44).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -65,7 +65,7 @@ pub struct Total {
     pub quantity: String,
 }
 
-/// The finance dashboard (§5.2).
+/// The finance dashboard (docs/rules.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dashboard {
     /// Awards not yet acknowledged by their adapter.
@@ -91,7 +91,7 @@ pub struct Reconciliation {
     pub findings: Vec<Finding>,
     /// Awards per instrument, unit, delivery and fulfilment status.
     pub totals: Vec<Total>,
-    /// The §5.2 figures.
+    /// The payment dashboard figures (docs/rules.md, R44).
     pub dashboard: Dashboard,
 }
 

@@ -1,5 +1,5 @@
 //! Why intake refused a packet: one stable, content-free code per class of failure
-//! (upstream-checkers §1.8), a message for humans and structured details.
+//! (docs/checkers.md), a message for humans and structured details.
 
 use serde_json::{Value, json};
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 const MIB: u64 = 1024 * 1024;
 
-/// Every limit packet intake enforces (upstream-checkers §1.7).
+/// Every limit packet intake enforces (docs/checkers.md).
 ///
 /// The fields are public so that a deployment (and the tests) can set its own values;
 /// [`PacketLimits::platform_defaults`] gives the upstream defaults.
@@ -40,7 +40,7 @@ impl PacketLimits {
     /// The upstream defaults.
     pub fn platform_defaults() -> Self {
         PacketLimits {
-            // The largest object the packet store takes in one piece (§1.6).
+            // The largest object the packet store takes in one piece (docs/checkers.md).
             maximum_archive_bytes: 512 * MIB,
             maximum_entries: 2_000,
             maximum_path_bytes: 1_024,

@@ -1,5 +1,4 @@
-//! The bundle manifest (`workstream.submission_bundle_manifest.v1`, upstream-checkers
-//! §1.3): the packet's semantic identity.
+//! The bundle manifest (`workstream.submission_bundle_manifest.v1`, docs/checkers.md): the packet's semantic identity.
 //!
 //! Only what a checker or reviewer can observe goes in: normalized paths, entry types,
 //! content digests, sizes and the executable intent. ZIP order, timestamps, comments,

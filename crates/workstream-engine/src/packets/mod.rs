@@ -1,5 +1,5 @@
 //! Packet intake: turning an uploaded ZIP into a verified tree and its manifest
-//! (upstream-checkers §1.3, §1.4, §1.7, §1.8).
+//! (docs/checkers.md).
 //!
 //! * [`limits`]: [`PacketLimits`], the budgets (platform defaults, tightened by a
 //!   guide's artifact policy).

@@ -83,7 +83,7 @@ pub(super) fn normalize_name(
             ));
         }
     }
-    // §1.8 files path length and depth under unsafe entries; the details still name
+    // docs/checkers.md files path length and depth under unsafe entries; the details still name
     // the limit and the value.
     if normalized.len() > limits.maximum_path_bytes {
         return Err(path_limit(

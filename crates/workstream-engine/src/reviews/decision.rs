@@ -1,4 +1,4 @@
-//! The review decision: one transaction, in the fixed order of upstream-domain §2.2.
+//! The review decision: one transaction, in the fixed order docs/lifecycle.md gives.
 //!
 //! 1. Lock task -> assignment -> submission -> lease -> queue entry -> the latest
 //!    earlier review; re-read the reviewer's authority under those locks (R47).

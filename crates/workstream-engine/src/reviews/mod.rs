@@ -1,6 +1,6 @@
 //! Human review: the queue and its leases, the review packet, the decision, and the
-//! revision episode a `needs_revision` decision opens (upstream-domain §1.8, §2.1
-//! T11-T15, §2.2, §2.3.7, §2.3.9-10; R24-R38).
+//! revision episode a `needs_revision` decision opens (docs/lifecycle.md
+//! T11-T15, docs/lifecycle.md; R24-R38).
 //!
 //! How the pieces fit:
 //!
@@ -22,7 +22,7 @@
 //! * [`packet`]: what the lease holder reads: the packet's files, the checker run with
 //!   its findings by path and line, the locked guide and policies, prior findings with
 //!   the responses, and which checker findings are new, fixed or persisting.
-//! * [`decision`]: the one-transaction decision of §2.2.
+//! * [`decision`]: the one-transaction decision (docs/lifecycle.md).
 //! * [`revision`]: revision context preparations (R33), their repair, the revision
 //!   obligation's close (T15), and the contributor's revision view.
 //! * [`findings`]: stable fingerprints of checker findings across versions.

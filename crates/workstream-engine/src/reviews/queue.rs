@@ -1,4 +1,4 @@
-//! The review queue as a reviewer meets it (R26, R35; §2.3.9-10).
+//! The review queue as a reviewer meets it (R26, R35; docs/lifecycle.md).
 //!
 //! Reviewers never browse the backlog. [`current`] answers with the reviewer's active
 //! lease if they hold one (AS25), else with one entry the server chose, else nothing.

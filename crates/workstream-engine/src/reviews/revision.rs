@@ -1,4 +1,4 @@
-//! The revision episode a reviewer's `needs_revision` opens (R32-R36; §2.3.7; T14, T15).
+//! The revision episode a reviewer's `needs_revision` opens (R32-R36; docs/lifecycle.md; T14, T15).
 //!
 //! **Preparation (R33).** In the decision's transaction, [`prepare`] compares every
 //! component of the context the prior submission was stamped with (guide id, version
@@ -17,7 +17,7 @@
 //! **Resubmission (T14, human path).** [`resubmission_facts`] reads what the guards
 //! judge: the head and whether the request echoes it (R34), the open blocking findings
 //! with no response (R32), rounds used against `max_revision_rounds` (counted as
-//! revised submissions already made in answer to reviews, §8.2) and the deadline
+//! revised submissions already made in answer to reviews, docs/glossary.md) and the deadline
 //! (`revision_deadline_hours` after the originating review, database time).
 //!
 //! **Close (T15).** Once the limit or the deadline is reached, a covering PM closes the

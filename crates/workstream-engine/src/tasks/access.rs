@@ -70,7 +70,7 @@ impl Access {
     }
 
     /// Whether the caller may know the project exists: any covering grant except the
-    /// Access Administrator's, which manages people, not project work (§4).
+    /// Access Administrator's, which manages people, not project work (docs/security.md).
     pub fn sees_project(&self) -> bool {
         self.authority.active_human
             && (self

@@ -6,7 +6,7 @@
 //! rest, once they get the lock, find the task claimed (409 `task_already_claimed`).
 //! The `tasks_one_active_assignment` unique index is the backstop should anything ever
 //! skip the lock; it maps to the same code. The assignment copies the task's locked
-//! contribution policy version: no policy lookup happens at claim time (§1.10, AS15).
+//! contribution policy version: no policy lookup happens at claim time (docs/lifecycle.md, AS15).
 
 use serde_json::json;
 use sqlx::PgConnection;

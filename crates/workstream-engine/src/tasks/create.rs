@@ -1,4 +1,4 @@
-//! A Project Manager creates a draft task (upstream-domain §1.5).
+//! A Project Manager creates a draft task (docs/lifecycle.md).
 //!
 //! Creation is not a lifecycle transition (nothing exists before it), but it is audited
 //! like one: `task_created`, to `draft`, with the PM grant that allowed it.

@@ -1,4 +1,4 @@
-//! Task commands and task read models (upstream-domain §1.5, §2.1 T1-T5, T16, T17).
+//! Task commands and task read models (docs/lifecycle.md T1-T5, T16, T17).
 //!
 //! Every command runs inside the caller's transaction and follows one recipe: lock the
 //! task row, then its active assignment, then the actor's authority rows (the fixed

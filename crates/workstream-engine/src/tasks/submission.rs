@@ -1,5 +1,4 @@
-//! From an inspected packet to a submission under evaluation (upstream-checkers §1.5,
-//! §4.2; upstream-domain T6, T7, T14 checker path; R16-R18).
+//! From an inspected packet to a submission under evaluation (docs/checkers.md; docs/lifecycle.md T6, T7, T14 checker path; R16-R18).
 //!
 //! Two commands, each one transaction:
 //!
@@ -665,7 +664,7 @@ async fn retry_held(
     Ok(run_id)
 }
 
-/// An Operator's trusted retry of a held evaluation (upstream-checkers §4.4, scenario
+/// An Operator's trusted retry of a held evaluation (docs/checkers.md, scenario
 /// 33): the task is in `evaluation_pending` and its latest submission's current run
 /// ended in `checker_retry` or `task_setup_blocked`. A new attempt supersedes that run
 /// (whose results stay readable) and is queued with its job; the task does not move.
@@ -710,8 +709,7 @@ pub struct SetupRepair {
     pub description: Option<String>,
 }
 
-/// A Project Manager repairs a task held by `task_setup_blocked` (upstream-checkers
-/// §4.7, scenario 33): the fields change (audited with before and after), and a trusted
+/// A Project Manager repairs a task held by `task_setup_blocked` (docs/checkers.md, scenario 33): the fields change (audited with before and after), and a trusted
 /// retry is queued at once under the manager's authority; the blocked run's results
 /// stay readable. Refused with 409 `evaluation_not_held` unless the current run of the
 /// latest submission routed `task_setup_blocked`.

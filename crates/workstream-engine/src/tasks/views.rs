@@ -5,7 +5,7 @@
 //! * The contributor-safe view (submitters and reviewers of the project while the task
 //!   is READY, and the assignee) shows the work and its compensation terms, and never an
 //!   internal hash, a binding id, a route key, a policy status, the creator or the
-//!   assignee's id (§5.1 item 6, R48).
+//!   assignee's id (docs/rules.md, R48).
 //! * The submission requirements are the locked guide's artifact policy, as the
 //!   contributor must meet it.
 

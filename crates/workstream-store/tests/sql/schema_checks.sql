@@ -174,7 +174,7 @@ BEGIN
 END;
 $f$;
 
--- Ends the active lease on the entry and closes the entry (steps 3-4 of §2.2).
+-- Ends the active lease on the entry and closes the entry (steps 3-4 of the decision transaction, docs/lifecycle.md).
 CREATE FUNCTION pg_temp.close_round(l uuid) RETURNS void LANGUAGE plpgsql AS $f$
 BEGIN
     UPDATE review_leases SET disposition = 'consumed', ended_at = now() WHERE id = l;
@@ -257,7 +257,7 @@ BEGIN
 END;
 $f$;
 
--- T2 accepted in round 2 (the §2.2 accept branch without the reviewer's unpaid record):
+-- T2 accepted in round 2 (the decision transaction's accept branch without the reviewer's unpaid record):
 -- final acceptance, accepted_submission record and the 50 USD award
 -- 'fd000000-0000-7000-8000-0000000000a1' (no receipt yet).
 CREATE FUNCTION pg_temp.t2_accept() RETURNS void LANGUAGE plpgsql AS $f$
@@ -430,7 +430,7 @@ SELECT pg_temp.expect('guide: active without bundle refused',
         'a0000000-0000-7000-8000-000000000001')$$,
     '23514', 'project_guides_lifecycle_shape');
 
--- Contribution policy versions, rules, definitions (§1.4)
+-- Contribution policy versions, rules, definitions (docs/rules.md)
 SELECT pg_temp.expect('published version: edit refused',
     $$UPDATE contribution_policy_versions SET draft_terms = '{}' WHERE id = 'c3000000-0000-7000-8000-000000000001'$$,
     'WS001', 'contribution_policy_versions_freeze');
@@ -511,7 +511,7 @@ SELECT pg_temp.expect('active contribution policy without a published version re
               'a0000000-0000-7000-8000-000000000001')$$,
     '23514', 'contribution_policies_active_has_version');
 
--- Checker runs and results (§2.3.8, R20-R23)
+-- Checker runs and results (docs/lifecycle.md, R20-R23)
 SELECT pg_temp.expect('completed run: routing change refused',
     $$UPDATE checker_runs SET routing_recommendation = 'needs_revision'
       WHERE id = 'e5000000-0000-7000-8000-000000000001'$$, 'WS001', 'checker_runs_freeze');
@@ -597,7 +597,7 @@ SELECT pg_temp.expect('checker digest must match the bytes',
       VALUES (pg_temp.h('0'), 'x', '1', '{}', '\x00'::bytea, 1)$$,
     '23514', 'checker_components_bytes_match_digest');
 
--- Tasks (§2.1; R2, R11, R12)
+-- Tasks (docs/lifecycle.md; R2, R11, R12)
 SELECT pg_temp.expect('accepted task has no exit (AS33)',
     $$UPDATE tasks SET status = 'in_progress' WHERE id = 'e0000000-0000-7000-8000-000000000001'$$,
     'WS002', 'tasks_status_transition');
@@ -649,7 +649,7 @@ SELECT pg_temp.expect('task in review needs an assignee',
     $$UPDATE tasks SET assigned_to = NULL WHERE id = 'e0000000-0000-7000-8000-000000000002'$$,
     '23514', 'tasks_assignee_shape');
 
--- Assignments (R13, §1.5)
+-- Assignments (R13, docs/lifecycle.md)
 SELECT pg_temp.expect('second active assignment per task refused (R13)',
     $$INSERT INTO task_assignments (id, task_id, contributor_id, assigned_by, submitter_contribution_policy_version_id)
       VALUES (gen_random_uuid(), 'e0000000-0000-7000-8000-000000000002', 'a0000000-0000-7000-8000-000000000003',
@@ -942,7 +942,7 @@ SELECT pg_temp.expect('response echoing a stale digest refused (R34)',
         'e1000000-0000-7000-8000-000000000001', 'f9000000-0000-7000-8000-000000000001', pg_temp.h('0'), 'x')$$,
     '23503', 'submission_finding_responses_preparation_fk');
 
--- Revision context preparations (§2.3.7, R33, R34)
+-- Revision context preparations (docs/lifecycle.md, R33, R34)
 SELECT pg_temp.expect('second root preparation per review refused', $$
     SELECT pg_temp.t2_needs_revision();
     SELECT pg_temp.prepare(gen_random_uuid(), 'e0000000-0000-7000-8000-000000000002',
@@ -1159,7 +1159,7 @@ SELECT pg_temp.expect('fulfilled projection needs its receipt',
     $$UPDATE compensation_status_projections SET latest_receipt_id = NULL$$,
     '23514', 'compensation_status_projections_fulfilled_shape');
 
--- Actors, grants, configuration (§1.1, §1.4)
+-- Actors, grants, configuration (docs/security.md, docs/rules.md)
 SELECT pg_temp.expect('(issuer, subject) never rebound',
     $$INSERT INTO actor_identity_links (id, actor_profile_id, issuer, subject)
       VALUES (gen_random_uuid(), 'a0000000-0000-7000-8000-000000000005', 'https://auth.flow.local', 'sam')$$,
