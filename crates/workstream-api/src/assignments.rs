@@ -1,5 +1,5 @@
 //! `GET /me/assignments`: the tasks the caller holds or held, so a contributor can get
-//! back to their work (docs/checkers.md: one active assignment per task).
+//! back to their work (docs/rules.md, R13: one active assignment per task).
 //!
 //! | method | path | who | answers |
 //! |---|---|---|---|

@@ -3,7 +3,7 @@
 //! * `up`: the whole system on one machine. Without `WORKSTREAM_DATABASE_URL` it starts
 //!   the embedded PostgreSQL cluster under `WORKSTREAM_DATA_DIR` (default
 //!   `./.workstream`), migrates it and serves, working jobs in process (`--workers`,
-//!   default 1 slot); Ctrl-C drains HTTP and jobs and stops the cluster.
+//!   default four per core); Ctrl-C drains HTTP and jobs and stops the cluster.
 //!   `WORKSTREAM_ENVIRONMENT` defaults to `local` here.
 //! * `serve`: the API against `WORKSTREAM_DATABASE_URL`, whose schema must be current;
 //!   `WORKSTREAM_ENVIRONMENT` defaults to `production`. No jobs are worked in process
