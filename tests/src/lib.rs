@@ -12,9 +12,10 @@
 //! are installed on first use, or the test is skipped loudly: [`toolchains`].
 #![deny(missing_docs)]
 
+pub mod s3;
 pub mod toolchains;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,6 +61,9 @@ pub struct TestServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     worker_stop: Option<tokio::sync::oneshot::Sender<()>>,
     pipeline_dir: Option<tempfile::TempDir>,
+    /// Where the pipeline's objects are stored as files: `<pipeline dir>/objects`, or
+    /// the bucket prefix's directory on the test S3 server.
+    objects_root: Option<PathBuf>,
     pipeline: Option<Arc<Pipeline>>,
     /// The key the test seals the audit ledger with ([`TestServer::seal_audit`]); the
     /// server checks checkpoints against its public half.
@@ -145,9 +149,10 @@ impl TestServer {
         )
         .expect("local verifier");
         let sandbox = Sandbox::new(SandboxConfig::new(dir.join("checker-cache"))).expect("sandbox");
+        let (objects, objects_root) = test_object_store(dir);
         let pipeline = Arc::new(Pipeline {
             checkers: Checkers::new(Arc::new(sandbox)),
-            objects: ObjectStore::local(dir.join("objects")).expect("object store"),
+            objects,
             scratch: dir.join("scratch"),
         });
         // Sized as `workstream up` sizes its pool: HTTP's share and the worker's.
@@ -182,6 +187,7 @@ impl TestServer {
             server.worker_stop = Some(stop);
         }
         server.pipeline = Some(pipeline);
+        server.objects_root = Some(objects_root);
         server
     }
 
@@ -231,6 +237,7 @@ impl TestServer {
             shutdown: Some(shutdown),
             worker_stop: None,
             pipeline_dir: None,
+            objects_root: None,
             pipeline: None,
             audit_key,
             audit_objects,
@@ -265,6 +272,15 @@ impl TestServer {
             .as_ref()
             .expect("started with a pipeline")
             .path()
+    }
+
+    /// The directory where the pipeline's objects lie as files, key by key (a content
+    /// key `sha256/ab/cd/<hex>` is a path under it), whether the store is local or the
+    /// test S3 server (whose files these are): for tests that count or damage them.
+    pub fn objects_root(&self) -> &std::path::Path {
+        self.objects_root
+            .as_deref()
+            .expect("started with a pipeline")
     }
 
     /// The packet pipeline of a server started with [`TestServer::start_with_pipeline`].
@@ -567,6 +583,35 @@ async fn scan_errors(
         ));
     }
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// The packet store of a test server under `dir` and where its objects lie as files:
+/// `dir/objects`, or with
+/// `WORKSTREAM_TEST_OBJECT_STORE=s3` a prefix of its own on the test binary's S3 server
+/// ([`s3::TestS3`]); that server unavailable is the toolchain rule's skip or failure.
+fn test_object_store(dir: &Path) -> (ObjectStore, PathBuf) {
+    if s3::requested() {
+        match s3::TestS3::shared() {
+            Ok(server) => {
+                let url = server.url();
+                let settings = server.settings();
+                let settings: Vec<(&str, &str)> =
+                    settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let store = ObjectStore::from_url_with(&url, &settings)
+                    .expect("an object store on the test S3 server");
+                return (store, server.files_of(&url));
+            }
+            Err(reason) => {
+                // Asked for S3 and cannot have it: never pass on the local store.
+                panic!(
+                    "{}=s3 but no S3 server: {reason}",
+                    s3::OBJECT_STORE_VARIABLE
+                );
+            }
+        }
+    }
+    let root = dir.join("objects");
+    (ObjectStore::local(&root).expect("object store"), root)
 }
 
 #[cfg(test)]

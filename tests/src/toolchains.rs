@@ -1,7 +1,8 @@
 //! Tools from outside Cargo that some tests drive (Node with the browser driver
 //! `playwright-core` from npm and Debian's `chromium` for the browser test; componentize-py
 //! from PyPI and componentize-js from npm for the checker language tests; the OpenAPI
-//! validators from PyPI: [`pip_packages`]), and the one rule for a tool that is missing.
+//! validators from PyPI: [`pip_packages`]; the S3-compatible server `s3s-fs` from
+//! crates.io: [`cargo_tool`]), and the one rule for a tool that is missing.
 //!
 //! The README's `cargo test --workspace` runs on a fresh clone with nothing installed by
 //! hand, so a test installs what it needs on first use: registry packages always (`npm
@@ -270,6 +271,68 @@ fn running_as_root() -> bool {
 }
 
 /// An exclusive lock on `path` (created if missing), held until the file is dropped.
+/// The binary `binary` of the crates.io package `package` at exactly `version` (with
+/// `features`), installed with `cargo install --locked` into cargo's own `bin` directory
+/// on first use (compiled from the registry's source: minutes, once per machine),
+/// holding `<cargo home>/.workstream-install-<package>.lock`. Returns its path.
+pub fn cargo_tool(
+    binary: &str,
+    package: &str,
+    version: &str,
+    features: &[&str],
+) -> Result<PathBuf, Unavailable> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .ok_or_else(|| Unavailable("neither CARGO_HOME nor HOME is set".into()))?;
+    let path = home.join("bin").join(binary);
+    // The exact version, as `cargo install` records it in `.crates.toml`.
+    let installed = || {
+        path.exists()
+            && std::fs::read_to_string(home.join(".crates.toml"))
+                .is_ok_and(|t| t.contains(&format!("\"{package} {version} ")))
+    };
+    if installed() {
+        return Ok(path);
+    }
+    let _one_install = exclusive(&home.join(format!(".workstream-install-{package}.lock")))?;
+    if installed() {
+        return Ok(path);
+    }
+    let started = Instant::now();
+    announce(&format!(
+        "installing {package} {version} with cargo install (once per machine)"
+    ));
+    let mut install = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    install.args(["install", "--locked", "--version", version, package]);
+    if !features.is_empty() {
+        install.args(["--features", &features.join(",")]);
+    }
+    // A parent build's settings must not leak into this one.
+    for variable in [
+        "CARGO_TARGET_DIR",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+    ] {
+        install.env_remove(variable);
+    }
+    let out = install
+        .output()
+        .map_err(|e| Unavailable(format!("cargo install {package} did not start: {e}")))?;
+    if !out.status.success() || !installed() {
+        return Err(Unavailable(format!(
+            "cargo install {package} {version} failed: {}",
+            tail(&out)
+        )));
+    }
+    announce(&format!(
+        "installed {package} {version} in {:.0} s",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(path)
+}
+
 fn exclusive(path: &Path) -> Result<File, Unavailable> {
     let locked = OpenOptions::new()
         .create(true)

@@ -367,7 +367,7 @@ async fn a_post_submit_failure_returns_the_task_with_the_finding_then_v2_reaches
 /// The stored archive's file under the test server's object store.
 fn stored_object(s: &Setup, archive_sha256: &str) -> std::path::PathBuf {
     let hex = archive_sha256.strip_prefix("sha256:").unwrap();
-    let root = s.server.pipeline_root().join("objects");
+    let root = s.server.objects_root();
     root.join("sha256")
         .join(&hex[..2])
         .join(&hex[2..4])
@@ -613,7 +613,7 @@ fn stored_objects(s: &Setup) -> usize {
                 .sum()
         })
     }
-    files(&s.server.pipeline_root().join("objects"))
+    files(&s.server.objects_root().join("sha256"))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -204,15 +204,10 @@ async fn upload(server: &TestServer, who: &TestActor, task: Uuid, round: usize) 
     body
 }
 
-/// A new task taken to a submission over HTTP by a submitter of its own (the active
-/// task cap is per submitter); returns (task, submission).
-async fn submission(
-    server: &TestServer,
-    pm: &TestActor,
-    project: Uuid,
-    round: usize,
-) -> (Uuid, Uuid) {
-    let submitter = server.actor(&format!("crash-submitter-{round}")).await;
+/// The `n`th new task taken to a submission over HTTP by a submitter of its own (the
+/// active task cap is per submitter); returns (task, submission).
+async fn submission(server: &TestServer, pm: &TestActor, project: Uuid, n: usize) -> (Uuid, Uuid) {
+    let submitter = server.actor(&format!("crash-submitter-{n}")).await;
     server
         .grant_project_role(&submitter, project, ProjectRole::Submitter)
         .await;
@@ -220,7 +215,7 @@ async fn submission(
         server,
         &format!("/projects/{project}/tasks"),
         pm,
-        json!({"title": format!("Prove lemma {round}"), "description": "Write outputs/final-answer.md.",
+        json!({"title": format!("Prove lemma {n}"), "description": "Write outputs/final-answer.md.",
                "acceptance_criteria": "A complete, checked proof of the lemma.",
                "rejection_criteria": "Gaps.", "difficulty": "medium", "estimated_time_minutes": 30}),
     )
@@ -240,7 +235,7 @@ async fn submission(
         let answer = post(server, &format!("/tasks/{task}/{action}"), who, body).await;
         assert_eq!(answer.status, 200, "{action}: {}", answer.body);
     }
-    let admitted = upload(server, &submitter, task, round).await;
+    let admitted = upload(server, &submitter, task, n).await;
     let submitted = post(
         server,
         &format!("/tasks/{task}/submissions"),
@@ -393,8 +388,12 @@ async fn killed_workers_lose_nothing_and_duplicate_nothing() {
     // not a round, and another is made (a bounded number of times).
     let mut missed = 0;
     let mut round = 0;
+    // Each submission has a submitter of its own (the active task cap), so a round made
+    // again after a missed one must not reuse the previous submitter's name.
+    let mut made = 0;
     while round < ROUNDS {
-        let (task, submission) = submission(&server, &pm, project, round).await;
+        let (task, submission) = submission(&server, &pm, project, made).await;
+        made += 1;
 
         // Wait for a worker to hold the job's lease.
         let deadline = Instant::now() + ROUND_TIMEOUT;

@@ -138,10 +138,28 @@ impl ObjectStore {
     /// multipart copy; `AWS_COPY_IF_NOT_EXISTS` overrides it (e.g. `header:...` for a
     /// store that has its own header).
     pub fn from_url(url: &str) -> Result<Self, ObjectError> {
+        Self::from_url_with(url, &[])
+    }
+
+    /// [`ObjectStore::from_url`], with S3 settings given here on top of the `AWS_*`
+    /// environment (as `(key, value)`, the keys the variables' lowercase names:
+    /// `aws_endpoint`, `aws_access_key_id`, ...). A test harness gives its own server's
+    /// settings this way, without touching the process environment.
+    pub fn from_url_with(url: &str, s3_settings: &[(&str, &str)]) -> Result<Self, ObjectError> {
         if let Some(rest) = url.strip_prefix("s3://") {
             let prefix = rest.split_once('/').map_or("", |(_, path)| path);
             let mut builder = AmazonS3Builder::from_env().with_url(url);
-            if std::env::var_os("AWS_COPY_IF_NOT_EXISTS").is_none() {
+            for (key, value) in s3_settings {
+                let key: object_store::aws::AmazonS3ConfigKey = key.parse().map_err(|e| {
+                    ObjectError::Configuration(format!("not an S3 setting: {key}: {e}"))
+                })?;
+                builder = builder.with_config(key, *value);
+            }
+            let copy_mode_given = std::env::var_os("AWS_COPY_IF_NOT_EXISTS").is_some()
+                || s3_settings
+                    .iter()
+                    .any(|(key, _)| key.eq_ignore_ascii_case("aws_copy_if_not_exists"));
+            if !copy_mode_given {
                 builder = builder.with_copy_if_not_exists(S3CopyIfNotExists::Multipart);
             }
             let backend = builder.build()?;

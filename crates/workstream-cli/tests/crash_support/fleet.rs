@@ -1,6 +1,7 @@
 //! The processes of a deployment, as real `workstream` binaries: API servers (`serve`,
 //! and `up` against the same external database) and `workstream worker`s, all on one
-//! database and one object store. Each can be SIGKILLed and started again (a server on
+//! database and one object store (a directory, or a real S3-compatible server with
+//! `WORKSTREAM_TEST_OBJECT_STORE=s3`). Each can be SIGKILLed and started again (a server on
 //! the port it had, so clients find it again; a worker under a new worker id, as a new
 //! process on a host would get).
 //!
@@ -46,7 +47,11 @@ struct Member {
 pub struct Fleet {
     binary: PathBuf,
     database_url: String,
-    objects: PathBuf,
+    /// `WORKSTREAM_OBJECT_STORE_URL` of every process: a directory, or with
+    /// `WORKSTREAM_TEST_OBJECT_STORE=s3` a bucket prefix on the test S3 server.
+    objects: String,
+    /// The `AWS_*` settings that go with an S3 store.
+    s3_env: Vec<(String, String)>,
     dir: PathBuf,
     members: BTreeMap<String, Member>,
     /// The lease of the worker processes, in seconds.
@@ -55,12 +60,21 @@ pub struct Fleet {
 
 impl Fleet {
     pub fn new(database_url: &str, dir: &Path) -> Fleet {
-        let objects = dir.join("objects");
-        std::fs::create_dir_all(&objects).unwrap();
+        let (objects, s3_env) = if workstream_e2e::s3::requested() {
+            let server = workstream_e2e::s3::TestS3::shared().unwrap_or_else(|reason| {
+                panic!("WORKSTREAM_TEST_OBJECT_STORE=s3 but no S3 server: {reason}")
+            });
+            (server.url(), server.env())
+        } else {
+            let objects = dir.join("objects");
+            std::fs::create_dir_all(&objects).unwrap();
+            (objects.display().to_string(), Vec::new())
+        };
         Fleet {
             binary: PathBuf::from(env!("CARGO_BIN_EXE_workstream")),
             database_url: database_url.to_owned(),
             objects,
+            s3_env,
             dir: dir.to_owned(),
             members: BTreeMap::new(),
             lease_seconds: 2,
@@ -73,6 +87,7 @@ impl Fleet {
         command
             .env("WORKSTREAM_DATABASE_URL", &self.database_url)
             .env("WORKSTREAM_OBJECT_STORE_URL", &self.objects)
+            .envs(self.s3_env.iter().map(|(k, v)| (k, v)))
             .env("WORKSTREAM_DATA_DIR", data_dir)
             // One audit signing key for the deployment: every process seals with it.
             .env(
