@@ -52,23 +52,6 @@ async fn walk(s: &Setup, path: &str, actor: &TestActor, limit: u32) -> Vec<Value
     }
 }
 
-/// Waits until no job is waiting or running.
-async fn settle(s: &Setup) {
-    for _ in 0..600 {
-        let busy: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM jobs WHERE state IN ('available', 'retryable', 'running')",
-        )
-        .fetch_one(s.server.database.pool())
-        .await
-        .unwrap();
-        if busy == 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the job queue did not drain");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_auditor_filters_pages_and_exports_a_projects_audit_events() {
     let s = in_review("exports-audit", Terms::Paid).await;
@@ -80,7 +63,7 @@ async fn an_auditor_filters_pages_and_exports_a_projects_audit_events() {
     assert_eq!(answer.status, 201, "{}", answer.body);
     // The decision's jobs (award delivery, reputation) write events of their own: let
     // them finish, so that the pages, the rows and the export read one history.
-    settle(&s).await;
+    s.jobs_drained().await;
     let events = format!("/projects/{}/audit-events", s.project);
 
     // Every page in time order; together they are the project's events, each once.

@@ -666,18 +666,7 @@ async fn a_cycle_moves_the_metrics_an_operator_scrapes() {
     let answer = s.accept(json!([])).await;
     assert_eq!(answer.status, 201, "{}", answer.body);
     // The award deliveries and reputation run after the decision: wait for the queue.
-    for _ in 0..300 {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM jobs WHERE state IN ('available', 'retryable', 'running')",
-        )
-        .fetch_one(s.server.database.pool())
-        .await
-        .unwrap();
-        if waiting == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    s.jobs_drained().await;
     let (status, after) = scrape(Some(&operator)).await;
     assert_eq!(status, 200, "{after}");
 

@@ -393,6 +393,24 @@ impl Setup {
             .await
     }
 
+    /// Waits until no job is waiting or running (a decision's award deliveries and
+    /// reputation run after it commits), at most a minute.
+    pub async fn jobs_drained(&self) {
+        for _ in 0..600 {
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM jobs WHERE state IN ('available', 'retryable', 'running')",
+            )
+            .fetch_one(self.server.database.pool())
+            .await
+            .unwrap();
+            if busy == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the job queue did not drain");
+    }
+
     /// One count from the database with the task bound as `$1`.
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
