@@ -12,6 +12,7 @@
 //! are installed on first use, or the test is skipped loudly: [`toolchains`].
 #![deny(missing_docs)]
 
+mod conformance;
 pub mod s3;
 pub mod toolchains;
 
@@ -73,6 +74,8 @@ pub struct TestServer {
     _audit_dir: tempfile::TempDir,
     /// Error answers that carried database text (checked when the server drops).
     leaks: Leaks,
+    /// Answers that differed from the API document (checked when the server drops).
+    departures: conformance::Departures,
 }
 
 /// A provisioned actor and a valid token for them.
@@ -220,8 +223,9 @@ impl TestServer {
             state = state.with_pipeline(pipeline);
         }
         let leaks = Leaks::default();
+        let departures = conformance::Departures::default();
         let app = router(state).layer(axum::middleware::from_fn_with_state(
-            leaks.clone(),
+            (leaks.clone(), departures.clone()),
             scan_errors,
         ));
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -243,6 +247,7 @@ impl TestServer {
             audit_objects,
             _audit_dir: audit_dir,
             leaks,
+            departures,
         }
     }
 
@@ -520,6 +525,15 @@ impl Drop for TestServer {
                 leaked.join("\n")
             );
         }
+        // And every answer was checked against the API document.
+        let departed = std::mem::take(&mut *self.departures.0.lock().expect("departures lock"));
+        if !departed.is_empty() && !std::thread::panicking() {
+            panic!(
+                "{} answer(s) differed from the API document:\n{}",
+                departed.len(),
+                departed.join("\n")
+            );
+        }
     }
 }
 
@@ -562,20 +576,57 @@ fn database_word(body: &[u8]) -> Option<&'static str> {
 /// Reads every answer of 400 or more and records it when it carries database text
 /// ([`DATABASE_WORDS`]); the answer itself goes on unchanged.
 async fn scan_errors(
-    axum::extract::State(leaks): axum::extract::State<Leaks>,
+    axum::extract::State(scans): axum::extract::State<(Leaks, conformance::Departures)>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    let (leaks, departures) = scans;
     let line = format!("{} {}", request.method(), request.uri());
+    let method = request.method().clone();
+    let api_path = request
+        .uri()
+        .path()
+        .strip_prefix("/api/v1")
+        .map(str::to_owned);
     let response = next.run(request).await;
-    if response.status().as_u16() < 400 {
+    let content_type = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let json = content_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("application/json"));
+    if response.status().as_u16() < 400 && !json {
+        if let Some(path) = &api_path {
+            conformance::check(
+                &departures,
+                &method,
+                path,
+                response.status(),
+                content_type.as_deref(),
+                &axum::body::Bytes::new(),
+            );
+        }
         return response;
     }
     let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
         return axum::response::Response::from_parts(parts, axum::body::Body::empty());
     };
-    if let Some(word) = database_word(&bytes) {
+    if let Some(path) = &api_path {
+        conformance::check(
+            &departures,
+            &method,
+            path,
+            parts.status,
+            content_type.as_deref(),
+            &bytes,
+        );
+    }
+    if parts.status.as_u16() >= 400
+        && let Some(word) = database_word(&bytes)
+    {
         leaks.0.lock().expect("leaks lock").push(format!(
             "{line} -> {} ({word:?}): {}",
             parts.status,

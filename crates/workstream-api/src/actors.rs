@@ -10,12 +10,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use workstream_domain::roles::AdminRole;
+use workstream_domain::roles::{AdminRole, ProjectRole, ScopeType};
 use workstream_engine::authority::actors::{StatusChange, change_status};
 use workstream_engine::authority::{links, services};
 use workstream_store::actors::{self as stored, ActorProfile, IdentityLink};
@@ -25,7 +25,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{ApiRoutes, Doc};
+use crate::openapi::{Answer, ApiRoutes, Doc};
 use crate::rate_limit;
 
 /// The actor routes, relative to `/api/v1`.
@@ -110,7 +110,7 @@ pub fn routes() -> ApiRoutes {
                 .who(ADMIN)
                 .created("`{actor_profile_id, service_identity, issuer, subject}`")
                 .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["identity_already_linked"])
+                .refuses(StatusCode::CONFLICT, &["identity_already_linked", "service_identity_exists"])
                 .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["unknown_service_identity", "invalid_subject", "invalid_reason"])
                 .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
         )
@@ -121,7 +121,11 @@ fn status_doc(summary: &'static str, who: &'static str) -> Doc {
     Doc::new(summary)
         .who(who)
         .ok("the changed record")
-        .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+        .refuses(
+            StatusCode::FORBIDDEN,
+            &["permission_not_granted", "resource_guard_denied"],
+        )
+        .refuses(StatusCode::NOT_FOUND, &["actor_not_found"])
         .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_reason"])
         .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"])
 }
@@ -155,37 +159,119 @@ fn may_read_actors(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-fn profile_view(profile: &ActorProfile) -> Value {
-    json!({
-        "actor_profile_id": profile.id,
-        "actor_kind": profile.kind,
-        "status": profile.status,
-        "display_name": profile.display_name,
-        "contact_email": profile.contact_email,
-        "service_identity": profile.service_identity,
-        "created_at": profile.created_at,
-        "status_changed_at": profile.status_changed_at,
-        "status_changed_by": profile.status_changed_by,
-        "status_reason": profile.status_reason,
-    })
+/// An actor's profile, as access administrators and auditors read it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProfileView {
+    actor_profile_id: Uuid,
+    /// `human` or `service`.
+    actor_kind: String,
+    /// `active`, `suspended` or `deactivated`.
+    status: String,
+    /// Empty until the person names themself.
+    display_name: String,
+    contact_email: Option<String>,
+    /// The fixed identity of a service principal; null for people.
+    service_identity: Option<String>,
+    created_at: DateTime<Utc>,
+    status_changed_at: Option<DateTime<Utc>>,
+    status_changed_by: Option<Uuid>,
+    status_reason: Option<String>,
 }
 
-fn link_view(link: &IdentityLink) -> Value {
-    json!({
-        "id": link.id,
-        "actor_profile_id": link.actor_profile_id,
-        "issuer": link.issuer,
-        "subject": link.subject,
-        "status": link.status,
-        "linked_at": link.linked_at,
-        "revoked_at": link.revoked_at,
-        "revoked_by": link.revoked_by,
-        "revoke_reason": link.revoke_reason,
-    })
+impl From<&ActorProfile> for ProfileView {
+    fn from(profile: &ActorProfile) -> ProfileView {
+        ProfileView {
+            actor_profile_id: profile.id,
+            actor_kind: profile.kind.clone(),
+            status: profile.status.clone(),
+            display_name: profile.display_name.clone(),
+            contact_email: profile.contact_email.clone(),
+            service_identity: profile.service_identity.clone(),
+            created_at: profile.created_at,
+            status_changed_at: profile.status_changed_at,
+            status_changed_by: profile.status_changed_by,
+            status_reason: profile.status_reason.clone(),
+        }
+    }
+}
+
+/// An identity link: an issuer and subject that sign in as a profile.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LinkView {
+    id: Uuid,
+    actor_profile_id: Uuid,
+    issuer: String,
+    subject: String,
+    /// `active` or `revoked`.
+    status: String,
+    linked_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    revoked_by: Option<Uuid>,
+    revoke_reason: Option<String>,
+}
+
+impl From<&IdentityLink> for LinkView {
+    fn from(link: &IdentityLink) -> LinkView {
+        LinkView {
+            id: link.id,
+            actor_profile_id: link.actor_profile_id,
+            issuer: link.issuer.clone(),
+            subject: link.subject.clone(),
+            status: link.status.clone(),
+            linked_at: link.linked_at,
+            revoked_at: link.revoked_at,
+            revoked_by: link.revoked_by,
+            revoke_reason: link.revoke_reason.clone(),
+        }
+    }
+}
+
+/// A list of identity links.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LinkList {
+    items: Vec<LinkView>,
+}
+
+/// The caller's own profile with the grants they hold.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Me {
+    actor_profile_id: Uuid,
+    /// `human` or `service`.
+    actor_kind: String,
+    /// `active` (a suspended or deactivated actor's token is refused).
+    status: String,
+    /// Always `["contributor"]`: the product's one sign-in domain.
+    domains: Vec<&'static str>,
+    /// The distinct administrative roles held, sorted.
+    admin_roles: Vec<AdminRole>,
+    admin_role_grants: Vec<MyAdminGrant>,
+    project_role_grants: Vec<MyProjectGrant>,
+    /// Empty until the person sets it (`PATCH /actors/me`).
+    display_name: String,
+    /// What others see: the display name, else the sign-in subject.
+    name: String,
+    contact_email: Option<String>,
+}
+
+/// One administrative grant the caller holds.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MyAdminGrant {
+    id: Uuid,
+    role: AdminRole,
+    scope_type: ScopeType,
+    scope_project_id: Option<Uuid>,
+}
+
+/// One project role the caller holds.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MyProjectGrant {
+    id: Uuid,
+    project_id: Uuid,
+    role: ProjectRole,
 }
 
 /// `GET /actors/me`: the caller's profile, admin roles and project grants.
-async fn me(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Value>, ApiError> {
+async fn me(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Me>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let profile = stored::profile(&mut conn, caller.actor_id, false)
         .await?
@@ -207,7 +293,7 @@ async fn set_my_name(
     State(state): State<AppState>,
     caller: Caller,
     Json(value): Json<Value>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Me>, ApiError> {
     let body: NameBody = crate::extract::body(&value)?;
     let mut tx = state.pool.begin().await?;
     let profile = workstream_engine::authority::actors::set_display_name(
@@ -223,44 +309,41 @@ async fn set_my_name(
 }
 
 /// The caller's profile with their grants, as `GET /actors/me` shows it.
-fn me_view(caller: &Caller, profile: &ActorProfile, name: &str) -> Value {
-    let mut admin_roles: Vec<&str> = caller
-        .grants
-        .admin
-        .iter()
-        .map(|g| g.role.as_str())
-        .collect();
-    admin_roles.sort_unstable();
+fn me_view(caller: &Caller, profile: &ActorProfile, name: &str) -> Me {
+    let mut admin_roles: Vec<AdminRole> = caller.grants.admin.iter().map(|g| g.role).collect();
+    admin_roles.sort_unstable_by_key(|role| role.as_str());
     admin_roles.dedup();
-    let admin_grants: Vec<Value> = caller
-        .grants
-        .admin
-        .iter()
-        .map(|g| {
-            json!({
-                "id": g.id, "role": g.role, "scope_type": g.scope.scope_type(),
-                "scope_project_id": g.scope.project_id(),
+    Me {
+        actor_profile_id: profile.id,
+        actor_kind: profile.kind.clone(),
+        status: profile.status.clone(),
+        domains: vec!["contributor"],
+        admin_roles,
+        admin_role_grants: caller
+            .grants
+            .admin
+            .iter()
+            .map(|g| MyAdminGrant {
+                id: g.id,
+                role: g.role,
+                scope_type: g.scope.scope_type(),
+                scope_project_id: g.scope.project_id(),
             })
-        })
-        .collect();
-    let project_grants: Vec<Value> = caller
-        .grants
-        .project
-        .iter()
-        .map(|g| json!({ "id": g.id, "project_id": g.project_id, "role": g.role }))
-        .collect();
-    json!({
-        "actor_profile_id": profile.id,
-        "actor_kind": profile.kind,
-        "status": profile.status,
-        "domains": ["contributor"],
-        "admin_roles": admin_roles,
-        "admin_role_grants": admin_grants,
-        "project_role_grants": project_grants,
-        "display_name": profile.display_name,
-        "name": name,
-        "contact_email": profile.contact_email,
-    })
+            .collect(),
+        project_role_grants: caller
+            .grants
+            .project
+            .iter()
+            .map(|g| MyProjectGrant {
+                id: g.id,
+                project_id: g.project_id,
+                role: g.role,
+            })
+            .collect(),
+        display_name: profile.display_name.clone(),
+        name: name.to_owned(),
+        contact_email: profile.contact_email.clone(),
+    }
 }
 
 /// `GET /actors/{id}`.
@@ -268,13 +351,13 @@ async fn actor(
     State(state): State<AppState>,
     caller: Caller,
     Ids(actor_id): Ids<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ProfileView>, ApiError> {
     may_read_actors(&caller)?;
     let mut conn = state.pool.acquire().await?;
     let profile = stored::profile(&mut conn, actor_id, false)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(axum::Json(profile_view(&profile)))
+    Ok(axum::Json(ProfileView::from(&profile)))
 }
 
 /// `GET /actors/{id}/identity-links`.
@@ -282,16 +365,16 @@ async fn identity_links(
     State(state): State<AppState>,
     caller: Caller,
     Ids(actor_id): Ids<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<LinkList>, ApiError> {
     may_read_actors(&caller)?;
     let mut conn = state.pool.acquire().await?;
     stored::profile(&mut conn, actor_id, false)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let links = stored::links_of(&mut conn, actor_id).await?;
-    Ok(axum::Json(
-        json!({ "items": links.iter().map(link_view).collect::<Vec<_>>() }),
-    ))
+    Ok(axum::Json(LinkList {
+        items: links.iter().map(LinkView::from).collect(),
+    }))
 }
 
 /// The body of every status change: a reason.
@@ -309,7 +392,7 @@ async fn status_change(
     body: ReasonBody,
     change: StatusChange,
     operation: &'static str,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ProfileView>, ApiError> {
     let grant = access_administrator(&caller)?;
     rate_limit::admin_mutation(&state, &caller).await?;
     let request = json!({ "path": { "actor_id": actor_id }, "body": { "reason": body.reason } });
@@ -331,7 +414,7 @@ async fn status_change(
                 &ctx,
             )
             .await?;
-            Ok((StatusCode::OK, profile_view(&profile)))
+            Ok((StatusCode::OK, ProfileView::from(&profile)))
         },
     )
     .await
@@ -344,7 +427,7 @@ async fn suspend(
     key: IdempotencyKey,
     Ids(actor_id): Ids<Uuid>,
     Json(body): Json<ReasonBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ProfileView>, ApiError> {
     status_change(
         state,
         caller,
@@ -364,7 +447,7 @@ async fn reactivate(
     key: IdempotencyKey,
     Ids(actor_id): Ids<Uuid>,
     Json(body): Json<ReasonBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ProfileView>, ApiError> {
     status_change(
         state,
         caller,
@@ -384,7 +467,7 @@ async fn deactivate(
     key: IdempotencyKey,
     Ids(actor_id): Ids<Uuid>,
     Json(body): Json<ReasonBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ProfileView>, ApiError> {
     status_change(
         state,
         caller,
@@ -404,7 +487,7 @@ async fn link_change(
     link_id: Uuid,
     body: ReasonBody,
     revoke: bool,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<LinkView>, ApiError> {
     let grant = access_administrator(&caller)?;
     rate_limit::admin_mutation(&state, &caller).await?;
     let operation = if revoke {
@@ -431,7 +514,7 @@ async fn link_change(
                 &ctx,
             )
             .await?;
-            Ok((StatusCode::OK, link_view(&link)))
+            Ok((StatusCode::OK, LinkView::from(&link)))
         },
     )
     .await
@@ -444,7 +527,7 @@ async fn revoke_link(
     key: IdempotencyKey,
     Ids(link_id): Ids<Uuid>,
     Json(body): Json<ReasonBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<LinkView>, ApiError> {
     link_change(state, caller, key, link_id, body, true).await
 }
 
@@ -455,7 +538,7 @@ async fn reactivate_link(
     key: IdempotencyKey,
     Ids(link_id): Ids<Uuid>,
     Json(body): Json<ReasonBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<LinkView>, ApiError> {
     link_change(state, caller, key, link_id, body, false).await
 }
 
@@ -474,19 +557,10 @@ struct ServiceActorBody {
 async fn service_actors(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ServicePrincipals>, ApiError> {
     may_read_actors(&caller)?;
-    /// A service principal with its identity links.
-    #[derive(sqlx::FromRow)]
-    struct ServiceRow {
-        id: Uuid,
-        service_identity: Option<String>,
-        status: String,
-        created_at: chrono::DateTime<chrono::Utc>,
-        links: Value,
-    }
-    let rows: Vec<ServiceRow> = sqlx::query_as(
-        "SELECT p.id, p.service_identity, p.status, p.created_at, \
+    let rows: Vec<ServicePrincipal> = sqlx::query_as(
+        "SELECT p.id AS actor_profile_id, p.service_identity, p.status, p.created_at, \
                 coalesce(jsonb_agg(jsonb_build_object('id', l.id, 'issuer', l.issuer, \
                     'subject', l.subject, 'status', l.status) ORDER BY l.linked_at) \
                   FILTER (WHERE l.id IS NOT NULL), '[]') AS links \
@@ -495,19 +569,49 @@ async fn service_actors(
     )
     .fetch_all(&state.pool)
     .await?;
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|row| {
-            json!({
-                "actor_profile_id": row.id, "service_identity": row.service_identity,
-                "status": row.status, "created_at": row.created_at, "links": row.links,
-            })
-        })
-        .collect();
-    Ok(axum::Json(json!({
-        "items": items,
-        "service_identities": services::SERVICE_IDENTITIES,
-    })))
+    Ok(axum::Json(ServicePrincipals {
+        items: rows,
+        service_identities: services::SERVICE_IDENTITIES,
+    }))
+}
+
+/// Every service principal, and the identities one may be created for.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ServicePrincipals {
+    /// Oldest first.
+    items: Vec<ServicePrincipal>,
+    service_identities: &'static [&'static str],
+}
+
+/// A service principal with the identities it signs in as.
+#[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
+pub struct ServicePrincipal {
+    actor_profile_id: Uuid,
+    service_identity: Option<String>,
+    status: String,
+    created_at: DateTime<Utc>,
+    #[sqlx(json)]
+    links: Vec<ServiceLink>,
+}
+
+/// An identity a service principal signs in as.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ServiceLink {
+    id: Uuid,
+    issuer: String,
+    subject: String,
+    /// `active` or `revoked`.
+    status: String,
+}
+
+/// A service principal just provisioned.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NewServicePrincipal {
+    actor_profile_id: Uuid,
+    service_identity: String,
+    /// This server's token issuer: the only one whose tokens reach it.
+    issuer: String,
+    subject: String,
 }
 
 async fn create_service_actor(
@@ -515,7 +619,7 @@ async fn create_service_actor(
     caller: Caller,
     key: IdempotencyKey,
     Json(body): Json<ServiceActorBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<NewServicePrincipal>, ApiError> {
     access_administrator(&caller)?;
     rate_limit::admin_mutation(&state, &caller).await?;
     let request = json!({ "body": {
@@ -544,10 +648,12 @@ async fn create_service_actor(
             .await?;
             Ok((
                 StatusCode::CREATED,
-                json!({
-                    "actor_profile_id": id, "service_identity": body.service_identity,
-                    "issuer": issuer, "subject": body.subject,
-                }),
+                NewServicePrincipal {
+                    actor_profile_id: id,
+                    service_identity: body.service_identity,
+                    issuer,
+                    subject: body.subject,
+                },
             ))
         },
     )

@@ -34,7 +34,7 @@ use crate::extract::Multipart as MultipartBody;
 use axum::Extension;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use workstream_domain::Digest;
 use workstream_domain::roles::AdminRole;
@@ -45,7 +45,7 @@ use crate::auth::Caller;
 use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{ApiRoutes, Doc};
+use crate::openapi::{Answer, ApiRoutes, Doc};
 
 /// Most bytes a published component may have: the Python and JavaScript toolchains
 /// make 12-18 MB components; 64 MiB leaves room for bigger runtimes.
@@ -72,7 +72,8 @@ pub fn routes() -> ApiRoutes {
                 .who("a project manager or operator (any scope): whoever may configure checker policies")
                 .streamed()
                 .parts(&[("component", "the WebAssembly component (`.wasm`), at most 64 MiB")])
-                .created("the registry record `{digest, name, version, description, config_schema, contract, byte_count, builtin, registered_by, registered_at}`; 200 with the existing record when the same bytes were published before")
+                .created("the registry record `{digest, name, version, description, config_schema, contract, byte_count, builtin, registered_by, registered_at}`")
+                .also(StatusCode::OK, "the existing registry record: the same bytes were published before")
                 .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
                 .refuses(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -165,7 +166,7 @@ async fn publish(
     caller: Caller,
     key: IdempotencyKey,
     MultipartBody(multipart): MultipartBody,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     // The body is read before the refusal: a server that answers while a client is
     // still sending a 15 MB component makes the client see a broken pipe, not the
     // answer. It is bounded, and the caller is authenticated.
@@ -184,7 +185,9 @@ async fn publish(
     let digest = Digest::of_bytes(&bytes).to_string();
     // Bytes published before: the record, without compiling anything.
     if let Some(existing) = workstream_store::checkers::get(&state.pool, &digest).await? {
-        return Ok((StatusCode::OK, axum::Json(json!(existing))).into_response());
+        return Ok(Answer::holding(
+            (StatusCode::OK, axum::Json(json!(existing))).into_response(),
+        ));
     }
     let validated =
         workstream_engine::checkers::validate_for_publication(pipeline.checkers.sandbox(), &bytes)

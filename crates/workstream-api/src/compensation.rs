@@ -28,7 +28,7 @@ use crate::error::ApiError;
 use crate::extract::{Empty, Ids, Json, Query};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{ApiRoutes, Doc};
+use crate::openapi::{Answer, ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 
 /// The payment routes, relative to `/api/v1`.
@@ -41,8 +41,10 @@ pub fn routes() -> ApiRoutes {
             report_fulfillment,
             Doc::new("Report an award's fulfilment (or failure): the bound adapter's callback")
                 .who("the service actor bound to the award's adapter binding (people: 403; other adapters: the concealed 404)")
-                .created("`{receipt, projection, replayed: false}`; an exact replay of the event answers 200 `{.., replayed: true}`")
+                .created("`{receipt, projection, replayed: false}`")
+                .also(StatusCode::OK, "an exact replay of the event: `{.., replayed: true}`")
                 .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
+                .refuses(StatusCode::NOT_FOUND, &["not_found"])
                 .refuses(StatusCode::CONFLICT, &["external_event_conflict", "award_already_fulfilled"])
                 .refuses(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -124,7 +126,7 @@ async fn report_fulfillment(
     caller: Caller,
     key: Result<IdempotencyKey, ApiError>,
     body: Result<Json<FulfillmentReport>, ApiError>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     // Who first: a person is refused whatever they sent.
     if caller.kind != ActorKind::Service {
         return Err(ApiError::new(
@@ -307,7 +309,7 @@ async fn rebuild(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(_): Json<Empty>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     // Audit is read-only (R46): the rebuild is finance's.
     require_finance(&caller, project_id, false)?;
     project_exists(&state, project_id).await?;

@@ -10,7 +10,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -26,8 +25,8 @@ use crate::extract::{Empty, Ids, Json, Query};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::document::policy_ref;
-use crate::openapi::{ApiRoutes, Doc};
-use crate::pagination::{Page, PageQuery};
+use crate::openapi::{Answer, ApiRoutes, Doc};
+use crate::pagination::{Page, PageQuery, Paged};
 
 /// The contribution routes.
 pub fn routes() -> ApiRoutes {
@@ -89,7 +88,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Enable a compensation unit (an ISO 4217 currency, or project points)")
                 .who(FINANCE)
                 .created("the unit")
-                .refuses(StatusCode::CONFLICT, &["compensation_unit_exists"]),
+                .refuses(StatusCode::CONFLICT, &["compensation_unit_exists"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["currency_code_invalid", "currency_code_unknown"]),
         )
         .get(
             "/projects/{project_id}/compensation-units",
@@ -165,7 +165,7 @@ async fn current(
     State(state): State<AppState>,
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<contribution::PolicyPointers>, ApiError> {
     require_finance(&caller, project_id)?;
     let mut conn = state.pool.acquire().await?;
     Ok(axum::Json(
@@ -185,7 +185,7 @@ async fn create_draft(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<CreateDraft>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<contribution::DraftReceipt>, ApiError> {
     require_finance(&caller, project_id)?;
     let request = json!({ "path": format!("/projects/{project_id}/contribution-policies/drafts"), "body": { "name": body.name } });
     let acting = caller.requester();
@@ -197,10 +197,7 @@ async fn create_draft(
         &request,
         async |tx| {
             let receipt = contribution::create_draft(tx, &acting, project_id, body.name).await?;
-            Ok((
-                StatusCode::CREATED,
-                serde_json::to_value(receipt).expect("receipt serializes"),
-            ))
+            Ok((StatusCode::CREATED, receipt))
         },
     )
     .await
@@ -218,7 +215,7 @@ async fn read(
     caller: Caller,
     Ids((project_id, policy_id)): Ids<(Uuid, Uuid)>,
     query: Result<Query<VersionQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<contribution::PolicyVersionView>, ApiError> {
     require_finance(&caller, project_id)?;
     let Query(query) = query?;
     let mut conn = state.pool.acquire().await?;
@@ -233,7 +230,7 @@ async fn set_terms(
     key: IdempotencyKey,
     Ids((project_id, policy_id, version_id)): Ids<(Uuid, Uuid, Uuid)>,
     Json(body): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<contribution::PolicyVersionView>, ApiError> {
     require_finance(&caller, project_id)?;
     // The body is checked against policies/contribution-policy.schema.json (unknown
     // fields included) by the engine, which reports every problem with its path.
@@ -264,7 +261,7 @@ async fn version_action(
     key: IdempotencyKey,
     (project_id, policy_id, version_id): (Uuid, Uuid, Uuid),
     publish: bool,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<contribution::PolicyVersionView>, ApiError> {
     require_finance(&caller, project_id)?;
     let (operation, action) = if publish {
         ("contribution_policy.publish", "publication")
@@ -300,7 +297,7 @@ async fn publish(
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid, Uuid)>,
     Json(_): Json<Empty>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<contribution::PolicyVersionView>, ApiError> {
     version_action(state, caller, key, ids, true).await
 }
 
@@ -310,7 +307,7 @@ async fn retire(
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid, Uuid)>,
     Json(_): Json<Empty>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<contribution::PolicyVersionView>, ApiError> {
     version_action(state, caller, key, ids, false).await
 }
 
@@ -327,7 +324,7 @@ async fn create_unit(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<CreateUnit>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<contribution::Unit>, ApiError> {
     require_finance(&caller, project_id)?;
     let request = json!({
         "path": format!("/projects/{project_id}/compensation-units"),
@@ -349,10 +346,7 @@ async fn create_unit(
                 body.unit_code,
             )
             .await?;
-            Ok((
-                StatusCode::CREATED,
-                serde_json::to_value(unit).expect("unit serializes"),
-            ))
+            Ok((StatusCode::CREATED, unit))
         },
     )
     .await
@@ -363,7 +357,7 @@ async fn list_units(
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
     query: Result<Query<PageQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<contribution::Unit>>, ApiError> {
     require_finance(&caller, project_id)?;
     let query = page_query(query)?;
     let scope = format!("project:{project_id}:compensation-units");
@@ -376,7 +370,10 @@ async fn list_units(
         &scope,
         &state.config.cursor_secret,
     );
-    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+    Ok(axum::Json(Paged {
+        items,
+        next_cursor: next,
+    }))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -393,7 +390,7 @@ async fn create_binding(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<CreateBinding>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<contribution::Binding>, ApiError> {
     require_finance(&caller, project_id)?;
     let request = json!({
         "path": format!("/projects/{project_id}/adapter-bindings"),
@@ -417,10 +414,7 @@ async fn create_binding(
                 body.route_key,
             )
             .await?;
-            Ok((
-                StatusCode::CREATED,
-                serde_json::to_value(binding).expect("binding serializes"),
-            ))
+            Ok((StatusCode::CREATED, binding))
         },
     )
     .await
@@ -431,7 +425,7 @@ async fn list_bindings(
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
     query: Result<Query<PageQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<contribution::Binding>>, ApiError> {
     require_finance(&caller, project_id)?;
     let query = page_query(query)?;
     let scope = format!("project:{project_id}:adapter-bindings");
@@ -444,7 +438,10 @@ async fn list_bindings(
         &scope,
         &state.config.cursor_secret,
     );
-    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+    Ok(axum::Json(Paged {
+        items,
+        next_cursor: next,
+    }))
 }
 
 /// What a finance authority can do to an existing binding.
@@ -472,7 +469,7 @@ async fn binding_action(
     key: IdempotencyKey,
     (project_id, binding_id): (Uuid, Uuid),
     action: BindingAction,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<contribution::Binding>, ApiError> {
     require_finance(&caller, project_id)?;
     let (operation, segment) = action.names();
     let request = json!({ "path": format!("/projects/{project_id}/adapter-bindings/{binding_id}/{segment}"), "body": {} });
@@ -503,10 +500,7 @@ async fn binding_action(
                     contribution::retire_binding(tx, &acting, project_id, binding_id).await?
                 }
             };
-            Ok((
-                StatusCode::OK,
-                serde_json::to_value(binding).expect("binding serializes"),
-            ))
+            Ok((StatusCode::OK, binding))
         },
     )
     .await
@@ -518,7 +512,7 @@ async fn suspend(
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(_): Json<Empty>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<contribution::Binding>, ApiError> {
     binding_action(state, caller, key, ids, BindingAction::Suspend).await
 }
 
@@ -528,7 +522,7 @@ async fn reactivate(
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(_): Json<Empty>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<contribution::Binding>, ApiError> {
     binding_action(state, caller, key, ids, BindingAction::Reactivate).await
 }
 
@@ -538,7 +532,7 @@ async fn retire_binding(
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(_): Json<Empty>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<contribution::Binding>, ApiError> {
     binding_action(state, caller, key, ids, BindingAction::Retire).await
 }
 
@@ -548,7 +542,7 @@ async fn retire_unit(
     key: IdempotencyKey,
     Ids((project_id, unit_id)): Ids<(Uuid, Uuid)>,
     Json(_): Json<Empty>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<contribution::Unit>, ApiError> {
     require_finance(&caller, project_id)?;
     let request = json!({ "path": format!("/projects/{project_id}/compensation-units/{unit_id}/retirement"), "body": {} });
     let acting = caller.requester();
@@ -560,10 +554,7 @@ async fn retire_unit(
         &request,
         async |tx| {
             let unit = contribution::retire_unit(tx, &acting, project_id, unit_id).await?;
-            Ok((
-                StatusCode::OK,
-                serde_json::to_value(unit).expect("unit serializes"),
-            ))
+            Ok((StatusCode::OK, unit))
         },
     )
     .await

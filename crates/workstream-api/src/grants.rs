@@ -11,9 +11,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -34,8 +34,8 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json, Query};
 use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{ApiRoutes, Doc};
-use crate::pagination::{Page, PageQuery};
+use crate::openapi::{Answer, ApiRoutes, Doc};
+use crate::pagination::{Page, PageQuery, Paged};
 use crate::rate_limit;
 
 /// How a grant names its person, for both grant routes' documentation.
@@ -64,7 +64,7 @@ pub fn routes() -> ApiRoutes {
                 )
                 .refuses(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &["invalid_role_scope", "target_not_human", "target_actor_not_found", "invalid_reason", "invalid_request"],
+                    &["invalid_role_scope", "invalid_scope", "target_not_human", "target_actor_not_found", "invalid_reason", "invalid_request"],
                 )
                 .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
         )
@@ -75,7 +75,7 @@ pub fn routes() -> ApiRoutes {
                 .who(ADMIN_READERS)
                 .ok("a page of grants (`status` defaults to `active`), each with the holder's `target_name`")
                 .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor", "invalid_scope"]),
         )
         .post(
             "/admin-role-grants/{grant_id}/revoke",
@@ -197,45 +197,100 @@ async fn grant_target(
     }
 }
 
-/// The view of an administrative grant; `version` is 1 while active, 2 once revoked.
-fn admin_view(grant: &AdminRoleGrant) -> Value {
-    json!({
-        "id": grant.id,
-        "target_actor_profile_id": grant.target_actor_id,
-        "role": grant.role,
-        "scope_type": grant.scope_type,
-        "scope_project_id": grant.scope_project_id,
-        "status": grant.status,
-        "version": if grant.status == "active" { 1 } else { 2 },
-        "issued_by": grant.issued_by,
-        "issued_by_principal": grant.issued_by_principal,
-        "issuing_grant_id": grant.issuing_grant_id,
-        "grant_reason": grant.grant_reason,
-        "issued_at": grant.issued_at,
-        "revoked_at": grant.revoked_at,
-        "revoked_by": grant.revoked_by,
-        "revoke_reason": grant.revoke_reason,
-    })
+/// An administrative grant; `version` is 1 while active, 2 once revoked.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AdminGrantView {
+    id: Uuid,
+    target_actor_profile_id: Uuid,
+    /// The holder's name (in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_name: Option<String>,
+    /// An [`AdminRole`] token.
+    role: String,
+    /// `system` or `project`.
+    scope_type: String,
+    scope_project_id: Option<Uuid>,
+    /// `active` or `revoked`.
+    status: String,
+    version: u8,
+    issued_by: Option<Uuid>,
+    /// The system principal that issued it (a bootstrap or a fixture), if not a person.
+    issued_by_principal: Option<String>,
+    issuing_grant_id: Option<Uuid>,
+    grant_reason: String,
+    issued_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    revoked_by: Option<Uuid>,
+    revoke_reason: Option<String>,
 }
 
-/// The view of a project grant.
-fn project_view(grant: &ProjectRoleGrant) -> Value {
-    json!({
-        "id": grant.id,
-        "project_id": grant.project_id,
-        "actor_profile_id": grant.actor_id,
-        "role": grant.role,
-        "status": grant.status,
-        "version": if grant.status == "active" { 1 } else { 2 },
-        "qualification_snapshot_id": grant.qualification_snapshot_id,
-        "issued_by": grant.issued_by,
-        "issuing_admin_grant_id": grant.issuing_admin_grant_id,
-        "grant_reason": grant.grant_reason,
-        "issued_at": grant.issued_at,
-        "revoked_at": grant.revoked_at,
-        "revoked_by": grant.revoked_by,
-        "revoke_reason": grant.revoke_reason,
-    })
+impl From<&AdminRoleGrant> for AdminGrantView {
+    fn from(grant: &AdminRoleGrant) -> AdminGrantView {
+        AdminGrantView {
+            id: grant.id,
+            target_actor_profile_id: grant.target_actor_id,
+            target_name: None,
+            role: grant.role.clone(),
+            scope_type: grant.scope_type.clone(),
+            scope_project_id: grant.scope_project_id,
+            status: grant.status.clone(),
+            version: if grant.status == "active" { 1 } else { 2 },
+            issued_by: grant.issued_by,
+            issued_by_principal: grant.issued_by_principal.clone(),
+            issuing_grant_id: grant.issuing_grant_id,
+            grant_reason: grant.grant_reason.clone(),
+            issued_at: grant.issued_at,
+            revoked_at: grant.revoked_at,
+            revoked_by: grant.revoked_by,
+            revoke_reason: grant.revoke_reason.clone(),
+        }
+    }
+}
+
+/// A project role grant; `version` is 1 while active, 2 once revoked.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProjectGrantView {
+    id: Uuid,
+    project_id: Uuid,
+    actor_profile_id: Uuid,
+    /// The holder's name (in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor_display_name: Option<String>,
+    /// A [`ProjectRole`] token.
+    role: String,
+    /// `active` or `revoked`.
+    status: String,
+    version: u8,
+    qualification_snapshot_id: Uuid,
+    issued_by: Uuid,
+    issuing_admin_grant_id: Uuid,
+    grant_reason: String,
+    issued_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    revoked_by: Option<Uuid>,
+    revoke_reason: Option<String>,
+}
+
+impl From<&ProjectRoleGrant> for ProjectGrantView {
+    fn from(grant: &ProjectRoleGrant) -> ProjectGrantView {
+        ProjectGrantView {
+            id: grant.id,
+            project_id: grant.project_id,
+            actor_profile_id: grant.actor_id,
+            actor_display_name: None,
+            role: grant.role.clone(),
+            status: grant.status.clone(),
+            version: if grant.status == "active" { 1 } else { 2 },
+            qualification_snapshot_id: grant.qualification_snapshot_id,
+            issued_by: grant.issued_by,
+            issuing_admin_grant_id: grant.issuing_admin_grant_id,
+            grant_reason: grant.grant_reason.clone(),
+            issued_at: grant.issued_at,
+            revoked_at: grant.revoked_at,
+            revoked_by: grant.revoked_by,
+            revoke_reason: grant.revoke_reason.clone(),
+        }
+    }
 }
 
 /// The body of `POST /admin-role-grants`.
@@ -262,7 +317,7 @@ async fn create_admin_grant(
     caller: Caller,
     key: IdempotencyKey,
     Json(body): Json<AdminGrantBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<AdminGrantView>, ApiError> {
     let grant_id = access_administrator(&caller)?;
     rate_limit::admin_mutation(&state, &caller).await?;
     let target = grant_target(
@@ -308,7 +363,7 @@ async fn create_admin_grant(
                 &ctx,
             )
             .await?;
-            Ok((StatusCode::CREATED, admin_view(&grant)))
+            Ok((StatusCode::CREATED, AdminGrantView::from(&grant)))
         },
     )
     .await
@@ -321,7 +376,7 @@ async fn revoke_admin_grant(
     key: IdempotencyKey,
     Ids(grant_id): Ids<Uuid>,
     Json(body): Json<ReasonBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<AdminGrantView>, ApiError> {
     let own_grant = access_administrator(&caller)?;
     rate_limit::admin_mutation(&state, &caller).await?;
     let request = json!({ "path": { "grant_id": grant_id }, "body": { "reason": body.reason } });
@@ -335,7 +390,7 @@ async fn revoke_admin_grant(
         async |tx| {
             let grant =
                 revoke_admin(tx, caller.actor_id, own_grant, grant_id, &body.reason, &ctx).await?;
-            Ok((StatusCode::OK, admin_view(&grant)))
+            Ok((StatusCode::OK, AdminGrantView::from(&grant)))
         },
     )
     .await
@@ -389,7 +444,7 @@ async fn admin_grant_page(
     state: &AppState,
     target: Option<Uuid>,
     query: AdminGrantQuery,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<AdminGrantView>>, ApiError> {
     let status = status_filter(query.status.as_deref())?;
     if query.scope_project_id.is_some() && query.scope_type == Some(ScopeType::System) {
         return Err(invalid(
@@ -447,15 +502,17 @@ async fn admin_grant_page(
     // Who holds each grant, by name.
     let ids: Vec<Uuid> = rows.iter().map(|g| g.target_actor_id).collect();
     let names = workstream_store::actors::labels(&mut conn, &ids).await?;
-    let items: Vec<Value> = rows
+    let items = rows
         .iter()
-        .map(|grant| {
-            let mut item = admin_view(grant);
-            item["target_name"] = json!(names.get(&grant.target_actor_id));
-            item
+        .map(|grant| AdminGrantView {
+            target_name: names.get(&grant.target_actor_id).cloned(),
+            ..AdminGrantView::from(grant)
         })
         .collect();
-    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+    Ok(axum::Json(Paged {
+        items,
+        next_cursor: next,
+    }))
 }
 
 /// `GET /admin-role-grants`.
@@ -463,7 +520,7 @@ async fn list_admin_grants(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<AdminGrantQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<AdminGrantView>>, ApiError> {
     may_read_authority(&caller)?;
     let Query(query) = query?;
     admin_grant_page(&state, None, query).await
@@ -475,7 +532,7 @@ async fn list_actor_admin_grants(
     caller: Caller,
     Ids(actor_id): Ids<Uuid>,
     query: Result<Query<AdminGrantQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<AdminGrantView>>, ApiError> {
     may_read_authority(&caller)?;
     let Query(query) = query?;
     admin_grant_page(&state, Some(actor_id), query).await
@@ -555,7 +612,7 @@ async fn create_project_grant(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<ProjectGrantBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ProjectGrantView>, ApiError> {
     let manager_grant = {
         let mut conn = state.pool.acquire().await?;
         covering_manager(&mut conn, &caller, project_id).await?
@@ -595,7 +652,7 @@ async fn create_project_grant(
                 &ctx,
             )
             .await?;
-            Ok((StatusCode::CREATED, project_view(&grant)))
+            Ok((StatusCode::CREATED, ProjectGrantView::from(&grant)))
         },
     )
     .await
@@ -608,7 +665,7 @@ async fn revoke_project_grant(
     key: IdempotencyKey,
     Ids((project_id, grant_id)): Ids<(Uuid, Uuid)>,
     Json(body): Json<ReasonBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ProjectGrantView>, ApiError> {
     let manager_grant = {
         let mut conn = state.pool.acquire().await?;
         covering_manager(&mut conn, &caller, project_id).await?
@@ -636,7 +693,7 @@ async fn revoke_project_grant(
                 &ctx,
             )
             .await?;
-            Ok((StatusCode::OK, project_view(&grant)))
+            Ok((StatusCode::OK, ProjectGrantView::from(&grant)))
         },
     )
     .await
@@ -647,13 +704,13 @@ async fn project_grant_detail(
     State(state): State<AppState>,
     caller: Caller,
     Ids((project_id, grant_id)): Ids<(Uuid, Uuid)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ProjectGrantView>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     may_read_project_grants(&mut conn, &caller, project_id).await?;
     let grant = project_grant(&mut conn, project_id, grant_id, false)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(axum::Json(project_view(&grant)))
+    Ok(axum::Json(ProjectGrantView::from(&grant)))
 }
 
 /// Filters of a project's grant list.
@@ -676,7 +733,7 @@ async fn list_project_grants(
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
     query: Result<Query<ProjectGrantQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<ProjectGrantView>>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     may_read_project_grants(&mut conn, &caller, project_id).await?;
     let Query(query) = query?;
@@ -720,13 +777,15 @@ async fn list_project_grants(
     // member list should not have to recognize profile ids.
     let ids: Vec<Uuid> = rows.iter().map(|g| g.actor_id).collect();
     let names = workstream_store::actors::labels(&mut conn, &ids).await?;
-    let items: Vec<Value> = rows
+    let items = rows
         .iter()
-        .map(|grant| {
-            let mut item = project_view(grant);
-            item["actor_display_name"] = json!(names.get(&grant.actor_id));
-            item
+        .map(|grant| ProjectGrantView {
+            actor_display_name: names.get(&grant.actor_id).cloned(),
+            ..ProjectGrantView::from(grant)
         })
         .collect();
-    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+    Ok(axum::Json(Paged {
+        items,
+        next_cursor: next,
+    }))
 }

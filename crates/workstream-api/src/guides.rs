@@ -8,21 +8,21 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::roles::AdminRole;
 use workstream_engine::guides::{self, Guide, GuideChanges, NewGuide};
+use workstream_engine::projects::ProjectSummaryStatus;
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json, Query};
 use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{ApiRoutes, Doc};
-use crate::pagination::{Page, PageQuery};
+use crate::openapi::{Answer, ApiRoutes, Doc};
+use crate::pagination::{Page, PageQuery, Paged};
 use crate::projects::{is_manager, require};
 
 /// The guide routes.
@@ -98,10 +98,6 @@ fn policy_bundle_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 }
 
 /// The guide as JSON (the row, field for field).
-pub fn guide_view(guide: &Guide) -> Value {
-    serde_json::to_value(guide).expect("a guide serializes")
-}
-
 fn may_read(caller: &Caller, project: Uuid) -> bool {
     is_manager(caller, project)
         || caller.grants.admin(AdminRole::Operator, None).is_some()
@@ -136,7 +132,7 @@ async fn create(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<CreateGuide>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Guide>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/guides"),
@@ -163,7 +159,7 @@ async fn create(
                 },
             )
             .await?;
-            Ok((StatusCode::CREATED, guide_view(&guide)))
+            Ok((StatusCode::CREATED, guide))
         },
     )
     .await
@@ -174,7 +170,7 @@ async fn list(
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
     query: Result<Query<PageQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<Guide>>, ApiError> {
     require(&caller, project_id, may_read(&caller, project_id))?;
     let query = page_query(query)?;
     let scope = format!("project:{project_id}:guides");
@@ -193,36 +189,36 @@ async fn list(
         &scope,
         &state.config.cursor_secret,
     );
-    Ok(axum::Json(json!({
-        "items": items.iter().map(guide_view).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    Ok(axum::Json(Paged {
+        items,
+        next_cursor: next,
+    }))
 }
 
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Ids((project_id, guide_id)): Ids<(Uuid, Uuid)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Guide>, ApiError> {
     require(&caller, project_id, may_read(&caller, project_id))?;
     let mut conn = state.pool.acquire().await?;
     let guide = guides::find(&mut conn, project_id, guide_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(axum::Json(guide_view(&guide)))
+    Ok(axum::Json(guide))
 }
 
 async fn active(
     State(state): State<AppState>,
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Guide>, ApiError> {
     require(&caller, project_id, may_read(&caller, project_id))?;
     let mut conn = state.pool.acquire().await?;
     let guide = guides::active(&mut conn, project_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(axum::Json(guide_view(&guide)))
+    Ok(axum::Json(guide))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -243,7 +239,7 @@ async fn update(
     key: IdempotencyKey,
     Ids((project_id, guide_id)): Ids<(Uuid, Uuid)>,
     Json(body): Json<UpdateGuide>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Guide>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/guides/{guide_id}"),
@@ -270,7 +266,7 @@ async fn update(
                 },
             )
             .await?;
-            Ok((StatusCode::OK, guide_view(&guide)))
+            Ok((StatusCode::OK, guide))
         },
     )
     .await
@@ -290,7 +286,7 @@ async fn activate(
     key: IdempotencyKey,
     Ids((project_id, guide_id)): Ids<(Uuid, Uuid)>,
     Json(body): Json<Activate>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<guides::ActivationView>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/guides/{guide_id}/activate"),
@@ -314,11 +310,14 @@ async fn activate(
             .await?;
             Ok((
                 StatusCode::OK,
-                json!({
-                    "guide": guide_view(&activation.guide),
-                    "project": { "id": project_id, "status": activation.project_status },
-                    "superseded_guide_id": activation.superseded_guide_id,
-                }),
+                guides::ActivationView {
+                    guide: activation.guide,
+                    project: ProjectSummaryStatus {
+                        id: project_id,
+                        status: activation.project_status,
+                    },
+                    superseded_guide_id: activation.superseded_guide_id,
+                },
             ))
         },
     )

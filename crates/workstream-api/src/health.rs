@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -22,7 +24,7 @@ pub fn routes() -> ApiRoutes {
         api_health,
         Doc::new("Readiness: the process serves and the database answers within two seconds")
             .ok("`{status: \"ok\", database: {status: \"up\", latency_ms}}`")
-            .note("When the database does not answer in time: 503 `{status: \"unavailable\", database: {status: \"down\"}}` (a probe's answer, not an error envelope)."),
+            .also(StatusCode::SERVICE_UNAVAILABLE, "the database did not answer in time: `{status: \"unavailable\", database: {status: \"down\"}}` (a probe's answer, not an error envelope)"),
     )
 }
 
@@ -31,20 +33,39 @@ pub async fn liveness() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// `GET /api/v1/health`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Readiness {
+    /// `ok`, or `unavailable` (with 503) when the database did not answer in time.
+    status: &'static str,
+    /// The database's answer to `SELECT 1`.
+    database: DatabaseHealth,
+}
+
+/// How the database answered the probe.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DatabaseHealth {
+    /// `up` or `down`.
+    status: &'static str,
+    /// How long the probe took, when it answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<f64>,
+}
+
 /// `GET /api/v1/health`: the process is up and the database answers.
-pub async fn api_health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn api_health(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let started = Instant::now();
     let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
     match tokio::time::timeout(Duration::from_secs(2), probe).await {
         Ok(Ok(_)) => (
             StatusCode::OK,
-            Json(json!({
-                "status": "ok",
-                "database": {
-                    "status": "up",
-                    "latency_ms": started.elapsed().as_secs_f64() * 1000.0,
+            Json(Readiness {
+                status: "ok",
+                database: DatabaseHealth {
+                    status: "up",
+                    latency_ms: Some(started.elapsed().as_secs_f64() * 1000.0),
                 },
-            })),
+            }),
         ),
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "database health probe failed");
@@ -57,9 +78,15 @@ pub async fn api_health(State(state): State<AppState>) -> (StatusCode, Json<Valu
     }
 }
 
-fn down() -> (StatusCode, Json<Value>) {
+fn down() -> (StatusCode, Json<Readiness>) {
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        Json(json!({ "status": "unavailable", "database": { "status": "down" } })),
+        Json(Readiness {
+            status: "unavailable",
+            database: DatabaseHealth {
+                status: "down",
+                latency_ms: None,
+            },
+        }),
     )
 }

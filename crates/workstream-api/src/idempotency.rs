@@ -16,6 +16,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -23,6 +24,7 @@ use workstream_domain::{Digest, to_canonical_bytes};
 use workstream_engine::error::violated_constraint;
 
 use crate::error::ApiError;
+use crate::openapi::Answer;
 
 /// The header carrying the key.
 pub const HEADER: &str = "idempotency-key";
@@ -67,28 +69,29 @@ fn request_digest(operation: &str, request: &Value) -> String {
     }
 }
 
-/// The outcome of a mutation: its status and JSON body.
-pub type Outcome = (StatusCode, Value);
-
 /// Runs `mutation` once per (actor, operation, key), in one transaction with the
 /// stored response. `request` is what identifies the request: its path ids and body.
-pub async fn run<F>(
+/// The mutation answers a status and a `T`; a replay answers the stored one, which was
+/// a `T` when it was stored, so the answer is documented as a `T` ([`Answer`]).
+pub async fn run<T, F>(
     pool: &PgPool,
     actor_id: Uuid,
     operation: &str,
     key: IdempotencyKey,
     request: &Value,
     mutation: F,
-) -> Result<Response, ApiError>
+) -> Result<Answer<T>, ApiError>
 where
-    F: AsyncFnOnce(&mut PgConnection) -> Result<Outcome, ApiError>,
+    T: Serialize,
+    F: AsyncFnOnce(&mut PgConnection) -> Result<(StatusCode, T), ApiError>,
 {
     let digest = request_digest(operation, request);
     let mut tx = pool.begin().await?;
     if let Some(stored) = stored(&mut tx, actor_id, operation, key, &digest).await? {
-        return Ok(stored);
+        return Ok(Answer::holding(stored));
     }
     let (status, body) = mutation(&mut tx).await?;
+    let body = serde_json::to_value(body).map_err(ApiError::internal)?;
     let insert = sqlx::query(
         "INSERT INTO idempotency_records (id, actor_id, operation, idempotency_key, \
          request_hash, response_status, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -107,7 +110,7 @@ where
         Err(err) => Err(err),
     };
     match committed {
-        Ok(()) => Ok((status, axum::Json(body)).into_response()),
+        Ok(()) => Ok(Answer::holding((status, axum::Json(body)).into_response())),
         Err(err)
             if violated_constraint(&err) == Some("idempotency_records_actor_operation_key") =>
         {
@@ -115,6 +118,7 @@ where
             let mut conn = pool.acquire().await?;
             stored(&mut conn, actor_id, operation, key, &digest)
                 .await?
+                .map(Answer::holding)
                 .ok_or_else(|| ApiError::from(err))
         }
         Err(err) => Err(err.into()),

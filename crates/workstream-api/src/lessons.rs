@@ -10,7 +10,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -23,7 +22,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json, Query};
 use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{ApiRoutes, Doc};
+use crate::openapi::{Answer, ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 use crate::projects::{is_manager, require};
 
@@ -205,7 +204,7 @@ async fn create(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<CreateLesson>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/lessons"),
@@ -254,7 +253,7 @@ async fn decide(
     action: &'static str,
     body: Value,
     decision: LessonDecision,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/lessons/{lesson_id}/{action}"),
@@ -296,7 +295,7 @@ async fn accept(
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(body): Json<Accept>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     let echo = json!({ "note": body.note });
     decide(
         state,
@@ -322,7 +321,7 @@ async fn reject(
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(body): Json<Reject>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     let echo = json!({ "reason": body.reason });
     decide(
         state,
@@ -355,7 +354,7 @@ async fn implement(
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(body): Json<Implement>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     let echo = json!({ "guide_id": body.guide_id, "checker_digest": body.checker_digest, "note": body.note });
     decide(
         state,

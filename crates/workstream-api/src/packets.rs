@@ -21,13 +21,12 @@ use crate::extract::Multipart as MultipartBody;
 use axum::Extension;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
-use workstream_domain::gate::{MemberStatus, Route};
+use workstream_domain::gate::{Counts, MemberStatus, Route};
 use workstream_domain::lifecycle::Actor;
 use workstream_engine::evaluation::Evaluation;
 use workstream_engine::packets::PacketLimits;
@@ -36,7 +35,7 @@ use workstream_engine::pipeline::{
 };
 use workstream_engine::tasks::submission::{self, PreparedPacket, SubmitInput};
 use workstream_engine::tasks::{Requester, access};
-use workstream_sandbox::{Phase, RunResult};
+use workstream_sandbox::{Level, Phase, RunResult};
 use workstream_store::audit::{self, NewAuditEvent};
 use workstream_store::tasks;
 
@@ -46,7 +45,7 @@ use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{ApiRoutes, Doc};
+use crate::openapi::{Answer, ApiRoutes, Doc};
 
 /// Most bytes a summary or an attestation may have (docs/checkers.md).
 const MAX_TEXT_BYTES: usize = 64 * 1024;
@@ -67,7 +66,7 @@ pub fn routes() -> ApiRoutes {
                 ])
                 .created("`{admission_id, archive_sha256, manifest_digest, file_count, pre_submit}`: intake passed and the pre-submit checkers allow it")
                 .note("A refused upload writes nothing but an audit event. `pre_submission_checker_failed` carries the contributor-safe results (checker, status, message, path, line, suggested fix) in `details`.")
-                .refuses(StatusCode::FORBIDDEN, &["not_assignee", "transition_not_allowed"])
+                .refuses(StatusCode::FORBIDDEN, &["not_assignee", "transition_not_allowed", "permission_not_granted"])
                 .refuses(StatusCode::CONFLICT, &["task_setup_blocked"])
                 .refuses(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -88,7 +87,7 @@ pub fn routes() -> ApiRoutes {
                 .body::<SubmitBody>()
                 .created("`{submission: {id, version}, task: {status: \"evaluation_pending\"}, checker_run_id}`")
                 .note("The server assigns the version, stamps every lock from the task and queues the post-submit evaluation in the same transaction. After a reviewer's needs_revision the body echoes the revision context head (`preparation_id`, `preparation_digest`) and answers every open blocking finding in `responses`.")
-                .refuses(StatusCode::FORBIDDEN, &["not_assignee", "transition_not_allowed"])
+                .refuses(StatusCode::FORBIDDEN, &["not_assignee", "transition_not_allowed", "permission_not_granted"])
                 .refuses(StatusCode::CONFLICT, &["submission_version_conflict", "revision_context_stale"])
                 .refuses(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -202,19 +201,50 @@ async fn receive(
     })
 }
 
+/// A finding as the contributor sees it (no operator detail).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SafeFinding {
+    /// The checker's stable code for it.
+    code: String,
+    /// `info`, `warning` or `error` (absent in stored runs read back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    level: Option<String>,
+    /// What is wrong.
+    message: String,
+    /// Where, when it is about one file.
+    #[serde(default)]
+    path: Option<String>,
+    /// The line in that file.
+    #[serde(default)]
+    line: Option<u32>,
+    /// How to fix it.
+    #[serde(default)]
+    suggested_fix: Option<String>,
+}
+
 /// The contributor-safe form of a finding list (no operator detail).
-fn safe_findings(result: &RunResult) -> Value {
+fn safe_findings(result: &RunResult) -> Vec<SafeFinding> {
     match result {
-        RunResult::Completed { findings, .. } => json!(
-            findings
-                .iter()
-                .map(|f| json!({
-                    "code": f.code, "level": f.level, "message": f.message,
-                    "path": f.path, "line": f.line, "suggested_fix": f.suggested_fix,
-                }))
-                .collect::<Vec<_>>()
-        ),
-        RunResult::InfrastructureFailed { .. } => json!([]),
+        RunResult::Completed { findings, .. } => findings
+            .iter()
+            .map(|f| SafeFinding {
+                code: f.code.clone(),
+                level: Some(level_token(f.level).to_owned()),
+                message: f.message.clone(),
+                path: f.path.clone(),
+                line: f.line,
+                suggested_fix: f.suggested_fix.clone(),
+            })
+            .collect(),
+        RunResult::InfrastructureFailed { .. } => Vec::new(),
+    }
+}
+
+fn level_token(level: Level) -> &'static str {
+    match level {
+        Level::Info => "info",
+        Level::Warning => "warning",
+        Level::Error => "error",
     }
 }
 
@@ -227,19 +257,45 @@ fn status_token(status: MemberStatus) -> &'static str {
     }
 }
 
+/// The pre-submit checkers' verdict on a packet, as its contributor sees it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PreSubmitReport {
+    /// `allow_review` when the packet may be submitted.
+    route: &'static str,
+    /// Members by outcome.
+    counts: Counts,
+    /// One per pre-submit checker, in policy order.
+    results: Vec<PreSubmitResult>,
+}
+
+/// One pre-submit checker's verdict.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PreSubmitResult {
+    checker: String,
+    /// `passed`, `warning`, `failed` or `errored`.
+    status: &'static str,
+    severity: &'static str,
+    blocks_review: bool,
+    findings: Vec<SafeFinding>,
+}
+
 /// The pre-submit report a contributor sees.
-fn report(evaluation: &Evaluation) -> Value {
-    json!({
-        "route": evaluation.route.as_str(),
-        "counts": evaluation.counts,
-        "results": evaluation.members.iter().map(|m| json!({
-            "checker": m.check.name,
-            "status": status_token(m.member.status),
-            "severity": m.member.severity.as_str(),
-            "blocks_review": m.member.blocks_review,
-            "findings": safe_findings(&m.outcome.result),
-        })).collect::<Vec<_>>(),
-    })
+fn report(evaluation: &Evaluation) -> PreSubmitReport {
+    PreSubmitReport {
+        route: evaluation.route.as_str(),
+        counts: evaluation.counts,
+        results: evaluation
+            .members
+            .iter()
+            .map(|m| PreSubmitResult {
+                checker: m.check.name.clone(),
+                status: status_token(m.member.status),
+                severity: m.member.severity.as_str(),
+                blocks_review: m.member.blocks_review,
+                findings: safe_findings(&m.outcome.result),
+            })
+            .collect(),
+    }
 }
 
 /// The checkers of an evaluation that could not run, with their infrastructure code and
@@ -306,7 +362,7 @@ async fn upload(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     MultipartBody(multipart): MultipartBody,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Admitted>, ApiError> {
     let pipeline = pipeline(&state)?;
     let prior_findings = {
         let mut conn = state.pool.acquire().await?;
@@ -393,7 +449,7 @@ async fn upload(
                 "pre_submission_checker_failed",
                 "the packet failed a blocking pre-submit check; fix it and upload again",
             )
-            .with_details(report),
+            .with_details(json!(report)),
         });
     }
 
@@ -416,7 +472,7 @@ async fn upload(
         manifest: packet.manifest.clone(),
         manifest_digest: packet.manifest_digest,
         pre_submit_report: json!({
-            "summary": upload.summary, "attestation": upload.attestation, "checks": report,
+            "summary": upload.summary, "attestation": upload.attestation, "checks": &report,
         }),
     };
     let request = json!({
@@ -439,18 +495,54 @@ async fn upload(
             let admission = submission::admit(tx, &requester, task_id, &prepared).await?;
             Ok((
                 StatusCode::CREATED,
-                json!({
-                    "admission_id": admission.id,
-                    "archive_sha256": admission.archive_sha256,
-                    "archive_bytes": prepared.archive_bytes,
-                    "manifest_digest": admission.manifest_digest,
-                    "file_count": file_count,
-                    "pre_submit": prepared.pre_submit_report["checks"],
-                }),
+                Admitted {
+                    admission_id: admission.id,
+                    archive_sha256: admission.archive_sha256,
+                    archive_bytes: prepared.archive_bytes,
+                    manifest_digest: admission.manifest_digest,
+                    file_count,
+                    pre_submit: report,
+                },
             ))
         },
     )
     .await
+}
+
+/// A packet that passed intake and the pre-submit checkers, ready to submit.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Admitted {
+    /// Pass to `POST /tasks/{tid}/submissions`.
+    admission_id: Uuid,
+    archive_sha256: String,
+    archive_bytes: u64,
+    manifest_digest: String,
+    file_count: usize,
+    pre_submit: PreSubmitReport,
+}
+
+/// A submitted version, queued for evaluation.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Submitted {
+    submission: SubmittedVersion,
+    task: SubmittedTask,
+    /// The evaluation's checker run.
+    checker_run_id: Uuid,
+}
+
+/// The new submission's id and version.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SubmittedVersion {
+    id: Uuid,
+    version: i32,
+}
+
+/// The task after submitting: `evaluation_pending`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SubmittedTask {
+    id: Uuid,
+    #[schemars(with = "workstream_domain::lifecycle::TaskState")]
+    status: String,
 }
 
 /// The body of `POST /tasks/{tid}/submissions`: nothing but the admission; versions,
@@ -477,7 +569,7 @@ async fn submit(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Submitted>, ApiError> {
     let body: SubmitBody = crate::extract::body(&value)?;
     let texts: Option<(Option<String>, Option<String>)> = {
         let mut conn = state.pool.acquire().await?;
@@ -517,11 +609,17 @@ async fn submit(
             let done = submission::submit(tx, &requester, task_id, &input).await?;
             Ok((
                 StatusCode::CREATED,
-                json!({
-                    "submission": { "id": done.submission_id, "version": done.version },
-                    "task": { "id": done.task.id, "status": done.task.status },
-                    "checker_run_id": done.checker_run_id,
-                }),
+                Submitted {
+                    submission: SubmittedVersion {
+                        id: done.submission_id,
+                        version: done.version,
+                    },
+                    task: SubmittedTask {
+                        id: done.task.id,
+                        status: done.task.status,
+                    },
+                    checker_run_id: done.checker_run_id,
+                },
             ))
         },
     )
@@ -560,6 +658,121 @@ struct ResultRow {
     result_digest: String,
 }
 
+/// A task's checker runs, oldest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CheckerRuns {
+    items: Vec<RunView>,
+}
+
+/// A checker run as the caller may see it.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RunView {
+    /// Managers, operators and auditors: everything, digests and costs included.
+    Full(FullRun),
+    /// The assignee, for a run that routed the packet.
+    Visible(VisibleRun),
+    /// The assignee, for a run held internally (a retry, a setup defect).
+    Internal(InternalRun),
+}
+
+/// A checker run in full.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FullRun {
+    id: Uuid,
+    submission_version: i32,
+    attempt: i32,
+    /// `running`, `completed` or `failed`.
+    status: String,
+    /// `allow_review`, `needs_revision`, `checker_retry`, `task_setup_blocked`, ...
+    route: String,
+    failure_code: Option<String>,
+    failure_detail: Option<String>,
+    /// The checkers that could not run.
+    failed_checkers: Vec<String>,
+    /// What to do about the failure.
+    action: Option<String>,
+    /// Whether this attempt is the submission's current one.
+    current: bool,
+    created_at: chrono::DateTime<chrono::Utc>,
+    completed_at: Option<chrono::DateTime<chrono::Utc>>,
+    results: Vec<FullResult>,
+}
+
+/// One checker's stored result, in full.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FullResult {
+    ordinal: i32,
+    checker: String,
+    checker_digest: String,
+    config_hash: String,
+    status: String,
+    severity: String,
+    blocks_review: bool,
+    failure_code: Option<String>,
+    failure_detail: Option<String>,
+    action: Option<String>,
+    /// The findings as the checker reported them.
+    findings: Value,
+    fuel_consumed: Option<i64>,
+    duration_us: Option<i64>,
+    result_digest: String,
+}
+
+/// A run that routed the packet, as its contributor sees it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct VisibleRun {
+    id: Uuid,
+    submission_version: i32,
+    status: String,
+    route: String,
+    results: Vec<VisibleResult>,
+}
+
+/// One checker's verdict, as the contributor sees it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct VisibleResult {
+    checker: String,
+    status: String,
+    severity: String,
+    blocks_review: bool,
+    findings: Vec<SafeFinding>,
+}
+
+/// A run held internally: the contributor learns only that it did not evaluate.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct InternalRun {
+    id: Uuid,
+    submission_version: i32,
+    route: NotEvaluated,
+}
+
+/// The token `not_evaluated`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub enum NotEvaluated {
+    /// The run is held for an operator or a manager.
+    #[serde(rename = "not_evaluated")]
+    NotEvaluated,
+}
+
+/// Stored findings in their contributor-safe form (code, message, place, fix).
+fn contributor_findings(stored: &Value) -> Vec<SafeFinding> {
+    let field = |f: &Value, name: &str| f[name].as_str().map(str::to_owned);
+    stored
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| SafeFinding {
+            code: field(f, "code").unwrap_or_default(),
+            level: None,
+            message: field(f, "message").unwrap_or_default(),
+            path: field(f, "path"),
+            line: f["line"].as_u64().and_then(|l| u32::try_from(l).ok()),
+            suggested_fix: field(f, "suggested_fix"),
+        })
+        .collect()
+}
+
 /// `GET /tasks/{tid}/checker-runs`: a contributor sees checker name, status, severity,
 /// safe message and suggested fix of visible runs, and for an internal route (a retry
 /// or a setup defect) only that the run is `not_evaluated`; managers, operators and
@@ -568,7 +781,7 @@ async fn runs(
     State(state): State<AppState>,
     caller: Caller,
     Ids(task_id): Ids<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<CheckerRuns>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let task = tasks::find(&mut conn, task_id)
         .await?
@@ -599,7 +812,7 @@ async fn runs(
     .bind(task_id)
     .fetch_all(&mut *conn)
     .await?;
-    let items: Vec<Value> = runs
+    let items = runs
         .iter()
         .map(|run| {
             let members = results.iter().filter(|r| r.checker_run_id == run.id);
@@ -614,57 +827,69 @@ async fn runs(
                     code.as_deref()
                         .map(|c| failure_action(c).replace("{id}", &task_id.to_string()))
                 };
-                let results: Vec<Value> = members
-                    .map(|r| {
-                        json!({
-                            "ordinal": r.ordinal, "checker": r.checker_name,
-                            "checker_digest": r.checker_digest, "config_hash": r.config_hash,
-                            "status": r.status, "severity": r.severity,
-                            "blocks_review": r.blocks_review, "failure_code": r.failure_code,
-                            "failure_detail": r.failure_detail,
-                            "action": action(&r.failure_code),
-                            "findings": r.findings, "fuel_consumed": r.fuel_consumed,
-                            "duration_us": r.duration_us, "result_digest": r.result_digest,
-                        })
+                let results: Vec<FullResult> = members
+                    .map(|r| FullResult {
+                        ordinal: r.ordinal,
+                        checker: r.checker_name.clone(),
+                        checker_digest: r.checker_digest.clone(),
+                        config_hash: r.config_hash.clone(),
+                        status: r.status.clone(),
+                        severity: r.severity.clone(),
+                        blocks_review: r.blocks_review,
+                        failure_code: r.failure_code.clone(),
+                        failure_detail: r.failure_detail.clone(),
+                        action: action(&r.failure_code),
+                        findings: r.findings.clone(),
+                        fuel_consumed: r.fuel_consumed,
+                        duration_us: r.duration_us,
+                        result_digest: r.result_digest.clone(),
                     })
                     .collect();
-                let failed_checkers: Vec<&Value> = results
+                let failed_checkers = results
                     .iter()
-                    .filter(|r| !r["failure_code"].is_null())
-                    .map(|r| &r["checker"])
+                    .filter(|r| r.failure_code.is_some())
+                    .map(|r| r.checker.clone())
                     .collect();
-                json!({
-                    "id": run.id, "submission_version": run.submission_version,
-                    "attempt": run.attempt_number, "status": run.status,
-                    "route": run.routing_recommendation, "failure_code": run.failure_code,
-                    "failure_detail": run.failure_detail,
-                    "failed_checkers": failed_checkers,
-                    "action": action(&run.failure_code),
-                    "current": run.is_current_for_submission,
-                    "created_at": run.created_at, "completed_at": run.completed_at,
-                    "results": results,
+                RunView::Full(FullRun {
+                    id: run.id,
+                    submission_version: run.submission_version,
+                    attempt: run.attempt_number,
+                    status: run.status.clone(),
+                    route: run.routing_recommendation.clone(),
+                    failure_code: run.failure_code.clone(),
+                    failure_detail: run.failure_detail.clone(),
+                    failed_checkers,
+                    action: action(&run.failure_code),
+                    current: run.is_current_for_submission,
+                    created_at: run.created_at,
+                    completed_at: run.completed_at,
+                    results,
                 })
             } else if visible {
-                json!({
-                    "id": run.id, "submission_version": run.submission_version,
-                    "status": run.status, "route": run.routing_recommendation,
-                    "results": members.map(|r| json!({
-                        "checker": r.checker_name, "status": r.status, "severity": r.severity,
-                        "blocks_review": r.blocks_review,
-                        "findings": r.findings.as_array().map(|fs| fs.iter().map(|f| json!({
-                            "code": f["code"], "message": f["message"], "path": f["path"],
-                            "line": f["line"], "suggested_fix": f["suggested_fix"],
-                        })).collect::<Vec<_>>()).unwrap_or_default(),
-                    })).collect::<Vec<_>>(),
+                RunView::Visible(VisibleRun {
+                    id: run.id,
+                    submission_version: run.submission_version,
+                    status: run.status.clone(),
+                    route: run.routing_recommendation.clone(),
+                    results: members
+                        .map(|r| VisibleResult {
+                            checker: r.checker_name.clone(),
+                            status: r.status.clone(),
+                            severity: r.severity.clone(),
+                            blocks_review: r.blocks_review,
+                            findings: contributor_findings(&r.findings),
+                        })
+                        .collect(),
                 })
             } else {
                 // Internal routes stay internal (docs/checkers.md, scenario 38).
-                json!({
-                    "id": run.id, "submission_version": run.submission_version,
-                    "route": "not_evaluated",
+                RunView::Internal(InternalRun {
+                    id: run.id,
+                    submission_version: run.submission_version,
+                    route: NotEvaluated::NotEvaluated,
                 })
             }
         })
         .collect();
-    Ok(axum::Json(json!({ "items": items })))
+    Ok(axum::Json(CheckerRuns { items }))
 }

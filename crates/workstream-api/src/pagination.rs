@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use uuid::Uuid;
 
@@ -34,6 +35,16 @@ pub struct PageQuery {
     /// The `next_cursor` of the previous page; empty or absent for the first page.
     #[schemars(length(max = 512))]
     pub cursor: Option<String>,
+}
+
+/// A page of a list: its items and the cursor of the next page (null on the last).
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "{T}Page")]
+pub struct Paged<T> {
+    /// The items, in the list's order.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null when this page is the last.
+    pub next_cursor: Option<String>,
 }
 
 /// A validated page request.

@@ -9,14 +9,13 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 use workstream_domain::machines::project::ProjectStatus;
 use workstream_domain::roles::{AdminRole, ProjectRole};
-use workstream_engine::projects::{self, NewProject};
+use workstream_engine::projects::{self, NewProject, Project, ProjectSummary};
 
 use crate::AppState;
 use crate::auth::{Caller, Grants};
@@ -24,8 +23,8 @@ use crate::error::ApiError;
 use crate::extract::{Ids, Json, Query};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{ApiRoutes, Doc};
-use crate::pagination::{Page, PageQuery};
+use crate::openapi::{Answer, ApiRoutes, Doc};
+use crate::pagination::{Page, PageQuery, Paged};
 
 /// The project routes.
 pub fn routes() -> ApiRoutes {
@@ -157,7 +156,7 @@ async fn create(
     caller: Caller,
     key: IdempotencyKey,
     Json(body): Json<CreateProject>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Project>, ApiError> {
     if caller
         .grants
         .admin(AdminRole::ProjectManager, None)
@@ -188,7 +187,7 @@ async fn create(
                 },
             )
             .await?;
-            Ok((StatusCode::CREATED, project.full_view()))
+            Ok((StatusCode::CREATED, project))
         },
     )
     .await
@@ -210,7 +209,7 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<PageQuery>, ApiError>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<axum::Json<Paged<ProjectView>>, ApiError> {
     let query = page_query(query)?;
     // The cursor is bound to the caller: their page boundaries mean nothing to others.
     let scope = format!("projects:{}", caller.actor_id);
@@ -235,24 +234,27 @@ async fn list(
         &scope,
         &state.config.cursor_secret,
     );
-    let items: Vec<serde_json::Value> = projects
-        .iter()
+    let items = projects
+        .into_iter()
         .filter_map(|project| match visibility(&caller.grants, project.id) {
-            Visibility::Full => Some(project.full_view()),
-            Visibility::Minimal => Some(project.minimal_view()),
+            Visibility::Full => Some(ProjectView::Full(project)),
+            Visibility::Minimal => Some(ProjectView::Minimal(ProjectSummary::from(&project))),
             // A project-scoped grant of a role that shows nothing (an access
             // administrator holds none), so nothing is shown.
             Visibility::None => None,
         })
         .collect();
-    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+    Ok(axum::Json(Paged {
+        items,
+        next_cursor: next,
+    }))
 }
 
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<axum::Json<ProjectView>, ApiError> {
     let visibility = visibility(&caller.grants, project_id);
     if visibility == Visibility::None {
         return Err(ApiError::not_found());
@@ -262,9 +264,20 @@ async fn read(
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(axum::Json(match visibility {
-        Visibility::Full => project.full_view(),
-        _ => project.minimal_view(),
+        Visibility::Full => ProjectView::Full(project),
+        _ => ProjectView::Minimal(ProjectSummary::from(&project)),
     }))
+}
+
+/// A project as the caller may see it: in full (managers, operators, finance and
+/// audit), or its name and status (submitters and reviewers).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ProjectView {
+    /// The whole record.
+    Full(Project),
+    /// What a contributor may see.
+    Minimal(ProjectSummary),
 }
 
 #[derive(Debug, Deserialize, Default, JsonSchema)]
@@ -281,7 +294,7 @@ async fn change(
     project_id: Uuid,
     body: StatusChange,
     to: ProjectStatus,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Project>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let (operation, action) = match to {
         ProjectStatus::Paused => ("project.pause", "pause"),
@@ -298,7 +311,7 @@ async fn change(
         &request,
         async |tx| {
             let project = projects::change_status(tx, &acting, project_id, to, body.reason).await?;
-            Ok((StatusCode::OK, project.full_view()))
+            Ok((StatusCode::OK, project))
         },
     )
     .await
@@ -310,7 +323,7 @@ async fn pause(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<StatusChange>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Project>, ApiError> {
     change(state, caller, key, project_id, body, ProjectStatus::Paused).await
 }
 
@@ -320,7 +333,7 @@ async fn resume(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<StatusChange>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Project>, ApiError> {
     change(state, caller, key, project_id, body, ProjectStatus::Active).await
 }
 
@@ -330,7 +343,7 @@ async fn archive(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<StatusChange>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Project>, ApiError> {
     change(
         state,
         caller,

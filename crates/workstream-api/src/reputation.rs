@@ -10,7 +10,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -24,7 +23,7 @@ use crate::error::ApiError;
 use crate::extract::{Ids, Json, Query};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{ApiRoutes, Doc};
+use crate::openapi::{Answer, ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 use crate::projects::require;
 
@@ -153,7 +152,7 @@ async fn recompute(
     caller: Caller,
     key: IdempotencyKey,
     Json(body): Json<Recompute>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     if caller.grants.admin(AdminRole::Operator, None).is_none() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -24,7 +24,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
 use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{ApiRoutes, Doc};
+use crate::openapi::{Answer, ApiRoutes, Doc};
 
 /// The review routes, relative to `/api/v1`.
 pub fn routes() -> ApiRoutes {
@@ -47,7 +47,7 @@ pub fn routes() -> ApiRoutes {
                 .optional_body::<ClaimBody>()
                 .created("`{lease: {id, expires_at, ...}, manifest, manifest_digest}`: one active lease per reviewer and per entry, expiring in database time")
                 .refuses(StatusCode::FORBIDDEN, &["self_review_forbidden", "permission_not_granted"])
-                .refuses(StatusCode::NOT_FOUND, &["no_review_offer"])
+                .refuses(StatusCode::NOT_FOUND, &["no_review_offer", "not_found"])
                 .refuses(StatusCode::CONFLICT, &["review_lease_active", "review_entry_leased", "review_lease_held"]),
         )
         .get(
@@ -150,7 +150,7 @@ pub fn routes() -> ApiRoutes {
                 .body::<CloseBody>()
                 .ok("`{task: {id, status: \"cancelled\"}}`")
                 .refuses(StatusCode::FORBIDDEN, &["transition_not_allowed", "permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["close_condition_unmet", "reason_required"]),
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["close_condition_unmet", "reason_required", "reason_invalid"]),
         )
         .post(
             "/tasks/{tid}/revision-context/repair",
@@ -158,7 +158,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Append a successor to a blocked or stale revision context head")
                 .who("a project manager covering the task's project")
                 .body::<RepairBody>()
-                .ok("the new head")
+                .created("the new head")
                 .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
                 .refuses(StatusCode::CONFLICT, &["revision_context_stale"])
                 .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required"]),
@@ -184,7 +184,7 @@ async fn claim(
     caller: Caller,
     key: IdempotencyKey,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     let body: ClaimBody = crate::extract::body(&value)?;
     let who = caller.requester();
     let request = json!({ "path": "/reviews/claim", "body": value });
@@ -312,7 +312,7 @@ async fn end_lease(
     lease_id: Uuid,
     value: Value,
     ending: queue::Ending,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     let body: ReasonBody = crate::extract::body(&value)?;
     let (operation, path) = match ending {
         queue::Ending::Release => (
@@ -366,7 +366,7 @@ async fn release(
     key: IdempotencyKey,
     Ids(lease_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     end_lease(state, caller, key, lease_id, value, queue::Ending::Release).await
 }
 
@@ -376,7 +376,7 @@ async fn decline(
     key: IdempotencyKey,
     Ids(lease_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     end_lease(state, caller, key, lease_id, value, queue::Ending::Decline).await
 }
 
@@ -386,7 +386,7 @@ async fn force_release(
     key: IdempotencyKey,
     Ids(lease_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     end_lease(
         state,
         caller,
@@ -404,7 +404,7 @@ async fn decide(
     key: IdempotencyKey,
     Ids(lease_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     let body: decision::DecisionInput = crate::extract::body(&value)?;
     {
         // The replay check: the lease exists and is the caller's (anyone else gets the
@@ -502,7 +502,7 @@ async fn close_revision(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     let body: CloseBody = crate::extract::body(&value)?;
     {
         let mut conn = state.pool.acquire().await?;
@@ -549,7 +549,7 @@ async fn repair_revision(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     let body: RepairBody = crate::extract::body(&value)?;
     {
         let mut conn = state.pool.acquire().await?;

@@ -9,7 +9,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -24,7 +23,7 @@ use crate::extract::{Empty, Ids, Json, Query};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::lessons::may_read;
-use crate::openapi::{ApiRoutes, Doc};
+use crate::openapi::{Answer, ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 use crate::projects::{is_manager, require};
 
@@ -100,7 +99,7 @@ async fn create(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<CreateSprint>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/sprints"),
@@ -183,7 +182,7 @@ async fn add_tasks(
     key: IdempotencyKey,
     Ids((project_id, sprint_id)): Ids<(Uuid, Uuid)>,
     Json(body): Json<AddTasks>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/sprints/{sprint_id}/tasks"),
@@ -211,7 +210,7 @@ async fn report(
     key: IdempotencyKey,
     Ids((project_id, sprint_id)): Ids<(Uuid, Uuid)>,
     Json(_): Json<Empty>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Value>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/sprints/{sprint_id}/report"),

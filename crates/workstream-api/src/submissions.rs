@@ -16,7 +16,8 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::Actor;
@@ -131,7 +132,7 @@ async fn versions(
     State(state): State<AppState>,
     caller: Caller,
     Ids(task_id): Ids<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Versions>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let task = workstream_store::tasks::find(&mut conn, task_id)
         .await?
@@ -151,9 +152,9 @@ async fn versions(
         return Err(ApiError::not_found());
     }
     let files = files_of(&mut conn, &rows).await?;
-    Ok(axum::Json(json!({
-        "items": rows.iter().map(|r| view(r, &sight, &files)).collect::<Vec<_>>(),
-    })))
+    Ok(axum::Json(Versions {
+        items: rows.iter().map(|r| view(r, &sight, &files)).collect(),
+    }))
 }
 
 /// `GET /submissions/{sid}`.
@@ -161,7 +162,7 @@ async fn one(
     State(state): State<AppState>,
     caller: Caller,
     Ids(submission_id): Ids<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<SubmissionView>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let row: SubmissionRow = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM submissions s \
@@ -184,7 +185,7 @@ async fn one(
 async fn files_of(
     conn: &mut PgConnection,
     rows: &[SubmissionRow],
-) -> Result<HashMap<Uuid, Vec<Value>>, ApiError> {
+) -> Result<HashMap<Uuid, Vec<PacketFile>>, ApiError> {
     let files: Vec<FileRow> = sqlx::query_as(
         "SELECT submission_id, path, byte_count, sha256, media_type FROM packet_files \
          WHERE submission_id = ANY($1) ORDER BY submission_id, path",
@@ -192,21 +193,96 @@ async fn files_of(
     .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
-    let mut by_submission: HashMap<Uuid, Vec<Value>> = HashMap::new();
+    let mut by_submission: HashMap<Uuid, Vec<PacketFile>> = HashMap::new();
     for f in files {
         by_submission
             .entry(f.submission_id)
             .or_default()
-            .push(json!({
-                "path": f.path, "byte_count": f.byte_count, "sha256": f.sha256,
-                "media_type": f.media_type,
-            }));
+            .push(PacketFile {
+                path: f.path,
+                byte_count: f.byte_count,
+                sha256: f.sha256,
+                media_type: f.media_type,
+            });
     }
     Ok(by_submission)
 }
 
+/// A task's submitted versions, oldest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Versions {
+    items: Vec<SubmissionView>,
+}
+
+/// One submitted version as the caller may see it: contributors see their own work;
+/// managers, operators and auditors also see the owner, the digests and the locks.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SubmissionView {
+    id: Uuid,
+    task_id: Uuid,
+    version: i32,
+    /// `submitted`, `superseded`, ...
+    status: String,
+    summary: String,
+    submitted_at: DateTime<Utc>,
+    archive: ArchiveFacts,
+    files: Vec<PacketFile>,
+    supersedes_submission_id: Option<Uuid>,
+    /// The current evaluation, once one started.
+    checker_run: Option<RunBrief>,
+    /// The following are for oversight only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contributor_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task_assignment_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manifest_digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locks: Option<SubmissionLocks>,
+}
+
+/// The archive as stored.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ArchiveFacts {
+    sha256: String,
+    byte_count: i64,
+}
+
+/// A file of a packet.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PacketFile {
+    path: String,
+    byte_count: i64,
+    sha256: String,
+    media_type: Option<String>,
+}
+
+/// A version's current checker run in brief.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RunBrief {
+    id: Uuid,
+    status: Option<String>,
+    /// For a contributor, an internal route (a retry, a setup defect) is
+    /// `not_evaluated`.
+    route: Option<String>,
+}
+
+/// What a version was held to when it was submitted.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SubmissionLocks {
+    guide_version: String,
+    policy_bundle_hash: String,
+    checker_policy_hash: String,
+    review_policy_hash: String,
+    contribution_policy_version_id: Uuid,
+}
+
 /// One submission as `sight` sees it.
-fn view(row: &SubmissionRow, sight: &Sight, files: &HashMap<Uuid, Vec<Value>>) -> Value {
+fn view(
+    row: &SubmissionRow,
+    sight: &Sight,
+    files: &HashMap<Uuid, Vec<PacketFile>>,
+) -> SubmissionView {
     // A contributor learns a route only when it is theirs to act on; an internal one (a
     // retry, a setup defect) reads as `not_evaluated`, as in the checker runs read.
     let route = match (sight, row.run_route.as_deref()) {
@@ -215,29 +291,34 @@ fn view(row: &SubmissionRow, sight: &Sight, files: &HashMap<Uuid, Vec<Value>>) -
         (Sight::Contributor(_), Some(_)) => Some("not_evaluated"),
         (Sight::Contributor(_), None) => None,
     };
-    let mut view = json!({
-        "id": row.id,
-        "task_id": row.task_id,
-        "version": row.version,
-        "status": row.status,
-        "summary": row.summary,
-        "submitted_at": row.submitted_at,
-        "archive": { "sha256": row.archive_sha256, "byte_count": row.archive_byte_count },
-        "files": files.get(&row.id).cloned().unwrap_or_default(),
-        "supersedes_submission_id": row.supersedes_submission_id,
-        "checker_run": row.run_id.map(|id| json!({ "id": id, "status": row.run_status, "route": route })),
-    });
-    if let Sight::Oversight = sight {
-        view["contributor_id"] = json!(row.contributor_id);
-        view["task_assignment_id"] = json!(row.task_assignment_id);
-        view["manifest_digest"] = json!(row.manifest_digest);
-        view["locks"] = json!({
-            "guide_version": row.locked_guide_version,
-            "policy_bundle_hash": row.locked_policy_bundle_hash,
-            "checker_policy_hash": row.locked_checker_policy_hash,
-            "review_policy_hash": row.locked_review_policy_hash,
-            "contribution_policy_version_id": row.contribution_policy_version_id,
-        });
+    let oversight = matches!(sight, Sight::Oversight);
+    SubmissionView {
+        id: row.id,
+        task_id: row.task_id,
+        version: row.version,
+        status: row.status.clone(),
+        summary: row.summary.clone(),
+        submitted_at: row.submitted_at,
+        archive: ArchiveFacts {
+            sha256: row.archive_sha256.clone(),
+            byte_count: row.archive_byte_count,
+        },
+        files: files.get(&row.id).cloned().unwrap_or_default(),
+        supersedes_submission_id: row.supersedes_submission_id,
+        checker_run: row.run_id.map(|id| RunBrief {
+            id,
+            status: row.run_status.clone(),
+            route: route.map(str::to_owned),
+        }),
+        contributor_id: oversight.then_some(row.contributor_id),
+        task_assignment_id: oversight.then_some(row.task_assignment_id),
+        manifest_digest: oversight.then(|| row.manifest_digest.clone()),
+        locks: oversight.then(|| SubmissionLocks {
+            guide_version: row.locked_guide_version.clone(),
+            policy_bundle_hash: row.locked_policy_bundle_hash.clone(),
+            checker_policy_hash: row.locked_checker_policy_hash.clone(),
+            review_policy_hash: row.locked_review_policy_hash.clone(),
+            contribution_policy_version_id: row.contribution_policy_version_id,
+        }),
     }
-    view
 }

@@ -17,11 +17,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use schemars::JsonSchema;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::lifecycle::Actor;
+use workstream_engine::tasks::views::{AssignmentView, ContributorView, ManagementView};
 use workstream_engine::tasks::{self, NewTaskInput, access, views, work_context};
 
 use crate::AppState;
@@ -29,7 +30,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json, Query};
 use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{ApiRoutes, Doc};
+use crate::openapi::{Answer, ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery};
 
 /// The task routes, relative to `/api/v1`.
@@ -98,7 +99,7 @@ pub fn routes() -> ApiRoutes {
             work_context,
             Doc::new("What the caller may do next on the task")
                 .who("whoever may read the task: a covering project manager, operator or audit authority; a submitter or reviewer of the project while it is `ready`; its assignee; a reviewer holding a lease on its submission (anyone else: the concealed 404)")
-                .ok_typed::<work_context::WorkContext>("the task in brief, the caller's roles and relation to it, its latest version with the evaluation route, and `next_actions`: each the request to send (method, path, body), `blocked` with the code it would answer when a lock-free guard already refuses it; `waiting_for` names whose move it is when the caller has none")
+                .ok("the task in brief, the caller's roles and relation to it, its latest version with the evaluation route, and `next_actions`: each the request to send (method, path, body), `blocked` with the code it would answer when a lock-free guard already refuses it; `waiting_for` names whose move it is when the caller has none")
                 .note("The actions come from the task lifecycle's own table and guards, so they change with the rules; the command still decides under its locks, and an action listed here can lose a race."),
         )
         .get(
@@ -117,7 +118,7 @@ pub fn routes() -> ApiRoutes {
                 .ok("`{task}` in `screening`, every `locks.*` stamped")
                 .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
                 .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["task_fields_incomplete", "active_guide_missing", "project_not_active"]),
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["task_fields_incomplete", "active_guide_missing", "project_not_active", "reason_too_long"]),
         )
         .post(
             "/tasks/{tid}/release",
@@ -161,7 +162,7 @@ pub fn routes() -> ApiRoutes {
                 .ok("`{task, assignment}`: the task `claimed`")
                 .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
                 .refuses(StatusCode::CONFLICT, &["task_already_claimed", "active_task_cap_reached", "assignment_exists", "task_replay_state_changed"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["assignee_not_eligible", "contribution_rule_missing", "project_not_active"]),
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["assignee_not_eligible", "contribution_rule_missing", "project_not_active", "reason_too_long"]),
         )
         .post(
             "/tasks/{tid}/assign",
@@ -181,8 +182,9 @@ pub fn routes() -> ApiRoutes {
                 .who("the assignee")
                 .optional_body::<OptionalReason>()
                 .ok("`{task}` in `in_progress`")
-                .refuses(StatusCode::FORBIDDEN, &["transition_not_allowed", "not_assignee"])
-                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"]),
+                .refuses(StatusCode::FORBIDDEN, &["transition_not_allowed", "not_assignee", "permission_not_granted"])
+                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
+                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_too_long"]),
         )
         .post(
             "/operations/tasks/{tid}/start",
@@ -201,7 +203,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Retry an evaluation held by `checker_retry` or `task_setup_blocked`")
                 .who(OPERATOR)
                 .body::<RequiredReason>()
-                .ok("the new checker run attempt; the held one stays readable")
+                .answers(StatusCode::ACCEPTED, "the new checker run attempt; the held one stays readable")
                 .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
                 .refuses(StatusCode::CONFLICT, &["evaluation_not_held"])
                 .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long"]),
@@ -212,11 +214,78 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Fix the texts of a task held by `task_setup_blocked`; the retry is queued at once")
                 .who(PM)
                 .body::<SetupRepairBody>()
-                .ok("the task and the queued retry")
+                .answers(StatusCode::ACCEPTED, "the task and the queued retry")
                 .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
                 .refuses(StatusCode::CONFLICT, &["evaluation_not_held"])
                 .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "invalid_task_field"]),
         )
+}
+
+/// A task in its management view.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ManagedTask {
+    task: ManagementView,
+}
+
+/// A task in its contributor view.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ContributorTask {
+    task: ContributorView,
+}
+
+/// A claimed task and the new assignment, as the claimant sees them.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Claimed {
+    task: ContributorView,
+    assignment: AssignmentView,
+}
+
+/// A task assigned by a manager, and the new assignment.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Assigned {
+    task: ManagementView,
+    assignment: AssignmentView,
+}
+
+/// A page of a project's tasks.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "{T}Page")]
+pub struct TaskPage<T> {
+    project_id: Uuid,
+    items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last.
+    next_cursor: Option<String>,
+}
+
+/// The operations projection of a task: status and ownership, no content or locks.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct OperatedTask {
+    task: TaskOwnership,
+}
+
+/// A task's status and holder.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskOwnership {
+    id: Uuid,
+    project_id: Uuid,
+    #[schemars(with = "workstream_domain::lifecycle::TaskState")]
+    status: String,
+    assigned_to: Option<Uuid>,
+}
+
+/// An evaluation queued again.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Retried {
+    task_id: Uuid,
+    /// The new checker run attempt; the held one stays readable.
+    checker_run_id: Uuid,
+}
+
+/// A repaired task and the evaluation queued again for it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Repaired {
+    task: ManagementView,
+    checker_run_id: Uuid,
 }
 
 /// A body holding an optional reason (screen, claim, start). An empty body is `{}`.
@@ -306,7 +375,7 @@ async fn create_task(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ManagedTask>, ApiError> {
     let input: NewTaskInput = crate::extract::body(&body)?;
     {
         let mut conn = state.pool.acquire().await?;
@@ -330,28 +399,31 @@ async fn create_task(
             let task = tasks::create(tx, &who, project_id, &input).await?;
             Ok((
                 StatusCode::CREATED,
-                json!({ "task": views::management_view(&task, None) }),
+                ManagedTask {
+                    task: views::management_view(&task, None),
+                },
             ))
         },
     )
     .await
 }
 
-/// A page of items with its next cursor.
-fn page_body(
+/// A page of tasks with its next cursor.
+fn page_body<T>(
     project_id: Uuid,
-    items: Vec<(Uuid, Value)>,
+    items: Vec<T>,
+    id: fn(&T) -> Uuid,
     page: &Page,
     scope: &str,
     secret: &[u8],
-) -> Value {
-    let last = items.last().map(|(id, _)| *id);
+) -> TaskPage<T> {
+    let last = items.last().map(id);
     let next_cursor = page.next_cursor(items.len(), last, scope, secret);
-    json!({
-        "project_id": project_id,
-        "items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
-        "next_cursor": next_cursor,
-    })
+    TaskPage {
+        project_id,
+        items,
+        next_cursor,
+    }
 }
 
 /// `?format=` of an export.
@@ -398,14 +470,23 @@ async fn export_tasks(
         let pool = pool.clone();
         async move {
             let mut conn = pool.acquire().await?;
-            Ok(views::list_for_manager(
+            let views = views::list_for_manager(
                 &mut conn,
                 actor_id,
                 project_id,
                 after,
                 crate::export::EXPORT_PAGE,
             )
-            .await?)
+            .await?;
+            views
+                .into_iter()
+                .map(|view| {
+                    Ok((
+                        view.id,
+                        serde_json::to_value(view).map_err(ApiError::internal)?,
+                    ))
+                })
+                .collect()
         }
     }))
 }
@@ -415,7 +496,7 @@ async fn list_tasks(
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
     Query(query): Query<PageQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<TaskPage<ManagementView>>, ApiError> {
     let scope = format!("project:{project_id}:tasks");
     let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
     let mut conn = state.pool.acquire().await?;
@@ -430,6 +511,7 @@ async fn list_tasks(
     Ok(axum::Json(page_body(
         project_id,
         items,
+        |task| task.id,
         &page,
         &scope,
         &state.config.cursor_secret,
@@ -441,7 +523,7 @@ async fn ready_queue(
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
     Query(query): Query<PageQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<TaskPage<ContributorView>>, ApiError> {
     let scope = format!("project:{project_id}:tasks:ready");
     let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
     let mut conn = state.pool.acquire().await?;
@@ -456,6 +538,7 @@ async fn ready_queue(
     Ok(axum::Json(page_body(
         project_id,
         items,
+        |task| task.id,
         &page,
         &scope,
         &state.config.cursor_secret,
@@ -466,20 +549,20 @@ async fn management_task(
     State(state): State<AppState>,
     caller: Caller,
     Ids((project_id, task_id)): Ids<(Uuid, Uuid)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ManagedTask>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let task = views::read_for_manager(&mut conn, caller.actor_id, project_id, task_id).await?;
-    Ok(axum::Json(json!({ "task": task })))
+    Ok(axum::Json(ManagedTask { task }))
 }
 
 async fn contributor_task(
     State(state): State<AppState>,
     caller: Caller,
     Ids(task_id): Ids<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ContributorTask>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let task = views::read_for_contributor(&mut conn, caller.actor_id, task_id).await?;
-    Ok(axum::Json(json!({ "task": task })))
+    Ok(axum::Json(ContributorTask { task }))
 }
 
 async fn work_context(
@@ -497,7 +580,7 @@ async fn submission_requirements(
     State(state): State<AppState>,
     caller: Caller,
     Ids(task_id): Ids<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<views::SubmissionRequirements>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let requirements = views::submission_requirements(&mut conn, caller.actor_id, task_id).await?;
     Ok(axum::Json(requirements))
@@ -509,7 +592,7 @@ async fn screen(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ManagedTask>, ApiError> {
     let (body, value): (OptionalReason, Value) = optional_body(&body)?;
     precheck(
         &state,
@@ -532,7 +615,9 @@ async fn screen(
             let task = tasks::screen(tx, &who, task_id, body.reason.as_deref()).await?;
             Ok((
                 StatusCode::OK,
-                json!({ "task": views::management_view(&task, None) }),
+                ManagedTask {
+                    task: views::management_view(&task, None),
+                },
             ))
         },
     )
@@ -554,7 +639,7 @@ async fn reasoned(
     task_id: Uuid,
     value: Value,
     which: Reasoned,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ManagedTask>, ApiError> {
     let body: RequiredReason = crate::extract::body(&value)?;
     let who = caller.requester();
     let (operation, path) = match which {
@@ -588,7 +673,9 @@ async fn reasoned(
             };
             Ok((
                 StatusCode::OK,
-                json!({ "task": views::management_view(&task, None) }),
+                ManagedTask {
+                    task: views::management_view(&task, None),
+                },
             ))
         },
     )
@@ -601,7 +688,7 @@ async fn release(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ManagedTask>, ApiError> {
     reasoned(state, caller, key, task_id, value, Reasoned::Release).await
 }
 
@@ -611,7 +698,7 @@ async fn return_to_draft(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ManagedTask>, ApiError> {
     reasoned(state, caller, key, task_id, value, Reasoned::ReturnToDraft).await
 }
 
@@ -621,7 +708,7 @@ async fn cancel(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ManagedTask>, ApiError> {
     reasoned(state, caller, key, task_id, value, Reasoned::Cancel).await
 }
 
@@ -631,7 +718,7 @@ async fn claim(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Claimed>, ApiError> {
     let (body, value): (OptionalReason, Value) = optional_body(&body)?;
     precheck(
         &state,
@@ -656,7 +743,10 @@ async fn claim(
             let view = views::contributor_view(tx, &task, who.actor_id).await?;
             Ok((
                 StatusCode::OK,
-                json!({ "task": view, "assignment": views::assignment_view(&assignment) }),
+                Claimed {
+                    task: view,
+                    assignment: views::assignment_view(&assignment),
+                },
             ))
         },
     )
@@ -669,7 +759,7 @@ async fn assign(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Assigned>, ApiError> {
     let body: AssignBody = crate::extract::body(&value)?;
     precheck(
         &state,
@@ -693,10 +783,10 @@ async fn assign(
                 tasks::assign(tx, &who, task_id, body.assignee_actor_id, &body.reason).await?;
             Ok((
                 StatusCode::OK,
-                json!({
-                    "task": views::management_view(&task, Some(&assignment)),
-                    "assignment": views::assignment_view(&assignment),
-                }),
+                Assigned {
+                    task: views::management_view(&task, Some(&assignment)),
+                    assignment: views::assignment_view(&assignment),
+                },
             ))
         },
     )
@@ -709,7 +799,7 @@ async fn start(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<ContributorTask>, ApiError> {
     let (body, value): (OptionalReason, Value) = optional_body(&body)?;
     precheck(
         &state,
@@ -731,7 +821,7 @@ async fn start(
         async |tx| {
             let task = tasks::start(tx, &who, task_id, body.reason.as_deref()).await?;
             let view = views::contributor_view(tx, &task, who.actor_id).await?;
-            Ok((StatusCode::OK, json!({ "task": view })))
+            Ok((StatusCode::OK, ContributorTask { task: view }))
         },
     )
     .await
@@ -743,7 +833,7 @@ async fn start_override(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<OperatedTask>, ApiError> {
     let body: RequiredReason = crate::extract::body(&value)?;
     precheck(
         &state,
@@ -767,12 +857,14 @@ async fn start_override(
             // The operations projection: status and ownership, no content or locks.
             Ok((
                 StatusCode::OK,
-                json!({ "task": {
-                    "id": task.id,
-                    "project_id": task.project_id,
-                    "status": task.status,
-                    "assigned_to": task.assigned_to,
-                }}),
+                OperatedTask {
+                    task: TaskOwnership {
+                        id: task.id,
+                        project_id: task.project_id,
+                        status: task.status,
+                        assigned_to: task.assigned_to,
+                    },
+                },
             ))
         },
     )
@@ -785,7 +877,7 @@ async fn re_evaluate(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Retried>, ApiError> {
     let body: RequiredReason = crate::extract::body(&value)?;
     {
         let mut conn = state.pool.acquire().await?;
@@ -804,7 +896,10 @@ async fn re_evaluate(
             let run = tasks::submission::retry_evaluation(tx, &who, task_id, &body.reason).await?;
             Ok((
                 StatusCode::ACCEPTED,
-                json!({ "task_id": task_id, "checker_run_id": run }),
+                Retried {
+                    task_id,
+                    checker_run_id: run,
+                },
             ))
         },
     )
@@ -828,7 +923,7 @@ async fn setup_repair(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Answer<Repaired>, ApiError> {
     let body: SetupRepairBody = crate::extract::body(&value)?;
     {
         let mut conn = state.pool.acquire().await?;
@@ -852,7 +947,10 @@ async fn setup_repair(
                 tasks::submission::repair_setup(tx, &who, task_id, &repair, &body.reason).await?;
             Ok((
                 StatusCode::ACCEPTED,
-                json!({ "task": views::management_view(&task, None), "checker_run_id": run }),
+                Repaired {
+                    task: views::management_view(&task, None),
+                    checker_run_id: run,
+                },
             ))
         },
     )

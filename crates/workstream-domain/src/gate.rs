@@ -237,7 +237,9 @@ impl Route {
 }
 
 /// The counts stored with a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Counts {
     /// Members that passed.
     pub passed: u32,

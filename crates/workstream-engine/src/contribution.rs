@@ -11,6 +11,7 @@
 //! policy is published, and guide activation is refused meanwhile (R5).
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -54,7 +55,7 @@ struct VersionRow {
 const VERSION_COLUMNS: &str = "id, contribution_policy_id, version_number, status, draft_terms, created_at, published_at, retired_at";
 
 /// The receipt of [`create_draft`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DraftReceipt {
     /// The project.
     pub project_id: Uuid,
@@ -284,7 +285,7 @@ pub async fn set_terms(
     policy_id: Uuid,
     version_id: Uuid,
     terms: &Value,
-) -> Result<Value, CommandError> {
+) -> Result<PolicyVersionView, CommandError> {
     lock_policy(conn, project_id, policy_id).await?;
     let version = lock_version(conn, policy_id, version_id).await?;
     if version.status != "draft" {
@@ -324,7 +325,7 @@ pub async fn publish(
     project_id: Uuid,
     policy_id: Uuid,
     version_id: Uuid,
-) -> Result<Value, CommandError> {
+) -> Result<PolicyVersionView, CommandError> {
     let policy = lock_policy(conn, project_id, policy_id).await?;
     let version = lock_version(conn, policy_id, version_id).await?;
     if version.status != "draft" {
@@ -443,7 +444,7 @@ pub async fn retire(
     project_id: Uuid,
     policy_id: Uuid,
     version_id: Uuid,
-) -> Result<Value, CommandError> {
+) -> Result<PolicyVersionView, CommandError> {
     let policy = lock_policy(conn, project_id, policy_id).await?;
     let version = lock_version(conn, policy_id, version_id).await?;
     if version.status != "published" {
@@ -535,7 +536,7 @@ pub async fn view(
     project_id: Uuid,
     policy_id: Uuid,
     version_id: Option<Uuid>,
-) -> Result<Value, CommandError> {
+) -> Result<PolicyVersionView, CommandError> {
     let policy: (String, String, Option<Uuid>) = sqlx::query_as(
         "SELECT name, status, current_published_version_id FROM contribution_policies WHERE id = $1 AND project_id = $2",
     )
@@ -560,25 +561,75 @@ pub async fn view(
         .as_ref()
         .and_then(|t| t.get("rules").cloned())
         .unwrap_or_else(|| json!([]));
-    Ok(json!({
-        "project_id": project_id,
-        "contribution_policy_id": version.contribution_policy_id,
-        "name": name,
-        "policy_status": policy_status,
-        "current_published_version_id": current,
-        "contribution_policy_version_id": version.id,
-        "version_number": version.version_number,
-        "version_status": version.status,
-        "is_current": current == Some(version.id),
-        "rules": rules,
-        "created_at": version.created_at,
-        "published_at": version.published_at,
-        "retired_at": version.retired_at,
-    }))
+    Ok(PolicyVersionView {
+        project_id,
+        contribution_policy_id: version.contribution_policy_id,
+        name,
+        policy_status,
+        current_published_version_id: current,
+        contribution_policy_version_id: version.id,
+        version_number: version.version_number,
+        version_status: version.status,
+        is_current: current == Some(version.id),
+        rules,
+        created_at: version.created_at,
+        published_at: version.published_at,
+        retired_at: version.retired_at,
+    })
+}
+
+/// A version of a contribution policy with its terms.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PolicyVersionView {
+    /// The project.
+    pub project_id: Uuid,
+    /// The policy.
+    pub contribution_policy_id: Uuid,
+    /// The policy's name.
+    pub name: String,
+    /// draft, active or retired.
+    pub policy_status: String,
+    /// The version tasks released now lock, if any.
+    pub current_published_version_id: Option<Uuid>,
+    /// This version.
+    pub contribution_policy_version_id: Uuid,
+    /// Its number within the policy.
+    pub version_number: i32,
+    /// draft, published or retired.
+    pub version_status: String,
+    /// Whether this is the current published version.
+    pub is_current: bool,
+    /// The rules, one per contribution type, as `policies/contribution-policy.schema.json`
+    /// states them.
+    pub rules: Value,
+    /// When the version was opened.
+    pub created_at: DateTime<Utc>,
+    /// When it was published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// When it was retired.
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// The project's policy pointers.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PolicyPointers {
+    /// The project.
+    pub project_id: Uuid,
+    /// Its draft or active policy.
+    pub contribution_policy_id: Uuid,
+    /// draft or active.
+    pub policy_status: String,
+    /// The version tasks released now lock, if any.
+    pub current_published_version_id: Option<Uuid>,
+    /// The version open for editing, if any.
+    pub open_draft_version_id: Option<Uuid>,
 }
 
 /// The project's current policy pointers (404 when it has no draft or active policy).
-pub async fn current(conn: &mut PgConnection, project_id: Uuid) -> Result<Value, CommandError> {
+pub async fn current(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+) -> Result<PolicyPointers, CommandError> {
     let row: Option<(Uuid, String, Option<Uuid>, Option<Uuid>)> = sqlx::query_as(
         "SELECT p.id, p.status, p.current_published_version_id, \
          (SELECT v.id FROM contribution_policy_versions v WHERE v.contribution_policy_id = p.id AND v.status = 'draft') \
@@ -588,13 +639,13 @@ pub async fn current(conn: &mut PgConnection, project_id: Uuid) -> Result<Value,
     .fetch_optional(&mut *conn)
     .await?;
     let (id, status, published, draft) = row.ok_or_else(CommandError::not_found)?;
-    Ok(json!({
-        "project_id": project_id,
-        "contribution_policy_id": id,
-        "policy_status": status,
-        "current_published_version_id": published,
-        "open_draft_version_id": draft,
-    }))
+    Ok(PolicyPointers {
+        project_id,
+        contribution_policy_id: id,
+        policy_status: status,
+        current_published_version_id: published,
+        open_draft_version_id: draft,
+    })
 }
 
 // ---------------------------------------------------------------------------------
@@ -602,7 +653,7 @@ pub async fn current(conn: &mut PgConnection, project_id: Uuid) -> Result<Value,
 // ---------------------------------------------------------------------------------
 
 /// A compensation unit row.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct Unit {
     /// Id.
     pub id: Uuid,
@@ -779,7 +830,7 @@ const DEPENDENTS: &str = "\
 // ---------------------------------------------------------------------------------
 
 /// An adapter binding row (no secrets are ever stored).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct Binding {
     /// Id.
     pub id: Uuid,

@@ -29,18 +29,20 @@
 //! project becomes active; each of those writes its own audit event.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::machines::project::GuideStatus;
 use workstream_domain::policy::{self, BundleHashes, CheckerRef, FieldError, schema};
 use workstream_store::audit::NewAuditEvent;
 
 use crate::error::{CommandError, ErrorKind};
 use crate::projects::{self, Acting, record};
 
-/// A guide version row.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+/// A guide version row, and how the API shows it.
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct Guide {
     /// Id (UUIDv7).
     pub id: Uuid,
@@ -49,6 +51,7 @@ pub struct Guide {
     /// The version label (unique per project, never ordered).
     pub version: String,
     /// draft, active, superseded.
+    #[schemars(with = "GuideStatus")]
     pub status: String,
     /// Allocated at activation; per project increasing.
     pub activation_sequence: Option<i32>,
@@ -56,7 +59,9 @@ pub struct Guide {
     pub content_markdown: String,
     /// What changed from the previous version.
     pub change_summary: String,
-    /// Draft: the bundle as submitted. Active/superseded: the effective bundle.
+    /// Draft: the bundle as submitted (checked only at activation). Active and
+    /// superseded: the effective bundle, platform defaults merged in.
+    #[schemars(with = "Option<serde_json::Map<String, Value>>")]
     pub policy_bundle: Option<Value>,
     /// Digest of `policy_bundle`'s canonical JSON.
     pub policy_bundle_hash: Option<String>,
@@ -517,6 +522,17 @@ pub struct Activation {
     pub superseded_guide_id: Option<Uuid>,
     /// The project's status afterwards.
     pub project_status: String,
+}
+
+/// What activation answers: the guide, the project's status, the guide superseded.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ActivationView {
+    /// The guide, now `active` with its `activation_sequence`.
+    pub guide: Guide,
+    /// The project afterwards (a first activation makes it `active`).
+    pub project: projects::ProjectSummaryStatus,
+    /// The guide this one replaced, if any.
+    pub superseded_guide_id: Option<Uuid>,
 }
 
 /// The activation gate (see the module documentation). `selected` is the contribution

@@ -7,8 +7,9 @@
 //! (a system project manager creates; a covering one moves).
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::StateMachine;
@@ -39,8 +40,8 @@ pub(crate) async fn record(
     Ok(())
 }
 
-/// A project row.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+/// A project row, and its full view (managers, operators, finance and audit).
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct Project {
     /// Id (UUIDv7).
     pub id: Uuid,
@@ -51,6 +52,7 @@ pub struct Project {
     /// Free text.
     pub description: String,
     /// draft, active, paused, archived.
+    #[schemars(with = "ProjectStatus")]
     pub status: String,
     /// The system project manager who created it.
     pub created_by: Uuid,
@@ -64,15 +66,35 @@ pub struct Project {
     pub archived_at: Option<DateTime<Utc>>,
 }
 
-impl Project {
-    /// The full view (managers, operators, finance and audit).
-    pub fn full_view(&self) -> Value {
-        serde_json::to_value(self).expect("a project serializes")
-    }
+/// A project's id and status (what a guide's activation reports of it).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ProjectSummaryStatus {
+    /// Id.
+    pub id: Uuid,
+    /// draft, active, paused, archived.
+    #[schemars(with = "ProjectStatus")]
+    pub status: String,
+}
 
-    /// What a contributor (submitter or reviewer) may see.
-    pub fn minimal_view(&self) -> Value {
-        json!({ "id": self.id, "name": self.name, "status": self.status })
+/// What a contributor (submitter or reviewer) may see of a project.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ProjectSummary {
+    /// Id.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// draft, active, paused, archived.
+    #[schemars(with = "ProjectStatus")]
+    pub status: String,
+}
+
+impl From<&Project> for ProjectSummary {
+    fn from(project: &Project) -> ProjectSummary {
+        ProjectSummary {
+            id: project.id,
+            name: project.name.clone(),
+            status: project.status.clone(),
+        }
     }
 }
 

@@ -25,14 +25,13 @@ pub struct Doc {
     pub notes: Vec<&'static str>,
     /// The success status and what its body holds.
     pub success: (StatusCode, &'static str),
+    /// Other success statuses the operation may answer, with the same body.
+    pub also: Vec<(StatusCode, &'static str)>,
     /// The media type of the success body (`application/json` unless stated).
     pub success_media_type: &'static str,
     /// Stable error codes the operation answers with, by status (besides the ones every
     /// operation of its shape has, which the document adds itself).
     pub refusals: Vec<(StatusCode, &'static [&'static str])>,
-    /// The success body's type, when the handler answers a typed value (otherwise the
-    /// document says `object` and `success` describes it in words).
-    pub success_body: Option<SchemaFn>,
     /// The body's type, for a handler that reads its body as bytes or as a JSON value
     /// and parses it itself (to keep the raw value for the idempotency digest).
     pub body: Option<SchemaFn>,
@@ -54,9 +53,9 @@ impl Doc {
             who: None,
             notes: Vec::new(),
             success: (StatusCode::OK, "the result"),
+            also: Vec::new(),
             success_media_type: "application/json",
             refusals: Vec::new(),
-            success_body: None,
             body: None,
             parts: &[],
             body_optional: false,
@@ -87,10 +86,10 @@ impl Doc {
         self.answers(StatusCode::OK, body)
     }
 
-    /// `200` with a `T`, described by `about`.
-    pub fn ok_typed<T: JsonSchema>(mut self, about: &'static str) -> Doc {
-        self.success_body = Some(|generator| generator.subschema_for::<T>());
-        self.ok(about)
+    /// Another success status with the same body, and when it is answered.
+    pub fn also(mut self, status: StatusCode, when: &'static str) -> Doc {
+        self.also.push((status, when));
+        self
     }
 
     /// `201` with `body`.

@@ -60,9 +60,8 @@ pub fn build(operations: &[Operation]) -> Value {
     let mut schemas = generator.take_definitions(true);
     schemas.insert("ErrorEnvelope".into(), error_envelope());
     for (name, text) in policy_documents() {
-        let mut schema: Value = serde_json::from_str(text).expect("the policy schemas are JSON");
-        rebase_refs(&mut schema, name);
-        schemas.insert(name.into(), schema);
+        let schema: Value = serde_json::from_str(text).expect("the policy schemas are JSON");
+        hoist_defs(schema, name, &mut schemas);
     }
     link_bundle_parts(&mut schemas);
 
@@ -312,8 +311,12 @@ fn responses(
             }
         }
     };
+    // The text gate in front of every route: a NUL in the path, the query or the body.
+    add(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_request"]);
     if shape.authenticated {
         add(StatusCode::UNAUTHORIZED, UNAUTHENTICATED);
+        // A first request makes the caller's profile, under the issuer's rate limit.
+        add(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]);
         add(StatusCode::FORBIDDEN, IDENTITY_REFUSED);
         add(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -325,7 +328,12 @@ fn responses(
         add(StatusCode::NOT_FOUND, &["not_found"]);
     }
     if shape.body.is_some() {
-        add(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_request"]);
+        // A value the record's own rules refuse (a length, a range) that no earlier
+        // check named.
+        add(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["invalid_request", "constraint_violated"],
+        );
         add(StatusCode::PAYLOAD_TOO_LARGE, &["payload_too_large"]);
     }
     if shape.query.is_some() {
@@ -344,21 +352,27 @@ fn responses(
     add(StatusCode::INTERNAL_SERVER_ERROR, &["internal_error"]);
 
     let (status, about) = doc.success;
-    let success_schema = if let Some(schema) = doc.success_body {
-        schema(generator).to_value()
+    // Every JSON answer of the API is an object; a handler that answers an untyped
+    // value (`Json<Value>`, whose schema is `true`) says no more than that.
+    let success_schema = if let Some(schema) = (operation.answers)(generator)
+        && schema.as_bool() != Some(true)
+    {
+        schema.to_value()
     } else if doc.success_media_type == "application/json" {
         json!({ "type": "object" })
     } else {
         json!({})
     };
     let mut responses = Map::new();
-    responses.insert(
-        status.as_u16().to_string(),
-        json!({
-            "description": about,
-            "content": { doc.success_media_type: { "schema": success_schema } },
-        }),
-    );
+    for (status, about) in std::iter::once((status, about)).chain(doc.also.iter().copied()) {
+        responses.insert(
+            status.as_u16().to_string(),
+            json!({
+                "description": about,
+                "content": { doc.success_media_type: { "schema": success_schema } },
+            }),
+        );
+    }
     for (status, codes) in errors {
         let listed: Vec<String> = codes.iter().map(|code| format!("`{code}`")).collect();
         let reason = StatusCode::from_u16(status)
@@ -414,29 +428,51 @@ fn policy_documents() -> [(&'static str, &'static str); 6] {
 }
 
 /// A policy schema's own references (`#/$defs/key`) resolve against its `$id` under
-/// JSON Schema, but OpenAPI tools resolve every `#` against the document: in the
-/// document they point at the schema's place there
-/// (`#/components/schemas/ArtifactPolicy/$defs/key`), and the `$id` goes.
-fn rebase_refs(schema: &mut Value, name: &str) {
-    fn walk(value: &mut Value, base: &str) {
+/// JSON Schema, but OpenAPI tools resolve every `#` against the document, and client
+/// generators only follow references to whole components: each `$defs` entry becomes a
+/// component of its own (`ArtifactPolicy`'s `key` is `ArtifactPolicyKey`), the
+/// references point there, and the `$id` goes.
+fn hoist_defs(mut schema: Value, name: &str, schemas: &mut Map<String, Value>) {
+    fn component(name: &str, def: &str) -> String {
+        let mut out = name.to_owned();
+        for word in def.split(['_', '-']).filter(|w| !w.is_empty()) {
+            let mut chars = word.chars();
+            out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+            out.push_str(chars.as_str());
+        }
+        out
+    }
+    fn walk(value: &mut Value, name: &str) {
         match value {
             Value::Object(map) => {
                 if let Some(Value::String(reference)) = map.get_mut("$ref")
-                    && let Some(rest) = reference.strip_prefix("#/")
+                    && let Some(def) = reference.strip_prefix("#/$defs/")
                 {
-                    *reference = format!("{base}/{rest}");
+                    *reference = format!("{SCHEMAS}{}", component(name, def));
                 }
-                map.values_mut().for_each(|v| walk(v, base));
+                map.values_mut().for_each(|v| walk(v, name));
             }
-            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, base)),
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, name)),
             _ => {}
         }
     }
-    if let Some(object) = schema.as_object_mut() {
-        object.remove("$id");
-        object.remove("$schema");
+    walk(&mut schema, name);
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    object.remove("$id");
+    object.remove("$schema");
+    if let Some(Value::Object(defs)) = object.remove("$defs") {
+        for (def, body) in defs {
+            let hoisted = component(name, &def);
+            assert!(
+                !schemas.contains_key(&hoisted),
+                "{hoisted} is already a component"
+            );
+            schemas.insert(hoisted, body);
+        }
     }
-    walk(schema, &format!("{SCHEMAS}{name}"));
+    schemas.insert(name.into(), schema);
 }
 
 /// The bundle's schema names its parts only in comments (each part is validated

@@ -11,7 +11,8 @@
 //! [`Ids`](crate::extract::Ids) the path ids, a typed [`Json`](crate::extract::Json) or
 //! `Query` the request schema (derived with `schemars` from the same type serde
 //! deserializes, so `deny_unknown_fields` becomes `additionalProperties: false`). A new
-//! kind of extractor does not compile until it says what it contributes.
+//! kind of extractor does not compile until it says what it contributes. The success
+//! body is read off the handler's return type the same way ([`response`]).
 //!
 //! The parts:
 //!
@@ -19,6 +20,7 @@
 //! * [`Doc`]: what a route's author states: summary, who may call it, what success
 //!   answers, which stable error codes it refuses with.
 //! * [`request`]: what each extractor contributes to the request description.
+//! * [`response`]: the success body's schema, from the handler's return type.
 //! * [`document`]: assembles the OpenAPI document from the operations, with the shared
 //!   parts (the error envelope, bearer auth, the idempotency header, the policy schemas
 //!   of `policies/`).
@@ -33,6 +35,7 @@ pub mod doc;
 pub mod document;
 pub mod page;
 pub mod request;
+pub mod response;
 
 use std::sync::Arc;
 
@@ -46,6 +49,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 pub use doc::Doc;
 pub use request::DescribeRequest;
+pub use response::{Answer, DescribeResponse};
 
 use crate::AppState;
 
@@ -126,6 +130,8 @@ pub struct Operation {
     pub handler: &'static str,
     /// Describes the request from the handler's extractors.
     pub describe: request::DescribeFn,
+    /// Describes the success body from the handler's return type.
+    pub answers: response::DescribeFn,
     /// What the route's author states.
     pub doc: Doc,
 }
@@ -149,13 +155,25 @@ macro_rules! method {
         $(#[$doc])*
         pub fn $name<H, T>(self, path: &'static str, handler: H, doc: Doc) -> ApiRoutes
         where
-            H: Handler<T, AppState>,
+            H: Handler<T, AppState> + response::Returns<T>,
+            <H as response::Returns<T>>::Output: DescribeResponse,
             T: DescribeRequest + 'static,
         {
-            let described = (std::any::type_name::<H>(), T::describe as request::DescribeFn);
+            let described = Described {
+                handler: std::any::type_name::<H>(),
+                request: T::describe,
+                answers: <<H as response::Returns<T>>::Output as DescribeResponse>::describe,
+            };
             self.mount(Method::$method, path, $name(handler), described, doc)
         }
     };
+}
+
+/// What mounting reads off a handler's type.
+struct Described {
+    handler: &'static str,
+    request: request::DescribeFn,
+    answers: response::DescribeFn,
 }
 
 /// The routes of one API module: an axum router and the operations it serves.
@@ -218,7 +236,7 @@ impl ApiRoutes {
         method: Method,
         path: &'static str,
         route: MethodRouter<AppState>,
-        (handler, describe): (&'static str, request::DescribeFn),
+        described: Described,
         doc: Doc,
     ) -> ApiRoutes {
         let route = if doc.streamed_body {
@@ -233,8 +251,9 @@ impl ApiRoutes {
             method,
             path,
             tag: self.tag,
-            handler,
-            describe,
+            handler: described.handler,
+            describe: described.request,
+            answers: described.answers,
             doc,
         });
         self

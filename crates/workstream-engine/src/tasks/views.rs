@@ -9,7 +9,12 @@
 //! * The submission requirements are the locked guide's artifact policy, as the
 //!   contributor must meet it.
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::{Actor, TaskState};
@@ -18,61 +23,200 @@ use workstream_store::tasks::{self, AssignmentRow, TaskCard, TaskRow};
 use super::access::Access;
 use crate::CommandError;
 
+/// The management view of a task: the whole row, its locks and active assignment.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ManagementView {
+    /// Id (UUIDv7).
+    pub id: Uuid,
+    /// The project.
+    pub project_id: Uuid,
+    /// 1..300 characters.
+    pub title: String,
+    /// What to do.
+    pub description: String,
+    /// A free label (`proof`, `data-qa`, ...).
+    pub task_type: Option<String>,
+    /// `easy|medium|hard|expert`.
+    pub difficulty: Option<String>,
+    /// Skill labels.
+    pub skill_tags: Vec<String>,
+    /// The expected effort in minutes.
+    pub estimated_time_minutes: Option<i32>,
+    /// What an accepted answer must do.
+    pub acceptance_criteria: String,
+    /// What gets an answer rejected.
+    pub rejection_criteria: String,
+    /// When the work is due.
+    pub deadline_at: Option<DateTime<Utc>>,
+    /// `manual|markdown_import|csv_import`.
+    pub source_type: String,
+    /// Where an imported task came from.
+    pub source_ref: Option<String>,
+    /// The digest of the imported source.
+    pub source_payload_hash: Option<String>,
+    /// The import that created it.
+    pub import_batch_id: Option<Uuid>,
+    /// The id in the source system.
+    pub external_task_id: Option<String>,
+    /// One of the twelve task states.
+    #[schemars(with = "TaskState")]
+    pub status: String,
+    /// The last screening rejection note.
+    pub screening_note: Option<Value>,
+    /// The manager who created it.
+    pub created_by: Uuid,
+    /// The contributor on the active assignment.
+    pub assigned_to: Option<Uuid>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// What screening and release locked (all null while a draft).
+    pub locks: TaskLocks,
+    /// The active assignment, if any.
+    pub assignment: Option<AssignmentView>,
+}
+
+/// The guide, policies and terms a task is held to from screening (and release) on.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TaskLocks {
+    /// The guide locked at screening.
+    pub guide_id: Option<Uuid>,
+    /// Its version label.
+    pub guide_version: Option<String>,
+    /// Its activation sequence.
+    pub guide_activation_sequence: Option<i32>,
+    /// Digest of the locked policy bundle.
+    pub policy_bundle_hash: Option<String>,
+    /// Digest of the locked artifact policy.
+    pub artifact_policy_hash: Option<String>,
+    /// The locked checker policy itself.
+    pub checker_policy: Option<Value>,
+    /// Its digest.
+    pub checker_policy_hash: Option<String>,
+    /// Digest of the locked review policy.
+    pub review_policy_hash: Option<String>,
+    /// Digest of the locked revision policy.
+    pub revision_policy_hash: Option<String>,
+    /// The contribution policy version locked at release.
+    pub contribution_policy_version_id: Option<Uuid>,
+    /// When the guide was locked.
+    pub locked_at: Option<DateTime<Utc>>,
+}
+
 /// The management view of a task.
-pub fn management_view(task: &TaskRow, assignment: Option<&AssignmentRow>) -> Value {
-    json!({
-        "id": task.id,
-        "project_id": task.project_id,
-        "title": task.title,
-        "description": task.description,
-        "task_type": task.task_type,
-        "difficulty": task.difficulty,
-        "skill_tags": task.skill_tags,
-        "estimated_time_minutes": task.estimated_time_minutes,
-        "acceptance_criteria": task.acceptance_criteria,
-        "rejection_criteria": task.rejection_criteria,
-        "deadline_at": task.deadline_at,
-        "source_type": task.source_type,
-        "source_ref": task.source_ref,
-        "source_payload_hash": task.source_payload_hash,
-        "import_batch_id": task.import_batch_id,
-        "external_task_id": task.external_task_id,
-        "status": task.status,
-        "screening_note": task.screening_note,
-        "created_by": task.created_by,
-        "assigned_to": task.assigned_to,
-        "created_at": task.created_at,
-        "updated_at": task.updated_at,
-        "locks": {
-            "guide_id": task.locked_guide_id,
-            "guide_version": task.locked_guide_version,
-            "guide_activation_sequence": task.locked_guide_activation_sequence,
-            "policy_bundle_hash": task.locked_policy_bundle_hash,
-            "artifact_policy_hash": task.locked_artifact_policy_hash,
-            "checker_policy": task.locked_checker_policy,
-            "checker_policy_hash": task.locked_checker_policy_hash,
-            "review_policy_hash": task.locked_review_policy_hash,
-            "revision_policy_hash": task.locked_revision_policy_hash,
-            "contribution_policy_version_id": task.locked_contribution_policy_version_id,
-            "locked_at": task.locked_at,
+pub fn management_view(task: &TaskRow, assignment: Option<&AssignmentRow>) -> ManagementView {
+    ManagementView {
+        id: task.id,
+        project_id: task.project_id,
+        title: task.title.clone(),
+        description: task.description.clone(),
+        task_type: task.task_type.clone(),
+        difficulty: task.difficulty.clone(),
+        skill_tags: task.skill_tags.clone(),
+        estimated_time_minutes: task.estimated_time_minutes,
+        acceptance_criteria: task.acceptance_criteria.clone(),
+        rejection_criteria: task.rejection_criteria.clone(),
+        deadline_at: task.deadline_at,
+        source_type: task.source_type.clone(),
+        source_ref: task.source_ref.clone(),
+        source_payload_hash: task.source_payload_hash.clone(),
+        import_batch_id: task.import_batch_id,
+        external_task_id: task.external_task_id.clone(),
+        status: task.status.clone(),
+        screening_note: task.screening_note.clone(),
+        created_by: task.created_by,
+        assigned_to: task.assigned_to,
+        created_at: task.created_at,
+        updated_at: task.updated_at,
+        locks: TaskLocks {
+            guide_id: task.locked_guide_id,
+            guide_version: task.locked_guide_version.clone(),
+            guide_activation_sequence: task.locked_guide_activation_sequence,
+            policy_bundle_hash: task.locked_policy_bundle_hash.clone(),
+            artifact_policy_hash: task.locked_artifact_policy_hash.clone(),
+            checker_policy: task.locked_checker_policy.clone(),
+            checker_policy_hash: task.locked_checker_policy_hash.clone(),
+            review_policy_hash: task.locked_review_policy_hash.clone(),
+            revision_policy_hash: task.locked_revision_policy_hash.clone(),
+            contribution_policy_version_id: task.locked_contribution_policy_version_id,
+            locked_at: task.locked_at,
         },
-        "assignment": assignment.map(assignment_view),
-    })
+        assignment: assignment.map(assignment_view),
+    }
 }
 
 /// An assignment as its contributor and managers see it.
-pub fn assignment_view(a: &AssignmentRow) -> Value {
-    json!({
-        "id": a.id,
-        "task_id": a.task_id,
-        "contributor_id": a.contributor_id,
-        "assigned_by": a.assigned_by,
-        "status": a.status,
-        "assigned_at": a.assigned_at,
-        "released_at": a.released_at,
-        "due_at": a.due_at,
-    })
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AssignmentView {
+    /// Id.
+    pub id: Uuid,
+    /// The task.
+    pub task_id: Uuid,
+    /// Who holds it.
+    pub contributor_id: Uuid,
+    /// The holder's name (in a manager's reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contributor_display_name: Option<String>,
+    /// Who assigned it: the contributor on a claim, else the manager.
+    pub assigned_by: Uuid,
+    /// `active`, `completed` or `released`.
+    pub status: String,
+    /// When it began.
+    pub assigned_at: DateTime<Utc>,
+    /// When it ended, if it has.
+    pub released_at: Option<DateTime<Utc>>,
+    /// When the first submission is due, if the revision policy says.
+    pub due_at: Option<DateTime<Utc>>,
 }
+
+/// An assignment as its contributor and managers see it.
+pub fn assignment_view(a: &AssignmentRow) -> AssignmentView {
+    AssignmentView {
+        id: a.id,
+        task_id: a.task_id,
+        contributor_id: a.contributor_id,
+        contributor_display_name: None,
+        assigned_by: a.assigned_by,
+        status: a.status.clone(),
+        assigned_at: a.assigned_at,
+        released_at: a.released_at,
+        due_at: a.due_at,
+    }
+}
+
+/// What one contribution type earns: `"unpaid"`, or the amounts it is compensated with.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Terms {
+    /// Recorded, not paid.
+    Unpaid(Unpaid),
+    /// One amount per instrument.
+    Compensated(Vec<Amount>),
+}
+
+/// The token `"unpaid"`.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum Unpaid {
+    /// Recorded, not paid.
+    #[serde(rename = "unpaid")]
+    Unpaid,
+}
+
+/// An amount of one instrument.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Amount {
+    /// `money` or `project_points`.
+    pub instrument: String,
+    /// An ISO 4217 code, or the project's points unit.
+    pub unit: String,
+    /// An exact decimal string.
+    pub quantity: String,
+}
+
+/// Contributor-visible compensation terms of a policy version, by contribution type
+/// (`accepted_submission`, `completed_review`, ...).
+pub type CompensationTerms = BTreeMap<String, Terms>;
 
 /// Contributor-visible compensation terms of a policy version: for each contribution
 /// type, `"unpaid"` or a list of `{instrument, unit, quantity}` (quantity an exact
@@ -80,26 +224,71 @@ pub fn assignment_view(a: &AssignmentRow) -> Value {
 pub async fn compensation_terms(
     conn: &mut PgConnection,
     version_id: Option<Uuid>,
-) -> Result<Value, CommandError> {
+) -> Result<Option<CompensationTerms>, CommandError> {
     let Some(version_id) = version_id else {
-        return Ok(Value::Null);
+        return Ok(None);
     };
-    let mut terms = Map::new();
+    let mut terms = CompensationTerms::new();
     for row in tasks::compensation_terms(conn, version_id).await? {
         if row.compensation_mode == "unpaid" {
-            terms.insert(row.contribution_type, json!("unpaid"));
+            terms.insert(row.contribution_type, Terms::Unpaid(Unpaid::Unpaid));
             continue;
         }
         let entry = terms
             .entry(row.contribution_type)
-            .or_insert_with(|| json!([]));
-        if let (Value::Array(list), Some(instrument), Some(unit), Some(quantity)) =
+            .or_insert_with(|| Terms::Compensated(Vec::new()));
+        if let (Terms::Compensated(list), Some(instrument), Some(unit), Some(quantity)) =
             (entry, row.instrument_type, row.unit_code, row.quantity)
         {
-            list.push(json!({ "instrument": instrument, "unit": unit, "quantity": quantity }));
+            list.push(Amount {
+                instrument,
+                unit,
+                quantity,
+            });
         }
     }
-    Ok(Value::Object(terms))
+    Ok(Some(terms))
+}
+
+/// The contributor-safe view of a task: the work and its terms, never an internal hash,
+/// a binding, a policy status, the creator or the assignee's id.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ContributorView {
+    /// Id.
+    pub id: Uuid,
+    /// The project.
+    pub project_id: Uuid,
+    /// 1..300 characters.
+    pub title: String,
+    /// What to do.
+    pub description: String,
+    /// A free label.
+    pub task_type: Option<String>,
+    /// `easy|medium|hard|expert`.
+    pub difficulty: Option<String>,
+    /// Skill labels.
+    pub skill_tags: Vec<String>,
+    /// The expected effort in minutes.
+    pub estimated_time_minutes: Option<i32>,
+    /// What an accepted answer must do.
+    pub acceptance_criteria: String,
+    /// What gets an answer rejected.
+    pub rejection_criteria: String,
+    /// When the work is due.
+    pub deadline_at: Option<DateTime<Utc>>,
+    /// One of the twelve task states.
+    #[schemars(with = "TaskState")]
+    pub status: String,
+    /// The locked guide's version label.
+    pub guide_version: Option<String>,
+    /// Whether the caller holds the task.
+    pub assigned_to_me: bool,
+    /// What each contribution earns (null until the terms are locked at release).
+    pub compensation: Option<CompensationTerms>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When the assignee's first submission is due (the assignee's reads only).
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 /// The contributor-safe view of a task, for `actor_id`.
@@ -107,7 +296,7 @@ pub async fn contributor_view(
     conn: &mut PgConnection,
     task: &TaskRow,
     actor_id: Uuid,
-) -> Result<Value, CommandError> {
+) -> Result<ContributorView, CommandError> {
     let compensation = compensation_terms(conn, task.locked_contribution_policy_version_id).await?;
     Ok(contributor_view_with(
         &TaskCard::from(task),
@@ -117,25 +306,30 @@ pub async fn contributor_view(
 }
 
 /// [`contributor_view`] of a listed task, with its compensation terms already read.
-fn contributor_view_with(task: &TaskCard, actor_id: Uuid, compensation: Value) -> Value {
-    json!({
-        "id": task.id,
-        "project_id": task.project_id,
-        "title": task.title,
-        "description": task.description,
-        "task_type": task.task_type,
-        "difficulty": task.difficulty,
-        "skill_tags": task.skill_tags,
-        "estimated_time_minutes": task.estimated_time_minutes,
-        "acceptance_criteria": task.acceptance_criteria,
-        "rejection_criteria": task.rejection_criteria,
-        "deadline_at": task.deadline_at,
-        "status": task.status,
-        "guide_version": task.locked_guide_version,
-        "assigned_to_me": task.assigned_to == Some(actor_id),
-        "compensation": compensation,
-        "created_at": task.created_at,
-    })
+fn contributor_view_with(
+    task: &TaskCard,
+    actor_id: Uuid,
+    compensation: Option<CompensationTerms>,
+) -> ContributorView {
+    ContributorView {
+        id: task.id,
+        project_id: task.project_id,
+        title: task.title.clone(),
+        description: task.description.clone(),
+        task_type: task.task_type.clone(),
+        difficulty: task.difficulty.clone(),
+        skill_tags: task.skill_tags.clone(),
+        estimated_time_minutes: task.estimated_time_minutes,
+        acceptance_criteria: task.acceptance_criteria.clone(),
+        rejection_criteria: task.rejection_criteria.clone(),
+        deadline_at: task.deadline_at,
+        status: task.status.clone(),
+        guide_version: task.locked_guide_version.clone(),
+        assigned_to_me: task.assigned_to == Some(actor_id),
+        compensation,
+        created_at: task.created_at,
+        due_at: None,
+    }
 }
 
 /// Whether `actor_id` may read the contributor view: a submitter or reviewer of the
@@ -154,7 +348,7 @@ pub async fn read_for_contributor(
     conn: &mut PgConnection,
     actor_id: Uuid,
     task_id: Uuid,
-) -> Result<Value, CommandError> {
+) -> Result<ContributorView, CommandError> {
     let task = tasks::find(conn, task_id)
         .await?
         .ok_or_else(CommandError::not_found)?;
@@ -166,7 +360,7 @@ pub async fn read_for_contributor(
     // The assignee sees when their first submission is due (set at the claim).
     if task.assigned_to == Some(actor_id) {
         let assignment = tasks::active_assignment(conn, task.id).await?;
-        view["due_at"] = json!(assignment.and_then(|a| a.due_at));
+        view.due_at = assignment.and_then(|a| a.due_at);
     }
     Ok(view)
 }
@@ -207,7 +401,7 @@ pub async fn read_for_manager(
     actor_id: Uuid,
     project_id: Uuid,
     task_id: Uuid,
-) -> Result<Value, CommandError> {
+) -> Result<ManagementView, CommandError> {
     require_manager(conn, actor_id, project_id).await?;
     let task = tasks::find(conn, task_id)
         .await?
@@ -216,9 +410,9 @@ pub async fn read_for_manager(
     let assignment = tasks::active_assignment(conn, task.id).await?;
     let mut view = management_view(&task, assignment.as_ref());
     // Who holds it, by name: a manager should not have to recognize a profile id.
-    if let Some(a) = &assignment {
-        let holder = workstream_store::actors::label(conn, a.contributor_id).await?;
-        view["assignment"]["contributor_display_name"] = json!(holder);
+    if let Some(a) = view.assignment.as_mut() {
+        a.contributor_display_name =
+            Some(workstream_store::actors::label(conn, a.contributor_id).await?);
     }
     Ok(view)
 }
@@ -230,7 +424,7 @@ pub async fn list_for_manager(
     project_id: Uuid,
     after: Option<Uuid>,
     limit: u32,
-) -> Result<Vec<(Uuid, Value)>, CommandError> {
+) -> Result<Vec<ManagementView>, CommandError> {
     require_manager(conn, actor_id, project_id).await?;
     let rows = tasks::list(conn, project_id, None, after, i64::from(limit)).await?;
     // The page's active assignments in one read, not one per task.
@@ -242,10 +436,10 @@ pub async fn list_for_manager(
     for task in rows {
         let assignment = assignments.iter().find(|a| a.task_id == task.id);
         let mut view = management_view(&task, assignment);
-        if let Some(a) = assignment {
-            view["assignment"]["contributor_display_name"] = json!(names.get(&a.contributor_id));
+        if let Some(a) = view.assignment.as_mut() {
+            a.contributor_display_name = names.get(&a.contributor_id).cloned();
         }
-        items.push((task.id, view));
+        items.push(view);
     }
     Ok(items)
 }
@@ -258,7 +452,7 @@ pub async fn list_ready(
     project_id: Uuid,
     after: Option<Uuid>,
     limit: u32,
-) -> Result<Vec<(Uuid, Value)>, CommandError> {
+) -> Result<Vec<ContributorView>, CommandError> {
     let access = project_access(conn, actor_id, project_id).await?;
     if access.grant_for(Actor::Submitter).is_none() && access.grant_for(Actor::Reviewer).is_none() {
         return Err(access.denied());
@@ -272,7 +466,7 @@ pub async fn list_ready(
     )
     .await?;
     // The tasks of a page share a few contribution policy versions: each is read once.
-    let mut terms: std::collections::HashMap<Option<Uuid>, Value> =
+    let mut terms: std::collections::HashMap<Option<Uuid>, Option<CompensationTerms>> =
         std::collections::HashMap::new();
     let mut items = Vec::with_capacity(rows.len());
     for task in rows {
@@ -285,28 +479,43 @@ pub async fn list_ready(
                 read
             }
         };
-        items.push((
-            task.id,
-            contributor_view_with(&task, actor_id, compensation),
-        ));
+        items.push(contributor_view_with(&task, actor_id, compensation));
     }
     Ok(items)
 }
 
-/// The artifact-policy fields a contributor must meet, in the order a contributor reads
-/// them.
-const REQUIREMENT_FIELDS: &[&str] = &[
-    "required_artifacts",
-    "required_evidence",
-    "forbidden_artifacts",
-    "attestation_terms",
-    "manifest_required",
-    "artifact_hash_required",
-    "artifact_hash_algorithm",
-    "maximum_file_size_bytes",
-    "maximum_package_size_bytes",
-    "packaging",
-];
+/// What a packet for a task must hold: the locked guide's artifact policy, as the
+/// contributor must meet it (each field as `policies/artifact-policy.schema.json`
+/// states it; null where the policy leaves it out).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SubmissionRequirements {
+    /// The task.
+    pub task_id: Uuid,
+    /// Its project.
+    pub project_id: Uuid,
+    /// The locked guide's version label.
+    pub guide_version: Option<String>,
+    /// Files the packet must hold, by key and path.
+    pub required_artifacts: Value,
+    /// Evidence the packet must hold.
+    pub required_evidence: Value,
+    /// Patterns no file may match, with why.
+    pub forbidden_artifacts: Value,
+    /// What the contributor attests with the upload.
+    pub attestation_terms: Value,
+    /// Whether a manifest is required.
+    pub manifest_required: Value,
+    /// Whether each artifact's hash is required.
+    pub artifact_hash_required: Value,
+    /// The hash algorithm (`sha256`).
+    pub artifact_hash_algorithm: Value,
+    /// The largest file, in bytes.
+    pub maximum_file_size_bytes: Value,
+    /// The largest packet, in bytes.
+    pub maximum_package_size_bytes: Value,
+    /// How the packet is packaged (`zip`).
+    pub packaging: Value,
+}
 
 /// `GET /tasks/{id}/submission-requirements`: the locked guide's artifact policy, for
 /// the assignee or (while READY) an eligible submitter of the project.
@@ -314,7 +523,7 @@ pub async fn submission_requirements(
     conn: &mut PgConnection,
     actor_id: Uuid,
     task_id: Uuid,
-) -> Result<Value, CommandError> {
+) -> Result<SubmissionRequirements, CommandError> {
     let task = tasks::find(conn, task_id)
         .await?
         .ok_or_else(CommandError::not_found)?;
@@ -329,21 +538,26 @@ pub async fn submission_requirements(
         Some(guide) => tasks::guide_bundle(conn, guide).await?,
         None => None,
     };
-    let Some(artifact_policy) = bundle.as_ref().and_then(|b| b.get("artifact_policy")) else {
+    let Some(policy) = bundle.as_ref().and_then(|b| b.get("artifact_policy")) else {
         return Err(CommandError::invalid(
             "task_locked_context_invalid",
             "the task's locked guide has no artifact policy",
         ));
     };
-    let mut out = Map::new();
-    out.insert("task_id".into(), json!(task.id));
-    out.insert("project_id".into(), json!(task.project_id));
-    out.insert("guide_version".into(), json!(task.locked_guide_version));
-    for field in REQUIREMENT_FIELDS {
-        out.insert(
-            (*field).into(),
-            artifact_policy.get(*field).cloned().unwrap_or(Value::Null),
-        );
-    }
-    Ok(Value::Object(out))
+    let field = |name: &str| policy.get(name).cloned().unwrap_or(Value::Null);
+    Ok(SubmissionRequirements {
+        task_id: task.id,
+        project_id: task.project_id,
+        guide_version: task.locked_guide_version.clone(),
+        required_artifacts: field("required_artifacts"),
+        required_evidence: field("required_evidence"),
+        forbidden_artifacts: field("forbidden_artifacts"),
+        attestation_terms: field("attestation_terms"),
+        manifest_required: field("manifest_required"),
+        artifact_hash_required: field("artifact_hash_required"),
+        artifact_hash_algorithm: field("artifact_hash_algorithm"),
+        maximum_file_size_bytes: field("maximum_file_size_bytes"),
+        maximum_package_size_bytes: field("maximum_package_size_bytes"),
+        packaging: field("packaging"),
+    })
 }
