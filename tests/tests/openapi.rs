@@ -77,6 +77,19 @@ async fn the_document_validates_against_the_openapi_3_1_schema() {
             panic!("components.schemas.{name} is not a JSON Schema 2020-12: {error}");
         }
     }
+    // Two types of one name would be told apart by a number (`Claimed2`): every
+    // component has a name of its own.
+    let numbered: Vec<&String> = document["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|name| name.ends_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert!(
+        numbered.is_empty(),
+        "components named apart by a number: {numbered:?}"
+    );
+
     // Every `$ref` resolves against the document itself (as OpenAPI tools resolve it).
     let text = document.to_string();
     for reference in text.split("\"$ref\":\"").skip(1) {

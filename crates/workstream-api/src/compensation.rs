@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 use workstream_domain::roles::AdminRole;
 use workstream_engine::compensation::fulfillment::{self, FulfillmentReport};
@@ -29,7 +29,7 @@ use crate::extract::{Empty, Ids, Json, Query};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::{Answer, ApiRoutes, Doc};
-use crate::pagination::{Page, PageQuery};
+use crate::pagination::{Page, PageQuery, Paged};
 
 /// The payment routes, relative to `/api/v1`.
 pub fn routes() -> ApiRoutes {
@@ -126,7 +126,7 @@ async fn report_fulfillment(
     caller: Caller,
     key: Result<IdempotencyKey, ApiError>,
     body: Result<Json<FulfillmentReport>, ApiError>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<fulfillment::RecordedReport>, ApiError> {
     // Who first: a person is refused whatever they sent.
     if caller.kind != ActorKind::Service {
         return Err(ApiError::new(
@@ -156,10 +156,7 @@ async fn report_fulfillment(
             } else {
                 StatusCode::CREATED
             };
-            Ok((
-                status,
-                serde_json::to_value(recorded).expect("report serializes"),
-            ))
+            Ok((status, recorded))
         },
     )
     .await
@@ -170,7 +167,7 @@ async fn project_awards(
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
     query: Result<Query<PageQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<reads::FinanceAward>>, ApiError> {
     require_finance(&caller, project_id, true)?;
     let query = page_query(query)?;
     let scope = format!("project:{project_id}:compensation-awards");
@@ -184,7 +181,10 @@ async fn project_awards(
         &scope,
         &state.config.cursor_secret,
     );
-    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+    Ok(axum::Json(Paged {
+        items,
+        next_cursor: next,
+    }))
 }
 
 async fn export_awards(
@@ -229,14 +229,12 @@ async fn export_awards(
             let page =
                 reads::project_awards(&mut conn, project_id, after, crate::export::EXPORT_PAGE)
                     .await?;
-            Ok(page
-                .into_iter()
+            page.into_iter()
                 .map(|award| {
-                    let mut item = award.body;
-                    item["id"] = serde_json::json!(award.id);
-                    (award.id, item)
+                    let item = serde_json::to_value(&award).map_err(ApiError::internal)?;
+                    Ok((award.id, item))
                 })
-                .collect())
+                .collect()
         }
     }))
 }
@@ -245,7 +243,7 @@ async fn my_awards(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<PageQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<reads::ContributorAward>>, ApiError> {
     let query = page_query(query)?;
     let scope = format!("actor:{}:awards", caller.actor_id);
     let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
@@ -258,7 +256,10 @@ async fn my_awards(
         &scope,
         &state.config.cursor_secret,
     );
-    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+    Ok(axum::Json(Paged {
+        items,
+        next_cursor: next,
+    }))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -281,7 +282,7 @@ async fn reconcile(
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
     query: Result<Query<ReconciliationQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<reconciliation::Reconciliation>, ApiError> {
     require_finance(&caller, project_id, true)?;
     let Query(query) = query?;
     project_exists(&state, project_id).await?;
@@ -298,9 +299,7 @@ async fn reconcile(
     }
     let mut conn = state.pool.acquire().await?;
     let report = reconciliation::reconcile(&mut conn, project_id, sla).await?;
-    Ok(axum::Json(
-        serde_json::to_value(report).expect("report serializes"),
-    ))
+    Ok(axum::Json(report))
 }
 
 async fn rebuild(
@@ -309,7 +308,7 @@ async fn rebuild(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(_): Json<Empty>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<projection::RebuildReport>, ApiError> {
     // Audit is read-only (R46): the rebuild is finance's.
     require_finance(&caller, project_id, false)?;
     project_exists(&state, project_id).await?;
@@ -326,10 +325,7 @@ async fn rebuild(
         &request,
         async |tx| {
             let report = projection::rebuild(tx, &acting, project_id).await?;
-            Ok((
-                StatusCode::OK,
-                serde_json::to_value(report).expect("report serializes"),
-            ))
+            Ok((StatusCode::OK, report))
         },
     )
     .await

@@ -10,9 +10,9 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::lifecycle::Actor;
@@ -165,11 +165,47 @@ pub fn routes() -> ApiRoutes {
         )
 }
 
-async fn current(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+async fn current(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<queue::Current>, ApiError> {
     let mut tx = state.pool.begin().await?;
     let current = queue::current(&mut tx, caller.actor_id).await?;
     tx.commit().await?;
-    Ok(axum::Json(current).into_response())
+    Ok(axum::Json(current))
+}
+
+/// A lease that ended (released, declined or force-released).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EndedLease {
+    lease: queue::Lease,
+}
+
+/// A task's reviews, oldest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskReviews {
+    task_id: Uuid,
+    items: Vec<decision::ReviewView>,
+}
+
+/// A task whose revision obligation was closed.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ClosedTask {
+    task: TaskStatus,
+}
+
+/// A task's id and state.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskStatus {
+    id: Uuid,
+    #[schemars(with = "workstream_domain::lifecycle::TaskState")]
+    status: String,
+}
+
+/// The successor preparation a manager's repair appended.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RepairedHead {
+    preparation: revision::Preparation,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -184,7 +220,7 @@ async fn claim(
     caller: Caller,
     key: IdempotencyKey,
     Json(value): Json<Value>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<queue::Claimed>, ApiError> {
     let body: ClaimBody = crate::extract::body(&value)?;
     let who = caller.requester();
     let request = json!({ "path": "/reviews/claim", "body": value });
@@ -196,10 +232,7 @@ async fn claim(
         &request,
         async |tx| {
             let claimed = queue::claim(tx, &who, body.queue_entry_id).await?;
-            Ok((
-                StatusCode::CREATED,
-                serde_json::to_value(claimed).map_err(ApiError::internal)?,
-            ))
+            Ok((StatusCode::CREATED, claimed))
         },
     )
     .await
@@ -209,11 +242,11 @@ async fn packet_view(
     State(state): State<AppState>,
     caller: Caller,
     Ids(lease_id): Ids<Uuid>,
-) -> Result<Response, ApiError> {
+) -> Result<axum::Json<packet::ReviewPacket>, ApiError> {
     let mut tx = state.pool.begin().await?;
     let view = packet::view(&mut tx, &caller.requester(), lease_id).await?;
     tx.commit().await?;
-    Ok(axum::Json(view).into_response())
+    Ok(axum::Json(view))
 }
 
 async fn packet_file(
@@ -312,7 +345,7 @@ async fn end_lease(
     lease_id: Uuid,
     value: Value,
     ending: queue::Ending,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<EndedLease>, ApiError> {
     let body: ReasonBody = crate::extract::body(&value)?;
     let (operation, path) = match ending {
         queue::Ending::Release => (
@@ -351,10 +384,7 @@ async fn end_lease(
         &request,
         async |tx| {
             let ended = queue::end(tx, &who, lease_id, ending, body.reason.as_deref()).await?;
-            Ok((
-                StatusCode::OK,
-                json!({ "lease": serde_json::to_value(ended).map_err(ApiError::internal)? }),
-            ))
+            Ok((StatusCode::OK, EndedLease { lease: ended }))
         },
     )
     .await
@@ -366,7 +396,7 @@ async fn release(
     key: IdempotencyKey,
     Ids(lease_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<EndedLease>, ApiError> {
     end_lease(state, caller, key, lease_id, value, queue::Ending::Release).await
 }
 
@@ -376,7 +406,7 @@ async fn decline(
     key: IdempotencyKey,
     Ids(lease_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<EndedLease>, ApiError> {
     end_lease(state, caller, key, lease_id, value, queue::Ending::Decline).await
 }
 
@@ -386,7 +416,7 @@ async fn force_release(
     key: IdempotencyKey,
     Ids(lease_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<EndedLease>, ApiError> {
     end_lease(
         state,
         caller,
@@ -404,7 +434,7 @@ async fn decide(
     key: IdempotencyKey,
     Ids(lease_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<decision::Decided>, ApiError> {
     let body: decision::DecisionInput = crate::extract::body(&value)?;
     {
         // The replay check: the lease exists and is the caller's (anyone else gets the
@@ -428,10 +458,7 @@ async fn decide(
         &request,
         async |tx| {
             let decided = decision::decide_review(tx, &who, lease_id, &body).await?;
-            Ok((
-                StatusCode::CREATED,
-                serde_json::to_value(decided).map_err(ApiError::internal)?,
-            ))
+            Ok((StatusCode::CREATED, decided))
         },
     )
     .await
@@ -462,7 +489,7 @@ async fn task_reviews(
     State(state): State<AppState>,
     caller: Caller,
     Ids(task_id): Ids<Uuid>,
-) -> Result<Response, ApiError> {
+) -> Result<axum::Json<TaskReviews>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     may_read_history(&mut conn, caller.actor_id, task_id).await?;
     let ids: Vec<Uuid> =
@@ -474,17 +501,20 @@ async fn task_reviews(
     for id in ids {
         reviews.push(decision::review_view(&mut conn, id).await?);
     }
-    Ok(axum::Json(json!({ "task_id": task_id, "items": reviews })).into_response())
+    Ok(axum::Json(TaskReviews {
+        task_id,
+        items: reviews,
+    }))
 }
 
 async fn revision_context(
     State(state): State<AppState>,
     caller: Caller,
     Ids(task_id): Ids<Uuid>,
-) -> Result<Response, ApiError> {
+) -> Result<axum::Json<revision::RevisionContext>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let view = revision::view(&mut conn, &caller.requester(), task_id).await?;
-    Ok(axum::Json(view).into_response())
+    Ok(axum::Json(view))
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -502,7 +532,7 @@ async fn close_revision(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<ClosedTask>, ApiError> {
     let body: CloseBody = crate::extract::body(&value)?;
     {
         let mut conn = state.pool.acquire().await?;
@@ -527,7 +557,12 @@ async fn close_revision(
             .await?;
             Ok((
                 StatusCode::OK,
-                json!({ "task": { "id": task.id, "status": task.status } }),
+                ClosedTask {
+                    task: TaskStatus {
+                        id: task.id,
+                        status: task.status,
+                    },
+                },
             ))
         },
     )
@@ -549,7 +584,7 @@ async fn repair_revision(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     Json(value): Json<Value>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<RepairedHead>, ApiError> {
     let body: RepairBody = crate::extract::body(&value)?;
     {
         let mut conn = state.pool.acquire().await?;
@@ -576,7 +611,9 @@ async fn repair_revision(
             .await?;
             Ok((
                 StatusCode::CREATED,
-                json!({ "preparation": serde_json::to_value(prepared).map_err(ApiError::internal)? }),
+                RepairedHead {
+                    preparation: prepared,
+                },
             ))
         },
     )

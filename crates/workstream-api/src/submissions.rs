@@ -185,7 +185,7 @@ async fn one(
 async fn files_of(
     conn: &mut PgConnection,
     rows: &[SubmissionRow],
-) -> Result<HashMap<Uuid, Vec<PacketFile>>, ApiError> {
+) -> Result<HashMap<Uuid, Vec<SubmittedFile>>, ApiError> {
     let files: Vec<FileRow> = sqlx::query_as(
         "SELECT submission_id, path, byte_count, sha256, media_type FROM packet_files \
          WHERE submission_id = ANY($1) ORDER BY submission_id, path",
@@ -193,12 +193,12 @@ async fn files_of(
     .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
-    let mut by_submission: HashMap<Uuid, Vec<PacketFile>> = HashMap::new();
+    let mut by_submission: HashMap<Uuid, Vec<SubmittedFile>> = HashMap::new();
     for f in files {
         by_submission
             .entry(f.submission_id)
             .or_default()
-            .push(PacketFile {
+            .push(SubmittedFile {
                 path: f.path,
                 byte_count: f.byte_count,
                 sha256: f.sha256,
@@ -226,7 +226,7 @@ pub struct SubmissionView {
     summary: String,
     submitted_at: DateTime<Utc>,
     archive: ArchiveFacts,
-    files: Vec<PacketFile>,
+    files: Vec<SubmittedFile>,
     supersedes_submission_id: Option<Uuid>,
     /// The current evaluation, once one started.
     checker_run: Option<RunBrief>,
@@ -250,7 +250,7 @@ pub struct ArchiveFacts {
 
 /// A file of a packet.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct PacketFile {
+pub struct SubmittedFile {
     path: String,
     byte_count: i64,
     sha256: String,
@@ -281,7 +281,7 @@ pub struct SubmissionLocks {
 fn view(
     row: &SubmissionRow,
     sight: &Sight,
-    files: &HashMap<Uuid, Vec<PacketFile>>,
+    files: &HashMap<Uuid, Vec<SubmittedFile>>,
 ) -> SubmissionView {
     // A contributor learns a route only when it is theirs to act on; an internal one (a
     // retry, a setup defect) reads as `not_evaluated`, as in the checker runs read.

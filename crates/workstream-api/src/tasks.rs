@@ -235,7 +235,7 @@ pub struct ContributorTask {
 
 /// A claimed task and the new assignment, as the claimant sees them.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct Claimed {
+pub struct ClaimedTask {
     task: ContributorView,
     assignment: AssignmentView,
 }
@@ -718,7 +718,7 @@ async fn claim(
     key: IdempotencyKey,
     Ids(task_id): Ids<Uuid>,
     body: Bytes,
-) -> Result<Answer<Claimed>, ApiError> {
+) -> Result<Answer<ClaimedTask>, ApiError> {
     let (body, value): (OptionalReason, Value) = optional_body(&body)?;
     precheck(
         &state,
@@ -743,7 +743,7 @@ async fn claim(
             let view = views::contributor_view(tx, &task, who.actor_id).await?;
             Ok((
                 StatusCode::OK,
-                Claimed {
+                ClaimedTask {
                     task: view,
                     assignment: views::assignment_view(&assignment),
                 },

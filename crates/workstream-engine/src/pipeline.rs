@@ -349,16 +349,11 @@ pub async fn prior_findings(
             let evidence = f.evidence_ref.as_ref();
             let response = match revision {
                 Revision::Upcoming => None,
-                Revision::Submitted { submission_id, .. } => {
-                    let submitted = submission_id.to_string();
-                    f.responses.as_array().and_then(|responses| {
-                        responses.iter().find_map(|r| {
-                            (r["submission_id"].as_str() == Some(submitted.as_str()))
-                                .then(|| r["response_text"].as_str().map(str::to_owned))
-                                .flatten()
-                        })
-                    })
-                }
+                Revision::Submitted { submission_id, .. } => f
+                    .responses
+                    .iter()
+                    .find(|r| r.submission_id == submission_id)
+                    .map(|r| r.response_text.clone()),
             };
             PriorFinding {
                 finding_id: format!("F{}-{}", f.raised_on_version, f.position),

@@ -275,10 +275,19 @@ fn request_body(shape: &RequestShape, doc: &super::Doc) -> Option<Value> {
                 .parts
                 .iter()
                 .map(|(name, about)| {
-                    let schema = if *name == "packet" {
-                        json!({ "type": "string", "contentMediaType": "application/zip", "description": about })
-                    } else {
-                        json!({ "type": "string", "description": about })
+                    // The file parts: `contentMediaType` is OpenAPI 3.1's way to say
+                    // bytes, `format: binary` the way generators still read.
+                    let file = match *name {
+                        "packet" => Some("application/zip"),
+                        "component" => Some("application/wasm"),
+                        _ => None,
+                    };
+                    let schema = match file {
+                        Some(media) => json!({
+                            "type": "string", "format": "binary", "contentMediaType": media,
+                            "description": about,
+                        }),
+                        None => json!({ "type": "string", "description": about }),
                     };
                     ((*name).to_owned(), schema)
                 })

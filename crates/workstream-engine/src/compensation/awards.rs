@@ -24,7 +24,7 @@ use crate::CommandError;
 pub const DELIVER_JOB: &str = "compensation.deliver";
 
 /// One created award.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct CreatedAward {
     /// The award id.
     pub id: Uuid,

@@ -92,7 +92,7 @@ pub struct FulfillmentReport {
 }
 
 /// A stored receipt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Receipt {
     /// The receipt id.
     pub id: Uuid,
@@ -126,7 +126,7 @@ pub(crate) const RECEIPT_COLUMNS: &str = "id, compensation_award_id, project_id,
     fulfilled_at, failure_code, reported_at, received_at";
 
 /// What [`record`] answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RecordedReport {
     /// The receipt: new, or the one an exact replay matches.
     pub receipt: Receipt,

@@ -30,7 +30,7 @@ use crate::CommandError;
 use crate::projects::{Acting, record};
 
 /// One award's projection: stored, or as the facts say it should be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct ProjectionState {
     /// The award.
     pub compensation_award_id: Uuid,
@@ -184,7 +184,7 @@ pub(crate) async fn refresh(
 }
 
 /// One projection a rebuild changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RebuiltProjection {
     /// The award.
     pub compensation_award_id: Uuid,
@@ -197,7 +197,7 @@ pub struct RebuiltProjection {
 }
 
 /// What [`rebuild`] did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RebuildReport {
     /// The project.
     pub project_id: Uuid,

@@ -6,8 +6,8 @@
 //! definition and policy ids) and the provider's reference.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -40,14 +40,88 @@ struct AwardRow {
     fulfilled_at: Option<DateTime<Utc>>,
 }
 
-/// An award as finance and audit read it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AwardView {
+/// An award as finance and audit read it, with its projection.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct FinanceAward {
     /// The award id (the page position).
     pub id: Uuid,
-    /// Everything else, as JSON.
-    #[serde(flatten)]
-    pub body: Value,
+    /// The project.
+    pub project_id: Uuid,
+    /// The task the contribution was made on.
+    pub task_id: Uuid,
+    /// The contribution record it values.
+    pub contribution_record_id: Uuid,
+    /// `accepted_submission` or `completed_review`.
+    pub contribution_type: String,
+    /// Who earned it.
+    pub contributor_id: Uuid,
+    /// Their name.
+    pub contributor_name: Option<String>,
+    /// The task's title.
+    pub task_title: Option<String>,
+    /// The frozen terms it was valued under.
+    pub contribution_policy_version_id: Uuid,
+    /// The definition that valued it.
+    pub award_definition_id: Uuid,
+    /// The adapter binding that delivers it.
+    pub adapter_binding_id: Uuid,
+    /// `money` or `project_points`.
+    pub instrument_type: String,
+    /// The ISO code or the points unit.
+    pub unit_code: String,
+    /// The exact quantity, as a decimal string.
+    pub quantity: String,
+    /// When it was created (with the acceptance).
+    pub created_at: DateTime<Utc>,
+    /// Its delivery and fulfilment (null if the projection row is missing: see
+    /// reconciliation).
+    pub projection: Option<AwardProjection>,
+}
+
+/// An award as its contributor reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ContributorAward {
+    /// The award id (the page position).
+    pub id: Uuid,
+    /// The project.
+    pub project_id: Uuid,
+    /// The task.
+    pub task_id: Uuid,
+    /// The contribution record it values.
+    pub contribution_record_id: Uuid,
+    /// `accepted_submission` or `completed_review`.
+    pub contribution_type: String,
+    /// `money` or `project_points`.
+    pub instrument_type: String,
+    /// The ISO code or the points unit.
+    pub unit_code: String,
+    /// The exact quantity, as a decimal string.
+    pub quantity: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Its delivery and fulfilment.
+    pub projection: Option<AwardProjection>,
+}
+
+/// Where an award's delivery and payment stand.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct AwardProjection {
+    /// `pending_delivery` or `acknowledged_by_adapter`.
+    pub delivery_status: String,
+    /// `pending`, `failed` or `fulfilled`.
+    pub fulfillment_status: String,
+    /// The latest failure code reported.
+    pub last_failure_code: Option<String>,
+    /// When the adapter acknowledged the delivery.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// When the provider fulfilled it.
+    pub fulfilled_at: Option<DateTime<Utc>>,
+    /// The fulfilled receipt, else the latest failed one (finance and audit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_receipt_id: Option<Uuid>,
+    /// The provider's reference (finance and audit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_reference: Option<String>,
 }
 
 const SELECT: &str = "SELECT a.id, a.project_id, a.contribution_record_id, a.contribution_type, \
@@ -60,23 +134,18 @@ const SELECT: &str = "SELECT a.id, a.project_id, a.contribution_record_id, a.con
     FROM compensation_awards a JOIN contribution_records c ON c.id = a.contribution_record_id \
     LEFT JOIN compensation_status_projections p ON p.compensation_award_id = a.id";
 
-fn projection(row: &AwardRow, full: bool) -> Value {
+fn projection(row: &AwardRow, full: bool) -> Option<AwardProjection> {
     match (&row.delivery_status, &row.fulfillment_status) {
-        (Some(delivery), Some(fulfillment)) => {
-            let mut view = json!({
-                "delivery_status": delivery,
-                "fulfillment_status": fulfillment,
-                "last_failure_code": row.last_failure_code,
-                "acknowledged_at": row.acknowledged_at,
-                "fulfilled_at": row.fulfilled_at,
-            });
-            if full {
-                view["latest_receipt_id"] = json!(row.latest_receipt_id);
-                view["external_reference"] = json!(row.external_reference);
-            }
-            view
-        }
-        _ => Value::Null,
+        (Some(delivery), Some(fulfillment)) => Some(AwardProjection {
+            delivery_status: delivery.clone(),
+            fulfillment_status: fulfillment.clone(),
+            last_failure_code: row.last_failure_code.clone(),
+            acknowledged_at: row.acknowledged_at,
+            fulfilled_at: row.fulfilled_at,
+            latest_receipt_id: row.latest_receipt_id.filter(|_| full),
+            external_reference: row.external_reference.clone().filter(|_| full),
+        }),
+        _ => None,
     }
 }
 
@@ -87,7 +156,7 @@ pub async fn project_awards(
     project_id: Uuid,
     after: Option<Uuid>,
     limit: u32,
-) -> Result<Vec<AwardView>, CommandError> {
+) -> Result<Vec<FinanceAward>, CommandError> {
     let rows: Vec<AwardRow> = sqlx::query_as(&format!(
         "{SELECT} WHERE a.project_id = $1 AND ($2::uuid IS NULL OR a.id > $2) ORDER BY a.id LIMIT $3"
     ))
@@ -98,25 +167,23 @@ pub async fn project_awards(
     .await?;
     Ok(rows
         .iter()
-        .map(|row| AwardView {
+        .map(|row| FinanceAward {
             id: row.id,
-            body: json!({
-                "project_id": row.project_id,
-                "task_id": row.task_id,
-                "contribution_record_id": row.contribution_record_id,
-                "contribution_type": row.contribution_type,
-                "contributor_id": row.contributor_id,
-                "contributor_name": row.contributor_name,
-                "task_title": row.task_title,
-                "contribution_policy_version_id": row.contribution_policy_version_id,
-                "award_definition_id": row.award_definition_id,
-                "adapter_binding_id": row.adapter_binding_id,
-                "instrument_type": row.instrument_type,
-                "unit_code": row.unit_code,
-                "quantity": row.quantity,
-                "created_at": row.created_at,
-                "projection": projection(row, true),
-            }),
+            project_id: row.project_id,
+            task_id: row.task_id,
+            contribution_record_id: row.contribution_record_id,
+            contribution_type: row.contribution_type.clone(),
+            contributor_id: row.contributor_id,
+            contributor_name: row.contributor_name.clone(),
+            task_title: row.task_title.clone(),
+            contribution_policy_version_id: row.contribution_policy_version_id,
+            award_definition_id: row.award_definition_id,
+            adapter_binding_id: row.adapter_binding_id,
+            instrument_type: row.instrument_type.clone(),
+            unit_code: row.unit_code.clone(),
+            quantity: row.quantity.clone(),
+            created_at: row.created_at,
+            projection: projection(row, true),
         })
         .collect())
 }
@@ -127,7 +194,7 @@ pub async fn contributor_awards(
     contributor_id: Uuid,
     after: Option<Uuid>,
     limit: u32,
-) -> Result<Vec<AwardView>, CommandError> {
+) -> Result<Vec<ContributorAward>, CommandError> {
     let rows: Vec<AwardRow> = sqlx::query_as(&format!(
         "{SELECT} WHERE a.contributor_id = $1 AND ($2::uuid IS NULL OR a.id > $2) ORDER BY a.id LIMIT $3"
     ))
@@ -138,19 +205,17 @@ pub async fn contributor_awards(
     .await?;
     Ok(rows
         .iter()
-        .map(|row| AwardView {
+        .map(|row| ContributorAward {
             id: row.id,
-            body: json!({
-                "project_id": row.project_id,
-                "task_id": row.task_id,
-                "contribution_record_id": row.contribution_record_id,
-                "contribution_type": row.contribution_type,
-                "instrument_type": row.instrument_type,
-                "unit_code": row.unit_code,
-                "quantity": row.quantity,
-                "created_at": row.created_at,
-                "projection": projection(row, false),
-            }),
+            project_id: row.project_id,
+            task_id: row.task_id,
+            contribution_record_id: row.contribution_record_id,
+            contribution_type: row.contribution_type.clone(),
+            instrument_type: row.instrument_type.clone(),
+            unit_code: row.unit_code.clone(),
+            quantity: row.quantity.clone(),
+            created_at: row.created_at,
+            projection: projection(row, false),
         })
         .collect())
 }

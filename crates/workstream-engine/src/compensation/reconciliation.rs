@@ -35,7 +35,7 @@ use crate::CommandError;
 pub const DEFAULT_PENDING_SLA_SECONDS: i64 = 24 * 60 * 60;
 
 /// One mismatch.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     /// What is wrong (see the module docs).
     pub kind: &'static str,
@@ -47,7 +47,7 @@ pub struct Finding {
 }
 
 /// Award count and summed quantity of one group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Total {
     /// `money` or `project_points`.
     pub instrument_type: String,
@@ -66,7 +66,7 @@ pub struct Total {
 }
 
 /// The finance dashboard (docs/rules.md).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Dashboard {
     /// Awards not yet acknowledged by their adapter.
     pub pending_delivery: i64,
@@ -79,7 +79,7 @@ pub struct Dashboard {
 }
 
 /// The report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Reconciliation {
     /// The project.
     pub project_id: Uuid,

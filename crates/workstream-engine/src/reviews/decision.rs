@@ -20,6 +20,8 @@
 //! needs_revision with one, resolutions closing a finding once) at commit. The caller
 //! commits; any error rolls everything back (AS32).
 
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -130,7 +132,7 @@ pub struct DecisionInput {
 }
 
 /// A contribution the decision recorded, with its awards.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RecordedContribution {
     /// The contribution record id.
     pub id: Uuid,
@@ -145,18 +147,100 @@ pub struct RecordedContribution {
 }
 
 /// What a decision recorded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Decided {
     /// The stored Review.
-    pub review: Value,
+    pub review: ReviewView,
     /// The task after the decision.
-    pub task: Value,
+    pub task: DecidedTask,
     /// The contributions, reviewer's first.
     pub contributions: Vec<RecordedContribution>,
     /// The FinalAcceptance (accept only).
     pub final_acceptance_id: Option<Uuid>,
     /// The revision context preparation (needs_revision only).
-    pub preparation: Option<Value>,
+    pub preparation: Option<revision::Preparation>,
+}
+
+/// The task after a decision, with the guide its next attempt is held to.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DecidedTask {
+    /// Id.
+    pub id: Uuid,
+    /// `accepted`, `needs_revision`, `rejected` or `cancelled`.
+    pub status: String,
+    /// The locked guide (a rebase may have moved it).
+    pub locked_guide_id: Option<Uuid>,
+    /// Its version label.
+    pub locked_guide_version: Option<String>,
+}
+
+/// A stored review with its findings and the resolutions it gave earlier findings.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ReviewView {
+    /// Id.
+    pub id: Uuid,
+    /// The task.
+    pub task_id: Uuid,
+    /// The exact submission it judged.
+    pub submission_id: Uuid,
+    /// The lease it was made under.
+    pub review_lease_id: Uuid,
+    /// The task's previous review, if any.
+    pub predecessor_review_id: Option<Uuid>,
+    /// The reviewer.
+    pub reviewer_id: Uuid,
+    /// `accept`, `needs_revision` or `reject`.
+    pub decision: String,
+    /// The reviewer's summary.
+    pub summary: String,
+    /// Why it was rejected (reject only).
+    pub reject_reason: Option<String>,
+    /// `low`, `medium` or `high`.
+    pub confidence: Option<String>,
+    /// The evidence an acceptance cites (`[{path, line, note}]`).
+    pub acceptance_evidence_refs: Value,
+    /// The guide version it was judged under.
+    pub locked_guide_version: String,
+    /// When it was recorded.
+    pub completed_at: DateTime<Utc>,
+    /// The findings it raised, in order.
+    pub findings: Vec<ReviewFinding>,
+    /// What it said of earlier findings.
+    pub resolutions: Vec<ReviewResolution>,
+}
+
+/// A finding a review raised.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ReviewFinding {
+    /// Id (what a response and a resolution name).
+    pub id: Uuid,
+    /// 1-based position in the review.
+    pub position: i32,
+    /// `blocking` or `advisory`.
+    pub kind: String,
+    /// The area of the work.
+    pub area: String,
+    /// What is wrong.
+    pub issue: String,
+    /// Why it matters.
+    pub rationale: Option<String>,
+    /// What must change (blocking findings).
+    pub required_fix: Option<String>,
+    /// Where (`{path, line}`).
+    pub evidence_ref: Option<Value>,
+}
+
+/// What a review said of an earlier finding.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ReviewResolution {
+    /// The earlier finding.
+    pub finding_id: Uuid,
+    /// `resolved`, `unresolved` or `not_applicable`.
+    pub result: String,
+    /// Why.
+    pub rationale: String,
+    /// Where the fix is.
+    pub evidence_ref: Option<Value>,
 }
 
 fn invalid(code: &'static str, message: impl Into<String>) -> CommandError {
@@ -652,7 +736,7 @@ pub async fn decide_review(
                 },
             )
             .await?;
-            preparation = Some(serde_json::to_value(&prepared).map_err(CommandError::internal)?);
+            preparation = Some(prepared);
             // A rebase rewrote the task's locks; answer with what the next attempt uses.
             tasks::find(conn, task.id).await?.unwrap_or(updated)
         }
@@ -691,7 +775,7 @@ pub async fn decide_review(
             "final_acceptance_id": final_acceptance_id,
             "contribution_record_ids": contributions.iter().map(|c| c.id).collect::<Vec<_>>(),
             "award_ids": contributions.iter().flat_map(|c| c.awards.iter().map(|a| a.id)).collect::<Vec<_>>(),
-            "revision_context_preparation_id": preparation.as_ref().map(|p| p["id"].clone()),
+            "revision_context_preparation_id": preparation.as_ref().map(|p| p.id),
         }),
     )
     .await?;
@@ -708,12 +792,12 @@ pub async fn decide_review(
     let review = review_view(conn, review_id).await?;
     Ok(Decided {
         review,
-        task: json!({
-            "id": updated.id,
-            "status": updated.status,
-            "locked_guide_id": updated.locked_guide_id,
-            "locked_guide_version": updated.locked_guide_version,
-        }),
+        task: DecidedTask {
+            id: updated.id,
+            status: updated.status,
+            locked_guide_id: updated.locked_guide_id,
+            locked_guide_version: updated.locked_guide_version,
+        },
         contributions,
         final_acceptance_id,
         preparation,
@@ -828,8 +912,11 @@ async fn contribute(
 }
 
 /// A stored review with its findings and resolutions.
-pub async fn review_view(conn: &mut PgConnection, review_id: Uuid) -> Result<Value, CommandError> {
-    Ok(sqlx::query_scalar(
+pub async fn review_view(
+    conn: &mut PgConnection,
+    review_id: Uuid,
+) -> Result<ReviewView, CommandError> {
+    let sqlx::types::Json(view) = sqlx::query_scalar(
         "SELECT jsonb_build_object('id', r.id, 'task_id', r.task_id, 'submission_id', r.submission_id, \
            'review_lease_id', r.review_lease_id, 'predecessor_review_id', r.predecessor_review_id, \
            'reviewer_id', r.reviewer_id, 'decision', r.decision, 'summary', r.summary, \
@@ -847,7 +934,8 @@ pub async fn review_view(conn: &mut PgConnection, review_id: Uuid) -> Result<Val
     )
     .bind(review_id)
     .fetch_one(&mut *conn)
-    .await?)
+    .await?;
+    Ok(view)
 }
 
 fn blank(text: &Option<String>) -> bool {

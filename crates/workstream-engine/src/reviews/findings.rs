@@ -17,7 +17,7 @@ use workstream_domain::Digest;
 use crate::CommandError;
 
 /// One finding of a submission's current checker run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CheckerFinding {
     /// The checker that reported it.
     pub checker: String,
@@ -90,7 +90,7 @@ pub async fn of_submission(
 }
 
 /// How the findings of one version compare with its predecessor's.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct FindingChanges {
     /// In this version only.
     pub new: Vec<CheckerFinding>,

@@ -11,9 +11,12 @@
 //! [`manifest`] is the metadata-only record of what the reviewer was shown, stored
 //! with the lease (`review_packet_manifests`) and hashed.
 
-use serde::Serialize;
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::findings::{self, CheckerFinding};
@@ -22,7 +25,7 @@ use crate::CommandError;
 use crate::tasks::Requester;
 
 /// A review finding raised by an earlier review of the task, as it stands now.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct PriorFinding {
     /// The finding id (what a response and a resolution name).
     pub id: Uuid,
@@ -48,9 +51,198 @@ pub struct PriorFinding {
     /// resolution (an `unresolved` resolution leaves it open).
     pub status: String,
     /// Every resolution later reviews gave it, oldest first.
-    pub resolutions: Value,
+    #[sqlx(json)]
+    pub resolutions: Vec<PriorResolution>,
     /// Every response the contributor gave it, oldest first.
-    pub responses: Value,
+    #[sqlx(json)]
+    pub responses: Vec<PriorResponse>,
+}
+
+/// A resolution a later review gave a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PriorResolution {
+    /// The review that resolved it.
+    pub review_id: Uuid,
+    /// The version that review judged.
+    pub submission_id: Uuid,
+    /// `resolved`, `unresolved` or `not_applicable`.
+    pub result: String,
+    /// Why.
+    pub rationale: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A contributor's response to a finding, with the version that carried it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PriorResponse {
+    /// The version that answered it.
+    pub submission_id: Uuid,
+    /// Its number.
+    pub version: i32,
+    /// What the contributor said.
+    pub response_text: String,
+    /// Where the fix is, if they said.
+    pub evidence_ref: Option<Value>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The review packet of an active lease: the task's terms, the exact submission, its
+/// files with the checkers' findings at path and line, the admitting run, how the
+/// findings changed since the previous version, the locked guide, and every finding
+/// earlier reviews raised.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ReviewPacket {
+    /// The caller's lease.
+    pub lease: Lease,
+    /// The task's terms.
+    pub task: PacketTask,
+    /// The submission under review.
+    pub submission: PacketSubmission,
+    /// Its files, each with the checker findings about it.
+    pub files: Vec<PacketFile>,
+    /// Findings about the packet as a whole (no path).
+    pub packet_findings: Vec<CheckerFinding>,
+    /// The run that admitted the packet to review.
+    pub checker_run: AdmittingRun,
+    /// Checker findings new, persisting and fixed since the previous version.
+    pub checker_finding_changes: findings::FindingChanges,
+    /// The guide the task is held to.
+    pub guide: PacketGuide,
+    /// Every finding earlier reviews raised, with its status.
+    pub prior_findings: Vec<PriorFinding>,
+    /// The open blocking findings this review must resolve.
+    pub required_resolutions: Vec<Uuid>,
+}
+
+/// The task's terms, as a reviewer reads them.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PacketTask {
+    /// Id.
+    pub id: Uuid,
+    /// The project.
+    pub project_id: Uuid,
+    /// Title.
+    pub title: String,
+    /// What to do.
+    pub description: String,
+    /// A free label.
+    pub task_type: Option<String>,
+    /// `easy|medium|hard|expert`.
+    pub difficulty: Option<String>,
+    /// Skill labels.
+    pub skill_tags: Vec<String>,
+    /// What an accepted answer must do.
+    pub acceptance_criteria: String,
+    /// What gets an answer rejected.
+    pub rejection_criteria: String,
+    /// The task's state (`review_pending` while leased).
+    pub status: String,
+}
+
+/// The submission under review.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PacketSubmission {
+    /// Id.
+    pub id: Uuid,
+    /// Its version.
+    pub version: i32,
+    /// The contributor's summary.
+    pub summary: String,
+    /// What the contributor attested.
+    pub attestation: String,
+    /// The archive's SHA-256.
+    pub archive_sha256: String,
+    /// The archive's size.
+    pub archive_byte_count: i64,
+    /// The manifest's digest.
+    pub manifest_digest: String,
+    /// When it was submitted.
+    pub submitted_at: DateTime<Utc>,
+    /// The version it revises.
+    pub supersedes_submission_id: Option<Uuid>,
+    /// The revision context it answered.
+    pub revision_context_preparation_id: Option<Uuid>,
+    /// The run whose findings it remedies, for a checker remediation.
+    pub remediation_source_checker_run_id: Option<Uuid>,
+}
+
+/// A file of the packet, with the checker findings about it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PacketFile {
+    /// Its path in the packet.
+    pub path: String,
+    /// Its size.
+    pub byte_count: i64,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// Whether it was marked executable.
+    pub executable: bool,
+    /// The checker findings at this path.
+    pub checker_findings: Vec<CheckerFinding>,
+}
+
+/// The run that admitted the packet to review, with each checker's result.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AdmittingRun {
+    /// Id.
+    pub id: Uuid,
+    /// `completed`.
+    pub status: String,
+    /// `allow_review`.
+    pub routing_recommendation: String,
+    /// Which attempt.
+    pub attempt_number: i32,
+    /// The digest of every result.
+    pub result_digest: Option<String>,
+    /// When it finished.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// One per checker, in policy order.
+    pub results: Vec<AdmittingResult>,
+}
+
+/// One checker's stored result.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AdmittingResult {
+    /// The checker's name.
+    pub checker: String,
+    /// Its registered version.
+    pub checker_version: String,
+    /// Its component digest.
+    pub checker_digest: String,
+    /// `passed`, `warning`, `failed` or `errored`.
+    pub status: String,
+    /// The severity the policy gives it.
+    pub severity: String,
+    /// Whether its failure blocks review.
+    pub blocks_review: bool,
+    /// `passed` or `failed`, when it ran.
+    pub verdict: Option<String>,
+    /// Why it could not run.
+    pub failure_code: Option<String>,
+    /// The checker's summary.
+    pub summary: Option<String>,
+    /// Its findings as reported.
+    pub findings: Value,
+}
+
+/// The guide the task is held to.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PacketGuide {
+    /// Id.
+    pub id: Uuid,
+    /// Its version label.
+    pub version: String,
+    /// Its activation sequence.
+    pub activation_sequence: Option<i32>,
+    /// Its prose.
+    pub content_markdown: String,
+    /// The effective policy bundle.
+    #[schemars(with = "Option<serde_json::Map<String, Value>>")]
+    pub policy_bundle: Option<Value>,
+    /// Its digest.
+    pub policy_bundle_hash: Option<String>,
 }
 
 /// Every finding raised by reviews of `task_id`, oldest first, with its status.
@@ -95,7 +287,7 @@ pub async fn held_lease(
     }
 }
 
-/// The packet's files (path, bytes, sha256).
+/// The packet's files (path, bytes, sha256), as the manifest lists them.
 async fn files(conn: &mut PgConnection, submission_id: Uuid) -> Result<Vec<Value>, CommandError> {
     let rows: Vec<(String, i64, String, bool)> = sqlx::query_as(
         "SELECT path, byte_count, sha256, executable FROM packet_files \
@@ -180,9 +372,9 @@ pub async fn view(
     conn: &mut PgConnection,
     requester: &Requester,
     lease_id: Uuid,
-) -> Result<Value, CommandError> {
+) -> Result<ReviewPacket, CommandError> {
     let lease = held_lease(conn, requester, lease_id).await?;
-    let task: Value = sqlx::query_scalar(
+    let Json(task): Json<PacketTask> = sqlx::query_scalar(
         "SELECT jsonb_build_object('id', t.id, 'project_id', t.project_id, 'title', t.title, \
            'description', t.description, 'task_type', t.task_type, 'difficulty', t.difficulty, \
            'skill_tags', t.skill_tags, 'acceptance_criteria', t.acceptance_criteria, \
@@ -191,7 +383,7 @@ pub async fn view(
     .bind(lease.task_id)
     .fetch_one(&mut *conn)
     .await?;
-    let submission: Value = sqlx::query_scalar(
+    let Json(submission): Json<PacketSubmission> = sqlx::query_scalar(
         "SELECT jsonb_build_object('id', s.id, 'version', s.version, 'summary', s.summary, \
            'attestation', s.contributor_attestation, 'archive_sha256', s.archive_sha256, \
            'archive_byte_count', s.archive_byte_count, 'manifest_digest', s.manifest_digest, \
@@ -203,7 +395,7 @@ pub async fn view(
     .bind(lease.submission_id)
     .fetch_one(&mut *conn)
     .await?;
-    let guide: Value = sqlx::query_scalar(
+    let Json(guide): Json<PacketGuide> = sqlx::query_scalar(
         "SELECT jsonb_build_object('id', g.id, 'version', g.version, \
            'activation_sequence', g.activation_sequence, 'content_markdown', g.content_markdown, \
            'policy_bundle', g.policy_bundle, 'policy_bundle_hash', g.policy_bundle_hash) \
@@ -213,21 +405,31 @@ pub async fn view(
     .fetch_one(&mut *conn)
     .await?;
     let checker_findings = findings::of_submission(conn, lease.submission_id).await?;
-    let files = files(conn, lease.submission_id)
-        .await?
+    let rows: Vec<(String, i64, String, bool)> = sqlx::query_as(
+        "SELECT path, byte_count, sha256, executable FROM packet_files \
+         WHERE submission_id = $1 ORDER BY path",
+    )
+    .bind(lease.submission_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let files = rows
         .into_iter()
-        .map(|mut file| {
-            let here: Vec<&CheckerFinding> = checker_findings
+        .map(|(path, byte_count, sha256, executable)| PacketFile {
+            checker_findings: checker_findings
                 .iter()
-                .filter(|f| f.path.as_deref() == file["path"].as_str())
-                .collect();
-            file["checker_findings"] = json!(here);
-            file
+                .filter(|f| f.path.as_deref() == Some(path.as_str()))
+                .cloned()
+                .collect(),
+            path,
+            byte_count,
+            sha256,
+            executable,
         })
-        .collect::<Vec<_>>();
-    let packet_level: Vec<&CheckerFinding> = checker_findings
+        .collect();
+    let packet_findings = checker_findings
         .iter()
         .filter(|f| f.path.is_none())
+        .cloned()
         .collect();
     let prior = prior_findings(conn, lease.task_id).await?;
     let required_resolutions: Vec<Uuid> = prior
@@ -235,18 +437,21 @@ pub async fn view(
         .filter(|f| f.kind == "blocking" && f.status == "open")
         .map(|f| f.id)
         .collect();
-    Ok(json!({
-        "lease": lease,
-        "task": task,
-        "submission": submission,
-        "files": files,
-        "packet_findings": packet_level,
-        "checker_run": admitting_run(conn, &lease).await?,
-        "checker_finding_changes": findings::changes_since_predecessor(conn, lease.submission_id).await?,
-        "guide": guide,
-        "prior_findings": prior,
-        "required_resolutions": required_resolutions,
-    }))
+    let checker_run = serde_json::from_value(admitting_run(conn, &lease).await?)
+        .map_err(CommandError::internal)?;
+    Ok(ReviewPacket {
+        checker_run,
+        checker_finding_changes: findings::changes_since_predecessor(conn, lease.submission_id)
+            .await?,
+        lease,
+        task,
+        submission,
+        files,
+        packet_findings,
+        guide,
+        prior_findings: prior,
+        required_resolutions,
+    })
 }
 
 /// Which version of the packet a file read is about.

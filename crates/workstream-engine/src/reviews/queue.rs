@@ -19,6 +19,7 @@
 //! command runs it first, so database time is the only clock.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -33,7 +34,7 @@ use crate::tasks::Requester;
 use crate::tasks::access::Access;
 
 /// A review lease as its holder sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct Lease {
     /// The lease id.
     pub id: Uuid,
@@ -62,7 +63,7 @@ const LEASE_SELECT: &str = "SELECT l.id, l.queue_entry_id, e.project_id, e.task_
      FROM review_leases l JOIN review_queue_entries e ON e.id = l.queue_entry_id";
 
 /// One queue entry offered to a reviewer.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct Offer {
     /// The entry to claim.
     pub queue_entry_id: Uuid,
@@ -85,7 +86,7 @@ pub struct Offer {
 }
 
 /// What [`current`] answers: the active lease, or one offer, or neither.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Current {
     /// The caller's active lease.
     pub lease: Option<Lease>,
@@ -235,7 +236,7 @@ pub async fn current(conn: &mut PgConnection, reviewer_id: Uuid) -> Result<Curre
 }
 
 /// A claimed lease and the packet manifest the reviewer was shown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Claimed {
     /// The new lease.
     pub lease: Lease,

@@ -41,7 +41,7 @@ use crate::tasks::access::Access;
 use crate::tasks::{Requester, audit_transition, state_of};
 
 /// A stored preparation, as the contributor and the PM see it.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Preparation {
     /// The preparation id (echoed by the resubmission).
     pub id: Uuid,
@@ -349,7 +349,7 @@ pub async fn head(
 }
 
 /// How the task's current `needs_revision` episode began, and what bounds it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Episode {
     /// `human_review` or `checker_remediation`.
     pub origin: String,
@@ -545,7 +545,7 @@ pub async fn view(
     conn: &mut PgConnection,
     requester: &Requester,
     task_id: Uuid,
-) -> Result<Value, CommandError> {
+) -> Result<RevisionContext, CommandError> {
     let task = tasks::find(conn, task_id)
         .await?
         .ok_or_else(CommandError::not_found)?;
@@ -590,16 +590,39 @@ pub async fn view(
         .flatten(),
         None => None,
     };
-    Ok(json!({
-        "task_id": task.id,
-        "status": task.status,
-        "episode": episode,
-        "preparation": head(conn, task.id).await?,
-        "prior_findings": prior,
-        "responses_required_for": required,
-        "checker_finding_changes": changes,
-        "prior_feedback_checklist": checklist,
-    }))
+    Ok(RevisionContext {
+        task_id: task.id,
+        status: task.status,
+        episode,
+        preparation: head(conn, task.id).await?,
+        prior_findings: prior,
+        responses_required_for: required,
+        checker_finding_changes: changes,
+        prior_feedback_checklist: checklist,
+    })
+}
+
+/// What a contributor answering a revision (and the managers watching) read: the
+/// episode and its bounds, the preparation head to echo, every prior finding, which
+/// need a response, how the checker findings changed, and the guide's checklist.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct RevisionContext {
+    /// The task.
+    pub task_id: Uuid,
+    /// Its state.
+    pub status: String,
+    /// The current `needs_revision` episode (null in any other state).
+    pub episode: Option<Episode>,
+    /// The preparation head the resubmission echoes (`id`, `context_digest`).
+    pub preparation: Option<Preparation>,
+    /// Every finding earlier reviews raised, with its status and responses.
+    pub prior_findings: Vec<PriorFinding>,
+    /// The open blocking findings a resubmission must answer, one response each.
+    pub responses_required_for: Vec<Uuid>,
+    /// Checker findings new, persisting and fixed since the previous version.
+    pub checker_finding_changes: Option<super::findings::FindingChanges>,
+    /// The guide's prior-feedback checklist, when it has one.
+    pub prior_feedback_checklist: Option<String>,
 }
 
 /// T15: a covering PM closes an exhausted revision obligation.
