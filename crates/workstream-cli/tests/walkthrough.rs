@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
+use workstream_e2e::toolchains::{or_skip, pip_packages};
 
 const SECRET: &str = "walkthrough-secret-of-at-least-thirty-two-bytes";
 
@@ -57,12 +58,12 @@ async fn get(base: &str, token: &str, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_readme_walkthrough_takes_a_task_from_nothing_to_review_pending() {
-    let dir = tempfile::tempdir().unwrap();
+/// `admin bootstrap` (subject `root`) and `up` on a fresh data directory under `dir`:
+/// the running server, its base URL and the data directory.
+fn bootstrap_and_up(dir: &Path) -> (Server, String, std::path::PathBuf) {
     // PostgreSQL runs as `nobody` when the tests run as root; it must reach the dir.
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let data_dir = dir.path().join("state");
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.join("state");
 
     let bootstrap = workstream()
         .args(["admin", "bootstrap", "--issuer", "https://auth.flow.local"])
@@ -87,6 +88,13 @@ async fn the_readme_walkthrough_takes_a_task_from_nothing_to_review_pending() {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no URL in {line:?}"))
         .to_owned();
+    (server, base, data_dir)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_walkthrough_takes_a_task_from_nothing_to_review_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, base, data_dir) = bootstrap_and_up(dir.path());
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples/walkthrough/walkthrough.sh")
@@ -160,4 +168,108 @@ async fn the_readme_walkthrough_takes_a_task_from_nothing_to_review_pending() {
         .output()
         .unwrap();
     assert!(verify.status.success(), "{verify:?}");
+}
+
+/// The same walk-through through a client generated from the served API document:
+/// `openapi-python-client` (PyPI, pinned in
+/// `tests/fixtures/openapi/client-requirements.txt`, installed into `target/` on first
+/// use) generates `workstream_client` with warnings as errors, and
+/// `examples/walkthrough/walkthrough.py` takes a task from nothing to accepted and paid
+/// through it, reading every answer as the generated models.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_generated_from_the_api_document_walks_through() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap();
+    let Some(bin) = or_skip(
+        "a_client_generated_from_the_api_document_walks_through",
+        pip_packages(
+            &root.join("target/test-tools/openapi-client-venv"),
+            &root.join("tests/fixtures/openapi/client-requirements.txt"),
+        ),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (server, base, _) = bootstrap_and_up(dir.path());
+
+    let document = reqwest::get(format!("{base}/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let generated = tempfile::tempdir().unwrap();
+    let spec = generated.path().join("openapi.json");
+    std::fs::write(&spec, &document).unwrap();
+    // The generator formats its output with ruff, found on PATH (the venv has it).
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let generate = Command::new(bin.join("openapi-python-client"))
+        .args(["generate", "--meta", "none", "--fail-on-warning", "--path"])
+        .arg(&spec)
+        .arg("--output-path")
+        .arg(generated.path().join("workstream_client"))
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(
+        generate.status.success(),
+        "openapi-python-client could not generate a client:\n{}\n{}",
+        String::from_utf8_lossy(&generate.stdout),
+        String::from_utf8_lossy(&generate.stderr)
+    );
+
+    let script = root.join("examples/walkthrough/walkthrough.py");
+    let run = tokio::task::spawn_blocking({
+        let (base, python, packages) = (
+            base.clone(),
+            bin.join("python"),
+            generated.path().to_owned(),
+        );
+        move || {
+            Command::new(python)
+                .arg(&script)
+                .env("API", format!("{base}/api/v1"))
+                .env("PYTHONPATH", packages)
+                .env("WORKSTREAM", env!("CARGO_BIN_EXE_workstream"))
+                .env("WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET", SECRET)
+                .env_remove("WORKSTREAM_FLOW_AUTH_ISSUER")
+                .env_remove("WORKSTREAM_FLOW_AUTH_AUDIENCE")
+                .env("WORKSTREAM_LOG", "warn")
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        run.status.success(),
+        "walkthrough.py failed:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let outcome: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(outcome["status"], "accepted", "{outcome}");
+    assert_eq!(outcome["payment"], "fulfilled", "{outcome}");
+    assert_eq!(
+        outcome["decisions"],
+        serde_json::json!(["needs_revision", "accept"])
+    );
+    assert_eq!(outcome["amount"], "12.5 USD", "{outcome}");
+
+    // What the client reported is what the server holds.
+    let task = outcome["task"].as_str().unwrap();
+    let project = outcome["project"].as_str().unwrap();
+    let view = get(
+        &base,
+        &token("manager"),
+        &format!("/projects/{project}/tasks/{task}"),
+    )
+    .await;
+    assert_eq!(view["task"]["status"], "accepted", "{view}");
+    drop(server);
 }
