@@ -11,7 +11,8 @@
 //! (the assignment is theirs), but its page answers as `GET /tasks/{tid}` decides.
 
 use axum::extract::State;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -19,7 +20,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::openapi::{ApiRoutes, Doc};
-use crate::pagination::{Page, PageQuery};
+use crate::pagination::{Page, PageQuery, Paged};
 
 /// The assignment route, relative to `/api/v1`.
 pub fn routes() -> ApiRoutes {
@@ -49,11 +50,33 @@ struct Row {
     task_status: String,
 }
 
+/// One of the caller's assignments, newest first, with its task in brief.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MyAssignment {
+    assignment_id: Uuid,
+    /// `active`, `completed` or `released`.
+    status: String,
+    assigned_at: chrono::DateTime<chrono::Utc>,
+    released_at: Option<chrono::DateTime<chrono::Utc>>,
+    task: AssignedTask,
+}
+
+/// The task of an assignment, in brief.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AssignedTask {
+    id: Uuid,
+    project_id: Uuid,
+    project_name: String,
+    title: String,
+    #[schemars(with = "workstream_domain::lifecycle::TaskState")]
+    status: String,
+}
+
 async fn mine(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<PageQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<MyAssignment>>, ApiError> {
     let scope = format!("actor:{}:assignments", caller.actor_id);
     let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
     // Newest first: ids are UUIDv7, so "after" the cursor means an older id here.
@@ -72,19 +95,21 @@ async fn mine(
     .await?;
     let last = rows.last().map(|r| r.id);
     let next_cursor = page.next_cursor(rows.len(), last, &scope, &state.config.cursor_secret);
-    let items: Vec<Value> = rows
+    let items = rows
         .into_iter()
-        .map(|r| {
-            json!({
-                "assignment_id": r.id, "status": r.status,
-                "assigned_at": r.assigned_at, "released_at": r.released_at,
-                "task": { "id": r.task_id, "project_id": r.project_id,
-                          "project_name": r.project_name, "title": r.title,
-                          "status": r.task_status },
-            })
+        .map(|r| MyAssignment {
+            assignment_id: r.id,
+            status: r.status,
+            assigned_at: r.assigned_at,
+            released_at: r.released_at,
+            task: AssignedTask {
+                id: r.task_id,
+                project_id: r.project_id,
+                project_name: r.project_name,
+                title: r.title,
+                status: r.task_status,
+            },
         })
         .collect();
-    Ok(axum::Json(
-        json!({ "items": items, "next_cursor": next_cursor }),
-    ))
+    Ok(axum::Json(Paged { items, next_cursor }))
 }

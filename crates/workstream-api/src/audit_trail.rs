@@ -23,7 +23,9 @@
 //! `workstream audit verify`.
 
 use axum::extract::State;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 use uuid::Uuid;
 use workstream_domain::lifecycle::Actor;
 use workstream_engine::tasks::access::Access;
@@ -73,7 +75,7 @@ async fn trail(
     State(state): State<AppState>,
     caller: Caller,
     Ids(task_id): Ids<Uuid>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Trail>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let task = workstream_store::tasks::find(&mut conn, task_id)
         .await?
@@ -97,51 +99,135 @@ async fn trail(
         .await
         .map_err(ApiError::internal)?;
     let (mut pending, mut failed) = (0, 0);
-    let items: Vec<Value> = events
+    let items = events
         .iter()
         .map(|e| {
             let (leaf_index, status, proof) = match checked.events.get(&e.id) {
                 Some(Inclusion::Proven { leaf_index, proof }) => (
                     Some(*leaf_index),
-                    "verified",
+                    ProofStatus::Verified,
                     proof.iter().map(hex::encode).collect(),
                 ),
                 Some(Inclusion::Failed { leaf_index }) => {
                     failed += 1;
-                    (Some(*leaf_index), "failed", Vec::new())
+                    (Some(*leaf_index), ProofStatus::Failed, Vec::new())
                 }
                 Some(Inclusion::Pending) | None => {
                     pending += 1;
-                    (None, "pending", Vec::new())
+                    (None, ProofStatus::Pending, Vec::new())
                 }
             };
-            json!({
-                "id": e.id, "leaf_index": leaf_index, "occurred_at": e.occurred_at,
-                "entity_type": e.entity_type, "entity_id": e.entity_id,
-                "event_type": e.event_type, "from_status": e.from_status,
-                "to_status": e.to_status, "actor_id": e.actor_id,
-                "actor_name": e.actor_id.and_then(|a| names.get(&a)), "reason": e.reason,
-                "payload": e.payload, "correlation_id": e.correlation_id,
-                "digest": e.digest, "status": status, "proof": proof,
-            })
+            TrailEvent {
+                id: e.id,
+                leaf_index,
+                occurred_at: e.occurred_at,
+                entity_type: e.entity_type.clone(),
+                entity_id: e.entity_id,
+                event_type: e.event_type.clone(),
+                from_status: e.from_status.clone(),
+                to_status: e.to_status.clone(),
+                actor_id: e.actor_id,
+                actor_name: e.actor_id.and_then(|a| names.get(&a).cloned()),
+                reason: e.reason.clone(),
+                payload: e.payload.clone(),
+                correlation_id: e.correlation_id.clone(),
+                digest: e.digest.clone(),
+                status,
+                proof,
+            }
         })
         .collect();
-    let checkpoint = checked.checkpoint.as_ref().map(|c| {
-        json!({
-            "tree_size": c.tree_size, "root": hex::encode(c.root), "signed_at": c.signed_at,
-            "key_id": c.key_id, "signature": hex::encode(c.signature),
-        })
+    let checkpoint = checked.checkpoint.as_ref().map(|c| SignedCheckpoint {
+        tree_size: c.tree_size,
+        root: hex::encode(c.root),
+        signed_at: c.signed_at,
+        key_id: c.key_id.clone(),
+        signature: hex::encode(c.signature),
     });
-    Ok(axum::Json(json!({
-        "task_id": task_id,
-        "project_id": project_id,
-        "ledger": {
-            "checkpoint": checkpoint,
-            "signature_valid": checked.signature_valid,
-            "verified": failed == 0 && checked.signature_valid != Some(false),
-            "pending": pending,
-            "failed": failed,
+    Ok(axum::Json(Trail {
+        task_id,
+        project_id,
+        ledger: LedgerState {
+            checkpoint,
+            signature_valid: checked.signature_valid,
+            verified: failed == 0 && checked.signature_valid != Some(false),
+            pending,
+            failed,
         },
-        "items": items,
-    })))
+        items,
+    }))
+}
+
+/// A task's audit trail with each event's proof of inclusion in the signed ledger.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Trail {
+    task_id: Uuid,
+    project_id: Uuid,
+    ledger: LedgerState,
+    /// Every event of the task, in ledger order (unsealed ones last).
+    items: Vec<TrailEvent>,
+}
+
+/// What the ledger proves of the trail.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LedgerState {
+    /// The latest signed checkpoint, once one exists.
+    checkpoint: Option<SignedCheckpoint>,
+    /// Whether its signature verifies with this server's key (null without a key or a
+    /// checkpoint).
+    signature_valid: Option<bool>,
+    /// No event failed its proof and the signature did not fail.
+    verified: bool,
+    /// Events not yet sealed.
+    pending: u32,
+    /// Events whose proof did not verify.
+    failed: u32,
+}
+
+/// A signed checkpoint of the ledger.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SignedCheckpoint {
+    tree_size: u64,
+    /// The Merkle root, hex.
+    root: String,
+    signed_at: chrono::DateTime<chrono::Utc>,
+    key_id: String,
+    /// Ed25519, hex.
+    signature: String,
+}
+
+/// One event of a trail with its proof.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TrailEvent {
+    id: Uuid,
+    /// Its place in the ledger, once sealed.
+    leaf_index: Option<u64>,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+    entity_type: String,
+    entity_id: Option<Uuid>,
+    event_type: String,
+    from_status: Option<String>,
+    to_status: Option<String>,
+    actor_id: Option<Uuid>,
+    actor_name: Option<String>,
+    reason: Option<String>,
+    payload: Value,
+    correlation_id: Option<String>,
+    /// The event's canonical digest (the ledger's leaf).
+    digest: String,
+    status: ProofStatus,
+    /// The inclusion proof's sibling hashes, hex, leaf to root.
+    proof: Vec<String>,
+}
+
+/// Whether an event's inclusion in the ledger is proven.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProofStatus {
+    /// Proven against the latest checkpoint.
+    Verified,
+    /// Not sealed yet.
+    Pending,
+    /// The proof does not verify: the ledger was tampered with.
+    Failed,
 }

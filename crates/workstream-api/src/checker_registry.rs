@@ -35,9 +35,12 @@ use axum::Extension;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::json;
 use workstream_domain::Digest;
 use workstream_domain::roles::AdminRole;
+use workstream_store::checkers::{CheckerComponent, RegistryEntry};
 
 use crate::AppState;
 use crate::actors::not_granted;
@@ -91,10 +94,16 @@ fn holds(caller: &Caller, roles: &[AdminRole]) -> bool {
     caller.grants.admin.iter().any(|g| roles.contains(&g.role))
 }
 
+/// Every registered component, with its publisher, pins and recent runs.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Registry {
+    items: Vec<RegistryEntry>,
+}
+
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Registry>, ApiError> {
     if !holds(
         &caller,
         &[
@@ -108,7 +117,7 @@ async fn list(
     let runs_since = chrono::Utc::now() - chrono::Duration::days(RUNS_WINDOW_DAYS);
     let mut conn = state.pool.acquire().await?;
     let items = workstream_store::checkers::registry(&mut conn, runs_since).await?;
-    Ok(axum::Json(json!({ "items": items })))
+    Ok(axum::Json(Registry { items }))
 }
 
 /// Reads the `component` part into memory, under [`MAX_COMPONENT_BYTES`].
@@ -166,7 +175,7 @@ async fn publish(
     caller: Caller,
     key: IdempotencyKey,
     MultipartBody(multipart): MultipartBody,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<CheckerComponent>, ApiError> {
     // The body is read before the refusal: a server that answers while a client is
     // still sending a 15 MB component makes the client see a broken pipe, not the
     // answer. It is bounded, and the caller is authenticated.
@@ -186,7 +195,7 @@ async fn publish(
     // Bytes published before: the record, without compiling anything.
     if let Some(existing) = workstream_store::checkers::get(&state.pool, &digest).await? {
         return Ok(Answer::holding(
-            (StatusCode::OK, axum::Json(json!(existing))).into_response(),
+            (StatusCode::OK, axum::Json(existing)).into_response(),
         ));
     }
     let validated =
@@ -221,7 +230,7 @@ async fn publish(
             } else {
                 StatusCode::OK
             };
-            Ok((status, json!(registration.component)))
+            Ok((status, registration.component))
         },
     )
     .await

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::roles::AdminRole;
-use workstream_engine::lessons::{self, LessonDecision, NewLesson};
+use workstream_engine::lessons::{self, Lesson, LessonDecision, NewLesson};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::extract::{Ids, Json, Query};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::{Answer, ApiRoutes, Doc};
-use crate::pagination::{Page, PageQuery};
+use crate::pagination::{Page, PageQuery, Paged};
 use crate::projects::{is_manager, require};
 
 /// The lesson routes.
@@ -128,7 +128,7 @@ async fn list(
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
     query: Result<Query<ListQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<Lesson>>, ApiError> {
     require(&caller, project_id, may_read(&caller, project_id))?;
     let Query(query) = query?;
     if let Some(status) = &query.status
@@ -168,22 +168,23 @@ async fn list(
         &scope,
         &state.config.cursor_secret,
     );
-    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+    Ok(axum::Json(Paged {
+        items,
+        next_cursor: next,
+    }))
 }
 
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Ids((project_id, lesson_id)): Ids<(Uuid, Uuid)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Lesson>, ApiError> {
     require(&caller, project_id, may_read(&caller, project_id))?;
     let mut conn = state.pool.acquire().await?;
     let lesson = lessons::find(&mut conn, project_id, lesson_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(axum::Json(
-        serde_json::to_value(lesson).expect("a lesson serializes"),
-    ))
+    Ok(axum::Json(lesson))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -204,7 +205,7 @@ async fn create(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<CreateLesson>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<Lesson>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/lessons"),
@@ -235,10 +236,7 @@ async fn create(
                 },
             )
             .await?;
-            Ok((
-                StatusCode::CREATED,
-                serde_json::to_value(lesson).expect("a lesson serializes"),
-            ))
+            Ok((StatusCode::CREATED, lesson))
         },
     )
     .await
@@ -253,7 +251,7 @@ async fn decide(
     action: &'static str,
     body: Value,
     decision: LessonDecision,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<Lesson>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/lessons/{lesson_id}/{action}"),
@@ -273,10 +271,7 @@ async fn decide(
         &request,
         async |tx| {
             let lesson = lessons::decide(tx, &acting, project_id, lesson_id, decision).await?;
-            Ok((
-                StatusCode::OK,
-                serde_json::to_value(lesson).expect("a lesson serializes"),
-            ))
+            Ok((StatusCode::OK, lesson))
         },
     )
     .await
@@ -295,7 +290,7 @@ async fn accept(
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(body): Json<Accept>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<Lesson>, ApiError> {
     let echo = json!({ "note": body.note });
     decide(
         state,
@@ -321,7 +316,7 @@ async fn reject(
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(body): Json<Reject>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<Lesson>, ApiError> {
     let echo = json!({ "reason": body.reason });
     decide(
         state,
@@ -354,7 +349,7 @@ async fn implement(
     key: IdempotencyKey,
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(body): Json<Implement>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<Lesson>, ApiError> {
     let echo = json!({ "guide_id": body.guide_id, "checker_digest": body.checker_digest, "note": body.note });
     decide(
         state,

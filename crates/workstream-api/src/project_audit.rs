@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -34,7 +34,7 @@ use crate::error::ApiError;
 use crate::export::{EXPORT_PAGE, Export, Format};
 use crate::extract::{Ids, Query};
 use crate::openapi::{ApiRoutes, Doc};
-use crate::pagination::{Page, PageQuery};
+use crate::pagination::{Page, PageQuery, Paged};
 
 /// The project audit routes, relative to `/api/v1`.
 pub fn routes() -> ApiRoutes {
@@ -149,8 +149,10 @@ const COLUMNS: &[(&str, &str)] = &[
     ("leaf_index", "leaf_index"),
 ];
 
-#[derive(sqlx::FromRow)]
-struct EventRow {
+/// An audit event of the project, with its author's name and its place in the ledger
+/// (null until sealed).
+#[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
+pub struct EventRow {
     id: Uuid,
     occurred_at: DateTime<Utc>,
     event_type: String,
@@ -165,19 +167,6 @@ struct EventRow {
     correlation_id: Option<String>,
     digest: String,
     leaf_index: Option<i64>,
-}
-
-impl EventRow {
-    fn item(&self) -> Value {
-        json!({
-            "id": self.id, "occurred_at": self.occurred_at, "event_type": self.event_type,
-            "entity_type": self.entity_type, "entity_id": self.entity_id,
-            "from_status": self.from_status, "to_status": self.to_status,
-            "actor_id": self.actor_id, "actor_name": self.actor_name, "reason": self.reason,
-            "payload": self.payload, "correlation_id": self.correlation_id,
-            "digest": self.digest, "leaf_index": self.leaf_index,
-        })
-    }
 }
 
 impl EventFilter {
@@ -316,7 +305,7 @@ async fn page(
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
     query: Result<Query<PageParams>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<EventRow>>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     require_reader(&mut conn, &caller, project_id).await?;
     let Query(params) = query?;
@@ -338,8 +327,10 @@ async fn page(
         &scope,
         &state.config.cursor_secret,
     );
-    let items: Vec<Value> = rows.iter().map(EventRow::item).collect();
-    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+    Ok(axum::Json(Paged {
+        items: rows,
+        next_cursor: next,
+    }))
 }
 
 async fn export(
@@ -366,7 +357,12 @@ async fn export(
         async move {
             let mut conn = pool.acquire().await?;
             let rows = events(&mut conn, project_id, &filter, after, EXPORT_PAGE).await?;
-            Ok(rows.iter().map(|r| (r.id, r.item())).collect())
+            rows.into_iter()
+                .map(|row| {
+                    let item = serde_json::to_value(&row).map_err(ApiError::internal)?;
+                    Ok((row.id, item))
+                })
+                .collect()
         }
     }))
 }

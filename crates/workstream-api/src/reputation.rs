@@ -11,8 +11,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use uuid::Uuid;
 use workstream_domain::roles::AdminRole;
 use workstream_engine::reputation;
@@ -24,7 +24,7 @@ use crate::extract::{Ids, Json, Query};
 use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::openapi::{Answer, ApiRoutes, Doc};
-use crate::pagination::{Page, PageQuery};
+use crate::pagination::{Page, PageQuery, Paged};
 use crate::projects::require;
 
 /// The reputation routes.
@@ -65,15 +65,32 @@ pub fn routes() -> ApiRoutes {
         )
 }
 
+/// An actor's scores: per role, overall first, then per skill tag.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Scores {
+    actor_id: Uuid,
+    scores: Vec<reputation::Score>,
+}
+
+/// A contributor's scores and their events in one project.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ContributorReputation {
+    actor_id: Uuid,
+    project_id: Uuid,
+    scores: Vec<reputation::Score>,
+    events: Paged<reputation::ReputationEvent>,
+}
+
 async fn mine(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Scores>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let scores = reputation::scores_of(&mut conn, caller.actor_id).await?;
-    Ok(axum::Json(
-        json!({ "actor_id": caller.actor_id, "scores": scores }),
-    ))
+    Ok(axum::Json(Scores {
+        actor_id: caller.actor_id,
+        scores,
+    }))
 }
 
 async fn events_page(
@@ -82,25 +99,27 @@ async fn events_page(
     project: Option<Uuid>,
     query: &PageQuery,
     scope: &str,
-) -> Result<Value, ApiError> {
+) -> Result<Paged<reputation::ReputationEvent>, ApiError> {
     let page = Page::parse(query, scope, &state.config.cursor_secret)?;
     let mut conn = state.pool.acquire().await?;
     let events = reputation::events_of(&mut conn, actor, project, page.after, page.limit).await?;
     let next = page.next_cursor(
         events.len(),
-        events.last().map(|(id, _)| *id),
+        events.last().map(|event| event.id),
         scope,
         &state.config.cursor_secret,
     );
-    let items: Vec<Value> = events.into_iter().map(|(_, v)| v).collect();
-    Ok(json!({ "items": items, "next_cursor": next }))
+    Ok(Paged {
+        items: events,
+        next_cursor: next,
+    })
 }
 
 async fn my_events(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<PageQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<reputation::ReputationEvent>>, ApiError> {
     let query = page_query(query)?;
     let scope = format!("reputation-events:{}", caller.actor_id);
     Ok(axum::Json(
@@ -113,7 +132,7 @@ async fn contributor(
     caller: Caller,
     Ids((project_id, actor_id)): Ids<(Uuid, Uuid)>,
     query: Result<Query<PageQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ContributorReputation>, ApiError> {
     let grants = &caller.grants;
     let allowed = grants
         .admin(AdminRole::ProjectManager, Some(project_id))
@@ -136,9 +155,12 @@ async fn contributor(
         caller.actor_id
     );
     let events = events_page(&state, actor_id, Some(project_id), &query, &scope).await?;
-    Ok(axum::Json(
-        json!({ "actor_id": actor_id, "project_id": project_id, "scores": scores, "events": events }),
-    ))
+    Ok(axum::Json(ContributorReputation {
+        actor_id,
+        project_id,
+        scores,
+        events,
+    }))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -152,7 +174,7 @@ async fn recompute(
     caller: Caller,
     key: IdempotencyKey,
     Json(body): Json<Recompute>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<reputation::Recomputed>, ApiError> {
     if caller.grants.admin(AdminRole::Operator, None).is_none() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -172,10 +194,7 @@ async fn recompute(
         &request,
         async |tx| {
             let done = reputation::recompute(tx, &acting, &reason).await?;
-            Ok((
-                StatusCode::OK,
-                serde_json::to_value(done).expect("a report serializes"),
-            ))
+            Ok((StatusCode::OK, done))
         },
     )
     .await

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 use workstream_engine::sprints::{self, NewSprint};
 
@@ -24,7 +24,7 @@ use crate::guides::page_query;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::lessons::may_read;
 use crate::openapi::{Answer, ApiRoutes, Doc};
-use crate::pagination::{Page, PageQuery};
+use crate::pagination::{Page, PageQuery, Paged};
 use crate::projects::{is_manager, require};
 
 /// The sprint routes.
@@ -77,10 +77,6 @@ pub fn routes() -> ApiRoutes {
         )
 }
 
-fn view(sprint: &sprints::Sprint) -> Value {
-    serde_json::to_value(sprint).expect("a sprint serializes")
-}
-
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateSprint {
@@ -99,7 +95,7 @@ async fn create(
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
     Json(body): Json<CreateSprint>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<sprints::Sprint>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/sprints"),
@@ -129,7 +125,7 @@ async fn create(
                 },
             )
             .await?;
-            Ok((StatusCode::CREATED, view(&sprint)))
+            Ok((StatusCode::CREATED, sprint))
         },
     )
     .await
@@ -140,7 +136,7 @@ async fn list(
     caller: Caller,
     Ids(project_id): Ids<Uuid>,
     query: Result<Query<PageQuery>, ApiError>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Paged<sprints::Sprint>>, ApiError> {
     require(&caller, project_id, may_read(&caller, project_id))?;
     let query = page_query(query)?;
     let scope = format!("project:{project_id}:sprints");
@@ -153,21 +149,23 @@ async fn list(
         &scope,
         &state.config.cursor_secret,
     );
-    let items: Vec<Value> = items.iter().map(view).collect();
-    Ok(axum::Json(json!({ "items": items, "next_cursor": next })))
+    Ok(axum::Json(Paged {
+        items,
+        next_cursor: next,
+    }))
 }
 
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Ids((project_id, sprint_id)): Ids<(Uuid, Uuid)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<sprints::Sprint>, ApiError> {
     require(&caller, project_id, may_read(&caller, project_id))?;
     let mut conn = state.pool.acquire().await?;
     let sprint = sprints::find(&mut conn, project_id, sprint_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(axum::Json(view(&sprint)))
+    Ok(axum::Json(sprint))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -182,7 +180,7 @@ async fn add_tasks(
     key: IdempotencyKey,
     Ids((project_id, sprint_id)): Ids<(Uuid, Uuid)>,
     Json(body): Json<AddTasks>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<sprints::Sprint>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/sprints/{sprint_id}/tasks"),
@@ -198,7 +196,7 @@ async fn add_tasks(
         async |tx| {
             let sprint =
                 sprints::add_tasks(tx, &acting, project_id, sprint_id, &body.task_ids).await?;
-            Ok((StatusCode::OK, view(&sprint)))
+            Ok((StatusCode::OK, sprint))
         },
     )
     .await
@@ -210,7 +208,7 @@ async fn report(
     key: IdempotencyKey,
     Ids((project_id, sprint_id)): Ids<(Uuid, Uuid)>,
     Json(_): Json<Empty>,
-) -> Result<Answer<Value>, ApiError> {
+) -> Result<Answer<sprints::Sprint>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/sprints/{sprint_id}/report"),
@@ -225,7 +223,7 @@ async fn report(
         &request,
         async |tx| {
             let sprint = sprints::generate_report(tx, &acting, project_id, sprint_id).await?;
-            Ok((StatusCode::OK, view(&sprint)))
+            Ok((StatusCode::OK, sprint))
         },
     )
     .await

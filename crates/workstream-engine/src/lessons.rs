@@ -29,7 +29,7 @@ use crate::CommandError;
 use crate::projects::{Acting, record};
 
 /// A lesson row.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Lesson {
     /// Id (UUIDv7).
     pub id: Uuid,

@@ -48,8 +48,9 @@
 //! the events with the same aggregate and the same function, so it must agree exactly
 //! with the incremental updates; it reports how many rows it had to correct.
 
-use serde::Serialize;
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 use workstream_store::audit::NewAuditEvent;
@@ -459,7 +460,7 @@ async fn fold_into_scores(tx: &mut PgConnection, ids: &[Uuid]) -> Result<(), Com
 }
 
 /// What [`recompute`] did.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq, Eq)]
 pub struct Recomputed {
     /// Score rows after the rebuild.
     pub rows: i64,
@@ -538,8 +539,8 @@ pub async fn recompute(
 
 /// An actor's score rows, overall first, then by role and tag. Decimals are strings
 /// (exact, trailing zeros trimmed).
-pub async fn scores_of(conn: &mut PgConnection, actor: Uuid) -> Result<Vec<Value>, CommandError> {
-    let rows: Vec<(Value,)> = sqlx::query_as(
+pub async fn scores_of(conn: &mut PgConnection, actor: Uuid) -> Result<Vec<Score>, CommandError> {
+    let rows: Vec<(sqlx::types::Json<Score>,)> = sqlx::query_as(
         "SELECT jsonb_build_object('role', role, 'skill_tag', skill_tag, 'score', trim_scale(score)::text, \
          'accepted_count', accepted_count, 'needs_revision_count', needs_revision_count, \
          'rejected_count', rejected_count, 'revision_closed_count', revision_closed_count, \
@@ -553,7 +554,73 @@ pub async fn scores_of(conn: &mut PgConnection, actor: Uuid) -> Result<Vec<Value
     .bind(actor)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().map(|(v,)| v).collect())
+    Ok(rows.into_iter().map(|(score,)| score.0).collect())
+}
+
+/// One score row: a role overall (`skill_tag` `*`) or for one skill tag.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Score {
+    /// `submitter` or `reviewer`.
+    pub role: String,
+    /// `*` for the role overall, else the tag.
+    pub skill_tag: String,
+    /// 100 x the 95% Wilson lower bound of the positive share, a decimal string.
+    pub score: String,
+    /// Accepted submissions.
+    pub accepted_count: i64,
+    /// Submissions sent back for revision.
+    pub needs_revision_count: i64,
+    /// Rejected submissions.
+    pub rejected_count: i64,
+    /// Revision obligations closed unanswered.
+    pub revision_closed_count: i64,
+    /// Reviews made.
+    pub review_count: i64,
+    /// Reviews whose findings were clear.
+    pub clear_review_count: i64,
+    /// Reviews flagged as unclear.
+    pub unclear_feedback_count: i64,
+    /// Events folded in.
+    pub event_count: i64,
+    /// The positive weight, a decimal string.
+    pub positive_mass: String,
+    /// The negative weight, a decimal string.
+    pub negative_mass: String,
+    /// The sum of the events' deltas, a decimal string.
+    pub delta_sum: String,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One reputation event.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ReputationEvent {
+    /// Id.
+    pub id: Uuid,
+    /// The project it happened in.
+    pub project_id: Option<Uuid>,
+    /// `submitter` or `reviewer`.
+    pub role: String,
+    /// What happened (`submission_accepted`, `late_submission`, ...).
+    pub event_type: String,
+    /// The task.
+    pub task_id: Option<Uuid>,
+    /// The submission.
+    pub submission_id: Option<Uuid>,
+    /// The review.
+    pub review_id: Option<Uuid>,
+    /// The contribution record.
+    pub contribution_record_id: Option<Uuid>,
+    /// The task's skill tags.
+    pub skill_tags: Vec<String>,
+    /// Its weight, a decimal string.
+    pub weight: String,
+    /// Its effect on the score, a decimal string.
+    pub score_delta: String,
+    /// Why, in words.
+    pub reason: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
 }
 
 /// A page of an actor's events (optionally only those of `project`), by id.
@@ -563,8 +630,8 @@ pub async fn events_of(
     project: Option<Uuid>,
     after: Option<Uuid>,
     limit: u32,
-) -> Result<Vec<(Uuid, Value)>, CommandError> {
-    Ok(sqlx::query_as(
+) -> Result<Vec<ReputationEvent>, CommandError> {
+    let rows: Vec<(Uuid, sqlx::types::Json<ReputationEvent>)> = sqlx::query_as(
         "SELECT id, jsonb_build_object('id', id, 'project_id', project_id, 'role', role, \
          'event_type', event_type, 'task_id', task_id, 'submission_id', submission_id, \
          'review_id', review_id, 'contribution_record_id', contribution_record_id, \
@@ -578,7 +645,8 @@ pub async fn events_of(
     .bind(after)
     .bind(i64::from(limit))
     .fetch_all(&mut *conn)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(|(_, event)| event.0).collect())
 }
 
 /// Whether `actor` holds, or once held, a contributor role on `project`: a project's

@@ -34,7 +34,7 @@ use crate::CommandError;
 use crate::projects::{Acting, record};
 
 /// A sprint with its member tasks.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Sprint {
     /// Id (UUIDv7).
     pub id: Uuid,
@@ -51,6 +51,7 @@ pub struct Sprint {
     /// The member tasks, by id.
     pub task_ids: Vec<Uuid>,
     /// The last generated report.
+    #[schemars(with = "Option<serde_json::Map<String, Value>>")]
     pub report: Option<Value>,
     /// When it was generated.
     pub report_generated_at: Option<DateTime<Utc>>,

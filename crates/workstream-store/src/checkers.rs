@@ -28,7 +28,7 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 /// A registered component, without its bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct CheckerComponent {
     /// `sha256:<hex>` of the component's bytes: its identity.
     pub digest: String,
@@ -163,7 +163,7 @@ pub async fn bytes(
 
 /// A registered component as the registry shows it: the row, who published it, the
 /// active guides that pin it and its recent runs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RegistryEntry {
     /// The registry row, its fields flattened into the entry's.
     #[serde(flatten)]
@@ -178,7 +178,7 @@ pub struct RegistryEntry {
 }
 
 /// The actor who published a component.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Publisher {
     /// Their actor profile.
     pub actor_id: Uuid,
@@ -188,7 +188,7 @@ pub struct Publisher {
 
 /// An active guide whose policy bundle pins a component
 /// (`policy_bundle -> 'checker_policy' -> 'checkers'[*] -> 'digest'`).
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct PinningGuide {
     /// The guide's project.
     pub project_id: Uuid,
@@ -201,7 +201,7 @@ pub struct PinningGuide {
 }
 
 /// How a component has been running: its `checker_results` over a window.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RecentRuns {
     /// Results recorded (one per run and configuration).
     pub count: i64,
