@@ -77,6 +77,11 @@ async fn the_document_validates_against_the_openapi_3_1_schema() {
             panic!("components.schemas.{name} is not a JSON Schema 2020-12: {error}");
         }
     }
+    // A field of any JSON is `{}`, never the bare `true` generators refuse.
+    let mut bare = Vec::new();
+    find_bare_true(&document, "", &mut bare);
+    assert!(bare.is_empty(), "schemas written as `true`: {bare:#?}");
+
     // Two types of one name would be told apart by a number (`Claimed2`): every
     // component has a name of its own.
     let numbered: Vec<&String> = document["components"]["schemas"]
@@ -447,5 +452,32 @@ fn scan(dir: &Path, visit: &mut dyn FnMut(&Path, &str)) {
             let text = std::fs::read_to_string(&path).unwrap();
             visit(&path, &text);
         }
+    }
+}
+
+/// Schema positions (a property, `items`) holding the bare `true`.
+fn find_bare_true(value: &Value, at: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(properties)) = map.get("properties") {
+                for (name, property) in properties {
+                    if *property == Value::Bool(true) {
+                        found.push(format!("{at}/properties/{name}"));
+                    }
+                }
+            }
+            if map.get("items") == Some(&Value::Bool(true)) {
+                found.push(format!("{at}/items"));
+            }
+            for (key, child) in map {
+                find_bare_true(child, &format!("{at}/{key}"), found);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                find_bare_true(child, &format!("{at}/{i}"), found);
+            }
+        }
+        _ => {}
     }
 }

@@ -46,6 +46,7 @@ mod pipeline;
 mod progress;
 mod project;
 mod serve;
+mod telemetry;
 mod token;
 mod worker;
 
@@ -230,7 +231,7 @@ fn main() -> ExitCode {
             | Command::Packet { .. }
             | Command::Token(_)
     );
-    init_tracing(if client { "warn" } else { "info,sqlx=warn" });
+    let _flush = init_tracing(if client { "warn" } else { "info,sqlx=warn" });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -414,23 +415,42 @@ fn serving_connections(workers: usize) -> u32 {
 /// `WORKSTREAM_LOG_FORMAT` how: `text` (the default; coloured only on a terminal) or
 /// `json` (one object per line, with the fields of the spans it happened in: the
 /// correlation id of a request, the job, the task and submission of an evaluation).
-fn init_tracing(default: &str) {
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the same spans are also exported over OTLP
+/// ([`telemetry::otlp_layer`]); the returned guard flushes them when `main` ends.
+fn init_tracing(default: &str) -> telemetry::Flush {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = EnvFilter::try_from_env("WORKSTREAM_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new(default));
     let json = std::env::var("WORKSTREAM_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let (otlp, flush, problem) = match telemetry::otlp_layer() {
+        Ok(Some((layer, flush))) => (Some(layer), flush, None),
+        Ok(None) => (None, telemetry::Flush::default(), None),
+        Err(problem) => (None, telemetry::Flush::default(), Some(problem)),
+    };
+    // Each layer filters for itself: what the log shows is not what is exported.
+    let registry = tracing_subscriber::registry().with(otlp);
     if json {
-        builder
+        let fmt = tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)
             .with_span_list(true)
-            .init();
+            .with_writer(std::io::stderr)
+            .with_filter(filter);
+        registry.with(fmt).init();
     } else {
-        builder.with_ansi(std::io::stderr().is_terminal()).init();
+        let fmt = tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .with_filter(filter);
+        registry.with(fmt).init();
     }
+    if let Some(problem) = problem {
+        tracing::warn!("traces are not exported: {problem}");
+    }
+    flush
 }

@@ -100,7 +100,33 @@ pub fn build(operations: &[Operation]) -> Value {
         },
     });
     drop_defaults_the_schema_refuses(&mut document);
+    spell_out_any(&mut document);
     document
+}
+
+/// A field of any JSON (a `serde_json::Value`, an audit payload) has the schema `true`,
+/// which JSON Schema allows but client generators refuse where they expect a schema
+/// object: such schemas are written `{}`, which means the same.
+fn spell_out_any(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(properties)) = map.get_mut("properties") {
+                for property in properties.values_mut() {
+                    if *property == Value::Bool(true) {
+                        *property = json!({});
+                    }
+                }
+            }
+            for key in ["items", "additionalItems"] {
+                if map.get(key) == Some(&Value::Bool(true)) {
+                    map.insert(key.into(), json!({}));
+                }
+            }
+            map.values_mut().for_each(spell_out_any);
+        }
+        Value::Array(items) => items.iter_mut().for_each(spell_out_any),
+        _ => {}
+    }
 }
 
 /// serde's `#[serde(default)]` on an optional field means "may be left out", and
