@@ -9,8 +9,8 @@
 --   * digests are text 'sha256:<64 lowercase hex>' guarded by a named CHECK.
 --   * every constraint and unique index has an explicit name: the API maps
 --     constraint names to client errors, so names are part of the contract.
---   * spec references: R<n> = rule n in upstream-domain.md §3, T<n> = task transition
---     n in §2.1, "arch §n" = architecture.md.
+--   * spec references: R<n>, T<n> and AS<n> are the rule, transition and scenario ids of
+--     docs/rules.md and docs/lifecycle.md; sections are cited as docs/<file>, "<heading>".
 --
 -- Error codes raised by triggers (SQLSTATE, recognise them by code, then by the
 -- CONSTRAINT and TABLE fields of the error, which every trigger fills in):
@@ -21,7 +21,7 @@
 --                                Custom class "WS" (Workstream) so it can never be confused
 --                                with a PostgreSQL error. API: 409 immutable_record.
 --   WS002  invalid_transition   a lifecycle column moved along an edge that the state
---                                machine (upstream-domain §2) does not have.
+--                                machine lacks (docs/lifecycle.md, "The database backstop").
 --                                CONSTRAINT = '<table>_status_transition'. API: 409.
 --   23514  check_violation       cross-row invariants that a CHECK cannot express
 --                                (contributor must be human, no self-review, ...).
@@ -34,7 +34,7 @@
 
 -- The one function attached to every append-only ([I]) table, both as a row trigger
 -- (BEFORE UPDATE OR DELETE) and as a statement trigger (BEFORE TRUNCATE). R3: append-only
--- records are enforced by the database, not only by the absence of an endpoint (arch §2).
+-- records are enforced by the database itself (docs/security.md, "Immutability in the database").
 CREATE FUNCTION workstream_raise_immutable(tbl text, trigger_name text, op text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -143,7 +143,7 @@ END;
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- Actors (upstream-domain §1.1, upstream-api §3 "Identity and authority")
+-- Actors (docs/lifecycle.md, "Actor, identity link and grant")
 -- ---------------------------------------------------------------------------------------
 
 -- The only actor root. Every human lifecycle field (submitter, reviewer, ...) points here.
@@ -254,7 +254,7 @@ CREATE TRIGGER actor_identity_links_touch_updated_at BEFORE UPDATE ON actor_iden
     FOR EACH ROW EXECUTE FUNCTION workstream_touch_updated_at();
 
 -- ---------------------------------------------------------------------------------------
--- Projects (upstream-domain §1.2, §2.3.1)
+-- Projects (docs/lifecycle.md, "Project")
 -- ---------------------------------------------------------------------------------------
 
 -- R1: every task, guide, policy and grant hangs off exactly one project. The slug is the
@@ -304,7 +304,7 @@ CREATE TRIGGER projects_touch_updated_at BEFORE UPDATE ON projects
     FOR EACH ROW EXECUTE FUNCTION workstream_touch_updated_at();
 
 -- ---------------------------------------------------------------------------------------
--- Grants (upstream-domain §1.1, §4; upstream-api §2.3)
+-- Grants (docs/security.md, "Authority: grants, not tokens")
 -- ---------------------------------------------------------------------------------------
 
 -- Administrative authority. [I] except the one-way revocation close-out. Access
@@ -446,7 +446,7 @@ CREATE TRIGGER project_role_grants_no_truncate BEFORE TRUNCATE ON project_role_g
     FOR EACH STATEMENT EXECUTE FUNCTION workstream_reject_mutation();
 
 -- ---------------------------------------------------------------------------------------
--- Audit log (arch §5: append-only and hash-chained; shape fixed, other code depends on it)
+-- Audit log: append-only and hash-chained, shape fixed (docs/architecture.md, "The audit ledger")
 -- ---------------------------------------------------------------------------------------
 
 -- The head of each chain ('system' or 'project:<uuid>'); the writer locks it FOR UPDATE
@@ -487,7 +487,7 @@ CREATE INDEX audit_events_project_idx ON audit_events (project_id, occurred_at);
 CREATE INDEX audit_events_correlation_idx ON audit_events (correlation_id) WHERE correlation_id IS NOT NULL;
 
 -- ---------------------------------------------------------------------------------------
--- Idempotency records (R15, arch §7)
+-- Idempotency records (R15; docs/security.md, "Idempotency keys")
 -- ---------------------------------------------------------------------------------------
 
 -- One row per (actor, operation, key): the same key with the same request hash replays the
@@ -518,7 +518,7 @@ CREATE TABLE idempotency_records (
 CREATE INDEX idempotency_records_expiry_idx ON idempotency_records (expires_at) WHERE expires_at IS NOT NULL;
 
 -- ---------------------------------------------------------------------------------------
--- Durable job queue (arch §5)
+-- Durable job queue (docs/architecture.md, "The durable job engine")
 -- ---------------------------------------------------------------------------------------
 
 -- State machine (River's vocabulary):

@@ -1,15 +1,15 @@
 -- 0002_policies_and_guides.sql
 --
--- Workstream schema, part 2 of 5: compensation configuration (ISO 4217 codes, units,
--- adapter bindings), contribution policies and their published versions, rules and award
--- definitions (upstream-domain §1.4, §5.1), the checker component registry (arch §6) and
--- guide versions carrying one immutable policy bundle (arch §4, upstream-domain §1.2).
+-- Workstream schema, part 2 of 5: compensation configuration (ISO 4217 codes, units, adapter
+-- bindings), contribution policies and their published versions, rules and award definitions
+-- (docs/lifecycle.md, "Contribution policy and version"), the checker component registry
+-- (docs/checkers.md, "The registry and publication") and guide versions carrying one immutable
+-- policy bundle (docs/architecture.md, "One policy bundle per guide").
 --
--- Error codes: see the header of 0001_foundation.sql (WS001 immutable, WS002 transition,
--- 23514 named cross-row checks).
+-- Error codes (WS001 immutable, WS002 transition, 23514 named cross-row checks): see 0001's header.
 
 -- ---------------------------------------------------------------------------------------
--- ISO 4217 currency codes (§1.4: money codes must come from the ISO 4217 registry)
+-- ISO 4217 currency codes (money codes come from the ISO 4217 registry: docs/glossary.md, "Unit")
 -- ---------------------------------------------------------------------------------------
 
 -- Seeded from ISO 4217 List One as in force in 2025 (Debian iso-codes data, minus codes
@@ -209,7 +209,7 @@ INSERT INTO iso_4217_currency_codes (code, numeric_code, minor_unit, name) VALUE
     ('ZWG', '924', 2, 'Zimbabwe Gold');
 
 -- ---------------------------------------------------------------------------------------
--- Compensation units and adapter bindings (§1.4)
+-- Compensation units and adapter bindings (docs/glossary.md, "Adapter binding")
 -- ---------------------------------------------------------------------------------------
 
 -- The units a project may pay in. Identity is (project, instrument, unit_code). Money units
@@ -307,7 +307,7 @@ CREATE TRIGGER project_compensation_adapter_bindings_touch_updated_at
     FOR EACH ROW EXECUTE FUNCTION workstream_touch_updated_at();
 
 -- ---------------------------------------------------------------------------------------
--- Contribution policies (§1.4, §2.3.4, §5.1; independent of guide versioning)
+-- Contribution policies, not guide-versioned (docs/lifecycle.md, "Contribution policy and version")
 -- ---------------------------------------------------------------------------------------
 
 -- At most one active policy per project (partial unique); an active policy points at
@@ -340,7 +340,7 @@ CREATE UNIQUE INDEX contribution_policies_one_active_per_project
 -- rules and award definitions are appended, immutably, just before publication).
 -- Published/retired: [I*], only the retirement close-out may change (trigger). Publishing
 -- requires one rule per contribution type and at least one award definition for every
--- compensated rule (trigger, §1.4).
+-- compensated rule (trigger; docs/lifecycle.md, "Contribution policy and version").
 CREATE TABLE contribution_policy_versions (
     id                      uuid PRIMARY KEY,
     contribution_policy_id  uuid NOT NULL,
@@ -435,13 +435,13 @@ $$;
 CREATE TRIGGER contribution_rules_check_insert BEFORE INSERT ON contribution_rules
     FOR EACH ROW EXECUTE FUNCTION contribution_rules_check_insert();
 
--- What a compensated rule pays: a fixed exact quantity (NUMERIC(38,18): <= 20 integer and
--- <= 18 fractional digits; no formula, §5.1.2) of one unit through one adapter binding.
--- At most one definition per (rule, instrument), i.e. <= 1 money + <= 1 points (§1.4).
--- Points are whole numbers. Unit and binding must be the project's and of the same
--- instrument (composite FKs). [I]: append-only, inserted only under a draft version whose
--- rule is compensated (trigger). NOTE: the NUMERIC(38,18) typmod rounds extra fractional
--- digits silently, so the application must reject such input before binding (§5.1.4).
+-- What a compensated rule pays: a fixed exact quantity (NUMERIC(38,18): <= 20 integer and <= 18
+-- fractional digits; no formula, docs/rules.md (R41)) of one unit through one adapter binding. At
+-- most one definition per (rule, instrument), i.e. <= 1 money + <= 1 points
+-- (docs/glossary.md, "Award definition"). Points are whole numbers. Unit and binding must be the
+-- project's and of the same instrument (composite FKs). [I]: append-only, inserted only under a
+-- draft version whose rule is compensated (trigger). NOTE: the NUMERIC(38,18) typmod rounds extra
+-- fractional digits silently, so the application must reject such input before binding (R41).
 CREATE TABLE contribution_award_definitions (
     id                 uuid PRIMARY KEY,
     rule_id            uuid NOT NULL,
@@ -506,8 +506,8 @@ BEGIN
             PERFORM workstream_reject_transition(TG_TABLE_NAME, OLD.status, NEW.status);
         END IF;
         IF NEW.status = 'published' THEN
-            -- §1.4: exactly one rule per contribution type in every publishable version,
-            -- and a compensated rule pays through 1-2 definitions.
+            -- Exactly one rule per contribution type in each publishable version, and a compensated
+            -- rule pays through 1-2 definitions (docs/glossary.md, "Contribution rule").
             IF (SELECT count(*) FROM contribution_rules WHERE version_id = NEW.id) <> 2 THEN
                 PERFORM workstream_reject_invalid(TG_TABLE_NAME, 'contribution_policy_versions_complete',
                     'a published version needs one rule for each contribution type');
@@ -540,14 +540,14 @@ CREATE TRIGGER contribution_policy_versions_touch_updated_at BEFORE UPDATE ON co
     FOR EACH ROW EXECUTE FUNCTION workstream_touch_updated_at();
 
 -- ---------------------------------------------------------------------------------------
--- Checker components (arch §6: a component is identified by the sha256 of its bytes)
+-- Checker components, identified by digest (docs/checkers.md, "The registry and publication")
 -- ---------------------------------------------------------------------------------------
 
 -- The registry of WASM checker components. The digest is the identity and the primary
 -- key; policies pin digests, never names. Bytes live either inline (built-ins and small
 -- components) or in the object store under object_key (exactly one of the two); inline
 -- bytes must hash to the digest. [I]: a component never changes, a new build is a new row.
--- (name, version) is deliberately not unique: identity is the digest (arch §6).
+-- (name, version) is deliberately not unique (docs/checkers.md, "The registry and publication").
 CREATE TABLE checker_components (
     digest          text PRIMARY KEY,
     name            text NOT NULL,
@@ -580,7 +580,7 @@ SELECT workstream_make_append_only('checker_components');
 CREATE INDEX checker_components_name_idx ON checker_components (name, version);
 
 -- ---------------------------------------------------------------------------------------
--- Guide versions (arch §4; upstream-domain §1.2, §2.3.2; R4, R6)
+-- Guide versions (docs/architecture.md, "One policy bundle per guide"; R4, R6)
 -- ---------------------------------------------------------------------------------------
 
 -- A guide version carries ONE immutable policy bundle (jsonb: artifact, checker, review and

@@ -1,24 +1,24 @@
 -- 0003_tasks_and_submissions.sql
 --
 -- Workstream schema, part 3 of 5: tasks with their locked context, assignments, submission
--- admissions (pre-submit passed), immutable submissions and their packet files, and
--- post-submit checker runs with their immutable per-checker results
--- (upstream-domain §1.5-§1.7, §2.1, §2.3.5-8; upstream-checkers §1-§4; arch §4, §6).
+-- admissions (pre-submit passed), immutable submissions and their packet files, and post-submit
+-- checker runs with their immutable per-checker results (docs/lifecycle.md, "States";
+-- docs/checkers.md, "Packet intake" and "How a run is stored and routed").
 --
 -- Error codes: see the header of 0001_foundation.sql (WS001 immutable, WS002 transition,
 -- 23514 named cross-row checks).
 --
--- Locked context (arch §4 replaces upstream's snapshot/effective/pre-submit/post-submit
--- ids with the guide's one bundle). The same column set appears on tasks and submissions:
+-- Locked context (docs/lifecycle.md, "Locked context"): one guide bundle, no separate snapshot/
+-- effective/pre-submit/post-submit ids. The same column set appears on tasks and submissions:
 --   locked_guide_id, locked_guide_version, locked_guide_activation_sequence,
 --   locked_policy_bundle_hash, locked_artifact_policy_hash,
 --   locked_checker_policy (jsonb body) + locked_checker_policy_hash,
 --   locked_review_policy_hash, locked_revision_policy_hash
 -- and is pinned by one composite FK to project_guides, so a lock can only name the exact
--- values of one activated guide (R12, §1.10).
+-- values of one activated guide (R12; docs/lifecycle.md, "Locked context").
 
 -- ---------------------------------------------------------------------------------------
--- Tasks (§1.5, §2.1)
+-- Tasks (docs/lifecycle.md, "States")
 -- ---------------------------------------------------------------------------------------
 
 -- R1: a task belongs to exactly one project. Its status is one of the 12 task states and
@@ -96,7 +96,7 @@ CREATE TABLE tasks (
     -- T1 stamps the guide lock; only a task cancelled before screening lacks it (R11).
     CONSTRAINT tasks_guide_lock_required
         CHECK (status IN ('draft', 'cancelled') OR locked_guide_id IS NOT NULL),
-    -- T2 sets the contribution lock before anyone can claim (§1.10, AS09).
+    -- T2 sets the contribution lock before any claim (docs/lifecycle.md, "Locked context"; AS09).
     CONSTRAINT tasks_contribution_lock_required
         CHECK (status IN ('draft', 'screening', 'cancelled') OR locked_contribution_policy_version_id IS NOT NULL),
     CONSTRAINT tasks_contribution_lock_needs_guide_lock
@@ -145,7 +145,7 @@ BEGIN
             PERFORM workstream_raise_immutable(TG_TABLE_NAME, TG_NAME, 'UPDATE of task identity');
         END IF;
 
-        -- R2: only the transitions of §2.1 (T1-T17). Terminal states have no exit.
+        -- R2: only T1-T17 (docs/lifecycle.md, "Transition table"); terminal states have no exit.
         IF NEW.status IS DISTINCT FROM OLD.status AND NOT (
                (OLD.status = 'draft'              AND NEW.status IN ('screening', 'cancelled'))
             OR (OLD.status = 'screening'          AND NEW.status IN ('ready', 'draft', 'cancelled'))
@@ -196,14 +196,14 @@ CREATE TRIGGER tasks_touch_updated_at BEFORE UPDATE ON tasks
     FOR EACH ROW EXECUTE FUNCTION workstream_touch_updated_at();
 
 -- ---------------------------------------------------------------------------------------
--- Task assignments (§1.5, §2.3.5; R13, R14)
+-- Task assignments (docs/lifecycle.md, "Assignment"; R13, R14)
 -- ---------------------------------------------------------------------------------------
 
--- R13: at most one active assignment per task (partial unique; two racing claims cannot
--- both commit). The contributor is a human actor (trigger). The claim copies the task's
--- contribution-policy lock without looking anything up (trigger checks the copy; §1.10).
--- active -> completed (accept) | blocked (reject, names the Review) | released (cancel or
--- close) | authority_revoked (T17); the four outcomes are terminal.
+-- R13: at most one active assignment per task (partial unique; two racing claims cannot both
+-- commit). The contributor is a human actor (trigger). The claim copies the task's
+-- contribution-policy lock without looking anything up (trigger checks the copy;
+-- docs/lifecycle.md, "Locked context"). active -> completed (accept) | blocked (reject, names the
+-- Review) | released (cancel or close) | authority_revoked (T17); the four outcomes are terminal.
 CREATE TABLE task_assignments (
     id                                      uuid PRIMARY KEY,
     task_id                                 uuid NOT NULL REFERENCES tasks (id),
@@ -272,7 +272,7 @@ CREATE TRIGGER task_assignments_touch_updated_at BEFORE UPDATE ON task_assignmen
     FOR EACH ROW EXECUTE FUNCTION workstream_touch_updated_at();
 
 -- ---------------------------------------------------------------------------------------
--- Submission admissions (§1.6, §2.3.6; R16)
+-- Submission admissions (docs/lifecycle.md, "Admission"; R16)
 -- ---------------------------------------------------------------------------------------
 
 -- A prepared packet whose pre-submit checks passed: the outer ZIP identity, the server-built
@@ -343,7 +343,7 @@ CREATE TRIGGER submission_bundle_admissions_no_truncate BEFORE TRUNCATE ON submi
     FOR EACH STATEMENT EXECUTE FUNCTION workstream_reject_mutation();
 
 -- ---------------------------------------------------------------------------------------
--- Submissions (§1.6; R17, R18, R22)
+-- Submissions (docs/checkers.md, "Packet intake"; R17, R18, R22)
 -- ---------------------------------------------------------------------------------------
 
 -- An immutable packet version. The server assigns version 1, 2, 3... per task (UNIQUE);
@@ -386,7 +386,7 @@ CREATE TABLE submissions (
     locked_at                       timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT submissions_version_positive CHECK (version >= 1),
     CONSTRAINT submissions_status_valid CHECK (status = 'submitted'),
-    -- Upstream bounds summary and attestation to 64 KiB of UTF-8 each (upstream-checkers §1.1).
+    -- Summary and attestation: <= 64 KiB each (docs/checkers.md, "What the contributor supplies").
     CONSTRAINT submissions_summary_length CHECK (char_length(summary) >= 1 AND octet_length(summary) <= 65536),
     CONSTRAINT submissions_attestation_length
         CHECK (char_length(contributor_attestation) >= 1 AND octet_length(contributor_attestation) <= 65536),
@@ -517,7 +517,7 @@ CREATE TABLE packet_files (
 SELECT workstream_make_append_only('packet_files');
 
 -- ---------------------------------------------------------------------------------------
--- Checker runs and results (§1.7, §2.3.8; R20-R23; upstream-checkers §4; arch §6)
+-- Checker runs and results (docs/checkers.md, "How a run is stored and routed"; R20-R23)
 -- ---------------------------------------------------------------------------------------
 
 -- One evaluation attempt of one submission. The run binds the exact packet (manifest
@@ -554,7 +554,7 @@ CREATE TABLE checker_runs (
     CONSTRAINT checker_runs_packet_digest_format CHECK (packet_digest ~ '^sha256:[0-9a-f]{64}$'),
     CONSTRAINT checker_runs_policy_hash_format CHECK (policy_hash ~ '^sha256:[0-9a-f]{64}$'),
     CONSTRAINT checker_runs_status_valid CHECK (status IN ('queued', 'running', 'completed', 'failed')),
-    -- allow_review is a routing hint, never a decision (§1.7).
+    -- allow_review is a routing hint, never a decision (docs/glossary.md, "allow_review").
     CONSTRAINT checker_runs_routing_valid CHECK (routing_recommendation IN (
         'not_evaluated', 'allow_review', 'needs_revision', 'checker_retry', 'task_setup_blocked')),
     CONSTRAINT checker_runs_outcome_source_valid CHECK (outcome_source IN ('auto_checker')),
@@ -565,7 +565,7 @@ CREATE TABLE checker_runs (
     CONSTRAINT checker_runs_attempt_chain CHECK ((attempt_number = 1) = (supersedes_checker_run_id IS NULL)),
     CONSTRAINT checker_runs_request_digest_format CHECK (request_digest ~ '^sha256:[0-9a-f]{64}$'),
     CONSTRAINT checker_runs_result_digest_format CHECK (result_digest ~ '^sha256:[0-9a-f]{64}$'),
-    -- Infrastructure codes (arch §6); never a pass.
+    -- Infrastructure codes (docs/checkers.md, "Failure codes"); never a pass.
     CONSTRAINT checker_runs_failure_code_valid CHECK (failure_code IN (
         'deadline_exceeded', 'capacity_exceeded', 'invalid_output',
         'implementation_unavailable', 'material_unavailable')),
@@ -610,7 +610,7 @@ BEGIN
         PERFORM workstream_raise_immutable(TG_TABLE_NAME, TG_NAME, TG_OP);
     END IF;
     IF TG_OP = 'INSERT' THEN
-        -- Older versions can never get new runs (upstream-checkers §1.5, AS28).
+        -- Older versions never get new runs (docs/checkers.md, "Immutability and versions"; AS28).
         IF EXISTS (SELECT 1 FROM submissions WHERE task_id = NEW.task_id AND version > NEW.submission_version) THEN
             PERFORM workstream_reject_invalid(TG_TABLE_NAME, 'checker_runs_latest_submission',
                 'only the latest submission version can be checked');

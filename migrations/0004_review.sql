@@ -1,15 +1,15 @@
 -- 0004_review.sql
 --
 -- Workstream schema, part 4 of 5: the review queue and leases, review packet manifests,
--- immutable reviews with findings, revision replay (responses, resolutions, revision
--- context preparations) and the final acceptance (upstream-domain §1.8, §1.9, §2.1
--- T8-T15, §2.2, §2.3.7, §2.3.9-10; R24-R38).
+-- immutable reviews with findings, revision replay (responses, resolutions, revision context
+-- preparations) and the final acceptance
+-- (docs/lifecycle.md, "The review decision transaction"; T8-T15, R24-R38).
 --
 -- Error codes: see the header of 0001_foundation.sql (WS001 immutable, WS002 transition,
 -- 23514 named cross-row checks).
 
 -- ---------------------------------------------------------------------------------------
--- Review queue (§1.8, §2.3.9; R20, R26, R35)
+-- Review queue (docs/lifecycle.md, "Review queue entry"; R20, R26, R35)
 -- ---------------------------------------------------------------------------------------
 
 -- One entry per submission (UNIQUE), created only from the submission's current, completed
@@ -97,15 +97,15 @@ CREATE TRIGGER review_queue_entries_touch_updated_at BEFORE UPDATE ON review_que
     FOR EACH ROW EXECUTE FUNCTION workstream_touch_updated_at();
 
 -- ---------------------------------------------------------------------------------------
--- Review leases (§1.8, §2.3.10; R25, R26)
+-- Review leases (docs/lifecycle.md, "Review lease"; R25, R26)
 -- ---------------------------------------------------------------------------------------
 
 -- R26: a reviewer holds at most one active lease and a queue entry has at most one active
 -- lease (two partial uniques); expires_at > issued_at. The reviewer is a human who
 -- submitted no version of the task (no self-review, R25, AS24; trigger), the entry is
--- pending, and the lease copies the submission's contribution policy version (§1.10;
--- trigger). active -> consumed | released | declined | expired | invalidated, each terminal
--- (an Operator force-release is `released`).
+-- pending, and the lease copies the submission's contribution policy version (trigger;
+-- docs/lifecycle.md, "Locked context"). active -> consumed | released | declined | expired |
+-- invalidated, each terminal (an Operator force-release is `released`).
 CREATE TABLE review_leases (
     id                                      uuid PRIMARY KEY,
     queue_entry_id                          uuid NOT NULL,
@@ -202,7 +202,7 @@ CREATE TABLE review_packet_manifests (
 SELECT workstream_make_append_only('review_packet_manifests');
 
 -- ---------------------------------------------------------------------------------------
--- Reviews and findings (§1.8; R24, R28, R29, R32)
+-- Reviews and findings (docs/lifecycle.md, "Review (R24-R31)"; R24, R28, R29, R32)
 -- ---------------------------------------------------------------------------------------
 
 -- One immutable decision per lease (UNIQUE; AS33), made by the lease holder on the leased
@@ -329,7 +329,7 @@ CREATE TRIGGER review_findings_check_insert BEFORE INSERT ON review_findings
     FOR EACH ROW EXECUTE FUNCTION review_findings_check_insert();
 
 -- ---------------------------------------------------------------------------------------
--- Revision context preparations (§1.8, §2.3.7; R33, R34)
+-- Revision context preparations (docs/lifecycle.md, "Revision context preparation"; R33, R34)
 -- ---------------------------------------------------------------------------------------
 
 -- Built in the T12 transaction: compares every stamped component of the prior submission
@@ -443,7 +443,7 @@ CREATE TRIGGER revision_context_preparations_check_insert BEFORE INSERT ON revis
     FOR EACH ROW EXECUTE FUNCTION revision_context_preparations_check_insert();
 
 -- ---------------------------------------------------------------------------------------
--- Revision replay: responses and resolutions (§1.8; R32, AS34-AS37)
+-- Responses and resolutions (docs/lifecycle.md, "Revision replay (R32-R36)"; R32, AS34-AS37)
 -- ---------------------------------------------------------------------------------------
 
 -- The contributor's answer to one prior finding in one new submission (UNIQUE per
@@ -531,9 +531,9 @@ CREATE TRIGGER finding_resolutions_check_insert BEFORE INSERT ON finding_resolut
     FOR EACH ROW EXECUTE FUNCTION finding_resolutions_check_insert();
 
 -- Deferred to commit, so the review, its findings and its resolutions can be written in
--- any order inside the decision transaction (§2.2). A review is judged by the state of the
--- review chain up to and including itself (its predecessors' findings and resolutions),
--- so later reviews in the same transaction do not change the verdict.
+-- any order inside one decision (docs/lifecycle.md, "The review decision transaction"). A review
+-- is judged by the state of the review chain up to and including itself (its predecessors'
+-- findings and resolutions), so later reviews in the same transaction do not change the verdict.
 CREATE FUNCTION reviews_check_decision() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -567,7 +567,7 @@ CREATE CONSTRAINT TRIGGER reviews_decision_consistent AFTER INSERT ON reviews
     FOR EACH ROW EXECUTE FUNCTION reviews_check_decision();
 
 -- ---------------------------------------------------------------------------------------
--- Final acceptance (§1.9; R37, R38)
+-- Final acceptance (docs/rules.md: R37, R38)
 -- ---------------------------------------------------------------------------------------
 
 -- The one acceptance of a task: UNIQUE per task, per submission and per source review

@@ -2,23 +2,23 @@
 --
 -- Workstream schema, part 5 of 5: what accepted and reviewed work yields - contribution
 -- records, compensation awards, fulfilment receipts, the mutable status projection and the
--- award delivery outbox (upstream-domain §1.9, §5; R38-R45); reputation events and scores
--- (arch §4, upstream-domain §5.5); project lessons (§1.2, R51) and evaluation sprints
--- (arch §4, §1.9).
+-- award delivery outbox (docs/rules.md: R38-R45); reputation events and scores, project
+-- lessons (R51) and evaluation sprints
+-- (docs/architecture.md, "Reputation, sprints and lessons are implemented").
 --
 -- Error codes: see the header of 0001_foundation.sql (WS001 immutable, WS002 transition,
 -- 23514 named cross-row checks).
 
 -- ---------------------------------------------------------------------------------------
--- Contribution records (§1.9; R38, R40)
+-- Contribution records (docs/rules.md: R38, R40)
 -- ---------------------------------------------------------------------------------------
 
 -- Two shapes (CHECK): the reviewer's completed_review (review + lease set, acceptance and
--- assignment null) and the submitter's accepted_submission (the reverse). One
--- completed_review per Review and one accepted_submission per FinalAcceptance (partial
--- uniques, R38). The contributor and the frozen policy version are FK-pinned to the lease
--- (reviewer) or to the assignment and the acceptance (submitter), §5.1.3; the artifact hash
--- is the submission's archive digest. [I].
+-- assignment null) and the submitter's accepted_submission (the reverse). One completed_review
+-- per Review and one accepted_submission per FinalAcceptance (partial uniques, R38). The
+-- contributor and the frozen policy version are FK-pinned to the lease (reviewer) or to the
+-- assignment and the acceptance (submitter): docs/lifecycle.md, "Locked context". The artifact
+-- hash is the submission's archive digest. [I].
 CREATE TABLE contribution_records (
     id                             uuid PRIMARY KEY,
     project_id                     uuid NOT NULL,
@@ -71,7 +71,7 @@ CREATE UNIQUE INDEX contribution_records_one_per_final_acceptance ON contributio
 CREATE INDEX contribution_records_contributor_idx ON contribution_records (contributor_id, created_at);
 
 -- ---------------------------------------------------------------------------------------
--- Compensation awards and fulfilment (§1.9, §5; R39-R45)
+-- Compensation awards and fulfilment (docs/rules.md: R39-R45)
 -- ---------------------------------------------------------------------------------------
 
 -- What a contribution earns. Quantity, unit, instrument and binding are copied exactly from
@@ -168,8 +168,8 @@ CREATE INDEX compensation_fulfillment_receipts_award_idx
 CREATE FUNCTION compensation_fulfillment_receipts_check_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- A second *fulfilled* receipt is refused by the partial unique index; a failed one
-    -- after fulfilment is refused here (fulfilled is terminal, §2.3.11).
+    -- A second *fulfilled* receipt is refused by the partial unique index; a failed one after
+    -- fulfilment is refused here (terminal: docs/lifecycle.md, "Award delivery and fulfilment").
     IF NEW.reported_status = 'failed' AND EXISTS (
         SELECT 1 FROM compensation_fulfillment_receipts
         WHERE compensation_award_id = NEW.compensation_award_id AND reported_status = 'fulfilled') THEN
@@ -215,16 +215,16 @@ CREATE TABLE compensation_status_projections (
         'PROVIDER_TIMEOUT', 'UNKNOWN_PROVIDER_FAILURE'))
 );
 
--- Finance dashboards (§5.2): pending, acknowledged-not-fulfilled, failed, fulfilled.
+-- Finance dashboards: pending, acknowledged-not-fulfilled, failed, fulfilled.
 CREATE INDEX compensation_status_projections_status_idx
     ON compensation_status_projections (project_id, fulfillment_status, delivery_status);
 CREATE TRIGGER compensation_status_projections_touch_updated_at BEFORE UPDATE ON compensation_status_projections
     FOR EACH ROW EXECUTE FUNCTION workstream_touch_updated_at();
 
--- Award events to deliver to the bound adapter (arch §4), written in the decision
--- transaction and dispatched after commit by a job; one row per (award, event type).
--- pending -> dispatched -> acknowledged, or failed (retried by the job; provider I/O never
--- happens under the decision's locks, R43).
+-- Award events for the bound adapter (docs/architecture.md, "Payment adapters are a port"),
+-- written in the decision transaction and dispatched after commit by a job; one row per
+-- (award, event type). pending -> dispatched -> acknowledged, or failed (retried by the job;
+-- provider I/O never happens under the decision's locks, R43).
 CREATE TABLE award_delivery_outbox (
     id                    uuid PRIMARY KEY,
     compensation_award_id uuid NOT NULL,
@@ -259,7 +259,7 @@ CREATE TRIGGER award_delivery_outbox_touch_updated_at BEFORE UPDATE ON award_del
     FOR EACH ROW EXECUTE FUNCTION workstream_touch_updated_at();
 
 -- ---------------------------------------------------------------------------------------
--- Reputation (arch §4; upstream-domain §1.9, §5.5; R53)
+-- Reputation (docs/architecture.md, "Reputation, sprints and lessons are implemented"; R53)
 -- ---------------------------------------------------------------------------------------
 
 -- An outcome ledger, appended by a job after each decision (never inside the decision
@@ -321,7 +321,7 @@ CREATE TRIGGER reputation_scores_touch_updated_at BEFORE UPDATE ON reputation_sc
     FOR EACH ROW EXECUTE FUNCTION workstream_touch_updated_at();
 
 -- ---------------------------------------------------------------------------------------
--- Project lessons (§1.2, §2.3.13; R51)
+-- Project lessons (docs/lifecycle.md, "Lesson"; R51)
 -- ---------------------------------------------------------------------------------------
 
 -- Repeated failures become lessons that turn into guide, checker or policy changes, never
@@ -382,7 +382,7 @@ CREATE TRIGGER project_lessons_touch_updated_at BEFORE UPDATE ON project_lessons
     FOR EACH ROW EXECUTE FUNCTION workstream_touch_updated_at();
 
 -- ---------------------------------------------------------------------------------------
--- Evaluation sprints (arch §4; §1.9 [inferred]; §8.5)
+-- Evaluation sprints (docs/architecture.md, "Reputation, sprints and lessons are implemented")
 -- ---------------------------------------------------------------------------------------
 
 -- A named group of a project's tasks with a time window and a generated report

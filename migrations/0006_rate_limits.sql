@@ -1,6 +1,6 @@
 -- 0006_rate_limits.sql
 --
--- Workstream schema, part 6: durable API rate limits (upstream-api §4,
+-- Workstream schema, part 6: durable API rate limits (docs/security.md, "Rate limits";
 -- `api_rate_control_counters`).
 --
 -- Fixed windows counted in the database, so that every server process shares one

@@ -1,7 +1,7 @@
 -- 0007_reputation_lessons.sql
 --
--- Workstream schema, part 7: what the reputation job, lesson detection and the lesson
--- lifecycle need beyond 0005 (arch §4; upstream-domain §1.2, §1.9, §2.3.13, §5.5; R51).
+-- Workstream schema, part 7: what the reputation job, lesson detection and the lesson lifecycle
+-- need beyond 0005 (docs/architecture.md, "Reputation, sprints and lessons are implemented"; R51).
 --
 -- * reputation_scores gains the role (a contributor's record as a submitter and as a
 --   reviewer are separate measures), the evidence masses the score is computed from, and

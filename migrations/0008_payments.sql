@@ -1,8 +1,8 @@
 -- 0008_payments.sql
 --
--- Workstream schema: award delivery through adapters (arch §4; upstream-domain §5; R43).
--- 0005_outcomes.sql holds the awards, receipts, projections and the delivery outbox; this
--- adds what delivering through an adapter leaves behind.
+-- Workstream schema: award delivery through adapters (R43). 0005_outcomes.sql holds the awards,
+-- receipts, projections and the delivery outbox; this adds what delivering through an adapter
+-- leaves behind (docs/architecture.md, "Payment adapters are a port").
 --
 -- Error codes: see the header of 0001_foundation.sql.
 

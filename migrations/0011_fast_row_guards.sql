@@ -125,8 +125,8 @@ BEGIN
             PERFORM workstream_reject_transition(TG_TABLE_NAME, OLD.status, NEW.status);
         END IF;
         IF NEW.status = 'published' THEN
-            -- §1.4: exactly one rule per contribution type in every publishable version,
-            -- and a compensated rule pays through 1-2 definitions.
+            -- Exactly one rule per contribution type in each publishable version, and a compensated
+            -- rule pays through 1-2 definitions (docs/glossary.md, "Contribution rule").
             IF (SELECT count(*) FROM contribution_rules WHERE version_id = NEW.id) <> 2 THEN
                 PERFORM workstream_reject_invalid(TG_TABLE_NAME, 'contribution_policy_versions_complete',
                     'a published version needs one rule for each contribution type');
@@ -223,7 +223,7 @@ BEGIN
             PERFORM workstream_raise_immutable(TG_TABLE_NAME, TG_NAME, 'UPDATE of task identity');
         END IF;
 
-        -- R2: only the transitions of §2.1 (T1-T17). Terminal states have no exit.
+        -- R2: only T1-T17 (docs/lifecycle.md, "Transition table"); terminal states have no exit.
         IF NEW.status IS DISTINCT FROM OLD.status AND NOT (
                (OLD.status = 'draft'              AND NEW.status IN ('screening', 'cancelled'))
             OR (OLD.status = 'screening'          AND NEW.status IN ('ready', 'draft', 'cancelled'))
