@@ -25,6 +25,8 @@
 //!   every byte it stores or hands back.
 //! * [`tasks`]: task and assignment rows, the locks they carry, and the authority and
 //!   contribution-policy facts the task commands judge.
+//! * [`migration_history`]: the one allowance for released migrations, a comment-only
+//!   rewrite whose recorded checksums move with it.
 //! * [`testing`]: one throwaway cluster per test binary and one fresh, migrated
 //!   database per test, so tests run in parallel against the real thing.
 //!
@@ -38,6 +40,7 @@ pub mod checkers;
 pub mod embedded;
 pub mod grants;
 pub mod jobs;
+pub mod migration_history;
 pub mod objects;
 pub mod tasks;
 pub mod testing;
@@ -72,7 +75,9 @@ pub async fn connect_with(
         .await
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration, after moving the checksums of released migrations
+/// whose comments (only) were rewritten ([`migration_history`]).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    migration_history::rebase_comment_edits(pool).await?;
     MIGRATOR.run(pool).await
 }
