@@ -129,5 +129,10 @@ async fn ensure_current(pool: &PgPool) -> anyhow::Result<()> {
         "the database schema is behind this binary (pending: {}); run `workstream migrate`",
         pending.join(", ")
     );
+    let mut conn = pool.acquire().await?;
+    anyhow::ensure!(
+        workstream_store::state_moves::is_current(&mut conn).await?,
+        "the database enforces other state machines than this binary's; run `workstream migrate`"
+    );
     Ok(())
 }

@@ -25,6 +25,9 @@
 //!   every byte it stores or hands back.
 //! * [`tasks`]: task and assignment rows, the locks they carry, and the authority and
 //!   contribution-policy facts the task commands judge.
+//! * [`state_moves`]: every state machine's moves, written by the migrator from the
+//!   domain's transition tables into the one table the row guards ask, so the database
+//!   enforces the domain's copy and no other.
 //! * [`migration_history`]: the one allowance for released migrations, a comment-only
 //!   rewrite whose recorded checksums move with it.
 //! * [`testing`]: one throwaway cluster per test binary and one fresh, migrated
@@ -42,6 +45,7 @@ pub mod grants;
 pub mod jobs;
 pub mod migration_history;
 pub mod objects;
+pub mod state_moves;
 pub mod tasks;
 pub mod testing;
 
@@ -76,8 +80,12 @@ pub async fn connect_with(
 }
 
 /// Applies every pending migration, after moving the checksums of released migrations
-/// whose comments (only) were rewritten ([`migration_history`]).
+/// whose comments (only) were rewritten ([`migration_history`]), then writes the
+/// domain's state machines into the table the row guards ask ([`state_moves`]).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     migration_history::rebase_comment_edits(pool).await?;
-    MIGRATOR.run(pool).await
+    MIGRATOR.run(pool).await?;
+    let mut conn = pool.acquire().await?;
+    state_moves::sync(&mut conn).await?;
+    Ok(())
 }

@@ -200,6 +200,7 @@ async fn template_ready(admin_url: &str) -> Result<(), TestDatabaseError> {
                 let mut template =
                     PgConnection::connect(&with_database(admin_url, TEMPLATE)?).await?;
                 crate::MIGRATOR.run(&mut template).await?;
+                crate::state_moves::sync(&mut template).await?;
                 // Clones fail while anyone is connected to their template.
                 template.close().await?;
                 Ok::<(), TestDatabaseError>(())

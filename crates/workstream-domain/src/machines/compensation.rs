@@ -54,6 +54,8 @@ token_enum! {
         Active => "active",
         /// No new freezes or deliveries; callbacks for issued awards still land (R45).
         Suspended => "suspended",
+        /// Closed for good, once nothing routes through it any more. Terminal.
+        Retired => "retired",
     }
 }
 
@@ -66,6 +68,11 @@ impl StateMachine for AdapterBindingStatus {
         (
             AdapterBindingStatus::Suspended,
             AdapterBindingStatus::Active,
+        ),
+        (AdapterBindingStatus::Active, AdapterBindingStatus::Retired),
+        (
+            AdapterBindingStatus::Suspended,
+            AdapterBindingStatus::Retired,
         ),
     ];
 }
@@ -117,9 +124,15 @@ mod tests {
     }
 
     #[test]
-    fn binding_toggles() {
+    fn binding_toggles_until_retired() {
         use AdapterBindingStatus::*;
-        assert_exactly(&[(Active, Suspended), (Suspended, Active)]);
+        assert_exactly(&[
+            (Active, Suspended),
+            (Suspended, Active),
+            (Active, Retired),
+            (Suspended, Retired),
+        ]);
+        assert!(Retired.is_terminal());
     }
 
     #[test]

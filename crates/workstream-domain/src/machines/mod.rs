@@ -3,8 +3,10 @@
 //! Each record with a status column gets a token enum and a [`StateMachine`] impl
 //! whose `MOVES` table lists every permitted `(from, to)` pair. Anything not in the
 //! table is refused with [`IllegalMove`]; staying in place is not a move. The tables
-//! are data on purpose: the store checks a write against them before it writes, and
-//! the tests read them to prove that terminal states have no exit.
+//! are data on purpose: the migrator writes them (with the task lifecycle's) into the
+//! one table the database's row guards ask, so the database refuses every write that
+//! is not a listed move (`workstream-store`'s `state_moves`), and the tests read them
+//! to prove that terminal states have no exit.
 //!
 //! | module | records |
 //! |---|---|

@@ -371,7 +371,7 @@ SELECT pg_temp.expect('active guide: bundle edit refused',
     'WS001', 'project_guides_freeze');
 SELECT pg_temp.expect('active guide: back to draft refused',
     $$UPDATE project_guides SET status = 'draft', activation_sequence = NULL, effective_at = NULL
-      WHERE id = 'd0000000-0000-7000-8000-000000000001'$$, 'WS001', 'project_guides_freeze');
+      WHERE id = 'd0000000-0000-7000-8000-000000000001'$$, 'WS002', 'project_guides_status_transition');
 SELECT pg_temp.expect('active guide: delete refused',
     $$DELETE FROM project_guides WHERE id = 'd0000000-0000-7000-8000-000000000001'$$, 'WS001', 'project_guides_freeze');
 SELECT pg_temp.expect('second active guide per project refused',
@@ -436,7 +436,7 @@ SELECT pg_temp.expect('published version: edit refused',
     'WS001', 'contribution_policy_versions_freeze');
 SELECT pg_temp.expect('published version: back to draft refused',
     $$UPDATE contribution_policy_versions SET status = 'draft', published_at = NULL, published_by = NULL
-      WHERE id = 'c3000000-0000-7000-8000-000000000001'$$, 'WS001', 'contribution_policy_versions_freeze');
+      WHERE id = 'c3000000-0000-7000-8000-000000000001'$$, 'WS002', 'contribution_policy_versions_status_transition');
 SELECT pg_temp.expect('published version: delete refused',
     $$DELETE FROM contribution_policy_versions WHERE id = 'c3000000-0000-7000-8000-000000000001'$$,
     'WS001', 'contribution_policy_versions_freeze');
@@ -514,7 +514,7 @@ SELECT pg_temp.expect('active contribution policy without a published version re
 -- Checker runs and results (docs/lifecycle.md, R20-R23)
 SELECT pg_temp.expect('completed run: routing change refused',
     $$UPDATE checker_runs SET routing_recommendation = 'needs_revision'
-      WHERE id = 'e5000000-0000-7000-8000-000000000001'$$, 'WS001', 'checker_runs_freeze');
+      WHERE id = 'e5000000-0000-7000-8000-000000000001'$$, 'WS002', 'checker_runs_status_transition');
 SELECT pg_temp.expect('completed run: result digest change refused',
     $$UPDATE checker_runs SET result_digest = pg_temp.h('0') WHERE id = 'e5000000-0000-7000-8000-000000000001'$$,
     'WS001', 'checker_runs_freeze');
@@ -528,7 +528,7 @@ SELECT pg_temp.expect('superseded run cannot become current again', $$
     'WS001', 'checker_runs_freeze');
 SELECT pg_temp.expect('completed run cannot restart',
     $$UPDATE checker_runs SET status = 'running' WHERE id = 'e5000000-0000-7000-8000-000000000001'$$,
-    'WS001', 'checker_runs_freeze');
+    'WS002', 'checker_runs_status_transition');
 SELECT pg_temp.expect('second current run per submission refused',
     $$INSERT INTO checker_runs (id, task_id, submission_id, submission_version, packet_digest, policy_hash,
         trigger_source, attempt_number, supersedes_checker_run_id, request_digest)
