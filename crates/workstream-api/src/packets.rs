@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
-use workstream_domain::gate::{Counts, MemberStatus, Route};
+use workstream_domain::gate::{Counts, MemberStatus};
 use workstream_domain::lifecycle::Actor;
+use workstream_domain::machines::checker_run::RoutingRecommendation;
 use workstream_engine::evaluation::Evaluation;
 use workstream_engine::packets::PacketLimits;
 use workstream_engine::pipeline::{
@@ -410,7 +411,7 @@ async fn upload(
     };
     let (packet, evaluation) = (checked.packet, checked.evaluation);
     let report = report(&evaluation);
-    if evaluation.route != Route::AllowReview {
+    if evaluation.route != RoutingRecommendation::AllowReview {
         let mut conn = state.pool.acquire().await?;
         audit::append(
             &mut conn,
@@ -434,13 +435,13 @@ async fn upload(
         .await
         .map_err(workstream_engine::CommandError::from)?;
         return Err(match evaluation.route {
-            Route::CheckerRetry => ApiError::new(
+            RoutingRecommendation::CheckerRetry => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "pre_submission_infrastructure_unavailable",
                 "a pre-submit checker could not run; upload again later",
             ),
             // The contributor cannot fix the task's own setup: no rows for them.
-            Route::TaskSetupBlocked => ApiError::new(
+            RoutingRecommendation::TaskSetupBlocked => ApiError::new(
                 StatusCode::CONFLICT,
                 "task_setup_blocked",
                 "the task's setup needs a manager's repair before packets can be checked",
@@ -541,8 +542,7 @@ pub struct SubmittedVersion {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SubmittedTask {
     id: Uuid,
-    #[schemars(with = "workstream_domain::lifecycle::TaskState")]
-    status: String,
+    status: workstream_domain::lifecycle::TaskState,
 }
 
 /// The body of `POST /tasks/{tid}/submissions`: nothing but the admission; versions,

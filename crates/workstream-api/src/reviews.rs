@@ -198,8 +198,7 @@ pub struct ClosedTask {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TaskStatus {
     id: Uuid,
-    #[schemars(with = "workstream_domain::lifecycle::TaskState")]
-    status: String,
+    status: workstream_domain::lifecycle::TaskState,
 }
 
 /// The successor preparation a manager's repair appended.

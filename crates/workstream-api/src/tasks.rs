@@ -268,8 +268,7 @@ pub struct OperatedTask {
 pub struct TaskOwnership {
     id: Uuid,
     project_id: Uuid,
-    #[schemars(with = "workstream_domain::lifecycle::TaskState")]
-    status: String,
+    status: workstream_domain::lifecycle::TaskState,
     assigned_to: Option<Uuid>,
 }
 

@@ -26,6 +26,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::machines::checker_run::RoutingRecommendation;
 use crate::policy::types::Severity;
 
 /// Who can fix what a checker finds.
@@ -162,6 +163,24 @@ pub struct Member {
     pub category: Category,
 }
 
+impl Member {
+    /// Where this member alone would send the task: an errored member asks for a
+    /// retry, a blocking failure for a manager's repair (task setup) or a new version
+    /// (the packet), anything else lets review go ahead.
+    pub fn routing(&self) -> RoutingRecommendation {
+        match (self.status, self.blocks_review, self.category) {
+            (MemberStatus::Errored, ..) => RoutingRecommendation::CheckerRetry,
+            (MemberStatus::Failed, true, Category::TaskSetup) => {
+                RoutingRecommendation::TaskSetupBlocked
+            }
+            (MemberStatus::Failed, true, Category::Submission) => {
+                RoutingRecommendation::NeedsRevision
+            }
+            _ => RoutingRecommendation::AllowReview,
+        }
+    }
+}
+
 /// Judges one checker's outcome under `rule` and the policy's `blocking_severities`.
 pub fn judge(outcome: Outcome, rule: Rule, blocking_severities: &[Severity]) -> Member {
     let severity_blocks = blocking_severities.contains(&rule.severity);
@@ -203,39 +222,6 @@ pub fn judge(outcome: Outcome, rule: Rule, blocking_severities: &[Severity]) -> 
     }
 }
 
-/// Where a run sends the task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Route {
-    /// No blocking member: ready for a human reviewer.
-    AllowReview,
-    /// The packet has blocking defects: back to the contributor, no review used.
-    NeedsRevision,
-    /// The task's setup is defective: held for a manager's repair.
-    TaskSetupBlocked,
-    /// A checker could not run: held for a retry.
-    CheckerRetry,
-}
-
-impl Route {
-    /// The stored token.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Route::AllowReview => "allow_review",
-            Route::NeedsRevision => "needs_revision",
-            Route::TaskSetupBlocked => "task_setup_blocked",
-            Route::CheckerRetry => "checker_retry",
-        }
-    }
-
-    /// Whether the contributor may see the run's members. Internal routes (a retry, a
-    /// setup defect) are the platform's and the manager's business: the contributor
-    /// sees no rows, no counts and no internal token (docs/checkers.md).
-    pub const fn contributor_visible(self) -> bool {
-        matches!(self, Route::AllowReview | Route::NeedsRevision)
-    }
-}
-
 /// The counts stored with a run.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
@@ -253,22 +239,16 @@ pub struct Counts {
     pub blocking: u32,
 }
 
-/// The route of a run with `members`, by the precedence in the module docs.
-pub fn route(members: &[Member]) -> Route {
-    let blocking = |category| {
-        members
-            .iter()
-            .any(|m| m.status == MemberStatus::Failed && m.blocks_review && m.category == category)
-    };
-    if members.iter().any(|m| m.status == MemberStatus::Errored) {
-        Route::CheckerRetry
-    } else if blocking(Category::TaskSetup) {
-        Route::TaskSetupBlocked
-    } else if blocking(Category::Submission) {
-        Route::NeedsRevision
-    } else {
-        Route::AllowReview
-    }
+/// Where a run with `members` sends the task: the member routing of highest
+/// [`precedence`](RoutingRecommendation::precedence), the one ordering rule of
+/// routes. A run without members (a policy with no checker) has nothing to hold the
+/// task back, and admits review.
+pub fn route(members: &[Member]) -> RoutingRecommendation {
+    members
+        .iter()
+        .map(Member::routing)
+        .max_by_key(|r| r.precedence())
+        .unwrap_or(RoutingRecommendation::AllowReview)
 }
 
 /// The counts of `members`.
@@ -386,7 +366,7 @@ mod tests {
             (errored.status, errored.blocks_review),
             (MemberStatus::Errored, true)
         );
-        assert_eq!(route(&[errored]), Route::CheckerRetry);
+        assert_eq!(route(&[errored]), RoutingRecommendation::CheckerRetry);
     }
 
     #[test]
@@ -416,12 +396,18 @@ mod tests {
             rule(false, Severity::Medium, Category::Submission),
             FLOOR,
         );
-        assert_eq!(route(&[]), Route::AllowReview);
-        assert_eq!(route(&[pass, warning]), Route::AllowReview);
-        assert_eq!(route(&[pass, packet]), Route::NeedsRevision);
-        assert_eq!(route(&[packet, setup]), Route::TaskSetupBlocked);
-        assert_eq!(route(&[packet, setup, errored]), Route::CheckerRetry);
-        assert!(!Route::TaskSetupBlocked.contributor_visible());
+        assert_eq!(route(&[]), RoutingRecommendation::AllowReview);
+        assert_eq!(route(&[pass, warning]), RoutingRecommendation::AllowReview);
+        assert_eq!(route(&[pass, packet]), RoutingRecommendation::NeedsRevision);
+        assert_eq!(
+            route(&[packet, setup]),
+            RoutingRecommendation::TaskSetupBlocked
+        );
+        assert_eq!(
+            route(&[packet, setup, errored]),
+            RoutingRecommendation::CheckerRetry
+        );
+        assert!(!RoutingRecommendation::TaskSetupBlocked.contributor_visible());
         assert_eq!(
             counts(&[pass, packet, setup, errored, warning]),
             Counts {

@@ -103,6 +103,15 @@ macro_rules! token_enum {
             }
         }
 
+        /// Reads a stored token (the way rows decode their state columns).
+        impl ::core::convert::TryFrom<String> for $name {
+            type Error = $crate::token::UnknownToken;
+
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
         impl ::core::str::FromStr for $name {
             type Err = $crate::token::UnknownToken;
 

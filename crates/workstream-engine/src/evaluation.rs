@@ -25,7 +25,8 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use tokio::sync::Mutex;
 use workstream_domain::Digest;
-use workstream_domain::gate::{self, Category, Counts, Member, Outcome, Route, Rule, Verdict};
+use workstream_domain::gate::{self, Category, Counts, Member, Outcome, Rule};
+use workstream_domain::machines::checker_run::RoutingRecommendation;
 use workstream_domain::policy::types::{CheckerPhase, CheckerPolicy, Severity};
 use workstream_sandbox::{
     CheckOutcome, CheckRequest, FailureCode, FileEntry, LoadedChecker, Phase, PriorFinding,
@@ -134,7 +135,7 @@ pub struct Evaluation {
     /// One per planned check.
     pub members: Vec<MemberResult>,
     /// The route by the gate's precedence.
-    pub route: Route,
+    pub route: RoutingRecommendation,
     /// Counts by status.
     pub counts: Counts,
 }
@@ -290,11 +291,7 @@ impl Checkers {
                 }
             };
             let judged = match &outcome.result {
-                RunResult::Completed { verdict, .. } => Outcome::Completed(match verdict {
-                    workstream_sandbox::Verdict::Passed => Verdict::Passed,
-                    workstream_sandbox::Verdict::Warning => Verdict::Warning,
-                    workstream_sandbox::Verdict::Failed => Verdict::Failed,
-                }),
+                RunResult::Completed { verdict, .. } => Outcome::Completed(*verdict),
                 RunResult::InfrastructureFailed { .. } => Outcome::Errored,
             };
             members.push(MemberResult {

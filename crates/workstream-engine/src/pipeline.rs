@@ -46,9 +46,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
-use workstream_domain::gate::{MemberStatus, Route};
+use workstream_domain::gate::MemberStatus;
 use workstream_domain::lifecycle::{GuardFacts, TaskCommand};
-use workstream_domain::machines::checker_run::RoutingRecommendation;
+use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 use workstream_domain::{ActorContext, Digest, decide};
 use workstream_sandbox::{FailureCode, FileEntry, Phase, PriorFinding};
 use workstream_store::audit::{self, NewAuditEvent};
@@ -546,7 +546,7 @@ async fn finish(
 /// checker's outcome and time.
 fn observation(checked: &Checked) -> (&'static str, Vec<crate::observed::CheckerObservation>) {
     match checked {
-        Checked::Unrunnable(..) => (Route::CheckerRetry.as_str(), Vec::new()),
+        Checked::Unrunnable(..) => (RoutingRecommendation::CheckerRetry.as_str(), Vec::new()),
         Checked::Evaluated(checked) => {
             let evaluation = &checked.evaluation;
             let members = evaluation
@@ -828,7 +828,7 @@ async fn finalize(
                 )
                 .await?;
                 (
-                    Route::CheckerRetry,
+                    RoutingRecommendation::CheckerRetry,
                     Some(code.as_str()),
                     Some(detail),
                     None,
@@ -856,16 +856,16 @@ async fn finalize(
             }
         };
     let run_status = if failure_code.is_some() {
-        "failed"
+        CheckerRunStatus::Failed
     } else {
-        "completed"
+        CheckerRunStatus::Completed
     };
     sqlx::query(
         "UPDATE checker_runs SET status = $2, routing_recommendation = $3, failure_code = $4, \
          result_digest = $5, completed_at = now(), failure_detail = $6, request = $7 WHERE id = $1",
     )
     .bind(run_id)
-    .bind(run_status)
+    .bind(run_status.as_str())
     .bind(route.as_str())
     .bind(failure_code)
     .bind(result_digest.map(|d| d.to_string()))
@@ -884,18 +884,16 @@ async fn finalize(
         Checked::Unrunnable(..) => 0,
     };
 
-    let routing = match route {
-        Route::AllowReview => RoutingRecommendation::AllowReview,
-        Route::NeedsRevision => RoutingRecommendation::NeedsRevision,
-        Route::TaskSetupBlocked => RoutingRecommendation::TaskSetupBlocked,
-        Route::CheckerRetry => RoutingRecommendation::CheckerRetry,
-    };
     let facts = GuardFacts {
         checker_run_for_submission: true,
         checker_run_final: true,
         checker_run_current: true,
         artifact_hashes_match: true,
-        open_blocking_checker_failures: if route == Route::AllowReview { 0 } else { 1 },
+        open_blocking_checker_failures: if route == RoutingRecommendation::AllowReview {
+            0
+        } else {
+            1
+        },
         contributor_visible_failures: u32::try_from(contributor_visible_failures)
             .unwrap_or(u32::MAX),
         ..GuardFacts::default()
@@ -909,32 +907,34 @@ async fn finalize(
         "review_decision_id": null,
         "counts": counts_payload,
     });
-    let state = crate::tasks::state_of(&task)?;
+    let state = task.status;
     match decide(
         state,
-        &TaskCommand::RecordEvaluation { routing },
+        &TaskCommand::RecordEvaluation { routing: route },
         &ActorContext::system(),
         &facts,
     ) {
         Ok(decision) => {
-            let (to, event) = if route == Route::AllowReview {
-                ("review_pending", "pre_review_gate_passed")
+            let event = if route == RoutingRecommendation::AllowReview {
+                "pre_review_gate_passed"
             } else {
-                ("needs_revision", "pre_review_gate_needs_revision")
+                "pre_review_gate_needs_revision"
             };
-            let moved = tasks::set_status(tx, task.id, to, task.assigned_to).await?;
-            if route == Route::AllowReview {
+            let moved = tasks::set_status(tx, task.id, &decision, task.assigned_to).await?;
+            if route == RoutingRecommendation::AllowReview {
                 open_review_entry(tx, context, run_id).await?;
             }
             crate::tasks::audit_transition(
                 tx,
                 &moved,
                 &decision,
-                event,
-                None,
-                None,
-                None,
-                gate_payload,
+                crate::tasks::TaskEvent {
+                    event_type: event,
+                    actor_id: None,
+                    correlation_id: None,
+                    reason: None,
+                    payload: gate_payload,
+                },
             )
             .await?;
         }
@@ -947,8 +947,8 @@ async fn finalize(
                     entity_type: "task".into(),
                     entity_id: Some(task.id),
                     event_type: "pre_review_gate_blocked".into(),
-                    from_status: Some(task.status.clone()),
-                    to_status: Some(task.status.clone()),
+                    from_status: Some(task.status.to_string()),
+                    to_status: Some(task.status.to_string()),
                     payload: gate_payload,
                     ..Default::default()
                 },

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use workstream_domain::gate::{MemberStatus, Route};
+use workstream_domain::gate::MemberStatus;
+use workstream_domain::machines::checker_run::RoutingRecommendation;
 use workstream_engine::checkers::register_builtins;
 use workstream_engine::evaluation::{Checkers, PacketView, plan};
 use workstream_sandbox::{FileEntry, Phase, Sandbox, SandboxConfig, builtin};
@@ -132,7 +133,7 @@ async fn each_route_of_the_gate() {
     let policy = locked_policy();
 
     let clean = evaluate(&s, &policy, Phase::PreSubmit, &[ANSWER], CRITERIA).await;
-    assert_eq!(clean.route, Route::AllowReview);
+    assert_eq!(clean.route, RoutingRecommendation::AllowReview);
     assert_eq!(clean.counts.passed, 2);
 
     let missing = evaluate(
@@ -143,7 +144,7 @@ async fn each_route_of_the_gate() {
         CRITERIA,
     )
     .await;
-    assert_eq!(missing.route, Route::NeedsRevision);
+    assert_eq!(missing.route, RoutingRecommendation::NeedsRevision);
     let member = &missing.members[0];
     assert_eq!(member.member.status, MemberStatus::Failed);
     assert!(member.member.blocks_review);
@@ -153,7 +154,7 @@ async fn each_route_of_the_gate() {
     // A task without usable criteria is the manager's to fix, even when the packet is
     // also wrong.
     let setup = evaluate(&s, &policy, Phase::PreSubmit, &[("notes.md", "x")], "short").await;
-    assert_eq!(setup.route, Route::TaskSetupBlocked);
+    assert_eq!(setup.route, RoutingRecommendation::TaskSetupBlocked);
     assert_eq!(setup.counts.blocking, 2);
 
     // A placeholder answer warns (post-submit) but still reaches review.
@@ -165,14 +166,14 @@ async fn each_route_of_the_gate() {
         CRITERIA,
     )
     .await;
-    assert_eq!(placeholder.route, Route::AllowReview);
+    assert_eq!(placeholder.route, RoutingRecommendation::AllowReview);
     assert_eq!(placeholder.members[1].member.status, MemberStatus::Warning);
 
     // A pinned component the registry does not hold: errored, never a pass.
     let mut unknown = policy.clone();
     unknown["checkers"][0]["digest"] = json!(format!("sha256:{}", "0".repeat(64)));
     let retry = evaluate(&s, &unknown, Phase::PreSubmit, &[ANSWER], CRITERIA).await;
-    assert_eq!(retry.route, Route::CheckerRetry);
+    assert_eq!(retry.route, RoutingRecommendation::CheckerRetry);
     assert_eq!(retry.members[0].member.status, MemberStatus::Errored);
     assert_eq!(
         retry.members[0]

@@ -60,6 +60,6 @@ pub use contract::Contract;
 pub use engine::{AllocatorKind, SandboxConfig};
 pub use imports::ImportError;
 pub use limits::Limits;
-pub use outcome::{CheckOutcome, FailureCode, Finding, Level, RunResult, Verdict};
+pub use outcome::{CheckOutcome, FailureCode, Finding, Level, RunResult, Verdict, verdict_of};
 pub use request::{CheckRequest, FileEntry, Phase, PriorFinding, RequestError};
 pub use sandbox::{CheckerInfo, LoadError, LoadedChecker, Sandbox, SandboxError, SandboxStats};

@@ -71,26 +71,17 @@ pub struct Finding {
     pub suggested_fix: Option<String>,
 }
 
-/// The verdict of a completed run, derived by the host from the findings' levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// No warning or error findings.
-    Passed,
-    /// At least one warning, no errors. Not a failure.
-    Warning,
-    /// At least one error finding.
-    Failed,
-}
+/// The verdict of a completed run: the gate's own type, which the host derives from
+/// the findings' levels ([`verdict_of`]).
+pub use workstream_domain::gate::Verdict;
 
-impl Verdict {
-    /// The verdict for a list of findings.
-    pub fn of(findings: &[Finding]) -> Verdict {
-        match findings.iter().map(|f| f.level).max() {
-            Some(Level::Error) => Verdict::Failed,
-            Some(Level::Warning) => Verdict::Warning,
-            Some(Level::Info) | None => Verdict::Passed,
-        }
+/// The verdict for a list of findings: `failed` with any error, else `warning` with
+/// any warning, else `passed`.
+pub fn verdict_of(findings: &[Finding]) -> Verdict {
+    match findings.iter().map(|f| f.level).max() {
+        Some(Level::Error) => Verdict::Failed,
+        Some(Level::Warning) => Verdict::Warning,
+        Some(Level::Info) | None => Verdict::Passed,
     }
 }
 
@@ -498,7 +489,7 @@ mod tests {
                 })
                 .collect();
             results.push(RunResult::Completed {
-                verdict: Verdict::of(&findings),
+                verdict: verdict_of(&findings),
                 findings,
                 summary: (i % 2 == 0).then(|| (*text).to_owned()),
             });
@@ -525,14 +516,14 @@ mod tests {
 
     #[test]
     fn verdict_follows_the_highest_level() {
-        assert_eq!(Verdict::of(&[]), Verdict::Passed);
-        assert_eq!(Verdict::of(&[finding(Level::Info)]), Verdict::Passed);
+        assert_eq!(verdict_of(&[]), Verdict::Passed);
+        assert_eq!(verdict_of(&[finding(Level::Info)]), Verdict::Passed);
         assert_eq!(
-            Verdict::of(&[finding(Level::Info), finding(Level::Warning)]),
+            verdict_of(&[finding(Level::Info), finding(Level::Warning)]),
             Verdict::Warning
         );
         assert_eq!(
-            Verdict::of(&[finding(Level::Error), finding(Level::Warning)]),
+            verdict_of(&[finding(Level::Error), finding(Level::Warning)]),
             Verdict::Failed
         );
     }

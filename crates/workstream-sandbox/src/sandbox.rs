@@ -28,7 +28,7 @@ use crate::contract::{Bound, Contract, RawReport};
 use crate::engine::{AllocatorKind, EpochTicker, SandboxConfig, build_engine, deadline_ticks};
 use crate::imports::{self, ImportError};
 use crate::limits::Limits;
-use crate::outcome::{CheckOutcome, FailureCode, RunResult, Verdict, validate_report};
+use crate::outcome::{CheckOutcome, FailureCode, RunResult, validate_report, verdict_of};
 use crate::request::{CheckRequest, RequestError};
 use crate::wasi::RunState;
 
@@ -381,7 +381,7 @@ impl Sandbox {
 fn completed(report: RawReport, limits: &Limits) -> RunResult {
     match validate_report(report, limits) {
         Ok((findings, summary)) => RunResult::Completed {
-            verdict: Verdict::of(&findings),
+            verdict: verdict_of(&findings),
             findings,
             summary,
         },

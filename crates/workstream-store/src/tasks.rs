@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::lifecycle::{Decision, TaskState};
 
 /// Every column of `tasks`, in the order of [`TaskRow`].
 pub const TASK_COLUMNS: &str = "id, project_id, title, description, task_type, difficulty, skill_tags, \
@@ -55,8 +56,10 @@ pub struct TaskRow {
     pub import_batch_id: Option<Uuid>,
     /// The id in the source system.
     pub external_task_id: Option<String>,
-    /// One of the twelve task states.
-    pub status: String,
+    /// Where the task is in its lifecycle (a stored token the domain does not know
+    /// fails the read).
+    #[sqlx(try_from = "String")]
+    pub status: TaskState,
     /// The last screening rejection note.
     pub screening_note: Option<Value>,
     /// The manager who created it.
@@ -245,8 +248,9 @@ pub struct TaskCard {
     pub rejection_criteria: String,
     /// Deadline.
     pub deadline_at: Option<DateTime<Utc>>,
-    /// Status.
-    pub status: String,
+    /// Where the task is in its lifecycle.
+    #[sqlx(try_from = "String")]
+    pub status: TaskState,
     /// The locked guide's version label.
     pub locked_guide_version: Option<String>,
     /// The assignee.
@@ -271,7 +275,7 @@ impl From<&TaskRow> for TaskCard {
             acceptance_criteria: task.acceptance_criteria.clone(),
             rejection_criteria: task.rejection_criteria.clone(),
             deadline_at: task.deadline_at,
-            status: task.status.clone(),
+            status: task.status,
             locked_guide_version: task.locked_guide_version.clone(),
             assigned_to: task.assigned_to,
             locked_contribution_policy_version_id: task.locked_contribution_policy_version_id,
@@ -377,19 +381,21 @@ pub async fn project_status(
     Ok(row.map(|(s,)| s))
 }
 
-/// T1: moves a draft task to `screening` and stamps the whole guide lock.
+/// T1: takes a draft task where `decision` leads (`screening`) and stamps the whole
+/// guide lock.
 pub async fn stamp_screening(
     conn: &mut PgConnection,
     task_id: Uuid,
+    decision: &Decision,
     guide: &GuideLock,
 ) -> Result<TaskRow, sqlx::Error> {
     sqlx::query_as(&format!(
-        "UPDATE tasks SET status = 'screening', screening_note = NULL, locked_guide_id = $2, \
+        "UPDATE tasks SET status = $11, screening_note = NULL, locked_guide_id = $2, \
          locked_guide_version = $3, locked_guide_activation_sequence = $4, \
          locked_policy_bundle_hash = $5, locked_artifact_policy_hash = $6, \
          locked_checker_policy = $7, locked_checker_policy_hash = $8, \
          locked_review_policy_hash = $9, locked_revision_policy_hash = $10, locked_at = now() \
-         WHERE id = $1 RETURNING {TASK_COLUMNS}"
+         WHERE id = $1 AND status = $12 RETURNING {TASK_COLUMNS}"
     ))
     .bind(task_id)
     .bind(guide.id)
@@ -401,61 +407,75 @@ pub async fn stamp_screening(
     .bind(&guide.checker_policy_hash)
     .bind(&guide.review_policy_hash)
     .bind(&guide.revision_policy_hash)
+    .bind(decision.to.as_str())
+    .bind(decision.from.as_str())
     .fetch_one(conn)
     .await
 }
 
-/// T2: moves a screened task to `ready`, locking the contribution policy version.
+/// T2: takes a screened task where `decision` leads (`ready`), locking the
+/// contribution policy version.
 pub async fn release(
     conn: &mut PgConnection,
     task_id: Uuid,
+    decision: &Decision,
     contribution_policy_version_id: Uuid,
 ) -> Result<TaskRow, sqlx::Error> {
     sqlx::query_as(&format!(
-        "UPDATE tasks SET status = 'ready', locked_contribution_policy_version_id = $2 \
-         WHERE id = $1 RETURNING {TASK_COLUMNS}"
+        "UPDATE tasks SET status = $3, locked_contribution_policy_version_id = $2 \
+         WHERE id = $1 AND status = $4 RETURNING {TASK_COLUMNS}"
     ))
     .bind(task_id)
     .bind(contribution_policy_version_id)
+    .bind(decision.to.as_str())
+    .bind(decision.from.as_str())
     .fetch_one(conn)
     .await
 }
 
-/// T3: back to `draft`, clearing the guide lock (the next screening stamps the guide
-/// active then) and recording the screening note.
+/// T3: back where `decision` leads (`draft`), clearing the guide lock (the next
+/// screening stamps the guide active then) and recording the screening note.
 pub async fn return_to_draft(
     conn: &mut PgConnection,
     task_id: Uuid,
+    decision: &Decision,
     note: &Value,
 ) -> Result<TaskRow, sqlx::Error> {
     sqlx::query_as(&format!(
-        "UPDATE tasks SET status = 'draft', screening_note = $2, locked_guide_id = NULL, \
+        "UPDATE tasks SET status = $3, screening_note = $2, locked_guide_id = NULL, \
          locked_guide_version = NULL, locked_guide_activation_sequence = NULL, \
          locked_policy_bundle_hash = NULL, locked_artifact_policy_hash = NULL, \
          locked_checker_policy = NULL, locked_checker_policy_hash = NULL, \
          locked_review_policy_hash = NULL, locked_revision_policy_hash = NULL, locked_at = NULL, \
          locked_contribution_policy_version_id = NULL \
-         WHERE id = $1 RETURNING {TASK_COLUMNS}"
+         WHERE id = $1 AND status = $4 RETURNING {TASK_COLUMNS}"
     ))
     .bind(task_id)
     .bind(note)
+    .bind(decision.to.as_str())
+    .bind(decision.from.as_str())
     .fetch_one(conn)
     .await
 }
 
-/// Sets the status and the assignee of a task (claim, start, cancel, invalidation).
+/// Takes a task along `decision` (from its source state to its target) and sets its
+/// assignee: every transition that writes no lock (claim, start, submit, evaluation,
+/// review outcomes, cancellation, invalidation). A row no longer in the decision's
+/// source state is not touched ([`sqlx::Error::RowNotFound`]).
 pub async fn set_status(
     conn: &mut PgConnection,
     task_id: Uuid,
-    status: &str,
+    decision: &Decision,
     assigned_to: Option<Uuid>,
 ) -> Result<TaskRow, sqlx::Error> {
     sqlx::query_as(&format!(
-        "UPDATE tasks SET status = $2, assigned_to = $3 WHERE id = $1 RETURNING {TASK_COLUMNS}"
+        "UPDATE tasks SET status = $2, assigned_to = $3 WHERE id = $1 AND status = $4 \
+         RETURNING {TASK_COLUMNS}"
     ))
     .bind(task_id)
-    .bind(status)
+    .bind(decision.to.as_str())
     .bind(assigned_to)
+    .bind(decision.from.as_str())
     .fetch_one(conn)
     .await
 }

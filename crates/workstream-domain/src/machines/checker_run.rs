@@ -61,10 +61,12 @@ token_enum! {
 }
 
 impl RoutingRecommendation {
-    /// Rank used by [`combine`](Self::combine); the higher rank wins.
-    ///
-    /// `not_evaluated` ranks just above `allow_review`: a checker without a verdict can
-    /// never let a run admit review, but any real failure outranks it.
+    /// Rank of a routing: when the members of a run route differently, the highest
+    /// wins (`checker_retry > task_setup_blocked > needs_revision > not_evaluated >
+    /// allow_review`; [`gate::route`](crate::gate::route) applies it). A platform
+    /// problem outranks a defective task, which outranks a defective packet.
+    /// `not_evaluated` ranks just above `allow_review`: a member without a verdict
+    /// could never let a run admit review, but any real failure outranks it.
     pub const fn precedence(self) -> u8 {
         match self {
             RoutingRecommendation::AllowReview => 0,
@@ -75,18 +77,15 @@ impl RoutingRecommendation {
         }
     }
 
-    /// The run's routing from its checkers' outcomes: the highest precedence wins
-    /// (`checker_retry > task_setup_blocked > needs_revision > not_evaluated >
-    /// allow_review`). No outcomes at all is `not_evaluated`, so an empty run never
-    /// admits review.
-    pub fn combine<I>(outcomes: I) -> RoutingRecommendation
-    where
-        I: IntoIterator<Item = RoutingRecommendation>,
-    {
-        outcomes
-            .into_iter()
-            .max_by_key(|r| r.precedence())
-            .unwrap_or(RoutingRecommendation::NotEvaluated)
+    /// Whether the contributor may see a run's members under this routing. Internal
+    /// routings (a retry, a setup defect, none yet) are the platform's and the
+    /// manager's business: the contributor sees no rows, no counts and no internal
+    /// token (docs/checkers.md).
+    pub const fn contributor_visible(self) -> bool {
+        matches!(
+            self,
+            RoutingRecommendation::AllowReview | RoutingRecommendation::NeedsRevision
+        )
     }
 
     /// Whether this routing moves the task out of `evaluation_pending`. The others
@@ -147,33 +146,18 @@ mod tests {
     }
 
     #[test]
-    fn combine_takes_the_highest_precedence() {
-        assert_eq!(RoutingRecommendation::combine([]), NotEvaluated);
-        assert_eq!(RoutingRecommendation::combine([AllowReview]), AllowReview);
+    fn precedence_orders_every_routing() {
+        let mut ranked = RoutingRecommendation::ALL.to_vec();
+        ranked.sort_by_key(|r| r.precedence());
         assert_eq!(
-            RoutingRecommendation::combine([AllowReview, AllowReview]),
-            AllowReview
-        );
-        assert_eq!(
-            RoutingRecommendation::combine([AllowReview, NotEvaluated]),
-            NotEvaluated
-        );
-        assert_eq!(
-            RoutingRecommendation::combine([AllowReview, NeedsRevision, NotEvaluated]),
-            NeedsRevision
-        );
-        assert_eq!(
-            RoutingRecommendation::combine([NeedsRevision, TaskSetupBlocked, AllowReview]),
-            TaskSetupBlocked
-        );
-        assert_eq!(
-            RoutingRecommendation::combine([TaskSetupBlocked, CheckerRetry, NeedsRevision]),
-            CheckerRetry
-        );
-        // Order of the inputs does not matter.
-        assert_eq!(
-            RoutingRecommendation::combine([CheckerRetry, AllowReview]),
-            RoutingRecommendation::combine([AllowReview, CheckerRetry])
+            ranked,
+            [
+                AllowReview,
+                NotEvaluated,
+                NeedsRevision,
+                TaskSetupBlocked,
+                CheckerRetry
+            ]
         );
     }
 

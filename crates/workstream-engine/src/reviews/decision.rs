@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::decide;
-use workstream_domain::lifecycle::{Actor, GuardFacts, ReviewDecision, TaskCommand};
+use workstream_domain::lifecycle::{Actor, GuardFacts, ReviewDecision, TaskCommand, TaskState};
 use workstream_store::jobs::{self, NewJob};
 use workstream_store::tasks::{self, TaskRow};
 
@@ -36,7 +36,7 @@ use super::{guide_policies, queue, revision};
 use crate::CommandError;
 use crate::compensation::awards::{self, CreatedAward};
 use crate::tasks::access::Access;
-use crate::tasks::{Requester, audit_transition, state_of};
+use crate::tasks::{Requester, TaskEvent, audit_transition};
 
 /// The job kind that turns a review into reputation events after commit.
 pub const REPUTATION_JOB: &str = "reputation.record";
@@ -167,7 +167,7 @@ pub struct DecidedTask {
     /// Id.
     pub id: Uuid,
     /// `accepted`, `needs_revision`, `rejected` or `cancelled`.
-    pub status: String,
+    pub status: TaskState,
     /// The locked guide (a rebase may have moved it).
     pub locked_guide_id: Option<Uuid>,
     /// Its version label.
@@ -566,7 +566,7 @@ pub async fn decide_review(
         .map(str::trim)
         .map(str::to_owned);
     let transition = decide(
-        state_of(&task)?,
+        task.status,
         &TaskCommand::ReviewDecision {
             decision,
             reject_reason: reject_reason.clone(),
@@ -691,7 +691,7 @@ pub async fn decide_review(
             .execute(&mut *conn)
             .await?;
             final_acceptance_id = Some(acceptance);
-            let updated = tasks::set_status(conn, task.id, "accepted", task.assigned_to).await?;
+            let updated = tasks::set_status(conn, task.id, &transition, task.assigned_to).await?;
             let version: Uuid = sqlx::query_scalar(
                 "UPDATE task_assignments SET status = 'completed', accepted_at = now() \
                  WHERE id = $1 RETURNING submitter_contribution_policy_version_id",
@@ -716,8 +716,7 @@ pub async fn decide_review(
             updated
         }
         ReviewDecision::NeedsRevision => {
-            let updated =
-                tasks::set_status(conn, task.id, "needs_revision", task.assigned_to).await?;
+            let updated = tasks::set_status(conn, task.id, &transition, task.assigned_to).await?;
             let target = assignment
                 .as_ref()
                 .map_or(submission.task_assignment_id, |a| a.id);
@@ -749,7 +748,7 @@ pub async fn decide_review(
             .bind(review_id)
             .execute(&mut *conn)
             .await?;
-            tasks::set_status(conn, task.id, "rejected", task.assigned_to).await?
+            tasks::set_status(conn, task.id, &transition, task.assigned_to).await?
         }
     };
 
@@ -758,25 +757,27 @@ pub async fn decide_review(
         conn,
         &updated,
         &transition,
-        "review_decided",
-        Some(requester.actor_id),
-        requester.correlation_id.clone(),
-        reject_reason.as_deref(),
-        json!({
-            "matched_grant_id": grant,
-            "permission": "review.decision",
-            "review_id": review_id,
-            "decision": decision.as_str(),
-            "submission_id": submission.id,
-            "archive_sha256": submission.archive_sha256,
-            "review_lease_id": lease_id,
-            "finding_ids": finding_ids,
-            "resolved_finding_ids": input.resolutions.iter().map(|r| r.finding_id).collect::<Vec<_>>(),
-            "final_acceptance_id": final_acceptance_id,
-            "contribution_record_ids": contributions.iter().map(|c| c.id).collect::<Vec<_>>(),
-            "award_ids": contributions.iter().flat_map(|c| c.awards.iter().map(|a| a.id)).collect::<Vec<_>>(),
-            "revision_context_preparation_id": preparation.as_ref().map(|p| p.id),
-        }),
+        TaskEvent {
+            event_type: "review_decided",
+            actor_id: Some(requester.actor_id),
+            correlation_id: requester.correlation_id.clone(),
+            reason: reject_reason.as_deref(),
+            payload: json!({
+                "matched_grant_id": grant,
+                "permission": "review.decision",
+                "review_id": review_id,
+                "decision": decision.as_str(),
+                "submission_id": submission.id,
+                "archive_sha256": submission.archive_sha256,
+                "review_lease_id": lease_id,
+                "finding_ids": finding_ids,
+                "resolved_finding_ids": input.resolutions.iter().map(|r| r.finding_id).collect::<Vec<_>>(),
+                "final_acceptance_id": final_acceptance_id,
+                "contribution_record_ids": contributions.iter().map(|c| c.id).collect::<Vec<_>>(),
+                "award_ids": contributions.iter().flat_map(|c| c.awards.iter().map(|a| a.id)).collect::<Vec<_>>(),
+                "revision_context_preparation_id": preparation.as_ref().map(|p| p.id),
+            }),
+        },
     )
     .await?;
     jobs::enqueue(

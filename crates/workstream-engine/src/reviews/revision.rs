@@ -30,7 +30,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::Digest;
 use workstream_domain::lifecycle::{
-    Actor, GuardFacts, RevisionCloseReason, RevisionOrigin, TaskCommand, decide,
+    Actor, GuardFacts, RevisionCloseReason, RevisionOrigin, TaskCommand, TaskState, decide,
 };
 use workstream_store::tasks::{self, GuideLock};
 
@@ -38,7 +38,7 @@ use super::guide_policies;
 use super::packet::{PriorFinding, prior_findings};
 use crate::CommandError;
 use crate::tasks::access::Access;
-use crate::tasks::{Requester, audit_transition, state_of};
+use crate::tasks::{Requester, TaskEvent, transition};
 
 /// A stored preparation, as the contributor and the PM see it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
@@ -567,7 +567,7 @@ pub async fn view(
         Some(s) => Some(super::findings::changes_since_predecessor(conn, s).await?),
         None => None,
     };
-    let episode = if task.status == "needs_revision" {
+    let episode = if task.status == TaskState::NeedsRevision {
         Some(episode(conn, &task).await?)
     } else {
         None
@@ -610,7 +610,7 @@ pub struct RevisionContext {
     /// The task.
     pub task_id: Uuid,
     /// Its state.
-    pub status: String,
+    pub status: TaskState,
     /// The current `needs_revision` episode (null in any other state).
     pub episode: Option<Episode>,
     /// The preparation head the resubmission echoes (`id`, `context_digest`).
@@ -647,7 +647,7 @@ pub async fn close(
         return Err(CommandError::not_found());
     }
     let mut facts = GuardFacts::default();
-    if task.status == "needs_revision" {
+    if task.status == TaskState::NeedsRevision {
         let episode = episode(conn, &task).await?;
         facts.revision_origin = if episode.origin == "checker_remediation" {
             RevisionOrigin::CheckerRemediation
@@ -661,7 +661,7 @@ pub async fn close(
             episode.originating_review_id.is_none() && episode.remediation_checker_run_id.is_none();
     }
     let decision = decide(
-        state_of(&task)?,
+        task.status,
         &TaskCommand::CloseRevision { reason },
         &access.actor_context(),
         &facts,
@@ -676,23 +676,25 @@ pub async fn close(
     .bind(task.id)
     .execute(&mut *conn)
     .await?;
-    let updated = tasks::set_status(conn, task.id, "cancelled", task.assigned_to).await?;
-    audit_transition(
+    let updated = transition(
         conn,
-        &updated,
+        task.id,
         &decision,
-        "revision_obligation_closed",
-        Some(requester.actor_id),
-        requester.correlation_id.clone(),
-        Some(reason.as_str()),
-        json!({
-            "matched_grant_id": access.grant_for(decision.authorized_as),
-            "permission": "review.revision_obligation.close",
-            "released_assignment_id": assignment.map(|a| a.id),
-            "revision_rounds_used": facts.revision_rounds_used,
-            "revision_round_limit": facts.revision_round_limit,
-            "revision_deadline_passed": facts.revision_deadline_passed,
-        }),
+        task.assigned_to,
+        TaskEvent {
+            event_type: "revision_obligation_closed",
+            actor_id: Some(requester.actor_id),
+            correlation_id: requester.correlation_id.clone(),
+            reason: Some(reason.as_str()),
+            payload: json!({
+                "matched_grant_id": access.grant_for(decision.authorized_as),
+                "permission": "review.revision_obligation.close",
+                "released_assignment_id": assignment.map(|a| a.id),
+                "revision_rounds_used": facts.revision_rounds_used,
+                "revision_round_limit": facts.revision_round_limit,
+                "revision_deadline_passed": facts.revision_deadline_passed,
+            }),
+        },
     )
     .await?;
     Ok(updated)
@@ -722,7 +724,7 @@ pub async fn repair(
     let assignment = tasks::lock_active_assignment(conn, task.id).await?;
     let access = Access::read(conn, requester.actor_id, task.project_id, true).await?;
     let grant = access.require(Actor::ProjectManager)?;
-    if task.status != "needs_revision" {
+    if task.status != TaskState::NeedsRevision {
         return Err(CommandError::forbidden(
             "transition_not_allowed",
             format!(

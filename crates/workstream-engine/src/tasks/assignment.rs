@@ -18,7 +18,7 @@ use workstream_store::tasks::{self, AssignmentRow, TaskRow};
 
 use super::access::Access;
 use super::screening::bounded;
-use super::{Requester, audit_transition, state_of};
+use super::{Requester, TaskEvent, transition};
 use crate::CommandError;
 
 /// How many active assignments one contributor may hold at once (pilot default, T4).
@@ -36,7 +36,7 @@ pub(super) fn may_see(task: &TaskRow, access: &Access, actor_id: Uuid) -> bool {
         .admin
         .iter()
         .any(|(role, _)| role != "access_administrator");
-    manages || task.status == TaskState::Ready.as_str() || task.assigned_to == Some(actor_id)
+    manages || task.status == TaskState::Ready || task.assigned_to == Some(actor_id)
 }
 
 pub(super) fn locks_complete(task: &TaskRow) -> bool {
@@ -74,7 +74,7 @@ pub async fn claim(
         return Err(CommandError::not_found());
     }
     let facts = claim_facts(conn, &task, active.as_ref(), requester.actor_id).await?;
-    let decision = decide(state_of(&task)?, &TaskCommand::Claim, &actor, &facts)?;
+    let decision = decide(task.status, &TaskCommand::Claim, &actor, &facts)?;
     let version = task
         .locked_contribution_policy_version_id
         .expect("decide checked the locks");
@@ -86,21 +86,23 @@ pub async fn claim(
         version,
     )
     .await?;
-    let updated = tasks::set_status(conn, task.id, "claimed", Some(requester.actor_id)).await?;
-    audit_transition(
+    let updated = transition(
         conn,
-        &updated,
+        task.id,
         &decision,
-        "task_claimed",
         Some(requester.actor_id),
-        requester.correlation_id.clone(),
-        reason.as_deref(),
-        json!({
-            "matched_grant_id": access.grant_for(decision.authorized_as),
-            "permission": "task.claim",
-            "assignment_id": assignment.id,
-            "contribution_policy_version_id": version,
-        }),
+        TaskEvent {
+            event_type: "task_claimed",
+            actor_id: Some(requester.actor_id),
+            correlation_id: requester.correlation_id.clone(),
+            reason: reason.as_deref(),
+            payload: json!({
+                "matched_grant_id": access.grant_for(decision.authorized_as),
+                "permission": "task.claim",
+                "assignment_id": assignment.id,
+                "contribution_policy_version_id": version,
+            }),
+        },
     )
     .await?;
     Ok((updated, assignment))
@@ -137,7 +139,7 @@ pub async fn assign(
         ..claim_facts(conn, &task, active.as_ref(), assignee_id).await?
     };
     let decision = decide(
-        state_of(&task)?,
+        task.status,
         &TaskCommand::Assign,
         &access.actor_context(),
         &facts,
@@ -147,23 +149,25 @@ pub async fn assign(
         .expect("decide checked the locks");
     let assignment =
         tasks::insert_assignment(conn, task.id, assignee_id, requester.actor_id, version).await?;
-    let updated = tasks::set_status(conn, task.id, "claimed", Some(assignee_id)).await?;
-    audit_transition(
+    let updated = transition(
         conn,
-        &updated,
+        task.id,
         &decision,
-        "task_assigned",
-        Some(requester.actor_id),
-        requester.correlation_id.clone(),
-        Some(reason),
-        json!({
-            "matched_grant_id": access.grant_for(decision.authorized_as),
-            "permission": "task.assign",
-            "assignment_id": assignment.id,
-            "assignee_actor_id": assignee_id,
-            "assignee_grant_id": assignee_grant,
-            "contribution_policy_version_id": version,
-        }),
+        Some(assignee_id),
+        TaskEvent {
+            event_type: "task_assigned",
+            actor_id: Some(requester.actor_id),
+            correlation_id: requester.correlation_id.clone(),
+            reason: Some(reason),
+            payload: json!({
+                "matched_grant_id": access.grant_for(decision.authorized_as),
+                "permission": "task.assign",
+                "assignment_id": assignment.id,
+                "assignee_actor_id": assignee_id,
+                "assignee_grant_id": assignee_grant,
+                "contribution_policy_version_id": version,
+            }),
+        },
     )
     .await?;
     Ok((updated, assignment))
@@ -244,25 +248,27 @@ pub async fn start(
         ..GuardFacts::default()
     };
     let decision = decide(
-        state_of(&task)?,
+        task.status,
         &TaskCommand::Start,
         &access.actor_context(),
         &facts,
     )?;
-    let updated = tasks::set_status(conn, task.id, "in_progress", task.assigned_to).await?;
-    audit_transition(
+    let updated = transition(
         conn,
-        &updated,
+        task.id,
         &decision,
-        "task_started",
-        Some(requester.actor_id),
-        requester.correlation_id.clone(),
-        reason.as_deref(),
-        json!({
-            "matched_grant_id": access.grant_for(decision.authorized_as),
-            "permission": "task.start",
-            "assignment_id": active.map(|a| a.id),
-        }),
+        task.assigned_to,
+        TaskEvent {
+            event_type: "task_started",
+            actor_id: Some(requester.actor_id),
+            correlation_id: requester.correlation_id.clone(),
+            reason: reason.as_deref(),
+            payload: json!({
+                "matched_grant_id": access.grant_for(decision.authorized_as),
+                "permission": "task.start",
+                "assignment_id": active.map(|a| a.id),
+            }),
+        },
     )
     .await?;
     Ok(updated)
@@ -285,22 +291,24 @@ pub async fn start_override(
     let command = TaskCommand::StartOverride {
         reason: reason.to_owned(),
     };
-    let decision = decide(state_of(&task)?, &command, &access.actor_context(), &facts)?;
-    let updated = tasks::set_status(conn, task.id, "in_progress", task.assigned_to).await?;
-    audit_transition(
+    let decision = decide(task.status, &command, &access.actor_context(), &facts)?;
+    let updated = transition(
         conn,
-        &updated,
+        task.id,
         &decision,
-        "task_start_overridden",
-        Some(requester.actor_id),
-        requester.correlation_id.clone(),
-        Some(reason),
-        json!({
-            "matched_grant_id": access.grant_for(decision.authorized_as),
-            "permission": "operations.task.start_override",
-            "assignment_id": active.as_ref().map(|a| a.id),
-            "assignee_id": active.as_ref().map(|a| a.contributor_id),
-        }),
+        task.assigned_to,
+        TaskEvent {
+            event_type: "task_start_overridden",
+            actor_id: Some(requester.actor_id),
+            correlation_id: requester.correlation_id.clone(),
+            reason: Some(reason),
+            payload: json!({
+                "matched_grant_id": access.grant_for(decision.authorized_as),
+                "permission": "operations.task.start_override",
+                "assignment_id": active.as_ref().map(|a| a.id),
+                "assignee_id": active.as_ref().map(|a| a.contributor_id),
+            }),
+        },
     )
     .await?;
     Ok(updated)
@@ -340,7 +348,7 @@ pub async fn invalidate_assignments_of_actor(
             ..GuardFacts::default()
         };
         let decision = match decide(
-            state_of(&task)?,
+            task.status,
             &TaskCommand::InvalidateAssignment,
             &ActorContext::system(),
             &facts,
@@ -358,20 +366,22 @@ pub async fn invalidate_assignments_of_actor(
             r => r,
         };
         tasks::close_assignment(tx, assignment.id, "authority_revoked", &status_reason).await?;
-        let updated = tasks::set_status(tx, task.id, "ready", None).await?;
-        audit_transition(
+        transition(
             tx,
-            &updated,
+            task.id,
             &decision,
-            "task_assignment_invalidated",
             None,
-            None,
-            Some(&status_reason),
-            json!({
-                "permission": "system.task.invalidate_assignment",
-                "assignment_id": assignment.id,
-                "contributor_id": actor_id,
-            }),
+            TaskEvent {
+                event_type: "task_assignment_invalidated",
+                actor_id: None,
+                correlation_id: None,
+                reason: Some(&status_reason),
+                payload: json!({
+                    "permission": "system.task.invalidate_assignment",
+                    "assignment_id": assignment.id,
+                    "contributor_id": actor_id,
+                }),
+            },
         )
         .await?;
         moved.push(task.id);

@@ -181,7 +181,7 @@ pub async fn create(
             entity_id: Some(task.id),
             event_type: "task_created".into(),
             from_status: None,
-            to_status: Some(task.status.clone()),
+            to_status: Some(task.status.to_string()),
             actor_id: Some(requester.actor_id),
             reason: None,
             payload: json!({

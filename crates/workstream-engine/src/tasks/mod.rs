@@ -6,6 +6,10 @@
 //! under those locks; ask [`decide`](workstream_domain::decide); write the change and
 //! exactly one audit event. The audit event names the transition, the matched grant and
 //! the permission, so every change can be traced to the authority that allowed it.
+//! The status written is always the decision's target: the store's task writers take
+//! the [`Decision`] itself (and touch the row only in its source state), and
+//! `transition` writes the move and its event together; task rows carry their state
+//! as a [`TaskState`](workstream_domain::TaskState), so no state is a string here.
 //!
 //! * [`access`]: who the caller is on a project, read from local grants (never tokens),
 //!   and the concealed-404-or-403 rule for callers without the needed role.
@@ -33,7 +37,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::Decision;
 use workstream_store::audit::{self, AuditError, NewAuditEvent};
-use workstream_store::tasks::TaskRow;
+use workstream_store::tasks::{self, TaskRow};
 
 use crate::CommandError;
 
@@ -61,18 +65,53 @@ impl From<AuditError> for CommandError {
     }
 }
 
+/// What a transition's audit event records beside the move itself (which its
+/// [`Decision`] gives: the edge, both states and the authorizing role).
+pub(crate) struct TaskEvent<'a> {
+    /// The event's type, e.g. `task_claimed`.
+    pub event_type: &'a str,
+    /// Who asked (none for the system).
+    pub actor_id: Option<Uuid>,
+    /// The request's correlation id.
+    pub correlation_id: Option<String>,
+    /// The reason given, trimmed when stored.
+    pub reason: Option<&'a str>,
+    /// What else the event says (ids of the records the transition wrote, ...).
+    pub payload: Value,
+}
+
+/// Takes a task along `decision` with `assignee` and appends the transition's one
+/// audit event, in the caller's transaction: the write path of every task transition
+/// that sets no lock. (Screening stamps, releases and clears locks through the store's
+/// writers, which take the same decision; a review decision writes its records between
+/// the move and the event.) The status written is the decision's target, never a
+/// string of the caller's.
+pub(crate) async fn transition(
+    conn: &mut PgConnection,
+    task_id: Uuid,
+    decision: &Decision,
+    assignee: Option<Uuid>,
+    event: TaskEvent<'_>,
+) -> Result<TaskRow, CommandError> {
+    let moved = tasks::set_status(conn, task_id, decision, assignee).await?;
+    audit_transition(conn, &moved, decision, event).await?;
+    Ok(moved)
+}
+
 /// Appends the one audit event of a task transition.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn audit_transition(
     conn: &mut PgConnection,
     task: &TaskRow,
     decision: &Decision,
-    event_type: &str,
-    actor_id: Option<Uuid>,
-    correlation_id: Option<String>,
-    reason: Option<&str>,
-    mut payload: Value,
+    event: TaskEvent<'_>,
 ) -> Result<(), CommandError> {
+    let TaskEvent {
+        event_type,
+        actor_id,
+        correlation_id,
+        reason,
+        mut payload,
+    } = event;
     if let Value::Object(map) = &mut payload {
         map.insert("transition".into(), json!(decision.transition.to_string()));
         map.insert(
@@ -98,12 +137,4 @@ pub(crate) async fn audit_transition(
     )
     .await?;
     Ok(())
-}
-
-/// The stored status of a task as a [`TaskState`](workstream_domain::TaskState); a
-/// token the domain does not know is a corrupt row.
-pub(crate) fn state_of(task: &TaskRow) -> Result<workstream_domain::TaskState, CommandError> {
-    task.status
-        .parse()
-        .map_err(|_| CommandError::internal(format!("task {} has status {}", task.id, task.status)))
 }

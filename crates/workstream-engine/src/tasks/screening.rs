@@ -13,7 +13,7 @@ use workstream_domain::lifecycle::{GuardFacts, TaskCommand, decide};
 use workstream_store::tasks::{self, TaskRow};
 
 use super::access::Access;
-use super::{Requester, audit_transition, state_of};
+use super::{Requester, TaskEvent, audit_transition, transition};
 use crate::CommandError;
 
 /// The task, locked, with the caller's authority over its project (read last, locked).
@@ -79,29 +79,31 @@ pub async fn screen(
     let (task, access) = lock_for(conn, requester, task_id).await?;
     let (facts, guide) = screen_facts(conn, &task).await?;
     let decision = decide(
-        state_of(&task)?,
+        task.status,
         &TaskCommand::Screen,
         &access.actor_context(),
         &facts,
     )?;
     let guide = guide.expect("decide checked has_active_guide");
-    let updated = tasks::stamp_screening(conn, task.id, &guide).await?;
+    let updated = tasks::stamp_screening(conn, task.id, &decision, &guide).await?;
     audit_transition(
         conn,
         &updated,
         &decision,
-        "task_screened",
-        Some(requester.actor_id),
-        requester.correlation_id.clone(),
-        reason.as_deref(),
-        json!({
-            "matched_grant_id": access.grant_for(decision.authorized_as),
-            "permission": "project.task.screen",
-            "guide_id": guide.id,
-            "guide_version": guide.version,
-            "guide_activation_sequence": guide.activation_sequence,
-            "policy_bundle_hash": guide.policy_bundle_hash,
-        }),
+        TaskEvent {
+            event_type: "task_screened",
+            actor_id: Some(requester.actor_id),
+            correlation_id: requester.correlation_id.clone(),
+            reason: reason.as_deref(),
+            payload: json!({
+                "matched_grant_id": access.grant_for(decision.authorized_as),
+                "permission": "project.task.screen",
+                "guide_id": guide.id,
+                "guide_version": guide.version,
+                "guide_activation_sequence": guide.activation_sequence,
+                "policy_bundle_hash": guide.policy_bundle_hash,
+            }),
+        },
     )
     .await?;
     Ok(updated)
@@ -140,23 +142,25 @@ pub async fn release(
     let command = TaskCommand::Release {
         reason: reason.to_owned(),
     };
-    let decision = decide(state_of(&task)?, &command, &access.actor_context(), &facts)?;
+    let decision = decide(task.status, &command, &access.actor_context(), &facts)?;
     let version = bound_version.expect("decide checked the contribution policy");
-    let updated = tasks::release(conn, task.id, version).await?;
+    let updated = tasks::release(conn, task.id, &decision, version).await?;
     audit_transition(
         conn,
         &updated,
         &decision,
-        "task_released",
-        Some(requester.actor_id),
-        requester.correlation_id.clone(),
-        Some(reason),
-        json!({
-            "matched_grant_id": access.grant_for(decision.authorized_as),
-            "permission": "project.task.release",
-            "guide_version": updated.locked_guide_version,
-            "contribution_policy_version_id": version,
-        }),
+        TaskEvent {
+            event_type: "task_released",
+            actor_id: Some(requester.actor_id),
+            correlation_id: requester.correlation_id.clone(),
+            reason: Some(reason),
+            payload: json!({
+                "matched_grant_id": access.grant_for(decision.authorized_as),
+                "permission": "project.task.release",
+                "guide_version": updated.locked_guide_version,
+                "contribution_policy_version_id": version,
+            }),
+        },
     )
     .await?;
     Ok(updated)
@@ -175,7 +179,7 @@ pub async fn return_to_draft(
         reason: reason.to_owned(),
     };
     let decision = decide(
-        state_of(&task)?,
+        task.status,
         &command,
         &access.actor_context(),
         &GuardFacts::default(),
@@ -185,20 +189,22 @@ pub async fn return_to_draft(
         "reason_code": "screening_defects",
         "fix_required": reason.trim(),
     });
-    let updated = tasks::return_to_draft(conn, task.id, &note).await?;
+    let updated = tasks::return_to_draft(conn, task.id, &decision, &note).await?;
     audit_transition(
         conn,
         &updated,
         &decision,
-        "task_returned_to_draft",
-        Some(requester.actor_id),
-        requester.correlation_id.clone(),
-        Some(reason),
-        json!({
-            "matched_grant_id": access.grant_for(decision.authorized_as),
-            "permission": "project.task.return_to_draft",
-            "previous_guide_id": task.locked_guide_id,
-        }),
+        TaskEvent {
+            event_type: "task_returned_to_draft",
+            actor_id: Some(requester.actor_id),
+            correlation_id: requester.correlation_id.clone(),
+            reason: Some(reason),
+            payload: json!({
+                "matched_grant_id": access.grant_for(decision.authorized_as),
+                "permission": "project.task.return_to_draft",
+                "previous_guide_id": task.locked_guide_id,
+            }),
+        },
     )
     .await?;
     Ok(updated)
@@ -224,7 +230,7 @@ pub async fn cancel(
         reason: reason.to_owned(),
     };
     let decision = decide(
-        state_of(&task)?,
+        task.status,
         &command,
         &access.actor_context(),
         &GuardFacts::default(),
@@ -237,20 +243,22 @@ pub async fn cancel(
         ),
         None => None,
     };
-    let updated = tasks::set_status(conn, task.id, "cancelled", None).await?;
-    audit_transition(
+    let updated = transition(
         conn,
-        &updated,
+        task.id,
         &decision,
-        "task_cancelled",
-        Some(requester.actor_id),
-        requester.correlation_id.clone(),
-        Some(reason),
-        json!({
-            "matched_grant_id": access.grant_for(decision.authorized_as),
-            "permission": "project.task.cancel",
-            "released_assignment_id": released,
-        }),
+        None,
+        TaskEvent {
+            event_type: "task_cancelled",
+            actor_id: Some(requester.actor_id),
+            correlation_id: requester.correlation_id.clone(),
+            reason: Some(reason),
+            payload: json!({
+                "matched_grant_id": access.grant_for(decision.authorized_as),
+                "permission": "project.task.cancel",
+                "released_assignment_id": released,
+            }),
+        },
     )
     .await?;
     Ok(updated)

@@ -27,7 +27,7 @@ use workstream_store::tasks::{self, TaskRow};
 
 use super::access::Access;
 use super::assignment::{lock_with_assignment, locks_complete, may_see};
-use super::{Requester, audit_transition, state_of};
+use super::{Requester, TaskEvent, transition};
 use crate::CommandError;
 
 /// The job kind that evaluates a queued checker run.
@@ -84,8 +84,7 @@ async fn latest_submission(
 /// The states a packet may be prepared and submitted in: the first version while the
 /// work is in progress, a revision while one is asked for.
 fn accepts_packets(task: &TaskRow) -> bool {
-    task.status == TaskState::InProgress.as_str()
-        || task.status == TaskState::NeedsRevision.as_str()
+    task.status == TaskState::InProgress || task.status == TaskState::NeedsRevision
 }
 
 /// The refusals [`admit`] would give the caller, checked before an upload is read:
@@ -257,7 +256,7 @@ pub async fn submit(
     .await?;
     let latest = latest_submission(conn, task.id).await?;
     let remediation_run: Option<Uuid> = match &latest {
-        Some((id, ..)) if task.status == TaskState::NeedsRevision.as_str() => sqlx::query_scalar(
+        Some((id, ..)) if task.status == TaskState::NeedsRevision => sqlx::query_scalar(
             "SELECT id FROM checker_runs WHERE submission_id = $1 AND is_current_for_submission \
                  AND status = 'completed' AND routing_recommendation = 'needs_revision'",
         )
@@ -293,7 +292,7 @@ pub async fn submit(
     // After a reviewer's needs_revision, the human path's facts: the preparation head
     // echoed, every open blocking finding answered, the round limit and the deadline.
     let human_revision =
-        task.status == TaskState::NeedsRevision.as_str() && remediation_run.is_none() && assignee;
+        task.status == TaskState::NeedsRevision && remediation_run.is_none() && assignee;
     let head = if human_revision {
         crate::reviews::revision::resubmission_facts(conn, &task, &input.resubmission, &mut facts)
             .await?
@@ -309,7 +308,7 @@ pub async fn submit(
         ));
     }
     let decision = decide(
-        state_of(&task)?,
+        task.status,
         &TaskCommand::Submit,
         &access.actor_context(),
         &facts,
@@ -377,26 +376,28 @@ pub async fn submit(
     .await?;
     record_files(conn, submission_id, &manifest).await?;
 
-    let submitted = tasks::set_status(conn, task.id, "submitted", task.assigned_to).await?;
-    audit_transition(
+    let submitted = transition(
         conn,
-        &submitted,
+        task.id,
         &decision,
-        "submission_created",
-        Some(requester.actor_id),
-        requester.correlation_id.clone(),
-        None,
-        json!({
-            "matched_grant_id": access.grant_for(decision.authorized_as),
-            "permission": "task.submit",
-            "submission_id": submission_id,
-            "version": version,
-            "archive_sha256": archive_sha256,
-            "manifest_digest": manifest_digest,
-            "locked_checker_policy_hash": task.locked_checker_policy_hash,
-            "revision_context_preparation_id": head.as_ref().map(|h| h.id),
-            "answered_finding_ids": input.resubmission.responses.iter().map(|r| r.finding_id).collect::<Vec<_>>(),
-        }),
+        task.assigned_to,
+        TaskEvent {
+            event_type: "submission_created",
+            actor_id: Some(requester.actor_id),
+            correlation_id: requester.correlation_id.clone(),
+            reason: None,
+            payload: json!({
+                "matched_grant_id": access.grant_for(decision.authorized_as),
+                "permission": "task.submit",
+                "submission_id": submission_id,
+                "version": version,
+                "archive_sha256": archive_sha256,
+                "manifest_digest": manifest_digest,
+                "locked_checker_policy_hash": task.locked_checker_policy_hash,
+                "revision_context_preparation_id": head.as_ref().map(|h| h.id),
+                "answered_finding_ids": input.resubmission.responses.iter().map(|r| r.finding_id).collect::<Vec<_>>(),
+            }),
+        },
     )
     .await?;
 
@@ -417,16 +418,18 @@ pub async fn submit(
         None,
     )
     .await?;
-    let pending = tasks::set_status(conn, task.id, "evaluation_pending", task.assigned_to).await?;
-    audit_transition(
+    let pending = transition(
         conn,
-        &pending,
+        task.id,
         &queue,
-        "evaluation_queued",
-        None,
-        requester.correlation_id.clone(),
-        None,
-        json!({ "submission_id": submission_id, "checker_run_id": checker_run_id }),
+        task.assigned_to,
+        TaskEvent {
+            event_type: "evaluation_queued",
+            actor_id: None,
+            correlation_id: requester.correlation_id.clone(),
+            reason: None,
+            payload: json!({ "submission_id": submission_id, "checker_run_id": checker_run_id }),
+        },
     )
     .await?;
     Ok(Submitted {
@@ -594,8 +597,7 @@ async fn lock_held(
     .await?;
     match held {
         Some((submission_id, version, run_id, route))
-            if task.status == TaskState::EvaluationPending.as_str()
-                && routes.contains(&route.as_str()) =>
+            if task.status == TaskState::EvaluationPending && routes.contains(&route.as_str()) =>
         {
             Ok((
                 task,
@@ -651,8 +653,8 @@ async fn retry_held(
             entity_type: "task".into(),
             entity_id: Some(task.id),
             event_type: event_type.into(),
-            from_status: Some(task.status.clone()),
-            to_status: Some(task.status.clone()),
+            from_status: Some(task.status.to_string()),
+            to_status: Some(task.status.to_string()),
             actor_id: Some(requester.actor_id),
             reason: Some(reason.trim().to_owned()),
             payload,

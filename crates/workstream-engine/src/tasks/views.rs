@@ -59,8 +59,7 @@ pub struct ManagementView {
     /// The id in the source system.
     pub external_task_id: Option<String>,
     /// One of the twelve task states.
-    #[schemars(with = "TaskState")]
-    pub status: String,
+    pub status: TaskState,
     /// The last screening rejection note.
     pub screening_note: Option<Value>,
     /// The manager who created it.
@@ -123,7 +122,7 @@ pub fn management_view(task: &TaskRow, assignment: Option<&AssignmentRow>) -> Ma
         source_payload_hash: task.source_payload_hash.clone(),
         import_batch_id: task.import_batch_id,
         external_task_id: task.external_task_id.clone(),
-        status: task.status.clone(),
+        status: task.status,
         screening_note: task.screening_note.clone(),
         created_by: task.created_by,
         assigned_to: task.assigned_to,
@@ -277,8 +276,7 @@ pub struct ContributorView {
     /// When the work is due.
     pub deadline_at: Option<DateTime<Utc>>,
     /// One of the twelve task states.
-    #[schemars(with = "TaskState")]
-    pub status: String,
+    pub status: TaskState,
     /// The locked guide's version label.
     pub guide_version: Option<String>,
     /// Whether the caller holds the task.
@@ -323,7 +321,7 @@ fn contributor_view_with(
         acceptance_criteria: task.acceptance_criteria.clone(),
         rejection_criteria: task.rejection_criteria.clone(),
         deadline_at: task.deadline_at,
-        status: task.status.clone(),
+        status: task.status,
         guide_version: task.locked_guide_version.clone(),
         assigned_to_me: task.assigned_to == Some(actor_id),
         compensation,
@@ -340,7 +338,7 @@ fn contributor_may_read(task: &TaskRow, access: &Access, actor_id: Uuid) -> bool
     }
     let contributor =
         access.grant_for(Actor::Submitter).is_some() || access.grant_for(Actor::Reviewer).is_some();
-    (contributor && task.status == TaskState::Ready.as_str()) || task.assigned_to == Some(actor_id)
+    (contributor && task.status == TaskState::Ready) || task.assigned_to == Some(actor_id)
 }
 
 /// `GET /tasks/{id}`: the contributor view, or the concealed 404.
@@ -528,8 +526,7 @@ pub async fn submission_requirements(
         .await?
         .ok_or_else(CommandError::not_found)?;
     let access = Access::read(conn, actor_id, task.project_id, false).await?;
-    let eligible =
-        access.grant_for(Actor::Submitter).is_some() && task.status == TaskState::Ready.as_str();
+    let eligible = access.grant_for(Actor::Submitter).is_some() && task.status == TaskState::Ready;
     let assignee = access.authority.active_human && task.assigned_to == Some(actor_id);
     if !(eligible || assignee) {
         return Err(CommandError::not_found());

@@ -30,7 +30,6 @@ use workstream_domain::lifecycle::{
 use workstream_store::tasks::{self, TaskRow};
 
 use super::access::Access;
-use super::state_of;
 use crate::CommandError;
 
 /// The caller's work context on one task.
@@ -65,7 +64,7 @@ pub struct TaskBrief {
     /// Its title.
     pub title: String,
     /// One of the twelve task states.
-    pub status: String,
+    pub status: TaskState,
     /// The task's own deadline, if set.
     pub deadline_at: Option<DateTime<Utc>>,
     /// When the active assignment's first submission is due (the deadline, or the
@@ -225,7 +224,7 @@ pub async fn read(
         }
         _ => None,
     };
-    let state = state_of(&task)?;
+    let state = task.status;
     let is_assignee = task.assigned_to == Some(actor_id);
     let oversight = access.grant_for(Actor::ProjectManager).is_some()
         || access.grant_for(Actor::Operator).is_some()
@@ -261,7 +260,7 @@ pub async fn read(
             id: task.id,
             project_id: task.project_id,
             title: task.title.clone(),
-            status: task.status.clone(),
+            status: task.status,
             deadline_at: task.deadline_at,
             due_at,
         },
