@@ -18,6 +18,7 @@ use compensation_support::{Routes, World, failed, fulfilled, get, post, world};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::roles::AdminRole;
+use workstream_engine::jobs::DeliveryArgs;
 use workstream_store::jobs::{self, NewJob};
 
 fn uuid(value: &Value) -> Uuid {
@@ -165,7 +166,7 @@ async fn accepted_work_earns_exact_awards_that_the_local_adapter_acknowledges() 
         &mut tx,
         NewJob {
             idempotency_key: Some(format!("test-redeliver:{outbox}")),
-            ..NewJob::new("compensation.deliver", json!({ "outbox_id": outbox }))
+            ..NewJob::of(&DeliveryArgs { outbox_id: outbox })
         },
     )
     .await

@@ -29,13 +29,14 @@ use uuid::Uuid;
 use workstream_domain::gate::{Counts, MemberStatus};
 use workstream_domain::lifecycle::Actor;
 use workstream_domain::machines::checker_run::RoutingRecommendation;
+use workstream_engine::Requester;
 use workstream_engine::evaluation::Evaluation;
 use workstream_engine::packets::PacketLimits;
 use workstream_engine::pipeline::{
     self as packet_pipeline, CheckFailure, PacketCheck, PacketTexts, Pipeline, failure_action,
 };
+use workstream_engine::tasks::access;
 use workstream_engine::tasks::submission::{self, PreparedPacket, SubmitInput};
-use workstream_engine::tasks::{Requester, access};
 use workstream_sandbox::{Level, Phase, RunResult};
 use workstream_store::audit::{self, NewAuditEvent};
 use workstream_store::tasks;

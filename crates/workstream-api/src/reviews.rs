@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::lifecycle::Actor;
-use workstream_engine::reviews::{decision, packet, queue, revision};
+use workstream_engine::reviews::{decision, lease, packet, queue, revision};
 use workstream_engine::tasks::access;
 
 use crate::AppState;
@@ -178,7 +178,7 @@ async fn current(
 /// A lease that ended (released, declined or force-released).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct EndedLease {
-    lease: queue::Lease,
+    lease: lease::Lease,
 }
 
 /// A task's reviews, oldest first.
@@ -363,7 +363,7 @@ async fn end_lease(
     {
         // The replay check: the caller holds the lease, or is an Operator.
         let mut conn = state.pool.acquire().await?;
-        let held = queue::lease(&mut conn, lease_id)
+        let held = lease::lease(&mut conn, lease_id)
             .await?
             .ok_or_else(workstream_engine::CommandError::not_found)?;
         if ending == queue::Ending::ForceRelease {
@@ -440,7 +440,7 @@ async fn decide(
         // concealed 404, as on every other lease route), and the caller still reviews
         // its project.
         let mut conn = state.pool.acquire().await?;
-        let held = queue::lease(&mut conn, lease_id)
+        let held = lease::lease(&mut conn, lease_id)
             .await?
             .filter(|held| held.reviewer_id == caller.actor_id)
             .ok_or_else(workstream_engine::CommandError::not_found)?;

@@ -1,7 +1,7 @@
 //! Working jobs: `workstream worker`, and the in-process worker of `serve` and `up`.
 //!
 //! Both run the same `workstream_engine::worker::Worker` over the handlers of
-//! `workstream_engine::worker::handlers()`, so a job kind added there is worked by every
+//! `workstream_engine::registry::handlers()`, so a job kind added there is worked by every
 //! process that works jobs. Any number of them can share one database (architecture
 //! docs/rules.md, docs/lifecycle.md): claims never overlap, and a process killed mid-job loses nothing.
 
@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::PgPool;
 use workstream_engine::pipeline::Pipeline;
-use workstream_engine::worker::{self, Worker, WorkerConfig};
+use workstream_engine::worker::{Worker, WorkerConfig};
 
 use crate::database::Database;
 
@@ -66,7 +66,7 @@ pub fn build(
     Worker::new(
         pool,
         config(worker_id, slots, lease),
-        worker::handlers(pipeline),
+        workstream_engine::registry::handlers(pipeline),
     )
     .context("building the job worker")
 }

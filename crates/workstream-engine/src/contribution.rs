@@ -22,8 +22,9 @@ use workstream_domain::policy::contribution::{ContributionTerms, parse_terms};
 use workstream_domain::policy::{FieldError, schema};
 use workstream_store::audit::NewAuditEvent;
 
+use crate::audit::record;
 use crate::error::CommandError;
-use crate::projects::{Acting, record};
+use crate::requester::Requester;
 
 fn rules_invalid(errors: &[FieldError]) -> CommandError {
     CommandError::invalid(
@@ -74,7 +75,7 @@ pub struct DraftReceipt {
 /// `contribution_policy_draft_exists`.
 pub async fn create_draft(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     name: String,
 ) -> Result<DraftReceipt, CommandError> {
@@ -280,7 +281,7 @@ async fn check_references(
 /// Replaces a draft version's terms (`contribution_policy_version_terms_set`).
 pub async fn set_terms(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     policy_id: Uuid,
     version_id: Uuid,
@@ -321,7 +322,7 @@ pub async fn set_terms(
 /// plus `contribution_policy_activated` for a policy's first publication).
 pub async fn publish(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     policy_id: Uuid,
     version_id: Uuid,
@@ -440,7 +441,7 @@ pub async fn publish(
 /// guide with other terms is activated. Activate that guide first, then retire.
 pub async fn retire(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     policy_id: Uuid,
     version_id: Uuid,
@@ -673,7 +674,7 @@ pub struct Unit {
 /// current ISO 4217 codes; an existing unit is 409 `compensation_unit_exists`.
 pub async fn create_unit(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     instrument: InstrumentType,
     unit_code: String,
@@ -740,7 +741,7 @@ pub async fn list_units(
 /// [`DEPENDENTS`]), and 409 `compensation_unit_retired` when it already is.
 pub async fn retire_unit(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     unit_id: Uuid,
 ) -> Result<Unit, CommandError> {
@@ -859,7 +860,7 @@ const BINDING_COLUMNS: &str = "id, project_id, instrument_type, adapter_actor_id
 /// `adapter_binding_exists`.
 pub async fn create_binding(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     instrument: InstrumentType,
     adapter_actor_id: Uuid,
@@ -923,7 +924,7 @@ pub async fn create_binding(
 /// bumping its lifecycle version. Any other move is 409 `invalid_binding_transition`.
 pub async fn set_binding_status(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     binding_id: Uuid,
     to: &'static str,
@@ -999,7 +1000,7 @@ pub async fn set_binding_status(
 /// `invalid_binding_transition` when it is already retired.
 pub async fn retire_binding(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     binding_id: Uuid,
 ) -> Result<Binding, CommandError> {

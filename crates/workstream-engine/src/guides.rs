@@ -38,8 +38,10 @@ use workstream_domain::machines::project::GuideStatus;
 use workstream_domain::policy::{self, BundleHashes, CheckerRef, FieldError, schema};
 use workstream_store::audit::NewAuditEvent;
 
+use crate::audit::record;
 use crate::error::{CommandError, ErrorKind};
-use crate::projects::{self, Acting, record};
+use crate::projects;
+use crate::requester::Requester;
 
 /// A guide version row, and how the API shows it.
 #[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
@@ -163,7 +165,7 @@ fn hash_text(
 /// Creates a draft guide (`guide_created`). The project must not be archived.
 pub async fn create(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     input: NewGuide,
 ) -> Result<Guide, CommandError> {
@@ -288,7 +290,7 @@ fn not_editable(guide: &Guide) -> CommandError {
 /// `guide_not_editable` (R6, AS07).
 pub async fn update(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     guide_id: Uuid,
     changes: GuideChanges,
@@ -539,7 +541,7 @@ pub struct ActivationView {
 /// policy version the manager chose; `None` takes the project's current one.
 pub async fn activate(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     guide_id: Uuid,
     selected: Option<Uuid>,

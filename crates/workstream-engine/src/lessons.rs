@@ -26,7 +26,8 @@ use uuid::Uuid;
 use workstream_store::audit::{self, NewAuditEvent};
 
 use crate::CommandError;
-use crate::projects::{Acting, record};
+use crate::audit::record;
+use crate::requester::Requester;
 
 /// A lesson row.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, sqlx::FromRow)]
@@ -171,7 +172,7 @@ fn audit_lesson(lesson: &Lesson, event_type: &str, from: Option<&str>) -> NewAud
 /// `lesson_source_not_found` (a `rejected_task` source must be a rejected task).
 pub async fn create(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     input: NewLesson,
 ) -> Result<Lesson, CommandError> {
@@ -321,7 +322,7 @@ pub enum LessonDecision {
 /// checker is 422 `lesson_link_not_found`.
 pub async fn decide(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     lesson_id: Uuid,
     decision: LessonDecision,

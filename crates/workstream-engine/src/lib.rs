@@ -38,14 +38,16 @@
 //!   review and checker failures, and their lifecycle up to the change that carries them.
 //! * [`sprints`]: evaluation sprints, a reporting group of tasks with a window and a
 //!   report computed from the records.
+//! * [`jobs`]: every job kind as typed arguments (kind and payload written once).
 //! * [`worker`]: the job worker: claims jobs from the queue (`workstream_store::jobs`),
-//!   runs their handlers under a heartbeat-extended lease, retries and dead-letters
-//!   failures, and shuts down gracefully; [`worker::handlers`] is the one registry of
-//!   job kinds.
+//!   runs their typed handlers under a heartbeat-extended lease, retries and
+//!   dead-letters failures, and shuts down gracefully.
+//! * `registry`: the one list of the handlers every worker runs (`checkers` feature).
 //! * `observed`: what the engine counts for `GET /metrics` (evaluations, checker run
 //!   durations, job attempts and dead letters), recorded once the work commits.
 #![deny(missing_docs)]
 
+mod audit;
 pub mod authority;
 #[cfg(feature = "checkers")]
 pub mod checkers;
@@ -55,16 +57,21 @@ pub mod error;
 #[cfg(feature = "checkers")]
 pub mod evaluation;
 pub mod guides;
+pub mod jobs;
 pub mod lessons;
 mod observed;
 pub mod packets;
 #[cfg(feature = "checkers")]
 pub mod pipeline;
 pub mod projects;
+#[cfg(feature = "checkers")]
+pub mod registry;
 pub mod reputation;
+pub mod requester;
 pub mod reviews;
 pub mod sprints;
 pub mod tasks;
 pub mod worker;
 
 pub use error::{CommandError, ErrorKind};
+pub use requester::Requester;

@@ -57,9 +57,9 @@ use workstream_store::objects::ObjectStore;
 use workstream_store::tasks;
 
 use crate::evaluation::{Checkers, Evaluation, PacketView, plan};
+use crate::jobs::EvaluationArgs;
 use crate::packets::{InspectedPacket, PacketLimits, inspect};
-use crate::tasks::submission::EVALUATE_JOB;
-use crate::worker::{BoxFuture, HandlerError, JobHandler};
+use crate::worker::{BoxFuture, HandlerError, Work};
 use crate::{CommandError, ErrorKind};
 
 /// What intake, pre-submit and post-submit checks share.
@@ -382,17 +382,16 @@ impl EvaluateSubmission {
     }
 }
 
-impl JobHandler for EvaluateSubmission {
-    fn kind(&self) -> &'static str {
-        EVALUATE_JOB
-    }
+impl Work for EvaluateSubmission {
+    type Args = EvaluationArgs;
 
-    fn run<'a>(
+    fn work<'a>(
         &'a self,
+        args: EvaluationArgs,
         job: &'a ClaimedJob,
         pool: &'a PgPool,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
-        Box::pin(evaluate(&self.pipeline, job, pool))
+        Box::pin(evaluate(&self.pipeline, args.checker_run_id, job, pool))
     }
 }
 
@@ -437,13 +436,10 @@ fn transient(error: &CommandError) -> bool {
 
 async fn evaluate(
     pipeline: &Pipeline,
+    run_id: Uuid,
     job: &ClaimedJob,
     pool: &PgPool,
 ) -> Result<(), HandlerError> {
-    let run_id: Uuid = job.payload["checker_run_id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| HandlerError::permanent("payload without a checker_run_id"))?;
     let last_attempt = job.attempt >= job.max_attempts;
     // Deterministic failures, and every failure on the last attempt, are recorded on
     // the run instead of being retried (or dead-lettering the job with the run left

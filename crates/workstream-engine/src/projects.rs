@@ -14,31 +14,11 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::StateMachine;
 use workstream_domain::machines::project::ProjectStatus;
-use workstream_store::audit::{self, NewAuditEvent};
+use workstream_store::audit::NewAuditEvent;
 
+use crate::audit::record;
 use crate::error::CommandError;
-
-/// Who acts, and the request's correlation id for the audit trail: the same caller
-/// identity every command takes.
-pub type Acting = crate::tasks::Requester;
-
-/// Appends one audit event for a change made by `acting`.
-pub(crate) async fn record(
-    conn: &mut PgConnection,
-    acting: &Acting,
-    event: NewAuditEvent,
-) -> Result<(), CommandError> {
-    let event = NewAuditEvent {
-        actor_id: Some(acting.actor_id),
-        correlation_id: acting.correlation_id.clone(),
-        ..event
-    };
-    audit::append(conn, event).await.map_err(|err| match err {
-        audit::AuditError::Sql(sql) => CommandError::from(sql),
-        other => CommandError::internal(other),
-    })?;
-    Ok(())
-}
+use crate::requester::Requester;
 
 /// A project row, and its full view (managers, operators, finance and audit).
 #[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
@@ -115,7 +95,7 @@ pub struct NewProject {
 /// `project_slug_conflict`; a malformed name or slug is 422 by its constraint.
 pub async fn create(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     input: NewProject,
 ) -> Result<Project, CommandError> {
     if input.name.trim().is_empty() || input.name.contains('\0') || input.description.contains('\0')
@@ -198,7 +178,7 @@ pub(crate) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Project, C
 /// 409 `invalid_project_transition`.
 pub async fn change_status(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     to: ProjectStatus,
     reason: Option<String>,

@@ -1,8 +1,8 @@
 //! Reputation: an outcome ledger read from review lineage, never written by a decision
 //! (docs/architecture.md; docs/rules.md; R53).
 //!
-//! The review decision transaction enqueues one [`RECORD_JOB`] per Review (payload
-//! `{"review_id"}`, idempotency key `reputation.record:<review_id>`). [`RecordReputation`]
+//! The review decision transaction enqueues one [`ReputationArgs`] job per Review
+//! (idempotency key `reputation.record:<review_id>`). [`RecordReputation`]
 //! runs it: it reads the Review, its findings, the task's difficulty and skill tags and
 //! the review chain, asks [`plan`] which events the Review earns, appends them to
 //! `reputation_events` and folds them into `reputation_scores`, all in one transaction
@@ -57,12 +57,10 @@ use workstream_store::audit::NewAuditEvent;
 use workstream_store::jobs::{self, ClaimedJob};
 
 use crate::CommandError;
-use crate::projects::{Acting, record};
-use crate::worker::{BoxFuture, HandlerError, JobHandler};
-
-/// The job kind the review decision enqueues for every Review (one name, defined where
-/// the decision enqueues it).
-pub const RECORD_JOB: &str = crate::reviews::decision::REPUTATION_JOB;
+use crate::audit::record;
+use crate::jobs::ReputationArgs;
+use crate::requester::Requester;
+use crate::worker::{BoxFuture, HandlerError, Work};
 
 /// Whose record an event belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -222,21 +220,16 @@ pub fn plan(facts: &ReviewFacts) -> Vec<PlannedEvent> {
 #[derive(Debug, Default)]
 pub struct RecordReputation;
 
-impl JobHandler for RecordReputation {
-    fn kind(&self) -> &'static str {
-        RECORD_JOB
-    }
+impl Work for RecordReputation {
+    type Args = ReputationArgs;
 
-    fn run<'a>(
+    fn work<'a>(
         &'a self,
+        ReputationArgs { review_id }: ReputationArgs,
         job: &'a ClaimedJob,
         pool: &'a PgPool,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            let review_id: Uuid = job.payload["review_id"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| HandlerError::permanent("payload without a review_id"))?;
             let mut tx = pool.begin().await?;
             jobs::complete(&mut tx, job).await?;
             record_review(&mut tx, review_id)
@@ -476,7 +469,7 @@ pub struct Recomputed {
 /// means no job appends (and folds) an event half-way through the rebuild.
 pub async fn recompute(
     tx: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     reason: &str,
 ) -> Result<Recomputed, CommandError> {
     sqlx::query("LOCK TABLE reputation_events IN SHARE MODE")

@@ -31,7 +31,8 @@ use uuid::Uuid;
 use workstream_store::audit::NewAuditEvent;
 
 use crate::CommandError;
-use crate::projects::{Acting, record};
+use crate::audit::record;
+use crate::requester::Requester;
 
 /// A sprint with its member tasks.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, sqlx::FromRow)]
@@ -92,7 +93,7 @@ pub const MAX_TASKS_PER_REQUEST: usize = 1000;
 /// `sprint_task_not_found` (`details.task_ids`).
 pub async fn create(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     input: NewSprint,
 ) -> Result<Sprint, CommandError> {
@@ -152,7 +153,7 @@ pub async fn create(
 /// not members yet); tasks already in it are ignored.
 pub async fn add_tasks(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     sprint_id: Uuid,
     task_ids: &[Uuid],
@@ -196,7 +197,7 @@ pub async fn add_tasks(
 /// returns the ids added now.
 async fn insert_tasks(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     sprint_id: Uuid,
     task_ids: &[Uuid],
@@ -281,7 +282,7 @@ fn rate(part: i64, total: i64) -> Value {
 /// `report_generated_at` and records `evaluation_sprint_report_generated`.
 pub async fn generate_report(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
     sprint_id: Uuid,
 ) -> Result<Sprint, CommandError> {

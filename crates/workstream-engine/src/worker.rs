@@ -36,8 +36,9 @@
 //! handlers under way, then abandons the rest. An abandoned handler's transaction rolls
 //! back and its lease expires, so another worker runs the job again (the attempt counts).
 //!
-//! Job kinds plug in at one place, [`handlers`], which `workstream worker`, `serve` and
-//! `up` all use.
+//! The worker knows no job kind: handlers are given to [`Worker::new`], and the
+//! registry of every kind Workstream runs is `crate::registry::handlers`. Handlers
+//! take typed arguments ([`Work`], with the kinds in [`crate::jobs`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Display;
@@ -53,7 +54,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
-use workstream_store::jobs::{self, Backoff, ClaimedJob, Failed, JobError};
+use workstream_store::jobs::{self, Backoff, ClaimedJob, Failed, JobArgs, JobError};
 
 /// A boxed, sendable future: what [`JobHandler::run`] returns (a trait with an `async
 /// fn` could not be used as `dyn JobHandler`).
@@ -122,17 +123,45 @@ impl From<sqlx::Error> for HandlerError {
     }
 }
 
-/// The handlers of every job kind Workstream runs; each process that works jobs
-/// registers exactly these. New kinds are added here (with whatever they need passed
-/// in), and nowhere else.
-#[cfg(feature = "checkers")]
-pub fn handlers(pipeline: Arc<crate::pipeline::Pipeline>) -> Vec<Arc<dyn JobHandler>> {
-    vec![
-        Arc::new(crate::pipeline::EvaluateSubmission::new(pipeline)),
-        // Awards go out through the default adapters (the built-in local one).
-        Arc::new(crate::compensation::delivery::DeliverAward::default()),
-        Arc::new(crate::reputation::RecordReputation),
-    ]
+/// Carries out jobs of one kind, given their typed arguments (River's `Worker`): the
+/// kind is its arguments' [`JobArgs::KIND`], and a payload that does not decode into
+/// them fails the job permanently before the handler sees it. Registered wrapped in
+/// [`Typed`].
+pub trait Work: Send + Sync + 'static {
+    /// The arguments of the kind this handler runs.
+    type Args: JobArgs;
+
+    /// Runs one attempt of `job`, whose payload is `args`; the contract of
+    /// [`JobHandler::run`] applies (complete the job in the transaction of its results).
+    fn work<'a>(
+        &'a self,
+        args: Self::Args,
+        job: &'a ClaimedJob,
+        pool: &'a PgPool,
+    ) -> BoxFuture<'a, Result<(), HandlerError>>;
+}
+
+/// A [`Work`] handler as a [`JobHandler`] the worker can hold beside any other.
+pub struct Typed<W>(pub W);
+
+impl<W: Work> JobHandler for Typed<W> {
+    fn kind(&self) -> &'static str {
+        W::Args::KIND
+    }
+
+    fn run<'a>(
+        &'a self,
+        job: &'a ClaimedJob,
+        pool: &'a PgPool,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        match job.args::<W::Args>() {
+            Ok(args) => self.0.work(args, job, pool),
+            Err(error) => Box::pin(std::future::ready(Err(HandlerError::permanent(format!(
+                "a {} job's payload does not fit its arguments: {error}",
+                W::Args::KIND
+            ))))),
+        }
+    }
 }
 
 /// How a [`Worker`] runs.

@@ -4,12 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 use uuid::Uuid;
-use workstream_engine::worker::{BoxFuture, HandlerError, JobHandler, Worker, WorkerConfig};
-use workstream_store::jobs::{self, Backoff, ClaimedJob, NewJob};
+use workstream_engine::worker::{
+    BoxFuture, HandlerError, JobHandler, Typed, Work, Worker, WorkerConfig,
+};
+use workstream_store::jobs::{self, Backoff, ClaimedJob, JobArgs, NewJob};
 use workstream_store::testing::TestDatabase;
 
 /// Completes the job and records one result row for it, in one transaction.
@@ -26,6 +29,42 @@ struct Slow;
 
 /// Returns success without completing its job: the bug the worker must not hide.
 struct Forgets;
+
+/// The arguments of a typed job: which attempt to record it as.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stamp {
+    attempt: i32,
+}
+
+impl JobArgs for Stamp {
+    const KIND: &'static str = "test.stamp";
+}
+
+/// A typed handler: records the attempt its arguments name.
+struct Stamps;
+
+impl Work for Stamps {
+    type Args = Stamp;
+
+    fn work<'a>(
+        &'a self,
+        args: Stamp,
+        job: &'a ClaimedJob,
+        pool: &'a PgPool,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let mut tx = pool.begin().await?;
+            jobs::complete(&mut tx, job).await?;
+            sqlx::query("INSERT INTO results (job_id, attempt) VALUES ($1, $2)")
+                .bind(job.id)
+                .bind(args.attempt)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
 
 async fn record_result(job: &ClaimedJob, pool: &PgPool) -> Result<(), HandlerError> {
     let mut tx = pool.begin().await?;
@@ -131,6 +170,7 @@ fn handlers() -> Vec<Arc<dyn JobHandler>> {
         Arc::new(PanicsOnce),
         Arc::new(Slow),
         Arc::new(Forgets),
+        Arc::new(Typed(Stamps)),
     ]
 }
 
@@ -365,7 +405,8 @@ async fn a_worker_refuses_duplicate_kinds_and_impossible_settings() {
             "test.forgets",
             "test.panics",
             "test.record",
-            "test.slow"
+            "test.slow",
+            "test.stamp"
         ]
     );
 }
@@ -441,4 +482,45 @@ async fn prefetched_claims_run_in_turn_and_a_stopping_worker_gives_back_the_rest
         .await
         .unwrap();
     assert_eq!(usize::try_from(results).unwrap(), finished, "each ran once");
+}
+
+#[tokio::test]
+async fn a_typed_handler_gets_its_arguments_and_a_payload_that_does_not_fit_is_dead_lettered() {
+    let (_db, pool) = setup().await;
+    let worker = start(&pool, config("w", 2));
+    let mut tx = pool.begin().await.unwrap();
+    let fits = jobs::enqueue(&mut tx, NewJob::of(&Stamp { attempt: 42 }))
+        .await
+        .unwrap();
+    let misfit = jobs::enqueue(
+        &mut tx,
+        NewJob::new(Stamp::KIND, json!({ "attempt": "two" })),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    finished(&pool, &[fits, misfit]).await;
+    worker.stop().await;
+
+    let done = jobs::get(&pool, fits).await.unwrap().unwrap();
+    assert_eq!(
+        (done.kind.as_str(), done.state.as_str()),
+        ("test.stamp", "completed")
+    );
+    let recorded: Vec<i32> = sqlx::query_scalar("SELECT attempt FROM results WHERE job_id = $1")
+        .bind(fits)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(recorded, [42]);
+
+    // No retry can make the payload fit: dead-lettered at its first attempt.
+    let dead = jobs::get(&pool, misfit).await.unwrap().unwrap();
+    assert_eq!((dead.state.as_str(), dead.attempt), ("discarded", 1));
+    let error = dead.errors[0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("a test.stamp job's payload does not fit its arguments: "),
+        "{error}"
+    );
+    assert_eq!(results_per_job(&pool, &[misfit]).await, [0]);
 }

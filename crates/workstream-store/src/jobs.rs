@@ -98,6 +98,16 @@ pub const DEFAULT_MAX_ATTEMPTS: i32 = 25;
 /// The longest error text kept per attempt (the `jobs_last_error_length` constraint).
 const MAX_ERROR_CHARS: usize = 8000;
 
+/// The arguments of one kind of job, as River's `JobArgs`: the kind is a constant of
+/// the type and the payload its serde form, so a job is enqueued from a value
+/// ([`NewJob::of`]) and read back as one ([`ClaimedJob::args`]), never built or picked
+/// apart as loose JSON.
+pub trait JobArgs: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static {
+    /// The job kind, `^[a-z][a-z0-9_.]{0,99}$`: what a worker's handler is registered
+    /// under.
+    const KIND: &'static str;
+}
+
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
@@ -117,6 +127,13 @@ pub struct NewJob {
 }
 
 impl NewJob {
+    /// A job carrying `args`, of their kind, to run now with the default attempts.
+    pub fn of<A: JobArgs>(args: &A) -> Self {
+        // Arguments are plain records of ids and values: serializing them cannot fail.
+        let payload = serde_json::to_value(args).expect("job arguments serialize to JSON");
+        NewJob::new(A::KIND, payload)
+    }
+
     /// A job of `kind` with `payload`, to run now with the default attempts.
     pub fn new(kind: impl Into<String>, payload: Value) -> Self {
         NewJob {
@@ -152,6 +169,14 @@ pub struct ClaimedJob {
     /// returned success did complete its job.
     #[sqlx(skip)]
     pub completion: Completion,
+}
+
+impl ClaimedJob {
+    /// The job's arguments, read as `A` (the caller's kind). A payload that does not
+    /// fit is an error the handler should treat as permanent: no retry changes it.
+    pub fn args<A: JobArgs>(&self) -> Result<A, serde_json::Error> {
+        <A as serde::Deserialize>::deserialize(&self.payload)
+    }
 }
 
 /// Whether [`complete`] has completed a claimed job (shared by the claim's clones).

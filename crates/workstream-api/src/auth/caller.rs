@@ -66,8 +66,8 @@ pub struct Caller {
 impl Caller {
     /// Who acts, as engine commands take it: the actor and the request's correlation
     /// id for the audit trail.
-    pub fn requester(&self) -> workstream_engine::tasks::Requester {
-        workstream_engine::tasks::Requester {
+    pub fn requester(&self) -> workstream_engine::Requester {
+        workstream_engine::Requester {
             actor_id: self.actor_id,
             correlation_id: self.correlation_id.clone(),
         }

@@ -10,18 +10,15 @@
 //! reading it as unpaid (R5).
 //!
 //! Each award gets its status projection (`pending_delivery` / `pending`) and one
-//! `award_created` outbox row, and a [`DELIVER_JOB`] job carries that row to the
+//! `award_created` outbox row, and a [`DeliveryArgs`] job carries that row to the
 //! adapter after commit: no provider I/O under the decision's locks (R43).
 
-use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_store::jobs::{self, NewJob};
 
 use crate::CommandError;
-
-/// The job kind that delivers one outbox row to its bound adapter.
-pub const DELIVER_JOB: &str = "compensation.deliver";
+use crate::jobs::{DeliveryArgs, JobArgs};
 
 /// One created award.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema, sqlx::FromRow)]
@@ -122,9 +119,9 @@ pub async fn award(
         let job = jobs::enqueue(
             conn,
             NewJob {
-                idempotency_key: Some(format!("{DELIVER_JOB}:{outbox_id}")),
+                idempotency_key: Some(format!("{}:{outbox_id}", DeliveryArgs::KIND)),
                 correlation_id: correlation_id.map(str::to_owned),
-                ..NewJob::new(DELIVER_JOB, json!({ "outbox_id": outbox_id }))
+                ..NewJob::of(&DeliveryArgs { outbox_id })
             },
         )
         .await?;

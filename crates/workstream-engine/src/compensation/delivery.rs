@@ -36,9 +36,9 @@ use workstream_store::audit::{self, NewAuditEvent};
 use workstream_store::jobs::{self, ClaimedJob};
 
 use super::adapters::{AdapterRegistry, AwardDelivery};
-use super::awards::DELIVER_JOB;
 use super::projection;
-use crate::worker::{BoxFuture, HandlerError, JobHandler};
+use crate::jobs::{DeliveryArgs, JobArgs};
+use crate::worker::{BoxFuture, HandlerError, Work};
 
 /// The `compensation.deliver` job handler.
 #[derive(Debug, Clone, Default)]
@@ -53,17 +53,16 @@ impl DeliverAward {
     }
 }
 
-impl JobHandler for DeliverAward {
-    fn kind(&self) -> &'static str {
-        DELIVER_JOB
-    }
+impl Work for DeliverAward {
+    type Args = DeliveryArgs;
 
-    fn run<'a>(
+    fn work<'a>(
         &'a self,
+        args: DeliveryArgs,
         job: &'a ClaimedJob,
         pool: &'a PgPool,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
-        Box::pin(deliver(&self.adapters, job, pool))
+        Box::pin(deliver(&self.adapters, args.outbox_id, job, pool))
     }
 }
 
@@ -105,14 +104,10 @@ async fn failed(pool: &PgPool, outbox_id: Uuid, error: String) -> HandlerError {
 
 async fn deliver(
     adapters: &AdapterRegistry,
+    outbox_id: Uuid,
     job: &ClaimedJob,
     pool: &PgPool,
 ) -> Result<(), HandlerError> {
-    let outbox_id: Uuid = job.payload["outbox_id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| HandlerError::permanent("payload without an outbox_id"))?;
-
     // 1. Read.
     let row: Option<OutboxRow> = sqlx::query_as(
         "SELECT o.state, o.compensation_award_id, o.project_id, o.event_type, o.payload, \
@@ -262,10 +257,13 @@ pub async fn resume_binding(
             conn,
             jobs::NewJob {
                 idempotency_key: Some(format!(
-                    "{DELIVER_JOB}:{outbox_id}:binding-v{lifecycle_version}"
+                    "{}:{outbox_id}:binding-v{lifecycle_version}",
+                    DeliveryArgs::KIND
                 )),
                 correlation_id: correlation_id.map(str::to_owned),
-                ..jobs::NewJob::new(DELIVER_JOB, json!({ "outbox_id": outbox_id }))
+                ..jobs::NewJob::of(&DeliveryArgs {
+                    outbox_id: *outbox_id,
+                })
             },
         )
         .await?;

@@ -40,7 +40,8 @@ use workstream_domain::{Digest, to_canonical_bytes};
 use workstream_store::audit::NewAuditEvent;
 
 use super::projection::{self, ProjectionState};
-use crate::projects::{Acting, record as audit};
+use crate::audit::record as audit;
+use crate::requester::Requester;
 use crate::{CommandError, ErrorKind};
 
 /// What an adapter reported.
@@ -294,7 +295,7 @@ pub fn request_hash(report: &FulfillmentReport) -> String {
 /// Records `report` from the service actor `adapter` (see the module docs).
 pub async fn record(
     conn: &mut PgConnection,
-    adapter: &Acting,
+    adapter: &Requester,
     report: &FulfillmentReport,
 ) -> Result<RecordedReport, CommandError> {
     // 1. Shape.

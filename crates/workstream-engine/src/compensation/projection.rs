@@ -27,7 +27,8 @@ use uuid::Uuid;
 use workstream_store::audit::NewAuditEvent;
 
 use crate::CommandError;
-use crate::projects::{Acting, record};
+use crate::audit::record;
+use crate::requester::Requester;
 
 /// One award's projection: stored, or as the facts say it should be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
@@ -245,7 +246,7 @@ pub(crate) fn differences(a: Option<&ProjectionState>, b: &ProjectionState) -> V
 /// (`compensation_projections_rebuilt`). Facts are only read (R44).
 pub async fn rebuild(
     conn: &mut PgConnection,
-    acting: &Acting,
+    acting: &Requester,
     project_id: Uuid,
 ) -> Result<RebuildReport, CommandError> {
     // The project's awards in id order: the same order every writer of one award

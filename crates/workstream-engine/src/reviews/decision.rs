@@ -32,14 +32,14 @@ use workstream_store::jobs::{self, NewJob};
 use workstream_store::tasks::{self, TaskRow};
 
 use super::packet::{PriorFinding, prior_findings};
-use super::{guide_policies, queue, revision};
+use super::policies::guide_policies;
+use super::{lease, queue, revision};
 use crate::CommandError;
 use crate::compensation::awards::{self, CreatedAward};
+use crate::jobs::{JobArgs, ReputationArgs};
+use crate::requester::Requester;
 use crate::tasks::access::Access;
-use crate::tasks::{Requester, TaskEvent, audit_transition};
-
-/// The job kind that turns a review into reputation events after commit.
-pub const REPUTATION_JOB: &str = "reputation.record";
+use crate::tasks::{TaskEvent, audit_transition};
 
 /// Most findings one review may raise, and most evidence references one decision cites.
 pub const MAX_FINDINGS: usize = 100;
@@ -406,7 +406,7 @@ pub async fn decide_review(
 ) -> Result<Decided, CommandError> {
     let decision = validate(input)?;
     queue::sweep(conn).await?;
-    let held = queue::lease(conn, lease_id)
+    let held = lease::lease(conn, lease_id)
         .await?
         .ok_or_else(CommandError::not_found)?;
 
@@ -783,9 +783,9 @@ pub async fn decide_review(
     jobs::enqueue(
         conn,
         NewJob {
-            idempotency_key: Some(format!("{REPUTATION_JOB}:{review_id}")),
+            idempotency_key: Some(format!("{}:{review_id}", ReputationArgs::KIND)),
             correlation_id: requester.correlation_id.clone(),
-            ..NewJob::new(REPUTATION_JOB, json!({ "review_id": review_id }))
+            ..NewJob::of(&ReputationArgs { review_id })
         },
     )
     .await?;

@@ -19,6 +19,7 @@
 //!
 //! * [`queue`]: what a reviewer is offered, claiming it, and how a lease ends
 //!   (release, decline, expiry, invalidation, Operator force-release).
+//! * [`lease`]: a reviewer's lease, read by id or holder after its own sweep.
 //! * [`packet`]: what the lease holder reads: the packet's files, the checker run with
 //!   its findings by path and line, the locked guide and policies, prior findings with
 //!   the responses, and which checker findings are new, fixed or persisting.
@@ -26,46 +27,14 @@
 //! * [`revision`]: revision context preparations (R33), their repair, the revision
 //!   obligation's close (T15), and the contributor's revision view.
 //! * [`findings`]: stable fingerprints of checker findings across versions.
+//! * `policies`: the review and revision policies a guide's bundle locks.
 
 pub mod decision;
 pub mod findings;
+pub mod lease;
 pub mod packet;
+mod policies;
 pub mod queue;
 pub mod revision;
 
-use sqlx::PgConnection;
-use uuid::Uuid;
-use workstream_domain::policy::{ReviewPolicy, RevisionPolicy};
-
-use crate::CommandError;
-
-/// The review and revision policies of a guide's bundle.
-#[derive(Debug, Clone)]
-pub struct GuidePolicies {
-    /// How review runs (lease length, preference window, allowed decisions, evidence).
-    pub review: ReviewPolicy,
-    /// How revision rounds run (limit, deadline).
-    pub revision: RevisionPolicy,
-}
-
-/// Reads the review and revision policies of `guide_id`'s bundle. A bundle without
-/// complete policies is locked context the task cannot use (R48:
-/// `task_locked_context_invalid`), never a default.
-pub async fn guide_policies(
-    conn: &mut PgConnection,
-    guide_id: Uuid,
-) -> Result<GuidePolicies, CommandError> {
-    let bundle = workstream_store::tasks::guide_bundle(conn, guide_id)
-        .await?
-        .unwrap_or_default();
-    let invalid = || {
-        CommandError::invalid(
-            "task_locked_context_invalid",
-            "the locked guide has no complete review and revision policy",
-        )
-    };
-    let review = serde_json::from_value(bundle["review_policy"].clone()).map_err(|_| invalid())?;
-    let revision =
-        serde_json::from_value(bundle["revision_policy"].clone()).map_err(|_| invalid())?;
-    Ok(GuidePolicies { review, revision })
-}
+pub use policies::{GuidePolicies, guide_policies};

@@ -20,9 +20,9 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::findings::{self, CheckerFinding};
-use super::queue::{self, Lease};
+use super::lease::{Lease, held_lease};
 use crate::CommandError;
-use crate::tasks::Requester;
+use crate::requester::Requester;
 
 /// A review finding raised by an earlier review of the task, as it stands now.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema, sqlx::FromRow)]
@@ -271,20 +271,6 @@ pub async fn prior_findings(
     .bind(task_id)
     .fetch_all(&mut *conn)
     .await?)
-}
-
-/// The lease `lease_id` if the caller holds it and it is active; otherwise the
-/// concealed 404 (R27).
-pub async fn held_lease(
-    conn: &mut PgConnection,
-    requester: &Requester,
-    lease_id: Uuid,
-) -> Result<Lease, CommandError> {
-    queue::sweep_lease(conn, lease_id).await?;
-    match queue::lease(conn, lease_id).await? {
-        Some(l) if l.reviewer_id == requester.actor_id && l.disposition == "active" => Ok(l),
-        _ => Err(CommandError::not_found()),
-    }
 }
 
 /// The packet's files (path, bytes, sha256), as the manifest lists them.

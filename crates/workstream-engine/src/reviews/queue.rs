@@ -16,7 +16,8 @@
 //! reviewer, or an Operator's force-release), `declined` (the preference, if it was the
 //! caller's, lapses at once), `expired` or `invalidated` (the reviewer lost the grant).
 //! [`sweep`] applies expiry, lapsed preferences and invalidation; every queue read and
-//! command runs it first, so database time is the only clock.
+//! command runs it first, so database time is the only clock. A lease itself, and what
+//! reading one needs, is [`super::lease`].
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -28,39 +29,11 @@ use workstream_domain::Digest;
 use workstream_domain::lifecycle::Actor;
 use workstream_store::audit::{self, NewAuditEvent};
 
-use super::guide_policies;
+use super::lease::{Lease, active_lease, lease, reviewer_holds};
+use super::policies::guide_policies;
 use crate::CommandError;
-use crate::tasks::Requester;
+use crate::requester::Requester;
 use crate::tasks::access::Access;
-
-/// A review lease as its holder sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema, sqlx::FromRow)]
-pub struct Lease {
-    /// The lease id.
-    pub id: Uuid,
-    /// The queue entry it holds.
-    pub queue_entry_id: Uuid,
-    /// The project.
-    pub project_id: Uuid,
-    /// The task under review.
-    pub task_id: Uuid,
-    /// The exact submission under review.
-    pub submission_id: Uuid,
-    /// Its version.
-    pub submission_version: i32,
-    /// The reviewer.
-    pub reviewer_id: Uuid,
-    /// `active`, `consumed`, `released`, `declined`, `expired` or `invalidated`.
-    pub disposition: String,
-    /// When it was issued.
-    pub issued_at: DateTime<Utc>,
-    /// When it expires (database time).
-    pub expires_at: DateTime<Utc>,
-}
-
-const LEASE_SELECT: &str = "SELECT l.id, l.queue_entry_id, e.project_id, e.task_id, l.submission_id, \
-     e.submission_version, l.reviewer_id, l.disposition, l.issued_at, l.expires_at \
-     FROM review_leases l JOIN review_queue_entries e ON e.id = l.queue_entry_id";
 
 /// One queue entry offered to a reviewer.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema, sqlx::FromRow)]
@@ -123,65 +96,6 @@ pub async fn sweep(conn: &mut PgConnection) -> Result<(), CommandError> {
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// [`sweep`] for one lease only: ends lease `lease_id` if it expired or its holder lost
-/// the reviewer's authority. What a read of the lease needs, at the cost of two lookups
-/// by key instead of a pass over every active lease and preferred entry (the review
-/// packet is read far more often than leases are claimed or decided).
-pub async fn sweep_lease(conn: &mut PgConnection, lease_id: Uuid) -> Result<(), CommandError> {
-    sqlx::query(
-        "UPDATE review_leases SET disposition = 'expired', ended_at = now(), \
-         end_reason = 'lease expired' \
-         WHERE id = $1 AND disposition = 'active' AND expires_at <= now()",
-    )
-    .bind(lease_id)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(&format!(
-        "UPDATE review_leases l SET disposition = 'invalidated', ended_at = now(), \
-         end_reason = 'reviewer authority lost' FROM review_queue_entries e \
-         WHERE l.id = $1 AND l.disposition = 'active' AND e.id = l.queue_entry_id \
-           AND NOT ({})",
-        reviewer_holds("l.reviewer_id", "e.project_id")
-    ))
-    .bind(lease_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// SQL: `actor` is an active, linked human holding an active reviewer grant on `project`.
-fn reviewer_holds(actor: &str, project: &str) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM project_role_grants g \
-           JOIN actor_profiles p ON p.id = g.actor_id AND p.kind = 'human' AND p.status = 'active' \
-           WHERE g.actor_id = {actor} AND g.project_id = {project} AND g.role = 'reviewer' \
-             AND g.status = 'active' \
-             AND EXISTS (SELECT 1 FROM actor_identity_links k \
-                         WHERE k.actor_profile_id = p.id AND k.status = 'active'))"
-    )
-}
-
-/// The caller's active lease, if any.
-pub async fn active_lease(
-    conn: &mut PgConnection,
-    reviewer_id: Uuid,
-) -> Result<Option<Lease>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "{LEASE_SELECT} WHERE l.reviewer_id = $1 AND l.disposition = 'active'"
-    ))
-    .bind(reviewer_id)
-    .fetch_optional(&mut *conn)
-    .await?)
-}
-
-/// A lease by id, whoever holds it.
-pub async fn lease(conn: &mut PgConnection, lease_id: Uuid) -> Result<Option<Lease>, CommandError> {
-    Ok(sqlx::query_as(&format!("{LEASE_SELECT} WHERE l.id = $1"))
-        .bind(lease_id)
-        .fetch_optional(&mut *conn)
-        .await?)
 }
 
 /// The entries `reviewer` may be offered, best first; `only` narrows to one entry.

@@ -34,11 +34,12 @@ use workstream_domain::lifecycle::{
 };
 use workstream_store::tasks::{self, GuideLock};
 
-use super::guide_policies;
 use super::packet::{PriorFinding, prior_findings};
+use super::policies::guide_policies;
 use crate::CommandError;
+use crate::requester::Requester;
 use crate::tasks::access::Access;
-use crate::tasks::{Requester, TaskEvent, transition};
+use crate::tasks::{TaskEvent, transition};
 
 /// A stored preparation, as the contributor and the PM see it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, sqlx::FromRow)]

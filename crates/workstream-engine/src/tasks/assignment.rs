@@ -17,9 +17,10 @@ use workstream_domain::lifecycle::{
 use workstream_store::tasks::{self, AssignmentRow, TaskRow};
 
 use super::access::Access;
-use super::screening::bounded;
-use super::{Requester, TaskEvent, transition};
+use super::reason::{bounded, optional_reason};
+use super::transition::{TaskEvent, transition};
 use crate::CommandError;
+use crate::requester::Requester;
 
 /// How many active assignments one contributor may hold at once (pilot default, T4).
 pub const ACTIVE_TASK_CAP: u32 = 2;
@@ -198,18 +199,6 @@ pub(super) async fn claim_facts(
         submitter_rule_explicit: submitter_rule,
         ..GuardFacts::default()
     })
-}
-
-/// An optional free-text reason: blank is none; one given is checked as every reason
-/// is (length, no control characters) and kept trimmed.
-pub(super) fn optional_reason(reason: Option<&str>) -> Result<Option<String>, CommandError> {
-    match reason.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(reason) => {
-            check_reason(reason)?;
-            Ok(Some(reason.to_owned()))
-        }
-    }
 }
 
 /// The task, its active assignment and the caller's authority, locked in order.

@@ -12,9 +12,9 @@ use workstream_domain::lifecycle::Actor;
 use workstream_store::audit::{self, NewAuditEvent};
 use workstream_store::tasks::{self, NewTask, TaskRow};
 
-use super::Requester;
 use super::access::Access;
 use crate::CommandError;
+use crate::requester::Requester;
 
 /// The fields a PM may set on a new task. The client never sets status, locks, the
 /// creator or source digests.

@@ -13,8 +13,10 @@ use workstream_domain::lifecycle::{GuardFacts, TaskCommand, decide};
 use workstream_store::tasks::{self, TaskRow};
 
 use super::access::Access;
-use super::{Requester, TaskEvent, audit_transition, transition};
+use super::reason::{bounded, optional_reason};
+use super::transition::{TaskEvent, audit_transition, transition};
 use crate::CommandError;
+use crate::requester::Requester;
 
 /// The task, locked, with the caller's authority over its project (read last, locked).
 /// A caller with no relation to the project gets the concealed 404.
@@ -75,7 +77,7 @@ pub async fn screen(
     task_id: Uuid,
     reason: Option<&str>,
 ) -> Result<TaskRow, CommandError> {
-    let reason = super::assignment::optional_reason(reason)?;
+    let reason = optional_reason(reason)?;
     let (task, access) = lock_for(conn, requester, task_id).await?;
     let (facts, guide) = screen_facts(conn, &task).await?;
     let decision = decide(
@@ -262,10 +264,4 @@ pub async fn cancel(
     )
     .await?;
     Ok(updated)
-}
-
-/// An assignment's `status_reason` holds at most 500 characters; the full reason stays
-/// in the audit event.
-pub(super) fn bounded(reason: &str) -> String {
-    reason.trim().chars().take(500).collect()
 }

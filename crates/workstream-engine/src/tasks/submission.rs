@@ -27,11 +27,10 @@ use workstream_store::tasks::{self, TaskRow};
 
 use super::access::Access;
 use super::assignment::{lock_with_assignment, locks_complete, may_see};
-use super::{Requester, TaskEvent, transition};
+use super::transition::{TaskEvent, transition};
 use crate::CommandError;
-
-/// The job kind that evaluates a queued checker run.
-pub const EVALUATE_JOB: &str = "checker.evaluate";
+use crate::jobs::EvaluationArgs;
+use crate::requester::Requester;
 
 /// The identity of an inspected, pre-checked packet.
 #[derive(Debug, Clone)]
@@ -553,7 +552,9 @@ pub(crate) async fn queue_run(
     .bind(request_digest.to_string())
     .execute(&mut *conn)
     .await?;
-    let mut job = NewJob::new(EVALUATE_JOB, json!({ "checker_run_id": run_id }));
+    let mut job = NewJob::of(&EvaluationArgs {
+        checker_run_id: run_id,
+    });
     job.idempotency_key = Some(format!("checker-run:{run_id}"));
     jobs::enqueue(conn, job).await?;
     Ok(run_id)
