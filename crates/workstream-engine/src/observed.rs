@@ -13,7 +13,8 @@
 //! | `workstream_job_attempts_total` | `kind`, `outcome` | job attempts by how they ended (`completed`, `retrying`, `discarded`, `lease_lost`, `cancelled`) |
 //! | `workstream_jobs_dead_lettered_total` | `kind` | jobs given up for good (a permanent error, or the last attempt failed) |
 
-/// One checker of a finished evaluation.
+/// One checker of a finished evaluation (evaluations run with the `checkers` feature).
+#[cfg(feature = "checkers")]
 #[derive(Debug, Clone)]
 pub(crate) struct CheckerObservation {
     /// The component's digest.
@@ -27,6 +28,7 @@ pub(crate) struct CheckerObservation {
 }
 
 /// A committed evaluation: its route and each checker's run.
+#[cfg(feature = "checkers")]
 pub(crate) fn evaluation(route: &'static str, checkers: &[CheckerObservation]) {
     metrics::counter!("workstream_evaluations_total", "route" => route).increment(1);
     for c in checkers {

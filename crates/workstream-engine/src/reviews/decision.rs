@@ -27,13 +27,17 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::decide;
-use workstream_domain::lifecycle::{Actor, GuardFacts, ReviewDecision, TaskCommand, TaskState};
+use workstream_domain::lifecycle::{
+    Actor, Decision, GuardFacts, ReviewDecision, TaskCommand, TaskState,
+};
 use workstream_store::jobs::{self, NewJob};
-use workstream_store::tasks::{self, TaskRow};
+use workstream_store::tasks::{self, AssignmentRow, TaskRow};
 
+use super::lease::{self, Lease};
 use super::packet::{PriorFinding, prior_findings};
 use super::policies::guide_policies;
-use super::{lease, queue, revision};
+use super::queue;
+use super::revision::{self, Preparation};
 use crate::CommandError;
 use crate::compensation::awards::{self, CreatedAward};
 use crate::jobs::{JobArgs, ReputationArgs};
@@ -397,7 +401,39 @@ struct LockedLease {
     reviewer_contribution_policy_version_id: Uuid,
 }
 
-/// Records the decision of the holder of `lease_id` (see the module docs).
+/// What step 1 locked, in the fixed order, and the caller's reviewer grant.
+struct Locked {
+    /// The lease as read before locking (its entry and task).
+    held: Lease,
+    task: TaskRow,
+    assignment: Option<AssignmentRow>,
+    submission: LeasedSubmission,
+    lease: LockedLease,
+    entry_state: String,
+    admitting_run: Uuid,
+    /// The latest earlier review of the task.
+    predecessor: Option<Uuid>,
+    access: Access,
+    grant: Uuid,
+}
+
+/// What step 2 recorded.
+struct Recorded {
+    decision: ReviewDecision,
+    review_id: Uuid,
+    finding_ids: Vec<Uuid>,
+}
+
+/// What step 6 did to the task.
+struct Outcome {
+    /// The task as the next attempt sees it.
+    task: TaskRow,
+    final_acceptance_id: Option<Uuid>,
+    preparation: Option<Preparation>,
+}
+
+/// Records the decision of the holder of `lease_id`, in the steps of the module docs
+/// (step 5, the reviewer's contribution, is the one call made here).
 pub async fn decide_review(
     conn: &mut PgConnection,
     requester: &Requester,
@@ -405,12 +441,72 @@ pub async fn decide_review(
     input: &DecisionInput,
 ) -> Result<Decided, CommandError> {
     let decision = validate(input)?;
+    let locked = lock(conn, requester, lease_id).await?;
+    let transition = judge(conn, requester, &locked, decision, input).await?;
+    let recorded = record_review(conn, requester, &locked, decision, input).await?;
+    end_lease(conn, requester, &locked).await?;
+    let mut contributions = vec![
+        contribute(
+            conn,
+            &locked.task,
+            &locked.submission,
+            Contributor::Reviewer {
+                reviewer_id: requester.actor_id,
+                review_id: recorded.review_id,
+                lease_id,
+                version: locked.lease.reviewer_contribution_policy_version_id,
+            },
+            requester.correlation_id.as_deref(),
+        )
+        .await?,
+    ];
+    let outcome = apply(
+        conn,
+        requester,
+        &locked,
+        &transition,
+        recorded.review_id,
+        &mut contributions,
+    )
+    .await?;
+    announce(
+        conn,
+        requester,
+        &locked,
+        &transition,
+        input,
+        &recorded,
+        &contributions,
+        &outcome,
+    )
+    .await?;
+
+    let review = review_view(conn, recorded.review_id).await?;
+    Ok(Decided {
+        review,
+        task: DecidedTask {
+            id: outcome.task.id,
+            status: outcome.task.status,
+            locked_guide_id: outcome.task.locked_guide_id,
+            locked_guide_version: outcome.task.locked_guide_version,
+        },
+        contributions,
+        final_acceptance_id: outcome.final_acceptance_id,
+        preparation: outcome.preparation,
+    })
+}
+
+/// Step 1: locks task -> assignment -> submission -> lease -> queue entry -> the latest
+/// earlier review, then re-reads the caller's authority under those locks (R47).
+async fn lock(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    lease_id: Uuid,
+) -> Result<Locked, CommandError> {
     queue::sweep(conn).await?;
     let held = lease::lease(conn, lease_id)
         .await?
         .ok_or_else(CommandError::not_found)?;
-
-    // 1. Locks, in the fixed order.
     let task = tasks::lock(conn, held.task_id)
         .await?
         .ok_or_else(CommandError::not_found)?;
@@ -444,8 +540,36 @@ pub async fn decide_review(
     let access = Access::read(conn, requester.actor_id, task.project_id, true).await?;
     // Someone with no reviewer grant learns nothing about the lease (AS26, AS49).
     let grant = access.require(Actor::Reviewer)?;
+    Ok(Locked {
+        held,
+        task,
+        assignment,
+        submission,
+        lease,
+        entry_state,
+        admitting_run,
+        predecessor,
+        access,
+        grant,
+    })
+}
 
-    // 2. Facts, read under the locks.
+/// Step 1, continued: reads the facts under the locks and asks the domain: the locked
+/// review policy allows the decision, every evidence reference cites a file of the
+/// packet, every resolution names an open prior finding, and the guards of T11-T13.
+async fn judge(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    locked: &Locked,
+    decision: ReviewDecision,
+    input: &DecisionInput,
+) -> Result<Decision, CommandError> {
+    let Locked {
+        task,
+        submission,
+        lease,
+        ..
+    } = locked;
     let policies = guide_policies(conn, submission.locked_guide_id).await?;
     if !policies
         .review
@@ -475,13 +599,90 @@ pub async fn decide_review(
                  AND r.blocks_review AND r.status IN ('failed', 'errored')) \
          FROM checker_runs c WHERE c.id = $1",
     )
-    .bind(admitting_run)
+    .bind(locked.admitting_run)
     .bind(submission.id)
     .fetch_one(&mut *conn)
     .await?;
+    check_evidence_paths(conn, submission.id, input).await?;
+
+    let prior = prior_findings(conn, task.id).await?;
+    check_resolution_targets(&prior, &input.resolutions)?;
+    let open_blockers: Vec<&PriorFinding> = prior
+        .iter()
+        .filter(|f| f.kind == "blocking" && f.status == "open")
+        .collect();
+    let resolution_of = |id: Uuid| -> Option<&NewResolution> {
+        input.resolutions.iter().find(|r| r.finding_id == id)
+    };
+    let blocking = input.findings.iter().filter(|f| f.kind == "blocking");
+    let evidence_required = match policies.review.finding_evidence_requirement.as_str() {
+        "required_for_all" => input.findings.iter().collect::<Vec<_>>(),
+        "required_for_blocking" => blocking.clone().collect(),
+        _ => Vec::new(),
+    };
+    let facts = GuardFacts {
+        lease_active: lease.disposition == "active"
+            && lease.live
+            && locked.entry_state == "pending",
+        lease_held_by_actor: lease.reviewer_id == requester.actor_id
+            && lease.submission_id == submission.id,
+        actor_is_submitter_of_chain: own_chain,
+        admitting_run_current: run_current,
+        acceptance_evidence_cited: !input.acceptance_evidence_refs.is_empty(),
+        // No dispute or copying hold exists in this system yet; nothing can set one.
+        acceptance_hold: false,
+        open_blocking_checker_failures: count(blocking_failures),
+        prior_findings_without_resolution: count_of(
+            open_blockers
+                .iter()
+                .filter(|f| resolution_of(f.id).is_none()),
+        ),
+        prior_blocking_findings_left_open: count_of(
+            open_blockers
+                .iter()
+                .filter(|f| resolution_of(f.id).is_some_and(|r| r.result == "unresolved")),
+        ),
+        new_blocking_findings: count_of(blocking.clone()),
+        incomplete_blocking_findings: count_of(blocking.clone().filter(|f| {
+            blank(&f.rationale) || blank(&f.required_fix) || f.issue.trim().is_empty()
+        })),
+        findings_missing_evidence: count_of(
+            evidence_required
+                .iter()
+                .filter(|f| f.evidence_ref.is_none()),
+        ),
+        ..GuardFacts::default()
+    };
+    Ok(decide(
+        task.status,
+        &TaskCommand::ReviewDecision {
+            decision,
+            reject_reason: reject_reason(input),
+        },
+        &locked.access.actor_context(),
+        &facts,
+    )?)
+}
+
+/// The rejection's reason as stored: trimmed.
+fn reject_reason(input: &DecisionInput) -> Option<String> {
+    input
+        .reject_reason
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_owned)
+}
+
+/// Refuses an evidence reference (of the acceptance, a finding or a resolution) that
+/// does not cite a file of the packet under review (422 `evidence_ref_unknown_path`).
+async fn check_evidence_paths(
+    conn: &mut PgConnection,
+    submission_id: Uuid,
+    input: &DecisionInput,
+) -> Result<(), CommandError> {
     let packet_paths: Vec<String> =
         sqlx::query_scalar("SELECT path FROM packet_files WHERE submission_id = $1")
-            .bind(submission.id)
+            .bind(submission_id)
             .fetch_all(&mut *conn)
             .await?;
     let cites_packet = |e: &Value| {
@@ -513,69 +714,20 @@ pub async fn decide_review(
             .with_details(json!({ "path": e["path"] })));
         }
     }
+    Ok(())
+}
 
-    let prior = prior_findings(conn, task.id).await?;
-    check_resolution_targets(&prior, &input.resolutions)?;
-    let open_blockers: Vec<&PriorFinding> = prior
-        .iter()
-        .filter(|f| f.kind == "blocking" && f.status == "open")
-        .collect();
-    let resolution_of = |id: Uuid| -> Option<&NewResolution> {
-        input.resolutions.iter().find(|r| r.finding_id == id)
-    };
-    let blocking = input.findings.iter().filter(|f| f.kind == "blocking");
-    let evidence_required = match policies.review.finding_evidence_requirement.as_str() {
-        "required_for_all" => input.findings.iter().collect::<Vec<_>>(),
-        "required_for_blocking" => blocking.clone().collect(),
-        _ => Vec::new(),
-    };
-    let facts = GuardFacts {
-        lease_active: lease.disposition == "active" && lease.live && entry_state == "pending",
-        lease_held_by_actor: lease.reviewer_id == requester.actor_id
-            && lease.submission_id == submission.id,
-        actor_is_submitter_of_chain: own_chain,
-        admitting_run_current: run_current,
-        acceptance_evidence_cited: !input.acceptance_evidence_refs.is_empty(),
-        // No dispute or copying hold exists in this system yet; nothing can set one.
-        acceptance_hold: false,
-        open_blocking_checker_failures: count(blocking_failures),
-        prior_findings_without_resolution: count_of(
-            open_blockers
-                .iter()
-                .filter(|f| resolution_of(f.id).is_none()),
-        ),
-        prior_blocking_findings_left_open: count_of(
-            open_blockers
-                .iter()
-                .filter(|f| resolution_of(f.id).is_some_and(|r| r.result == "unresolved")),
-        ),
-        new_blocking_findings: count_of(blocking.clone()),
-        incomplete_blocking_findings: count_of(blocking.clone().filter(|f| {
-            blank(&f.rationale) || blank(&f.required_fix) || f.issue.trim().is_empty()
-        })),
-        findings_missing_evidence: count_of(
-            evidence_required
-                .iter()
-                .filter(|f| f.evidence_ref.is_none()),
-        ),
-        ..GuardFacts::default()
-    };
-    let reject_reason = input
-        .reject_reason
-        .as_deref()
-        .map(str::trim)
-        .map(str::to_owned);
-    let transition = decide(
-        task.status,
-        &TaskCommand::ReviewDecision {
-            decision,
-            reject_reason: reject_reason.clone(),
-        },
-        &access.actor_context(),
-        &facts,
-    )?;
-
-    // 2. The Review, its findings, its resolutions.
+/// Step 2: appends the Review, its findings and its resolutions of prior findings.
+async fn record_review(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    locked: &Locked,
+    decision: ReviewDecision,
+    input: &DecisionInput,
+) -> Result<Recorded, CommandError> {
+    let Locked {
+        task, submission, ..
+    } = locked;
     let review_id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO reviews (id, task_id, submission_id, review_lease_id, predecessor_review_id, \
@@ -586,12 +738,12 @@ pub async fn decide_review(
     .bind(review_id)
     .bind(task.id)
     .bind(submission.id)
-    .bind(lease_id)
-    .bind(predecessor)
+    .bind(locked.held.id)
+    .bind(locked.predecessor)
     .bind(requester.actor_id)
     .bind(decision.as_str())
     .bind(input.summary.trim())
-    .bind(&reject_reason)
+    .bind(reject_reason(input))
     .bind(&input.confidence)
     .bind(json!(input.acceptance_evidence_refs))
     .bind(&submission.locked_guide_version)
@@ -633,13 +785,24 @@ pub async fn decide_review(
         .execute(&mut *conn)
         .await?;
     }
+    Ok(Recorded {
+        decision,
+        review_id,
+        finding_ids,
+    })
+}
 
-    // 3-4. The lease is consumed, the entry closed.
+/// Steps 3 and 4: the lease is consumed, the queue entry closed (`review_recorded`).
+async fn end_lease(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    locked: &Locked,
+) -> Result<(), CommandError> {
     sqlx::query(
         "UPDATE review_leases SET disposition = 'consumed', ended_at = now(), ended_by = $2, \
          end_reason = 'decision recorded' WHERE id = $1",
     )
-    .bind(lease_id)
+    .bind(locked.held.id)
     .bind(requester.actor_id)
     .execute(&mut *conn)
     .await?;
@@ -647,33 +810,33 @@ pub async fn decide_review(
         "UPDATE review_queue_entries SET state = 'closed', closed_at = now(), \
          closed_reason = 'review_recorded' WHERE id = $1",
     )
-    .bind(held.queue_entry_id)
+    .bind(locked.held.queue_entry_id)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
 
-    // 5. The reviewer's contribution, under the lease-frozen version.
-    let correlation = requester.correlation_id.as_deref();
-    let mut contributions = vec![
-        contribute(
-            conn,
-            &task,
-            &submission,
-            Contributor::Reviewer {
-                reviewer_id: requester.actor_id,
-                review_id,
-                lease_id,
-                version: lease.reviewer_contribution_policy_version_id,
-            },
-            correlation,
-        )
-        .await?,
-    ];
-
-    // 6. The branch.
-    let mut final_acceptance_id = None;
-    let mut preparation = None;
-    let updated = match decision {
-        ReviewDecision::Accept => {
+/// Step 6, the branch of the decision: accept records the FinalAcceptance, completes the
+/// assignment and adds the submitter's contribution; needs_revision prepares the next
+/// attempt's context; reject blocks the assignment. The task moves as `transition` says.
+async fn apply(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    locked: &Locked,
+    transition: &Decision,
+    review_id: Uuid,
+    contributions: &mut Vec<RecordedContribution>,
+) -> Result<Outcome, CommandError> {
+    let Locked {
+        task, submission, ..
+    } = locked;
+    let decided = |task| Outcome {
+        task,
+        final_acceptance_id: None,
+        preparation: None,
+    };
+    match transition.to {
+        TaskState::Accepted => {
             let acceptance = Uuid::now_v7();
             sqlx::query(
                 "INSERT INTO final_acceptances (id, project_id, task_id, submission_id, source_review_id, \
@@ -690,8 +853,7 @@ pub async fn decide_review(
             .bind(&submission.locked_review_policy_hash)
             .execute(&mut *conn)
             .await?;
-            final_acceptance_id = Some(acceptance);
-            let updated = tasks::set_status(conn, task.id, &transition, task.assigned_to).await?;
+            let updated = tasks::set_status(conn, task.id, transition, task.assigned_to).await?;
             let version: Uuid = sqlx::query_scalar(
                 "UPDATE task_assignments SET status = 'completed', accepted_at = now() \
                  WHERE id = $1 RETURNING submitter_contribution_policy_version_id",
@@ -702,22 +864,26 @@ pub async fn decide_review(
             contributions.push(
                 contribute(
                     conn,
-                    &task,
-                    &submission,
+                    task,
+                    submission,
                     Contributor::Submitter {
                         final_acceptance_id: acceptance,
                         assignment_id: submission.task_assignment_id,
                         version,
                     },
-                    correlation,
+                    requester.correlation_id.as_deref(),
                 )
                 .await?,
             );
-            updated
+            Ok(Outcome {
+                final_acceptance_id: Some(acceptance),
+                ..decided(updated)
+            })
         }
-        ReviewDecision::NeedsRevision => {
-            let updated = tasks::set_status(conn, task.id, &transition, task.assigned_to).await?;
-            let target = assignment
+        TaskState::NeedsRevision => {
+            let updated = tasks::set_status(conn, task.id, transition, task.assigned_to).await?;
+            let target = locked
+                .assignment
                 .as_ref()
                 .map_or(submission.task_assignment_id, |a| a.id);
             let prepared = revision::prepare(
@@ -735,11 +901,14 @@ pub async fn decide_review(
                 },
             )
             .await?;
-            preparation = Some(prepared);
             // A rebase rewrote the task's locks; answer with what the next attempt uses.
-            tasks::find(conn, task.id).await?.unwrap_or(updated)
+            let task = tasks::find(conn, task.id).await?.unwrap_or(updated);
+            Ok(Outcome {
+                preparation: Some(prepared),
+                ..decided(task)
+            })
         }
-        ReviewDecision::Reject => {
+        TaskState::Rejected => {
             sqlx::query(
                 "UPDATE task_assignments SET status = 'blocked', blocking_review_id = $2, \
                  status_reason = 'rejected by review' WHERE id = $1",
@@ -748,34 +917,54 @@ pub async fn decide_review(
             .bind(review_id)
             .execute(&mut *conn)
             .await?;
-            tasks::set_status(conn, task.id, &transition, task.assigned_to).await?
+            let updated = tasks::set_status(conn, task.id, transition, task.assigned_to).await?;
+            Ok(decided(updated))
         }
-    };
+        other => Err(CommandError::internal(format!(
+            "a review decision cannot lead to {other}"
+        ))),
+    }
+}
 
-    // 7. Audit and outbox.
+/// Step 7: the transition's audit event, and the outbox: the `reputation.record` job (R53:
+/// reputation is computed after commit, never here; award deliveries were queued with
+/// their awards).
+#[allow(clippy::too_many_arguments)]
+async fn announce(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    locked: &Locked,
+    transition: &Decision,
+    input: &DecisionInput,
+    recorded: &Recorded,
+    contributions: &[RecordedContribution],
+    outcome: &Outcome,
+) -> Result<(), CommandError> {
+    let review_id = recorded.review_id;
+    let reason = reject_reason(input);
     audit_transition(
         conn,
-        &updated,
-        &transition,
+        &outcome.task,
+        transition,
         TaskEvent {
             event_type: "review_decided",
             actor_id: Some(requester.actor_id),
             correlation_id: requester.correlation_id.clone(),
-            reason: reject_reason.as_deref(),
+            reason: reason.as_deref(),
             payload: json!({
-                "matched_grant_id": grant,
+                "matched_grant_id": locked.grant,
                 "permission": "review.decision",
                 "review_id": review_id,
-                "decision": decision.as_str(),
-                "submission_id": submission.id,
-                "archive_sha256": submission.archive_sha256,
-                "review_lease_id": lease_id,
-                "finding_ids": finding_ids,
+                "decision": recorded.decision.as_str(),
+                "submission_id": locked.submission.id,
+                "archive_sha256": locked.submission.archive_sha256,
+                "review_lease_id": locked.held.id,
+                "finding_ids": recorded.finding_ids,
                 "resolved_finding_ids": input.resolutions.iter().map(|r| r.finding_id).collect::<Vec<_>>(),
-                "final_acceptance_id": final_acceptance_id,
+                "final_acceptance_id": outcome.final_acceptance_id,
                 "contribution_record_ids": contributions.iter().map(|c| c.id).collect::<Vec<_>>(),
                 "award_ids": contributions.iter().flat_map(|c| c.awards.iter().map(|a| a.id)).collect::<Vec<_>>(),
-                "revision_context_preparation_id": preparation.as_ref().map(|p| p.id),
+                "revision_context_preparation_id": outcome.preparation.as_ref().map(|p| p.id),
             }),
         },
     )
@@ -789,20 +978,7 @@ pub async fn decide_review(
         },
     )
     .await?;
-
-    let review = review_view(conn, review_id).await?;
-    Ok(Decided {
-        review,
-        task: DecidedTask {
-            id: updated.id,
-            status: updated.status,
-            locked_guide_id: updated.locked_guide_id,
-            locked_guide_version: updated.locked_guide_version,
-        },
-        contributions,
-        final_acceptance_id,
-        preparation,
-    })
+    Ok(())
 }
 
 /// Refuses resolutions of findings that are not prior findings of this task (422
