@@ -1,0 +1,166 @@
+//! Compensation units: the units a project's awards are counted in (docs/rules.md). A
+//! unit in use by a published or draft definition or an unfulfilled award cannot be
+//! retired.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+use workstream_domain::CurrencyCode;
+use workstream_domain::contribution::InstrumentType;
+use workstream_store::audit::NewAuditEvent;
+
+use super::dependents::DEPENDENTS;
+use crate::audit::record;
+use crate::error::CommandError;
+use crate::requester::Requester;
+
+/// A compensation unit row.
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
+pub struct Unit {
+    /// Id.
+    pub id: Uuid,
+    /// The project.
+    pub project_id: Uuid,
+    /// money or project_points.
+    pub instrument_type: String,
+    /// ISO 4217 code (money) or a points unit name.
+    pub unit_code: String,
+    /// active or retired.
+    pub status: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Enables a unit for the project (`compensation_unit_enabled`). Money units must be
+/// current ISO 4217 codes; an existing unit is 409 `compensation_unit_exists`.
+pub async fn create_unit(
+    conn: &mut PgConnection,
+    acting: &Requester,
+    project_id: Uuid,
+    instrument: InstrumentType,
+    unit_code: String,
+) -> Result<Unit, CommandError> {
+    crate::projects::lock(conn, project_id).await?;
+    let iso = match instrument {
+        InstrumentType::Money => Some(
+            unit_code
+                .parse::<CurrencyCode>()
+                .map_err(|err| CommandError::invalid(err.code(), err.to_string()))?
+                .to_string(),
+        ),
+        InstrumentType::ProjectPoints => None,
+    };
+    let unit: Unit = sqlx::query_as(
+        "INSERT INTO project_compensation_units (id, project_id, instrument_type, unit_code, iso_currency_code, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, project_id, instrument_type, unit_code, status, created_at",
+    )
+    .bind(Uuid::now_v7())
+    .bind(project_id)
+    .bind(instrument.as_str())
+    .bind(&unit_code)
+    .bind(iso)
+    .bind(acting.actor_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "compensation_unit".into(),
+            entity_id: Some(unit.id),
+            event_type: "compensation_unit_enabled".into(),
+            to_status: Some("active".into()),
+            payload: json!({ "instrument_type": unit.instrument_type, "unit_code": unit.unit_code }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(unit)
+}
+
+/// A page of the project's units, by id.
+pub async fn list_units(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<Unit>, CommandError> {
+    Ok(sqlx::query_as(
+        "SELECT id, project_id, instrument_type, unit_code, status, created_at FROM project_compensation_units \
+         WHERE project_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
+    )
+    .bind(project_id)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Retires a unit (`compensation_unit_retired`): no new terms may name it. Refused
+/// with 409 `compensation_unit_in_use` while anything still depends on it (see
+/// [`DEPENDENTS`]), and 409 `compensation_unit_retired` when it already is.
+pub async fn retire_unit(
+    conn: &mut PgConnection,
+    acting: &Requester,
+    project_id: Uuid,
+    unit_id: Uuid,
+) -> Result<Unit, CommandError> {
+    crate::projects::lock(conn, project_id).await?;
+    let unit: Unit = sqlx::query_as(
+        "SELECT id, project_id, instrument_type, unit_code, status, created_at FROM project_compensation_units \
+         WHERE id = $1 AND project_id = $2 FOR UPDATE",
+    )
+    .bind(unit_id)
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(CommandError::not_found)?;
+    if unit.status == "retired" {
+        return Err(CommandError::conflict(
+            "compensation_unit_retired",
+            "the unit is already retired",
+        ));
+    }
+    let in_use: bool = sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM ({DEPENDENTS}) d \
+         WHERE d.project_id = $1 AND d.instrument_type = $2 AND d.unit_code = $3)"
+    ))
+    .bind(project_id)
+    .bind(&unit.instrument_type)
+    .bind(&unit.unit_code)
+    .fetch_one(&mut *conn)
+    .await?;
+    if in_use {
+        return Err(CommandError::conflict(
+            "compensation_unit_in_use",
+            "terms in force, open drafts or undelivered awards still use this unit",
+        ));
+    }
+    let retired: Unit = sqlx::query_as(
+        "UPDATE project_compensation_units SET status = 'retired', retired_at = now() WHERE id = $1 \
+         RETURNING id, project_id, instrument_type, unit_code, status, created_at",
+    )
+    .bind(unit_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    record(
+        conn,
+        acting,
+        NewAuditEvent {
+            project_id: Some(project_id),
+            entity_type: "compensation_unit".into(),
+            entity_id: Some(unit_id),
+            event_type: "compensation_unit_retired".into(),
+            from_status: Some("active".into()),
+            to_status: Some("retired".into()),
+            payload: json!({ "instrument_type": retired.instrument_type, "unit_code": retired.unit_code }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(retired)
+}
