@@ -5,9 +5,11 @@
 //!   digest, member by member.
 //! * `test <component.wasm> <packet-dir-or-zip>`: runs the component on a packet under
 //!   production limits (the default [`workstream_sandbox::Limits`]), exactly as a
-//!   checker run would: the manifest (path, size, sha256, executable) is built from the
-//!   files, the configuration is validated against the component's schema, `/packet` is
-//!   mounted read-only. Prints the findings as a table, or the run's outcome as JSON
+//!   checker run would: the packet goes through production intake (a directory zipped
+//!   as `workstream packet build` zips it), which refuses what the server refuses and
+//!   gives the manifest (path, size, sha256, executable) and the verified tree; the
+//!   configuration is validated against the component's schema; `/packet` is mounted
+//!   read-only. Prints the findings as a table, or the run's outcome as JSON
 //!   with `--json`.
 //! * `inspect <component.wasm>`: digest, size, the import check, and `info()`.
 //! * `register <component.wasm>`: publishes it to a server's registry over HTTP
@@ -32,9 +34,8 @@
 //! dropped when the command ends, is used and a warning says why. `replay` uses the
 //! data directory's checker cache and object store, like `worker`.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
-use std::os::unix::fs::PermissionsExt;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -45,6 +46,8 @@ use tempfile::TempDir;
 use workstream_domain::Digest;
 use workstream_engine::CommandError;
 use workstream_engine::checkers as registration;
+use workstream_engine::packets::{self, PacketLimits};
+use workstream_engine::pipeline::file_entries;
 use workstream_sandbox::{
     CheckOutcome, CheckRequest, FileEntry, Level, Phase, RunResult, Sandbox, SandboxConfig,
 };
@@ -60,10 +63,6 @@ const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// The run did not complete (infrastructure failure).
 const EXIT_INFRASTRUCTURE: u8 = 3;
-
-/// Most entries and bytes a zipped packet may expand to.
-const MAX_ZIP_ENTRIES: usize = 10_000;
-const MAX_ZIP_BYTES: u64 = 1 << 30;
 
 /// The `checker` subcommands.
 #[derive(Debug, Subcommand)]
@@ -320,8 +319,13 @@ async fn test(args: TestArgs) -> Result<u8, Failure> {
                 .map_err(usage)?
         }
     };
-    let packet = Packet::open(&args.packet).map_err(usage)?;
-    let manifest = manifest(packet.root()).map_err(usage)?;
+    let packet = match Packet::open(&args.packet).map_err(usage)? {
+        Ok(packet) => packet,
+        Err(refused) => {
+            print_refusal(&refused);
+            return Ok(EXIT_USAGE);
+        }
+    };
 
     let (sandbox, _cache) = sandbox().map_err(infrastructure)?;
     let checker = match validate_with_progress(&sandbox, &bytes).await {
@@ -336,8 +340,9 @@ async fn test(args: TestArgs) -> Result<u8, Failure> {
         return Ok(EXIT_USAGE);
     }
 
+    let Packet { tree, files } = packet;
     let request = CheckRequest {
-        manifest,
+        manifest: files,
         summary: args.summary,
         attestation: args.attestation,
         acceptance_criteria: args.criteria,
@@ -346,7 +351,7 @@ async fn test(args: TestArgs) -> Result<u8, Failure> {
     };
     let files = request.manifest.len();
     let total: u64 = request.manifest.iter().map(|f| f.size).sum();
-    let outcome = match sandbox.run(&checker.loaded, request, packet.root()).await {
+    let outcome = match sandbox.run(&checker.loaded, request, tree.path()).await {
         Ok(outcome) => outcome,
         Err(err) => {
             eprintln!("error[{}]: {err}", err.code());
@@ -739,115 +744,33 @@ async fn list(server: &ServerArgs, json: bool) -> Result<u8, Failure> {
     Ok(EXIT_PASSED)
 }
 
-/// The packet a test runs on: a directory as given, or a zip extracted into a
-/// temporary directory.
-enum Packet {
-    Dir(PathBuf),
-    Extracted(TempDir),
+/// The packet a test runs on, prepared as the server prepares an upload: a directory
+/// is zipped as `workstream packet build` zips it, and the ZIP goes through production
+/// intake (`packets::inspect` under the platform's default limits), which refuses
+/// what the server would refuse and extracts the verified tree the checker sees.
+struct Packet {
+    /// The verified tree (removed when the test ends).
+    tree: TempDir,
+    /// Its files, as the checkers' manifest lists them.
+    files: Vec<FileEntry>,
 }
 
 impl Packet {
-    fn open(path: &Path) -> anyhow::Result<Packet> {
-        let meta = fs::metadata(path).with_context(|| format!("packet {}", path.display()))?;
-        if meta.is_dir() {
-            return Ok(Packet::Dir(path.to_owned()));
-        }
-        let dir = tempfile::Builder::new()
+    /// The packet at `path` (a directory or a ZIP); the outer error is a usage error
+    /// (no such directory, a link in it), the inner one intake's refusal.
+    fn open(path: &Path) -> anyhow::Result<Result<Packet, CommandError>> {
+        let zip = crate::packet::zipped(path)
+            .with_context(|| format!("packet {} (a directory or a .zip)", path.display()))?;
+        let tree = tempfile::Builder::new()
             .prefix("workstream-packet")
             .tempdir()?;
-        extract_zip(path, dir.path()).with_context(|| {
-            format!(
-                "extracting {} (a packet is a directory or a .zip)",
-                path.display()
-            )
-        })?;
-        Ok(Packet::Extracted(dir))
+        Ok(
+            packets::inspect(&zip.path, tree.path(), &PacketLimits::platform_defaults())
+                .map(|inspected| Packet {
+                    files: file_entries(&inspected),
+                    tree,
+                })
+                .map_err(CommandError::from),
+        )
     }
-
-    fn root(&self) -> &Path {
-        match self {
-            Packet::Dir(path) => path,
-            Packet::Extracted(dir) => dir.path(),
-        }
-    }
-}
-
-/// Extracts a zip into `dest`, refusing anything that could land outside it: absolute
-/// paths and `..` (the entry's enclosed name), symlinks, duplicate entries (files are
-/// created new, never overwritten), and more than [`MAX_ZIP_ENTRIES`] entries or
-/// [`MAX_ZIP_BYTES`] bytes. Unix execute bits are kept.
-fn extract_zip(path: &Path, dest: &Path) -> anyhow::Result<()> {
-    let mut archive = zip::ZipArchive::new(File::open(path)?)?;
-    if archive.len() > MAX_ZIP_ENTRIES {
-        bail!("more than {MAX_ZIP_ENTRIES} entries");
-    }
-    let mut total = 0u64;
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i)?;
-        let Some(relative) = entry.enclosed_name() else {
-            bail!("unsafe path in archive: {:?}", entry.name());
-        };
-        if entry.is_symlink() {
-            bail!("symlink in archive: {:?}", entry.name());
-        }
-        let out = dest.join(&relative);
-        if entry.is_dir() {
-            fs::create_dir_all(&out)?;
-            continue;
-        }
-        if let Some(parent) = out.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&out)
-            .with_context(|| format!("{:?}", entry.name()))?;
-        let budget = MAX_ZIP_BYTES - total;
-        let written = io::copy(&mut (&mut entry).take(budget + 1), &mut file)?;
-        total += written;
-        if total > MAX_ZIP_BYTES {
-            bail!("expands to more than {MAX_ZIP_BYTES} bytes");
-        }
-        if entry.unix_mode().is_some_and(|mode| mode & 0o111 != 0) {
-            fs::set_permissions(&out, fs::Permissions::from_mode(0o755))?;
-        }
-    }
-    Ok(())
-}
-
-/// The manifest of a packet directory: every regular file, sorted by `/`-separated
-/// path. Symlinks and special files are refused: a stored packet never has them.
-fn manifest(root: &Path) -> anyhow::Result<Vec<FileEntry>> {
-    let mut entries = Vec::new();
-    walk(root, root, &mut entries)?;
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(entries)
-}
-
-fn walk(root: &Path, dir: &Path, out: &mut Vec<FileEntry>) -> anyhow::Result<()> {
-    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        let meta = fs::symlink_metadata(&path)?;
-        let relative = path.strip_prefix(root).expect("under the root");
-        let Some(relative) = relative.to_str() else {
-            bail!("packet path is not UTF-8: {}", relative.display());
-        };
-        if meta.is_dir() {
-            walk(root, &path, out)?;
-        } else if meta.is_file() {
-            let bytes = fs::read(&path).with_context(|| format!("reading {relative}"))?;
-            out.push(FileEntry {
-                path: relative.replace(std::path::MAIN_SEPARATOR, "/"),
-                size: bytes.len() as u64,
-                sha256: Digest::of_bytes(&bytes).to_string(),
-                executable: meta.permissions().mode() & 0o111 != 0,
-            });
-        } else {
-            bail!(
-                "packet entry {relative} is not a regular file or directory (symlinks are refused)"
-            );
-        }
-    }
-    Ok(())
 }
