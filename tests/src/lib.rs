@@ -22,10 +22,10 @@ use std::time::Duration;
 
 use tokio::sync::OnceCell;
 use uuid::Uuid;
+use workstream_api::AppState;
 use workstream_api::auth::verifier::{LOCAL_DEFAULT_AUDIENCE, LOCAL_DEFAULT_ISSUER};
 use workstream_api::auth::{LocalToken, SubjectKind, Verifier, mint_local_token};
 use workstream_api::config::{ApiConfig, Environment};
-use workstream_api::{AppState, router};
 use workstream_domain::roles::{AdminRole, ProjectRole, Scope};
 use workstream_engine::authority::admin_grants::{AdminGrantRequest, Grantor, grant_admin};
 use workstream_engine::authority::project_grants::{ProjectGrantRequest, grant_project_role};
@@ -39,6 +39,7 @@ use workstream_sandbox::{Sandbox, SandboxConfig};
 use workstream_store::audit::{LedgerReport, SigningKey, seal_pending};
 use workstream_store::objects::ObjectStore;
 use workstream_store::testing::TestDatabase;
+use workstream_ui::router;
 
 /// The local HMAC secret every test server verifies with.
 pub const TEST_SECRET: &[u8] = b"workstream-e2e-local-hmac-secret-0123456789";

@@ -45,7 +45,9 @@
 //!   (a task's audit events with the chain verification, the checker components, the
 //!   caller's own assignments), served to every client like the rest of the API;
 //!   [`project_audit`]: a project's audit events, filtered, paged and exported.
-//! * [`ui`]: the web UI under `/ui`, a server-rendered client of this same router.
+//!
+//! The web UI is the crate above this one (`workstream-ui`): a server-rendered client
+//! of [`app`], mounted beside it.
 #![deny(missing_docs)]
 
 pub mod actors;
@@ -78,7 +80,6 @@ pub mod submissions;
 pub mod tasks;
 pub mod telemetry;
 pub mod text_gate;
-pub mod ui;
 
 use std::sync::Arc;
 
@@ -159,9 +160,10 @@ pub fn api_routes() -> openapi::ApiRoutes {
         .merge(openapi::routes())
 }
 
-/// Builds the application: every route, with the correlation-id layer around them, and
-/// the web UI beside them ([`ui::mount`]).
-pub fn router(state: AppState) -> Router {
+/// Builds the API application: every route, with the correlation-id layer around them,
+/// without the per-request telemetry layer (the outermost layer of whatever serves it,
+/// [`router`] or the web UI's).
+pub fn app(state: AppState) -> Router {
     telemetry::recorder();
     let (api, operations) = api_routes().into_parts();
     let docs = Arc::new(openapi::ApiDocs::new(&operations));
@@ -169,7 +171,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(docs))
         .layer(axum::middleware::from_fn(text_gate::gate))
         .route_layer(axum::middleware::from_fn(telemetry::name_route));
-    let app = Router::new()
+    Router::new()
         .route("/health", get(health::liveness))
         .route("/metrics", get(telemetry::metrics))
         .route_layer(axum::middleware::from_fn(telemetry::name_route))
@@ -177,8 +179,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn(correlation::correlate))
-        .with_state(state.clone());
-    ui::mount(app, &state).layer(axum::middleware::from_fn(telemetry::observe))
+        .with_state(state)
+}
+
+/// The API alone, ready to serve: [`app`] with the per-request telemetry layer.
+pub fn router(state: AppState) -> Router {
+    app(state).layer(axum::middleware::from_fn(telemetry::observe))
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight

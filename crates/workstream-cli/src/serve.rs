@@ -9,10 +9,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use workstream_api::AppState;
 use workstream_api::auth::Verifier;
 use workstream_api::config::{ApiConfig, Environment};
-use workstream_api::{AppState, router};
 use workstream_engine::pipeline::Pipeline;
+use workstream_ui::router;
 
 use crate::database::Database;
 

@@ -24,12 +24,12 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
         (
             "app.css",
             "text/css; charset=utf-8",
-            include_str!("../../static/app.css"),
+            include_str!("../static/app.css"),
         ),
         (
             "app.js",
             "text/javascript; charset=utf-8",
-            include_str!("../../static/app.js"),
+            include_str!("../static/app.js"),
         ),
     ]
     .into_iter()

@@ -37,7 +37,7 @@ use super::super::api::{ApiFailure, Failure, encode_segment};
 use super::super::home::{Viewer, page_with, see_other, status_for};
 use super::super::session::Session;
 use super::super::templates::s;
-use crate::checker_registry::{MAX_COMPONENT_BYTES, RUNS_WINDOW_DAYS};
+use workstream_api::checker_registry::{MAX_COMPONENT_BYTES, RUNS_WINDOW_DAYS};
 
 /// The largest body the upload form may send: the API's component limit, and room for
 /// the multipart framing.

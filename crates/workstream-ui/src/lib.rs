@@ -1,5 +1,8 @@
 //! The web UI: server-rendered pages for the people who use Workstream (docs/architecture.md),
-//! served by the same binary under `/ui` (`/` redirects to `/ui/`).
+//! served by the same binary under `/ui` (`/` redirects to `/ui/`). The crate sits
+//! above `workstream-api` and uses only its public face: the application ([`router`]
+//! mounts the pages beside `workstream_api::app`), the state, token minting and the
+//! header names.
 //!
 //! | area | pages | module |
 //! |---|---|---|
@@ -31,7 +34,7 @@
 //! * **Session**: the bearer token lives in an `HttpOnly; SameSite=Strict; Path=/`
 //!   cookie, `Secure` outside `local`/`test`. In `local`/`test` the sign-in page mints
 //!   a token for a chosen subject and subject kind with the server's local HMAC secret
-//!   ([`crate::auth::Verifier::mint_local`]); elsewhere it takes a token pasted from
+//!   ([`workstream_api::auth::Verifier::mint_local`]); elsewhere it takes a token pasted from
 //!   Flow. Either way the token is tried on `GET /actors/me` (a human's first access
 //!   provisions the profile) before the cookie is set.
 //! * **Mutations** are forms that carry an `Idempotency-Key` generated when the form
@@ -45,6 +48,8 @@
 //!   handed to the API's upload route as it arrives, so the UI never holds a packet or
 //!   a checker component in memory.
 //! * Lists show the API's first page and follow `next_cursor` with a "more" link.
+
+#![deny(missing_docs)]
 
 mod admin;
 mod api;
@@ -67,9 +72,9 @@ use axum::Router;
 use axum::response::Redirect;
 use axum::routing::{any, get};
 
-use crate::AppState;
-use crate::auth::Verifier;
-use crate::config::Environment;
+use workstream_api::AppState;
+use workstream_api::auth::Verifier;
+use workstream_api::config::Environment;
 
 /// What every page handler shares: the API it is a client of, and how to sign in.
 #[derive(Clone)]
@@ -80,6 +85,14 @@ struct Ui {
     environment: Environment,
     /// Mints local tokens in `local`/`test` ([`Verifier::mint_local`]).
     verifier: Arc<Verifier>,
+}
+
+/// The whole application: the API ([`workstream_api::app`]) with the UI mounted beside
+/// it, inside the per-request telemetry layer. What `workstream serve` and `up` serve.
+pub fn router(state: AppState) -> Router {
+    mount(workstream_api::app(state.clone()), &state).layer(axum::middleware::from_fn(
+        workstream_api::telemetry::observe,
+    ))
 }
 
 /// Mounts the UI beside `app` (the API application): `/ui/...` pages, `/` redirecting
@@ -102,11 +115,15 @@ pub fn mount(app: Router, state: &AppState) -> Router {
         .merge(auditor::routes())
         .merge(admin::routes())
         .route("/ui/{*rest}", any(home::not_found))
-        .route_layer(axum::middleware::from_fn(crate::telemetry::name_route))
+        .route_layer(axum::middleware::from_fn(
+            workstream_api::telemetry::name_route,
+        ))
         .layer(axum::middleware::from_fn(home::finish))
         .layer(axum::middleware::from_fn(guard::same_origin))
         .layer(axum::middleware::from_fn(guard::page_headers))
-        .layer(axum::middleware::from_fn(crate::correlation::correlate))
+        .layer(axum::middleware::from_fn(
+            workstream_api::correlation::correlate,
+        ))
         .with_state(ui);
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui/") }))

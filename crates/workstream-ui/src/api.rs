@@ -158,13 +158,13 @@ impl Ui {
             .uri(format!("/api/v1{path}"))
             .header(header::AUTHORIZATION, format!("Bearer {}", session.token));
         if let Ok(id) = HeaderValue::from_str(&session.correlation_id) {
-            request = request.header(&crate::correlation::HEADER, id);
+            request = request.header(&workstream_api::correlation::HEADER, id);
         }
         if let Some(kind) = content_type {
             request = request.header(header::CONTENT_TYPE, kind);
         }
         if let Some(key) = idempotency_key {
-            request = request.header(crate::idempotency::HEADER, key);
+            request = request.header(workstream_api::idempotency::HEADER, key);
         }
         let request = match request.body(body) {
             Ok(request) => request,

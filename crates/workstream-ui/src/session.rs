@@ -29,8 +29,8 @@ use super::api::{ApiFailure, Failure};
 use super::form::FormData;
 use super::templates::render;
 use super::templates::s;
-use crate::auth::{LocalToken, SubjectKind};
-use crate::correlation::CorrelationId;
+use workstream_api::auth::{LocalToken, SubjectKind};
+use workstream_api::correlation::CorrelationId;
 
 /// The cookie holding the bearer token.
 pub(super) const COOKIE: &str = "workstream_session";

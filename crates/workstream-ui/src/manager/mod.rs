@@ -52,19 +52,15 @@ pub(super) fn routes() -> Router<Ui> {
 
 /// A refused form and what was typed into it.
 #[derive(Default)]
-pub(in crate::ui) struct Posted {
+pub(crate) struct Posted {
     /// Which form on the page.
     form: &'static str,
-    pub(in crate::ui) error: Option<ApiFailure>,
-    pub(in crate::ui) values: std::collections::BTreeMap<String, String>,
+    pub(crate) error: Option<ApiFailure>,
+    pub(crate) values: std::collections::BTreeMap<String, String>,
 }
 
 impl Posted {
-    pub(in crate::ui) fn refused(
-        form: &'static str,
-        error: ApiFailure,
-        typed: &FormData,
-    ) -> Posted {
+    pub(crate) fn refused(form: &'static str, error: ApiFailure, typed: &FormData) -> Posted {
         Posted {
             form,
             error: Some(error),
@@ -72,7 +68,7 @@ impl Posted {
         }
     }
 
-    pub(in crate::ui) fn context(&self) -> Ctx {
+    pub(crate) fn context(&self) -> Ctx {
         context! {
             posted_form => s(self.form),
             error => s(self.error.clone()),
