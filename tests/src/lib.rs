@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 use workstream_api::AppState;
-use workstream_api::auth::verifier::{LOCAL_DEFAULT_AUDIENCE, LOCAL_DEFAULT_ISSUER};
+use workstream_api::auth::mint::{LOCAL_DEFAULT_AUDIENCE, LOCAL_DEFAULT_ISSUER};
 use workstream_api::auth::{LocalToken, SubjectKind, Verifier, mint_local_token};
 use workstream_api::config::{ApiConfig, Environment};
 use workstream_domain::roles::{AdminRole, ProjectRole, Scope};

@@ -47,8 +47,8 @@ use crate::actors::not_granted;
 use crate::auth::Caller;
 use crate::correlation::CorrelationId;
 use crate::error::ApiError;
-use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{Answer, ApiRoutes, Doc};
+use crate::idempotency::{self, Answer, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 
 /// Most bytes a published component may have: the Python and JavaScript toolchains
 /// make 12-18 MB components; 64 MiB leaves room for bigger runtimes.

@@ -26,9 +26,9 @@ use crate::AppState;
 use crate::auth::{ActorKind, Caller};
 use crate::error::ApiError;
 use crate::extract::{Empty, Ids, Json, Query};
-use crate::guides::page_query;
-use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{Answer, ApiRoutes, Doc};
+use crate::idempotency::{self, Answer, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
+use crate::pagination::page_query;
 use crate::pagination::{Page, PageQuery, Paged};
 
 /// The payment routes, relative to `/api/v1`.

@@ -22,10 +22,10 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Empty, Ids, Json, Query};
-use crate::guides::page_query;
-use crate::idempotency::{self, IdempotencyKey};
+use crate::idempotency::{self, Answer, IdempotencyKey};
 use crate::openapi::document::policy_ref;
-use crate::openapi::{Answer, ApiRoutes, Doc};
+use crate::openapi::{ApiRoutes, Doc};
+use crate::pagination::page_query;
 use crate::pagination::{Page, PageQuery, Paged};
 
 /// The contribution routes.

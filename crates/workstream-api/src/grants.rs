@@ -33,8 +33,8 @@ use crate::actors::{ReasonBody, access_administrator, not_granted};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json, Query};
-use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{Answer, ApiRoutes, Doc};
+use crate::idempotency::{self, Answer, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 use crate::pagination::{Page, PageQuery, Paged};
 use crate::rate_limit;
 

@@ -20,9 +20,9 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json, Query};
-use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{Answer, ApiRoutes, Doc};
-use crate::pagination::{Page, PageQuery, Paged};
+use crate::idempotency::{self, Answer, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
+use crate::pagination::{Page, PageQuery, Paged, page_query};
 use crate::projects::{is_manager, require};
 
 /// The guide routes.
@@ -105,12 +105,6 @@ fn may_read(caller: &Caller, project: Uuid) -> bool {
             .grants
             .admin(AdminRole::AuditAuthority, Some(project))
             .is_some()
-}
-
-/// `?limit&cursor`, its rejection already a 422 envelope, answered after the caller's
-/// access is checked.
-pub fn page_query(query: Result<Query<PageQuery>, ApiError>) -> Result<PageQuery, ApiError> {
-    query.map(|Query(q)| q)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -12,6 +12,8 @@
 //! insert violates the unique key, its transaction rolls back, and it answers with the
 //! winner's stored response.
 
+use std::marker::PhantomData;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
@@ -24,7 +26,29 @@ use workstream_domain::{Digest, to_canonical_bytes};
 use workstream_engine::error::violated_constraint;
 
 use crate::error::ApiError;
-use crate::openapi::Answer;
+
+/// A response whose body is a `T` serialized as JSON: a fresh answer, or the stored
+/// one an idempotent replay gives back (which was a `T` when it was stored).
+pub struct Answer<T> {
+    response: Response,
+    body: PhantomData<fn() -> T>,
+}
+
+impl<T> Answer<T> {
+    /// A response known to hold a `T` (made from one, or stored from one).
+    pub fn holding(response: Response) -> Answer<T> {
+        Answer {
+            response,
+            body: PhantomData,
+        }
+    }
+}
+
+impl<T> IntoResponse for Answer<T> {
+    fn into_response(self) -> Response {
+        self.response
+    }
+}
 
 /// The header carrying the key.
 pub const HEADER: &str = "idempotency-key";

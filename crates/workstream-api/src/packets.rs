@@ -46,8 +46,8 @@ use crate::auth::Caller;
 use crate::correlation::CorrelationId;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
-use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{Answer, ApiRoutes, Doc};
+use crate::idempotency::{self, Answer, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 
 /// Most bytes a summary or an attestation may have (docs/checkers.md).
 const MAX_TEXT_BYTES: usize = 64 * 1024;

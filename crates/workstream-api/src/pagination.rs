@@ -130,6 +130,14 @@ pub fn decode(cursor: &str, scope: &str, secret: &[u8]) -> Result<Uuid, ApiError
     Ok(id)
 }
 
+/// `?limit&cursor`, its rejection already a 422 envelope, answered after the caller's
+/// access is checked (so a caller without access learns nothing from a bad cursor).
+pub fn page_query(
+    query: Result<crate::extract::Query<PageQuery>, crate::error::ApiError>,
+) -> Result<PageQuery, crate::error::ApiError> {
+    query.map(|crate::extract::Query(q)| q)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

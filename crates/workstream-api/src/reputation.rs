@@ -21,9 +21,9 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json, Query};
-use crate::guides::page_query;
-use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{Answer, ApiRoutes, Doc};
+use crate::idempotency::{self, Answer, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
+use crate::pagination::page_query;
 use crate::pagination::{Page, PageQuery, Paged};
 use crate::projects::require;
 

@@ -23,8 +23,8 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Ids, Json};
-use crate::idempotency::{self, IdempotencyKey};
-use crate::openapi::{Answer, ApiRoutes, Doc};
+use crate::idempotency::{self, Answer, IdempotencyKey};
+use crate::openapi::{ApiRoutes, Doc};
 
 /// The review routes, relative to `/api/v1`.
 pub fn routes() -> ApiRoutes {

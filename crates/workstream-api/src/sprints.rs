@@ -20,10 +20,10 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Empty, Ids, Json, Query};
-use crate::guides::page_query;
-use crate::idempotency::{self, IdempotencyKey};
+use crate::idempotency::{self, Answer, IdempotencyKey};
 use crate::lessons::may_read;
-use crate::openapi::{Answer, ApiRoutes, Doc};
+use crate::openapi::{ApiRoutes, Doc};
+use crate::pagination::page_query;
 use crate::pagination::{Page, PageQuery, Paged};
 use crate::projects::{is_manager, require};
 

@@ -137,7 +137,7 @@ pub struct RegisterArgs {
 #[derive(Debug, Args)]
 pub struct ServerArgs {
     /// The server.
-    #[arg(long, env = "WORKSTREAM_SERVER", default_value = crate::project::cli::DEFAULT_SERVER)]
+    #[arg(long, env = "WORKSTREAM_SERVER", default_value = crate::client::DEFAULT_SERVER)]
     server: String,
     /// A project manager's or operator's token; without it, a local server's
     /// `local-manager` is used (granted project_manager by the local administrator).
@@ -584,7 +584,7 @@ async fn local_manager(
     client: &crate::client::Client,
     data_dir: &Path,
 ) -> Result<String, crate::fixes::CliError> {
-    let minter = crate::project::cli::local_minter(data_dir)?;
+    let minter = crate::people::local_minter(data_dir)?;
     let admin =
         crate::people::administrator(client, &minter, crate::local::LOCAL_ADMIN_SUBJECT).await?;
     let mut manager = crate::people::person(

@@ -20,6 +20,9 @@ use uuid::Uuid;
 
 use crate::fixes::CliError;
 
+/// The server clients talk to by default (`up`'s address).
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
 /// A client of one server's `/api/v1`.
 #[derive(Clone)]
 pub struct Client {

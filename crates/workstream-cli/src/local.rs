@@ -31,7 +31,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use workstream_api::auth::verifier::{LOCAL_DEFAULT_AUDIENCE, LOCAL_DEFAULT_ISSUER};
+use workstream_api::auth::mint::{LOCAL_DEFAULT_AUDIENCE, LOCAL_DEFAULT_ISSUER};
 use workstream_engine::authority::RequestContext;
 use workstream_engine::authority::provisioning::bootstrap_access_administrator;
 

@@ -39,6 +39,7 @@ mod database;
 mod demo;
 mod fixes;
 mod jobs;
+mod listen;
 mod local;
 mod packet;
 mod people;
@@ -255,7 +256,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bind,
             workers,
         } => {
-            let listener = serve::bind(bind).await?;
+            let listener = listen::bind(bind).await?;
             let pipeline = pipeline::open(&database.data_dir)?;
             let audit_key = pipeline::audit_key(&database.data_dir)?;
             let (config, verifier, secret) =
@@ -280,7 +281,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bind,
             workers,
         } => {
-            let listener = serve::bind(bind).await?;
+            let listener = listen::bind(bind).await?;
             let database = database::Database::external_sized(
                 &database_url,
                 false,

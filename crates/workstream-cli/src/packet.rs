@@ -60,7 +60,7 @@ pub struct UploadArgs {
     #[arg(long)]
     submit: bool,
     /// The server.
-    #[arg(long, env = "WORKSTREAM_SERVER", default_value = crate::project::cli::DEFAULT_SERVER)]
+    #[arg(long, env = "WORKSTREAM_SERVER", default_value = crate::client::DEFAULT_SERVER)]
     server: String,
     /// The contributor's token; without it, `--as` is signed in with the local secret.
     #[arg(long, env = "WORKSTREAM_TOKEN", hide_env_values = true)]
@@ -235,7 +235,7 @@ async fn upload_command(args: &UploadArgs) -> anyhow::Result<ExitCode> {
     let token = match (&args.token, &args.subject) {
         (Some(token), _) => token.clone(),
         (None, Some(subject)) => {
-            crate::project::cli::local_minter(&args.data_dir)?.token(subject, SubjectKind::Human)
+            crate::people::local_minter(&args.data_dir)?.token(subject, SubjectKind::Human)
         }
         (None, None) => {
             return Err(CliError::new(

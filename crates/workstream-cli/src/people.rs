@@ -228,3 +228,11 @@ pub async fn crew(
 pub fn id(value: &Value, pointer: &str) -> Result<Uuid, CliError> {
     uuid_at(value, pointer)
 }
+
+/// The local secret as a client needs it, or `local_secret_missing`.
+pub fn local_minter(data_dir: &std::path::Path) -> Result<Minter, CliError> {
+    match local::require_secret(data_dir) {
+        Ok(secret) => Ok(Minter::new(&secret)),
+        Err(err) => Err(CliError::new("local_secret_missing", format!("{err:#}"))),
+    }
+}

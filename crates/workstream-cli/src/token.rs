@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use workstream_api::auth::verifier::{LOCAL_DEFAULT_AUDIENCE, LOCAL_DEFAULT_ISSUER};
+use workstream_api::auth::mint::{LOCAL_DEFAULT_AUDIENCE, LOCAL_DEFAULT_ISSUER};
 use workstream_api::auth::{LocalToken, SubjectKind, mint_local_token};
 
 /// The arguments of `workstream token`.

@@ -91,7 +91,7 @@ pub async fn run(
     // The metrics address lives as long as the process: the worker's shutdown ends it
     // with everything else.
     let (_metrics_stop, metrics_stopped) = tokio::sync::watch::channel(false);
-    crate::serve::spawn_metrics(&database.pool, metrics_stopped).await?;
+    crate::listen::spawn_metrics(&database.pool, metrics_stopped).await?;
     let worker = build(
         database.pool.clone(),
         pipeline,

@@ -17,9 +17,8 @@ use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
 use crate::bindings::{v0_1, v0_2};
-use crate::outcome::{Finding, Level};
+use crate::outcome::{Finding, Level, RawReport};
 use crate::request::{CheckRequest, Phase};
-use crate::sandbox::CheckerInfo;
 use crate::wasi::RunState;
 
 /// A published version of the checker contract.
@@ -67,10 +66,17 @@ pub(crate) enum Bound {
     V0_2(v0_2::CheckerPre<RunState>),
 }
 
-/// What `check` returned, before the host validates it.
-pub(crate) struct RawReport {
-    pub(crate) findings: Vec<Finding>,
-    pub(crate) summary: Option<String>,
+/// What a checker says about itself (`info()`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CheckerInfo {
+    /// Stable kebab-case name.
+    pub name: String,
+    /// Implementation version (semver).
+    pub version: String,
+    /// What it inspects.
+    pub description: String,
+    /// JSON Schema of its configuration, as JSON text.
+    pub config_schema: String,
 }
 
 impl Bound {

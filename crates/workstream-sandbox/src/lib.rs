@@ -56,10 +56,11 @@ pub mod testing;
 pub mod wasi;
 
 pub use builtin::BuiltinChecker;
+pub use contract::CheckerInfo;
 pub use contract::Contract;
 pub use engine::{AllocatorKind, SandboxConfig};
 pub use imports::ImportError;
 pub use limits::Limits;
 pub use outcome::{CheckOutcome, FailureCode, Finding, Level, RunResult, Verdict, verdict_of};
 pub use request::{CheckRequest, FileEntry, Phase, PriorFinding, RequestError};
-pub use sandbox::{CheckerInfo, LoadError, LoadedChecker, Sandbox, SandboxError, SandboxStats};
+pub use sandbox::{LoadError, LoadedChecker, Sandbox, SandboxError, SandboxStats};

@@ -39,7 +39,6 @@ use serde::{Deserialize, Serialize};
 use workstream_domain::Digest;
 
 use crate::canonical::CanonicalWriter;
-use crate::contract::RawReport;
 use crate::limits::Limits;
 
 /// How serious a finding is.
@@ -69,6 +68,12 @@ pub struct Finding {
     pub line: Option<u32>,
     /// A change that resolves the finding.
     pub suggested_fix: Option<String>,
+}
+
+/// What `check` returned, before the host validates it.
+pub(crate) struct RawReport {
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) summary: Option<String>,
 }
 
 /// The verdict of a completed run: the gate's own type, which the host derives from

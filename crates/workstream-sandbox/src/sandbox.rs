@@ -24,11 +24,13 @@ use wasmtime::{Engine, Store, Trap};
 use workstream_domain::Digest;
 
 use crate::cache::{ComponentCache, Source};
-use crate::contract::{Bound, Contract, RawReport};
+use crate::contract::{Bound, CheckerInfo, Contract};
 use crate::engine::{AllocatorKind, EpochTicker, SandboxConfig, build_engine, deadline_ticks};
 use crate::imports::{self, ImportError};
 use crate::limits::Limits;
-use crate::outcome::{CheckOutcome, FailureCode, RunResult, validate_report, verdict_of};
+use crate::outcome::{
+    CheckOutcome, FailureCode, RawReport, RunResult, validate_report, verdict_of,
+};
 use crate::request::{CheckRequest, RequestError};
 use crate::wasi::RunState;
 
@@ -82,19 +84,6 @@ impl LoadedChecker {
     pub fn contract(&self) -> Contract {
         self.pre.contract()
     }
-}
-
-/// What a checker says about itself (`info()`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CheckerInfo {
-    /// Stable kebab-case name.
-    pub name: String,
-    /// Implementation version (semver).
-    pub version: String,
-    /// What it inspects.
-    pub description: String,
-    /// JSON Schema of its configuration, as JSON text.
-    pub config_schema: String,
 }
 
 /// Counters of what the sandbox has done (for tests and metrics).

@@ -21,12 +21,13 @@ use uuid::Uuid;
 use workstream_domain::roles::AdminRole;
 
 use super::Ui;
-use super::api::{Failure, encode_segment};
+use super::failure::Failure;
 use super::form::{FormData, Ids};
 use super::home::{Viewer, page_with, see_other, status_for};
 use super::manager::Posted;
 use super::session::Session;
 use super::templates::s;
+use super::urls::encode_segment;
 use super::worker::{Done, notice};
 
 pub(super) fn routes() -> Router<Ui> {

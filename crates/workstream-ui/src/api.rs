@@ -5,15 +5,15 @@
 //! request's correlation id in `X-Correlation-ID` (so the API's logs and audit events
 //! carry the id of the page that caused them), and the form's `Idempotency-Key` on
 //! mutations. What comes back is read the way any client reads it: the status, the
-//! JSON body, and for a refusal the error envelope ([`ApiFailure`]).
+//! JSON body, and for a refusal the error envelope (`ApiFailure`).
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
-use serde::Serialize;
 use serde_json::Value;
 use tower::ServiceExt;
 
 use super::Ui;
+use super::failure::{ApiFailure, Failure};
 use super::session::Session;
 
 /// Largest API answer read: a packet file shown in the viewer is bounded by the
@@ -27,74 +27,6 @@ pub(super) struct Answer {
     pub body: Value,
     /// The raw body (packet file bytes).
     pub bytes: Bytes,
-}
-
-/// A refusal as the UI shows it: the envelope's fields, and the per-field errors of
-/// `details.errors[{path, message, code}]` pulled out for the field table.
-#[derive(Debug, Clone, Serialize)]
-pub(super) struct ApiFailure {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-    pub details: Value,
-    pub correlation_id: Option<String>,
-    pub field_errors: Vec<Value>,
-    /// The details other than `errors`, as (key, JSON text) rows.
-    pub other_details: Vec<(String, String)>,
-}
-
-impl ApiFailure {
-    /// The failure in `body` (an error envelope), or a generic one for `status`.
-    pub fn from_envelope(status: StatusCode, body: &Value) -> ApiFailure {
-        let error = &body["error"];
-        let details = error.get("details").cloned().unwrap_or(Value::Null);
-        let field_errors = details
-            .get("errors")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let other_details = details
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter(|(k, _)| *k != "errors")
-                    .map(|(k, v)| {
-                        let text = match v {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        };
-                        (k.clone(), text)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        ApiFailure {
-            status: status.as_u16(),
-            code: error["code"]
-                .as_str()
-                .unwrap_or("unexpected_answer")
-                .to_owned(),
-            message: error["message"]
-                .as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("the API answered {status}")),
-            details,
-            correlation_id: error["correlation_id"].as_str().map(str::to_owned),
-            field_errors,
-            other_details,
-        }
-    }
-}
-
-/// Why a page cannot be shown (rendered by [`super::home::finish`]).
-#[derive(Debug, Clone)]
-pub(super) enum Failure {
-    /// No session, or the API refused its token: back to the sign-in page.
-    SignIn(String),
-    /// The concealed 404 (or a page that does not exist).
-    NotFound,
-    /// Any other refusal, shown with its code.
-    Api(Box<ApiFailure>),
 }
 
 impl Answer {
@@ -236,25 +168,4 @@ fn internal(cause: impl std::fmt::Display) -> Answer {
         }}),
         bytes: Bytes::new(),
     }
-}
-
-/// Percent-encodes one path segment (a packet path's parts, a query value).
-pub(super) fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// Percent-encodes a packet path for a URL, keeping its slashes.
-pub(super) fn encode_path(path: &str) -> String {
-    path.split('/')
-        .map(encode_segment)
-        .collect::<Vec<_>>()
-        .join("/")
 }

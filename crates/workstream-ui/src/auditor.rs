@@ -21,11 +21,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::Ui;
-use super::api::{Failure, encode_segment};
+use super::failure::Failure;
 use super::form::Ids;
 use super::home::page;
 use super::session::Session;
 use super::templates::s;
+use super::urls::encode_segment;
 
 pub(super) fn routes() -> Router<Ui> {
     Router::new()

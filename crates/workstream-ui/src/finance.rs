@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Ui;
-use super::api::{ApiFailure, Failure};
+use super::failure::{ApiFailure, Failure};
 use super::form::{FormData, Ids};
 use super::home::{Viewer, page, page_with, see_other, status_for};
 use super::session::Session;

@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::api::{ApiFailure, Failure};
+use super::failure::{ApiFailure, Failure};
 
 /// The fields of a posted form, in the order they were sent.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Ui;
-use super::api::Failure;
+use super::failure::Failure;
 use super::session::{Session, to_sign_in};
 use super::templates::render;
 use super::templates::s;
@@ -202,7 +202,7 @@ pub(super) fn see_other(path: &str) -> Result<Response, Failure> {
 }
 
 /// 422 when a form is shown again with a refusal, 200 otherwise.
-pub(super) fn status_for(error: &Option<super::api::ApiFailure>) -> StatusCode {
+pub(super) fn status_for(error: &Option<super::failure::ApiFailure>) -> StatusCode {
     if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

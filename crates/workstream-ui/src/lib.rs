@@ -55,6 +55,7 @@ mod admin;
 mod api;
 mod assets;
 mod auditor;
+mod failure;
 mod file_views;
 mod finance;
 mod form;
@@ -64,6 +65,7 @@ mod manager;
 mod reviewer;
 mod session;
 mod templates;
+mod urls;
 mod worker;
 
 use std::sync::Arc;

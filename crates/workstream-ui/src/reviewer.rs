@@ -35,12 +35,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Ui;
-use super::api::{ApiFailure, Failure, encode_path};
+use super::failure::{ApiFailure, Failure};
 use super::file_views;
 use super::form::{FormData, Ids};
 use super::home::{Viewer, page_with};
 use super::session::Session;
 use super::templates::s;
+use super::urls::encode_path;
 use super::worker::{Done, notice};
 
 /// Most bytes of a file the viewer shows, and most lines.
@@ -387,7 +388,7 @@ async fn lease_page(
         let href = |view: FileView| {
             format!(
                 "/ui/review/leases/{lease_id}?file={}&view={}",
-                super::api::encode_segment(path),
+                super::urls::encode_segment(path),
                 view.as_str()
             )
         };
@@ -408,7 +409,7 @@ async fn lease_page(
                               "head_notes": head_notes, "view": shown_view.as_str(),
                               "views": views,
                               "cite_base": format!("/ui/review/leases/{lease_id}?file={}&view={}&cite=",
-                                  super::api::encode_segment(path), shown_view.as_str()) });
+                                  super::urls::encode_segment(path), shown_view.as_str()) });
     }
     // Files by path, with a heading where a directory starts.
     let mut previous_dir: Option<String> = None;
@@ -420,7 +421,7 @@ async fn lease_page(
             let heading = (previous_dir.as_deref() != Some(dir)).then(|| dir.to_owned());
             previous_dir = Some(dir.to_owned());
             json!({ "path": path, "dir": dir, "name": name, "heading": heading,
-                    "href": format!("/ui/review/leases/{lease_id}?file={}", super::api::encode_segment(path)),
+                    "href": format!("/ui/review/leases/{lease_id}?file={}", super::urls::encode_segment(path)),
                     "findings": f["checker_findings"].as_array().map_or(0, Vec::len),
                     "byte_count": f["byte_count"], "selected": Some(path) == shown.as_deref() })
         })

@@ -25,7 +25,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::Ui;
-use super::api::{ApiFailure, Failure};
+use super::failure::{ApiFailure, Failure};
 use super::form::FormData;
 use super::templates::render;
 use super::templates::s;
@@ -215,7 +215,7 @@ async fn sign_out(State(ui): State<Ui>) -> Response {
 /// The redirect for a page whose session is missing or refused: the sign-in page,
 /// returning to `path` afterwards, with the stale cookie cleared.
 pub(super) fn to_sign_in(path: &str, refused: bool) -> Response {
-    let next = super::api::encode_segment(path);
+    let next = super::urls::encode_segment(path);
     let target = if refused {
         format!("/ui/sign-in?expired=1&next={next}")
     } else {

@@ -10,7 +10,11 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
 use super::token::SubjectKind;
-use super::verifier::{LOCAL_DEFAULT_AUDIENCE, LOCAL_DEFAULT_ISSUER};
+
+/// Upstream's default issuer of local tokens.
+pub const LOCAL_DEFAULT_ISSUER: &str = "https://auth.flow.local";
+/// Upstream's default audience of local tokens.
+pub const LOCAL_DEFAULT_AUDIENCE: &str = "workstream-api";
 
 /// What to put in a local token.
 #[derive(Debug, Clone)]

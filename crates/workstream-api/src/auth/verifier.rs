@@ -22,13 +22,10 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 
 use super::introspection::{IntrospectionMode, Introspector};
 use super::jwks::{JwksConfig, JwksKeys, JwksSource};
+use super::mint::{LOCAL_DEFAULT_AUDIENCE, LOCAL_DEFAULT_ISSUER};
 use super::token::{self, ClaimRules, TokenError, VerifiedToken};
 use crate::config::{ConfigError, Environment};
 
-/// Upstream's default issuer of local tokens.
-pub const LOCAL_DEFAULT_ISSUER: &str = "https://auth.flow.local";
-/// Upstream's default audience of local tokens.
-pub const LOCAL_DEFAULT_AUDIENCE: &str = "workstream-api";
 /// The shortest local secret accepted: HS256 keys shorter than the hash are weak, and a
 /// short secret in a shared dev environment tends to end up reused elsewhere.
 pub const LOCAL_SECRET_MIN_BYTES: usize = 32;

@@ -49,7 +49,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 pub use doc::Doc;
 pub use request::DescribeRequest;
-pub use response::{Answer, DescribeResponse};
+pub use response::DescribeResponse;
 
 use crate::AppState;
 

@@ -9,13 +9,13 @@
 //! [`Doc`](super::Doc) instead.
 
 use std::future::Future;
-use std::marker::PhantomData;
 
 use axum::Json;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::error::ApiError;
+use crate::idempotency::Answer;
 
 /// Generates the success body's schema, or `None` when the type does not say.
 pub type DescribeFn = fn(&mut SchemaGenerator) -> Option<Schema>;
@@ -24,29 +24,6 @@ pub type DescribeFn = fn(&mut SchemaGenerator) -> Option<Schema>;
 pub trait DescribeResponse {
     /// The success body's schema (a `$ref` for named types), if the type tells it.
     fn describe(generator: &mut SchemaGenerator) -> Option<Schema>;
-}
-
-/// A response whose body is a `T` serialized as JSON: a fresh answer, or the stored
-/// one an idempotent replay gives back (which was a `T` when it was stored).
-pub struct Answer<T> {
-    response: Response,
-    body: PhantomData<fn() -> T>,
-}
-
-impl<T> Answer<T> {
-    /// A response known to hold a `T` (made from one, or stored from one).
-    pub fn holding(response: Response) -> Answer<T> {
-        Answer {
-            response,
-            body: PhantomData,
-        }
-    }
-}
-
-impl<T> IntoResponse for Answer<T> {
-    fn into_response(self) -> Response {
-        self.response
-    }
 }
 
 impl<T: JsonSchema> DescribeResponse for Answer<T> {

@@ -47,7 +47,7 @@ use crate::progress::Output;
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// The server to drive (default: `up`'s address).
-    #[arg(long, env = "WORKSTREAM_SERVER", default_value = crate::project::cli::DEFAULT_SERVER)]
+    #[arg(long, env = "WORKSTREAM_SERVER", default_value = crate::client::DEFAULT_SERVER)]
     server: String,
     /// Start a server in this process on a fresh embedded database instead.
     #[arg(long, conflicts_with = "server")]
@@ -133,7 +133,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         None => {
             let client = Client::new(&args.server);
             client.health().await?;
-            (client, crate::project::cli::local_minter(&args.data_dir)?)
+            (client, crate::people::local_minter(&args.data_dir)?)
         }
     };
     out.line(format!(
@@ -208,7 +208,7 @@ mod embedded {
         )?;
         crate::local::ensure_admin(&database.pool).await?;
         let bind: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
-        let listener = serve::bind(bind).await?;
+        let listener = crate::listen::bind(bind).await?;
         let running = serve::start(
             database,
             pipeline,

@@ -7,13 +7,10 @@ use clap::{Args, Subcommand};
 use uuid::Uuid;
 
 use super::{embedded, import, validate};
-use crate::client::{Client, Keys};
+use crate::client::{Client, DEFAULT_SERVER, Keys};
 use crate::fixes::CliError;
-use crate::people::{self, Minter};
+use crate::people::{self, local_minter};
 use crate::progress::Output;
-
-/// The server clients talk to by default (`up`'s address).
-pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 
 /// Arguments of `workstream init`.
 #[derive(Debug, Args)]
@@ -161,14 +158,6 @@ pub async fn policy(command: &PolicyCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::from(1))
         }
-    }
-}
-
-/// The local secret as a client needs it, or `local_secret_missing`.
-pub fn local_minter(data_dir: &Path) -> Result<Minter, CliError> {
-    match crate::local::require_secret(data_dir) {
-        Ok(secret) => Ok(Minter::new(&secret)),
-        Err(err) => Err(CliError::new("local_secret_missing", format!("{err:#}"))),
     }
 }
 

@@ -264,6 +264,35 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// A checkpoint as its row stores it (`audit_checkpoints`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct CheckpointRow {
+    pub tree_size: i64,
+    pub previous_size: i64,
+    pub root: Vec<u8>,
+    pub signed_at: DateTime<Utc>,
+    pub key_id: String,
+    pub signature: Vec<u8>,
+}
+
+/// The columns of [`CheckpointRow`].
+pub(crate) const CHECKPOINT_COLUMNS: &str =
+    "tree_size, previous_size, root, signed_at, key_id, signature";
+
+impl CheckpointRow {
+    /// The checkpoint, if the row is well formed (the table's checks make it so).
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        Some(Checkpoint {
+            tree_size: u64::try_from(self.tree_size).ok()?,
+            previous_size: u64::try_from(self.previous_size).ok()?,
+            root: self.root.clone().try_into().ok()?,
+            signed_at: self.signed_at,
+            key_id: self.key_id.clone(),
+            signature: self.signature.clone().try_into().ok()?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,8 +12,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::merkle::{self, Hash, Node};
 
+use super::checkpoint::{CHECKPOINT_COLUMNS, CheckpointRow};
 use super::checkpoint::{Checkpoint, VerifyingKey};
-use super::seal::{CHECKPOINT_COLUMNS, CheckpointRow};
 use super::{AuditError, AuditEvent, content_digest};
 
 /// The stored hashes of `nodes` (those that exist).

@@ -16,7 +16,9 @@ use uuid::Uuid;
 use workstream_domain::Digest;
 use workstream_domain::merkle::{self, Frontier, Hash, Node};
 
-use super::checkpoint::{self, Checkpoint, Published, SealedEvent, SigningKey};
+use super::checkpoint::{
+    self, CHECKPOINT_COLUMNS, Checkpoint, CheckpointRow, Published, SealedEvent, SigningKey,
+};
 use super::{AuditError, AuditEvent, EVENT_COLUMNS, content_digest};
 use crate::objects::ObjectStore;
 
@@ -238,35 +240,6 @@ pub async fn insert_checkpoint(conn: &mut PgConnection, c: &Checkpoint) -> Resul
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// A checkpoint row.
-#[derive(sqlx::FromRow)]
-pub(crate) struct CheckpointRow {
-    pub tree_size: i64,
-    pub previous_size: i64,
-    pub root: Vec<u8>,
-    pub signed_at: DateTime<Utc>,
-    pub key_id: String,
-    pub signature: Vec<u8>,
-}
-
-/// The columns of [`CheckpointRow`].
-pub(crate) const CHECKPOINT_COLUMNS: &str =
-    "tree_size, previous_size, root, signed_at, key_id, signature";
-
-impl CheckpointRow {
-    /// The checkpoint, if the row is well formed (the table's checks make it so).
-    pub fn checkpoint(&self) -> Option<Checkpoint> {
-        Some(Checkpoint {
-            tree_size: u64::try_from(self.tree_size).ok()?,
-            previous_size: u64::try_from(self.previous_size).ok()?,
-            root: self.root.clone().try_into().ok()?,
-            signed_at: self.signed_at,
-            key_id: self.key_id.clone(),
-            signature: self.signature.clone().try_into().ok()?,
-        })
-    }
 }
 
 /// Publishes every checkpoint the object store does not have yet, oldest first.

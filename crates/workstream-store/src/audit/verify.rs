@@ -19,7 +19,7 @@ use uuid::Uuid;
 use workstream_domain::merkle::{self, Frontier, Hash};
 
 use super::checkpoint::{self, Checkpoint, PUBLISHED_SCHEMA, Published, SealedEvent, VerifyingKey};
-use super::seal::{CHECKPOINT_COLUMNS, CheckpointRow};
+use super::checkpoint::{CHECKPOINT_COLUMNS, CheckpointRow};
 use super::{AuditError, AuditEvent, content_digest, event_columns_of};
 use crate::objects::ObjectStore;
 

@@ -33,10 +33,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::super::Ui;
-use super::super::api::{ApiFailure, Failure, encode_segment};
+use super::super::failure::{ApiFailure, Failure};
 use super::super::home::{Viewer, page_with, see_other, status_for};
 use super::super::session::Session;
 use super::super::templates::s;
+use super::super::urls::encode_segment;
 use workstream_api::checker_registry::{MAX_COMPONENT_BYTES, RUNS_WINDOW_DAYS};
 
 /// The largest body the upload form may send: the API's component limit, and room for

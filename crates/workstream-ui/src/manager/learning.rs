@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::super::Ui;
-use super::super::api::Failure;
+use super::super::failure::Failure;
 use super::super::form::{FormData, Ids};
 use super::super::home::{Viewer, page_with, see_other, status_for};
 use super::super::session::Session;

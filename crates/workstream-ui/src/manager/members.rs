@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::super::Ui;
-use super::super::api::Failure;
+use super::super::failure::Failure;
 use super::super::form::{FormData, Ids};
 use super::super::home::{Viewer, page_with, see_other, status_for};
 use super::super::session::Session;
@@ -47,7 +47,7 @@ async fn all_grants(ui: &Ui, session: &Session, project_id: Uuid) -> Result<Vec<
                 session,
                 &format!(
                     "/projects/{project_id}/role-grants?limit=100&cursor={}",
-                    super::super::api::encode_segment(&cursor)
+                    super::super::urls::encode_segment(&cursor)
                 ),
             )
             .await

@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Ui;
-use super::api::{ApiFailure, Failure};
+use super::failure::{ApiFailure, Failure};
 use super::form::{FormData, Ids};
 use super::home::{Viewer, page_with, see_other, status_for};
 use super::session::Session;
@@ -88,7 +88,7 @@ struct ListQuery {
 fn cursor_param(cursor: &Option<String>) -> String {
     cursor
         .as_deref()
-        .map(|c| format!("?cursor={}", super::api::encode_segment(c)))
+        .map(|c| format!("?cursor={}", super::urls::encode_segment(c)))
         .unwrap_or_default()
 }
 
