@@ -103,6 +103,21 @@ struct People {
     reviewer: Person,
 }
 
+/// What the setup step made: the imported project (with at least two tasks) and its
+/// API path.
+struct Setup {
+    imported: import::Imported,
+    /// `/projects/{id}`.
+    base: String,
+}
+
+impl Setup {
+    /// The two tasks the cycle works on.
+    fn pair(&self) -> (&import::ImportedTask, &import::ImportedTask) {
+        (&self.imported.tasks[0], &self.imported.tasks[1])
+    }
+}
+
 impl Cycle<'_> {
     /// Starts the next step: prints its title, moves the bar.
     fn begin(&mut self) {
@@ -223,13 +238,47 @@ impl Cycle<'_> {
         answer
     }
 
+    /// The steps of the cycle, in the order of [`STEPS`], then the summary.
     async fn all(
         &mut self,
         minter: &Minter,
         project: &Project,
         settings: &Settings,
     ) -> Result<Summary, CliError> {
-        // 1. People.
+        let p = self.sign_in(minter, settings).await?;
+        let setup = self.set_up(&p, project).await?;
+        self.claim(&p, &setup).await?;
+        self.refused_packet(&p, &setup).await?;
+        self.first_version(&p, &setup).await?;
+        self.post_submit_checks(&p, &setup).await?;
+        let finding = self.first_review(&p).await?;
+        self.revision(&p, &setup, finding).await?;
+        self.acceptance(&p, finding).await?;
+        self.rejection(&p, &setup).await?;
+        let awards = self.delivery(&p, &setup).await?;
+        self.fulfilment(&p, &setup, &awards).await?;
+        self.reputation(&p, &setup).await?;
+        self.lesson(&p, &setup, finding).await?;
+        let report = self.sprint_report(&p, &setup).await?;
+        self.out.bar().set_position(STEPS.len() as u64);
+        self.out.bar().set_message("reading the summary");
+
+        summary::read(
+            self.client,
+            &summary::Readers {
+                manager: &p.manager,
+                finance: &p.finance,
+            },
+            &self.run,
+            &setup.imported,
+            &[("submitter", &p.submitter), ("reviewer", &p.reviewer)],
+            report,
+        )
+        .await
+    }
+
+    /// Step 1: signs in every person of the run.
+    async fn sign_in(&mut self, minter: &Minter, settings: &Settings) -> Result<People, CliError> {
         self.begin();
         let admin = people::administrator(self.client, minter, &settings.admin_subject).await?;
         let crew = people::crew(
@@ -273,8 +322,11 @@ impl Cycle<'_> {
             "{} and {} signed in (profiles made by their first request)",
             p.submitter.subject, p.reviewer.subject
         ));
+        Ok(p)
+    }
 
-        // 2. Setup through the project importer, then the contributor roles.
+    /// Step 2: imports the example project and grants the contributor roles.
+    async fn set_up(&mut self, p: &People, project: &Project) -> Result<Setup, CliError> {
         self.begin();
         let actors = import::Actors {
             manager: &p.manager.token,
@@ -324,15 +376,21 @@ impl Cycle<'_> {
             "{} is submitter and {} reviewer on the project",
             p.submitter.subject, p.reviewer.subject
         ));
-        let [a, b, ..] = imported.tasks.as_slice() else {
+        if imported.tasks.len() < 2 {
             return Err(CliError::new(
                 "demo_project_unusable",
                 "the demo needs a project with at least two tasks",
             ));
-        };
-        let (task_a, task_b) = (a.id, b.id);
+        }
+        Ok(Setup { imported, base })
+    }
 
-        // 3. Ready queue, requirements, claims.
+    /// Step 3: reads the ready queue and the submission requirements, then claims and
+    /// starts both tasks.
+    async fn claim(&mut self, p: &People, setup: &Setup) -> Result<(), CliError> {
+        let (a, b) = setup.pair();
+        let (task_a, task_b) = (a.id, b.id);
+        let base = &setup.base;
         self.begin();
         let ready = self
             .get(&p.submitter, &format!("{base}/tasks/ready"))
@@ -389,8 +447,12 @@ impl Cycle<'_> {
                     .unwrap_or("?")
             ));
         }
+        Ok(())
+    }
 
-        // 4. A packet that fails a pre-submit check.
+    /// Step 4: uploads a packet the pre-submit checkers refuse.
+    async fn refused_packet(&mut self, p: &People, setup: &Setup) -> Result<(), CliError> {
+        let task_a = setup.pair().0.id;
         self.begin();
         let bad = self.packet("v1-misnamed", |dir| {
             let _ = std::fs::rename(
@@ -426,8 +488,12 @@ impl Cycle<'_> {
                 ));
             }
         }
+        Ok(())
+    }
 
-        // 5. Version 1.
+    /// Step 5: uploads and submits version 1.
+    async fn first_version(&mut self, p: &People, setup: &Setup) -> Result<(), CliError> {
+        let task_a = setup.pair().0.id;
         self.begin();
         let v1 = self.packet("v1", |_| {})?;
         let admitted = self
@@ -457,14 +523,22 @@ impl Cycle<'_> {
             submitted["submission"]["version"],
             submitted["task"]["status"].as_str().unwrap_or("?")
         ));
+        Ok(())
+    }
 
-        // 6. The worker runs the post-submit checkers.
+    /// Step 6: waits for the post-submit checkers of version 1.
+    async fn post_submit_checks(&mut self, p: &People, setup: &Setup) -> Result<(), CliError> {
+        let task_a = setup.pair().0.id;
+        let imported = &setup.imported;
         self.begin();
         let status = self.evaluated(&p.manager, imported.project, task_a).await?;
         self.checker_state(&p.manager, task_a).await?;
         self.state(format!("task {status}"));
+        Ok(())
+    }
 
-        // 7. Review 1: needs_revision.
+    /// Step 7: the first review asks for a revision with a blocking finding.
+    async fn first_review(&mut self, p: &People) -> Result<Uuid, CliError> {
         self.begin();
         let offer = self.get(&p.reviewer, "/reviews/current").await?;
         let lease = self
@@ -510,8 +584,13 @@ impl Cycle<'_> {
             "task {}; the reviewer's completed_review is recorded",
             decided["task"]["status"].as_str().unwrap_or("?")
         ));
+        Ok(finding)
+    }
 
-        // 8. Version 2 answers the finding.
+    /// Step 8: version 2 answers the blocking finding.
+    async fn revision(&mut self, p: &People, setup: &Setup, finding: Uuid) -> Result<(), CliError> {
+        let task_a = setup.pair().0.id;
+        let imported = &setup.imported;
         self.begin();
         let context = self
             .get(&p.submitter, &format!("/tasks/{task_a}/revision-context"))
@@ -559,8 +638,11 @@ impl Cycle<'_> {
         let status = self.evaluated(&p.manager, imported.project, task_a).await?;
         self.checker_state(&p.manager, task_a).await?;
         self.state(format!("task {status}"));
+        Ok(())
+    }
 
-        // 9. Review 2: accept.
+    /// Step 9: the second review accepts and resolves the finding.
+    async fn acceptance(&mut self, p: &People, finding: Uuid) -> Result<(), CliError> {
         self.begin();
         let lease = self
             .post(&p.reviewer, "/reviews/claim", json!({}), "claim review 2")
@@ -593,8 +675,14 @@ impl Cycle<'_> {
                 contribution_awards(&contribution["awards"])
             ));
         }
+        Ok(())
+    }
 
-        // 10. The second task: submitted, checked, rejected.
+    /// Step 10: the second task is submitted, checked and rejected.
+    async fn rejection(&mut self, p: &People, setup: &Setup) -> Result<(), CliError> {
+        let (_, b) = setup.pair();
+        let task_b = b.id;
+        let imported = &setup.imported;
         self.begin();
         let copied = self.packet("timeouts", |dir| {
             let _ = std::fs::write(
@@ -643,8 +731,12 @@ impl Cycle<'_> {
             decided["review"]["id"].as_str().unwrap_or("?"),
             decided["task"]["status"].as_str().unwrap_or("?")
         ));
+        Ok(())
+    }
 
-        // 11. Delivery.
+    /// Step 11: waits until the adapter has every award.
+    async fn delivery(&mut self, p: &People, setup: &Setup) -> Result<Vec<Value>, CliError> {
+        let base = &setup.base;
         self.begin();
         let awards_path = format!("{base}/compensation/awards");
         let awards = self
@@ -661,9 +753,19 @@ impl Cycle<'_> {
         for award in &awards {
             self.state(award_line(award));
         }
+        Ok(awards)
+    }
 
-        // 12. Fulfilment and reconciliation.
+    /// Step 12: the adapter reports the awards paid; finance reconciles.
+    async fn fulfilment(
+        &mut self,
+        p: &People,
+        setup: &Setup,
+        awards: &[Value],
+    ) -> Result<(), CliError> {
+        let base = &setup.base;
         self.begin();
+        let awards_path = format!("{base}/compensation/awards");
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         for (i, award) in awards.iter().enumerate() {
             let award_id = award["id"].as_str().unwrap_or_default();
@@ -690,8 +792,13 @@ impl Cycle<'_> {
             "reconciliation: {} finding(s)",
             report["findings"].as_array().map_or(0, Vec::len)
         ));
+        Ok(())
+    }
 
-        // 13. Reputation.
+    /// Step 13: waits for the reputation events of the three reviews.
+    async fn reputation(&mut self, p: &People, setup: &Setup) -> Result<(), CliError> {
+        let (task_a, task_b) = (setup.pair().0.id, setup.pair().1.id);
+        let base = &setup.base;
         self.begin();
         let reviews: Vec<String> = {
             let mut ids = Vec::new();
@@ -734,8 +841,13 @@ impl Cycle<'_> {
                 ));
             }
         }
+        Ok(())
+    }
 
-        // 14. A lesson from the finding, implemented in the guide.
+    /// Step 14: records a lesson from the finding and implements it in the guide.
+    async fn lesson(&mut self, p: &People, setup: &Setup, finding: Uuid) -> Result<(), CliError> {
+        let imported = &setup.imported;
+        let base = &setup.base;
         self.begin();
         let lesson = self
             .post(
@@ -771,8 +883,13 @@ impl Cycle<'_> {
                 .unwrap_or("guide_update"),
             implemented["status"].as_str().unwrap_or("?")
         ));
+        Ok(())
+    }
 
-        // 15. The sprint report.
+    /// Step 15: reports the evaluation sprint.
+    async fn sprint_report(&mut self, p: &People, setup: &Setup) -> Result<Value, CliError> {
+        let imported = &setup.imported;
+        let base = &setup.base;
         self.begin();
         let now = chrono::Utc::now();
         let sprint = self
@@ -806,21 +923,7 @@ impl Cycle<'_> {
             report["reviews"]["revision_rate"],
             report["reviews"]["rejection_rate"]
         ));
-        self.out.bar().set_position(STEPS.len() as u64);
-        self.out.bar().set_message("reading the summary");
-
-        summary::read(
-            self.client,
-            &summary::Readers {
-                manager: &p.manager,
-                finance: &p.finance,
-            },
-            &self.run,
-            &imported,
-            &[("submitter", &p.submitter), ("reviewer", &p.reviewer)],
-            report.clone(),
-        )
-        .await
+        Ok(report.clone())
     }
 
     /// Prints the latest checker run of `task` (route and the checkers that did not pass).
