@@ -34,7 +34,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
-use workstream_domain::machines::project::GuideStatus;
+use workstream_domain::machines::project::{GuideStatus, ProjectStatus};
 use workstream_domain::policy::{self, BundleHashes, CheckerRef, FieldError, schema};
 use workstream_store::audit::NewAuditEvent;
 
@@ -605,10 +605,11 @@ pub async fn activate(
     .fetch_one(&mut *conn)
     .await?;
     let superseded: Option<(Uuid, String)> = sqlx::query_as(
-        "UPDATE project_guides SET status = 'superseded', superseded_at = now() \
+        "UPDATE project_guides SET status = $2, superseded_at = now() \
          WHERE project_id = $1 AND status = 'active' RETURNING id, version",
     )
     .bind(project_id)
+    .bind(GuideStatus::Superseded.as_str())
     .fetch_optional(&mut *conn)
     .await?;
     if let Some((old_id, old_version)) = &superseded {
@@ -630,10 +631,10 @@ pub async fn activate(
     }
     let submitted_hash = guide.policy_bundle_hash.clone();
     let activated: Guide = sqlx::query_as(&format!(
-        "UPDATE project_guides SET status = 'active', activation_sequence = $2, policy_bundle = $3, \
+        "UPDATE project_guides SET activation_sequence = $2, policy_bundle = $3, \
          policy_bundle_hash = $4, artifact_policy_hash = $5, checker_policy_hash = $6, \
          review_policy_hash = $7, revision_policy_hash = $8, contribution_policy_version_id = $9, \
-         approved_by = $10, effective_at = now() WHERE id = $1 RETURNING {COLUMNS}"
+         approved_by = $10, effective_at = now(), status = $11 WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(guide_id)
     .bind(sequence)
@@ -645,6 +646,7 @@ pub async fn activate(
     .bind(hashes.revision.to_string())
     .bind(current)
     .bind(acting.actor_id)
+    .bind(GuideStatus::Active.as_str())
     .fetch_one(&mut *conn)
     .await?;
     record(
@@ -671,8 +673,9 @@ pub async fn activate(
     .await?;
     let mut project_status = project.status.clone();
     if project.status == "draft" {
-        sqlx::query("UPDATE projects SET status = 'active', activated_at = now() WHERE id = $1")
+        sqlx::query("UPDATE projects SET status = $2, activated_at = now() WHERE id = $1")
             .bind(project_id)
+            .bind(ProjectStatus::Active.as_str())
             .execute(&mut *conn)
             .await?;
         record(

@@ -11,6 +11,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::{Decision, TaskState};
+use workstream_domain::machines::assignment::AssignmentStatus;
 
 /// Every column of `tasks`, in the order of [`TaskRow`].
 pub const TASK_COLUMNS: &str = "id, project_id, title, description, task_type, difficulty, skill_tags, \
@@ -586,7 +587,7 @@ pub async fn insert_assignment(
 pub async fn close_assignment(
     conn: &mut PgConnection,
     assignment_id: Uuid,
-    status: &str,
+    status: AssignmentStatus,
     reason: &str,
 ) -> Result<AssignmentRow, sqlx::Error> {
     sqlx::query_as(&format!(
@@ -594,7 +595,7 @@ pub async fn close_assignment(
          WHERE id = $1 RETURNING {ASSIGNMENT_COLUMNS}"
     ))
     .bind(assignment_id)
-    .bind(status)
+    .bind(status.as_str())
     .bind(reason)
     .fetch_one(conn)
     .await

@@ -8,6 +8,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::contribution::InstrumentType;
+use workstream_domain::machines::compensation::AdapterBindingStatus;
 use workstream_store::audit::NewAuditEvent;
 
 use super::dependents::DEPENDENTS;
@@ -217,10 +218,11 @@ pub async fn retire_binding(
         ));
     }
     let retired: Binding = sqlx::query_as(&format!(
-        "UPDATE project_compensation_adapter_bindings SET status = 'retired', \
+        "UPDATE project_compensation_adapter_bindings SET status = $2, \
          binding_lifecycle_version = binding_lifecycle_version + 1 WHERE id = $1 RETURNING {BINDING_COLUMNS}"
     ))
     .bind(binding_id)
+    .bind(AdapterBindingStatus::Retired.as_str())
     .fetch_one(&mut *conn)
     .await?;
     record(

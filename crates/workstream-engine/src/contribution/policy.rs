@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::contribution::CompensationMode;
+use workstream_domain::machines::contribution_policy::{
+    ContributionPolicyStatus, ContributionPolicyVersionStatus,
+};
 use workstream_domain::policy::contribution::{ContributionTerms, parse_terms};
 use workstream_domain::policy::{FieldError, schema};
 use workstream_store::audit::NewAuditEvent;
@@ -380,10 +383,11 @@ pub async fn publish(
         }
     }
     sqlx::query(
-        "UPDATE contribution_policy_versions SET status = 'published', published_by = $2, published_at = now() WHERE id = $1",
+        "UPDATE contribution_policy_versions SET status = $3, published_by = $2, published_at = now() WHERE id = $1",
     )
     .bind(version_id)
     .bind(acting.actor_id)
+    .bind(ContributionPolicyVersionStatus::Published.as_str())
     .execute(&mut *conn)
     .await?;
     record(
@@ -479,19 +483,21 @@ pub async fn retire(
     if is_current {
         // The policy must stop pointing at the version before the version changes.
         sqlx::query(
-            "UPDATE contribution_policies SET status = 'retired', current_published_version_id = NULL, \
+            "UPDATE contribution_policies SET status = $3, current_published_version_id = NULL, \
              retired_by = $2, retired_at = now() WHERE id = $1",
         )
         .bind(policy_id)
         .bind(acting.actor_id)
+        .bind(ContributionPolicyStatus::Retired.as_str())
         .execute(&mut *conn)
         .await?;
     }
     sqlx::query(
-        "UPDATE contribution_policy_versions SET status = 'retired', retired_by = $2, retired_at = now() WHERE id = $1",
+        "UPDATE contribution_policy_versions SET status = $3, retired_by = $2, retired_at = now() WHERE id = $1",
     )
     .bind(version_id)
     .bind(acting.actor_id)
+    .bind(ContributionPolicyVersionStatus::Retired.as_str())
     .execute(&mut *conn)
     .await?;
     record(

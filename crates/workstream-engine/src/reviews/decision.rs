@@ -30,6 +30,8 @@ use workstream_domain::decide;
 use workstream_domain::lifecycle::{
     Actor, Decision, GuardFacts, ReviewDecision, TaskCommand, TaskState,
 };
+use workstream_domain::machines::assignment::AssignmentStatus;
+use workstream_domain::machines::review_queue::{QueueEntryState, ReviewLeaseDisposition};
 use workstream_store::jobs::{self, NewJob};
 use workstream_store::tasks::{self, AssignmentRow, TaskRow};
 
@@ -799,18 +801,20 @@ async fn end_lease(
     locked: &Locked,
 ) -> Result<(), CommandError> {
     sqlx::query(
-        "UPDATE review_leases SET disposition = 'consumed', ended_at = now(), ended_by = $2, \
+        "UPDATE review_leases SET disposition = $3, ended_at = now(), ended_by = $2, \
          end_reason = 'decision recorded' WHERE id = $1",
     )
     .bind(locked.held.id)
     .bind(requester.actor_id)
+    .bind(ReviewLeaseDisposition::Consumed.as_str())
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "UPDATE review_queue_entries SET state = 'closed', closed_at = now(), \
+        "UPDATE review_queue_entries SET state = $2, closed_at = now(), \
          closed_reason = 'review_recorded' WHERE id = $1",
     )
     .bind(locked.held.queue_entry_id)
+    .bind(QueueEntryState::Closed.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -855,10 +859,11 @@ async fn apply(
             .await?;
             let updated = tasks::set_status(conn, task.id, transition, task.assigned_to).await?;
             let version: Uuid = sqlx::query_scalar(
-                "UPDATE task_assignments SET status = 'completed', accepted_at = now() \
+                "UPDATE task_assignments SET status = $2, accepted_at = now() \
                  WHERE id = $1 RETURNING submitter_contribution_policy_version_id",
             )
             .bind(submission.task_assignment_id)
+            .bind(AssignmentStatus::Completed.as_str())
             .fetch_one(&mut *conn)
             .await?;
             contributions.push(
@@ -910,11 +915,12 @@ async fn apply(
         }
         TaskState::Rejected => {
             sqlx::query(
-                "UPDATE task_assignments SET status = 'blocked', blocking_review_id = $2, \
+                "UPDATE task_assignments SET status = $3, blocking_review_id = $2, \
                  status_reason = 'rejected by review' WHERE id = $1",
             )
             .bind(submission.task_assignment_id)
             .bind(review_id)
+            .bind(AssignmentStatus::Blocked.as_str())
             .execute(&mut *conn)
             .await?;
             let updated = tasks::set_status(conn, task.id, transition, task.assigned_to).await?;

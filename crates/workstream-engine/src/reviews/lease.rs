@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::machines::review_queue::ReviewLeaseDisposition;
 
 use crate::CommandError;
 use crate::requester::Requester;
@@ -68,21 +69,23 @@ pub async fn lease(conn: &mut PgConnection, lease_id: Uuid) -> Result<Option<Lea
 /// packet is read far more often than leases are claimed or decided).
 pub async fn sweep_lease(conn: &mut PgConnection, lease_id: Uuid) -> Result<(), CommandError> {
     sqlx::query(
-        "UPDATE review_leases SET disposition = 'expired', ended_at = now(), \
+        "UPDATE review_leases SET disposition = $2, ended_at = now(), \
          end_reason = 'lease expired' \
          WHERE id = $1 AND disposition = 'active' AND expires_at <= now()",
     )
     .bind(lease_id)
+    .bind(ReviewLeaseDisposition::Expired.as_str())
     .execute(&mut *conn)
     .await?;
     sqlx::query(&format!(
-        "UPDATE review_leases l SET disposition = 'invalidated', ended_at = now(), \
+        "UPDATE review_leases l SET disposition = $2, ended_at = now(), \
          end_reason = 'reviewer authority lost' FROM review_queue_entries e \
          WHERE l.id = $1 AND l.disposition = 'active' AND e.id = l.queue_entry_id \
            AND NOT ({})",
         reviewer_holds("l.reviewer_id", "e.project_id")
     ))
     .bind(lease_id)
+    .bind(ReviewLeaseDisposition::Invalidated.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -27,6 +27,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::Digest;
 use workstream_domain::lifecycle::Actor;
+use workstream_domain::machines::review_queue::{QueueRouting, ReviewLeaseDisposition};
 use workstream_store::audit::{self, NewAuditEvent};
 
 use super::lease::{Lease, active_lease, lease, reviewer_holds};
@@ -73,26 +74,29 @@ pub struct Current {
 /// preferred reviewer lost that authority (routing `open`).
 pub async fn sweep(conn: &mut PgConnection) -> Result<(), CommandError> {
     sqlx::query(
-        "UPDATE review_leases SET disposition = 'expired', ended_at = now(), \
+        "UPDATE review_leases SET disposition = $1, ended_at = now(), \
          end_reason = 'lease expired' WHERE disposition = 'active' AND expires_at <= now()",
     )
+    .bind(ReviewLeaseDisposition::Expired.as_str())
     .execute(&mut *conn)
     .await?;
     sqlx::query(&format!(
-        "UPDATE review_leases l SET disposition = 'invalidated', ended_at = now(), \
+        "UPDATE review_leases l SET disposition = $1, ended_at = now(), \
          end_reason = 'reviewer authority lost' FROM review_queue_entries e \
          WHERE l.disposition = 'active' AND e.id = l.queue_entry_id \
            AND NOT ({})",
         reviewer_holds("l.reviewer_id", "e.project_id")
     ))
+    .bind(ReviewLeaseDisposition::Invalidated.as_str())
     .execute(&mut *conn)
     .await?;
     sqlx::query(&format!(
-        "UPDATE review_queue_entries e SET routing = 'open' \
+        "UPDATE review_queue_entries e SET routing = $1 \
          WHERE e.state = 'pending' AND e.routing = 'preferred' \
            AND (e.preference_expires_at <= now() OR NOT ({}))",
         reviewer_holds("e.preferred_reviewer_id", "e.project_id")
     ))
+    .bind(QueueRouting::Open.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -378,11 +382,12 @@ pub async fn end(
     }
     if ending == Ending::Decline {
         sqlx::query(
-            "UPDATE review_queue_entries SET routing = 'open' \
+            "UPDATE review_queue_entries SET routing = $3 \
              WHERE id = $1 AND routing = 'preferred' AND preferred_reviewer_id = $2",
         )
         .bind(held.queue_entry_id)
         .bind(requester.actor_id)
+        .bind(QueueRouting::Open.as_str())
         .execute(&mut *conn)
         .await?;
     }

@@ -32,6 +32,8 @@ use workstream_domain::Digest;
 use workstream_domain::lifecycle::{
     Actor, GuardFacts, RevisionCloseReason, RevisionOrigin, TaskCommand, TaskState, decide,
 };
+use workstream_domain::machines::assignment::AssignmentStatus;
+use workstream_domain::machines::review_queue::QueueEntryState;
 use workstream_store::tasks::{self, GuideLock};
 
 use super::packet::{PriorFinding, prior_findings};
@@ -668,13 +670,14 @@ pub async fn close(
         &facts,
     )?;
     if let Some(a) = &assignment {
-        tasks::close_assignment(conn, a.id, "released", reason.as_str()).await?;
+        tasks::close_assignment(conn, a.id, AssignmentStatus::Released, reason.as_str()).await?;
     }
     sqlx::query(
-        "UPDATE review_queue_entries SET state = 'closed', closed_at = now(), closed_reason = 'task_closed' \
+        "UPDATE review_queue_entries SET state = $2, closed_at = now(), closed_reason = 'task_closed' \
          WHERE task_id = $1 AND state = 'pending'",
     )
     .bind(task.id)
+    .bind(QueueEntryState::Closed.as_str())
     .execute(&mut *conn)
     .await?;
     let updated = transition(

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use workstream_domain::lifecycle::{
     Actor, ActorContext, GuardFacts, Refusal, TaskCommand, TaskState, check_reason, decide,
 };
+use workstream_domain::machines::assignment::AssignmentStatus;
 use workstream_store::tasks::{self, AssignmentRow, TaskRow};
 
 use super::access::Access;
@@ -354,7 +355,13 @@ pub async fn invalidate_assignments_of_actor(
             r if r.is_empty() => "submitter authority lost".to_owned(),
             r => r,
         };
-        tasks::close_assignment(tx, assignment.id, "authority_revoked", &status_reason).await?;
+        tasks::close_assignment(
+            tx,
+            assignment.id,
+            AssignmentStatus::AuthorityRevoked,
+            &status_reason,
+        )
+        .await?;
         transition(
             tx,
             task.id,

@@ -10,6 +10,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::{GuardFacts, TaskCommand, decide};
+use workstream_domain::machines::assignment::AssignmentStatus;
 use workstream_store::tasks::{self, TaskRow};
 
 use super::access::Access;
@@ -239,7 +240,7 @@ pub async fn cancel(
     )?;
     let released = match &assignment {
         Some(a) => Some(
-            tasks::close_assignment(conn, a.id, "released", &bounded(reason))
+            tasks::close_assignment(conn, a.id, AssignmentStatus::Released, &bounded(reason))
                 .await?
                 .id,
         ),

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::{GuardFacts, Refusal, RevisionOrigin, TaskCommand};
+use workstream_domain::machines::admission::AdmissionState;
 use workstream_domain::{Digest, TaskState, decide};
 use workstream_store::jobs::{self, NewJob};
 use workstream_store::tasks::{self, TaskRow};
@@ -157,10 +158,12 @@ pub async fn admit(
         }
     }
     sqlx::query(
-        "UPDATE submission_bundle_admissions SET state = 'stale', stale_at = now(), \
-         stale_reason = 'superseded by a newer prepared packet' WHERE task_id = $1 AND state = 'ready'",
+        "UPDATE submission_bundle_admissions SET state = $2, stale_at = now(), \
+         stale_reason = 'superseded by a newer prepared packet' WHERE task_id = $1 AND state = $3",
     )
     .bind(task.id)
+    .bind(AdmissionState::Stale.as_str())
+    .bind(AdmissionState::Ready.as_str())
     .execute(&mut *conn)
     .await?;
     let locked_bundle = task
@@ -368,9 +371,10 @@ pub async fn submit(
         .await?;
     }
     sqlx::query(
-        "UPDATE submission_bundle_admissions SET state = 'consumed', consumed_at = now() WHERE id = $1",
+        "UPDATE submission_bundle_admissions SET state = $2, consumed_at = now() WHERE id = $1",
     )
     .bind(input.admission_id)
+    .bind(AdmissionState::Consumed.as_str())
     .execute(&mut *conn)
     .await?;
     record_files(conn, submission_id, &manifest).await?;
