@@ -61,7 +61,10 @@ pub fn run(data: &[u8]) {
         Err(err) => {
             // Bytes alone never make our side fail: every refusal is the packet's.
             let code = err.code;
-            assert!(code.starts_with("submission_archive_"), "unexpected {err}");
+            assert!(
+                code.as_str().starts_with("submission_archive_"),
+                "unexpected {err}"
+            );
             assert_eq!(
                 count_files(&tree),
                 0,

@@ -519,7 +519,7 @@ async fn units_and_bindings_follow_their_rules() {
     let answer = post(&s.server, &format!("{binding}/suspend"), &s.fin, json!({})).await;
     assert_eq!(
         (answer.status.as_u16(), answer.code()),
-        (409, "invalid_binding_transition")
+        (403, "transition_not_allowed")
     );
     // A suspended binding cannot carry new terms.
     let (policy, version) = draft(&s).await;
@@ -757,7 +757,7 @@ async fn units_and_bindings_retire_only_when_nothing_depends_on_them() {
     .await;
     assert_eq!(
         (answer.status.as_u16(), answer.code()),
-        (409, "invalid_binding_transition")
+        (403, "transition_not_allowed")
     );
     let answer = post(
         &s.server,
@@ -771,7 +771,7 @@ async fn units_and_bindings_retire_only_when_nothing_depends_on_them() {
     .await;
     assert_eq!(
         (answer.status.as_u16(), answer.code()),
-        (409, "invalid_binding_transition")
+        (403, "transition_not_allowed")
     );
 
     let answer = post(&s.server, &retire_unit(usd), &s.fin, json!({})).await;

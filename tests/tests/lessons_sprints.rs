@@ -108,8 +108,8 @@ async fn a_lesson_goes_from_its_source_to_the_change_that_carries_it() {
     assert_eq!(accepted["status"], "accepted");
     assert_eq!(accepted["closed_at"], Value::Null);
     let (s, again) = post(&fx.server, &fx.pm, &format!("{lesson}/accept"), json!({})).await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(again["error"]["code"], "invalid_lesson_transition");
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(again["error"]["code"], "transition_not_allowed");
     assert_eq!(
         again["error"]["details"],
         json!({"from": "accepted", "to": "accepted"})
@@ -220,7 +220,7 @@ async fn a_lesson_goes_from_its_source_to_the_change_that_carries_it() {
     .await;
     assert_eq!(
         (s, answer["error"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("invalid_lesson_transition"))
+        (StatusCode::FORBIDDEN, Some("transition_not_allowed"))
     );
     let (s, _) = post(
         &fx.server,

@@ -237,7 +237,7 @@ async fn managers_pause_resume_and_archive_with_audit_events() {
     let answer = post(&server, &format!("/projects/{draft}/pause"), &pm, json!({})).await;
     assert_eq!(
         (answer.status.as_u16(), answer.code()),
-        (409, "invalid_project_transition")
+        (403, "transition_not_allowed")
     );
     let answer = post(
         &server,
@@ -248,7 +248,7 @@ async fn managers_pause_resume_and_archive_with_audit_events() {
     .await;
     assert_eq!(
         (answer.status.as_u16(), answer.code()),
-        (409, "invalid_project_transition")
+        (403, "transition_not_allowed")
     );
 
     let (pm2, fin, project, _) = active_project(&server, "moves").await;
@@ -299,7 +299,7 @@ async fn managers_pause_resume_and_archive_with_audit_events() {
     .await;
     assert_eq!(
         (answer.status.as_u16(), answer.code()),
-        (409, "invalid_project_transition")
+        (403, "transition_not_allowed")
     );
     for event in ["project_paused", "project_resumed", "project_archived"] {
         assert_eq!(audit_count(&server, project, event).await, 1, "{event}");

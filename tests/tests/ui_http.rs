@@ -546,6 +546,15 @@ async fn api_refusals_are_rendered_with_their_codes_and_field_errors() {
         "{}",
         page.body
     );
+    // With what to do about it: the catalogue's fix of the code.
+    assert!(
+        page.body.contains(&format!(
+            "<strong>What to do:</strong> {}",
+            workstream_domain::ErrorCode::ReasonRequired.fix()
+        )),
+        "{}",
+        page.body
+    );
 
     // A packet that fails a blocking pre-submit check: the checker's message, fix and
     // path beside the upload form, with the typed texts kept, and nothing admitted.

@@ -15,6 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::roles::{AdminRole, ProjectRole, ScopeType};
 use workstream_engine::authority::actors::{StatusChange, change_status};
 use workstream_engine::authority::{links, services};
@@ -47,14 +48,12 @@ pub fn routes() -> ApiRoutes {
                 .who("any verified, active actor, for their own profile")
                 .body::<NameBody>()
                 .ok("the caller's profile, as `GET /actors/me` answers it")
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["display_name_invalid"]),
+                .refuses(&[ErrorCode::DisplayNameInvalid]),
         )
         .get(
             "/actors/{actor_id}",
             actor,
-            Doc::new("An actor's profile").who(READERS).ok("the profile").refuses(
-                StatusCode::FORBIDDEN,
-                &["permission_not_granted"],
+            Doc::new("An actor's profile").who(READERS).ok("the profile").refuses(&[ErrorCode::PermissionNotGranted],
             ),
         )
         .get(
@@ -63,37 +62,37 @@ pub fn routes() -> ApiRoutes {
             Doc::new("An actor's identity links (issuer, subject, status)")
                 .who(READERS)
                 .ok("`{items: [link]}`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+                .refuses(&[ErrorCode::PermissionNotGranted]),
         )
         .post(
             "/actors/{actor_id}/suspend",
             suspend,
             status_doc("Suspend an actor: their tokens are refused until reactivated", ADMIN)
-                .refuses(StatusCode::CONFLICT, &["actor_already_suspended", "actor_deactivated_terminal", "last_access_administrator"]),
+                .refuses(&[ErrorCode::ActorAlreadySuspended, ErrorCode::ActorDeactivatedTerminal, ErrorCode::LastAccessAdministrator]),
         )
         .post(
             "/actors/{actor_id}/reactivate",
             reactivate,
             status_doc("Reactivate a suspended actor", ADMIN)
-                .refuses(StatusCode::CONFLICT, &["actor_not_suspended", "actor_deactivated_terminal"]),
+                .refuses(&[ErrorCode::ActorNotSuspended, ErrorCode::ActorDeactivatedTerminal]),
         )
         .post(
             "/actors/{actor_id}/deactivate",
             deactivate,
             status_doc("Deactivate an actor for good", ADMIN)
-                .refuses(StatusCode::CONFLICT, &["actor_deactivated_terminal", "last_access_administrator"]),
+                .refuses(&[ErrorCode::ActorDeactivatedTerminal, ErrorCode::LastAccessAdministrator]),
         )
         .post(
             "/actor-identity-links/{link_id}/revoke",
             revoke_link,
             status_doc("Revoke an identity link: tokens for that issuer and subject are refused", ADMIN)
-                .refuses(StatusCode::CONFLICT, &["identity_link_already_revoked", "actor_deactivated_terminal"]),
+                .refuses(&[ErrorCode::IdentityLinkAlreadyRevoked, ErrorCode::ActorDeactivatedTerminal]),
         )
         .post(
             "/actor-identity-links/{link_id}/reactivate",
             reactivate_link,
             status_doc("Reactivate a revoked identity link", ADMIN)
-                .refuses(StatusCode::CONFLICT, &["identity_link_not_revoked", "actor_deactivated_terminal"]),
+                .refuses(&[ErrorCode::IdentityLinkNotRevoked, ErrorCode::ActorDeactivatedTerminal]),
         )
         .get(
             "/service-actors",
@@ -101,7 +100,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("The service principals, with the identities they sign in as")
                 .who(READERS)
                 .ok("`{items: [{actor_profile_id, service_identity, status, created_at, links: [{id, issuer, subject, status}]}], service_identities}`: every service principal, oldest first, and the identities one may be created for")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+                .refuses(&[ErrorCode::PermissionNotGranted]),
         )
         .post(
             "/service-actors",
@@ -109,10 +108,10 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Provision a service principal (e.g. a payment adapter) for this server's issuer")
                 .who(ADMIN)
                 .created("`{actor_profile_id, service_identity, issuer, subject}`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["identity_already_linked", "service_identity_exists"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["unknown_service_identity", "invalid_subject", "invalid_reason"])
-                .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::IdentityAlreadyLinked, ErrorCode::ServiceIdentityExists])
+                .refuses(&[ErrorCode::UnknownServiceIdentity, ErrorCode::InvalidSubject, ErrorCode::InvalidReason])
+                .refuses(&[ErrorCode::RateLimitExceeded]),
         )
 }
 
@@ -121,20 +120,19 @@ fn status_doc(summary: &'static str, who: &'static str) -> Doc {
     Doc::new(summary)
         .who(who)
         .ok("the changed record")
-        .refuses(
-            StatusCode::FORBIDDEN,
-            &["permission_not_granted", "resource_guard_denied"],
-        )
-        .refuses(StatusCode::NOT_FOUND, &["actor_not_found"])
-        .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_reason"])
-        .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"])
+        .refuses(&[
+            ErrorCode::PermissionNotGranted,
+            ErrorCode::ResourceGuardDenied,
+        ])
+        .refuses(&[ErrorCode::ActorNotFound])
+        .refuses(&[ErrorCode::InvalidReason])
+        .refuses(&[ErrorCode::RateLimitExceeded])
 }
 
 /// 403 `permission_not_granted`.
 pub(crate) fn not_granted() -> ApiError {
     ApiError::new(
-        StatusCode::FORBIDDEN,
-        "permission_not_granted",
+        ErrorCode::PermissionNotGranted,
         "you hold no grant that allows this",
     )
 }

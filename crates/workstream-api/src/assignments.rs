@@ -14,6 +14,7 @@ use axum::extract::State;
 use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -30,10 +31,7 @@ pub fn routes() -> ApiRoutes {
         Doc::new("The caller's own assignments, newest first")
             .who("any verified actor")
             .ok("`{items, next_cursor}`")
-            .refuses(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                &["invalid_cursor"],
-            ),
+            .refuses(&[ErrorCode::InvalidCursor]),
     )
 }
 

@@ -39,6 +39,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::json;
 use workstream_domain::Digest;
+use workstream_domain::ErrorCode;
 use workstream_domain::roles::AdminRole;
 use workstream_store::checkers::{CheckerComponent, RegistryEntry};
 
@@ -66,7 +67,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("The checker registry: every registered component by digest (never its bytes), with the contract version it implements, who published it, the active guides that pin it and its recent runs")
                 .who("a project manager, operator or audit authority")
                 .ok("`{items}`: each the registry record (as publication answers it) with `published_by` `{actor_id, display_name}` (null for built-ins), `pinned_by` `[{project_id, project_slug, guide_id, guide_version}]` (active guides) and `runs` over the last 30 days `{count, failed, errored_by_code, p50_duration_us, p95_duration_us}`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+                .refuses(&[ErrorCode::PermissionNotGranted]),
         )
         .post(
             "/checkers",
@@ -77,16 +78,14 @@ pub fn routes() -> ApiRoutes {
                 .parts(&[("component", "the WebAssembly component (`.wasm`), at most 64 MiB")])
                 .created("the registry record `{digest, name, version, description, config_schema, contract, byte_count, builtin, registered_by, registered_at}`")
                 .also(StatusCode::OK, "the existing registry record: the same bytes were published before")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &[
-                        "invalid_request", "checker_component_invalid", "checker_import_not_allowed",
-                        "checker_contract_mismatch", "checker_info_invalid", "checker_config_schema_invalid",
-                        "checker_smoke_check_failed", "checker_component_too_large",
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[
+                        ErrorCode::InvalidRequest, ErrorCode::CheckerComponentInvalid, ErrorCode::CheckerImportNotAllowed,
+                        ErrorCode::CheckerContractMismatch, ErrorCode::CheckerInfoInvalid, ErrorCode::CheckerConfigSchemaInvalid,
+                        ErrorCode::CheckerSmokeCheckFailed, ErrorCode::CheckerComponentTooLarge,
                     ],
                 )
-                .refuses(StatusCode::SERVICE_UNAVAILABLE, &["checker_sandbox_unavailable"]),
+                .refuses(&[ErrorCode::CheckerSandboxUnavailable]),
         )
 }
 
@@ -122,18 +121,16 @@ async fn list(
 
 /// Reads the `component` part into memory, under [`MAX_COMPONENT_BYTES`].
 async fn receive(mut multipart: Multipart) -> Result<Vec<u8>, ApiError> {
-    let invalid = |code: &'static str, message: String| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-    };
+    let invalid = |code: ErrorCode, message: String| ApiError::new(code, message);
     let mut component = None;
     while let Some(mut field) = multipart
         .next_field()
         .await
-        .map_err(|e| invalid("invalid_request", e.body_text()))?
+        .map_err(|e| invalid(ErrorCode::InvalidRequest, e.body_text()))?
     {
         if field.name() != Some("component") {
             return Err(invalid(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!(
                     "unknown part `{}`: send the component as `component`",
                     field.name().unwrap_or_default()
@@ -144,11 +141,11 @@ async fn receive(mut multipart: Multipart) -> Result<Vec<u8>, ApiError> {
         while let Some(chunk) = field
             .chunk()
             .await
-            .map_err(|e| invalid("invalid_request", e.body_text()))?
+            .map_err(|e| invalid(ErrorCode::InvalidRequest, e.body_text()))?
         {
             if bytes.len() + chunk.len() > MAX_COMPONENT_BYTES {
                 return Err(invalid(
-                    "checker_component_too_large",
+                    ErrorCode::CheckerComponentTooLarge,
                     format!("a component is at most {MAX_COMPONENT_BYTES} bytes"),
                 ));
             }
@@ -159,11 +156,11 @@ async fn receive(mut multipart: Multipart) -> Result<Vec<u8>, ApiError> {
     match component {
         Some(bytes) if !bytes.is_empty() => Ok(bytes),
         Some(_) => Err(invalid(
-            "checker_component_invalid",
+            ErrorCode::CheckerComponentInvalid,
             "the component is empty".into(),
         )),
         None => Err(invalid(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "the `component` part (the .wasm file) is missing".into(),
         )),
     }
@@ -186,8 +183,7 @@ async fn publish(
     let bytes = bytes?;
     let Some(pipeline) = state.pipeline.clone() else {
         return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "checker_sandbox_unavailable",
+            ErrorCode::CheckerSandboxUnavailable,
             "this server runs no checker sandbox",
         ));
     };

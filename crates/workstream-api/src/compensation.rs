@@ -18,6 +18,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::roles::AdminRole;
 use workstream_engine::compensation::fulfillment::{self, FulfillmentReport};
 use workstream_engine::compensation::{projection, reads, reconciliation};
@@ -43,14 +44,12 @@ pub fn routes() -> ApiRoutes {
                 .who("the service actor bound to the award's adapter binding (people: 403; other adapters: the concealed 404)")
                 .created("`{receipt, projection, replayed: false}`")
                 .also(StatusCode::OK, "an exact replay of the event: `{.., replayed: true}`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::NOT_FOUND, &["not_found"])
-                .refuses(StatusCode::CONFLICT, &["external_event_conflict", "award_already_fulfilled"])
-                .refuses(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &[
-                        "fulfillment_report_incomplete", "fulfillment_report_inconsistent", "fulfillment_report_time_invalid", "fulfilled_quantity_invalid",
-                        "fulfilled_quantity_mismatch", "external_reference_invalid", "external_event_id_invalid",
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::NotFound])
+                .refuses(&[ErrorCode::ExternalEventConflict, ErrorCode::AwardAlreadyFulfilled])
+                .refuses(&[
+                        ErrorCode::FulfillmentReportIncomplete, ErrorCode::FulfillmentReportInconsistent, ErrorCode::FulfillmentReportTimeInvalid, ErrorCode::FulfilledQuantityInvalid,
+                        ErrorCode::FulfilledQuantityMismatch, ErrorCode::ExternalReferenceInvalid, ErrorCode::ExternalEventIdInvalid,
                     ],
                 ),
         )
@@ -60,7 +59,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("The project's awards with their delivery and fulfilment projection")
                 .who(READERS)
                 .ok("`{items: [award + projection], next_cursor}`")
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .get(
             "/projects/{project_id}/compensation/awards/export",
@@ -70,7 +69,7 @@ pub fn routes() -> ApiRoutes {
                 .ok("CSV with a header row (the columns below), or one award per line as the list answers it (`format=jsonl`)")
                 .media_type("text/csv")
                 .note("CSV columns: `id, created_at, contribution_type, task_id, task_title, contributor_id, contributor_name, quantity, unit_code, instrument_type, delivery_status, fulfillment_status, external_reference, fulfilled_at, last_failure_code, contribution_policy_version_id`. Streamed page by page; a fault part-way cuts the transfer.")
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_request"]),
+                .refuses(&[ErrorCode::InvalidRequest]),
         )
         .get(
             "/projects/{project_id}/compensation/reconciliation",
@@ -92,7 +91,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("The caller's own awards")
                 .who("any verified actor")
                 .ok("`{items: [award + projection], next_cursor}`")
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
 }
 
@@ -130,8 +129,7 @@ async fn report_fulfillment(
     // Who first: a person is refused whatever they sent.
     if caller.kind != ActorKind::Service {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "permission_not_granted",
+            ErrorCode::PermissionNotGranted,
             "fulfilment is reported only by the adapter bound to the award",
         ));
     }
@@ -291,8 +289,7 @@ async fn reconcile(
         .unwrap_or(state.config.compensation_pending_sla_seconds);
     if !(0..=MAX_SLA_SECONDS).contains(&sla) {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("pending_sla_seconds must be between 0 and {MAX_SLA_SECONDS}"),
         )
         .with_details(json!({ "field": "pending_sla_seconds" })));

@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::contribution::InstrumentType;
 use workstream_domain::roles::AdminRole;
 use workstream_engine::contribution;
@@ -45,7 +46,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Open a draft version (creating the policy on first use)")
                 .who(FINANCE)
                 .created("`{contribution_policy_id, contribution_policy_version_id}`")
-                .refuses(StatusCode::CONFLICT, &["contribution_policy_draft_exists"]),
+                .refuses(&[ErrorCode::ContributionPolicyDraftExists]),
         )
         .get(
             "/projects/{project_id}/contribution-policies/{policy_id}",
@@ -62,8 +63,8 @@ pub fn routes() -> ApiRoutes {
                 .body_with(|_| policy_ref("ContributionPolicy"))
                 .ok("the version with its rules")
                 .note("Quantities are plain decimal strings (no sign, exponent or float); an unpaid rule has no definitions. Every problem is reported with its path in `details.errors[{path, message, code}]`.")
-                .refuses(StatusCode::CONFLICT, &["contribution_policy_version_not_draft"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["contribution_rules_invalid"]),
+                .refuses(&[ErrorCode::ContributionPolicyVersionNotDraft])
+                .refuses(&[ErrorCode::ContributionRulesInvalid]),
         )
         .post(
             "/projects/{project_id}/contribution-policies/{policy_id}/versions/{version_id}/publication",
@@ -71,8 +72,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Publish a draft version: tasks released from now on lock it")
                 .who(FINANCE)
                 .ok("the published version")
-                .refuses(StatusCode::CONFLICT, &["contribution_policy_version_not_draft"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["contribution_policy_incomplete"]),
+                .refuses(&[ErrorCode::ContributionPolicyVersionNotDraft])
+                .refuses(&[ErrorCode::ContributionPolicyIncomplete]),
         )
         .post(
             "/projects/{project_id}/contribution-policies/{policy_id}/versions/{version_id}/retirement",
@@ -80,7 +81,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Retire a published version no active guide is bound to")
                 .who(FINANCE)
                 .ok("the retired version")
-                .refuses(StatusCode::CONFLICT, &["contribution_policy_version_not_published", "contribution_policy_version_in_use"]),
+                .refuses(&[ErrorCode::ContributionPolicyVersionNotPublished, ErrorCode::ContributionPolicyVersionInUse]),
         )
         .post(
             "/projects/{project_id}/compensation-units",
@@ -88,8 +89,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Enable a compensation unit (an ISO 4217 currency, or project points)")
                 .who(FINANCE)
                 .created("the unit")
-                .refuses(StatusCode::CONFLICT, &["compensation_unit_exists"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["currency_code_invalid", "currency_code_unknown"]),
+                .refuses(&[ErrorCode::CompensationUnitExists])
+                .refuses(&[ErrorCode::CurrencyCodeInvalid, ErrorCode::CurrencyCodeUnknown]),
         )
         .get(
             "/projects/{project_id}/compensation-units",
@@ -97,7 +98,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("List the project's compensation units")
                 .who(FINANCE)
                 .ok("`{items, next_cursor}`")
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .post(
             "/projects/{project_id}/compensation-units/{unit_id}/retirement",
@@ -105,7 +106,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Retire a unit no terms, task or unfulfilled award still uses")
                 .who(FINANCE)
                 .ok("the retired unit")
-                .refuses(StatusCode::CONFLICT, &["compensation_unit_in_use", "compensation_unit_retired"]),
+                .refuses(&[ErrorCode::CompensationUnitInUse, ErrorCode::CompensationUnitRetired]),
         )
         .post(
             "/projects/{project_id}/adapter-bindings",
@@ -113,8 +114,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Bind an instrument to a payment adapter (a service actor) by route key")
                 .who(FINANCE)
                 .created("the binding, `active`")
-                .refuses(StatusCode::CONFLICT, &["adapter_binding_exists"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["adapter_not_service_actor", "adapter_actor_not_found"]),
+                .refuses(&[ErrorCode::AdapterBindingExists])
+                .refuses(&[ErrorCode::AdapterNotServiceActor, ErrorCode::AdapterActorNotFound]),
         )
         .get(
             "/projects/{project_id}/adapter-bindings",
@@ -122,7 +123,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("List the project's adapter bindings")
                 .who(FINANCE)
                 .ok("`{items, next_cursor}`")
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .post(
             "/projects/{project_id}/adapter-bindings/{binding_id}/suspend",
@@ -130,7 +131,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Suspend a binding: deliveries wait (fulfilment callbacks are still accepted)")
                 .who(FINANCE)
                 .ok("the binding")
-                .refuses(StatusCode::CONFLICT, &["invalid_binding_transition"]),
+                .refuses(&[ErrorCode::TransitionNotAllowed]),
         )
         .post(
             "/projects/{project_id}/adapter-bindings/{binding_id}/reactivate",
@@ -138,7 +139,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Reactivate a suspended binding; the deliveries that waited are queued")
                 .who(FINANCE)
                 .ok("the binding")
-                .refuses(StatusCode::CONFLICT, &["invalid_binding_transition"]),
+                .refuses(&[ErrorCode::TransitionNotAllowed]),
         )
         .post(
             "/projects/{project_id}/adapter-bindings/{binding_id}/retirement",
@@ -146,7 +147,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Retire a binding nothing uses any more")
                 .who(FINANCE)
                 .ok("the binding")
-                .refuses(StatusCode::CONFLICT, &["adapter_binding_in_use", "invalid_binding_transition"]),
+                .refuses(&[ErrorCode::AdapterBindingInUse, ErrorCode::TransitionNotAllowed]),
         )
 }
 

@@ -1,8 +1,8 @@
 //! The API's one error type and its envelope.
 //!
-//! Every failure a client sees is an [`ApiError`]: an HTTP status, a stable
-//! machine-readable `code`, a human message, and optional structured `details`. It is
-//! rendered as
+//! Every failure a client sees is an [`ApiError`]: a code of the catalogue
+//! ([`ErrorCode`], which fixes its HTTP status), a human message, and optional
+//! structured `details`. It is rendered as
 //!
 //! ```json
 //! {"error": {"code": "not_found", "message": "...", "details": {}, "correlation_id": "..."}}
@@ -16,15 +16,14 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use workstream_engine::{CommandError, ErrorKind};
+use workstream_domain::ErrorCode;
+use workstream_engine::CommandError;
 
 /// An error response with a stable code.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    /// The HTTP status.
-    pub status: StatusCode,
-    /// The stable, machine-readable code (`snake_case`).
-    pub code: &'static str,
+    /// The stable, machine-readable code; its status is the catalogue's.
+    pub code: ErrorCode,
     /// A message for humans.
     pub message: String,
     /// Structured details (field errors, limits), an object.
@@ -34,15 +33,19 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// An error with no details.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with `code`, a message of its own and no details.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
-            status,
             code,
             message: message.into(),
             details: json!({}),
             retry_after: None,
         }
+    }
+
+    /// The HTTP status (the code's, from the catalogue).
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// Adds structured details.
@@ -60,39 +63,30 @@ impl ApiError {
     /// The concealed 404: the same answer for missing, foreign and unauthorized
     /// resources (R48).
     pub fn not_found() -> Self {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "the resource does not exist or is not visible to you",
-        )
+        ErrorCode::NotFound.into()
     }
 
     /// An unexpected failure; `cause` is logged, never shown.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
         ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "an internal error occurred; quote the correlation id when reporting it",
         )
     }
 
     /// The envelope, with the request's correlation id.
     pub fn render(&self, correlation_id: &str) -> Response {
-        let retryable = matches!(
-            self.status,
-            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
-        );
         let body = json!({
             "error": {
                 "code": self.code,
                 "message": self.message,
                 "details": self.details,
                 "correlation_id": correlation_id,
-                "retryable": retryable,
+                "retryable": self.code.retryable(),
             }
         });
-        let mut response = (self.status, Json(body)).into_response();
+        let mut response = (self.status(), Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
@@ -106,24 +100,22 @@ impl IntoResponse for ApiError {
     /// The status now; the body is written by the correlation middleware, which knows
     /// the correlation id.
     fn into_response(self) -> Response {
-        let mut response = self.status.into_response();
+        let mut response = self.status().into_response();
         response.extensions_mut().insert(self);
         response
     }
 }
 
+impl From<ErrorCode> for ApiError {
+    /// The error with the catalogue's sentence as its message.
+    fn from(code: ErrorCode) -> Self {
+        ApiError::new(code, code.message())
+    }
+}
+
 impl From<CommandError> for ApiError {
     fn from(err: CommandError) -> Self {
-        let status = match err.kind {
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
         ApiError {
-            status,
             code: err.code,
             message: err.message,
             details: err.details,
@@ -154,8 +146,7 @@ pub async fn not_found() -> ApiError {
 /// envelope like every other refusal.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this route does not take that method",
     )
 }

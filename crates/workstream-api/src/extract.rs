@@ -20,10 +20,10 @@
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use workstream_domain::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -48,19 +48,15 @@ where
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::BytesRejection(_) => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the request body is too large",
-        ),
+        JsonRejection::BytesRejection(_) => {
+            ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+        }
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "the body must be JSON (Content-Type: application/json)",
         ),
         other => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "the request body is not valid for this route",
         )
         .with_details(json!({ "reason": other.body_text() })),
@@ -88,8 +84,7 @@ where
 
 fn path_rejection(rejection: PathRejection) -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "malformed_id",
+        ErrorCode::MalformedId,
         "an identifier in the path is not a valid UUID",
     )
     .with_details(json!({ "reason": rejection.body_text() }))
@@ -116,8 +111,7 @@ where
 
 fn query_rejection(rejection: QueryRejection) -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_request",
+        ErrorCode::InvalidRequest,
         "the query string is not valid for this route",
     )
     .with_details(json!({ "reason": rejection.body_text() }))
@@ -143,8 +137,7 @@ where
 
 fn multipart_rejection(rejection: MultipartRejection) -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_request",
+        ErrorCode::InvalidRequest,
         "the body must be multipart/form-data with a boundary",
     )
     .with_details(json!({ "reason": rejection.body_text() }))
@@ -161,8 +154,7 @@ pub struct Empty {}
 pub fn body<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
     serde_json::from_value(value.clone()).map_err(|e| {
         ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "the request body is not valid for this route",
         )
         .with_details(json!({ "reason": e.to_string() }))

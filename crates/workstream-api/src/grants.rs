@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::roles::{AdminRole, ProjectRole, Scope, ScopeType};
 use workstream_engine::authority::admin_grants::{
     AdminGrantRequest, Grantor, grant_admin, revoke_admin,
@@ -54,19 +55,13 @@ pub fn routes() -> ApiRoutes {
                 .who(ADMIN)
                 .created("the grant, `version` 1")
                 .note(TARGET_NOTE)
-                .refuses(
-                    StatusCode::FORBIDDEN,
-                    &["permission_not_granted", "self_grant_forbidden"],
+                .refuses(&[ErrorCode::PermissionNotGranted, ErrorCode::SelfGrantForbidden],
                 )
-                .refuses(
-                    StatusCode::CONFLICT,
-                    &["admin_role_grant_exists", "actor_deactivated_terminal"],
+                .refuses(&[ErrorCode::AdminRoleGrantExists, ErrorCode::ActorDeactivatedTerminal],
                 )
-                .refuses(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &["invalid_role_scope", "invalid_scope", "target_not_human", "target_actor_not_found", "invalid_reason", "invalid_request"],
+                .refuses(&[ErrorCode::InvalidRoleScope, ErrorCode::InvalidScope, ErrorCode::TargetNotHuman, ErrorCode::TargetActorNotFound, ErrorCode::InvalidReason, ErrorCode::InvalidRequest],
                 )
-                .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
+                .refuses(&[ErrorCode::RateLimitExceeded]),
         )
         .get(
             "/admin-role-grants",
@@ -74,8 +69,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("List administrative grants")
                 .who(ADMIN_READERS)
                 .ok("a page of grants (`status` defaults to `active`), each with the holder's `target_name`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor", "invalid_scope"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::InvalidCursor, ErrorCode::InvalidScope]),
         )
         .post(
             "/admin-role-grants/{grant_id}/revoke",
@@ -83,19 +78,15 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Revoke an administrative grant")
                 .who(ADMIN)
                 .ok("the grant, `version` 2 (revoked)")
-                .refuses(
-                    StatusCode::FORBIDDEN,
-                    &["permission_not_granted", "self_revoke_forbidden"],
+                .refuses(&[ErrorCode::PermissionNotGranted, ErrorCode::SelfRevokeForbidden],
                 )
-                .refuses(
-                    StatusCode::CONFLICT,
-                    &[
-                        "admin_role_grant_already_revoked",
-                        "last_access_administrator",
+                .refuses(&[
+                        ErrorCode::AdminRoleGrantAlreadyRevoked,
+                        ErrorCode::LastAccessAdministrator,
                     ],
                 )
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_reason"])
-                .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
+                .refuses(&[ErrorCode::InvalidReason])
+                .refuses(&[ErrorCode::RateLimitExceeded]),
         )
         .get(
             "/actors/{actor_id}/admin-role-grants",
@@ -103,8 +94,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("List one actor's administrative grants")
                 .who(ADMIN_READERS)
                 .ok("a page of grants")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .post(
             "/projects/{pid}/role-grants",
@@ -113,21 +104,17 @@ pub fn routes() -> ApiRoutes {
                 .who(PM)
                 .created("the project grant")
                 .note(TARGET_NOTE)
-                .refuses(StatusCode::FORBIDDEN, &["self_grant_forbidden"])
-                .refuses(
-                    StatusCode::CONFLICT,
-                    &["project_role_grant_exists", "actor_deactivated_terminal"],
+                .refuses(&[ErrorCode::SelfGrantForbidden])
+                .refuses(&[ErrorCode::ProjectRoleGrantExists, ErrorCode::ActorDeactivatedTerminal],
                 )
-                .refuses(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &[
-                        "target_actor_not_found",
-                        "target_not_human",
-                        "invalid_reason",
-                        "invalid_request",
+                .refuses(&[
+                        ErrorCode::TargetActorNotFound,
+                        ErrorCode::TargetNotHuman,
+                        ErrorCode::InvalidReason,
+                        ErrorCode::InvalidRequest,
                     ],
                 )
-                .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
+                .refuses(&[ErrorCode::RateLimitExceeded]),
         )
         .get(
             "/projects/{pid}/role-grants",
@@ -135,7 +122,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("List the project's role grants")
                 .who("a covering project manager or audit authority")
                 .ok("a page of project grants (`status` defaults to `active`), each with the holder's `actor_display_name`")
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .get(
             "/projects/{pid}/role-grants/{grant_id}",
@@ -150,18 +137,16 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Revoke a project role grant; a claimed task of the grantee is released")
                 .who(PM)
                 .ok("the project grant, revoked")
-                .refuses(StatusCode::FORBIDDEN, &["self_role_revoke_forbidden"])
-                .refuses(
-                    StatusCode::CONFLICT,
-                    &["project_role_grant_already_revoked"],
+                .refuses(&[ErrorCode::SelfRoleRevokeForbidden])
+                .refuses(&[ErrorCode::ProjectRoleGrantAlreadyRevoked],
                 )
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_reason"])
-                .refuses(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]),
+                .refuses(&[ErrorCode::InvalidReason])
+                .refuses(&[ErrorCode::RateLimitExceeded]),
         )
 }
 
-fn invalid(code: &'static str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+fn invalid(code: ErrorCode, message: &str) -> ApiError {
+    ApiError::new(code, message)
 }
 
 /// The profile a grant is for: named by its id, or by the subject its person signs in
@@ -182,15 +167,14 @@ async fn grant_target(
                 .filter(|link| link.status == "active")
                 .map(|link| link.actor_profile_id)
                 .ok_or_else(|| {
-                    invalid(
-                        "target_actor_not_found",
+                    invalid(ErrorCode::TargetActorNotFound,
                         "nobody has signed in with this subject yet: once they have, they can be granted a role",
                     )
                     .with_details(json!({ "field": "target_subject" }))
                 })
         }
         _ => Err(invalid(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "name the person by target_actor_profile_id or by target_subject, one of the two",
         )
         .with_details(json!({ "field": "target_subject" }))),
@@ -418,7 +402,7 @@ fn status_filter(status: Option<&str>) -> Result<Option<&'static str>, ApiError>
         "revoked" => Ok(Some("revoked")),
         "all" => Ok(None),
         _ => Err(invalid(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "status must be active, revoked or all",
         )),
     }
@@ -448,7 +432,7 @@ async fn admin_grant_page(
     let status = status_filter(query.status.as_deref())?;
     if query.scope_project_id.is_some() && query.scope_type == Some(ScopeType::System) {
         return Err(invalid(
-            "invalid_scope",
+            ErrorCode::InvalidScope,
             "a system scope has no scope_project_id",
         ));
     }

@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::roles::AdminRole;
 use workstream_engine::guides::{self, Guide, GuideChanges, NewGuide};
 use workstream_engine::projects::ProjectSummaryStatus;
@@ -36,9 +37,9 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Create a guide version (a draft) with its content and policy bundle")
                 .who(PM)
                 .created("the guide, `draft`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["guide_version_exists", "project_archived"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["policy_bundle_invalid"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::GuideVersionExists, ErrorCode::ProjectArchived])
+                .refuses(&[ErrorCode::PolicyBundleInvalid]),
         )
         .get(
             "/projects/{project_id}/guides",
@@ -46,8 +47,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("List the project's guide versions")
                 .who(READERS)
                 .ok("`{items, next_cursor}`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .get(
             "/projects/{project_id}/guides/{guide_id}",
@@ -55,7 +56,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("One guide version")
                 .who(READERS)
                 .ok("the guide")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+                .refuses(&[ErrorCode::PermissionNotGranted]),
         )
         .patch(
             "/projects/{project_id}/guides/{guide_id}",
@@ -63,9 +64,9 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Edit a draft guide (content, change summary, policy bundle)")
                 .who(PM)
                 .ok("the guide")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["guide_not_editable"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["policy_bundle_invalid"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::GuideNotEditable])
+                .refuses(&[ErrorCode::PolicyBundleInvalid]),
         )
         .post(
             "/projects/{project_id}/guides/{guide_id}/activate",
@@ -74,11 +75,9 @@ pub fn routes() -> ApiRoutes {
                 .who(PM)
                 .ok("`{guide, project, superseded_guide_id}`: the guide `active` with its `activation_sequence`, the project `active`")
                 .note("The gate validates the bundle against the schemas of `policies/`, merges the platform defaults (which cannot be weakened), pins every checker to a registered component digest, validates each checker's configuration against the schema the checker declares, and needs a published contribution policy version. Field errors are in `details.errors[{path, message, code}]`; a refused activation leaves the guide a draft.")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["guide_not_draft", "guide_activation_conflict", "contribution_policy_unpublished", "contribution_policy_version_not_current", "project_archived"])
-                .refuses(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &["policy_bundle_invalid", "review_policy_incomplete", "revision_policy_incomplete", "platform_default_weakened", "checker_not_registered", "checker_configuration_invalid"],
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::GuideNotDraft, ErrorCode::GuideActivationConflict, ErrorCode::ContributionPolicyUnpublished, ErrorCode::ContributionPolicyVersionNotCurrent, ErrorCode::ProjectArchived])
+                .refuses(&[ErrorCode::PolicyBundleInvalid, ErrorCode::ReviewPolicyIncomplete, ErrorCode::RevisionPolicyIncomplete, ErrorCode::PlatformDefaultWeakened, ErrorCode::CheckerNotRegistered, ErrorCode::CheckerConfigurationInvalid],
                 ),
         )
         .get(
@@ -87,7 +86,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("The project's active guide")
                 .who(READERS)
                 .ok("the guide; the concealed 404 when none is active")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+                .refuses(&[ErrorCode::PermissionNotGranted]),
         )
 }
 

@@ -13,6 +13,7 @@
 //! winner's stored response.
 
 use std::marker::PhantomData;
+use workstream_domain::ErrorCode;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -63,8 +64,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let value = parts.headers.get(HEADER).ok_or_else(|| {
             ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_required",
+                ErrorCode::IdempotencyKeyRequired,
                 "mutations need an Idempotency-Key header holding a UUID",
             )
         })?;
@@ -75,8 +75,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             .map(IdempotencyKey)
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency_key_invalid",
+                    ErrorCode::IdempotencyKeyInvalid,
                     "the Idempotency-Key header must be a UUID",
                 )
             })
@@ -170,8 +169,7 @@ async fn stored(
     };
     if stored_digest != digest {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "idempotency_mismatch",
+            ErrorCode::IdempotencyMismatch,
             "this Idempotency-Key was used for a different request",
         ));
     }

@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::roles::AdminRole;
 use workstream_engine::lessons::{self, Lesson, LessonDecision, NewLesson};
 
@@ -37,8 +38,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("The project's lessons, recorded and detected")
                 .who(READERS)
                 .ok("`{items, next_cursor}`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .post(
             "/projects/{project_id}/lessons",
@@ -46,11 +47,11 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Record a lesson pointing at a record of the project")
                 .who(PM)
                 .created("the lesson, `open`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &["lesson_source_required", "lesson_source_not_found"],
-                ),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[
+                    ErrorCode::LessonSourceRequired,
+                    ErrorCode::LessonSourceNotFound,
+                ]),
         )
         .get(
             "/projects/{project_id}/lessons/{lesson_id}",
@@ -58,7 +59,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("One lesson")
                 .who(READERS)
                 .ok("the lesson")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+                .refuses(&[ErrorCode::PermissionNotGranted]),
         )
         .post(
             "/projects/{project_id}/lessons/{lesson_id}/accept",
@@ -66,8 +67,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Accept an open lesson")
                 .who(PM)
                 .ok("the lesson, `accepted`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["invalid_lesson_transition"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::TransitionNotAllowed]),
         )
         .post(
             "/projects/{project_id}/lessons/{lesson_id}/reject",
@@ -75,9 +76,9 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Reject an open lesson, with a reason")
                 .who(PM)
                 .ok("the lesson, `rejected`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["invalid_lesson_transition"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_reason"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::TransitionNotAllowed])
+                .refuses(&[ErrorCode::InvalidReason]),
         )
         .post(
             "/projects/{project_id}/lessons/{lesson_id}/implement",
@@ -87,15 +88,12 @@ pub fn routes() -> ApiRoutes {
             )
             .who(PM)
             .ok("the lesson, `implemented`")
-            .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-            .refuses(StatusCode::CONFLICT, &["invalid_lesson_transition"])
-            .refuses(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &[
-                    "lesson_implementation_link_required",
-                    "lesson_link_not_found",
-                ],
-            ),
+            .refuses(&[ErrorCode::PermissionNotGranted])
+            .refuses(&[ErrorCode::TransitionNotAllowed])
+            .refuses(&[
+                ErrorCode::LessonImplementationLinkRequired,
+                ErrorCode::LessonLinkNotFound,
+            ]),
         )
 }
 
@@ -135,8 +133,7 @@ async fn list(
         && !["open", "accepted", "rejected", "implemented"].contains(&status.as_str())
     {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "status is one of open, accepted, rejected, implemented",
         ));
     }

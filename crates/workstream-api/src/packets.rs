@@ -16,6 +16,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use workstream_domain::ErrorCode;
 
 use crate::extract::Multipart as MultipartBody;
 use axum::Extension;
@@ -68,18 +69,16 @@ pub fn routes() -> ApiRoutes {
                 ])
                 .created("`{admission_id, archive_sha256, manifest_digest, file_count, pre_submit}`: intake passed and the pre-submit checkers allow it")
                 .note("A refused upload writes nothing but an audit event. `pre_submission_checker_failed` carries the contributor-safe results (checker, status, message, path, line, suggested fix) in `details`.")
-                .refuses(StatusCode::FORBIDDEN, &["not_assignee", "transition_not_allowed", "permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["task_setup_blocked"])
-                .refuses(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &[
-                        "submission_archive_malformed", "submission_archive_limit_exceeded", "submission_archive_unsafe_entry",
-                        "submission_archive_encrypted", "submission_archive_collision", "submission_archive_integrity_failure",
-                        "submission_archive_timeout", "submission_archive_unchanged", "submission_manifest_unchanged",
-                        "pre_submission_checker_failed", "summary_required", "attestation_required",
+                .refuses(&[ErrorCode::NotAssignee, ErrorCode::TransitionNotAllowed, ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::TaskSetupBlocked])
+                .refuses(&[
+                        ErrorCode::SubmissionArchiveMalformed, ErrorCode::SubmissionArchiveLimitExceeded, ErrorCode::SubmissionArchiveUnsafeEntry,
+                        ErrorCode::SubmissionArchiveEncrypted, ErrorCode::SubmissionArchiveCollision, ErrorCode::SubmissionArchiveIntegrityFailure,
+                        ErrorCode::SubmissionArchiveTimeout, ErrorCode::SubmissionArchiveUnchanged, ErrorCode::SubmissionManifestUnchanged,
+                        ErrorCode::PreSubmissionCheckerFailed, ErrorCode::SummaryRequired, ErrorCode::AttestationRequired,
                     ],
                 )
-                .refuses(StatusCode::SERVICE_UNAVAILABLE, &["pre_submission_infrastructure_unavailable"]),
+                .refuses(&[ErrorCode::PreSubmissionInfrastructureUnavailable]),
         )
         .post(
             "/tasks/{tid}/submissions",
@@ -89,14 +88,12 @@ pub fn routes() -> ApiRoutes {
                 .body::<SubmitBody>()
                 .created("`{submission: {id, version}, task: {status: \"evaluation_pending\"}, checker_run_id}`")
                 .note("The server assigns the version, stamps every lock from the task and queues the post-submit evaluation in the same transaction. After a reviewer's needs_revision the body echoes the revision context head (`preparation_id`, `preparation_digest`) and answers every open blocking finding in `responses`.")
-                .refuses(StatusCode::FORBIDDEN, &["not_assignee", "transition_not_allowed", "permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["submission_version_conflict", "revision_context_stale"])
-                .refuses(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &[
-                        "admission_not_ready", "finding_responses_incomplete", "finding_responses_not_expected",
-                        "finding_response_unknown", "finding_response_duplicate", "finding_response_invalid",
-                        "revision_context_blocked", "revision_limit_reached", "revision_deadline_expired",
+                .refuses(&[ErrorCode::NotAssignee, ErrorCode::TransitionNotAllowed, ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::SubmissionVersionConflict, ErrorCode::RevisionContextStale])
+                .refuses(&[
+                        ErrorCode::AdmissionNotReady, ErrorCode::FindingResponsesIncomplete, ErrorCode::FindingResponsesNotExpected,
+                        ErrorCode::FindingResponseUnknown, ErrorCode::FindingResponseDuplicate, ErrorCode::FindingResponseInvalid,
+                        ErrorCode::RevisionContextBlocked, ErrorCode::RevisionLimitReached, ErrorCode::RevisionDeadlineExpired,
                     ],
                 ),
         )
@@ -112,15 +109,14 @@ pub fn routes() -> ApiRoutes {
 fn pipeline(state: &AppState) -> Result<Arc<Pipeline>, ApiError> {
     state.pipeline.clone().ok_or_else(|| {
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "pre_submission_infrastructure_unavailable",
+            ErrorCode::PreSubmissionInfrastructureUnavailable,
             "this server does not take packets",
         )
     })
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+fn invalid(code: ErrorCode, message: impl Into<String>) -> ApiError {
+    ApiError::new(code, message)
 }
 
 /// The upload's texts; the packet itself is in the scratch file.
@@ -137,7 +133,7 @@ async fn receive(
     archive: &Path,
     max_bytes: u64,
 ) -> Result<Upload, ApiError> {
-    let malformed = |why: String| invalid("invalid_request", why);
+    let malformed = |why: String| invalid(ErrorCode::InvalidRequest, why);
     let (mut summary, mut attestation, mut packet) = (None, None, None);
     while let Some(mut field) = multipart
         .next_field()
@@ -151,7 +147,7 @@ async fn receive(
                 crate::text_gate::field(&name, &text)?;
                 if text.len() > MAX_TEXT_BYTES {
                     return Err(invalid(
-                        "invalid_request",
+                        ErrorCode::InvalidRequest,
                         format!("`{name}` must be at most 64 KiB of text"),
                     ));
                 }
@@ -170,7 +166,7 @@ async fn receive(
                     bytes += chunk.len() as u64;
                     if bytes > max_bytes {
                         return Err(invalid(
-                            "submission_archive_limit_exceeded",
+                            ErrorCode::SubmissionArchiveLimitExceeded,
                             "the packet is larger than the task's archive limit",
                         )
                         .with_details(
@@ -193,7 +189,7 @@ async fn receive(
         packet.ok_or_else(|| malformed("the `packet` part (the ZIP) is missing".into()))?;
     if archive_bytes == 0 {
         return Err(invalid(
-            "submission_archive_malformed",
+            ErrorCode::SubmissionArchiveMalformed,
             "the packet is empty",
         ));
     }
@@ -340,8 +336,7 @@ async fn locked_context(state: &AppState, task_id: Uuid) -> Result<Locked, ApiEr
         task.locked_checker_policy_hash,
     ) else {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "transition_not_allowed",
+            ErrorCode::TransitionNotAllowed,
             "the task takes no packet in its state",
         ));
     };
@@ -401,10 +396,9 @@ async fn upload(
         Ok(checked) => checked,
         // The contributor cannot fix the task's own setup.
         Err(CheckFailure::Policy(error)) => {
-            tracing::error!(%task_id, code = error.code, message = %error.message, "the task's locked checker policy cannot be run");
+            tracing::error!(%task_id, code = %error.code, message = %error.message, "the task's locked checker policy cannot be run");
             return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "task_setup_blocked",
+                ErrorCode::TaskSetupBlocked,
                 "the task's setup needs a manager's repair before packets can be checked",
             ));
         }
@@ -437,18 +431,16 @@ async fn upload(
         .map_err(workstream_engine::CommandError::from)?;
         return Err(match evaluation.route {
             RoutingRecommendation::CheckerRetry => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "pre_submission_infrastructure_unavailable",
+                ErrorCode::PreSubmissionInfrastructureUnavailable,
                 "a pre-submit checker could not run; upload again later",
             ),
             // The contributor cannot fix the task's own setup: no rows for them.
             RoutingRecommendation::TaskSetupBlocked => ApiError::new(
-                StatusCode::CONFLICT,
-                "task_setup_blocked",
+                ErrorCode::TaskSetupBlocked,
                 "the task's setup needs a manager's repair before packets can be checked",
             ),
             _ => invalid(
-                "pre_submission_checker_failed",
+                ErrorCode::PreSubmissionCheckerFailed,
                 "the packet failed a blocking pre-submit check; fix it and upload again",
             )
             .with_details(json!(report)),
@@ -462,7 +454,6 @@ async fn upload(
         .map_err(|e| {
             tracing::error!(error = %e, "storing a packet");
             ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
                 e.code(),
                 "the packet could not be stored; upload again later",
             )

@@ -7,7 +7,6 @@
 //! is 422 `invalid_cursor`. There are no totals: counting is the expensive part of
 //! paging and nothing here needs it.
 
-use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -15,6 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -62,8 +62,7 @@ impl Page {
         let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!("limit must be between 1 and {MAX_LIMIT}"),
             ));
         }
@@ -111,8 +110,7 @@ pub fn encode(id: Uuid, scope: &str, secret: &[u8]) -> String {
 pub fn decode(cursor: &str, scope: &str, secret: &[u8]) -> Result<Uuid, ApiError> {
     let invalid = || {
         ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_cursor",
+            ErrorCode::InvalidCursor,
             "the cursor is malformed, expired or belongs to another list",
         )
     };

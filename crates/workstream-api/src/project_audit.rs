@@ -16,7 +16,6 @@
 //! is checked by `workstream audit verify`.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -25,6 +24,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::Actor;
 use workstream_engine::tasks::access::Access;
 
@@ -46,7 +46,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("The project's audit events, oldest first, filtered")
                 .who(WHO)
                 .ok("`{items, next_cursor}`: each `{id, occurred_at, event_type, entity_type, entity_id, from_status, to_status, actor_id, actor_name, reason, payload, correlation_id, digest, leaf_index}`")
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor", "invalid_request"]),
+                .refuses(&[ErrorCode::InvalidCursor, ErrorCode::InvalidRequest]),
         )
         .get(
             "/projects/{pid}/audit-events/export",
@@ -56,7 +56,7 @@ pub fn routes() -> ApiRoutes {
                 .ok("the events, oldest first: CSV with a header row (`payload` as JSON), or one JSON object per line (`format=jsonl`), each as an item of the page read")
                 .media_type("text/csv")
                 .note("Streamed page by page: memory stays flat and the first rows arrive at once. A fault part-way cuts the transfer, so a complete-looking file is a complete one.")
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_request"]),
+                .refuses(&[ErrorCode::InvalidRequest]),
         )
 }
 
@@ -196,8 +196,7 @@ impl EventFilter {
         ] {
             if value.as_ref().is_some_and(|v| v.chars().count() > 100) {
                 return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_request",
+                    ErrorCode::InvalidRequest,
                     format!("{name} is at most 100 characters"),
                 )
                 .with_details(json!({ "field": name })));
@@ -228,8 +227,7 @@ async fn events(
         .await?
         .ok_or_else(|| {
             ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_cursor",
+                ErrorCode::InvalidCursor,
                 "the cursor does not belong to this list",
             )
         })

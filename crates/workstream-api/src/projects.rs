@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::machines::project::ProjectStatus;
 use workstream_domain::roles::{AdminRole, ProjectRole};
 use workstream_engine::projects::{self, NewProject, Project, ProjectSummary};
@@ -36,8 +37,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Create a project (it starts `draft`; activating its first guide makes it `active`)")
                 .who("a system-scoped project manager")
                 .created("the project")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["project_slug_conflict"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::ProjectSlugConflict]),
         )
         .get(
             "/projects",
@@ -45,7 +46,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("List the projects the caller can see")
                 .who("anyone: each project in the view the caller's grants allow (a system project manager, operator, finance or audit grant sees all in full; contributors see `{id, name, status}`)")
                 .ok("a page of projects")
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .get(
             "/projects/{project_id}",
@@ -75,8 +76,8 @@ fn change_doc(summary: &'static str, who: &'static str) -> Doc {
     Doc::new(summary)
         .who(who)
         .ok("the project in its new status")
-        .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-        .refuses(StatusCode::CONFLICT, &["invalid_project_transition"])
+        .refuses(&[ErrorCode::PermissionNotGranted])
+        .refuses(&[ErrorCode::TransitionNotAllowed])
 }
 
 /// How much of a project a caller may see.
@@ -127,8 +128,7 @@ pub fn require(caller: &Caller, project: Uuid, allowed: bool) -> Result<(), ApiE
     match visibility(&caller.grants, project) {
         Visibility::None => Err(ApiError::not_found()),
         _ => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "permission_not_granted",
+            ErrorCode::PermissionNotGranted,
             "your grants do not allow this action on this project",
         )),
     }
@@ -163,8 +163,7 @@ async fn create(
         .is_none()
     {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "permission_not_granted",
+            ErrorCode::PermissionNotGranted,
             "creating a project needs a system-scoped project manager grant",
         ));
     }

@@ -18,6 +18,7 @@
 //! `retryable: true`, with `Retry-After` (seconds to the window's end).
 
 use std::time::Duration;
+use workstream_domain::ErrorCode;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -140,8 +141,7 @@ impl RateLimits {
         }
         let retry_after = remaining.ceil().max(1.0) as u64;
         Err(ApiError::new(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            "rate_limit_exceeded",
+            ErrorCode::RateLimitExceeded,
             "too many requests of this kind; retry after the window ends",
         )
         .with_details(serde_json::json!({

@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::roles::AdminRole;
 use workstream_engine::reputation;
 
@@ -43,7 +44,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("The events the caller's scores are computed from")
                 .who("any active actor")
                 .ok("`{items, next_cursor}`")
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .get(
             "/projects/{project_id}/contributors/{actor_id}/reputation",
@@ -51,8 +52,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("A contributor's scores and their events of this project")
                 .who("a project manager or audit authority covering the project, or an operator; the actor must hold (or have held) a contributor role on the project")
                 .ok("`{actor_id, project_id, scores[], events: {items, next_cursor}}`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .post(
             "/operations/reputation/recompute",
@@ -60,8 +61,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Rebuild every score from the events and report what was corrected")
                 .who("a system operator")
                 .ok("`{rows, corrected, events}`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_reason"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::InvalidReason]),
         )
 }
 
@@ -177,8 +178,7 @@ async fn recompute(
 ) -> Result<Answer<reputation::Recomputed>, ApiError> {
     if caller.grants.admin(AdminRole::Operator, None).is_none() {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "permission_not_granted",
+            ErrorCode::PermissionNotGranted,
             "recomputing reputation needs a system operator grant",
         ));
     }

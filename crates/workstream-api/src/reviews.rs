@@ -15,6 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::Actor;
 use workstream_engine::reviews::{decision, lease, packet, queue, revision};
 use workstream_engine::tasks::access;
@@ -30,7 +31,7 @@ use crate::openapi::{ApiRoutes, Doc};
 pub fn routes() -> ApiRoutes {
     const HOLDER: &str = "the reviewer holding the lease (anyone else: the concealed 404)";
     const HISTORY: &str = "a covering project manager, an operator, a covering audit authority, or the task's assignee";
-    const LEASE: &[&str] = &["lease_not_active", "review_lease_not_active"];
+    const LEASE: &[ErrorCode] = &[ErrorCode::LeaseNotActive, ErrorCode::ReviewLeaseNotActive];
     ApiRoutes::new("Reviews")
         .get(
             "/reviews/current",
@@ -46,9 +47,9 @@ pub fn routes() -> ApiRoutes {
                 .who("a reviewer of the entry's project, not its submitter")
                 .optional_body::<ClaimBody>()
                 .created("`{lease: {id, expires_at, ...}, manifest, manifest_digest}`: one active lease per reviewer and per entry, expiring in database time")
-                .refuses(StatusCode::FORBIDDEN, &["self_review_forbidden", "permission_not_granted"])
-                .refuses(StatusCode::NOT_FOUND, &["no_review_offer", "not_found"])
-                .refuses(StatusCode::CONFLICT, &["review_lease_active", "review_entry_leased", "review_lease_held"]),
+                .refuses(&[ErrorCode::SelfReviewForbidden, ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::NoReviewOffer, ErrorCode::NotFound])
+                .refuses(&[ErrorCode::ReviewLeaseActive, ErrorCode::ReviewEntryLeased, ErrorCode::ReviewLeaseHeld]),
         )
         .get(
             "/reviews/leases/{lid}",
@@ -64,7 +65,7 @@ pub fn routes() -> ApiRoutes {
                 .who(HOLDER)
                 .ok("the file's bytes")
                 .media_type("application/octet-stream")
-                .refuses(StatusCode::SERVICE_UNAVAILABLE, &["material_unavailable"]),
+                .refuses(&[ErrorCode::MaterialUnavailable]),
         )
         .get(
             "/reviews/leases/{lid}/previous-files/{*path}",
@@ -73,7 +74,7 @@ pub fn routes() -> ApiRoutes {
                 .who(HOLDER)
                 .ok("the file's bytes; the concealed 404 for a first version or a path that version did not have")
                 .media_type("application/octet-stream")
-                .refuses(StatusCode::SERVICE_UNAVAILABLE, &["material_unavailable"]),
+                .refuses(&[ErrorCode::MaterialUnavailable]),
         )
         .post(
             "/reviews/leases/{lid}/release",
@@ -82,8 +83,8 @@ pub fn routes() -> ApiRoutes {
                 .who(HOLDER)
                 .optional_body::<ReasonBody>()
                 .ok("the ended lease")
-                .refuses(StatusCode::FORBIDDEN, &["lease_not_held"])
-                .refuses(StatusCode::CONFLICT, LEASE),
+                .refuses(&[ErrorCode::LeaseNotHeld])
+                .refuses(LEASE),
         )
         .post(
             "/reviews/leases/{lid}/decline",
@@ -92,8 +93,8 @@ pub fn routes() -> ApiRoutes {
                 .who(HOLDER)
                 .optional_body::<ReasonBody>()
                 .ok("the ended lease")
-                .refuses(StatusCode::FORBIDDEN, &["lease_not_held"])
-                .refuses(StatusCode::CONFLICT, LEASE),
+                .refuses(&[ErrorCode::LeaseNotHeld])
+                .refuses(LEASE),
         )
         .post(
             "/reviews/leases/{lid}/decision",
@@ -103,17 +104,15 @@ pub fn routes() -> ApiRoutes {
                 .body::<decision::DecisionInput>()
                 .created("`{review, task, contributions, final_acceptance_id?, preparation?}`")
                 .note("One transaction: the review, its findings and resolutions, and for accept the final acceptance, the task `accepted`, the assignment `completed`, both contributions and their awards; for needs_revision the revision context preparation. Award delivery and the reputation update are queued in the same commit and run after it.")
-                .refuses(StatusCode::FORBIDDEN, &["self_review_forbidden", "permission_not_granted", "transition_not_allowed"])
-                .refuses(StatusCode::CONFLICT, &["lease_not_active", "review_lease_not_active", "finding_already_closed", "task_already_accepted"])
-                .refuses(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &[
-                        "decision_invalid", "decision_not_allowed", "blocking_finding_required", "finding_incomplete",
-                        "finding_invalid", "finding_kind_invalid", "finding_evidence_required", "evidence_required",
-                        "evidence_ref_invalid", "evidence_ref_unknown_path", "reason_required", "reject_reason_not_allowed",
-                        "finding_resolutions_incomplete", "finding_resolution_unknown", "finding_resolution_duplicate",
-                        "finding_resolution_invalid", "blocking_findings_open", "blocking_findings_limit_exceeded",
-                        "confidence_invalid", "acceptance_on_hold",
+                .refuses(&[ErrorCode::SelfReviewForbidden, ErrorCode::PermissionNotGranted, ErrorCode::TransitionNotAllowed])
+                .refuses(&[ErrorCode::LeaseNotActive, ErrorCode::ReviewLeaseNotActive, ErrorCode::FindingAlreadyClosed, ErrorCode::TaskAlreadyAccepted])
+                .refuses(&[
+                        ErrorCode::DecisionInvalid, ErrorCode::DecisionNotAllowed, ErrorCode::BlockingFindingRequired, ErrorCode::FindingIncomplete,
+                        ErrorCode::FindingInvalid, ErrorCode::FindingKindInvalid, ErrorCode::FindingEvidenceRequired, ErrorCode::EvidenceRequired,
+                        ErrorCode::EvidenceRefInvalid, ErrorCode::EvidenceRefUnknownPath, ErrorCode::ReasonRequired, ErrorCode::RejectReasonNotAllowed,
+                        ErrorCode::FindingResolutionsIncomplete, ErrorCode::FindingResolutionUnknown, ErrorCode::FindingResolutionDuplicate,
+                        ErrorCode::FindingResolutionInvalid, ErrorCode::BlockingFindingsOpen, ErrorCode::BlockingFindingsLimitExceeded,
+                        ErrorCode::ConfidenceInvalid, ErrorCode::AcceptanceOnHold,
                     ],
                 ),
         )
@@ -124,9 +123,9 @@ pub fn routes() -> ApiRoutes {
                 .who("a system operator")
                 .body::<ReasonBody>()
                 .ok("the ended lease")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, LEASE)
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(LEASE)
+                .refuses(&[ErrorCode::ReasonRequired, ErrorCode::ReasonTooLong]),
         )
         .get(
             "/tasks/{tid}/reviews",
@@ -149,8 +148,8 @@ pub fn routes() -> ApiRoutes {
                 .who("a project manager covering the task's project")
                 .body::<CloseBody>()
                 .ok("`{task: {id, status: \"cancelled\"}}`")
-                .refuses(StatusCode::FORBIDDEN, &["transition_not_allowed", "permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["close_condition_unmet", "reason_required", "reason_invalid"]),
+                .refuses(&[ErrorCode::TransitionNotAllowed, ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::CloseConditionUnmet, ErrorCode::ReasonRequired, ErrorCode::ReasonInvalid]),
         )
         .post(
             "/tasks/{tid}/revision-context/repair",
@@ -159,9 +158,9 @@ pub fn routes() -> ApiRoutes {
                 .who("a project manager covering the task's project")
                 .body::<RepairBody>()
                 .created("the new head")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["revision_context_stale"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::RevisionContextStale])
+                .refuses(&[ErrorCode::ReasonRequired]),
         )
 }
 
@@ -304,8 +303,7 @@ async fn serve_packet_file(
     };
     let pipeline = state.pipeline.clone().ok_or_else(|| {
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "packet_store_unavailable",
+            ErrorCode::PacketStoreUnavailable,
             "this server has no packet store configured",
         )
     })?;

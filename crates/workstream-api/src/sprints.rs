@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_engine::sprints::{self, NewSprint};
 
 use crate::AppState;
@@ -37,9 +38,9 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Create an evaluation sprint: a named group of tasks with a time window")
                 .who(PM)
                 .created("the sprint")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["sprint_name_exists"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["sprint_window_invalid", "sprint_task_not_found"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::SprintNameExists])
+                .refuses(&[ErrorCode::SprintWindowInvalid, ErrorCode::SprintTaskNotFound]),
         )
         .get(
             "/projects/{project_id}/sprints",
@@ -47,8 +48,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("The project's sprints")
                 .who("a covering project manager, an operator or a covering audit authority")
                 .ok("`{items, next_cursor}`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .get(
             "/projects/{project_id}/sprints/{sprint_id}",
@@ -56,7 +57,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("One sprint with its last report")
                 .who("a covering project manager, an operator or a covering audit authority")
                 .ok("the sprint")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+                .refuses(&[ErrorCode::PermissionNotGranted]),
         )
         .post(
             "/projects/{project_id}/sprints/{sprint_id}/tasks",
@@ -64,8 +65,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Add tasks of the project to the sprint")
                 .who(PM)
                 .ok("the sprint")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["sprint_task_not_found"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::SprintTaskNotFound]),
         )
         .post(
             "/projects/{project_id}/sprints/{sprint_id}/report",
@@ -73,7 +74,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("Generate and store the sprint's report")
                 .who(PM)
                 .ok("the sprint with the report: task states, acceptance/revision/rejection rates, review rounds, turnaround p50/p90, checker failure mix, awards by unit with fulfilled and pending totals")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+                .refuses(&[ErrorCode::PermissionNotGranted]),
         )
 }
 

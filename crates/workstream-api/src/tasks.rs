@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::Actor;
 use workstream_engine::tasks::views::{AssignmentView, ContributorView, ManagementView};
 use workstream_engine::tasks::{self, NewTaskInput, access, views, work_context};
@@ -37,7 +38,10 @@ use crate::pagination::{Page, PageQuery};
 pub fn routes() -> ApiRoutes {
     const PM: &str = "a project manager covering the task's project";
     const OPERATOR: &str = "a system operator";
-    const WRONG_STATE: &[&str] = &["transition_not_allowed", "permission_not_granted"];
+    const WRONG_STATE: &[ErrorCode] = &[
+        ErrorCode::TransitionNotAllowed,
+        ErrorCode::PermissionNotGranted,
+    ];
     ApiRoutes::new("Tasks")
         .post(
             "/projects/{pid}/tasks",
@@ -46,9 +50,9 @@ pub fn routes() -> ApiRoutes {
                 .who(PM)
                 .body::<NewTaskInput>()
                 .created("`{task}`: the management view, `draft`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["external_task_id_exists", "project_archived"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_task_field"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::ExternalTaskIdExists, ErrorCode::ProjectArchived])
+                .refuses(&[ErrorCode::InvalidTaskField]),
         )
         .get(
             "/projects/{pid}/tasks",
@@ -56,8 +60,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("List the project's tasks (management views)")
                 .who("a covering project manager or audit authority")
                 .ok("`{items, next_cursor}`")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .get(
             "/projects/{pid}/tasks/export",
@@ -67,8 +71,8 @@ pub fn routes() -> ApiRoutes {
                 .ok("CSV with a header row (the columns below), or one management view per line (`format=jsonl`)")
                 .media_type("text/csv")
                 .note("CSV columns: `id, title, status, task_type, difficulty, estimated_time_minutes, deadline_at, external_task_id, assignee_id, assignee_name, assigned_at, guide_version, created_at, updated_at`. Streamed page by page; a fault part-way cuts the transfer.")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_request"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::InvalidRequest]),
         )
         .get(
             "/projects/{pid}/tasks/ready",
@@ -76,8 +80,8 @@ pub fn routes() -> ApiRoutes {
             Doc::new("The ready queue: tasks open to claim, with their compensation terms")
                 .who("a submitter or reviewer of the project")
                 .ok("`{items, next_cursor}` of contributor views")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_cursor"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::InvalidCursor]),
         )
         .get(
             "/projects/{pid}/tasks/{tid}",
@@ -85,7 +89,7 @@ pub fn routes() -> ApiRoutes {
             Doc::new("A task with its locks and active assignment (management view)")
                 .who("a covering project manager or audit authority")
                 .ok("`{task}`, its `assignment` naming the holder (`contributor_display_name`)")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"]),
+                .refuses(&[ErrorCode::PermissionNotGranted]),
         )
         .get(
             "/tasks/{tid}",
@@ -116,9 +120,9 @@ pub fn routes() -> ApiRoutes {
                 .who(PM)
                 .optional_body::<OptionalReason>()
                 .ok("`{task}` in `screening`, every `locks.*` stamped")
-                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
-                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["task_fields_incomplete", "active_guide_missing", "project_not_active", "reason_too_long"]),
+                .refuses(WRONG_STATE)
+                .refuses(&[ErrorCode::TaskReplayStateChanged])
+                .refuses(&[ErrorCode::TaskFieldsIncomplete, ErrorCode::ActiveGuideMissing, ErrorCode::ProjectNotActive, ErrorCode::ReasonTooLong]),
         )
         .post(
             "/tasks/{tid}/release",
@@ -127,9 +131,9 @@ pub fn routes() -> ApiRoutes {
                 .who(PM)
                 .body::<RequiredReason>()
                 .ok("`{task}` in `ready`")
-                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
-                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long", "readiness_findings_open", "contribution_policy_unavailable"]),
+                .refuses(WRONG_STATE)
+                .refuses(&[ErrorCode::TaskReplayStateChanged])
+                .refuses(&[ErrorCode::ReasonRequired, ErrorCode::ReasonTooLong, ErrorCode::ReadinessFindingsOpen, ErrorCode::ContributionPolicyUnavailable]),
         )
         .post(
             "/tasks/{tid}/return-to-draft",
@@ -138,9 +142,9 @@ pub fn routes() -> ApiRoutes {
                 .who(PM)
                 .body::<RequiredReason>()
                 .ok("`{task}` in `draft`")
-                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
-                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long"]),
+                .refuses(WRONG_STATE)
+                .refuses(&[ErrorCode::TaskReplayStateChanged])
+                .refuses(&[ErrorCode::ReasonRequired, ErrorCode::ReasonTooLong]),
         )
         .post(
             "/tasks/{tid}/cancel",
@@ -149,9 +153,9 @@ pub fn routes() -> ApiRoutes {
                 .who(PM)
                 .body::<RequiredReason>()
                 .ok("`{task}` in `cancelled`")
-                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
-                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long"]),
+                .refuses(WRONG_STATE)
+                .refuses(&[ErrorCode::TaskReplayStateChanged])
+                .refuses(&[ErrorCode::ReasonRequired, ErrorCode::ReasonTooLong]),
         )
         .post(
             "/tasks/{tid}/claim",
@@ -160,9 +164,9 @@ pub fn routes() -> ApiRoutes {
                 .who("a submitter of the task's project, within the active task cap")
                 .optional_body::<OptionalReason>()
                 .ok("`{task, assignment}`: the task `claimed`")
-                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
-                .refuses(StatusCode::CONFLICT, &["task_already_claimed", "active_task_cap_reached", "assignment_exists", "task_replay_state_changed"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["assignee_not_eligible", "contribution_rule_missing", "project_not_active", "reason_too_long"]),
+                .refuses(WRONG_STATE)
+                .refuses(&[ErrorCode::TaskAlreadyClaimed, ErrorCode::ActiveTaskCapReached, ErrorCode::AssignmentExists, ErrorCode::TaskReplayStateChanged])
+                .refuses(&[ErrorCode::AssigneeNotEligible, ErrorCode::ContributionRuleMissing, ErrorCode::ProjectNotActive, ErrorCode::ReasonTooLong]),
         )
         .post(
             "/tasks/{tid}/assign",
@@ -171,9 +175,9 @@ pub fn routes() -> ApiRoutes {
                 .who(PM)
                 .body::<AssignBody>()
                 .ok("`{task, assignment}`: the task `claimed` by the assignee, `assignment.assigned_by` the manager")
-                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
-                .refuses(StatusCode::CONFLICT, &["active_task_cap_reached", "assignment_exists", "task_replay_state_changed"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["assignee_not_eligible", "reason_required", "reason_too_long", "contribution_rule_missing", "project_not_active"]),
+                .refuses(WRONG_STATE)
+                .refuses(&[ErrorCode::ActiveTaskCapReached, ErrorCode::AssignmentExists, ErrorCode::TaskReplayStateChanged])
+                .refuses(&[ErrorCode::AssigneeNotEligible, ErrorCode::ReasonRequired, ErrorCode::ReasonTooLong, ErrorCode::ContributionRuleMissing, ErrorCode::ProjectNotActive]),
         )
         .post(
             "/tasks/{tid}/start",
@@ -182,9 +186,9 @@ pub fn routes() -> ApiRoutes {
                 .who("the assignee")
                 .optional_body::<OptionalReason>()
                 .ok("`{task}` in `in_progress`")
-                .refuses(StatusCode::FORBIDDEN, &["transition_not_allowed", "not_assignee", "permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_too_long"]),
+                .refuses(&[ErrorCode::TransitionNotAllowed, ErrorCode::NotAssignee, ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::TaskReplayStateChanged])
+                .refuses(&[ErrorCode::ReasonTooLong]),
         )
         .post(
             "/operations/tasks/{tid}/start",
@@ -193,9 +197,9 @@ pub fn routes() -> ApiRoutes {
                 .who(OPERATOR)
                 .body::<RequiredReason>()
                 .ok("`{task: {id, project_id, status, assigned_to}}`")
-                .refuses(StatusCode::FORBIDDEN, WRONG_STATE)
-                .refuses(StatusCode::CONFLICT, &["task_replay_state_changed"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long"]),
+                .refuses(WRONG_STATE)
+                .refuses(&[ErrorCode::TaskReplayStateChanged])
+                .refuses(&[ErrorCode::ReasonRequired, ErrorCode::ReasonTooLong]),
         )
         .post(
             "/operations/tasks/{tid}/re-evaluate",
@@ -204,9 +208,9 @@ pub fn routes() -> ApiRoutes {
                 .who(OPERATOR)
                 .body::<RequiredReason>()
                 .answers(StatusCode::ACCEPTED, "the new checker run attempt; the held one stays readable")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["evaluation_not_held"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "reason_too_long"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::EvaluationNotHeld])
+                .refuses(&[ErrorCode::ReasonRequired, ErrorCode::ReasonTooLong]),
         )
         .post(
             "/tasks/{tid}/setup-repair",
@@ -215,9 +219,9 @@ pub fn routes() -> ApiRoutes {
                 .who(PM)
                 .body::<SetupRepairBody>()
                 .answers(StatusCode::ACCEPTED, "the task and the queued retry")
-                .refuses(StatusCode::FORBIDDEN, &["permission_not_granted"])
-                .refuses(StatusCode::CONFLICT, &["evaluation_not_held"])
-                .refuses(StatusCode::UNPROCESSABLE_ENTITY, &["reason_required", "invalid_task_field"]),
+                .refuses(&[ErrorCode::PermissionNotGranted])
+                .refuses(&[ErrorCode::EvaluationNotHeld])
+                .refuses(&[ErrorCode::ReasonRequired, ErrorCode::InvalidTaskField]),
         )
 }
 
@@ -322,8 +326,7 @@ fn optional_body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<(T, Val
     }
     let invalid = |reason: String| {
         ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "the request body is not valid for this route",
         )
         .with_details(json!({ "reason": reason }))
@@ -360,8 +363,7 @@ async fn precheck(
     .await?;
     if let Some((true,)) = moved_on {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "task_replay_state_changed",
+            ErrorCode::TaskReplayStateChanged,
             "the task has moved on since this request was first answered",
         ));
     }

@@ -28,6 +28,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
+use workstream_domain::ErrorCode;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -132,8 +133,7 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
 pub async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     if caller.grants.admin(AdminRole::Operator, None).is_none() {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "permission_not_granted",
+            ErrorCode::PermissionNotGranted,
             "metrics are for system operators (or on the address WORKSTREAM_METRICS_BIND serves)",
         ));
     }

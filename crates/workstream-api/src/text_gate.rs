@@ -21,10 +21,11 @@
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use workstream_domain::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -50,12 +51,8 @@ pub async fn gate(request: Request, next: Next) -> Response {
     let bytes = match axum::body::to_bytes(body, JSON_LIMIT).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body is too large",
-            )
-            .into_response();
+            return ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+                .into_response();
         }
     };
     if has_nul_escape(&bytes)
@@ -78,8 +75,7 @@ pub fn field(name: &str, text: &str) -> Result<(), ApiError> {
 
 fn refuse(field: &str) -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_request",
+        ErrorCode::InvalidRequest,
         format!("{field} contains a NUL character, which cannot be stored"),
     )
     .with_details(json!({ "field": field, "reason": "nul_character" }))

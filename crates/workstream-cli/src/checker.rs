@@ -44,6 +44,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 use tempfile::TempDir;
 use workstream_domain::Digest;
+use workstream_domain::ErrorCode;
 use workstream_engine::CommandError;
 use workstream_engine::checkers as registration;
 use workstream_engine::packets::{self, PacketLimits};
@@ -273,7 +274,7 @@ fn print_refusal(err: &CommandError) {
             );
         }
     }
-    if let Some(fix) = crate::fixes::fix_for(err.code) {
+    if let Some(fix) = crate::fixes::fix_for(err.code.as_str()) {
         eprintln!("fix: {fix}");
     }
 }
@@ -355,7 +356,7 @@ async fn test(args: TestArgs) -> Result<u8, Failure> {
         Ok(outcome) => outcome,
         Err(err) => {
             eprintln!("error[{}]: {err}", err.code());
-            if let Some(fix) = crate::fixes::fix_for(err.code()) {
+            if let Some(fix) = crate::fixes::fix_for(err.code().as_str()) {
                 eprintln!("fix: {fix}");
             }
             return Ok(EXIT_USAGE);
@@ -609,7 +610,7 @@ async fn replay(run_id: uuid::Uuid, database: &DatabaseArgs, json: bool) -> Resu
     db.close().await.map_err(infrastructure)?;
     let replay = match replayed {
         Ok(replay) => replay,
-        Err(err) if err.code == "not_found" => {
+        Err(err) if err.code == ErrorCode::NotFound => {
             return Err(usage(anyhow::anyhow!("no checker run {run_id}")));
         }
         Err(err) => {

@@ -10,11 +10,13 @@
 //! fix: change the files the checker names (its results are above) and upload again
 //! ```
 //!
-//! The fix comes from [`FIXES`], the only place a fix is written, so the same code
-//! always reads the same everywhere. A code missing from the table prints no `fix:`
-//! line; a test keeps every code the CLI itself emits in the table.
+//! The fix of a code the server answers is the catalogue's ([`ErrorCode::fix`],
+//! `workstream_domain::error_code`), the same text the API document publishes; the
+//! CLI's own codes have theirs in [`FIXES`]. A test keeps every code the CLI itself
+//! emits in one or the other, and no code in both.
 
 use serde_json::Value;
+use workstream_domain::ErrorCode;
 
 /// A failure with a stable code, a message, and the API's details (if any).
 #[derive(Debug, Clone)]
@@ -41,6 +43,11 @@ impl CliError {
     pub fn with_details(mut self, details: Value) -> CliError {
         self.details = details;
         self
+    }
+
+    /// Whether the server answered `code` (or the CLI raised it).
+    pub fn is(&self, code: ErrorCode) -> bool {
+        self.code == code.as_str()
     }
 
     /// The one-line fix of this error's code, if the table has one.
@@ -81,38 +88,6 @@ pub const FIXES: &[(&str, &str)] = &[
         "pass --adapter-subject with the subject the server's local payment adapter was made with (POST /service-actors)",
     ),
     (
-        "identity_verification_unavailable",
-        "the server cannot verify tokens: restart it with `workstream up` (local) or configure WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET / the JWKS settings",
-    ),
-    (
-        "invalid_token",
-        "mint a token with the server's secret: `workstream token --subject S` with the same --data-dir (or WORKSTREAM_FLOW_AUTH_LOCAL_HMAC_SECRET) as the server",
-    ),
-    (
-        "missing_token",
-        "pass a bearer token (`--token`, or run against a local server whose secret is in --data-dir)",
-    ),
-    (
-        "permission_not_granted",
-        "ask an administrator for the role this needs (POST /admin-role-grants or /projects/{id}/role-grants)",
-    ),
-    (
-        "not_found",
-        "check the id; resources you may not see also answer not_found",
-    ),
-    (
-        "rate_limit_exceeded",
-        "wait the Retry-After seconds, or raise WORKSTREAM_API_FIRST_ACCESS_RATE_LIMIT / WORKSTREAM_API_ADMIN_MUTATION_RATE_LIMIT on a local server",
-    ),
-    (
-        "idempotency_mismatch",
-        "this --run-id was used with different content; pass a new --run-id",
-    ),
-    (
-        "access_administrator_exists",
-        "grant further administrators over the API (POST /admin-role-grants) as the existing one",
-    ),
-    (
         "adapter_actor_required",
         "pass --adapter-actor with the payment adapter's actor profile id (POST /service-actors makes one)",
     ),
@@ -143,64 +118,8 @@ pub const FIXES: &[(&str, &str)] = &[
         "add the section to guide.md as a level-2 heading (`## Scope`)",
     ),
     (
-        "policy_bundle_invalid",
-        "correct the policy file at the path given (the schemas are in policies/*.schema.json)",
-    ),
-    (
-        "review_policy_incomplete",
-        "give policies/review-policy.json every field of policies/review-policy.schema.json",
-    ),
-    (
-        "revision_policy_incomplete",
-        "give policies/revision-policy.json every field of policies/revision-policy.schema.json",
-    ),
-    (
-        "platform_default_weakened",
-        "keep the platform defaults (policies/platform-defaults.json): add and tighten, never remove or loosen",
-    ),
-    (
         "default_checker_replaced",
         "run the platform checker as its built-in: drop the digest from its reference",
-    ),
-    (
-        "checker_not_registered",
-        "name a built-in, or put the component in checkers/ and pin its digest (`workstream checker inspect FILE`); the server needs it published (`workstream checker register FILE`, or `workstream project import`, which publishes checkers/*.wasm)",
-    ),
-    (
-        "checker_configuration_invalid",
-        "make the configuration match the schema the component declares (`workstream checker inspect FILE` prints it)",
-    ),
-    (
-        "checker_component_invalid",
-        "rebuild the component for wasm32-wasip2 against wit/checker.wit",
-    ),
-    (
-        "checker_import_not_allowed",
-        "drop the import named in the message: a checker may import WASI 0.2 (sockets and http are linked but never reach anything); for componentize-js build with `-d http fetch-event`",
-    ),
-    (
-        "checker_contract_mismatch",
-        "export `info` and `check` exactly as wit/checker.wit declares them (`workstream checker new` writes a project that does)",
-    ),
-    (
-        "checker_info_invalid",
-        "make info() return a kebab-case name, a 1-64 character version and a description of at most 4000 characters",
-    ),
-    (
-        "checker_config_schema_invalid",
-        "make info().config-schema a JSON Schema (draft 2020-12) object; a checker without options returns {\"type\":\"object\",\"additionalProperties\":false}",
-    ),
-    (
-        "checker_smoke_check_failed",
-        "run `workstream checker test FILE <an empty directory>`: check() must finish on an empty packet (return findings, or err for a missing configuration), without trapping or running out of time or memory",
-    ),
-    (
-        "checker_component_too_large",
-        "a component is at most 64 MiB: build in release mode and strip debug information",
-    ),
-    (
-        "checker_sandbox_unavailable",
-        "publish to a server that runs the checker sandbox (`workstream up` or `workstream serve`)",
     ),
     (
         "contribution_policy_invalid",
@@ -215,86 +134,13 @@ pub const FIXES: &[(&str, &str)] = &[
         "add the unit to `units` in policies/contribution-policy.json",
     ),
     (
-        "contribution_policy_unpublished",
-        "a finance authority publishes a contribution policy version before the guide is activated",
-    ),
-    (
-        "project_slug_conflict",
-        "choose another slug in project.json (slugs are unique on a server)",
-    ),
-    (
         "task_csv_column_unknown",
         "rename the column to a task field (see the list in the message)",
-    ),
-    (
-        "invalid_task_field",
-        "correct the task field named in the message",
-    ),
-    (
-        "task_fields_incomplete",
-        "give the task a title, description, acceptance_criteria and rejection_criteria",
-    ),
-    (
-        "conflict",
-        "the record exists already (details.constraint names it): for tasks, give each its own external_task_id",
     ),
     // Packets and submissions.
     (
         "packet_layout_missing",
         "create the packet's files (outputs/, evidence/) as the guide's Packet layout says",
-    ),
-    (
-        "pre_submission_checker_failed",
-        "change the files the checker names (its results are printed above) and upload again",
-    ),
-    (
-        "pre_submission_infrastructure_unavailable",
-        "a checker could not run; upload again in a minute",
-    ),
-    (
-        "task_setup_blocked",
-        "the project manager repairs the task (POST /tasks/{id}/setup-repair); nothing to change in the packet",
-    ),
-    (
-        "submission_archive_malformed",
-        "zip the packet again with `workstream packet build DIR -o packet.zip`",
-    ),
-    (
-        "submission_archive_limit_exceeded",
-        "make the packet smaller: the artifact policy's size limits are in GET /tasks/{id}/submission-requirements",
-    ),
-    (
-        "submission_archive_unsafe_entry",
-        "remove absolute paths, `..`, links and special files from the packet",
-    ),
-    (
-        "submission_archive_unchanged",
-        "the packet is identical to the latest version: make the change, then upload",
-    ),
-    (
-        "submission_manifest_unchanged",
-        "the files are identical to the latest version: make the change, then upload",
-    ),
-    (
-        "task_already_claimed",
-        "someone claimed it first: pick another task from GET /projects/{id}/tasks/ready",
-    ),
-    (
-        "active_task_cap_reached",
-        "finish or release one of your active tasks first",
-    ),
-    // Review and revision.
-    (
-        "blocking_finding_required",
-        "a needs_revision decision names at least one blocking finding",
-    ),
-    (
-        "finding_responses_incomplete",
-        "answer every open blocking finding (GET /tasks/{id}/revision-context lists them)",
-    ),
-    (
-        "revision_context_stale",
-        "read GET /tasks/{id}/revision-context again and echo its preparation id and digest",
     ),
     // The demo.
     (
@@ -319,9 +165,12 @@ pub const FIXES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The fix for `code`, if the table has one.
+/// The fix for `code`: the catalogue's for a code the server answers, the CLI's own
+/// table's for the rest.
 pub fn fix_for(code: &str) -> Option<&'static str> {
-    FIXES.iter().find(|(c, _)| *c == code).map(|(_, fix)| *fix)
+    ErrorCode::from_code(code)
+        .map(ErrorCode::fix)
+        .or_else(|| FIXES.iter().find(|(c, _)| *c == code).map(|(_, fix)| *fix))
 }
 
 /// Prints `err` as `error[code]: message` and `fix: ...` on stderr; an error without a
@@ -396,6 +245,10 @@ mod tests {
         codes.dedup();
         assert_eq!(before, codes.len(), "a code is listed twice");
         for (code, fix) in FIXES {
+            assert!(
+                ErrorCode::from_code(code).is_none(),
+                "{code} is the server's: its fix is the catalogue's"
+            );
             assert!(!fix.contains('\n'), "{code}");
             assert!(
                 code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),

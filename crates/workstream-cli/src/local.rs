@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use workstream_api::auth::mint::{LOCAL_DEFAULT_AUDIENCE, LOCAL_DEFAULT_ISSUER};
+use workstream_domain::ErrorCode;
 use workstream_engine::authority::RequestContext;
 use workstream_engine::authority::provisioning::bootstrap_access_administrator;
 
@@ -181,7 +182,7 @@ pub async fn ensure_admin(pool: &sqlx::PgPool) -> anyhow::Result<bool> {
             tx.commit().await?;
             Ok(true)
         }
-        Err(err) if err.code == "access_administrator_exists" => Ok(false),
+        Err(err) if err.code == ErrorCode::AccessAdministratorExists => Ok(false),
         Err(err) => bail!(
             "bootstrapping the local administrator: {}: {}",
             err.code,

@@ -21,6 +21,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_api::auth::SubjectKind;
+use workstream_domain::ErrorCode;
 use zip::write::SimpleFileOptions;
 
 use crate::client::{Client, Keys, Upload};
@@ -286,7 +287,7 @@ async fn upload_command(args: &UploadArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(err) if err.code == "pre_submission_checker_failed" => {
+        Err(err) if err.is(ErrorCode::PreSubmissionCheckerFailed) => {
             println!("pre-submit checks: refused");
             for line in report_lines(&err.details) {
                 println!("{line}");

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_api::auth::{LocalToken, SubjectKind, mint_local_token};
+use workstream_domain::ErrorCode;
 
 use crate::client::{Client, Keys};
 use crate::fixes::CliError;
@@ -169,7 +170,8 @@ pub async fn ensure_adapter(
     let exists = match made {
         Ok(_) => false,
         Err(err)
-            if err.code == "identity_already_linked" || err.code == "service_identity_exists" =>
+            if err.is(ErrorCode::IdentityAlreadyLinked)
+                || err.is(ErrorCode::ServiceIdentityExists) =>
         {
             true
         }

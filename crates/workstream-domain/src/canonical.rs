@@ -24,6 +24,7 @@
 //! There is no depth limit here: values come from `serde_json`, whose parser already
 //! stops at 128 levels.
 
+use crate::error_code::ErrorCode;
 use serde_json::{Map, Number, Value};
 use thiserror::Error;
 
@@ -42,9 +43,9 @@ pub enum CanonicalError {
 
 impl CanonicalError {
     /// The stable error code.
-    pub const fn code(&self) -> &'static str {
+    pub const fn code(&self) -> ErrorCode {
         match self {
-            CanonicalError::NonIntegerNumber { .. } => "canonical_json_non_integer",
+            CanonicalError::NonIntegerNumber { .. } => ErrorCode::CanonicalJsonNonInteger,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! changes only when ISO amends the standard, by editing [`ISO_4217_CODES`].
 //! Whether a project has *enabled* a code is a separate check made by the store.
 
+use crate::error_code::ErrorCode;
 use core::fmt;
 use core::str::FromStr;
 
@@ -51,10 +52,10 @@ pub enum CurrencyError {
 
 impl CurrencyError {
     /// The stable error code.
-    pub const fn code(&self) -> &'static str {
+    pub const fn code(&self) -> ErrorCode {
         match self {
-            CurrencyError::Malformed => "currency_code_invalid",
-            CurrencyError::Unknown => "currency_code_unknown",
+            CurrencyError::Malformed => ErrorCode::CurrencyCodeInvalid,
+            CurrencyError::Unknown => ErrorCode::CurrencyCodeUnknown,
         }
     }
 }

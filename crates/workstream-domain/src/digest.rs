@@ -5,6 +5,7 @@
 //! the algorithm so the format can grow, and uppercase hex is refused so that string
 //! comparison in SQL equals digest comparison.
 
+use crate::error_code::ErrorCode;
 use core::fmt;
 use core::str::FromStr;
 
@@ -28,8 +29,8 @@ pub struct DigestError;
 
 impl DigestError {
     /// The stable error code.
-    pub const fn code(&self) -> &'static str {
-        "digest_invalid"
+    pub const fn code(&self) -> ErrorCode {
+        ErrorCode::DigestInvalid
     }
 }
 

@@ -42,8 +42,9 @@
 //! - [`token`] is the shared shape of every stored enum: one literal gives the Rust
 //!   variant, `as_str()`, `FromStr` and the serde form.
 //!
-//! Every refusal type here has a `code()` returning a stable snake_case string that
-//! the API reports unchanged.
+//! - [`error_code`] is the catalogue of every error code a server answers: each
+//!   [`ErrorCode`] with its HTTP status, its meaning and its fix. Every refusal type
+//!   here has a `code()` returning one, which the API reports unchanged.
 
 #![deny(missing_docs)]
 
@@ -52,6 +53,7 @@ pub mod canonical;
 pub mod contribution;
 pub mod currency;
 pub mod digest;
+pub mod error_code;
 pub mod gate;
 pub mod lifecycle;
 pub mod machines;
@@ -64,6 +66,7 @@ pub mod token;
 pub use canonical::{CanonicalError, to_canonical_bytes, to_canonical_string};
 pub use currency::CurrencyCode;
 pub use digest::Digest;
+pub use error_code::ErrorCode;
 pub use lifecycle::{
     ActorContext, Decision, GuardFacts, Refusal, TRANSITIONS, TaskCommand, TaskState, decide,
 };

@@ -23,6 +23,7 @@
 //! significant digits, so a quantity that fits the grammar but not a `Decimal` exactly
 //! (say 20 integer digits plus 18 fractional ones) is refused as unrepresentable.
 
+use crate::error_code::ErrorCode;
 use core::fmt;
 use core::str::FromStr;
 
@@ -76,18 +77,18 @@ pub enum QuantityError {
 
 impl QuantityError {
     /// The stable error code.
-    pub const fn code(&self) -> &'static str {
+    pub const fn code(&self) -> ErrorCode {
         match self {
-            QuantityError::Malformed => "quantity_invalid",
-            QuantityError::PlusSign => "quantity_sign_not_allowed",
-            QuantityError::Exponent => "quantity_exponent_not_allowed",
-            QuantityError::NotFinite => "quantity_not_finite",
-            QuantityError::LeadingZero => "quantity_not_canonical",
-            QuantityError::NotPositive => "quantity_not_positive",
-            QuantityError::TooManyIntegerDigits => "quantity_out_of_range",
-            QuantityError::TooManyFractionDigits => "quantity_too_precise",
-            QuantityError::Unrepresentable => "quantity_unrepresentable",
-            QuantityError::NotWhole => "quantity_not_whole",
+            QuantityError::Malformed => ErrorCode::QuantityInvalid,
+            QuantityError::PlusSign => ErrorCode::QuantitySignNotAllowed,
+            QuantityError::Exponent => ErrorCode::QuantityExponentNotAllowed,
+            QuantityError::NotFinite => ErrorCode::QuantityNotFinite,
+            QuantityError::LeadingZero => ErrorCode::QuantityNotCanonical,
+            QuantityError::NotPositive => ErrorCode::QuantityNotPositive,
+            QuantityError::TooManyIntegerDigits => ErrorCode::QuantityOutOfRange,
+            QuantityError::TooManyFractionDigits => ErrorCode::QuantityTooPrecise,
+            QuantityError::Unrepresentable => ErrorCode::QuantityUnrepresentable,
+            QuantityError::NotWhole => ErrorCode::QuantityNotWhole,
         }
     }
 }

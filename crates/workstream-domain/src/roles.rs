@@ -5,6 +5,7 @@
 //! carries a [`ProjectRole`] on exactly one project. The two never imply each other
 //! (R46): a system Project Manager cannot claim or review without a project grant.
 
+use crate::error_code::ErrorCode;
 use uuid::Uuid;
 
 use crate::token::token_enum;
@@ -86,8 +87,8 @@ pub struct ScopeMismatch;
 
 impl ScopeMismatch {
     /// The stable error code.
-    pub const fn code(&self) -> &'static str {
-        "invalid_scope"
+    pub const fn code(&self) -> ErrorCode {
+        ErrorCode::InvalidScope
     }
 }
 

@@ -5,6 +5,7 @@
 //! the serde form all come from one literal and cannot drift apart. A token that was
 //! written once stays readable forever, so tokens are never renamed.
 
+use crate::error_code::ErrorCode;
 use thiserror::Error;
 
 /// Longest prefix of a refused value echoed back in [`UnknownToken`]: enough to
@@ -31,8 +32,8 @@ impl UnknownToken {
     }
 
     /// The stable error code.
-    pub const fn code(&self) -> &'static str {
-        "unknown_token"
+    pub const fn code(&self) -> ErrorCode {
+        ErrorCode::UnknownToken
     }
 }
 

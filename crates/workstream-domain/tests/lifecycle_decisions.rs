@@ -2,8 +2,8 @@
 //! asserted by exact state and code.
 
 use workstream_domain::lifecycle::{
-    Actor, CommandKind, GuardFacts, Refusal, RefusalClass, ReviewDecision, RevisionCloseReason,
-    RevisionOrigin, TaskCommand, TaskState, TransitionId, allowed_commands, decide,
+    Actor, CommandKind, GuardFacts, Refusal, ReviewDecision, RevisionCloseReason, RevisionOrigin,
+    TaskCommand, TaskState, TransitionId, allowed_commands, decide,
 };
 use workstream_domain::machines::checker_run::RoutingRecommendation;
 
@@ -366,7 +366,7 @@ fn as33_terminal_tasks_refuse_everything() {
                 command: CommandKind::ReviewDecision
             }
         );
-        assert_eq!(r.class(), RefusalClass::WrongState);
+        assert_eq!(r.code().status(), 403);
     }
 }
 

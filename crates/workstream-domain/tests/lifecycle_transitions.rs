@@ -2,8 +2,8 @@
 //! state and code. (Review decisions and revisions are in `lifecycle_decisions.rs`.)
 
 use workstream_domain::lifecycle::{
-    Actor, ActorContext, CommandKind, GuardFacts, Refusal, RefusalClass, TaskCommand, TaskState,
-    TransitionId, decide,
+    Actor, ActorContext, CommandKind, GuardFacts, Refusal, TaskCommand, TaskState, TransitionId,
+    decide,
 };
 use workstream_domain::machines::checker_run::RoutingRecommendation;
 
@@ -228,7 +228,7 @@ fn inactive_humans_have_no_role() {
             command: CommandKind::Claim
         }
     );
-    assert_eq!(r.class(), RefusalClass::NotPermitted);
+    assert_eq!(r.code().status(), 403);
 }
 
 #[test]

@@ -37,11 +37,12 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::Digest;
+use workstream_domain::ErrorCode;
 use workstream_sandbox::{CheckRequest, CheckerInfo, LoadedChecker, Phase, Sandbox, builtin};
 use workstream_store::audit::{self, NewAuditEvent};
 use workstream_store::checkers::{self as registry, CheckerComponent, NewCheckerComponent};
 
-use crate::error::{CommandError, ErrorKind};
+use crate::error::CommandError;
 
 /// The `LISTEN`/`NOTIFY` channel a publication notifies; the payload is the digest.
 pub const PUBLISHED_CHANNEL: &str = "workstream_checker_published";
@@ -79,10 +80,10 @@ pub async fn validate_component(
 ) -> Result<ValidatedChecker, CommandError> {
     let loaded = sandbox
         .load(bytes)
-        .map_err(|e| CommandError::invalid(e.code(), e.to_string()))?;
+        .map_err(|e| CommandError::new(e.code(), e.to_string()))?;
     let info = sandbox.info(&loaded).await.map_err(|(code, detail)| {
-        CommandError::invalid(
-            "checker_contract_mismatch",
+        CommandError::new(
+            ErrorCode::CheckerContractMismatch,
             format!("info() did not answer ({}): {detail}", code.as_str()),
         )
     })?;
@@ -212,8 +213,7 @@ async fn smoke_check(sandbox: &Sandbox, loaded: &LoadedChecker) -> Result<(), Co
         workstream_sandbox::RunResult::Completed { .. } => Ok(()),
         result if result.declined() => Ok(()),
         workstream_sandbox::RunResult::InfrastructureFailed { code, detail } => {
-            Err(CommandError::invalid(
-                "checker_smoke_check_failed",
+            Err(CommandError::new(ErrorCode::CheckerSmokeCheckFailed,
                 format!(
                     "check() of an empty packet did not finish under the production limits ({}): {detail}",
                     code.as_str()
@@ -262,8 +262,8 @@ pub fn validate_configuration(schema: &Value, configuration: &Value) -> Result<(
         return Ok(());
     }
     let first = errors[0]["message"].as_str().unwrap_or_default().to_owned();
-    Err(CommandError::invalid(
-        "checker_configuration_invalid",
+    Err(CommandError::new(
+        ErrorCode::CheckerConfigurationInvalid,
         format!("the configuration does not match the checker's schema: {first}"),
     )
     .with_details(json!({ "errors": errors })))
@@ -272,7 +272,7 @@ pub fn validate_configuration(schema: &Value, configuration: &Value) -> Result<(
 /// The registry's rules for what `info()` reports (the table's constraints, checked
 /// first so the refusal says which field is wrong).
 fn check_info(info: &CheckerInfo) -> Result<(), CommandError> {
-    let refuse = |message: String| Err(CommandError::invalid("checker_info_invalid", message));
+    let refuse = |message: String| Err(CommandError::new(ErrorCode::CheckerInfoInvalid, message));
     let name_ok = info.name.len() <= 100
         && info.name.starts_with(|c: char| c.is_ascii_lowercase())
         && info
@@ -297,8 +297,8 @@ fn check_info(info: &CheckerInfo) -> Result<(), CommandError> {
 /// Parses `info().config_schema` and checks it is a JSON object and a valid JSON Schema.
 fn check_config_schema(text: &str) -> Result<Value, CommandError> {
     let refuse = |message: String| {
-        Err(CommandError::invalid(
-            "checker_config_schema_invalid",
+        Err(CommandError::new(
+            ErrorCode::CheckerConfigSchemaInvalid,
             message,
         ))
     };
@@ -324,8 +324,7 @@ fn compile_schema(schema: &Value) -> Result<jsonschema::Validator, CommandError>
         .build(schema)
         .map_err(|e| {
             CommandError::new(
-                ErrorKind::Invalid,
-                "checker_config_schema_invalid",
+                ErrorCode::CheckerConfigSchemaInvalid,
                 format!("the checker's configuration schema does not compile: {e}"),
             )
         })

@@ -1,56 +1,40 @@
 //! The error every command returns.
 //!
-//! A command fails for one of a few reasons a client must tell apart (the [`ErrorKind`]),
-//! each with a stable snake_case `code`. Three sources feed it:
+//! A command fails with a [`CommandError`]: one code of the catalogue
+//! ([`ErrorCode`], `workstream_domain::error_code`, which also fixes the HTTP status
+//! the API answers it with), a message for humans and structured details. Three
+//! sources feed it:
 //!
-//! * the domain's typed refusals ([`Refusal`]), mapped by their class;
+//! * the domain's typed refusals ([`Refusal`]), each with its code;
 //! * database errors: a named constraint or a Workstream trigger code (`WS001`
-//!   append-only, `WS002` lifecycle backstop) becomes a client error, so that a rule
-//!   the database enforces reads like one checked in Rust ([`CONSTRAINT_ERRORS`]), in
-//!   words of its own: no database text, constraint name or SQLSTATE reaches a client;
+//!   append-only, `WS002` a state move the domain's tables do not list) becomes a
+//!   client error, so that a rule the database enforces reads like one checked in
+//!   Rust ([`CONSTRAINT_ERRORS`]), in words of its own: no database text, constraint
+//!   name or SQLSTATE reaches a client;
 //! * explicit checks in the commands themselves.
 //!
-//! Anything else is `internal` and never shows its cause to the client.
+//! Anything else is `internal_error` and never shows its cause to the client.
 
 use serde_json::{Value, json};
-use workstream_domain::lifecycle::{Refusal, RefusalClass};
-
-/// How a failure reads to the client; the API maps each kind to one HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The resource does not exist or the caller may not see it (404, concealed).
-    NotFound,
-    /// The caller may not do this, or the resource is in the wrong state (403).
-    Forbidden,
-    /// Another record or an earlier request holds what this needs (409).
-    Conflict,
-    /// The request is malformed or does not meet a rule (422).
-    Invalid,
-    /// A dependency is unavailable or the transaction lost a race; retry (503).
-    Unavailable,
-    /// A bug or an unexpected failure (500).
-    Internal,
-}
+use workstream_domain::ErrorCode;
+use workstream_domain::lifecycle::Refusal;
 
 /// A failed command.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct CommandError {
-    /// How it reads to the client.
-    pub kind: ErrorKind,
-    /// The stable machine-readable code.
-    pub code: &'static str,
-    /// A message for humans.
+    /// The stable code; its status is the catalogue's.
+    pub code: ErrorCode,
+    /// A message for humans (the catalogue's sentence, or a more precise one).
     pub message: String,
     /// Structured details (an object).
     pub details: Value,
 }
 
 impl CommandError {
-    /// An error of `kind` with no details.
-    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with `code` and a message of its own.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         CommandError {
-            kind,
             code,
             message: message.into(),
             details: json!({}),
@@ -65,47 +49,32 @@ impl CommandError {
 
     /// The concealed 404 (R48).
     pub fn not_found() -> Self {
-        CommandError::new(
-            ErrorKind::NotFound,
-            "not_found",
-            "the resource does not exist or is not visible to you",
-        )
-    }
-
-    /// 403 with `code`.
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        CommandError::new(ErrorKind::Forbidden, code, message)
-    }
-
-    /// 409 with `code`.
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        CommandError::new(ErrorKind::Conflict, code, message)
-    }
-
-    /// 422 with `code`.
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        CommandError::new(ErrorKind::Invalid, code, message)
+        ErrorCode::NotFound.into()
     }
 
     /// 500; `cause` is logged, never shown.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error in a command");
-        CommandError::new(
-            ErrorKind::Internal,
-            "internal_error",
-            "an internal error occurred",
-        )
+        ErrorCode::InternalError.into()
+    }
+
+    /// Whether the failure is on our side and the same request may succeed later
+    /// (503: a dependency down, a lost race).
+    pub fn is_unavailable(&self) -> bool {
+        self.code.status() == 503
+    }
+}
+
+impl From<ErrorCode> for CommandError {
+    /// The error with the catalogue's sentence as its message.
+    fn from(code: ErrorCode) -> Self {
+        CommandError::new(code, code.message())
     }
 }
 
 impl From<Refusal> for CommandError {
     fn from(refusal: Refusal) -> Self {
-        let kind = match refusal.class() {
-            RefusalClass::WrongState | RefusalClass::NotPermitted => ErrorKind::Forbidden,
-            RefusalClass::InvalidRequest | RefusalClass::PreconditionUnmet => ErrorKind::Invalid,
-            RefusalClass::Conflict => ErrorKind::Conflict,
-        };
-        let error = CommandError::new(kind, refusal.code(), refusal.to_string());
+        let error = CommandError::new(refusal.code(), refusal.to_string());
         match refusal {
             Refusal::TaskFieldsIncomplete { missing } => {
                 error.with_details(json!({ "fields": missing }))
@@ -115,151 +84,92 @@ impl From<Refusal> for CommandError {
     }
 }
 
-/// Named constraints whose violation is a client error: the code it reads as and the
-/// sentence the client is told (never the database's own text, nor the constraint's
-/// name).
+/// Named constraints whose violation is a client error, and the code it reads as (the
+/// client is told the code's sentence, never the database's own text nor the
+/// constraint's name).
 ///
 /// A constraint not listed here still maps by its SQLSTATE (unique -> 409 `conflict`,
-/// check -> 422 `constraint_violated`), with a generic sentence; the database's message
-/// goes to the log.
-pub const CONSTRAINT_ERRORS: &[(&str, ErrorKind, &str, &str)] = &[
-    (
-        "projects_slug_key",
-        ErrorKind::Conflict,
-        "project_slug_conflict",
-        "a project with this slug already exists",
-    ),
+/// check -> 422 `constraint_violated`); the database's message goes to the log.
+pub const CONSTRAINT_ERRORS: &[(&str, ErrorCode)] = &[
+    ("projects_slug_key", ErrorCode::ProjectSlugConflict),
     (
         "project_guides_project_version_key",
-        ErrorKind::Conflict,
-        "guide_version_exists",
-        "the project already has a guide with this version",
+        ErrorCode::GuideVersionExists,
     ),
     (
         "project_guides_one_active_per_project",
-        ErrorKind::Conflict,
-        "guide_activation_conflict",
-        "another guide of the project was activated at the same time",
+        ErrorCode::GuideActivationConflict,
     ),
-    (
-        "tasks_one_active_assignment",
-        ErrorKind::Conflict,
-        "task_already_claimed",
-        "another contributor holds this task",
-    ),
+    ("tasks_one_active_assignment", ErrorCode::TaskAlreadyClaimed),
     (
         "submissions_task_version_key",
-        ErrorKind::Conflict,
-        "submission_version_conflict",
-        "a submission of this version already exists for the task",
+        ErrorCode::SubmissionVersionConflict,
     ),
     (
         "admin_role_grants_one_active",
-        ErrorKind::Conflict,
-        "admin_role_grant_exists",
-        "this person already holds this role with this scope",
+        ErrorCode::AdminRoleGrantExists,
     ),
     (
         "project_role_grants_one_active",
-        ErrorKind::Conflict,
-        "project_role_grant_exists",
-        "this person already holds this role in the project",
+        ErrorCode::ProjectRoleGrantExists,
     ),
     (
         "actor_identity_links_issuer_subject_key",
-        ErrorKind::Conflict,
-        "identity_already_linked",
-        "this identity is already linked to a profile",
+        ErrorCode::IdentityAlreadyLinked,
     ),
     (
         "contribution_policies_one_active_per_project",
-        ErrorKind::Conflict,
-        "contribution_policy_exists",
-        "the project already has contribution terms",
+        ErrorCode::ContributionPolicyExists,
     ),
     (
         "project_compensation_adapter_bindings_one_active",
-        ErrorKind::Conflict,
-        "adapter_binding_exists",
-        "the project already has an active binding for this instrument",
+        ErrorCode::AdapterBindingExists,
     ),
     (
         "review_leases_one_active_per_reviewer",
-        ErrorKind::Conflict,
-        "review_lease_held",
-        "you already hold a review lease",
+        ErrorCode::ReviewLeaseHeld,
     ),
     (
         "review_leases_one_active_per_entry",
-        ErrorKind::Conflict,
-        "review_entry_leased",
-        "someone else holds the lease of this entry",
+        ErrorCode::ReviewEntryLeased,
     ),
-    (
-        "final_acceptances_task_key",
-        ErrorKind::Conflict,
-        "task_already_accepted",
-        "the task was already accepted",
-    ),
+    ("final_acceptances_task_key", ErrorCode::TaskAlreadyAccepted),
     (
         "compensation_fulfillment_receipts_one_fulfilled_per_award",
-        ErrorKind::Conflict,
-        "award_already_fulfilled",
-        "the award was already fulfilled",
+        ErrorCode::AwardAlreadyFulfilled,
     ),
     (
         "compensation_fulfillment_receipts_award_fulfilled",
-        ErrorKind::Conflict,
-        "award_already_fulfilled",
-        "the award was already fulfilled",
+        ErrorCode::AwardAlreadyFulfilled,
     ),
     (
         "compensation_fulfillment_receipts_binding_event_key",
-        ErrorKind::Conflict,
-        "external_event_conflict",
-        "this external event was already reported with different content",
+        ErrorCode::ExternalEventConflict,
     ),
     (
         "compensation_fulfillment_receipts_quantity_fk",
-        ErrorKind::Invalid,
-        "fulfilled_quantity_mismatch",
-        "the fulfilled quantity is not the awarded quantity",
+        ErrorCode::FulfilledQuantityMismatch,
     ),
     (
         "project_compensation_units_identity_key",
-        ErrorKind::Conflict,
-        "compensation_unit_exists",
-        "the project already has this compensation unit",
+        ErrorCode::CompensationUnitExists,
     ),
     (
         "actor_profiles_service_identity_key",
-        ErrorKind::Conflict,
-        "service_identity_exists",
-        "a service actor with this identity already exists",
+        ErrorCode::ServiceIdentityExists,
     ),
     (
         "evaluation_sprints_project_name_key",
-        ErrorKind::Conflict,
-        "sprint_name_exists",
-        "the project already has a sprint with this name",
+        ErrorCode::SprintNameExists,
     ),
-    (
-        "evaluation_sprints_window",
-        ErrorKind::Invalid,
-        "sprint_window_invalid",
-        "the sprint must end after it starts",
-    ),
+    ("evaluation_sprints_window", ErrorCode::SprintWindowInvalid),
     (
         "project_lessons_implementation_link",
-        ErrorKind::Invalid,
-        "lesson_implementation_link_required",
-        "an implemented lesson names the guide or checker that implements it",
+        ErrorCode::LessonImplementationLinkRequired,
     ),
     (
         "tasks_project_external_task_key",
-        ErrorKind::Conflict,
-        "external_task_id_exists",
-        "the project already has a task with this external id",
+        ErrorCode::ExternalTaskIdExists,
     ),
 ];
 
@@ -267,8 +177,7 @@ impl From<sqlx::Error> for CommandError {
     fn from(err: sqlx::Error) -> Self {
         let unavailable = || {
             CommandError::new(
-                ErrorKind::Unavailable,
-                "service_unavailable",
+                ErrorCode::ServiceUnavailable,
                 "the database is unavailable; retry",
             )
         };
@@ -293,30 +202,21 @@ impl From<sqlx::Error> for CommandError {
         tracing::info!(code = ?db.code(), constraint = ?db.constraint(), message = %db.message(),
             "a statement was refused by the database");
         if let Some(name) = db.constraint()
-            && let Some((_, kind, code, sentence)) =
-                CONSTRAINT_ERRORS.iter().find(|(c, _, _, _)| *c == name)
+            && let Some((_, code)) = CONSTRAINT_ERRORS.iter().find(|(c, _)| *c == name)
         {
-            return CommandError::new(*kind, code, *sentence);
+            return (*code).into();
         }
         match db.code().as_deref() {
-            Some("WS001") => CommandError::conflict(
-                "immutable_record",
-                "the record is part of the permanent history and cannot be changed",
-            ),
-            Some("WS002") => CommandError::conflict(
-                "invalid_transition",
-                "the record cannot move to that state from where it is",
-            ),
-            Some("23505") => CommandError::conflict("conflict", "the record already exists"),
+            Some("WS001") => ErrorCode::ImmutableRecord.into(),
+            // The row guard refused a move the domain's tables do not list: the same
+            // failure as the domain's own refusal, and the same code.
+            Some("WS002") => ErrorCode::TransitionNotAllowed.into(),
+            Some("23505") => ErrorCode::Conflict.into(),
             Some("23514") | Some("23502") | Some("23503") | Some("22001") => {
-                CommandError::invalid("constraint_violated", "a value breaks a rule of the record")
+                ErrorCode::ConstraintViolated.into()
             }
             // Serialization failures and deadlocks: the client may simply retry.
-            Some("40001") | Some("40P01") => CommandError::new(
-                ErrorKind::Unavailable,
-                "retry_later",
-                "the request raced another one; retry",
-            ),
+            Some("40001") | Some("40P01") => ErrorCode::RetryLater.into(),
             _ => CommandError::internal(err),
         }
     }
@@ -349,11 +249,11 @@ mod tests {
             sqlx::Error::PoolTimedOut,
             sqlx::Error::WorkerCrashed,
         ] {
-            assert_eq!(CommandError::from(error).kind, ErrorKind::Unavailable);
+            assert!(CommandError::from(error).is_unavailable());
         }
         assert_eq!(
-            CommandError::from(sqlx::Error::RowNotFound).kind,
-            ErrorKind::Internal
+            CommandError::from(sqlx::Error::RowNotFound).code,
+            ErrorCode::InternalError
         );
     }
 

@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use workstream_domain::ErrorCode;
 
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -59,8 +60,8 @@ pub fn plan(
     phase: Phase,
 ) -> Result<(Vec<PlannedCheck>, Vec<Severity>), CommandError> {
     let invalid = |why: String| {
-        CommandError::invalid(
-            "locked_context_invalid",
+        CommandError::new(
+            ErrorCode::LockedContextInvalid,
             format!("the task's locked checker policy cannot be run: {why}"),
         )
     };

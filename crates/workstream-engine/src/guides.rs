@@ -34,12 +34,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::machines::project::{GuideStatus, ProjectStatus};
 use workstream_domain::policy::{self, BundleHashes, CheckerRef, FieldError, schema};
 use workstream_store::audit::NewAuditEvent;
 
 use crate::audit::record;
-use crate::error::{CommandError, ErrorKind};
+use crate::error::CommandError;
 use crate::projects;
 use crate::requester::Requester;
 
@@ -122,8 +123,8 @@ pub struct GuideChanges {
 
 fn no_nul(text: &str) -> Result<(), CommandError> {
     if text.contains('\0') {
-        return Err(CommandError::invalid(
-            "invalid_request",
+        return Err(CommandError::new(
+            ErrorCode::InvalidRequest,
             "text must not contain NUL",
         ));
     }
@@ -137,8 +138,8 @@ fn draft_hashes(bundle: Option<&Value>) -> Result<Option<BundleHashes>, CommandE
         return Ok(None);
     };
     if !bundle.is_object() {
-        return Err(CommandError::invalid(
-            "policy_bundle_invalid",
+        return Err(CommandError::new(
+            ErrorCode::PolicyBundleInvalid,
             "the policy bundle must be a JSON object",
         )
         .with_details(schema::details(&[FieldError::new(
@@ -147,8 +148,8 @@ fn draft_hashes(bundle: Option<&Value>) -> Result<Option<BundleHashes>, CommandE
         )])));
     }
     policy::hash_bundle_value(bundle).map(Some).map_err(|err| {
-        CommandError::invalid(
-            "policy_bundle_invalid",
+        CommandError::new(
+            ErrorCode::PolicyBundleInvalid,
             "numbers in a policy bundle are integers",
         )
         .with_details(schema::details(&[FieldError::new("", err.to_string())]))
@@ -174,8 +175,8 @@ pub async fn create(
     no_nul(&input.change_summary)?;
     let project = projects::lock(conn, project_id).await?;
     if project.status == "archived" {
-        return Err(CommandError::conflict(
-            "project_archived",
+        return Err(CommandError::new(
+            ErrorCode::ProjectArchived,
             "the project is archived",
         ));
     }
@@ -279,8 +280,8 @@ async fn lock(
 }
 
 fn not_editable(guide: &Guide) -> CommandError {
-    CommandError::conflict(
-        "guide_not_editable",
+    CommandError::new(
+        ErrorCode::GuideNotEditable,
         "only a draft guide can be changed; write a new version",
     )
     .with_details(json!({ "status": guide.status }))
@@ -362,8 +363,8 @@ pub async fn update(
     Ok(updated)
 }
 
-fn gate(kind: ErrorKind, code: &'static str, message: &str, errors: &[FieldError]) -> CommandError {
-    CommandError::new(kind, code, message).with_details(schema::details(errors))
+fn gate(code: ErrorCode, message: &str, errors: &[FieldError]) -> CommandError {
+    CommandError::new(code, message).with_details(schema::details(errors))
 }
 
 /// The component a checker reference resolved to: the gate's view of a row of
@@ -465,16 +466,14 @@ pub fn pin_checkers(
     }
     if !replaced.is_empty() {
         return Err(gate(
-            ErrorKind::Invalid,
-            "platform_default_weakened",
+            ErrorCode::PlatformDefaultWeakened,
             "the policy bundle weakens the platform defaults",
             &replaced,
         ));
     }
     if !unresolved.is_empty() {
         return Err(gate(
-            ErrorKind::Invalid,
-            "checker_not_registered",
+            ErrorCode::CheckerNotRegistered,
             "a checker of the policy does not resolve to a registered component",
             &unresolved,
         ));
@@ -506,8 +505,7 @@ pub fn pin_checkers(
     }
     if !invalid.is_empty() {
         return Err(gate(
-            ErrorKind::Invalid,
-            "checker_configuration_invalid",
+            ErrorCode::CheckerConfigurationInvalid,
             "a checker's configuration does not match the schema its component declares",
             &invalid,
         ));
@@ -550,26 +548,26 @@ pub async fn activate(
     let project = projects::lock(conn, project_id).await?;
     let guide = lock(conn, project_id, guide_id).await?;
     if guide.status != "draft" {
-        return Err(CommandError::conflict(
-            "guide_not_draft",
+        return Err(CommandError::new(
+            ErrorCode::GuideNotDraft,
             "only a draft guide can be activated",
         )
         .with_details(json!({ "status": guide.status })));
     }
     if project.status == "archived" {
-        return Err(CommandError::conflict(
-            "project_archived",
+        return Err(CommandError::new(
+            ErrorCode::ProjectArchived,
             "the project is archived",
         ));
     }
     let mut effective = policy::evaluate(guide.policy_bundle.as_ref()).map_err(|refusal| {
         let message = match refusal.code {
-            "review_policy_incomplete" => "the review policy is missing or incomplete",
-            "revision_policy_incomplete" => "the revision policy is missing or incomplete",
-            "platform_default_weakened" => "the policy bundle weakens the platform defaults",
+            ErrorCode::ReviewPolicyIncomplete => "the review policy is missing or incomplete",
+            ErrorCode::RevisionPolicyIncomplete => "the revision policy is missing or incomplete",
+            ErrorCode::PlatformDefaultWeakened => "the policy bundle weakens the platform defaults",
             _ => "the policy bundle is not valid",
         };
-        gate(ErrorKind::Invalid, refusal.code, message, &refusal.errors)
+        gate(refusal.code, message, &refusal.errors)
     })?;
     resolve_checkers(conn, &mut effective.checker_policy.checkers).await?;
 
@@ -582,16 +580,15 @@ pub async fn activate(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(current) = current else {
-        return Err(CommandError::conflict(
-            "contribution_policy_unpublished",
+        return Err(CommandError::new(
+            ErrorCode::ContributionPolicyUnpublished,
             "the project has no published contribution policy version; a finance authority must publish one (missing terms are never read as unpaid)",
         ));
     };
     if let Some(selected) = selected
         && selected != current
     {
-        return Err(CommandError::conflict(
-            "contribution_policy_version_not_current",
+        return Err(CommandError::new(ErrorCode::ContributionPolicyVersionNotCurrent,
             "the selected contribution policy version is not the project's current published version",
         )
         .with_details(json!({ "current_version_id": current })));

@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_store::audit::{self, NewAuditEvent};
 
 use crate::CommandError;
@@ -179,8 +180,8 @@ pub async fn create(
     if !SOURCES.contains(&input.source.as_str())
         || !LESSON_TYPES.contains(&input.lesson_type.as_str())
     {
-        return Err(CommandError::invalid(
-            "invalid_request",
+        return Err(CommandError::new(
+            ErrorCode::InvalidRequest,
             "unknown lesson source or lesson type",
         )
         .with_details(json!({ "sources": SOURCES, "lesson_types": LESSON_TYPES })));
@@ -192,22 +193,22 @@ pub async fn create(
         || summary.contains('\0')
         || input.recommended_change.contains('\0')
     {
-        return Err(CommandError::invalid(
-            "invalid_request",
+        return Err(CommandError::new(
+            ErrorCode::InvalidRequest,
             "a summary of 1 to 2000 characters and a recommended change of at most 8000 are required",
         ));
     }
     let entity_type = match (source_entity(&input.source), input.source_entity_id) {
         (None, None) => None,
         (None, Some(_)) => {
-            return Err(CommandError::invalid(
-                "invalid_request",
+            return Err(CommandError::new(
+                ErrorCode::InvalidRequest,
                 "an incident lesson points at no record",
             ));
         }
         (Some(_), None) => {
-            return Err(CommandError::invalid(
-                "lesson_source_required",
+            return Err(CommandError::new(
+                ErrorCode::LessonSourceRequired,
                 format!("a {} lesson names its source record", input.source),
             ));
         }
@@ -218,8 +219,8 @@ pub async fn create(
                 .fetch_one(&mut *conn)
                 .await?;
             if !found {
-                return Err(CommandError::invalid(
-                    "lesson_source_not_found",
+                return Err(CommandError::new(
+                    ErrorCode::LessonSourceNotFound,
                     format!(
                         "no {entity_type} {id} of this project fits a {} lesson",
                         input.source
@@ -316,8 +317,8 @@ pub enum LessonDecision {
 }
 
 /// Applies `decision` to a lesson (`project_lesson_accepted`, `_rejected`,
-/// `_implemented`). A move the lifecycle does not allow is 409
-/// `invalid_lesson_transition`; implementing without a link is 422
+/// `_implemented`). A move the lifecycle does not allow is 403
+/// `transition_not_allowed`; implementing without a link is 422
 /// `lesson_implementation_link_required`; a guide of another project or an unknown
 /// checker is 422 `lesson_link_not_found`.
 pub async fn decide(
@@ -343,8 +344,8 @@ pub async fn decide(
         }
     };
     if lesson.status != from {
-        return Err(CommandError::conflict(
-            "invalid_lesson_transition",
+        return Err(CommandError::new(
+            ErrorCode::TransitionNotAllowed,
             format!("a {} lesson cannot become {to}", lesson.status),
         )
         .with_details(json!({ "from": lesson.status, "to": to })));
@@ -352,8 +353,8 @@ pub async fn decide(
     let note = |text: &Option<String>| -> Result<Option<String>, CommandError> {
         match text.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
-            Some(t) if t.chars().count() > 4000 || t.contains('\0') => Err(CommandError::invalid(
-                "invalid_request",
+            Some(t) if t.chars().count() > 4000 || t.contains('\0') => Err(CommandError::new(
+                ErrorCode::InvalidRequest,
                 "a note has at most 4000 characters",
             )),
             Some(t) => Ok(Some(t.to_owned())),
@@ -368,8 +369,8 @@ pub async fn decide(
             note: n,
         } => {
             if guide_id.is_none() && checker_digest.is_none() {
-                return Err(CommandError::invalid(
-                    "lesson_implementation_link_required",
+                return Err(CommandError::new(
+                    ErrorCode::LessonImplementationLinkRequired,
                     "an implemented lesson names the guide version or the checker that carries the change",
                 ));
             }
@@ -383,8 +384,8 @@ pub async fn decide(
             .fetch_one(&mut *conn)
             .await?;
             if !found {
-                return Err(CommandError::invalid(
-                    "lesson_link_not_found",
+                return Err(CommandError::new(
+                    ErrorCode::LessonLinkNotFound,
                     "the guide is not one of this project's, or no checker has that digest",
                 ));
             }

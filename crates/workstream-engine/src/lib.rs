@@ -73,5 +73,5 @@ pub mod sprints;
 pub mod tasks;
 pub mod worker;
 
-pub use error::{CommandError, ErrorKind};
+pub use error::CommandError;
 pub use requester::Requester;

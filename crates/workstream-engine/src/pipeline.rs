@@ -41,6 +41,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use workstream_domain::ErrorCode;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -56,11 +57,11 @@ use workstream_store::jobs::{self, ClaimedJob};
 use workstream_store::objects::ObjectStore;
 use workstream_store::tasks;
 
+use crate::CommandError;
 use crate::evaluation::{Checkers, Evaluation, PacketView, plan};
 use crate::jobs::EvaluationArgs;
 use crate::packets::{InspectedPacket, PacketLimits, inspect};
 use crate::worker::{BoxFuture, HandlerError, Work};
-use crate::{CommandError, ErrorKind};
 
 /// What intake, pre-submit and post-submit checks share.
 pub struct Pipeline {
@@ -211,8 +212,8 @@ impl Pipeline {
         check: PacketCheck<'_>,
     ) -> Result<CheckedPacket, CheckFailure> {
         let policy_invalid = |why: String| {
-            CheckFailure::Policy(CommandError::invalid(
-                "locked_context_invalid",
+            CheckFailure::Policy(CommandError::new(
+                ErrorCode::LockedContextInvalid,
                 format!("the task's locked checker policy cannot be run: {why}"),
             ))
         };
@@ -431,7 +432,7 @@ enum Checked {
 /// Whether an error may go away by itself (the database unavailable, a transaction
 /// that lost a race), so that another attempt is worth it.
 fn transient(error: &CommandError) -> bool {
-    error.kind == ErrorKind::Unavailable
+    error.is_unavailable()
 }
 
 async fn evaluate(
@@ -489,7 +490,7 @@ async fn evaluate(
     }
     // The results themselves could not be stored (a value the database refuses):
     // store the failure instead, without them.
-    tracing::error!(%run_id, code = error.code, message = %error.message, "checker run results cannot be stored; recording the run as failed");
+    tracing::error!(%run_id, code = %error.code, message = %error.message, "checker run results cannot be stored; recording the run as failed");
     let detail = format!(
         "the results could not be stored: {}: {}",
         error.code, error.message
@@ -629,7 +630,7 @@ async fn check_with(
     };
     let checked = match pipeline.check_packet(pool, check).await {
         Ok(checked) => checked,
-        Err(CheckFailure::Intake(error)) if error.kind != ErrorKind::Unavailable => {
+        Err(CheckFailure::Intake(error)) if !error.is_unavailable() => {
             return unavailable(format!(
                 "the stored archive no longer passes intake: {}",
                 error.code
@@ -775,11 +776,7 @@ pub async fn replay(
             replayed_digest: run_result_digest(&checked.evaluation)?,
             evaluation: checked.evaluation,
         }),
-        Checked::Unrunnable(code, detail) => Err(CommandError::new(
-            ErrorKind::Unavailable,
-            code.as_str(),
-            detail,
-        )),
+        Checked::Unrunnable(code, detail) => Err(CommandError::new(code.error_code(), detail)),
     }
 }
 
@@ -1160,9 +1157,7 @@ impl Pipeline {
         path: &str,
         file_sha256: &str,
     ) -> Result<Vec<u8>, CommandError> {
-        let unavailable = |why: String| {
-            CommandError::new(crate::ErrorKind::Unavailable, "material_unavailable", why)
-        };
+        let unavailable = |why: String| CommandError::new(ErrorCode::MaterialUnavailable, why);
         let hex = archive_sha256.trim_start_matches("sha256:");
         let cached = self.scratch.join("review-packets").join(hex);
         if !cached.is_dir() {

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::StateMachine;
 use workstream_domain::machines::project::ProjectStatus;
 use workstream_store::audit::NewAuditEvent;
@@ -100,8 +101,8 @@ pub async fn create(
 ) -> Result<Project, CommandError> {
     if input.name.trim().is_empty() || input.name.contains('\0') || input.description.contains('\0')
     {
-        return Err(CommandError::invalid(
-            "invalid_request",
+        return Err(CommandError::new(
+            ErrorCode::InvalidRequest,
             "the name must not be blank and no text may contain NUL",
         ));
     }
@@ -175,7 +176,7 @@ pub(crate) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Project, C
 /// A manual status move: pause (active -> paused), resume (paused -> active) or
 /// archive (any live state -> archived). Activation is not one of them: a project
 /// becomes active only through guide activation. A move the table does not allow is
-/// 409 `invalid_project_transition`.
+/// 403 `transition_not_allowed`.
 pub async fn change_status(
     conn: &mut PgConnection,
     acting: &Requester,
@@ -194,8 +195,8 @@ pub async fn change_status(
         ProjectStatus::Draft => false,
     };
     if !manual || ProjectStatus::transition(from, to).is_err() {
-        return Err(CommandError::conflict(
-            "invalid_project_transition",
+        return Err(CommandError::new(
+            ErrorCode::TransitionNotAllowed,
             format!("a {} project cannot become {}", from.as_str(), to.as_str()),
         )
         .with_details(json!({ "from": from.as_str(), "to": to.as_str() })));

@@ -232,14 +232,15 @@ impl Work for RecordReputation {
         Box::pin(async move {
             let mut tx = pool.begin().await?;
             jobs::complete(&mut tx, job).await?;
-            record_review(&mut tx, review_id)
-                .await
-                .map_err(|error| match error.kind {
-                    crate::ErrorKind::Internal | crate::ErrorKind::Unavailable => {
-                        HandlerError::retryable(format!("{}: {}", error.code, error.message))
-                    }
-                    _ => HandlerError::permanent(format!("{}: {}", error.code, error.message)),
-                })?;
+            record_review(&mut tx, review_id).await.map_err(|error| {
+                // Our side (500, 503) may pass on another attempt; a refusal will not.
+                let why = format!("{}: {}", error.code, error.message);
+                if error.code.status() >= 500 {
+                    HandlerError::retryable(why)
+                } else {
+                    HandlerError::permanent(why)
+                }
+            })?;
             tx.commit().await?;
             Ok(())
         })

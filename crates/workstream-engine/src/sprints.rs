@@ -28,6 +28,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_store::audit::NewAuditEvent;
 
 use crate::CommandError;
@@ -104,14 +105,14 @@ pub async fn create(
         || name.contains('\0')
         || input.description.contains('\0')
     {
-        return Err(CommandError::invalid(
-            "invalid_request",
+        return Err(CommandError::new(
+            ErrorCode::InvalidRequest,
             "a name of 1 to 200 characters and a description of at most 4000 are required",
         ));
     }
     if input.ends_at <= input.starts_at {
-        return Err(CommandError::invalid(
-            "sprint_window_invalid",
+        return Err(CommandError::new(
+            ErrorCode::SprintWindowInvalid,
             "a sprint's window ends after it starts",
         ));
     }
@@ -169,8 +170,8 @@ pub async fn add_tasks(
         return Err(CommandError::not_found());
     }
     if task_ids.is_empty() {
-        return Err(CommandError::invalid(
-            "invalid_request",
+        return Err(CommandError::new(
+            ErrorCode::InvalidRequest,
             "name at least one task to add",
         ));
     }
@@ -203,8 +204,8 @@ async fn insert_tasks(
     task_ids: &[Uuid],
 ) -> Result<Vec<Uuid>, CommandError> {
     if task_ids.len() > MAX_TASKS_PER_REQUEST {
-        return Err(CommandError::invalid(
-            "invalid_request",
+        return Err(CommandError::new(
+            ErrorCode::InvalidRequest,
             format!("at most {MAX_TASKS_PER_REQUEST} tasks per request"),
         ));
     }
@@ -217,8 +218,8 @@ async fn insert_tasks(
     .fetch_all(&mut *conn)
     .await?;
     if !missing.is_empty() {
-        return Err(CommandError::invalid(
-            "sprint_task_not_found",
+        return Err(CommandError::new(
+            ErrorCode::SprintTaskNotFound,
             "some tasks are not tasks of this project",
         )
         .with_details(json!({ "task_ids": missing })));

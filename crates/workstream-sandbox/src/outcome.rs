@@ -34,6 +34,7 @@
 //! input gives the same digest in any process.
 
 use std::time::Duration;
+use workstream_domain::ErrorCode;
 
 use serde::{Deserialize, Serialize};
 use workstream_domain::Digest;
@@ -115,6 +116,17 @@ impl FailureCode {
             FailureCode::InvalidOutput => "invalid_output",
             FailureCode::ImplementationUnavailable => "implementation_unavailable",
             FailureCode::MaterialUnavailable => "material_unavailable",
+        }
+    }
+
+    /// The catalogue's code of the same text, for answers that carry it.
+    pub const fn error_code(self) -> ErrorCode {
+        match self {
+            FailureCode::DeadlineExceeded => ErrorCode::DeadlineExceeded,
+            FailureCode::CapacityExceeded => ErrorCode::CapacityExceeded,
+            FailureCode::InvalidOutput => ErrorCode::InvalidOutput,
+            FailureCode::ImplementationUnavailable => ErrorCode::ImplementationUnavailable,
+            FailureCode::MaterialUnavailable => ErrorCode::MaterialUnavailable,
         }
     }
 }

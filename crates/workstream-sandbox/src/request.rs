@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use workstream_domain::Digest;
+use workstream_domain::ErrorCode;
 use workstream_domain::canonical::{CanonicalError, to_canonical_string};
 
 use crate::canonical::CanonicalWriter;
@@ -86,9 +87,9 @@ pub enum RequestError {
 
 impl RequestError {
     /// The stable error code.
-    pub const fn code(&self) -> &'static str {
+    pub const fn code(&self) -> ErrorCode {
         match self {
-            RequestError::Configuration(_) => "checker_configuration_invalid",
+            RequestError::Configuration(_) => ErrorCode::CheckerConfigurationInvalid,
         }
     }
 }

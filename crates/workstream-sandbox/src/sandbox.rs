@@ -18,6 +18,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use workstream_domain::ErrorCode;
 
 use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, Trap};
@@ -127,12 +128,12 @@ pub enum LoadError {
 
 impl LoadError {
     /// The stable registration error code.
-    pub const fn code(&self) -> &'static str {
+    pub const fn code(&self) -> ErrorCode {
         match self {
-            LoadError::Malformed(_) => "checker_component_invalid",
-            LoadError::ImportNotAllowed(_) => "checker_import_not_allowed",
-            LoadError::Compile(_) => "checker_component_invalid",
-            LoadError::Contract(_) => "checker_contract_mismatch",
+            LoadError::Malformed(_) => ErrorCode::CheckerComponentInvalid,
+            LoadError::ImportNotAllowed(_) => ErrorCode::CheckerImportNotAllowed,
+            LoadError::Compile(_) => ErrorCode::CheckerComponentInvalid,
+            LoadError::Contract(_) => ErrorCode::CheckerContractMismatch,
         }
     }
 

@@ -20,6 +20,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use workstream_domain::ErrorCode;
 
 use futures_util::StreamExt as _;
 use object_store::aws::{AmazonS3Builder, S3CopyIfNotExists};
@@ -83,14 +84,14 @@ pub enum ObjectError {
 
 impl ObjectError {
     /// The stable error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ObjectError::Missing { .. } => "artifact_object_missing",
-            ObjectError::InputMismatch { .. } => "artifact_input_mismatch",
-            ObjectError::IntegrityFailure { .. } => "artifact_integrity_failure",
-            ObjectError::InvalidKey { .. } => "artifact_input_mismatch",
+            ObjectError::Missing { .. } => ErrorCode::ArtifactObjectMissing,
+            ObjectError::InputMismatch { .. } => ErrorCode::ArtifactInputMismatch,
+            ObjectError::IntegrityFailure { .. } => ErrorCode::ArtifactIntegrityFailure,
+            ObjectError::InvalidKey { .. } => ErrorCode::ArtifactInputMismatch,
             ObjectError::Configuration(_) | ObjectError::Io(_) | ObjectError::Backend(_) => {
-                "artifact_storage_unavailable"
+                ErrorCode::ArtifactStorageUnavailable
             }
         }
     }

@@ -4,14 +4,19 @@
 use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
+use workstream_domain::ErrorCode;
 
-/// A refusal as the UI shows it: the envelope's fields, and the per-field errors of
-/// `details.errors[{path, message, code}]` pulled out for the field table.
+/// A refusal as the UI shows it: the envelope's fields, the catalogue's fix of its
+/// code, and the per-field errors of `details.errors[{path, message, code}]` pulled out
+/// for the field table.
 #[derive(Debug, Clone, Serialize)]
 pub(super) struct ApiFailure {
     pub status: u16,
     pub code: String,
     pub message: String,
+    /// What to do about it: the catalogue's fix of the code (none for a code the
+    /// catalogue does not have, which only a server of another version answers).
+    pub fix: Option<&'static str>,
     pub details: Value,
     pub correlation_id: Option<String>,
     pub field_errors: Vec<Value>,
@@ -44,12 +49,11 @@ impl ApiFailure {
                     .collect()
             })
             .unwrap_or_default();
+        let code = error["code"].as_str().unwrap_or("unexpected_answer");
         ApiFailure {
             status: status.as_u16(),
-            code: error["code"]
-                .as_str()
-                .unwrap_or("unexpected_answer")
-                .to_owned(),
+            code: code.to_owned(),
+            fix: ErrorCode::from_code(code).map(ErrorCode::fix),
             message: error["message"]
                 .as_str()
                 .map(str::to_owned)

@@ -29,6 +29,7 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 
 use super::Ui;
 use super::failure::{ApiFailure, Failure};
@@ -169,7 +170,7 @@ async fn task_page(
     let presubmit = extras
         .upload_error
         .as_ref()
-        .filter(|e| e.code == "pre_submission_checker_failed")
+        .filter(|e| e.code == ErrorCode::PreSubmissionCheckerFailed.as_str())
         .map(|e| e.details.clone());
     Ok(page_with(
         status,

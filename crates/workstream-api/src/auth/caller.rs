@@ -12,10 +12,11 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::roles::{AdminRole, ProjectRole, Scope, ScopeType};
 use workstream_engine::authority::{RequestContext, provisioning};
 use workstream_store::actors;
@@ -91,29 +92,21 @@ fn challenge(error: ApiError, value: &'static str) -> Response {
 
 fn missing_token() -> Response {
     challenge(
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing_token",
-            "Missing bearer token",
-        ),
+        ApiError::new(ErrorCode::MissingToken, "Missing bearer token"),
         "Bearer",
     )
 }
 
 fn invalid_token(reason: &'static str) -> Response {
     challenge(
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "Invalid bearer token",
-        )
-        .with_details(json!({ "reason": reason })),
+        ApiError::new(ErrorCode::InvalidToken, "Invalid bearer token")
+            .with_details(json!({ "reason": reason })),
         "Bearer error=\"invalid_token\"",
     )
 }
 
-fn forbidden(code: &'static str, message: &str) -> Response {
-    ApiError::new(StatusCode::FORBIDDEN, code, message).into_response()
+fn forbidden(code: ErrorCode, message: &str) -> Response {
+    ApiError::new(code, message).into_response()
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive);
@@ -148,8 +141,7 @@ impl FromRequestParts<AppState> for Caller {
             Err(TokenError::Unavailable(why)) => {
                 tracing::warn!(%why, "identity verification unavailable");
                 return Err(ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "identity_verification_unavailable",
+                    ErrorCode::IdentityVerificationUnavailable,
                     "identity verification is unavailable; retry later",
                 )
                 .into_response());
@@ -172,7 +164,7 @@ async fn resolve(
         SubjectKind::Service => ActorKind::Service,
         SubjectKind::Agent | SubjectKind::Space => {
             return Ok(Err(forbidden(
-                "unsupported_subject_kind",
+                ErrorCode::UnsupportedSubjectKind,
                 "agent and space subjects cannot use this API",
             )));
         }
@@ -182,7 +174,7 @@ async fn resolve(
     if identity.is_none() {
         if kind == ActorKind::Service {
             return Ok(Err(forbidden(
-                "service_actor_not_provisioned",
+                ErrorCode::ServiceActorNotProvisioned,
                 "this service identity is not provisioned",
             )));
         }
@@ -212,7 +204,7 @@ async fn resolve(
         identity.ok_or_else(|| ApiError::internal("identity link missing after provisioning"))?;
     if identity.link.status != "active" {
         return Ok(Err(forbidden(
-            "identity_link_revoked",
+            ErrorCode::IdentityLinkRevoked,
             "this identity has been revoked",
         )));
     }
@@ -223,17 +215,22 @@ async fn resolve(
     };
     match profile_status.as_str() {
         "active" => {}
-        "suspended" => return Ok(Err(forbidden("actor_suspended", "this actor is suspended"))),
+        "suspended" => {
+            return Ok(Err(forbidden(
+                ErrorCode::ActorSuspended,
+                "this actor is suspended",
+            )));
+        }
         _ => {
             return Ok(Err(forbidden(
-                "actor_deactivated",
+                ErrorCode::ActorDeactivated,
                 "this actor is deactivated",
             )));
         }
     }
     if profile_kind != kind.as_str() {
         return Ok(Err(forbidden(
-            "subject_kind_mismatch",
+            ErrorCode::SubjectKindMismatch,
             "the token's subject_kind does not match the provisioned actor",
         )));
     }

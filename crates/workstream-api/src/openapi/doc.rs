@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
+use workstream_domain::ErrorCode;
 
 /// Generates a schema (a `$ref` for named types) with the document's generator.
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
@@ -13,7 +14,7 @@ pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 /// Doc::new("Claim a ready task")
 ///     .who("a submitter of the task's project")
 ///     .answers(StatusCode::OK, "the task, `claimed`, and the new assignment")
-///     .refuses(StatusCode::CONFLICT, &["task_already_claimed", "active_task_cap_reached"])
+///     .refuses(&[ErrorCode::TaskAlreadyClaimed, ErrorCode::ActiveTaskCapReached])
 /// ```
 #[derive(Debug, Clone)]
 pub struct Doc {
@@ -29,9 +30,10 @@ pub struct Doc {
     pub also: Vec<(StatusCode, &'static str)>,
     /// The media type of the success body (`application/json` unless stated).
     pub success_media_type: &'static str,
-    /// Stable error codes the operation answers with, by status (besides the ones every
-    /// operation of its shape has, which the document adds itself).
-    pub refusals: Vec<(StatusCode, &'static [&'static str])>,
+    /// Stable error codes the operation answers with (besides the ones every operation
+    /// of its shape has, which the document adds itself); the document groups them by
+    /// the catalogue's statuses.
+    pub refusals: Vec<&'static [ErrorCode]>,
     /// The body's type, for a handler that reads its body as bytes or as a JSON value
     /// and parses it itself (to keep the raw value for the idempotency digest).
     pub body: Option<SchemaFn>,
@@ -103,9 +105,9 @@ impl Doc {
         self
     }
 
-    /// The operation may answer `status` with these stable codes.
-    pub fn refuses(mut self, status: StatusCode, codes: &'static [&'static str]) -> Doc {
-        self.refusals.push((status, codes));
+    /// The operation may answer with these stable codes.
+    pub fn refuses(mut self, codes: &'static [ErrorCode]) -> Doc {
+        self.refusals.push(codes);
         self
     }
 

@@ -8,7 +8,9 @@
 //! 422 `malformed_id` and the concealed 404; one with a body 422 `invalid_request` and
 //! 413; a mutation behind `Idempotency-Key` 422 for a missing or invalid key and 409
 //! `idempotency_mismatch`. Every error has the same envelope, and each error response
-//! lists its stable codes in `x-error-codes`.
+//! lists its stable codes in `x-error-codes`, grouped by the status the catalogue gives
+//! them; the whole catalogue ([`ErrorCode`], with each code's status, meaning and fix)
+//! is the document's `x-error-catalogue`, and the envelope's `code` is its enum.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +18,7 @@ use axum::http::StatusCode;
 use schemars::generate::SchemaSettings;
 use schemars::{Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
+use workstream_domain::ErrorCode;
 use workstream_domain::policy::schema as policy_schemas;
 
 use super::Operation;
@@ -25,14 +28,14 @@ use super::request::{Body, RequestShape};
 const SCHEMAS: &str = "#/components/schemas/";
 
 /// The codes the identity rules answer with, for every bearer-authenticated route.
-const UNAUTHENTICATED: &[&str] = &["missing_token", "invalid_token"];
-const IDENTITY_REFUSED: &[&str] = &[
-    "unsupported_subject_kind",
-    "service_actor_not_provisioned",
-    "identity_link_revoked",
-    "actor_suspended",
-    "actor_deactivated",
-    "subject_kind_mismatch",
+const UNAUTHENTICATED: &[ErrorCode] = &[ErrorCode::MissingToken, ErrorCode::InvalidToken];
+const IDENTITY_REFUSED: &[ErrorCode] = &[
+    ErrorCode::UnsupportedSubjectKind,
+    ErrorCode::ServiceActorNotProvisioned,
+    ErrorCode::IdentityLinkRevoked,
+    ErrorCode::ActorSuspended,
+    ErrorCode::ActorDeactivated,
+    ErrorCode::SubjectKindMismatch,
 ];
 
 /// The document for `operations`, as served at `/api/v1/openapi.json`.
@@ -59,6 +62,10 @@ pub fn build(operations: &[Operation]) -> Value {
 
     let mut schemas = generator.take_definitions(true);
     schemas.insert("ErrorEnvelope".into(), error_envelope());
+    schemas.insert(
+        "ErrorCode".into(),
+        generator.root_schema_for::<ErrorCode>().to_value(),
+    );
     for (name, text) in policy_documents() {
         let schema: Value = serde_json::from_str(text).expect("the policy schemas are JSON");
         hoist_defs(schema, name, &mut schemas);
@@ -78,6 +85,7 @@ pub fn build(operations: &[Operation]) -> Value {
         "servers": [{ "url": "/api/v1", "description": "this server" }],
         "tags": tags.iter().map(|tag| json!({ "name": tag })).collect::<Vec<_>>(),
         "paths": paths,
+        "x-error-catalogue": error_catalogue(),
         "components": {
             "schemas": schemas,
             "securitySchemes": {
@@ -338,53 +346,47 @@ fn responses(
 ) -> Value {
     let doc = &operation.doc;
     let mut errors: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
-    let mut add = |status: StatusCode, codes: &[&'static str]| {
-        let entry = errors.entry(status.as_u16()).or_default();
+    let mut add = |codes: &[ErrorCode]| {
         for code in codes {
-            if !entry.contains(code) {
-                entry.push(code);
+            let entry = errors.entry(code.status()).or_default();
+            if !entry.contains(&code.as_str()) {
+                entry.push(code.as_str());
             }
         }
     };
     // The text gate in front of every route: a NUL in the path, the query or the body.
-    add(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_request"]);
+    add(&[ErrorCode::InvalidRequest]);
     if shape.authenticated {
-        add(StatusCode::UNAUTHORIZED, UNAUTHENTICATED);
+        add(UNAUTHENTICATED);
         // A first request makes the caller's profile, under the issuer's rate limit.
-        add(StatusCode::TOO_MANY_REQUESTS, &["rate_limit_exceeded"]);
-        add(StatusCode::FORBIDDEN, IDENTITY_REFUSED);
-        add(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &["identity_verification_unavailable"],
-        );
+        add(&[ErrorCode::RateLimitExceeded]);
+        add(IDENTITY_REFUSED);
+        add(&[ErrorCode::IdentityVerificationUnavailable]);
     }
     if shape.path.is_some() {
-        add(StatusCode::UNPROCESSABLE_ENTITY, &["malformed_id"]);
-        add(StatusCode::NOT_FOUND, &["not_found"]);
+        add(&[ErrorCode::MalformedId]);
+        add(&[ErrorCode::NotFound]);
     }
     if shape.body.is_some() {
         // A value the record's own rules refuse (a length, a range) that no earlier
         // check named.
-        add(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &["invalid_request", "constraint_violated"],
-        );
-        add(StatusCode::PAYLOAD_TOO_LARGE, &["payload_too_large"]);
+        add(&[ErrorCode::InvalidRequest, ErrorCode::ConstraintViolated]);
+        add(&[ErrorCode::PayloadTooLarge]);
     }
     if shape.query.is_some() {
-        add(StatusCode::UNPROCESSABLE_ENTITY, &["invalid_request"]);
+        add(&[ErrorCode::InvalidRequest]);
     }
     if shape.idempotency_key {
-        add(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &["idempotency_key_required", "idempotency_key_invalid"],
-        );
-        add(StatusCode::CONFLICT, &["idempotency_mismatch"]);
+        add(&[
+            ErrorCode::IdempotencyKeyRequired,
+            ErrorCode::IdempotencyKeyInvalid,
+        ]);
+        add(&[ErrorCode::IdempotencyMismatch]);
     }
-    for (status, codes) in &doc.refusals {
-        add(*status, codes);
+    for codes in &doc.refusals {
+        add(codes);
     }
-    add(StatusCode::INTERNAL_SERVER_ERROR, &["internal_error"]);
+    add(&[ErrorCode::InternalError]);
 
     let (status, about) = doc.success;
     // Every JSON answer of the API is an object; a handler that answers an untyped
@@ -426,6 +428,21 @@ fn responses(
     Value::Object(responses)
 }
 
+/// Every code of the catalogue with its status, meaning and fix, in the catalogue's order.
+fn error_catalogue() -> Value {
+    ErrorCode::ALL
+        .iter()
+        .map(|code| {
+            json!({
+                "code": code.as_str(),
+                "status": code.status(),
+                "message": code.message(),
+                "fix": code.fix(),
+            })
+        })
+        .collect()
+}
+
 fn error_envelope() -> Value {
     json!({
         "type": "object",
@@ -436,7 +453,7 @@ fn error_envelope() -> Value {
                 "type": "object",
                 "required": ["code", "message", "details", "correlation_id", "retryable"],
                 "properties": {
-                    "code": { "type": "string", "pattern": "^[a-z][a-z0-9_]*$", "description": "Stable and machine-readable; see each response's `x-error-codes`." },
+                    "code": { "$ref": format!("{SCHEMAS}ErrorCode"), "description": "Stable and machine-readable; each response lists its own in `x-error-codes`, and `x-error-catalogue` says what every code means and how to fix it." },
                     "message": { "type": "string", "description": "For humans; may change." },
                     "details": { "type": "object", "description": "Structured details: field errors (`errors[{path, message, code}]`), limits, reasons." },
                     "correlation_id": { "type": "string", "description": "The request's `X-Correlation-ID`: quote it when reporting a problem." },

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_api::auth::SubjectKind;
+use workstream_domain::ErrorCode;
 
 use super::subject;
 use super::summary::{self, Summary};
@@ -470,7 +471,7 @@ impl Cycle<'_> {
             )
             .await
         {
-            Err(err) if err.code == "pre_submission_checker_failed" => {
+            Err(err) if err.is(ErrorCode::PreSubmissionCheckerFailed) => {
                 self.state(format!("refused: {}", err.code));
                 for line in packet::report_lines(&err.details)
                     .into_iter()

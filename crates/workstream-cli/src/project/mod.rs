@@ -67,7 +67,7 @@ pub struct Problem {
     pub code: String,
     /// What is wrong.
     pub message: String,
-    /// How to fix it (the code's line of [`crate::fixes::FIXES`], or its class's).
+    /// How to fix it ([`crate::fixes::fix_for`] of its code, or of its class).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<&'static str>,
 }

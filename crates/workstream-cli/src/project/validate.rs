@@ -90,12 +90,12 @@ pub async fn validate(
             problems.extend(refusal.errors.iter().map(|e| {
                 problem_at(
                     &e.path,
-                    e.code.unwrap_or(refusal.code),
+                    e.code.unwrap_or(refusal.code.as_str()),
                     &e.message,
                     &project.bundle,
                     &[],
                 )
-                .or_fix_of(refusal.code)
+                .or_fix_of(refusal.code.as_str())
             }));
             artifact_paths = submitted_artifacts(&project.bundle);
         }
@@ -276,12 +276,12 @@ fn gate_problems(
         .iter()
         .map(|e| {
             let path = e["path"].as_str().unwrap_or_default();
-            let code = e["code"].as_str().unwrap_or(err.code);
+            let code = e["code"].as_str().unwrap_or(err.code.as_str());
             let mut message = e["message"].as_str().unwrap_or_default().to_owned();
             if let Some(hint) = effective_name(path, effective).and_then(|n| hints.get(n)) {
                 message = format!("{message}; {hint}");
             }
-            problem_at(path, code, &message, bundle, effective).or_fix_of(err.code)
+            problem_at(path, code, &message, bundle, effective).or_fix_of(err.code.as_str())
         })
         .collect()
 }

@@ -39,9 +39,7 @@ mod transition;
 pub use command::{CommandKind, ReviewDecision, RevisionCloseReason, TaskCommand};
 pub use decide::{Decision, allowed_commands, decide};
 pub use guard::{ActorContext, GuardFacts, RevisionOrigin};
-pub use refusal::{
-    MAX_OPEN_BLOCKING_FINDINGS, MAX_REASON_CHARS, Refusal, RefusalClass, check_reason,
-};
+pub use refusal::{MAX_OPEN_BLOCKING_FINDINGS, MAX_REASON_CHARS, Refusal, check_reason};
 pub use task_state::TaskState;
 pub use transition::{
     Actor, FORBIDDEN_TRANSITIONS, ForbiddenEdge, TRANSITIONS, Transition, TransitionId, edge,

@@ -4,6 +4,7 @@
 //! error envelope and clients branch on it, so codes are never renamed. The
 //! [`RefusalClass`] groups causes for the HTTP layer without the domain knowing HTTP.
 
+use crate::error_code::ErrorCode;
 use thiserror::Error;
 
 use super::command::{CommandKind, RevisionCloseReason};
@@ -253,136 +254,64 @@ pub enum Refusal {
     RemediationCloseForbidden,
 }
 
-/// A coarse grouping of refusals, for mapping to transport errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefusalClass {
-    /// The task is in the wrong state for the command (R48: 403).
-    WrongState,
-    /// The actor lacks the role or the relation to the task (403, or a concealed 404).
-    NotPermitted,
-    /// The request itself is incomplete or malformed (422).
-    InvalidRequest,
-    /// Another record holds what the command needs, or the request is stale (409).
-    Conflict,
-    /// Setup, context or policy does not allow it yet (422).
-    PreconditionUnmet,
-}
-
 impl Refusal {
     /// The stable error code.
-    pub const fn code(&self) -> &'static str {
+    pub const fn code(&self) -> ErrorCode {
         match self {
-            Refusal::TransitionNotAllowed { .. } => "transition_not_allowed",
-            Refusal::RoutingHoldsTask { .. } => "routing_holds_task",
-            Refusal::ActorNotPermitted { .. } => "permission_not_granted",
-            Refusal::NotAssignee => "not_assignee",
-            Refusal::SelfReviewForbidden => "self_review_forbidden",
-            Refusal::LeaseNotActive => "lease_not_active",
-            Refusal::LeaseNotHeld => "lease_not_held",
-            Refusal::ReviewLeaseActive => "review_lease_active",
-            Refusal::ReasonRequired => "reason_required",
-            Refusal::ReasonTooLong { .. } => "reason_too_long",
-            Refusal::ReasonInvalid => "reason_invalid",
-            Refusal::ProjectNotActive => "project_not_active",
-            Refusal::TaskFieldsIncomplete { .. } => "task_fields_incomplete",
-            Refusal::ActiveGuideMissing => "active_guide_missing",
-            Refusal::ReadinessFindingsOpen { .. } => "readiness_findings_open",
-            Refusal::LockedContextInvalid => "locked_context_invalid",
-            Refusal::LockedGuideNotActive => "locked_guide_not_active",
-            Refusal::ContributionPolicyUnavailable => "contribution_policy_unavailable",
-            Refusal::AssignmentExists => "assignment_exists",
-            Refusal::AssignmentNotActive => "assignment_not_active",
-            Refusal::AssigneeNotEligible => "assignee_not_eligible",
-            Refusal::ActiveTaskCapReached { .. } => "active_task_cap_reached",
-            Refusal::ContributionRuleMissing => "contribution_rule_missing",
-            Refusal::AssigneeAuthorityIntact => "assignee_authority_intact",
-            Refusal::SubmissionExists => "submission_exists",
-            Refusal::AdmissionNotReady => "admission_not_ready",
-            Refusal::SummaryRequired => "summary_required",
-            Refusal::AttestationRequired => "attestation_required",
-            Refusal::CheckerRunWrongSubmission => "checker_run_wrong_submission",
-            Refusal::CheckerRunNotFinal => "checker_run_not_final",
-            Refusal::CheckerRunNotCurrent => "checker_run_not_current",
-            Refusal::ArtifactHashMismatch => "artifact_hash_mismatch",
-            Refusal::BlockingCheckerFailuresOpen { .. } => "blocking_checker_failures_open",
-            Refusal::RemediationFindingsMissing => "remediation_findings_missing",
-            Refusal::AdmittingRunNotCurrent => "admitting_run_not_current",
-            Refusal::EvidenceRequired => "evidence_required",
-            Refusal::AcceptanceOnHold => "acceptance_on_hold",
-            Refusal::FindingResolutionsIncomplete { .. } => "finding_resolutions_incomplete",
-            Refusal::BlockingFindingsOpen { .. } => "blocking_findings_open",
-            Refusal::BlockingFindingRequired => "blocking_finding_required",
-            Refusal::BlockingFindingsLimitExceeded { .. } => "blocking_findings_limit_exceeded",
-            Refusal::FindingIncomplete { .. } => "finding_incomplete",
-            Refusal::FindingEvidenceRequired { .. } => "finding_evidence_required",
-            Refusal::RevisionContextBlocked => "revision_context_blocked",
-            Refusal::RevisionContextStale => "revision_context_stale",
-            Refusal::FindingResponsesIncomplete { .. } => "finding_responses_incomplete",
-            Refusal::RevisionLimitReached { .. } => "revision_limit_reached",
-            Refusal::RevisionDeadlineExpired => "revision_deadline_expired",
-            Refusal::PredecessorNotLatest => "predecessor_not_latest",
-            Refusal::RemediationRunMismatch => "remediation_run_mismatch",
-            Refusal::CloseConditionUnmet { .. } => "close_condition_unmet",
-            Refusal::RemediationCloseForbidden => "remediation_close_forbidden",
-        }
-    }
-
-    /// The coarse class of this refusal.
-    pub const fn class(&self) -> RefusalClass {
-        match self {
-            Refusal::TransitionNotAllowed { .. } | Refusal::RoutingHoldsTask { .. } => {
-                RefusalClass::WrongState
+            Refusal::TransitionNotAllowed { .. } => ErrorCode::TransitionNotAllowed,
+            Refusal::RoutingHoldsTask { .. } => ErrorCode::RoutingHoldsTask,
+            Refusal::ActorNotPermitted { .. } => ErrorCode::PermissionNotGranted,
+            Refusal::NotAssignee => ErrorCode::NotAssignee,
+            Refusal::SelfReviewForbidden => ErrorCode::SelfReviewForbidden,
+            Refusal::LeaseNotActive => ErrorCode::LeaseNotActive,
+            Refusal::LeaseNotHeld => ErrorCode::LeaseNotHeld,
+            Refusal::ReviewLeaseActive => ErrorCode::ReviewLeaseActive,
+            Refusal::ReasonRequired => ErrorCode::ReasonRequired,
+            Refusal::ReasonTooLong { .. } => ErrorCode::ReasonTooLong,
+            Refusal::ReasonInvalid => ErrorCode::ReasonInvalid,
+            Refusal::ProjectNotActive => ErrorCode::ProjectNotActive,
+            Refusal::TaskFieldsIncomplete { .. } => ErrorCode::TaskFieldsIncomplete,
+            Refusal::ActiveGuideMissing => ErrorCode::ActiveGuideMissing,
+            Refusal::ReadinessFindingsOpen { .. } => ErrorCode::ReadinessFindingsOpen,
+            Refusal::LockedContextInvalid => ErrorCode::LockedContextInvalid,
+            Refusal::LockedGuideNotActive => ErrorCode::LockedGuideNotActive,
+            Refusal::ContributionPolicyUnavailable => ErrorCode::ContributionPolicyUnavailable,
+            Refusal::AssignmentExists => ErrorCode::AssignmentExists,
+            Refusal::AssignmentNotActive => ErrorCode::AssignmentNotActive,
+            Refusal::AssigneeNotEligible => ErrorCode::AssigneeNotEligible,
+            Refusal::ActiveTaskCapReached { .. } => ErrorCode::ActiveTaskCapReached,
+            Refusal::ContributionRuleMissing => ErrorCode::ContributionRuleMissing,
+            Refusal::AssigneeAuthorityIntact => ErrorCode::AssigneeAuthorityIntact,
+            Refusal::SubmissionExists => ErrorCode::SubmissionExists,
+            Refusal::AdmissionNotReady => ErrorCode::AdmissionNotReady,
+            Refusal::SummaryRequired => ErrorCode::SummaryRequired,
+            Refusal::AttestationRequired => ErrorCode::AttestationRequired,
+            Refusal::CheckerRunWrongSubmission => ErrorCode::CheckerRunWrongSubmission,
+            Refusal::CheckerRunNotFinal => ErrorCode::CheckerRunNotFinal,
+            Refusal::CheckerRunNotCurrent => ErrorCode::CheckerRunNotCurrent,
+            Refusal::ArtifactHashMismatch => ErrorCode::ArtifactHashMismatch,
+            Refusal::BlockingCheckerFailuresOpen { .. } => ErrorCode::BlockingCheckerFailuresOpen,
+            Refusal::RemediationFindingsMissing => ErrorCode::RemediationFindingsMissing,
+            Refusal::AdmittingRunNotCurrent => ErrorCode::AdmittingRunNotCurrent,
+            Refusal::EvidenceRequired => ErrorCode::EvidenceRequired,
+            Refusal::AcceptanceOnHold => ErrorCode::AcceptanceOnHold,
+            Refusal::FindingResolutionsIncomplete { .. } => ErrorCode::FindingResolutionsIncomplete,
+            Refusal::BlockingFindingsOpen { .. } => ErrorCode::BlockingFindingsOpen,
+            Refusal::BlockingFindingRequired => ErrorCode::BlockingFindingRequired,
+            Refusal::BlockingFindingsLimitExceeded { .. } => {
+                ErrorCode::BlockingFindingsLimitExceeded
             }
-            Refusal::ActorNotPermitted { .. }
-            | Refusal::NotAssignee
-            | Refusal::SelfReviewForbidden
-            | Refusal::LeaseNotHeld => RefusalClass::NotPermitted,
-            Refusal::ReasonRequired
-            | Refusal::ReasonTooLong { .. }
-            | Refusal::ReasonInvalid
-            | Refusal::SummaryRequired
-            | Refusal::AttestationRequired
-            | Refusal::EvidenceRequired
-            | Refusal::FindingResolutionsIncomplete { .. }
-            | Refusal::BlockingFindingsOpen { .. }
-            | Refusal::BlockingFindingRequired
-            | Refusal::BlockingFindingsLimitExceeded { .. }
-            | Refusal::FindingIncomplete { .. }
-            | Refusal::FindingEvidenceRequired { .. }
-            | Refusal::FindingResponsesIncomplete { .. }
-            | Refusal::RemediationRunMismatch => RefusalClass::InvalidRequest,
-            Refusal::LeaseNotActive
-            | Refusal::ReviewLeaseActive
-            | Refusal::AssignmentExists
-            | Refusal::AssignmentNotActive
-            | Refusal::ActiveTaskCapReached { .. }
-            | Refusal::SubmissionExists
-            | Refusal::AdmissionNotReady
-            | Refusal::CheckerRunWrongSubmission
-            | Refusal::CheckerRunNotCurrent
-            | Refusal::AdmittingRunNotCurrent
-            | Refusal::RevisionContextStale
-            | Refusal::PredecessorNotLatest => RefusalClass::Conflict,
-            Refusal::ProjectNotActive
-            | Refusal::TaskFieldsIncomplete { .. }
-            | Refusal::ActiveGuideMissing
-            | Refusal::ReadinessFindingsOpen { .. }
-            | Refusal::LockedContextInvalid
-            | Refusal::LockedGuideNotActive
-            | Refusal::ContributionPolicyUnavailable
-            | Refusal::AssigneeNotEligible
-            | Refusal::ContributionRuleMissing
-            | Refusal::AssigneeAuthorityIntact
-            | Refusal::CheckerRunNotFinal
-            | Refusal::ArtifactHashMismatch
-            | Refusal::BlockingCheckerFailuresOpen { .. }
-            | Refusal::RemediationFindingsMissing
-            | Refusal::AcceptanceOnHold
-            | Refusal::RevisionContextBlocked
-            | Refusal::RevisionLimitReached { .. }
-            | Refusal::RevisionDeadlineExpired
-            | Refusal::CloseConditionUnmet { .. }
-            | Refusal::RemediationCloseForbidden => RefusalClass::PreconditionUnmet,
+            Refusal::FindingIncomplete { .. } => ErrorCode::FindingIncomplete,
+            Refusal::FindingEvidenceRequired { .. } => ErrorCode::FindingEvidenceRequired,
+            Refusal::RevisionContextBlocked => ErrorCode::RevisionContextBlocked,
+            Refusal::RevisionContextStale => ErrorCode::RevisionContextStale,
+            Refusal::FindingResponsesIncomplete { .. } => ErrorCode::FindingResponsesIncomplete,
+            Refusal::RevisionLimitReached { .. } => ErrorCode::RevisionLimitReached,
+            Refusal::RevisionDeadlineExpired => ErrorCode::RevisionDeadlineExpired,
+            Refusal::PredecessorNotLatest => ErrorCode::PredecessorNotLatest,
+            Refusal::RemediationRunMismatch => ErrorCode::RemediationRunMismatch,
+            Refusal::CloseConditionUnmet { .. } => ErrorCode::CloseConditionUnmet,
+            Refusal::RemediationCloseForbidden => ErrorCode::RemediationCloseForbidden,
         }
     }
 }
@@ -455,6 +384,6 @@ mod tests {
             samples[0].to_string(),
             "`cancel` is not allowed on a task in `accepted`"
         );
-        assert_eq!(samples[0].class(), RefusalClass::WrongState);
+        assert_eq!(samples[0].code().status(), 403);
     }
 }

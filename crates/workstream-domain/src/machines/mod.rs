@@ -28,6 +28,7 @@ pub mod lesson;
 pub mod project;
 pub mod review_queue;
 
+use crate::error_code::ErrorCode;
 use thiserror::Error;
 
 use crate::token::Token;
@@ -75,8 +76,8 @@ pub struct IllegalMove {
 
 impl IllegalMove {
     /// The stable error code, shared with the task lifecycle's unlisted edges.
-    pub const fn code(&self) -> &'static str {
-        "transition_not_allowed"
+    pub const fn code(&self) -> ErrorCode {
+        ErrorCode::TransitionNotAllowed
     }
 }
 

@@ -140,7 +140,7 @@ pub fn parse_terms(value: &Value) -> Result<ContributionTerms, Vec<FieldError>> 
                 Err(err) => {
                     errors.push(FieldError::coded(
                         format!("{at}/quantity"),
-                        err.code(),
+                        err.code().as_str(),
                         err.to_string(),
                     ));
                     None
@@ -151,7 +151,7 @@ pub fn parse_terms(value: &Value) -> Result<ContributionTerms, Vec<FieldError>> 
             {
                 errors.push(FieldError::coded(
                     format!("{at}/unit_code"),
-                    err.code(),
+                    err.code().as_str(),
                     err.to_string(),
                 ));
             }

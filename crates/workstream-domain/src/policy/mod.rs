@@ -32,19 +32,20 @@ use serde_json::Value;
 
 use crate::canonical::CanonicalError;
 use crate::digest::Digest;
+use crate::error_code::ErrorCode;
 
 /// Why a submitted bundle cannot become effective, with the gate code it reads as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleRefusal {
     /// `policy_bundle_invalid`, `review_policy_incomplete`, `revision_policy_incomplete`
     /// or `platform_default_weakened`.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// Every problem found, each with a JSON Pointer into the submitted bundle.
     pub errors: Vec<FieldError>,
 }
 
 impl BundleRefusal {
-    fn new(code: &'static str, errors: Vec<FieldError>) -> Self {
+    fn new(code: ErrorCode, errors: Vec<FieldError>) -> Self {
         BundleRefusal { code, errors }
     }
 }
@@ -58,7 +59,7 @@ impl BundleRefusal {
 pub fn evaluate(submitted: Option<&Value>) -> Result<EffectiveBundle, BundleRefusal> {
     let Some(submitted) = submitted else {
         return Err(BundleRefusal::new(
-            "policy_bundle_invalid",
+            ErrorCode::PolicyBundleInvalid,
             vec![FieldError::new("", "the guide has no policy bundle")],
         ));
     };
@@ -70,19 +71,25 @@ pub fn evaluate(submitted: Option<&Value>) -> Result<EffectiveBundle, BundleRefu
         .into_iter()
         .partition(|e| schema::is_under(e, "revision_policy"));
     if !rest.is_empty() {
-        return Err(BundleRefusal::new("policy_bundle_invalid", rest));
+        return Err(BundleRefusal::new(ErrorCode::PolicyBundleInvalid, rest));
     }
     if !review.is_empty() {
-        return Err(BundleRefusal::new("review_policy_incomplete", review));
+        return Err(BundleRefusal::new(
+            ErrorCode::ReviewPolicyIncomplete,
+            review,
+        ));
     }
     if !revision.is_empty() {
-        return Err(BundleRefusal::new("revision_policy_incomplete", revision));
+        return Err(BundleRefusal::new(
+            ErrorCode::RevisionPolicyIncomplete,
+            revision,
+        ));
     }
     let bundle: PolicyBundle = serde_json::from_value(submitted.clone()).map_err(|err| {
         // The schema accepted it, so this is a number serde cannot hold (`1.0`, a
         // value above u64).
         BundleRefusal::new(
-            "policy_bundle_invalid",
+            ErrorCode::PolicyBundleInvalid,
             vec![FieldError::new("", err.to_string())],
         )
     })?;
@@ -98,10 +105,13 @@ pub fn evaluate(submitted: Option<&Value>) -> Result<EffectiveBundle, BundleRefu
         .map(Defect::to_field_error)
         .collect();
     if !invalid.is_empty() {
-        return Err(BundleRefusal::new("policy_bundle_invalid", invalid));
+        return Err(BundleRefusal::new(ErrorCode::PolicyBundleInvalid, invalid));
     }
     if !weakened.is_empty() {
-        return Err(BundleRefusal::new("platform_default_weakened", weakened));
+        return Err(BundleRefusal::new(
+            ErrorCode::PlatformDefaultWeakened,
+            weakened,
+        ));
     }
     Ok(effective)
 }

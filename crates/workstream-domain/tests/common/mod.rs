@@ -92,6 +92,7 @@ pub fn refusal_code(
     decide(state, cmd, &as_actor(actor), facts)
         .expect_err("expected a refusal")
         .code()
+        .as_str()
 }
 
 #[track_caller]

@@ -13,6 +13,7 @@
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_store::actors::{self, ActorProfile};
 use workstream_store::audit::NewAuditEvent;
 
@@ -20,7 +21,7 @@ use super::{
     RequestContext, audit, effective_administrators, last_administrator,
     lock_access_administrators, reason, still_holds,
 };
-use crate::{CommandError, ErrorKind};
+use crate::CommandError;
 
 /// A change of profile status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,8 +65,8 @@ pub async fn change_status(
 ) -> Result<ActorProfile, CommandError> {
     let why = reason(reason_text)?;
     if by == target {
-        return Err(CommandError::forbidden(
-            "resource_guard_denied",
+        return Err(CommandError::new(
+            ErrorCode::ResourceGuardDenied,
             "nobody can change their own status",
         ));
     }
@@ -73,25 +74,25 @@ pub async fn change_status(
     if removes_standing {
         lock_access_administrators(conn).await?;
     }
-    let profile = actors::profile(conn, target, true).await?.ok_or_else(|| {
-        CommandError::new(ErrorKind::NotFound, "actor_not_found", "no such actor")
-    })?;
+    let profile = actors::profile(conn, target, true)
+        .await?
+        .ok_or_else(|| CommandError::new(ErrorCode::ActorNotFound, "no such actor"))?;
     match (change, profile.status.as_str()) {
         (_, "deactivated") => {
-            return Err(CommandError::conflict(
-                "actor_deactivated_terminal",
+            return Err(CommandError::new(
+                ErrorCode::ActorDeactivatedTerminal,
                 "the actor is deactivated; that is final",
             ));
         }
         (StatusChange::Suspend, "suspended") => {
-            return Err(CommandError::conflict(
-                "actor_already_suspended",
+            return Err(CommandError::new(
+                ErrorCode::ActorAlreadySuspended,
                 "the actor is already suspended",
             ));
         }
         (StatusChange::Reactivate, "active") => {
-            return Err(CommandError::conflict(
-                "actor_not_suspended",
+            return Err(CommandError::new(
+                ErrorCode::ActorNotSuspended,
                 "the actor is not suspended",
             ));
         }
@@ -159,8 +160,7 @@ pub async fn set_display_name(
     let name = name.trim();
     let count = name.chars().count();
     if count == 0 || count > MAX_DISPLAY_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(CommandError::invalid(
-            "display_name_invalid",
+        return Err(CommandError::new(ErrorCode::DisplayNameInvalid,
             format!(
                 "a display name has 1 to {MAX_DISPLAY_NAME_CHARS} characters and no control characters"
             ),

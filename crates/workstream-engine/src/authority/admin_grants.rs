@@ -10,6 +10,7 @@
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::roles::{AdminRole, Scope};
 use workstream_store::actors;
 use workstream_store::audit::NewAuditEvent;
@@ -69,35 +70,29 @@ pub async fn grant_admin(
 ) -> Result<AdminRoleGrant, CommandError> {
     let why = reason(&request.reason)?;
     if !request.role.allows_scope(&request.scope) {
-        return Err(CommandError::invalid(
-            "invalid_role_scope",
+        return Err(CommandError::new(
+            ErrorCode::InvalidRoleScope,
             format!("{} exists only at system scope", request.role),
         ));
     }
     if grantor.actor() == Some(request.target) {
-        return Err(CommandError::forbidden(
-            "self_grant_forbidden",
+        return Err(CommandError::new(
+            ErrorCode::SelfGrantForbidden,
             "nobody can grant a role to themselves",
         ));
     }
     let target = actors::profile(conn, request.target, true)
         .await?
-        .ok_or_else(|| {
-            CommandError::new(
-                crate::ErrorKind::NotFound,
-                "actor_not_found",
-                "no such actor",
-            )
-        })?;
+        .ok_or_else(|| CommandError::new(ErrorCode::ActorNotFound, "no such actor"))?;
     if target.kind != "human" {
-        return Err(CommandError::invalid(
-            "target_not_human",
+        return Err(CommandError::new(
+            ErrorCode::TargetNotHuman,
             "administrative roles are granted to human actors only",
         ));
     }
     if target.status == "deactivated" {
-        return Err(CommandError::conflict(
-            "actor_deactivated_terminal",
+        return Err(CommandError::new(
+            ErrorCode::ActorDeactivatedTerminal,
             "the actor is deactivated",
         ));
     }
@@ -108,8 +103,8 @@ pub async fn grant_admin(
                 .fetch_one(&mut *conn)
                 .await?;
         if !exists {
-            return Err(CommandError::invalid(
-                "project_not_found",
+            return Err(CommandError::new(
+                ErrorCode::ProjectNotFound,
                 "scope_project_id names no project",
             ));
         }
@@ -181,14 +176,14 @@ pub async fn revoke_admin(
         .await?
         .ok_or_else(CommandError::not_found)?;
     if grant.target_actor_id == revoker {
-        return Err(CommandError::forbidden(
-            "self_revoke_forbidden",
+        return Err(CommandError::new(
+            ErrorCode::SelfRevokeForbidden,
             "nobody can revoke their own grant",
         ));
     }
     if grant.status != "active" {
-        return Err(CommandError::conflict(
-            "admin_role_grant_already_revoked",
+        return Err(CommandError::new(
+            ErrorCode::AdminRoleGrantAlreadyRevoked,
             "the grant is already revoked",
         ));
     }

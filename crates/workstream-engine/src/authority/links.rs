@@ -7,11 +7,12 @@
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_store::actors::{self, IdentityLink};
 use workstream_store::audit::NewAuditEvent;
 
 use super::{RequestContext, audit, reason};
-use crate::{CommandError, ErrorKind};
+use crate::CommandError;
 
 /// Revokes (`revoke = true`) or reactivates link `link_id`, by `by` acting through
 /// `by_grant`.
@@ -25,19 +26,13 @@ pub async fn set_link_status(
     ctx: &RequestContext,
 ) -> Result<IdentityLink, CommandError> {
     let why = reason(reason_text)?;
-    let not_found = || {
-        CommandError::new(
-            ErrorKind::NotFound,
-            "identity_link_not_found",
-            "no such link",
-        )
-    };
+    let not_found = || CommandError::new(ErrorCode::IdentityLinkNotFound, "no such link");
     let peek = actors::link(conn, link_id, false)
         .await?
         .ok_or_else(not_found)?;
     if peek.actor_profile_id == by {
-        return Err(CommandError::forbidden(
-            "resource_guard_denied",
+        return Err(CommandError::new(
+            ErrorCode::ResourceGuardDenied,
             "nobody can change their own identity link",
         ));
     }
@@ -49,21 +44,21 @@ pub async fn set_link_status(
         .await?
         .ok_or_else(not_found)?;
     if profile.status == "deactivated" {
-        return Err(CommandError::conflict(
-            "actor_deactivated_terminal",
+        return Err(CommandError::new(
+            ErrorCode::ActorDeactivatedTerminal,
             "the actor is deactivated; that is final",
         ));
     }
     match (revoke, link.status.as_str()) {
         (true, "revoked") => {
-            return Err(CommandError::conflict(
-                "identity_link_already_revoked",
+            return Err(CommandError::new(
+                ErrorCode::IdentityLinkAlreadyRevoked,
                 "the link is already revoked",
             ));
         }
         (false, "active") => {
-            return Err(CommandError::conflict(
-                "identity_link_not_revoked",
+            return Err(CommandError::new(
+                ErrorCode::IdentityLinkNotRevoked,
                 "the link is not revoked",
             ));
         }

@@ -26,6 +26,7 @@ pub mod services;
 
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_store::audit::{self, NewAuditEvent};
 
 use crate::CommandError;
@@ -53,8 +54,8 @@ pub(crate) async fn audit(
 pub fn reason(text: &str) -> Result<String, CommandError> {
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed.len() > 500 || trimmed.contains('\0') {
-        return Err(CommandError::invalid(
-            "invalid_reason",
+        return Err(CommandError::new(
+            ErrorCode::InvalidReason,
             "a reason of 1 to 500 bytes (after trimming, without NUL) is required",
         ));
     }
@@ -102,8 +103,8 @@ pub(crate) async fn effective_administrators(
 
 /// 409 `last_access_administrator`.
 pub(crate) fn last_administrator() -> CommandError {
-    CommandError::conflict(
-        "last_access_administrator",
+    CommandError::new(
+        ErrorCode::LastAccessAdministrator,
         "this would leave no active access administrator",
     )
 }
@@ -128,8 +129,8 @@ pub(crate) async fn still_holds(
     if active {
         Ok(())
     } else {
-        Err(CommandError::forbidden(
-            "permission_not_granted",
+        Err(CommandError::new(
+            ErrorCode::PermissionNotGranted,
             "your grant was revoked while this request ran",
         ))
     }

@@ -8,6 +8,7 @@
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::roles::ProjectRole;
 use workstream_store::actors;
 use workstream_store::audit::NewAuditEvent;
@@ -42,34 +43,34 @@ pub async fn grant_project_role(
 ) -> Result<ProjectRoleGrant, CommandError> {
     let why = reason(&request.reason)?;
     if !request.qualification.is_object() {
-        return Err(CommandError::invalid(
-            "invalid_request",
+        return Err(CommandError::new(
+            ErrorCode::InvalidRequest,
             "qualification must be a JSON object",
         ));
     }
     if manager == request.target {
-        return Err(CommandError::forbidden(
-            "self_grant_forbidden",
+        return Err(CommandError::new(
+            ErrorCode::SelfGrantForbidden,
             "nobody can grant a role to themselves",
         ));
     }
     let target = actors::profile(conn, request.target, true)
         .await?
         .ok_or_else(|| {
-            CommandError::invalid(
-                "target_actor_not_found",
+            CommandError::new(
+                ErrorCode::TargetActorNotFound,
                 "target_actor_profile_id names no actor",
             )
         })?;
     if target.kind != "human" {
-        return Err(CommandError::invalid(
-            "target_not_human",
+        return Err(CommandError::new(
+            ErrorCode::TargetNotHuman,
             "contributor roles are granted to human actors only",
         ));
     }
     if target.status == "deactivated" {
-        return Err(CommandError::conflict(
-            "actor_deactivated_terminal",
+        return Err(CommandError::new(
+            ErrorCode::ActorDeactivatedTerminal,
             "the actor is deactivated",
         ));
     }
@@ -141,14 +142,14 @@ pub async fn revoke_project_role(
         .await?
         .ok_or_else(CommandError::not_found)?;
     if grant.actor_id == manager {
-        return Err(CommandError::forbidden(
-            "self_role_revoke_forbidden",
+        return Err(CommandError::new(
+            ErrorCode::SelfRoleRevokeForbidden,
             "nobody can revoke their own grant",
         ));
     }
     if grant.status != "active" {
-        return Err(CommandError::conflict(
-            "project_role_grant_already_revoked",
+        return Err(CommandError::new(
+            ErrorCode::ProjectRoleGrantAlreadyRevoked,
             "the grant is already revoked",
         ));
     }

@@ -10,6 +10,7 @@
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::roles::{AdminRole, Scope};
 use workstream_store::actors;
 use workstream_store::audit::NewAuditEvent;
@@ -139,20 +140,20 @@ pub async fn bootstrap_access_administrator(
     ctx: &RequestContext,
 ) -> Result<Bootstrapped, CommandError> {
     if subject.is_empty() || subject.trim() != subject || subject.chars().count() > 200 {
-        return Err(CommandError::invalid(
-            "invalid_subject",
+        return Err(CommandError::new(
+            ErrorCode::InvalidSubject,
             "the subject must be 1..200 characters without surrounding whitespace",
         ));
     }
     if issuer.is_empty() || issuer.trim() != issuer || issuer.len() > 200 {
-        return Err(CommandError::invalid(
-            "invalid_issuer",
+        return Err(CommandError::new(
+            ErrorCode::InvalidIssuer,
             "the issuer must be 1..200 bytes without surrounding whitespace",
         ));
     }
     if !lock_access_administrators(conn).await?.is_empty() {
-        return Err(CommandError::conflict(
-            "access_administrator_exists",
+        return Err(CommandError::new(
+            ErrorCode::AccessAdministratorExists,
             "an active access administrator already exists; grant further ones over the API",
         ));
     }
@@ -162,8 +163,8 @@ pub async fn bootstrap_access_administrator(
                 .await?
                 .ok_or_else(|| CommandError::internal("identity link without a profile"))?;
             if link.status != "active" || profile.status != "active" || profile.kind != "human" {
-                return Err(CommandError::conflict(
-                    "bootstrap_target_unusable",
+                return Err(CommandError::new(
+                    ErrorCode::BootstrapTargetUnusable,
                     "that identity is revoked, or its profile is not an active human",
                 ));
             }
@@ -172,7 +173,9 @@ pub async fn bootstrap_access_administrator(
         None => {
             let id = insert_linked_profile(conn, issuer, subject, None, None, ctx, false)
                 .await?
-                .ok_or_else(|| CommandError::conflict("conflict", "linked concurrently; retry"))?;
+                .ok_or_else(|| {
+                    CommandError::new(ErrorCode::Conflict, "linked concurrently; retry")
+                })?;
             (id, true)
         }
     };

@@ -7,6 +7,7 @@
 
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 
 use super::provisioning::insert_linked_profile;
 use super::{RequestContext, reason};
@@ -35,8 +36,8 @@ pub async fn create_service_actor(
 ) -> Result<Uuid, CommandError> {
     reason(reason_text)?;
     if !SERVICE_IDENTITIES.contains(&service_identity) {
-        return Err(CommandError::invalid(
-            "unknown_service_identity",
+        return Err(CommandError::new(
+            ErrorCode::UnknownServiceIdentity,
             format!(
                 "service_identity must be one of {}",
                 SERVICE_IDENTITIES.join(", ")
@@ -44,8 +45,8 @@ pub async fn create_service_actor(
         ));
     }
     if subject.is_empty() || subject.trim() != subject || subject.chars().count() > 200 {
-        return Err(CommandError::invalid(
-            "invalid_subject",
+        return Err(CommandError::new(
+            ErrorCode::InvalidSubject,
             "the subject must be 1..200 characters without surrounding whitespace",
         ));
     }
@@ -60,8 +61,8 @@ pub async fn create_service_actor(
     )
     .await?
     .ok_or_else(|| {
-        CommandError::conflict(
-            "identity_already_linked",
+        CommandError::new(
+            ErrorCode::IdentityAlreadyLinked,
             "that (issuer, subject) is already linked to an actor",
         )
     })

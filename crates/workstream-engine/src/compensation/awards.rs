@@ -15,6 +15,7 @@
 
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_store::jobs::{self, NewJob};
 
 use crate::CommandError;
@@ -50,8 +51,8 @@ pub async fn award(
     .fetch_optional(&mut *conn)
     .await?;
     let Some((rule_id, mode)) = rule else {
-        return Err(CommandError::invalid(
-            "contribution_rule_missing",
+        return Err(CommandError::new(
+            ErrorCode::ContributionRuleMissing,
             "the frozen contribution policy version has no rule for this contribution type",
         ));
     };
@@ -88,8 +89,8 @@ pub async fn award(
         awards.push(created);
     }
     if awards.is_empty() {
-        return Err(CommandError::invalid(
-            "contribution_rule_incomplete",
+        return Err(CommandError::new(
+            ErrorCode::ContributionRuleIncomplete,
             "a compensated rule has no award definition",
         ));
     }

@@ -28,6 +28,7 @@
 //! one event id per binding) back this up and map to the same codes.
 
 use std::str::FromStr;
+use workstream_domain::ErrorCode;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -40,9 +41,9 @@ use workstream_domain::{Digest, to_canonical_bytes};
 use workstream_store::audit::NewAuditEvent;
 
 use super::projection::{self, ProjectionState};
+use crate::CommandError;
 use crate::audit::record as audit;
 use crate::requester::Requester;
-use crate::{CommandError, ErrorKind};
 
 /// What an adapter reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -159,7 +160,7 @@ fn check_times(report: &FulfillmentReport, award: &AwardFacts) -> Result<(), Com
     let window = |field: &'static str, at: DateTime<Utc>| {
         if at < earliest || at > latest {
             return Err(invalid(
-                "fulfillment_report_time_invalid",
+                ErrorCode::FulfillmentReportTimeInvalid,
                 &format!("{field} must lie between the award's creation and now"),
                 json!({ "field": field, "earliest": time(earliest), "latest": time(latest) }),
             ));
@@ -171,7 +172,7 @@ fn check_times(report: &FulfillmentReport, award: &AwardFacts) -> Result<(), Com
         window("fulfilled_at", fulfilled_at)?;
         if report.reported_at < fulfilled_at {
             return Err(invalid(
-                "fulfillment_report_time_invalid",
+                ErrorCode::FulfillmentReportTimeInvalid,
                 "reported_at cannot be before fulfilled_at",
                 json!({ "field": "reported_at", "earliest": time(fulfilled_at) }),
             ));
@@ -180,8 +181,8 @@ fn check_times(report: &FulfillmentReport, award: &AwardFacts) -> Result<(), Com
     Ok(())
 }
 
-fn invalid(code: &'static str, message: &str, details: serde_json::Value) -> CommandError {
-    CommandError::invalid(code, message).with_details(details)
+fn invalid(code: ErrorCode, message: &str, details: serde_json::Value) -> CommandError {
+    CommandError::new(code, message).with_details(details)
 }
 
 fn is_event_id(id: &str) -> bool {
@@ -199,7 +200,7 @@ fn time(at: DateTime<Utc>) -> String {
 fn check_shape(report: &FulfillmentReport) -> Result<Option<&'static str>, CommandError> {
     if !is_event_id(&report.external_event_id) {
         return Err(invalid(
-            "external_event_id_invalid",
+            ErrorCode::ExternalEventIdInvalid,
             "external_event_id is 1 to 128 characters of A-Z a-z 0-9 . _ : -",
             json!({ "field": "external_event_id" }),
         ));
@@ -217,14 +218,14 @@ fn check_shape(report: &FulfillmentReport) -> Result<Option<&'static str>, Comma
             .collect();
             if !missing.is_empty() {
                 return Err(invalid(
-                    "fulfillment_report_incomplete",
+                    ErrorCode::FulfillmentReportIncomplete,
                     "a fulfilled report needs fulfilled_quantity, external_reference and fulfilled_at",
                     json!({ "missing": missing }),
                 ));
             }
             if report.failure_code.is_some() {
                 return Err(invalid(
-                    "fulfillment_report_inconsistent",
+                    ErrorCode::FulfillmentReportInconsistent,
                     "a fulfilled report carries no failure_code",
                     json!({ "unexpected": ["failure_code"] }),
                 ));
@@ -232,7 +233,7 @@ fn check_shape(report: &FulfillmentReport) -> Result<Option<&'static str>, Comma
             let quantity = report.fulfilled_quantity.as_deref().unwrap_or_default();
             if let Err(err) = Quantity::from_str(quantity) {
                 return Err(invalid(
-                    "fulfilled_quantity_invalid",
+                    ErrorCode::FulfilledQuantityInvalid,
                     &format!("fulfilled_quantity: {err}"),
                     json!({ "field": "fulfilled_quantity", "reason": err.code() }),
                 ));
@@ -240,7 +241,7 @@ fn check_shape(report: &FulfillmentReport) -> Result<Option<&'static str>, Comma
             let reference = report.external_reference.as_deref().unwrap_or_default();
             if reference.trim().is_empty() || reference.chars().count() > 500 {
                 return Err(invalid(
-                    "external_reference_invalid",
+                    ErrorCode::ExternalReferenceInvalid,
                     "external_reference is 1 to 500 characters, not blank",
                     json!({ "field": "external_reference" }),
                 ));
@@ -258,14 +259,14 @@ fn check_shape(report: &FulfillmentReport) -> Result<Option<&'static str>, Comma
             .collect();
             if !unexpected.is_empty() {
                 return Err(invalid(
-                    "fulfillment_report_inconsistent",
+                    ErrorCode::FulfillmentReportInconsistent,
                     "a failed report carries no fulfilled_quantity, external_reference or fulfilled_at",
                     json!({ "unexpected": unexpected }),
                 ));
             }
             let Some(code) = report.failure_code.as_deref() else {
                 return Err(invalid(
-                    "fulfillment_report_incomplete",
+                    ErrorCode::FulfillmentReportIncomplete,
                     "a failed report needs a failure_code",
                     json!({ "missing": ["failure_code"] }),
                 ));
@@ -353,8 +354,8 @@ pub async fn record(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(receipt_id) = fulfilled {
-        return Err(CommandError::conflict(
-            "award_already_fulfilled",
+        return Err(CommandError::new(
+            ErrorCode::AwardAlreadyFulfilled,
             "the award is already fulfilled; it takes no further report",
         )
         .with_details(json!({ "receipt_id": receipt_id })));
@@ -372,7 +373,7 @@ pub async fn record(
         .await?;
         if !equal {
             return Err(invalid(
-                "fulfilled_quantity_mismatch",
+                ErrorCode::FulfilledQuantityMismatch,
                 "fulfilled_quantity must be exactly the award's quantity",
                 json!({ "award_quantity": award_quantity, "fulfilled_quantity": quantity }),
             ));
@@ -450,8 +451,7 @@ pub async fn record(
 
 fn event_conflict(receipt_id: Uuid) -> CommandError {
     CommandError::new(
-        ErrorKind::Conflict,
-        "external_event_conflict",
+        ErrorCode::ExternalEventConflict,
         "this external_event_id was already reported by the binding with a different body",
     )
     .with_details(json!({ "receipt_id": receipt_id }))

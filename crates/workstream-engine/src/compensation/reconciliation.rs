@@ -26,6 +26,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 
 use super::projection::{self, Scope, differences, facts_sql};
 use crate::CommandError;
@@ -102,8 +103,8 @@ pub async fn reconcile(
     pending_sla_seconds: i64,
 ) -> Result<Reconciliation, CommandError> {
     if pending_sla_seconds < 0 {
-        return Err(CommandError::invalid(
-            "invalid_request",
+        return Err(CommandError::new(
+            ErrorCode::InvalidRequest,
             "pending_sla_seconds is not negative",
         ));
     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::contribution::InstrumentType;
 use workstream_domain::machines::compensation::AdapterBindingStatus;
 use workstream_store::audit::NewAuditEvent;
@@ -59,15 +60,15 @@ pub async fn create_binding(
         .await?;
     match kind.as_deref() {
         None => {
-            return Err(CommandError::invalid(
-                "adapter_actor_not_found",
+            return Err(CommandError::new(
+                ErrorCode::AdapterActorNotFound,
                 "no actor has this id",
             ));
         }
         Some("service") => {}
         Some(_) => {
-            return Err(CommandError::invalid(
-                "adapter_not_service_actor",
+            return Err(CommandError::new(
+                ErrorCode::AdapterNotServiceActor,
                 "an adapter is a service actor; no human role substitutes (R43)",
             ));
         }
@@ -107,7 +108,7 @@ pub async fn create_binding(
 }
 
 /// Suspends (`active -> suspended`) or reactivates (`suspended -> active`) a binding,
-/// bumping its lifecycle version. Any other move is 409 `invalid_binding_transition`.
+/// bumping its lifecycle version. Any other move is 403 `transition_not_allowed`.
 pub async fn set_binding_status(
     conn: &mut PgConnection,
     acting: &Requester,
@@ -129,8 +130,8 @@ pub async fn set_binding_status(
         ("active", "suspended") | ("suspended", "active")
     );
     if !allowed {
-        return Err(CommandError::conflict(
-            "invalid_binding_transition",
+        return Err(CommandError::new(
+            ErrorCode::TransitionNotAllowed,
             format!("a {from} binding cannot become {to}"),
         ));
     }
@@ -182,8 +183,8 @@ pub async fn set_binding_status(
 
 /// Retires a binding (`adapter_binding_retired`, version +1); a retired binding never
 /// changes again. Refused with 409 `adapter_binding_in_use` while terms in force, an
-/// open draft or an undelivered award still route through it, and with 409
-/// `invalid_binding_transition` when it is already retired.
+/// open draft or an undelivered award still route through it, and with 403
+/// `transition_not_allowed` when it is already retired.
 pub async fn retire_binding(
     conn: &mut PgConnection,
     acting: &Requester,
@@ -200,8 +201,8 @@ pub async fn retire_binding(
     .await?
     .ok_or_else(CommandError::not_found)?;
     if binding.status == "retired" {
-        return Err(CommandError::conflict(
-            "invalid_binding_transition",
+        return Err(CommandError::new(
+            ErrorCode::TransitionNotAllowed,
             "a retired binding cannot change",
         ));
     }
@@ -212,8 +213,8 @@ pub async fn retire_binding(
     .fetch_one(&mut *conn)
     .await?;
     if in_use {
-        return Err(CommandError::conflict(
-            "adapter_binding_in_use",
+        return Err(CommandError::new(
+            ErrorCode::AdapterBindingInUse,
             "terms in force, open drafts or undelivered awards still route through this binding",
         ));
     }

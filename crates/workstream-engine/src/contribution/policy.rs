@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::contribution::CompensationMode;
 use workstream_domain::machines::contribution_policy::{
     ContributionPolicyStatus, ContributionPolicyVersionStatus,
@@ -29,8 +30,8 @@ use crate::error::CommandError;
 use crate::requester::Requester;
 
 fn rules_invalid(errors: &[FieldError]) -> CommandError {
-    CommandError::invalid(
-        "contribution_rules_invalid",
+    CommandError::new(
+        ErrorCode::ContributionRulesInvalid,
         "the contribution rules are not valid",
     )
     .with_details(schema::details(errors))
@@ -82,8 +83,8 @@ pub async fn create_draft(
     name: String,
 ) -> Result<DraftReceipt, CommandError> {
     if name.trim().is_empty() || name.contains('\0') {
-        return Err(CommandError::invalid(
-            "invalid_request",
+        return Err(CommandError::new(
+            ErrorCode::InvalidRequest,
             "the policy name must not be blank or contain NUL",
         ));
     }
@@ -104,8 +105,7 @@ pub async fn create_draft(
             .fetch_optional(&mut *conn)
             .await?;
             if let Some(open) = open {
-                return Err(CommandError::conflict(
-                    "contribution_policy_draft_exists",
+                return Err(CommandError::new(ErrorCode::ContributionPolicyDraftExists,
                     "the project's contribution policy already has an open draft version",
                 )
                 .with_details(json!({ "contribution_policy_id": policy.id, "contribution_policy_version_id": open })));
@@ -292,8 +292,8 @@ pub async fn set_terms(
     lock_policy(conn, project_id, policy_id).await?;
     let version = lock_version(conn, policy_id, version_id).await?;
     if version.status != "draft" {
-        return Err(CommandError::conflict(
-            "contribution_policy_version_not_draft",
+        return Err(CommandError::new(
+            ErrorCode::ContributionPolicyVersionNotDraft,
             "only a draft version's terms can change; open a new draft",
         ));
     }
@@ -332,8 +332,8 @@ pub async fn publish(
     let policy = lock_policy(conn, project_id, policy_id).await?;
     let version = lock_version(conn, policy_id, version_id).await?;
     if version.status != "draft" {
-        return Err(CommandError::conflict(
-            "contribution_policy_version_not_draft",
+        return Err(CommandError::new(
+            ErrorCode::ContributionPolicyVersionNotDraft,
             "only a draft version can be published",
         ));
     }
@@ -342,8 +342,8 @@ pub async fn publish(
         Some(value) => Some(parse_terms(value).map_err(|errors| rules_invalid(&errors))?),
     };
     let Some(terms) = terms.filter(ContributionTerms::is_complete) else {
-        return Err(CommandError::invalid(
-            "contribution_policy_incomplete",
+        return Err(CommandError::new(
+            ErrorCode::ContributionPolicyIncomplete,
             "a published version needs one rule for accepted_submission and one for completed_review",
         ));
     };
@@ -452,8 +452,8 @@ pub async fn retire(
     let policy = lock_policy(conn, project_id, policy_id).await?;
     let version = lock_version(conn, policy_id, version_id).await?;
     if version.status != "published" {
-        return Err(CommandError::conflict(
-            "contribution_policy_version_not_published",
+        return Err(CommandError::new(
+            ErrorCode::ContributionPolicyVersionNotPublished,
             "only a published version can be retired",
         )
         .with_details(json!({ "version_status": version.status })));
@@ -470,8 +470,8 @@ pub async fn retire(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some((guide_id, guide_version)) = bound {
-        return Err(CommandError::conflict(
-            "contribution_policy_version_in_use",
+        return Err(CommandError::new(
+            ErrorCode::ContributionPolicyVersionInUse,
             format!(
                 "the active guide {guide_version} is bound to these terms; activate a guide \
                  bound to other terms before retiring them"

@@ -9,6 +9,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::CurrencyCode;
+use workstream_domain::ErrorCode;
 use workstream_domain::contribution::InstrumentType;
 use workstream_store::audit::NewAuditEvent;
 
@@ -48,7 +49,7 @@ pub async fn create_unit(
         InstrumentType::Money => Some(
             unit_code
                 .parse::<CurrencyCode>()
-                .map_err(|err| CommandError::invalid(err.code(), err.to_string()))?
+                .map_err(|err| CommandError::new(err.code(), err.to_string()))?
                 .to_string(),
         ),
         InstrumentType::ProjectPoints => None,
@@ -120,8 +121,8 @@ pub async fn retire_unit(
     .await?
     .ok_or_else(CommandError::not_found)?;
     if unit.status == "retired" {
-        return Err(CommandError::conflict(
-            "compensation_unit_retired",
+        return Err(CommandError::new(
+            ErrorCode::CompensationUnitRetired,
             "the unit is already retired",
         ));
     }
@@ -135,8 +136,8 @@ pub async fn retire_unit(
     .fetch_one(&mut *conn)
     .await?;
     if in_use {
-        return Err(CommandError::conflict(
-            "compensation_unit_in_use",
+        return Err(CommandError::new(
+            ErrorCode::CompensationUnitInUse,
             "terms in force, open drafts or undelivered awards still use this unit",
         ));
     }

@@ -3,28 +3,33 @@
 
 use serde_json::{Value, json};
 
-use crate::error::{CommandError, ErrorKind};
+use workstream_domain::ErrorCode;
+
+use crate::error::CommandError;
 
 /// The stable codes [`IntakeError::code`] takes.
 pub mod codes {
+    use workstream_domain::ErrorCode;
+
     /// Not a well-formed single-disk ZIP (bad magic, end record, offsets, parse errors).
-    pub const MALFORMED: &str = "submission_archive_malformed";
+    pub const MALFORMED: ErrorCode = ErrorCode::SubmissionArchiveMalformed;
     /// A limit of [`PacketLimits`](super::super::PacketLimits) was exceeded, declared
     /// or actual.
-    pub const LIMIT_EXCEEDED: &str = "submission_archive_limit_exceeded";
+    pub const LIMIT_EXCEEDED: ErrorCode = ErrorCode::SubmissionArchiveLimitExceeded;
     /// A name or entry type that could escape or confuse the tree.
-    pub const UNSAFE_ENTRY: &str = "submission_archive_unsafe_entry";
+    pub const UNSAFE_ENTRY: ErrorCode = ErrorCode::SubmissionArchiveUnsafeEntry;
     /// An entry with the encryption flag.
-    pub const ENCRYPTED: &str = "submission_archive_encrypted";
+    pub const ENCRYPTED: ErrorCode = ErrorCode::SubmissionArchiveEncrypted;
     /// Two entries equal after NFC and case folding, or a file that is also a directory.
-    pub const COLLISION: &str = "submission_archive_collision";
+    pub const COLLISION: ErrorCode = ErrorCode::SubmissionArchiveCollision;
     /// The local records disagree with the central directory or with their own data.
-    pub const INTEGRITY_FAILURE: &str = "submission_archive_integrity_failure";
+    pub const INTEGRITY_FAILURE: ErrorCode = ErrorCode::SubmissionArchiveIntegrityFailure;
     /// The inspection deadline passed.
-    pub const TIMEOUT: &str = "submission_archive_timeout";
+    pub const TIMEOUT: ErrorCode = ErrorCode::SubmissionArchiveTimeout;
     /// Our side failed (scratch space, reading the upload): not the contributor's
     /// fault; the upload may be retried.
-    pub const INFRASTRUCTURE_UNAVAILABLE: &str = "pre_submission_infrastructure_unavailable";
+    pub const INFRASTRUCTURE_UNAVAILABLE: ErrorCode =
+        ErrorCode::PreSubmissionInfrastructureUnavailable;
 }
 
 /// A refused (or, for [`codes::INFRASTRUCTURE_UNAVAILABLE`], unprocessable) packet.
@@ -32,7 +37,7 @@ pub mod codes {
 #[error("{code}: {message}")]
 pub struct IntakeError {
     /// One of [`codes`].
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// A message for humans.
     pub message: String,
     /// Structured details (an object): `reason`, and for limits `limit`, `maximum`
@@ -41,7 +46,7 @@ pub struct IntakeError {
 }
 
 impl IntakeError {
-    pub(super) fn new(code: &'static str, reason: &str, message: impl Into<String>) -> Self {
+    pub(super) fn new(code: ErrorCode, reason: &str, message: impl Into<String>) -> Self {
         IntakeError {
             code,
             message: message.into(),
@@ -93,13 +98,9 @@ impl IntakeError {
 }
 
 impl From<IntakeError> for CommandError {
-    /// A contributor's packet fault is 422; our own failure is 503 (re-upload later).
+    /// A contributor's packet fault is 422; our own failure is 503 (re-upload later):
+    /// the catalogue's statuses of [`codes`].
     fn from(error: IntakeError) -> Self {
-        let kind = if error.code == codes::INFRASTRUCTURE_UNAVAILABLE {
-            ErrorKind::Unavailable
-        } else {
-            ErrorKind::Invalid
-        };
-        CommandError::new(kind, error.code, error.message).with_details(error.details)
+        CommandError::new(error.code, error.message).with_details(error.details)
     }
 }

@@ -212,8 +212,9 @@ impl Tree {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use workstream_domain::ErrorCode;
 
-    fn name(raw: &str) -> Result<(String, bool), &'static str> {
+    fn name(raw: &str) -> Result<(String, bool), ErrorCode> {
         normalize_name(raw.as_bytes(), &PacketLimits::platform_defaults()).map_err(|e| e.code)
     }
 

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::decide;
 use workstream_domain::lifecycle::{
     Actor, Decision, GuardFacts, ReviewDecision, TaskCommand, TaskState,
@@ -249,8 +250,8 @@ pub struct ReviewResolution {
     pub evidence_ref: Option<Value>,
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> CommandError {
-    CommandError::invalid(code, message)
+fn invalid(code: ErrorCode, message: impl Into<String>) -> CommandError {
+    CommandError::new(code, message)
 }
 
 /// Checks the request's shape (before any lock): tokens, lengths, the evidence
@@ -258,13 +259,13 @@ fn invalid(code: &'static str, message: impl Into<String>) -> CommandError {
 fn validate(input: &DecisionInput) -> Result<ReviewDecision, CommandError> {
     let decision: ReviewDecision = input.decision.parse().map_err(|_| {
         invalid(
-            "decision_invalid",
+            ErrorCode::DecisionInvalid,
             "decision must be accept, needs_revision or reject",
         )
     })?;
     if input.summary.chars().count() > 20_000 {
         return Err(invalid(
-            "summary_too_long",
+            ErrorCode::SummaryTooLong,
             "the summary has at most 20,000 characters",
         ));
     }
@@ -272,19 +273,19 @@ fn validate(input: &DecisionInput) -> Result<ReviewDecision, CommandError> {
         && !matches!(c.as_str(), "low" | "medium" | "high")
     {
         return Err(invalid(
-            "confidence_invalid",
+            ErrorCode::ConfidenceInvalid,
             "confidence is low, medium or high",
         ));
     }
     if decision != ReviewDecision::Reject && input.reject_reason.is_some() {
         return Err(invalid(
-            "reject_reason_not_allowed",
+            ErrorCode::RejectReasonNotAllowed,
             "only a reject carries a reject reason",
         ));
     }
     if input.findings.len() > MAX_FINDINGS || input.acceptance_evidence_refs.len() > MAX_FINDINGS {
         return Err(invalid(
-            "too_many_items",
+            ErrorCode::TooManyItems,
             "a decision has at most 100 findings and 100 evidence references",
         ));
     }
@@ -294,7 +295,7 @@ fn validate(input: &DecisionInput) -> Result<ReviewDecision, CommandError> {
     for f in &input.findings {
         if !matches!(f.kind.as_str(), "blocking" | "advisory") {
             return Err(invalid(
-                "finding_kind_invalid",
+                ErrorCode::FindingKindInvalid,
                 "a finding is blocking or advisory",
             ));
         }
@@ -302,14 +303,14 @@ fn validate(input: &DecisionInput) -> Result<ReviewDecision, CommandError> {
         let issue = f.issue.trim().chars().count();
         if !(1..=200).contains(&area) || !(1..=4000).contains(&issue) {
             return Err(invalid(
-                "finding_invalid",
+                ErrorCode::FindingInvalid,
                 "a finding names an area (1-200 characters) and an issue (1-4000 characters)",
             ));
         }
         for text in [&f.rationale, &f.required_fix].into_iter().flatten() {
             if text.chars().count() > 4000 {
                 return Err(invalid(
-                    "finding_invalid",
+                    ErrorCode::FindingInvalid,
                     "a rationale or required fix has at most 4000 characters",
                 ));
             }
@@ -325,19 +326,19 @@ fn validate(input: &DecisionInput) -> Result<ReviewDecision, CommandError> {
             "resolved" | "unresolved" | "not_applicable"
         ) {
             return Err(invalid(
-                "finding_resolution_invalid",
+                ErrorCode::FindingResolutionInvalid,
                 "a resolution is resolved, unresolved or not_applicable",
             ));
         }
         if !(1..=4000).contains(&r.rationale.trim().chars().count()) {
             return Err(invalid(
-                "finding_resolution_invalid",
+                ErrorCode::FindingResolutionInvalid,
                 "a resolution gives a rationale of 1 to 4000 characters",
             ));
         }
         if !seen.insert(r.finding_id) {
             return Err(invalid(
-                "finding_resolution_duplicate",
+                ErrorCode::FindingResolutionDuplicate,
                 "one resolution per prior finding",
             ));
         }
@@ -353,7 +354,7 @@ fn validate(input: &DecisionInput) -> Result<ReviewDecision, CommandError> {
 fn evidence_shape(e: &Value) -> Result<(), CommandError> {
     let bad = || {
         invalid(
-            "evidence_ref_invalid",
+            ErrorCode::EvidenceRefInvalid,
             "an evidence reference is {\"path\": a packet file, \"line\"?: >= 1, \"note\"?: text}",
         )
     };
@@ -580,7 +581,7 @@ async fn judge(
         .any(|d| d == decision.as_str())
     {
         return Err(invalid(
-            "decision_not_allowed",
+            ErrorCode::DecisionNotAllowed,
             format!(
                 "the locked review policy does not allow {}",
                 decision.as_str()
@@ -710,7 +711,7 @@ async fn check_evidence_paths(
     for e in all_refs {
         if !cites_packet(e) {
             return Err(invalid(
-                "evidence_ref_unknown_path",
+                ErrorCode::EvidenceRefUnknownPath,
                 format!("{} is not a file of the packet under review", e["path"]),
             )
             .with_details(json!({ "path": e["path"] })));
@@ -998,14 +999,14 @@ fn check_resolution_targets(
         match prior.iter().find(|f| f.id == r.finding_id) {
             None => {
                 return Err(invalid(
-                    "finding_resolution_unknown",
+                    ErrorCode::FindingResolutionUnknown,
                     "a resolution names a finding that no earlier review of this task raised",
                 )
                 .with_details(json!({ "finding_id": r.finding_id })));
             }
             Some(f) if f.status != "open" => {
-                return Err(CommandError::conflict(
-                    "finding_already_closed",
+                return Err(CommandError::new(
+                    ErrorCode::FindingAlreadyClosed,
                     format!(
                         "the finding was already closed as {}; raise a new finding instead",
                         f.status

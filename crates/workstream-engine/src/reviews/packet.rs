@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 
 use super::findings::{self, CheckerFinding};
 use super::lease::{Lease, held_lease};
@@ -505,8 +506,7 @@ pub async fn file_identity(
             byte_count,
         }),
         Some((None, ..)) => Err(CommandError::new(
-            crate::ErrorKind::Unavailable,
-            "material_unavailable",
+            ErrorCode::MaterialUnavailable,
             "the packet's archive is not stored",
         )),
         None => Err(CommandError::not_found()),

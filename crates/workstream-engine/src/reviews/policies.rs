@@ -2,6 +2,7 @@
 
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::policy::{ReviewPolicy, RevisionPolicy};
 
 use crate::CommandError;
@@ -26,8 +27,8 @@ pub async fn guide_policies(
         .await?
         .unwrap_or_default();
     let invalid = || {
-        CommandError::invalid(
-            "task_locked_context_invalid",
+        CommandError::new(
+            ErrorCode::TaskLockedContextInvalid,
             "the locked guide has no complete review and revision policy",
         )
     };

@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::Digest;
+use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::Actor;
 use workstream_domain::machines::review_queue::{QueueRouting, ReviewLeaseDisposition};
 use workstream_store::audit::{self, NewAuditEvent};
@@ -180,8 +181,8 @@ pub async fn claim(
     // The reviewer's profile row serializes their claims: one active lease each.
     workstream_store::tasks::lock_contributor(conn, requester.actor_id).await?;
     if let Some(held) = active_lease(conn, requester.actor_id).await? {
-        return Err(CommandError::conflict(
-            "review_lease_active",
+        return Err(CommandError::new(
+            ErrorCode::ReviewLeaseActive,
             "you already hold an active review lease; decide, release or decline it first",
         )
         .with_details(json!({ "lease_id": held.id })));
@@ -190,8 +191,7 @@ pub async fn claim(
         return Err(match entry {
             Some(entry) => refusal_for_entry(conn, requester.actor_id, entry).await?,
             None => CommandError::new(
-                crate::ErrorKind::NotFound,
-                "no_review_offer",
+                ErrorCode::NoReviewOffer,
                 "nothing is waiting for your review",
             ),
         });
@@ -294,8 +294,8 @@ async fn refusal_for_entry(
     .fetch_one(&mut *conn)
     .await?;
     Ok(if own {
-        CommandError::forbidden(
-            "self_review_forbidden",
+        CommandError::new(
+            ErrorCode::SelfReviewForbidden,
             "you submitted work on this task and cannot review it",
         )
     } else {
@@ -341,14 +341,14 @@ pub async fn end(
             Some(r.to_owned())
         }
         (Ending::ForceRelease, _) => {
-            return Err(CommandError::invalid(
-                "reason_required",
+            return Err(CommandError::new(
+                ErrorCode::ReasonRequired,
                 "a force-release needs a reason of 1 to 500 characters",
             ));
         }
         (_, Some(r)) if r.chars().count() > 500 => {
-            return Err(CommandError::invalid(
-                "reason_too_long",
+            return Err(CommandError::new(
+                ErrorCode::ReasonTooLong,
                 "a reason has at most 500 characters",
             ));
         }
@@ -375,8 +375,8 @@ pub async fn end(
     .execute(&mut *conn)
     .await?;
     if updated.rows_affected() == 0 {
-        return Err(CommandError::conflict(
-            "review_lease_not_active",
+        return Err(CommandError::new(
+            ErrorCode::ReviewLeaseNotActive,
             format!("the lease is {}", held.disposition),
         ));
     }

@@ -29,6 +29,7 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::Digest;
+use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::{
     Actor, GuardFacts, RevisionCloseReason, RevisionOrigin, TaskCommand, TaskState, decide,
 };
@@ -473,22 +474,22 @@ pub async fn resubmission_facts(
     let mut seen = std::collections::HashSet::new();
     for r in &request.responses {
         if !open.iter().any(|f| f.id == r.finding_id) {
-            return Err(CommandError::invalid(
-                "finding_response_unknown",
+            return Err(CommandError::new(
+                ErrorCode::FindingResponseUnknown,
                 "a response names no open finding of this task",
             )
             .with_details(json!({ "finding_id": r.finding_id })));
         }
         if !seen.insert(r.finding_id) {
-            return Err(CommandError::invalid(
-                "finding_response_duplicate",
+            return Err(CommandError::new(
+                ErrorCode::FindingResponseDuplicate,
                 "one response per finding",
             ));
         }
         let len = r.response_text.trim().chars().count();
         if !(1..=20_000).contains(&len) {
-            return Err(CommandError::invalid(
-                "finding_response_invalid",
+            return Err(CommandError::new(
+                ErrorCode::FindingResponseInvalid,
                 "a response is 1 to 20,000 characters",
             ));
         }
@@ -636,8 +637,8 @@ pub async fn close(
     reason: &str,
 ) -> Result<tasks::TaskRow, CommandError> {
     let reason: RevisionCloseReason = reason.parse().map_err(|_| {
-        CommandError::invalid(
-            "reason_invalid",
+        CommandError::new(
+            ErrorCode::ReasonInvalid,
             "the reason is revision_limit_reached or revision_deadline_expired",
         )
     })?;
@@ -717,8 +718,8 @@ pub async fn repair(
 ) -> Result<Preparation, CommandError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(CommandError::invalid(
-            "reason_required",
+        return Err(CommandError::new(
+            ErrorCode::ReasonRequired,
             "a repair needs a reason of 1 to 500 characters",
         ));
     }
@@ -729,8 +730,8 @@ pub async fn repair(
     let access = Access::read(conn, requester.actor_id, task.project_id, true).await?;
     let grant = access.require(Actor::ProjectManager)?;
     if task.status != TaskState::NeedsRevision {
-        return Err(CommandError::forbidden(
-            "transition_not_allowed",
+        return Err(CommandError::new(
+            ErrorCode::TransitionNotAllowed,
             format!(
                 "a task in {} has no revision context to repair",
                 task.status
@@ -738,14 +739,14 @@ pub async fn repair(
         ));
     }
     let current = head(conn, task.id).await?.ok_or_else(|| {
-        CommandError::forbidden(
-            "revision_context_missing",
+        CommandError::new(
+            ErrorCode::RevisionContextMissing,
             "this revision came from a checker, not a review; it has no context to repair",
         )
     })?;
     if current.id != head_id || current.context_digest != head_digest {
-        return Err(CommandError::conflict(
-            "revision_context_stale",
+        return Err(CommandError::new(
+            ErrorCode::RevisionContextStale,
             "the acknowledged preparation is not the current head; re-read it",
         )
         .with_details(json!({ "head_id": current.id, "head_digest": current.context_digest })));
@@ -759,7 +760,7 @@ pub async fn repair(
     let target = assignment
         .as_ref()
         .map(|a| a.id)
-        .ok_or_else(|| CommandError::forbidden("assignment_not_active", "no active assignment"))?;
+        .ok_or_else(|| CommandError::new(ErrorCode::AssignmentNotActive, "no active assignment"))?;
     let prepared = prepare(
         conn,
         PrepareInput {

@@ -7,6 +7,7 @@
 
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::{Actor, ActorContext};
 use workstream_store::tasks::{self, Authority};
 
@@ -94,8 +95,8 @@ impl Access {
     /// The refusal for a caller who may not do what they asked.
     pub fn denied(&self) -> CommandError {
         if self.sees_project() {
-            CommandError::forbidden(
-                "permission_not_granted",
+            CommandError::new(
+                ErrorCode::PermissionNotGranted,
                 "you do not hold the role this action needs on this project",
             )
         } else {

@@ -11,6 +11,7 @@
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::{
     Actor, ActorContext, GuardFacts, Refusal, TaskCommand, TaskState, check_reason, decide,
 };
@@ -67,8 +68,8 @@ pub async fn claim(
     // that it vanished: they saw it in the queue, and retrying would be pointless. This
     // reveals no more than the queue did (only a claimed task, never a draft one).
     if actor.submitter && active.is_some() {
-        return Err(CommandError::conflict(
-            "task_already_claimed",
+        return Err(CommandError::new(
+            ErrorCode::TaskAlreadyClaimed,
             "another contributor holds this task",
         ));
     }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::Actor;
 use workstream_store::audit::{self, NewAuditEvent};
 use workstream_store::tasks::{self, NewTask, TaskRow};
@@ -61,7 +62,7 @@ pub const DIFFICULTIES: &[&str] = &["easy", "medium", "hard", "expert"];
 pub const SOURCE_TYPES: &[&str] = &["manual", "markdown_import", "csv_import"];
 
 fn invalid(field: &str, reason: &str) -> CommandError {
-    CommandError::invalid("invalid_task_field", format!("{field}: {reason}"))
+    CommandError::new(ErrorCode::InvalidTaskField, format!("{field}: {reason}"))
         .with_details(json!({ "field": field, "reason": reason }))
 }
 
@@ -143,8 +144,8 @@ pub async fn create(
     let access = Access::read(conn, requester.actor_id, project_id, true).await?;
     let grant = access.require(Actor::ProjectManager)?;
     if project_status == "archived" {
-        return Err(CommandError::conflict(
-            "project_archived",
+        return Err(CommandError::new(
+            ErrorCode::ProjectArchived,
             "an archived project takes no new tasks",
         ));
     }

@@ -20,6 +20,7 @@
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::{GuardFacts, Refusal, RevisionOrigin, TaskCommand};
 use workstream_domain::machines::admission::AdmissionState;
 use workstream_domain::{Digest, TaskState, decide};
@@ -110,8 +111,8 @@ pub async fn check_uploader(
         .filter(|a| a.contributor_id == requester.actor_id)
         .ok_or_else(not_assignee)?;
     if !accepts_packets(&task) {
-        return Err(CommandError::forbidden(
-            "transition_not_allowed",
+        return Err(CommandError::new(
+            ErrorCode::TransitionNotAllowed,
             format!("a task in {} takes no packet", task.status),
         ));
     }
@@ -119,8 +120,8 @@ pub async fn check_uploader(
 }
 
 fn not_assignee() -> CommandError {
-    CommandError::forbidden(
-        "not_assignee",
+    CommandError::new(
+        ErrorCode::NotAssignee,
         "only the task's assignee can submit a packet",
     )
 }
@@ -137,22 +138,22 @@ pub async fn admit(
         .filter(|a| a.contributor_id == requester.actor_id)
         .ok_or_else(not_assignee)?;
     if !accepts_packets(&task) {
-        return Err(CommandError::forbidden(
-            "transition_not_allowed",
+        return Err(CommandError::new(
+            ErrorCode::TransitionNotAllowed,
             format!("a task in {} takes no packet", task.status),
         ));
     }
     let latest = latest_submission(conn, task.id).await?;
     if let Some((_, _, archive, manifest)) = &latest {
         if *archive == packet.archive_sha256.to_string() {
-            return Err(CommandError::invalid(
-                "submission_archive_unchanged",
+            return Err(CommandError::new(
+                ErrorCode::SubmissionArchiveUnchanged,
                 "the packet is byte-identical to the latest submission; change the work first",
             ));
         }
         if *manifest == packet.manifest_digest.to_string() {
-            return Err(CommandError::invalid(
-                "submission_manifest_unchanged",
+            return Err(CommandError::new(
+                ErrorCode::SubmissionManifestUnchanged,
                 "the packet holds exactly the files of the latest submission; change the work first",
             ));
         }
@@ -166,10 +167,9 @@ pub async fn admit(
     .bind(AdmissionState::Ready.as_str())
     .execute(&mut *conn)
     .await?;
-    let locked_bundle = task
-        .locked_policy_bundle_hash
-        .clone()
-        .ok_or_else(|| CommandError::invalid("locked_context_invalid", "the task is not locked"))?;
+    let locked_bundle = task.locked_policy_bundle_hash.clone().ok_or_else(|| {
+        CommandError::new(ErrorCode::LockedContextInvalid, "the task is not locked")
+    })?;
     let admission: AdmissionRow = sqlx::query_as(
         "INSERT INTO submission_bundle_admissions (id, task_id, task_assignment_id, contributor_id, \
          archive_sha256, archive_byte_count, archive_object_key, manifest, manifest_digest, \
@@ -304,8 +304,8 @@ pub async fn submit(
     if !human_revision
         && (!input.resubmission.responses.is_empty() || input.resubmission.preparation_id.is_some())
     {
-        return Err(CommandError::invalid(
-            "finding_responses_not_expected",
+        return Err(CommandError::new(
+            ErrorCode::FindingResponsesNotExpected,
             "only a resubmission after a reviewer's needs_revision answers findings",
         ));
     }
@@ -327,7 +327,7 @@ pub async fn submit(
         }
     }
     let (_, _, manifest, manifest_digest, archive_sha256) = admission
-        .ok_or_else(|| CommandError::invalid("admission_not_ready", "no such admission"))?;
+        .ok_or_else(|| CommandError::new(ErrorCode::AdmissionNotReady, "no such admission"))?;
     let assignment = active.expect("the guards required an active assignment");
     let version = latest.as_ref().map_or(1, |(_, v, ..)| v + 1);
     let submission_id = Uuid::now_v7();
@@ -615,8 +615,8 @@ async fn lock_held(
                 },
             ))
         }
-        _ => Err(CommandError::conflict(
-            "evaluation_not_held",
+        _ => Err(CommandError::new(
+            ErrorCode::EvaluationNotHeld,
             format!(
                 "only an evaluation held by {} can take this action",
                 routes.join(" or ")
@@ -740,8 +740,8 @@ pub async fn repair_setup(
         && repair.rejection_criteria.is_none()
         && repair.description.is_none()
     {
-        return Err(CommandError::invalid(
-            "invalid_request",
+        return Err(CommandError::new(
+            ErrorCode::InvalidRequest,
             "name at least one of acceptance_criteria, rejection_criteria, description",
         ));
     }

@@ -10,6 +10,7 @@
 //!   contributor must meet it.
 
 use std::collections::BTreeMap;
+use workstream_domain::ErrorCode;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -536,8 +537,8 @@ pub async fn submission_requirements(
         None => None,
     };
     let Some(policy) = bundle.as_ref().and_then(|b| b.get("artifact_policy")) else {
-        return Err(CommandError::invalid(
-            "task_locked_context_invalid",
+        return Err(CommandError::new(
+            ErrorCode::TaskLockedContextInvalid,
             "the task's locked guide has no artifact policy",
         ));
     };

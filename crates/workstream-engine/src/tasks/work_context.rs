@@ -24,6 +24,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::{
     Actor, CommandKind, Refusal, TaskCommand, TaskState, allowed_commands, decide,
 };
@@ -115,7 +116,7 @@ pub struct NextAction {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Blocked {
     /// The code the request would answer.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// The sentence it would carry.
     pub message: String,
 }
