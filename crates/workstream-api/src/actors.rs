@@ -557,16 +557,8 @@ async fn service_actors(
     caller: Caller,
 ) -> Result<axum::Json<ServicePrincipals>, ApiError> {
     may_read_actors(&caller)?;
-    let rows: Vec<ServicePrincipal> = sqlx::query_as(
-        "SELECT p.id AS actor_profile_id, p.service_identity, p.status, p.created_at, \
-                coalesce(jsonb_agg(jsonb_build_object('id', l.id, 'issuer', l.issuer, \
-                    'subject', l.subject, 'status', l.status) ORDER BY l.linked_at) \
-                  FILTER (WHERE l.id IS NOT NULL), '[]') AS links \
-         FROM actor_profiles p LEFT JOIN actor_identity_links l ON l.actor_profile_id = p.id \
-         WHERE p.kind = 'service' GROUP BY p.id ORDER BY p.created_at, p.id",
-    )
-    .fetch_all(&state.pool)
-    .await?;
+    let mut conn = state.pool.acquire().await?;
+    let rows = services::list(&mut conn).await?;
     Ok(axum::Json(ServicePrincipals {
         items: rows,
         service_identities: services::SERVICE_IDENTITIES,
@@ -577,29 +569,8 @@ async fn service_actors(
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ServicePrincipals {
     /// Oldest first.
-    items: Vec<ServicePrincipal>,
+    items: Vec<services::ServicePrincipal>,
     service_identities: &'static [&'static str],
-}
-
-/// A service principal with the identities it signs in as.
-#[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
-pub struct ServicePrincipal {
-    actor_profile_id: Uuid,
-    service_identity: Option<String>,
-    status: String,
-    created_at: DateTime<Utc>,
-    #[sqlx(json)]
-    links: Vec<ServiceLink>,
-}
-
-/// An identity a service principal signs in as.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct ServiceLink {
-    id: Uuid,
-    issuer: String,
-    subject: String,
-    /// `active` or `revoked`.
-    status: String,
 }
 
 /// A service principal just provisioned.

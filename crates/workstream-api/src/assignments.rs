@@ -14,7 +14,9 @@ use axum::extract::State;
 use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
+
 use workstream_domain::ErrorCode;
+use workstream_engine::tasks::assignment;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -33,19 +35,6 @@ pub fn routes() -> ApiRoutes {
             .ok("`{items, next_cursor}`")
             .refuses(&[ErrorCode::InvalidCursor]),
     )
-}
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: Uuid,
-    status: String,
-    assigned_at: chrono::DateTime<chrono::Utc>,
-    released_at: Option<chrono::DateTime<chrono::Utc>>,
-    task_id: Uuid,
-    project_id: Uuid,
-    project_name: String,
-    title: String,
-    task_status: String,
 }
 
 /// One of the caller's assignments, newest first, with its task in brief.
@@ -78,19 +67,8 @@ async fn mine(
     let scope = format!("actor:{}:assignments", caller.actor_id);
     let page = Page::parse(&query, &scope, &state.config.cursor_secret)?;
     // Newest first: ids are UUIDv7, so "after" the cursor means an older id here.
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT a.id, a.status, a.assigned_at, a.released_at, t.id AS task_id, t.project_id, \
-           p.name AS project_name, t.title, t.status AS task_status \
-         FROM task_assignments a JOIN tasks t ON t.id = a.task_id \
-         JOIN projects p ON p.id = t.project_id \
-         WHERE a.contributor_id = $1 AND ($2::uuid IS NULL OR a.id < $2) \
-         ORDER BY a.id DESC LIMIT $3",
-    )
-    .bind(caller.actor_id)
-    .bind(page.after)
-    .bind(i64::from(page.limit))
-    .fetch_all(&state.pool)
-    .await?;
+    let mut conn = state.pool.acquire().await?;
+    let rows = assignment::held_by(&mut conn, caller.actor_id, page.after, page.limit).await?;
     let last = rows.last().map(|r| r.id);
     let next_cursor = page.next_cursor(rows.len(), last, &scope, &state.config.cursor_secret);
     let items = rows

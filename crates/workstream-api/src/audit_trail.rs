@@ -30,7 +30,7 @@ use uuid::Uuid;
 use workstream_domain::lifecycle::Actor;
 use workstream_engine::tasks::access::Access;
 use workstream_store::audit::proof::{self, Inclusion};
-use workstream_store::audit::{self, AuditEvent};
+use workstream_store::audit::{self};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -46,28 +46,6 @@ pub fn routes() -> ApiRoutes {
         Doc::new("The task's audit events in ledger order, each checked against the latest signed checkpoint")
             .who("an audit authority, project manager or operator covering the task's project (anyone else: the concealed 404)")
             .ok("`{task_id, project_id, ledger: {checkpoint, signature_valid, verified, pending, failed}, items}`: each item with its `leaf_index`, `actor_name`, `status` (`verified`, `failed` or `pending`) and inclusion `proof`"),
-    )
-}
-
-/// Every event of the task, in ledger order (see the module docs for which). Each
-/// branch is an index lookup (`audit_events_entity_idx`, `audit_events_task_idx`,
-/// `contribution_records_task_idx`: migrations/0012), so the read costs the trail's
-/// size, not the project's history.
-fn trail_query() -> String {
-    format!(
-        "SELECT {} FROM audit_events e LEFT JOIN audit_ledger l ON l.event_id = e.id \
-         WHERE e.project_id = $2 AND e.id IN ( \
-           SELECT id FROM audit_events WHERE entity_id IN ( \
-             SELECT $1::uuid \
-             UNION ALL SELECT id FROM submissions WHERE task_id = $1 \
-             UNION ALL SELECT id FROM submission_bundle_admissions WHERE task_id = $1 \
-             UNION ALL SELECT a.id FROM compensation_awards a \
-                       JOIN contribution_records c ON c.id = a.contribution_record_id \
-                       WHERE c.task_id = $1) \
-           UNION \
-           SELECT id FROM audit_events WHERE payload ? 'task_id' AND payload ->> 'task_id' = $1::text) \
-         ORDER BY l.leaf_index NULLS LAST, e.occurred_at, e.id",
-        audit::event_columns_of("e")
     )
 }
 
@@ -88,11 +66,7 @@ async fn trail(
         return Err(ApiError::not_found());
     }
     let project_id = task.project_id;
-    let events: Vec<AuditEvent> = sqlx::query_as(&trail_query())
-        .bind(task_id)
-        .bind(project_id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let events = audit::task_trail(&mut conn, task_id, project_id).await?;
     let actors: Vec<Uuid> = events.iter().filter_map(|e| e.actor_id).collect();
     let names = workstream_store::actors::labels(&mut conn, &actors).await?;
     let checked = proof::prove(&mut conn, &events, state.audit_key.as_ref())

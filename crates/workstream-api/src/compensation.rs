@@ -109,15 +109,8 @@ fn require_finance(caller: &Caller, project: Uuid, audit_reads: bool) -> Result<
 }
 
 async fn project_exists(state: &AppState, project: Uuid) -> Result<(), ApiError> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
-        .bind(project)
-        .fetch_one(&state.pool)
-        .await?;
-    if exists {
-        Ok(())
-    } else {
-        Err(ApiError::not_found())
-    }
+    let mut conn = state.pool.acquire().await?;
+    Ok(workstream_engine::projects::require(&mut conn, project).await?)
 }
 
 async fn report_fulfillment(

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
 use workstream_domain::roles::{AdminRole, ProjectRole, Scope, ScopeType};
@@ -25,9 +25,7 @@ use workstream_engine::authority::admin_grants::{
 use workstream_engine::authority::project_grants::{
     ProjectGrantRequest, grant_project_role, revoke_project_role,
 };
-use workstream_store::grants::{
-    ADMIN_GRANT_COLUMNS, AdminRoleGrant, PROJECT_GRANT_COLUMNS, ProjectRoleGrant, project_grant,
-};
+use workstream_store::grants::{AdminGrantFilter, AdminRoleGrant, ProjectRoleGrant, project_grant};
 
 use crate::AppState;
 use crate::actors::{ReasonBody, access_administrator, not_granted};
@@ -454,29 +452,15 @@ async fn admin_grant_page(
         &list,
         &state.config.cursor_secret,
     )?;
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-        "SELECT {ADMIN_GRANT_COLUMNS} FROM admin_role_grants WHERE TRUE"
-    ));
-    if let Some(target) = target {
-        sql.push(" AND target_actor_id = ").push_bind(target);
-    }
-    if let Some(scope_type) = query.scope_type {
-        sql.push(" AND scope_type = ")
-            .push_bind(scope_type.as_str());
-    }
-    if let Some(project) = query.scope_project_id {
-        sql.push(" AND scope_project_id = ").push_bind(project);
-    }
-    if let Some(status) = status {
-        sql.push(" AND status = ").push_bind(status);
-    }
-    if let Some(after) = page.after {
-        sql.push(" AND id > ").push_bind(after);
-    }
-    sql.push(" ORDER BY id LIMIT ")
-        .push_bind(i64::from(page.limit));
+    let filter = AdminGrantFilter {
+        target,
+        scope_type: query.scope_type.map(|s| s.as_str()),
+        scope_project_id: query.scope_project_id,
+        status,
+    };
     let mut conn = state.pool.acquire().await?;
-    let rows: Vec<AdminRoleGrant> = sql.build_query_as().fetch_all(&mut *conn).await?;
+    let rows =
+        workstream_store::grants::list_admin(&mut conn, filter, page.after, page.limit).await?;
     let next = page.next_cursor(
         rows.len(),
         rows.last().map(|g| g.id),
@@ -533,20 +517,8 @@ async fn covering_manager(
         .grants
         .admin(AdminRole::ProjectManager, Some(project))
         .ok_or_else(ApiError::not_found)?;
-    project_exists(conn, project).await?;
+    workstream_engine::projects::require(conn, project).await?;
     Ok(grant)
-}
-
-async fn project_exists(conn: &mut PgConnection, project: Uuid) -> Result<(), ApiError> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
-        .bind(project)
-        .fetch_one(conn)
-        .await?;
-    if exists {
-        Ok(())
-    } else {
-        Err(ApiError::not_found())
-    }
 }
 
 /// Covering project managers and audit authorities may read a project's grants.
@@ -565,7 +537,7 @@ async fn may_read_project_grants(
     {
         return Err(ApiError::not_found());
     }
-    project_exists(conn, project).await
+    Ok(workstream_engine::projects::require(conn, project).await?)
 }
 
 /// The body of `POST /projects/{pid}/role-grants`.
@@ -735,22 +707,15 @@ async fn list_project_grants(
         &list,
         &state.config.cursor_secret,
     )?;
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-        "SELECT {PROJECT_GRANT_COLUMNS} FROM project_role_grants WHERE project_id = "
-    ));
-    sql.push_bind(project_id);
-    if let Some(status) = status {
-        sql.push(" AND status = ").push_bind(status);
-    }
-    if let Some(role) = query.role {
-        sql.push(" AND role = ").push_bind(role.as_str());
-    }
-    if let Some(after) = page.after {
-        sql.push(" AND id > ").push_bind(after);
-    }
-    sql.push(" ORDER BY id LIMIT ")
-        .push_bind(i64::from(page.limit));
-    let rows: Vec<ProjectRoleGrant> = sql.build_query_as().fetch_all(&mut *conn).await?;
+    let rows = workstream_store::grants::list_project(
+        &mut conn,
+        project_id,
+        status,
+        query.role.map(|r| r.as_str()),
+        page.after,
+        page.limit,
+    )
+    .await?;
     let next = page.next_cursor(
         rows.len(),
         rows.last().map(|g| g.id),

@@ -55,7 +55,7 @@ pub struct DatabaseHealth {
 /// `GET /api/v1/health`: the process is up and the database answers.
 pub async fn api_health(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let started = Instant::now();
-    let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    let probe = workstream_store::ping(&state.pool);
     match tokio::time::timeout(Duration::from_secs(2), probe).await {
         Ok(Ok(_)) => (
             StatusCode::OK,

@@ -13,7 +13,6 @@
 //! winner's stored response.
 
 use std::marker::PhantomData;
-use workstream_domain::ErrorCode;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -23,8 +22,10 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::{Digest, to_canonical_bytes};
 use workstream_engine::error::violated_constraint;
+use workstream_store::idempotency::{self, RecordKey};
 
 use crate::error::ApiError;
 
@@ -115,28 +116,19 @@ where
     }
     let (status, body) = mutation(&mut tx).await?;
     let body = serde_json::to_value(body).map_err(ApiError::internal)?;
-    let insert = sqlx::query(
-        "INSERT INTO idempotency_records (id, actor_id, operation, idempotency_key, \
-         request_hash, response_status, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(actor_id)
-    .bind(operation)
-    .bind(key.0.to_string())
-    .bind(&digest)
-    .bind(i32::from(status.as_u16()))
-    .bind(&body)
-    .execute(&mut *tx)
-    .await;
+    let record = RecordKey {
+        actor_id,
+        operation,
+        key: key.0,
+    };
+    let insert = idempotency::record(&mut tx, record, &digest, status.as_u16(), &body).await;
     let committed = match insert {
         Ok(_) => tx.commit().await,
         Err(err) => Err(err),
     };
     match committed {
         Ok(()) => Ok(Answer::holding((status, axum::Json(body)).into_response())),
-        Err(err)
-            if violated_constraint(&err) == Some("idempotency_records_actor_operation_key") =>
-        {
+        Err(err) if violated_constraint(&err) == Some(idempotency::KEY_CONSTRAINT) => {
             // A concurrent request with the same key won; answer as its replay.
             let mut conn = pool.acquire().await?;
             stored(&mut conn, actor_id, operation, key, &digest)
@@ -155,18 +147,19 @@ async fn stored(
     key: IdempotencyKey,
     digest: &str,
 ) -> Result<Option<Response>, ApiError> {
-    let row: Option<(String, i32, Value)> = sqlx::query_as(
-        "SELECT request_hash, response_status, response_body FROM idempotency_records \
-         WHERE actor_id = $1 AND operation = $2 AND idempotency_key = $3",
-    )
-    .bind(actor_id)
-    .bind(operation)
-    .bind(key.0.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((stored_digest, status, body)) = row else {
+    let record = RecordKey {
+        actor_id,
+        operation,
+        key: key.0,
+    };
+    let Some(stored) = idempotency::find(conn, record).await? else {
         return Ok(None);
     };
+    let (stored_digest, status, body) = (
+        stored.request_hash,
+        stored.response_status,
+        stored.response_body,
+    );
     if stored_digest != digest {
         return Err(ApiError::new(
             ErrorCode::IdempotencyMismatch,

@@ -16,7 +16,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use workstream_domain::ErrorCode;
 
 use crate::extract::Multipart as MultipartBody;
 use axum::Extension;
@@ -27,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::gate::{Counts, MemberStatus};
 use workstream_domain::lifecycle::Actor;
 use workstream_domain::machines::checker_run::RoutingRecommendation;
@@ -566,14 +566,8 @@ async fn submit(
     let texts: Option<(Option<String>, Option<String>)> = {
         let mut conn = state.pool.acquire().await?;
         access::precheck_task(&mut conn, caller.actor_id, task_id, Actor::Submitter).await?;
-        sqlx::query_as(
-            "SELECT pre_submit_report ->> 'summary', pre_submit_report ->> 'attestation' \
-             FROM submission_bundle_admissions WHERE id = $1 AND task_id = $2",
-        )
-        .bind(body.admission_id)
-        .bind(task_id)
-        .fetch_optional(&mut *conn)
-        .await?
+        workstream_engine::tasks::submission::admitted_texts(&mut conn, body.admission_id, task_id)
+            .await?
     };
     let (summary, attestation) = texts.unwrap_or_default();
     let input = SubmitInput {
@@ -616,38 +610,6 @@ async fn submit(
         },
     )
     .await
-}
-
-#[derive(sqlx::FromRow)]
-struct RunRow {
-    id: Uuid,
-    submission_version: i32,
-    attempt_number: i32,
-    status: String,
-    routing_recommendation: String,
-    failure_code: Option<String>,
-    failure_detail: Option<String>,
-    is_current_for_submission: bool,
-    created_at: chrono::DateTime<chrono::Utc>,
-    completed_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-#[derive(sqlx::FromRow)]
-struct ResultRow {
-    checker_run_id: Uuid,
-    ordinal: i32,
-    checker_name: String,
-    checker_digest: String,
-    config_hash: String,
-    status: String,
-    severity: String,
-    blocks_review: bool,
-    failure_code: Option<String>,
-    failure_detail: Option<String>,
-    findings: Value,
-    fuel_consumed: Option<i64>,
-    duration_us: Option<i64>,
-    result_digest: String,
 }
 
 /// A task's checker runs, oldest first.
@@ -787,23 +749,7 @@ async fn runs(
     if !full && !assignee {
         return Err(ApiError::not_found());
     }
-    let runs: Vec<RunRow> = sqlx::query_as(
-        "SELECT id, submission_version, attempt_number, status, routing_recommendation, failure_code, \
-         failure_detail, is_current_for_submission, created_at, completed_at FROM checker_runs \
-         WHERE task_id = $1 ORDER BY submission_version, attempt_number",
-    )
-    .bind(task_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let results: Vec<ResultRow> = sqlx::query_as(
-        "SELECT r.checker_run_id, r.ordinal, r.checker_name, r.checker_digest, r.config_hash, r.status, \
-         r.severity, r.blocks_review, r.failure_code, r.failure_detail, r.findings, r.fuel_consumed, \
-         r.duration_us, r.result_digest FROM checker_results r JOIN checker_runs c ON c.id = r.checker_run_id \
-         WHERE c.task_id = $1 ORDER BY r.ordinal",
-    )
-    .bind(task_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let (runs, results) = workstream_engine::checker_runs::of_task(&mut conn, task_id).await?;
     let items = runs
         .iter()
         .map(|run| {

@@ -19,14 +19,16 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::Actor;
 use workstream_engine::tasks::access::Access;
+use workstream_store::audit;
+use workstream_store::audit::events::{EventFilter, EventRow};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -58,17 +60,6 @@ pub fn routes() -> ApiRoutes {
                 .note("Streamed page by page: memory stays flat and the first rows arrive at once. A fault part-way cuts the transfer, so a complete-looking file is a complete one.")
                 .refuses(&[ErrorCode::InvalidRequest]),
         )
-}
-
-/// The filters of both routes.
-#[derive(Debug, Clone, Default)]
-struct EventFilter {
-    event_type: Option<String>,
-    entity_type: Option<String>,
-    entity_id: Option<Uuid>,
-    actor_id: Option<Uuid>,
-    since: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
 }
 
 /// Declares a query type with the filters' fields and `$extra`, and its [`EventFilter`].
@@ -149,66 +140,43 @@ const COLUMNS: &[(&str, &str)] = &[
     ("leaf_index", "leaf_index"),
 ];
 
-/// An audit event of the project, with its author's name and its place in the ledger
-/// (null until sealed).
-#[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
-pub struct EventRow {
-    id: Uuid,
-    occurred_at: DateTime<Utc>,
-    event_type: String,
-    entity_type: String,
-    entity_id: Option<Uuid>,
-    from_status: Option<String>,
-    to_status: Option<String>,
-    actor_id: Option<Uuid>,
-    actor_name: Option<String>,
-    reason: Option<String>,
-    payload: Value,
-    correlation_id: Option<String>,
-    digest: String,
-    leaf_index: Option<i64>,
+/// The cursor scope: the project and a digest of the filters, so a cursor only
+/// continues the list it came from.
+fn scope(filter: &EventFilter, project_id: Uuid) -> String {
+    let filters = json!([
+        filter.event_type,
+        filter.entity_type,
+        filter.entity_id,
+        filter.actor_id,
+        filter.since,
+        filter.until,
+    ]);
+    let digest = Sha256::digest(filters.to_string().as_bytes());
+    format!(
+        "project:{project_id}:audit-events:{}",
+        hex::encode(&digest[..8])
+    )
 }
 
-impl EventFilter {
-    /// The cursor scope: the project and a digest of the filters, so a cursor only
-    /// continues the list it came from.
-    fn scope(&self, project_id: Uuid) -> String {
-        let filters = json!([
-            self.event_type,
-            self.entity_type,
-            self.entity_id,
-            self.actor_id,
-            self.since,
-            self.until,
-        ]);
-        let digest = Sha256::digest(filters.to_string().as_bytes());
-        format!(
-            "project:{project_id}:audit-events:{}",
-            hex::encode(&digest[..8])
-        )
-    }
-
-    /// Too long a text filter is a bad request, not a slow scan.
-    fn check(&self) -> Result<(), ApiError> {
-        for (name, value) in [
-            ("event_type", &self.event_type),
-            ("entity_type", &self.entity_type),
-        ] {
-            if value.as_ref().is_some_and(|v| v.chars().count() > 100) {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidRequest,
-                    format!("{name} is at most 100 characters"),
-                )
-                .with_details(json!({ "field": name })));
-            }
+/// Too long a text filter is a bad request, not a slow scan.
+fn check(filter: &EventFilter) -> Result<(), ApiError> {
+    for (name, value) in [
+        ("event_type", &filter.event_type),
+        ("entity_type", &filter.entity_type),
+    ] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > 100) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("{name} is at most 100 characters"),
+            )
+            .with_details(json!({ "field": name })));
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// The events of `project_id` matching `filter` after the event `after`, at most
-/// `limit`. Only the filters given are written into the statement, so each shape gets
-/// its own plan.
+/// `limit`; `invalid_cursor` when `after` is not an event of the project.
 async fn events(
     conn: &mut PgConnection,
     project_id: Uuid,
@@ -216,63 +184,9 @@ async fn events(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<EventRow>, ApiError> {
-    // The cursor event's time, so that the page is one index range.
-    let after = match after {
-        Some(id) => sqlx::query_as::<_, (DateTime<Utc>, Uuid)>(
-            "SELECT occurred_at, id FROM audit_events WHERE id = $1 AND project_id = $2",
-        )
-        .bind(id)
-        .bind(project_id)
-        .fetch_optional(&mut *conn)
+    audit::events::page(conn, project_id, filter, after, limit)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidCursor,
-                "the cursor does not belong to this list",
-            )
-        })
-        .map(Some)?,
-        None => None,
-    };
-    let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
-        "SELECT e.id, e.occurred_at, e.event_type, e.entity_type, e.entity_id, e.from_status, \
-         e.to_status, e.actor_id, \
-         CASE WHEN e.actor_id IS NOT NULL THEN workstream_actor_label(e.actor_id) END AS actor_name, \
-         e.reason, e.payload, e.correlation_id, e.digest, l.leaf_index \
-         FROM audit_events e LEFT JOIN audit_ledger l ON l.event_id = e.id \
-         WHERE e.project_id = ",
-    );
-    query.push_bind(project_id);
-    if let Some(v) = &filter.event_type {
-        query.push(" AND e.event_type = ").push_bind(v);
-    }
-    if let Some(v) = &filter.entity_type {
-        query.push(" AND e.entity_type = ").push_bind(v);
-    }
-    if let Some(v) = filter.entity_id {
-        query.push(" AND e.entity_id = ").push_bind(v);
-    }
-    if let Some(v) = filter.actor_id {
-        query.push(" AND e.actor_id = ").push_bind(v);
-    }
-    if let Some(v) = filter.since {
-        query.push(" AND e.occurred_at >= ").push_bind(v);
-    }
-    if let Some(v) = filter.until {
-        query.push(" AND e.occurred_at < ").push_bind(v);
-    }
-    if let Some((at, id)) = after {
-        query
-            .push(" AND (e.occurred_at, e.id) > (")
-            .push_bind(at)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
-    }
-    query
-        .push(" ORDER BY e.occurred_at, e.id LIMIT ")
-        .push_bind(i64::from(limit));
-    Ok(query.build_query_as().fetch_all(&mut *conn).await?)
+        .ok_or_else(|| ApiError::from(ErrorCode::InvalidCursor))
 }
 
 /// The concealed 404 unless the caller reads the project's audit events.
@@ -308,8 +222,8 @@ async fn page(
     require_reader(&mut conn, &caller, project_id).await?;
     let Query(params) = query?;
     let filter = params.filter();
-    filter.check()?;
-    let scope = filter.scope(project_id);
+    check(&filter)?;
+    let scope = scope(&filter, project_id);
     let page = Page::parse(
         &PageQuery {
             limit: params.limit,
@@ -343,7 +257,7 @@ async fn export(
     }
     let Query(params) = query?;
     let filter = params.filter();
-    filter.check()?;
+    check(&filter)?;
     let pool = state.pool.clone();
     let export = Export {
         format: params.format.unwrap_or_default(),

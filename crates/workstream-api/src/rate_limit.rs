@@ -19,6 +19,7 @@
 
 use std::time::Duration;
 use workstream_domain::ErrorCode;
+use workstream_store::rate_control;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -111,31 +112,11 @@ impl RateLimits {
         let limit = self.limit(bucket);
         let digest = self.digest(bucket, subject);
         let window = limit.window.as_secs().max(1) as f64;
-        let (hits, window_start, remaining): (i32, chrono::DateTime<chrono::Utc>, f64) =
-            sqlx::query_as(
-                "INSERT INTO api_rate_control_counters AS c (bucket, subject_digest, window_start, hits) \
-                 VALUES ($1, $2, to_timestamp(floor(extract(epoch FROM now()) / $3) * $3), 1) \
-                 ON CONFLICT (bucket, subject_digest, window_start) DO UPDATE SET hits = c.hits + 1 \
-                 RETURNING hits, window_start, \
-                   extract(epoch FROM window_start + make_interval(secs => $3) - now())::float8",
-            )
-            .bind(bucket.as_str())
-            .bind(&digest)
-            .bind(window)
-            .fetch_one(&mut *conn)
-            .await?;
-        if hits == 1 {
-            // A new window: forget this subject's old ones.
-            sqlx::query(
-                "DELETE FROM api_rate_control_counters \
-                 WHERE bucket = $1 AND subject_digest = $2 AND window_start < $3",
-            )
-            .bind(bucket.as_str())
-            .bind(&digest)
-            .bind(window_start)
-            .execute(&mut *conn)
-            .await?;
-        }
+        let rate_control::Hit {
+            hits,
+            remaining_seconds: remaining,
+            ..
+        } = rate_control::hit(conn, bucket.as_str(), &digest, window).await?;
         if u32::try_from(hits).unwrap_or(u32::MAX) <= limit.max {
             return Ok(());
         }

@@ -290,16 +290,14 @@ async fn serve_packet_file(
         let mut tx = state.pool.begin().await?;
         let who = caller.requester();
         let file = packet::file_identity(&mut tx, &who, lease_id, &path, version).await?;
-        // The archive is read under the artifact policy it was admitted with.
-        let policy: Value = sqlx::query_scalar(
-            "SELECT coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) \
-             FROM submissions s JOIN project_guides g ON g.id = s.locked_guide_id WHERE s.id = $1",
-        )
-        .bind(file.submission_id)
-        .fetch_one(&mut *tx)
-        .await?;
         tx.commit().await?;
-        (file.archive_key, file.archive_sha256, file.sha256, policy)
+        // The archive is read under the artifact policy it was admitted with.
+        (
+            file.archive_key,
+            file.archive_sha256,
+            file.sha256,
+            file.artifact_policy,
+        )
     };
     let pipeline = state.pipeline.clone().ok_or_else(|| {
         ApiError::new(
@@ -489,15 +487,7 @@ async fn task_reviews(
 ) -> Result<axum::Json<TaskReviews>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     may_read_history(&mut conn, caller.actor_id, task_id).await?;
-    let ids: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM reviews WHERE task_id = $1 ORDER BY completed_at, id")
-            .bind(task_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let mut reviews = Vec::with_capacity(ids.len());
-    for id in ids {
-        reviews.push(decision::review_view(&mut conn, id).await?);
-    }
+    let reviews = decision::task_reviews(&mut conn, task_id).await?;
     Ok(axum::Json(TaskReviews {
         task_id,
         items: reviews,

@@ -21,6 +21,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::Actor;
+use workstream_engine::submissions::{self, SubmissionRow};
 use workstream_engine::tasks::access::Access;
 
 use crate::AppState;
@@ -48,49 +49,6 @@ pub fn routes() -> ApiRoutes {
                 .ok("the submission, as an item of `GET /tasks/{tid}/submissions`"),
         )
 }
-
-/// A submission row, as the reads show it.
-#[derive(sqlx::FromRow)]
-struct SubmissionRow {
-    id: Uuid,
-    project_id: Uuid,
-    task_id: Uuid,
-    task_assignment_id: Uuid,
-    contributor_id: Uuid,
-    version: i32,
-    status: String,
-    summary: String,
-    archive_sha256: String,
-    archive_byte_count: i64,
-    manifest_digest: String,
-    locked_guide_version: String,
-    locked_policy_bundle_hash: String,
-    locked_checker_policy_hash: String,
-    locked_review_policy_hash: String,
-    contribution_policy_version_id: Uuid,
-    supersedes_submission_id: Option<Uuid>,
-    submitted_at: DateTime<Utc>,
-    run_id: Option<Uuid>,
-    run_status: Option<String>,
-    run_route: Option<String>,
-}
-
-/// A file of a packet.
-#[derive(sqlx::FromRow)]
-struct FileRow {
-    submission_id: Uuid,
-    path: String,
-    byte_count: i64,
-    sha256: String,
-    media_type: Option<String>,
-}
-
-/// The columns of [`SubmissionRow`] over `submissions s`, with its current run.
-const COLUMNS: &str = "s.id, s.project_id, s.task_id, s.task_assignment_id, s.contributor_id, \
-     s.version, s.status, s.summary, s.archive_sha256, s.archive_byte_count, s.manifest_digest, \
-     s.locked_guide_version, s.locked_policy_bundle_hash, s.locked_checker_policy_hash, \
-     s.locked_review_policy_hash, s.contribution_policy_version_id, s.supersedes_submission_id, \
-     s.submitted_at, r.id AS run_id, r.status AS run_status, r.routing_recommendation AS run_route";
 
 /// What the caller may see of a task's submissions.
 enum Sight {
@@ -138,14 +96,7 @@ async fn versions(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let sight = Sight::of(&mut conn, &caller, task.project_id).await?;
-    let rows: Vec<SubmissionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM submissions s \
-         LEFT JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
-         WHERE s.task_id = $1 ORDER BY s.version"
-    ))
-    .bind(task_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = submissions::of_task(&mut conn, task_id).await?;
     let rows: Vec<SubmissionRow> = rows.into_iter().filter(|r| sight.sees(r)).collect();
     // A contributor who never submitted to this task learns nothing about it.
     if rows.is_empty() && matches!(sight, Sight::Contributor(_)) {
@@ -164,15 +115,9 @@ async fn one(
     Ids(submission_id): Ids<Uuid>,
 ) -> Result<axum::Json<SubmissionView>, ApiError> {
     let mut conn = state.pool.acquire().await?;
-    let row: SubmissionRow = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM submissions s \
-         LEFT JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
-         WHERE s.id = $1"
-    ))
-    .bind(submission_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(ApiError::not_found)?;
+    let row = submissions::find(&mut conn, submission_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let sight = Sight::of(&mut conn, &caller, row.project_id).await?;
     if !sight.sees(&row) {
         return Err(ApiError::not_found());
@@ -186,13 +131,8 @@ async fn files_of(
     conn: &mut PgConnection,
     rows: &[SubmissionRow],
 ) -> Result<HashMap<Uuid, Vec<SubmittedFile>>, ApiError> {
-    let files: Vec<FileRow> = sqlx::query_as(
-        "SELECT submission_id, path, byte_count, sha256, media_type FROM packet_files \
-         WHERE submission_id = ANY($1) ORDER BY submission_id, path",
-    )
-    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-    .fetch_all(&mut *conn)
-    .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let files = submissions::files(conn, &ids).await?;
     let mut by_submission: HashMap<Uuid, Vec<SubmittedFile>> = HashMap::new();
     for f in files {
         by_submission

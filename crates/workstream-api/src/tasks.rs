@@ -25,6 +25,7 @@ use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::Actor;
 use workstream_engine::tasks::views::{AssignmentView, ContributorView, ManagementView};
 use workstream_engine::tasks::{self, NewTaskInput, access, views, work_context};
+use workstream_store::idempotency::{RecordKey, task_moved_on};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -349,19 +350,12 @@ async fn precheck(
     access::precheck_task(&mut conn, caller.actor_id, task_id, actor).await?;
     // R15: a replay returns the stored response only while the task is still where that
     // response left it; once it has moved on, the old answer would mislead.
-    let moved_on: Option<(bool,)> = sqlx::query_as(
-        "SELECT r.response_body -> 'task' ->> 'status' IS DISTINCT FROM t.status \
-         FROM idempotency_records r JOIN tasks t ON t.id = $4 \
-         WHERE r.actor_id = $1 AND r.operation = $2 AND r.idempotency_key = $3 \
-         AND r.response_body -> 'task' ->> 'id' = $4::text",
-    )
-    .bind(caller.actor_id)
-    .bind(operation)
-    .bind(key.0.to_string())
-    .bind(task_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some((true,)) = moved_on {
+    let record = RecordKey {
+        actor_id: caller.actor_id,
+        operation,
+        key: key.0,
+    };
+    if task_moved_on(&mut conn, record, task_id).await? {
         return Err(ApiError::new(
             ErrorCode::TaskReplayStateChanged,
             "the task has moved on since this request was first answered",

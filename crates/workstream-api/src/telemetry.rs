@@ -28,7 +28,6 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
-use workstream_domain::ErrorCode;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -38,6 +37,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
+use workstream_domain::ErrorCode;
 use workstream_domain::roles::AdminRole;
 
 use crate::AppState;
@@ -170,12 +170,7 @@ static JOB_LABELS: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new(
 /// Sets the gauges the database holds. Each query walks a partial index of the
 /// unfinished rows only, so a scrape costs the same however long the history.
 async fn refresh_gauges(pool: &PgPool) -> Result<(), ApiError> {
-    let jobs: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT kind, state, count(*) FROM jobs \
-         WHERE state IN ('available', 'retryable', 'running') GROUP BY kind, state",
-    )
-    .fetch_all(pool)
-    .await?;
+    let (jobs, oldest_waiting) = workstream_store::jobs::backlog(pool).await?;
     {
         let mut seen = JOB_LABELS.lock().unwrap_or_else(|e| e.into_inner());
         for (kind, state) in seen.iter() {
@@ -190,21 +185,11 @@ async fn refresh_gauges(pool: &PgPool) -> Result<(), ApiError> {
             seen.insert((kind.clone(), state.clone()));
         }
     }
-    let (oldest_waiting, queue_depth, leases, oldest_lease): (f64, i64, i64, f64) = sqlx::query_as(
-        "SELECT \
-           coalesce((SELECT extract(epoch FROM now() - min(run_at))::float8 FROM jobs \
-                     WHERE state IN ('available', 'retryable') AND run_at <= now()), 0), \
-           (SELECT count(*) FROM review_queue_entries WHERE state = 'pending'), \
-           (SELECT count(*) FROM review_leases WHERE disposition = 'active'), \
-           coalesce((SELECT extract(epoch FROM now() - min(issued_at))::float8 \
-                     FROM review_leases WHERE disposition = 'active'), 0)",
-    )
-    .fetch_one(pool)
-    .await?;
+    let reviews = workstream_engine::reviews::queue::load(&mut *pool.acquire().await?).await?;
     metrics::gauge!("workstream_job_oldest_waiting_seconds").set(oldest_waiting);
-    metrics::gauge!("workstream_review_queue_depth").set(queue_depth as f64);
-    metrics::gauge!("workstream_review_leases_active").set(leases as f64);
-    metrics::gauge!("workstream_review_lease_oldest_seconds").set(oldest_lease);
+    metrics::gauge!("workstream_review_queue_depth").set(reviews.pending_entries as f64);
+    metrics::gauge!("workstream_review_leases_active").set(reviews.active_leases as f64);
+    metrics::gauge!("workstream_review_lease_oldest_seconds").set(reviews.oldest_lease_seconds);
     let (size, idle) = (pool.size(), pool.num_idle() as u32);
     metrics::gauge!("workstream_db_pool_connections", "state" => "idle").set(f64::from(idle));
     metrics::gauge!("workstream_db_pool_connections", "state" => "in_use")

@@ -43,19 +43,8 @@ impl Database {
                 .await?
                 .context("starting the embedded PostgreSQL cluster")?
         };
-        let admin = workstream_store::connect(&cluster.database_url("postgres"), 1).await?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                .bind(EMBEDDED_DATABASE)
-                .fetch_one(&admin)
-                .await?;
-        if !exists {
-            sqlx::query(&format!(r#"CREATE DATABASE "{EMBEDDED_DATABASE}""#))
-                .execute(&admin)
-                .await?;
-        }
-        admin.close().await;
-        let pool = workstream_store::connect(&cluster.database_url(EMBEDDED_DATABASE), connections)
+        let pool = cluster
+            .open_database(EMBEDDED_DATABASE, connections)
             .await?;
         // The embedded cluster is ours: keep its schema current without a separate step.
         workstream_store::migrate(&pool)
@@ -114,11 +103,7 @@ impl Database {
 
 /// Refuses to serve a database whose schema is behind this binary.
 async fn ensure_current(pool: &PgPool) -> anyhow::Result<()> {
-    let applied: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-            .fetch_all(pool)
-            .await
-            .unwrap_or_default();
+    let applied = workstream_store::applied_migrations(pool).await;
     let pending: Vec<String> = workstream_store::MIGRATOR
         .iter()
         .filter(|m| !applied.contains(&m.version))

@@ -17,9 +17,6 @@ use workstream_store::jobs;
 use crate::DatabaseArgs;
 use crate::database::Database;
 
-/// One listed job: id, kind, state, attempt, max attempts, last error, created (UTC).
-type JobLine = (Uuid, String, String, i32, i32, Option<String>, String);
-
 /// The `jobs` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
@@ -69,15 +66,12 @@ pub async fn run(command: JobsCommand) -> anyhow::Result<()> {
             limit,
         } => {
             let db = Database::open(&database, false).await?;
-            let rows: Vec<JobLine> = sqlx::query_as(
-                "SELECT id, kind, state, attempt, max_attempts, last_error, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM jobs \
-                     WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2) \
-                     ORDER BY created_at DESC, id DESC LIMIT $3",
+            let rows = jobs::list(
+                &db.pool,
+                state.as_deref(),
+                kind.as_deref(),
+                limit.clamp(1, 10_000),
             )
-            .bind(state)
-            .bind(kind)
-            .bind(limit.clamp(1, 10_000))
-            .fetch_all(&db.pool)
             .await
             .context("listing jobs")?;
             println!(

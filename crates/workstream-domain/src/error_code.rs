@@ -408,16 +408,16 @@ catalogue! {
         // (material_unavailable is below, with the packet store); replaying it answers it.
         DeadlineExceeded = "deadline_exceeded", 503,
             "a checker ran out of time or fuel",
-            "re-evaluate the task (POST /operations/tasks/{id}/re-evaluate); if it fails again, the checker's author makes it cheaper or the policy's limits larger";
+            "The checker ran out of time or fuel. An operator retries the evaluation (POST /operations/tasks/{id}/re-evaluate) when the platform is less loaded; if it fails again, the checker is too slow for this packet: publish a faster component.";
         CapacityExceeded = "capacity_exceeded", 503,
             "a checker ran out of memory or stack",
-            "re-evaluate the task; if it fails again, the checker's author makes it use less memory, or the policy raises its memory limit";
+            "The checker ran out of memory. Publish a component that streams the packet instead of holding it, then have an operator retry the evaluation (POST /operations/tasks/{id}/re-evaluate).";
         InvalidOutput = "invalid_output", 503,
             "a checker's report broke the contract's caps or field rules",
-            "the checker's author fixes the report (the run's detail names the broken rule) and publishes a fixed component";
+            "The checker returned a report the platform refuses to store (over a limit, or text with a NUL character). Retrying gives the same result: publish a fixed component, pin it in a new guide version, then have an operator retry the evaluation (POST /operations/tasks/{id}/re-evaluate).";
         ImplementationUnavailable = "implementation_unavailable", 503,
             "a checker trapped, returned an error, or could not be loaded",
-            "the checker's author fixes the component (the run's detail says what happened) and publishes it; then re-evaluate the task";
+            "The checker could not run (a trap, an `err` answer, or a component that does not load; the detail says which). If the cause was temporary, an operator retries the evaluation (POST /operations/tasks/{id}/re-evaluate); otherwise publish a fixed component, pin it in a new guide version, and repair or retry the task.";
         CheckerSandboxUnavailable = "checker_sandbox_unavailable", 503,
             "this server runs no checker sandbox",
             "publish to a server that runs the checker sandbox (`workstream up` or `workstream serve`)";
@@ -609,7 +609,7 @@ catalogue! {
             "another reviewer decides this submission";
         MaterialUnavailable = "material_unavailable", 503,
             "the packet's archive is not stored",
-            "the packet store lost the archive: restore it from backup (the operator's view names it)";
+            "The packet's stored bytes are missing or do not hash to what was submitted: an artifact incident. Restore the object store, then have an operator retry the evaluation (POST /operations/tasks/{id}/re-evaluate); the contributor did nothing wrong.";
         PacketStoreUnavailable = "packet_store_unavailable", 503,
             "this server has no packet store configured",
             "configure WORKSTREAM_OBJECT_STORE_URL (or run `workstream up`, which keeps packets in its data directory)";

@@ -20,12 +20,12 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use workstream_domain::ErrorCode;
 
 use serde_json::Value;
 use sqlx::PgConnection;
 use tokio::sync::Mutex;
 use workstream_domain::Digest;
+use workstream_domain::ErrorCode;
 use workstream_domain::gate::{self, Category, Counts, Member, Outcome, Rule};
 use workstream_domain::machines::checker_run::RoutingRecommendation;
 use workstream_domain::policy::types::{CheckerPhase, CheckerPolicy, Severity};

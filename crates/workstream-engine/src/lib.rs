@@ -38,6 +38,9 @@
 //!   review and checker failures, and their lifecycle up to the change that carries them.
 //! * [`sprints`]: evaluation sprints, a reporting group of tasks with a window and a
 //!   report computed from the records.
+//! * [`checker_runs`]: a task's checker runs and their results, as stored.
+//! * [`submissions`]: reading submitted versions with their current checker run and
+//!   their packets' files.
 //! * [`jobs`]: every job kind as typed arguments (kind and payload written once).
 //! * [`worker`]: the job worker: claims jobs from the queue (`workstream_store::jobs`),
 //!   runs their typed handlers under a heartbeat-extended lease, retries and
@@ -50,6 +53,7 @@
 mod audit;
 pub mod authority;
 #[cfg(feature = "checkers")]
+pub mod checker_runs;
 pub mod checkers;
 pub mod compensation;
 pub mod contribution;
@@ -70,6 +74,7 @@ pub mod reputation;
 pub mod requester;
 pub mod reviews;
 pub mod sprints;
+pub mod submissions;
 pub mod tasks;
 pub mod worker;
 

@@ -41,12 +41,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use workstream_domain::ErrorCode;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::gate::MemberStatus;
 use workstream_domain::lifecycle::{GuardFacts, TaskCommand};
 use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
@@ -263,24 +263,12 @@ impl Pipeline {
 /// What a manager or an operator can do about a check (or a whole run) that ended with
 /// the infrastructure failure `code`: shown beside the failure wherever it is read.
 pub fn failure_action(code: &str) -> &'static str {
-    match code {
-        "implementation_unavailable" => {
-            "The checker could not run (a trap, an `err` answer, or a component that does not load; the detail says which). If the cause was temporary, an operator retries the evaluation (POST /operations/tasks/{id}/re-evaluate); otherwise publish a fixed component, pin it in a new guide version, and repair or retry the task."
-        }
-        "invalid_output" => {
-            "The checker returned a report the platform refuses to store (over a limit, or text with a NUL character). Retrying gives the same result: publish a fixed component, pin it in a new guide version, then have an operator retry the evaluation (POST /operations/tasks/{id}/re-evaluate)."
-        }
-        "deadline_exceeded" => {
-            "The checker ran out of time or fuel. An operator retries the evaluation (POST /operations/tasks/{id}/re-evaluate) when the platform is less loaded; if it fails again, the checker is too slow for this packet: publish a faster component."
-        }
-        "capacity_exceeded" => {
-            "The checker ran out of memory. Publish a component that streams the packet instead of holding it, then have an operator retry the evaluation (POST /operations/tasks/{id}/re-evaluate)."
-        }
-        "material_unavailable" => {
-            "The packet's stored bytes are missing or do not hash to what was submitted: an artifact incident. Restore the object store, then have an operator retry the evaluation (POST /operations/tasks/{id}/re-evaluate); the contributor did nothing wrong."
-        }
-        _ => "An operator retries the evaluation (POST /operations/tasks/{id}/re-evaluate).",
-    }
+    // The five failure codes are the catalogue's, with their fixes; a code of an older
+    // version gets the one step that always applies.
+    ErrorCode::from_code(code).map_or(
+        "An operator retries the evaluation (POST /operations/tasks/{id}/re-evaluate).",
+        ErrorCode::fix,
+    )
 }
 
 /// Which version of a task [`prior_findings`] is asked about.

@@ -34,10 +34,10 @@
 //! input gives the same digest in any process.
 
 use std::time::Duration;
-use workstream_domain::ErrorCode;
 
 use serde::{Deserialize, Serialize};
 use workstream_domain::Digest;
+use workstream_domain::ErrorCode;
 
 use crate::canonical::CanonicalWriter;
 use crate::limits::Limits;

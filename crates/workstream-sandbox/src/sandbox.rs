@@ -18,11 +18,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use workstream_domain::ErrorCode;
 
 use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, Trap};
 use workstream_domain::Digest;
+use workstream_domain::ErrorCode;
 
 use crate::cache::{ComponentCache, Source};
 use crate::contract::{Bound, CheckerInfo, Contract};

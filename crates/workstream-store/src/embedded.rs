@@ -239,6 +239,29 @@ impl EmbeddedCluster {
         )
     }
 
+    /// Creates `database` on the cluster unless it exists, and opens a pool of
+    /// `connections` to it.
+    pub async fn open_database(
+        &self,
+        database: &str,
+        connections: u32,
+    ) -> Result<sqlx::PgPool, sqlx::Error> {
+        let admin = crate::connect(&self.database_url("postgres"), 1).await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(database)
+                .fetch_one(&admin)
+                .await?;
+        if !exists {
+            let name = database.replace('"', "\"\"");
+            sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
+                .execute(&admin)
+                .await?;
+        }
+        admin.close().await;
+        crate::connect(&self.database_url(database), connections).await
+    }
+
     /// Stops the server with a fast shutdown (open sessions are ended, the data is
     /// flushed), escalating if it takes longer than 30 seconds.
     pub fn stop(&mut self) -> Result<(), ClusterError> {

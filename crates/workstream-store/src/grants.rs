@@ -4,7 +4,7 @@
 //! `workstream-engine`.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 /// An administrative role grant.
@@ -112,4 +112,73 @@ pub async fn project_grant(
     .bind(project_id)
     .fetch_optional(conn)
     .await
+}
+
+/// Which administrative grants a list shows: every filter given must hold.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AdminGrantFilter<'a> {
+    /// Only grants to this actor.
+    pub target: Option<Uuid>,
+    /// Only grants at this scope type (`system`, `project`).
+    pub scope_type: Option<&'a str>,
+    /// Only grants scoped to this project.
+    pub scope_project_id: Option<Uuid>,
+    /// Only grants in this status (`active`, `revoked`).
+    pub status: Option<&'a str>,
+}
+
+/// A page of administrative grants matching `filter`, by id, after `after`.
+pub async fn list_admin(
+    conn: &mut PgConnection,
+    filter: AdminGrantFilter<'_>,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<AdminRoleGrant>, sqlx::Error> {
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT {ADMIN_GRANT_COLUMNS} FROM admin_role_grants WHERE TRUE"
+    ));
+    if let Some(target) = filter.target {
+        sql.push(" AND target_actor_id = ").push_bind(target);
+    }
+    if let Some(scope_type) = filter.scope_type {
+        sql.push(" AND scope_type = ").push_bind(scope_type);
+    }
+    if let Some(project) = filter.scope_project_id {
+        sql.push(" AND scope_project_id = ").push_bind(project);
+    }
+    if let Some(status) = filter.status {
+        sql.push(" AND status = ").push_bind(status);
+    }
+    if let Some(after) = after {
+        sql.push(" AND id > ").push_bind(after);
+    }
+    sql.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+    sql.build_query_as().fetch_all(conn).await
+}
+
+/// A page of `project_id`'s grants, by id, after `after`, optionally only those in
+/// `status` and of `role`.
+pub async fn list_project(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    status: Option<&str>,
+    role: Option<&str>,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<ProjectRoleGrant>, sqlx::Error> {
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT {PROJECT_GRANT_COLUMNS} FROM project_role_grants WHERE project_id = "
+    ));
+    sql.push_bind(project_id);
+    if let Some(status) = status {
+        sql.push(" AND status = ").push_bind(status);
+    }
+    if let Some(role) = role {
+        sql.push(" AND role = ").push_bind(role);
+    }
+    if let Some(after) = after {
+        sql.push(" AND id > ").push_bind(after);
+    }
+    sql.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+    sql.build_query_as().fetch_all(conn).await
 }

@@ -695,6 +695,49 @@ pub async fn cancel(pool: &PgPool, job_id: Uuid) -> Result<(), JobError> {
     Ok(())
 }
 
+/// One job as `workstream jobs list` prints it: id, kind, state, attempt, max
+/// attempts, last error, created (UTC, to the second).
+pub type JobLine = (Uuid, String, String, i32, i32, Option<String>, String);
+
+/// The newest jobs, optionally only those in `state` and of `kind`, at most `limit`.
+pub async fn list(
+    pool: &PgPool,
+    state: Option<&str>,
+    kind: Option<&str>,
+    limit: i64,
+) -> Result<Vec<JobLine>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, kind, state, attempt, max_attempts, last_error, \
+           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM jobs \
+         WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2) \
+         ORDER BY created_at DESC, id DESC LIMIT $3",
+    )
+    .bind(state)
+    .bind(kind)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// How many unfinished jobs there are, by kind and state (`available`, `retryable`,
+/// `running`), and the seconds the oldest due one has waited (0 with none): the
+/// queue's gauges. Both walk the partial index of unfinished jobs only.
+pub async fn backlog(pool: &PgPool) -> Result<(Vec<(String, String, i64)>, f64), sqlx::Error> {
+    let counts = sqlx::query_as(
+        "SELECT kind, state, count(*) FROM jobs \
+         WHERE state IN ('available', 'retryable', 'running') GROUP BY kind, state",
+    )
+    .fetch_all(pool)
+    .await?;
+    let oldest_waiting = sqlx::query_scalar(
+        "SELECT coalesce(extract(epoch FROM now() - min(run_at))::float8, 0) FROM jobs \
+         WHERE state IN ('available', 'retryable') AND run_at <= now()",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((counts, oldest_waiting))
+}
+
 /// The stored job `job_id`, in whatever state.
 pub async fn get(pool: &PgPool, job_id: Uuid) -> Result<Option<JobRecord>, sqlx::Error> {
     sqlx::query_as(

@@ -1,7 +1,10 @@
 //! PostgreSQL access for Workstream.
 //!
-//! Every durable fact of Workstream lives in PostgreSQL; this crate is the only one that
-//! speaks SQL. Its parts:
+//! Every durable fact of Workstream lives in PostgreSQL. This crate holds the
+//! infrastructure every command stands on (the cluster, the schema, the job queue, the
+//! audit ledger, the object store, idempotency records and rate counters) and the rows
+//! the task commands share; the SQL of a concept sits beside the engine command that
+//! owns it, and the API and the CLI speak none. Its parts:
 //!
 //! * [`embedded`]: starts a private PostgreSQL cluster from the server binaries already
 //!   installed on the machine. It is the default database of `workstream up` and the
@@ -23,6 +26,9 @@
 //! * [`objects`]: packet bytes outside PostgreSQL: a content-addressed, write-once
 //!   object store (local directory by default, S3 by URL) that streams and verifies
 //!   every byte it stores or hands back.
+//! * [`idempotency`]: the stored answers that make a retried mutation answer what
+//!   the first one did; [`rate_control`]: the shared fixed-window request counters
+//!   behind the API's rate limits.
 //! * [`tasks`]: task and assignment rows, the locks they carry, and the authority and
 //!   contribution-policy facts the task commands judge.
 //! * [`state_moves`]: every state machine's moves, written by the migrator from the
@@ -42,9 +48,11 @@ pub mod audit;
 pub mod checkers;
 pub mod embedded;
 pub mod grants;
+pub mod idempotency;
 pub mod jobs;
 pub mod migration_history;
 pub mod objects;
+pub mod rate_control;
 pub mod state_moves;
 pub mod tasks;
 pub mod testing;
@@ -79,6 +87,23 @@ pub async fn connect_with(
         .await
 }
 
+/// Whether the database answers: one round trip (`SELECT 1`), the readiness probe.
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(pool)
+        .await
+        .map(|_| ())
+}
+
+/// The versions of the migrations applied to the database, ascending (none on a
+/// database never migrated).
+pub async fn applied_migrations(pool: &PgPool) -> Vec<i64> {
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(pool)
+        .await
+        .unwrap_or_default()
+}
+
 /// Applies every pending migration, after moving the checksums of released migrations
 /// whose comments (only) were rewritten ([`migration_history`]), then writes the
 /// domain's state machines into the table the row guards ask ([`state_moves`]).
@@ -88,4 +113,56 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     let mut conn = pool.acquire().await?;
     state_moves::sync(&mut conn).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod sql_home {
+    //! Where SQL may be written: here (the infrastructure and the shared task rows) and
+    //! in the engine, beside the command that owns each concept. The crates above the
+    //! engine (the API, the UI, the CLI) call functions and speak none.
+
+    use std::path::Path;
+
+    fn rust_files(dir: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                out.push((path.display().to_string(), text));
+            }
+        }
+    }
+
+    #[test]
+    fn the_api_the_ui_and_the_cli_hold_no_sql() {
+        let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        for name in ["workstream-api", "workstream-ui", "workstream-cli"] {
+            rust_files(&crates.join(name).join("src"), &mut files);
+        }
+        assert!(files.len() > 50, "{} files", files.len());
+        let statements = [
+            "sqlx::query",
+            "query_as(",
+            "query_scalar(",
+            "query_as::<",
+            "QueryBuilder",
+        ];
+        let found: Vec<String> = files
+            .iter()
+            .flat_map(|(path, text)| {
+                text.lines()
+                    .enumerate()
+                    .filter(|(_, line)| statements.iter().any(|s| line.contains(s)))
+                    .map(move |(n, line)| format!("{path}:{}: {}", n + 1, line.trim()))
+            })
+            .collect();
+        assert!(
+            found.is_empty(),
+            "SQL above the engine:\n{}",
+            found.join("\n")
+        );
+    }
 }

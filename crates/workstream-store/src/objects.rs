@@ -20,7 +20,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use workstream_domain::ErrorCode;
 
 use futures_util::StreamExt as _;
 use object_store::aws::{AmazonS3Builder, S3CopyIfNotExists};
@@ -30,6 +29,7 @@ use object_store::{ObjectStore as Backend, WriteMultipart};
 use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use workstream_domain::Digest;
+use workstream_domain::ErrorCode;
 
 /// Size of one uploaded part: S3's minimum part size is 5 MiB, and memory in flight is
 /// at most [`PARTS_IN_FLIGHT`] of these.

@@ -28,13 +28,13 @@
 //! one event id per binding) back this up and map to the same codes.
 
 use std::str::FromStr;
-use workstream_domain::ErrorCode;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::machines::compensation::FulfilmentFailureCode;
 use workstream_domain::quantity::Quantity;
 use workstream_domain::{Digest, to_canonical_bytes};

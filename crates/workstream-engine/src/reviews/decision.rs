@@ -1095,6 +1095,23 @@ async fn contribute(
     })
 }
 
+/// Every review of a task, in the order they were completed, each as [`review_view`].
+pub async fn task_reviews(
+    conn: &mut PgConnection,
+    task_id: Uuid,
+) -> Result<Vec<ReviewView>, CommandError> {
+    let ids: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM reviews WHERE task_id = $1 ORDER BY completed_at, id")
+            .bind(task_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut reviews = Vec::with_capacity(ids.len());
+    for id in ids {
+        reviews.push(review_view(conn, id).await?);
+    }
+    Ok(reviews)
+}
+
 /// A stored review with its findings and resolutions.
 pub async fn review_view(
     conn: &mut PgConnection,

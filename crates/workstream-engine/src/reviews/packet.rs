@@ -463,6 +463,9 @@ pub struct FileIdentity {
     pub sha256: String,
     /// The file's size.
     pub byte_count: i64,
+    /// The artifact policy the packet was admitted under (its locked guide's), which
+    /// reading the archive back is held to.
+    pub artifact_policy: Value,
 }
 
 /// The stored identity of one packet file the caller may read through `lease_id`, in
@@ -488,9 +491,11 @@ pub async fn file_identity(
         }
     }
     .ok_or_else(CommandError::not_found)?;
-    let row: Option<(Option<String>, String, String, i64)> = sqlx::query_as(
-        "SELECT s.archive_object_key, s.archive_sha256, f.sha256, f.byte_count \
+    let row: Option<(Option<String>, String, String, i64, Value)> = sqlx::query_as(
+        "SELECT s.archive_object_key, s.archive_sha256, f.sha256, f.byte_count, \
+           coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) \
          FROM packet_files f JOIN submissions s ON s.id = f.submission_id \
+         JOIN project_guides g ON g.id = s.locked_guide_id \
          WHERE f.submission_id = $1 AND f.path = $2",
     )
     .bind(submission)
@@ -498,13 +503,16 @@ pub async fn file_identity(
     .fetch_optional(&mut *conn)
     .await?;
     match row {
-        Some((Some(archive_key), archive_sha256, sha256, byte_count)) => Ok(FileIdentity {
-            submission_id: submission,
-            archive_key,
-            archive_sha256,
-            sha256,
-            byte_count,
-        }),
+        Some((Some(archive_key), archive_sha256, sha256, byte_count, artifact_policy)) => {
+            Ok(FileIdentity {
+                submission_id: submission,
+                archive_key,
+                archive_sha256,
+                sha256,
+                byte_count,
+                artifact_policy,
+            })
+        }
         Some((None, ..)) => Err(CommandError::new(
             ErrorCode::MaterialUnavailable,
             "the packet's archive is not stored",

@@ -423,3 +423,27 @@ pub async fn end(
         .await?
         .ok_or_else(|| CommandError::internal("lease vanished"))
 }
+
+/// How much review work is waiting, for the service's gauges.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct Load {
+    /// Entries waiting for a reviewer.
+    pub pending_entries: i64,
+    /// Leases a reviewer holds now.
+    pub active_leases: i64,
+    /// Seconds since the oldest active lease was issued (0 with none).
+    pub oldest_lease_seconds: f64,
+}
+
+/// The queue's [`Load`]; each count walks a partial index of the live rows only.
+pub async fn load(conn: &mut PgConnection) -> Result<Load, CommandError> {
+    Ok(sqlx::query_as(
+        "SELECT \
+           (SELECT count(*) FROM review_queue_entries WHERE state = 'pending') AS pending_entries, \
+           (SELECT count(*) FROM review_leases WHERE disposition = 'active') AS active_leases, \
+           coalesce((SELECT extract(epoch FROM now() - min(issued_at))::float8 \
+                     FROM review_leases WHERE disposition = 'active'), 0) AS oldest_lease_seconds",
+    )
+    .fetch_one(conn)
+    .await?)
+}

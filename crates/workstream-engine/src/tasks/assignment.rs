@@ -385,3 +385,49 @@ pub async fn invalidate_assignments_of_actor(
     }
     Ok(moved)
 }
+
+/// One of a contributor's assignments with its task in brief, as [`held_by`] reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HeldAssignment {
+    /// The assignment.
+    pub id: Uuid,
+    /// `active`, `completed` or `released`.
+    pub status: String,
+    /// When it was made.
+    pub assigned_at: chrono::DateTime<chrono::Utc>,
+    /// When it ended by release, if it did.
+    pub released_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its task.
+    pub task_id: Uuid,
+    /// The task's project.
+    pub project_id: Uuid,
+    /// The project's name.
+    pub project_name: String,
+    /// The task's title.
+    pub title: String,
+    /// The task's status now.
+    pub task_status: String,
+}
+
+/// A page of the assignments `contributor` holds or held, newest first: ids are
+/// UUIDv7, so the page after `after` holds the older ids.
+pub async fn held_by(
+    conn: &mut PgConnection,
+    contributor: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<HeldAssignment>, CommandError> {
+    Ok(sqlx::query_as(
+        "SELECT a.id, a.status, a.assigned_at, a.released_at, t.id AS task_id, t.project_id, \
+           p.name AS project_name, t.title, t.status AS task_status \
+         FROM task_assignments a JOIN tasks t ON t.id = a.task_id \
+         JOIN projects p ON p.id = t.project_id \
+         WHERE a.contributor_id = $1 AND ($2::uuid IS NULL OR a.id < $2) \
+         ORDER BY a.id DESC LIMIT $3",
+    )
+    .bind(contributor)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?)
+}

@@ -783,3 +783,20 @@ pub async fn repair_setup(
     .await?;
     Ok((repaired, run_id))
 }
+
+/// The summary and attestation the contributor gave with the packet an admission
+/// admitted (none when `admission_id` is not an admission of `task_id`).
+pub async fn admitted_texts(
+    conn: &mut PgConnection,
+    admission_id: Uuid,
+    task_id: Uuid,
+) -> Result<Option<(Option<String>, Option<String>)>, CommandError> {
+    Ok(sqlx::query_as(
+        "SELECT pre_submit_report ->> 'summary', pre_submit_report ->> 'attestation' \
+         FROM submission_bundle_admissions WHERE id = $1 AND task_id = $2",
+    )
+    .bind(admission_id)
+    .bind(task_id)
+    .fetch_optional(conn)
+    .await?)
+}

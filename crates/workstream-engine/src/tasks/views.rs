@@ -10,7 +10,6 @@
 //!   contributor must meet it.
 
 use std::collections::BTreeMap;
-use workstream_domain::ErrorCode;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -18,6 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::{Actor, TaskState};
 use workstream_store::tasks::{self, AssignmentRow, TaskCard, TaskRow};
 

@@ -53,6 +53,7 @@ use uuid::Uuid;
 use workstream_domain::digest::Digest;
 
 pub mod checkpoint;
+pub mod events;
 pub mod proof;
 pub mod seal;
 pub mod verify;
@@ -153,6 +154,38 @@ pub fn event_columns_of(alias: &str) -> String {
         .map(|column| format!("{alias}.{}", column.trim()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Every event about one task of `project_id`, in ledger order, events not sealed yet
+/// last: those whose entity is the task, one of its submissions, packet admissions or
+/// awards, or whose payload names the task (`task_id`: review leases, revision context
+/// preparations). Each branch is an index lookup (`audit_events_entity_idx`,
+/// `audit_events_task_idx`, `contribution_records_task_idx`: migrations/0012), so the
+/// read costs the trail's size, not the project's history.
+pub async fn task_trail(
+    conn: &mut PgConnection,
+    task_id: Uuid,
+    project_id: Uuid,
+) -> Result<Vec<AuditEvent>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {} FROM audit_events e LEFT JOIN audit_ledger l ON l.event_id = e.id \
+         WHERE e.project_id = $2 AND e.id IN ( \
+           SELECT id FROM audit_events WHERE entity_id IN ( \
+             SELECT $1::uuid \
+             UNION ALL SELECT id FROM submissions WHERE task_id = $1 \
+             UNION ALL SELECT id FROM submission_bundle_admissions WHERE task_id = $1 \
+             UNION ALL SELECT a.id FROM compensation_awards a \
+                       JOIN contribution_records c ON c.id = a.contribution_record_id \
+                       WHERE c.task_id = $1) \
+           UNION \
+           SELECT id FROM audit_events WHERE payload ? 'task_id' AND payload ->> 'task_id' = $1::text) \
+         ORDER BY l.leaf_index NULLS LAST, e.occurred_at, e.id",
+        event_columns_of("e")
+    ))
+    .bind(task_id)
+    .bind(project_id)
+    .fetch_all(conn)
+    .await
 }
 
 /// Why an audit operation failed.
