@@ -20,6 +20,7 @@ use std::path::Path;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
+use workstream_domain::ErrorCode;
 use workstream_e2e::TestServer;
 use workstream_e2e::toolchains::{or_skip, pip_packages};
 
@@ -382,16 +383,21 @@ async fn every_documented_error_code_is_one_the_code_can_produce() {
     let server = TestServer::start().await;
     let document = document(&server).await;
     let mut sources = String::new();
-    for crate_dir in ["workstream-api", "workstream-engine", "workstream-domain"] {
+    for crate_dir in [
+        "workstream-api",
+        "workstream-engine",
+        "workstream-domain",
+        "workstream-store",
+        "workstream-sandbox",
+    ] {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../crates")
             .join(crate_dir)
             .join("src");
         scan(&root, &mut |file, text| {
-            // The document's own tables of shared codes do not count as producers.
-            if !file.ends_with("openapi/document.rs")
-                && !file.to_string_lossy().contains("openapi/")
-            {
+            // The catalogue itself and the document's own tables of shared codes do
+            // not count as producers.
+            if !file.ends_with("error_code.rs") && !file.to_string_lossy().contains("openapi/") {
                 sources.push_str(text);
             }
         });
@@ -399,11 +405,15 @@ async fn every_documented_error_code_is_one_the_code_can_produce() {
     let mut unknown = BTreeSet::new();
     for item in document["paths"].as_object().unwrap().values() {
         for operation in item.as_object().unwrap().values() {
-            for response in operation["responses"].as_object().unwrap().values() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
                 for code in response["x-error-codes"].as_array().into_iter().flatten() {
-                    let code = code.as_str().unwrap();
-                    if !sources.contains(&format!("\"{code}\"")) {
-                        unknown.insert(code.to_owned());
+                    let text = code.as_str().unwrap();
+                    let code = ErrorCode::from_code(text)
+                        .unwrap_or_else(|| panic!("{text} is not in the catalogue"));
+                    // Listed under the one status the catalogue gives it.
+                    assert_eq!(status, &code.status().to_string(), "{text}");
+                    if !sources.contains(&format!("ErrorCode::{code:?}")) {
+                        unknown.insert(text.to_owned());
                     }
                 }
             }
@@ -412,6 +422,31 @@ async fn every_documented_error_code_is_one_the_code_can_produce() {
     assert!(
         unknown.is_empty(),
         "documented codes nothing produces: {unknown:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_document_carries_the_whole_error_catalogue() {
+    let server = TestServer::start().await;
+    let document = document(&server).await;
+    let catalogue = document["x-error-catalogue"].as_array().unwrap();
+    assert_eq!(catalogue.len(), ErrorCode::ALL.len());
+    for (entry, code) in catalogue.iter().zip(ErrorCode::ALL) {
+        assert_eq!(entry["code"], code.as_str());
+        assert_eq!(entry["status"], code.status());
+        assert_eq!(entry["message"], code.message());
+        assert_eq!(entry["fix"], code.fix());
+    }
+    // The envelope's code is the catalogue's enum, so a response with any other code
+    // fails the conformance check every test server runs.
+    let codes = document["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap();
+    assert_eq!(codes.len(), ErrorCode::ALL.len());
+    assert_eq!(
+        document["components"]["schemas"]["ErrorEnvelope"]["properties"]["error"]["properties"]["code"]
+            ["$ref"],
+        "#/components/schemas/ErrorCode"
     );
 }
 
