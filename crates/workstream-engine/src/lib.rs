@@ -52,8 +52,8 @@
 
 mod audit;
 pub mod authority;
-#[cfg(feature = "checkers")]
 pub mod checker_runs;
+#[cfg(feature = "checkers")]
 pub mod checkers;
 pub mod compensation;
 pub mod contribution;

@@ -77,19 +77,24 @@ const COLUMNS: &str = "s.id, s.project_id, s.task_id, s.task_assignment_id, s.co
      s.locked_review_policy_hash, s.contribution_policy_version_id, s.supersedes_submission_id, \
      s.submitted_at, r.id AS run_id, r.status AS run_status, r.routing_recommendation AS run_route";
 
+/// The [`SubmissionRow`]s of the submissions `s` where `condition` holds.
+fn select(condition: &str) -> String {
+    format!(
+        "SELECT {COLUMNS} FROM submissions s \
+         LEFT JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
+         WHERE {condition}"
+    )
+}
+
 /// A task's submissions, oldest version first.
 pub async fn of_task(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<Vec<SubmissionRow>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM submissions s \
-         LEFT JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
-         WHERE s.task_id = $1 ORDER BY s.version"
-    ))
-    .bind(task_id)
-    .fetch_all(conn)
-    .await?)
+    Ok(sqlx::query_as(&select("s.task_id = $1 ORDER BY s.version"))
+        .bind(task_id)
+        .fetch_all(conn)
+        .await?)
 }
 
 /// One submission.
@@ -97,14 +102,10 @@ pub async fn find(
     conn: &mut PgConnection,
     submission_id: Uuid,
 ) -> Result<Option<SubmissionRow>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM submissions s \
-         LEFT JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
-         WHERE s.id = $1"
-    ))
-    .bind(submission_id)
-    .fetch_optional(conn)
-    .await?)
+    Ok(sqlx::query_as(&select("s.id = $1"))
+        .bind(submission_id)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// The packet files of `submissions`, ordered by submission and path.
