@@ -31,7 +31,7 @@ use crate::openapi::{ApiRoutes, Doc};
 pub fn routes() -> ApiRoutes {
     const HOLDER: &str = "the reviewer holding the lease (anyone else: the concealed 404)";
     const HISTORY: &str = "a covering project manager, an operator, a covering audit authority, or the task's assignee";
-    const LEASE: &[ErrorCode] = &[ErrorCode::LeaseNotActive, ErrorCode::ReviewLeaseNotActive];
+    const LEASE: &[ErrorCode] = &[ErrorCode::LeaseNotActive];
     ApiRoutes::new("Reviews")
         .get(
             "/reviews/current",
@@ -49,7 +49,7 @@ pub fn routes() -> ApiRoutes {
                 .created("`{lease: {id, expires_at, ...}, manifest, manifest_digest}`: one active lease per reviewer and per entry, expiring in database time")
                 .refuses(&[ErrorCode::SelfReviewForbidden, ErrorCode::PermissionNotGranted])
                 .refuses(&[ErrorCode::NoReviewOffer, ErrorCode::NotFound])
-                .refuses(&[ErrorCode::ReviewLeaseActive, ErrorCode::ReviewEntryLeased, ErrorCode::ReviewLeaseHeld]),
+                .refuses(&[ErrorCode::ReviewLeaseActive, ErrorCode::ReviewEntryLeased]),
         )
         .get(
             "/reviews/leases/{lid}",
@@ -105,7 +105,7 @@ pub fn routes() -> ApiRoutes {
                 .created("`{review, task, contributions, final_acceptance_id?, preparation?}`")
                 .note("One transaction: the review, its findings and resolutions, and for accept the final acceptance, the task `accepted`, the assignment `completed`, both contributions and their awards; for needs_revision the revision context preparation. Award delivery and the reputation update are queued in the same commit and run after it.")
                 .refuses(&[ErrorCode::SelfReviewForbidden, ErrorCode::PermissionNotGranted, ErrorCode::TransitionNotAllowed])
-                .refuses(&[ErrorCode::LeaseNotActive, ErrorCode::ReviewLeaseNotActive, ErrorCode::FindingAlreadyClosed, ErrorCode::TaskAlreadyAccepted])
+                .refuses(&[ErrorCode::LeaseNotActive, ErrorCode::FindingAlreadyClosed, ErrorCode::TaskAlreadyAccepted])
                 .refuses(&[
                         ErrorCode::DecisionInvalid, ErrorCode::DecisionNotAllowed, ErrorCode::BlockingFindingRequired, ErrorCode::FindingIncomplete,
                         ErrorCode::FindingInvalid, ErrorCode::FindingKindInvalid, ErrorCode::FindingEvidenceRequired, ErrorCode::EvidenceRequired,

@@ -587,20 +587,14 @@ catalogue! {
             "nothing is waiting for your review",
             "nothing to review now; try again later";
         ReviewLeaseActive = "review_lease_active", 409,
-            "a reviewer already holds an active lease",
-            "finish or release the lease you hold first";
-        ReviewLeaseHeld = "review_lease_held", 409,
-            "you already hold a review lease",
+            "the reviewer already holds an active review lease",
             "finish or release the lease you hold first";
         ReviewEntryLeased = "review_entry_leased", 409,
             "someone else holds the lease of this entry",
             "claim another entry of the queue";
-        ReviewLeaseNotActive = "review_lease_not_active", 409,
-            "the review lease is no longer active",
-            "claim the entry again";
         LeaseNotActive = "lease_not_active", 409,
-            "no active review lease",
-            "claim the submission for review first; leases expire";
+            "the review lease is not active (it ended, expired or was released)",
+            "claim the entry again from the review queue; leases expire";
         LeaseNotHeld = "lease_not_held", 403,
             "the caller does not hold the active lease on this submission",
             "only the reviewer holding the lease can decide; claim it when it is free";

@@ -127,7 +127,7 @@ pub const CONSTRAINT_ERRORS: &[(&str, ErrorCode)] = &[
     ),
     (
         "review_leases_one_active_per_reviewer",
-        ErrorCode::ReviewLeaseHeld,
+        ErrorCode::ReviewLeaseActive,
     ),
     (
         "review_leases_one_active_per_entry",

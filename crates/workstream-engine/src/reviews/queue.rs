@@ -316,7 +316,7 @@ pub enum Ending {
 
 /// Ends `lease_id` as `ending` says. The holder releases or declines their own lease;
 /// an Operator force-releases anyone's with a reason (R49). Anyone else gets the
-/// concealed 404; a lease no longer active is 409 `review_lease_not_active`.
+/// concealed 404; a lease no longer active is 409 `lease_not_active`.
 pub async fn end(
     conn: &mut PgConnection,
     requester: &Requester,
@@ -376,7 +376,7 @@ pub async fn end(
     .await?;
     if updated.rows_affected() == 0 {
         return Err(CommandError::new(
-            ErrorCode::ReviewLeaseNotActive,
+            ErrorCode::LeaseNotActive,
             format!("the lease is {}", held.disposition),
         ));
     }
