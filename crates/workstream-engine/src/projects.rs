@@ -146,15 +146,10 @@ pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Project>, 
 
 /// The concealed 404 unless the project exists (a check that reads nothing else).
 pub async fn require(conn: &mut PgConnection, id: Uuid) -> Result<(), CommandError> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
-        .bind(id)
-        .fetch_one(conn)
-        .await?;
-    if exists {
-        Ok(())
-    } else {
-        Err(CommandError::not_found())
-    }
+    workstream_store::tasks::project_status(conn, id)
+        .await?
+        .map(|_| ())
+        .ok_or_else(CommandError::not_found)
 }
 
 /// A page of projects by id: all of them (`among: None`), or only those in `among`.
