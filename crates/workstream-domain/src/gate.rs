@@ -72,18 +72,18 @@ pub enum Verdict {
     Failed,
 }
 
-/// A member's status after the policy's rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MemberStatus {
-    /// Nothing to report.
-    Passed,
-    /// A warning for the reviewer (or an informational note).
-    Warning,
-    /// A failure; it may or may not block (see [`Member::blocks_review`]).
-    Failed,
-    /// The checker could not run to a valid report.
-    Errored,
+crate::token::token_enum! {
+    /// A member's status after the policy's rules (`checker_results.status`).
+    pub enum MemberStatus as "member_status" {
+        /// Nothing to report.
+        Passed => "passed",
+        /// A warning for the reviewer (or an informational note).
+        Warning => "warning",
+        /// A failure; it may or may not block (see [`Member::blocks_review`]).
+        Failed => "failed",
+        /// The checker could not run to a valid report.
+        Errored => "errored",
+    }
 }
 
 /// Why a warning was turned into a blocking failure.

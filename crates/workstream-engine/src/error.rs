@@ -18,6 +18,7 @@
 use serde_json::{Value, json};
 use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::Refusal;
+use workstream_domain::machines::IllegalMove;
 
 /// A failed command.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -81,6 +82,15 @@ impl From<Refusal> for CommandError {
             }
             _ => error,
         }
+    }
+}
+
+impl From<IllegalMove> for CommandError {
+    /// A smaller machine's refused move reads like the task lifecycle's: 403
+    /// `transition_not_allowed`, naming both states.
+    fn from(refused: IllegalMove) -> Self {
+        CommandError::new(refused.code(), refused.to_string())
+            .with_details(json!({ "from": refused.from, "to": refused.to }))
     }
 }
 

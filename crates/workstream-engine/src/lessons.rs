@@ -24,6 +24,11 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::gate::MemberStatus;
+use workstream_domain::lifecycle::{ReviewDecision, TaskState};
+use workstream_domain::machines::StateMachine;
+use workstream_domain::machines::lesson::LessonStatus;
+use workstream_domain::machines::project::GuideStatus;
 use workstream_store::audit::{self, NewAuditEvent};
 
 use crate::CommandError;
@@ -54,8 +59,8 @@ pub struct Lesson {
     pub summary: String,
     /// The change it recommends.
     pub recommended_change: String,
-    /// open, accepted, rejected, implemented.
-    pub status: String,
+    /// Where it stands in its lifecycle.
+    pub status: LessonStatus,
     /// The note of the last decision on it.
     pub resolution_note: Option<String>,
     /// The key of a detected lesson.
@@ -76,10 +81,19 @@ pub struct Lesson {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, project_id, guide_id, guide_version, source, source_entity_type, \
-    source_entity_id, lesson_type, summary, recommended_change, status, resolution_note, \
-    detection_key, implemented_guide_id, implemented_checker_digest, created_by, created_at, \
-    updated_at, closed_by, closed_at";
+/// `sqlx::query_as!` of [`Lesson`] rows: `$before` the lesson's columns `$after`.
+macro_rules! lesson_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Lesson,
+            $before + " id, project_id, guide_id, guide_version, source, source_entity_type, \
+             source_entity_id, lesson_type, summary, recommended_change, status AS \"status: _\", resolution_note, \
+             detection_key, implemented_guide_id, implemented_checker_digest, created_by, \
+             created_at, updated_at, closed_by, closed_at " + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// The sources a lesson may have.
 pub const SOURCES: &[&str] = &[
@@ -117,44 +131,77 @@ pub struct NewLesson {
     pub recommended_change: String,
 }
 
-/// The kind of record each source points at, and the SQL that finds one of the
-/// project's records of that kind (`$1` id, `$2` project).
-fn source_entity(source: &str) -> Option<(&'static str, &'static str)> {
+/// The kind of record each source points at (none for an incident).
+fn source_entity(source: &str) -> Option<&'static str> {
     Some(match source {
-        "checker_failure" => (
-            "checker_result",
-            "SELECT EXISTS (SELECT 1 FROM checker_results cr JOIN checker_runs r ON r.id = cr.checker_run_id \
-             JOIN tasks t ON t.id = r.task_id WHERE cr.id = $1 AND t.project_id = $2)",
-        ),
-        "reviewer_finding" => (
-            "review_finding",
-            "SELECT EXISTS (SELECT 1 FROM review_findings f JOIN reviews r ON r.id = f.review_id \
-             JOIN tasks t ON t.id = r.task_id WHERE f.id = $1 AND t.project_id = $2)",
-        ),
-        "rejected_task" => (
-            "task",
-            "SELECT EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 AND status = 'rejected')",
-        ),
-        "repeated_revision_loop" => (
-            "task",
-            "SELECT EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2)",
-        ),
-        "fulfillment_reconciliation_issue" => (
-            "compensation_award",
-            "SELECT EXISTS (SELECT 1 FROM compensation_awards WHERE id = $1 AND project_id = $2)",
-        ),
+        "checker_failure" => "checker_result",
+        "reviewer_finding" => "review_finding",
+        "rejected_task" | "repeated_revision_loop" => "task",
+        "fulfillment_reconciliation_issue" => "compensation_award",
         _ => return None,
     })
 }
 
-fn audit_lesson(lesson: &Lesson, event_type: &str, from: Option<&str>) -> NewAuditEvent {
+/// Whether `id` is one of the project's records that a lesson of `source` may point
+/// at: a checker result, a reviewer's finding, a rejected task, a task, an award.
+async fn source_exists(
+    conn: &mut PgConnection,
+    source: &str,
+    id: Uuid,
+    project_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let found = match source {
+        "checker_failure" => sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM checker_results cr JOIN checker_runs r ON r.id = cr.checker_run_id
+               JOIN tasks t ON t.id = r.task_id WHERE cr.id = $1 AND t.project_id = $2) AS "found!""#,
+            id,
+            project_id,
+        )
+        .fetch_one(conn)
+        .await?,
+        "reviewer_finding" => sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM review_findings f JOIN reviews r ON r.id = f.review_id
+               JOIN tasks t ON t.id = r.task_id WHERE f.id = $1 AND t.project_id = $2) AS "found!""#,
+            id,
+            project_id,
+        )
+        .fetch_one(conn)
+        .await?,
+        "rejected_task" => sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 AND status = $3) AS "found!""#,
+            id,
+            project_id,
+            TaskState::Rejected.as_str(),
+        )
+        .fetch_one(conn)
+        .await?,
+        "repeated_revision_loop" => sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2) AS "found!""#,
+            id,
+            project_id,
+        )
+        .fetch_one(conn)
+        .await?,
+        "fulfillment_reconciliation_issue" => sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM compensation_awards WHERE id = $1 AND project_id = $2) AS "found!""#,
+            id,
+            project_id,
+        )
+        .fetch_one(conn)
+        .await?,
+        _ => false,
+    };
+    Ok(found)
+}
+
+fn audit_lesson(lesson: &Lesson, event_type: &str, from: Option<LessonStatus>) -> NewAuditEvent {
     NewAuditEvent {
         project_id: Some(lesson.project_id),
         entity_type: "project_lesson".into(),
         entity_id: Some(lesson.id),
         event_type: event_type.into(),
-        from_status: from.map(str::to_owned),
-        to_status: Some(lesson.status.clone()),
+        from_status: from.map(|status| status.to_string()),
+        to_status: Some(lesson.status.to_string()),
         payload: json!({
             "source": lesson.source,
             "source_entity_type": lesson.source_entity_type,
@@ -212,13 +259,8 @@ pub async fn create(
                 format!("a {} lesson names its source record", input.source),
             ));
         }
-        (Some((entity_type, exists)), Some(id)) => {
-            let found: bool = sqlx::query_scalar(exists)
-                .bind(id)
-                .bind(project_id)
-                .fetch_one(&mut *conn)
-                .await?;
-            if !found {
+        (Some(entity_type), Some(id)) => {
+            if !source_exists(conn, &input.source, id, project_id).await? {
                 return Err(CommandError::new(
                     ErrorCode::LessonSourceNotFound,
                     format!(
@@ -230,22 +272,24 @@ pub async fn create(
             Some(entity_type)
         }
     };
-    let lesson: Lesson = sqlx::query_as(&format!(
+    let lesson = lesson_query!(
         "INSERT INTO project_lessons (id, project_id, guide_id, guide_version, source, source_entity_type, \
          source_entity_id, lesson_type, summary, recommended_change, created_by) \
          SELECT $1, $2, g.id, g.version, $3, $4, $5, $6, $7, $8, $9 \
-         FROM (SELECT 1) one LEFT JOIN project_guides g ON g.project_id = $2 AND g.status = 'active' \
-         RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(project_id)
-    .bind(&input.source)
-    .bind(entity_type)
-    .bind(input.source_entity_id)
-    .bind(&input.lesson_type)
-    .bind(summary)
-    .bind(&input.recommended_change)
-    .bind(acting.actor_id)
+         FROM (SELECT 1) one LEFT JOIN project_guides g ON g.project_id = $2 AND g.status = $10 \
+         RETURNING",
+        "",
+        Uuid::now_v7(),
+        project_id,
+        &input.source,
+        entity_type,
+        input.source_entity_id,
+        &input.lesson_type,
+        summary,
+        &input.recommended_change,
+        acting.actor_id,
+        GuideStatus::Active.as_str(),
+    )
     .fetch_one(&mut *conn)
     .await?;
     record(
@@ -263,11 +307,12 @@ pub async fn find(
     project_id: Uuid,
     lesson_id: Uuid,
 ) -> Result<Option<Lesson>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM project_lessons WHERE id = $1 AND project_id = $2"
-    ))
-    .bind(lesson_id)
-    .bind(project_id)
+    Ok(lesson_query!(
+        "SELECT",
+        "FROM project_lessons WHERE id = $1 AND project_id = $2",
+        lesson_id,
+        project_id
+    )
     .fetch_optional(&mut *conn)
     .await?)
 }
@@ -280,14 +325,15 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<Lesson>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM project_lessons WHERE project_id = $1 \
-         AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $4"
-    ))
-    .bind(project_id)
-    .bind(status)
-    .bind(after)
-    .bind(i64::from(limit))
+    Ok(lesson_query!(
+        "SELECT",
+        "FROM project_lessons WHERE project_id = $1 \
+         AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $4",
+        project_id,
+        status,
+        after,
+        i64::from(limit),
+    )
     .fetch_all(&mut *conn)
     .await?)
 }
@@ -328,28 +374,24 @@ pub async fn decide(
     lesson_id: Uuid,
     decision: LessonDecision,
 ) -> Result<Lesson, CommandError> {
-    let lesson: Lesson = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM project_lessons WHERE id = $1 AND project_id = $2 FOR UPDATE"
-    ))
-    .bind(lesson_id)
-    .bind(project_id)
+    let lesson = lesson_query!(
+        "SELECT",
+        "FROM project_lessons WHERE id = $1 AND project_id = $2 FOR UPDATE",
+        lesson_id,
+        project_id,
+    )
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(CommandError::not_found)?;
-    let (from, to, event) = match &decision {
-        LessonDecision::Accept { .. } => ("open", "accepted", "project_lesson_accepted"),
-        LessonDecision::Reject { .. } => ("open", "rejected", "project_lesson_rejected"),
+    let (to, event) = match &decision {
+        LessonDecision::Accept { .. } => (LessonStatus::Accepted, "project_lesson_accepted"),
+        LessonDecision::Reject { .. } => (LessonStatus::Rejected, "project_lesson_rejected"),
         LessonDecision::Implement { .. } => {
-            ("accepted", "implemented", "project_lesson_implemented")
+            (LessonStatus::Implemented, "project_lesson_implemented")
         }
     };
-    if lesson.status != from {
-        return Err(CommandError::new(
-            ErrorCode::TransitionNotAllowed,
-            format!("a {} lesson cannot become {to}", lesson.status),
-        )
-        .with_details(json!({ "from": lesson.status, "to": to })));
-    }
+    let from = lesson.status;
+    from.transition(to)?;
     let note = |text: &Option<String>| -> Result<Option<String>, CommandError> {
         match text.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
@@ -374,13 +416,13 @@ pub async fn decide(
                     "an implemented lesson names the guide version or the checker that carries the change",
                 ));
             }
-            let found: bool = sqlx::query_scalar(
-                "SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM project_guides WHERE id = $1 AND project_id = $3)) \
-                 AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM checker_components WHERE digest = $2))",
+            let found = sqlx::query_scalar!(
+                r#"SELECT ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM project_guides WHERE id = $1 AND project_id = $3))
+                   AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM checker_components WHERE digest = $2)) AS "found!""#,
+                *guide_id,
+                checker_digest.as_deref(),
+                project_id,
             )
-            .bind(guide_id)
-            .bind(checker_digest)
-            .bind(project_id)
             .fetch_one(&mut *conn)
             .await?;
             if !found {
@@ -392,21 +434,22 @@ pub async fn decide(
             (note(n)?, *guide_id, checker_digest.clone())
         }
     };
-    let closes = to != "accepted";
-    let updated: Lesson = sqlx::query_as(&format!(
+    let closes = to != LessonStatus::Accepted;
+    let updated = lesson_query!(
         "UPDATE project_lessons SET status = $2, resolution_note = coalesce($3, resolution_note), \
          implemented_guide_id = $4, implemented_checker_digest = $5, \
          closed_by = CASE WHEN $6 THEN $7 ELSE closed_by END, \
          closed_at = CASE WHEN $6 THEN now() ELSE closed_at END \
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(lesson_id)
-    .bind(to)
-    .bind(&note)
-    .bind(guide)
-    .bind(checker)
-    .bind(closes)
-    .bind(acting.actor_id)
+         WHERE id = $1 RETURNING",
+        "",
+        lesson_id,
+        to.as_str(),
+        note.as_deref(),
+        guide,
+        checker.as_deref(),
+        closes,
+        acting.actor_id,
+    )
     .fetch_one(&mut *conn)
     .await?;
     let mut event = audit_lesson(&updated, event, Some(from));
@@ -432,13 +475,15 @@ pub async fn detect_after_review(
 ) -> Result<Vec<Uuid>, CommandError> {
     let mut opened = Vec::new();
     if decision == "needs_revision" {
-        let (rounds, title): (i64, String) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM reviews WHERE task_id = $1 AND decision = 'needs_revision'), \
-             title FROM tasks WHERE id = $1",
+        let row = sqlx::query!(
+            r#"SELECT (SELECT count(*) FROM reviews WHERE task_id = $1 AND decision = $2) AS "rounds!",
+                      title FROM tasks WHERE id = $1"#,
+            task_id,
+            ReviewDecision::NeedsRevision.as_str(),
         )
-        .bind(task_id)
         .fetch_one(&mut *tx)
         .await?;
+        let (rounds, title) = (row.rounds, row.title);
         if rounds >= REVISION_LOOP_THRESHOLD {
             opened.extend(
                 open_detected(
@@ -459,21 +504,29 @@ pub async fn detect_after_review(
             );
         }
     }
-    let patterns: Vec<(String, String, i64, Uuid)> = sqlx::query_as(
-        "SELECT cr.checker_name, f->>'code' AS code, count(DISTINCT r.submission_id) AS submissions, \
-         (array_agg(cr.id ORDER BY cr.id DESC))[1] AS latest_result \
-         FROM checker_results cr JOIN checker_runs r ON r.id = cr.checker_run_id \
-         JOIN tasks t ON t.id = r.task_id \
-         CROSS JOIN LATERAL jsonb_array_elements(cr.findings) f \
-         WHERE t.project_id = $1 AND cr.status = 'failed' AND f->>'level' = 'error' \
-         GROUP BY cr.checker_name, f->>'code' HAVING count(DISTINCT r.submission_id) >= $2 \
-         ORDER BY 1, 2",
+    let patterns = sqlx::query!(
+        r#"SELECT cr.checker_name AS checker, f->>'code' AS "code!",
+                  count(DISTINCT r.submission_id) AS "submissions!",
+                  (array_agg(cr.id ORDER BY cr.id DESC))[1] AS "latest!"
+           FROM checker_results cr JOIN checker_runs r ON r.id = cr.checker_run_id
+           JOIN tasks t ON t.id = r.task_id
+           CROSS JOIN LATERAL jsonb_array_elements(cr.findings) f
+           WHERE t.project_id = $1 AND cr.status = $3 AND f->>'level' = 'error'
+           GROUP BY cr.checker_name, f->>'code' HAVING count(DISTINCT r.submission_id) >= $2
+           ORDER BY 1, 2"#,
+        project_id,
+        CHECKER_FAILURE_THRESHOLD,
+        MemberStatus::Failed.as_str(),
     )
-    .bind(project_id)
-    .bind(CHECKER_FAILURE_THRESHOLD)
     .fetch_all(&mut *tx)
     .await?;
-    for (checker, code, submissions, latest) in patterns {
+    for pattern in patterns {
+        let (checker, code, submissions, latest) = (
+            pattern.checker,
+            pattern.code,
+            pattern.submissions,
+            pattern.latest,
+        );
         opened.extend(
             open_detected(
                 tx,
@@ -511,25 +564,27 @@ async fn open_detected(
     evidence: serde_json::Value,
 ) -> Result<Option<Uuid>, CommandError> {
     // The task's locked guide when there is a task; the active guide otherwise.
-    let lesson: Option<Lesson> = sqlx::query_as(&format!(
+    let lesson = lesson_query!(
         "INSERT INTO project_lessons (id, project_id, guide_id, guide_version, source, source_entity_type, \
          source_entity_id, lesson_type, summary, recommended_change, detection_key) \
          SELECT $1, $2, coalesce(t.locked_guide_id, g.id), coalesce(t.locked_guide_version, g.version), \
                 $3, $4, $5, $6, $7, $8, $9 \
          FROM (SELECT 1) one LEFT JOIN tasks t ON t.id = $10 \
-         LEFT JOIN project_guides g ON g.project_id = $2 AND g.status = 'active' \
-         ON CONFLICT (project_id, detection_key) DO NOTHING RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(project_id)
-    .bind(source)
-    .bind(entity_type)
-    .bind(entity_id)
-    .bind(lesson_type)
-    .bind(summary)
-    .bind(recommended_change)
-    .bind(key)
-    .bind(task)
+         LEFT JOIN project_guides g ON g.project_id = $2 AND g.status = $11 \
+         ON CONFLICT (project_id, detection_key) DO NOTHING RETURNING",
+        "",
+        Uuid::now_v7(),
+        project_id,
+        source,
+        entity_type,
+        entity_id,
+        lesson_type,
+        summary,
+        recommended_change,
+        key,
+        task,
+        GuideStatus::Active.as_str(),
+    )
     .fetch_optional(&mut *tx)
     .await?;
     let Some(lesson) = lesson else {
