@@ -30,6 +30,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::lifecycle::TaskState;
 
 use super::Ui;
 use super::failure::{ApiFailure, Failure};
@@ -426,7 +427,7 @@ async fn submit_page(
 ) -> Result<Response, Failure> {
     let task = ui.get(session, &format!("/tasks/{task_id}")).await.json()?;
     let task = task["task"].clone();
-    let revision = if task["status"] == "needs_revision" {
+    let revision = if task["status"] == TaskState::NeedsRevision.as_str() {
         ui.get(session, &format!("/tasks/{task_id}/revision-context"))
             .await
             .optional()?

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_api::auth::SubjectKind;
 use workstream_domain::ErrorCode;
+use workstream_domain::lifecycle::{ReviewDecision, TaskState};
+use workstream_domain::machines::compensation::{DeliveryStatus, FulfilmentStatus};
 
 use super::subject;
 use super::summary::{self, Summary};
@@ -190,7 +192,8 @@ impl Cycle<'_> {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            Ok((status != "evaluation_pending" && status != "submitted").then_some(status))
+            let checking = [TaskState::Submitted, TaskState::EvaluationPending];
+            Ok((!checking.iter().any(|state| status == state.as_str())).then_some(status))
         })
         .await
     }
@@ -563,7 +566,7 @@ impl Cycle<'_> {
                 &p.reviewer,
                 &format!("/reviews/leases/{lease_id}/decision"),
                 json!({
-                    "decision": "needs_revision",
+                    "decision": ReviewDecision::NeedsRevision,
                     "summary": "max_backoff is missing.",
                     "findings": [
                         { "kind": "blocking", "area": "coverage", "issue": "max_backoff has no entry.",
@@ -654,7 +657,7 @@ impl Cycle<'_> {
                 &p.reviewer,
                 &format!("/reviews/leases/{lease_id}/decision"),
                 json!({
-                    "decision": "accept",
+                    "decision": ReviewDecision::Accept,
                     "summary": "Every retry setting has its default and an example.",
                     "acceptance_evidence_refs": [{ "path": "outputs/final-answer.md", "line": 7,
                                                    "note": "max_backoff" }],
@@ -720,7 +723,7 @@ impl Cycle<'_> {
                 &p.reviewer,
                 &format!("/reviews/leases/{lease_id}/decision"),
                 json!({
-                    "decision": "reject",
+                    "decision": ReviewDecision::Reject,
                     "summary": "The page points to the vendor manual instead of documenting the settings.",
                     "reject_reason": "No default or example is given; the text defers to copied vendor documentation, which the guide rejects."
                 }),
@@ -745,9 +748,10 @@ impl Cycle<'_> {
                 let awards = self.get(&p.finance, &awards_path).await?;
                 let items = awards["items"].as_array().cloned().unwrap_or_default();
                 let delivered = !items.is_empty()
-                    && items
-                        .iter()
-                        .all(|a| a["projection"]["delivery_status"] == "acknowledged_by_adapter");
+                    && items.iter().all(|a| {
+                        a["projection"]["delivery_status"]
+                            == DeliveryStatus::AcknowledgedByAdapter.as_str()
+                    });
                 Ok(delivered.then_some(items))
             })
             .await?;
@@ -774,7 +778,7 @@ impl Cycle<'_> {
                 &p.adapter,
                 "/compensation/fulfillment-reports",
                 json!({ "external_event_id": format!("demo-{}-payment-{i}", self.run),
-                        "award_id": award_id, "status": "fulfilled",
+                        "award_id": award_id, "status": FulfilmentStatus::Fulfilled,
                         "fulfilled_quantity": award["quantity"],
                         "external_reference": format!("demo-transfer-{}-{i}", self.run),
                         "fulfilled_at": now, "reported_at": now }),

@@ -7,6 +7,7 @@ use comfy_table::{Table, presets};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
+use workstream_domain::gate::MemberStatus;
 
 use crate::client::Client;
 use crate::fixes::CliError;
@@ -209,7 +210,12 @@ pub async fn read(
             .await?;
         for run in runs["items"].as_array().into_iter().flatten() {
             let results = run["results"].as_array().cloned().unwrap_or_default();
-            let count = |status: &str| results.iter().filter(|r| r["status"] == status).count();
+            let count = |status: MemberStatus| {
+                results
+                    .iter()
+                    .filter(|r| r["status"] == status.as_str())
+                    .count()
+            };
             checker_runs.push(CheckerRunRow {
                 id: uuid(&run["id"]),
                 task_id: task.id,
@@ -217,10 +223,10 @@ pub async fn read(
                 attempt: int(&run["attempt"]),
                 status: text(&run["status"]),
                 route: text(&run["route"]),
-                passed: count("passed"),
-                warning: count("warning"),
-                failed: count("failed"),
-                errored: count("errored"),
+                passed: count(MemberStatus::Passed),
+                warning: count(MemberStatus::Warning),
+                failed: count(MemberStatus::Failed),
+                errored: count(MemberStatus::Errored),
             });
         }
         let list = client

@@ -20,6 +20,8 @@
 
 use serde_json::{Value, json};
 use uuid::Uuid;
+use workstream_domain::lifecycle::TaskState;
+use workstream_domain::machines::project::ProjectStatus;
 
 use super::Project;
 use crate::client::{Client, Keys};
@@ -111,7 +113,9 @@ pub async fn import(
     let project_id = id(&made, "/id")?;
     out.line(format!(
         "  project   {slug}  {project_id}  ({})",
-        made["status"].as_str().unwrap_or("draft")
+        made["status"]
+            .as_str()
+            .unwrap_or(ProjectStatus::Draft.as_str())
     ));
     out.bar().inc(1);
 
@@ -274,7 +278,7 @@ pub async fn import(
         let task_id = id(&made, "/task/id")?;
         let mut status = made["task"]["status"]
             .as_str()
-            .unwrap_or("draft")
+            .unwrap_or(TaskState::Draft.as_str())
             .to_owned();
         out.bar().inc(1);
         if options.release {
@@ -289,14 +293,14 @@ pub async fn import(
                 .unwrap_or_default()
                 .to_owned();
             for (from, action, body) in [
-                ("draft", "screen", json!({})),
+                (TaskState::Draft, "screen", json!({})),
                 (
-                    "screening",
+                    TaskState::Screening,
                     "release",
                     json!({ "reason": "imported from the project directory" }),
                 ),
             ] {
-                if status == from {
+                if status == from.as_str() {
                     let answer = client
                         .post(
                             actors.manager,

@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use minijinja::context;
 use serde_json::json;
 use uuid::Uuid;
+use workstream_domain::lifecycle::TaskState;
 
 use super::super::Ui;
 use super::super::failure::Failure;
@@ -119,7 +120,7 @@ async fn task_page(
         .await
         .optional()?;
     // A ready task can be assigned: to one of the project's submitters.
-    let submitters = if task["task"]["status"] == "ready" {
+    let submitters = if task["task"]["status"] == TaskState::Ready.as_str() {
         ui.get(
             session,
             &format!("/projects/{project_id}/role-grants?role=submitter&limit=100"),
