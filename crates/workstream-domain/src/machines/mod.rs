@@ -12,6 +12,7 @@
 //! |---|---|
 //! | [`project`] | Project status, ProjectGuide status |
 //! | [`assignment`] | TaskAssignment status |
+//! | [`authority`] | ActorProfile status, IdentityLink status, role grant status |
 //! | [`admission`] | SubmissionBundleAdmission state |
 //! | [`checker_run`] | CheckerRun status and routing recommendation (with its precedence) |
 //! | [`review_queue`] | ReviewQueueEntry state and routing, ReviewLease disposition |
@@ -21,6 +22,7 @@
 
 pub mod admission;
 pub mod assignment;
+pub mod authority;
 pub mod checker_run;
 pub mod compensation;
 pub mod contribution_policy;
