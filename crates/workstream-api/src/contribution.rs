@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
 use workstream_domain::contribution::InstrumentType;
+use workstream_domain::machines::compensation::AdapterBindingStatus;
 use workstream_domain::roles::AdminRole;
 use workstream_engine::contribution;
 
@@ -489,13 +490,19 @@ async fn binding_action(
                         &acting,
                         project_id,
                         binding_id,
-                        "suspended",
+                        AdapterBindingStatus::Suspended,
                     )
                     .await?
                 }
                 BindingAction::Reactivate => {
-                    contribution::set_binding_status(tx, &acting, project_id, binding_id, "active")
-                        .await?
+                    contribution::set_binding_status(
+                        tx,
+                        &acting,
+                        project_id,
+                        binding_id,
+                        AdapterBindingStatus::Active,
+                    )
+                    .await?
                 }
                 BindingAction::Retire => {
                     contribution::retire_binding(tx, &acting, project_id, binding_id).await?

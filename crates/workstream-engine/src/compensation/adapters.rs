@@ -96,16 +96,16 @@ impl CompensationAdapter for LocalAdapter {
             let reference = format!("local:{}", delivery.delivery_id);
             // Keyed by the delivery: a repeat records nothing new and gets the same
             // reference back.
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO local_adapter_deliveries \
                  (delivery_id, compensation_award_id, route_key, payload, adapter_reference) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (delivery_id) DO NOTHING",
+                delivery.delivery_id,
+                delivery.award_id,
+                &delivery.route_key,
+                &delivery.payload,
+                &reference,
             )
-            .bind(delivery.delivery_id)
-            .bind(delivery.award_id)
-            .bind(&delivery.route_key)
-            .bind(&delivery.payload)
-            .bind(&reference)
             .execute(pool)
             .await
             .map_err(|err| AdapterError(format!("local adapter ledger: {err}")))?;

@@ -32,6 +32,7 @@
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
+use workstream_domain::machines::compensation::{AdapterBindingStatus, DeliveryStatus};
 use workstream_store::audit::{self, NewAuditEvent};
 use workstream_store::jobs::{self, ClaimedJob};
 
@@ -67,15 +68,15 @@ impl Work for DeliverAward {
 }
 
 /// What step 1 reads.
-#[derive(sqlx::FromRow)]
 struct OutboxRow {
-    state: String,
+    /// Whether the row is `acknowledged` already.
+    acknowledged: bool,
     compensation_award_id: Uuid,
     project_id: Uuid,
     event_type: String,
     payload: Value,
     route_key: String,
-    binding_status: String,
+    binding_status: AdapterBindingStatus,
 }
 
 /// The longest `last_error` kept (the column's CHECK).
@@ -88,12 +89,12 @@ fn bounded(error: &str) -> String {
 /// Records a failed delivery on the outbox row (`failed`, unless it was acknowledged
 /// meanwhile) and returns the retryable error for the worker.
 async fn failed(pool: &PgPool, outbox_id: Uuid, error: String) -> HandlerError {
-    let written = sqlx::query(
+    let written = sqlx::query!(
         "UPDATE award_delivery_outbox SET state = 'failed', last_error = $2 \
          WHERE id = $1 AND state <> 'acknowledged'",
+        outbox_id,
+        bounded(&error),
     )
-    .bind(outbox_id)
-    .bind(bounded(&error))
     .execute(pool)
     .await;
     if let Err(err) = written {
@@ -109,14 +110,15 @@ async fn deliver(
     pool: &PgPool,
 ) -> Result<(), HandlerError> {
     // 1. Read.
-    let row: Option<OutboxRow> = sqlx::query_as(
-        "SELECT o.state, o.compensation_award_id, o.project_id, o.event_type, o.payload, \
-           b.route_key, b.status AS binding_status \
-         FROM award_delivery_outbox o \
-         JOIN project_compensation_adapter_bindings b ON b.id = o.adapter_binding_id \
-         WHERE o.id = $1",
+    let row = sqlx::query_as!(
+        OutboxRow,
+        r#"SELECT o.state = 'acknowledged' AS "acknowledged!", o.compensation_award_id, o.project_id,
+             o.event_type, o.payload, b.route_key, b.status AS "binding_status: _"
+           FROM award_delivery_outbox o
+           JOIN project_compensation_adapter_bindings b ON b.id = o.adapter_binding_id
+           WHERE o.id = $1"#,
+        outbox_id,
     )
-    .bind(outbox_id)
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else {
@@ -124,35 +126,35 @@ async fn deliver(
             "no award delivery outbox row {outbox_id}"
         )));
     };
-    if row.state == "acknowledged" {
+    if row.acknowledged {
         let mut tx = pool.begin().await?;
         jobs::complete(&mut tx, job).await?;
         tx.commit().await?;
         return Ok(());
     }
-    if row.binding_status != "active" {
+    if row.binding_status != AdapterBindingStatus::Active {
         // R45: no new delivery through a suspended (or retired) binding. The award
         // stays pending; the job retries with backoff.
         let reason = format!(
             "adapter_binding_{}: deliveries wait until the binding is active",
             row.binding_status
         );
-        sqlx::query(
+        sqlx::query!(
             "UPDATE award_delivery_outbox SET last_error = $2 WHERE id = $1 AND state <> 'acknowledged'",
+            outbox_id,
+            &reason,
         )
-        .bind(outbox_id)
-        .bind(&reason)
         .execute(pool)
         .await?;
         return Err(HandlerError::retryable(reason));
     }
 
     // 2. Dispatch.
-    sqlx::query(
+    sqlx::query!(
         "UPDATE award_delivery_outbox SET state = 'dispatched', attempts = attempts + 1, \
            dispatched_at = now() WHERE id = $1 AND state <> 'acknowledged'",
+        outbox_id,
     )
-    .bind(outbox_id)
     .execute(pool)
     .await?;
 
@@ -194,12 +196,12 @@ async fn deliver(
     projection::lock_award(&mut tx, row.compensation_award_id)
         .await
         .map_err(command)?;
-    let acknowledged = sqlx::query(
+    let acknowledged = sqlx::query!(
         "UPDATE award_delivery_outbox SET state = 'acknowledged', acknowledged_at = now(), \
            adapter_reference = $2, last_error = NULL WHERE id = $1 AND state <> 'acknowledged'",
+        outbox_id,
+        &ack.adapter_reference,
     )
-    .bind(outbox_id)
-    .bind(&ack.adapter_reference)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -214,8 +216,8 @@ async fn deliver(
                 entity_type: "compensation_award".into(),
                 entity_id: Some(row.compensation_award_id),
                 event_type: "compensation_award_delivered".into(),
-                from_status: Some("pending_delivery".into()),
-                to_status: Some("acknowledged_by_adapter".into()),
+                from_status: Some(DeliveryStatus::PendingDelivery.to_string()),
+                to_status: Some(DeliveryStatus::AcknowledgedByAdapter.to_string()),
                 payload: json!({
                     "outbox_id": outbox_id,
                     "route_key": row.route_key,
@@ -245,11 +247,11 @@ pub async fn resume_binding(
     lifecycle_version: i32,
     correlation_id: Option<&str>,
 ) -> Result<usize, crate::CommandError> {
-    let waiting: Vec<Uuid> = sqlx::query_scalar(
+    let waiting = sqlx::query_scalar!(
         "SELECT id FROM award_delivery_outbox WHERE adapter_binding_id = $1 \
            AND state <> 'acknowledged' ORDER BY id",
+        binding_id,
     )
-    .bind(binding_id)
     .fetch_all(&mut *conn)
     .await?;
     for outbox_id in &waiting {
@@ -267,11 +269,13 @@ pub async fn resume_binding(
             },
         )
         .await?;
-        sqlx::query("UPDATE award_delivery_outbox SET job_id = $2 WHERE id = $1")
-            .bind(outbox_id)
-            .bind(job)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "UPDATE award_delivery_outbox SET job_id = $2 WHERE id = $1",
+            outbox_id,
+            job,
+        )
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(waiting.len())
 }

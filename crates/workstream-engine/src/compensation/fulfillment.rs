@@ -35,7 +35,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
-use workstream_domain::machines::compensation::FulfilmentFailureCode;
+use workstream_domain::machines::compensation::{FulfilmentFailureCode, FulfilmentStatus};
 use workstream_domain::quantity::Quantity;
 use workstream_domain::{Digest, to_canonical_bytes};
 use workstream_store::audit::NewAuditEvent;
@@ -57,10 +57,31 @@ pub enum ReportedStatus {
 
 impl ReportedStatus {
     /// The stored token.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ReportedStatus::Fulfilled => "fulfilled",
             ReportedStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Stored as `text`: binds as its token, decodes a column by reading it.
+impl sqlx::Type<sqlx::Postgres> for ReportedStatus {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for ReportedStatus {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        match <&str as sqlx::Decode<'r, sqlx::Postgres>>::decode(value)? {
+            "fulfilled" => Ok(ReportedStatus::Fulfilled),
+            "failed" => Ok(ReportedStatus::Failed),
+            other => Err(format!("unknown reported status {other:?}").into()),
         }
     }
 }
@@ -94,7 +115,7 @@ pub struct FulfillmentReport {
 }
 
 /// A stored receipt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Receipt {
     /// The receipt id.
     pub id: Uuid,
@@ -107,7 +128,7 @@ pub struct Receipt {
     /// The adapter's event id.
     pub external_event_id: String,
     /// `fulfilled` or `failed`.
-    pub reported_status: String,
+    pub reported_status: ReportedStatus,
     /// The provider's reference (fulfilled).
     pub external_reference: Option<String>,
     /// The quantity paid (fulfilled), a decimal string.
@@ -122,10 +143,19 @@ pub struct Receipt {
     pub received_at: DateTime<Utc>,
 }
 
-/// The columns of [`Receipt`].
-pub(crate) const RECEIPT_COLUMNS: &str = "id, compensation_award_id, project_id, adapter_binding_id, \
-    external_event_id, reported_status, external_reference, trim_scale(fulfilled_quantity)::text AS fulfilled_quantity, \
-    fulfilled_at, failure_code, reported_at, received_at";
+/// `sqlx::query_as!` of [`Receipt`] rows: `$before` the receipt's columns `$after`.
+macro_rules! receipt_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Receipt,
+            $before + r#" id, compensation_award_id, project_id, adapter_binding_id, external_event_id,
+             reported_status AS "reported_status: _", external_reference,
+             trim_scale(fulfilled_quantity)::text AS fulfilled_quantity, fulfilled_at, failure_code,
+             reported_at, received_at "# + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// What [`record`] answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -139,7 +169,6 @@ pub struct RecordedReport {
 }
 
 /// The award facts step 2 reads.
-#[derive(sqlx::FromRow)]
 struct AwardFacts {
     project_id: Uuid,
     adapter_binding_id: Uuid,
@@ -304,13 +333,14 @@ pub async fn record(
     let hash = request_hash(report);
 
     // 2. Whose award: lock it, and conceal it from anyone but its bound adapter.
-    let award: Option<AwardFacts> = sqlx::query_as(
-        "SELECT a.project_id, a.adapter_binding_id, b.adapter_actor_id, a.created_at, now() AS now \
-         FROM compensation_awards a \
-         JOIN project_compensation_adapter_bindings b ON b.id = a.adapter_binding_id \
-         WHERE a.id = $1 FOR UPDATE OF a",
+    let award = sqlx::query_as!(
+        AwardFacts,
+        r#"SELECT a.project_id, a.adapter_binding_id, b.adapter_actor_id, a.created_at, now() AS "now!"
+           FROM compensation_awards a
+           JOIN project_compensation_adapter_bindings b ON b.id = a.adapter_binding_id
+           WHERE a.id = $1 FOR UPDATE OF a"#,
+        report.award_id,
     )
-    .bind(report.award_id)
     .fetch_optional(&mut *conn)
     .await?;
     let award = match award {
@@ -320,15 +350,20 @@ pub async fn record(
     check_times(report, &award)?;
 
     // 3. Replay.
-    let earlier: Option<(Uuid, Uuid, Option<String>)> = sqlx::query_as(
+    let earlier = sqlx::query!(
         "SELECT id, compensation_award_id, request_hash FROM compensation_fulfillment_receipts \
          WHERE adapter_binding_id = $1 AND external_event_id = $2",
+        award.adapter_binding_id,
+        &report.external_event_id,
     )
-    .bind(award.adapter_binding_id)
-    .bind(&report.external_event_id)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some((receipt_id, award_id, earlier_hash)) = earlier {
+    if let Some(earlier) = earlier {
+        let (receipt_id, award_id, earlier_hash) = (
+            earlier.id,
+            earlier.compensation_award_id,
+            earlier.request_hash,
+        );
         if award_id != report.award_id || earlier_hash.as_deref() != Some(hash.as_str()) {
             return Err(event_conflict(receipt_id));
         }
@@ -346,11 +381,12 @@ pub async fn record(
     }
 
     // 4. Terminal.
-    let fulfilled: Option<Uuid> = sqlx::query_scalar(
+    let fulfilled = sqlx::query_scalar!(
         "SELECT id FROM compensation_fulfillment_receipts \
-         WHERE compensation_award_id = $1 AND reported_status = 'fulfilled'",
+         WHERE compensation_award_id = $1 AND reported_status = $2",
+        report.award_id,
+        ReportedStatus::Fulfilled.as_str(),
     )
-    .bind(report.award_id)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(receipt_id) = fulfilled {
@@ -362,15 +398,24 @@ pub async fn record(
     }
 
     // 5. Exact quantity.
-    if let Some(quantity) = &report.fulfilled_quantity {
-        let (equal, award_quantity): (bool, String) = sqlx::query_as(
-            "SELECT quantity = $2::numeric, trim_scale(quantity)::text \
-             FROM compensation_awards WHERE id = $1",
+    // The shape check parsed it already: an exact decimal.
+    let fulfilled_quantity = report
+        .fulfilled_quantity
+        .as_deref()
+        .map(Quantity::from_str)
+        .transpose()
+        .map_err(CommandError::internal)?
+        .map(|quantity| quantity.as_decimal());
+    if let (Some(quantity), Some(exact)) = (&report.fulfilled_quantity, fulfilled_quantity) {
+        let row = sqlx::query!(
+            r#"SELECT quantity = $2 AS "equal!", trim_scale(quantity)::text AS "award_quantity!"
+               FROM compensation_awards WHERE id = $1"#,
+            report.award_id,
+            exact,
         )
-        .bind(report.award_id)
-        .bind(quantity)
         .fetch_one(&mut *conn)
         .await?;
+        let (equal, award_quantity) = (row.equal, row.award_quantity);
         if !equal {
             return Err(invalid(
                 ErrorCode::FulfilledQuantityMismatch,
@@ -381,32 +426,33 @@ pub async fn record(
     }
 
     // 6. Write.
-    let before: Option<String> = sqlx::query_scalar(
-        "SELECT fulfillment_status FROM compensation_status_projections WHERE compensation_award_id = $1",
+    let before = sqlx::query_scalar!(
+        r#"SELECT fulfillment_status AS "fulfillment_status: FulfilmentStatus"
+           FROM compensation_status_projections WHERE compensation_award_id = $1"#,
+        report.award_id,
     )
-    .bind(report.award_id)
     .fetch_optional(&mut *conn)
     .await?;
     let receipt_id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO compensation_fulfillment_receipts (id, compensation_award_id, project_id, \
            adapter_binding_id, external_event_id, reported_status, external_reference, \
            fulfilled_quantity, fulfilled_at, failure_code, request_hash, reported_at, correlation_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::numeric, $9, $10, $11, $12, $13)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        receipt_id,
+        report.award_id,
+        award.project_id,
+        award.adapter_binding_id,
+        &report.external_event_id,
+        report.status.as_str(),
+        report.external_reference.as_deref(),
+        fulfilled_quantity,
+        report.fulfilled_at,
+        failure_code,
+        &hash,
+        report.reported_at,
+        adapter.correlation_id.as_deref(),
     )
-    .bind(receipt_id)
-    .bind(report.award_id)
-    .bind(award.project_id)
-    .bind(award.adapter_binding_id)
-    .bind(&report.external_event_id)
-    .bind(report.status.as_str())
-    .bind(&report.external_reference)
-    .bind(&report.fulfilled_quantity)
-    .bind(report.fulfilled_at)
-    .bind(failure_code)
-    .bind(&hash)
-    .bind(report.reported_at)
-    .bind(&adapter.correlation_id)
     .execute(&mut *conn)
     .await
     .map_err(|err| {
@@ -427,8 +473,8 @@ pub async fn record(
             entity_type: "compensation_award".into(),
             entity_id: Some(report.award_id),
             event_type: "compensation_fulfillment_recorded".into(),
-            from_status: before,
-            to_status: Some(projection.fulfillment_status.clone()),
+            from_status: before.map(|status| status.to_string()),
+            to_status: Some(projection.fulfillment_status.to_string()),
             payload: json!({
                 "receipt_id": receipt_id,
                 "adapter_binding_id": award.adapter_binding_id,
@@ -458,10 +504,11 @@ fn event_conflict(receipt_id: Uuid) -> CommandError {
 }
 
 async fn receipt(conn: &mut PgConnection, id: Uuid) -> Result<Receipt, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {RECEIPT_COLUMNS} FROM compensation_fulfillment_receipts WHERE id = $1"
-    ))
-    .bind(id)
+    Ok(receipt_query!(
+        "SELECT",
+        "FROM compensation_fulfillment_receipts WHERE id = $1",
+        id
+    )
     .fetch_one(&mut *conn)
     .await?)
 }

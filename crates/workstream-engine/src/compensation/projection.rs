@@ -24,6 +24,7 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::machines::compensation::{DeliveryStatus, FulfilmentStatus};
 use workstream_store::audit::NewAuditEvent;
 
 use crate::CommandError;
@@ -31,14 +32,14 @@ use crate::audit::record;
 use crate::requester::Requester;
 
 /// One award's projection: stored, or as the facts say it should be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ProjectionState {
     /// The award.
     pub compensation_award_id: Uuid,
     /// `pending_delivery` or `acknowledged_by_adapter`.
-    pub delivery_status: String,
+    pub delivery_status: DeliveryStatus,
     /// `pending`, `failed` or `fulfilled`.
-    pub fulfillment_status: String,
+    pub fulfillment_status: FulfilmentStatus,
     /// The fulfilled receipt, else the latest failed one.
     pub latest_receipt_id: Option<Uuid>,
     /// The provider's reference of the fulfilment.
@@ -58,31 +59,63 @@ pub(crate) enum Scope {
     Award(Uuid),
 }
 
-/// One row per award matching `filter` (a condition on `a`, the awards, with `$1`):
-/// the projection its facts imply, plus the award's `project_id`, `instrument_type`,
-/// `unit_code` and `quantity` (numeric) for reports that group by them.
-pub(crate) fn facts_sql(filter: &str) -> String {
-    format!(
-        "SELECT a.id AS compensation_award_id, a.project_id, a.instrument_type, a.unit_code, \
-           a.quantity, \
-           CASE WHEN ack.at IS NULL THEN 'pending_delivery' ELSE 'acknowledged_by_adapter' END \
-             AS delivery_status, \
-           CASE WHEN f.id IS NOT NULL THEN 'fulfilled' WHEN l.id IS NOT NULL THEN 'failed' \
-             ELSE 'pending' END AS fulfillment_status, \
-           coalesce(f.id, l.id) AS latest_receipt_id, \
-           f.external_reference, l.failure_code AS last_failure_code, \
-           ack.at AS acknowledged_at, f.fulfilled_at \
-         FROM compensation_awards a \
-         LEFT JOIN LATERAL (SELECT min(o.acknowledged_at) AS at FROM award_delivery_outbox o \
-            WHERE o.compensation_award_id = a.id AND o.state = 'acknowledged') ack ON true \
-         LEFT JOIN LATERAL (SELECT r.id, r.external_reference, r.fulfilled_at \
-            FROM compensation_fulfillment_receipts r \
-            WHERE r.compensation_award_id = a.id AND r.reported_status = 'fulfilled') f ON true \
-         LEFT JOIN LATERAL (SELECT r.id, r.failure_code FROM compensation_fulfillment_receipts r \
-            WHERE r.compensation_award_id = a.id AND r.reported_status = 'failed' \
-            ORDER BY r.received_at DESC, r.id DESC LIMIT 1) l ON true \
-         WHERE {filter}"
-    )
+/// `sqlx::query_as!` of `$row` rows: `$select` from `facts`, one row per award matching
+/// `$filter` (a condition on `a`, the awards, with `$1`, the one argument), then
+/// `$after`. Each row of `facts` holds the projection the award's facts imply
+/// (`compensation_award_id`, `delivery_status`, `fulfillment_status`,
+/// `latest_receipt_id`, `external_reference`, `last_failure_code`, `acknowledged_at`,
+/// `fulfilled_at`) and the award's `project_id`, `instrument_type`, `unit_code` and
+/// `quantity` (numeric) for reports that group by them. `$2` to `$8` are the states.
+macro_rules! facts_query {
+    ($row:ident, $select:tt, $filter:tt, $after:tt, $id:expr $(,)?) => {
+        sqlx::query_as!(
+            $row,
+            $select + " FROM (SELECT a.id AS compensation_award_id, a.project_id, a.instrument_type, \
+               a.unit_code, a.quantity, \
+               CASE WHEN ack.at IS NULL THEN $2 ELSE $3 END AS delivery_status, \
+               CASE WHEN f.id IS NOT NULL THEN $4 WHEN l.id IS NOT NULL THEN $5 ELSE $6 END \
+                 AS fulfillment_status, \
+               coalesce(f.id, l.id) AS latest_receipt_id, \
+               f.external_reference, l.failure_code AS last_failure_code, \
+               ack.at AS acknowledged_at, f.fulfilled_at \
+             FROM compensation_awards a \
+             LEFT JOIN LATERAL (SELECT min(o.acknowledged_at) AS at FROM award_delivery_outbox o \
+                WHERE o.compensation_award_id = a.id AND o.state = 'acknowledged') ack ON true \
+             LEFT JOIN LATERAL (SELECT r.id, r.external_reference, r.fulfilled_at \
+                FROM compensation_fulfillment_receipts r \
+                WHERE r.compensation_award_id = a.id AND r.reported_status = $7) f ON true \
+             LEFT JOIN LATERAL (SELECT r.id, r.failure_code FROM compensation_fulfillment_receipts r \
+                WHERE r.compensation_award_id = a.id AND r.reported_status = $8 \
+                ORDER BY r.received_at DESC, r.id DESC LIMIT 1) l ON true \
+             WHERE " + $filter + ") facts " + $after,
+            $id,
+            ::workstream_domain::machines::compensation::DeliveryStatus::PendingDelivery.as_str(),
+            ::workstream_domain::machines::compensation::DeliveryStatus::AcknowledgedByAdapter.as_str(),
+            ::workstream_domain::machines::compensation::FulfilmentStatus::Fulfilled.as_str(),
+            ::workstream_domain::machines::compensation::FulfilmentStatus::Failed.as_str(),
+            ::workstream_domain::machines::compensation::FulfilmentStatus::Pending.as_str(),
+            $crate::compensation::fulfillment::ReportedStatus::Fulfilled.as_str(),
+            $crate::compensation::fulfillment::ReportedStatus::Failed.as_str(),
+        )
+    };
+}
+
+pub(crate) use facts_query;
+
+/// `sqlx::query_as!` of [`ProjectionState`] rows from `facts` (see `facts_query`).
+macro_rules! derived_query {
+    ($filter:tt, $id:expr) => {
+        facts_query!(
+            ProjectionState,
+            r#"SELECT compensation_award_id AS "compensation_award_id!", delivery_status AS "delivery_status!: _",
+               fulfillment_status AS "fulfillment_status!: _", latest_receipt_id AS "latest_receipt_id?",
+               external_reference AS "external_reference?", last_failure_code AS "last_failure_code?",
+               acknowledged_at AS "acknowledged_at?", fulfilled_at AS "fulfilled_at?""#,
+            $filter,
+            "ORDER BY compensation_award_id",
+            $id,
+        )
+    };
 }
 
 /// The projections the facts imply for every award in `scope`, by award id.
@@ -90,18 +123,35 @@ pub(crate) async fn derive(
     conn: &mut PgConnection,
     scope: Scope,
 ) -> Result<Vec<ProjectionState>, CommandError> {
-    let (filter, id) = match scope {
-        Scope::Project(id) => ("a.project_id = $1", id),
-        Scope::Award(id) => ("a.id = $1", id),
+    let rows = match scope {
+        Scope::Project(id) => {
+            derived_query!("a.project_id = $1", id)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        Scope::Award(id) => {
+            derived_query!("a.id = $1", id)
+                .fetch_all(&mut *conn)
+                .await?
+        }
     };
-    let rows = sqlx::query_as(&format!(
-        "SELECT * FROM ({}) facts ORDER BY compensation_award_id",
-        facts_sql(filter)
-    ))
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
     Ok(rows)
+}
+
+/// `sqlx::query_as!` of the stored [`ProjectionState`] rows of the awards `a` matching
+/// `$filter` (with `$1`).
+macro_rules! stored_query {
+    ($filter:tt, $id:expr) => {
+        sqlx::query_as!(
+            ProjectionState,
+            r#"SELECT p.compensation_award_id, p.delivery_status AS "delivery_status: _",
+               p.fulfillment_status AS "fulfillment_status: _", p.latest_receipt_id, p.external_reference,
+               p.last_failure_code, p.acknowledged_at, p.fulfilled_at
+               FROM compensation_status_projections p
+               JOIN compensation_awards a ON a.id = p.compensation_award_id WHERE "# + $filter,
+            $id
+        )
+    };
 }
 
 /// The stored projections of every award in `scope`, by award id.
@@ -109,20 +159,14 @@ pub(crate) async fn stored(
     conn: &mut PgConnection,
     scope: Scope,
 ) -> Result<HashMap<Uuid, ProjectionState>, CommandError> {
-    let (filter, id) = match scope {
-        Scope::Project(id) => ("a.project_id = $1", id),
-        Scope::Award(id) => ("a.id = $1", id),
+    let rows = match scope {
+        Scope::Project(id) => {
+            stored_query!("a.project_id = $1", id)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        Scope::Award(id) => stored_query!("a.id = $1", id).fetch_all(&mut *conn).await?,
     };
-    let rows: Vec<ProjectionState> = sqlx::query_as(&format!(
-        "SELECT p.compensation_award_id, p.delivery_status, p.fulfillment_status, \
-           p.latest_receipt_id, p.external_reference, p.last_failure_code, p.acknowledged_at, \
-           p.fulfilled_at \
-         FROM compensation_status_projections p \
-         JOIN compensation_awards a ON a.id = p.compensation_award_id WHERE {filter}"
-    ))
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
     Ok(rows
         .into_iter()
         .map(|p| (p.compensation_award_id, p))
@@ -134,16 +178,18 @@ pub(crate) async fn lock_award(
     conn: &mut PgConnection,
     award_id: Uuid,
 ) -> Result<(), CommandError> {
-    sqlx::query("SELECT 1 FROM compensation_awards WHERE id = $1 FOR UPDATE")
-        .bind(award_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query_scalar!(
+        "SELECT 1 AS locked FROM compensation_awards WHERE id = $1 FOR UPDATE",
+        award_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(())
 }
 
 /// Writes `state` as the award's projection (creating the row if it is missing).
 async fn write(conn: &mut PgConnection, state: &ProjectionState) -> Result<(), CommandError> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO compensation_status_projections (compensation_award_id, project_id, \
            delivery_status, fulfillment_status, latest_receipt_id, external_reference, \
            last_failure_code, acknowledged_at, fulfilled_at) \
@@ -153,15 +199,15 @@ async fn write(conn: &mut PgConnection, state: &ProjectionState) -> Result<(), C
            latest_receipt_id = EXCLUDED.latest_receipt_id, external_reference = EXCLUDED.external_reference, \
            last_failure_code = EXCLUDED.last_failure_code, acknowledged_at = EXCLUDED.acknowledged_at, \
            fulfilled_at = EXCLUDED.fulfilled_at",
+        state.compensation_award_id,
+        state.delivery_status.as_str(),
+        state.fulfillment_status.as_str(),
+        state.latest_receipt_id,
+        state.external_reference.as_deref(),
+        state.last_failure_code.as_deref(),
+        state.acknowledged_at,
+        state.fulfilled_at,
     )
-    .bind(state.compensation_award_id)
-    .bind(&state.delivery_status)
-    .bind(&state.fulfillment_status)
-    .bind(state.latest_receipt_id)
-    .bind(&state.external_reference)
-    .bind(&state.last_failure_code)
-    .bind(state.acknowledged_at)
-    .bind(state.fulfilled_at)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -251,10 +297,13 @@ pub async fn rebuild(
 ) -> Result<RebuildReport, CommandError> {
     // The project's awards in id order: the same order every writer of one award
     // takes, so a rebuild and a callback cannot deadlock.
-    sqlx::query("SELECT 1 FROM compensation_awards WHERE project_id = $1 ORDER BY id FOR UPDATE")
-        .bind(project_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "locked!" FROM (SELECT 1 FROM compensation_awards
+           WHERE project_id = $1 ORDER BY id FOR UPDATE) awards"#,
+        project_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let expected = derive(conn, Scope::Project(project_id)).await?;
     let current = stored(conn, Scope::Project(project_id)).await?;
     let mut changed = Vec::new();

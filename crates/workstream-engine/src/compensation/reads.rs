@@ -10,11 +10,12 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::machines::compensation::{DeliveryStatus, FulfilmentStatus};
 
 use crate::CommandError;
 
 /// An award with its projection, as one row.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct AwardRow {
     id: Uuid,
     project_id: Uuid,
@@ -31,8 +32,8 @@ struct AwardRow {
     quantity: String,
     task_id: Uuid,
     created_at: DateTime<Utc>,
-    delivery_status: Option<String>,
-    fulfillment_status: Option<String>,
+    delivery_status: Option<DeliveryStatus>,
+    fulfillment_status: Option<FulfilmentStatus>,
     latest_receipt_id: Option<Uuid>,
     external_reference: Option<String>,
     last_failure_code: Option<String>,
@@ -107,9 +108,9 @@ pub struct ContributorAward {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct AwardProjection {
     /// `pending_delivery` or `acknowledged_by_adapter`.
-    pub delivery_status: String,
+    pub delivery_status: DeliveryStatus,
     /// `pending`, `failed` or `fulfilled`.
-    pub fulfillment_status: String,
+    pub fulfillment_status: FulfilmentStatus,
     /// The latest failure code reported.
     pub last_failure_code: Option<String>,
     /// When the adapter acknowledged the delivery.
@@ -124,21 +125,33 @@ pub struct AwardProjection {
     pub external_reference: Option<String>,
 }
 
-const SELECT: &str = "SELECT a.id, a.project_id, a.contribution_record_id, a.contribution_type, \
-    a.contributor_id, workstream_actor_label(a.contributor_id) AS contributor_name, \
-    a.contribution_policy_version_id, a.award_definition_id, a.adapter_binding_id, \
-    a.instrument_type, a.unit_code, trim_scale(a.quantity)::text AS quantity, c.task_id, \
-    (SELECT t.title FROM tasks t WHERE t.id = c.task_id) AS task_title, a.created_at, \
-    p.delivery_status, p.fulfillment_status, p.latest_receipt_id, p.external_reference, \
-    p.last_failure_code, p.acknowledged_at, p.fulfilled_at \
-    FROM compensation_awards a JOIN contribution_records c ON c.id = a.contribution_record_id \
-    LEFT JOIN compensation_status_projections p ON p.compensation_award_id = a.id";
+/// `sqlx::query_as!` of [`AwardRow`] rows: the awards with their projections (`null`
+/// columns where the projection row is missing) `$after`.
+macro_rules! award_query {
+    ($after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            AwardRow,
+            r#"SELECT a.id, a.project_id, a.contribution_record_id, a.contribution_type,
+               a.contributor_id, workstream_actor_label(a.contributor_id) AS "contributor_name?",
+               a.contribution_policy_version_id, a.award_definition_id, a.adapter_binding_id,
+               a.instrument_type, a.unit_code, trim_scale(a.quantity)::text AS "quantity!", c.task_id,
+               (SELECT t.title FROM tasks t WHERE t.id = c.task_id) AS "task_title?", a.created_at,
+               p.delivery_status AS "delivery_status?: _", p.fulfillment_status AS "fulfillment_status?: _",
+               p.latest_receipt_id AS "latest_receipt_id?", p.external_reference AS "external_reference?",
+               p.last_failure_code AS "last_failure_code?", p.acknowledged_at AS "acknowledged_at?",
+               p.fulfilled_at AS "fulfilled_at?"
+               FROM compensation_awards a JOIN contribution_records c ON c.id = a.contribution_record_id
+               LEFT JOIN compensation_status_projections p ON p.compensation_award_id = a.id "# + $after
+            $(, $arg)*
+        )
+    };
+}
 
 fn projection(row: &AwardRow, full: bool) -> Option<AwardProjection> {
-    match (&row.delivery_status, &row.fulfillment_status) {
-        (Some(delivery), Some(fulfillment)) => Some(AwardProjection {
-            delivery_status: delivery.clone(),
-            fulfillment_status: fulfillment.clone(),
+    match (row.delivery_status, row.fulfillment_status) {
+        (Some(delivery_status), Some(fulfillment_status)) => Some(AwardProjection {
+            delivery_status,
+            fulfillment_status,
             last_failure_code: row.last_failure_code.clone(),
             acknowledged_at: row.acknowledged_at,
             fulfilled_at: row.fulfilled_at,
@@ -157,12 +170,12 @@ pub async fn project_awards(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<FinanceAward>, CommandError> {
-    let rows: Vec<AwardRow> = sqlx::query_as(&format!(
-        "{SELECT} WHERE a.project_id = $1 AND ($2::uuid IS NULL OR a.id > $2) ORDER BY a.id LIMIT $3"
-    ))
-    .bind(project_id)
-    .bind(after)
-    .bind(i64::from(limit))
+    let rows = award_query!(
+        "WHERE a.project_id = $1 AND ($2::uuid IS NULL OR a.id > $2) ORDER BY a.id LIMIT $3",
+        project_id,
+        after,
+        i64::from(limit),
+    )
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
@@ -195,12 +208,12 @@ pub async fn contributor_awards(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<ContributorAward>, CommandError> {
-    let rows: Vec<AwardRow> = sqlx::query_as(&format!(
-        "{SELECT} WHERE a.contributor_id = $1 AND ($2::uuid IS NULL OR a.id > $2) ORDER BY a.id LIMIT $3"
-    ))
-    .bind(contributor_id)
-    .bind(after)
-    .bind(i64::from(limit))
+    let rows = award_query!(
+        "WHERE a.contributor_id = $1 AND ($2::uuid IS NULL OR a.id > $2) ORDER BY a.id LIMIT $3",
+        contributor_id,
+        after,
+        i64::from(limit),
+    )
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows

@@ -27,8 +27,11 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::contribution::CompensationMode;
+use workstream_domain::machines::compensation::{DeliveryStatus, FulfilmentStatus};
 
-use super::projection::{self, Scope, differences, facts_sql};
+use super::fulfillment::ReportedStatus;
+use super::projection::{self, Scope, differences, facts_query};
 use crate::CommandError;
 
 /// The default SLA for deliveries and acknowledgements: one day (the pilot's daily
@@ -48,7 +51,7 @@ pub struct Finding {
 }
 
 /// Award count and summed quantity of one group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Total {
     /// `money` or `project_points`.
     pub instrument_type: String,
@@ -56,10 +59,10 @@ pub struct Total {
     pub unit_code: String,
     /// The delivery status (absent in per-unit sums).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub delivery_status: Option<String>,
+    pub delivery_status: Option<DeliveryStatus>,
     /// The fulfilment status (absent in per-unit sums).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fulfillment_status: Option<String>,
+    pub fulfillment_status: Option<FulfilmentStatus>,
     /// Awards in the group.
     pub award_count: i64,
     /// Their summed quantity, a decimal string.
@@ -108,160 +111,158 @@ pub async fn reconcile(
             "pending_sla_seconds is not negative",
         ));
     }
-    let generated_at: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+    let generated_at = sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
         .fetch_one(&mut *conn)
         .await?;
     let sla = pending_sla_seconds as f64;
     let mut findings = Vec::new();
 
-    let rows: Vec<(Uuid, String, Uuid, Uuid, String)> = sqlx::query_as(
-        "SELECT c.id, c.contribution_type, c.contributor_id, d.id, d.instrument_type \
-         FROM contribution_records c \
-         JOIN contribution_rules r ON r.version_id = c.contribution_policy_version_id \
-          AND r.contribution_type = c.contribution_type AND r.compensation_mode = 'compensated' \
-         JOIN contribution_award_definitions d ON d.rule_id = r.id \
-         WHERE c.project_id = $1 AND NOT EXISTS (SELECT 1 FROM compensation_awards a \
-           WHERE a.contribution_record_id = c.id AND a.instrument_type = d.instrument_type) \
-         ORDER BY c.id, d.instrument_type",
+    let rows = sqlx::query!(
+        r#"SELECT c.id AS record, c.contribution_type, c.contributor_id, d.id AS definition, d.instrument_type
+           FROM contribution_records c
+           JOIN contribution_rules r ON r.version_id = c.contribution_policy_version_id
+            AND r.contribution_type = c.contribution_type AND r.compensation_mode = $2
+           JOIN contribution_award_definitions d ON d.rule_id = r.id
+           WHERE c.project_id = $1 AND NOT EXISTS (SELECT 1 FROM compensation_awards a
+             WHERE a.contribution_record_id = c.id AND a.instrument_type = d.instrument_type)
+           ORDER BY c.id, d.instrument_type"#,
+        project_id,
+        CompensationMode::Compensated.as_str(),
     )
-    .bind(project_id)
     .fetch_all(&mut *conn)
     .await?;
-    for (record, kind, contributor, definition, instrument) in rows {
+    for row in rows {
         findings.push(Finding {
             kind: "contribution_missing_award",
-            ids: json!({ "contribution_record_id": record, "award_definition_id": definition,
-                         "contributor_id": contributor }),
-            details: json!({ "contribution_type": kind, "instrument_type": instrument }),
+            ids: json!({ "contribution_record_id": row.record, "award_definition_id": row.definition,
+                         "contributor_id": row.contributor_id }),
+            details: json!({ "contribution_type": row.contribution_type, "instrument_type": row.instrument_type }),
         });
     }
 
-    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT a.id, a.contribution_record_id FROM compensation_awards a \
          WHERE a.project_id = $1 AND NOT EXISTS (SELECT 1 FROM compensation_status_projections p \
            WHERE p.compensation_award_id = a.id) ORDER BY a.id",
+        project_id,
     )
-    .bind(project_id)
     .fetch_all(&mut *conn)
     .await?;
-    for (award, record) in rows {
+    for row in rows {
         findings.push(Finding {
             kind: "award_missing_projection",
-            ids: json!({ "award_id": award, "contribution_record_id": record }),
+            ids: json!({ "award_id": row.id, "contribution_record_id": row.contribution_record_id }),
             details: json!({}),
         });
     }
 
-    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT a.id, a.contribution_record_id FROM compensation_awards a \
          WHERE a.project_id = $1 AND NOT EXISTS (SELECT 1 FROM award_delivery_outbox o \
            WHERE o.compensation_award_id = a.id) ORDER BY a.id",
+        project_id,
     )
-    .bind(project_id)
     .fetch_all(&mut *conn)
     .await?;
-    for (award, record) in rows {
+    for row in rows {
         findings.push(Finding {
             kind: "award_missing_delivery",
-            ids: json!({ "award_id": award, "contribution_record_id": record }),
+            ids: json!({ "award_id": row.id, "contribution_record_id": row.contribution_record_id }),
             details: json!({}),
         });
     }
 
-    type Pending = (
-        Uuid,
-        Uuid,
-        String,
-        i32,
-        Option<String>,
-        DateTime<Utc>,
-        Option<Uuid>,
-    );
-    let rows: Vec<Pending> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT o.id, o.compensation_award_id, o.state, o.attempts, o.last_error, o.created_at, o.job_id \
          FROM award_delivery_outbox o WHERE o.project_id = $1 AND o.state <> 'acknowledged' \
            AND o.created_at <= now() - make_interval(secs => $2) ORDER BY o.id",
+        project_id,
+        sla,
     )
-    .bind(project_id)
-    .bind(sla)
     .fetch_all(&mut *conn)
     .await?;
-    for (outbox, award, state, attempts, last_error, since, job) in rows {
+    for row in rows {
         findings.push(Finding {
             kind: "delivery_pending_past_sla",
-            ids: json!({ "award_id": award, "outbox_id": outbox, "job_id": job }),
-            details: json!({ "state": state, "attempts": attempts, "last_error": last_error,
-                             "pending_since": since }),
+            ids: json!({ "award_id": row.compensation_award_id, "outbox_id": row.id, "job_id": row.job_id }),
+            details: json!({ "state": row.state, "attempts": row.attempts, "last_error": row.last_error,
+                             "pending_since": row.created_at }),
         });
     }
 
-    let rows: Vec<(Uuid, Uuid, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT o.id, o.compensation_award_id, o.acknowledged_at FROM award_delivery_outbox o \
-         WHERE o.project_id = $1 AND o.state = 'acknowledged' \
-           AND o.acknowledged_at <= now() - make_interval(secs => $2) \
-           AND NOT EXISTS (SELECT 1 FROM compensation_fulfillment_receipts r \
-             WHERE r.compensation_award_id = o.compensation_award_id) ORDER BY o.id",
+    // An acknowledged row has its acknowledged_at (the table's CHECK).
+    let rows = sqlx::query!(
+        r#"SELECT o.id, o.compensation_award_id, o.acknowledged_at AS "acknowledged_at!" FROM award_delivery_outbox o
+           WHERE o.project_id = $1 AND o.state = 'acknowledged'
+             AND o.acknowledged_at <= now() - make_interval(secs => $2)
+             AND NOT EXISTS (SELECT 1 FROM compensation_fulfillment_receipts r
+               WHERE r.compensation_award_id = o.compensation_award_id) ORDER BY o.id"#,
+        project_id,
+        sla,
     )
-    .bind(project_id)
-    .bind(sla)
     .fetch_all(&mut *conn)
     .await?;
-    for (outbox, award, at) in rows {
+    for row in rows {
         findings.push(Finding {
             kind: "acknowledged_without_receipt",
-            ids: json!({ "award_id": award, "outbox_id": outbox }),
-            details: json!({ "acknowledged_at": at }),
+            ids: json!({ "award_id": row.compensation_award_id, "outbox_id": row.id }),
+            details: json!({ "acknowledged_at": row.acknowledged_at }),
         });
     }
 
-    let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT r.id, r.compensation_award_id, r.external_event_id FROM compensation_fulfillment_receipts r \
-         WHERE r.project_id = $1 AND r.reported_status = 'fulfilled' \
+         WHERE r.project_id = $1 AND r.reported_status = $2 \
            AND (r.external_reference IS NULL OR btrim(r.external_reference) = '') ORDER BY r.id",
+        project_id,
+        ReportedStatus::Fulfilled.as_str(),
     )
-    .bind(project_id)
     .fetch_all(&mut *conn)
     .await?;
-    for (receipt, award, event) in rows {
+    for row in rows {
         findings.push(Finding {
             kind: "fulfilled_receipt_missing_reference",
-            ids: json!({ "award_id": award, "receipt_id": receipt }),
-            details: json!({ "external_event_id": event }),
+            ids: json!({ "award_id": row.compensation_award_id, "receipt_id": row.id }),
+            details: json!({ "external_event_id": row.external_event_id }),
         });
     }
 
-    let rows: Vec<(Uuid, Uuid, String, String)> = sqlx::query_as(
-        "SELECT r.id, a.id, trim_scale(a.quantity)::text, trim_scale(r.fulfilled_quantity)::text \
-         FROM compensation_fulfillment_receipts r JOIN compensation_awards a ON a.id = r.compensation_award_id \
-         WHERE r.project_id = $1 AND r.reported_status = 'fulfilled' \
-           AND r.fulfilled_quantity IS DISTINCT FROM a.quantity ORDER BY r.id",
+    // A fulfilled receipt has its quantity (the table's CHECK).
+    let rows = sqlx::query!(
+        r#"SELECT r.id AS receipt, a.id AS award, trim_scale(a.quantity)::text AS "award_quantity!",
+             trim_scale(r.fulfilled_quantity)::text AS "fulfilled_quantity!"
+           FROM compensation_fulfillment_receipts r JOIN compensation_awards a ON a.id = r.compensation_award_id
+           WHERE r.project_id = $1 AND r.reported_status = $2
+             AND r.fulfilled_quantity IS DISTINCT FROM a.quantity ORDER BY r.id"#,
+        project_id,
+        ReportedStatus::Fulfilled.as_str(),
     )
-    .bind(project_id)
     .fetch_all(&mut *conn)
     .await?;
-    for (receipt, award, award_quantity, fulfilled_quantity) in rows {
+    for row in rows {
         findings.push(Finding {
             kind: "receipt_quantity_mismatch",
-            ids: json!({ "award_id": award, "receipt_id": receipt }),
-            details: json!({ "award_quantity": award_quantity, "fulfilled_quantity": fulfilled_quantity }),
+            ids: json!({ "award_id": row.award, "receipt_id": row.receipt }),
+            details: json!({ "award_quantity": row.award_quantity, "fulfilled_quantity": row.fulfilled_quantity }),
         });
     }
 
-    let rows: Vec<(Uuid, Uuid, String, String)> = sqlx::query_as(
-        "SELECT a.id, a.award_definition_id, trim_scale(a.quantity)::text, trim_scale(d.quantity)::text \
-         FROM compensation_awards a JOIN contribution_award_definitions d ON d.id = a.award_definition_id \
-         WHERE a.project_id = $1 AND (a.quantity <> d.quantity OR a.unit_code <> d.unit_code \
-           OR a.instrument_type <> d.instrument_type OR a.adapter_binding_id <> d.adapter_binding_id) \
-         ORDER BY a.id",
+    let rows = sqlx::query!(
+        r#"SELECT a.id, a.award_definition_id, trim_scale(a.quantity)::text AS "award_quantity!",
+             trim_scale(d.quantity)::text AS "definition_quantity!"
+           FROM compensation_awards a JOIN contribution_award_definitions d ON d.id = a.award_definition_id
+           WHERE a.project_id = $1 AND (a.quantity <> d.quantity OR a.unit_code <> d.unit_code
+             OR a.instrument_type <> d.instrument_type OR a.adapter_binding_id <> d.adapter_binding_id)
+           ORDER BY a.id"#,
+        project_id,
     )
-    .bind(project_id)
     .fetch_all(&mut *conn)
     .await?;
-    for (award, definition, award_quantity, definition_quantity) in rows {
+    for row in rows {
         findings.push(Finding {
             kind: "award_terms_mismatch",
-            ids: json!({ "award_id": award, "award_definition_id": definition }),
-            details: json!({ "award_quantity": award_quantity, "definition_quantity": definition_quantity }),
+            ids: json!({ "award_id": row.id, "award_definition_id": row.award_definition_id }),
+            details: json!({ "award_quantity": row.award_quantity, "definition_quantity": row.definition_quantity }),
         });
     }
 
@@ -282,33 +283,36 @@ pub async fn reconcile(
         }
     }
 
-    let totals: Vec<Total> = sqlx::query_as(&format!(
-        "SELECT instrument_type, unit_code, delivery_status, fulfillment_status, \
-           count(*) AS award_count, trim_scale(sum(quantity))::text AS quantity \
-         FROM ({}) facts GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
-        facts_sql("a.project_id = $1")
-    ))
-    .bind(project_id)
+    let totals = facts_query!(
+        Total,
+        r#"SELECT instrument_type AS "instrument_type!", unit_code AS "unit_code!",
+             delivery_status AS "delivery_status?: _", fulfillment_status AS "fulfillment_status?: _",
+             count(*) AS "award_count!", trim_scale(sum(quantity))::text AS "quantity!""#,
+        "a.project_id = $1",
+        "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+        project_id,
+    )
     .fetch_all(&mut *conn)
     .await?;
     let count =
         |f: &dyn Fn(&Total) -> bool| totals.iter().filter(|t| f(t)).map(|t| t.award_count).sum();
-    let is = |value: &Option<String>, token: &str| value.as_deref() == Some(token);
     let dashboard = Dashboard {
-        pending_delivery: count(&|t| is(&t.delivery_status, "pending_delivery")),
+        pending_delivery: count(&|t| t.delivery_status == Some(DeliveryStatus::PendingDelivery)),
         acknowledged_not_fulfilled: count(&|t| {
-            is(&t.delivery_status, "acknowledged_by_adapter")
-                && !is(&t.fulfillment_status, "fulfilled")
+            t.delivery_status == Some(DeliveryStatus::AcknowledgedByAdapter)
+                && t.fulfillment_status != Some(FulfilmentStatus::Fulfilled)
         }),
-        failed: count(&|t| is(&t.fulfillment_status, "failed")),
-        fulfilled: sqlx::query_as(
-            "SELECT a.instrument_type, a.unit_code, NULL::text AS delivery_status, \
-               NULL::text AS fulfillment_status, count(*) AS award_count, \
-               trim_scale(sum(r.fulfilled_quantity))::text AS quantity \
-             FROM compensation_fulfillment_receipts r JOIN compensation_awards a ON a.id = r.compensation_award_id \
-             WHERE r.project_id = $1 AND r.reported_status = 'fulfilled' GROUP BY 1, 2 ORDER BY 1, 2",
+        failed: count(&|t| t.fulfillment_status == Some(FulfilmentStatus::Failed)),
+        fulfilled: sqlx::query_as!(
+            Total,
+            r#"SELECT a.instrument_type, a.unit_code, NULL::text AS "delivery_status?: _",
+                 NULL::text AS "fulfillment_status?: _", count(*) AS "award_count!",
+                 trim_scale(sum(r.fulfilled_quantity))::text AS "quantity!"
+               FROM compensation_fulfillment_receipts r JOIN compensation_awards a ON a.id = r.compensation_award_id
+               WHERE r.project_id = $1 AND r.reported_status = $2 GROUP BY 1, 2 ORDER BY 1, 2"#,
+            project_id,
+            ReportedStatus::Fulfilled.as_str(),
         )
-        .bind(project_id)
         .fetch_all(&mut *conn)
         .await?,
     };

@@ -12,13 +12,13 @@ use workstream_domain::contribution::InstrumentType;
 use workstream_domain::machines::compensation::AdapterBindingStatus;
 use workstream_store::audit::NewAuditEvent;
 
-use super::dependents::DEPENDENTS;
+use super::dependents::in_use_query;
 use crate::audit::record;
 use crate::error::CommandError;
 use crate::requester::Requester;
 
 /// An adapter binding row (no secrets are ever stored).
-#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Binding {
     /// Id.
     pub id: Uuid,
@@ -31,7 +31,7 @@ pub struct Binding {
     /// How the adapter addresses the project's awards.
     pub route_key: String,
     /// active, suspended or retired.
-    pub status: String,
+    pub status: AdapterBindingStatus,
     /// Starts at 1; +1 per status change.
     pub binding_lifecycle_version: i32,
     /// Creation time.
@@ -40,7 +40,17 @@ pub struct Binding {
     pub updated_at: DateTime<Utc>,
 }
 
-const BINDING_COLUMNS: &str = "id, project_id, instrument_type, adapter_actor_id, route_key, status, binding_lifecycle_version, created_at, updated_at";
+/// `sqlx::query_as!` of [`Binding`] rows: `$before` the binding's columns `$after`.
+macro_rules! binding_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Binding,
+            $before + r#" id, project_id, instrument_type, adapter_actor_id, route_key, status AS "status: _", 
+             binding_lifecycle_version, created_at, updated_at "# + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// Binds a service actor as the project's adapter for one instrument
 /// (`adapter_binding_created`). One active binding per instrument: 409
@@ -54,10 +64,12 @@ pub async fn create_binding(
     route_key: String,
 ) -> Result<Binding, CommandError> {
     crate::projects::lock(conn, project_id).await?;
-    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM actor_profiles WHERE id = $1")
-        .bind(adapter_actor_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let kind = sqlx::query_scalar!(
+        "SELECT kind FROM actor_profiles WHERE id = $1",
+        adapter_actor_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     match kind.as_deref() {
         None => {
             return Err(CommandError::new(
@@ -73,16 +85,17 @@ pub async fn create_binding(
             ));
         }
     }
-    let binding: Binding = sqlx::query_as(&format!(
+    let binding = binding_query!(
         "INSERT INTO project_compensation_adapter_bindings (id, project_id, instrument_type, adapter_actor_id, route_key, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {BINDING_COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(project_id)
-    .bind(instrument.as_str())
-    .bind(adapter_actor_id)
-    .bind(&route_key)
-    .bind(acting.actor_id)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING",
+        "",
+        Uuid::now_v7(),
+        project_id,
+        instrument.as_str(),
+        adapter_actor_id,
+        &route_key,
+        acting.actor_id,
+    )
     .fetch_one(&mut *conn)
     .await?;
     record(
@@ -93,7 +106,7 @@ pub async fn create_binding(
             entity_type: "adapter_binding".into(),
             entity_id: Some(binding.id),
             event_type: "adapter_binding_created".into(),
-            to_status: Some("active".into()),
+            to_status: Some(binding.status.to_string()),
             payload: json!({
                 "instrument_type": binding.instrument_type,
                 "adapter_actor_id": adapter_actor_id,
@@ -114,20 +127,27 @@ pub async fn set_binding_status(
     acting: &Requester,
     project_id: Uuid,
     binding_id: Uuid,
-    to: &'static str,
+    to: AdapterBindingStatus,
 ) -> Result<Binding, CommandError> {
-    let binding: Binding = sqlx::query_as(&format!(
-        "SELECT {BINDING_COLUMNS} FROM project_compensation_adapter_bindings WHERE id = $1 AND project_id = $2 FOR UPDATE"
-    ))
-    .bind(binding_id)
-    .bind(project_id)
+    let binding = binding_query!(
+        "SELECT",
+        "FROM project_compensation_adapter_bindings WHERE id = $1 AND project_id = $2 FOR UPDATE",
+        binding_id,
+        project_id,
+    )
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(CommandError::not_found)?;
-    let from = binding.status.clone();
+    let from = binding.status;
     let allowed = matches!(
-        (from.as_str(), to),
-        ("active", "suspended") | ("suspended", "active")
+        (from, to),
+        (
+            AdapterBindingStatus::Active,
+            AdapterBindingStatus::Suspended
+        ) | (
+            AdapterBindingStatus::Suspended,
+            AdapterBindingStatus::Active
+        )
     );
     if !allowed {
         return Err(CommandError::new(
@@ -135,16 +155,17 @@ pub async fn set_binding_status(
             format!("a {from} binding cannot become {to}"),
         ));
     }
-    let updated: Binding = sqlx::query_as(&format!(
+    let updated = binding_query!(
         "UPDATE project_compensation_adapter_bindings SET status = $2, \
-         binding_lifecycle_version = binding_lifecycle_version + 1 WHERE id = $1 RETURNING {BINDING_COLUMNS}"
-    ))
-    .bind(binding_id)
-    .bind(to)
+         binding_lifecycle_version = binding_lifecycle_version + 1 WHERE id = $1 RETURNING",
+        "",
+        binding_id,
+        to.as_str(),
+    )
     .fetch_one(&mut *conn)
     .await?;
     // Awards that waited for the binding (R45) are delivered now.
-    let resumed = if to == "active" {
+    let resumed = if to == AdapterBindingStatus::Active {
         crate::compensation::delivery::resume_binding(
             conn,
             binding_id,
@@ -162,14 +183,14 @@ pub async fn set_binding_status(
             project_id: Some(project_id),
             entity_type: "adapter_binding".into(),
             entity_id: Some(binding_id),
-            event_type: if to == "suspended" {
+            event_type: if to == AdapterBindingStatus::Suspended {
                 "adapter_binding_suspended"
             } else {
                 "adapter_binding_reactivated"
             }
             .into(),
-            from_status: Some(from),
-            to_status: Some(to.into()),
+            from_status: Some(from.to_string()),
+            to_status: Some(to.to_string()),
             payload: json!({
                 "binding_lifecycle_version": updated.binding_lifecycle_version,
                 "deliveries_resumed": resumed,
@@ -192,38 +213,37 @@ pub async fn retire_binding(
     binding_id: Uuid,
 ) -> Result<Binding, CommandError> {
     crate::projects::lock(conn, project_id).await?;
-    let binding: Binding = sqlx::query_as(&format!(
-        "SELECT {BINDING_COLUMNS} FROM project_compensation_adapter_bindings WHERE id = $1 AND project_id = $2 FOR UPDATE"
-    ))
-    .bind(binding_id)
-    .bind(project_id)
+    let binding = binding_query!(
+        "SELECT",
+        "FROM project_compensation_adapter_bindings WHERE id = $1 AND project_id = $2 FOR UPDATE",
+        binding_id,
+        project_id,
+    )
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(CommandError::not_found)?;
-    if binding.status == "retired" {
+    if binding.status == AdapterBindingStatus::Retired {
         return Err(CommandError::new(
             ErrorCode::TransitionNotAllowed,
             "a retired binding cannot change",
         ));
     }
-    let in_use: bool = sqlx::query_scalar(&format!(
-        "SELECT EXISTS (SELECT 1 FROM ({DEPENDENTS}) d WHERE d.adapter_binding_id = $1)"
-    ))
-    .bind(binding_id)
-    .fetch_one(&mut *conn)
-    .await?;
+    let in_use = in_use_query!("d.adapter_binding_id = $7", binding_id)
+        .fetch_one(&mut *conn)
+        .await?;
     if in_use {
         return Err(CommandError::new(
             ErrorCode::AdapterBindingInUse,
             "terms in force, open drafts or undelivered awards still route through this binding",
         ));
     }
-    let retired: Binding = sqlx::query_as(&format!(
+    let retired = binding_query!(
         "UPDATE project_compensation_adapter_bindings SET status = $2, \
-         binding_lifecycle_version = binding_lifecycle_version + 1 WHERE id = $1 RETURNING {BINDING_COLUMNS}"
-    ))
-    .bind(binding_id)
-    .bind(AdapterBindingStatus::Retired.as_str())
+         binding_lifecycle_version = binding_lifecycle_version + 1 WHERE id = $1 RETURNING",
+        "",
+        binding_id,
+        AdapterBindingStatus::Retired.as_str(),
+    )
     .fetch_one(&mut *conn)
     .await?;
     record(
@@ -234,8 +254,8 @@ pub async fn retire_binding(
             entity_type: "adapter_binding".into(),
             entity_id: Some(binding_id),
             event_type: "adapter_binding_retired".into(),
-            from_status: Some(binding.status),
-            to_status: Some("retired".into()),
+            from_status: Some(binding.status.to_string()),
+            to_status: Some(retired.status.to_string()),
             payload: json!({ "binding_lifecycle_version": retired.binding_lifecycle_version }),
             ..Default::default()
         },
@@ -251,13 +271,14 @@ pub async fn list_bindings(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<Binding>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {BINDING_COLUMNS} FROM project_compensation_adapter_bindings \
-         WHERE project_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
-    ))
-    .bind(project_id)
-    .bind(after)
-    .bind(i64::from(limit))
+    Ok(binding_query!(
+        "SELECT",
+        "FROM project_compensation_adapter_bindings \
+         WHERE project_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
+        project_id,
+        after,
+        i64::from(limit),
+    )
     .fetch_all(&mut *conn)
     .await?)
 }

@@ -18,9 +18,11 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
 use workstream_domain::contribution::CompensationMode;
+use workstream_domain::machines::compensation::AdapterBindingStatus;
 use workstream_domain::machines::contribution_policy::{
     ContributionPolicyStatus, ContributionPolicyVersionStatus,
 };
+use workstream_domain::machines::project::GuideStatus;
 use workstream_domain::policy::contribution::{ContributionTerms, parse_terms};
 use workstream_domain::policy::{FieldError, schema};
 use workstream_store::audit::NewAuditEvent;
@@ -37,26 +39,45 @@ fn rules_invalid(errors: &[FieldError]) -> CommandError {
     .with_details(schema::details(errors))
 }
 
-#[derive(sqlx::FromRow)]
 struct PolicyRow {
     id: Uuid,
-    status: String,
+    status: ContributionPolicyStatus,
     current_published_version_id: Option<Uuid>,
 }
 
-#[derive(sqlx::FromRow)]
 struct VersionRow {
     id: Uuid,
     contribution_policy_id: Uuid,
     version_number: i32,
-    status: String,
+    status: ContributionPolicyVersionStatus,
     draft_terms: Option<Value>,
     created_at: DateTime<Utc>,
     published_at: Option<DateTime<Utc>>,
     retired_at: Option<DateTime<Utc>>,
 }
 
-const VERSION_COLUMNS: &str = "id, contribution_policy_id, version_number, status, draft_terms, created_at, published_at, retired_at";
+/// `sqlx::query_as!` of [`PolicyRow`] rows: `$before` the policy's columns `$after`.
+macro_rules! policy_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            PolicyRow,
+            $before + r#" id, status AS "status: _", current_published_version_id "# + $after
+            $(, $arg)*
+        )
+    };
+}
+
+/// `sqlx::query_as!` of [`VersionRow`] rows: `$before` the version's columns `$after`.
+macro_rules! version_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            VersionRow,
+            $before + r#" id, contribution_policy_id, version_number, status AS "status: _", draft_terms, 
+             created_at, published_at, retired_at "# + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// The receipt of [`create_draft`].
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -70,7 +91,7 @@ pub struct DraftReceipt {
     /// Its number within the policy.
     pub version_number: i32,
     /// Always `draft`.
-    pub version_status: &'static str,
+    pub version_status: ContributionPolicyVersionStatus,
 }
 
 /// Opens a draft version: in the project's draft or active policy if there is one,
@@ -89,19 +110,22 @@ pub async fn create_draft(
         ));
     }
     crate::projects::lock(conn, project_id).await?;
-    let existing: Option<PolicyRow> = sqlx::query_as(
-        "SELECT id, status, current_published_version_id FROM contribution_policies \
-         WHERE project_id = $1 AND status <> 'retired' ORDER BY id DESC LIMIT 1 FOR UPDATE",
+    let existing = policy_query!(
+        "SELECT",
+        "FROM contribution_policies \
+         WHERE project_id = $1 AND status <> $2 ORDER BY id DESC LIMIT 1 FOR UPDATE",
+        project_id,
+        ContributionPolicyStatus::Retired.as_str(),
     )
-    .bind(project_id)
     .fetch_optional(&mut *conn)
     .await?;
     let policy_id = match &existing {
         Some(policy) => {
-            let open: Option<Uuid> = sqlx::query_scalar(
-                "SELECT id FROM contribution_policy_versions WHERE contribution_policy_id = $1 AND status = 'draft'",
+            let open = sqlx::query_scalar!(
+                "SELECT id FROM contribution_policy_versions WHERE contribution_policy_id = $1 AND status = $2",
+                policy.id,
+                ContributionPolicyVersionStatus::Draft.as_str(),
             )
-            .bind(policy.id)
             .fetch_optional(&mut *conn)
             .await?;
             if let Some(open) = open {
@@ -114,13 +138,16 @@ pub async fn create_draft(
         }
         None => {
             let id = Uuid::now_v7();
-            sqlx::query("INSERT INTO contribution_policies (id, project_id, name, created_by) VALUES ($1, $2, $3, $4)")
-                .bind(id)
-                .bind(project_id)
-                .bind(&name)
-                .bind(acting.actor_id)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query!(
+                "INSERT INTO contribution_policies (id, project_id, name, status, created_by) VALUES ($1, $2, $3, $4, $5)",
+                id,
+                project_id,
+                &name,
+                ContributionPolicyStatus::Draft.as_str(),
+                acting.actor_id,
+            )
+            .execute(&mut *conn)
+            .await?;
             record(
                 conn,
                 acting,
@@ -129,7 +156,7 @@ pub async fn create_draft(
                     entity_type: "contribution_policy".into(),
                     entity_id: Some(id),
                     event_type: "contribution_policy_created".into(),
-                    to_status: Some("draft".into()),
+                    to_status: Some(ContributionPolicyStatus::Draft.to_string()),
                     payload: json!({ "name": name }),
                     ..Default::default()
                 },
@@ -138,22 +165,24 @@ pub async fn create_draft(
             id
         }
     };
-    let version_number: i32 = sqlx::query_scalar(
-        "SELECT COALESCE(max(version_number), 0) + 1 FROM contribution_policy_versions WHERE contribution_policy_id = $1",
+    let version_number = sqlx::query_scalar!(
+        r#"SELECT COALESCE(max(version_number), 0) + 1 AS "version_number!" FROM contribution_policy_versions
+           WHERE contribution_policy_id = $1"#,
+        policy_id,
     )
-    .bind(policy_id)
     .fetch_one(&mut *conn)
     .await?;
     let version_id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO contribution_policy_versions (id, contribution_policy_id, project_id, version_number, created_by) \
-         VALUES ($1, $2, $3, $4, $5)",
+    sqlx::query!(
+        "INSERT INTO contribution_policy_versions (id, contribution_policy_id, project_id, version_number, status, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        version_id,
+        policy_id,
+        project_id,
+        version_number,
+        ContributionPolicyVersionStatus::Draft.as_str(),
+        acting.actor_id,
     )
-    .bind(version_id)
-    .bind(policy_id)
-    .bind(project_id)
-    .bind(version_number)
-    .bind(acting.actor_id)
     .execute(&mut *conn)
     .await?;
     record(
@@ -164,7 +193,7 @@ pub async fn create_draft(
             entity_type: "contribution_policy_version".into(),
             entity_id: Some(version_id),
             event_type: "contribution_policy_version_drafted".into(),
-            to_status: Some("draft".into()),
+            to_status: Some(ContributionPolicyVersionStatus::Draft.to_string()),
             payload: json!({ "contribution_policy_id": policy_id, "version_number": version_number }),
             ..Default::default()
         },
@@ -175,7 +204,7 @@ pub async fn create_draft(
         contribution_policy_id: policy_id,
         contribution_policy_version_id: version_id,
         version_number,
-        version_status: "draft",
+        version_status: ContributionPolicyVersionStatus::Draft,
     })
 }
 
@@ -184,12 +213,12 @@ async fn lock_policy(
     project_id: Uuid,
     policy_id: Uuid,
 ) -> Result<PolicyRow, CommandError> {
-    sqlx::query_as(
-        "SELECT id, status, current_published_version_id FROM contribution_policies \
-         WHERE id = $1 AND project_id = $2 FOR UPDATE",
+    policy_query!(
+        "SELECT",
+        "FROM contribution_policies WHERE id = $1 AND project_id = $2 FOR UPDATE",
+        policy_id,
+        project_id,
     )
-    .bind(policy_id)
-    .bind(project_id)
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(CommandError::not_found)
@@ -200,12 +229,12 @@ async fn lock_version(
     policy_id: Uuid,
     version_id: Uuid,
 ) -> Result<VersionRow, CommandError> {
-    sqlx::query_as(&format!(
-        "SELECT {VERSION_COLUMNS} FROM contribution_policy_versions \
-         WHERE id = $1 AND contribution_policy_id = $2 FOR UPDATE"
-    ))
-    .bind(version_id)
-    .bind(policy_id)
+    version_query!(
+        "SELECT",
+        "FROM contribution_policy_versions WHERE id = $1 AND contribution_policy_id = $2 FOR UPDATE",
+        version_id,
+        policy_id,
+    )
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(CommandError::not_found)
@@ -223,13 +252,13 @@ async fn check_references(
         for (d, definition) in rule.definitions.iter().enumerate() {
             let at = format!("/rules/{r}/definitions/{d}");
             let instrument = definition.instrument_type.as_str();
-            let unit: Option<i32> = sqlx::query_scalar(
-                "SELECT 1 FROM project_compensation_units WHERE project_id = $1 AND instrument_type = $2 \
-                 AND unit_code = $3 AND status = 'active'",
+            let unit = sqlx::query_scalar!(
+                r#"SELECT 1 AS "one!" FROM project_compensation_units WHERE project_id = $1 AND instrument_type = $2
+                 AND unit_code = $3 AND status = 'active'"#,
+                project_id,
+                instrument,
+                &definition.unit_code,
             )
-            .bind(project_id)
-            .bind(instrument)
-            .bind(&definition.unit_code)
             .fetch_optional(&mut *conn)
             .await?;
             if unit.is_none() {
@@ -242,13 +271,15 @@ async fn check_references(
                     ),
                 ));
             }
-            let binding: Option<(String, String)> = sqlx::query_as(
-                "SELECT instrument_type, status FROM project_compensation_adapter_bindings WHERE id = $1 AND project_id = $2",
+            let binding = sqlx::query!(
+                r#"SELECT instrument_type, status AS "status: AdapterBindingStatus"
+                   FROM project_compensation_adapter_bindings WHERE id = $1 AND project_id = $2"#,
+                definition.adapter_binding_id,
+                project_id,
             )
-            .bind(definition.adapter_binding_id)
-            .bind(project_id)
             .fetch_optional(&mut *conn)
-            .await?;
+            .await?
+            .map(|row| (row.instrument_type, row.status));
             let problem = match binding {
                 None => Some((
                     "adapter_binding_not_found",
@@ -258,7 +289,7 @@ async fn check_references(
                     "adapter_binding_instrument_mismatch",
                     "the adapter binding delivers another instrument",
                 )),
-                Some((_, status)) if status != "active" => Some((
+                Some((_, status)) if status != AdapterBindingStatus::Active => Some((
                     "adapter_binding_inactive",
                     "the adapter binding is not active",
                 )),
@@ -291,7 +322,7 @@ pub async fn set_terms(
 ) -> Result<PolicyVersionView, CommandError> {
     lock_policy(conn, project_id, policy_id).await?;
     let version = lock_version(conn, policy_id, version_id).await?;
-    if version.status != "draft" {
+    if !version.status.is_editable() {
         return Err(CommandError::new(
             ErrorCode::ContributionPolicyVersionNotDraft,
             "only a draft version's terms can change; open a new draft",
@@ -299,11 +330,13 @@ pub async fn set_terms(
     }
     let parsed = parse_terms(terms).map_err(|errors| rules_invalid(&errors))?;
     check_references(conn, project_id, &parsed).await?;
-    sqlx::query("UPDATE contribution_policy_versions SET draft_terms = $2 WHERE id = $1")
-        .bind(version_id)
-        .bind(parsed.to_value())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE contribution_policy_versions SET draft_terms = $2 WHERE id = $1",
+        version_id,
+        parsed.to_value(),
+    )
+    .execute(&mut *conn)
+    .await?;
     record(
         conn,
         acting,
@@ -331,7 +364,7 @@ pub async fn publish(
 ) -> Result<PolicyVersionView, CommandError> {
     let policy = lock_policy(conn, project_id, policy_id).await?;
     let version = lock_version(conn, policy_id, version_id).await?;
-    if version.status != "draft" {
+    if version.status != ContributionPolicyVersionStatus::Draft {
         return Err(CommandError::new(
             ErrorCode::ContributionPolicyVersionNotDraft,
             "only a draft version can be published",
@@ -350,44 +383,44 @@ pub async fn publish(
     check_references(conn, project_id, &terms).await?;
     for rule in &terms.rules {
         let rule_id = Uuid::now_v7();
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO contribution_rules (id, version_id, project_id, contribution_type, compensation_mode) \
              VALUES ($1, $2, $3, $4, $5)",
+            rule_id,
+            version_id,
+            project_id,
+            rule.contribution_type.as_str(),
+            rule.compensation_mode.as_str(),
         )
-        .bind(rule_id)
-        .bind(version_id)
-        .bind(project_id)
-        .bind(rule.contribution_type.as_str())
-        .bind(rule.compensation_mode.as_str())
         .execute(&mut *conn)
         .await?;
         debug_assert!(
             rule.compensation_mode == CompensationMode::Compensated || rule.definitions.is_empty()
         );
         for definition in &rule.definitions {
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO contribution_award_definitions (id, rule_id, version_id, project_id, contribution_type, \
                  instrument_type, unit_code, quantity, adapter_binding_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                Uuid::now_v7(),
+                rule_id,
+                version_id,
+                project_id,
+                rule.contribution_type.as_str(),
+                definition.instrument_type.as_str(),
+                &definition.unit_code,
+                definition.quantity.as_decimal(),
+                definition.adapter_binding_id,
             )
-            .bind(Uuid::now_v7())
-            .bind(rule_id)
-            .bind(version_id)
-            .bind(project_id)
-            .bind(rule.contribution_type.as_str())
-            .bind(definition.instrument_type.as_str())
-            .bind(&definition.unit_code)
-            .bind(definition.quantity.as_decimal())
-            .bind(definition.adapter_binding_id)
             .execute(&mut *conn)
             .await?;
         }
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE contribution_policy_versions SET status = $3, published_by = $2, published_at = now() WHERE id = $1",
+        version_id,
+        acting.actor_id,
+        ContributionPolicyVersionStatus::Published.as_str(),
     )
-    .bind(version_id)
-    .bind(acting.actor_id)
-    .bind(ContributionPolicyVersionStatus::Published.as_str())
     .execute(&mut *conn)
     .await?;
     record(
@@ -398,8 +431,8 @@ pub async fn publish(
             entity_type: "contribution_policy_version".into(),
             entity_id: Some(version_id),
             event_type: "contribution_policy_version_published".into(),
-            from_status: Some("draft".into()),
-            to_status: Some("published".into()),
+            from_status: Some(version.status.to_string()),
+            to_status: Some(ContributionPolicyVersionStatus::Published.to_string()),
             payload: json!({
                 "contribution_policy_id": policy_id,
                 "version_number": version.version_number,
@@ -410,12 +443,15 @@ pub async fn publish(
         },
     )
     .await?;
-    sqlx::query("UPDATE contribution_policies SET current_published_version_id = $2, status = 'active' WHERE id = $1")
-        .bind(policy_id)
-        .bind(version_id)
-        .execute(&mut *conn)
-        .await?;
-    if policy.status == "draft" {
+    sqlx::query!(
+        "UPDATE contribution_policies SET current_published_version_id = $2, status = $3 WHERE id = $1",
+        policy_id,
+        version_id,
+        ContributionPolicyStatus::Active.as_str(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    if policy.status == ContributionPolicyStatus::Draft {
         record(
             conn,
             acting,
@@ -424,8 +460,8 @@ pub async fn publish(
                 entity_type: "contribution_policy".into(),
                 entity_id: Some(policy_id),
                 event_type: "contribution_policy_activated".into(),
-                from_status: Some("draft".into()),
-                to_status: Some("active".into()),
+                from_status: Some(policy.status.to_string()),
+                to_status: Some(ContributionPolicyStatus::Active.to_string()),
                 payload: json!({ "current_published_version_id": version_id }),
                 ..Default::default()
             },
@@ -451,7 +487,7 @@ pub async fn retire(
 ) -> Result<PolicyVersionView, CommandError> {
     let policy = lock_policy(conn, project_id, policy_id).await?;
     let version = lock_version(conn, policy_id, version_id).await?;
-    if version.status != "published" {
+    if version.status != ContributionPolicyVersionStatus::Published {
         return Err(CommandError::new(
             ErrorCode::ContributionPolicyVersionNotPublished,
             "only a published version can be retired",
@@ -460,16 +496,18 @@ pub async fn retire(
     }
     // Share-locked: a guide activated concurrently waits for this retirement, or this
     // retirement sees it.
-    let bound: Option<(Uuid, String)> = sqlx::query_as(
+    let bound = sqlx::query!(
         "SELECT id, version FROM project_guides \
-          WHERE project_id = $1 AND contribution_policy_version_id = $2 AND status = 'active' \
+          WHERE project_id = $1 AND contribution_policy_version_id = $2 AND status = $3 \
           FOR SHARE",
+        project_id,
+        version_id,
+        GuideStatus::Active.as_str(),
     )
-    .bind(project_id)
-    .bind(version_id)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some((guide_id, guide_version)) = bound {
+    if let Some(guide) = bound {
+        let (guide_id, guide_version) = (guide.id, guide.version);
         return Err(CommandError::new(
             ErrorCode::ContributionPolicyVersionInUse,
             format!(
@@ -482,22 +520,22 @@ pub async fn retire(
     let is_current = policy.current_published_version_id == Some(version_id);
     if is_current {
         // The policy must stop pointing at the version before the version changes.
-        sqlx::query(
+        sqlx::query!(
             "UPDATE contribution_policies SET status = $3, current_published_version_id = NULL, \
              retired_by = $2, retired_at = now() WHERE id = $1",
+            policy_id,
+            acting.actor_id,
+            ContributionPolicyStatus::Retired.as_str(),
         )
-        .bind(policy_id)
-        .bind(acting.actor_id)
-        .bind(ContributionPolicyStatus::Retired.as_str())
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE contribution_policy_versions SET status = $3, retired_by = $2, retired_at = now() WHERE id = $1",
+        version_id,
+        acting.actor_id,
+        ContributionPolicyVersionStatus::Retired.as_str(),
     )
-    .bind(version_id)
-    .bind(acting.actor_id)
-    .bind(ContributionPolicyVersionStatus::Retired.as_str())
     .execute(&mut *conn)
     .await?;
     record(
@@ -508,8 +546,8 @@ pub async fn retire(
             entity_type: "contribution_policy_version".into(),
             entity_id: Some(version_id),
             event_type: "contribution_policy_version_retired".into(),
-            from_status: Some("published".into()),
-            to_status: Some("retired".into()),
+            from_status: Some(version.status.to_string()),
+            to_status: Some(ContributionPolicyVersionStatus::Retired.to_string()),
             payload: json!({ "contribution_policy_id": policy_id, "was_current": is_current }),
             ..Default::default()
         },
@@ -524,8 +562,8 @@ pub async fn retire(
                 entity_type: "contribution_policy".into(),
                 entity_id: Some(policy_id),
                 event_type: "contribution_policy_retired".into(),
-                from_status: Some(policy.status.clone()),
-                to_status: Some("retired".into()),
+                from_status: Some(policy.status.to_string()),
+                to_status: Some(ContributionPolicyStatus::Retired.to_string()),
                 payload: json!({ "retired_version_id": version_id }),
                 ..Default::default()
             },
@@ -543,22 +581,28 @@ pub async fn view(
     policy_id: Uuid,
     version_id: Option<Uuid>,
 ) -> Result<PolicyVersionView, CommandError> {
-    let policy: (String, String, Option<Uuid>) = sqlx::query_as(
-        "SELECT name, status, current_published_version_id FROM contribution_policies WHERE id = $1 AND project_id = $2",
+    let policy = sqlx::query!(
+        r#"SELECT name, status AS "status: ContributionPolicyStatus", current_published_version_id
+           FROM contribution_policies WHERE id = $1 AND project_id = $2"#,
+        policy_id,
+        project_id,
     )
-    .bind(policy_id)
-    .bind(project_id)
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(CommandError::not_found)?;
-    let (name, policy_status, current) = policy;
-    let version: VersionRow = sqlx::query_as(&format!(
-        "SELECT {VERSION_COLUMNS} FROM contribution_policy_versions WHERE contribution_policy_id = $1 \
-         AND ($2::uuid IS NULL OR id = $2) ORDER BY (id = $3) DESC, version_number DESC LIMIT 1"
-    ))
-    .bind(policy_id)
-    .bind(version_id.or(current))
-    .bind(current.unwrap_or(Uuid::nil()))
+    let (name, policy_status, current) = (
+        policy.name,
+        policy.status,
+        policy.current_published_version_id,
+    );
+    let version = version_query!(
+        "SELECT",
+        "FROM contribution_policy_versions WHERE contribution_policy_id = $1 \
+         AND ($2::uuid IS NULL OR id = $2) ORDER BY (id = $3) DESC, version_number DESC LIMIT 1",
+        policy_id,
+        version_id.or(current),
+        current.unwrap_or(Uuid::nil()),
+    )
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(CommandError::not_found)?;
@@ -594,7 +638,7 @@ pub struct PolicyVersionView {
     /// The policy's name.
     pub name: String,
     /// draft, active or retired.
-    pub policy_status: String,
+    pub policy_status: ContributionPolicyStatus,
     /// The version tasks released now lock, if any.
     pub current_published_version_id: Option<Uuid>,
     /// This version.
@@ -602,7 +646,7 @@ pub struct PolicyVersionView {
     /// Its number within the policy.
     pub version_number: i32,
     /// draft, published or retired.
-    pub version_status: String,
+    pub version_status: ContributionPolicyVersionStatus,
     /// Whether this is the current published version.
     pub is_current: bool,
     /// The rules, one per contribution type, as `policies/contribution-policy.schema.json`
@@ -624,7 +668,7 @@ pub struct PolicyPointers {
     /// Its draft or active policy.
     pub contribution_policy_id: Uuid,
     /// draft or active.
-    pub policy_status: String,
+    pub policy_status: ContributionPolicyStatus,
     /// The version tasks released now lock, if any.
     pub current_published_version_id: Option<Uuid>,
     /// The version open for editing, if any.
@@ -636,20 +680,23 @@ pub async fn current(
     conn: &mut PgConnection,
     project_id: Uuid,
 ) -> Result<PolicyPointers, CommandError> {
-    let row: Option<(Uuid, String, Option<Uuid>, Option<Uuid>)> = sqlx::query_as(
-        "SELECT p.id, p.status, p.current_published_version_id, \
-         (SELECT v.id FROM contribution_policy_versions v WHERE v.contribution_policy_id = p.id AND v.status = 'draft') \
-         FROM contribution_policies p WHERE p.project_id = $1 AND p.status <> 'retired' ORDER BY p.id DESC LIMIT 1",
+    let row = sqlx::query!(
+        r#"SELECT p.id, p.status AS "status: ContributionPolicyStatus", p.current_published_version_id,
+           (SELECT v.id FROM contribution_policy_versions v WHERE v.contribution_policy_id = p.id AND v.status = $2)
+             AS "open_draft_version_id?"
+           FROM contribution_policies p WHERE p.project_id = $1 AND p.status <> $3 ORDER BY p.id DESC LIMIT 1"#,
+        project_id,
+        ContributionPolicyVersionStatus::Draft.as_str(),
+        ContributionPolicyStatus::Retired.as_str(),
     )
-    .bind(project_id)
     .fetch_optional(&mut *conn)
-    .await?;
-    let (id, status, published, draft) = row.ok_or_else(CommandError::not_found)?;
+    .await?
+    .ok_or_else(CommandError::not_found)?;
     Ok(PolicyPointers {
         project_id,
-        contribution_policy_id: id,
-        policy_status: status,
-        current_published_version_id: published,
-        open_draft_version_id: draft,
+        contribution_policy_id: row.id,
+        policy_status: row.status,
+        current_published_version_id: row.current_published_version_id,
+        open_draft_version_id: row.open_draft_version_id,
     })
 }

@@ -13,13 +13,13 @@ use workstream_domain::ErrorCode;
 use workstream_domain::contribution::InstrumentType;
 use workstream_store::audit::NewAuditEvent;
 
-use super::dependents::DEPENDENTS;
+use super::dependents::in_use_query;
 use crate::audit::record;
 use crate::error::CommandError;
 use crate::requester::Requester;
 
 /// A compensation unit row.
-#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Unit {
     /// Id.
     pub id: Uuid,
@@ -33,6 +33,17 @@ pub struct Unit {
     pub status: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+}
+
+/// `sqlx::query_as!` of [`Unit`] rows: `$before` the unit's columns `$after`.
+macro_rules! unit_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Unit,
+            $before + " id, project_id, instrument_type, unit_code, status, created_at " + $after
+            $(, $arg)*
+        )
+    };
 }
 
 /// Enables a unit for the project (`compensation_unit_enabled`). Money units must be
@@ -54,16 +65,17 @@ pub async fn create_unit(
         ),
         InstrumentType::ProjectPoints => None,
     };
-    let unit: Unit = sqlx::query_as(
+    let unit = unit_query!(
         "INSERT INTO project_compensation_units (id, project_id, instrument_type, unit_code, iso_currency_code, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, project_id, instrument_type, unit_code, status, created_at",
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING",
+        "",
+        Uuid::now_v7(),
+        project_id,
+        instrument.as_str(),
+        &unit_code,
+        iso,
+        acting.actor_id,
     )
-    .bind(Uuid::now_v7())
-    .bind(project_id)
-    .bind(instrument.as_str())
-    .bind(&unit_code)
-    .bind(iso)
-    .bind(acting.actor_id)
     .fetch_one(&mut *conn)
     .await?;
     record(
@@ -74,7 +86,7 @@ pub async fn create_unit(
             entity_type: "compensation_unit".into(),
             entity_id: Some(unit.id),
             event_type: "compensation_unit_enabled".into(),
-            to_status: Some("active".into()),
+            to_status: Some(unit.status.clone()),
             payload: json!({ "instrument_type": unit.instrument_type, "unit_code": unit.unit_code }),
             ..Default::default()
         },
@@ -90,20 +102,21 @@ pub async fn list_units(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<Unit>, CommandError> {
-    Ok(sqlx::query_as(
-        "SELECT id, project_id, instrument_type, unit_code, status, created_at FROM project_compensation_units \
+    Ok(unit_query!(
+        "SELECT",
+        "FROM project_compensation_units \
          WHERE project_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
+        project_id,
+        after,
+        i64::from(limit),
     )
-    .bind(project_id)
-    .bind(after)
-    .bind(i64::from(limit))
     .fetch_all(&mut *conn)
     .await?)
 }
 
 /// Retires a unit (`compensation_unit_retired`): no new terms may name it. Refused
 /// with 409 `compensation_unit_in_use` while anything still depends on it (see
-/// [`DEPENDENTS`]), and 409 `compensation_unit_retired` when it already is.
+/// `dependents`), and 409 `compensation_unit_retired` when it already is.
 pub async fn retire_unit(
     conn: &mut PgConnection,
     acting: &Requester,
@@ -111,12 +124,12 @@ pub async fn retire_unit(
     unit_id: Uuid,
 ) -> Result<Unit, CommandError> {
     crate::projects::lock(conn, project_id).await?;
-    let unit: Unit = sqlx::query_as(
-        "SELECT id, project_id, instrument_type, unit_code, status, created_at FROM project_compensation_units \
-         WHERE id = $1 AND project_id = $2 FOR UPDATE",
+    let unit = unit_query!(
+        "SELECT",
+        "FROM project_compensation_units WHERE id = $1 AND project_id = $2 FOR UPDATE",
+        unit_id,
+        project_id,
     )
-    .bind(unit_id)
-    .bind(project_id)
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(CommandError::not_found)?;
@@ -126,13 +139,12 @@ pub async fn retire_unit(
             "the unit is already retired",
         ));
     }
-    let in_use: bool = sqlx::query_scalar(&format!(
-        "SELECT EXISTS (SELECT 1 FROM ({DEPENDENTS}) d \
-         WHERE d.project_id = $1 AND d.instrument_type = $2 AND d.unit_code = $3)"
-    ))
-    .bind(project_id)
-    .bind(&unit.instrument_type)
-    .bind(&unit.unit_code)
+    let in_use = in_use_query!(
+        "d.project_id = $7 AND d.instrument_type = $8 AND d.unit_code = $9",
+        project_id,
+        &unit.instrument_type,
+        &unit.unit_code,
+    )
     .fetch_one(&mut *conn)
     .await?;
     if in_use {
@@ -141,11 +153,11 @@ pub async fn retire_unit(
             "terms in force, open drafts or undelivered awards still use this unit",
         ));
     }
-    let retired: Unit = sqlx::query_as(
-        "UPDATE project_compensation_units SET status = 'retired', retired_at = now() WHERE id = $1 \
-         RETURNING id, project_id, instrument_type, unit_code, status, created_at",
+    let retired = unit_query!(
+        "UPDATE project_compensation_units SET status = 'retired', retired_at = now() WHERE id = $1 RETURNING",
+        "",
+        unit_id,
     )
-    .bind(unit_id)
     .fetch_one(&mut *conn)
     .await?;
     record(
@@ -156,8 +168,8 @@ pub async fn retire_unit(
             entity_type: "compensation_unit".into(),
             entity_id: Some(unit_id),
             event_type: "compensation_unit_retired".into(),
-            from_status: Some("active".into()),
-            to_status: Some("retired".into()),
+            from_status: Some(unit.status),
+            to_status: Some(retired.status.clone()),
             payload: json!({ "instrument_type": retired.instrument_type, "unit_code": retired.unit_code }),
             ..Default::default()
         },
