@@ -174,15 +174,15 @@ async fn refresh_gauges(pool: &PgPool) -> Result<(), ApiError> {
     {
         let mut seen = JOB_LABELS.lock().unwrap_or_else(|e| e.into_inner());
         for (kind, state) in seen.iter() {
-            if !jobs.iter().any(|(k, s, _)| k == kind && s == state) {
+            if !jobs.iter().any(|j| &j.kind == kind && &j.state == state) {
                 metrics::gauge!("workstream_jobs", "kind" => kind.clone(), "state" => state.clone())
                     .set(0.0);
             }
         }
-        for (kind, state, count) in &jobs {
-            metrics::gauge!("workstream_jobs", "kind" => kind.clone(), "state" => state.clone())
-                .set(*count as f64);
-            seen.insert((kind.clone(), state.clone()));
+        for job in &jobs {
+            metrics::gauge!("workstream_jobs", "kind" => job.kind.clone(), "state" => job.state.clone())
+                .set(job.count as f64);
+            seen.insert((job.kind.clone(), job.state.clone()));
         }
     }
     let reviews = workstream_engine::reviews::queue::load(&mut *pool.acquire().await?).await?;

@@ -78,7 +78,16 @@ pub async fn run(command: JobsCommand) -> anyhow::Result<()> {
                 "{:<36}  {:<20}  {:<10}  {:>7}  {:<25}  LAST ERROR",
                 "ID", "KIND", "STATE", "ATTEMPT", "CREATED"
             );
-            for (id, kind, state, attempt, max, error, created) in rows {
+            for jobs::JobLine {
+                id,
+                kind,
+                state,
+                attempt,
+                max_attempts: max,
+                last_error: error,
+                created,
+            } in rows
+            {
                 println!(
                     "{id}  {kind:<20}  {state:<10}  {:>7}  {:<25}  {}",
                     format!("{attempt}/{max}"),

@@ -34,8 +34,17 @@ pub struct ActorProfile {
     pub status_reason: Option<String>,
 }
 
-const PROFILE_COLUMNS: &str = "id, kind, status, display_name, contact_email, service_identity, \
-     created_by, created_at, status_changed_at, status_changed_by, status_reason";
+/// `sqlx::query_as!` of [`ActorProfile`] rows: `$before` the profile's columns `$after`.
+macro_rules! profile_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            ActorProfile,
+            $before + " id, kind, status, display_name, contact_email, service_identity, \
+             created_by, created_at, status_changed_at, status_changed_by, status_reason " + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// An identity link as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -62,8 +71,17 @@ pub struct IdentityLink {
     pub revoke_reason: Option<String>,
 }
 
-const LINK_COLUMNS: &str = "id, actor_profile_id, issuer, subject, status, linked_by, linked_at, \
-     revoked_at, revoked_by, revoke_reason";
+/// `sqlx::query_as!` of [`IdentityLink`] rows: `$before` the link's columns `$after`.
+macro_rules! link_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            IdentityLink,
+            $before + " id, actor_profile_id, issuer, subject, status, linked_by, linked_at, \
+             revoked_at, revoked_by, revoke_reason " + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// The profile `id`; `lock` takes a row lock for a status change.
 pub async fn profile(
@@ -71,23 +89,24 @@ pub async fn profile(
     id: Uuid,
     lock: bool,
 ) -> Result<Option<ActorProfile>, sqlx::Error> {
-    let suffix = if lock { " FOR UPDATE" } else { "" };
-    sqlx::query_as(&format!(
-        "SELECT {PROFILE_COLUMNS} FROM actor_profiles WHERE id = $1{suffix}"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    if lock {
+        profile_query!("SELECT", "FROM actor_profiles WHERE id = $1 FOR UPDATE", id)
+            .fetch_optional(conn)
+            .await
+    } else {
+        profile_query!("SELECT", "FROM actor_profiles WHERE id = $1", id)
+            .fetch_optional(conn)
+            .await
+    }
 }
 
 /// How reads name the actor `id`: their display name, else their identity link's
 /// subject, else a service's identity (`workstream_actor_label`, migrations/0013).
 pub async fn label(conn: &mut PgConnection, id: Uuid) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT workstream_actor_label($1)")
-        .bind(id)
+    sqlx::query_scalar!("SELECT workstream_actor_label($1) AS label", id)
         .fetch_one(conn)
         .await
-        .map(|label: Option<String>| label.unwrap_or_else(|| id.to_string()))
+        .map(|label| label.unwrap_or_else(|| id.to_string()))
 }
 
 /// [`label`] of each of `ids` (unknown ids are left out).
@@ -95,13 +114,13 @@ pub async fn labels(
     conn: &mut PgConnection,
     ids: &[Uuid],
 ) -> Result<std::collections::HashMap<Uuid, String>, sqlx::Error> {
-    let rows: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, workstream_actor_label(id) FROM actor_profiles WHERE id = ANY($1)",
+    let rows = sqlx::query!(
+        r#"SELECT id, workstream_actor_label(id) AS "label!" FROM actor_profiles WHERE id = ANY($1)"#,
+        ids,
     )
-    .bind(ids)
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows.into_iter().map(|row| (row.id, row.label)).collect())
 }
 
 /// The link of (`issuer`, `subject`), revoked or not.
@@ -110,21 +129,21 @@ pub async fn link_by_identity(
     issuer: &str,
     subject: &str,
 ) -> Result<Option<IdentityLink>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {LINK_COLUMNS} FROM actor_identity_links WHERE issuer = $1 AND subject = $2"
-    ))
-    .bind(issuer)
-    .bind(subject)
+    link_query!(
+        "SELECT",
+        "FROM actor_identity_links WHERE issuer = $1 AND subject = $2",
+        issuer,
+        subject,
+    )
     .fetch_optional(conn)
     .await
 }
 
 /// Who a token's (issuer, subject) is, read in one statement for every authenticated
 /// request: the link, its profile's kind and status, and the profile's active grants.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
     /// The link, revoked or not.
-    #[sqlx(flatten)]
     pub link: IdentityLink,
     /// The profile's kind (`human`, `service`); `None` if the profile is missing.
     pub profile_kind: Option<String>,
@@ -150,30 +169,56 @@ pub async fn identity(
     issuer: &str,
     subject: &str,
 ) -> Result<Option<Identity>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT l.id, l.actor_profile_id, l.issuer, l.subject, l.status, l.linked_by, \
-           l.linked_at, l.revoked_at, l.revoked_by, l.revoke_reason, \
-           p.kind AS profile_kind, p.status AS profile_status, \
-           a.ids AS admin_grant_ids, a.roles AS admin_grant_roles, a.projects AS admin_grant_projects, \
-           g.ids AS project_grant_ids, g.projects AS project_grant_projects, g.roles AS project_grant_roles \
-         FROM actor_identity_links l \
-         LEFT JOIN actor_profiles p ON p.id = l.actor_profile_id \
-         CROSS JOIN LATERAL ( \
-           SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids, \
-                  coalesce(array_agg(role ORDER BY id), '{}') AS roles, \
-                  coalesce(array_agg(scope_project_id ORDER BY id), '{}') AS projects \
-           FROM admin_role_grants WHERE target_actor_id = l.actor_profile_id AND status = 'active') a \
-         CROSS JOIN LATERAL ( \
-           SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids, \
-                  coalesce(array_agg(project_id ORDER BY id), '{}') AS projects, \
-                  coalesce(array_agg(role ORDER BY id), '{}') AS roles \
-           FROM project_role_grants WHERE actor_id = l.actor_profile_id AND status = 'active') g \
-         WHERE l.issuer = $1 AND l.subject = $2",
+    // The grants' `status = 'active'` predicates stay literals: they match the partial
+    // indexes `admin_role_grants_one_active` and `project_role_grants_actor_idx`.
+    let row = sqlx::query!(
+        r#"SELECT l.id, l.actor_profile_id, l.issuer, l.subject, l.status, l.linked_by,
+           l.linked_at, l.revoked_at, l.revoked_by, l.revoke_reason,
+           p.kind AS "profile_kind?", p.status AS "profile_status?",
+           a.ids AS "admin_grant_ids!", a.roles AS "admin_grant_roles!",
+           a.projects AS "admin_grant_projects!: Vec<Option<Uuid>>",
+           g.ids AS "project_grant_ids!", g.projects AS "project_grant_projects!",
+           g.roles AS "project_grant_roles!"
+         FROM actor_identity_links l
+         LEFT JOIN actor_profiles p ON p.id = l.actor_profile_id
+         CROSS JOIN LATERAL (
+           SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids,
+                  coalesce(array_agg(role ORDER BY id), '{}') AS roles,
+                  coalesce(array_agg(scope_project_id ORDER BY id), '{}') AS projects
+           FROM admin_role_grants WHERE target_actor_id = l.actor_profile_id AND status = 'active') a
+         CROSS JOIN LATERAL (
+           SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids,
+                  coalesce(array_agg(project_id ORDER BY id), '{}') AS projects,
+                  coalesce(array_agg(role ORDER BY id), '{}') AS roles
+           FROM project_role_grants WHERE actor_id = l.actor_profile_id AND status = 'active') g
+         WHERE l.issuer = $1 AND l.subject = $2"#,
+        issuer,
+        subject,
     )
-    .bind(issuer)
-    .bind(subject)
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(row.map(|row| Identity {
+        link: IdentityLink {
+            id: row.id,
+            actor_profile_id: row.actor_profile_id,
+            issuer: row.issuer,
+            subject: row.subject,
+            status: row.status,
+            linked_by: row.linked_by,
+            linked_at: row.linked_at,
+            revoked_at: row.revoked_at,
+            revoked_by: row.revoked_by,
+            revoke_reason: row.revoke_reason,
+        },
+        profile_kind: row.profile_kind,
+        profile_status: row.profile_status,
+        admin_grant_ids: row.admin_grant_ids,
+        admin_grant_roles: row.admin_grant_roles,
+        admin_grant_projects: row.admin_grant_projects,
+        project_grant_ids: row.project_grant_ids,
+        project_grant_projects: row.project_grant_projects,
+        project_grant_roles: row.project_grant_roles,
+    }))
 }
 
 /// The link `id`; `lock` takes a row lock for a status change.
@@ -182,13 +227,19 @@ pub async fn link(
     id: Uuid,
     lock: bool,
 ) -> Result<Option<IdentityLink>, sqlx::Error> {
-    let suffix = if lock { " FOR UPDATE" } else { "" };
-    sqlx::query_as(&format!(
-        "SELECT {LINK_COLUMNS} FROM actor_identity_links WHERE id = $1{suffix}"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    if lock {
+        link_query!(
+            "SELECT",
+            "FROM actor_identity_links WHERE id = $1 FOR UPDATE",
+            id
+        )
+        .fetch_optional(conn)
+        .await
+    } else {
+        link_query!("SELECT", "FROM actor_identity_links WHERE id = $1", id)
+            .fetch_optional(conn)
+            .await
+    }
 }
 
 /// Every link of profile `actor_id`, oldest first.
@@ -196,10 +247,11 @@ pub async fn links_of(
     conn: &mut PgConnection,
     actor_id: Uuid,
 ) -> Result<Vec<IdentityLink>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {LINK_COLUMNS} FROM actor_identity_links WHERE actor_profile_id = $1 ORDER BY id"
-    ))
-    .bind(actor_id)
+    link_query!(
+        "SELECT",
+        "FROM actor_identity_links WHERE actor_profile_id = $1 ORDER BY id",
+        actor_id,
+    )
     .fetch_all(conn)
     .await
 }

@@ -28,7 +28,7 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 /// A registered component, without its bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CheckerComponent {
     /// `sha256:<hex>` of the component's bytes: its identity.
     pub digest: String,
@@ -55,9 +55,18 @@ pub struct CheckerComponent {
     pub registered_at: DateTime<Utc>,
 }
 
-/// The columns of [`CheckerComponent`].
-const COLUMNS: &str = "digest, name, version, description, config_schema, contract, \
-     object_key, byte_count, builtin, registered_by, registered_at";
+/// `sqlx::query_as!` of [`CheckerComponent`] rows: `$before` the component's columns
+/// `$after`.
+macro_rules! component_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            CheckerComponent,
+            $before + " digest, name, version, description, config_schema, contract, \
+             object_key, byte_count, builtin, registered_by, registered_at " + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// A component to register; its bytes are stored inline.
 #[derive(Debug, Clone)]
@@ -90,22 +99,23 @@ pub async fn insert(
     new: &NewCheckerComponent<'_>,
 ) -> Result<Option<CheckerComponent>, sqlx::Error> {
     let byte_count = i64::try_from(new.bytes.len()).unwrap_or(i64::MAX);
-    sqlx::query_as(&format!(
+    component_query!(
         "INSERT INTO checker_components (digest, name, version, description, config_schema, \
          wasm_bytes, byte_count, builtin, registered_by, contract) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         ON CONFLICT (digest) DO NOTHING RETURNING {COLUMNS}"
-    ))
-    .bind(&new.digest)
-    .bind(&new.name)
-    .bind(&new.version)
-    .bind(&new.description)
-    .bind(&new.config_schema)
-    .bind(new.bytes)
-    .bind(byte_count)
-    .bind(new.builtin)
-    .bind(new.registered_by)
-    .bind(new.contract)
+         ON CONFLICT (digest) DO NOTHING RETURNING",
+        "",
+        new.digest,
+        new.name,
+        new.version,
+        new.description,
+        new.config_schema,
+        new.bytes,
+        byte_count,
+        new.builtin,
+        new.registered_by,
+        new.contract,
+    )
     .fetch_optional(conn)
     .await
 }
@@ -115,10 +125,11 @@ pub async fn get(
     executor: impl PgExecutor<'_>,
     digest: &str,
 ) -> Result<Option<CheckerComponent>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM checker_components WHERE digest = $1"
-    ))
-    .bind(digest)
+    component_query!(
+        "SELECT",
+        "FROM checker_components WHERE digest = $1",
+        digest
+    )
     .fetch_optional(executor)
     .await
 }
@@ -128,21 +139,21 @@ pub async fn latest_by_name(
     executor: impl PgExecutor<'_>,
     name: &str,
 ) -> Result<Option<CheckerComponent>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM checker_components WHERE name = $1 \
-         ORDER BY registered_at DESC, digest DESC LIMIT 1"
-    ))
-    .bind(name)
+    component_query!(
+        "SELECT",
+        "FROM checker_components WHERE name = $1 ORDER BY registered_at DESC, digest DESC LIMIT 1",
+        name,
+    )
     .fetch_optional(executor)
     .await
 }
 
 /// Every registered component, by name, then newest first.
 pub async fn list(executor: impl PgExecutor<'_>) -> Result<Vec<CheckerComponent>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM checker_components \
-         ORDER BY name, registered_at DESC, digest"
-    ))
+    component_query!(
+        "SELECT",
+        "FROM checker_components ORDER BY name, registered_at DESC, digest"
+    )
     .fetch_all(executor)
     .await
 }
@@ -153,11 +164,12 @@ pub async fn bytes(
     executor: impl PgExecutor<'_>,
     digest: &str,
 ) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    let row: Option<Option<Vec<u8>>> =
-        sqlx::query_scalar("SELECT wasm_bytes FROM checker_components WHERE digest = $1")
-            .bind(digest)
-            .fetch_optional(executor)
-            .await?;
+    let row = sqlx::query_scalar!(
+        "SELECT wasm_bytes FROM checker_components WHERE digest = $1",
+        digest,
+    )
+    .fetch_optional(executor)
+    .await?;
     Ok(row.flatten())
 }
 
@@ -178,7 +190,7 @@ pub struct RegistryEntry {
 }
 
 /// The actor who published a component.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Publisher {
     /// Their actor profile.
     pub actor_id: Uuid,
@@ -188,7 +200,7 @@ pub struct Publisher {
 
 /// An active guide whose policy bundle pins a component
 /// (`policy_bundle -> 'checker_policy' -> 'checkers'[*] -> 'digest'`).
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PinningGuide {
     /// The guide's project.
     pub project_id: Uuid,
@@ -216,7 +228,6 @@ pub struct RecentRuns {
 }
 
 /// One row of the run statistics query.
-#[derive(sqlx::FromRow)]
 struct RunsRow {
     digest: String,
     count: i64,
@@ -224,14 +235,6 @@ struct RunsRow {
     errored_by_code: sqlx::types::Json<BTreeMap<String, i64>>,
     p50_duration_us: Option<i64>,
     p95_duration_us: Option<i64>,
-}
-
-/// One row of the pins query.
-#[derive(sqlx::FromRow)]
-struct PinRow {
-    digest: String,
-    #[sqlx(flatten)]
-    guide: PinningGuide,
 }
 
 /// Every registered component in [`list`]'s order, with its publisher, the active
@@ -249,8 +252,8 @@ pub async fn registry(
         .map(|p| (p.actor_id, p))
         .collect();
     let mut pins: HashMap<String, Vec<PinningGuide>> = HashMap::new();
-    for pin in pins_of_active_guides(&mut *conn).await? {
-        pins.entry(pin.digest).or_default().push(pin.guide);
+    for (digest, guide) in pins_of_active_guides(&mut *conn).await? {
+        pins.entry(digest).or_default().push(guide);
     }
     let mut runs: HashMap<String, RecentRuns> = recent_runs(&mut *conn, runs_since)
         .await?
@@ -282,32 +285,49 @@ pub async fn registry(
 /// The actors `ids` as publishers, named as every read names a person
 /// (`workstream_actor_label`, migrations/0013).
 async fn publishers(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Publisher>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT p.id AS actor_id, workstream_actor_label(p.id) AS display_name \
-         FROM actor_profiles p WHERE p.id = ANY($1)",
+    sqlx::query_as!(
+        Publisher,
+        r#"SELECT p.id AS actor_id, workstream_actor_label(p.id) AS "display_name!"
+         FROM actor_profiles p WHERE p.id = ANY($1)"#,
+        ids,
     )
-    .bind(ids)
     .fetch_all(conn)
     .await
 }
 
 /// Every (digest, guide) pin of the active guides, by project slug then version.
-async fn pins_of_active_guides(conn: &mut PgConnection) -> Result<Vec<PinRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT DISTINCT checker ->> 'digest' AS digest, g.project_id, p.slug AS project_slug, \
-                g.id AS guide_id, g.version AS guide_version \
-         FROM project_guides g \
-         JOIN projects p ON p.id = g.project_id \
-         CROSS JOIN LATERAL jsonb_array_elements( \
-             CASE jsonb_typeof(g.policy_bundle -> 'checker_policy' -> 'checkers') \
-                 WHEN 'array' THEN g.policy_bundle -> 'checker_policy' -> 'checkers' \
-                 ELSE '[]'::jsonb END \
-         ) AS checker \
-         WHERE g.status = 'active' AND checker ->> 'digest' IS NOT NULL \
-         ORDER BY project_slug, guide_version, guide_id, digest",
+async fn pins_of_active_guides(
+    conn: &mut PgConnection,
+) -> Result<Vec<(String, PinningGuide)>, sqlx::Error> {
+    // `g.status = 'active'` stays a literal: it is the predicate of the partial index
+    // `project_guides_one_active_per_project`, which holds exactly the active guides.
+    let rows = sqlx::query!(
+        r#"SELECT DISTINCT checker ->> 'digest' AS "digest!", g.project_id, p.slug AS project_slug,
+                g.id AS guide_id, g.version AS guide_version
+         FROM project_guides g
+         JOIN projects p ON p.id = g.project_id
+         CROSS JOIN LATERAL jsonb_array_elements(
+             CASE jsonb_typeof(g.policy_bundle -> 'checker_policy' -> 'checkers')
+                 WHEN 'array' THEN g.policy_bundle -> 'checker_policy' -> 'checkers'
+                 ELSE '[]'::jsonb END
+         ) AS checker
+         WHERE g.status = 'active' AND checker ->> 'digest' IS NOT NULL
+         ORDER BY project_slug, guide_version, guide_id, checker ->> 'digest'"#,
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let guide = PinningGuide {
+                project_id: row.project_id,
+                project_slug: row.project_slug,
+                guide_id: row.guide_id,
+                guide_version: row.guide_version,
+            };
+            (row.digest, guide)
+        })
+        .collect())
 }
 
 /// The run statistics of every component with results recorded since `since`.
@@ -315,25 +335,27 @@ async fn recent_runs(
     conn: &mut PgConnection,
     since: DateTime<Utc>,
 ) -> Result<Vec<RunsRow>, sqlx::Error> {
-    sqlx::query_as(
-        "WITH recent AS ( \
-             SELECT checker_digest, status, failure_code, duration_us FROM checker_results \
-             WHERE created_at >= $1 \
-         ), errored AS ( \
-             SELECT checker_digest, jsonb_object_agg(failure_code, n) AS by_code \
-             FROM (SELECT checker_digest, failure_code, count(*) AS n FROM recent \
-                   WHERE status = 'errored' GROUP BY checker_digest, failure_code) codes \
-             GROUP BY checker_digest \
-         ) \
-         SELECT r.checker_digest AS digest, count(*) AS count, \
-                count(*) FILTER (WHERE r.status = 'failed') AS failed, \
-                COALESCE(e.by_code, '{}'::jsonb) AS errored_by_code, \
-                percentile_disc(0.5) WITHIN GROUP (ORDER BY r.duration_us) AS p50_duration_us, \
-                percentile_disc(0.95) WITHIN GROUP (ORDER BY r.duration_us) AS p95_duration_us \
-         FROM recent r LEFT JOIN errored e USING (checker_digest) \
-         GROUP BY r.checker_digest, e.by_code",
+    sqlx::query_as!(
+        RunsRow,
+        r#"WITH recent AS (
+             SELECT checker_digest, status, failure_code, duration_us FROM checker_results
+             WHERE created_at >= $1
+         ), errored AS (
+             SELECT checker_digest, jsonb_object_agg(failure_code, n) AS by_code
+             FROM (SELECT checker_digest, failure_code, count(*) AS n FROM recent
+                   WHERE status = 'errored' GROUP BY checker_digest, failure_code) codes
+             GROUP BY checker_digest
+         )
+         SELECT r.checker_digest AS "digest!", count(*) AS "count!",
+                count(*) FILTER (WHERE r.status = 'failed') AS "failed!",
+                COALESCE(e.by_code, '{}'::jsonb)
+                    AS "errored_by_code!: sqlx::types::Json<BTreeMap<String, i64>>",
+                percentile_disc(0.5) WITHIN GROUP (ORDER BY r.duration_us) AS p50_duration_us,
+                percentile_disc(0.95) WITHIN GROUP (ORDER BY r.duration_us) AS p95_duration_us
+         FROM recent r LEFT JOIN errored e USING (checker_digest)
+         GROUP BY r.checker_digest, e.by_code"#,
+        since,
     )
-    .bind(since)
     .fetch_all(conn)
     .await
 }

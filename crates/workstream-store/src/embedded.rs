@@ -247,13 +247,15 @@ impl EmbeddedCluster {
         connections: u32,
     ) -> Result<sqlx::PgPool, sqlx::Error> {
         let admin = crate::connect(&self.database_url("postgres"), 1).await?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                .bind(database)
-                .fetch_one(&admin)
-                .await?;
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "exists!""#,
+            database,
+        )
+        .fetch_one(&admin)
+        .await?;
         if !exists {
             let name = database.replace('"', "\"\"");
+            // Dynamic SQL: the database's name is an identifier given at run time.
             sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
                 .execute(&admin)
                 .await?;

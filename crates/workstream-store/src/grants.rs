@@ -4,7 +4,7 @@
 //! `workstream-engine`.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// An administrative role grant.
@@ -45,6 +45,19 @@ pub const ADMIN_GRANT_COLUMNS: &str = "id, target_actor_id, role, scope_type, sc
      status, issued_by, issued_by_principal, issuing_grant_id, grant_reason, issued_at, \
      revoked_at, revoked_by, revoke_reason";
 
+/// `sqlx::query_as!` of [`AdminRoleGrant`] rows: `$before` the grant's columns `$after`.
+macro_rules! admin_grant_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            AdminRoleGrant,
+            $before + " id, target_actor_id, role, scope_type, scope_project_id, status, issued_by, \
+             issued_by_principal, issuing_grant_id, grant_reason, issued_at, revoked_at, \
+             revoked_by, revoke_reason " + $after
+            $(, $arg)*
+        )
+    };
+}
+
 /// A contributor role grant on one project.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ProjectRoleGrant {
@@ -81,19 +94,38 @@ pub const PROJECT_GRANT_COLUMNS: &str = "id, project_id, actor_id, role, status,
      qualification_snapshot_id, issued_by, issuing_admin_grant_id, grant_reason, issued_at, \
      revoked_at, revoked_by, revoke_reason";
 
+/// `sqlx::query_as!` of [`ProjectRoleGrant`] rows: `$before` the grant's columns `$after`.
+macro_rules! project_grant_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            ProjectRoleGrant,
+            $before + " id, project_id, actor_id, role, status, qualification_snapshot_id, \
+             issued_by, issuing_admin_grant_id, grant_reason, issued_at, revoked_at, revoked_by, \
+             revoke_reason " + $after
+            $(, $arg)*
+        )
+    };
+}
+
 /// The administrative grant `id`; `lock` takes a row lock for a revocation.
 pub async fn admin_grant(
     conn: &mut PgConnection,
     id: Uuid,
     lock: bool,
 ) -> Result<Option<AdminRoleGrant>, sqlx::Error> {
-    let suffix = if lock { " FOR UPDATE" } else { "" };
-    sqlx::query_as(&format!(
-        "SELECT {ADMIN_GRANT_COLUMNS} FROM admin_role_grants WHERE id = $1{suffix}"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    if lock {
+        admin_grant_query!(
+            "SELECT",
+            "FROM admin_role_grants WHERE id = $1 FOR UPDATE",
+            id
+        )
+        .fetch_optional(conn)
+        .await
+    } else {
+        admin_grant_query!("SELECT", "FROM admin_role_grants WHERE id = $1", id)
+            .fetch_optional(conn)
+            .await
+    }
 }
 
 /// The project grant `id` of `project_id`; `lock` takes a row lock.
@@ -103,15 +135,25 @@ pub async fn project_grant(
     id: Uuid,
     lock: bool,
 ) -> Result<Option<ProjectRoleGrant>, sqlx::Error> {
-    let suffix = if lock { " FOR UPDATE" } else { "" };
-    sqlx::query_as(&format!(
-        "SELECT {PROJECT_GRANT_COLUMNS} FROM project_role_grants \
-         WHERE id = $1 AND project_id = $2{suffix}"
-    ))
-    .bind(id)
-    .bind(project_id)
-    .fetch_optional(conn)
-    .await
+    if lock {
+        project_grant_query!(
+            "SELECT",
+            "FROM project_role_grants WHERE id = $1 AND project_id = $2 FOR UPDATE",
+            id,
+            project_id,
+        )
+        .fetch_optional(conn)
+        .await
+    } else {
+        project_grant_query!(
+            "SELECT",
+            "FROM project_role_grants WHERE id = $1 AND project_id = $2",
+            id,
+            project_id,
+        )
+        .fetch_optional(conn)
+        .await
+    }
 }
 
 /// Which administrative grants a list shows: every filter given must hold.
@@ -134,26 +176,25 @@ pub async fn list_admin(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<AdminRoleGrant>, sqlx::Error> {
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-        "SELECT {ADMIN_GRANT_COLUMNS} FROM admin_role_grants WHERE TRUE"
-    ));
-    if let Some(target) = filter.target {
-        sql.push(" AND target_actor_id = ").push_bind(target);
-    }
-    if let Some(scope_type) = filter.scope_type {
-        sql.push(" AND scope_type = ").push_bind(scope_type);
-    }
-    if let Some(project) = filter.scope_project_id {
-        sql.push(" AND scope_project_id = ").push_bind(project);
-    }
-    if let Some(status) = filter.status {
-        sql.push(" AND status = ").push_bind(status);
-    }
-    if let Some(after) = after {
-        sql.push(" AND id > ").push_bind(after);
-    }
-    sql.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
-    sql.build_query_as().fetch_all(conn).await
+    // A filter not given is a NULL that holds for every row.
+    admin_grant_query!(
+        "SELECT",
+        "FROM admin_role_grants \
+         WHERE ($1::uuid IS NULL OR target_actor_id = $1) \
+           AND ($2::text IS NULL OR scope_type = $2) \
+           AND ($3::uuid IS NULL OR scope_project_id = $3) \
+           AND ($4::text IS NULL OR status = $4) \
+           AND ($5::uuid IS NULL OR id > $5) \
+         ORDER BY id LIMIT $6",
+        filter.target,
+        filter.scope_type,
+        filter.scope_project_id,
+        filter.status,
+        after,
+        i64::from(limit),
+    )
+    .fetch_all(conn)
+    .await
 }
 
 /// A page of `project_id`'s grants, by id, after `after`, optionally only those in
@@ -166,19 +207,20 @@ pub async fn list_project(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<ProjectRoleGrant>, sqlx::Error> {
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-        "SELECT {PROJECT_GRANT_COLUMNS} FROM project_role_grants WHERE project_id = "
-    ));
-    sql.push_bind(project_id);
-    if let Some(status) = status {
-        sql.push(" AND status = ").push_bind(status);
-    }
-    if let Some(role) = role {
-        sql.push(" AND role = ").push_bind(role);
-    }
-    if let Some(after) = after {
-        sql.push(" AND id > ").push_bind(after);
-    }
-    sql.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
-    sql.build_query_as().fetch_all(conn).await
+    // A filter not given is a NULL that holds for every row.
+    project_grant_query!(
+        "SELECT",
+        "FROM project_role_grants WHERE project_id = $1 \
+           AND ($2::text IS NULL OR status = $2) \
+           AND ($3::text IS NULL OR role = $3) \
+           AND ($4::uuid IS NULL OR id > $4) \
+         ORDER BY id LIMIT $5",
+        project_id,
+        status,
+        role,
+        after,
+        i64::from(limit),
+    )
+    .fetch_all(conn)
+    .await
 }

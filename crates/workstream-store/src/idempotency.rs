@@ -24,7 +24,7 @@ pub struct RecordKey<'a> {
 }
 
 /// A stored answer.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct StoredAnswer {
     /// The digest of the request it answered.
     pub request_hash: String,
@@ -39,13 +39,14 @@ pub async fn find(
     conn: &mut PgConnection,
     key: RecordKey<'_>,
 ) -> Result<Option<StoredAnswer>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        StoredAnswer,
         "SELECT request_hash, response_status, response_body FROM idempotency_records \
          WHERE actor_id = $1 AND operation = $2 AND idempotency_key = $3",
+        key.actor_id,
+        key.operation,
+        key.key.to_string(),
     )
-    .bind(key.actor_id)
-    .bind(key.operation)
-    .bind(key.key.to_string())
     .fetch_optional(conn)
     .await
 }
@@ -59,17 +60,17 @@ pub async fn record(
     status: u16,
     body: &Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO idempotency_records (id, actor_id, operation, idempotency_key, \
          request_hash, response_status, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        Uuid::now_v7(),
+        key.actor_id,
+        key.operation,
+        key.key.to_string(),
+        request_hash,
+        i32::from(status),
+        body,
     )
-    .bind(Uuid::now_v7())
-    .bind(key.actor_id)
-    .bind(key.operation)
-    .bind(key.key.to_string())
-    .bind(request_hash)
-    .bind(i32::from(status))
-    .bind(body)
     .execute(conn)
     .await
     .map(|_| ())
@@ -82,16 +83,16 @@ pub async fn task_moved_on(
     key: RecordKey<'_>,
     task_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let moved: Option<bool> = sqlx::query_scalar(
-        "SELECT r.response_body -> 'task' ->> 'status' IS DISTINCT FROM t.status \
-         FROM idempotency_records r JOIN tasks t ON t.id = $4 \
-         WHERE r.actor_id = $1 AND r.operation = $2 AND r.idempotency_key = $3 \
-         AND r.response_body -> 'task' ->> 'id' = $4::text",
+    let moved = sqlx::query_scalar!(
+        r#"SELECT r.response_body -> 'task' ->> 'status' IS DISTINCT FROM t.status AS "moved!"
+         FROM idempotency_records r JOIN tasks t ON t.id = $4
+         WHERE r.actor_id = $1 AND r.operation = $2 AND r.idempotency_key = $3
+         AND r.response_body -> 'task' ->> 'id' = $4::text"#,
+        key.actor_id,
+        key.operation,
+        key.key.to_string(),
+        task_id,
     )
-    .bind(key.actor_id)
-    .bind(key.operation)
-    .bind(key.key.to_string())
-    .bind(task_id)
     .fetch_optional(conn)
     .await?;
     Ok(moved == Some(true))

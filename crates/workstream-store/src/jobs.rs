@@ -148,7 +148,7 @@ impl NewJob {
 }
 
 /// A job a worker holds the lease of.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedJob {
     /// The job.
     pub id: Uuid,
@@ -167,7 +167,6 @@ pub struct ClaimedJob {
     /// Marked by [`complete`] when it completed the job in the handler's transaction:
     /// how the worker knows, without asking the database again, that a handler which
     /// returned success did complete its job.
-    #[sqlx(skip)]
     pub completion: Completion,
 }
 
@@ -205,7 +204,7 @@ impl PartialEq for Completion {
 }
 
 /// A stored job, for operators and tests (history included).
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobRecord {
     /// The job.
     pub id: Uuid,
@@ -321,22 +320,22 @@ pub enum Failed {
 /// PostgreSQL delivers it at commit.
 pub async fn enqueue(conn: &mut PgConnection, job: NewJob) -> Result<Uuid, sqlx::Error> {
     // The notification rides in the insert's own round trip.
-    let inserted: Option<Uuid> = sqlx::query_scalar(
+    let inserted = sqlx::query_scalar!(
         "WITH job AS (
              INSERT INTO jobs (id, kind, payload, idempotency_key, run_at, max_attempts, correlation_id)
              VALUES ($1, $2, $3, $4, COALESCE($5, now()), $6, $7)
              ON CONFLICT ON CONSTRAINT jobs_idempotency_key_key DO NOTHING
              RETURNING id, kind)
          SELECT id FROM job, LATERAL pg_notify($8, job.kind)",
+        Uuid::now_v7(),
+        job.kind,
+        job.payload,
+        job.idempotency_key.as_deref(),
+        job.run_at,
+        job.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS),
+        job.correlation_id.as_deref(),
+        CHANNEL,
     )
-    .bind(Uuid::now_v7())
-    .bind(&job.kind)
-    .bind(&job.payload)
-    .bind(&job.idempotency_key)
-    .bind(job.run_at)
-    .bind(job.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS))
-    .bind(&job.correlation_id)
-    .bind(CHANNEL)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(id) = inserted {
@@ -344,10 +343,12 @@ pub async fn enqueue(conn: &mut PgConnection, job: NewJob) -> Result<Uuid, sqlx:
     }
     // Only a conflicting idempotency key skips the insert; the conflicting row is
     // committed (ON CONFLICT waited for it), so this statement's snapshot sees it.
-    sqlx::query_scalar("SELECT id FROM jobs WHERE idempotency_key = $1")
-        .bind(&job.idempotency_key)
-        .fetch_one(&mut *conn)
-        .await
+    sqlx::query_scalar!(
+        "SELECT id FROM jobs WHERE idempotency_key = $1",
+        job.idempotency_key.as_deref(),
+    )
+    .fetch_one(&mut *conn)
+    .await
 }
 
 /// Claims the next job of one of `kinds` for `worker_id`, leased for `lease`.
@@ -397,6 +398,8 @@ pub async fn claim_batch(
         return Ok(Vec::new());
     }
     // Both settings travel with the `BEGIN`, in its round trip.
+    // Dynamic SQL: three statements in one simple-protocol round trip, which a checked
+    // (prepared) statement cannot be.
     let mut tx = pool
         .begin_with("BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL enable_bitmapscan = off")
         .await?;
@@ -422,6 +425,8 @@ impl Claimer {
             .max_connections(CLAIM_SESSIONS)
             .after_connect(|conn, _| {
                 Box::pin(async move {
+                    // Dynamic SQL: two settings in one simple-protocol round trip, which a
+                    // checked (prepared) statement cannot be.
                     sqlx::Executor::execute(
                         conn,
                         "SET synchronous_commit = off; SET enable_bitmapscan = off",
@@ -469,7 +474,10 @@ async fn claim_statement(
 ) -> Result<Vec<ClaimedJob>, sqlx::Error> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let kinds: Vec<String> = kinds.iter().map(|kind| (*kind).to_owned()).collect();
-    sqlx::query_as(
+    // The literal states match the partial indexes the claim walks: `state = 'running'`
+    // is `jobs_running_lease_idx` (expired leases), `state IN ('available',
+    // 'retryable')` is `jobs_claim_idx` (due jobs, in `(run_at, id)` order).
+    let rows = sqlx::query!(
         "WITH exhausted AS (
              UPDATE jobs SET
                  state = 'discarded', finished_at = now(), lease_expires_at = NULL,
@@ -521,13 +529,26 @@ async fn claim_statement(
          WHERE jobs.id = picked.id
          RETURNING jobs.id, jobs.kind, jobs.payload, jobs.attempt, jobs.max_attempts,
                    jobs.lease_generation AS generation, jobs.correlation_id",
+        &kinds,
+        worker_id,
+        lease.as_secs_f64(),
+        limit,
     )
-    .bind(&kinds)
-    .bind(worker_id)
-    .bind(lease.as_secs_f64())
-    .bind(limit)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ClaimedJob {
+            id: row.id,
+            kind: row.kind,
+            payload: row.payload,
+            attempt: row.attempt,
+            max_attempts: row.max_attempts,
+            generation: row.generation,
+            correlation_id: row.correlation_id,
+            completion: Completion::default(),
+        })
+        .collect())
 }
 
 /// Extends the lease of `job` to `lease` from now, if its generation still holds;
@@ -537,16 +558,19 @@ pub async fn heartbeat(
     job: &ClaimedJob,
     lease: Duration,
 ) -> Result<DateTime<Utc>, JobError> {
-    sqlx::query_scalar(
+    // `state = 'running'`: the partial index `jobs_running_lease_idx`'s predicate.
+    sqlx::query_scalar!(
         "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3)
          WHERE id = $1 AND lease_generation = $2 AND state = 'running'
          RETURNING lease_expires_at",
+        job.id,
+        job.generation,
+        lease.as_secs_f64(),
     )
-    .bind(job.id)
-    .bind(job.generation)
-    .bind(lease.as_secs_f64())
     .fetch_optional(pool)
     .await?
+    // The column was just set: a row always carries an expiry.
+    .flatten()
     .ok_or(JobError::LeaseLost)
 }
 
@@ -557,12 +581,13 @@ pub async fn heartbeat(
 /// runs. [`JobError::LeaseLost`] means another worker holds the job now; the handler
 /// must then roll back, so its results never commit twice.
 pub async fn complete(conn: &mut PgConnection, job: &ClaimedJob) -> Result<(), JobError> {
-    let done = sqlx::query(
+    // `state = 'running'`: the partial index `jobs_running_lease_idx`'s predicate.
+    let done = sqlx::query!(
         "UPDATE jobs SET state = 'completed', finished_at = now(), lease_expires_at = NULL
          WHERE id = $1 AND lease_generation = $2 AND state = 'running'",
+        job.id,
+        job.generation,
     )
-    .bind(job.id)
-    .bind(job.generation)
     .execute(conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -586,7 +611,8 @@ pub async fn fail_with(
     backoff: &Backoff,
 ) -> Result<Failed, JobError> {
     let delay = backoff.nominal(job.attempt).as_secs_f64();
-    let row: Option<(String, DateTime<Utc>)> = sqlx::query_as(
+    // `state = 'running'`: the partial index `jobs_running_lease_idx`'s predicate.
+    let row = sqlx::query!(
         "UPDATE jobs SET
              state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
              run_at = CASE WHEN attempt >= max_attempts THEN run_at
@@ -598,34 +624,35 @@ pub async fn fail_with(
                  'attempt', attempt, 'at', now(), 'error', $5::text))
          WHERE id = $1 AND lease_generation = $2 AND state = 'running'
          RETURNING state, run_at",
+        job.id,
+        job.generation,
+        delay,
+        backoff.jitter.clamp(0.0, 1.0),
+        bounded(error),
     )
-    .bind(job.id)
-    .bind(job.generation)
-    .bind(delay)
-    .bind(backoff.jitter.clamp(0.0, 1.0))
-    .bind(bounded(error))
     .fetch_optional(pool)
     .await?;
     match row {
         None => Err(JobError::LeaseLost),
-        Some((state, _)) if state == "discarded" => Ok(Failed::Discarded),
-        Some((_, run_at)) => Ok(Failed::Retrying { run_at }),
+        Some(row) if row.state == "discarded" => Ok(Failed::Discarded),
+        Some(row) => Ok(Failed::Retrying { run_at: row.run_at }),
     }
 }
 
 /// Discards `job` at once: its error is permanent, retrying cannot help.
 pub async fn discard(pool: &PgPool, job: &ClaimedJob, error: &str) -> Result<(), JobError> {
-    let done = sqlx::query(
+    // `state = 'running'`: the partial index `jobs_running_lease_idx`'s predicate.
+    let done = sqlx::query!(
         "UPDATE jobs SET
              state = 'discarded', finished_at = now(), lease_expires_at = NULL,
              last_error = $3,
              errors = errors || jsonb_build_array(jsonb_build_object(
                  'attempt', attempt, 'at', now(), 'error', $3::text))
          WHERE id = $1 AND lease_generation = $2 AND state = 'running'",
+        job.id,
+        job.generation,
+        bounded(error),
     )
-    .bind(job.id)
-    .bind(job.generation)
-    .bind(bounded(error))
     .execute(pool)
     .await?;
     if done.rows_affected() == 0 {
@@ -645,14 +672,15 @@ pub async fn release_unstarted(pool: &PgPool, jobs: &[ClaimedJob]) -> Result<u64
     }
     let ids: Vec<Uuid> = jobs.iter().map(|job| job.id).collect();
     let generations: Vec<i64> = jobs.iter().map(|job| job.generation).collect();
-    let done = sqlx::query(
+    // `j.state = 'running'`: the partial index `jobs_running_lease_idx`'s predicate.
+    let done = sqlx::query!(
         "UPDATE jobs j SET state = 'available', attempt = j.attempt - 1, run_at = now(),
              lease_expires_at = NULL, locked_by = NULL
          FROM UNNEST($1::uuid[], $2::bigint[]) AS r(id, generation)
          WHERE j.id = r.id AND j.lease_generation = r.generation AND j.state = 'running'",
+        &ids,
+        &generations,
     )
-    .bind(&ids)
-    .bind(&generations)
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
@@ -661,20 +689,18 @@ pub async fn release_unstarted(pool: &PgPool, jobs: &[ClaimedJob]) -> Result<u64
 /// Puts a discarded job back in the queue (an operator's decision after fixing the
 /// cause): `available` now, attempts from zero, its error history kept.
 pub async fn requeue(pool: &PgPool, job_id: Uuid) -> Result<(), JobError> {
-    let kind: Option<String> = sqlx::query_scalar(
+    let kind = sqlx::query_scalar!(
         "UPDATE jobs SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL
          WHERE id = $1 AND state = 'discarded'
          RETURNING kind",
+        job_id,
     )
-    .bind(job_id)
     .fetch_optional(pool)
     .await?;
     let Some(kind) = kind else {
         return Err(refusal(pool, job_id).await);
     };
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(kind)
+    sqlx::query!("SELECT pg_notify($1, $2)", CHANNEL, kind)
         .execute(pool)
         .await?;
     Ok(())
@@ -682,11 +708,13 @@ pub async fn requeue(pool: &PgPool, job_id: Uuid) -> Result<(), JobError> {
 
 /// Cancels a job that has not started (`available` or `retryable`).
 pub async fn cancel(pool: &PgPool, job_id: Uuid) -> Result<(), JobError> {
-    let done = sqlx::query(
+    // `state IN ('available', 'retryable')`: the partial index `jobs_claim_idx`'s
+    // predicate.
+    let done = sqlx::query!(
         "UPDATE jobs SET state = 'cancelled', finished_at = now()
          WHERE id = $1 AND state IN ('available', 'retryable')",
+        job_id,
     )
-    .bind(job_id)
     .execute(pool)
     .await?;
     if done.rows_affected() == 0 {
@@ -695,9 +723,24 @@ pub async fn cancel(pool: &PgPool, job_id: Uuid) -> Result<(), JobError> {
     Ok(())
 }
 
-/// One job as `workstream jobs list` prints it: id, kind, state, attempt, max
-/// attempts, last error, created (UTC, to the second).
-pub type JobLine = (Uuid, String, String, i32, i32, Option<String>, String);
+/// One job as `workstream jobs list` prints it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobLine {
+    /// The job.
+    pub id: Uuid,
+    /// Its kind.
+    pub kind: String,
+    /// Its state.
+    pub state: String,
+    /// Attempts made (or under way).
+    pub attempt: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+    /// The last failure's message.
+    pub last_error: Option<String>,
+    /// When it was enqueued, UTC, to the second (`YYYY-MM-DD HH:MM:SS`).
+    pub created: String,
+}
 
 /// The newest jobs, optionally only those in `state` and of `kind`, at most `limit`.
 pub async fn list(
@@ -706,32 +749,47 @@ pub async fn list(
     kind: Option<&str>,
     limit: i64,
 ) -> Result<Vec<JobLine>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, kind, state, attempt, max_attempts, last_error, \
-           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM jobs \
-         WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2) \
-         ORDER BY created_at DESC, id DESC LIMIT $3",
+    sqlx::query_as!(
+        JobLine,
+        r#"SELECT id, kind, state, attempt, max_attempts, last_error,
+           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS "created!" FROM jobs
+         WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)
+         ORDER BY created_at DESC, id DESC LIMIT $3"#,
+        state,
+        kind,
+        limit,
     )
-    .bind(state)
-    .bind(kind)
-    .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// How many unfinished jobs of one kind are in one state: a gauge of the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobCount {
+    /// The jobs' kind.
+    pub kind: String,
+    /// Their state: `available`, `retryable` or `running`.
+    pub state: String,
+    /// How many.
+    pub count: i64,
 }
 
 /// How many unfinished jobs there are, by kind and state (`available`, `retryable`,
 /// `running`), and the seconds the oldest due one has waited (0 with none): the
 /// queue's gauges. Both walk the partial index of unfinished jobs only.
-pub async fn backlog(pool: &PgPool) -> Result<(Vec<(String, String, i64)>, f64), sqlx::Error> {
-    let counts = sqlx::query_as(
-        "SELECT kind, state, count(*) FROM jobs \
-         WHERE state IN ('available', 'retryable', 'running') GROUP BY kind, state",
+pub async fn backlog(pool: &PgPool) -> Result<(Vec<JobCount>, f64), sqlx::Error> {
+    // The literal states are the predicates of the partial indexes `jobs_claim_idx`
+    // and `jobs_running_lease_idx`, which hold the unfinished jobs only.
+    let counts = sqlx::query_as!(
+        JobCount,
+        r#"SELECT kind, state, count(*) AS "count!" FROM jobs
+         WHERE state IN ('available', 'retryable', 'running') GROUP BY kind, state"#,
     )
     .fetch_all(pool)
     .await?;
-    let oldest_waiting = sqlx::query_scalar(
-        "SELECT coalesce(extract(epoch FROM now() - min(run_at))::float8, 0) FROM jobs \
-         WHERE state IN ('available', 'retryable') AND run_at <= now()",
+    let oldest_waiting = sqlx::query_scalar!(
+        r#"SELECT coalesce(extract(epoch FROM now() - min(run_at))::float8, 0) AS "waited!" FROM jobs
+         WHERE state IN ('available', 'retryable') AND run_at <= now()"#,
     )
     .fetch_one(pool)
     .await?;
@@ -740,13 +798,14 @@ pub async fn backlog(pool: &PgPool) -> Result<(Vec<(String, String, i64)>, f64),
 
 /// The stored job `job_id`, in whatever state.
 pub async fn get(pool: &PgPool, job_id: Uuid) -> Result<Option<JobRecord>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        JobRecord,
         "SELECT id, kind, payload, state, attempt, max_attempts, run_at, lease_generation,
                 lease_expires_at, locked_by, last_error, errors, idempotency_key,
                 correlation_id, created_at, attempted_at, finished_at
          FROM jobs WHERE id = $1",
+        job_id,
     )
-    .bind(job_id)
     .fetch_optional(pool)
     .await
 }
@@ -759,22 +818,23 @@ pub async fn next_wakeup(
     kinds: &[&str],
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let kinds: Vec<String> = kinds.iter().map(|kind| (*kind).to_owned()).collect();
-    sqlx::query_scalar(
+    // The literal states are the predicates of the partial indexes `jobs_claim_idx` and
+    // `jobs_running_lease_idx`, whose first keys give each minimum.
+    sqlx::query_scalar!(
         "SELECT LEAST(
              (SELECT min(run_at) FROM jobs
               WHERE state IN ('available', 'retryable') AND kind = ANY($1)),
              (SELECT min(lease_expires_at) FROM jobs
               WHERE state = 'running' AND kind = ANY($1)))",
+        &kinds,
     )
-    .bind(&kinds)
     .fetch_one(pool)
     .await
 }
 
 /// Why an operator's update matched no row.
 async fn refusal(pool: &PgPool, job_id: Uuid) -> JobError {
-    match sqlx::query_scalar::<_, String>("SELECT state FROM jobs WHERE id = $1")
-        .bind(job_id)
+    match sqlx::query_scalar!("SELECT state FROM jobs WHERE id = $1", job_id)
         .fetch_optional(pool)
         .await
     {

@@ -61,9 +61,10 @@ pub const COMMENT_EDITS: &[(i64, &str)] = &[
 /// current file's, where a deployment still holds the earlier one; returns how many
 /// versions moved. A database that never migrated is left alone.
 pub async fn rebase_comment_edits(pool: &PgPool) -> Result<u64, MigrateError> {
-    let migrated: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
-        .await?;
+    let migrated =
+        sqlx::query_scalar!(r#"SELECT to_regclass('_sqlx_migrations') IS NOT NULL AS "migrated!""#)
+            .fetch_one(pool)
+            .await?;
     if !migrated {
         return Ok(0);
     }
@@ -73,6 +74,8 @@ pub async fn rebase_comment_edits(pool: &PgPool) -> Result<u64, MigrateError> {
             continue;
         };
         let earlier = hex::decode(earlier).expect("COMMENT_EDITS holds hex");
+        // Dynamic SQL: `_sqlx_migrations` is the migrator's own table, which the schema
+        // the macros are checked against does not hold.
         let rows = sqlx::query(
             "UPDATE _sqlx_migrations SET checksum = $1 WHERE version = $2 AND checksum = $3",
         )

@@ -24,32 +24,32 @@ pub async fn hit(
     subject_digest: &str,
     window_seconds: f64,
 ) -> Result<Hit, sqlx::Error> {
-    let (hits, window_start, remaining_seconds): (i32, DateTime<Utc>, f64) = sqlx::query_as(
-        "INSERT INTO api_rate_control_counters AS c (bucket, subject_digest, window_start, hits) \
-         VALUES ($1, $2, to_timestamp(floor(extract(epoch FROM now()) / $3) * $3), 1) \
-         ON CONFLICT (bucket, subject_digest, window_start) DO UPDATE SET hits = c.hits + 1 \
-         RETURNING hits, window_start, \
-           extract(epoch FROM window_start + make_interval(secs => $3) - now())::float8",
+    // `$3` is `float8` (what it was bound as before the statement was checked), so the
+    // window arithmetic stays in floating point.
+    let hit = sqlx::query_as!(
+        Hit,
+        r#"INSERT INTO api_rate_control_counters AS c (bucket, subject_digest, window_start, hits)
+         VALUES ($1, $2, to_timestamp(floor(extract(epoch FROM now()) / $3::float8) * $3::float8), 1)
+         ON CONFLICT (bucket, subject_digest, window_start) DO UPDATE SET hits = c.hits + 1
+         RETURNING hits, window_start,
+           extract(epoch FROM window_start + make_interval(secs => $3::float8) - now())::float8
+             AS "remaining_seconds!""#,
+        bucket,
+        subject_digest,
+        window_seconds,
     )
-    .bind(bucket)
-    .bind(subject_digest)
-    .bind(window_seconds)
     .fetch_one(&mut *conn)
     .await?;
-    if hits == 1 {
-        sqlx::query(
+    if hit.hits == 1 {
+        sqlx::query!(
             "DELETE FROM api_rate_control_counters \
              WHERE bucket = $1 AND subject_digest = $2 AND window_start < $3",
+            bucket,
+            subject_digest,
+            hit.window_start,
         )
-        .bind(bucket)
-        .bind(subject_digest)
-        .bind(window_start)
         .execute(&mut *conn)
         .await?;
     }
-    Ok(Hit {
-        hits,
-        window_start,
-        remaining_seconds,
-    })
+    Ok(hit)
 }

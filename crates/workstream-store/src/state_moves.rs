@@ -130,7 +130,7 @@ fn rows() -> (Vec<&'static str>, Vec<&'static str>, Vec<&'static str>) {
 /// Running it again (or from two processes at once) changes nothing.
 pub async fn sync(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     let (machines, froms, tos) = rows();
-    sqlx::query(
+    sqlx::query!(
         "WITH listed AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) \
                           AS l(machine, from_state, to_state)), \
               removed AS (DELETE FROM workstream_state_moves m WHERE NOT EXISTS \
@@ -138,10 +138,10 @@ pub async fn sync(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
                                                       = (m.machine, m.from_state, m.to_state))) \
          INSERT INTO workstream_state_moves (machine, from_state, to_state) \
          SELECT machine, from_state, to_state FROM listed ON CONFLICT DO NOTHING",
+        &machines as &[&str],
+        &froms as &[&str],
+        &tos as &[&str],
     )
-    .bind(&machines)
-    .bind(&froms)
-    .bind(&tos)
     .execute(conn)
     .await?;
     Ok(())
@@ -151,15 +151,16 @@ pub async fn sync(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
 /// tables differ from those its database was last migrated with).
 pub async fn is_current(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
     let (machines, froms, tos) = rows();
-    sqlx::query_scalar(
-        "WITH listed AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) \
-                          AS l(machine, from_state, to_state)) \
-         SELECT NOT EXISTS (SELECT * FROM listed EXCEPT SELECT * FROM workstream_state_moves) \
-            AND NOT EXISTS (SELECT * FROM workstream_state_moves EXCEPT SELECT * FROM listed)",
+    sqlx::query_scalar!(
+        r#"WITH listed AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                          AS l(machine, from_state, to_state))
+         SELECT NOT EXISTS (SELECT * FROM listed EXCEPT SELECT * FROM workstream_state_moves)
+            AND NOT EXISTS (SELECT * FROM workstream_state_moves EXCEPT SELECT * FROM listed)
+            AS "current!""#,
+        &machines as &[&str],
+        &froms as &[&str],
+        &tos as &[&str],
     )
-    .bind(&machines)
-    .bind(&froms)
-    .bind(&tos)
     .fetch_one(conn)
     .await
 }

@@ -12,8 +12,12 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::{Decision, TaskState};
 use workstream_domain::machines::assignment::AssignmentStatus;
+use workstream_domain::machines::authority::ActorStatus;
+use workstream_domain::machines::compensation::AdapterBindingStatus;
+use workstream_domain::machines::contribution_policy::ContributionPolicyVersionStatus;
 
-/// Every column of `tasks`, in the order of [`TaskRow`].
+/// Every column of `tasks`, in the order of [`TaskRow`] (for the statements outside
+/// this crate that still read a [`TaskRow`] through its `FromRow`).
 pub const TASK_COLUMNS: &str = "id, project_id, title, description, task_type, difficulty, skill_tags, \
      estimated_time_minutes, acceptance_criteria, rejection_criteria, deadline_at, source_type, \
      source_ref, source_payload_hash, import_batch_id, external_task_id, status, screening_note, \
@@ -21,6 +25,24 @@ pub const TASK_COLUMNS: &str = "id, project_id, title, description, task_type, d
      locked_guide_activation_sequence, locked_policy_bundle_hash, locked_artifact_policy_hash, \
      locked_checker_policy, locked_checker_policy_hash, locked_review_policy_hash, \
      locked_revision_policy_hash, locked_contribution_policy_version_id, locked_at";
+
+/// `sqlx::query_as!` of [`TaskRow`] rows: `$before` every column of `tasks` `$after`.
+macro_rules! task_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            TaskRow,
+            $before + r#" id, project_id, title, description, task_type, difficulty, skill_tags,
+             estimated_time_minutes, acceptance_criteria, rejection_criteria, deadline_at,
+             source_type, source_ref, source_payload_hash, import_batch_id, external_task_id,
+             status AS "status: _", screening_note, created_by, assigned_to, created_at,
+             updated_at, locked_guide_id, locked_guide_version, locked_guide_activation_sequence,
+             locked_policy_bundle_hash, locked_artifact_policy_hash, locked_checker_policy,
+             locked_checker_policy_hash, locked_review_policy_hash, locked_revision_policy_hash,
+             locked_contribution_policy_version_id, locked_at "# + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// A task as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -59,7 +81,6 @@ pub struct TaskRow {
     pub external_task_id: Option<String>,
     /// Where the task is in its lifecycle (a stored token the domain does not know
     /// fails the read).
-    #[sqlx(try_from = "String")]
     pub status: TaskState,
     /// The last screening rejection note.
     pub screening_note: Option<Value>,
@@ -132,36 +153,36 @@ pub struct NewTask {
 
 /// Inserts a draft task.
 pub async fn insert(conn: &mut PgConnection, task: &NewTask) -> Result<TaskRow, sqlx::Error> {
-    sqlx::query_as(&format!(
+    task_query!(
         "INSERT INTO tasks (id, project_id, title, description, task_type, difficulty, skill_tags, \
          estimated_time_minutes, acceptance_criteria, rejection_criteria, deadline_at, source_type, \
          source_ref, external_task_id, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-         RETURNING {TASK_COLUMNS}"
-    ))
-    .bind(task.id)
-    .bind(task.project_id)
-    .bind(&task.title)
-    .bind(&task.description)
-    .bind(&task.task_type)
-    .bind(&task.difficulty)
-    .bind(&task.skill_tags)
-    .bind(task.estimated_time_minutes)
-    .bind(&task.acceptance_criteria)
-    .bind(&task.rejection_criteria)
-    .bind(task.deadline_at)
-    .bind(&task.source_type)
-    .bind(&task.source_ref)
-    .bind(&task.external_task_id)
-    .bind(task.created_by)
+         RETURNING",
+        "",
+        task.id,
+        task.project_id,
+        task.title,
+        task.description,
+        task.task_type.as_deref(),
+        task.difficulty.as_deref(),
+        &task.skill_tags,
+        task.estimated_time_minutes,
+        task.acceptance_criteria,
+        task.rejection_criteria,
+        task.deadline_at,
+        task.source_type,
+        task.source_ref.as_deref(),
+        task.external_task_id.as_deref(),
+        task.created_by,
+    )
     .fetch_one(conn)
     .await
 }
 
 /// Reads a task without locking it.
 pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<TaskRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1"))
-        .bind(id)
+    task_query!("SELECT", "FROM tasks WHERE id = $1", id)
         .fetch_optional(conn)
         .await
 }
@@ -169,12 +190,9 @@ pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<TaskRow>, 
 /// Reads a task and locks its row until the transaction ends: the first lock of every
 /// task command (order task -> assignment -> submission -> review -> authority).
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<TaskRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    task_query!("SELECT", "FROM tasks WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// A page of a project's tasks ordered by id, optionally only those in `status`.
@@ -185,47 +203,45 @@ pub async fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<TaskRow>, sqlx::Error> {
-    list_columns(conn, TASK_COLUMNS, project_id, status, after, limit).await
-}
-
-/// A page of a project's tasks as `columns` (in the order of `T`'s fields).
-async fn list_columns<T>(
-    conn: &mut PgConnection,
-    columns: &str,
-    project_id: Uuid,
-    status: Option<&str>,
-    after: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<T>, sqlx::Error>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-{
-    // Two shapes rather than `($2 IS NULL OR status = $2)`, and the cursor as a bound
-    // that is always there: each page is then one range of an index
+    // Two statements rather than `($2 IS NULL OR status = $2)`, and the cursor as a
+    // bound that is always there: each page is then one range of an index
     // (`tasks_project_status_idx` or `tasks_project_idx`, migrations/0012), however
     // many tasks the project has had.
-    let status_filter = if status.is_some() {
-        "AND status = $2"
-    } else {
-        "AND $2::text IS NULL"
-    };
-    sqlx::query_as(&format!(
-        "SELECT {columns} FROM tasks WHERE project_id = $1 {status_filter} \
-         AND id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid) \
-         ORDER BY id LIMIT $4"
-    ))
-    .bind(project_id)
-    .bind(status)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
+    match status {
+        Some(status) => {
+            task_query!(
+                "SELECT",
+                "FROM tasks WHERE project_id = $1 AND status = $2 \
+             AND id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid) \
+             ORDER BY id LIMIT $4",
+                project_id,
+                status,
+                after,
+                limit,
+            )
+            .fetch_all(conn)
+            .await
+        }
+        None => {
+            task_query!(
+                "SELECT",
+                "FROM tasks WHERE project_id = $1 \
+             AND id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid) \
+             ORDER BY id LIMIT $3",
+                project_id,
+                after,
+                limit,
+            )
+            .fetch_all(conn)
+            .await
+        }
+    }
 }
 
 /// What a contributor's list shows of a task: [`TaskRow`] without the locked policies,
 /// screening note and import fields, which a page of fifty would otherwise decode for
 /// nothing (the locked checker policy alone is kilobytes of JSON per task).
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TaskCard {
     /// The task id.
     pub id: Uuid,
@@ -250,7 +266,6 @@ pub struct TaskCard {
     /// Deadline.
     pub deadline_at: Option<DateTime<Utc>>,
     /// Where the task is in its lifecycle.
-    #[sqlx(try_from = "String")]
     pub status: TaskState,
     /// The locked guide's version label.
     pub locked_guide_version: Option<String>,
@@ -285,6 +300,20 @@ impl From<&TaskRow> for TaskCard {
     }
 }
 
+/// `sqlx::query_as!` of [`TaskCard`] rows: `$before` the card's columns `$after`.
+macro_rules! card_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            TaskCard,
+            $before + r#" id, project_id, title, description, task_type, difficulty, skill_tags,
+             estimated_time_minutes, acceptance_criteria, rejection_criteria, deadline_at,
+             status AS "status: _", locked_guide_version, assigned_to,
+             locked_contribution_policy_version_id, created_at "# + $after
+            $(, $arg)*
+        )
+    };
+}
+
 /// [`list`] as [`TaskCard`]s.
 pub async fn list_cards(
     conn: &mut PgConnection,
@@ -293,16 +322,40 @@ pub async fn list_cards(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<TaskCard>, sqlx::Error> {
-    list_columns(conn, CARD_COLUMNS, project_id, status, after, limit).await
+    // The two statements of [`list`], for the same indexes.
+    match status {
+        Some(status) => {
+            card_query!(
+                "SELECT",
+                "FROM tasks WHERE project_id = $1 AND status = $2 \
+             AND id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid) \
+             ORDER BY id LIMIT $4",
+                project_id,
+                status,
+                after,
+                limit,
+            )
+            .fetch_all(conn)
+            .await
+        }
+        None => {
+            card_query!(
+                "SELECT",
+                "FROM tasks WHERE project_id = $1 \
+             AND id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid) \
+             ORDER BY id LIMIT $3",
+                project_id,
+                after,
+                limit,
+            )
+            .fetch_all(conn)
+            .await
+        }
+    }
 }
 
-/// The columns of [`TaskCard`].
-const CARD_COLUMNS: &str = "id, project_id, title, description, task_type, difficulty, \
-     skill_tags, estimated_time_minutes, acceptance_criteria, rejection_criteria, deadline_at, \
-     status, locked_guide_version, assigned_to, locked_contribution_policy_version_id, created_at";
-
 /// The values a screening stamps: the identity and hashes of the project's active guide.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GuideLock {
     /// The guide.
     pub id: Uuid,
@@ -332,14 +385,22 @@ pub async fn active_guide_lock(
     conn: &mut PgConnection,
     project_id: Uuid,
 ) -> Result<Option<GuideLock>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, version, activation_sequence, policy_bundle_hash, artifact_policy_hash, \
-         policy_bundle -> 'checker_policy' AS checker_policy, checker_policy_hash, \
-         review_policy_hash, revision_policy_hash, contribution_policy_version_id \
-         FROM project_guides WHERE project_id = $1 AND status = 'active' \
-         AND jsonb_typeof(policy_bundle -> 'checker_policy') = 'object' FOR SHARE",
+    // `status = 'active'` stays a literal: with `project_id` it is the partial unique
+    // index `project_guides_one_active_per_project`. An active guide has its sequence,
+    // its bundle's digests and its contribution policy version
+    // (`project_guides_lifecycle_shape`, `project_guides_bundle_shape`).
+    sqlx::query_as!(
+        GuideLock,
+        r#"SELECT id, version, activation_sequence AS "activation_sequence!",
+         policy_bundle_hash AS "policy_bundle_hash!", artifact_policy_hash AS "artifact_policy_hash!",
+         policy_bundle -> 'checker_policy' AS "checker_policy!",
+         checker_policy_hash AS "checker_policy_hash!", review_policy_hash AS "review_policy_hash!",
+         revision_policy_hash AS "revision_policy_hash!",
+         contribution_policy_version_id AS "contribution_policy_version_id!"
+         FROM project_guides WHERE project_id = $1 AND status = 'active'
+         AND jsonb_typeof(policy_bundle -> 'checker_policy') = 'object' FOR SHARE"#,
+        project_id,
     )
-    .bind(project_id)
     .fetch_optional(conn)
     .await
 }
@@ -349,12 +410,13 @@ pub async fn guide_status(
     conn: &mut PgConnection,
     guide_id: Uuid,
 ) -> Result<Option<(String, Option<Uuid>)>, sqlx::Error> {
-    sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT status, contribution_policy_version_id FROM project_guides WHERE id = $1 FOR SHARE",
+        guide_id,
     )
-    .bind(guide_id)
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(row.map(|row| (row.status, row.contribution_policy_version_id)))
 }
 
 /// The policy bundle of a guide.
@@ -362,12 +424,13 @@ pub async fn guide_bundle(
     conn: &mut PgConnection,
     guide_id: Uuid,
 ) -> Result<Option<Value>, sqlx::Error> {
-    let row: Option<(Option<Value>,)> =
-        sqlx::query_as("SELECT policy_bundle FROM project_guides WHERE id = $1")
-            .bind(guide_id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.and_then(|(bundle,)| bundle))
+    let bundle = sqlx::query_scalar!(
+        "SELECT policy_bundle FROM project_guides WHERE id = $1",
+        guide_id,
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(bundle.flatten())
 }
 
 /// A project's status, or `None` if it does not exist.
@@ -375,11 +438,9 @@ pub async fn project_status(
     conn: &mut PgConnection,
     project_id: Uuid,
 ) -> Result<Option<String>, sqlx::Error> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT status FROM projects WHERE id = $1")
-        .bind(project_id)
+    sqlx::query_scalar!("SELECT status FROM projects WHERE id = $1", project_id)
         .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|(s,)| s))
+        .await
 }
 
 /// T1: takes a draft task where `decision` leads (`screening`) and stamps the whole
@@ -390,26 +451,27 @@ pub async fn stamp_screening(
     decision: &Decision,
     guide: &GuideLock,
 ) -> Result<TaskRow, sqlx::Error> {
-    sqlx::query_as(&format!(
+    task_query!(
         "UPDATE tasks SET status = $11, screening_note = NULL, locked_guide_id = $2, \
          locked_guide_version = $3, locked_guide_activation_sequence = $4, \
          locked_policy_bundle_hash = $5, locked_artifact_policy_hash = $6, \
          locked_checker_policy = $7, locked_checker_policy_hash = $8, \
          locked_review_policy_hash = $9, locked_revision_policy_hash = $10, locked_at = now() \
-         WHERE id = $1 AND status = $12 RETURNING {TASK_COLUMNS}"
-    ))
-    .bind(task_id)
-    .bind(guide.id)
-    .bind(&guide.version)
-    .bind(guide.activation_sequence)
-    .bind(&guide.policy_bundle_hash)
-    .bind(&guide.artifact_policy_hash)
-    .bind(&guide.checker_policy)
-    .bind(&guide.checker_policy_hash)
-    .bind(&guide.review_policy_hash)
-    .bind(&guide.revision_policy_hash)
-    .bind(decision.to.as_str())
-    .bind(decision.from.as_str())
+         WHERE id = $1 AND status = $12 RETURNING",
+        "",
+        task_id,
+        guide.id,
+        guide.version,
+        guide.activation_sequence,
+        guide.policy_bundle_hash,
+        guide.artifact_policy_hash,
+        guide.checker_policy,
+        guide.checker_policy_hash,
+        guide.review_policy_hash,
+        guide.revision_policy_hash,
+        decision.to.as_str(),
+        decision.from.as_str(),
+    )
     .fetch_one(conn)
     .await
 }
@@ -422,14 +484,15 @@ pub async fn release(
     decision: &Decision,
     contribution_policy_version_id: Uuid,
 ) -> Result<TaskRow, sqlx::Error> {
-    sqlx::query_as(&format!(
+    task_query!(
         "UPDATE tasks SET status = $3, locked_contribution_policy_version_id = $2 \
-         WHERE id = $1 AND status = $4 RETURNING {TASK_COLUMNS}"
-    ))
-    .bind(task_id)
-    .bind(contribution_policy_version_id)
-    .bind(decision.to.as_str())
-    .bind(decision.from.as_str())
+         WHERE id = $1 AND status = $4 RETURNING",
+        "",
+        task_id,
+        contribution_policy_version_id,
+        decision.to.as_str(),
+        decision.from.as_str(),
+    )
     .fetch_one(conn)
     .await
 }
@@ -442,19 +505,20 @@ pub async fn return_to_draft(
     decision: &Decision,
     note: &Value,
 ) -> Result<TaskRow, sqlx::Error> {
-    sqlx::query_as(&format!(
+    task_query!(
         "UPDATE tasks SET status = $3, screening_note = $2, locked_guide_id = NULL, \
          locked_guide_version = NULL, locked_guide_activation_sequence = NULL, \
          locked_policy_bundle_hash = NULL, locked_artifact_policy_hash = NULL, \
          locked_checker_policy = NULL, locked_checker_policy_hash = NULL, \
          locked_review_policy_hash = NULL, locked_revision_policy_hash = NULL, locked_at = NULL, \
          locked_contribution_policy_version_id = NULL \
-         WHERE id = $1 AND status = $4 RETURNING {TASK_COLUMNS}"
-    ))
-    .bind(task_id)
-    .bind(note)
-    .bind(decision.to.as_str())
-    .bind(decision.from.as_str())
+         WHERE id = $1 AND status = $4 RETURNING",
+        "",
+        task_id,
+        note,
+        decision.to.as_str(),
+        decision.from.as_str(),
+    )
     .fetch_one(conn)
     .await
 }
@@ -469,20 +533,21 @@ pub async fn set_status(
     decision: &Decision,
     assigned_to: Option<Uuid>,
 ) -> Result<TaskRow, sqlx::Error> {
-    sqlx::query_as(&format!(
+    task_query!(
         "UPDATE tasks SET status = $2, assigned_to = $3 WHERE id = $1 AND status = $4 \
-         RETURNING {TASK_COLUMNS}"
-    ))
-    .bind(task_id)
-    .bind(decision.to.as_str())
-    .bind(assigned_to)
-    .bind(decision.from.as_str())
+         RETURNING",
+        "",
+        task_id,
+        decision.to.as_str(),
+        assigned_to,
+        decision.from.as_str(),
+    )
     .fetch_one(conn)
     .await
 }
 
 /// A task assignment as stored.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AssignmentRow {
     /// The assignment id.
     pub id: Uuid,
@@ -494,8 +559,8 @@ pub struct AssignmentRow {
     pub assigned_by: Uuid,
     /// Copied from the task's lock at claim time (docs/lifecycle.md).
     pub submitter_contribution_policy_version_id: Uuid,
-    /// `active|completed|blocked|released|authority_revoked`.
-    pub status: String,
+    /// Where the assignment is in its lifecycle.
+    pub status: AssignmentStatus,
     /// Why it was closed.
     pub status_reason: Option<String>,
     /// Creation time.
@@ -507,20 +572,32 @@ pub struct AssignmentRow {
     pub due_at: Option<DateTime<Utc>>,
 }
 
-const ASSIGNMENT_COLUMNS: &str = "id, task_id, contributor_id, assigned_by, \
-     submitter_contribution_policy_version_id, status, status_reason, assigned_at, released_at, \
-     due_at";
+/// `sqlx::query_as!` of [`AssignmentRow`] rows: `$before` the assignment's columns
+/// `$after`.
+macro_rules! assignment_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            AssignmentRow,
+            $before + r#" id, task_id, contributor_id, assigned_by,
+             submitter_contribution_policy_version_id, status AS "status: _", status_reason,
+             assigned_at, released_at, due_at "# + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// The task's active assignment, locked (the second lock of a task command).
 pub async fn lock_active_assignment(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<Option<AssignmentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {ASSIGNMENT_COLUMNS} FROM task_assignments \
-         WHERE task_id = $1 AND status = 'active' FOR UPDATE"
-    ))
-    .bind(task_id)
+    // `status = 'active'` stays a literal: it is the partial unique index
+    // `tasks_one_active_assignment`.
+    assignment_query!(
+        "SELECT",
+        "FROM task_assignments WHERE task_id = $1 AND status = 'active' FOR UPDATE",
+        task_id,
+    )
     .fetch_optional(conn)
     .await
 }
@@ -530,11 +607,12 @@ pub async fn active_assignment(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<Option<AssignmentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {ASSIGNMENT_COLUMNS} FROM task_assignments \
-         WHERE task_id = $1 AND status = 'active'"
-    ))
-    .bind(task_id)
+    // `status = 'active'`: the partial unique index `tasks_one_active_assignment`.
+    assignment_query!(
+        "SELECT",
+        "FROM task_assignments WHERE task_id = $1 AND status = 'active'",
+        task_id,
+    )
     .fetch_optional(conn)
     .await
 }
@@ -545,11 +623,12 @@ pub async fn active_assignments(
     conn: &mut PgConnection,
     task_ids: &[Uuid],
 ) -> Result<Vec<AssignmentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {ASSIGNMENT_COLUMNS} FROM task_assignments \
-         WHERE task_id = ANY($1) AND status = 'active'"
-    ))
-    .bind(task_ids)
+    // `status = 'active'`: the partial unique index `tasks_one_active_assignment`.
+    assignment_query!(
+        "SELECT",
+        "FROM task_assignments WHERE task_id = ANY($1) AND status = 'active'",
+        task_ids,
+    )
     .fetch_all(conn)
     .await
 }
@@ -566,19 +645,20 @@ pub async fn insert_assignment(
     assigned_by: Uuid,
     policy_version_id: Uuid,
 ) -> Result<AssignmentRow, sqlx::Error> {
-    sqlx::query_as(&format!(
+    assignment_query!(
         "INSERT INTO task_assignments (id, task_id, contributor_id, assigned_by, \
          submitter_contribution_policy_version_id, due_at) \
          SELECT $1, $2, $3, $4, $5, least(t.deadline_at, now() + make_interval(mins => \
              t.estimated_time_minutes * (g.policy_bundle -> 'revision_policy' ->> 'due_time_factor')::int)) \
          FROM tasks t LEFT JOIN project_guides g ON g.id = t.locked_guide_id WHERE t.id = $2 \
-         RETURNING {ASSIGNMENT_COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(task_id)
-    .bind(contributor_id)
-    .bind(assigned_by)
-    .bind(policy_version_id)
+         RETURNING",
+        "",
+        Uuid::now_v7(),
+        task_id,
+        contributor_id,
+        assigned_by,
+        policy_version_id,
+    )
     .fetch_one(conn)
     .await
 }
@@ -590,13 +670,14 @@ pub async fn close_assignment(
     status: AssignmentStatus,
     reason: &str,
 ) -> Result<AssignmentRow, sqlx::Error> {
-    sqlx::query_as(&format!(
+    assignment_query!(
         "UPDATE task_assignments SET status = $2, status_reason = $3, released_at = now() \
-         WHERE id = $1 RETURNING {ASSIGNMENT_COLUMNS}"
-    ))
-    .bind(assignment_id)
-    .bind(status.as_str())
-    .bind(reason)
+         WHERE id = $1 RETURNING",
+        "",
+        assignment_id,
+        status.as_str(),
+        reason,
+    )
     .fetch_one(conn)
     .await
 }
@@ -606,13 +687,14 @@ pub async fn count_active_assignments(
     conn: &mut PgConnection,
     contributor_id: Uuid,
 ) -> Result<i64, sqlx::Error> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM task_assignments WHERE contributor_id = $1 AND status = 'active'",
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM task_assignments
+         WHERE contributor_id = $1 AND status = $2"#,
+        contributor_id,
+        AssignmentStatus::Active.as_str(),
     )
-    .bind(contributor_id)
     .fetch_one(conn)
-    .await?;
-    Ok(n)
+    .await
 }
 
 /// Active assignments of a contributor (optionally in one project) whose task is
@@ -622,17 +704,19 @@ pub async fn invalidation_candidates(
     contributor_id: Uuid,
     project_id: Option<Uuid>,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    let rows: Vec<(Uuid,)> = sqlx::query_as(
+    sqlx::query_scalar!(
         "SELECT t.id FROM task_assignments a JOIN tasks t ON t.id = a.task_id \
-         WHERE a.contributor_id = $1 AND a.status = 'active' \
-         AND t.status IN ('claimed', 'in_progress') AND ($2::uuid IS NULL OR t.project_id = $2) \
+         WHERE a.contributor_id = $1 AND a.status = $3 \
+         AND t.status IN ($4, $5) AND ($2::uuid IS NULL OR t.project_id = $2) \
          ORDER BY t.id",
+        contributor_id,
+        project_id,
+        AssignmentStatus::Active.as_str(),
+        TaskState::Claimed.as_str(),
+        TaskState::InProgress.as_str(),
     )
-    .bind(contributor_id)
-    .bind(project_id)
     .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+    .await
 }
 
 /// Whether any Submission exists for the task.
@@ -640,16 +724,16 @@ pub async fn submission_exists(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let (exists,): (bool,) =
-        sqlx::query_as("SELECT EXISTS (SELECT 1 FROM submissions WHERE task_id = $1)")
-            .bind(task_id)
-            .fetch_one(conn)
-            .await?;
-    Ok(exists)
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM submissions WHERE task_id = $1) AS "exists!""#,
+        task_id,
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// What T2 must know about a contribution policy version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PolicyVersionReadiness {
     /// The version is `published`.
     pub published: bool,
@@ -666,24 +750,27 @@ pub async fn policy_version_readiness(
     conn: &mut PgConnection,
     version_id: Uuid,
 ) -> Result<Option<PolicyVersionReadiness>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT v.status = 'published' AS published, \
-         (SELECT count(DISTINCT contribution_type) FROM contribution_rules r WHERE r.version_id = v.id) = 2 \
-             AS complete, \
-         EXISTS (SELECT 1 FROM contribution_rules r WHERE r.version_id = v.id \
-                 AND r.contribution_type = 'accepted_submission') AS submitter_rule, \
-         NOT EXISTS (SELECT 1 FROM contribution_award_definitions d \
-                     JOIN project_compensation_adapter_bindings b ON b.id = d.adapter_binding_id \
-                     WHERE d.version_id = v.id AND b.status <> 'active') AS bindings_active \
-         FROM contribution_policy_versions v WHERE v.id = $1 FOR SHARE OF v",
+    sqlx::query_as!(
+        PolicyVersionReadiness,
+        r#"SELECT v.status = $2 AS "published!",
+         (SELECT count(DISTINCT contribution_type) FROM contribution_rules r WHERE r.version_id = v.id) = 2
+             AS "complete!",
+         EXISTS (SELECT 1 FROM contribution_rules r WHERE r.version_id = v.id
+                 AND r.contribution_type = 'accepted_submission') AS "submitter_rule!",
+         NOT EXISTS (SELECT 1 FROM contribution_award_definitions d
+                     JOIN project_compensation_adapter_bindings b ON b.id = d.adapter_binding_id
+                     WHERE d.version_id = v.id AND b.status <> $3) AS "bindings_active!"
+         FROM contribution_policy_versions v WHERE v.id = $1 FOR SHARE OF v"#,
+        version_id,
+        ContributionPolicyVersionStatus::Published.as_str(),
+        AdapterBindingStatus::Active.as_str(),
     )
-    .bind(version_id)
     .fetch_optional(conn)
     .await
 }
 
 /// One line of contributor-visible compensation terms.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TermRow {
     /// `accepted_submission` or `completed_review`.
     pub contribution_type: String,
@@ -702,13 +789,14 @@ pub async fn compensation_terms(
     conn: &mut PgConnection,
     version_id: Uuid,
 ) -> Result<Vec<TermRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT r.contribution_type, r.compensation_mode, d.instrument_type, d.unit_code, \
-         trim_scale(d.quantity)::text AS quantity \
-         FROM contribution_rules r LEFT JOIN contribution_award_definitions d ON d.rule_id = r.id \
-         WHERE r.version_id = $1 ORDER BY r.contribution_type, d.instrument_type",
+    sqlx::query_as!(
+        TermRow,
+        r#"SELECT r.contribution_type, r.compensation_mode, d.instrument_type AS "instrument_type?",
+         d.unit_code AS "unit_code?", trim_scale(d.quantity)::text AS quantity
+         FROM contribution_rules r LEFT JOIN contribution_award_definitions d ON d.rule_id = r.id
+         WHERE r.version_id = $1 ORDER BY r.contribution_type, d.instrument_type"#,
+        version_id,
     )
-    .bind(version_id)
     .fetch_all(conn)
     .await
 }
@@ -742,15 +830,45 @@ impl Authority {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct AuthorityRow {
     kind: String,
-    status: String,
+    status: ActorStatus,
     linked: bool,
     admin_roles: Vec<String>,
     admin_ids: Vec<Uuid>,
     project_roles: Vec<String>,
     project_ids: Vec<Uuid>,
+}
+
+/// `sqlx::query_as!` of the [`AuthorityRow`] of actor `$1` on project `$2`, with
+/// `$lock` (`""` or `" FOR SHARE"`) after each of the rows it reads. The grants'
+/// `status = 'active'` predicates stay literals: they are the partial indexes
+/// `actor_identity_links_one_active_per_profile`, `admin_role_grants_one_active` and
+/// `project_role_grants_one_active`. `$3` is the active actor status.
+macro_rules! authority_query {
+    ($lock:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            AuthorityRow,
+            r#"SELECT p.kind AS "kind!", p.status AS "status!: _",
+               EXISTS (SELECT 1 FROM actor_identity_links
+                       WHERE actor_profile_id = p.id AND status = 'active') AS "linked!",
+               a.roles AS "admin_roles!", a.ids AS "admin_ids!",
+               g.roles AS "project_roles!", g.ids AS "project_ids!"
+             FROM (SELECT id, kind, status FROM actor_profiles WHERE id = $1"# + $lock + r#") p
+             CROSS JOIN LATERAL (
+               SELECT coalesce(array_agg(role ORDER BY system, id), '{}') AS roles,
+                      coalesce(array_agg(id ORDER BY system, id), '{}') AS ids
+               FROM (SELECT role, id, scope_type = 'system' AS system FROM admin_role_grants
+                     WHERE target_actor_id = $1 AND status = 'active'
+                       AND (scope_type = 'system' OR scope_project_id = $2)"# + $lock + r#") x) a
+             CROSS JOIN LATERAL (
+               SELECT coalesce(array_agg(role ORDER BY id), '{}') AS roles,
+                      coalesce(array_agg(id ORDER BY id), '{}') AS ids
+               FROM (SELECT role, id FROM project_role_grants
+                     WHERE actor_id = $1 AND project_id = $2 AND status = 'active'"# + $lock + r#") x) g"#
+            $(, $arg)*
+        )
+    };
 }
 
 /// Reads an actor's authority over `project_id`. With `lock`, the profile and grant rows
@@ -764,29 +882,15 @@ pub async fn authority(
 ) -> Result<Authority, sqlx::Error> {
     // One round trip: every request's authority is read (and, in a command, locked)
     // by this statement, so it is one statement rather than four.
-    let lock_clause = if lock { " FOR SHARE" } else { "" };
-    let row: Option<AuthorityRow> = sqlx::query_as(&format!(
-        "SELECT p.kind, p.status, \
-           EXISTS (SELECT 1 FROM actor_identity_links \
-                   WHERE actor_profile_id = p.id AND status = 'active') AS linked, \
-           a.roles AS admin_roles, a.ids AS admin_ids, g.roles AS project_roles, g.ids AS project_ids \
-         FROM (SELECT id, kind, status FROM actor_profiles WHERE id = $1{lock_clause}) p \
-         CROSS JOIN LATERAL ( \
-           SELECT coalesce(array_agg(role ORDER BY system, id), '{{}}') AS roles, \
-                  coalesce(array_agg(id ORDER BY system, id), '{{}}') AS ids \
-           FROM (SELECT role, id, scope_type = 'system' AS system FROM admin_role_grants \
-                 WHERE target_actor_id = $1 AND status = 'active' \
-                   AND (scope_type = 'system' OR scope_project_id = $2){lock_clause}) x) a \
-         CROSS JOIN LATERAL ( \
-           SELECT coalesce(array_agg(role ORDER BY id), '{{}}') AS roles, \
-                  coalesce(array_agg(id ORDER BY id), '{{}}') AS ids \
-           FROM (SELECT role, id FROM project_role_grants \
-                 WHERE actor_id = $1 AND project_id = $2 AND status = 'active'{lock_clause}) x) g"
-    ))
-    .bind(actor_id)
-    .bind(project_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row = if lock {
+        authority_query!(" FOR SHARE", actor_id, project_id)
+            .fetch_optional(&mut *conn)
+            .await?
+    } else {
+        authority_query!("", actor_id, project_id)
+            .fetch_optional(&mut *conn)
+            .await?
+    };
     let Some(row) = row else {
         return Ok(Authority::default());
     };
@@ -803,7 +907,7 @@ pub async fn authority(
     let admin = admin_roles.into_iter().zip(admin_ids).collect();
     let project = project_roles.into_iter().zip(project_ids).collect();
     Ok(Authority {
-        active_human: kind == "human" && status == "active" && linked,
+        active_human: kind == "human" && status == ActorStatus::Active && linked,
         admin,
         project,
     })
@@ -812,9 +916,11 @@ pub async fn authority(
 /// Locks the contributor's profile row: claims by one contributor are serialized, so
 /// two concurrent claims of different tasks cannot both slip under the active-task cap.
 pub async fn lock_contributor(conn: &mut PgConnection, actor_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1 FROM actor_profiles WHERE id = $1 FOR UPDATE")
-        .bind(actor_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "SELECT 1 AS locked FROM actor_profiles WHERE id = $1 FOR UPDATE",
+        actor_id
+    )
+    .fetch_optional(conn)
+    .await?;
     Ok(())
 }

@@ -71,6 +71,7 @@ impl TestDatabase {
             }
             Server::External { admin_url } => {
                 let mut admin = PgConnection::connect(admin_url).await?;
+                // Dynamic SQL: the test database's name is made at run time.
                 admin
                     .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
                     .await?;
@@ -117,6 +118,7 @@ impl Drop for TestDatabase {
                 .build()?;
             runtime.block_on(async {
                 let mut admin = PgConnection::connect(&admin_url).await?;
+                // Dynamic SQL: the test database's name is made at run time.
                 admin
                     .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
                     .await?;
@@ -193,6 +195,8 @@ async fn template_ready(admin_url: &str) -> Result<(), TestDatabaseError> {
         .get_or_init(|| async {
             let build = async {
                 let mut admin = PgConnection::connect(admin_url).await?;
+                // Dynamic SQL: CREATE DATABASE takes no parameters; the template's name is
+                // an identifier.
                 admin
                     .execute(format!(r#"CREATE DATABASE "{TEMPLATE}""#).as_str())
                     .await?;
@@ -213,6 +217,8 @@ async fn template_ready(admin_url: &str) -> Result<(), TestDatabaseError> {
 }
 
 async fn create_from_template(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    // Dynamic SQL: the clone's name is made at run time (CREATE DATABASE takes no
+    // parameters).
     let statement = format!(r#"CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}""#);
     let mut attempts = 0;
     loop {

@@ -178,7 +178,7 @@ pub fn assignment_view(a: &AssignmentRow) -> AssignmentView {
         contributor_id: a.contributor_id,
         contributor_display_name: None,
         assigned_by: a.assigned_by,
-        status: a.status.clone(),
+        status: a.status.to_string(),
         assigned_at: a.assigned_at,
         released_at: a.released_at,
         due_at: a.due_at,

@@ -265,7 +265,6 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// A checkpoint as its row stores it (`audit_checkpoints`).
-#[derive(sqlx::FromRow)]
 pub(crate) struct CheckpointRow {
     pub tree_size: i64,
     pub previous_size: i64,
@@ -274,10 +273,6 @@ pub(crate) struct CheckpointRow {
     pub key_id: String,
     pub signature: Vec<u8>,
 }
-
-/// The columns of [`CheckpointRow`].
-pub(crate) const CHECKPOINT_COLUMNS: &str =
-    "tree_size, previous_size, root, signed_at, key_id, signature";
 
 impl CheckpointRow {
     /// The checkpoint, if the row is well formed (the table's checks make it so).

@@ -73,20 +73,22 @@ pub async fn page(
     // The cursor event's time, so that the page is one index range.
     let after = match after {
         Some(id) => {
-            let at: Option<(DateTime<Utc>, Uuid)> = sqlx::query_as(
+            let at = sqlx::query!(
                 "SELECT occurred_at, id FROM audit_events WHERE id = $1 AND project_id = $2",
+                id,
+                project_id,
             )
-            .bind(id)
-            .bind(project_id)
             .fetch_optional(&mut *conn)
             .await?;
             match at {
-                Some(at) => Some(at),
+                Some(at) => Some((at.occurred_at, at.id)),
                 None => return Ok(None),
             }
         }
         None => None,
     };
+    // Dynamic SQL: only the filters given are written, so each combination of filters
+    // gets a plan of its own (an index range) rather than one generic plan for all.
     let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
         "SELECT e.id, e.occurred_at, e.event_type, e.entity_type, e.entity_id, e.from_status, \
          e.to_status, e.actor_id, \

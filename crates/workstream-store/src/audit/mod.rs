@@ -52,6 +52,32 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::digest::Digest;
 
+/// `sqlx::query_as!` of `$row` rows (an [`AuditEvent`], or a row that adds columns
+/// `$before` them): `$before` the event's columns of `audit_events e` `$after`.
+macro_rules! event_query {
+    ($row:ident, $before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            $row,
+            $before + " e.id, e.chain_key, e.chain_seq, e.project_id, e.entity_type, e.entity_id, \
+             e.event_type, e.from_status, e.to_status, e.actor_id, e.reason, e.payload, \
+             e.request_id, e.correlation_id, e.occurred_at, e.prev_digest, e.digest " + $after
+            $(, $arg)*
+        )
+    };
+}
+
+/// `sqlx::query_as!` of [`checkpoint::CheckpointRow`]s: `$before` the columns of
+/// `audit_checkpoints` `$after`.
+macro_rules! checkpoint_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            CheckpointRow,
+            $before + " tree_size, previous_size, root, signed_at, key_id, signature " + $after
+            $(, $arg)*
+        )
+    };
+}
+
 pub mod checkpoint;
 pub mod events;
 pub mod proof;
@@ -141,7 +167,8 @@ pub struct AuditEvent {
     pub digest: String,
 }
 
-/// The columns of [`AuditEvent`], for `SELECT`s.
+/// The columns of [`AuditEvent`], for `SELECT`s outside this crate (which read it
+/// through its `FromRow`).
 pub const EVENT_COLUMNS: &str = "id, chain_key, chain_seq, project_id, entity_type, entity_id, \
      event_type, from_status, to_status, actor_id, reason, payload, request_id, \
      correlation_id, occurred_at, prev_digest, digest";
@@ -167,8 +194,10 @@ pub async fn task_trail(
     task_id: Uuid,
     project_id: Uuid,
 ) -> Result<Vec<AuditEvent>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {} FROM audit_events e LEFT JOIN audit_ledger l ON l.event_id = e.id \
+    event_query!(
+        AuditEvent,
+        "SELECT",
+        "FROM audit_events e LEFT JOIN audit_ledger l ON l.event_id = e.id \
          WHERE e.project_id = $2 AND e.id IN ( \
            SELECT id FROM audit_events WHERE entity_id IN ( \
              SELECT $1::uuid \
@@ -180,10 +209,9 @@ pub async fn task_trail(
            UNION \
            SELECT id FROM audit_events WHERE payload ? 'task_id' AND payload ->> 'task_id' = $1::text) \
          ORDER BY l.leaf_index NULLS LAST, e.occurred_at, e.id",
-        event_columns_of("e")
-    ))
-    .bind(task_id)
-    .bind(project_id)
+        task_id,
+        project_id,
+    )
     .fetch_all(conn)
     .await
 }
@@ -243,7 +271,7 @@ pub async fn append(
     event: NewAuditEvent,
 ) -> Result<AuditEvent, AuditError> {
     // The transaction's own time, as every other record it writes carries.
-    let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+    let now = sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
         .fetch_one(&mut *conn)
         .await?;
     let mut stored = AuditEvent {
@@ -267,7 +295,7 @@ pub async fn append(
     };
     stored.digest = content_digest(&stored)?.to_string();
 
-    sqlx::query(
+    sqlx::query!(
         "WITH event AS ( \
            INSERT INTO audit_events (id, chain_key, project_id, entity_type, entity_id, \
              event_type, from_status, to_status, actor_id, reason, payload, request_id, \
@@ -275,22 +303,22 @@ pub async fn append(
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
            RETURNING id) \
          INSERT INTO audit_unsealed (event_id) SELECT id FROM event",
+        stored.id,
+        stored.chain_key,
+        stored.project_id,
+        stored.entity_type,
+        stored.entity_id,
+        stored.event_type,
+        stored.from_status.as_deref(),
+        stored.to_status.as_deref(),
+        stored.actor_id,
+        stored.reason.as_deref(),
+        stored.payload,
+        stored.request_id.as_deref(),
+        stored.correlation_id.as_deref(),
+        stored.occurred_at,
+        stored.digest,
     )
-    .bind(stored.id)
-    .bind(&stored.chain_key)
-    .bind(stored.project_id)
-    .bind(&stored.entity_type)
-    .bind(stored.entity_id)
-    .bind(&stored.event_type)
-    .bind(&stored.from_status)
-    .bind(&stored.to_status)
-    .bind(stored.actor_id)
-    .bind(&stored.reason)
-    .bind(&stored.payload)
-    .bind(&stored.request_id)
-    .bind(&stored.correlation_id)
-    .bind(stored.occurred_at)
-    .bind(&stored.digest)
     .execute(&mut *conn)
     .await?;
     Ok(stored)

@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::merkle::{self, Hash, Node};
 
-use super::checkpoint::{CHECKPOINT_COLUMNS, CheckpointRow};
+use super::checkpoint::CheckpointRow;
 use super::checkpoint::{Checkpoint, VerifyingKey};
 use super::{AuditError, AuditEvent, content_digest};
 
@@ -27,18 +27,21 @@ pub(crate) async fn node_hashes(
     // One primary-key probe per node, whatever the planner estimates: as a plain join
     // it may hash the whole tree (millions of nodes in a year) to find a few hundred.
     // The LIMIT keeps the lateral subquery from being flattened into such a join.
-    let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT w.level, w.index, n.hash \
-           FROM UNNEST($1::smallint[], $2::bigint[]) AS w(level, index) \
-           CROSS JOIN LATERAL (SELECT hash FROM audit_tree_nodes \
-                                WHERE level = w.level AND index = w.index LIMIT 1) n",
+    let levels: Vec<i16> = nodes.iter().map(|n| i16::from(n.level)).collect();
+    let indexes: Vec<i64> = nodes.iter().map(|n| n.index as i64).collect();
+    let rows = sqlx::query!(
+        r#"SELECT w.level AS "level!", w.index AS "index!", n.hash
+           FROM UNNEST($1::smallint[], $2::bigint[]) AS w(level, index)
+           CROSS JOIN LATERAL (SELECT hash FROM audit_tree_nodes
+                                WHERE level = w.level AND index = w.index LIMIT 1) n"#,
+        &levels,
+        &indexes,
     )
-    .bind(nodes.iter().map(|n| i16::from(n.level)).collect::<Vec<_>>())
-    .bind(nodes.iter().map(|n| n.index as i64).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
         .into_iter()
+        .map(|row| (row.level, row.index, row.hash))
         .filter_map(|(level, index, hash)| {
             Some((
                 Node {
@@ -53,9 +56,10 @@ pub(crate) async fn node_hashes(
 
 /// The latest checkpoint the database records.
 pub async fn latest_checkpoint(conn: &mut PgConnection) -> Result<Option<Checkpoint>, AuditError> {
-    let row: Option<CheckpointRow> = sqlx::query_as(&format!(
-        "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"
-    ))
+    let row = checkpoint_query!(
+        "SELECT",
+        "FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"
+    )
     .fetch_optional(&mut *conn)
     .await?;
     row.map(|row| {
@@ -122,14 +126,16 @@ pub async fn prove(
     // By event id only (its unique index): a `leaf_index < size` bound in SQL lets a
     // generic plan walk the ledger's primary key instead. Events sealed after the
     // checkpoint are left out here.
-    let positions: Vec<(Uuid, i64)> =
-        sqlx::query_as("SELECT event_id, leaf_index FROM audit_ledger WHERE event_id = ANY($1)")
-            .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
-            .fetch_all(&mut *conn)
-            .await?;
+    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    let positions = sqlx::query!(
+        "SELECT event_id, leaf_index FROM audit_ledger WHERE event_id = ANY($1)",
+        &ids,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     let positions: HashMap<Uuid, u64> = positions
         .into_iter()
-        .map(|(id, index)| (id, index as u64))
+        .map(|row| (row.event_id, row.leaf_index as u64))
         .filter(|&(_, index)| index < size)
         .collect();
 

@@ -16,10 +16,8 @@ use uuid::Uuid;
 use workstream_domain::Digest;
 use workstream_domain::merkle::{self, Frontier, Hash, Node};
 
-use super::checkpoint::{
-    self, CHECKPOINT_COLUMNS, Checkpoint, CheckpointRow, Published, SealedEvent, SigningKey,
-};
-use super::{AuditError, AuditEvent, EVENT_COLUMNS, content_digest};
+use super::checkpoint::{self, Checkpoint, CheckpointRow, Published, SealedEvent, SigningKey};
+use super::{AuditError, AuditEvent, content_digest};
 use crate::objects::ObjectStore;
 
 /// Events sealed in one batch at most.
@@ -109,18 +107,19 @@ pub async fn seal_pending(
 /// Seals one batch in the caller's transaction; `None` when there is nothing to seal
 /// (or another sealer holds the lock).
 async fn seal_batch(conn: &mut PgConnection, key: &SigningKey) -> Result<Option<u64>, AuditError> {
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(LOCK)
+    let locked = sqlx::query_scalar!(r#"SELECT pg_try_advisory_xact_lock($1) AS "locked!""#, LOCK)
         .fetch_one(&mut *conn)
         .await?;
     if !locked {
         return Ok(None);
     }
-    let head: Option<(i64, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT tree_size, key_id, now() FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1",
+    let head = sqlx::query!(
+        r#"SELECT tree_size, key_id, now() AS "now!" FROM audit_checkpoints
+         ORDER BY tree_size DESC LIMIT 1"#,
     )
     .fetch_optional(&mut *conn)
-    .await?;
+    .await?
+    .map(|row| (row.tree_size, row.key_id, row.now));
     let ours = key.public().id();
     if let Some((_, key_id, _)) = &head
         && *key_id != ours
@@ -131,12 +130,13 @@ async fn seal_batch(conn: &mut PgConnection, key: &SigningKey) -> Result<Option<
     }
     let size = head.as_ref().map_or(0, |(size, _, _)| *size as u64);
 
-    let events: Vec<AuditEvent> = sqlx::query_as(&format!(
-        "SELECT {EVENT_COLUMNS} FROM audit_events \
-         WHERE id IN (SELECT event_id FROM audit_unsealed) \
-         ORDER BY occurred_at, id LIMIT $1"
-    ))
-    .bind(BATCH)
+    let events = event_query!(
+        AuditEvent,
+        "SELECT",
+        "FROM audit_events e WHERE e.id IN (SELECT event_id FROM audit_unsealed) \
+         ORDER BY e.occurred_at, e.id LIMIT $1",
+        BATCH,
+    )
     .fetch_all(&mut *conn)
     .await?;
     let mut leaves: Vec<(Uuid, Digest)> = Vec::with_capacity(events.len());
@@ -165,40 +165,37 @@ async fn seal_batch(conn: &mut PgConnection, key: &SigningKey) -> Result<Option<
     }
     let root = tree.root().expect("a tree with a leaf has a root");
 
-    sqlx::query(
+    let leaf_indexes: Vec<i64> = sealed.iter().map(|s| s.leaf_index as i64).collect();
+    let event_ids: Vec<Uuid> = sealed.iter().map(|s| s.event_id).collect();
+    sqlx::query!(
         "INSERT INTO audit_ledger (leaf_index, event_id) SELECT * FROM UNNEST($1::bigint[], $2::uuid[])",
+        &leaf_indexes,
+        &event_ids,
     )
-    .bind(sealed.iter().map(|s| s.leaf_index as i64).collect::<Vec<_>>())
-    .bind(sealed.iter().map(|s| s.event_id).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    let levels: Vec<i16> = nodes.iter().map(|(n, _)| i16::from(n.level)).collect();
+    let indexes: Vec<i64> = nodes.iter().map(|(n, _)| n.index as i64).collect();
+    let hashes: Vec<Vec<u8>> = nodes.iter().map(|(_, h)| h.to_vec()).collect();
+    sqlx::query!(
         "INSERT INTO audit_tree_nodes (level, index, hash) \
          SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[])",
+        &levels,
+        &indexes,
+        &hashes,
     )
-    .bind(
-        nodes
-            .iter()
-            .map(|(n, _)| i16::from(n.level))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        nodes
-            .iter()
-            .map(|(n, _)| n.index as i64)
-            .collect::<Vec<_>>(),
-    )
-    .bind(nodes.iter().map(|(_, h)| h.to_vec()).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM audit_unsealed WHERE event_id = ANY($1)")
-        .bind(sealed.iter().map(|s| s.event_id).collect::<Vec<_>>())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM audit_unsealed WHERE event_id = ANY($1)",
+        &event_ids,
+    )
+    .execute(&mut *conn)
+    .await?;
     let now: DateTime<Utc> = match head {
         Some((_, _, now)) => now,
         None => {
-            sqlx::query_scalar("SELECT now()")
+            sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
                 .fetch_one(&mut *conn)
                 .await?
         }
@@ -225,18 +222,18 @@ pub(crate) async fn frontier(conn: &mut PgConnection, size: u64) -> Result<Front
 /// Stores a signed checkpoint (its object key derived from its size); publishing it to
 /// the object store is [`seal_pending`]'s, later.
 pub async fn insert_checkpoint(conn: &mut PgConnection, c: &Checkpoint) -> Result<(), AuditError> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO audit_checkpoints \
          (tree_size, previous_size, root, signed_at, key_id, signature, object_key) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        c.tree_size as i64,
+        c.previous_size as i64,
+        &c.root[..],
+        c.signed_at,
+        c.key_id,
+        &c.signature[..],
+        checkpoint::object_key(c.tree_size),
     )
-    .bind(c.tree_size as i64)
-    .bind(c.previous_size as i64)
-    .bind(c.root.to_vec())
-    .bind(c.signed_at)
-    .bind(&c.key_id)
-    .bind(c.signature.to_vec())
-    .bind(checkpoint::object_key(c.tree_size))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -244,34 +241,35 @@ pub async fn insert_checkpoint(conn: &mut PgConnection, c: &Checkpoint) -> Resul
 
 /// Publishes every checkpoint the object store does not have yet, oldest first.
 async fn publish_pending(pool: &PgPool, objects: &ObjectStore) -> Result<(), AuditError> {
-    let pending: Vec<CheckpointRow> = sqlx::query_as(&format!(
-        "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints c \
+    let pending = checkpoint_query!(
+        "SELECT",
+        "FROM audit_checkpoints c \
          WHERE NOT EXISTS (SELECT 1 FROM audit_checkpoint_publications p WHERE p.tree_size = c.tree_size) \
          ORDER BY tree_size"
-    ))
+    )
     .fetch_all(pool)
     .await?;
     for row in pending {
         let checkpoint = row.checkpoint().ok_or_else(|| {
             AuditError::Checkpoint(format!("checkpoint {} is malformed", row.tree_size))
         })?;
-        let events: Vec<(i64, Uuid, String)> = sqlx::query_as(
+        let events = sqlx::query!(
             "SELECT l.leaf_index, l.event_id, e.digest FROM audit_ledger l \
              JOIN audit_events e ON e.id = l.event_id \
              WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index",
+            row.previous_size,
+            row.tree_size,
         )
-        .bind(row.previous_size)
-        .bind(row.tree_size)
         .fetch_all(pool)
         .await?;
         let published = Published::new(
             &checkpoint,
             events
                 .into_iter()
-                .map(|(leaf_index, event_id, digest)| SealedEvent {
-                    leaf_index: leaf_index as u64,
-                    event_id,
-                    digest,
+                .map(|event| SealedEvent {
+                    leaf_index: event.leaf_index as u64,
+                    event_id: event.event_id,
+                    digest: event.digest,
                 })
                 .collect(),
         );
@@ -285,10 +283,10 @@ async fn publish_pending(pool: &PgPool, objects: &ObjectStore) -> Result<(), Aud
                     checkpoint.tree_size
                 ))
             })?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO audit_checkpoint_publications (tree_size) VALUES ($1) ON CONFLICT DO NOTHING",
+            row.tree_size,
         )
-        .bind(row.tree_size)
         .execute(pool)
         .await?;
     }

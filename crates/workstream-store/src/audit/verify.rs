@@ -18,9 +18,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 use workstream_domain::merkle::{self, Frontier, Hash};
 
+use super::checkpoint::CheckpointRow;
 use super::checkpoint::{self, Checkpoint, PUBLISHED_SCHEMA, Published, SealedEvent, VerifyingKey};
-use super::checkpoint::{CHECKPOINT_COLUMNS, CheckpointRow};
-use super::{AuditError, AuditEvent, content_digest, event_columns_of};
+use super::{AuditError, AuditEvent, content_digest};
 use crate::objects::ObjectStore;
 
 /// Problems listed at most; the count says how many were found.
@@ -248,12 +248,12 @@ pub async fn verify(
         }
     }
 
-    let query = format!(
-        "SELECT l.leaf_index, {} FROM audit_ledger l JOIN audit_events e ON e.id = l.event_id \
-         ORDER BY l.leaf_index",
-        event_columns_of("e")
-    );
-    let mut ledger = sqlx::query_as::<_, LedgerRow>(&query).fetch(pool);
+    let mut ledger = event_query!(
+        LedgerRow,
+        "SELECT l.leaf_index,",
+        "FROM audit_ledger l JOIN audit_events e ON e.id = l.event_id ORDER BY l.leaf_index"
+    )
+    .fetch(pool);
     let mut tree = Frontier::default();
     // Once the ledger and the checkpoints part ways, roots no longer say anything new.
     let mut diverged = false;
@@ -275,7 +275,7 @@ pub async fn verify(
             tree.push(leaf);
         }
         report.events += 1;
-        let event = row.event;
+        let event = row.event();
         let digest = content_digest(&event)?;
         let expected = sealed.get(&index);
         match expected {
@@ -327,16 +327,16 @@ pub async fn verify(
         });
     }
 
-    report.unsealed = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_unsealed")
+    report.unsealed = sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM audit_unsealed"#)
         .fetch_one(pool)
         .await? as u64;
-    let outside: Vec<Uuid> = sqlx::query_scalar(
+    let outside = sqlx::query_scalar!(
         "SELECT e.id FROM audit_events e \
          WHERE NOT EXISTS (SELECT 1 FROM audit_ledger l WHERE l.event_id = e.id) \
            AND NOT EXISTS (SELECT 1 FROM audit_unsealed u WHERE u.event_id = e.id) \
          ORDER BY e.occurred_at, e.id LIMIT $1",
+        MAX_PROBLEMS as i64,
     )
-    .bind(MAX_PROBLEMS as i64)
     .fetch_all(pool)
     .await?;
     for event_id in outside {
@@ -345,11 +345,51 @@ pub async fn verify(
     Ok(report)
 }
 
-#[derive(sqlx::FromRow)]
+/// A sealed event and its position: [`AuditEvent`]'s columns after `leaf_index`.
 struct LedgerRow {
     leaf_index: i64,
-    #[sqlx(flatten)]
-    event: AuditEvent,
+    id: Uuid,
+    chain_key: String,
+    chain_seq: Option<i64>,
+    project_id: Option<Uuid>,
+    entity_type: String,
+    entity_id: Option<Uuid>,
+    event_type: String,
+    from_status: Option<String>,
+    to_status: Option<String>,
+    actor_id: Option<Uuid>,
+    reason: Option<String>,
+    payload: serde_json::Value,
+    request_id: Option<String>,
+    correlation_id: Option<String>,
+    occurred_at: DateTime<Utc>,
+    prev_digest: Option<String>,
+    digest: String,
+}
+
+impl LedgerRow {
+    /// The event, without its position.
+    fn event(self) -> AuditEvent {
+        AuditEvent {
+            id: self.id,
+            chain_key: self.chain_key,
+            chain_seq: self.chain_seq,
+            project_id: self.project_id,
+            entity_type: self.entity_type,
+            entity_id: self.entity_id,
+            event_type: self.event_type,
+            from_status: self.from_status,
+            to_status: self.to_status,
+            actor_id: self.actor_id,
+            reason: self.reason,
+            payload: self.payload,
+            request_id: self.request_id,
+            correlation_id: self.correlation_id,
+            occurred_at: self.occurred_at,
+            prev_digest: self.prev_digest,
+            digest: self.digest,
+        }
+    }
 }
 
 /// The published checkpoints signed by `key`, by tree size; the others are problems.
@@ -418,12 +458,12 @@ async fn compare_database_checkpoints(
     published: &BTreeMap<u64, Reference>,
     report: &mut LedgerReport,
 ) -> Result<(), AuditError> {
-    let rows: Vec<CheckpointRow> = sqlx::query_as(&format!(
-        "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY tree_size"
-    ))
-    .fetch_all(pool)
-    .await?;
-    let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()").fetch_one(pool).await?;
+    let rows = checkpoint_query!("SELECT", "FROM audit_checkpoints ORDER BY tree_size")
+        .fetch_all(pool)
+        .await?;
+    let now = sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
+        .fetch_one(pool)
+        .await?;
     let mut in_database = BTreeSet::new();
     for row in rows {
         let size = row.tree_size as u64;
