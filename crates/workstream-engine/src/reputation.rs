@@ -49,10 +49,11 @@
 //! with the incremental updates; it reports how many rows it had to correct.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
+use workstream_domain::lifecycle::ReviewDecision;
 use workstream_store::audit::NewAuditEvent;
 use workstream_store::jobs::{self, ClaimedJob};
 
@@ -96,8 +97,8 @@ pub struct FindingFacts {
 /// What [`plan`] needs to know about a Review.
 #[derive(Debug, Clone)]
 pub struct ReviewFacts {
-    /// `accept`, `needs_revision` or `reject`.
-    pub decision: String,
+    /// The Review's decision.
+    pub decision: ReviewDecision,
     /// The task's difficulty, if set.
     pub difficulty: Option<String>,
     /// Whether an earlier Review of the task asked for a revision.
@@ -148,8 +149,8 @@ pub fn plan(facts: &ReviewFacts) -> Vec<PlannedEvent> {
         delta: base * weight,
         reason,
     };
-    match facts.decision.as_str() {
-        "accept" => {
+    match facts.decision {
+        ReviewDecision::Accept => {
             let weight = difficulty_weight(facts.difficulty.as_deref());
             events.push(event(
                 Role::Submitter,
@@ -168,14 +169,14 @@ pub fn plan(facts: &ReviewFacts) -> Vec<PlannedEvent> {
                 ));
             }
         }
-        "needs_revision" => events.push(event(
+        ReviewDecision::NeedsRevision => events.push(event(
             Role::Submitter,
             "needs_revision",
             1.0,
             -1.0,
             "the review asked for a revision",
         )),
-        _ => events.push(event(
+        ReviewDecision::Reject => events.push(event(
             Role::Submitter,
             "rejected",
             1.0,
@@ -248,14 +249,14 @@ impl Work for RecordReputation {
 }
 
 /// What the job reads about a Review.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct ReviewRow {
     project_id: Uuid,
     task_id: Uuid,
     submission_id: Uuid,
     reviewer_id: Uuid,
     submitter_id: Uuid,
-    decision: String,
+    decision: ReviewDecision,
     difficulty: Option<String>,
     skill_tags: Vec<String>,
     earlier_needs_revision: bool,
@@ -280,45 +281,41 @@ pub async fn record_review(
     tx: &mut PgConnection,
     review_id: Uuid,
 ) -> Result<Recorded, CommandError> {
-    let review: ReviewRow = sqlx::query_as(
-        "SELECT t.project_id, r.task_id, r.submission_id, r.reviewer_id, s.contributor_id AS submitter_id, \
-         r.decision, t.difficulty, t.skill_tags, \
-         EXISTS (SELECT 1 FROM reviews e WHERE e.task_id = r.task_id AND e.id <> r.id \
-                 AND e.decision = 'needs_revision' AND e.completed_at <= r.completed_at) AS earlier_needs_revision, \
-         (SELECT c.id FROM final_acceptances fa JOIN contribution_records c \
-            ON c.source_final_acceptance_id = fa.id AND c.contribution_type = 'accepted_submission' \
-          WHERE fa.source_review_id = r.id) AS accepted_contribution_id, \
-         (SELECT c.id FROM contribution_records c WHERE c.source_review_id = r.id \
-            AND c.contribution_type = 'completed_review') AS review_contribution_id, \
-         s.task_assignment_id, \
-         coalesce((SELECT a.due_at < (SELECT min(x.submitted_at) FROM submissions x \
-                                      WHERE x.task_assignment_id = a.id) \
-                   FROM task_assignments a WHERE a.id = s.task_assignment_id), false) AS late_submission \
-         FROM reviews r JOIN submissions s ON s.id = r.submission_id JOIN tasks t ON t.id = r.task_id \
-         WHERE r.id = $1",
+    let review = sqlx::query_as!(
+        ReviewRow,
+        r#"SELECT t.project_id, r.task_id, r.submission_id, r.reviewer_id, s.contributor_id AS submitter_id,
+           r.decision AS "decision: _", t.difficulty, t.skill_tags,
+           EXISTS (SELECT 1 FROM reviews e WHERE e.task_id = r.task_id AND e.id <> r.id
+                   AND e.decision = $2 AND e.completed_at <= r.completed_at) AS "earlier_needs_revision!",
+           (SELECT c.id FROM final_acceptances fa JOIN contribution_records c
+              ON c.source_final_acceptance_id = fa.id AND c.contribution_type = 'accepted_submission'
+            WHERE fa.source_review_id = r.id) AS "accepted_contribution_id?",
+           (SELECT c.id FROM contribution_records c WHERE c.source_review_id = r.id
+              AND c.contribution_type = 'completed_review') AS "review_contribution_id?",
+           s.task_assignment_id,
+           coalesce((SELECT a.due_at < (SELECT min(x.submitted_at) FROM submissions x
+                                        WHERE x.task_assignment_id = a.id)
+                     FROM task_assignments a WHERE a.id = s.task_assignment_id), false) AS "late_submission!"
+           FROM reviews r JOIN submissions s ON s.id = r.submission_id JOIN tasks t ON t.id = r.task_id
+           WHERE r.id = $1"#,
+        review_id,
+        ReviewDecision::NeedsRevision.as_str(),
     )
-    .bind(review_id)
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(CommandError::not_found)?;
-    let findings: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+    let findings = sqlx::query_as!(
+        FindingFacts,
         "SELECT issue, rationale, required_fix FROM review_findings WHERE review_id = $1 ORDER BY position",
+        review_id,
     )
-    .bind(review_id)
     .fetch_all(&mut *tx)
     .await?;
     let facts = ReviewFacts {
-        decision: review.decision.clone(),
+        decision: review.decision,
         difficulty: review.difficulty.clone(),
         earlier_needs_revision: review.earlier_needs_revision,
-        findings: findings
-            .into_iter()
-            .map(|(issue, rationale, required_fix)| FindingFacts {
-                issue,
-                rationale,
-                required_fix,
-            })
-            .collect(),
+        findings,
         late_submission: review.late_submission,
     };
     let mut event_ids = Vec::new();
@@ -345,26 +342,26 @@ pub async fn record_review(
                 planned.event_type
             )
         };
-        let inserted: Option<Uuid> = sqlx::query_scalar(
+        let inserted = sqlx::query_scalar!(
             "INSERT INTO reputation_events (id, actor_id, project_id, role, event_type, task_id, \
              submission_id, review_id, contribution_record_id, skill_tags, weight, score_delta, reason, source_key) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::float8::numeric, $12::float8::numeric, $13, $14) \
              ON CONFLICT (source_key) DO NOTHING RETURNING id",
+            Uuid::now_v7(),
+            actor,
+            review.project_id,
+            planned.role.as_str(),
+            planned.event_type,
+            review.task_id,
+            review.submission_id,
+            review_id,
+            contribution,
+            &review.skill_tags,
+            planned.weight,
+            planned.delta,
+            planned.reason,
+            &source_key,
         )
-        .bind(Uuid::now_v7())
-        .bind(actor)
-        .bind(review.project_id)
-        .bind(planned.role.as_str())
-        .bind(planned.event_type)
-        .bind(review.task_id)
-        .bind(review.submission_id)
-        .bind(review_id)
-        .bind(contribution)
-        .bind(&review.skill_tags)
-        .bind(planned.weight)
-        .bind(planned.delta)
-        .bind(planned.reason)
-        .bind(&source_key)
         .fetch_optional(&mut *tx)
         .await?;
         event_ids.extend(inserted);
@@ -375,7 +372,7 @@ pub async fn record_review(
         review.project_id,
         review.task_id,
         review_id,
-        &review.decision,
+        review.decision.as_str(),
     )
     .await?;
     Ok(Recorded {
@@ -384,36 +381,52 @@ pub async fn record_review(
     })
 }
 
-/// Every column of `reputation_scores` a score row is made of, in one order: the
-/// incremental fold, the recompute and its comparison all use it.
-const SCORE_COLUMNS: &str = "actor_id, role, skill_tag, accepted_count, needs_revision_count, \
-    rejected_count, revision_closed_count, review_count, clear_review_count, \
-    unclear_feedback_count, event_count, positive_mass, negative_mass, delta_sum, last_event_id, score";
+/// `sqlx::$query!` of `$before` the score rows the events matching `$filter` (SQL over
+/// `e`) add up to `$after`. Its columns are every column of `reputation_scores` a score
+/// row is made of, in one order: the incremental fold, the recompute and its comparison
+/// all read them from here.
+macro_rules! score_rows {
+    ($query:ident, $before:tt, $filter:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::$query!(
+            $before + " SELECT actor_id, role, skill_tag, accepted_count, needs_revision_count, rejected_count, \
+             revision_closed_count, review_count, clear_review_count, unclear_feedback_count, event_count, \
+             positive_mass, negative_mass, delta_sum, last_event_id, \
+             workstream_reputation_score(positive_mass, negative_mass) AS score \
+             FROM (SELECT e.actor_id, e.role, t.tag AS skill_tag, \
+               (count(*) FILTER (WHERE e.event_type = 'accepted'))::int AS accepted_count, \
+               (count(*) FILTER (WHERE e.event_type = 'needs_revision'))::int AS needs_revision_count, \
+               (count(*) FILTER (WHERE e.event_type = 'rejected'))::int AS rejected_count, \
+               (count(*) FILTER (WHERE e.event_type = 'revision_closed'))::int AS revision_closed_count, \
+               (count(*) FILTER (WHERE e.event_type IN ('clear_review', 'unclear_feedback')))::int AS review_count, \
+               (count(*) FILTER (WHERE e.event_type = 'clear_review'))::int AS clear_review_count, \
+               (count(*) FILTER (WHERE e.event_type = 'unclear_feedback'))::int AS unclear_feedback_count, \
+               count(*) AS event_count, \
+               coalesce(sum(e.score_delta) FILTER (WHERE e.score_delta > 0), 0) AS positive_mass, \
+               coalesce(-sum(e.score_delta) FILTER (WHERE e.score_delta < 0), 0) AS negative_mass, \
+               sum(e.score_delta) AS delta_sum, \
+               (array_agg(e.id ORDER BY e.id DESC))[1] AS last_event_id \
+               FROM reputation_events e \
+               CROSS JOIN LATERAL (SELECT '*'::text AS tag UNION SELECT x FROM unnest(e.skill_tags) x WHERE x <> '*') t \
+               WHERE " + $filter + " GROUP BY e.actor_id, e.role, t.tag) a " + $after
+            $(, $arg)*
+        )
+    };
+}
 
-/// The score rows the events matching `filter` (SQL over `e`) add up to.
-fn aggregate(filter: &str) -> String {
-    format!(
-        "SELECT actor_id, role, skill_tag, accepted_count, needs_revision_count, rejected_count, \
-         revision_closed_count, review_count, clear_review_count, unclear_feedback_count, event_count, \
-         positive_mass, negative_mass, delta_sum, last_event_id, \
-         workstream_reputation_score(positive_mass, negative_mass) AS score \
-         FROM (SELECT e.actor_id, e.role, t.tag AS skill_tag, \
-           (count(*) FILTER (WHERE e.event_type = 'accepted'))::int AS accepted_count, \
-           (count(*) FILTER (WHERE e.event_type = 'needs_revision'))::int AS needs_revision_count, \
-           (count(*) FILTER (WHERE e.event_type = 'rejected'))::int AS rejected_count, \
-           (count(*) FILTER (WHERE e.event_type = 'revision_closed'))::int AS revision_closed_count, \
-           (count(*) FILTER (WHERE e.event_type IN ('clear_review', 'unclear_feedback')))::int AS review_count, \
-           (count(*) FILTER (WHERE e.event_type = 'clear_review'))::int AS clear_review_count, \
-           (count(*) FILTER (WHERE e.event_type = 'unclear_feedback'))::int AS unclear_feedback_count, \
-           count(*) AS event_count, \
-           coalesce(sum(e.score_delta) FILTER (WHERE e.score_delta > 0), 0) AS positive_mass, \
-           coalesce(-sum(e.score_delta) FILTER (WHERE e.score_delta < 0), 0) AS negative_mass, \
-           sum(e.score_delta) AS delta_sum, \
-           (array_agg(e.id ORDER BY e.id DESC))[1] AS last_event_id \
-           FROM reputation_events e \
-           CROSS JOIN LATERAL (SELECT '*'::text AS tag UNION SELECT x FROM unnest(e.skill_tags) x WHERE x <> '*') t \
-           WHERE {filter} GROUP BY e.actor_id, e.role, t.tag) a"
-    )
+/// `sqlx::query!` inserting the score rows of the events matching `$filter` (see
+/// `score_rows!`) in key order, then `$after`.
+macro_rules! insert_score_rows {
+    ($filter:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        score_rows!(
+            query,
+            "INSERT INTO reputation_scores (actor_id, role, skill_tag, accepted_count, needs_revision_count, \
+             rejected_count, revision_closed_count, review_count, clear_review_count, \
+             unclear_feedback_count, event_count, positive_mass, negative_mass, delta_sum, last_event_id, score)",
+            $filter,
+            $after
+            $(, $arg)*
+        )
+    };
 }
 
 /// Adds the events `ids` to the score rows they touch (creating missing rows). Rows
@@ -423,31 +436,26 @@ async fn fold_into_scores(tx: &mut PgConnection, ids: &[Uuid]) -> Result<(), Com
     if ids.is_empty() {
         return Ok(());
     }
-    let add = |c: &str| format!("{c} = reputation_scores.{c} + EXCLUDED.{c}");
-    let sums = [
-        "accepted_count",
-        "needs_revision_count",
-        "rejected_count",
-        "revision_closed_count",
-        "review_count",
-        "clear_review_count",
-        "unclear_feedback_count",
-        "event_count",
-        "positive_mass",
-        "negative_mass",
-        "delta_sum",
-    ]
-    .map(add)
-    .join(", ");
-    sqlx::query(&format!(
-        "INSERT INTO reputation_scores ({SCORE_COLUMNS}) {} ORDER BY actor_id, role, skill_tag \
-         ON CONFLICT (actor_id, role, skill_tag) DO UPDATE SET {sums}, \
+    insert_score_rows!(
+        "e.id = ANY($1)",
+        "ORDER BY actor_id, role, skill_tag \
+         ON CONFLICT (actor_id, role, skill_tag) DO UPDATE SET \
+         accepted_count = reputation_scores.accepted_count + EXCLUDED.accepted_count, \
+         needs_revision_count = reputation_scores.needs_revision_count + EXCLUDED.needs_revision_count, \
+         rejected_count = reputation_scores.rejected_count + EXCLUDED.rejected_count, \
+         revision_closed_count = reputation_scores.revision_closed_count + EXCLUDED.revision_closed_count, \
+         review_count = reputation_scores.review_count + EXCLUDED.review_count, \
+         clear_review_count = reputation_scores.clear_review_count + EXCLUDED.clear_review_count, \
+         unclear_feedback_count = reputation_scores.unclear_feedback_count + EXCLUDED.unclear_feedback_count, \
+         event_count = reputation_scores.event_count + EXCLUDED.event_count, \
+         positive_mass = reputation_scores.positive_mass + EXCLUDED.positive_mass, \
+         negative_mass = reputation_scores.negative_mass + EXCLUDED.negative_mass, \
+         delta_sum = reputation_scores.delta_sum + EXCLUDED.delta_sum, \
          last_event_id = greatest(reputation_scores.last_event_id, EXCLUDED.last_event_id), \
          score = workstream_reputation_score(reputation_scores.positive_mass + EXCLUDED.positive_mass, \
                                              reputation_scores.negative_mass + EXCLUDED.negative_mass)",
-        aggregate("e.id = ANY($1)")
-    ))
-    .bind(ids)
+        ids,
+    )
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -473,42 +481,34 @@ pub async fn recompute(
     acting: &Requester,
     reason: &str,
 ) -> Result<Recomputed, CommandError> {
-    sqlx::query("LOCK TABLE reputation_events IN SHARE MODE")
+    sqlx::query!("LOCK TABLE reputation_events IN SHARE MODE")
         .execute(&mut *tx)
         .await?;
-    let compared = SCORE_COLUMNS
-        .split(", ")
-        .map(|c| c.trim())
-        .filter(|c| !matches!(*c, "actor_id" | "role" | "skill_tag"))
-        .collect::<Vec<_>>();
-    let row = |alias: &str| {
-        compared
-            .iter()
-            .map(|c| format!("{alias}.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let corrected: i64 = sqlx::query_scalar(&format!(
-        "WITH rebuilt AS ({}) SELECT count(*) FROM rebuilt r \
-         FULL JOIN reputation_scores s USING (actor_id, role, skill_tag) \
-         WHERE ROW({}) IS DISTINCT FROM ROW({})",
-        aggregate("true"),
-        row("r"),
-        row("s")
-    ))
+    // Every column of a row but its key.
+    let corrected = score_rows!(
+        query_scalar,
+        "WITH rebuilt AS (",
+        "true",
+        r#") SELECT count(*) AS "corrected!" FROM rebuilt r
+         FULL JOIN reputation_scores s USING (actor_id, role, skill_tag)
+         WHERE ROW(r.accepted_count, r.needs_revision_count, r.rejected_count, r.revision_closed_count,
+                   r.review_count, r.clear_review_count, r.unclear_feedback_count, r.event_count,
+                   r.positive_mass, r.negative_mass, r.delta_sum, r.last_event_id, r.score)
+         IS DISTINCT FROM
+               ROW(s.accepted_count, s.needs_revision_count, s.rejected_count, s.revision_closed_count,
+                   s.review_count, s.clear_review_count, s.unclear_feedback_count, s.event_count,
+                   s.positive_mass, s.negative_mass, s.delta_sum, s.last_event_id, s.score)"#,
+    )
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM reputation_scores")
+    sqlx::query!("DELETE FROM reputation_scores")
         .execute(&mut *tx)
         .await?;
-    let rows = sqlx::query(&format!(
-        "INSERT INTO reputation_scores ({SCORE_COLUMNS}) {} ORDER BY actor_id, role, skill_tag",
-        aggregate("true")
-    ))
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM reputation_events")
+    let rows = insert_score_rows!("true", "ORDER BY actor_id, role, skill_tag")
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let events = sqlx::query_scalar!(r#"SELECT count(*) AS "events!" FROM reputation_events"#)
         .fetch_one(&mut *tx)
         .await?;
     let rows = i64::try_from(rows).unwrap_or(i64::MAX);
@@ -534,25 +534,25 @@ pub async fn recompute(
 /// An actor's score rows, overall first, then by role and tag. Decimals are strings
 /// (exact, trailing zeros trimmed).
 pub async fn scores_of(conn: &mut PgConnection, actor: Uuid) -> Result<Vec<Score>, CommandError> {
-    let rows: Vec<(sqlx::types::Json<Score>,)> = sqlx::query_as(
-        "SELECT jsonb_build_object('role', role, 'skill_tag', skill_tag, 'score', trim_scale(score)::text, \
-         'accepted_count', accepted_count, 'needs_revision_count', needs_revision_count, \
-         'rejected_count', rejected_count, 'revision_closed_count', revision_closed_count, \
-         'review_count', review_count, 'clear_review_count', clear_review_count, \
-         'unclear_feedback_count', unclear_feedback_count, 'event_count', event_count, \
-         'positive_mass', trim_scale(positive_mass)::text, 'negative_mass', trim_scale(negative_mass)::text, \
-         'delta_sum', trim_scale(delta_sum)::text, 'updated_at', updated_at) \
-         FROM reputation_scores WHERE actor_id = $1 \
-         ORDER BY role DESC, skill_tag <> '*', skill_tag",
+    Ok(sqlx::query_as!(
+        Score,
+        r#"SELECT role, skill_tag, trim_scale(score)::text AS "score!",
+           accepted_count::bigint AS "accepted_count!", needs_revision_count::bigint AS "needs_revision_count!",
+           rejected_count::bigint AS "rejected_count!", revision_closed_count::bigint AS "revision_closed_count!",
+           review_count::bigint AS "review_count!", clear_review_count::bigint AS "clear_review_count!",
+           unclear_feedback_count::bigint AS "unclear_feedback_count!", event_count,
+           trim_scale(positive_mass)::text AS "positive_mass!", trim_scale(negative_mass)::text AS "negative_mass!",
+           trim_scale(delta_sum)::text AS "delta_sum!", updated_at
+           FROM reputation_scores WHERE actor_id = $1
+           ORDER BY role DESC, skill_tag <> '*', skill_tag"#,
+        actor,
     )
-    .bind(actor)
     .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().map(|(score,)| score.0).collect())
+    .await?)
 }
 
 /// One score row: a role overall (`skill_tag` `*`) or for one skill tag.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Score {
     /// `submitter` or `reviewer`.
     pub role: String,
@@ -587,7 +587,7 @@ pub struct Score {
 }
 
 /// One reputation event.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReputationEvent {
     /// Id.
     pub id: Uuid,
@@ -625,22 +625,20 @@ pub async fn events_of(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<ReputationEvent>, CommandError> {
-    let rows: Vec<(Uuid, sqlx::types::Json<ReputationEvent>)> = sqlx::query_as(
-        "SELECT id, jsonb_build_object('id', id, 'project_id', project_id, 'role', role, \
-         'event_type', event_type, 'task_id', task_id, 'submission_id', submission_id, \
-         'review_id', review_id, 'contribution_record_id', contribution_record_id, \
-         'skill_tags', skill_tags, 'weight', trim_scale(weight)::text, \
-         'score_delta', trim_scale(score_delta)::text, 'reason', reason, 'created_at', created_at) \
-         FROM reputation_events WHERE actor_id = $1 AND ($2::uuid IS NULL OR project_id = $2) \
-         AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $4",
+    Ok(sqlx::query_as!(
+        ReputationEvent,
+        r#"SELECT id, project_id, role, event_type, task_id, submission_id, review_id,
+           contribution_record_id, skill_tags, trim_scale(weight)::text AS "weight!",
+           trim_scale(score_delta)::text AS "score_delta!", reason, created_at
+           FROM reputation_events WHERE actor_id = $1 AND ($2::uuid IS NULL OR project_id = $2)
+           AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $4"#,
+        actor,
+        project,
+        after,
+        i64::from(limit),
     )
-    .bind(actor)
-    .bind(project)
-    .bind(after)
-    .bind(i64::from(limit))
     .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().map(|(_, event)| event.0).collect())
+    .await?)
 }
 
 /// Whether `actor` holds, or once held, a contributor role on `project`: a project's
@@ -650,11 +648,11 @@ pub async fn is_contributor_of(
     project: Uuid,
     actor: Uuid,
 ) -> Result<bool, CommandError> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM project_role_grants WHERE project_id = $1 AND actor_id = $2)",
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM project_role_grants WHERE project_id = $1 AND actor_id = $2) AS "held!""#,
+        project,
+        actor,
     )
-    .bind(project)
-    .bind(actor)
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -663,9 +661,9 @@ pub async fn is_contributor_of(
 mod tests {
     use super::*;
 
-    fn facts(decision: &str) -> ReviewFacts {
+    fn facts(decision: ReviewDecision) -> ReviewFacts {
         ReviewFacts {
-            decision: decision.into(),
+            decision,
             difficulty: Some("hard".into()),
             earlier_needs_revision: false,
             findings: vec![],
@@ -683,7 +681,7 @@ mod tests {
     #[test]
     fn an_accept_is_weighted_by_difficulty_and_closes_a_revision_episode() {
         assert_eq!(
-            kinds(&plan(&facts("accept"))),
+            kinds(&plan(&facts(ReviewDecision::Accept))),
             vec![
                 (Role::Submitter, "accepted", 6.0),
                 (Role::Reviewer, "clear_review", 2.0)
@@ -692,7 +690,7 @@ mod tests {
         let after_revision = ReviewFacts {
             earlier_needs_revision: true,
             difficulty: None,
-            ..facts("accept")
+            ..facts(ReviewDecision::Accept)
         };
         assert_eq!(
             kinds(&plan(&after_revision)),
@@ -726,7 +724,7 @@ mod tests {
         };
         let revision = ReviewFacts {
             findings: vec![clear.clone(), explained.clone()],
-            ..facts("needs_revision")
+            ..facts(ReviewDecision::NeedsRevision)
         };
         assert_eq!(
             kinds(&plan(&revision)),
@@ -737,7 +735,7 @@ mod tests {
         );
         let reject = ReviewFacts {
             findings: vec![clear, bare],
-            ..facts("reject")
+            ..facts(ReviewDecision::Reject)
         };
         assert_eq!(
             kinds(&plan(&reject)),
@@ -750,7 +748,7 @@ mod tests {
 
     #[test]
     fn a_late_first_submission_costs_the_submitter_one_point_whatever_the_decision() {
-        for decision in ["accept", "needs_revision", "reject"] {
+        for &decision in ReviewDecision::ALL {
             let late = ReviewFacts {
                 late_submission: true,
                 ..facts(decision)
@@ -762,7 +760,7 @@ mod tests {
             );
         }
         assert!(
-            !kinds(&plan(&facts("accept")))
+            !kinds(&plan(&facts(ReviewDecision::Accept)))
                 .iter()
                 .any(|e| e.1 == "late_submission")
         );

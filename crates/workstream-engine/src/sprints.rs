@@ -29,6 +29,9 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::gate::MemberStatus;
+use workstream_domain::lifecycle::{ReviewDecision, TaskState};
+use workstream_domain::machines::compensation::FulfilmentStatus;
 use workstream_store::audit::NewAuditEvent;
 
 use crate::CommandError;
@@ -36,7 +39,7 @@ use crate::audit::record;
 use crate::requester::Requester;
 
 /// A sprint with its member tasks.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Sprint {
     /// Id (UUIDv7).
     pub id: Uuid,
@@ -65,10 +68,21 @@ pub struct Sprint {
     pub updated_at: DateTime<Utc>,
 }
 
-const SELECT: &str = "SELECT s.id, s.project_id, s.name, s.description, s.starts_at, s.ends_at, \
-    coalesce((SELECT array_agg(m.task_id ORDER BY m.task_id) FROM evaluation_sprint_tasks m \
-              WHERE m.sprint_id = s.id), '{}') AS task_ids, \
-    s.report, s.report_generated_at, s.created_by, s.created_at, s.updated_at FROM evaluation_sprints s";
+/// `sqlx::query_as!` of [`Sprint`] rows: the sprint `s` with its member tasks, then
+/// `$after` (what follows `FROM evaluation_sprints s`).
+macro_rules! sprint_query {
+    ($after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Sprint,
+            r#"SELECT s.id, s.project_id, s.name, s.description, s.starts_at, s.ends_at,
+               coalesce((SELECT array_agg(m.task_id ORDER BY m.task_id) FROM evaluation_sprint_tasks m
+                         WHERE m.sprint_id = s.id), '{}') AS "task_ids!",
+               s.report, s.report_generated_at, s.created_by, s.created_at, s.updated_at
+               FROM evaluation_sprints s "# + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// The input of [`create`].
 #[derive(Debug, Clone)]
@@ -117,17 +131,17 @@ pub async fn create(
         ));
     }
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO evaluation_sprints (id, project_id, name, description, starts_at, ends_at, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        id,
+        project_id,
+        name,
+        &input.description,
+        input.starts_at,
+        input.ends_at,
+        acting.actor_id,
     )
-    .bind(id)
-    .bind(project_id)
-    .bind(name)
-    .bind(&input.description)
-    .bind(input.starts_at)
-    .bind(input.ends_at)
-    .bind(acting.actor_id)
     .execute(&mut *conn)
     .await?;
     let added = insert_tasks(conn, acting, project_id, id, &input.task_ids).await?;
@@ -159,11 +173,11 @@ pub async fn add_tasks(
     sprint_id: Uuid,
     task_ids: &[Uuid],
 ) -> Result<Sprint, CommandError> {
-    let exists: Option<Uuid> = sqlx::query_scalar(
+    let exists = sqlx::query_scalar!(
         "SELECT id FROM evaluation_sprints WHERE id = $1 AND project_id = $2 FOR UPDATE",
+        sprint_id,
+        project_id,
     )
-    .bind(sprint_id)
-    .bind(project_id)
     .fetch_optional(&mut *conn)
     .await?;
     if exists.is_none() {
@@ -209,12 +223,12 @@ async fn insert_tasks(
             format!("at most {MAX_TASKS_PER_REQUEST} tasks per request"),
         ));
     }
-    let missing: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT DISTINCT x FROM unnest($1::uuid[]) x \
-         WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = x AND t.project_id = $2) ORDER BY x",
+    let missing = sqlx::query_scalar!(
+        r#"SELECT DISTINCT x AS "x!" FROM unnest($1::uuid[]) x
+           WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = x AND t.project_id = $2) ORDER BY 1"#,
+        task_ids,
+        project_id,
     )
-    .bind(task_ids)
-    .bind(project_id)
     .fetch_all(&mut *conn)
     .await?;
     if !missing.is_empty() {
@@ -224,15 +238,15 @@ async fn insert_tasks(
         )
         .with_details(json!({ "task_ids": missing })));
     }
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "INSERT INTO evaluation_sprint_tasks (sprint_id, task_id, project_id, added_by) \
          SELECT $1, x, $2, $3 FROM (SELECT DISTINCT x FROM unnest($4::uuid[]) x) d ORDER BY x \
          ON CONFLICT (sprint_id, task_id) DO NOTHING RETURNING task_id",
+        sprint_id,
+        project_id,
+        acting.actor_id,
+        task_ids,
     )
-    .bind(sprint_id)
-    .bind(project_id)
-    .bind(acting.actor_id)
-    .bind(task_ids)
     .fetch_all(&mut *conn)
     .await?)
 }
@@ -243,13 +257,13 @@ pub async fn find(
     project_id: Uuid,
     sprint_id: Uuid,
 ) -> Result<Option<Sprint>, CommandError> {
-    Ok(
-        sqlx::query_as(&format!("{SELECT} WHERE s.id = $1 AND s.project_id = $2"))
-            .bind(sprint_id)
-            .bind(project_id)
-            .fetch_optional(&mut *conn)
-            .await?,
+    Ok(sprint_query!(
+        "WHERE s.id = $1 AND s.project_id = $2",
+        sprint_id,
+        project_id
     )
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// A page of a project's sprints by id.
@@ -259,12 +273,12 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<Sprint>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE s.project_id = $1 AND ($2::uuid IS NULL OR s.id > $2) ORDER BY s.id LIMIT $3"
-    ))
-    .bind(project_id)
-    .bind(after)
-    .bind(i64::from(limit))
+    Ok(sprint_query!(
+        "WHERE s.project_id = $1 AND ($2::uuid IS NULL OR s.id > $2) ORDER BY s.id LIMIT $3",
+        project_id,
+        after,
+        i64::from(limit),
+    )
     .fetch_all(&mut *conn)
     .await?)
 }
@@ -287,181 +301,13 @@ pub async fn generate_report(
     project_id: Uuid,
     sprint_id: Uuid,
 ) -> Result<Sprint, CommandError> {
-    let window: Option<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT starts_at, ends_at FROM evaluation_sprints WHERE id = $1 AND project_id = $2 FOR UPDATE",
-    )
-    .bind(sprint_id)
-    .bind(project_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (starts_at, ends_at) = window.ok_or_else(CommandError::not_found)?;
-    // Member tasks, as a reusable CTE; $1 sprint, $2 start, $3 end.
-    const MEMBERS: &str =
-        "WITH members AS (SELECT task_id FROM evaluation_sprint_tasks WHERE sprint_id = $1)";
-    let by_status: Vec<(String, i64)> = sqlx::query_as(&format!(
-        "{MEMBERS} SELECT t.status, count(*) FROM tasks t JOIN members m ON m.task_id = t.id \
-         GROUP BY t.status ORDER BY t.status"
-    ))
-    .bind(sprint_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let total_tasks: i64 = by_status.iter().map(|(_, n)| n).sum();
-
-    let submissions: i64 = sqlx::query_scalar(&format!(
-        "{MEMBERS} SELECT count(*) FROM submissions s JOIN members m ON m.task_id = s.task_id \
-         WHERE s.submitted_at >= $2 AND s.submitted_at < $3"
-    ))
-    .bind(sprint_id)
-    .bind(starts_at)
-    .bind(ends_at)
-    .fetch_one(&mut *conn)
-    .await?;
-
-    let (accept, needs_revision, reject): (i64, i64, i64) = sqlx::query_as(&format!(
-        "{MEMBERS} SELECT count(*) FILTER (WHERE r.decision = 'accept'), \
-         count(*) FILTER (WHERE r.decision = 'needs_revision'), count(*) FILTER (WHERE r.decision = 'reject') \
-         FROM reviews r JOIN members m ON m.task_id = r.task_id \
-         WHERE r.completed_at >= $2 AND r.completed_at < $3"
-    ))
-    .bind(sprint_id)
-    .bind(starts_at)
-    .bind(ends_at)
-    .fetch_one(&mut *conn)
-    .await?;
-    let decisions = accept + needs_revision + reject;
-
-    let rounds: Vec<(i64, i64)> = sqlx::query_as(&format!(
-        "{MEMBERS} SELECT n, count(*) FROM (SELECT r.task_id, count(*) AS n FROM reviews r \
-         JOIN members m ON m.task_id = r.task_id WHERE r.completed_at >= $2 AND r.completed_at < $3 \
-         GROUP BY r.task_id) per_task GROUP BY n ORDER BY n"
-    ))
-    .bind(sprint_id)
-    .bind(starts_at)
-    .bind(ends_at)
-    .fetch_all(&mut *conn)
-    .await?;
-    let reviewed_tasks: i64 = rounds.iter().map(|(_, c)| c).sum();
-    let round_sum: i64 = rounds.iter().map(|(n, c)| n * c).sum();
-    let distribution: serde_json::Map<String, Value> = rounds
-        .iter()
-        .map(|(n, c)| (n.to_string(), json!(c)))
-        .collect();
-
-    let (decided, p50, p90): (i64, Option<i64>, Option<i64>) = sqlx::query_as(&format!(
-        "{MEMBERS}, finals AS ( \
-           SELECT r.task_id, r.completed_at FROM reviews r JOIN members m ON m.task_id = r.task_id \
-           WHERE r.decision IN ('accept', 'reject') AND r.completed_at >= $2 AND r.completed_at < $3), \
-         spans AS ( \
-           SELECT extract(epoch FROM f.completed_at - min(s.submitted_at))::bigint AS seconds \
-           FROM finals f JOIN submissions s ON s.task_id = f.task_id GROUP BY f.task_id, f.completed_at) \
-         SELECT count(*), percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds), \
-                percentile_disc(0.9) WITHIN GROUP (ORDER BY seconds) FROM spans"
-    ))
-    .bind(sprint_id)
-    .bind(starts_at)
-    .bind(ends_at)
-    .fetch_one(&mut *conn)
-    .await?;
-
-    let runs: i64 = sqlx::query_scalar(&format!(
-        "{MEMBERS} SELECT count(*) FROM checker_runs r JOIN members m ON m.task_id = r.task_id \
-         WHERE r.created_at >= $2 AND r.created_at < $3"
-    ))
-    .bind(sprint_id)
-    .bind(starts_at)
-    .bind(ends_at)
-    .fetch_one(&mut *conn)
-    .await?;
-    let by_checker: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
-        "{MEMBERS} SELECT cr.checker_name, count(*) FILTER (WHERE cr.status = 'failed'), \
-         count(*) FILTER (WHERE cr.status = 'errored') \
-         FROM checker_results cr JOIN checker_runs r ON r.id = cr.checker_run_id \
-         JOIN members m ON m.task_id = r.task_id WHERE r.created_at >= $2 AND r.created_at < $3 \
-         GROUP BY cr.checker_name HAVING count(*) FILTER (WHERE cr.status IN ('failed', 'errored')) > 0 \
-         ORDER BY cr.checker_name"
-    ))
-    .bind(sprint_id)
-    .bind(starts_at)
-    .bind(ends_at)
-    .fetch_all(&mut *conn)
-    .await?;
-    let by_code: Vec<(String, String, i64, i64)> = sqlx::query_as(&format!(
-        "{MEMBERS} SELECT cr.checker_name, f->>'code', count(*), count(DISTINCT r.submission_id) \
-         FROM checker_results cr JOIN checker_runs r ON r.id = cr.checker_run_id \
-         JOIN members m ON m.task_id = r.task_id CROSS JOIN LATERAL jsonb_array_elements(cr.findings) f \
-         WHERE r.created_at >= $2 AND r.created_at < $3 AND cr.status = 'failed' AND f->>'level' = 'error' \
-         GROUP BY 1, 2 ORDER BY 1, 2"
-    ))
-    .bind(sprint_id)
-    .bind(starts_at)
-    .bind(ends_at)
-    .fetch_all(&mut *conn)
-    .await?;
-
-    let payments: Vec<(String, String, i64, String, i64, String, String)> = sqlx::query_as(&format!(
-        "{MEMBERS} SELECT a.instrument_type, a.unit_code, count(*), trim_scale(sum(a.quantity))::text, \
-         count(*) FILTER (WHERE p.fulfillment_status = 'fulfilled'), \
-         trim_scale(coalesce(sum(a.quantity) FILTER (WHERE p.fulfillment_status = 'fulfilled'), 0))::text, \
-         trim_scale(coalesce(sum(a.quantity) FILTER (WHERE p.fulfillment_status IS DISTINCT FROM 'fulfilled'), 0))::text \
-         FROM compensation_awards a JOIN contribution_records c ON c.id = a.contribution_record_id \
-         JOIN members m ON m.task_id = c.task_id \
-         LEFT JOIN compensation_status_projections p ON p.compensation_award_id = a.id \
-         WHERE a.created_at >= $2 AND a.created_at < $3 GROUP BY 1, 2 ORDER BY 1, 2"
-    ))
-    .bind(sprint_id)
-    .bind(starts_at)
-    .bind(ends_at)
-    .fetch_all(&mut *conn)
-    .await?;
-    let awards: i64 = payments.iter().map(|p| p.2).sum();
-
-    let report = json!({
-        "schema": "workstream.evaluation_sprint_report.v1",
-        "window": { "starts_at": starts_at, "ends_at": ends_at },
-        "tasks": {
-            "total": total_tasks,
-            "by_status": by_status.iter().map(|(s, n)| (s.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
-        },
-        "submissions": submissions,
-        "reviews": {
-            "total": decisions,
-            "accept": accept,
-            "needs_revision": needs_revision,
-            "reject": reject,
-            "acceptance_rate": rate(accept, decisions),
-            "revision_rate": rate(needs_revision, decisions),
-            "rejection_rate": rate(reject, decisions),
-        },
-        "review_rounds": {
-            "tasks_reviewed": reviewed_tasks,
-            "mean": rate(round_sum, reviewed_tasks),
-            "max": rounds.last().map(|(n, _)| *n),
-            "distribution": distribution,
-        },
-        "turnaround_seconds": { "decided_tasks": decided, "p50": p50, "p90": p90 },
-        "checker_failures": {
-            "runs": runs,
-            "by_checker": by_checker.iter().map(|(name, failed, errored)| json!({
-                "checker_name": name, "failed": failed, "errored": errored,
-            })).collect::<Vec<_>>(),
-            "by_finding_code": by_code.iter().map(|(name, code, findings, subs)| json!({
-                "checker_name": name, "code": code, "findings": findings, "submissions": subs,
-            })).collect::<Vec<_>>(),
-        },
-        "payments": {
-            "awards": awards,
-            "by_unit": payments.iter().map(|(instrument, unit, count, total, fulfilled, fulfilled_total, pending_total)| json!({
-                "instrument_type": instrument, "unit_code": unit, "awards": count, "total": total,
-                "fulfilled_awards": fulfilled, "fulfilled_total": fulfilled_total,
-                "pending_awards": count - fulfilled, "pending_total": pending_total,
-            })).collect::<Vec<_>>(),
-        },
-    });
-    sqlx::query(
+    let window = lock_window(conn, project_id, sprint_id).await?;
+    let report = Report::read(conn, &window).await?;
+    sqlx::query!(
         "UPDATE evaluation_sprints SET report = $2, report_generated_at = now() WHERE id = $1",
+        sprint_id,
+        report.to_json(),
     )
-    .bind(sprint_id)
-    .bind(&report)
     .execute(&mut *conn)
     .await?;
     record(
@@ -472,10 +318,7 @@ pub async fn generate_report(
             entity_type: "evaluation_sprint".into(),
             entity_id: Some(sprint_id),
             event_type: "evaluation_sprint_report_generated".into(),
-            payload: json!({
-                "tasks": total_tasks, "decisions": decisions, "accept": accept,
-                "needs_revision": needs_revision, "reject": reject, "awards": awards,
-            }),
+            payload: report.summary(),
             ..Default::default()
         },
     )
@@ -483,6 +326,392 @@ pub async fn generate_report(
     find(conn, project_id, sprint_id)
         .await?
         .ok_or_else(|| CommandError::internal("a sprint vanished"))
+}
+
+/// The sprint a report reads and its window `[starts_at, ends_at)`.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    sprint_id: Uuid,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+}
+
+/// Locks sprint `sprint_id` of `project_id` for the generation and reads its window.
+async fn lock_window(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    sprint_id: Uuid,
+) -> Result<Window, CommandError> {
+    sqlx::query_as!(
+        Window,
+        "SELECT id AS sprint_id, starts_at, ends_at FROM evaluation_sprints \
+         WHERE id = $1 AND project_id = $2 FOR UPDATE",
+        sprint_id,
+        project_id,
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(CommandError::not_found)
+}
+
+/// How many member tasks are in one state now.
+#[derive(Debug)]
+struct StatusCount {
+    status: TaskState,
+    tasks: i64,
+}
+
+/// The Reviews of member tasks completed in the window, by decision.
+#[derive(Debug)]
+struct Decisions {
+    accept: i64,
+    needs_revision: i64,
+    reject: i64,
+}
+
+impl Decisions {
+    fn total(&self) -> i64 {
+        self.accept + self.needs_revision + self.reject
+    }
+}
+
+/// How many member tasks had `reviews` Reviews completed in the window.
+#[derive(Debug)]
+struct RoundCount {
+    reviews: i64,
+    tasks: i64,
+}
+
+/// From first submission to final decision, over the tasks decided in the window.
+#[derive(Debug)]
+struct Turnaround {
+    decided_tasks: i64,
+    p50: Option<i64>,
+    p90: Option<i64>,
+}
+
+/// One checker's failed and errored results on member runs of the window.
+#[derive(Debug)]
+struct CheckerFailures {
+    checker_name: String,
+    failed: i64,
+    errored: i64,
+}
+
+/// One (checker, error-level finding code) of failed member results of the window.
+#[derive(Debug)]
+struct FindingCodeFailures {
+    checker_name: String,
+    code: String,
+    findings: i64,
+    submissions: i64,
+}
+
+/// The awards of member tasks made in the window, in one instrument and unit (totals
+/// as exact decimal strings).
+#[derive(Debug)]
+struct UnitPayments {
+    instrument_type: String,
+    unit_code: String,
+    awards: i64,
+    total: String,
+    fulfilled_awards: i64,
+    fulfilled_total: String,
+    pending_total: String,
+}
+
+/// Everything a sprint report counts, read in one transaction.
+#[derive(Debug)]
+struct Report {
+    window: Window,
+    tasks: Vec<StatusCount>,
+    submissions: i64,
+    decisions: Decisions,
+    rounds: Vec<RoundCount>,
+    turnaround: Turnaround,
+    checker_runs: i64,
+    by_checker: Vec<CheckerFailures>,
+    by_code: Vec<FindingCodeFailures>,
+    payments: Vec<UnitPayments>,
+}
+
+impl Report {
+    /// Reads every count of the report (see the module docs).
+    async fn read(conn: &mut PgConnection, window: &Window) -> Result<Report, CommandError> {
+        Ok(Report {
+            window: *window,
+            tasks: tasks_by_status(conn, window).await?,
+            submissions: submissions(conn, window).await?,
+            decisions: decisions(conn, window).await?,
+            rounds: review_rounds(conn, window).await?,
+            turnaround: turnaround(conn, window).await?,
+            checker_runs: checker_runs(conn, window).await?,
+            by_checker: failures_by_checker(conn, window).await?,
+            by_code: failures_by_code(conn, window).await?,
+            payments: payments(conn, window).await?,
+        })
+    }
+
+    fn total_tasks(&self) -> i64 {
+        self.tasks.iter().map(|s| s.tasks).sum()
+    }
+
+    fn awards(&self) -> i64 {
+        self.payments.iter().map(|p| p.awards).sum()
+    }
+
+    /// The stored report (`workstream.evaluation_sprint_report.v1`).
+    fn to_json(&self) -> Value {
+        let d = &self.decisions;
+        let decisions = d.total();
+        let reviewed_tasks: i64 = self.rounds.iter().map(|r| r.tasks).sum();
+        let round_sum: i64 = self.rounds.iter().map(|r| r.reviews * r.tasks).sum();
+        json!({
+            "schema": "workstream.evaluation_sprint_report.v1",
+            "window": { "starts_at": self.window.starts_at, "ends_at": self.window.ends_at },
+            "tasks": {
+                "total": self.total_tasks(),
+                "by_status": self.tasks.iter()
+                    .map(|s| (s.status.to_string(), json!(s.tasks)))
+                    .collect::<serde_json::Map<_, _>>(),
+            },
+            "submissions": self.submissions,
+            "reviews": {
+                "total": decisions,
+                "accept": d.accept,
+                "needs_revision": d.needs_revision,
+                "reject": d.reject,
+                "acceptance_rate": rate(d.accept, decisions),
+                "revision_rate": rate(d.needs_revision, decisions),
+                "rejection_rate": rate(d.reject, decisions),
+            },
+            "review_rounds": {
+                "tasks_reviewed": reviewed_tasks,
+                "mean": rate(round_sum, reviewed_tasks),
+                "max": self.rounds.last().map(|r| r.reviews),
+                "distribution": self.rounds.iter()
+                    .map(|r| (r.reviews.to_string(), json!(r.tasks)))
+                    .collect::<serde_json::Map<_, _>>(),
+            },
+            "turnaround_seconds": {
+                "decided_tasks": self.turnaround.decided_tasks,
+                "p50": self.turnaround.p50,
+                "p90": self.turnaround.p90,
+            },
+            "checker_failures": {
+                "runs": self.checker_runs,
+                "by_checker": self.by_checker.iter().map(|c| json!({
+                    "checker_name": c.checker_name, "failed": c.failed, "errored": c.errored,
+                })).collect::<Vec<_>>(),
+                "by_finding_code": self.by_code.iter().map(|c| json!({
+                    "checker_name": c.checker_name, "code": c.code, "findings": c.findings,
+                    "submissions": c.submissions,
+                })).collect::<Vec<_>>(),
+            },
+            "payments": {
+                "awards": self.awards(),
+                "by_unit": self.payments.iter().map(|p| json!({
+                    "instrument_type": p.instrument_type, "unit_code": p.unit_code,
+                    "awards": p.awards, "total": p.total,
+                    "fulfilled_awards": p.fulfilled_awards, "fulfilled_total": p.fulfilled_total,
+                    "pending_awards": p.awards - p.fulfilled_awards, "pending_total": p.pending_total,
+                })).collect::<Vec<_>>(),
+            },
+        })
+    }
+
+    /// The payload of `evaluation_sprint_report_generated`.
+    fn summary(&self) -> Value {
+        let d = &self.decisions;
+        json!({
+            "tasks": self.total_tasks(), "decisions": d.total(), "accept": d.accept,
+            "needs_revision": d.needs_revision, "reject": d.reject, "awards": self.awards(),
+        })
+    }
+}
+
+/// Member tasks by their current state, in state order.
+async fn tasks_by_status(
+    conn: &mut PgConnection,
+    w: &Window,
+) -> Result<Vec<StatusCount>, sqlx::Error> {
+    sqlx::query_as!(
+        StatusCount,
+        r#"SELECT t.status AS "status: TaskState", count(*) AS "tasks!"
+           FROM tasks t JOIN evaluation_sprint_tasks m ON m.task_id = t.id
+           WHERE m.sprint_id = $1 GROUP BY t.status ORDER BY t.status"#,
+        w.sprint_id,
+    )
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// Submissions of member tasks made in the window.
+async fn submissions(conn: &mut PgConnection, w: &Window) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "submissions!" FROM submissions s
+           JOIN evaluation_sprint_tasks m ON m.task_id = s.task_id
+           WHERE m.sprint_id = $1 AND s.submitted_at >= $2 AND s.submitted_at < $3"#,
+        w.sprint_id,
+        w.starts_at,
+        w.ends_at,
+    )
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Reviews of member tasks completed in the window, by decision.
+async fn decisions(conn: &mut PgConnection, w: &Window) -> Result<Decisions, sqlx::Error> {
+    sqlx::query_as!(
+        Decisions,
+        r#"SELECT count(*) FILTER (WHERE r.decision = $4) AS "accept!",
+                  count(*) FILTER (WHERE r.decision = $5) AS "needs_revision!",
+                  count(*) FILTER (WHERE r.decision = $6) AS "reject!"
+           FROM reviews r JOIN evaluation_sprint_tasks m ON m.task_id = r.task_id
+           WHERE m.sprint_id = $1 AND r.completed_at >= $2 AND r.completed_at < $3"#,
+        w.sprint_id,
+        w.starts_at,
+        w.ends_at,
+        ReviewDecision::Accept.as_str(),
+        ReviewDecision::NeedsRevision.as_str(),
+        ReviewDecision::Reject.as_str(),
+    )
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Per number of Reviews in the window, how many member tasks had that many.
+async fn review_rounds(
+    conn: &mut PgConnection,
+    w: &Window,
+) -> Result<Vec<RoundCount>, sqlx::Error> {
+    sqlx::query_as!(
+        RoundCount,
+        r#"SELECT n AS "reviews!", count(*) AS "tasks!" FROM (SELECT r.task_id, count(*) AS n
+             FROM reviews r JOIN evaluation_sprint_tasks m ON m.task_id = r.task_id
+             WHERE m.sprint_id = $1 AND r.completed_at >= $2 AND r.completed_at < $3
+             GROUP BY r.task_id) per_task GROUP BY n ORDER BY n"#,
+        w.sprint_id,
+        w.starts_at,
+        w.ends_at,
+    )
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// Seconds from each member task's first submission to its final decision (accept or
+/// reject) in the window: how many, and the `percentile_disc` p50 and p90.
+async fn turnaround(conn: &mut PgConnection, w: &Window) -> Result<Turnaround, sqlx::Error> {
+    sqlx::query_as!(
+        Turnaround,
+        r#"WITH finals AS (
+             SELECT r.task_id, r.completed_at FROM reviews r
+             JOIN evaluation_sprint_tasks m ON m.task_id = r.task_id
+             WHERE m.sprint_id = $1 AND r.decision IN ($4, $5)
+               AND r.completed_at >= $2 AND r.completed_at < $3),
+           spans AS (
+             SELECT extract(epoch FROM f.completed_at - min(s.submitted_at))::bigint AS seconds
+             FROM finals f JOIN submissions s ON s.task_id = f.task_id GROUP BY f.task_id, f.completed_at)
+           SELECT count(*) AS "decided_tasks!",
+                  percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds) AS "p50?",
+                  percentile_disc(0.9) WITHIN GROUP (ORDER BY seconds) AS "p90?" FROM spans"#,
+        w.sprint_id,
+        w.starts_at,
+        w.ends_at,
+        ReviewDecision::Accept.as_str(),
+        ReviewDecision::Reject.as_str(),
+    )
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Checker runs of member tasks started in the window.
+async fn checker_runs(conn: &mut PgConnection, w: &Window) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "runs!" FROM checker_runs r
+           JOIN evaluation_sprint_tasks m ON m.task_id = r.task_id
+           WHERE m.sprint_id = $1 AND r.created_at >= $2 AND r.created_at < $3"#,
+        w.sprint_id,
+        w.starts_at,
+        w.ends_at,
+    )
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Failed and errored results of those runs, by checker (checkers with either only).
+async fn failures_by_checker(
+    conn: &mut PgConnection,
+    w: &Window,
+) -> Result<Vec<CheckerFailures>, sqlx::Error> {
+    sqlx::query_as!(
+        CheckerFailures,
+        r#"SELECT cr.checker_name, count(*) FILTER (WHERE cr.status = $4) AS "failed!",
+                  count(*) FILTER (WHERE cr.status = $5) AS "errored!"
+           FROM checker_results cr JOIN checker_runs r ON r.id = cr.checker_run_id
+           JOIN evaluation_sprint_tasks m ON m.task_id = r.task_id
+           WHERE m.sprint_id = $1 AND r.created_at >= $2 AND r.created_at < $3
+           GROUP BY cr.checker_name HAVING count(*) FILTER (WHERE cr.status IN ($4, $5)) > 0
+           ORDER BY cr.checker_name"#,
+        w.sprint_id,
+        w.starts_at,
+        w.ends_at,
+        MemberStatus::Failed.as_str(),
+        MemberStatus::Errored.as_str(),
+    )
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// Error-level finding codes of failed results of those runs, by (checker, code), with
+/// the distinct submissions they failed.
+async fn failures_by_code(
+    conn: &mut PgConnection,
+    w: &Window,
+) -> Result<Vec<FindingCodeFailures>, sqlx::Error> {
+    sqlx::query_as!(
+        FindingCodeFailures,
+        r#"SELECT cr.checker_name, f->>'code' AS "code!", count(*) AS "findings!",
+                  count(DISTINCT r.submission_id) AS "submissions!"
+           FROM checker_results cr JOIN checker_runs r ON r.id = cr.checker_run_id
+           JOIN evaluation_sprint_tasks m ON m.task_id = r.task_id
+           CROSS JOIN LATERAL jsonb_array_elements(cr.findings) f
+           WHERE m.sprint_id = $1 AND r.created_at >= $2 AND r.created_at < $3
+             AND cr.status = $4 AND f->>'level' = 'error'
+           GROUP BY 1, 2 ORDER BY 1, 2"#,
+        w.sprint_id,
+        w.starts_at,
+        w.ends_at,
+        MemberStatus::Failed.as_str(),
+    )
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// Awards of member tasks made in the window, by instrument and unit, with the
+/// fulfilled / not yet fulfilled split of the status projection.
+async fn payments(conn: &mut PgConnection, w: &Window) -> Result<Vec<UnitPayments>, sqlx::Error> {
+    sqlx::query_as!(
+        UnitPayments,
+        r#"SELECT a.instrument_type, a.unit_code, count(*) AS "awards!",
+                  trim_scale(sum(a.quantity))::text AS "total!",
+                  count(*) FILTER (WHERE p.fulfillment_status = $4) AS "fulfilled_awards!",
+                  trim_scale(coalesce(sum(a.quantity) FILTER (WHERE p.fulfillment_status = $4), 0))::text
+                    AS "fulfilled_total!",
+                  trim_scale(coalesce(sum(a.quantity) FILTER (WHERE p.fulfillment_status IS DISTINCT FROM $4), 0))::text
+                    AS "pending_total!"
+           FROM compensation_awards a JOIN contribution_records c ON c.id = a.contribution_record_id
+           JOIN evaluation_sprint_tasks m ON m.task_id = c.task_id
+           LEFT JOIN compensation_status_projections p ON p.compensation_award_id = a.id
+           WHERE m.sprint_id = $1 AND a.created_at >= $2 AND a.created_at < $3
+           GROUP BY 1, 2 ORDER BY 1, 2"#,
+        w.sprint_id,
+        w.starts_at,
+        w.ends_at,
+        FulfilmentStatus::Fulfilled.as_str(),
+    )
+    .fetch_all(&mut *conn)
+    .await
 }
 
 #[cfg(test)]

@@ -14,14 +14,27 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::machines::authority::ActorStatus;
 use workstream_store::actors::{self, ActorProfile};
 use workstream_store::audit::NewAuditEvent;
 
 use super::{
     RequestContext, audit, effective_administrators, last_administrator,
-    lock_access_administrators, reason, still_holds,
+    lock_access_administrators, reason, status_of, still_holds,
 };
 use crate::CommandError;
+
+/// `sqlx::query_as!` of an [`ActorProfile`]: `$before` the profile's columns `$after`.
+macro_rules! profile_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            ActorProfile,
+            $before + r#" id, kind, status AS "status: _", display_name, contact_email, service_identity,
+             created_by, created_at, status_changed_at, status_changed_by, status_reason "# + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// A change of profile status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,11 +48,11 @@ pub enum StatusChange {
 }
 
 impl StatusChange {
-    fn target(self) -> &'static str {
+    fn target(self) -> ActorStatus {
         match self {
-            StatusChange::Suspend => "suspended",
-            StatusChange::Reactivate => "active",
-            StatusChange::Deactivate => "deactivated",
+            StatusChange::Suspend => ActorStatus::Suspended,
+            StatusChange::Reactivate => ActorStatus::Active,
+            StatusChange::Deactivate => ActorStatus::Deactivated,
         }
     }
 
@@ -77,20 +90,21 @@ pub async fn change_status(
     let profile = actors::profile(conn, target, true)
         .await?
         .ok_or_else(|| CommandError::new(ErrorCode::ActorNotFound, "no such actor"))?;
-    match (change, profile.status.as_str()) {
-        (_, "deactivated") => {
+    let status: ActorStatus = status_of(&profile.status)?;
+    match (change, status) {
+        (_, ActorStatus::Deactivated) => {
             return Err(CommandError::new(
                 ErrorCode::ActorDeactivatedTerminal,
                 "the actor is deactivated; that is final",
             ));
         }
-        (StatusChange::Suspend, "suspended") => {
+        (StatusChange::Suspend, ActorStatus::Suspended) => {
             return Err(CommandError::new(
                 ErrorCode::ActorAlreadySuspended,
                 "the actor is already suspended",
             ));
         }
-        (StatusChange::Reactivate, "active") => {
+        (StatusChange::Reactivate, ActorStatus::Active) => {
             return Err(CommandError::new(
                 ErrorCode::ActorNotSuspended,
                 "the actor is not suspended",
@@ -99,7 +113,7 @@ pub async fn change_status(
         _ => {}
     }
     if removes_standing
-        && profile.status == "active"
+        && status == ActorStatus::Active
         && holds_access_administrator(conn, target).await?
         && effective_administrators(conn, None, Some(target)).await? == 0
     {
@@ -108,16 +122,15 @@ pub async fn change_status(
     if removes_standing {
         still_holds(conn, by, by_grant).await?;
     }
-    let updated: ActorProfile = sqlx::query_as(
+    let updated = profile_query!(
         "UPDATE actor_profiles SET status = $2, status_changed_at = now(), \
-         status_changed_by = $3, status_reason = $4 WHERE id = $1 \
-         RETURNING id, kind, status, display_name, contact_email, service_identity, \
-         created_by, created_at, status_changed_at, status_changed_by, status_reason",
+         status_changed_by = $3, status_reason = $4 WHERE id = $1 RETURNING",
+        "",
+        target,
+        change.target().as_str(),
+        by,
+        &why,
     )
-    .bind(target)
-    .bind(change.target())
-    .bind(by)
-    .bind(&why)
     .fetch_one(&mut *conn)
     .await?;
     audit(
@@ -126,8 +139,8 @@ pub async fn change_status(
             entity_type: "actor_profile".into(),
             entity_id: Some(target),
             event_type: change.event().into(),
-            from_status: Some(profile.status.clone()),
-            to_status: Some(updated.status.clone()),
+            from_status: Some(status.to_string()),
+            to_status: Some(updated.status.to_string()),
             actor_id: Some(by),
             reason: Some(why),
             payload: json!({ "acting_grant_id": by_grant }),
@@ -173,13 +186,12 @@ pub async fn set_display_name(
     if profile.display_name == name {
         return Ok(profile);
     }
-    let updated: ActorProfile = sqlx::query_as(
-        "UPDATE actor_profiles SET display_name = $2 WHERE id = $1 \
-         RETURNING id, kind, status, display_name, contact_email, service_identity, \
-         created_by, created_at, status_changed_at, status_changed_by, status_reason",
+    let updated = profile_query!(
+        "UPDATE actor_profiles SET display_name = $2 WHERE id = $1 RETURNING",
+        "",
+        actor,
+        name,
     )
-    .bind(actor)
-    .bind(name)
     .fetch_one(&mut *conn)
     .await?;
     audit(
@@ -202,11 +214,12 @@ async fn holds_access_administrator(
     conn: &mut PgConnection,
     actor: Uuid,
 ) -> Result<bool, CommandError> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM admin_role_grants WHERE target_actor_id = $1 \
-         AND role = 'access_administrator' AND status = 'active')",
+    // `status = 'active'` stays a literal: the partial index `admin_role_grants_scope_idx`.
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM admin_role_grants WHERE target_actor_id = $1
+           AND role = 'access_administrator' AND status = 'active') AS "held!""#,
+        actor,
     )
-    .bind(actor)
     .fetch_one(&mut *conn)
     .await?)
 }

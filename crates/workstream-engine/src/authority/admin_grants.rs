@@ -11,16 +11,30 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::machines::authority::{ActorStatus, GrantStatus};
 use workstream_domain::roles::{AdminRole, Scope};
 use workstream_store::actors;
 use workstream_store::audit::NewAuditEvent;
-use workstream_store::grants::{self, ADMIN_GRANT_COLUMNS, AdminRoleGrant};
+use workstream_store::grants::{self, AdminRoleGrant};
 
 use super::{
     RequestContext, audit, effective_administrators, last_administrator,
-    lock_access_administrators, reason, still_holds,
+    lock_access_administrators, reason, status_of, still_holds,
 };
 use crate::CommandError;
+
+/// `sqlx::query_as!` of an [`AdminRoleGrant`]: `$before` the grant's columns `$after`.
+macro_rules! admin_grant_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            AdminRoleGrant,
+            $before + r#" id, target_actor_id, role AS "role: _", scope_type AS "scope_type: _",
+             scope_project_id, status AS "status: _", issued_by, issued_by_principal, issuing_grant_id,
+             grant_reason, issued_at, revoked_at, revoked_by, revoke_reason "# + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// Who issues a grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,18 +104,19 @@ pub async fn grant_admin(
             "administrative roles are granted to human actors only",
         ));
     }
-    if target.status == "deactivated" {
+    if status_of::<ActorStatus>(&target.status)? == ActorStatus::Deactivated {
         return Err(CommandError::new(
             ErrorCode::ActorDeactivatedTerminal,
             "the actor is deactivated",
         ));
     }
     if let Some(project) = request.scope.project_id() {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
-                .bind(project)
-                .fetch_one(&mut *conn)
-                .await?;
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1) AS "exists!""#,
+            project,
+        )
+        .fetch_one(&mut *conn)
+        .await?;
         if !exists {
             return Err(CommandError::new(
                 ErrorCode::ProjectNotFound,
@@ -113,20 +128,21 @@ pub async fn grant_admin(
         Grantor::Actor { actor_id, grant_id } => (Some(*actor_id), None, Some(*grant_id)),
         Grantor::System { principal } => (None, Some(principal.clone()), None),
     };
-    let grant: AdminRoleGrant = sqlx::query_as(&format!(
+    let grant = admin_grant_query!(
         "INSERT INTO admin_role_grants (id, target_actor_id, role, scope_type, scope_project_id, \
          issued_by, issued_by_principal, issuing_grant_id, grant_reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {ADMIN_GRANT_COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(request.target)
-    .bind(request.role.as_str())
-    .bind(request.scope.scope_type().as_str())
-    .bind(request.scope.project_id())
-    .bind(issued_by)
-    .bind(&principal)
-    .bind(issuing_grant)
-    .bind(&why)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING",
+        "",
+        Uuid::now_v7(),
+        request.target,
+        request.role.as_str(),
+        request.scope.scope_type().as_str(),
+        request.scope.project_id(),
+        issued_by,
+        principal.as_deref(),
+        issuing_grant,
+        &why,
+    )
     .fetch_one(&mut *conn)
     .await?;
     audit(
@@ -136,7 +152,7 @@ pub async fn grant_admin(
             entity_type: "admin_role_grant".into(),
             entity_id: Some(grant.id),
             event_type: "admin_role_granted".into(),
-            to_status: Some("active".into()),
+            to_status: Some(grant.status.to_string()),
             actor_id: issued_by,
             reason: Some(why),
             payload: json!({
@@ -181,7 +197,7 @@ pub async fn revoke_admin(
             "nobody can revoke their own grant",
         ));
     }
-    if grant.status != "active" {
+    if status_of::<GrantStatus>(&grant.status)? != GrantStatus::Active {
         return Err(CommandError::new(
             ErrorCode::AdminRoleGrantAlreadyRevoked,
             "the grant is already revoked",
@@ -196,13 +212,15 @@ pub async fn revoke_admin(
         }
         still_holds(conn, revoker, revoker_grant).await?;
     }
-    let revoked: AdminRoleGrant = sqlx::query_as(&format!(
-        "UPDATE admin_role_grants SET status = 'revoked', revoked_at = now(), revoked_by = $2, \
-         revoke_reason = $3 WHERE id = $1 RETURNING {ADMIN_GRANT_COLUMNS}"
-    ))
-    .bind(grant.id)
-    .bind(revoker)
-    .bind(&why)
+    let revoked = admin_grant_query!(
+        "UPDATE admin_role_grants SET status = $4, revoked_at = now(), revoked_by = $2, \
+         revoke_reason = $3 WHERE id = $1 RETURNING",
+        "",
+        grant.id,
+        revoker,
+        &why,
+        GrantStatus::Revoked.as_str(),
+    )
     .fetch_one(&mut *conn)
     .await?;
     audit(
@@ -212,8 +230,8 @@ pub async fn revoke_admin(
             entity_type: "admin_role_grant".into(),
             entity_id: Some(revoked.id),
             event_type: "admin_role_revoked".into(),
-            from_status: Some("active".into()),
-            to_status: Some("revoked".into()),
+            from_status: Some(grant.status.to_string()),
+            to_status: Some(revoked.status.to_string()),
             actor_id: Some(revoker),
             reason: Some(why),
             payload: json!({

@@ -8,10 +8,11 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::machines::authority::{ActorStatus, LinkStatus};
 use workstream_store::actors::{self, IdentityLink};
 use workstream_store::audit::NewAuditEvent;
 
-use super::{RequestContext, audit, reason};
+use super::{RequestContext, audit, reason, status_of};
 use crate::CommandError;
 
 /// Revokes (`revoke = true`) or reactivates link `link_id`, by `by` acting through
@@ -43,20 +44,21 @@ pub async fn set_link_status(
     let link = actors::link(conn, link_id, true)
         .await?
         .ok_or_else(not_found)?;
-    if profile.status == "deactivated" {
+    if status_of::<ActorStatus>(&profile.status)? == ActorStatus::Deactivated {
         return Err(CommandError::new(
             ErrorCode::ActorDeactivatedTerminal,
             "the actor is deactivated; that is final",
         ));
     }
-    match (revoke, link.status.as_str()) {
-        (true, "revoked") => {
+    let from: LinkStatus = status_of(&link.status)?;
+    match (revoke, from) {
+        (true, LinkStatus::Revoked) => {
             return Err(CommandError::new(
                 ErrorCode::IdentityLinkAlreadyRevoked,
                 "the link is already revoked",
             ));
         }
-        (false, "active") => {
+        (false, LinkStatus::Active) => {
             return Err(CommandError::new(
                 ErrorCode::IdentityLinkNotRevoked,
                 "the link is not revoked",
@@ -64,20 +66,33 @@ pub async fn set_link_status(
         }
         _ => {}
     }
-    let sql = if revoke {
-        "UPDATE actor_identity_links SET status = 'revoked', revoked_at = now(), revoked_by = $2, \
-         revoke_reason = $3 WHERE id = $1"
+    let to = if revoke {
+        LinkStatus::Revoked
     } else {
-        // Reactivation clears the revocation; the audit log keeps who did both.
-        "UPDATE actor_identity_links SET status = 'active', revoked_at = NULL, revoked_by = NULL, \
-         revoke_reason = NULL WHERE id = $1 AND $2::uuid IS NOT NULL AND $3::text IS NOT NULL"
+        LinkStatus::Active
     };
-    sqlx::query(sql)
-        .bind(link_id)
-        .bind(by)
-        .bind(&why)
+    if revoke {
+        sqlx::query!(
+            "UPDATE actor_identity_links SET status = $4, revoked_at = now(), revoked_by = $2, \
+             revoke_reason = $3 WHERE id = $1",
+            link_id,
+            by,
+            &why,
+            to.as_str(),
+        )
         .execute(&mut *conn)
         .await?;
+    } else {
+        // Reactivation clears the revocation; the audit log keeps who did both.
+        sqlx::query!(
+            "UPDATE actor_identity_links SET status = $2, revoked_at = NULL, revoked_by = NULL, \
+             revoke_reason = NULL WHERE id = $1",
+            link_id,
+            to.as_str(),
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
     audit(
         conn,
         NewAuditEvent {
@@ -89,8 +104,8 @@ pub async fn set_link_status(
                 "identity_link_reactivated"
             }
             .into(),
-            from_status: Some(link.status.clone()),
-            to_status: Some(if revoke { "revoked" } else { "active" }.into()),
+            from_status: Some(from.to_string()),
+            to_status: Some(to.to_string()),
             actor_id: Some(by),
             reason: Some(why),
             payload: json!({

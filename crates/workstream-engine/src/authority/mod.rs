@@ -27,6 +27,7 @@ pub mod services;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::machines::authority::ActorStatus;
 use workstream_store::audit::{self, NewAuditEvent};
 
 use crate::CommandError;
@@ -62,6 +63,16 @@ pub fn reason(text: &str) -> Result<String, CommandError> {
     Ok(trimmed.to_owned())
 }
 
+/// A status as a store row carries it (its token), read as the domain's enum `S`; a
+/// token the enum does not know is a 500.
+pub(crate) fn status_of<S>(stored: &impl std::fmt::Display) -> Result<S, CommandError>
+where
+    S: std::str::FromStr,
+    S::Err: std::fmt::Display,
+{
+    stored.to_string().parse().map_err(CommandError::internal)
+}
+
 /// Locks every active access administrator grant (in id order, so concurrent callers
 /// queue instead of deadlocking) and returns (grant id, holder) pairs. Whoever holds
 /// these locks may count administrators and know the count cannot change under them,
@@ -70,15 +81,22 @@ pub async fn lock_access_administrators(
     conn: &mut PgConnection,
 ) -> Result<Vec<(Uuid, Uuid)>, CommandError> {
     // Also serializes the bootstrap, which runs when there is no grant row to lock.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('workstream:access_administrators'))")
-        .execute(&mut *conn)
-        .await?;
-    Ok(sqlx::query_as(
+    sqlx::query_scalar!(
+        r#"SELECT pg_advisory_xact_lock(hashtext('workstream:access_administrators')) AS "locked: ()""#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    // `status = 'active'` stays a literal: it is the predicate of the partial index
+    // `admin_role_grants_scope_idx`.
+    Ok(sqlx::query!(
         "SELECT id, target_actor_id FROM admin_role_grants \
          WHERE role = 'access_administrator' AND status = 'active' ORDER BY id FOR UPDATE",
     )
     .fetch_all(&mut *conn)
-    .await?)
+    .await?
+    .into_iter()
+    .map(|grant| (grant.id, grant.target_actor_id))
+    .collect())
 }
 
 /// How many active access administrator grants held by active actors remain when
@@ -89,14 +107,17 @@ pub(crate) async fn effective_administrators(
     without_grant: Option<Uuid>,
     without_actor: Option<Uuid>,
 ) -> Result<i64, CommandError> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(DISTINCT g.target_actor_id) FROM admin_role_grants g \
-         JOIN actor_profiles a ON a.id = g.target_actor_id \
-         WHERE g.role = 'access_administrator' AND g.status = 'active' AND a.status = 'active' \
-           AND g.id IS DISTINCT FROM $1 AND g.target_actor_id IS DISTINCT FROM $2",
+    // `g.status = 'active'` stays a literal: the partial index
+    // `admin_role_grants_scope_idx`.
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(DISTINCT g.target_actor_id) AS "count!" FROM admin_role_grants g
+           JOIN actor_profiles a ON a.id = g.target_actor_id
+           WHERE g.role = 'access_administrator' AND g.status = 'active' AND a.status = $3
+             AND g.id IS DISTINCT FROM $1 AND g.target_actor_id IS DISTINCT FROM $2"#,
+        without_grant,
+        without_actor,
+        ActorStatus::Active.as_str(),
     )
-    .bind(without_grant)
-    .bind(without_actor)
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -117,13 +138,16 @@ pub(crate) async fn still_holds(
     actor_id: Uuid,
     grant_id: Uuid,
 ) -> Result<(), CommandError> {
-    let active: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM admin_role_grants g JOIN actor_profiles a \
-         ON a.id = g.target_actor_id WHERE g.id = $1 AND g.target_actor_id = $2 \
-         AND g.status = 'active' AND a.status = 'active')",
+    // `g.status = 'active'` stays a literal: the partial index
+    // `admin_role_grants_scope_idx`.
+    let active = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM admin_role_grants g JOIN actor_profiles a
+           ON a.id = g.target_actor_id WHERE g.id = $1 AND g.target_actor_id = $2
+           AND g.status = 'active' AND a.status = $3) AS "active!""#,
+        grant_id,
+        actor_id,
+        ActorStatus::Active.as_str(),
     )
-    .bind(grant_id)
-    .bind(actor_id)
     .fetch_one(&mut *conn)
     .await?;
     if active {

@@ -9,13 +9,27 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::machines::authority::{ActorStatus, GrantStatus};
 use workstream_domain::roles::ProjectRole;
 use workstream_store::actors;
 use workstream_store::audit::NewAuditEvent;
-use workstream_store::grants::{self, PROJECT_GRANT_COLUMNS, ProjectRoleGrant};
+use workstream_store::grants::{self, ProjectRoleGrant};
 
-use super::{RequestContext, audit, reason};
+use super::{RequestContext, audit, reason, status_of};
 use crate::CommandError;
+
+/// `sqlx::query_as!` of a [`ProjectRoleGrant`]: `$before` the grant's columns `$after`.
+macro_rules! project_grant_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            ProjectRoleGrant,
+            $before + r#" id, project_id, actor_id, role AS "role: _", status AS "status: _",
+             qualification_snapshot_id, issued_by, issuing_admin_grant_id, grant_reason, issued_at,
+             revoked_at, revoked_by, revoke_reason "# + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// A contributor grant to issue.
 #[derive(Debug, Clone)]
@@ -68,39 +82,40 @@ pub async fn grant_project_role(
             "contributor roles are granted to human actors only",
         ));
     }
-    if target.status == "deactivated" {
+    if status_of::<ActorStatus>(&target.status)? == ActorStatus::Deactivated {
         return Err(CommandError::new(
             ErrorCode::ActorDeactivatedTerminal,
             "the actor is deactivated",
         ));
     }
     let snapshot_id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO project_role_qualification_snapshots \
          (id, project_id, actor_id, requested_role, evidence, captured_by) \
          VALUES ($1, $2, $3, $4, $5, $6)",
+        snapshot_id,
+        request.project_id,
+        request.target,
+        request.role.as_str(),
+        &request.qualification,
+        manager,
     )
-    .bind(snapshot_id)
-    .bind(request.project_id)
-    .bind(request.target)
-    .bind(request.role.as_str())
-    .bind(&request.qualification)
-    .bind(manager)
     .execute(&mut *conn)
     .await?;
-    let grant: ProjectRoleGrant = sqlx::query_as(&format!(
+    let grant = project_grant_query!(
         "INSERT INTO project_role_grants (id, project_id, actor_id, role, \
          qualification_snapshot_id, issued_by, issuing_admin_grant_id, grant_reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {PROJECT_GRANT_COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(request.project_id)
-    .bind(request.target)
-    .bind(request.role.as_str())
-    .bind(snapshot_id)
-    .bind(manager)
-    .bind(manager_grant)
-    .bind(&why)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING",
+        "",
+        Uuid::now_v7(),
+        request.project_id,
+        request.target,
+        request.role.as_str(),
+        snapshot_id,
+        manager,
+        manager_grant,
+        &why,
+    )
     .fetch_one(&mut *conn)
     .await?;
     audit(
@@ -110,7 +125,7 @@ pub async fn grant_project_role(
             entity_type: "project_role_grant".into(),
             entity_id: Some(grant.id),
             event_type: "project_role_granted".into(),
-            to_status: Some("active".into()),
+            to_status: Some(grant.status.to_string()),
             actor_id: Some(manager),
             reason: Some(why),
             payload: json!({
@@ -147,19 +162,21 @@ pub async fn revoke_project_role(
             "nobody can revoke their own grant",
         ));
     }
-    if grant.status != "active" {
+    if status_of::<GrantStatus>(&grant.status)? != GrantStatus::Active {
         return Err(CommandError::new(
             ErrorCode::ProjectRoleGrantAlreadyRevoked,
             "the grant is already revoked",
         ));
     }
-    let revoked: ProjectRoleGrant = sqlx::query_as(&format!(
-        "UPDATE project_role_grants SET status = 'revoked', revoked_at = now(), revoked_by = $2, \
-         revoke_reason = $3 WHERE id = $1 RETURNING {PROJECT_GRANT_COLUMNS}"
-    ))
-    .bind(grant.id)
-    .bind(manager)
-    .bind(&why)
+    let revoked = project_grant_query!(
+        "UPDATE project_role_grants SET status = $4, revoked_at = now(), revoked_by = $2, \
+         revoke_reason = $3 WHERE id = $1 RETURNING",
+        "",
+        grant.id,
+        manager,
+        &why,
+        GrantStatus::Revoked.as_str(),
+    )
     .fetch_one(&mut *conn)
     .await?;
     audit(
@@ -169,8 +186,8 @@ pub async fn revoke_project_role(
             entity_type: "project_role_grant".into(),
             entity_id: Some(revoked.id),
             event_type: "project_role_revoked".into(),
-            from_status: Some("active".into()),
-            to_status: Some("revoked".into()),
+            from_status: Some(grant.status.to_string()),
+            to_status: Some(revoked.status.to_string()),
             actor_id: Some(manager),
             reason: Some(why),
             payload: json!({

@@ -11,12 +11,13 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::machines::authority::{ActorStatus, LinkStatus};
 use workstream_domain::roles::{AdminRole, Scope};
 use workstream_store::actors;
 use workstream_store::audit::NewAuditEvent;
 
 use super::admin_grants::{self, AdminGrantRequest, Grantor};
-use super::{RequestContext, audit, lock_access_administrators};
+use super::{RequestContext, audit, lock_access_administrators, status_of};
 use crate::CommandError;
 
 /// The system principal recorded on the bootstrap grant.
@@ -46,28 +47,28 @@ pub(crate) async fn insert_linked_profile(
     // subject through `workstream_actor_label` (migrations/0013). A service is named by
     // its identity.
     let display_name = service_identity.unwrap_or("");
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO actor_profiles (id, kind, display_name, service_identity, created_by) \
          VALUES ($1, $2, $3, $4, $5)",
+        profile_id,
+        kind,
+        display_name,
+        service_identity,
+        by,
     )
-    .bind(profile_id)
-    .bind(kind)
-    .bind(display_name)
-    .bind(service_identity)
-    .bind(by)
     .execute(&mut *conn)
     .await?;
-    let link_id: Option<Uuid> = sqlx::query_scalar(
+    let link_id = sqlx::query_scalar!(
         "INSERT INTO actor_identity_links (id, actor_profile_id, issuer, subject, linked_by, \
          last_verified_at) VALUES ($1, $2, $3, $4, $5, now()) \
          ON CONFLICT ON CONSTRAINT actor_identity_links_issuer_subject_key DO NOTHING \
          RETURNING id",
+        Uuid::now_v7(),
+        profile_id,
+        issuer,
+        subject,
+        by,
     )
-    .bind(Uuid::now_v7())
-    .bind(profile_id)
-    .bind(issuer)
-    .bind(subject)
-    .bind(by)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(link_id) = link_id else {
@@ -80,7 +81,7 @@ pub(crate) async fn insert_linked_profile(
             entity_type: "actor_profile".into(),
             entity_id: Some(profile_id),
             event_type: "actor_profile_provisioned".into(),
-            to_status: Some("active".into()),
+            to_status: Some(ActorStatus::Active.to_string()),
             actor_id: actor,
             payload: json!({ "actor_kind": kind, "service_identity": service_identity }),
             correlation_id: ctx.correlation_id.clone(),
@@ -94,7 +95,7 @@ pub(crate) async fn insert_linked_profile(
             entity_type: "actor_identity_link".into(),
             entity_id: Some(link_id),
             event_type: "actor_identity_linked".into(),
-            to_status: Some("active".into()),
+            to_status: Some(LinkStatus::Active.to_string()),
             actor_id: actor,
             payload: json!({
                 "actor_profile_id": profile_id, "issuer": issuer, "subject": subject,
@@ -162,7 +163,10 @@ pub async fn bootstrap_access_administrator(
             let profile = actors::profile(conn, link.actor_profile_id, true)
                 .await?
                 .ok_or_else(|| CommandError::internal("identity link without a profile"))?;
-            if link.status != "active" || profile.status != "active" || profile.kind != "human" {
+            if status_of::<LinkStatus>(&link.status)? != LinkStatus::Active
+                || status_of::<ActorStatus>(&profile.status)? != ActorStatus::Active
+                || profile.kind != "human"
+            {
                 return Err(CommandError::new(
                     ErrorCode::BootstrapTargetUnusable,
                     "that identity is revoked, or its profile is not an active human",

@@ -7,10 +7,11 @@
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::machines::authority::{ActorStatus, LinkStatus};
 
 use super::provisioning::insert_linked_profile;
 use super::{RequestContext, reason};
@@ -72,23 +73,22 @@ pub async fn create_service_actor(
 }
 
 /// A service principal with the identities it signs in as.
-#[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ServicePrincipal {
     /// Its actor profile.
     pub actor_profile_id: Uuid,
     /// Which service it is (one of [`SERVICE_IDENTITIES`]).
     pub service_identity: Option<String>,
     /// `active`, `suspended` or `deactivated`.
-    pub status: String,
+    pub status: ActorStatus,
     /// When it was provisioned.
     pub created_at: DateTime<Utc>,
     /// The identities it signs in as, oldest first.
-    #[sqlx(json)]
     pub links: Vec<ServiceLink>,
 }
 
 /// An identity a service principal signs in as.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ServiceLink {
     /// The link's id.
     pub id: Uuid,
@@ -97,20 +97,44 @@ pub struct ServiceLink {
     /// The token subject.
     pub subject: String,
     /// `active` or `revoked`.
-    pub status: String,
+    pub status: LinkStatus,
 }
 
 /// Every service principal, oldest first: there are a handful (one per service
 /// identity and deployment), so the list is not paged.
 pub async fn list(conn: &mut PgConnection) -> Result<Vec<ServicePrincipal>, CommandError> {
-    Ok(sqlx::query_as(
-        "SELECT p.id AS actor_profile_id, p.service_identity, p.status, p.created_at, \
-                coalesce(jsonb_agg(jsonb_build_object('id', l.id, 'issuer', l.issuer, \
-                    'subject', l.subject, 'status', l.status) ORDER BY l.linked_at) \
-                  FILTER (WHERE l.id IS NOT NULL), '[]') AS links \
-         FROM actor_profiles p LEFT JOIN actor_identity_links l ON l.actor_profile_id = p.id \
-         WHERE p.kind = 'service' GROUP BY p.id ORDER BY p.created_at, p.id",
+    // One row per (principal, link), a principal without links once with no link; the
+    // rows of one principal are consecutive, its links oldest first.
+    let rows = sqlx::query!(
+        r#"SELECT p.id, p.service_identity, p.status AS "status: ActorStatus", p.created_at,
+                  l.id AS "link_id?", l.issuer AS "issuer?", l.subject AS "subject?",
+                  l.status AS "link_status?: LinkStatus"
+           FROM actor_profiles p LEFT JOIN actor_identity_links l ON l.actor_profile_id = p.id
+           WHERE p.kind = 'service' ORDER BY p.created_at, p.id, l.linked_at, l.id"#
     )
     .fetch_all(conn)
-    .await?)
+    .await?;
+    let mut principals: Vec<ServicePrincipal> = Vec::new();
+    for row in rows {
+        let link = match (row.link_id, row.issuer, row.subject, row.link_status) {
+            (Some(id), Some(issuer), Some(subject), Some(status)) => Some(ServiceLink {
+                id,
+                issuer,
+                subject,
+                status,
+            }),
+            _ => None,
+        };
+        match principals.last_mut() {
+            Some(principal) if principal.actor_profile_id == row.id => principal.links.extend(link),
+            _ => principals.push(ServicePrincipal {
+                actor_profile_id: row.id,
+                service_identity: row.service_identity,
+                status: row.status,
+                created_at: row.created_at,
+                links: link.into_iter().collect(),
+            }),
+        }
+    }
+    Ok(principals)
 }
