@@ -16,6 +16,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use workstream_domain::ErrorCode;
+use workstream_domain::lifecycle::TaskState;
+use workstream_domain::machines::assignment::AssignmentStatus;
 use workstream_engine::tasks::assignment;
 
 use crate::AppState;
@@ -42,7 +44,7 @@ pub fn routes() -> ApiRoutes {
 pub struct MyAssignment {
     assignment_id: Uuid,
     /// `active`, `completed` or `released`.
-    status: String,
+    status: AssignmentStatus,
     assigned_at: chrono::DateTime<chrono::Utc>,
     released_at: Option<chrono::DateTime<chrono::Utc>>,
     task: AssignedTask,
@@ -55,8 +57,7 @@ pub struct AssignedTask {
     project_id: Uuid,
     project_name: String,
     title: String,
-    #[schemars(with = "workstream_domain::lifecycle::TaskState")]
-    status: String,
+    status: TaskState,
 }
 
 async fn mine(

@@ -29,7 +29,7 @@ use uuid::Uuid;
 use workstream_domain::ErrorCode;
 use workstream_domain::gate::{Counts, MemberStatus};
 use workstream_domain::lifecycle::Actor;
-use workstream_domain::machines::checker_run::RoutingRecommendation;
+use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 use workstream_engine::Requester;
 use workstream_engine::evaluation::Evaluation;
 use workstream_engine::packets::PacketLimits;
@@ -637,9 +637,9 @@ pub struct FullRun {
     submission_version: i32,
     attempt: i32,
     /// `running`, `completed` or `failed`.
-    status: String,
+    status: CheckerRunStatus,
     /// `allow_review`, `needs_revision`, `checker_retry`, `task_setup_blocked`, ...
-    route: String,
+    route: RoutingRecommendation,
     failure_code: Option<String>,
     failure_detail: Option<String>,
     /// The checkers that could not run.
@@ -660,7 +660,7 @@ pub struct FullResult {
     checker: String,
     checker_digest: String,
     config_hash: String,
-    status: String,
+    status: MemberStatus,
     severity: String,
     blocks_review: bool,
     failure_code: Option<String>,
@@ -678,8 +678,8 @@ pub struct FullResult {
 pub struct VisibleRun {
     id: Uuid,
     submission_version: i32,
-    status: String,
-    route: String,
+    status: CheckerRunStatus,
+    route: RoutingRecommendation,
     results: Vec<VisibleResult>,
 }
 
@@ -687,7 +687,7 @@ pub struct VisibleRun {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct VisibleResult {
     checker: String,
-    status: String,
+    status: MemberStatus,
     severity: String,
     blocks_review: bool,
     findings: Vec<SafeFinding>,
@@ -754,10 +754,7 @@ async fn runs(
         .iter()
         .map(|run| {
             let members = results.iter().filter(|r| r.checker_run_id == run.id);
-            let visible = matches!(
-                run.routing_recommendation.as_str(),
-                "allow_review" | "needs_revision"
-            );
+            let visible = run.routing_recommendation.contributor_visible();
             if full {
                 // Every failure says which checker, which code, the operator detail and
                 // what to do about it.
@@ -771,7 +768,7 @@ async fn runs(
                         checker: r.checker_name.clone(),
                         checker_digest: r.checker_digest.clone(),
                         config_hash: r.config_hash.clone(),
-                        status: r.status.clone(),
+                        status: r.status,
                         severity: r.severity.clone(),
                         blocks_review: r.blocks_review,
                         failure_code: r.failure_code.clone(),
@@ -792,8 +789,8 @@ async fn runs(
                     id: run.id,
                     submission_version: run.submission_version,
                     attempt: run.attempt_number,
-                    status: run.status.clone(),
-                    route: run.routing_recommendation.clone(),
+                    status: run.status,
+                    route: run.routing_recommendation,
                     failure_code: run.failure_code.clone(),
                     failure_detail: run.failure_detail.clone(),
                     failed_checkers,
@@ -807,12 +804,12 @@ async fn runs(
                 RunView::Visible(VisibleRun {
                     id: run.id,
                     submission_version: run.submission_version,
-                    status: run.status.clone(),
-                    route: run.routing_recommendation.clone(),
+                    status: run.status,
+                    route: run.routing_recommendation,
                     results: members
                         .map(|r| VisibleResult {
                             checker: r.checker_name.clone(),
-                            status: r.status.clone(),
+                            status: r.status,
                             severity: r.severity.clone(),
                             blocks_review: r.blocks_review,
                             findings: contributor_findings(&r.findings),

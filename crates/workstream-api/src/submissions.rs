@@ -21,6 +21,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::Actor;
+use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 use workstream_engine::submissions::{self, SubmissionRow};
 use workstream_engine::tasks::access::Access;
 
@@ -201,10 +202,10 @@ pub struct SubmittedFile {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RunBrief {
     id: Uuid,
-    status: Option<String>,
+    status: Option<CheckerRunStatus>,
     /// For a contributor, an internal route (a retry, a setup defect) is
     /// `not_evaluated`.
-    route: Option<String>,
+    route: Option<RoutingRecommendation>,
 }
 
 /// What a version was held to when it was submitted.
@@ -225,10 +226,10 @@ fn view(
 ) -> SubmissionView {
     // A contributor learns a route only when it is theirs to act on; an internal one (a
     // retry, a setup defect) reads as `not_evaluated`, as in the checker runs read.
-    let route = match (sight, row.run_route.as_deref()) {
+    let route = match (sight, row.run_route) {
         (Sight::Oversight, route) => route,
-        (Sight::Contributor(_), Some(route @ ("allow_review" | "needs_revision"))) => Some(route),
-        (Sight::Contributor(_), Some(_)) => Some("not_evaluated"),
+        (Sight::Contributor(_), Some(route)) if route.contributor_visible() => Some(route),
+        (Sight::Contributor(_), Some(_)) => Some(RoutingRecommendation::NotEvaluated),
         (Sight::Contributor(_), None) => None,
     };
     let oversight = matches!(sight, Sight::Oversight);
@@ -247,8 +248,8 @@ fn view(
         supersedes_submission_id: row.supersedes_submission_id,
         checker_run: row.run_id.map(|id| RunBrief {
             id,
-            status: row.run_status.clone(),
-            route: route.map(str::to_owned),
+            status: row.run_status,
+            route,
         }),
         contributor_id: oversight.then_some(row.contributor_id),
         task_assignment_id: oversight.then_some(row.task_assignment_id),

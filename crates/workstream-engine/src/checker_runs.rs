@@ -4,11 +4,13 @@
 use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::gate::MemberStatus;
+use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 
 use crate::CommandError;
 
 /// A checker run of a task, as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RunRow {
     /// The run.
     pub id: Uuid,
@@ -17,9 +19,9 @@ pub struct RunRow {
     /// Its attempt (1, 2, ... per version).
     pub attempt_number: i32,
     /// Its status.
-    pub status: String,
+    pub status: CheckerRunStatus,
     /// Its route.
-    pub routing_recommendation: String,
+    pub routing_recommendation: RoutingRecommendation,
     /// Why it failed, if it did (a failure code of the catalogue).
     pub failure_code: Option<String>,
     /// What happened, for operators only.
@@ -33,7 +35,7 @@ pub struct RunRow {
 }
 
 /// One checker's result in a run, as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ResultRow {
     /// The run it belongs to.
     pub checker_run_id: Uuid,
@@ -46,7 +48,7 @@ pub struct ResultRow {
     /// The digest of its configuration.
     pub config_hash: String,
     /// Its status.
-    pub status: String,
+    pub status: MemberStatus,
     /// Its severity under the policy.
     pub severity: String,
     /// Whether it keeps the packet from review.
@@ -71,21 +73,25 @@ pub async fn of_task(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<(Vec<RunRow>, Vec<ResultRow>), CommandError> {
-    let runs = sqlx::query_as(
-        "SELECT id, submission_version, attempt_number, status, routing_recommendation, failure_code, \
-         failure_detail, is_current_for_submission, created_at, completed_at FROM checker_runs \
-         WHERE task_id = $1 ORDER BY submission_version, attempt_number",
+    let runs = sqlx::query_as!(
+        RunRow,
+        r#"SELECT id, submission_version, attempt_number, status AS "status: _",
+                  routing_recommendation AS "routing_recommendation: _", failure_code,
+                  failure_detail, is_current_for_submission, created_at, completed_at
+           FROM checker_runs WHERE task_id = $1 ORDER BY submission_version, attempt_number"#,
+        task_id,
     )
-    .bind(task_id)
     .fetch_all(&mut *conn)
     .await?;
-    let results = sqlx::query_as(
-        "SELECT r.checker_run_id, r.ordinal, r.checker_name, r.checker_digest, r.config_hash, r.status, \
-         r.severity, r.blocks_review, r.failure_code, r.failure_detail, r.findings, r.fuel_consumed, \
-         r.duration_us, r.result_digest FROM checker_results r JOIN checker_runs c ON c.id = r.checker_run_id \
-         WHERE c.task_id = $1 ORDER BY r.ordinal",
+    let results = sqlx::query_as!(
+        ResultRow,
+        r#"SELECT r.checker_run_id, r.ordinal, r.checker_name, r.checker_digest, r.config_hash,
+                  r.status AS "status: _", r.severity, r.blocks_review, r.failure_code,
+                  r.failure_detail, r.findings, r.fuel_consumed, r.duration_us, r.result_digest
+           FROM checker_results r JOIN checker_runs c ON c.id = r.checker_run_id
+           WHERE c.task_id = $1 ORDER BY r.ordinal"#,
+        task_id,
     )
-    .bind(task_id)
     .fetch_all(&mut *conn)
     .await?;
     Ok((runs, results))

@@ -190,12 +190,14 @@ pub async fn publish(
     )
     .await
     .map_err(CommandError::internal)?;
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(PUBLISHED_CHANNEL)
-        .bind(&component.digest)
-        .execute(&mut *conn)
-        .await
-        .map_err(CommandError::from)?;
+    sqlx::query!(
+        "SELECT pg_notify($1, $2)",
+        PUBLISHED_CHANNEL,
+        &component.digest
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(CommandError::from)?;
     Ok(Registration {
         component,
         created: true,

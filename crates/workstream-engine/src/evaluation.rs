@@ -27,7 +27,9 @@ use tokio::sync::Mutex;
 use workstream_domain::Digest;
 use workstream_domain::ErrorCode;
 use workstream_domain::gate::{self, Category, Counts, Member, Outcome, Rule};
+use workstream_domain::lifecycle::TaskState;
 use workstream_domain::machines::checker_run::RoutingRecommendation;
+use workstream_domain::machines::project::GuideStatus;
 use workstream_domain::policy::types::{CheckerPhase, CheckerPolicy, Severity};
 use workstream_sandbox::{
     CheckOutcome, CheckRequest, FailureCode, FileEntry, LoadedChecker, Phase, PriorFinding,
@@ -176,16 +178,22 @@ impl Checkers {
     /// finished. Components that do not load are skipped (their runs will record why).
     /// Returns how many are loaded.
     pub async fn warm(&self, pool: &sqlx::PgPool) -> Result<usize, CommandError> {
-        let digests: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT c ->> 'digest' FROM ( \
-               SELECT policy_bundle -> 'checker_policy' -> 'checkers' AS checkers \
-                 FROM project_guides WHERE status = 'active' \
-               UNION ALL \
-               SELECT locked_checker_policy -> 'checkers' FROM tasks \
-                 WHERE locked_checker_policy IS NOT NULL \
-                   AND status NOT IN ('accepted', 'rejected', 'cancelled') \
-             ) pinned, jsonb_array_elements(pinned.checkers) c \
-             WHERE c ->> 'digest' IS NOT NULL",
+        let finished: Vec<&str> = TaskState::ALL
+            .iter()
+            .filter(|state| state.is_terminal())
+            .map(|state| state.as_str())
+            .collect();
+        let digests = sqlx::query_scalar!(
+            r#"SELECT DISTINCT c ->> 'digest' AS "digest!" FROM (
+                 SELECT policy_bundle -> 'checker_policy' -> 'checkers' AS checkers
+                   FROM project_guides WHERE status = $1
+                 UNION ALL
+                 SELECT locked_checker_policy -> 'checkers' FROM tasks
+                   WHERE locked_checker_policy IS NOT NULL AND status <> ALL($2)
+               ) pinned, jsonb_array_elements(pinned.checkers) c
+               WHERE c ->> 'digest' IS NOT NULL"#,
+            GuideStatus::Active.as_str(),
+            &finished as &[&str],
         )
         .fetch_all(pool)
         .await?;
@@ -213,12 +221,13 @@ impl Checkers {
         if let Some((loaded, version)) = self.loaded.lock().await.get(digest) {
             return Ok(Component::Ready(loaded.clone(), version.clone()));
         }
-        let row: Option<(Option<Vec<u8>>, String)> =
-            sqlx::query_as("SELECT wasm_bytes, version FROM checker_components WHERE digest = $1")
-                .bind(digest.to_string())
-                .fetch_optional(&mut *conn)
-                .await?;
-        let Some((bytes, version)) = row else {
+        let row = sqlx::query!(
+            "SELECT wasm_bytes, version FROM checker_components WHERE digest = $1",
+            digest.to_string(),
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((bytes, version)) = row.map(|row| (row.wasm_bytes, row.version)) else {
             return Ok(Component::Unavailable(
                 "unknown".to_owned(),
                 format!("no registered component has digest {digest}"),

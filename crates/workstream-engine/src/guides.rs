@@ -35,6 +35,9 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::machines::contribution_policy::{
+    ContributionPolicyStatus, ContributionPolicyVersionStatus,
+};
 use workstream_domain::machines::project::{GuideStatus, ProjectStatus};
 use workstream_domain::policy::{self, BundleHashes, CheckerRef, FieldError, schema};
 use workstream_store::audit::NewAuditEvent;
@@ -45,7 +48,7 @@ use crate::projects;
 use crate::requester::Requester;
 
 /// A guide version row, and how the API shows it.
-#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Guide {
     /// Id (UUIDv7).
     pub id: Uuid,
@@ -54,8 +57,7 @@ pub struct Guide {
     /// The version label (unique per project, never ordered).
     pub version: String,
     /// draft, active, superseded.
-    #[schemars(with = "GuideStatus")]
-    pub status: String,
+    pub status: GuideStatus,
     /// Allocated at activation; per project increasing.
     pub activation_sequence: Option<i32>,
     /// The guide's prose.
@@ -92,10 +94,20 @@ pub struct Guide {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, project_id, version, status, activation_sequence, content_markdown, \
-    change_summary, policy_bundle, policy_bundle_hash, artifact_policy_hash, checker_policy_hash, \
-    review_policy_hash, revision_policy_hash, contribution_policy_version_id, approved_by, \
-    effective_at, superseded_at, created_by, created_at, updated_at";
+/// `sqlx::query_as!` of [`Guide`] rows: `$before` the guide's columns `$after`.
+macro_rules! guide_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Guide,
+            $before + r#" id, project_id, version, status AS "status: _", activation_sequence,
+              content_markdown, change_summary, policy_bundle, policy_bundle_hash,
+              artifact_policy_hash, checker_policy_hash, review_policy_hash, revision_policy_hash,
+              contribution_policy_version_id, approved_by, effective_at, superseded_at, created_by,
+              created_at, updated_at "# + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// The input of [`create`].
 #[derive(Debug, Clone)]
@@ -174,31 +186,32 @@ pub async fn create(
     no_nul(&input.content_markdown)?;
     no_nul(&input.change_summary)?;
     let project = projects::lock(conn, project_id).await?;
-    if project.status == "archived" {
+    if project.status == ProjectStatus::Archived {
         return Err(CommandError::new(
             ErrorCode::ProjectArchived,
             "the project is archived",
         ));
     }
     let hashes = draft_hashes(input.policy_bundle.as_ref())?;
-    let guide: Guide = sqlx::query_as(&format!(
+    let guide = guide_query!(
         "INSERT INTO project_guides (id, project_id, version, content_markdown, change_summary, \
          policy_bundle, policy_bundle_hash, artifact_policy_hash, checker_policy_hash, \
          review_policy_hash, revision_policy_hash, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(project_id)
-    .bind(&input.version)
-    .bind(&input.content_markdown)
-    .bind(&input.change_summary)
-    .bind(&input.policy_bundle)
-    .bind(hash_text(&hashes, |h| h.bundle))
-    .bind(hash_text(&hashes, |h| h.artifact))
-    .bind(hash_text(&hashes, |h| h.checker))
-    .bind(hash_text(&hashes, |h| h.review))
-    .bind(hash_text(&hashes, |h| h.revision))
-    .bind(acting.actor_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING",
+        "",
+        Uuid::now_v7(),
+        project_id,
+        &input.version,
+        &input.content_markdown,
+        &input.change_summary,
+        input.policy_bundle.as_ref(),
+        hash_text(&hashes, |h| h.bundle),
+        hash_text(&hashes, |h| h.artifact),
+        hash_text(&hashes, |h| h.checker),
+        hash_text(&hashes, |h| h.review),
+        hash_text(&hashes, |h| h.revision),
+        acting.actor_id,
+    )
     .fetch_one(&mut *conn)
     .await?;
     record(
@@ -209,7 +222,7 @@ pub async fn create(
             entity_type: "guide".into(),
             entity_id: Some(guide.id),
             event_type: "guide_created".into(),
-            to_status: Some("draft".into()),
+            to_status: Some(guide.status.to_string()),
             payload: json!({ "version": guide.version, "policy_bundle_hash": guide.policy_bundle_hash }),
             ..Default::default()
         },
@@ -224,11 +237,12 @@ pub async fn find(
     project_id: Uuid,
     guide_id: Uuid,
 ) -> Result<Option<Guide>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM project_guides WHERE id = $1 AND project_id = $2"
-    ))
-    .bind(guide_id)
-    .bind(project_id)
+    Ok(guide_query!(
+        "SELECT",
+        "FROM project_guides WHERE id = $1 AND project_id = $2",
+        guide_id,
+        project_id,
+    )
     .fetch_optional(&mut *conn)
     .await?)
 }
@@ -238,10 +252,12 @@ pub async fn active(
     conn: &mut PgConnection,
     project_id: Uuid,
 ) -> Result<Option<Guide>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM project_guides WHERE project_id = $1 AND status = 'active'"
-    ))
-    .bind(project_id)
+    Ok(guide_query!(
+        "SELECT",
+        "FROM project_guides WHERE project_id = $1 AND status = $2",
+        project_id,
+        GuideStatus::Active.as_str(),
+    )
     .fetch_optional(&mut *conn)
     .await?)
 }
@@ -253,13 +269,14 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<Guide>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM project_guides WHERE project_id = $1 AND ($2::uuid IS NULL OR id > $2) \
-         ORDER BY id LIMIT $3"
-    ))
-    .bind(project_id)
-    .bind(after)
-    .bind(i64::from(limit))
+    Ok(guide_query!(
+        "SELECT",
+        "FROM project_guides WHERE project_id = $1 AND ($2::uuid IS NULL OR id > $2) \
+         ORDER BY id LIMIT $3",
+        project_id,
+        after,
+        i64::from(limit),
+    )
     .fetch_all(&mut *conn)
     .await?)
 }
@@ -269,11 +286,12 @@ async fn lock(
     project_id: Uuid,
     guide_id: Uuid,
 ) -> Result<Guide, CommandError> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM project_guides WHERE id = $1 AND project_id = $2 FOR UPDATE"
-    ))
-    .bind(guide_id)
-    .bind(project_id)
+    guide_query!(
+        "SELECT",
+        "FROM project_guides WHERE id = $1 AND project_id = $2 FOR UPDATE",
+        guide_id,
+        project_id,
+    )
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(CommandError::not_found)
@@ -297,7 +315,7 @@ pub async fn update(
     changes: GuideChanges,
 ) -> Result<Guide, CommandError> {
     let guide = lock(conn, project_id, guide_id).await?;
-    if guide.status != "draft" {
+    if !guide.status.is_editable() {
         return Err(not_editable(&guide));
     }
     for text in [&changes.content_markdown, &changes.change_summary]
@@ -311,30 +329,27 @@ pub async fn update(
         .clone()
         .or(guide.policy_bundle.clone());
     let hashes = draft_hashes(bundle.as_ref())?;
-    let updated: Guide = sqlx::query_as(&format!(
+    let updated = guide_query!(
         "UPDATE project_guides SET content_markdown = $2, change_summary = $3, policy_bundle = $4, \
          policy_bundle_hash = $5, artifact_policy_hash = $6, checker_policy_hash = $7, \
-         review_policy_hash = $8, revision_policy_hash = $9 WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(guide_id)
-    .bind(
+         review_policy_hash = $8, revision_policy_hash = $9 WHERE id = $1 RETURNING",
+        "",
+        guide_id,
         changes
             .content_markdown
             .as_ref()
             .unwrap_or(&guide.content_markdown),
-    )
-    .bind(
         changes
             .change_summary
             .as_ref()
             .unwrap_or(&guide.change_summary),
+        bundle.as_ref(),
+        hash_text(&hashes, |h| h.bundle),
+        hash_text(&hashes, |h| h.artifact),
+        hash_text(&hashes, |h| h.checker),
+        hash_text(&hashes, |h| h.review),
+        hash_text(&hashes, |h| h.revision),
     )
-    .bind(&bundle)
-    .bind(hash_text(&hashes, |h| h.bundle))
-    .bind(hash_text(&hashes, |h| h.artifact))
-    .bind(hash_text(&hashes, |h| h.checker))
-    .bind(hash_text(&hashes, |h| h.review))
-    .bind(hash_text(&hashes, |h| h.revision))
     .fetch_one(&mut *conn)
     .await?;
     let mut fields = Vec::new();
@@ -370,7 +385,7 @@ fn gate(code: ErrorCode, message: &str, errors: &[FieldError]) -> CommandError {
 /// The component a checker reference resolved to: the gate's view of a row of
 /// `checker_components`. `workstream policy validate` builds these from the built-ins
 /// and a project directory's component files, and runs the same [`pin_checkers`].
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ResolvedComponent {
     /// `sha256:<hex>` of the component's bytes.
     pub digest: String,
@@ -392,23 +407,25 @@ async fn resolve_checkers(
     for checker in checkers.iter() {
         let row: Option<ResolvedComponent> = match &checker.digest {
             Some(digest) => {
-                sqlx::query_as(
+                sqlx::query_as!(
+                    ResolvedComponent,
                     "SELECT digest, name, builtin, config_schema FROM checker_components \
                      WHERE digest = $1 AND name = $2",
+                    digest.to_string(),
+                    &checker.name,
                 )
-                .bind(digest.to_string())
-                .bind(&checker.name)
                 .fetch_optional(&mut *conn)
                 .await?
             }
             // A reference without a digest may only name a built-in; the newest
             // registered build of that name is pinned.
             None => {
-                sqlx::query_as(
+                sqlx::query_as!(
+                    ResolvedComponent,
                     "SELECT digest, name, builtin, config_schema FROM checker_components \
                      WHERE name = $1 AND builtin ORDER BY registered_at DESC, digest LIMIT 1",
+                    &checker.name,
                 )
-                .bind(&checker.name)
                 .fetch_optional(&mut *conn)
                 .await?
             }
@@ -521,7 +538,7 @@ pub struct Activation {
     /// The guide it superseded.
     pub superseded_guide_id: Option<Uuid>,
     /// The project's status afterwards.
-    pub project_status: String,
+    pub project_status: ProjectStatus,
 }
 
 /// What activation answers: the guide, the project's status, the guide superseded.
@@ -547,14 +564,14 @@ pub async fn activate(
     // The project row serializes activations of one project (sequence allocation).
     let project = projects::lock(conn, project_id).await?;
     let guide = lock(conn, project_id, guide_id).await?;
-    if guide.status != "draft" {
+    if guide.status != GuideStatus::Draft {
         return Err(CommandError::new(
             ErrorCode::GuideNotDraft,
             "only a draft guide can be activated",
         )
         .with_details(json!({ "status": guide.status })));
     }
-    if project.status == "archived" {
+    if project.status == ProjectStatus::Archived {
         return Err(CommandError::new(
             ErrorCode::ProjectArchived,
             "the project is archived",
@@ -571,12 +588,14 @@ pub async fn activate(
     })?;
     resolve_checkers(conn, &mut effective.checker_policy.checkers).await?;
 
-    let current: Option<Uuid> = sqlx::query_scalar(
+    let current = sqlx::query_scalar!(
         "SELECT v.id FROM contribution_policies p \
          JOIN contribution_policy_versions v ON v.id = p.current_published_version_id \
-         WHERE p.project_id = $1 AND p.status = 'active' AND v.status = 'published' FOR SHARE OF p, v",
+         WHERE p.project_id = $1 AND p.status = $2 AND v.status = $3 FOR SHARE OF p, v",
+        project_id,
+        ContributionPolicyStatus::Active.as_str(),
+        ContributionPolicyVersionStatus::Published.as_str(),
     )
-    .bind(project_id)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(current) = current else {
@@ -595,20 +614,23 @@ pub async fn activate(
     }
 
     let hashes = effective.hashes().map_err(CommandError::internal)?;
-    let sequence: i32 = sqlx::query_scalar(
-        "SELECT COALESCE(max(activation_sequence), 0) + 1 FROM project_guides WHERE project_id = $1",
+    let sequence = sqlx::query_scalar!(
+        r#"SELECT COALESCE(max(activation_sequence), 0) + 1 AS "sequence!"
+           FROM project_guides WHERE project_id = $1"#,
+        project_id,
     )
-    .bind(project_id)
     .fetch_one(&mut *conn)
     .await?;
-    let superseded: Option<(Uuid, String)> = sqlx::query_as(
+    let superseded = sqlx::query!(
         "UPDATE project_guides SET status = $2, superseded_at = now() \
-         WHERE project_id = $1 AND status = 'active' RETURNING id, version",
+         WHERE project_id = $1 AND status = $3 RETURNING id, version",
+        project_id,
+        GuideStatus::Superseded.as_str(),
+        GuideStatus::Active.as_str(),
     )
-    .bind(project_id)
-    .bind(GuideStatus::Superseded.as_str())
     .fetch_optional(&mut *conn)
-    .await?;
+    .await?
+    .map(|old| (old.id, old.version));
     if let Some((old_id, old_version)) = &superseded {
         record(
             conn,
@@ -618,8 +640,8 @@ pub async fn activate(
                 entity_type: "guide".into(),
                 entity_id: Some(*old_id),
                 event_type: "guide_superseded".into(),
-                from_status: Some("active".into()),
-                to_status: Some("superseded".into()),
+                from_status: Some(GuideStatus::Active.to_string()),
+                to_status: Some(GuideStatus::Superseded.to_string()),
                 payload: json!({ "version": old_version, "superseded_by": guide_id }),
                 ..Default::default()
             },
@@ -627,23 +649,24 @@ pub async fn activate(
         .await?;
     }
     let submitted_hash = guide.policy_bundle_hash.clone();
-    let activated: Guide = sqlx::query_as(&format!(
+    let activated = guide_query!(
         "UPDATE project_guides SET activation_sequence = $2, policy_bundle = $3, \
          policy_bundle_hash = $4, artifact_policy_hash = $5, checker_policy_hash = $6, \
          review_policy_hash = $7, revision_policy_hash = $8, contribution_policy_version_id = $9, \
-         approved_by = $10, effective_at = now(), status = $11 WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(guide_id)
-    .bind(sequence)
-    .bind(effective.to_value())
-    .bind(hashes.bundle.to_string())
-    .bind(hashes.artifact.to_string())
-    .bind(hashes.checker.to_string())
-    .bind(hashes.review.to_string())
-    .bind(hashes.revision.to_string())
-    .bind(current)
-    .bind(acting.actor_id)
-    .bind(GuideStatus::Active.as_str())
+         approved_by = $10, effective_at = now(), status = $11 WHERE id = $1 RETURNING",
+        "",
+        guide_id,
+        sequence,
+        effective.to_value(),
+        hashes.bundle.to_string(),
+        hashes.artifact.to_string(),
+        hashes.checker.to_string(),
+        hashes.review.to_string(),
+        hashes.revision.to_string(),
+        current,
+        acting.actor_id,
+        GuideStatus::Active.as_str(),
+    )
     .fetch_one(&mut *conn)
     .await?;
     record(
@@ -654,8 +677,8 @@ pub async fn activate(
             entity_type: "guide".into(),
             entity_id: Some(guide_id),
             event_type: "guide_activated".into(),
-            from_status: Some("draft".into()),
-            to_status: Some("active".into()),
+            from_status: Some(guide.status.to_string()),
+            to_status: Some(activated.status.to_string()),
             payload: json!({
                 "version": activated.version,
                 "activation_sequence": sequence,
@@ -668,13 +691,15 @@ pub async fn activate(
         },
     )
     .await?;
-    let mut project_status = project.status.clone();
-    if project.status == "draft" {
-        sqlx::query("UPDATE projects SET status = $2, activated_at = now() WHERE id = $1")
-            .bind(project_id)
-            .bind(ProjectStatus::Active.as_str())
-            .execute(&mut *conn)
-            .await?;
+    let mut project_status = project.status;
+    if project.status == ProjectStatus::Draft {
+        sqlx::query!(
+            "UPDATE projects SET status = $2, activated_at = now() WHERE id = $1",
+            project_id,
+            ProjectStatus::Active.as_str(),
+        )
+        .execute(&mut *conn)
+        .await?;
         record(
             conn,
             acting,
@@ -683,14 +708,14 @@ pub async fn activate(
                 entity_type: "project".into(),
                 entity_id: Some(project_id),
                 event_type: "project_activated".into(),
-                from_status: Some("draft".into()),
-                to_status: Some("active".into()),
+                from_status: Some(ProjectStatus::Draft.to_string()),
+                to_status: Some(ProjectStatus::Active.to_string()),
                 payload: json!({ "guide_id": guide_id }),
                 ..Default::default()
             },
         )
         .await?;
-        project_status = "active".into();
+        project_status = ProjectStatus::Active;
     }
     Ok(Activation {
         guide: activated,

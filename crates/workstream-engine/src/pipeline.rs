@@ -48,8 +48,9 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
 use workstream_domain::gate::MemberStatus;
-use workstream_domain::lifecycle::{GuardFacts, TaskCommand};
+use workstream_domain::lifecycle::{GuardFacts, TaskCommand, TaskState};
 use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
+use workstream_domain::machines::review_queue::QueueRouting;
 use workstream_domain::{ActorContext, Digest, decide};
 use workstream_sandbox::{FailureCode, FileEntry, Phase, PriorFinding};
 use workstream_store::audit::{self, NewAuditEvent};
@@ -303,22 +304,27 @@ pub async fn prior_findings(
     revision: Revision,
 ) -> Result<Vec<PriorFinding>, CommandError> {
     let answers_review: bool = match revision {
-        Revision::Upcoming => sqlx::query_scalar(
-            "SELECT t.status = 'needs_revision' AND NOT EXISTS ( \
-               SELECT 1 FROM submissions s JOIN checker_runs c ON c.submission_id = s.id \
-               WHERE s.task_id = t.id AND c.is_current_for_submission AND c.status = 'completed' \
-                 AND c.routing_recommendation = 'needs_revision' \
-                 AND s.version = (SELECT max(version) FROM submissions WHERE task_id = t.id)) \
-             FROM tasks t WHERE t.id = $1",
+        Revision::Upcoming => sqlx::query_scalar!(
+            r#"SELECT t.status = $2 AND NOT EXISTS (
+                 SELECT 1 FROM submissions s JOIN checker_runs c ON c.submission_id = s.id
+                 WHERE s.task_id = t.id AND c.is_current_for_submission AND c.status = $3
+                   AND c.routing_recommendation = $4
+                   AND s.version = (SELECT max(version) FROM submissions WHERE task_id = t.id))
+                 AS "answers!"
+               FROM tasks t WHERE t.id = $1"#,
+            task_id,
+            TaskState::NeedsRevision.as_str(),
+            CheckerRunStatus::Completed.as_str(),
+            RoutingRecommendation::NeedsRevision.as_str(),
         )
-        .bind(task_id)
         .fetch_optional(&mut *conn)
         .await?
         .unwrap_or(false),
-        Revision::Submitted { submission_id, .. } => sqlx::query_scalar(
-            "SELECT revision_context_preparation_id IS NOT NULL FROM submissions WHERE id = $1",
+        Revision::Submitted { submission_id, .. } => sqlx::query_scalar!(
+            r#"SELECT revision_context_preparation_id IS NOT NULL AS "answers!"
+               FROM submissions WHERE id = $1"#,
+            submission_id,
         )
-        .bind(submission_id)
         .fetch_optional(&mut *conn)
         .await?
         .unwrap_or(false),
@@ -385,9 +391,8 @@ impl Work for EvaluateSubmission {
 }
 
 /// What the job reads about its run.
-#[derive(sqlx::FromRow)]
 struct RunContext {
-    status: String,
+    status: CheckerRunStatus,
     task_id: Uuid,
     submission_id: Uuid,
     submission_version: i32,
@@ -450,7 +455,7 @@ async fn evaluate(
         "submission_id",
         tracing::field::display(context.submission_id),
     );
-    if matches!(context.status.as_str(), "completed" | "failed") {
+    if context.status.is_final() {
         let mut tx = pool.begin().await?;
         jobs::complete(&mut tx, job).await?;
         tx.commit().await?;
@@ -540,18 +545,32 @@ fn observation(checked: &Checked) -> (&'static str, Vec<crate::observed::Checker
                 .map(|m| crate::observed::CheckerObservation {
                     digest: m.check.digest.to_string(),
                     name: m.check.name.clone(),
-                    outcome: match m.member.status {
-                        MemberStatus::Passed => "passed",
-                        MemberStatus::Warning => "warning",
-                        MemberStatus::Failed => "failed",
-                        MemberStatus::Errored => "errored",
-                    },
+                    outcome: m.member.status.as_str(),
                     seconds: m.outcome.duration.as_secs_f64(),
                 })
                 .collect();
             (evaluation.route.as_str(), members)
         }
     }
+}
+
+/// `sqlx::query_as!` of the [`RunContext`] of run `$1`: `$before` the select.
+macro_rules! run_context_query {
+    ($before:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            RunContext,
+            $before + r#" SELECT r.status AS "status: _", r.task_id, r.submission_id,
+                 r.submission_version, s.archive_sha256, s.archive_object_key, s.manifest_digest,
+                 s.summary, s.contributor_attestation, s.locked_checker_policy,
+                 s.locked_checker_policy_hash, t.acceptance_criteria, t.project_id,
+                 coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) AS "artifact_policy!",
+                 r.request
+               FROM checker_runs r JOIN submissions s ON s.id = r.submission_id
+               JOIN tasks t ON t.id = r.task_id JOIN project_guides g ON g.id = s.locked_guide_id
+               WHERE r.id = $1"#
+            $(, $arg)*
+        )
+    };
 }
 
 /// The run's context, as it was before this read. With `start`, a queued run becomes
@@ -561,25 +580,19 @@ async fn run_context(
     run_id: Uuid,
     start: bool,
 ) -> Result<Option<RunContext>, CommandError> {
-    let start = if start {
-        "WITH started AS (UPDATE checker_runs SET status = 'running', started_at = now() \
-           WHERE id = $1 AND status = 'queued') "
+    Ok(if start {
+        run_context_query!(
+            "WITH started AS (UPDATE checker_runs SET status = $2, started_at = now() \
+               WHERE id = $1 AND status = $3)",
+            run_id,
+            CheckerRunStatus::Running.as_str(),
+            CheckerRunStatus::Queued.as_str(),
+        )
+        .fetch_optional(pool)
+        .await?
     } else {
-        ""
-    };
-    Ok(sqlx::query_as(&format!(
-        "{start}SELECT r.status, r.task_id, r.submission_id, r.submission_version, s.archive_sha256, \
-         s.archive_object_key, s.manifest_digest, s.summary, s.contributor_attestation, \
-         s.locked_checker_policy, s.locked_checker_policy_hash, t.acceptance_criteria, \
-         t.project_id, coalesce(g.policy_bundle -> 'artifact_policy', '{{}}'::jsonb) AS artifact_policy, \
-         r.request \
-         FROM checker_runs r JOIN submissions s ON s.id = r.submission_id \
-         JOIN tasks t ON t.id = r.task_id JOIN project_guides g ON g.id = s.locked_guide_id \
-         WHERE r.id = $1"
-    ))
-    .bind(run_id)
-    .fetch_optional(pool)
-    .await?)
+        run_context_query!("", run_id).fetch_optional(pool).await?
+    })
 }
 
 /// Step 2: fetch the archive and check it. `request` is what the checkers are given:
@@ -686,7 +699,7 @@ pub fn run_result_digest(evaluation: &Evaluation) -> Result<Digest, CommandError
 #[derive(Debug)]
 pub struct Replay {
     /// The run's stored status (`completed`, `failed`, ...).
-    pub stored_status: String,
+    pub stored_status: CheckerRunStatus,
     /// The run's stored result digest (none for a run that never completed).
     pub stored_digest: Option<String>,
     /// Each stored member's (checker name, request digest, result digest), in order.
@@ -732,18 +745,22 @@ pub async fn replay(
     let context = run_context(pool, run_id, false)
         .await?
         .ok_or_else(CommandError::not_found)?;
-    let stored_digest: Option<String> =
-        sqlx::query_scalar("SELECT result_digest FROM checker_runs WHERE id = $1")
-            .bind(run_id)
-            .fetch_one(pool)
-            .await?;
-    let stored_members: Vec<(String, Option<String>, String)> = sqlx::query_as(
+    let stored_digest = sqlx::query_scalar!(
+        "SELECT result_digest FROM checker_runs WHERE id = $1",
+        run_id
+    )
+    .fetch_one(pool)
+    .await?;
+    let stored_members = sqlx::query!(
         "SELECT checker_name, request_digest, result_digest FROM checker_results \
          WHERE checker_run_id = $1 ORDER BY ordinal",
+        run_id,
     )
-    .bind(run_id)
     .fetch_all(pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|m| (m.checker_name, m.request_digest, m.result_digest))
+    .collect();
     let stored_request: Option<RunRequest> = context
         .request
         .clone()
@@ -778,12 +795,13 @@ async fn finalize(
     let task = tasks::lock(tx, context.task_id)
         .await?
         .ok_or_else(CommandError::not_found)?;
-    let status: String =
-        sqlx::query_scalar("SELECT status FROM checker_runs WHERE id = $1 FOR UPDATE")
-            .bind(run_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    if status != "running" {
+    let status = sqlx::query_scalar!(
+        r#"SELECT status AS "status: CheckerRunStatus" FROM checker_runs WHERE id = $1 FOR UPDATE"#,
+        run_id,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if status != CheckerRunStatus::Running {
         // Finished by someone else under an earlier lease: nothing to add.
         return Ok(());
     }
@@ -841,17 +859,17 @@ async fn finalize(
     } else {
         CheckerRunStatus::Completed
     };
-    sqlx::query(
+    sqlx::query!(
         "UPDATE checker_runs SET status = $2, routing_recommendation = $3, failure_code = $4, \
          result_digest = $5, completed_at = now(), failure_detail = $6, request = $7 WHERE id = $1",
+        run_id,
+        run_status.as_str(),
+        route.as_str(),
+        failure_code,
+        result_digest.map(|d| d.to_string()),
+        failure_detail,
+        request,
     )
-    .bind(run_id)
-    .bind(run_status.as_str())
-    .bind(route.as_str())
-    .bind(failure_code)
-    .bind(result_digest.map(|d| d.to_string()))
-    .bind(failure_detail)
-    .bind(request)
     .execute(&mut *tx)
     .await?;
 
@@ -971,12 +989,6 @@ async fn record_members(
     }
     let mut c = Columns::default();
     for m in &evaluation.members {
-        let status = match m.member.status {
-            MemberStatus::Passed => "passed",
-            MemberStatus::Warning => "warning",
-            MemberStatus::Failed => "failed",
-            MemberStatus::Errored => "errored",
-        };
         // The stored verdict is binary: a warning is a pass with findings.
         let verdict = match m.outcome.result.verdict() {
             None => None,
@@ -1003,7 +1015,7 @@ async fn record_members(
         c.checker_version.push(m.checker_version.clone());
         c.config.push(m.check.configuration.clone());
         c.config_hash.push(m.check.config_hash.to_string());
-        c.status.push(status);
+        c.status.push(m.member.status.as_str());
         c.severity.push(m.member.severity.as_str());
         c.blocks_review.push(m.member.blocks_review);
         c.verdict.push(verdict);
@@ -1019,7 +1031,7 @@ async fn record_members(
         c.request_digest.push(m.outcome.request_digest.to_string());
         c.failure_detail.push(failure_detail);
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO checker_results (id, checker_run_id, ordinal, checker_digest, checker_name, \
          checker_version, config, config_hash, status, severity, blocks_review, verdict, \
          failure_code, findings, summary, fuel_consumed, duration_us, result_digest, \
@@ -1034,27 +1046,27 @@ async fn record_members(
            AS m(id, ordinal, checker_digest, checker_name, checker_version, config, config_hash, \
                 status, severity, blocks_review, verdict, failure_code, findings, summary, \
                 fuel_consumed, duration_us, result_digest, request_digest, failure_detail)",
+        &c.id,
+        run_id,
+        &c.ordinal,
+        &c.checker_digest,
+        &c.checker_name,
+        &c.checker_version,
+        &c.config,
+        &c.config_hash,
+        &c.status as &[&str],
+        &c.severity as &[&str],
+        &c.blocks_review,
+        &c.verdict as &[Option<&str>],
+        &c.failure_code as &[Option<&str>],
+        &c.findings,
+        &c.summary as &[Option<String>],
+        &c.fuel_consumed,
+        &c.duration_us,
+        &c.result_digest,
+        &c.request_digest,
+        &c.failure_detail as &[Option<String>],
     )
-    .bind(&c.id)
-    .bind(run_id)
-    .bind(&c.ordinal)
-    .bind(&c.checker_digest)
-    .bind(&c.checker_name)
-    .bind(&c.checker_version)
-    .bind(&c.config)
-    .bind(&c.config_hash)
-    .bind(&c.status)
-    .bind(&c.severity)
-    .bind(&c.blocks_review)
-    .bind(&c.verdict)
-    .bind(&c.failure_code)
-    .bind(&c.findings)
-    .bind(&c.summary)
-    .bind(&c.fuel_consumed)
-    .bind(&c.duration_us)
-    .bind(&c.result_digest)
-    .bind(&c.request_digest)
-    .bind(&c.failure_detail)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -1085,16 +1097,16 @@ async fn open_review_entry(
     context: &RunContext,
     run_id: Uuid,
 ) -> Result<(), CommandError> {
-    let revision: Option<(Uuid, Uuid)> = sqlx::query_as(
+    let revision = sqlx::query!(
         "SELECT r.reviewer_id, s.locked_guide_id FROM submissions s \
          JOIN revision_context_preparations p ON p.id = s.revision_context_preparation_id \
          JOIN reviews r ON r.id = p.originating_review_id \
          WHERE s.id = $1",
+        context.submission_id,
     )
-    .bind(context.submission_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let (reason, preferred, window) = match revision {
+    let (reason, preferred, window) = match revision.map(|r| (r.reviewer_id, r.locked_guide_id)) {
         Some((reviewer, guide)) => {
             let policies = crate::reviews::guide_policies(tx, guide).await?;
             let still_reviewer = tasks::authority(tx, reviewer, context.project_id, false)
@@ -1110,22 +1122,27 @@ async fn open_review_entry(
         None if context.submission_version == 1 => ("first_submission", None, 0),
         None => ("checker_remediation_return", None, 0),
     };
-    sqlx::query(
+    let routing = if preferred.is_some() {
+        QueueRouting::Preferred
+    } else {
+        QueueRouting::Open
+    };
+    sqlx::query!(
         "INSERT INTO review_queue_entries (id, project_id, task_id, submission_id, submission_version, \
          admitting_checker_run_id, routing_reason, routing, preferred_reviewer_id, preference_expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
                  CASE WHEN $9::uuid IS NULL THEN NULL ELSE now() + make_interval(secs => $10) END)",
+        Uuid::now_v7(),
+        context.project_id,
+        context.task_id,
+        context.submission_id,
+        context.submission_version,
+        run_id,
+        reason,
+        routing.as_str(),
+        preferred,
+        window as f64,
     )
-    .bind(Uuid::now_v7())
-    .bind(context.project_id)
-    .bind(context.task_id)
-    .bind(context.submission_id)
-    .bind(context.submission_version)
-    .bind(run_id)
-    .bind(reason)
-    .bind(if preferred.is_some() { "preferred" } else { "open" })
-    .bind(preferred)
-    .bind(window as f64)
     .execute(&mut *tx)
     .await?;
     Ok(())

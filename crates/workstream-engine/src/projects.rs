@@ -22,7 +22,7 @@ use crate::error::CommandError;
 use crate::requester::Requester;
 
 /// A project row, and its full view (managers, operators, finance and audit).
-#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Project {
     /// Id (UUIDv7).
     pub id: Uuid,
@@ -33,8 +33,7 @@ pub struct Project {
     /// Free text.
     pub description: String,
     /// draft, active, paused, archived.
-    #[schemars(with = "ProjectStatus")]
-    pub status: String,
+    pub status: ProjectStatus,
     /// The system project manager who created it.
     pub created_by: Uuid,
     /// Creation time.
@@ -53,8 +52,7 @@ pub struct ProjectSummaryStatus {
     /// Id.
     pub id: Uuid,
     /// draft, active, paused, archived.
-    #[schemars(with = "ProjectStatus")]
-    pub status: String,
+    pub status: ProjectStatus,
 }
 
 /// What a contributor (submitter or reviewer) may see of a project.
@@ -65,8 +63,7 @@ pub struct ProjectSummary {
     /// Display name.
     pub name: String,
     /// draft, active, paused, archived.
-    #[schemars(with = "ProjectStatus")]
-    pub status: String,
+    pub status: ProjectStatus,
 }
 
 impl From<&Project> for ProjectSummary {
@@ -74,12 +71,22 @@ impl From<&Project> for ProjectSummary {
         ProjectSummary {
             id: project.id,
             name: project.name.clone(),
-            status: project.status.clone(),
+            status: project.status,
         }
     }
 }
 
-const COLUMNS: &str = "id, name, slug, description, status, created_by, created_at, updated_at, activated_at, archived_at";
+/// `sqlx::query_as!` of [`Project`] rows: `$before` the project's columns `$after`.
+macro_rules! project_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Project,
+            $before + r#" id, name, slug, description, status AS "status: _", created_by,
+              created_at, updated_at, activated_at, archived_at "# + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// The input of [`create`].
 #[derive(Debug, Clone)]
@@ -106,15 +113,16 @@ pub async fn create(
             "the name must not be blank and no text may contain NUL",
         ));
     }
-    let project: Project = sqlx::query_as(&format!(
+    let project = project_query!(
         "INSERT INTO projects (id, name, slug, description, created_by) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(&input.name)
-    .bind(&input.slug)
-    .bind(&input.description)
-    .bind(acting.actor_id)
+         VALUES ($1, $2, $3, $4, $5) RETURNING",
+        "",
+        Uuid::now_v7(),
+        &input.name,
+        &input.slug,
+        &input.description,
+        acting.actor_id,
+    )
     .fetch_one(&mut *conn)
     .await?;
     record(
@@ -125,7 +133,7 @@ pub async fn create(
             entity_type: "project".into(),
             entity_id: Some(project.id),
             event_type: "project_created".into(),
-            to_status: Some(project.status.clone()),
+            to_status: Some(project.status.to_string()),
             payload: json!({ "slug": project.slug, "name": project.name }),
             ..Default::default()
         },
@@ -136,12 +144,9 @@ pub async fn create(
 
 /// Reads a project.
 pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Project>, CommandError> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM projects WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
+    Ok(project_query!("SELECT", "FROM projects WHERE id = $1", id)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 /// The concealed 404 unless the project exists (a check that reads nothing else).
@@ -159,26 +164,24 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<Project>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM projects WHERE ($1::uuid[] IS NULL OR id = ANY($1)) \
-         AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
-    ))
-    .bind(among)
-    .bind(after)
-    .bind(i64::from(limit))
+    Ok(project_query!(
+        "SELECT",
+        "FROM projects WHERE ($1::uuid[] IS NULL OR id = ANY($1)) \
+         AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
+        among,
+        after,
+        i64::from(limit),
+    )
     .fetch_all(&mut *conn)
     .await?)
 }
 
 /// Reads and locks a project for a change.
 pub(crate) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Project, CommandError> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM projects WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(CommandError::not_found)
+    project_query!("SELECT", "FROM projects WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(CommandError::not_found)
 }
 
 /// A manual status move: pause (active -> paused), resume (paused -> active) or
@@ -193,10 +196,7 @@ pub async fn change_status(
     reason: Option<String>,
 ) -> Result<Project, CommandError> {
     let project = lock(conn, project_id).await?;
-    let from: ProjectStatus = project
-        .status
-        .parse()
-        .map_err(|_| CommandError::internal("unknown project status"))?;
+    let from = project.status;
     let manual = match to {
         ProjectStatus::Active => from == ProjectStatus::Paused,
         ProjectStatus::Paused | ProjectStatus::Archived => true,
@@ -210,13 +210,14 @@ pub async fn change_status(
         .with_details(json!({ "from": from.as_str(), "to": to.as_str() })));
     }
     let archived = to == ProjectStatus::Archived;
-    let updated: Project = sqlx::query_as(&format!(
+    let updated = project_query!(
         "UPDATE projects SET status = $2, archived_at = CASE WHEN $3 THEN now() ELSE archived_at END \
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(project_id)
-    .bind(to.as_str())
-    .bind(archived)
+         WHERE id = $1 RETURNING",
+        "",
+        project_id,
+        to.as_str(),
+        archived,
+    )
     .fetch_one(&mut *conn)
     .await?;
     let event = match to {

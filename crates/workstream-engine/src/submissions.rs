@@ -5,11 +5,12 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 
 use crate::CommandError;
 
 /// A submission with its current checker run in brief, as the reads show it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SubmissionRow {
     /// The submission.
     pub id: Uuid,
@@ -50,13 +51,13 @@ pub struct SubmissionRow {
     /// Its current checker run, once one started.
     pub run_id: Option<Uuid>,
     /// That run's status.
-    pub run_status: Option<String>,
+    pub run_status: Option<CheckerRunStatus>,
     /// That run's routing recommendation.
-    pub run_route: Option<String>,
+    pub run_route: Option<RoutingRecommendation>,
 }
 
 /// A file of a packet.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct PacketFile {
     /// The submission it belongs to.
     pub submission_id: Uuid,
@@ -70,20 +71,25 @@ pub struct PacketFile {
     pub media_type: Option<String>,
 }
 
-/// The columns of [`SubmissionRow`] over `submissions s`, with its current run.
-const COLUMNS: &str = "s.id, s.project_id, s.task_id, s.task_assignment_id, s.contributor_id, \
-     s.version, s.status, s.summary, s.archive_sha256, s.archive_byte_count, s.manifest_digest, \
-     s.locked_guide_version, s.locked_policy_bundle_hash, s.locked_checker_policy_hash, \
-     s.locked_review_policy_hash, s.contribution_policy_version_id, s.supersedes_submission_id, \
-     s.submitted_at, r.id AS run_id, r.status AS run_status, r.routing_recommendation AS run_route";
-
-/// The [`SubmissionRow`]s of the submissions `s` where `condition` holds.
-fn select(condition: &str) -> String {
-    format!(
-        "SELECT {COLUMNS} FROM submissions s \
-         LEFT JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
-         WHERE {condition}"
-    )
+/// `sqlx::query_as!` of [`SubmissionRow`]s: the submissions `s` with their current run
+/// `r`, `$condition` after `WHERE`.
+macro_rules! submission_query {
+    ($condition:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            SubmissionRow,
+            r#"SELECT s.id, s.project_id, s.task_id, s.task_assignment_id, s.contributor_id,
+                      s.version, s.status, s.summary, s.archive_sha256, s.archive_byte_count,
+                      s.manifest_digest, s.locked_guide_version, s.locked_policy_bundle_hash,
+                      s.locked_checker_policy_hash, s.locked_review_policy_hash,
+                      s.contribution_policy_version_id, s.supersedes_submission_id, s.submitted_at,
+                      r.id AS "run_id?", r.status AS "run_status?: _",
+                      r.routing_recommendation AS "run_route?: _"
+               FROM submissions s
+               LEFT JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission
+               WHERE "# + $condition
+            $(, $arg)*
+        )
+    };
 }
 
 /// A task's submissions, oldest version first.
@@ -91,10 +97,11 @@ pub async fn of_task(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<Vec<SubmissionRow>, CommandError> {
-    Ok(sqlx::query_as(&select("s.task_id = $1 ORDER BY s.version"))
-        .bind(task_id)
-        .fetch_all(conn)
-        .await?)
+    Ok(
+        submission_query!("s.task_id = $1 ORDER BY s.version", task_id)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// One submission.
@@ -102,8 +109,7 @@ pub async fn find(
     conn: &mut PgConnection,
     submission_id: Uuid,
 ) -> Result<Option<SubmissionRow>, CommandError> {
-    Ok(sqlx::query_as(&select("s.id = $1"))
-        .bind(submission_id)
+    Ok(submission_query!("s.id = $1", submission_id)
         .fetch_optional(conn)
         .await?)
 }
@@ -113,11 +119,12 @@ pub async fn files(
     conn: &mut PgConnection,
     submissions: &[Uuid],
 ) -> Result<Vec<PacketFile>, CommandError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        PacketFile,
         "SELECT submission_id, path, byte_count, sha256, media_type FROM packet_files \
          WHERE submission_id = ANY($1) ORDER BY submission_id, path",
+        submissions,
     )
-    .bind(submissions)
     .fetch_all(conn)
     .await?)
 }

@@ -387,12 +387,12 @@ pub async fn invalidate_assignments_of_actor(
 }
 
 /// One of a contributor's assignments with its task in brief, as [`held_by`] reads it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct HeldAssignment {
     /// The assignment.
     pub id: Uuid,
     /// `active`, `completed` or `released`.
-    pub status: String,
+    pub status: AssignmentStatus,
     /// When it was made.
     pub assigned_at: chrono::DateTime<chrono::Utc>,
     /// When it ended by release, if it did.
@@ -406,7 +406,7 @@ pub struct HeldAssignment {
     /// The task's title.
     pub title: String,
     /// The task's status now.
-    pub task_status: String,
+    pub task_status: TaskState,
 }
 
 /// A page of the assignments `contributor` holds or held, newest first: ids are
@@ -417,17 +417,18 @@ pub async fn held_by(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<HeldAssignment>, CommandError> {
-    Ok(sqlx::query_as(
-        "SELECT a.id, a.status, a.assigned_at, a.released_at, t.id AS task_id, t.project_id, \
-           p.name AS project_name, t.title, t.status AS task_status \
-         FROM task_assignments a JOIN tasks t ON t.id = a.task_id \
-         JOIN projects p ON p.id = t.project_id \
-         WHERE a.contributor_id = $1 AND ($2::uuid IS NULL OR a.id < $2) \
-         ORDER BY a.id DESC LIMIT $3",
+    Ok(sqlx::query_as!(
+        HeldAssignment,
+        r#"SELECT a.id, a.status AS "status: _", a.assigned_at, a.released_at, t.id AS task_id,
+             t.project_id, p.name AS project_name, t.title, t.status AS "task_status: _"
+           FROM task_assignments a JOIN tasks t ON t.id = a.task_id
+           JOIN projects p ON p.id = t.project_id
+           WHERE a.contributor_id = $1 AND ($2::uuid IS NULL OR a.id < $2)
+           ORDER BY a.id DESC LIMIT $3"#,
+        contributor,
+        after,
+        i64::from(limit),
     )
-    .bind(contributor)
-    .bind(after)
-    .bind(i64::from(limit))
     .fetch_all(conn)
     .await?)
 }

@@ -10,6 +10,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::Actor;
+use workstream_domain::machines::project::ProjectStatus;
 use workstream_store::audit::{self, NewAuditEvent};
 use workstream_store::tasks::{self, NewTask, TaskRow};
 
@@ -143,7 +144,7 @@ pub async fn create(
     };
     let access = Access::read(conn, requester.actor_id, project_id, true).await?;
     let grant = access.require(Actor::ProjectManager)?;
-    if project_status == "archived" {
+    if project_status == ProjectStatus::Archived.as_str() {
         return Err(CommandError::new(
             ErrorCode::ProjectArchived,
             "an archived project takes no new tasks",

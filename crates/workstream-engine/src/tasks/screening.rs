@@ -11,6 +11,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::{GuardFacts, TaskCommand, decide};
 use workstream_domain::machines::assignment::AssignmentStatus;
+use workstream_domain::machines::project::{GuideStatus, ProjectStatus};
 use workstream_store::tasks::{self, TaskRow};
 
 use super::access::Access;
@@ -62,7 +63,7 @@ pub(super) async fn screen_facts(
     let project_status = tasks::project_status(conn, task.project_id).await?;
     let guide = tasks::active_guide_lock(conn, task.project_id).await?;
     let facts = GuardFacts {
-        project_active: project_status.as_deref() == Some("active"),
+        project_active: project_status.as_deref() == Some(ProjectStatus::Active.as_str()),
         task_fields_missing: missing_fields(task),
         has_active_guide: guide.is_some(),
         ..GuardFacts::default()
@@ -137,7 +138,9 @@ pub async fn release(
         // The composite FK pins every stamp to an activated guide whose bundle passed the
         // activation gate (review and revision policies complete).
         locks_complete: task.locked_guide_id.is_some() && task.locked_checker_policy.is_some(),
-        locked_guide_active: guide.as_ref().is_some_and(|(s, _)| s == "active"),
+        locked_guide_active: guide
+            .as_ref()
+            .is_some_and(|(s, _)| s == GuideStatus::Active.as_str()),
         contribution_policy_ready: readiness
             .is_some_and(|r| r.published && r.complete && r.bindings_active),
         ..GuardFacts::default()

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::{GuardFacts, Refusal, RevisionOrigin, TaskCommand};
 use workstream_domain::machines::admission::AdmissionState;
+use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 use workstream_domain::{Digest, TaskState, decide};
 use workstream_store::jobs::{self, NewJob};
 use workstream_store::tasks::{self, TaskRow};
@@ -52,7 +53,7 @@ pub struct PreparedPacket {
 }
 
 /// A stored admission.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdmissionRow {
     /// The admission id.
     pub id: Uuid,
@@ -61,7 +62,7 @@ pub struct AdmissionRow {
     /// The assignment it was prepared under.
     pub task_assignment_id: Uuid,
     /// `ready`, `consumed` or `stale`.
-    pub state: String,
+    pub state: AdmissionState,
     /// The archive digest.
     pub archive_sha256: String,
     /// The manifest digest.
@@ -73,13 +74,14 @@ async fn latest_submission(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<Option<(Uuid, i32, String, String)>, CommandError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query!(
         "SELECT id, version, archive_sha256, manifest_digest FROM submissions \
          WHERE task_id = $1 ORDER BY version DESC LIMIT 1",
+        task_id,
     )
-    .bind(task_id)
     .fetch_optional(&mut *conn)
-    .await?)
+    .await?
+    .map(|s| (s.id, s.version, s.archive_sha256, s.manifest_digest)))
 }
 
 /// The states a packet may be prepared and submitted in: the first version while the
@@ -158,37 +160,39 @@ pub async fn admit(
             ));
         }
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE submission_bundle_admissions SET state = $2, stale_at = now(), \
          stale_reason = 'superseded by a newer prepared packet' WHERE task_id = $1 AND state = $3",
+        task.id,
+        AdmissionState::Stale.as_str(),
+        AdmissionState::Ready.as_str(),
     )
-    .bind(task.id)
-    .bind(AdmissionState::Stale.as_str())
-    .bind(AdmissionState::Ready.as_str())
     .execute(&mut *conn)
     .await?;
     let locked_bundle = task.locked_policy_bundle_hash.clone().ok_or_else(|| {
         CommandError::new(ErrorCode::LockedContextInvalid, "the task is not locked")
     })?;
-    let admission: AdmissionRow = sqlx::query_as(
-        "INSERT INTO submission_bundle_admissions (id, task_id, task_assignment_id, contributor_id, \
-         archive_sha256, archive_byte_count, archive_object_key, manifest, manifest_digest, \
-         pre_submit_report, locked_policy_bundle_hash, predecessor_submission_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         RETURNING id, task_id, task_assignment_id, state, archive_sha256, manifest_digest",
+    let admission = sqlx::query_as!(
+        AdmissionRow,
+        r#"INSERT INTO submission_bundle_admissions (id, task_id, task_assignment_id, contributor_id,
+             archive_sha256, archive_byte_count, archive_object_key, manifest, manifest_digest,
+             pre_submit_report, locked_policy_bundle_hash, predecessor_submission_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           RETURNING id, task_id, task_assignment_id, state AS "state: _", archive_sha256,
+             manifest_digest"#,
+        Uuid::now_v7(),
+        task.id,
+        assignment.id,
+        requester.actor_id,
+        packet.archive_sha256.to_string(),
+        i64::try_from(packet.archive_bytes).unwrap_or(i64::MAX),
+        &packet.archive_object_key,
+        &packet.manifest,
+        packet.manifest_digest.to_string(),
+        &packet.pre_submit_report,
+        locked_bundle,
+        latest.map(|(id, ..)| id),
     )
-    .bind(Uuid::now_v7())
-    .bind(task.id)
-    .bind(assignment.id)
-    .bind(requester.actor_id)
-    .bind(packet.archive_sha256.to_string())
-    .bind(i64::try_from(packet.archive_bytes).unwrap_or(i64::MAX))
-    .bind(&packet.archive_object_key)
-    .bind(&packet.manifest)
-    .bind(packet.manifest_digest.to_string())
-    .bind(&packet.pre_submit_report)
-    .bind(locked_bundle)
-    .bind(latest.map(|(id, ..)| id))
     .fetch_one(&mut *conn)
     .await?;
     workstream_store::audit::append(
@@ -198,7 +202,7 @@ pub async fn admit(
             entity_type: "submission_bundle_admission".into(),
             entity_id: Some(admission.id),
             event_type: "submission_admission_prepared".into(),
-            to_status: Some("ready".into()),
+            to_status: Some(admission.state.to_string()),
             actor_id: Some(requester.actor_id),
             payload: json!({
                 "task_id": task.id,
@@ -248,21 +252,33 @@ pub async fn submit(
     input: &SubmitInput,
 ) -> Result<Submitted, CommandError> {
     let (task, active, access) = lock_with_assignment(conn, requester, task_id).await?;
-    let admission: Option<(Uuid, String, Value, String, String)> = sqlx::query_as(
-        "SELECT task_assignment_id, state, manifest, manifest_digest, archive_sha256 \
-         FROM submission_bundle_admissions WHERE id = $1 AND task_id = $2 FOR UPDATE",
+    let admission = sqlx::query!(
+        r#"SELECT task_assignment_id, state AS "state: AdmissionState", manifest, manifest_digest,
+             archive_sha256
+           FROM submission_bundle_admissions WHERE id = $1 AND task_id = $2 FOR UPDATE"#,
+        input.admission_id,
+        task.id,
     )
-    .bind(input.admission_id)
-    .bind(task.id)
     .fetch_optional(&mut *conn)
-    .await?;
-    let latest = latest_submission(conn, task.id).await?;
-    let remediation_run: Option<Uuid> = match &latest {
-        Some((id, ..)) if task.status == TaskState::NeedsRevision => sqlx::query_scalar(
-            "SELECT id FROM checker_runs WHERE submission_id = $1 AND is_current_for_submission \
-                 AND status = 'completed' AND routing_recommendation = 'needs_revision'",
+    .await?
+    .map(|a| {
+        (
+            a.task_assignment_id,
+            a.state,
+            a.manifest,
+            a.manifest_digest,
+            a.archive_sha256,
         )
-        .bind(id)
+    });
+    let latest = latest_submission(conn, task.id).await?;
+    let remediation_run = match &latest {
+        Some((id, ..)) if task.status == TaskState::NeedsRevision => sqlx::query_scalar!(
+            "SELECT id FROM checker_runs WHERE submission_id = $1 AND is_current_for_submission \
+                 AND status = $2 AND routing_recommendation = $3",
+            id,
+            CheckerRunStatus::Completed.as_str(),
+            RoutingRecommendation::NeedsRevision.as_str(),
+        )
         .fetch_optional(&mut *conn)
         .await?,
         _ => None,
@@ -275,7 +291,7 @@ pub async fn submit(
         actor_is_assignee: assignee,
         locks_complete: locks_complete(&task),
         admission_ready: admission.as_ref().is_some_and(|(assignment, state, ..)| {
-            state == "ready" && active.as_ref().is_some_and(|a| a.id == *assignment)
+            *state == AdmissionState::Ready && active.as_ref().is_some_and(|a| a.id == *assignment)
         }),
         summary_present: !input.summary.trim().is_empty(),
         attestation_given: !input.attestation.trim().is_empty(),
@@ -331,7 +347,7 @@ pub async fn submit(
     let assignment = active.expect("the guards required an active assignment");
     let version = latest.as_ref().map_or(1, |(_, v, ..)| v + 1);
     let submission_id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO submissions (id, project_id, task_id, task_assignment_id, contributor_id, version, \
          summary, contributor_attestation, submission_bundle_admission_id, archive_sha256, \
          archive_byte_count, archive_object_key, manifest, manifest_digest, locked_guide_id, \
@@ -345,19 +361,19 @@ pub async fn submit(
          t.locked_checker_policy, t.locked_checker_policy_hash, t.locked_review_policy_hash, \
          t.locked_revision_policy_hash, $7, $8, $9, $12 \
          FROM tasks t JOIN submission_bundle_admissions a ON a.id = $10 WHERE t.id = $11",
+        submission_id,
+        assignment.id,
+        requester.actor_id,
+        version,
+        input.summary.trim(),
+        input.attestation.trim(),
+        assignment.submitter_contribution_policy_version_id,
+        latest.as_ref().map(|(id, ..)| *id),
+        remediation_run,
+        input.admission_id,
+        task.id,
+        head.as_ref().map(|h| h.id),
     )
-    .bind(submission_id)
-    .bind(assignment.id)
-    .bind(requester.actor_id)
-    .bind(version)
-    .bind(input.summary.trim())
-    .bind(input.attestation.trim())
-    .bind(assignment.submitter_contribution_policy_version_id)
-    .bind(latest.as_ref().map(|(id, ..)| *id))
-    .bind(remediation_run)
-    .bind(input.admission_id)
-    .bind(task.id)
-    .bind(head.as_ref().map(|h| h.id))
     .execute(&mut *conn)
     .await?;
     if let Some(head) = &head {
@@ -370,11 +386,11 @@ pub async fn submit(
         )
         .await?;
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE submission_bundle_admissions SET state = $2, consumed_at = now() WHERE id = $1",
+        input.admission_id,
+        AdmissionState::Consumed.as_str(),
     )
-    .bind(input.admission_id)
-    .bind(AdmissionState::Consumed.as_str())
     .execute(&mut *conn)
     .await?;
     record_files(conn, submission_id, &manifest).await?;
@@ -478,18 +494,18 @@ async fn record_files(
         .iter()
         .map(|f| f["executable"].as_bool().unwrap_or(false))
         .collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO packet_files (id, submission_id, path, byte_count, sha256, executable) \
          SELECT id, $2, path, byte_count, sha256, executable \
          FROM UNNEST($1::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bool[]) \
            AS f(id, path, byte_count, sha256, executable)",
+        &ids,
+        submission_id,
+        &text("normalized_path") as &[&str],
+        &byte_counts,
+        &text("sha256") as &[&str],
+        &executable,
     )
-    .bind(&ids)
-    .bind(submission_id)
-    .bind(text("normalized_path"))
-    .bind(&byte_counts)
-    .bind(text("sha256"))
-    .bind(&executable)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -506,26 +522,33 @@ pub(crate) async fn queue_run(
     triggered_by: Option<Uuid>,
     reason: Option<&str>,
 ) -> Result<Uuid, CommandError> {
-    let previous: Option<(Uuid, i32)> = sqlx::query_as(
+    let previous = sqlx::query!(
         "SELECT id, attempt_number FROM checker_runs WHERE submission_id = $1 \
          ORDER BY attempt_number DESC LIMIT 1 FOR UPDATE",
+        submission_id,
     )
-    .bind(submission_id)
     .fetch_optional(&mut *conn)
-    .await?;
+    .await?
+    .map(|run| (run.id, run.attempt_number));
     if let Some((id, _)) = previous {
-        sqlx::query("UPDATE checker_runs SET is_current_for_submission = false WHERE id = $1")
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "UPDATE checker_runs SET is_current_for_submission = false WHERE id = $1",
+            id
+        )
+        .execute(&mut *conn)
+        .await?;
     }
     let attempt = previous.map_or(1, |(_, n)| n + 1);
-    let (manifest_digest, policy_hash): (String, String) = sqlx::query_as(
+    let submission = sqlx::query!(
         "SELECT manifest_digest, locked_checker_policy_hash FROM submissions WHERE id = $1",
+        submission_id,
     )
-    .bind(submission_id)
     .fetch_one(&mut *conn)
     .await?;
+    let (manifest_digest, policy_hash) = (
+        submission.manifest_digest,
+        submission.locked_checker_policy_hash,
+    );
     let run_id = Uuid::now_v7();
     // The run's request: what it will evaluate, under which policy, which attempt.
     let request_digest = Digest::of_canonical_json(&json!({
@@ -536,24 +559,24 @@ pub(crate) async fn queue_run(
         "attempt": attempt,
     }))
     .map_err(CommandError::internal)?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO checker_runs (id, task_id, submission_id, submission_version, packet_digest, \
          policy_hash, trigger_source, triggered_by, trigger_reason, attempt_number, \
          supersedes_checker_run_id, request_digest) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        run_id,
+        task.id,
+        submission_id,
+        version,
+        &manifest_digest,
+        &policy_hash,
+        trigger_source,
+        triggered_by,
+        reason,
+        attempt,
+        previous.map(|(id, _)| id),
+        request_digest.to_string(),
     )
-    .bind(run_id)
-    .bind(task.id)
-    .bind(submission_id)
-    .bind(version)
-    .bind(&manifest_digest)
-    .bind(&policy_hash)
-    .bind(trigger_source)
-    .bind(triggered_by)
-    .bind(reason)
-    .bind(attempt)
-    .bind(previous.map(|(id, _)| id))
-    .bind(request_digest.to_string())
     .execute(&mut *conn)
     .await?;
     let mut job = NewJob::of(&EvaluationArgs {
@@ -570,7 +593,7 @@ struct HeldEvaluation {
     submission_id: Uuid,
     version: i32,
     run_id: Uuid,
-    route: String,
+    route: RoutingRecommendation,
 }
 
 /// The task (locked), the caller's grant as `actor`, and the held evaluation, if its
@@ -581,7 +604,7 @@ async fn lock_held(
     task_id: Uuid,
     actor: workstream_domain::lifecycle::Actor,
     reason: &str,
-    routes: &[&str],
+    routes: &[RoutingRecommendation],
 ) -> Result<(TaskRow, Uuid, HeldEvaluation), CommandError> {
     let task = tasks::lock(conn, task_id)
         .await?
@@ -592,17 +615,20 @@ async fn lock_held(
     if reason.trim().is_empty() {
         return Err(Refusal::ReasonRequired.into());
     }
-    let held: Option<(Uuid, i32, Uuid, String)> = sqlx::query_as(
-        "SELECT s.id, s.version, r.id, r.routing_recommendation FROM submissions s \
-         JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
-         WHERE s.task_id = $1 ORDER BY s.version DESC LIMIT 1",
+    let held = sqlx::query!(
+        r#"SELECT s.id, s.version, r.id AS run_id,
+             r.routing_recommendation AS "route: RoutingRecommendation"
+           FROM submissions s
+           JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission
+           WHERE s.task_id = $1 ORDER BY s.version DESC LIMIT 1"#,
+        task.id,
     )
-    .bind(task.id)
     .fetch_optional(&mut *conn)
-    .await?;
+    .await?
+    .map(|held| (held.id, held.version, held.run_id, held.route));
     match held {
         Some((submission_id, version, run_id, route))
-            if task.status == TaskState::EvaluationPending && routes.contains(&route.as_str()) =>
+            if task.status == TaskState::EvaluationPending && routes.contains(&route) =>
         {
             Ok((
                 task,
@@ -619,7 +645,11 @@ async fn lock_held(
             ErrorCode::EvaluationNotHeld,
             format!(
                 "only an evaluation held by {} can take this action",
-                routes.join(" or ")
+                routes
+                    .iter()
+                    .map(|route| route.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
             ),
         )),
     }
@@ -688,7 +718,10 @@ pub async fn retry_evaluation(
         task_id,
         workstream_domain::lifecycle::Actor::Operator,
         reason,
-        &["checker_retry", "task_setup_blocked"],
+        &[
+            RoutingRecommendation::CheckerRetry,
+            RoutingRecommendation::TaskSetupBlocked,
+        ],
     )
     .await?;
     let payload = json!({ "matched_grant_id": grant, "permission": "operations.checker.retry" });
@@ -733,7 +766,7 @@ pub async fn repair_setup(
         task_id,
         workstream_domain::lifecycle::Actor::ProjectManager,
         reason,
-        &["task_setup_blocked"],
+        &[RoutingRecommendation::TaskSetupBlocked],
     )
     .await?;
     if repair.acceptance_criteria.is_none()
@@ -745,16 +778,26 @@ pub async fn repair_setup(
             "name at least one of acceptance_criteria, rejection_criteria, description",
         ));
     }
-    let repaired: TaskRow = sqlx::query_as(&format!(
-        "UPDATE tasks SET acceptance_criteria = coalesce($2, acceptance_criteria), \
-         rejection_criteria = coalesce($3, rejection_criteria), description = coalesce($4, description) \
-         WHERE id = $1 RETURNING {}",
-        tasks::TASK_COLUMNS
-    ))
-    .bind(task.id)
-    .bind(repair.acceptance_criteria.as_deref().map(str::trim))
-    .bind(repair.rejection_criteria.as_deref().map(str::trim))
-    .bind(repair.description.as_deref().map(str::trim))
+    // Every column of `tasks`, as `tasks::TASK_COLUMNS` lists them for [`TaskRow`].
+    let repaired = sqlx::query_as!(
+        TaskRow,
+        r#"UPDATE tasks SET acceptance_criteria = coalesce($2, acceptance_criteria),
+             rejection_criteria = coalesce($3, rejection_criteria),
+             description = coalesce($4, description)
+           WHERE id = $1
+           RETURNING id, project_id, title, description, task_type, difficulty, skill_tags,
+             estimated_time_minutes, acceptance_criteria, rejection_criteria, deadline_at,
+             source_type, source_ref, source_payload_hash, import_batch_id, external_task_id,
+             status AS "status: _", screening_note, created_by, assigned_to, created_at,
+             updated_at, locked_guide_id, locked_guide_version, locked_guide_activation_sequence,
+             locked_policy_bundle_hash, locked_artifact_policy_hash, locked_checker_policy,
+             locked_checker_policy_hash, locked_review_policy_hash, locked_revision_policy_hash,
+             locked_contribution_policy_version_id, locked_at"#,
+        task.id,
+        repair.acceptance_criteria.as_deref().map(str::trim),
+        repair.rejection_criteria.as_deref().map(str::trim),
+        repair.description.as_deref().map(str::trim),
+    )
     .fetch_one(&mut *conn)
     .await?;
     let payload = json!({
@@ -791,12 +834,14 @@ pub async fn admitted_texts(
     admission_id: Uuid,
     task_id: Uuid,
 ) -> Result<Option<(Option<String>, Option<String>)>, CommandError> {
-    Ok(sqlx::query_as(
-        "SELECT pre_submit_report ->> 'summary', pre_submit_report ->> 'attestation' \
+    Ok(sqlx::query!(
+        "SELECT pre_submit_report ->> 'summary' AS summary, \
+         pre_submit_report ->> 'attestation' AS attestation \
          FROM submission_bundle_admissions WHERE id = $1 AND task_id = $2",
+        admission_id,
+        task_id,
     )
-    .bind(admission_id)
-    .bind(task_id)
     .fetch_optional(conn)
-    .await?)
+    .await?
+    .map(|texts| (texts.summary, texts.attestation)))
 }

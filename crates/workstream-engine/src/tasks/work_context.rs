@@ -28,6 +28,8 @@ use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::{
     Actor, CommandKind, Refusal, TaskCommand, TaskState, allowed_commands, decide,
 };
+use workstream_domain::machines::checker_run::RoutingRecommendation;
+use workstream_domain::machines::review_queue::{QueueEntryState, ReviewLeaseDisposition};
 use workstream_store::tasks::{self, TaskRow};
 
 use super::access::Access;
@@ -83,7 +85,7 @@ pub struct LeaseBrief {
 }
 
 /// A submitted version, in brief.
-#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SubmissionBrief {
     /// The submission id.
     pub id: Uuid,
@@ -92,7 +94,7 @@ pub struct SubmissionBrief {
     /// The submission's status.
     pub status: String,
     /// Its current checker run's route (`not_evaluated` while running).
-    pub route: Option<String>,
+    pub route: Option<RoutingRecommendation>,
 }
 
 /// One request the caller may send.
@@ -160,13 +162,14 @@ async fn latest_submission(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<Option<SubmissionBrief>, CommandError> {
-    Ok(sqlx::query_as(
-        "SELECT s.id, s.version, s.status, r.routing_recommendation AS route \
-         FROM submissions s \
-         LEFT JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission \
-         WHERE s.task_id = $1 ORDER BY s.version DESC LIMIT 1",
+    Ok(sqlx::query_as!(
+        SubmissionBrief,
+        r#"SELECT s.id, s.version, s.status, r.routing_recommendation AS "route?: _"
+           FROM submissions s
+           LEFT JOIN checker_runs r ON r.submission_id = s.id AND r.is_current_for_submission
+           WHERE s.task_id = $1 ORDER BY s.version DESC LIMIT 1"#,
+        task_id,
     )
-    .bind(task_id)
     .fetch_optional(conn)
     .await?)
 }
@@ -177,15 +180,16 @@ async fn own_lease(
     actor_id: Uuid,
     submission_id: Uuid,
 ) -> Result<Option<LeaseBrief>, CommandError> {
-    let row: Option<(Uuid, DateTime<Utc>)> = sqlx::query_as(
+    Ok(sqlx::query_as!(
+        LeaseBrief,
         "SELECT id, expires_at FROM review_leases \
-         WHERE submission_id = $1 AND reviewer_id = $2 AND disposition = 'active'",
+         WHERE submission_id = $1 AND reviewer_id = $2 AND disposition = $3",
+        submission_id,
+        actor_id,
+        ReviewLeaseDisposition::Active.as_str(),
     )
-    .bind(submission_id)
-    .bind(actor_id)
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|(id, expires_at)| LeaseBrief { id, expires_at }))
+    .await?)
 }
 
 /// The pending review entry of `submission_id` that no lease holds, if any.
@@ -193,13 +197,15 @@ async fn open_review_entry(
     conn: &mut PgConnection,
     submission_id: Uuid,
 ) -> Result<Option<Uuid>, CommandError> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT e.id FROM review_queue_entries e \
-         WHERE e.submission_id = $1 AND e.state = 'pending' \
+         WHERE e.submission_id = $1 AND e.state = $2 \
          AND NOT EXISTS (SELECT 1 FROM review_leases l \
-                         WHERE l.queue_entry_id = e.id AND l.disposition = 'active')",
+                         WHERE l.queue_entry_id = e.id AND l.disposition = $3)",
+        submission_id,
+        QueueEntryState::Pending.as_str(),
+        ReviewLeaseDisposition::Active.as_str(),
     )
-    .bind(submission_id)
     .fetch_optional(conn)
     .await?)
 }
@@ -286,12 +292,12 @@ fn waiting_for(
         TaskState::Draft | TaskState::Screening => "project_manager",
         TaskState::Ready | TaskState::Claimed | TaskState::InProgress => "submitter",
         TaskState::NeedsRevision => "submitter",
-        TaskState::Submitted | TaskState::EvaluationPending => {
-            match latest.and_then(|s| s.route.as_deref()) {
-                Some("checker_retry" | "task_setup_blocked") => "operator",
-                _ => "checkers",
+        TaskState::Submitted | TaskState::EvaluationPending => match latest.and_then(|s| s.route) {
+            Some(RoutingRecommendation::CheckerRetry | RoutingRecommendation::TaskSetupBlocked) => {
+                "operator"
             }
-        }
+            _ => "checkers",
+        },
         TaskState::ReviewPending => "reviewer",
         TaskState::Accepted | TaskState::Rejected | TaskState::Cancelled => return None,
     })
@@ -488,9 +494,14 @@ impl Plan<'_> {
                 }
             }
             TaskState::EvaluationPending => {
-                let held = latest.and_then(|s| s.route.as_deref());
-                if matches!(held, Some("checker_retry" | "task_setup_blocked"))
-                    && context.qualifies_as(Actor::Operator)
+                let held = latest.and_then(|s| s.route);
+                if matches!(
+                    held,
+                    Some(
+                        RoutingRecommendation::CheckerRetry
+                            | RoutingRecommendation::TaskSetupBlocked
+                    )
+                ) && context.qualifies_as(Actor::Operator)
                 {
                     self.push(
                         "re_evaluate",
@@ -500,7 +511,8 @@ impl Plan<'_> {
                         None,
                     );
                 }
-                if held == Some("task_setup_blocked") && context.qualifies_as(Actor::ProjectManager)
+                if held == Some(RoutingRecommendation::TaskSetupBlocked)
+                    && context.qualifies_as(Actor::ProjectManager)
                 {
                     self.push(
                         "setup_repair",
