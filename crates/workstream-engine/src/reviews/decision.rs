@@ -27,11 +27,14 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::contribution::ContributionType;
 use workstream_domain::decide;
+use workstream_domain::gate::MemberStatus;
 use workstream_domain::lifecycle::{
     Actor, Decision, GuardFacts, ReviewDecision, TaskCommand, TaskState,
 };
 use workstream_domain::machines::assignment::AssignmentStatus;
+use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 use workstream_domain::machines::review_queue::{QueueEntryState, ReviewLeaseDisposition};
 use workstream_store::jobs::{self, NewJob};
 use workstream_store::tasks::{self, AssignmentRow, TaskRow};
@@ -197,7 +200,7 @@ pub struct ReviewView {
     /// The reviewer.
     pub reviewer_id: Uuid,
     /// `accept`, `needs_revision` or `reject`.
-    pub decision: String,
+    pub decision: ReviewDecision,
     /// The reviewer's summary.
     pub summary: String,
     /// Why it was rejected (reject only).
@@ -383,7 +386,7 @@ fn evidence_shape(e: &Value) -> Result<(), CommandError> {
 }
 
 /// The submission under review, as the decision needs it.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct LeasedSubmission {
     id: Uuid,
     task_assignment_id: Uuid,
@@ -395,11 +398,11 @@ struct LeasedSubmission {
 }
 
 /// The lease row under lock.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct LockedLease {
     reviewer_id: Uuid,
     submission_id: Uuid,
-    disposition: String,
+    disposition: ReviewLeaseDisposition,
     live: bool,
     reviewer_contribution_policy_version_id: Uuid,
 }
@@ -412,7 +415,7 @@ struct Locked {
     assignment: Option<AssignmentRow>,
     submission: LeasedSubmission,
     lease: LockedLease,
-    entry_state: String,
+    entry_state: QueueEntryState,
     admitting_run: Uuid,
     /// The latest earlier review of the task.
     predecessor: Option<Uuid>,
@@ -514,30 +517,35 @@ async fn lock(
         .await?
         .ok_or_else(CommandError::not_found)?;
     let assignment = tasks::lock_active_assignment(conn, task.id).await?;
-    let submission: LeasedSubmission = sqlx::query_as(
+    let submission = sqlx::query_as!(
+        LeasedSubmission,
         "SELECT id, task_assignment_id, contributor_id, archive_sha256, locked_guide_id, \
          locked_guide_version, locked_review_policy_hash FROM submissions WHERE id = $1 FOR SHARE",
+        held.submission_id,
     )
-    .bind(held.submission_id)
     .fetch_one(&mut *conn)
     .await?;
-    let lease: LockedLease = sqlx::query_as(
-        "SELECT reviewer_id, submission_id, disposition, expires_at > now() AS live, \
-         reviewer_contribution_policy_version_id FROM review_leases WHERE id = $1 FOR UPDATE",
+    let lease = sqlx::query_as!(
+        LockedLease,
+        r#"SELECT reviewer_id, submission_id, disposition AS "disposition: _",
+             expires_at > now() AS "live!", reviewer_contribution_policy_version_id
+           FROM review_leases WHERE id = $1 FOR UPDATE"#,
+        lease_id,
     )
-    .bind(lease_id)
     .fetch_one(&mut *conn)
     .await?;
-    let (entry_state, admitting_run): (String, Uuid) = sqlx::query_as(
-        "SELECT state, admitting_checker_run_id FROM review_queue_entries WHERE id = $1 FOR UPDATE",
+    let entry = sqlx::query!(
+        r#"SELECT state AS "state: QueueEntryState", admitting_checker_run_id
+           FROM review_queue_entries WHERE id = $1 FOR UPDATE"#,
+        held.queue_entry_id,
     )
-    .bind(held.queue_entry_id)
     .fetch_one(&mut *conn)
     .await?;
-    let predecessor: Option<Uuid> = sqlx::query_scalar(
+    let (entry_state, admitting_run) = (entry.state, entry.admitting_checker_run_id);
+    let predecessor = sqlx::query_scalar!(
         "SELECT id FROM reviews WHERE task_id = $1 ORDER BY completed_at DESC, id DESC LIMIT 1 FOR SHARE",
+        task.id,
     )
-    .bind(task.id)
     .fetch_optional(&mut *conn)
     .await?;
     let access = Access::read(conn, requester.actor_id, task.project_id, true).await?;
@@ -588,24 +596,29 @@ async fn judge(
             ),
         ));
     }
-    let own_chain: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM submissions WHERE task_id = $1 AND contributor_id = $2)",
+    let own_chain = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM submissions WHERE task_id = $1 AND contributor_id = $2) AS "own!""#,
+        task.id,
+        requester.actor_id,
     )
-    .bind(task.id)
-    .bind(requester.actor_id)
     .fetch_one(&mut *conn)
     .await?;
-    let (run_current, blocking_failures): (bool, i64) = sqlx::query_as(
-        "SELECT (c.is_current_for_submission AND c.status = 'completed' \
-                 AND c.routing_recommendation = 'allow_review' AND c.submission_id = $2), \
-                (SELECT count(*) FROM checker_results r WHERE r.checker_run_id = c.id \
-                 AND r.blocks_review AND r.status IN ('failed', 'errored')) \
-         FROM checker_runs c WHERE c.id = $1",
+    let run = sqlx::query!(
+        r#"SELECT (c.is_current_for_submission AND c.status = $3
+                   AND c.routing_recommendation = $4 AND c.submission_id = $2) AS "current!",
+                  (SELECT count(*) FROM checker_results r WHERE r.checker_run_id = c.id
+                   AND r.blocks_review AND r.status IN ($5, $6)) AS "blocking_failures!"
+           FROM checker_runs c WHERE c.id = $1"#,
+        locked.admitting_run,
+        submission.id,
+        CheckerRunStatus::Completed.as_str(),
+        RoutingRecommendation::AllowReview.as_str(),
+        MemberStatus::Failed.as_str(),
+        MemberStatus::Errored.as_str(),
     )
-    .bind(locked.admitting_run)
-    .bind(submission.id)
     .fetch_one(&mut *conn)
     .await?;
+    let (run_current, blocking_failures) = (run.current, run.blocking_failures);
     check_evidence_paths(conn, submission.id, input).await?;
 
     let prior = prior_findings(conn, task.id).await?;
@@ -624,9 +637,9 @@ async fn judge(
         _ => Vec::new(),
     };
     let facts = GuardFacts {
-        lease_active: lease.disposition == "active"
+        lease_active: lease.disposition == ReviewLeaseDisposition::Active
             && lease.live
-            && locked.entry_state == "pending",
+            && locked.entry_state == QueueEntryState::Pending,
         lease_held_by_actor: lease.reviewer_id == requester.actor_id
             && lease.submission_id == submission.id,
         actor_is_submitter_of_chain: own_chain,
@@ -683,11 +696,12 @@ async fn check_evidence_paths(
     submission_id: Uuid,
     input: &DecisionInput,
 ) -> Result<(), CommandError> {
-    let packet_paths: Vec<String> =
-        sqlx::query_scalar("SELECT path FROM packet_files WHERE submission_id = $1")
-            .bind(submission_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let packet_paths = sqlx::query_scalar!(
+        "SELECT path FROM packet_files WHERE submission_id = $1",
+        submission_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     let cites_packet = |e: &Value| {
         e["path"]
             .as_str()
@@ -732,59 +746,60 @@ async fn record_review(
         task, submission, ..
     } = locked;
     let review_id = Uuid::now_v7();
-    sqlx::query(
+    let reason = reject_reason(input);
+    sqlx::query!(
         "INSERT INTO reviews (id, task_id, submission_id, review_lease_id, predecessor_review_id, \
          reviewer_id, decision, summary, reject_reason, confidence, acceptance_evidence_refs, \
          locked_guide_version, locked_review_policy_hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        review_id,
+        task.id,
+        submission.id,
+        locked.held.id,
+        locked.predecessor,
+        requester.actor_id,
+        decision.as_str(),
+        input.summary.trim(),
+        reason.as_deref(),
+        input.confidence.as_deref(),
+        json!(input.acceptance_evidence_refs),
+        &submission.locked_guide_version,
+        &submission.locked_review_policy_hash,
     )
-    .bind(review_id)
-    .bind(task.id)
-    .bind(submission.id)
-    .bind(locked.held.id)
-    .bind(locked.predecessor)
-    .bind(requester.actor_id)
-    .bind(decision.as_str())
-    .bind(input.summary.trim())
-    .bind(reject_reason(input))
-    .bind(&input.confidence)
-    .bind(json!(input.acceptance_evidence_refs))
-    .bind(&submission.locked_guide_version)
-    .bind(&submission.locked_review_policy_hash)
     .execute(&mut *conn)
     .await?;
     let mut finding_ids = Vec::with_capacity(input.findings.len());
     for (i, f) in input.findings.iter().enumerate() {
         let id = Uuid::now_v7();
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO review_findings (id, review_id, position, finding_kind, area, issue, \
              rationale, required_fix, evidence_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            id,
+            review_id,
+            i32::try_from(i + 1).unwrap_or(i32::MAX),
+            &f.kind,
+            f.area.trim(),
+            f.issue.trim(),
+            f.rationale.as_deref().map(str::trim),
+            f.required_fix.as_deref().map(str::trim),
+            f.evidence_ref.as_ref(),
         )
-        .bind(id)
-        .bind(review_id)
-        .bind(i32::try_from(i + 1).unwrap_or(i32::MAX))
-        .bind(&f.kind)
-        .bind(f.area.trim())
-        .bind(f.issue.trim())
-        .bind(f.rationale.as_deref().map(str::trim))
-        .bind(f.required_fix.as_deref().map(str::trim))
-        .bind(&f.evidence_ref)
         .execute(&mut *conn)
         .await?;
         finding_ids.push(id);
     }
     for r in &input.resolutions {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO finding_resolutions (id, review_id, finding_id, revised_submission_id, \
              result, rationale, evidence_ref) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            Uuid::now_v7(),
+            review_id,
+            r.finding_id,
+            submission.id,
+            &r.result,
+            r.rationale.trim(),
+            r.evidence_ref.as_ref(),
         )
-        .bind(Uuid::now_v7())
-        .bind(review_id)
-        .bind(r.finding_id)
-        .bind(submission.id)
-        .bind(&r.result)
-        .bind(r.rationale.trim())
-        .bind(&r.evidence_ref)
         .execute(&mut *conn)
         .await?;
     }
@@ -801,21 +816,21 @@ async fn end_lease(
     requester: &Requester,
     locked: &Locked,
 ) -> Result<(), CommandError> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE review_leases SET disposition = $3, ended_at = now(), ended_by = $2, \
          end_reason = 'decision recorded' WHERE id = $1",
+        locked.held.id,
+        requester.actor_id,
+        ReviewLeaseDisposition::Consumed.as_str(),
     )
-    .bind(locked.held.id)
-    .bind(requester.actor_id)
-    .bind(ReviewLeaseDisposition::Consumed.as_str())
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE review_queue_entries SET state = $2, closed_at = now(), \
          closed_reason = 'review_recorded' WHERE id = $1",
+        locked.held.queue_entry_id,
+        QueueEntryState::Closed.as_str(),
     )
-    .bind(locked.held.queue_entry_id)
-    .bind(QueueEntryState::Closed.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -843,28 +858,28 @@ async fn apply(
     match transition.to {
         TaskState::Accepted => {
             let acceptance = Uuid::now_v7();
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO final_acceptances (id, project_id, task_id, submission_id, source_review_id, \
                  accepted_submitter_id, recorded_by, review_policy_hash) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                acceptance,
+                task.project_id,
+                task.id,
+                submission.id,
+                review_id,
+                submission.contributor_id,
+                requester.actor_id,
+                &submission.locked_review_policy_hash,
             )
-            .bind(acceptance)
-            .bind(task.project_id)
-            .bind(task.id)
-            .bind(submission.id)
-            .bind(review_id)
-            .bind(submission.contributor_id)
-            .bind(requester.actor_id)
-            .bind(&submission.locked_review_policy_hash)
             .execute(&mut *conn)
             .await?;
             let updated = tasks::set_status(conn, task.id, transition, task.assigned_to).await?;
-            let version: Uuid = sqlx::query_scalar(
+            let version = sqlx::query_scalar!(
                 "UPDATE task_assignments SET status = $2, accepted_at = now() \
                  WHERE id = $1 RETURNING submitter_contribution_policy_version_id",
+                submission.task_assignment_id,
+                AssignmentStatus::Completed.as_str(),
             )
-            .bind(submission.task_assignment_id)
-            .bind(AssignmentStatus::Completed.as_str())
             .fetch_one(&mut *conn)
             .await?;
             contributions.push(
@@ -915,13 +930,13 @@ async fn apply(
             })
         }
         TaskState::Rejected => {
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE task_assignments SET status = $3, blocking_review_id = $2, \
                  status_reason = 'rejected by review' WHERE id = $1",
+                submission.task_assignment_id,
+                review_id,
+                AssignmentStatus::Blocked.as_str(),
             )
-            .bind(submission.task_assignment_id)
-            .bind(review_id)
-            .bind(AssignmentStatus::Blocked.as_str())
             .execute(&mut *conn)
             .await?;
             let updated = tasks::set_status(conn, task.id, transition, task.assigned_to).await?;
@@ -1048,10 +1063,12 @@ async fn contribute(
             reviewer_id,
             version,
             ..
-        } => ("completed_review", *reviewer_id, *version),
-        Contributor::Submitter { version, .. } => {
-            ("accepted_submission", submission.contributor_id, *version)
-        }
+        } => (ContributionType::CompletedReview, *reviewer_id, *version),
+        Contributor::Submitter { version, .. } => (
+            ContributionType::AcceptedSubmission,
+            submission.contributor_id,
+            *version,
+        ),
     };
     let (review, lease, acceptance, assignment) = match who {
         Contributor::Reviewer {
@@ -1065,30 +1082,30 @@ async fn contribute(
             ..
         } => (None, None, Some(final_acceptance_id), Some(assignment_id)),
     };
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO contribution_records (id, project_id, task_id, submission_id, contribution_type, \
          contributor_id, source_review_id, source_review_lease_id, source_final_acceptance_id, \
          source_task_assignment_id, artifact_hash, contribution_policy_version_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        id,
+        task.project_id,
+        task.id,
+        submission.id,
+        kind.as_str(),
+        contributor,
+        review,
+        lease,
+        acceptance,
+        assignment,
+        &submission.archive_sha256,
+        version,
     )
-    .bind(id)
-    .bind(task.project_id)
-    .bind(task.id)
-    .bind(submission.id)
-    .bind(kind)
-    .bind(contributor)
-    .bind(review)
-    .bind(lease)
-    .bind(acceptance)
-    .bind(assignment)
-    .bind(&submission.archive_sha256)
-    .bind(version)
     .execute(&mut *conn)
     .await?;
     let awards = awards::award(conn, id, correlation).await?;
     Ok(RecordedContribution {
         id,
-        contribution_type: kind.to_owned(),
+        contribution_type: kind.to_string(),
         contributor_id: contributor,
         contribution_policy_version_id: version,
         awards,
@@ -1100,11 +1117,12 @@ pub async fn task_reviews(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<Vec<ReviewView>, CommandError> {
-    let ids: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM reviews WHERE task_id = $1 ORDER BY completed_at, id")
-            .bind(task_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let ids = sqlx::query_scalar!(
+        "SELECT id FROM reviews WHERE task_id = $1 ORDER BY completed_at, id",
+        task_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     let mut reviews = Vec::with_capacity(ids.len());
     for id in ids {
         reviews.push(review_view(conn, id).await?);
@@ -1117,26 +1135,48 @@ pub async fn review_view(
     conn: &mut PgConnection,
     review_id: Uuid,
 ) -> Result<ReviewView, CommandError> {
-    let sqlx::types::Json(view) = sqlx::query_scalar(
-        "SELECT jsonb_build_object('id', r.id, 'task_id', r.task_id, 'submission_id', r.submission_id, \
-           'review_lease_id', r.review_lease_id, 'predecessor_review_id', r.predecessor_review_id, \
-           'reviewer_id', r.reviewer_id, 'decision', r.decision, 'summary', r.summary, \
-           'reject_reason', r.reject_reason, 'confidence', r.confidence, \
-           'acceptance_evidence_refs', r.acceptance_evidence_refs, \
-           'locked_guide_version', r.locked_guide_version, 'completed_at', r.completed_at, \
-           'findings', coalesce((SELECT jsonb_agg(jsonb_build_object('id', f.id, 'position', f.position, \
-               'kind', f.finding_kind, 'area', f.area, 'issue', f.issue, 'rationale', f.rationale, \
-               'required_fix', f.required_fix, 'evidence_ref', f.evidence_ref) ORDER BY f.position) \
-             FROM review_findings f WHERE f.review_id = r.id), '[]'::jsonb), \
-           'resolutions', coalesce((SELECT jsonb_agg(jsonb_build_object('finding_id', x.finding_id, \
-               'result', x.result, 'rationale', x.rationale, 'evidence_ref', x.evidence_ref) \
-               ORDER BY x.created_at) FROM finding_resolutions x WHERE x.review_id = r.id), '[]'::jsonb)) \
-         FROM reviews r WHERE r.id = $1",
+    let review = sqlx::query!(
+        r#"SELECT id, task_id, submission_id, review_lease_id, predecessor_review_id, reviewer_id,
+             decision AS "decision: ReviewDecision", summary, reject_reason, confidence,
+             acceptance_evidence_refs, locked_guide_version, completed_at
+           FROM reviews WHERE id = $1"#,
+        review_id,
     )
-    .bind(review_id)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(view)
+    let findings = sqlx::query_as!(
+        ReviewFinding,
+        "SELECT id, position, finding_kind AS kind, area, issue, rationale, required_fix, \
+           evidence_ref FROM review_findings WHERE review_id = $1 ORDER BY position",
+        review_id,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let resolutions = sqlx::query_as!(
+        ReviewResolution,
+        "SELECT finding_id, result, rationale, evidence_ref FROM finding_resolutions \
+         WHERE review_id = $1 ORDER BY created_at, id",
+        review_id,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ReviewView {
+        id: review.id,
+        task_id: review.task_id,
+        submission_id: review.submission_id,
+        review_lease_id: review.review_lease_id,
+        predecessor_review_id: review.predecessor_review_id,
+        reviewer_id: review.reviewer_id,
+        decision: review.decision,
+        summary: review.summary,
+        reject_reason: review.reject_reason,
+        confidence: review.confidence,
+        acceptance_evidence_refs: review.acceptance_evidence_refs,
+        locked_guide_version: review.locked_guide_version,
+        completed_at: review.completed_at,
+        findings,
+        resolutions,
+    })
 }
 
 fn blank(text: &Option<String>) -> bool {

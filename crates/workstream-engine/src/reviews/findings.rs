@@ -9,10 +9,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::Digest;
+use workstream_domain::machines::checker_run::CheckerRunStatus;
 
 use crate::CommandError;
 
@@ -55,18 +56,25 @@ pub async fn of_submission(
     conn: &mut PgConnection,
     submission_id: Uuid,
 ) -> Result<Vec<CheckerFinding>, CommandError> {
-    let rows: Vec<(String, String, bool, Value)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT r.checker_name, r.severity, r.blocks_review, r.findings FROM checker_results r \
          JOIN checker_runs c ON c.id = r.checker_run_id \
-         WHERE c.submission_id = $1 AND c.is_current_for_submission AND c.status = 'completed' \
+         WHERE c.submission_id = $1 AND c.is_current_for_submission AND c.status = $2 \
            AND r.contributor_visible \
          ORDER BY r.ordinal",
+        submission_id,
+        CheckerRunStatus::Completed.as_str(),
     )
-    .bind(submission_id)
     .fetch_all(&mut *conn)
     .await?;
     let mut out = Vec::new();
-    for (checker, severity, blocks_review, findings) in rows {
+    for row in rows {
+        let (checker, severity, blocks_review, findings) = (
+            row.checker_name,
+            row.severity,
+            row.blocks_review,
+            row.findings,
+        );
         for f in findings.as_array().into_iter().flatten() {
             let text = |k: &str| f[k].as_str().map(str::to_owned);
             let code = text("code").unwrap_or_default();
@@ -130,12 +138,13 @@ pub async fn changes_since_predecessor(
     conn: &mut PgConnection,
     submission_id: Uuid,
 ) -> Result<FindingChanges, CommandError> {
-    let predecessor: Option<Uuid> =
-        sqlx::query_scalar("SELECT supersedes_submission_id FROM submissions WHERE id = $1")
-            .bind(submission_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .flatten();
+    let predecessor = sqlx::query_scalar!(
+        "SELECT supersedes_submission_id FROM submissions WHERE id = $1",
+        submission_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten();
     let current = of_submission(conn, submission_id).await?;
     let prior = match predecessor {
         Some(p) => of_submission(conn, p).await?,

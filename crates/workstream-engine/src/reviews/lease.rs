@@ -8,13 +8,14 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::machines::authority::ActorStatus;
 use workstream_domain::machines::review_queue::ReviewLeaseDisposition;
 
 use crate::CommandError;
 use crate::requester::Requester;
 
 /// A review lease as its holder sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Lease {
     /// The lease id.
     pub id: Uuid,
@@ -31,34 +32,73 @@ pub struct Lease {
     /// The reviewer.
     pub reviewer_id: Uuid,
     /// `active`, `consumed`, `released`, `declined`, `expired` or `invalidated`.
-    pub disposition: String,
+    pub disposition: ReviewLeaseDisposition,
     /// When it was issued.
     pub issued_at: DateTime<Utc>,
     /// When it expires (database time).
     pub expires_at: DateTime<Utc>,
 }
 
-const LEASE_SELECT: &str = "SELECT l.id, l.queue_entry_id, e.project_id, e.task_id, l.submission_id, \
-     e.submission_version, l.reviewer_id, l.disposition, l.issued_at, l.expires_at \
-     FROM review_leases l JOIN review_queue_entries e ON e.id = l.queue_entry_id";
+/// `sqlx::query_as!` of [`Lease`] rows: the lease's columns (`l`, joined with its entry
+/// `e`), then `$after`.
+macro_rules! lease_query {
+    ($after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Lease,
+            "SELECT l.id, l.queue_entry_id, e.project_id, e.task_id, l.submission_id, \
+             e.submission_version, l.reviewer_id, l.disposition AS \"disposition: _\", l.issued_at, \
+             l.expires_at FROM review_leases l JOIN review_queue_entries e ON e.id = l.queue_entry_id "
+                + $after
+            $(, $arg)*
+        )
+    };
+}
+
+/// `sqlx::query!` whose text is `$before`, the predicate "`$actor` is an active, linked
+/// human holding an active reviewer grant on `$project`" (both SQL expressions), then
+/// `$after`; `$active` is the placeholder (`"$3"`) the caller binds to
+/// `ActorStatus::Active`. The grant's and the link's `status = 'active'` stay literal:
+/// they are the predicates of the partial indexes `project_role_grants_actor_idx` and
+/// `actor_identity_links_one_active_per_profile`.
+macro_rules! reviewer_holds_query {
+    ($before:tt, $actor:tt, $project:tt, $active:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query!(
+            $before
+                + " EXISTS (SELECT 1 FROM project_role_grants g \
+                   JOIN actor_profiles p ON p.id = g.actor_id AND p.kind = 'human' AND p.status = "
+                + $active
+                + " WHERE g.actor_id = "
+                + $actor
+                + " AND g.project_id = "
+                + $project
+                + " AND g.role = 'reviewer' AND g.status = 'active' \
+                     AND EXISTS (SELECT 1 FROM actor_identity_links k \
+                                 WHERE k.actor_profile_id = p.id AND k.status = 'active')) "
+                + $after
+            $(, $arg)*
+        )
+    };
+}
+pub(super) use reviewer_holds_query;
 
 /// The caller's active lease, if any.
 pub async fn active_lease(
     conn: &mut PgConnection,
     reviewer_id: Uuid,
 ) -> Result<Option<Lease>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "{LEASE_SELECT} WHERE l.reviewer_id = $1 AND l.disposition = 'active'"
-    ))
-    .bind(reviewer_id)
+    // `disposition = 'active'`: the predicate of the partial indexes
+    // `review_leases_one_active_per_reviewer` and `review_leases_expiry_idx`.
+    Ok(lease_query!(
+        "WHERE l.reviewer_id = $1 AND l.disposition = 'active'",
+        reviewer_id
+    )
     .fetch_optional(&mut *conn)
     .await?)
 }
 
 /// A lease by id, whoever holds it.
 pub async fn lease(conn: &mut PgConnection, lease_id: Uuid) -> Result<Option<Lease>, CommandError> {
-    Ok(sqlx::query_as(&format!("{LEASE_SELECT} WHERE l.id = $1"))
-        .bind(lease_id)
+    Ok(lease_query!("WHERE l.id = $1", lease_id)
         .fetch_optional(&mut *conn)
         .await?)
 }
@@ -68,24 +108,29 @@ pub async fn lease(conn: &mut PgConnection, lease_id: Uuid) -> Result<Option<Lea
 /// by key instead of a pass over every active lease and preferred entry (the review
 /// packet is read far more often than leases are claimed or decided).
 pub async fn sweep_lease(conn: &mut PgConnection, lease_id: Uuid) -> Result<(), CommandError> {
-    sqlx::query(
+    // `disposition = 'active'`: the predicate of `review_leases_expiry_idx`.
+    sqlx::query!(
         "UPDATE review_leases SET disposition = $2, ended_at = now(), \
          end_reason = 'lease expired' \
          WHERE id = $1 AND disposition = 'active' AND expires_at <= now()",
+        lease_id,
+        ReviewLeaseDisposition::Expired.as_str(),
     )
-    .bind(lease_id)
-    .bind(ReviewLeaseDisposition::Expired.as_str())
     .execute(&mut *conn)
     .await?;
-    sqlx::query(&format!(
+    reviewer_holds_query!(
         "UPDATE review_leases l SET disposition = $2, ended_at = now(), \
          end_reason = 'reviewer authority lost' FROM review_queue_entries e \
          WHERE l.id = $1 AND l.disposition = 'active' AND e.id = l.queue_entry_id \
-           AND NOT ({})",
-        reviewer_holds("l.reviewer_id", "e.project_id")
-    ))
-    .bind(lease_id)
-    .bind(ReviewLeaseDisposition::Invalidated.as_str())
+           AND NOT",
+        "l.reviewer_id",
+        "e.project_id",
+        "$3",
+        "",
+        lease_id,
+        ReviewLeaseDisposition::Invalidated.as_str(),
+        ActorStatus::Active.as_str(),
+    )
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -100,19 +145,12 @@ pub async fn held_lease(
 ) -> Result<Lease, CommandError> {
     sweep_lease(conn, lease_id).await?;
     match lease(conn, lease_id).await? {
-        Some(l) if l.reviewer_id == requester.actor_id && l.disposition == "active" => Ok(l),
+        Some(l)
+            if l.reviewer_id == requester.actor_id
+                && l.disposition == ReviewLeaseDisposition::Active =>
+        {
+            Ok(l)
+        }
         _ => Err(CommandError::not_found()),
     }
-}
-
-/// SQL: `actor` is an active, linked human holding an active reviewer grant on `project`.
-pub(super) fn reviewer_holds(actor: &str, project: &str) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM project_role_grants g \
-           JOIN actor_profiles p ON p.id = g.actor_id AND p.kind = 'human' AND p.status = 'active' \
-           WHERE g.actor_id = {actor} AND g.project_id = {project} AND g.role = 'reviewer' \
-             AND g.status = 'active' \
-             AND EXISTS (SELECT 1 FROM actor_identity_links k \
-                         WHERE k.actor_profile_id = p.id AND k.status = 'active'))"
-    )
 }

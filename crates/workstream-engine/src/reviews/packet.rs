@@ -11,14 +11,18 @@
 //! [`manifest`] is the metadata-only record of what the reviewer was shown, stored
 //! with the lease (`review_packet_manifests`) and hashed.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgConnection;
-use sqlx::types::Json;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::gate::MemberStatus;
+use workstream_domain::lifecycle::TaskState;
+use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 
 use super::findings::{self, CheckerFinding};
 use super::lease::{Lease, held_lease};
@@ -26,7 +30,7 @@ use crate::CommandError;
 use crate::requester::Requester;
 
 /// A review finding raised by an earlier review of the task, as it stands now.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct PriorFinding {
     /// The finding id (what a response and a resolution name).
     pub id: Uuid,
@@ -52,10 +56,8 @@ pub struct PriorFinding {
     /// resolution (an `unresolved` resolution leaves it open).
     pub status: String,
     /// Every resolution later reviews gave it, oldest first.
-    #[sqlx(json)]
     pub resolutions: Vec<PriorResolution>,
     /// Every response the contributor gave it, oldest first.
-    #[sqlx(json)]
     pub responses: Vec<PriorResponse>,
 }
 
@@ -139,7 +141,7 @@ pub struct PacketTask {
     /// What gets an answer rejected.
     pub rejection_criteria: String,
     /// The task's state (`review_pending` while leased).
-    pub status: String,
+    pub status: TaskState,
 }
 
 /// The submission under review.
@@ -190,9 +192,9 @@ pub struct AdmittingRun {
     /// Id.
     pub id: Uuid,
     /// `completed`.
-    pub status: String,
+    pub status: CheckerRunStatus,
     /// `allow_review`.
-    pub routing_recommendation: String,
+    pub routing_recommendation: RoutingRecommendation,
     /// Which attempt.
     pub attempt_number: i32,
     /// The digest of every result.
@@ -213,7 +215,7 @@ pub struct AdmittingResult {
     /// Its component digest.
     pub checker_digest: String,
     /// `passed`, `warning`, `failed` or `errored`.
-    pub status: String,
+    pub status: MemberStatus,
     /// The severity the policy gives it.
     pub severity: String,
     /// Whether its failure blocks review.
@@ -251,107 +253,269 @@ pub async fn prior_findings(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<Vec<PriorFinding>, CommandError> {
-    Ok(sqlx::query_as(
-        "SELECT f.id, f.review_id, s.version AS raised_on_version, f.position, \
-           f.finding_kind AS kind, f.area, f.issue, f.rationale, f.required_fix, f.evidence_ref, \
-           coalesce((SELECT x.result FROM finding_resolutions x WHERE x.finding_id = f.id \
-                     AND x.result IN ('resolved', 'not_applicable')), 'open') AS status, \
-           coalesce((SELECT jsonb_agg(jsonb_build_object('review_id', x.review_id, \
-                       'submission_id', x.revised_submission_id, 'result', x.result, \
-                       'rationale', x.rationale, 'created_at', x.created_at) ORDER BY x.created_at) \
-                     FROM finding_resolutions x WHERE x.finding_id = f.id), '[]'::jsonb) AS resolutions, \
-           coalesce((SELECT jsonb_agg(jsonb_build_object('submission_id', p.new_submission_id, \
-                       'version', ns.version, 'response_text', p.response_text, \
-                       'evidence_ref', p.evidence_ref, 'created_at', p.created_at) ORDER BY ns.version) \
-                     FROM submission_finding_responses p JOIN submissions ns ON ns.id = p.new_submission_id \
-                     WHERE p.finding_id = f.id), '[]'::jsonb) AS responses \
-         FROM review_findings f JOIN reviews r ON r.id = f.review_id \
-         JOIN submissions s ON s.id = r.submission_id \
-         WHERE r.task_id = $1 ORDER BY r.completed_at, f.position",
+    // A finding is closed by the one resolution that resolved it or found it not
+    // applicable (`finding_resolutions_closed_once`); otherwise it is open.
+    let rows = sqlx::query!(
+        r#"SELECT f.id, f.review_id, s.version AS raised_on_version, f.position,
+             f.finding_kind AS kind, f.area, f.issue, f.rationale, f.required_fix, f.evidence_ref,
+             coalesce((SELECT x.result FROM finding_resolutions x WHERE x.finding_id = f.id
+                       AND x.result IN ('resolved', 'not_applicable')), 'open') AS "status!"
+           FROM review_findings f JOIN reviews r ON r.id = f.review_id
+           JOIN submissions s ON s.id = r.submission_id
+           WHERE r.task_id = $1 ORDER BY r.completed_at, f.position"#,
+        task_id,
     )
-    .bind(task_id)
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
-/// The packet's files (path, bytes, sha256), as the manifest lists them.
-async fn files(conn: &mut PgConnection, submission_id: Uuid) -> Result<Vec<Value>, CommandError> {
-    let rows: Vec<(String, i64, String, bool)> = sqlx::query_as(
-        "SELECT path, byte_count, sha256, executable FROM packet_files \
-         WHERE submission_id = $1 ORDER BY path",
-    )
-    .bind(submission_id)
     .fetch_all(&mut *conn)
     .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut resolutions: HashMap<Uuid, Vec<PriorResolution>> = HashMap::new();
+    for x in sqlx::query!(
+        "SELECT finding_id, review_id, revised_submission_id, result, rationale, created_at \
+         FROM finding_resolutions WHERE finding_id = ANY($1) ORDER BY created_at, id",
+        &ids,
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        resolutions
+            .entry(x.finding_id)
+            .or_default()
+            .push(PriorResolution {
+                review_id: x.review_id,
+                submission_id: x.revised_submission_id,
+                result: x.result,
+                rationale: x.rationale,
+                created_at: x.created_at,
+            });
+    }
+    let mut responses: HashMap<Uuid, Vec<PriorResponse>> = HashMap::new();
+    for p in sqlx::query!(
+        "SELECT p.finding_id, p.new_submission_id, ns.version, p.response_text, p.evidence_ref, \
+           p.created_at \
+         FROM submission_finding_responses p JOIN submissions ns ON ns.id = p.new_submission_id \
+         WHERE p.finding_id = ANY($1) ORDER BY ns.version, p.created_at, p.id",
+        &ids,
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        responses
+            .entry(p.finding_id)
+            .or_default()
+            .push(PriorResponse {
+                submission_id: p.new_submission_id,
+                version: p.version,
+                response_text: p.response_text,
+                evidence_ref: p.evidence_ref,
+                created_at: p.created_at,
+            });
+    }
     Ok(rows
         .into_iter()
-        .map(|(path, bytes, sha256, executable)| {
-            json!({"path": path, "byte_count": bytes, "sha256": sha256, "executable": executable})
+        .map(|f| PriorFinding {
+            resolutions: resolutions.remove(&f.id).unwrap_or_default(),
+            responses: responses.remove(&f.id).unwrap_or_default(),
+            id: f.id,
+            review_id: f.review_id,
+            raised_on_version: f.raised_on_version,
+            position: f.position,
+            kind: f.kind,
+            area: f.area,
+            issue: f.issue,
+            rationale: f.rationale,
+            required_fix: f.required_fix,
+            evidence_ref: f.evidence_ref,
+            status: f.status,
         })
         .collect())
 }
 
-/// The admitting run of the lease's entry, with its results.
-async fn admitting_run(conn: &mut PgConnection, lease: &Lease) -> Result<Value, CommandError> {
-    let run: Value = sqlx::query_scalar(
-        "SELECT jsonb_build_object('id', c.id, 'status', c.status, \
-           'routing_recommendation', c.routing_recommendation, 'attempt_number', c.attempt_number, \
-           'result_digest', c.result_digest, 'completed_at', c.completed_at, \
-           'results', coalesce((SELECT jsonb_agg(jsonb_build_object('checker', r.checker_name, \
-               'checker_version', r.checker_version, 'checker_digest', r.checker_digest, \
-               'status', r.status, 'severity', r.severity, 'blocks_review', r.blocks_review, \
-               'verdict', r.verdict, 'failure_code', r.failure_code, 'summary', r.summary, \
-               'findings', r.findings) ORDER BY r.ordinal) \
-             FROM checker_results r WHERE r.checker_run_id = c.id), '[]'::jsonb)) \
-         FROM review_queue_entries e JOIN checker_runs c ON c.id = e.admitting_checker_run_id \
-         WHERE e.id = $1",
+/// A file of the packet, as the manifest lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ManifestFile {
+    /// Its path in the packet.
+    pub path: String,
+    /// Its size.
+    pub byte_count: i64,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// Whether it was marked executable.
+    pub executable: bool,
+}
+
+/// The packet's files (path, bytes, sha256), as the manifest lists them.
+async fn files(
+    conn: &mut PgConnection,
+    submission_id: Uuid,
+) -> Result<Vec<ManifestFile>, CommandError> {
+    Ok(sqlx::query_as!(
+        ManifestFile,
+        "SELECT path, byte_count, sha256, executable FROM packet_files \
+         WHERE submission_id = $1 ORDER BY path",
+        submission_id,
     )
-    .bind(lease.queue_entry_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// The admitting run of the lease's entry, with its results.
+async fn admitting_run(
+    conn: &mut PgConnection,
+    lease: &Lease,
+) -> Result<AdmittingRun, CommandError> {
+    let run = sqlx::query!(
+        r#"SELECT c.id, c.status AS "status: CheckerRunStatus",
+             c.routing_recommendation AS "routing_recommendation: RoutingRecommendation",
+             c.attempt_number, c.result_digest, c.completed_at
+           FROM review_queue_entries e JOIN checker_runs c ON c.id = e.admitting_checker_run_id
+           WHERE e.id = $1"#,
+        lease.queue_entry_id,
+    )
     .fetch_one(&mut *conn)
     .await?;
-    Ok(run)
+    let results = sqlx::query_as!(
+        AdmittingResult,
+        r#"SELECT checker_name AS checker, checker_version, checker_digest, status AS "status: _",
+             severity, blocks_review, verdict, failure_code, summary, findings
+           FROM checker_results WHERE checker_run_id = $1 ORDER BY ordinal"#,
+        run.id,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(AdmittingRun {
+        id: run.id,
+        status: run.status,
+        routing_recommendation: run.routing_recommendation,
+        attempt_number: run.attempt_number,
+        result_digest: run.result_digest,
+        completed_at: run.completed_at,
+        results,
+    })
+}
+
+/// The metadata-only record of what the reviewer of a lease is shown ([`manifest`]):
+/// stored with the lease and hashed in canonical JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Manifest {
+    /// `workstream.review_packet_manifest.v1`.
+    pub schema: &'static str,
+    /// The lease.
+    pub lease_id: Uuid,
+    /// The task under review.
+    pub task_id: Uuid,
+    /// The submission and the context it was locked to.
+    pub submission: ManifestSubmission,
+    /// The run that admitted it, with each checker's outcome.
+    pub admitting_checker_run: ManifestRun,
+    /// The packet's files.
+    pub files: Vec<ManifestFile>,
+    /// The findings earlier reviews raised.
+    pub prior_finding_ids: Vec<Uuid>,
+}
+
+/// The submission of a [`Manifest`], with its locked context.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ManifestSubmission {
+    /// The submission.
+    pub submission_id: Uuid,
+    /// Its version.
+    pub version: i32,
+    /// The archive's SHA-256.
+    pub archive_sha256: String,
+    /// The packet manifest's digest.
+    pub manifest_digest: String,
+    /// The locked guide.
+    pub guide_id: Uuid,
+    /// Its version label.
+    pub guide_version: String,
+    /// The locked policy bundle's hash.
+    pub policy_bundle_hash: String,
+    /// The locked checker policy's hash.
+    pub checker_policy_hash: String,
+    /// The locked review policy's hash.
+    pub review_policy_hash: String,
+    /// The locked revision policy's hash.
+    pub revision_policy_hash: String,
+    /// The contribution policy version the submission was made under.
+    pub contribution_policy_version_id: Uuid,
+    /// The revision context it answered.
+    pub revision_context_preparation_id: Option<Uuid>,
+    /// The run whose findings it remedies, for a checker remediation.
+    pub remediation_source_checker_run_id: Option<Uuid>,
+}
+
+/// The admitting run of a [`Manifest`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ManifestRun {
+    /// The run.
+    pub id: Uuid,
+    /// The digest of every result.
+    pub result_digest: Option<String>,
+    /// One per checker, in policy order.
+    pub results: Vec<ManifestResult>,
+}
+
+/// One checker's outcome in a [`ManifestRun`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ManifestResult {
+    /// The checker's name.
+    pub checker: String,
+    /// Its component digest.
+    pub checker_digest: String,
+    /// `passed`, `warning`, `failed` or `errored`.
+    pub status: MemberStatus,
+    /// The severity the policy gives it.
+    pub severity: String,
+    /// Whether its failure blocks review.
+    pub blocks_review: bool,
 }
 
 /// The metadata-only manifest of what the reviewer of `lease` is shown.
-pub async fn manifest(conn: &mut PgConnection, lease: &Lease) -> Result<Value, CommandError> {
-    let context: Value = sqlx::query_scalar(
-        "SELECT jsonb_build_object('submission_id', s.id, 'version', s.version, \
-           'archive_sha256', s.archive_sha256, 'manifest_digest', s.manifest_digest, \
-           'guide_id', s.locked_guide_id, 'guide_version', s.locked_guide_version, \
-           'policy_bundle_hash', s.locked_policy_bundle_hash, \
-           'checker_policy_hash', s.locked_checker_policy_hash, \
-           'review_policy_hash', s.locked_review_policy_hash, \
-           'revision_policy_hash', s.locked_revision_policy_hash, \
-           'contribution_policy_version_id', s.contribution_policy_version_id, \
-           'revision_context_preparation_id', s.revision_context_preparation_id, \
-           'remediation_source_checker_run_id', s.remediation_source_checker_run_id) \
+pub async fn manifest(conn: &mut PgConnection, lease: &Lease) -> Result<Manifest, CommandError> {
+    let submission = sqlx::query_as!(
+        ManifestSubmission,
+        "SELECT s.id AS submission_id, s.version, s.archive_sha256, s.manifest_digest, \
+           s.locked_guide_id AS guide_id, s.locked_guide_version AS guide_version, \
+           s.locked_policy_bundle_hash AS policy_bundle_hash, \
+           s.locked_checker_policy_hash AS checker_policy_hash, \
+           s.locked_review_policy_hash AS review_policy_hash, \
+           s.locked_revision_policy_hash AS revision_policy_hash, \
+           s.contribution_policy_version_id, s.revision_context_preparation_id, \
+           s.remediation_source_checker_run_id \
          FROM submissions s WHERE s.id = $1",
+        lease.submission_id,
     )
-    .bind(lease.submission_id)
     .fetch_one(&mut *conn)
     .await?;
     let run = admitting_run(conn, lease).await?;
-    let prior: Vec<Uuid> = prior_findings(conn, lease.task_id)
+    let prior_finding_ids: Vec<Uuid> = prior_findings(conn, lease.task_id)
         .await?
         .into_iter()
         .map(|f| f.id)
         .collect();
-    Ok(json!({
-        "schema": "workstream.review_packet_manifest.v1",
-        "lease_id": lease.id,
-        "task_id": lease.task_id,
-        "submission": context,
-        "admitting_checker_run": {
-            "id": run["id"],
-            "result_digest": run["result_digest"],
-            "results": run["results"].as_array().map(|r| r.iter().map(|m| json!({
-                "checker": m["checker"], "checker_digest": m["checker_digest"],
-                "status": m["status"], "severity": m["severity"], "blocks_review": m["blocks_review"],
-            })).collect::<Vec<_>>()),
+    Ok(Manifest {
+        schema: "workstream.review_packet_manifest.v1",
+        lease_id: lease.id,
+        task_id: lease.task_id,
+        submission,
+        admitting_checker_run: ManifestRun {
+            id: run.id,
+            result_digest: run.result_digest,
+            results: run
+                .results
+                .into_iter()
+                .map(|m| ManifestResult {
+                    checker: m.checker,
+                    checker_digest: m.checker_digest,
+                    status: m.status,
+                    severity: m.severity,
+                    blocks_review: m.blocks_review,
+                })
+                .collect(),
         },
-        "files": files(conn, lease.submission_id).await?,
-        "prior_finding_ids": prior,
-    }))
+        files: files(conn, lease.submission_id).await?,
+        prior_finding_ids,
+    })
 }
 
 /// The review packet of the caller's active lease `lease_id` (see the module docs).
@@ -361,56 +525,48 @@ pub async fn view(
     lease_id: Uuid,
 ) -> Result<ReviewPacket, CommandError> {
     let lease = held_lease(conn, requester, lease_id).await?;
-    let Json(task): Json<PacketTask> = sqlx::query_scalar(
-        "SELECT jsonb_build_object('id', t.id, 'project_id', t.project_id, 'title', t.title, \
-           'description', t.description, 'task_type', t.task_type, 'difficulty', t.difficulty, \
-           'skill_tags', t.skill_tags, 'acceptance_criteria', t.acceptance_criteria, \
-           'rejection_criteria', t.rejection_criteria, 'status', t.status) FROM tasks t WHERE t.id = $1",
+    let task = sqlx::query_as!(
+        PacketTask,
+        r#"SELECT id, project_id, title, description, task_type, difficulty, skill_tags,
+             acceptance_criteria, rejection_criteria, status AS "status: _"
+           FROM tasks WHERE id = $1"#,
+        lease.task_id,
     )
-    .bind(lease.task_id)
     .fetch_one(&mut *conn)
     .await?;
-    let Json(submission): Json<PacketSubmission> = sqlx::query_scalar(
-        "SELECT jsonb_build_object('id', s.id, 'version', s.version, 'summary', s.summary, \
-           'attestation', s.contributor_attestation, 'archive_sha256', s.archive_sha256, \
-           'archive_byte_count', s.archive_byte_count, 'manifest_digest', s.manifest_digest, \
-           'submitted_at', s.submitted_at, 'supersedes_submission_id', s.supersedes_submission_id, \
-           'revision_context_preparation_id', s.revision_context_preparation_id, \
-           'remediation_source_checker_run_id', s.remediation_source_checker_run_id) \
-         FROM submissions s WHERE s.id = $1",
+    let submission = sqlx::query_as!(
+        PacketSubmission,
+        "SELECT id, version, summary, contributor_attestation AS attestation, archive_sha256, \
+           archive_byte_count, manifest_digest, submitted_at, supersedes_submission_id, \
+           revision_context_preparation_id, remediation_source_checker_run_id \
+         FROM submissions WHERE id = $1",
+        lease.submission_id,
     )
-    .bind(lease.submission_id)
     .fetch_one(&mut *conn)
     .await?;
-    let Json(guide): Json<PacketGuide> = sqlx::query_scalar(
-        "SELECT jsonb_build_object('id', g.id, 'version', g.version, \
-           'activation_sequence', g.activation_sequence, 'content_markdown', g.content_markdown, \
-           'policy_bundle', g.policy_bundle, 'policy_bundle_hash', g.policy_bundle_hash) \
+    let guide = sqlx::query_as!(
+        PacketGuide,
+        "SELECT g.id, g.version, g.activation_sequence, g.content_markdown, g.policy_bundle, \
+           g.policy_bundle_hash \
          FROM submissions s JOIN project_guides g ON g.id = s.locked_guide_id WHERE s.id = $1",
+        lease.submission_id,
     )
-    .bind(lease.submission_id)
     .fetch_one(&mut *conn)
     .await?;
     let checker_findings = findings::of_submission(conn, lease.submission_id).await?;
-    let rows: Vec<(String, i64, String, bool)> = sqlx::query_as(
-        "SELECT path, byte_count, sha256, executable FROM packet_files \
-         WHERE submission_id = $1 ORDER BY path",
-    )
-    .bind(lease.submission_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let files = rows
+    let files = files(conn, lease.submission_id)
+        .await?
         .into_iter()
-        .map(|(path, byte_count, sha256, executable)| PacketFile {
+        .map(|file| PacketFile {
             checker_findings: checker_findings
                 .iter()
-                .filter(|f| f.path.as_deref() == Some(path.as_str()))
+                .filter(|f| f.path.as_deref() == Some(file.path.as_str()))
                 .cloned()
                 .collect(),
-            path,
-            byte_count,
-            sha256,
-            executable,
+            path: file.path,
+            byte_count: file.byte_count,
+            sha256: file.sha256,
+            executable: file.executable,
         })
         .collect();
     let packet_findings = checker_findings
@@ -424,8 +580,7 @@ pub async fn view(
         .filter(|f| f.kind == "blocking" && f.status == "open")
         .map(|f| f.id)
         .collect();
-    let checker_run = serde_json::from_value(admitting_run(conn, &lease).await?)
-        .map_err(CommandError::internal)?;
+    let checker_run = admitting_run(conn, &lease).await?;
     Ok(ReviewPacket {
         checker_run,
         checker_finding_changes: findings::changes_since_predecessor(conn, lease.submission_id)
@@ -482,41 +637,39 @@ pub async fn file_identity(
     let submission = match version {
         PacketVersion::Reviewed => Some(lease.submission_id),
         PacketVersion::Previous => {
-            sqlx::query_scalar::<_, Option<Uuid>>(
+            sqlx::query_scalar!(
                 "SELECT supersedes_submission_id FROM submissions WHERE id = $1",
+                lease.submission_id,
             )
-            .bind(lease.submission_id)
             .fetch_one(&mut *conn)
             .await?
         }
     }
     .ok_or_else(CommandError::not_found)?;
-    let row: Option<(Option<String>, String, String, i64, Value)> = sqlx::query_as(
-        "SELECT s.archive_object_key, s.archive_sha256, f.sha256, f.byte_count, \
-           coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) \
-         FROM packet_files f JOIN submissions s ON s.id = f.submission_id \
-         JOIN project_guides g ON g.id = s.locked_guide_id \
-         WHERE f.submission_id = $1 AND f.path = $2",
+    let row = sqlx::query!(
+        r#"SELECT s.archive_object_key, s.archive_sha256, f.sha256, f.byte_count,
+             coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) AS "artifact_policy!"
+           FROM packet_files f JOIN submissions s ON s.id = f.submission_id
+           JOIN project_guides g ON g.id = s.locked_guide_id
+           WHERE f.submission_id = $1 AND f.path = $2"#,
+        submission,
+        path,
     )
-    .bind(submission)
-    .bind(path)
     .fetch_optional(&mut *conn)
     .await?;
-    match row {
-        Some((Some(archive_key), archive_sha256, sha256, byte_count, artifact_policy)) => {
-            Ok(FileIdentity {
-                submission_id: submission,
-                archive_key,
-                archive_sha256,
-                sha256,
-                byte_count,
-                artifact_policy,
-            })
-        }
-        Some((None, ..)) => Err(CommandError::new(
+    let row = row.ok_or_else(CommandError::not_found)?;
+    let Some(archive_key) = row.archive_object_key else {
+        return Err(CommandError::new(
             ErrorCode::MaterialUnavailable,
             "the packet's archive is not stored",
-        )),
-        None => Err(CommandError::not_found()),
-    }
+        ));
+    };
+    Ok(FileIdentity {
+        submission_id: submission,
+        archive_key,
+        archive_sha256: row.archive_sha256,
+        sha256: row.sha256,
+        byte_count: row.byte_count,
+        artifact_policy: row.artifact_policy,
+    })
 }

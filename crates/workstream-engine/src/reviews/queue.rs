@@ -27,18 +27,19 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::Digest;
 use workstream_domain::ErrorCode;
-use workstream_domain::lifecycle::Actor;
+use workstream_domain::lifecycle::{Actor, TaskState};
+use workstream_domain::machines::authority::ActorStatus;
 use workstream_domain::machines::review_queue::{QueueRouting, ReviewLeaseDisposition};
 use workstream_store::audit::{self, NewAuditEvent};
 
-use super::lease::{Lease, active_lease, lease, reviewer_holds};
+use super::lease::{Lease, active_lease, lease, reviewer_holds_query};
 use super::policies::guide_policies;
 use crate::CommandError;
 use crate::requester::Requester;
 use crate::tasks::access::Access;
 
 /// One queue entry offered to a reviewer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Offer {
     /// The entry to claim.
     pub queue_entry_id: Uuid,
@@ -74,33 +75,81 @@ pub struct Current {
 /// longer an active human (`invalidated`), and preferences past their window or whose
 /// preferred reviewer lost that authority (routing `open`).
 pub async fn sweep(conn: &mut PgConnection) -> Result<(), CommandError> {
-    sqlx::query(
+    // `disposition = 'active'`: the predicate of `review_leases_expiry_idx`.
+    sqlx::query!(
         "UPDATE review_leases SET disposition = $1, ended_at = now(), \
          end_reason = 'lease expired' WHERE disposition = 'active' AND expires_at <= now()",
+        ReviewLeaseDisposition::Expired.as_str(),
     )
-    .bind(ReviewLeaseDisposition::Expired.as_str())
     .execute(&mut *conn)
     .await?;
-    sqlx::query(&format!(
+    reviewer_holds_query!(
         "UPDATE review_leases l SET disposition = $1, ended_at = now(), \
          end_reason = 'reviewer authority lost' FROM review_queue_entries e \
-         WHERE l.disposition = 'active' AND e.id = l.queue_entry_id \
-           AND NOT ({})",
-        reviewer_holds("l.reviewer_id", "e.project_id")
-    ))
-    .bind(ReviewLeaseDisposition::Invalidated.as_str())
+         WHERE l.disposition = 'active' AND e.id = l.queue_entry_id AND NOT",
+        "l.reviewer_id",
+        "e.project_id",
+        "$2",
+        "",
+        ReviewLeaseDisposition::Invalidated.as_str(),
+        ActorStatus::Active.as_str(),
+    )
     .execute(&mut *conn)
     .await?;
-    sqlx::query(&format!(
+    // `state = 'pending'`: the predicate of the partial index
+    // `review_queue_entries_pending_idx`.
+    reviewer_holds_query!(
         "UPDATE review_queue_entries e SET routing = $1 \
-         WHERE e.state = 'pending' AND e.routing = 'preferred' \
-           AND (e.preference_expires_at <= now() OR NOT ({}))",
-        reviewer_holds("e.preferred_reviewer_id", "e.project_id")
-    ))
-    .bind(QueueRouting::Open.as_str())
+         WHERE e.state = 'pending' AND e.routing = $2 \
+           AND (e.preference_expires_at <= now() OR NOT",
+        "e.preferred_reviewer_id",
+        "e.project_id",
+        "$3",
+        ")",
+        QueueRouting::Open.as_str(),
+        QueueRouting::Preferred.as_str(),
+        ActorStatus::Active.as_str(),
+    )
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// `sqlx::query_as!` of the [`Offer`] reviewer `$1` may be offered, best first (`$2`,
+/// when not null, narrows to one entry), then `$after` (a lock, or nothing).
+///
+/// `state = 'pending'` is the predicate of the partial index
+/// `review_queue_entries_pending_idx`, and `disposition = 'active'` that of
+/// `review_leases_one_active_per_entry`; both stay literal so the planner can use them.
+/// The reviewer's grant is as `reviewer_holds_query!` states it (`$7`: an active actor).
+macro_rules! offer_query {
+    ($after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Offer,
+            r#"SELECT e.id AS queue_entry_id, e.project_id, e.task_id, t.title AS task_title,
+                 e.submission_id, e.submission_version, e.routing_reason,
+                 (e.routing = $3 AND e.preferred_reviewer_id = $1) AS "preferred_for_you!",
+                 e.enqueued_at
+               FROM review_queue_entries e JOIN tasks t ON t.id = e.task_id AND t.status = $4
+               WHERE e.state = 'pending' AND ($2::uuid IS NULL OR e.id = $2)
+                 AND EXISTS (SELECT 1 FROM project_role_grants g
+                   JOIN actor_profiles p ON p.id = g.actor_id AND p.kind = 'human' AND p.status = $7
+                   WHERE g.actor_id = $1 AND g.project_id = e.project_id AND g.role = 'reviewer'
+                     AND g.status = 'active'
+                     AND EXISTS (SELECT 1 FROM actor_identity_links k
+                                 WHERE k.actor_profile_id = p.id AND k.status = 'active'))
+                 AND (e.routing = $5 OR e.preferred_reviewer_id = $1)
+                 AND NOT EXISTS (SELECT 1 FROM review_leases l
+                                 WHERE l.queue_entry_id = e.id AND l.disposition = 'active')
+                 AND NOT EXISTS (SELECT 1 FROM submissions s
+                                 WHERE s.task_id = e.task_id AND s.contributor_id = $1)
+                 AND NOT EXISTS (SELECT 1 FROM review_leases d WHERE d.queue_entry_id = e.id
+                                 AND d.reviewer_id = $1 AND d.disposition = $6)
+               ORDER BY "preferred_for_you!" DESC, e.enqueued_at, e.id LIMIT 1"#
+                + $after
+            $(, $arg)*
+        )
+    };
 }
 
 /// The entries `reviewer` may be offered, best first; `only` narrows to one entry.
@@ -110,33 +159,41 @@ async fn offers(
     only: Option<Uuid>,
     lock: bool,
 ) -> Result<Option<Offer>, CommandError> {
-    let lock_clause = if lock {
-        " FOR UPDATE OF e SKIP LOCKED"
+    let (preferred, review_pending, open, declined, active_actor) = (
+        QueueRouting::Preferred.as_str(),
+        TaskState::ReviewPending.as_str(),
+        QueueRouting::Open.as_str(),
+        ReviewLeaseDisposition::Declined.as_str(),
+        ActorStatus::Active.as_str(),
+    );
+    let offer = if lock {
+        offer_query!(
+            " FOR UPDATE OF e SKIP LOCKED",
+            reviewer_id,
+            only,
+            preferred,
+            review_pending,
+            open,
+            declined,
+            active_actor,
+        )
+        .fetch_optional(&mut *conn)
+        .await?
     } else {
-        ""
+        offer_query!(
+            "",
+            reviewer_id,
+            only,
+            preferred,
+            review_pending,
+            open,
+            declined,
+            active_actor,
+        )
+        .fetch_optional(&mut *conn)
+        .await?
     };
-    Ok(sqlx::query_as(&format!(
-        "SELECT e.id AS queue_entry_id, e.project_id, e.task_id, t.title AS task_title, \
-           e.submission_id, e.submission_version, e.routing_reason, \
-           (e.routing = 'preferred' AND e.preferred_reviewer_id = $1) AS preferred_for_you, \
-           e.enqueued_at \
-         FROM review_queue_entries e JOIN tasks t ON t.id = e.task_id AND t.status = 'review_pending' \
-         WHERE e.state = 'pending' AND ($2::uuid IS NULL OR e.id = $2) \
-           AND {} \
-           AND (e.routing = 'open' OR e.preferred_reviewer_id = $1) \
-           AND NOT EXISTS (SELECT 1 FROM review_leases l \
-                           WHERE l.queue_entry_id = e.id AND l.disposition = 'active') \
-           AND NOT EXISTS (SELECT 1 FROM submissions s \
-                           WHERE s.task_id = e.task_id AND s.contributor_id = $1) \
-           AND NOT EXISTS (SELECT 1 FROM review_leases d WHERE d.queue_entry_id = e.id \
-                           AND d.reviewer_id = $1 AND d.disposition = 'declined') \
-         ORDER BY preferred_for_you DESC, e.enqueued_at, e.id LIMIT 1{lock_clause}",
-        reviewer_holds("$1", "e.project_id")
-    ))
-    .bind(reviewer_id)
-    .bind(only)
-    .fetch_optional(&mut *conn)
-    .await?)
+    Ok(offer)
 }
 
 /// The caller's active lease, or one offer, or nothing (R26, AS25).
@@ -196,45 +253,48 @@ pub async fn claim(
             ),
         });
     };
-    let guide: Uuid = sqlx::query_scalar("SELECT locked_guide_id FROM submissions WHERE id = $1")
-        .bind(offer.submission_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let guide = sqlx::query_scalar!(
+        "SELECT locked_guide_id FROM submissions WHERE id = $1",
+        offer.submission_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let policies = guide_policies(conn, guide).await?;
     let access = Access::read(conn, requester.actor_id, offer.project_id, true).await?;
     let grant = access.require(Actor::Reviewer)?;
     let lease_id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO review_leases (id, queue_entry_id, submission_id, reviewer_id, \
          reviewer_contribution_policy_version_id, expires_at) \
          SELECT $1, $2, s.id, $3, s.contribution_policy_version_id, \
                 now() + make_interval(secs => $4) FROM submissions s WHERE s.id = $5",
+        lease_id,
+        offer.queue_entry_id,
+        requester.actor_id,
+        policies.review.review_lease_duration_seconds as f64,
+        offer.submission_id,
     )
-    .bind(lease_id)
-    .bind(offer.queue_entry_id)
-    .bind(requester.actor_id)
-    .bind(policies.review.review_lease_duration_seconds as f64)
-    .bind(offer.submission_id)
     .execute(&mut *conn)
     .await?;
     let lease = lease(conn, lease_id)
         .await?
         .ok_or_else(|| CommandError::internal("lease vanished"))?;
-    let manifest = super::packet::manifest(conn, &lease).await?;
+    let manifest = serde_json::to_value(super::packet::manifest(conn, &lease).await?)
+        .map_err(CommandError::internal)?;
     let manifest_digest = Digest::of_canonical_json(&manifest)
         .map_err(CommandError::internal)?
         .to_string();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO review_packet_manifests (id, review_lease_id, submission_id, \
          admitting_checker_run_id, manifest, manifest_digest) \
          SELECT $1, $2, e.submission_id, e.admitting_checker_run_id, $3, $4 \
          FROM review_queue_entries e WHERE e.id = $5",
+        Uuid::now_v7(),
+        lease.id,
+        &manifest,
+        &manifest_digest,
+        lease.queue_entry_id,
     )
-    .bind(Uuid::now_v7())
-    .bind(lease.id)
-    .bind(&manifest)
-    .bind(&manifest_digest)
-    .bind(lease.queue_entry_id)
     .execute(&mut *conn)
     .await?;
     audit::append(
@@ -244,7 +304,7 @@ pub async fn claim(
             entity_type: "review_lease".into(),
             entity_id: Some(lease.id),
             event_type: "review_lease_claimed".into(),
-            to_status: Some("active".into()),
+            to_status: Some(ReviewLeaseDisposition::Active.to_string()),
             actor_id: Some(requester.actor_id),
             payload: json!({
                 "matched_grant_id": grant,
@@ -274,23 +334,24 @@ async fn refusal_for_entry(
     reviewer_id: Uuid,
     entry: Uuid,
 ) -> Result<CommandError, CommandError> {
-    let project: Option<(Uuid, Uuid)> =
-        sqlx::query_as("SELECT project_id, task_id FROM review_queue_entries WHERE id = $1")
-            .bind(entry)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some((project_id, task_id)) = project else {
+    let found = sqlx::query!(
+        "SELECT project_id, task_id FROM review_queue_entries WHERE id = $1",
+        entry
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((project_id, task_id)) = found.map(|row| (row.project_id, row.task_id)) else {
         return Ok(CommandError::not_found());
     };
     let access = Access::read(conn, reviewer_id, project_id, false).await?;
     if access.grant_for(Actor::Reviewer).is_none() {
         return Ok(access.denied());
     }
-    let own: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM submissions WHERE task_id = $1 AND contributor_id = $2)",
+    let own = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM submissions WHERE task_id = $1 AND contributor_id = $2) AS "own!""#,
+        task_id,
+        reviewer_id,
     )
-    .bind(task_id)
-    .bind(reviewer_id)
     .fetch_one(&mut *conn)
     .await?;
     Ok(if own {
@@ -355,23 +416,26 @@ pub async fn end(
         (_, r) => r.filter(|r| !r.is_empty()).map(str::to_owned),
     };
     // Lock order: task, then the lease and its entry.
-    sqlx::query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE")
-        .bind(held.task_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query_scalar!(
+        "SELECT id FROM tasks WHERE id = $1 FOR UPDATE",
+        held.task_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     let disposition = if ending == Ending::Decline {
-        "declined"
+        ReviewLeaseDisposition::Declined
     } else {
-        "released"
+        ReviewLeaseDisposition::Released
     };
-    let updated = sqlx::query(
+    // `disposition = 'active'`: the predicate of `review_leases_expiry_idx`.
+    let updated = sqlx::query!(
         "UPDATE review_leases SET disposition = $2, ended_at = now(), ended_by = $3, end_reason = $4 \
          WHERE id = $1 AND disposition = 'active'",
+        lease_id,
+        disposition.as_str(),
+        requester.actor_id,
+        reason.as_deref(),
     )
-    .bind(lease_id)
-    .bind(disposition)
-    .bind(requester.actor_id)
-    .bind(&reason)
     .execute(&mut *conn)
     .await?;
     if updated.rows_affected() == 0 {
@@ -381,13 +445,14 @@ pub async fn end(
         ));
     }
     if ending == Ending::Decline {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE review_queue_entries SET routing = $3 \
-             WHERE id = $1 AND routing = 'preferred' AND preferred_reviewer_id = $2",
+             WHERE id = $1 AND routing = $4 AND preferred_reviewer_id = $2",
+            held.queue_entry_id,
+            requester.actor_id,
+            QueueRouting::Open.as_str(),
+            QueueRouting::Preferred.as_str(),
         )
-        .bind(held.queue_entry_id)
-        .bind(requester.actor_id)
-        .bind(QueueRouting::Open.as_str())
         .execute(&mut *conn)
         .await?;
     }
@@ -403,8 +468,8 @@ pub async fn end(
             entity_type: "review_lease".into(),
             entity_id: Some(held.id),
             event_type: event.into(),
-            from_status: Some("active".into()),
-            to_status: Some(disposition.into()),
+            from_status: Some(ReviewLeaseDisposition::Active.to_string()),
+            to_status: Some(disposition.to_string()),
             actor_id: Some(requester.actor_id),
             reason: reason.clone(),
             payload: json!({
@@ -425,7 +490,7 @@ pub async fn end(
 }
 
 /// How much review work is waiting, for the service's gauges.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy)]
 pub struct Load {
     /// Entries waiting for a reviewer.
     pub pending_entries: i64,
@@ -437,12 +502,15 @@ pub struct Load {
 
 /// The queue's [`Load`]; each count walks a partial index of the live rows only.
 pub async fn load(conn: &mut PgConnection) -> Result<Load, CommandError> {
-    Ok(sqlx::query_as(
-        "SELECT \
-           (SELECT count(*) FROM review_queue_entries WHERE state = 'pending') AS pending_entries, \
-           (SELECT count(*) FROM review_leases WHERE disposition = 'active') AS active_leases, \
-           coalesce((SELECT extract(epoch FROM now() - min(issued_at))::float8 \
-                     FROM review_leases WHERE disposition = 'active'), 0) AS oldest_lease_seconds",
+    // The literal states are the predicates of those partial indexes:
+    // `review_queue_entries_pending_idx` and `review_leases_expiry_idx`.
+    Ok(sqlx::query_as!(
+        Load,
+        r#"SELECT
+             (SELECT count(*) FROM review_queue_entries WHERE state = 'pending') AS "pending_entries!",
+             (SELECT count(*) FROM review_leases WHERE disposition = 'active') AS "active_leases!",
+             coalesce((SELECT extract(epoch FROM now() - min(issued_at))::float8
+                       FROM review_leases WHERE disposition = 'active'), 0) AS "oldest_lease_seconds!""#
     )
     .fetch_one(conn)
     .await?)

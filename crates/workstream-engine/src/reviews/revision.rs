@@ -31,9 +31,12 @@ use uuid::Uuid;
 use workstream_domain::Digest;
 use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::{
-    Actor, GuardFacts, RevisionCloseReason, RevisionOrigin, TaskCommand, TaskState, decide,
+    Actor, GuardFacts, ReviewDecision, RevisionCloseReason, RevisionOrigin, TaskCommand, TaskState,
+    decide,
 };
 use workstream_domain::machines::assignment::AssignmentStatus;
+use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
+use workstream_domain::machines::project::ProjectStatus;
 use workstream_domain::machines::review_queue::QueueEntryState;
 use workstream_store::tasks::{self, GuideLock};
 
@@ -45,7 +48,7 @@ use crate::tasks::access::Access;
 use crate::tasks::{TaskEvent, transition};
 
 /// A stored preparation, as the contributor and the PM see it.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Preparation {
     /// The preparation id (echoed by the resubmission).
     pub id: Uuid,
@@ -77,9 +80,19 @@ pub struct Preparation {
     pub next_submission_version: i32,
 }
 
-const PREPARATION_COLUMNS: &str = "id, task_id, originating_review_id, preparation_sequence, \
-     predecessor_preparation_id, outcome, direction, blocked_reason_code, prior_context, \
-     next_context, change_summary, context_digest, prior_submission_version, next_submission_version";
+/// `sqlx::query_as!` of [`Preparation`] rows: `$before` the preparation's columns `$after`.
+macro_rules! preparation_query {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Preparation,
+            $before + " id, task_id, originating_review_id, preparation_sequence, \
+             predecessor_preparation_id, outcome, direction, blocked_reason_code, prior_context, \
+             next_context, change_summary, context_digest, prior_submission_version, \
+             next_submission_version " + $after
+            $(, $arg)*
+        )
+    };
+}
 
 /// What [`prepare`] needs.
 #[derive(Debug, Clone)]
@@ -126,23 +139,30 @@ async fn prior_context(
     submission_id: Uuid,
     assignment_id: Uuid,
 ) -> Result<(Value, i32), CommandError> {
-    let (context, version): (Value, i32) = sqlx::query_as(
-        "SELECT jsonb_build_object('guide_id', s.locked_guide_id, \
-           'guide_version', s.locked_guide_version, \
-           'guide_activation_sequence', s.locked_guide_activation_sequence, \
-           'policy_bundle_hash', s.locked_policy_bundle_hash, \
-           'artifact_policy_hash', s.locked_artifact_policy_hash, \
-           'checker_policy_hash', s.locked_checker_policy_hash, \
-           'review_policy_hash', s.locked_review_policy_hash, \
-           'revision_policy_hash', s.locked_revision_policy_hash, \
-           'contribution_policy_version_id', a.submitter_contribution_policy_version_id), s.version \
+    let row = sqlx::query!(
+        "SELECT s.locked_guide_id, s.locked_guide_version, s.locked_guide_activation_sequence, \
+           s.locked_policy_bundle_hash, s.locked_artifact_policy_hash, s.locked_checker_policy_hash, \
+           s.locked_review_policy_hash, s.locked_revision_policy_hash, \
+           a.submitter_contribution_policy_version_id, s.version \
          FROM submissions s, task_assignments a WHERE s.id = $1 AND a.id = $2",
+        submission_id,
+        assignment_id,
     )
-    .bind(submission_id)
-    .bind(assignment_id)
     .fetch_one(&mut *conn)
     .await?;
-    Ok((context, version))
+    // The keys of `context_of`.
+    let context = json!({
+        "guide_id": row.locked_guide_id,
+        "guide_version": row.locked_guide_version,
+        "guide_activation_sequence": row.locked_guide_activation_sequence,
+        "policy_bundle_hash": row.locked_policy_bundle_hash,
+        "artifact_policy_hash": row.locked_artifact_policy_hash,
+        "checker_policy_hash": row.locked_checker_policy_hash,
+        "review_policy_hash": row.locked_review_policy_hash,
+        "revision_policy_hash": row.locked_revision_policy_hash,
+        "contribution_policy_version_id": row.submitter_contribution_policy_version_id,
+    });
+    Ok((context, row.version))
 }
 
 /// Why the active context cannot be used, if it cannot.
@@ -151,7 +171,9 @@ async fn blocked_reason(
     project_id: Uuid,
     active: Option<&GuideLock>,
 ) -> Result<Option<&'static str>, CommandError> {
-    if tasks::project_status(conn, project_id).await?.as_deref() != Some("active") {
+    if tasks::project_status(conn, project_id).await?.as_deref()
+        != Some(ProjectStatus::Active.as_str())
+    {
         return Ok(Some("project_not_active"));
     }
     let Some(guide) = active else {
@@ -242,7 +264,7 @@ pub async fn prepare(
     .to_string();
     let uuid_of = |v: &Value, k: &str| v[k].as_str().and_then(|s| s.parse::<Uuid>().ok());
     let usable = blocked.is_none();
-    let prepared: Preparation = sqlx::query_as(&format!(
+    let prepared = preparation_query!(
         "INSERT INTO revision_context_preparations (id, task_id, originating_review_id, \
          source_task_assignment_id, target_task_assignment_id, prior_submission_id, \
          prior_submission_version, next_submission_version, prior_context, next_context, \
@@ -251,40 +273,37 @@ pub async fn prepare(
          direction, context_digest, predecessor_preparation_id, preparation_sequence, \
          rebase_reason, blocked_reason_code, change_summary, prepared_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7 + 1, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17, $18, $19, $20, $21, $22, $23, $24) RETURNING {PREPARATION_COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(input.task_id)
-    .bind(input.originating_review_id)
-    .bind(input.source_assignment_id)
-    .bind(input.target_assignment_id)
-    .bind(input.prior_submission_id)
-    .bind(prior_version)
-    .bind(&prior)
-    .bind(&next)
-    .bind(uuid_of(&prior, "guide_id"))
-    .bind(usable.then(|| uuid_of(&next, "guide_id")).flatten())
-    .bind(prior["policy_bundle_hash"].as_str())
-    .bind(
+                 $17, $18, $19, $20, $21, $22, $23, $24) RETURNING",
+        "",
+        Uuid::now_v7(),
+        input.task_id,
+        input.originating_review_id,
+        input.source_assignment_id,
+        input.target_assignment_id,
+        input.prior_submission_id,
+        prior_version,
+        &prior,
+        &next,
+        uuid_of(&prior, "guide_id"),
+        usable.then(|| uuid_of(&next, "guide_id")).flatten(),
+        prior["policy_bundle_hash"].as_str(),
         usable
             .then(|| next["policy_bundle_hash"].as_str())
             .flatten(),
-    )
-    .bind(uuid_of(&prior, "contribution_policy_version_id"))
-    .bind(
+        uuid_of(&prior, "contribution_policy_version_id"),
         usable
             .then(|| uuid_of(&next, "contribution_policy_version_id"))
             .flatten(),
+        outcome,
+        direction,
+        &digest,
+        input.predecessor.as_ref().map(|p| p.id),
+        sequence,
+        input.reason.as_deref(),
+        blocked,
+        &summary,
+        input.prepared_by,
     )
-    .bind(outcome)
-    .bind(direction)
-    .bind(&digest)
-    .bind(input.predecessor.as_ref().map(|p| p.id))
-    .bind(sequence)
-    .bind(input.reason.as_deref())
-    .bind(blocked)
-    .bind(&summary)
-    .bind(input.prepared_by)
     .fetch_one(&mut *conn)
     .await?;
     if let (true, Some(guide)) = (usable, active.as_ref()) {
@@ -302,7 +321,7 @@ async fn apply(
     assignment_id: Uuid,
     guide: &GuideLock,
 ) -> Result<(), CommandError> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE tasks SET locked_guide_id = $2, locked_guide_version = $3, \
          locked_guide_activation_sequence = $4, locked_policy_bundle_hash = $5, \
          locked_artifact_policy_hash = $6, locked_checker_policy = $7, locked_checker_policy_hash = $8, \
@@ -310,26 +329,26 @@ async fn apply(
          locked_contribution_policy_version_id = $11 \
          WHERE id = $1 AND (locked_guide_id, locked_policy_bundle_hash, locked_contribution_policy_version_id) \
                IS DISTINCT FROM ($2, $5, $11)",
+        task_id,
+        guide.id,
+        &guide.version,
+        guide.activation_sequence,
+        &guide.policy_bundle_hash,
+        &guide.artifact_policy_hash,
+        &guide.checker_policy,
+        &guide.checker_policy_hash,
+        &guide.review_policy_hash,
+        &guide.revision_policy_hash,
+        guide.contribution_policy_version_id,
     )
-    .bind(task_id)
-    .bind(guide.id)
-    .bind(&guide.version)
-    .bind(guide.activation_sequence)
-    .bind(&guide.policy_bundle_hash)
-    .bind(&guide.artifact_policy_hash)
-    .bind(&guide.checker_policy)
-    .bind(&guide.checker_policy_hash)
-    .bind(&guide.review_policy_hash)
-    .bind(&guide.revision_policy_hash)
-    .bind(guide.contribution_policy_version_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE task_assignments SET submitter_contribution_policy_version_id = $2 \
          WHERE id = $1 AND submitter_contribution_policy_version_id <> $2",
+        assignment_id,
+        guide.contribution_policy_version_id,
     )
-    .bind(assignment_id)
-    .bind(guide.contribution_policy_version_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -341,13 +360,14 @@ pub async fn head(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<Option<Preparation>, CommandError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {PREPARATION_COLUMNS} FROM revision_context_preparations p \
+    Ok(preparation_query!(
+        "SELECT",
+        "FROM revision_context_preparations p \
          WHERE p.task_id = $1 AND NOT EXISTS (SELECT 1 FROM revision_context_preparations n \
                                               WHERE n.predecessor_preparation_id = p.id) \
-         ORDER BY p.created_at DESC, p.id DESC LIMIT 1"
-    ))
-    .bind(task_id)
+         ORDER BY p.created_at DESC, p.id DESC LIMIT 1",
+        task_id,
+    )
     .fetch_optional(&mut *conn)
     .await?)
 }
@@ -356,7 +376,7 @@ pub async fn head(
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Episode {
     /// `human_review` or `checker_remediation`.
-    pub origin: String,
+    pub origin: RevisionOrigin,
     /// The needs_revision review (human origin).
     pub originating_review_id: Option<Uuid>,
     /// The remediation run (checker origin).
@@ -376,27 +396,32 @@ pub async fn episode(
     conn: &mut PgConnection,
     task: &tasks::TaskRow,
 ) -> Result<Episode, CommandError> {
-    let latest: Option<(Uuid, Option<Uuid>)> = sqlx::query_as(
-        "SELECT s.id, (SELECT c.id FROM checker_runs c WHERE c.submission_id = s.id \
-           AND c.is_current_for_submission AND c.status = 'completed' \
-           AND c.routing_recommendation = 'needs_revision') \
-         FROM submissions s WHERE s.task_id = $1 ORDER BY s.version DESC LIMIT 1",
+    let latest = sqlx::query!(
+        r#"SELECT s.id, (SELECT c.id FROM checker_runs c WHERE c.submission_id = s.id
+             AND c.is_current_for_submission AND c.status = $2
+             AND c.routing_recommendation = $3) AS "run?"
+           FROM submissions s WHERE s.task_id = $1 ORDER BY s.version DESC LIMIT 1"#,
+        task.id,
+        CheckerRunStatus::Completed.as_str(),
+        RoutingRecommendation::NeedsRevision.as_str(),
     )
-    .bind(task.id)
     .fetch_optional(&mut *conn)
     .await?;
-    let remediation = latest.and_then(|(_, run)| run);
-    let review: Option<(Uuid, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-        "SELECT id, completed_at FROM reviews WHERE task_id = $1 AND decision = 'needs_revision' \
+    let remediation = latest.and_then(|row| row.run);
+    let review = sqlx::query!(
+        "SELECT id, completed_at FROM reviews WHERE task_id = $1 AND decision = $2 \
          ORDER BY completed_at DESC LIMIT 1",
+        task.id,
+        ReviewDecision::NeedsRevision.as_str(),
     )
-    .bind(task.id)
     .fetch_optional(&mut *conn)
-    .await?;
-    let rounds: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM submissions WHERE task_id = $1 AND revision_context_preparation_id IS NOT NULL",
+    .await?
+    .map(|row| (row.id, row.completed_at));
+    let rounds = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "rounds!" FROM submissions
+           WHERE task_id = $1 AND revision_context_preparation_id IS NOT NULL"#,
+        task.id,
     )
-    .bind(task.id)
     .fetch_one(&mut *conn)
     .await?;
     let policies = match task.locked_guide_id {
@@ -407,22 +432,24 @@ pub async fn episode(
         .as_ref()
         .map_or(0, |p| p.revision.revision_deadline_hours);
     let deadline: Option<(chrono::DateTime<chrono::Utc>, bool)> = match &review {
-        Some((_, at)) if remediation.is_none() => Some(
-            sqlx::query_as(
-                "SELECT $1 + make_interval(hours => $2), $1 + make_interval(hours => $2) <= now()",
+        Some((_, at)) if remediation.is_none() => {
+            let row = sqlx::query!(
+                r#"SELECT $1::timestamptz + make_interval(hours => $2) AS "at!",
+                          $1::timestamptz + make_interval(hours => $2) <= now() AS "passed!""#,
+                at,
+                i32::try_from(hours).unwrap_or(i32::MAX),
             )
-            .bind(at)
-            .bind(i32::try_from(hours).unwrap_or(i32::MAX))
             .fetch_one(&mut *conn)
-            .await?,
-        ),
+            .await?;
+            Some((row.at, row.passed))
+        }
         _ => None,
     };
     Ok(Episode {
         origin: if remediation.is_some() {
-            "checker_remediation".into()
+            RevisionOrigin::CheckerRemediation
         } else {
-            "human_review".into()
+            RevisionOrigin::HumanReview
         },
         originating_review_id: review.filter(|_| remediation.is_none()).map(|(id, _)| id),
         remediation_checker_run_id: remediation,
@@ -521,19 +548,19 @@ pub async fn record_responses(
     responses: &[FindingResponse],
 ) -> Result<(), CommandError> {
     for r in responses {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO submission_finding_responses (id, finding_id, new_submission_id, \
              task_assignment_id, preparation_id, preparation_digest, response_text, evidence_ref) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            Uuid::now_v7(),
+            r.finding_id,
+            submission_id,
+            assignment_id,
+            head.id,
+            &head.context_digest,
+            r.response_text.trim(),
+            r.evidence_ref.as_ref(),
         )
-        .bind(Uuid::now_v7())
-        .bind(r.finding_id)
-        .bind(submission_id)
-        .bind(assignment_id)
-        .bind(head.id)
-        .bind(&head.context_digest)
-        .bind(r.response_text.trim())
-        .bind(&r.evidence_ref)
         .execute(&mut *conn)
         .await?;
     }
@@ -561,10 +588,10 @@ pub async fn view(
         return Err(CommandError::not_found());
     }
     let prior = prior_findings(conn, task.id).await?;
-    let latest: Option<Uuid> = sqlx::query_scalar(
+    let latest = sqlx::query_scalar!(
         "SELECT id FROM submissions WHERE task_id = $1 ORDER BY version DESC LIMIT 1",
+        task.id,
     )
-    .bind(task.id)
     .fetch_optional(&mut *conn)
     .await?;
     let changes = match latest {
@@ -583,12 +610,12 @@ pub async fn view(
         .collect();
     // The prior-feedback checklist of the guide the task is locked to (its bundle's
     // review texts), for the worker answering the findings.
-    let checklist: Option<String> = match task.locked_guide_id {
-        Some(guide) => sqlx::query_scalar(
-            "SELECT policy_bundle -> 'review_templates' ->> 'prior_feedback_checklist' \
-                 FROM project_guides WHERE id = $1",
+    let checklist = match task.locked_guide_id {
+        Some(guide) => sqlx::query_scalar!(
+            r#"SELECT policy_bundle -> 'review_templates' ->> 'prior_feedback_checklist' AS "checklist?"
+               FROM project_guides WHERE id = $1"#,
+            guide,
         )
-        .bind(guide)
         .fetch_optional(&mut *conn)
         .await?
         .flatten(),
@@ -653,11 +680,7 @@ pub async fn close(
     let mut facts = GuardFacts::default();
     if task.status == TaskState::NeedsRevision {
         let episode = episode(conn, &task).await?;
-        facts.revision_origin = if episode.origin == "checker_remediation" {
-            RevisionOrigin::CheckerRemediation
-        } else {
-            RevisionOrigin::HumanReview
-        };
+        facts.revision_origin = episode.origin;
         facts.revision_rounds_used = episode.rounds_used;
         facts.revision_round_limit = episode.round_limit;
         facts.revision_deadline_passed = episode.deadline_passed;
@@ -673,12 +696,13 @@ pub async fn close(
     if let Some(a) = &assignment {
         tasks::close_assignment(conn, a.id, AssignmentStatus::Released, reason.as_str()).await?;
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE review_queue_entries SET state = $2, closed_at = now(), closed_reason = 'task_closed' \
-         WHERE task_id = $1 AND state = 'pending'",
+         WHERE task_id = $1 AND state = $3",
+        task.id,
+        QueueEntryState::Closed.as_str(),
+        QueueEntryState::Pending.as_str(),
     )
-    .bind(task.id)
-    .bind(QueueEntryState::Closed.as_str())
     .execute(&mut *conn)
     .await?;
     let updated = transition(
@@ -751,12 +775,13 @@ pub async fn repair(
         )
         .with_details(json!({ "head_id": current.id, "head_digest": current.context_digest })));
     }
-    let (prior_submission, source): (Uuid, Uuid) = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT prior_submission_id, source_task_assignment_id FROM revision_context_preparations WHERE id = $1",
+        current.id,
     )
-    .bind(current.id)
     .fetch_one(&mut *conn)
     .await?;
+    let (prior_submission, source) = (row.prior_submission_id, row.source_task_assignment_id);
     let target = assignment
         .as_ref()
         .map(|a| a.id)
