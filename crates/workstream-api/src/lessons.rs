@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::machines::lesson::LessonStatus;
 use workstream_domain::roles::AdminRole;
 use workstream_engine::lessons::{self, Lesson, LessonDecision, NewLesson};
 
@@ -129,14 +130,16 @@ async fn list(
 ) -> Result<axum::Json<Paged<Lesson>>, ApiError> {
     require(&caller, project_id, may_read(&caller, project_id))?;
     let Query(query) = query?;
-    if let Some(status) = &query.status
-        && !["open", "accepted", "rejected", "implemented"].contains(&status.as_str())
-    {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            "status is one of open, accepted, rejected, implemented",
-        ));
-    }
+    let status = match &query.status {
+        None => None,
+        Some(text) => Some(text.parse::<LessonStatus>().map_err(|_| {
+            let all: Vec<&str> = LessonStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("status is one of {}", all.join(", ")),
+            )
+        })?),
+    };
     // The filter is part of the list a cursor belongs to.
     let scope = format!(
         "project:{project_id}:lessons:{}",
@@ -151,14 +154,7 @@ async fn list(
         &state.config.cursor_secret,
     )?;
     let mut conn = state.pool.acquire().await?;
-    let items = lessons::list(
-        &mut conn,
-        project_id,
-        query.status.as_deref(),
-        page.after,
-        page.limit,
-    )
-    .await?;
+    let items = lessons::list(&mut conn, project_id, status, page.after, page.limit).await?;
     let next = page.next_cursor(
         items.len(),
         items.last().map(|l| l.id),

@@ -246,15 +246,6 @@ fn level_token(level: Level) -> &'static str {
     }
 }
 
-fn status_token(status: MemberStatus) -> &'static str {
-    match status {
-        MemberStatus::Passed => "passed",
-        MemberStatus::Warning => "warning",
-        MemberStatus::Failed => "failed",
-        MemberStatus::Errored => "errored",
-    }
-}
-
 /// The pre-submit checkers' verdict on a packet, as its contributor sees it.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct PreSubmitReport {
@@ -287,7 +278,7 @@ fn report(evaluation: &Evaluation) -> PreSubmitReport {
             .iter()
             .map(|m| PreSubmitResult {
                 checker: m.check.name.clone(),
-                status: status_token(m.member.status),
+                status: m.member.status.as_str(),
                 severity: m.member.severity.as_str(),
                 blocks_review: m.member.blocks_review,
                 findings: safe_findings(&m.outcome.result),

@@ -321,7 +321,7 @@ pub async fn find(
 pub async fn list(
     conn: &mut PgConnection,
     project_id: Uuid,
-    status: Option<&str>,
+    status: Option<LessonStatus>,
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<Lesson>, CommandError> {
@@ -330,7 +330,7 @@ pub async fn list(
         "FROM project_lessons WHERE project_id = $1 \
          AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $4",
         project_id,
-        status,
+        status.map(LessonStatus::as_str),
         after,
         i64::from(limit),
     )
@@ -471,10 +471,10 @@ pub async fn detect_after_review(
     project_id: Uuid,
     task_id: Uuid,
     review_id: Uuid,
-    decision: &str,
+    decision: ReviewDecision,
 ) -> Result<Vec<Uuid>, CommandError> {
     let mut opened = Vec::new();
-    if decision == "needs_revision" {
+    if decision == ReviewDecision::NeedsRevision {
         let row = sqlx::query!(
             r#"SELECT (SELECT count(*) FROM reviews WHERE task_id = $1 AND decision = $2) AS "rounds!",
                       title FROM tasks WHERE id = $1"#,

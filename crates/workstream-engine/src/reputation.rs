@@ -372,7 +372,7 @@ pub async fn record_review(
         review.project_id,
         review.task_id,
         review_id,
-        review.decision.as_str(),
+        review.decision,
     )
     .await?;
     Ok(Recorded {
