@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::machines::authority::{ActorStatus, LinkStatus};
 use workstream_domain::roles::{AdminRole, ProjectRole, ScopeType};
 use workstream_engine::authority::actors::{StatusChange, change_status};
 use workstream_engine::authority::{links, services};
@@ -163,8 +164,7 @@ pub struct ProfileView {
     actor_profile_id: Uuid,
     /// `human` or `service`.
     actor_kind: String,
-    /// `active`, `suspended` or `deactivated`.
-    status: String,
+    status: ActorStatus,
     /// Empty until the person names themself.
     display_name: String,
     contact_email: Option<String>,
@@ -181,7 +181,7 @@ impl From<&ActorProfile> for ProfileView {
         ProfileView {
             actor_profile_id: profile.id,
             actor_kind: profile.kind.clone(),
-            status: profile.status.clone(),
+            status: profile.status,
             display_name: profile.display_name.clone(),
             contact_email: profile.contact_email.clone(),
             service_identity: profile.service_identity.clone(),
@@ -200,8 +200,7 @@ pub struct LinkView {
     actor_profile_id: Uuid,
     issuer: String,
     subject: String,
-    /// `active` or `revoked`.
-    status: String,
+    status: LinkStatus,
     linked_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
     revoked_by: Option<Uuid>,
@@ -215,7 +214,7 @@ impl From<&IdentityLink> for LinkView {
             actor_profile_id: link.actor_profile_id,
             issuer: link.issuer.clone(),
             subject: link.subject.clone(),
-            status: link.status.clone(),
+            status: link.status,
             linked_at: link.linked_at,
             revoked_at: link.revoked_at,
             revoked_by: link.revoked_by,
@@ -237,7 +236,7 @@ pub struct Me {
     /// `human` or `service`.
     actor_kind: String,
     /// `active` (a suspended or deactivated actor's token is refused).
-    status: String,
+    status: ActorStatus,
     /// Always `["contributor"]`: the product's one sign-in domain.
     domains: Vec<&'static str>,
     /// The distinct administrative roles held, sorted.
@@ -314,7 +313,7 @@ fn me_view(caller: &Caller, profile: &ActorProfile, name: &str) -> Me {
     Me {
         actor_profile_id: profile.id,
         actor_kind: profile.kind.clone(),
-        status: profile.status.clone(),
+        status: profile.status,
         domains: vec!["contributor"],
         admin_roles,
         admin_role_grants: caller

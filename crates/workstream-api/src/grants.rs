@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::machines::authority::{GrantStatus, LinkStatus};
 use workstream_domain::roles::{AdminRole, ProjectRole, Scope, ScopeType};
 use workstream_engine::authority::admin_grants::{
     AdminGrantRequest, Grantor, grant_admin, revoke_admin,
@@ -162,7 +163,7 @@ async fn grant_target(
             let mut conn = state.pool.acquire().await?;
             workstream_store::actors::link_by_identity(&mut conn, &caller.issuer, subject)
                 .await?
-                .filter(|link| link.status == "active")
+                .filter(|link| link.status == LinkStatus::Active)
                 .map(|link| link.actor_profile_id)
                 .ok_or_else(|| {
                     invalid(ErrorCode::TargetActorNotFound,
@@ -192,8 +193,7 @@ pub struct AdminGrantView {
     /// `system` or `project`.
     scope_type: String,
     scope_project_id: Option<Uuid>,
-    /// `active` or `revoked`.
-    status: String,
+    status: GrantStatus,
     version: u8,
     issued_by: Option<Uuid>,
     /// The system principal that issued it (a bootstrap or a fixture), if not a person.
@@ -215,8 +215,12 @@ impl From<&AdminRoleGrant> for AdminGrantView {
             role: grant.role.clone(),
             scope_type: grant.scope_type.clone(),
             scope_project_id: grant.scope_project_id,
-            status: grant.status.clone(),
-            version: if grant.status == "active" { 1 } else { 2 },
+            status: grant.status,
+            version: if grant.status == GrantStatus::Active {
+                1
+            } else {
+                2
+            },
             issued_by: grant.issued_by,
             issued_by_principal: grant.issued_by_principal.clone(),
             issuing_grant_id: grant.issuing_grant_id,
@@ -240,8 +244,7 @@ pub struct ProjectGrantView {
     actor_display_name: Option<String>,
     /// A [`ProjectRole`] token.
     role: String,
-    /// `active` or `revoked`.
-    status: String,
+    status: GrantStatus,
     version: u8,
     qualification_snapshot_id: Uuid,
     issued_by: Uuid,
@@ -261,8 +264,12 @@ impl From<&ProjectRoleGrant> for ProjectGrantView {
             actor_profile_id: grant.actor_id,
             actor_display_name: None,
             role: grant.role.clone(),
-            status: grant.status.clone(),
-            version: if grant.status == "active" { 1 } else { 2 },
+            status: grant.status,
+            version: if grant.status == GrantStatus::Active {
+                1
+            } else {
+                2
+            },
             qualification_snapshot_id: grant.qualification_snapshot_id,
             issued_by: grant.issued_by,
             issuing_admin_grant_id: grant.issuing_admin_grant_id,
@@ -394,15 +401,16 @@ struct AdminGrantQuery {
 }
 
 /// `active` (default), `revoked` or `all`; `None` means all.
-fn status_filter(status: Option<&str>) -> Result<Option<&'static str>, ApiError> {
-    match status.unwrap_or("active") {
-        "active" => Ok(Some("active")),
-        "revoked" => Ok(Some("revoked")),
-        "all" => Ok(None),
-        _ => Err(invalid(
-            ErrorCode::InvalidRequest,
-            "status must be active, revoked or all",
-        )),
+fn status_filter(status: Option<&str>) -> Result<Option<GrantStatus>, ApiError> {
+    match status {
+        None => Ok(Some(GrantStatus::Active)),
+        Some("all") => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|_| {
+            invalid(
+                ErrorCode::InvalidRequest,
+                "status must be active, revoked or all",
+            )
+        }),
     }
 }
 
@@ -442,7 +450,7 @@ async fn admin_grant_page(
             .scope_project_id
             .map(|p| p.to_string())
             .unwrap_or_default(),
-        status.unwrap_or("all"),
+        status.map(GrantStatus::as_str).unwrap_or("all"),
     );
     let page = Page::parse(
         &PageQuery {
@@ -696,7 +704,7 @@ async fn list_project_grants(
     let status = status_filter(query.status.as_deref())?;
     let list = format!(
         "project:{project_id}:role-grants:{}:{}",
-        status.unwrap_or("all"),
+        status.map(GrantStatus::as_str).unwrap_or("all"),
         query.role.map(|r| r.as_str()).unwrap_or("any"),
     );
     let page = Page::parse(

@@ -6,16 +6,17 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::machines::authority::{ActorStatus, LinkStatus};
 
 /// An actor profile as stored.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ActorProfile {
     /// The profile id.
     pub id: Uuid,
     /// `human` or `service`.
     pub kind: String,
-    /// `active`, `suspended` or `deactivated`.
-    pub status: String,
+    /// Whether the actor may act.
+    pub status: ActorStatus,
     /// Shown to other people; the subject until the actor changes it.
     pub display_name: String,
     /// Optional contact address.
@@ -39,7 +40,7 @@ macro_rules! profile_query {
     ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             ActorProfile,
-            $before + " id, kind, status, display_name, contact_email, service_identity, \
+            $before + " id, kind, status AS \"status: _\", display_name, contact_email, service_identity, \
              created_by, created_at, status_changed_at, status_changed_by, status_reason " + $after
             $(, $arg)*
         )
@@ -47,7 +48,7 @@ macro_rules! profile_query {
 }
 
 /// An identity link as stored.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IdentityLink {
     /// The link id.
     pub id: Uuid,
@@ -57,8 +58,8 @@ pub struct IdentityLink {
     pub issuer: String,
     /// The token subject.
     pub subject: String,
-    /// `active` or `revoked`.
-    pub status: String,
+    /// Whether it still signs in.
+    pub status: LinkStatus,
     /// Who linked it (`None`: first access or the system).
     pub linked_by: Option<Uuid>,
     /// When.
@@ -76,7 +77,7 @@ macro_rules! link_query {
     ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             IdentityLink,
-            $before + " id, actor_profile_id, issuer, subject, status, linked_by, linked_at, \
+            $before + " id, actor_profile_id, issuer, subject, status AS \"status: _\", linked_by, linked_at, \
              revoked_at, revoked_by, revoke_reason " + $after
             $(, $arg)*
         )
@@ -147,8 +148,8 @@ pub struct Identity {
     pub link: IdentityLink,
     /// The profile's kind (`human`, `service`); `None` if the profile is missing.
     pub profile_kind: Option<String>,
-    /// The profile's status (`active`, `suspended`, `deactivated`).
-    pub profile_status: Option<String>,
+    /// The profile's status.
+    pub profile_status: Option<ActorStatus>,
     /// Active administrative grants: ids, in id order.
     pub admin_grant_ids: Vec<Uuid>,
     /// Their roles.
@@ -172,9 +173,9 @@ pub async fn identity(
     // The grants' `status = 'active'` predicates stay literals: they match the partial
     // indexes `admin_role_grants_one_active` and `project_role_grants_actor_idx`.
     let row = sqlx::query!(
-        r#"SELECT l.id, l.actor_profile_id, l.issuer, l.subject, l.status, l.linked_by,
+        r#"SELECT l.id, l.actor_profile_id, l.issuer, l.subject, l.status AS "status: LinkStatus", l.linked_by,
            l.linked_at, l.revoked_at, l.revoked_by, l.revoke_reason,
-           p.kind AS "profile_kind?", p.status AS "profile_status?",
+           p.kind AS "profile_kind?", p.status AS "profile_status?: ActorStatus",
            a.ids AS "admin_grant_ids!", a.roles AS "admin_grant_roles!",
            a.projects AS "admin_grant_projects!: Vec<Option<Uuid>>",
            g.ids AS "project_grant_ids!", g.projects AS "project_grant_projects!",

@@ -6,9 +6,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
+use workstream_domain::machines::authority::GrantStatus;
 
 /// An administrative role grant.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdminRoleGrant {
     /// The grant id.
     pub id: Uuid,
@@ -20,8 +21,8 @@ pub struct AdminRoleGrant {
     pub scope_type: String,
     /// The project of a project-scoped grant.
     pub scope_project_id: Option<Uuid>,
-    /// `active` or `revoked`.
-    pub status: String,
+    /// Whether it still counts.
+    pub status: GrantStatus,
     /// The granting actor (`None` for the bootstrap).
     pub issued_by: Option<Uuid>,
     /// The system principal that granted it, for the bootstrap.
@@ -40,17 +41,12 @@ pub struct AdminRoleGrant {
     pub revoke_reason: Option<String>,
 }
 
-/// The columns of [`AdminRoleGrant`], for queries elsewhere.
-pub const ADMIN_GRANT_COLUMNS: &str = "id, target_actor_id, role, scope_type, scope_project_id, \
-     status, issued_by, issued_by_principal, issuing_grant_id, grant_reason, issued_at, \
-     revoked_at, revoked_by, revoke_reason";
-
 /// `sqlx::query_as!` of [`AdminRoleGrant`] rows: `$before` the grant's columns `$after`.
 macro_rules! admin_grant_query {
     ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             AdminRoleGrant,
-            $before + " id, target_actor_id, role, scope_type, scope_project_id, status, issued_by, \
+            $before + " id, target_actor_id, role, scope_type, scope_project_id, status AS \"status: _\", issued_by, \
              issued_by_principal, issuing_grant_id, grant_reason, issued_at, revoked_at, \
              revoked_by, revoke_reason " + $after
             $(, $arg)*
@@ -59,7 +55,7 @@ macro_rules! admin_grant_query {
 }
 
 /// A contributor role grant on one project.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectRoleGrant {
     /// The grant id.
     pub id: Uuid,
@@ -69,8 +65,8 @@ pub struct ProjectRoleGrant {
     pub actor_id: Uuid,
     /// The role token.
     pub role: String,
-    /// `active` or `revoked`.
-    pub status: String,
+    /// Whether it still counts.
+    pub status: GrantStatus,
     /// The qualification evidence captured with it.
     pub qualification_snapshot_id: Uuid,
     /// The granting project manager.
@@ -89,17 +85,12 @@ pub struct ProjectRoleGrant {
     pub revoke_reason: Option<String>,
 }
 
-/// The columns of [`ProjectRoleGrant`].
-pub const PROJECT_GRANT_COLUMNS: &str = "id, project_id, actor_id, role, status, \
-     qualification_snapshot_id, issued_by, issuing_admin_grant_id, grant_reason, issued_at, \
-     revoked_at, revoked_by, revoke_reason";
-
 /// `sqlx::query_as!` of [`ProjectRoleGrant`] rows: `$before` the grant's columns `$after`.
 macro_rules! project_grant_query {
     ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             ProjectRoleGrant,
-            $before + " id, project_id, actor_id, role, status, qualification_snapshot_id, \
+            $before + " id, project_id, actor_id, role, status AS \"status: _\", qualification_snapshot_id, \
              issued_by, issuing_admin_grant_id, grant_reason, issued_at, revoked_at, revoked_by, \
              revoke_reason " + $after
             $(, $arg)*
@@ -165,8 +156,8 @@ pub struct AdminGrantFilter<'a> {
     pub scope_type: Option<&'a str>,
     /// Only grants scoped to this project.
     pub scope_project_id: Option<Uuid>,
-    /// Only grants in this status (`active`, `revoked`).
-    pub status: Option<&'a str>,
+    /// Only grants in this status.
+    pub status: Option<GrantStatus>,
 }
 
 /// A page of administrative grants matching `filter`, by id, after `after`.
@@ -189,7 +180,7 @@ pub async fn list_admin(
         filter.target,
         filter.scope_type,
         filter.scope_project_id,
-        filter.status,
+        filter.status.map(GrantStatus::as_str),
         after,
         i64::from(limit),
     )
@@ -202,7 +193,7 @@ pub async fn list_admin(
 pub async fn list_project(
     conn: &mut PgConnection,
     project_id: Uuid,
-    status: Option<&str>,
+    status: Option<GrantStatus>,
     role: Option<&str>,
     after: Option<Uuid>,
     limit: u32,
@@ -216,7 +207,7 @@ pub async fn list_project(
            AND ($4::uuid IS NULL OR id > $4) \
          ORDER BY id LIMIT $5",
         project_id,
-        status,
+        status.map(GrantStatus::as_str),
         role,
         after,
         i64::from(limit),

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
+use workstream_domain::machines::authority::{ActorStatus, LinkStatus};
 use workstream_domain::roles::{AdminRole, ProjectRole, Scope, ScopeType};
 use workstream_engine::authority::{RequestContext, provisioning};
 use workstream_store::actors;
@@ -202,7 +203,7 @@ async fn resolve(
     }
     let identity =
         identity.ok_or_else(|| ApiError::internal("identity link missing after provisioning"))?;
-    if identity.link.status != "active" {
+    if identity.link.status != LinkStatus::Active {
         return Ok(Err(forbidden(
             ErrorCode::IdentityLinkRevoked,
             "this identity has been revoked",
@@ -213,15 +214,15 @@ async fn resolve(
     else {
         return Err(ApiError::internal("identity link without a profile"));
     };
-    match profile_status.as_str() {
-        "active" => {}
-        "suspended" => {
+    match profile_status {
+        ActorStatus::Active => {}
+        ActorStatus::Suspended => {
             return Ok(Err(forbidden(
                 ErrorCode::ActorSuspended,
                 "this actor is suspended",
             )));
         }
-        _ => {
+        ActorStatus::Deactivated => {
             return Ok(Err(forbidden(
                 ErrorCode::ActorDeactivated,
                 "this actor is deactivated",

@@ -20,7 +20,7 @@ use workstream_store::audit::NewAuditEvent;
 
 use super::{
     RequestContext, audit, effective_administrators, last_administrator,
-    lock_access_administrators, reason, status_of, still_holds,
+    lock_access_administrators, reason, still_holds,
 };
 use crate::CommandError;
 
@@ -90,7 +90,7 @@ pub async fn change_status(
     let profile = actors::profile(conn, target, true)
         .await?
         .ok_or_else(|| CommandError::new(ErrorCode::ActorNotFound, "no such actor"))?;
-    let status: ActorStatus = status_of(&profile.status)?;
+    let status: ActorStatus = profile.status;
     match (change, status) {
         (_, ActorStatus::Deactivated) => {
             return Err(CommandError::new(

@@ -19,7 +19,7 @@ use workstream_store::grants::{self, AdminRoleGrant};
 
 use super::{
     RequestContext, audit, effective_administrators, last_administrator,
-    lock_access_administrators, reason, status_of, still_holds,
+    lock_access_administrators, reason, still_holds,
 };
 use crate::CommandError;
 
@@ -104,7 +104,7 @@ pub async fn grant_admin(
             "administrative roles are granted to human actors only",
         ));
     }
-    if status_of::<ActorStatus>(&target.status)? == ActorStatus::Deactivated {
+    if target.status == ActorStatus::Deactivated {
         return Err(CommandError::new(
             ErrorCode::ActorDeactivatedTerminal,
             "the actor is deactivated",
@@ -197,7 +197,7 @@ pub async fn revoke_admin(
             "nobody can revoke their own grant",
         ));
     }
-    if status_of::<GrantStatus>(&grant.status)? != GrantStatus::Active {
+    if grant.status != GrantStatus::Active {
         return Err(CommandError::new(
             ErrorCode::AdminRoleGrantAlreadyRevoked,
             "the grant is already revoked",

@@ -12,7 +12,7 @@ use workstream_domain::machines::authority::{ActorStatus, LinkStatus};
 use workstream_store::actors::{self, IdentityLink};
 use workstream_store::audit::NewAuditEvent;
 
-use super::{RequestContext, audit, reason, status_of};
+use super::{RequestContext, audit, reason};
 use crate::CommandError;
 
 /// Revokes (`revoke = true`) or reactivates link `link_id`, by `by` acting through
@@ -44,13 +44,13 @@ pub async fn set_link_status(
     let link = actors::link(conn, link_id, true)
         .await?
         .ok_or_else(not_found)?;
-    if status_of::<ActorStatus>(&profile.status)? == ActorStatus::Deactivated {
+    if profile.status == ActorStatus::Deactivated {
         return Err(CommandError::new(
             ErrorCode::ActorDeactivatedTerminal,
             "the actor is deactivated; that is final",
         ));
     }
-    let from: LinkStatus = status_of(&link.status)?;
+    let from: LinkStatus = link.status;
     match (revoke, from) {
         (true, LinkStatus::Revoked) => {
             return Err(CommandError::new(

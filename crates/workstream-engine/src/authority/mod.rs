@@ -63,16 +63,6 @@ pub fn reason(text: &str) -> Result<String, CommandError> {
     Ok(trimmed.to_owned())
 }
 
-/// A status as a store row carries it (its token), read as the domain's enum `S`; a
-/// token the enum does not know is a 500.
-pub(crate) fn status_of<S>(stored: &impl std::fmt::Display) -> Result<S, CommandError>
-where
-    S: std::str::FromStr,
-    S::Err: std::fmt::Display,
-{
-    stored.to_string().parse().map_err(CommandError::internal)
-}
-
 /// Locks every active access administrator grant (in id order, so concurrent callers
 /// queue instead of deadlocking) and returns (grant id, holder) pairs. Whoever holds
 /// these locks may count administrators and know the count cannot change under them,

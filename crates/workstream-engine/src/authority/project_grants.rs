@@ -15,7 +15,7 @@ use workstream_store::actors;
 use workstream_store::audit::NewAuditEvent;
 use workstream_store::grants::{self, ProjectRoleGrant};
 
-use super::{RequestContext, audit, reason, status_of};
+use super::{RequestContext, audit, reason};
 use crate::CommandError;
 
 /// `sqlx::query_as!` of a [`ProjectRoleGrant`]: `$before` the grant's columns `$after`.
@@ -82,7 +82,7 @@ pub async fn grant_project_role(
             "contributor roles are granted to human actors only",
         ));
     }
-    if status_of::<ActorStatus>(&target.status)? == ActorStatus::Deactivated {
+    if target.status == ActorStatus::Deactivated {
         return Err(CommandError::new(
             ErrorCode::ActorDeactivatedTerminal,
             "the actor is deactivated",
@@ -162,7 +162,7 @@ pub async fn revoke_project_role(
             "nobody can revoke their own grant",
         ));
     }
-    if status_of::<GrantStatus>(&grant.status)? != GrantStatus::Active {
+    if grant.status != GrantStatus::Active {
         return Err(CommandError::new(
             ErrorCode::ProjectRoleGrantAlreadyRevoked,
             "the grant is already revoked",

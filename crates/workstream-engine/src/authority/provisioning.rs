@@ -17,7 +17,7 @@ use workstream_store::actors;
 use workstream_store::audit::NewAuditEvent;
 
 use super::admin_grants::{self, AdminGrantRequest, Grantor};
-use super::{RequestContext, audit, lock_access_administrators, status_of};
+use super::{RequestContext, audit, lock_access_administrators};
 use crate::CommandError;
 
 /// The system principal recorded on the bootstrap grant.
@@ -163,8 +163,8 @@ pub async fn bootstrap_access_administrator(
             let profile = actors::profile(conn, link.actor_profile_id, true)
                 .await?
                 .ok_or_else(|| CommandError::internal("identity link without a profile"))?;
-            if status_of::<LinkStatus>(&link.status)? != LinkStatus::Active
-                || status_of::<ActorStatus>(&profile.status)? != ActorStatus::Active
+            if link.status != LinkStatus::Active
+                || profile.status != ActorStatus::Active
                 || profile.kind != "human"
             {
                 return Err(CommandError::new(
