@@ -48,7 +48,9 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
 use workstream_domain::gate::MemberStatus;
-use workstream_domain::lifecycle::{GuardFacts, TaskCommand, TaskState};
+use workstream_domain::lifecycle::{
+    FindingKind, FindingStatus, GuardFacts, TaskCommand, TaskState,
+};
 use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 use workstream_domain::machines::review_queue::QueueRouting;
 use workstream_domain::{ActorContext, Digest, decide};
@@ -339,7 +341,11 @@ pub async fn prior_findings(
     };
     Ok(findings
         .into_iter()
-        .filter(|f| f.kind == "blocking" && f.status == "open" && f.raised_on_version < before)
+        .filter(|f| {
+            f.kind == FindingKind::Blocking
+                && f.status == FindingStatus::Open
+                && f.raised_on_version < before
+        })
         .map(|f| {
             let evidence = f.evidence_ref.as_ref();
             let response = match revision {

@@ -33,6 +33,7 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
+use workstream_domain::lifecycle::{FindingKind, FindingStatus};
 
 use super::Ui;
 use super::failure::{ApiFailure, Failure};
@@ -173,11 +174,11 @@ fn cite_checker_finding(f: &Value) -> BTreeMap<String, String> {
     let text = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
     let mut values = BTreeMap::new();
     let kind = if f["blocks_review"] == true {
-        "blocking"
+        FindingKind::Blocking
     } else {
-        "advisory"
+        FindingKind::Advisory
     };
-    values.insert("finding.0.kind".into(), kind.into());
+    values.insert("finding.0.kind".into(), kind.as_str().into());
     values.insert("finding.0.area".into(), text("checker"));
     values.insert(
         "finding.0.issue".into(),
@@ -269,7 +270,7 @@ async fn lease_page(
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|f| f["status"] == "open")
+        .filter(|f| f["status"] == FindingStatus::Open.as_str())
         .filter_map(|f| f["evidence_ref"]["path"].as_str())
         .collect();
     let shown = file
@@ -430,7 +431,7 @@ async fn lease_page(
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|f| f["status"] == "open")
+        .filter(|f| f["status"] == FindingStatus::Open.as_str())
         .cloned()
         .collect();
     let finding_rows = draft.finding_rows.max(1);
@@ -562,7 +563,7 @@ fn decision_body(form: &FormData) -> Value {
         .filter(|(_, row)| text(row, "issue").is_some())
         .map(|(_, row)| {
             let mut f = json!({
-                "kind": text(row, "kind").unwrap_or_else(|| "blocking".into()),
+                "kind": text(row, "kind").unwrap_or_else(|| FindingKind::Blocking.as_str().into()),
                 "area": text(row, "area").unwrap_or_default(),
                 "issue": text(row, "issue"),
             });

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use workstream_api::auth::SubjectKind;
 use workstream_domain::ErrorCode;
-use workstream_domain::lifecycle::{ReviewDecision, TaskState};
+use workstream_domain::lifecycle::{FindingKind, ResolutionResult, ReviewDecision, TaskState};
 use workstream_domain::machines::compensation::{DeliveryStatus, FulfilmentStatus};
 
 use super::subject;
@@ -569,11 +569,11 @@ impl Cycle<'_> {
                     "decision": ReviewDecision::NeedsRevision,
                     "summary": "max_backoff is missing.",
                     "findings": [
-                        { "kind": "blocking", "area": "coverage", "issue": "max_backoff has no entry.",
+                        { "kind": FindingKind::Blocking, "area": "coverage", "issue": "max_backoff has no entry.",
                           "rationale": "The acceptance criteria ask for every retry setting with its default and an example.",
                           "required_fix": "Add max_backoff with its default and an example.",
                           "evidence_ref": { "path": "outputs/final-answer.md", "line": 3 } },
-                        { "kind": "advisory", "area": "style", "issue": "Link each default to its source line." }
+                        { "kind": FindingKind::Advisory, "area": "style", "issue": "Link each default to its source line." }
                     ]
                 }),
                 "decide review 1",
@@ -661,7 +661,7 @@ impl Cycle<'_> {
                     "summary": "Every retry setting has its default and an example.",
                     "acceptance_evidence_refs": [{ "path": "outputs/final-answer.md", "line": 7,
                                                    "note": "max_backoff" }],
-                    "resolutions": [{ "finding_id": finding, "result": "resolved",
+                    "resolutions": [{ "finding_id": finding, "result": ResolutionResult::Resolved,
                                       "rationale": "max_backoff is documented with an example." }]
                 }),
                 "decide review 2",

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 use workstream_domain::gate::MemberStatus;
+use workstream_domain::lifecycle::FindingKind;
 
 use crate::client::Client;
 use crate::fixes::CliError;
@@ -237,13 +238,13 @@ pub async fn read(
             .await?;
         for review in list["items"].as_array().into_iter().flatten() {
             let findings = review["findings"].as_array().cloned().unwrap_or_default();
-            let kind = |k: &str| findings.iter().filter(|f| f["kind"] == k).count();
+            let kind = |k: FindingKind| findings.iter().filter(|f| f["kind"] == k.as_str()).count();
             reviews.push(ReviewRow {
                 id: uuid(&review["id"]),
                 task_id: task.id,
                 decision: text(&review["decision"]),
-                blocking_findings: kind("blocking"),
-                advisory_findings: kind("advisory"),
+                blocking_findings: kind(FindingKind::Blocking),
+                advisory_findings: kind(FindingKind::Advisory),
                 resolutions: review["resolutions"].as_array().map_or(0, Vec::len),
             });
         }

@@ -28,9 +28,13 @@
 //! - Only `decide` knows the guards. The engine applies a decision, its records, its
 //!   audit event and its jobs in one transaction, and when the decision names a
 //!   follow-up (T7 after a Submission) it decides and applies that in the same commit.
+//! - A review's findings have a [`FindingKind`]; a later review answers each prior one
+//!   with a [`ResolutionResult`], which gives its [`FindingStatus`]. A needs_revision
+//!   review's revision context is prepared with a [`PreparationOutcome`].
 
 mod command;
 mod decide;
+mod finding;
 mod guard;
 mod refusal;
 mod task_state;
@@ -38,6 +42,7 @@ mod transition;
 
 pub use command::{CommandKind, ReviewDecision, RevisionCloseReason, TaskCommand};
 pub use decide::{Decision, allowed_commands, decide};
+pub use finding::{FindingKind, FindingStatus, PreparationOutcome, ResolutionResult};
 pub use guard::{ActorContext, GuardFacts, RevisionOrigin};
 pub use refusal::{MAX_OPEN_BLOCKING_FINDINGS, MAX_REASON_CHARS, Refusal, check_reason};
 pub use task_state::TaskState;

@@ -31,11 +31,13 @@ use workstream_domain::contribution::ContributionType;
 use workstream_domain::decide;
 use workstream_domain::gate::MemberStatus;
 use workstream_domain::lifecycle::{
-    Actor, Decision, GuardFacts, ReviewDecision, TaskCommand, TaskState,
+    Actor, Decision, FindingKind, FindingStatus, GuardFacts, ResolutionResult, ReviewDecision,
+    TaskCommand, TaskState,
 };
 use workstream_domain::machines::assignment::AssignmentStatus;
 use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 use workstream_domain::machines::review_queue::{QueueEntryState, ReviewLeaseDisposition};
+use workstream_domain::token::Token;
 use workstream_store::jobs::{self, NewJob};
 use workstream_store::tasks::{self, AssignmentRow, TaskRow};
 
@@ -68,6 +70,13 @@ pub fn evidence_ref_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schem
     })
 }
 
+/// The schema of a text field that holds one of `T`'s tokens (a request field kept as
+/// text so that a bad value answers the field's own error code).
+fn tokens_schema<T: Token>(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let tokens: Vec<&str> = T::ALL.iter().map(|t| t.token()).collect();
+    schemars::json_schema!({ "type": "string", "enum": tokens })
+}
+
 fn evidence_refs_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "type": "array", "items": evidence_ref_schema(generator) })
 }
@@ -76,8 +85,9 @@ fn evidence_refs_schema(generator: &mut schemars::SchemaGenerator) -> schemars::
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFinding {
-    /// `blocking` or `advisory` (no severities).
-    #[schemars(extend("enum" = ["blocking", "advisory"]))]
+    /// `blocking` or `advisory` (no severities). Text, not a [`FindingKind`], so that a
+    /// bad value answers 422 `finding_kind_invalid`.
+    #[schemars(schema_with = "tokens_schema::<FindingKind>")]
     pub kind: String,
     /// The area of the work (1-200 characters).
     pub area: String,
@@ -101,8 +111,9 @@ pub struct NewFinding {
 pub struct NewResolution {
     /// The prior finding.
     pub finding_id: Uuid,
-    /// `resolved`, `unresolved` or `not_applicable`.
-    #[schemars(extend("enum" = ["resolved", "unresolved", "not_applicable"]))]
+    /// `resolved`, `unresolved` or `not_applicable`. Text, not a [`ResolutionResult`], so
+    /// that a bad value answers 422 `finding_resolution_invalid`.
+    #[schemars(schema_with = "tokens_schema::<ResolutionResult>")]
     pub result: String,
     /// Why (1-4000 characters).
     pub rationale: String,
@@ -110,6 +121,35 @@ pub struct NewResolution {
     #[serde(default)]
     #[schemars(schema_with = "evidence_ref_schema")]
     pub evidence_ref: Option<Value>,
+}
+
+impl NewFinding {
+    /// The finding's kind (422 `finding_kind_invalid` when the text names none).
+    fn finding_kind(&self) -> Result<FindingKind, CommandError> {
+        self.kind.parse().map_err(|_| {
+            invalid(
+                ErrorCode::FindingKindInvalid,
+                "a finding is blocking or advisory",
+            )
+        })
+    }
+
+    /// Whether the finding is blocking (a kind naming nothing is refused by `validate`).
+    fn is_blocking(&self) -> bool {
+        matches!(self.finding_kind(), Ok(FindingKind::Blocking))
+    }
+}
+
+impl NewResolution {
+    /// The verdict (422 `finding_resolution_invalid` when the text names none).
+    fn resolution_result(&self) -> Result<ResolutionResult, CommandError> {
+        self.result.parse().map_err(|_| {
+            invalid(
+                ErrorCode::FindingResolutionInvalid,
+                "a resolution is resolved, unresolved or not_applicable",
+            )
+        })
+    }
 }
 
 /// A decision as the reviewer sends it.
@@ -227,7 +267,7 @@ pub struct ReviewFinding {
     /// 1-based position in the review.
     pub position: i32,
     /// `blocking` or `advisory`.
-    pub kind: String,
+    pub kind: FindingKind,
     /// The area of the work.
     pub area: String,
     /// What is wrong.
@@ -246,7 +286,7 @@ pub struct ReviewResolution {
     /// The earlier finding.
     pub finding_id: Uuid,
     /// `resolved`, `unresolved` or `not_applicable`.
-    pub result: String,
+    pub result: ResolutionResult,
     /// Why.
     pub rationale: String,
     /// Where the fix is.
@@ -296,12 +336,7 @@ fn validate(input: &DecisionInput) -> Result<ReviewDecision, CommandError> {
         evidence_shape(r)?;
     }
     for f in &input.findings {
-        if !matches!(f.kind.as_str(), "blocking" | "advisory") {
-            return Err(invalid(
-                ErrorCode::FindingKindInvalid,
-                "a finding is blocking or advisory",
-            ));
-        }
+        f.finding_kind()?;
         let area = f.area.trim().chars().count();
         let issue = f.issue.trim().chars().count();
         if !(1..=200).contains(&area) || !(1..=4000).contains(&issue) {
@@ -324,15 +359,7 @@ fn validate(input: &DecisionInput) -> Result<ReviewDecision, CommandError> {
     }
     let mut seen = std::collections::HashSet::new();
     for r in &input.resolutions {
-        if !matches!(
-            r.result.as_str(),
-            "resolved" | "unresolved" | "not_applicable"
-        ) {
-            return Err(invalid(
-                ErrorCode::FindingResolutionInvalid,
-                "a resolution is resolved, unresolved or not_applicable",
-            ));
-        }
+        r.resolution_result()?;
         if !(1..=4000).contains(&r.rationale.trim().chars().count()) {
             return Err(invalid(
                 ErrorCode::FindingResolutionInvalid,
@@ -625,12 +652,12 @@ async fn judge(
     check_resolution_targets(&prior, &input.resolutions)?;
     let open_blockers: Vec<&PriorFinding> = prior
         .iter()
-        .filter(|f| f.kind == "blocking" && f.status == "open")
+        .filter(|f| f.kind == FindingKind::Blocking && f.status == FindingStatus::Open)
         .collect();
     let resolution_of = |id: Uuid| -> Option<&NewResolution> {
         input.resolutions.iter().find(|r| r.finding_id == id)
     };
-    let blocking = input.findings.iter().filter(|f| f.kind == "blocking");
+    let blocking = input.findings.iter().filter(|f| f.is_blocking());
     let evidence_required = match policies.review.finding_evidence_requirement.as_str() {
         "required_for_all" => input.findings.iter().collect::<Vec<_>>(),
         "required_for_blocking" => blocking.clone().collect(),
@@ -653,11 +680,10 @@ async fn judge(
                 .iter()
                 .filter(|f| resolution_of(f.id).is_none()),
         ),
-        prior_blocking_findings_left_open: count_of(
-            open_blockers
-                .iter()
-                .filter(|f| resolution_of(f.id).is_some_and(|r| r.result == "unresolved")),
-        ),
+        prior_blocking_findings_left_open: count_of(open_blockers.iter().filter(|f| {
+            resolution_of(f.id)
+                .is_some_and(|r| matches!(r.resolution_result(), Ok(ResolutionResult::Unresolved)))
+        })),
         new_blocking_findings: count_of(blocking.clone()),
         incomplete_blocking_findings: count_of(blocking.clone().filter(|f| {
             blank(&f.rationale) || blank(&f.required_fix) || f.issue.trim().is_empty()
@@ -777,7 +803,7 @@ async fn record_review(
             id,
             review_id,
             i32::try_from(i + 1).unwrap_or(i32::MAX),
-            &f.kind,
+            f.finding_kind()?.as_str(),
             f.area.trim(),
             f.issue.trim(),
             f.rationale.as_deref().map(str::trim),
@@ -796,7 +822,7 @@ async fn record_review(
             review_id,
             r.finding_id,
             submission.id,
-            &r.result,
+            r.resolution_result()?.as_str(),
             r.rationale.trim(),
             r.evidence_ref.as_ref(),
         )
@@ -1019,7 +1045,7 @@ fn check_resolution_targets(
                 )
                 .with_details(json!({ "finding_id": r.finding_id })));
             }
-            Some(f) if f.status != "open" => {
+            Some(f) if f.status != FindingStatus::Open => {
                 return Err(CommandError::new(
                     ErrorCode::FindingAlreadyClosed,
                     format!(
@@ -1146,15 +1172,16 @@ pub async fn review_view(
     .await?;
     let findings = sqlx::query_as!(
         ReviewFinding,
-        "SELECT id, position, finding_kind AS kind, area, issue, rationale, required_fix, \
-           evidence_ref FROM review_findings WHERE review_id = $1 ORDER BY position",
+        "SELECT id, position, finding_kind AS \"kind: _\", area, issue, rationale, \
+           required_fix, evidence_ref FROM review_findings WHERE review_id = $1 ORDER BY position",
         review_id,
     )
     .fetch_all(&mut *conn)
     .await?;
     let resolutions = sqlx::query_as!(
         ReviewResolution,
-        "SELECT finding_id, result, rationale, evidence_ref FROM finding_resolutions \
+        "SELECT finding_id, result AS \"result: _\", rationale, evidence_ref \
+         FROM finding_resolutions \
          WHERE review_id = $1 ORDER BY created_at, id",
         review_id,
     )
@@ -1189,4 +1216,23 @@ fn count(n: i64) -> u32 {
 
 fn count_of<T>(items: impl Iterator<Item = T>) -> u32 {
     u32::try_from(items.count()).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_token_fields_describe_the_enum_tokens() {
+        let finding = serde_json::to_value(schemars::schema_for!(NewFinding)).unwrap();
+        let kind = &finding["properties"]["kind"];
+        assert_eq!(kind["type"], "string");
+        assert_eq!(kind["enum"], json!(["blocking", "advisory"]));
+        assert!(kind["description"].is_string());
+        let resolution = serde_json::to_value(schemars::schema_for!(NewResolution)).unwrap();
+        assert_eq!(
+            resolution["properties"]["result"]["enum"],
+            json!(["resolved", "unresolved", "not_applicable"])
+        );
+    }
 }

@@ -21,7 +21,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
 use workstream_domain::gate::MemberStatus;
-use workstream_domain::lifecycle::TaskState;
+use workstream_domain::lifecycle::{FindingKind, FindingStatus, ResolutionResult, TaskState};
 use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 
 use super::findings::{self, CheckerFinding};
@@ -41,7 +41,7 @@ pub struct PriorFinding {
     /// Its position in that review.
     pub position: i32,
     /// `blocking` or `advisory`.
-    pub kind: String,
+    pub kind: FindingKind,
     /// The area of the work.
     pub area: String,
     /// What is wrong.
@@ -54,7 +54,7 @@ pub struct PriorFinding {
     pub evidence_ref: Option<Value>,
     /// `open`, `resolved` or `not_applicable`: closed only by a later review's
     /// resolution (an `unresolved` resolution leaves it open).
-    pub status: String,
+    pub status: FindingStatus,
     /// Every resolution later reviews gave it, oldest first.
     pub resolutions: Vec<PriorResolution>,
     /// Every response the contributor gave it, oldest first.
@@ -69,7 +69,7 @@ pub struct PriorResolution {
     /// The version that review judged.
     pub submission_id: Uuid,
     /// `resolved`, `unresolved` or `not_applicable`.
-    pub result: String,
+    pub result: ResolutionResult,
     /// Why.
     pub rationale: String,
     /// When.
@@ -254,23 +254,31 @@ pub async fn prior_findings(
     task_id: Uuid,
 ) -> Result<Vec<PriorFinding>, CommandError> {
     // A finding is closed by the one resolution that resolved it or found it not
-    // applicable (`finding_resolutions_closed_once`); otherwise it is open.
+    // applicable (`finding_resolutions_closed_once`); otherwise it is open. A closing
+    // result's token is the finding's status. The `IN ('resolved', 'not_applicable')`
+    // literal (ResolutionResult::CLOSING) stays: it is the predicate of the partial
+    // index `finding_resolutions_closed_once`, the only index on `finding_id`, which a
+    // bound parameter would not match.
     let rows = sqlx::query!(
         r#"SELECT f.id, f.review_id, s.version AS raised_on_version, f.position,
-             f.finding_kind AS kind, f.area, f.issue, f.rationale, f.required_fix, f.evidence_ref,
+             f.finding_kind AS "kind: FindingKind", f.area, f.issue, f.rationale,
+             f.required_fix, f.evidence_ref,
              coalesce((SELECT x.result FROM finding_resolutions x WHERE x.finding_id = f.id
-                       AND x.result IN ('resolved', 'not_applicable')), 'open') AS "status!"
+                       AND x.result IN ('resolved', 'not_applicable')), $2)
+               AS "status!: FindingStatus"
            FROM review_findings f JOIN reviews r ON r.id = f.review_id
            JOIN submissions s ON s.id = r.submission_id
            WHERE r.task_id = $1 ORDER BY r.completed_at, f.position"#,
         task_id,
+        FindingStatus::Open.as_str(),
     )
     .fetch_all(&mut *conn)
     .await?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let mut resolutions: HashMap<Uuid, Vec<PriorResolution>> = HashMap::new();
     for x in sqlx::query!(
-        "SELECT finding_id, review_id, revised_submission_id, result, rationale, created_at \
+        "SELECT finding_id, review_id, revised_submission_id, result AS \"result: ResolutionResult\", \
+           rationale, created_at \
          FROM finding_resolutions WHERE finding_id = ANY($1) ORDER BY created_at, id",
         &ids,
     )
@@ -577,7 +585,7 @@ pub async fn view(
     let prior = prior_findings(conn, lease.task_id).await?;
     let required_resolutions: Vec<Uuid> = prior
         .iter()
-        .filter(|f| f.kind == "blocking" && f.status == "open")
+        .filter(|f| f.kind == FindingKind::Blocking && f.status == FindingStatus::Open)
         .map(|f| f.id)
         .collect();
     let checker_run = admitting_run(conn, &lease).await?;

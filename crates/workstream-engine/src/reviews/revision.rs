@@ -31,8 +31,8 @@ use uuid::Uuid;
 use workstream_domain::Digest;
 use workstream_domain::ErrorCode;
 use workstream_domain::lifecycle::{
-    Actor, GuardFacts, ReviewDecision, RevisionCloseReason, RevisionOrigin, TaskCommand, TaskState,
-    decide,
+    Actor, FindingKind, FindingStatus, GuardFacts, PreparationOutcome, ReviewDecision,
+    RevisionCloseReason, RevisionOrigin, TaskCommand, TaskState, decide,
 };
 use workstream_domain::machines::assignment::AssignmentStatus;
 use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
@@ -61,7 +61,7 @@ pub struct Preparation {
     /// The preparation it succeeds.
     pub predecessor_preparation_id: Option<Uuid>,
     /// `kept`, `rebased` or `blocked`.
-    pub outcome: String,
+    pub outcome: PreparationOutcome,
     /// `forward` or `backward` for a rebase.
     pub direction: Option<String>,
     /// Why it is blocked.
@@ -86,7 +86,7 @@ macro_rules! preparation_query {
         sqlx::query_as!(
             Preparation,
             $before + " id, task_id, originating_review_id, preparation_sequence, \
-             predecessor_preparation_id, outcome, direction, blocked_reason_code, prior_context, \
+             predecessor_preparation_id, outcome AS \"outcome: _\", direction, blocked_reason_code, prior_context, \
              next_context, change_summary, context_digest, prior_submission_version, \
              next_submission_version " + $after
             $(, $arg)*
@@ -230,13 +230,13 @@ pub async fn prepare(
         .map(|g| context_of(g, g.contribution_policy_version_id))
         .unwrap_or_else(|| json!({}));
     let (outcome, direction) = match blocked {
-        Some(_) => ("blocked", None),
-        None if next == prior => ("kept", None),
+        Some(_) => (PreparationOutcome::Blocked, None),
+        None if next == prior => (PreparationOutcome::Kept, None),
         None => {
             let forward = next["guide_activation_sequence"].as_i64()
                 >= prior["guide_activation_sequence"].as_i64();
             (
-                "rebased",
+                PreparationOutcome::Rebased,
                 Some(if forward { "forward" } else { "backward" }),
             )
         }
@@ -294,7 +294,7 @@ pub async fn prepare(
         usable
             .then(|| uuid_of(&next, "contribution_policy_version_id"))
             .flatten(),
-        outcome,
+        outcome.as_str(),
         direction,
         &digest,
         input.predecessor.as_ref().map(|p| p.id),
@@ -497,7 +497,10 @@ pub async fn resubmission_facts(
     let head = head(conn, task.id).await?;
     let episode = episode(conn, task).await?;
     let prior = prior_findings(conn, task.id).await?;
-    let open: Vec<&PriorFinding> = prior.iter().filter(|f| f.status == "open").collect();
+    let open: Vec<&PriorFinding> = prior
+        .iter()
+        .filter(|f| f.status == FindingStatus::Open)
+        .collect();
     let mut seen = std::collections::HashSet::new();
     for r in &request.responses {
         if !open.iter().any(|f| f.id == r.finding_id) {
@@ -522,14 +525,16 @@ pub async fn resubmission_facts(
         }
     }
     facts.revision_origin = RevisionOrigin::HumanReview;
-    facts.preparation_blocked = head.as_ref().is_none_or(|h| h.outcome == "blocked");
+    facts.preparation_blocked = head
+        .as_ref()
+        .is_none_or(|h| h.outcome == PreparationOutcome::Blocked);
     facts.preparation_head_echoed = head.as_ref().is_some_and(|h| {
         request.preparation_id == Some(h.id)
             && request.preparation_digest.as_deref() == Some(h.context_digest.as_str())
     });
     facts.unanswered_blocking_findings = u32::try_from(
         open.iter()
-            .filter(|f| f.kind == "blocking" && !seen.contains(&f.id))
+            .filter(|f| f.kind == FindingKind::Blocking && !seen.contains(&f.id))
             .count(),
     )
     .unwrap_or(u32::MAX);
@@ -605,7 +610,7 @@ pub async fn view(
     };
     let required: Vec<Uuid> = prior
         .iter()
-        .filter(|f| f.kind == "blocking" && f.status == "open")
+        .filter(|f| f.kind == FindingKind::Blocking && f.status == FindingStatus::Open)
         .map(|f| f.id)
         .collect();
     // The prior-feedback checklist of the guide the task is locked to (its bundle's
@@ -808,8 +813,8 @@ pub async fn repair(
             entity_type: "revision_context_preparation".into(),
             entity_id: Some(prepared.id),
             event_type: "revision_context_repaired".into(),
-            from_status: Some(current.outcome.clone()),
-            to_status: Some(prepared.outcome.clone()),
+            from_status: Some(current.outcome.to_string()),
+            to_status: Some(prepared.outcome.to_string()),
             actor_id: Some(requester.actor_id),
             reason: Some(reason.to_owned()),
             payload: json!({
