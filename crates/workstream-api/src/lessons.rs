@@ -180,33 +180,17 @@ async fn read(
     Ok(axum::Json(lesson))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct CreateLesson {
-    source: String,
-    #[serde(default)]
-    source_entity_id: Option<Uuid>,
-    lesson_type: String,
-    summary: String,
-    #[serde(default)]
-    recommended_change: String,
-}
-
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
-    Json(body): Json<CreateLesson>,
+    Json(body): Json<NewLesson>,
 ) -> Result<Answer<Lesson>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/lessons"),
-        "body": {
-            "source": body.source, "source_entity_id": body.source_entity_id,
-            "lesson_type": body.lesson_type, "summary": body.summary,
-            "recommended_change": body.recommended_change,
-        },
+        "body": &body,
     });
     let acting = caller.requester();
     idempotency::run(
@@ -216,19 +200,7 @@ async fn create(
         key,
         &request,
         async |tx| {
-            let lesson = lessons::create(
-                tx,
-                &acting,
-                project_id,
-                NewLesson {
-                    source: body.source,
-                    source_entity_id: body.source_entity_id,
-                    lesson_type: body.lesson_type,
-                    summary: body.summary,
-                    recommended_change: body.recommended_change,
-                },
-            )
-            .await?;
+            let lesson = lessons::create(tx, &acting, project_id, body).await?;
             Ok((StatusCode::CREATED, lesson))
         },
     )

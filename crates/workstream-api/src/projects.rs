@@ -316,40 +316,23 @@ async fn change(
     .await
 }
 
-async fn pause(
-    State(state): State<AppState>,
-    caller: Caller,
-    key: IdempotencyKey,
-    Ids(project_id): Ids<Uuid>,
-    Json(body): Json<StatusChange>,
-) -> Result<Answer<Project>, ApiError> {
-    change(state, caller, key, project_id, body, ProjectStatus::Paused).await
+/// The route handlers of the status changes, each one target of [`change`].
+macro_rules! change_handlers {
+    ($($handler:ident => $to:expr),+ $(,)?) => {$(
+        async fn $handler(
+            State(state): State<AppState>,
+            caller: Caller,
+            key: IdempotencyKey,
+            Ids(project_id): Ids<Uuid>,
+            Json(body): Json<StatusChange>,
+        ) -> Result<Answer<Project>, ApiError> {
+            change(state, caller, key, project_id, body, $to).await
+        }
+    )+};
 }
 
-async fn resume(
-    State(state): State<AppState>,
-    caller: Caller,
-    key: IdempotencyKey,
-    Ids(project_id): Ids<Uuid>,
-    Json(body): Json<StatusChange>,
-) -> Result<Answer<Project>, ApiError> {
-    change(state, caller, key, project_id, body, ProjectStatus::Active).await
-}
-
-async fn archive(
-    State(state): State<AppState>,
-    caller: Caller,
-    key: IdempotencyKey,
-    Ids(project_id): Ids<Uuid>,
-    Json(body): Json<StatusChange>,
-) -> Result<Answer<Project>, ApiError> {
-    change(
-        state,
-        caller,
-        key,
-        project_id,
-        body,
-        ProjectStatus::Archived,
-    )
-    .await
+change_handlers! {
+    pause => ProjectStatus::Paused,
+    resume => ProjectStatus::Active,
+    archive => ProjectStatus::Archived,
 }

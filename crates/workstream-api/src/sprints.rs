@@ -9,7 +9,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -78,32 +77,17 @@ pub fn routes() -> ApiRoutes {
         )
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct CreateSprint {
-    name: String,
-    #[serde(default)]
-    description: String,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-    #[serde(default)]
-    task_ids: Vec<Uuid>,
-}
-
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
     key: IdempotencyKey,
     Ids(project_id): Ids<Uuid>,
-    Json(body): Json<CreateSprint>,
+    Json(body): Json<NewSprint>,
 ) -> Result<Answer<sprints::Sprint>, ApiError> {
     require(&caller, project_id, is_manager(&caller, project_id))?;
     let request = json!({
         "path": format!("/projects/{project_id}/sprints"),
-        "body": {
-            "name": body.name, "description": body.description, "starts_at": body.starts_at,
-            "ends_at": body.ends_at, "task_ids": body.task_ids,
-        },
+        "body": &body,
     });
     let acting = caller.requester();
     idempotency::run(
@@ -113,19 +97,7 @@ async fn create(
         key,
         &request,
         async |tx| {
-            let sprint = sprints::create(
-                tx,
-                &acting,
-                project_id,
-                NewSprint {
-                    name: body.name,
-                    description: body.description,
-                    starts_at: body.starts_at,
-                    ends_at: body.ends_at,
-                    task_ids: body.task_ids,
-                },
-            )
-            .await?;
+            let sprint = sprints::create(tx, &acting, project_id, body).await?;
             Ok((StatusCode::CREATED, sprint))
         },
     )

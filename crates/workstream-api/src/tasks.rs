@@ -477,7 +477,7 @@ async fn export_tasks(
                 .into_iter()
                 .map(|view| {
                     Ok((
-                        view.id,
+                        view.task.id,
                         serde_json::to_value(view).map_err(ApiError::internal)?,
                     ))
                 })
@@ -506,7 +506,7 @@ async fn list_tasks(
     Ok(axum::Json(page_body(
         project_id,
         items,
-        |task| task.id,
+        |view| view.task.id,
         &page,
         &scope,
         &state.config.cursor_secret,
@@ -677,34 +677,25 @@ async fn reasoned(
     .await
 }
 
-async fn release(
-    State(state): State<AppState>,
-    caller: Caller,
-    key: IdempotencyKey,
-    Ids(task_id): Ids<Uuid>,
-    Json(value): Json<Value>,
-) -> Result<Answer<ManagedTask>, ApiError> {
-    reasoned(state, caller, key, task_id, value, Reasoned::Release).await
+/// The route handlers of the reasoned transitions, each one [`reasoned`] command.
+macro_rules! reasoned_handlers {
+    ($($handler:ident => $command:expr),+ $(,)?) => {$(
+        async fn $handler(
+            State(state): State<AppState>,
+            caller: Caller,
+            key: IdempotencyKey,
+            Ids(task_id): Ids<Uuid>,
+            Json(value): Json<Value>,
+        ) -> Result<Answer<ManagedTask>, ApiError> {
+            reasoned(state, caller, key, task_id, value, $command).await
+        }
+    )+};
 }
 
-async fn return_to_draft(
-    State(state): State<AppState>,
-    caller: Caller,
-    key: IdempotencyKey,
-    Ids(task_id): Ids<Uuid>,
-    Json(value): Json<Value>,
-) -> Result<Answer<ManagedTask>, ApiError> {
-    reasoned(state, caller, key, task_id, value, Reasoned::ReturnToDraft).await
-}
-
-async fn cancel(
-    State(state): State<AppState>,
-    caller: Caller,
-    key: IdempotencyKey,
-    Ids(task_id): Ids<Uuid>,
-    Json(value): Json<Value>,
-) -> Result<Answer<ManagedTask>, ApiError> {
-    reasoned(state, caller, key, task_id, value, Reasoned::Cancel).await
+reasoned_handlers! {
+    release => Reasoned::Release,
+    return_to_draft => Reasoned::ReturnToDraft,
+    cancel => Reasoned::Cancel,
 }
 
 async fn claim(

@@ -116,18 +116,21 @@ pub const LESSON_TYPES: &[&str] = &[
     "risk_note",
 ];
 
-/// The input of [`create`].
-#[derive(Debug, Clone)]
+/// The input of [`create`], as a request body carries it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewLesson {
     /// One of [`SOURCES`].
     pub source: String,
     /// The record the source points at; required for every source but `incident`.
+    #[serde(default)]
     pub source_entity_id: Option<Uuid>,
     /// One of [`LESSON_TYPES`].
     pub lesson_type: String,
     /// 1..=2000 characters.
     pub summary: String,
     /// Up to 8000 characters.
+    #[serde(default)]
     pub recommended_change: String,
 }
 

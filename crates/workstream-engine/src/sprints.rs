@@ -84,18 +84,21 @@ macro_rules! sprint_query {
     };
 }
 
-/// The input of [`create`].
-#[derive(Debug, Clone)]
+/// The input of [`create`], as a request body carries it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewSprint {
     /// 1..=200 characters, unique in the project.
     pub name: String,
     /// Up to 4000 characters.
+    #[serde(default)]
     pub description: String,
     /// Window start.
     pub starts_at: DateTime<Utc>,
     /// Window end, after the start.
     pub ends_at: DateTime<Utc>,
     /// Member tasks of the project.
+    #[serde(default)]
     pub task_ids: Vec<Uuid>,
 }
 

@@ -15,6 +15,7 @@ use workstream_domain::machines::assignment::AssignmentStatus;
 use workstream_domain::machines::authority::ActorStatus;
 use workstream_domain::machines::compensation::AdapterBindingStatus;
 use workstream_domain::machines::contribution_policy::ContributionPolicyVersionStatus;
+use workstream_domain::machines::project::{GuideStatus, ProjectStatus};
 
 /// Every column of `tasks`, in the order of [`TaskRow`] (for the statements outside
 /// this crate that still read a [`TaskRow`] through its `FromRow`).
@@ -45,7 +46,10 @@ macro_rules! task_query {
 }
 
 /// A task as stored.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+///
+/// It serializes as the management view shows a task, without its locks: the view
+/// groups those under `locks` (`workstream-engine`'s `tasks::views`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize, schemars::JsonSchema)]
 pub struct TaskRow {
     /// The task id.
     pub id: Uuid,
@@ -93,26 +97,37 @@ pub struct TaskRow {
     /// Last change.
     pub updated_at: DateTime<Utc>,
     /// Locked guide id (T1).
+    #[serde(skip)]
     pub locked_guide_id: Option<Uuid>,
     /// Locked guide version label.
+    #[serde(skip)]
     pub locked_guide_version: Option<String>,
     /// Locked guide activation sequence.
+    #[serde(skip)]
     pub locked_guide_activation_sequence: Option<i32>,
     /// Locked policy bundle digest.
+    #[serde(skip)]
     pub locked_policy_bundle_hash: Option<String>,
     /// Locked artifact policy digest.
+    #[serde(skip)]
     pub locked_artifact_policy_hash: Option<String>,
     /// Locked checker policy body.
+    #[serde(skip)]
     pub locked_checker_policy: Option<Value>,
     /// Locked checker policy digest.
+    #[serde(skip)]
     pub locked_checker_policy_hash: Option<String>,
     /// Locked review policy digest.
+    #[serde(skip)]
     pub locked_review_policy_hash: Option<String>,
     /// Locked revision policy digest.
+    #[serde(skip)]
     pub locked_revision_policy_hash: Option<String>,
     /// Locked contribution policy version (T2).
+    #[serde(skip)]
     pub locked_contribution_policy_version_id: Option<Uuid>,
     /// When the guide lock was stamped.
+    #[serde(skip)]
     pub locked_at: Option<DateTime<Utc>>,
 }
 
@@ -195,47 +210,55 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<TaskRow>, 
         .await
 }
 
+/// A page of a project's tasks, through `$query` (`task_query` or `card_query`).
+///
+/// Two statements rather than `($2 IS NULL OR status = $2)`, and the cursor as a bound
+/// that is always there: each page is then one range of an index
+/// (`tasks_project_status_idx` or `tasks_project_idx`, migrations/0012), however many
+/// tasks the project has had.
+macro_rules! project_page {
+    ($query:ident, $conn:expr, $project_id:expr, $status:expr, $after:expr, $limit:expr) => {
+        match $status {
+            Some(status) => {
+                $query!(
+                    "SELECT",
+                    "FROM tasks WHERE project_id = $1 AND status = $2 \
+                     AND id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid) \
+                     ORDER BY id LIMIT $4",
+                    $project_id,
+                    status.as_str(),
+                    $after,
+                    $limit,
+                )
+                .fetch_all($conn)
+                .await
+            }
+            None => {
+                $query!(
+                    "SELECT",
+                    "FROM tasks WHERE project_id = $1 \
+                     AND id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid) \
+                     ORDER BY id LIMIT $3",
+                    $project_id,
+                    $after,
+                    $limit,
+                )
+                .fetch_all($conn)
+                .await
+            }
+        }
+    };
+}
+
 /// A page of a project's tasks ordered by id, optionally only those in `status`.
 pub async fn list(
     conn: &mut PgConnection,
     project_id: Uuid,
-    status: Option<&str>,
+    status: Option<TaskState>,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<TaskRow>, sqlx::Error> {
-    // Two statements rather than `($2 IS NULL OR status = $2)`, and the cursor as a
-    // bound that is always there: each page is then one range of an index
-    // (`tasks_project_status_idx` or `tasks_project_idx`, migrations/0012), however
-    // many tasks the project has had.
-    match status {
-        Some(status) => {
-            task_query!(
-                "SELECT",
-                "FROM tasks WHERE project_id = $1 AND status = $2 \
-             AND id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid) \
-             ORDER BY id LIMIT $4",
-                project_id,
-                status,
-                after,
-                limit,
-            )
-            .fetch_all(conn)
-            .await
-        }
-        None => {
-            task_query!(
-                "SELECT",
-                "FROM tasks WHERE project_id = $1 \
-             AND id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid) \
-             ORDER BY id LIMIT $3",
-                project_id,
-                after,
-                limit,
-            )
-            .fetch_all(conn)
-            .await
-        }
-    }
+    project_page!(task_query, conn, project_id, status, after, limit)
 }
 
 /// What a contributor's list shows of a task: [`TaskRow`] without the locked policies,
@@ -318,40 +341,11 @@ macro_rules! card_query {
 pub async fn list_cards(
     conn: &mut PgConnection,
     project_id: Uuid,
-    status: Option<&str>,
+    status: Option<TaskState>,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<TaskCard>, sqlx::Error> {
-    // The two statements of [`list`], for the same indexes.
-    match status {
-        Some(status) => {
-            card_query!(
-                "SELECT",
-                "FROM tasks WHERE project_id = $1 AND status = $2 \
-             AND id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid) \
-             ORDER BY id LIMIT $4",
-                project_id,
-                status,
-                after,
-                limit,
-            )
-            .fetch_all(conn)
-            .await
-        }
-        None => {
-            card_query!(
-                "SELECT",
-                "FROM tasks WHERE project_id = $1 \
-             AND id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid) \
-             ORDER BY id LIMIT $3",
-                project_id,
-                after,
-                limit,
-            )
-            .fetch_all(conn)
-            .await
-        }
-    }
+    project_page!(card_query, conn, project_id, status, after, limit)
 }
 
 /// The values a screening stamps: the identity and hashes of the project's active guide.
@@ -409,9 +403,10 @@ pub async fn active_guide_lock(
 pub async fn guide_status(
     conn: &mut PgConnection,
     guide_id: Uuid,
-) -> Result<Option<(String, Option<Uuid>)>, sqlx::Error> {
+) -> Result<Option<(GuideStatus, Option<Uuid>)>, sqlx::Error> {
     let row = sqlx::query!(
-        "SELECT status, contribution_policy_version_id FROM project_guides WHERE id = $1 FOR SHARE",
+        r#"SELECT status AS "status: GuideStatus", contribution_policy_version_id
+           FROM project_guides WHERE id = $1 FOR SHARE"#,
         guide_id,
     )
     .fetch_optional(conn)
@@ -437,10 +432,13 @@ pub async fn guide_bundle(
 pub async fn project_status(
     conn: &mut PgConnection,
     project_id: Uuid,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT status FROM projects WHERE id = $1", project_id)
-        .fetch_optional(conn)
-        .await
+) -> Result<Option<ProjectStatus>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT status AS "status: ProjectStatus" FROM projects WHERE id = $1"#,
+        project_id
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// T1: takes a draft task where `decision` leads (`screening`) and stamps the whole

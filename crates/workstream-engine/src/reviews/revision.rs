@@ -171,9 +171,7 @@ async fn blocked_reason(
     project_id: Uuid,
     active: Option<&GuideLock>,
 ) -> Result<Option<&'static str>, CommandError> {
-    if tasks::project_status(conn, project_id).await?.as_deref()
-        != Some(ProjectStatus::Active.as_str())
-    {
+    if tasks::project_status(conn, project_id).await? != Some(ProjectStatus::Active) {
         return Ok(Some("project_not_active"));
     }
     let Some(guide) = active else {

@@ -144,7 +144,7 @@ pub async fn create(
     };
     let access = Access::read(conn, requester.actor_id, project_id, true).await?;
     let grant = access.require(Actor::ProjectManager)?;
-    if project_status == ProjectStatus::Archived.as_str() {
+    if project_status == ProjectStatus::Archived {
         return Err(CommandError::new(
             ErrorCode::ProjectArchived,
             "an archived project takes no new tasks",

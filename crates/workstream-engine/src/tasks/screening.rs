@@ -63,7 +63,7 @@ pub(super) async fn screen_facts(
     let project_status = tasks::project_status(conn, task.project_id).await?;
     let guide = tasks::active_guide_lock(conn, task.project_id).await?;
     let facts = GuardFacts {
-        project_active: project_status.as_deref() == Some(ProjectStatus::Active.as_str()),
+        project_active: project_status == Some(ProjectStatus::Active),
         task_fields_missing: missing_fields(task),
         has_active_guide: guide.is_some(),
         ..GuardFacts::default()
@@ -140,7 +140,7 @@ pub async fn release(
         locks_complete: task.locked_guide_id.is_some() && task.locked_checker_policy.is_some(),
         locked_guide_active: guide
             .as_ref()
-            .is_some_and(|(s, _)| s == GuideStatus::Active.as_str()),
+            .is_some_and(|(status, _)| *status == GuideStatus::Active),
         contribution_policy_ready: readiness
             .is_some_and(|r| r.published && r.complete && r.bindings_active),
         ..GuardFacts::default()

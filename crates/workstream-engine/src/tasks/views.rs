@@ -27,50 +27,9 @@ use crate::CommandError;
 /// The management view of a task: the whole row, its locks and active assignment.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ManagementView {
-    /// Id (UUIDv7).
-    pub id: Uuid,
-    /// The project.
-    pub project_id: Uuid,
-    /// 1..300 characters.
-    pub title: String,
-    /// What to do.
-    pub description: String,
-    /// A free label (`proof`, `data-qa`, ...).
-    pub task_type: Option<String>,
-    /// `easy|medium|hard|expert`.
-    pub difficulty: Option<String>,
-    /// Skill labels.
-    pub skill_tags: Vec<String>,
-    /// The expected effort in minutes.
-    pub estimated_time_minutes: Option<i32>,
-    /// What an accepted answer must do.
-    pub acceptance_criteria: String,
-    /// What gets an answer rejected.
-    pub rejection_criteria: String,
-    /// When the work is due.
-    pub deadline_at: Option<DateTime<Utc>>,
-    /// `manual|markdown_import|csv_import`.
-    pub source_type: String,
-    /// Where an imported task came from.
-    pub source_ref: Option<String>,
-    /// The digest of the imported source.
-    pub source_payload_hash: Option<String>,
-    /// The import that created it.
-    pub import_batch_id: Option<Uuid>,
-    /// The id in the source system.
-    pub external_task_id: Option<String>,
-    /// One of the twelve task states.
-    pub status: TaskState,
-    /// The last screening rejection note.
-    pub screening_note: Option<Value>,
-    /// The manager who created it.
-    pub created_by: Uuid,
-    /// The contributor on the active assignment.
-    pub assigned_to: Option<Uuid>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
+    /// The row's own fields (its lock columns are grouped under `locks`).
+    #[serde(flatten)]
+    pub task: TaskRow,
     /// What screening and release locked (all null while a draft).
     pub locks: TaskLocks,
     /// The active assignment, if any.
@@ -107,28 +66,7 @@ pub struct TaskLocks {
 /// The management view of a task.
 pub fn management_view(task: &TaskRow, assignment: Option<&AssignmentRow>) -> ManagementView {
     ManagementView {
-        id: task.id,
-        project_id: task.project_id,
-        title: task.title.clone(),
-        description: task.description.clone(),
-        task_type: task.task_type.clone(),
-        difficulty: task.difficulty.clone(),
-        skill_tags: task.skill_tags.clone(),
-        estimated_time_minutes: task.estimated_time_minutes,
-        acceptance_criteria: task.acceptance_criteria.clone(),
-        rejection_criteria: task.rejection_criteria.clone(),
-        deadline_at: task.deadline_at,
-        source_type: task.source_type.clone(),
-        source_ref: task.source_ref.clone(),
-        source_payload_hash: task.source_payload_hash.clone(),
-        import_batch_id: task.import_batch_id,
-        external_task_id: task.external_task_id.clone(),
-        status: task.status,
-        screening_note: task.screening_note.clone(),
-        created_by: task.created_by,
-        assigned_to: task.assigned_to,
-        created_at: task.created_at,
-        updated_at: task.updated_at,
+        task: task.clone(),
         locks: TaskLocks {
             guide_id: task.locked_guide_id,
             guide_version: task.locked_guide_version.clone(),
@@ -459,7 +397,7 @@ pub async fn list_ready(
     let rows = tasks::list_cards(
         conn,
         project_id,
-        Some(TaskState::Ready.as_str()),
+        Some(TaskState::Ready),
         after,
         i64::from(limit),
     )
