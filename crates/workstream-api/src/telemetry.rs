@@ -174,15 +174,18 @@ async fn refresh_gauges(pool: &PgPool) -> Result<(), ApiError> {
     {
         let mut seen = JOB_LABELS.lock().unwrap_or_else(|e| e.into_inner());
         for (kind, state) in seen.iter() {
-            if !jobs.iter().any(|j| &j.kind == kind && &j.state == state) {
+            if !jobs
+                .iter()
+                .any(|j| &j.kind == kind && j.state.as_str() == state)
+            {
                 metrics::gauge!("workstream_jobs", "kind" => kind.clone(), "state" => state.clone())
                     .set(0.0);
             }
         }
         for job in &jobs {
-            metrics::gauge!("workstream_jobs", "kind" => job.kind.clone(), "state" => job.state.clone())
+            metrics::gauge!("workstream_jobs", "kind" => job.kind.clone(), "state" => job.state.as_str())
                 .set(job.count as f64);
-            seen.insert((job.kind.clone(), job.state.clone()));
+            seen.insert((job.kind.clone(), job.state.to_string()));
         }
     }
     let reviews = workstream_engine::reviews::queue::load(&mut *pool.acquire().await?).await?;

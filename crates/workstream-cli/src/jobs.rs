@@ -88,6 +88,8 @@ pub async fn run(command: JobsCommand) -> anyhow::Result<()> {
                 created,
             } in rows
             {
+                // `as_str`: a token's `Display` writes it unpadded.
+                let state = state.as_str();
                 println!(
                     "{id}  {kind:<20}  {state:<10}  {:>7}  {:<25}  {}",
                     format!("{attempt}/{max}"),

@@ -9,6 +9,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 use uuid::Uuid;
+use workstream_domain::machines::job::JobState;
 use workstream_engine::worker::{
     BoxFuture, HandlerError, JobHandler, Typed, Work, Worker, WorkerConfig,
 };
@@ -302,7 +303,7 @@ async fn a_job_that_fails_twice_then_succeeds_is_completed_with_its_errors() {
 
     for id in &ids {
         let job = jobs::get(&pool, *id).await.unwrap().unwrap();
-        assert_eq!(job.state, "completed");
+        assert_eq!(job.state, JobState::Completed);
         assert_eq!(job.attempt, 3);
         let errors = job.errors.as_array().unwrap();
         assert_eq!(errors.len(), 2);
@@ -325,7 +326,7 @@ async fn a_panicking_handler_is_retried_and_the_worker_keeps_serving() {
 
     for id in &panicky {
         let job = jobs::get(&pool, *id).await.unwrap().unwrap();
-        assert_eq!((job.state.as_str(), job.attempt), ("completed", 2));
+        assert_eq!((job.state, job.attempt), (JobState::Completed, 2));
         let error = job.errors[0]["error"].as_str().unwrap();
         assert!(error.starts_with("the handler panicked: "), "{error}");
         assert!(error.contains("first attempts always panic"), "{error}");
@@ -352,7 +353,7 @@ async fn success_without_completing_fails_the_attempt_and_dead_letters_the_job()
     worker.stop().await;
 
     let job = jobs::get(&pool, id).await.unwrap().unwrap();
-    assert_eq!((job.state.as_str(), job.attempt), ("discarded", 2));
+    assert_eq!((job.state, job.attempt), (JobState::Discarded, 2));
     let errors = job.errors.as_array().unwrap();
     assert_eq!(errors.len(), 2, "{errors:?}");
     for error in errors {
@@ -370,7 +371,7 @@ async fn shutdown_lets_running_jobs_finish_and_claims_nothing_new() {
     let ids = enqueue(&pool, "test.slow", 1).await;
     // Wait until the job is under way, then stop the worker.
     tokio::time::timeout(Duration::from_secs(60), async {
-        while jobs::get(&pool, ids[0]).await.unwrap().unwrap().state != "running" {
+        while jobs::get(&pool, ids[0]).await.unwrap().unwrap().state != JobState::Running {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     })
@@ -378,11 +379,15 @@ async fn shutdown_lets_running_jobs_finish_and_claims_nothing_new() {
     .expect("the job starts");
     worker.stop().await;
     let job = jobs::get(&pool, ids[0]).await.unwrap().unwrap();
-    assert_eq!(job.state, "completed", "the running job finished");
+    assert_eq!(job.state, JobState::Completed, "the running job finished");
 
     let left = enqueue(&pool, "test.record", 1).await;
     let job = jobs::get(&pool, left[0]).await.unwrap().unwrap();
-    assert_eq!(job.state, "available", "nothing claims after shutdown");
+    assert_eq!(
+        job.state,
+        JobState::Available,
+        "nothing claims after shutdown"
+    );
 }
 
 #[tokio::test]
@@ -432,7 +437,13 @@ async fn prefetched_claims_run_in_turn_and_a_stopping_worker_gives_back_the_rest
     };
     tokio::time::timeout(Duration::from_secs(60), async {
         while states(pool.clone(), ids.clone()).await
-            != ["running", "running", "running", "running", "available"]
+            != [
+                JobState::Running,
+                JobState::Running,
+                JobState::Running,
+                JobState::Running,
+                JobState::Available,
+            ]
         {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -441,7 +452,7 @@ async fn prefetched_claims_run_in_turn_and_a_stopping_worker_gives_back_the_rest
     .expect("one job runs and two more are claimed for the slot");
     // The slot takes the prefetched claims in turn, with no further claim for them.
     tokio::time::timeout(Duration::from_secs(60), async {
-        while jobs::get(&pool, ids[1]).await.unwrap().unwrap().state != "completed" {
+        while jobs::get(&pool, ids[1]).await.unwrap().unwrap().state != JobState::Completed {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     })
@@ -458,19 +469,23 @@ async fn prefetched_claims_run_in_turn_and_a_stopping_worker_gives_back_the_rest
         }
         records
     };
-    let finished = records.iter().filter(|r| r.state == "completed").count();
+    let finished = records
+        .iter()
+        .filter(|r| r.state == JobState::Completed)
+        .count();
     assert!(
         finished >= 2,
         "the first job and one prefetched claim completed"
     );
     assert_eq!(
-        records[3].state, "available",
+        records[3].state,
+        JobState::Available,
         "the claim still waiting at the stop was given back"
     );
     for record in &records {
-        match record.state.as_str() {
-            "completed" => assert_eq!(record.attempt, 1),
-            "available" => {
+        match record.state {
+            JobState::Completed => assert_eq!(record.attempt, 1),
+            JobState::Available => {
                 assert_eq!(record.attempt, 0, "an unstarted claim costs no attempt");
                 assert!(record.locked_by.is_none() && record.lease_expires_at.is_none());
             }
@@ -504,8 +519,8 @@ async fn a_typed_handler_gets_its_arguments_and_a_payload_that_does_not_fit_is_d
 
     let done = jobs::get(&pool, fits).await.unwrap().unwrap();
     assert_eq!(
-        (done.kind.as_str(), done.state.as_str()),
-        ("test.stamp", "completed")
+        (done.kind.as_str(), done.state),
+        ("test.stamp", JobState::Completed)
     );
     let recorded: Vec<i32> = sqlx::query_scalar("SELECT attempt FROM results WHERE job_id = $1")
         .bind(fits)
@@ -516,7 +531,7 @@ async fn a_typed_handler_gets_its_arguments_and_a_payload_that_does_not_fit_is_d
 
     // No retry can make the payload fit: dead-lettered at its first attempt.
     let dead = jobs::get(&pool, misfit).await.unwrap().unwrap();
-    assert_eq!((dead.state.as_str(), dead.attempt), ("discarded", 1));
+    assert_eq!((dead.state, dead.attempt), (JobState::Discarded, 1));
     let error = dead.errors[0]["error"].as_str().unwrap();
     assert!(
         error.starts_with("a test.stamp job's payload does not fit its arguments: "),

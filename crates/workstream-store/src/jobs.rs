@@ -54,6 +54,10 @@
 //! | `discarded`           | `available` (attempt 0) | an operator    | [`requeue`]         |
 //! | `available`/`retryable` | `cancelled` | an operator              | [`cancel`]          |
 //!
+//! The states are the domain's [`JobState`], whose `MOVES` list these rows; the
+//! statements below keep their state literals (the partial indexes' predicates), and
+//! the rows they return carry the state as a [`JobState`].
+//!
 //! `completed`, `discarded` and `cancelled` are *finished*: `finished_at` is set, and the
 //! row stays as history (its `errors` trail, who ran it last) but leaves the partial
 //! claim index `jobs_claim_idx`, which holds only `available` and `retryable` rows, so
@@ -88,6 +92,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
+use workstream_domain::machines::job::JobState;
 
 /// The `LISTEN`/`NOTIFY` channel; the payload is the job's kind.
 pub const CHANNEL: &str = "workstream_jobs";
@@ -213,7 +218,7 @@ pub struct JobRecord {
     /// The handler's input.
     pub payload: Value,
     /// `available`, `running`, `completed`, `retryable`, `discarded` or `cancelled`.
-    pub state: String,
+    pub state: JobState,
     /// Attempts made (or under way).
     pub attempt: i32,
     /// Attempts allowed.
@@ -256,7 +261,7 @@ pub enum JobError {
     #[error("the job is {state}")]
     WrongState {
         /// The job's current state.
-        state: String,
+        state: JobState,
     },
     /// The database failed.
     #[error(transparent)]
@@ -632,10 +637,12 @@ pub async fn fail_with(
     )
     .fetch_optional(pool)
     .await?;
-    match row {
-        None => Err(JobError::LeaseLost),
-        Some(row) if row.state == "discarded" => Ok(Failed::Discarded),
-        Some(row) => Ok(Failed::Retrying { run_at: row.run_at }),
+    let Some(row) = row else {
+        return Err(JobError::LeaseLost);
+    };
+    match job_state(row.state)? {
+        JobState::Discarded => Ok(Failed::Discarded),
+        _ => Ok(Failed::Retrying { run_at: row.run_at }),
     }
 }
 
@@ -731,7 +738,7 @@ pub struct JobLine {
     /// Its kind.
     pub kind: String,
     /// Its state.
-    pub state: String,
+    pub state: JobState,
     /// Attempts made (or under way).
     pub attempt: i32,
     /// Attempts allowed.
@@ -749,8 +756,7 @@ pub async fn list(
     kind: Option<&str>,
     limit: i64,
 ) -> Result<Vec<JobLine>, sqlx::Error> {
-    sqlx::query_as!(
-        JobLine,
+    sqlx::query!(
         r#"SELECT id, kind, state, attempt, max_attempts, last_error,
            to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS "created!" FROM jobs
          WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)
@@ -760,7 +766,20 @@ pub async fn list(
         limit,
     )
     .fetch_all(pool)
-    .await
+    .await?
+    .into_iter()
+    .map(|row| {
+        Ok(JobLine {
+            id: row.id,
+            kind: row.kind,
+            state: job_state(row.state)?,
+            attempt: row.attempt,
+            max_attempts: row.max_attempts,
+            last_error: row.last_error,
+            created: row.created,
+        })
+    })
+    .collect()
 }
 
 /// How many unfinished jobs of one kind are in one state: a gauge of the queue.
@@ -769,7 +788,7 @@ pub struct JobCount {
     /// The jobs' kind.
     pub kind: String,
     /// Their state: `available`, `retryable` or `running`.
-    pub state: String,
+    pub state: JobState,
     /// How many.
     pub count: i64,
 }
@@ -780,13 +799,21 @@ pub struct JobCount {
 pub async fn backlog(pool: &PgPool) -> Result<(Vec<JobCount>, f64), sqlx::Error> {
     // The literal states are the predicates of the partial indexes `jobs_claim_idx`
     // and `jobs_running_lease_idx`, which hold the unfinished jobs only.
-    let counts = sqlx::query_as!(
-        JobCount,
+    let counts = sqlx::query!(
         r#"SELECT kind, state, count(*) AS "count!" FROM jobs
          WHERE state IN ('available', 'retryable', 'running') GROUP BY kind, state"#,
     )
     .fetch_all(pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|row| {
+        Ok(JobCount {
+            kind: row.kind,
+            state: job_state(row.state)?,
+            count: row.count,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let oldest_waiting = sqlx::query_scalar!(
         r#"SELECT coalesce(extract(epoch FROM now() - min(run_at))::float8, 0) AS "waited!" FROM jobs
          WHERE state IN ('available', 'retryable') AND run_at <= now()"#,
@@ -798,8 +825,7 @@ pub async fn backlog(pool: &PgPool) -> Result<(Vec<JobCount>, f64), sqlx::Error>
 
 /// The stored job `job_id`, in whatever state.
 pub async fn get(pool: &PgPool, job_id: Uuid) -> Result<Option<JobRecord>, sqlx::Error> {
-    sqlx::query_as!(
-        JobRecord,
+    let Some(row) = sqlx::query!(
         "SELECT id, kind, payload, state, attempt, max_attempts, run_at, lease_generation,
                 lease_expires_at, locked_by, last_error, errors, idempotency_key,
                 correlation_id, created_at, attempted_at, finished_at
@@ -807,7 +833,29 @@ pub async fn get(pool: &PgPool, job_id: Uuid) -> Result<Option<JobRecord>, sqlx:
         job_id,
     )
     .fetch_optional(pool)
-    .await
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(JobRecord {
+        id: row.id,
+        kind: row.kind,
+        payload: row.payload,
+        state: job_state(row.state)?,
+        attempt: row.attempt,
+        max_attempts: row.max_attempts,
+        run_at: row.run_at,
+        lease_generation: row.lease_generation,
+        lease_expires_at: row.lease_expires_at,
+        locked_by: row.locked_by,
+        last_error: row.last_error,
+        errors: row.errors,
+        idempotency_key: row.idempotency_key,
+        correlation_id: row.correlation_id,
+        created_at: row.created_at,
+        attempted_at: row.attempted_at,
+        finished_at: row.finished_at,
+    }))
 }
 
 /// The earliest time a job of `kinds` becomes claimable: the first `run_at` among
@@ -838,10 +886,20 @@ async fn refusal(pool: &PgPool, job_id: Uuid) -> JobError {
         .fetch_optional(pool)
         .await
     {
-        Ok(Some(state)) => JobError::WrongState { state },
+        Ok(Some(state)) => match job_state(state) {
+            Ok(state) => JobError::WrongState { state },
+            Err(err) => JobError::Database(err),
+        },
         Ok(None) => JobError::NotFound,
         Err(err) => JobError::Database(err),
     }
+}
+
+/// Reads a stored `jobs.state`. The queue's statements keep their exact text (no
+/// `"state: _"` override in their columns), so the column arrives as text and is parsed
+/// here; a token the domain does not know is a decode error, as a typed column's would be.
+fn job_state(stored: String) -> Result<JobState, sqlx::Error> {
+    JobState::try_from(stored).map_err(|err| sqlx::Error::Decode(Box::new(err)))
 }
 
 /// `error`, cut to what the schema keeps.

@@ -9,6 +9,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use uuid::Uuid;
+use workstream_domain::machines::job::JobState;
 use workstream_store::jobs::{self, Backoff, ClaimedJob, Failed, JobError, NewJob};
 use workstream_store::testing::TestDatabase;
 
@@ -229,7 +230,7 @@ async fn an_expired_lease_is_reclaimed_and_the_stale_worker_cannot_commit() {
         "exactly one result, the live worker's"
     );
     let done = record(pool, id).await;
-    assert_eq!(done.state, "completed");
+    assert_eq!(done.state, JobState::Completed);
     assert!(done.finished_at.is_some());
     assert!(done.lease_expires_at.is_none());
     assert!(claim(pool, "anyone", LEASE).await.is_none());
@@ -254,7 +255,7 @@ async fn a_lease_expired_on_the_last_attempt_discards_the_job() {
     claim(pool, "dies", Duration::ZERO).await.unwrap();
     assert!(claim(pool, "next", LEASE).await.is_none());
     let dead = record(pool, id).await;
-    assert_eq!(dead.state, "discarded");
+    assert_eq!(dead.state, JobState::Discarded);
     assert_eq!(dead.attempt, 1);
     assert_eq!(dead.errors[0]["error"], "lease expired (worker dies)");
 }
@@ -277,7 +278,7 @@ async fn a_failure_backs_off_and_counts_the_attempt() {
     );
     assert!(run_at < before + chrono::Duration::seconds(10), "{run_at}");
     let waiting = record(pool, id).await;
-    assert_eq!(waiting.state, "retryable");
+    assert_eq!(waiting.state, JobState::Retryable);
     assert_eq!(waiting.attempt, 1);
     assert_eq!(waiting.run_at, run_at);
     assert_eq!(waiting.last_error.as_deref(), Some("dependency down"));
@@ -338,7 +339,7 @@ async fn the_last_failure_discards_and_requeue_revives() {
         Failed::Discarded
     );
     let dead = record(pool, id).await;
-    assert_eq!(dead.state, "discarded");
+    assert_eq!(dead.state, JobState::Discarded);
     assert!(dead.finished_at.is_some());
     assert_eq!(dead.errors.as_array().unwrap().len(), 2);
     assert!(
@@ -348,13 +349,13 @@ async fn the_last_failure_discards_and_requeue_revives() {
 
     jobs::requeue(pool, id).await.unwrap();
     let revived = record(pool, id).await;
-    assert_eq!(revived.state, "available");
+    assert_eq!(revived.state, JobState::Available);
     assert_eq!(revived.attempt, 0);
     assert!(revived.finished_at.is_none());
     assert_eq!(revived.errors.as_array().unwrap().len(), 2, "history kept");
     assert!(matches!(
         jobs::requeue(pool, id).await,
-        Err(JobError::WrongState { state }) if state == "available"
+        Err(JobError::WrongState { state }) if state == JobState::Available
     ));
     assert!(matches!(
         jobs::requeue(pool, Uuid::now_v7()).await,
@@ -375,15 +376,15 @@ async fn discard_and_cancel_finish_jobs_off_the_claim_path() {
         .await
         .unwrap();
     let dead = record(pool, doomed).await;
-    assert_eq!((dead.state.as_str(), dead.attempt), ("discarded", 1));
+    assert_eq!((dead.state, dead.attempt), (JobState::Discarded, 1));
     assert_eq!(dead.errors[0]["error"], "malformed payload");
 
     let unwanted = enqueue(pool, echo(2)).await;
     jobs::cancel(pool, unwanted).await.unwrap();
-    assert_eq!(record(pool, unwanted).await.state, "cancelled");
+    assert_eq!(record(pool, unwanted).await.state, JobState::Cancelled);
     assert!(matches!(
         jobs::cancel(pool, unwanted).await,
-        Err(JobError::WrongState { state }) if state == "cancelled"
+        Err(JobError::WrongState { state }) if state == JobState::Cancelled
     ));
     assert!(claim(pool, "w", LEASE).await.is_none());
 }

@@ -4,7 +4,8 @@
 //! contribution or an award. Delivery tracks the outbox handing the award to the bound
 //! adapter; fulfilment tracks what the adapter reported back. A `failed` award may
 //! later be fulfilled once; `fulfilled` is final, which is what makes double payment
-//! impossible (R42).
+//! impossible (R42). Units (what awards are counted in) retire once; the outbox row
+//! of an award is retried until the adapter acknowledges it.
 
 use super::StateMachine;
 use crate::token::token_enum;
@@ -78,6 +79,62 @@ impl StateMachine for AdapterBindingStatus {
 }
 
 token_enum! {
+    /// `ProjectCompensationUnit.status`: whether new terms may name the unit.
+    pub enum UnitStatus as "compensation_unit_status" {
+        /// New terms may count awards in this unit.
+        Active => "active",
+        /// No new terms may name it; retired once nothing depends on it. Terminal.
+        Retired => "retired",
+    }
+}
+
+impl StateMachine for UnitStatus {
+    const MOVES: &'static [(Self, Self)] = &[(UnitStatus::Active, UnitStatus::Retired)];
+}
+
+token_enum! {
+    /// `AwardDeliveryOutbox.state`: one award event on its way to the bound adapter
+    /// (the `compensation.deliver` job).
+    pub enum OutboxState as "award_delivery_outbox_state" {
+        /// Written with the award; no attempt yet.
+        Pending => "pending",
+        /// An attempt is calling the adapter (committed before the call).
+        Dispatched => "dispatched",
+        /// The adapter took the event and answered with its reference. Terminal.
+        Acknowledged => "acknowledged",
+        /// The last attempt failed (no adapter for the route, or an adapter error); the
+        /// job retries.
+        Failed => "failed",
+    }
+}
+
+impl StateMachine for OutboxState {
+    /// A retry dispatches a failed row again. A failed row may also be acknowledged
+    /// directly: two attempts of one row may overlap (a reactivated binding queues a
+    /// fresh job while an old one still retries), and one's failure can land between
+    /// the other's dispatch and its acknowledgement; acknowledging is what counts.
+    const MOVES: &'static [(Self, Self)] = &[
+        (OutboxState::Pending, OutboxState::Dispatched),
+        (OutboxState::Dispatched, OutboxState::Acknowledged),
+        (OutboxState::Dispatched, OutboxState::Failed),
+        (OutboxState::Failed, OutboxState::Dispatched),
+        (OutboxState::Failed, OutboxState::Acknowledged),
+    ];
+}
+
+token_enum! {
+    /// `CompensationFulfillmentReceipt.reported_status`: what an adapter reported of an
+    /// award. A receipt is a fact and never changes, so this is no state machine; the
+    /// award's [`FulfilmentStatus`] is derived from its receipts.
+    pub enum ReportedStatus as "reported_status" {
+        /// The provider paid out the award.
+        Fulfilled => "fulfilled",
+        /// The provider could not.
+        Failed => "failed",
+    }
+}
+
+token_enum! {
     /// The closed set of failure codes a `failed` receipt may carry (docs/rules.md).
     pub enum FulfilmentFailureCode as "fulfillment_failure_code" {
         /// The adapter refused the award.
@@ -133,6 +190,34 @@ mod tests {
             (Suspended, Retired),
         ]);
         assert!(Retired.is_terminal());
+    }
+
+    #[test]
+    fn unit_retires_for_good() {
+        use UnitStatus::*;
+        assert_exactly(&[(Active, Retired)]);
+        assert!(Retired.is_terminal());
+    }
+
+    #[test]
+    fn outbox_retries_until_acknowledged() {
+        use OutboxState::*;
+        assert_exactly(&[
+            (Pending, Dispatched),
+            (Dispatched, Acknowledged),
+            (Dispatched, Failed),
+            (Failed, Dispatched),
+            (Failed, Acknowledged),
+        ]);
+        assert!(Acknowledged.is_terminal());
+        assert!(!Failed.is_terminal());
+    }
+
+    #[test]
+    fn reported_status_tokens() {
+        assert_eq!(ReportedStatus::Fulfilled.as_str(), "fulfilled");
+        assert_eq!("failed".parse(), Ok(ReportedStatus::Failed));
+        assert!("pending".parse::<ReportedStatus>().is_err());
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! are data on purpose: the migrator writes them (with the task lifecycle's) into the
 //! one table the database's row guards ask, so the database refuses every write that
 //! is not a listed move (`workstream-store`'s `state_moves`), and the tests read them
-//! to prove that terminal states have no exit.
+//! to prove that terminal states have no exit. Not every machine is guarded so:
+//! the job queue, the award delivery outbox and compensation units are moved only by
+//! statements that check the source state in their own `WHERE`, and their tables
+//! document those moves (the store's `state_moves::MACHINES` lists the guarded ones).
 //!
 //! | module | records |
 //! |---|---|
@@ -16,9 +19,10 @@
 //! | [`admission`] | SubmissionBundleAdmission state |
 //! | [`checker_run`] | CheckerRun status and routing recommendation (with its precedence) |
 //! | [`review_queue`] | ReviewQueueEntry state and routing, ReviewLease disposition |
-//! | [`compensation`] | award delivery and fulfilment, adapter binding status, failure codes |
+//! | [`compensation`] | award delivery and fulfilment, outbox state, compensation unit status, adapter binding status, reported status, failure codes |
 //! | [`contribution_policy`] | ContributionPolicy and ContributionPolicyVersion status |
 //! | [`lesson`] | ProjectLesson status and type |
+//! | [`job`] | Job state (the job queue) |
 
 pub mod admission;
 pub mod assignment;
@@ -26,6 +30,7 @@ pub mod authority;
 pub mod checker_run;
 pub mod compensation;
 pub mod contribution_policy;
+pub mod job;
 pub mod lesson;
 pub mod project;
 pub mod review_queue;

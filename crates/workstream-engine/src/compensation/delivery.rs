@@ -32,7 +32,9 @@
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
-use workstream_domain::machines::compensation::{AdapterBindingStatus, DeliveryStatus};
+use workstream_domain::machines::compensation::{
+    AdapterBindingStatus, DeliveryStatus, OutboxState,
+};
 use workstream_store::audit::{self, NewAuditEvent};
 use workstream_store::jobs::{self, ClaimedJob};
 
@@ -69,8 +71,8 @@ impl Work for DeliverAward {
 
 /// What step 1 reads.
 struct OutboxRow {
-    /// Whether the row is `acknowledged` already.
-    acknowledged: bool,
+    /// The row's state (`acknowledged` already: a replay).
+    state: OutboxState,
     compensation_award_id: Uuid,
     project_id: Uuid,
     event_type: String,
@@ -90,10 +92,12 @@ fn bounded(error: &str) -> String {
 /// meanwhile) and returns the retryable error for the worker.
 async fn failed(pool: &PgPool, outbox_id: Uuid, error: String) -> HandlerError {
     let written = sqlx::query!(
-        "UPDATE award_delivery_outbox SET state = 'failed', last_error = $2 \
-         WHERE id = $1 AND state <> 'acknowledged'",
+        "UPDATE award_delivery_outbox SET state = $3, last_error = $2 \
+         WHERE id = $1 AND state <> $4",
         outbox_id,
         bounded(&error),
+        OutboxState::Failed.as_str(),
+        OutboxState::Acknowledged.as_str(),
     )
     .execute(pool)
     .await;
@@ -112,7 +116,7 @@ async fn deliver(
     // 1. Read.
     let row = sqlx::query_as!(
         OutboxRow,
-        r#"SELECT o.state = 'acknowledged' AS "acknowledged!", o.compensation_award_id, o.project_id,
+        r#"SELECT o.state AS "state: _", o.compensation_award_id, o.project_id,
              o.event_type, o.payload, b.route_key, b.status AS "binding_status: _"
            FROM award_delivery_outbox o
            JOIN project_compensation_adapter_bindings b ON b.id = o.adapter_binding_id
@@ -126,7 +130,7 @@ async fn deliver(
             "no award delivery outbox row {outbox_id}"
         )));
     };
-    if row.acknowledged {
+    if row.state == OutboxState::Acknowledged {
         let mut tx = pool.begin().await?;
         jobs::complete(&mut tx, job).await?;
         tx.commit().await?;
@@ -140,9 +144,10 @@ async fn deliver(
             row.binding_status
         );
         sqlx::query!(
-            "UPDATE award_delivery_outbox SET last_error = $2 WHERE id = $1 AND state <> 'acknowledged'",
+            "UPDATE award_delivery_outbox SET last_error = $2 WHERE id = $1 AND state <> $3",
             outbox_id,
             &reason,
+            OutboxState::Acknowledged.as_str(),
         )
         .execute(pool)
         .await?;
@@ -151,9 +156,11 @@ async fn deliver(
 
     // 2. Dispatch.
     sqlx::query!(
-        "UPDATE award_delivery_outbox SET state = 'dispatched', attempts = attempts + 1, \
-           dispatched_at = now() WHERE id = $1 AND state <> 'acknowledged'",
+        "UPDATE award_delivery_outbox SET state = $2, attempts = attempts + 1, \
+           dispatched_at = now() WHERE id = $1 AND state <> $3",
         outbox_id,
+        OutboxState::Dispatched.as_str(),
+        OutboxState::Acknowledged.as_str(),
     )
     .execute(pool)
     .await?;
@@ -197,10 +204,11 @@ async fn deliver(
         .await
         .map_err(command)?;
     let acknowledged = sqlx::query!(
-        "UPDATE award_delivery_outbox SET state = 'acknowledged', acknowledged_at = now(), \
-           adapter_reference = $2, last_error = NULL WHERE id = $1 AND state <> 'acknowledged'",
+        "UPDATE award_delivery_outbox SET state = $3, acknowledged_at = now(), \
+           adapter_reference = $2, last_error = NULL WHERE id = $1 AND state <> $3",
         outbox_id,
         &ack.adapter_reference,
+        OutboxState::Acknowledged.as_str(),
     )
     .execute(&mut *tx)
     .await?
@@ -249,8 +257,9 @@ pub async fn resume_binding(
 ) -> Result<usize, crate::CommandError> {
     let waiting = sqlx::query_scalar!(
         "SELECT id FROM award_delivery_outbox WHERE adapter_binding_id = $1 \
-           AND state <> 'acknowledged' ORDER BY id",
+           AND state <> $2 ORDER BY id",
         binding_id,
+        OutboxState::Acknowledged.as_str(),
     )
     .fetch_all(&mut *conn)
     .await?;

@@ -45,46 +45,8 @@ use crate::CommandError;
 use crate::audit::record as audit;
 use crate::requester::Requester;
 
-/// What an adapter reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportedStatus {
-    /// The provider paid out the award.
-    Fulfilled,
-    /// The provider could not.
-    Failed,
-}
-
-impl ReportedStatus {
-    /// The stored token.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ReportedStatus::Fulfilled => "fulfilled",
-            ReportedStatus::Failed => "failed",
-        }
-    }
-}
-
-/// Stored as `text`: binds as its token, decodes a column by reading it.
-impl sqlx::Type<sqlx::Postgres> for ReportedStatus {
-    fn type_info() -> sqlx::postgres::PgTypeInfo {
-        <&str as sqlx::Type<sqlx::Postgres>>::type_info()
-    }
-
-    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
-        <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
-    }
-}
-
-impl<'r> sqlx::Decode<'r, sqlx::Postgres> for ReportedStatus {
-    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        match <&str as sqlx::Decode<'r, sqlx::Postgres>>::decode(value)? {
-            "fulfilled" => Ok(ReportedStatus::Fulfilled),
-            "failed" => Ok(ReportedStatus::Failed),
-            other => Err(format!("unknown reported status {other:?}").into()),
-        }
-    }
-}
+/// What an adapter reported: the domain's token, stored as text.
+pub use workstream_domain::machines::compensation::ReportedStatus;
 
 /// The body of `POST /compensation/fulfillment-reports`.
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]

@@ -65,7 +65,7 @@ pub(crate) enum Scope {
 /// (`compensation_award_id`, `delivery_status`, `fulfillment_status`,
 /// `latest_receipt_id`, `external_reference`, `last_failure_code`, `acknowledged_at`,
 /// `fulfilled_at`) and the award's `project_id`, `instrument_type`, `unit_code` and
-/// `quantity` (numeric) for reports that group by them. `$2` to `$8` are the states.
+/// `quantity` (numeric) for reports that group by them. `$2` to `$9` are the states.
 macro_rules! facts_query {
     ($row:ident, $select:tt, $filter:tt, $after:tt, $id:expr $(,)?) => {
         sqlx::query_as!(
@@ -80,7 +80,7 @@ macro_rules! facts_query {
                ack.at AS acknowledged_at, f.fulfilled_at \
              FROM compensation_awards a \
              LEFT JOIN LATERAL (SELECT min(o.acknowledged_at) AS at FROM award_delivery_outbox o \
-                WHERE o.compensation_award_id = a.id AND o.state = 'acknowledged') ack ON true \
+                WHERE o.compensation_award_id = a.id AND o.state = $9) ack ON true \
              LEFT JOIN LATERAL (SELECT r.id, r.external_reference, r.fulfilled_at \
                 FROM compensation_fulfillment_receipts r \
                 WHERE r.compensation_award_id = a.id AND r.reported_status = $7) f ON true \
@@ -94,8 +94,9 @@ macro_rules! facts_query {
             ::workstream_domain::machines::compensation::FulfilmentStatus::Fulfilled.as_str(),
             ::workstream_domain::machines::compensation::FulfilmentStatus::Failed.as_str(),
             ::workstream_domain::machines::compensation::FulfilmentStatus::Pending.as_str(),
-            $crate::compensation::fulfillment::ReportedStatus::Fulfilled.as_str(),
-            $crate::compensation::fulfillment::ReportedStatus::Failed.as_str(),
+            ::workstream_domain::machines::compensation::ReportedStatus::Fulfilled.as_str(),
+            ::workstream_domain::machines::compensation::ReportedStatus::Failed.as_str(),
+            ::workstream_domain::machines::compensation::OutboxState::Acknowledged.as_str(),
         )
     };
 }

@@ -28,9 +28,10 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
 use workstream_domain::contribution::CompensationMode;
-use workstream_domain::machines::compensation::{DeliveryStatus, FulfilmentStatus};
+use workstream_domain::machines::compensation::{
+    DeliveryStatus, FulfilmentStatus, OutboxState, ReportedStatus,
+};
 
-use super::fulfillment::ReportedStatus;
 use super::projection::{self, Scope, differences, facts_query};
 use crate::CommandError;
 
@@ -173,11 +174,13 @@ pub async fn reconcile(
     }
 
     let rows = sqlx::query!(
-        "SELECT o.id, o.compensation_award_id, o.state, o.attempts, o.last_error, o.created_at, o.job_id \
-         FROM award_delivery_outbox o WHERE o.project_id = $1 AND o.state <> 'acknowledged' \
-           AND o.created_at <= now() - make_interval(secs => $2) ORDER BY o.id",
+        r#"SELECT o.id, o.compensation_award_id, o.state AS "state: OutboxState", o.attempts, o.last_error,
+             o.created_at, o.job_id
+           FROM award_delivery_outbox o WHERE o.project_id = $1 AND o.state <> $3
+             AND o.created_at <= now() - make_interval(secs => $2) ORDER BY o.id"#,
         project_id,
         sla,
+        OutboxState::Acknowledged.as_str(),
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -193,12 +196,13 @@ pub async fn reconcile(
     // An acknowledged row has its acknowledged_at (the table's CHECK).
     let rows = sqlx::query!(
         r#"SELECT o.id, o.compensation_award_id, o.acknowledged_at AS "acknowledged_at!" FROM award_delivery_outbox o
-           WHERE o.project_id = $1 AND o.state = 'acknowledged'
+           WHERE o.project_id = $1 AND o.state = $3
              AND o.acknowledged_at <= now() - make_interval(secs => $2)
              AND NOT EXISTS (SELECT 1 FROM compensation_fulfillment_receipts r
                WHERE r.compensation_award_id = o.compensation_award_id) ORDER BY o.id"#,
         project_id,
         sla,
+        OutboxState::Acknowledged.as_str(),
     )
     .fetch_all(&mut *conn)
     .await?;

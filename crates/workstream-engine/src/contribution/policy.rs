@@ -18,7 +18,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
 use workstream_domain::contribution::CompensationMode;
-use workstream_domain::machines::compensation::AdapterBindingStatus;
+use workstream_domain::machines::compensation::{AdapterBindingStatus, UnitStatus};
 use workstream_domain::machines::contribution_policy::{
     ContributionPolicyStatus, ContributionPolicyVersionStatus,
 };
@@ -254,10 +254,11 @@ async fn check_references(
             let instrument = definition.instrument_type.as_str();
             let unit = sqlx::query_scalar!(
                 r#"SELECT 1 AS "one!" FROM project_compensation_units WHERE project_id = $1 AND instrument_type = $2
-                 AND unit_code = $3 AND status = 'active'"#,
+                 AND unit_code = $3 AND status = $4"#,
                 project_id,
                 instrument,
                 &definition.unit_code,
+                UnitStatus::Active.as_str(),
             )
             .fetch_optional(&mut *conn)
             .await?;

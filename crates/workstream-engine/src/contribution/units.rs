@@ -11,6 +11,7 @@ use uuid::Uuid;
 use workstream_domain::CurrencyCode;
 use workstream_domain::ErrorCode;
 use workstream_domain::contribution::InstrumentType;
+use workstream_domain::machines::compensation::UnitStatus;
 use workstream_store::audit::NewAuditEvent;
 
 use super::dependents::in_use_query;
@@ -30,7 +31,7 @@ pub struct Unit {
     /// ISO 4217 code (money) or a points unit name.
     pub unit_code: String,
     /// active or retired.
-    pub status: String,
+    pub status: UnitStatus,
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }
@@ -40,7 +41,7 @@ macro_rules! unit_query {
     ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             Unit,
-            $before + " id, project_id, instrument_type, unit_code, status, created_at " + $after
+            $before + r#" id, project_id, instrument_type, unit_code, status AS "status: _", created_at "# + $after
             $(, $arg)*
         )
     };
@@ -86,7 +87,7 @@ pub async fn create_unit(
             entity_type: "compensation_unit".into(),
             entity_id: Some(unit.id),
             event_type: "compensation_unit_enabled".into(),
-            to_status: Some(unit.status.clone()),
+            to_status: Some(unit.status.to_string()),
             payload: json!({ "instrument_type": unit.instrument_type, "unit_code": unit.unit_code }),
             ..Default::default()
         },
@@ -133,7 +134,7 @@ pub async fn retire_unit(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(CommandError::not_found)?;
-    if unit.status == "retired" {
+    if unit.status == UnitStatus::Retired {
         return Err(CommandError::new(
             ErrorCode::CompensationUnitRetired,
             "the unit is already retired",
@@ -154,9 +155,10 @@ pub async fn retire_unit(
         ));
     }
     let retired = unit_query!(
-        "UPDATE project_compensation_units SET status = 'retired', retired_at = now() WHERE id = $1 RETURNING",
+        "UPDATE project_compensation_units SET status = $2, retired_at = now() WHERE id = $1 RETURNING",
         "",
         unit_id,
+        UnitStatus::Retired.as_str(),
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -168,8 +170,8 @@ pub async fn retire_unit(
             entity_type: "compensation_unit".into(),
             entity_id: Some(unit_id),
             event_type: "compensation_unit_retired".into(),
-            from_status: Some(unit.status),
-            to_status: Some(retired.status.clone()),
+            from_status: Some(unit.status.to_string()),
+            to_status: Some(retired.status.to_string()),
             payload: json!({ "instrument_type": retired.instrument_type, "unit_code": retired.unit_code }),
             ..Default::default()
         },
