@@ -21,12 +21,12 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
-use workstream_domain::lifecycle::{GuardFacts, Refusal, RevisionOrigin, TaskCommand};
+use workstream_domain::lifecycle::{Decision, GuardFacts, Refusal, RevisionOrigin, TaskCommand};
 use workstream_domain::machines::admission::AdmissionState;
 use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 use workstream_domain::{Digest, TaskState, decide};
 use workstream_store::jobs::{self, NewJob};
-use workstream_store::tasks::{self, TaskRow};
+use workstream_store::tasks::{self, AssignmentRow, TaskRow};
 
 use super::access::Access;
 use super::assignment::{lock_with_assignment, locks_complete, may_see};
@@ -34,6 +34,7 @@ use super::transition::{TaskEvent, transition};
 use crate::CommandError;
 use crate::jobs::EvaluationArgs;
 use crate::requester::Requester;
+use crate::reviews::revision::{self, Preparation};
 
 /// The identity of an inspected, pre-checked packet.
 #[derive(Debug, Clone)]
@@ -228,7 +229,7 @@ pub struct SubmitInput {
     pub attestation: String,
     /// After a reviewer's `needs_revision`: the preparation head echoed and one response
     /// per open blocking finding (R32, R34). Empty otherwise.
-    pub resubmission: crate::reviews::revision::Resubmission,
+    pub resubmission: revision::Resubmission,
 }
 
 /// A created submission and the evaluation queued for it.
@@ -244,32 +245,97 @@ pub struct Submitted {
     pub checker_run_id: Uuid,
 }
 
-/// Creates the submission from a ready admission (see the module docs).
+/// Creates the submission from a ready admission (see the module docs), in one
+/// transaction, in this order:
+///
+/// 1. Lock the task and its active assignment, re-read the caller's authority, lock the
+///    admission, and read the latest submission and, after a checker's
+///    `needs_revision`, the remediation run it answers.
+/// 2. Judge with the domain: the guard facts (and, after a reviewer's
+///    `needs_revision`, the revision episode's), T6 or T14, and the packet rules.
+/// 3. The submission to write: the ready admission, the server's version, a new id.
+/// 4. Write the submission, its finding responses, the admission `consumed`, the
+///    packet's files.
+/// 5. The task moves to `submitted` (audited `submission_created`).
+/// 6. T7: the first checker run and its job; the task moves to `evaluation_pending`
+///    (audited `evaluation_queued`).
 pub async fn submit(
     conn: &mut PgConnection,
     requester: &Requester,
     task_id: Uuid,
     input: &SubmitInput,
 ) -> Result<Submitted, CommandError> {
+    let locked = lock(conn, requester, task_id, input.admission_id).await?;
+    let judged = judge(conn, requester, &locked, input).await?;
+    let submission = new_submission(&locked)?;
+    record_submission(conn, requester, &locked, &judged, &submission, input).await?;
+    let submitted = enter_submitted(conn, requester, &locked, &judged, &submission, input).await?;
+    queue_evaluation(conn, requester, &locked, &judged, &submitted, &submission).await
+}
+
+/// The admission [`submit`] consumes, as read under its lock.
+struct Admission {
+    task_assignment_id: Uuid,
+    state: AdmissionState,
+    manifest: Value,
+    manifest_digest: String,
+    archive_sha256: String,
+}
+
+/// What step 1 of [`submit`] locked and read.
+struct Locked {
+    task: TaskRow,
+    /// The task's active assignment, if any.
+    active: Option<AssignmentRow>,
+    access: Access,
+    /// The admission the request names, if it is one of the task's.
+    admission: Option<Admission>,
+    /// The task's latest submission: (id, version, archive digest, manifest digest).
+    latest: Option<(Uuid, i32, String, String)>,
+    /// The latest submission's current run, when it routed `needs_revision` and the task
+    /// is in `needs_revision` (a checker remediation, T14).
+    remediation_run: Option<Uuid>,
+}
+
+/// What step 2 of [`submit`] decided.
+struct Judged {
+    /// The move to `submitted` (T6 or T14).
+    decision: Decision,
+    /// The facts it was judged on (T7 is judged on them too).
+    facts: GuardFacts,
+    /// The revision context preparation a resubmission after a reviewer's
+    /// `needs_revision` answers.
+    head: Option<Preparation>,
+}
+
+/// The submission step 3 of [`submit`] settles on.
+struct NewSubmission<'a> {
+    id: Uuid,
+    version: i32,
+    admission: &'a Admission,
+    assignment: &'a AssignmentRow,
+}
+
+/// Step 1: locks the task and its active assignment (re-reading the caller's authority),
+/// then the admission; reads the latest submission and, for a task in `needs_revision`,
+/// the checker remediation run that sent it there.
+async fn lock(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    task_id: Uuid,
+    admission_id: Uuid,
+) -> Result<Locked, CommandError> {
     let (task, active, access) = lock_with_assignment(conn, requester, task_id).await?;
-    let admission = sqlx::query!(
+    let admission = sqlx::query_as!(
+        Admission,
         r#"SELECT task_assignment_id, state AS "state: AdmissionState", manifest, manifest_digest,
              archive_sha256
            FROM submission_bundle_admissions WHERE id = $1 AND task_id = $2 FOR UPDATE"#,
-        input.admission_id,
+        admission_id,
         task.id,
     )
     .fetch_optional(&mut *conn)
-    .await?
-    .map(|a| {
-        (
-            a.task_assignment_id,
-            a.state,
-            a.manifest,
-            a.manifest_digest,
-            a.archive_sha256,
-        )
-    });
+    .await?;
     let latest = latest_submission(conn, task.id).await?;
     let remediation_run = match &latest {
         Some((id, ..)) if task.status == TaskState::NeedsRevision => sqlx::query_scalar!(
@@ -283,37 +349,37 @@ pub async fn submit(
         .await?,
         _ => None,
     };
-    let assignee = active
-        .as_ref()
-        .is_some_and(|a| a.contributor_id == requester.actor_id);
-    let mut facts = GuardFacts {
-        has_active_assignment: active.is_some(),
-        actor_is_assignee: assignee,
-        locks_complete: locks_complete(&task),
-        admission_ready: admission.as_ref().is_some_and(|(assignment, state, ..)| {
-            *state == AdmissionState::Ready && active.as_ref().is_some_and(|a| a.id == *assignment)
-        }),
-        summary_present: !input.summary.trim().is_empty(),
-        attestation_given: !input.attestation.trim().is_empty(),
-        submission_policy_locked: task.locked_checker_policy.is_some(),
-        remediation_run_bound: remediation_run.is_some(),
-        // The predecessor is the task's latest version by construction (read above,
-        // under the task lock).
-        predecessor_is_latest: true,
-        revision_origin: if remediation_run.is_some() {
-            RevisionOrigin::CheckerRemediation
-        } else {
-            RevisionOrigin::HumanReview
-        },
-        ..GuardFacts::default()
-    };
+    Ok(Locked {
+        task,
+        active,
+        access,
+        admission,
+        latest,
+        remediation_run,
+    })
+}
+
+/// Step 2: the guard facts read under the locks, the domain's decision (T6, or T14 on
+/// the checker or the human path), then the packet rules every version must meet.
+async fn judge(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    locked: &Locked,
+    input: &SubmitInput,
+) -> Result<Judged, CommandError> {
+    let Locked {
+        task,
+        remediation_run,
+        ..
+    } = locked;
+    let mut facts = guard_facts(requester, locked, input);
     // After a reviewer's needs_revision, the human path's facts: the preparation head
     // echoed, every open blocking finding answered, the round limit and the deadline.
-    let human_revision =
-        task.status == TaskState::NeedsRevision && remediation_run.is_none() && assignee;
+    let human_revision = task.status == TaskState::NeedsRevision
+        && remediation_run.is_none()
+        && facts.actor_is_assignee;
     let head = if human_revision {
-        crate::reviews::revision::resubmission_facts(conn, &task, &input.resubmission, &mut facts)
-            .await?
+        revision::resubmission_facts(conn, task, &input.resubmission, &mut facts).await?
     } else {
         None
     };
@@ -328,7 +394,7 @@ pub async fn submit(
     let decision = decide(
         task.status,
         &TaskCommand::Submit,
-        &access.actor_context(),
+        &locked.access.actor_context(),
         &facts,
     )?;
     // T14's guards are about the revision episode; the packet rules hold for every
@@ -342,11 +408,82 @@ pub async fn submit(
             return Err(refusal.into());
         }
     }
-    let (_, _, manifest, manifest_digest, archive_sha256) = admission
+    Ok(Judged {
+        decision,
+        facts,
+        head,
+    })
+}
+
+/// The facts of step 2 that the locked rows and the request give.
+fn guard_facts(requester: &Requester, locked: &Locked, input: &SubmitInput) -> GuardFacts {
+    let Locked {
+        task,
+        active,
+        admission,
+        remediation_run,
+        ..
+    } = locked;
+    let assignee = active
+        .as_ref()
+        .is_some_and(|a| a.contributor_id == requester.actor_id);
+    GuardFacts {
+        has_active_assignment: active.is_some(),
+        actor_is_assignee: assignee,
+        locks_complete: locks_complete(task),
+        admission_ready: admission.as_ref().is_some_and(|admission| {
+            admission.state == AdmissionState::Ready
+                && active
+                    .as_ref()
+                    .is_some_and(|a| a.id == admission.task_assignment_id)
+        }),
+        summary_present: !input.summary.trim().is_empty(),
+        attestation_given: !input.attestation.trim().is_empty(),
+        submission_policy_locked: task.locked_checker_policy.is_some(),
+        remediation_run_bound: remediation_run.is_some(),
+        // The predecessor is the task's latest version by construction (read in step 1,
+        // under the task lock).
+        predecessor_is_latest: true,
+        revision_origin: if remediation_run.is_some() {
+            RevisionOrigin::CheckerRemediation
+        } else {
+            RevisionOrigin::HumanReview
+        },
+        ..GuardFacts::default()
+    }
+}
+
+/// Step 3: the admission the guards found ready, the active assignment they required,
+/// the server's version (1, or the next) and the new submission's id.
+fn new_submission(locked: &Locked) -> Result<NewSubmission<'_>, CommandError> {
+    let admission = locked
+        .admission
+        .as_ref()
         .ok_or_else(|| CommandError::new(ErrorCode::AdmissionNotReady, "no such admission"))?;
-    let assignment = active.expect("the guards required an active assignment");
-    let version = latest.as_ref().map_or(1, |(_, v, ..)| v + 1);
-    let submission_id = Uuid::now_v7();
+    let assignment = locked
+        .active
+        .as_ref()
+        .expect("the guards required an active assignment");
+    let version = locked.latest.as_ref().map_or(1, |(_, v, ..)| v + 1);
+    Ok(NewSubmission {
+        id: Uuid::now_v7(),
+        version,
+        admission,
+        assignment,
+    })
+}
+
+/// Step 4: writes the submission (its locked stamps copied from the task, its packet
+/// from the admission, its contribution version from the assignment), the answers to
+/// the open findings, the admission `consumed` and the packet's files.
+async fn record_submission(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    locked: &Locked,
+    judged: &Judged,
+    submission: &NewSubmission<'_>,
+    input: &SubmitInput,
+) -> Result<(), CommandError> {
     sqlx::query!(
         "INSERT INTO submissions (id, project_id, task_id, task_assignment_id, contributor_id, version, \
          summary, contributor_attestation, submission_bundle_admission_id, archive_sha256, \
@@ -361,26 +498,26 @@ pub async fn submit(
          t.locked_checker_policy, t.locked_checker_policy_hash, t.locked_review_policy_hash, \
          t.locked_revision_policy_hash, $7, $8, $9, $12 \
          FROM tasks t JOIN submission_bundle_admissions a ON a.id = $10 WHERE t.id = $11",
-        submission_id,
-        assignment.id,
+        submission.id,
+        submission.assignment.id,
         requester.actor_id,
-        version,
+        submission.version,
         input.summary.trim(),
         input.attestation.trim(),
-        assignment.submitter_contribution_policy_version_id,
-        latest.as_ref().map(|(id, ..)| *id),
-        remediation_run,
+        submission.assignment.submitter_contribution_policy_version_id,
+        locked.latest.as_ref().map(|(id, ..)| *id),
+        locked.remediation_run,
         input.admission_id,
-        task.id,
-        head.as_ref().map(|h| h.id),
+        locked.task.id,
+        judged.head.as_ref().map(|h| h.id),
     )
     .execute(&mut *conn)
     .await?;
-    if let Some(head) = &head {
-        crate::reviews::revision::record_responses(
+    if let Some(head) = &judged.head {
+        revision::record_responses(
             conn,
-            submission_id,
-            assignment.id,
+            submission.id,
+            submission.assignment.id,
             head,
             &input.resubmission.responses,
         )
@@ -393,12 +530,24 @@ pub async fn submit(
     )
     .execute(&mut *conn)
     .await?;
-    record_files(conn, submission_id, &manifest).await?;
+    record_files(conn, submission.id, &submission.admission.manifest).await
+}
 
-    let submitted = transition(
+/// Step 5: the task moves to `submitted` (T6 or T14), audited as `submission_created`.
+async fn enter_submitted(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    locked: &Locked,
+    judged: &Judged,
+    submission: &NewSubmission<'_>,
+    input: &SubmitInput,
+) -> Result<TaskRow, CommandError> {
+    let Locked { task, access, .. } = locked;
+    let decision = &judged.decision;
+    transition(
         conn,
         task.id,
-        &decision,
+        decision,
         task.assigned_to,
         TaskEvent {
             event_type: "submission_created",
@@ -408,30 +557,42 @@ pub async fn submit(
             payload: json!({
                 "matched_grant_id": access.grant_for(decision.authorized_as),
                 "permission": "task.submit",
-                "submission_id": submission_id,
-                "version": version,
-                "archive_sha256": archive_sha256,
-                "manifest_digest": manifest_digest,
+                "submission_id": submission.id,
+                "version": submission.version,
+                "archive_sha256": submission.admission.archive_sha256,
+                "manifest_digest": submission.admission.manifest_digest,
                 "locked_checker_policy_hash": task.locked_checker_policy_hash,
-                "revision_context_preparation_id": head.as_ref().map(|h| h.id),
+                "revision_context_preparation_id": judged.head.as_ref().map(|h| h.id),
                 "answered_finding_ids": input.resubmission.responses.iter().map(|r| r.finding_id).collect::<Vec<_>>(),
             }),
         },
     )
-    .await?;
+    .await
+}
 
-    // T7 in the same commit: the system queues the evaluation.
+/// Step 6, T7 in the same commit: the system queues the evaluation (the first checker
+/// run and its job) and the task moves to `evaluation_pending`, audited as
+/// `evaluation_queued`. Answers what [`submit`] answers.
+async fn queue_evaluation(
+    conn: &mut PgConnection,
+    requester: &Requester,
+    locked: &Locked,
+    judged: &Judged,
+    submitted: &TaskRow,
+    submission: &NewSubmission<'_>,
+) -> Result<Submitted, CommandError> {
+    let task = &locked.task;
     let queue = decide(
         TaskState::Submitted,
         &TaskCommand::QueueEvaluation,
         &workstream_domain::ActorContext::system(),
-        &facts,
+        &judged.facts,
     )?;
     let checker_run_id = queue_run(
         conn,
-        &submitted,
-        submission_id,
-        version,
+        submitted,
+        submission.id,
+        submission.version,
         "submission_locked",
         None,
         None,
@@ -447,14 +608,14 @@ pub async fn submit(
             actor_id: None,
             correlation_id: requester.correlation_id.clone(),
             reason: None,
-            payload: json!({ "submission_id": submission_id, "checker_run_id": checker_run_id }),
+            payload: json!({ "submission_id": submission.id, "checker_run_id": checker_run_id }),
         },
     )
     .await?;
     Ok(Submitted {
         task: pending,
-        submission_id,
-        version,
+        submission_id: submission.id,
+        version: submission.version,
         checker_run_id,
     })
 }
