@@ -60,16 +60,17 @@ pub enum Outcome {
     Errored,
 }
 
-/// The host's verdict over a report's findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// No warning or error findings.
-    Passed,
-    /// Warnings, no errors.
-    Warning,
-    /// At least one error finding.
-    Failed,
+crate::token::token_enum! {
+    /// The host's verdict over a report's findings (`checker_results.verdict` stores it
+    /// as `passed` or `failed`: a warning is a pass with findings).
+    pub enum Verdict as "verdict" {
+        /// No warning or error findings.
+        Passed => "passed",
+        /// Warnings, no errors.
+        Warning => "warning",
+        /// At least one error finding.
+        Failed => "failed",
+    }
 }
 
 crate::token::token_enum! {

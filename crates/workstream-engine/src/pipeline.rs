@@ -47,7 +47,7 @@ use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 use workstream_domain::ErrorCode;
-use workstream_domain::gate::MemberStatus;
+use workstream_domain::gate::{MemberStatus, Verdict};
 use workstream_domain::lifecycle::{
     FindingKind, FindingStatus, GuardFacts, TaskCommand, TaskState,
 };
@@ -998,8 +998,8 @@ async fn record_members(
         // The stored verdict is binary: a warning is a pass with findings.
         let verdict = match m.outcome.result.verdict() {
             None => None,
-            Some(workstream_sandbox::Verdict::Failed) => Some("failed"),
-            Some(_) => Some("passed"),
+            Some(Verdict::Failed) => Some(Verdict::Failed.as_str()),
+            Some(_) => Some(Verdict::Passed.as_str()),
         };
         let (findings, summary, failure_detail) = match &m.outcome.result {
             workstream_sandbox::RunResult::Completed {

@@ -26,6 +26,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
+use workstream_domain::gate::MemberStatus;
 
 /// A registered component, without its bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
@@ -343,11 +344,11 @@ async fn recent_runs(
          ), errored AS (
              SELECT checker_digest, jsonb_object_agg(failure_code, n) AS by_code
              FROM (SELECT checker_digest, failure_code, count(*) AS n FROM recent
-                   WHERE status = 'errored' GROUP BY checker_digest, failure_code) codes
+                   WHERE status = $2 GROUP BY checker_digest, failure_code) codes
              GROUP BY checker_digest
          )
          SELECT r.checker_digest AS "digest!", count(*) AS "count!",
-                count(*) FILTER (WHERE r.status = 'failed') AS "failed!",
+                count(*) FILTER (WHERE r.status = $3) AS "failed!",
                 COALESCE(e.by_code, '{}'::jsonb)
                     AS "errored_by_code!: sqlx::types::Json<BTreeMap<String, i64>>",
                 percentile_disc(0.5) WITHIN GROUP (ORDER BY r.duration_us) AS p50_duration_us,
@@ -355,6 +356,8 @@ async fn recent_runs(
          FROM recent r LEFT JOIN errored e USING (checker_digest)
          GROUP BY r.checker_digest, e.by_code"#,
         since,
+        MemberStatus::Errored.as_str(),
+        MemberStatus::Failed.as_str(),
     )
     .fetch_all(conn)
     .await

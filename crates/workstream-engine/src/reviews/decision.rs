@@ -157,7 +157,7 @@ impl NewResolution {
 #[serde(deny_unknown_fields)]
 pub struct DecisionInput {
     /// `accept`, `needs_revision` or `reject`.
-    #[schemars(extend("enum" = ["accept", "needs_revision", "reject"]))]
+    #[schemars(schema_with = "tokens_schema::<ReviewDecision>")]
     pub decision: String,
     /// What the reviewer found overall (at most 20,000 characters).
     #[serde(default)]
