@@ -100,7 +100,8 @@ pub struct Reconciliation {
     pub dashboard: Dashboard,
 }
 
-/// Reconciles `project_id` with `pending_sla_seconds` as the SLA (see the module docs).
+/// Reconciles `project_id` with `pending_sla_seconds` as the SLA (see the module docs):
+/// the findings of every check in the module's order, then the totals and the dashboard.
 pub async fn reconcile(
     conn: &mut PgConnection,
     project_id: Uuid,
@@ -115,9 +116,42 @@ pub async fn reconcile(
     let generated_at = sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
         .fetch_one(&mut *conn)
         .await?;
-    let sla = pending_sla_seconds as f64;
-    let mut findings = Vec::new();
+    let findings = findings(conn, project_id, pending_sla_seconds as f64).await?;
+    let totals = totals(conn, project_id).await?;
+    let dashboard = dashboard(conn, project_id, &totals).await?;
+    Ok(Reconciliation {
+        project_id,
+        generated_at,
+        pending_sla_seconds,
+        findings,
+        totals,
+        dashboard,
+    })
+}
 
+/// Runs every check, in the module's order of kinds; `sla` is the SLA in seconds.
+async fn findings(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    sla: f64,
+) -> Result<Vec<Finding>, CommandError> {
+    let mut findings = contributions_missing_award(conn, project_id).await?;
+    findings.extend(awards_missing_projection(conn, project_id).await?);
+    findings.extend(awards_missing_delivery(conn, project_id).await?);
+    findings.extend(deliveries_pending_past_sla(conn, project_id, sla).await?);
+    findings.extend(acknowledged_without_receipt(conn, project_id, sla).await?);
+    findings.extend(fulfilled_receipts_missing_reference(conn, project_id).await?);
+    findings.extend(receipt_quantity_mismatches(conn, project_id).await?);
+    findings.extend(award_terms_mismatches(conn, project_id).await?);
+    findings.extend(projection_drift(conn, project_id).await?);
+    Ok(findings)
+}
+
+/// `contribution_missing_award`.
+async fn contributions_missing_award(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+) -> Result<Vec<Finding>, CommandError> {
     let rows = sqlx::query!(
         r#"SELECT c.id AS record, c.contribution_type, c.contributor_id, d.id AS definition, d.instrument_type
            FROM contribution_records c
@@ -132,15 +166,22 @@ pub async fn reconcile(
     )
     .fetch_all(&mut *conn)
     .await?;
-    for row in rows {
-        findings.push(Finding {
+    Ok(rows
+        .into_iter()
+        .map(|row| Finding {
             kind: "contribution_missing_award",
             ids: json!({ "contribution_record_id": row.record, "award_definition_id": row.definition,
                          "contributor_id": row.contributor_id }),
             details: json!({ "contribution_type": row.contribution_type, "instrument_type": row.instrument_type }),
-        });
-    }
+        })
+        .collect())
+}
 
+/// `award_missing_projection`.
+async fn awards_missing_projection(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+) -> Result<Vec<Finding>, CommandError> {
     let rows = sqlx::query!(
         "SELECT a.id, a.contribution_record_id FROM compensation_awards a \
          WHERE a.project_id = $1 AND NOT EXISTS (SELECT 1 FROM compensation_status_projections p \
@@ -149,14 +190,21 @@ pub async fn reconcile(
     )
     .fetch_all(&mut *conn)
     .await?;
-    for row in rows {
-        findings.push(Finding {
+    Ok(rows
+        .into_iter()
+        .map(|row| Finding {
             kind: "award_missing_projection",
             ids: json!({ "award_id": row.id, "contribution_record_id": row.contribution_record_id }),
             details: json!({}),
-        });
-    }
+        })
+        .collect())
+}
 
+/// `award_missing_delivery`.
+async fn awards_missing_delivery(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+) -> Result<Vec<Finding>, CommandError> {
     let rows = sqlx::query!(
         "SELECT a.id, a.contribution_record_id FROM compensation_awards a \
          WHERE a.project_id = $1 AND NOT EXISTS (SELECT 1 FROM award_delivery_outbox o \
@@ -165,14 +213,22 @@ pub async fn reconcile(
     )
     .fetch_all(&mut *conn)
     .await?;
-    for row in rows {
-        findings.push(Finding {
+    Ok(rows
+        .into_iter()
+        .map(|row| Finding {
             kind: "award_missing_delivery",
             ids: json!({ "award_id": row.id, "contribution_record_id": row.contribution_record_id }),
             details: json!({}),
-        });
-    }
+        })
+        .collect())
+}
 
+/// `delivery_pending_past_sla`: outbox rows not acknowledged `sla` seconds after creation.
+async fn deliveries_pending_past_sla(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    sla: f64,
+) -> Result<Vec<Finding>, CommandError> {
     let rows = sqlx::query!(
         r#"SELECT o.id, o.compensation_award_id, o.state AS "state: OutboxState", o.attempts, o.last_error,
              o.created_at, o.job_id
@@ -184,15 +240,23 @@ pub async fn reconcile(
     )
     .fetch_all(&mut *conn)
     .await?;
-    for row in rows {
-        findings.push(Finding {
+    Ok(rows
+        .into_iter()
+        .map(|row| Finding {
             kind: "delivery_pending_past_sla",
             ids: json!({ "award_id": row.compensation_award_id, "outbox_id": row.id, "job_id": row.job_id }),
             details: json!({ "state": row.state, "attempts": row.attempts, "last_error": row.last_error,
                              "pending_since": row.created_at }),
-        });
-    }
+        })
+        .collect())
+}
 
+/// `acknowledged_without_receipt`: deliveries acknowledged over `sla` seconds ago.
+async fn acknowledged_without_receipt(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    sla: f64,
+) -> Result<Vec<Finding>, CommandError> {
     // An acknowledged row has its acknowledged_at (the table's CHECK).
     let rows = sqlx::query!(
         r#"SELECT o.id, o.compensation_award_id, o.acknowledged_at AS "acknowledged_at!" FROM award_delivery_outbox o
@@ -206,14 +270,21 @@ pub async fn reconcile(
     )
     .fetch_all(&mut *conn)
     .await?;
-    for row in rows {
-        findings.push(Finding {
+    Ok(rows
+        .into_iter()
+        .map(|row| Finding {
             kind: "acknowledged_without_receipt",
             ids: json!({ "award_id": row.compensation_award_id, "outbox_id": row.id }),
             details: json!({ "acknowledged_at": row.acknowledged_at }),
-        });
-    }
+        })
+        .collect())
+}
 
+/// `fulfilled_receipt_missing_reference`.
+async fn fulfilled_receipts_missing_reference(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+) -> Result<Vec<Finding>, CommandError> {
     let rows = sqlx::query!(
         "SELECT r.id, r.compensation_award_id, r.external_event_id FROM compensation_fulfillment_receipts r \
          WHERE r.project_id = $1 AND r.reported_status = $2 \
@@ -223,14 +294,21 @@ pub async fn reconcile(
     )
     .fetch_all(&mut *conn)
     .await?;
-    for row in rows {
-        findings.push(Finding {
+    Ok(rows
+        .into_iter()
+        .map(|row| Finding {
             kind: "fulfilled_receipt_missing_reference",
             ids: json!({ "award_id": row.compensation_award_id, "receipt_id": row.id }),
             details: json!({ "external_event_id": row.external_event_id }),
-        });
-    }
+        })
+        .collect())
+}
 
+/// `receipt_quantity_mismatch`.
+async fn receipt_quantity_mismatches(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+) -> Result<Vec<Finding>, CommandError> {
     // A fulfilled receipt has its quantity (the table's CHECK).
     let rows = sqlx::query!(
         r#"SELECT r.id AS receipt, a.id AS award, trim_scale(a.quantity)::text AS "award_quantity!",
@@ -243,14 +321,21 @@ pub async fn reconcile(
     )
     .fetch_all(&mut *conn)
     .await?;
-    for row in rows {
-        findings.push(Finding {
+    Ok(rows
+        .into_iter()
+        .map(|row| Finding {
             kind: "receipt_quantity_mismatch",
             ids: json!({ "award_id": row.award, "receipt_id": row.receipt }),
             details: json!({ "award_quantity": row.award_quantity, "fulfilled_quantity": row.fulfilled_quantity }),
-        });
-    }
+        })
+        .collect())
+}
 
+/// `award_terms_mismatch`.
+async fn award_terms_mismatches(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+) -> Result<Vec<Finding>, CommandError> {
     let rows = sqlx::query!(
         r#"SELECT a.id, a.award_definition_id, trim_scale(a.quantity)::text AS "award_quantity!",
              trim_scale(d.quantity)::text AS "definition_quantity!"
@@ -262,18 +347,26 @@ pub async fn reconcile(
     )
     .fetch_all(&mut *conn)
     .await?;
-    for row in rows {
-        findings.push(Finding {
+    Ok(rows
+        .into_iter()
+        .map(|row| Finding {
             kind: "award_terms_mismatch",
             ids: json!({ "award_id": row.id, "award_definition_id": row.award_definition_id }),
             details: json!({ "award_quantity": row.award_quantity, "definition_quantity": row.definition_quantity }),
-        });
-    }
+        })
+        .collect())
+}
 
+/// `projection_drift`: each stored projection compared with the one the facts imply.
+async fn projection_drift(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+) -> Result<Vec<Finding>, CommandError> {
     let expected = projection::derive(conn, Scope::Project(project_id)).await?;
     let stored = projection::stored(conn, Scope::Project(project_id)).await?;
+    let mut findings = Vec::new();
     for state in &expected {
-        // A missing row is `award_missing_projection` above.
+        // A missing row is `award_missing_projection`.
         let Some(current) = stored.get(&state.compensation_award_id) else {
             continue;
         };
@@ -286,8 +379,12 @@ pub async fn reconcile(
             });
         }
     }
+    Ok(findings)
+}
 
-    let totals = facts_query!(
+/// The awards per instrument, unit, delivery and fulfilment status, from the facts.
+async fn totals(conn: &mut PgConnection, project_id: Uuid) -> Result<Vec<Total>, CommandError> {
+    Ok(facts_query!(
         Total,
         r#"SELECT instrument_type AS "instrument_type!", unit_code AS "unit_code!",
              delivery_status AS "delivery_status?: _", fulfillment_status AS "fulfillment_status?: _",
@@ -297,10 +394,18 @@ pub async fn reconcile(
         project_id,
     )
     .fetch_all(&mut *conn)
-    .await?;
+    .await?)
+}
+
+/// The dashboard: its counts summed from `totals`, its fulfilled sums from the receipts.
+async fn dashboard(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    totals: &[Total],
+) -> Result<Dashboard, CommandError> {
     let count =
         |f: &dyn Fn(&Total) -> bool| totals.iter().filter(|t| f(t)).map(|t| t.award_count).sum();
-    let dashboard = Dashboard {
+    Ok(Dashboard {
         pending_delivery: count(&|t| t.delivery_status == Some(DeliveryStatus::PendingDelivery)),
         acknowledged_not_fulfilled: count(&|t| {
             t.delivery_status == Some(DeliveryStatus::AcknowledgedByAdapter)
@@ -319,13 +424,5 @@ pub async fn reconcile(
         )
         .fetch_all(&mut *conn)
         .await?,
-    };
-    Ok(Reconciliation {
-        project_id,
-        generated_at,
-        pending_sla_seconds,
-        findings,
-        totals,
-        dashboard,
     })
 }
