@@ -182,6 +182,125 @@ mod sql_home {
             .collect()
     }
 
+    /// Every state SQL still writes as a literal (the predicates of partial indexes, which
+    /// PostgreSQL can only match against a literal, and the job queue's statements) is a
+    /// token of the domain's enums for that column, so a renamed or misspelt state fails
+    /// here rather than silently matching no row.
+    #[test]
+    fn states_written_in_sql_are_the_domains() {
+        use workstream_domain::gate::MemberStatus;
+        use workstream_domain::lifecycle::{ResolutionResult, TaskState};
+        use workstream_domain::machines::{
+            admission::AdmissionState, assignment::AssignmentStatus, authority::*,
+            checker_run::CheckerRunStatus, compensation::*, contribution_policy::*, job::JobState,
+            lesson::LessonStatus, project::*, review_queue::*,
+        };
+        use workstream_domain::token::Token;
+
+        fn tokens<T: Token>(into: &mut Vec<&'static str>) {
+            into.extend(T::ALL.iter().map(|t| t.token()));
+        }
+        let mut known = Vec::new();
+        tokens::<TaskState>(&mut known);
+        tokens::<AssignmentStatus>(&mut known);
+        tokens::<AdmissionState>(&mut known);
+        tokens::<ActorStatus>(&mut known);
+        tokens::<LinkStatus>(&mut known);
+        tokens::<GrantStatus>(&mut known);
+        tokens::<CheckerRunStatus>(&mut known);
+        tokens::<MemberStatus>(&mut known);
+        tokens::<DeliveryStatus>(&mut known);
+        tokens::<FulfilmentStatus>(&mut known);
+        tokens::<UnitStatus>(&mut known);
+        tokens::<OutboxState>(&mut known);
+        tokens::<AdapterBindingStatus>(&mut known);
+        tokens::<ContributionPolicyStatus>(&mut known);
+        tokens::<ContributionPolicyVersionStatus>(&mut known);
+        tokens::<JobState>(&mut known);
+        tokens::<LessonStatus>(&mut known);
+        tokens::<ProjectStatus>(&mut known);
+        tokens::<GuideStatus>(&mut known);
+        tokens::<QueueEntryState>(&mut known);
+        tokens::<ReviewLeaseDisposition>(&mut known);
+        tokens::<ResolutionResult>(&mut known);
+
+        let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        for name in ["workstream-store", "workstream-engine"] {
+            rust_files(&crates.join(name).join("src"), &mut files);
+        }
+        let mut written = 0;
+        let mut unknown = Vec::new();
+        for (path, text) in &files {
+            for (n, line) in text.lines().enumerate() {
+                if line.trim_start().starts_with("//") {
+                    continue;
+                }
+                for literal in state_literals(line) {
+                    written += 1;
+                    if !known.contains(&literal.as_str()) {
+                        unknown.push(format!("{path}:{}: '{literal}'", n + 1));
+                    }
+                }
+            }
+        }
+        // The scan must see the literals it is about (the job queue alone has dozens).
+        assert!(written > 20, "only {written} state literals seen");
+        assert!(
+            unknown.is_empty(),
+            "states the domain does not have:\n{}",
+            unknown.join("\n")
+        );
+    }
+
+    #[test]
+    fn state_literals_reads_comparisons() {
+        let line = "WHERE l.state IN ('available', 'retryable') AND x.status = 'ready' \
+                    AND disposition <> 'active' AND result_code = 'no' AND status = $2";
+        assert_eq!(
+            state_literals(line),
+            ["ready", "available", "retryable", "active"]
+        );
+    }
+
+    /// The quoted words compared with a state column on `line`: `status = 'x'`,
+    /// `l.state <> 'x'`, `disposition IN ('x', 'y')`, `result IN (...)`.
+    fn state_literals(line: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for column in ["status", "state", "disposition", "result"] {
+            let mut rest = line;
+            while let Some(at) = rest.find(column) {
+                let before = rest[..at].chars().next_back();
+                rest = &rest[at + column.len()..];
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let tail = rest.trim_start();
+                let Some(tail) = ["=", "<>", "!=", "IN"]
+                    .iter()
+                    .find_map(|op| tail.strip_prefix(op))
+                else {
+                    continue;
+                };
+                let mut tail = tail.trim_start();
+                let listed = tail.starts_with('(');
+                if listed {
+                    tail = &tail[1..];
+                }
+                while let Some(quoted) = tail.trim_start().strip_prefix('\'') {
+                    let Some(end) = quoted.find('\'') else { break };
+                    found.push(quoted[..end].to_owned());
+                    tail = quoted[end + 1..].trim_start();
+                    match tail.strip_prefix(',') {
+                        Some(more) if listed => tail = more,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        found
+    }
+
     /// The homes of SQL write it as checked macros, and the scan above sees those: a
     /// pattern list that missed them would let the test pass on anything.
     #[test]
