@@ -274,6 +274,10 @@ pub async fn prior_findings(
     )
     .fetch_all(&mut *conn)
     .await?;
+    if rows.is_empty() {
+        // A first version (most evaluations): no resolutions or responses to read.
+        return Ok(Vec::new());
+    }
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let mut resolutions: HashMap<Uuid, Vec<PriorResolution>> = HashMap::new();
     for x in sqlx::query!(
