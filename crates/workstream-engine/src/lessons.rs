@@ -36,7 +36,7 @@ use crate::audit::record;
 use crate::requester::Requester;
 
 /// A lesson row.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Lesson {
     /// Id (UUIDv7).
     pub id: Uuid,

@@ -17,16 +17,6 @@ use workstream_domain::machines::compensation::AdapterBindingStatus;
 use workstream_domain::machines::contribution_policy::ContributionPolicyVersionStatus;
 use workstream_domain::machines::project::{GuideStatus, ProjectStatus};
 
-/// Every column of `tasks`, in the order of [`TaskRow`] (for the statements outside
-/// this crate that still read a [`TaskRow`] through its `FromRow`).
-pub const TASK_COLUMNS: &str = "id, project_id, title, description, task_type, difficulty, skill_tags, \
-     estimated_time_minutes, acceptance_criteria, rejection_criteria, deadline_at, source_type, \
-     source_ref, source_payload_hash, import_batch_id, external_task_id, status, screening_note, \
-     created_by, assigned_to, created_at, updated_at, locked_guide_id, locked_guide_version, \
-     locked_guide_activation_sequence, locked_policy_bundle_hash, locked_artifact_policy_hash, \
-     locked_checker_policy, locked_checker_policy_hash, locked_review_policy_hash, \
-     locked_revision_policy_hash, locked_contribution_policy_version_id, locked_at";
-
 /// `sqlx::query_as!` of [`TaskRow`] rows: `$before` every column of `tasks` `$after`.
 macro_rules! task_query {
     ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
@@ -49,7 +39,7 @@ macro_rules! task_query {
 ///
 /// It serializes as the management view shows a task, without its locks: the view
 /// groups those under `locks` (`workstream-engine`'s `tasks::views`).
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct TaskRow {
     /// The task id.
     pub id: Uuid,
@@ -190,6 +180,30 @@ pub async fn insert(conn: &mut PgConnection, task: &NewTask) -> Result<TaskRow, 
         task.source_ref.as_deref(),
         task.external_task_id.as_deref(),
         task.created_by,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Rewrites the fields a task-setup repair may change (each `None` kept as it is) and
+/// returns the row; the caller holds the task's lock and audits the repair.
+pub async fn repair_setup_fields(
+    conn: &mut PgConnection,
+    id: Uuid,
+    acceptance_criteria: Option<&str>,
+    rejection_criteria: Option<&str>,
+    description: Option<&str>,
+) -> Result<TaskRow, sqlx::Error> {
+    task_query!(
+        "UPDATE tasks SET acceptance_criteria = coalesce($2, acceptance_criteria), \
+           rejection_criteria = coalesce($3, rejection_criteria), \
+           description = coalesce($4, description) \
+         WHERE id = $1 RETURNING",
+        "",
+        id,
+        acceptance_criteria,
+        rejection_criteria,
+        description,
     )
     .fetch_one(conn)
     .await

@@ -939,27 +939,13 @@ pub async fn repair_setup(
             "name at least one of acceptance_criteria, rejection_criteria, description",
         ));
     }
-    // Every column of `tasks`, as `tasks::TASK_COLUMNS` lists them for [`TaskRow`].
-    let repaired = sqlx::query_as!(
-        TaskRow,
-        r#"UPDATE tasks SET acceptance_criteria = coalesce($2, acceptance_criteria),
-             rejection_criteria = coalesce($3, rejection_criteria),
-             description = coalesce($4, description)
-           WHERE id = $1
-           RETURNING id, project_id, title, description, task_type, difficulty, skill_tags,
-             estimated_time_minutes, acceptance_criteria, rejection_criteria, deadline_at,
-             source_type, source_ref, source_payload_hash, import_batch_id, external_task_id,
-             status AS "status: _", screening_note, created_by, assigned_to, created_at,
-             updated_at, locked_guide_id, locked_guide_version, locked_guide_activation_sequence,
-             locked_policy_bundle_hash, locked_artifact_policy_hash, locked_checker_policy,
-             locked_checker_policy_hash, locked_review_policy_hash, locked_revision_policy_hash,
-             locked_contribution_policy_version_id, locked_at"#,
+    let repaired = tasks::repair_setup_fields(
+        &mut *conn,
         task.id,
         repair.acceptance_criteria.as_deref().map(str::trim),
         repair.rejection_criteria.as_deref().map(str::trim),
         repair.description.as_deref().map(str::trim),
     )
-    .fetch_one(&mut *conn)
     .await?;
     let payload = json!({
         "matched_grant_id": grant,
