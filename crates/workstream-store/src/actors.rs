@@ -170,8 +170,8 @@ pub async fn identity(
     issuer: &str,
     subject: &str,
 ) -> Result<Option<Identity>, sqlx::Error> {
-    // The grants' `status = 'active'` predicates stay literals: they match the partial
-    // indexes `admin_role_grants_one_active` and `project_role_grants_actor_idx`.
+    // The grants are read through the views of the active ones, each walking its
+    // partial index (migrations/0016_live_rows.sql).
     let row = sqlx::query!(
         r#"SELECT l.id, l.actor_profile_id, l.issuer, l.subject, l.status AS "status: LinkStatus", l.linked_by,
            l.linked_at, l.revoked_at, l.revoked_by, l.revoke_reason,
@@ -186,12 +186,12 @@ pub async fn identity(
            SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids,
                   coalesce(array_agg(role ORDER BY id), '{}') AS roles,
                   coalesce(array_agg(scope_project_id ORDER BY id), '{}') AS projects
-           FROM admin_role_grants WHERE target_actor_id = l.actor_profile_id AND status = 'active') a
+           FROM active_admin_role_grants WHERE target_actor_id = l.actor_profile_id) a
          CROSS JOIN LATERAL (
            SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids,
                   coalesce(array_agg(project_id ORDER BY id), '{}') AS projects,
                   coalesce(array_agg(role ORDER BY id), '{}') AS roles
-           FROM project_role_grants WHERE actor_id = l.actor_profile_id AND status = 'active') g
+           FROM active_project_role_grants WHERE actor_id = l.actor_profile_id) g
          WHERE l.issuer = $1 AND l.subject = $2"#,
         issuer,
         subject,

@@ -300,20 +300,18 @@ async fn publishers(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Publish
 async fn pins_of_active_guides(
     conn: &mut PgConnection,
 ) -> Result<Vec<(String, PinningGuide)>, sqlx::Error> {
-    // `g.status = 'active'` stays a literal: it is the predicate of the partial index
-    // `project_guides_one_active_per_project`, which holds exactly the active guides.
     let rows = sqlx::query!(
-        r#"SELECT DISTINCT checker ->> 'digest' AS "digest!", g.project_id, p.slug AS project_slug,
-                g.id AS guide_id, g.version AS guide_version
-         FROM project_guides g
+        r#"SELECT DISTINCT checker ->> 'digest' AS "digest!", g.project_id AS "project_id!", p.slug AS project_slug,
+                g.id AS "guide_id!", g.version AS "guide_version!"
+         FROM active_project_guides g
          JOIN projects p ON p.id = g.project_id
          CROSS JOIN LATERAL jsonb_array_elements(
              CASE jsonb_typeof(g.policy_bundle -> 'checker_policy' -> 'checkers')
                  WHEN 'array' THEN g.policy_bundle -> 'checker_policy' -> 'checkers'
                  ELSE '[]'::jsonb END
          ) AS checker
-         WHERE g.status = 'active' AND checker ->> 'digest' IS NOT NULL
-         ORDER BY project_slug, guide_version, guide_id, checker ->> 'digest'"#,
+         WHERE checker ->> 'digest' IS NOT NULL
+         ORDER BY p.slug, g.version, g.id, checker ->> 'digest'"#,
     )
     .fetch_all(conn)
     .await?;

@@ -479,53 +479,55 @@ async fn claim_statement(
 ) -> Result<Vec<ClaimedJob>, sqlx::Error> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let kinds: Vec<String> = kinds.iter().map(|kind| (*kind).to_owned()).collect();
-    // The literal states match the partial indexes the claim walks: `state = 'running'`
-    // is `jobs_running_lease_idx` (expired leases), `state IN ('available',
-    // 'retryable')` is `jobs_claim_idx` (due jobs, in `(run_at, id)` order).
+    // The claim walks two partial indexes through their views
+    // (migrations/0016_live_rows.sql): `running_jobs` is `jobs_running_lease_idx`
+    // (expired leases), `waiting_jobs` is `jobs_claim_idx` (due jobs, in `(run_at, id)`
+    // order).
     let rows = sqlx::query!(
         "WITH exhausted AS (
              UPDATE jobs SET
-                 state = 'discarded', finished_at = now(), lease_expires_at = NULL,
+                 state = $5, finished_at = now(), lease_expires_at = NULL,
                  last_error = 'lease expired (worker ' || locked_by || ')',
                  errors = errors || jsonb_build_array(jsonb_build_object(
                      'attempt', attempt, 'at', now(),
                      'error', 'lease expired (worker ' || locked_by || ')'))
              WHERE id IN (
-                 SELECT id FROM jobs
-                 WHERE state = 'running' AND lease_expires_at <= now()
+                 SELECT id FROM running_jobs
+                 WHERE lease_expires_at <= now()
                    AND attempt >= max_attempts AND kind = ANY($1)
                  FOR UPDATE SKIP LOCKED)
          ),
          rescued AS (
-             SELECT id FROM jobs
-             WHERE state = 'running' AND lease_expires_at <= now()
+             SELECT id FROM running_jobs
+             WHERE lease_expires_at <= now()
                AND attempt < max_attempts AND kind = ANY($1)
              ORDER BY lease_expires_at, id
              LIMIT $4
              FOR UPDATE SKIP LOCKED
          ),
          due AS (
-             SELECT id FROM jobs
-             WHERE state IN ('available', 'retryable') AND run_at <= now() AND kind = ANY($1)
+             SELECT id FROM waiting_jobs
+             WHERE run_at <= now() AND kind = ANY($1)
              ORDER BY run_at, id
              LIMIT $4
              FOR UPDATE SKIP LOCKED
          ),
          -- The limit stops the scan of `due` once enough rescues were found.
          picked AS (
-             SELECT id FROM rescued UNION ALL SELECT id FROM due LIMIT $4
+             SELECT id, true AS rescued FROM rescued
+             UNION ALL SELECT id, false FROM due LIMIT $4
          )
          UPDATE jobs SET
-             state = 'running',
+             state = $6,
              attempt = jobs.attempt + 1,
              lease_generation = jobs.lease_generation + 1,
              lease_expires_at = now() + make_interval(secs => $3),
              locked_by = $2,
              attempted_at = now(),
-             last_error = CASE WHEN jobs.state = 'running'
+             last_error = CASE WHEN picked.rescued
                  THEN 'lease expired (worker ' || jobs.locked_by || ')'
                  ELSE jobs.last_error END,
-             errors = CASE WHEN jobs.state = 'running'
+             errors = CASE WHEN picked.rescued
                  THEN jobs.errors || jsonb_build_array(jsonb_build_object(
                      'attempt', jobs.attempt, 'at', now(),
                      'error', 'lease expired (worker ' || jobs.locked_by || ')'))
@@ -538,6 +540,8 @@ async fn claim_statement(
         worker_id,
         lease.as_secs_f64(),
         limit,
+        JobState::Discarded.as_str(),
+        JobState::Running.as_str(),
     )
     .fetch_all(conn)
     .await?;
@@ -563,14 +567,14 @@ pub async fn heartbeat(
     job: &ClaimedJob,
     lease: Duration,
 ) -> Result<DateTime<Utc>, JobError> {
-    // `state = 'running'`: the partial index `jobs_running_lease_idx`'s predicate.
     sqlx::query_scalar!(
         "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3)
-         WHERE id = $1 AND lease_generation = $2 AND state = 'running'
+         WHERE id = $1 AND lease_generation = $2 AND state = $4
          RETURNING lease_expires_at",
         job.id,
         job.generation,
         lease.as_secs_f64(),
+        JobState::Running.as_str(),
     )
     .fetch_optional(pool)
     .await?
@@ -586,12 +590,13 @@ pub async fn heartbeat(
 /// runs. [`JobError::LeaseLost`] means another worker holds the job now; the handler
 /// must then roll back, so its results never commit twice.
 pub async fn complete(conn: &mut PgConnection, job: &ClaimedJob) -> Result<(), JobError> {
-    // `state = 'running'`: the partial index `jobs_running_lease_idx`'s predicate.
     let done = sqlx::query!(
-        "UPDATE jobs SET state = 'completed', finished_at = now(), lease_expires_at = NULL
-         WHERE id = $1 AND lease_generation = $2 AND state = 'running'",
+        "UPDATE jobs SET state = $3, finished_at = now(), lease_expires_at = NULL
+         WHERE id = $1 AND lease_generation = $2 AND state = $4",
         job.id,
         job.generation,
+        JobState::Completed.as_str(),
+        JobState::Running.as_str(),
     )
     .execute(conn)
     .await?;
@@ -616,10 +621,9 @@ pub async fn fail_with(
     backoff: &Backoff,
 ) -> Result<Failed, JobError> {
     let delay = backoff.nominal(job.attempt).as_secs_f64();
-    // `state = 'running'`: the partial index `jobs_running_lease_idx`'s predicate.
     let row = sqlx::query!(
         "UPDATE jobs SET
-             state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
+             state = CASE WHEN attempt >= max_attempts THEN $6 ELSE $7 END,
              run_at = CASE WHEN attempt >= max_attempts THEN run_at
                  ELSE now() + make_interval(secs => $3 * (1 + $4 * (2 * random() - 1))) END,
              finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
@@ -627,13 +631,16 @@ pub async fn fail_with(
              last_error = $5,
              errors = errors || jsonb_build_array(jsonb_build_object(
                  'attempt', attempt, 'at', now(), 'error', $5::text))
-         WHERE id = $1 AND lease_generation = $2 AND state = 'running'
+         WHERE id = $1 AND lease_generation = $2 AND state = $8
          RETURNING state, run_at",
         job.id,
         job.generation,
         delay,
         backoff.jitter.clamp(0.0, 1.0),
         bounded(error),
+        JobState::Discarded.as_str(),
+        JobState::Retryable.as_str(),
+        JobState::Running.as_str(),
     )
     .fetch_optional(pool)
     .await?;
@@ -648,17 +655,18 @@ pub async fn fail_with(
 
 /// Discards `job` at once: its error is permanent, retrying cannot help.
 pub async fn discard(pool: &PgPool, job: &ClaimedJob, error: &str) -> Result<(), JobError> {
-    // `state = 'running'`: the partial index `jobs_running_lease_idx`'s predicate.
     let done = sqlx::query!(
         "UPDATE jobs SET
-             state = 'discarded', finished_at = now(), lease_expires_at = NULL,
+             state = $4, finished_at = now(), lease_expires_at = NULL,
              last_error = $3,
              errors = errors || jsonb_build_array(jsonb_build_object(
                  'attempt', attempt, 'at', now(), 'error', $3::text))
-         WHERE id = $1 AND lease_generation = $2 AND state = 'running'",
+         WHERE id = $1 AND lease_generation = $2 AND state = $5",
         job.id,
         job.generation,
         bounded(error),
+        JobState::Discarded.as_str(),
+        JobState::Running.as_str(),
     )
     .execute(pool)
     .await?;
@@ -679,14 +687,15 @@ pub async fn release_unstarted(pool: &PgPool, jobs: &[ClaimedJob]) -> Result<u64
     }
     let ids: Vec<Uuid> = jobs.iter().map(|job| job.id).collect();
     let generations: Vec<i64> = jobs.iter().map(|job| job.generation).collect();
-    // `j.state = 'running'`: the partial index `jobs_running_lease_idx`'s predicate.
     let done = sqlx::query!(
-        "UPDATE jobs j SET state = 'available', attempt = j.attempt - 1, run_at = now(),
+        "UPDATE jobs j SET state = $3, attempt = j.attempt - 1, run_at = now(),
              lease_expires_at = NULL, locked_by = NULL
          FROM UNNEST($1::uuid[], $2::bigint[]) AS r(id, generation)
-         WHERE j.id = r.id AND j.lease_generation = r.generation AND j.state = 'running'",
+         WHERE j.id = r.id AND j.lease_generation = r.generation AND j.state = $4",
         &ids,
         &generations,
+        JobState::Available.as_str(),
+        JobState::Running.as_str(),
     )
     .execute(pool)
     .await?;
@@ -697,10 +706,12 @@ pub async fn release_unstarted(pool: &PgPool, jobs: &[ClaimedJob]) -> Result<u64
 /// cause): `available` now, attempts from zero, its error history kept.
 pub async fn requeue(pool: &PgPool, job_id: Uuid) -> Result<(), JobError> {
     let kind = sqlx::query_scalar!(
-        "UPDATE jobs SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL
-         WHERE id = $1 AND state = 'discarded'
+        "UPDATE jobs SET state = $2, attempt = 0, run_at = now(), finished_at = NULL
+         WHERE id = $1 AND state = $3
          RETURNING kind",
         job_id,
+        JobState::Available.as_str(),
+        JobState::Discarded.as_str(),
     )
     .fetch_optional(pool)
     .await?;
@@ -715,12 +726,13 @@ pub async fn requeue(pool: &PgPool, job_id: Uuid) -> Result<(), JobError> {
 
 /// Cancels a job that has not started (`available` or `retryable`).
 pub async fn cancel(pool: &PgPool, job_id: Uuid) -> Result<(), JobError> {
-    // `state IN ('available', 'retryable')`: the partial index `jobs_claim_idx`'s
-    // predicate.
     let done = sqlx::query!(
-        "UPDATE jobs SET state = 'cancelled', finished_at = now()
-         WHERE id = $1 AND state IN ('available', 'retryable')",
+        "UPDATE jobs SET state = $2, finished_at = now()
+         WHERE id = $1 AND state IN ($3, $4)",
         job_id,
+        JobState::Cancelled.as_str(),
+        JobState::Available.as_str(),
+        JobState::Retryable.as_str(),
     )
     .execute(pool)
     .await?;
@@ -797,11 +809,13 @@ pub struct JobCount {
 /// `running`), and the seconds the oldest due one has waited (0 with none): the
 /// queue's gauges. Both walk the partial index of unfinished jobs only.
 pub async fn backlog(pool: &PgPool) -> Result<(Vec<JobCount>, f64), sqlx::Error> {
-    // The literal states are the predicates of the partial indexes `jobs_claim_idx`
-    // and `jobs_running_lease_idx`, which hold the unfinished jobs only.
+    // The views are the partial indexes `jobs_claim_idx` and `jobs_running_lease_idx`,
+    // which hold the unfinished jobs only.
     let counts = sqlx::query!(
-        r#"SELECT kind, state, count(*) AS "count!" FROM jobs
-         WHERE state IN ('available', 'retryable', 'running') GROUP BY kind, state"#,
+        r#"SELECT kind AS "kind!", state AS "state!", count(*) AS "count!"
+         FROM waiting_jobs GROUP BY kind, state
+         UNION ALL
+         SELECT kind, state, count(*) FROM running_jobs GROUP BY kind, state"#,
     )
     .fetch_all(pool)
     .await?
@@ -815,8 +829,8 @@ pub async fn backlog(pool: &PgPool) -> Result<(Vec<JobCount>, f64), sqlx::Error>
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let oldest_waiting = sqlx::query_scalar!(
-        r#"SELECT coalesce(extract(epoch FROM now() - min(run_at))::float8, 0) AS "waited!" FROM jobs
-         WHERE state IN ('available', 'retryable') AND run_at <= now()"#,
+        r#"SELECT coalesce(extract(epoch FROM now() - min(run_at))::float8, 0) AS "waited!"
+         FROM waiting_jobs WHERE run_at <= now()"#,
     )
     .fetch_one(pool)
     .await?;
@@ -866,14 +880,12 @@ pub async fn next_wakeup(
     kinds: &[&str],
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let kinds: Vec<String> = kinds.iter().map(|kind| (*kind).to_owned()).collect();
-    // The literal states are the predicates of the partial indexes `jobs_claim_idx` and
-    // `jobs_running_lease_idx`, whose first keys give each minimum.
+    // The views are the partial indexes `jobs_claim_idx` and `jobs_running_lease_idx`,
+    // whose first keys give each minimum.
     sqlx::query_scalar!(
         "SELECT LEAST(
-             (SELECT min(run_at) FROM jobs
-              WHERE state IN ('available', 'retryable') AND kind = ANY($1)),
-             (SELECT min(lease_expires_at) FROM jobs
-              WHERE state = 'running' AND kind = ANY($1)))",
+             (SELECT min(run_at) FROM waiting_jobs WHERE kind = ANY($1)),
+             (SELECT min(lease_expires_at) FROM running_jobs WHERE kind = ANY($1)))",
         &kinds,
     )
     .fetch_one(pool)

@@ -393,19 +393,18 @@ pub async fn active_guide_lock(
     conn: &mut PgConnection,
     project_id: Uuid,
 ) -> Result<Option<GuideLock>, sqlx::Error> {
-    // `status = 'active'` stays a literal: with `project_id` it is the partial unique
-    // index `project_guides_one_active_per_project`. An active guide has its sequence,
-    // its bundle's digests and its contribution policy version
-    // (`project_guides_lifecycle_shape`, `project_guides_bundle_shape`).
+    // An active guide has its sequence, its bundle's digests and its contribution policy
+    // version (`project_guides_lifecycle_shape`, `project_guides_bundle_shape`); the `!`
+    // marks say so, and restate `NOT NULL`s the view does not carry.
     sqlx::query_as!(
         GuideLock,
-        r#"SELECT id, version, activation_sequence AS "activation_sequence!",
+        r#"SELECT id AS "id!", version AS "version!", activation_sequence AS "activation_sequence!",
          policy_bundle_hash AS "policy_bundle_hash!", artifact_policy_hash AS "artifact_policy_hash!",
          policy_bundle -> 'checker_policy' AS "checker_policy!",
          checker_policy_hash AS "checker_policy_hash!", review_policy_hash AS "review_policy_hash!",
          revision_policy_hash AS "revision_policy_hash!",
          contribution_policy_version_id AS "contribution_policy_version_id!"
-         FROM project_guides WHERE project_id = $1 AND status = 'active'
+         FROM active_project_guides WHERE project_id = $1
          AND jsonb_typeof(policy_bundle -> 'checker_policy') = 'object' FOR SHARE"#,
         project_id,
     )
@@ -585,14 +584,17 @@ pub struct AssignmentRow {
 }
 
 /// `sqlx::query_as!` of [`AssignmentRow`] rows: `$before` the assignment's columns
-/// `$after`.
+/// `$after`. The `!` marks restate the table's `NOT NULL`s for reads through the view
+/// `active_task_assignments`, whose columns PostgreSQL describes as nullable.
 macro_rules! assignment_query {
     ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             AssignmentRow,
-            $before + r#" id, task_id, contributor_id, assigned_by,
-             submitter_contribution_policy_version_id, status AS "status: _", status_reason,
-             assigned_at, released_at, due_at "# + $after
+            $before + r#" id AS "id!", task_id AS "task_id!", contributor_id AS "contributor_id!",
+             assigned_by AS "assigned_by!",
+             submitter_contribution_policy_version_id AS "submitter_contribution_policy_version_id!",
+             status AS "status!: _", status_reason, assigned_at AS "assigned_at!", released_at,
+             due_at "# + $after
             $(, $arg)*
         )
     };
@@ -603,11 +605,9 @@ pub async fn lock_active_assignment(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<Option<AssignmentRow>, sqlx::Error> {
-    // `status = 'active'` stays a literal: it is the partial unique index
-    // `tasks_one_active_assignment`.
     assignment_query!(
         "SELECT",
-        "FROM task_assignments WHERE task_id = $1 AND status = 'active' FOR UPDATE",
+        "FROM active_task_assignments WHERE task_id = $1 FOR UPDATE",
         task_id,
     )
     .fetch_optional(conn)
@@ -619,10 +619,9 @@ pub async fn active_assignment(
     conn: &mut PgConnection,
     task_id: Uuid,
 ) -> Result<Option<AssignmentRow>, sqlx::Error> {
-    // `status = 'active'`: the partial unique index `tasks_one_active_assignment`.
     assignment_query!(
         "SELECT",
-        "FROM task_assignments WHERE task_id = $1 AND status = 'active'",
+        "FROM active_task_assignments WHERE task_id = $1",
         task_id,
     )
     .fetch_optional(conn)
@@ -635,10 +634,9 @@ pub async fn active_assignments(
     conn: &mut PgConnection,
     task_ids: &[Uuid],
 ) -> Result<Vec<AssignmentRow>, sqlx::Error> {
-    // `status = 'active'`: the partial unique index `tasks_one_active_assignment`.
     assignment_query!(
         "SELECT",
-        "FROM task_assignments WHERE task_id = ANY($1) AND status = 'active'",
+        "FROM active_task_assignments WHERE task_id = ANY($1)",
         task_ids,
     )
     .fetch_all(conn)
@@ -853,31 +851,30 @@ struct AuthorityRow {
 }
 
 /// `sqlx::query_as!` of the [`AuthorityRow`] of actor `$1` on project `$2`, with
-/// `$lock` (`""` or `" FOR SHARE"`) after each of the rows it reads. The grants'
-/// `status = 'active'` predicates stay literals: they are the partial indexes
-/// `actor_identity_links_one_active_per_profile`, `admin_role_grants_one_active` and
-/// `project_role_grants_one_active`. `$3` is the active actor status.
+/// `$lock` (`""` or `" FOR SHARE"`) after each of the rows it reads. The link and
+/// grants are read through the views of the active ones (migrations/0016_live_rows.sql),
+/// so each walks its partial index. `$3` is the active actor status.
 macro_rules! authority_query {
     ($lock:tt $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             AuthorityRow,
             r#"SELECT p.kind AS "kind!", p.status AS "status!: _",
-               EXISTS (SELECT 1 FROM actor_identity_links
-                       WHERE actor_profile_id = p.id AND status = 'active') AS "linked!",
+               EXISTS (SELECT 1 FROM active_identity_links
+                       WHERE actor_profile_id = p.id) AS "linked!",
                a.roles AS "admin_roles!", a.ids AS "admin_ids!",
                g.roles AS "project_roles!", g.ids AS "project_ids!"
              FROM (SELECT id, kind, status FROM actor_profiles WHERE id = $1"# + $lock + r#") p
              CROSS JOIN LATERAL (
                SELECT coalesce(array_agg(role ORDER BY system, id), '{}') AS roles,
                       coalesce(array_agg(id ORDER BY system, id), '{}') AS ids
-               FROM (SELECT role, id, scope_type = 'system' AS system FROM admin_role_grants
-                     WHERE target_actor_id = $1 AND status = 'active'
+               FROM (SELECT role, id, scope_type = 'system' AS system FROM active_admin_role_grants
+                     WHERE target_actor_id = $1
                        AND (scope_type = 'system' OR scope_project_id = $2)"# + $lock + r#") x) a
              CROSS JOIN LATERAL (
                SELECT coalesce(array_agg(role ORDER BY id), '{}') AS roles,
                       coalesce(array_agg(id ORDER BY id), '{}') AS ids
-               FROM (SELECT role, id FROM project_role_grants
-                     WHERE actor_id = $1 AND project_id = $2 AND status = 'active'"# + $lock + r#") x) g"#
+               FROM (SELECT role, id FROM active_project_role_grants
+                     WHERE actor_id = $1 AND project_id = $2"# + $lock + r#") x) g"#
             $(, $arg)*
         )
     };

@@ -77,6 +77,10 @@ const RELEASED_SQL: &[(&str, &str)] = &[
         "0015",
         "7167d330a5d596c11059164f8154344fd76d09c5b087acbe308c46562adede9c",
     ),
+    (
+        "0016",
+        "1008a097e7671124d18c951685bcde111be88c301b916452cd422ebee7572dc2",
+    ),
 ];
 
 /// A migration's text without its `--` comments (none of them sits in a string

@@ -214,10 +214,9 @@ async fn holds_access_administrator(
     conn: &mut PgConnection,
     actor: Uuid,
 ) -> Result<bool, CommandError> {
-    // `status = 'active'` stays a literal: the partial index `admin_role_grants_scope_idx`.
     Ok(sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM admin_role_grants WHERE target_actor_id = $1
-           AND role = 'access_administrator' AND status = 'active') AS "held!""#,
+        r#"SELECT EXISTS (SELECT 1 FROM active_admin_role_grants WHERE target_actor_id = $1
+           AND role = 'access_administrator') AS "held!""#,
         actor,
     )
     .fetch_one(&mut *conn)

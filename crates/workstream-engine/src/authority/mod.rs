@@ -76,11 +76,9 @@ pub async fn lock_access_administrators(
     )
     .fetch_one(&mut *conn)
     .await?;
-    // `status = 'active'` stays a literal: it is the predicate of the partial index
-    // `admin_role_grants_scope_idx`.
     Ok(sqlx::query!(
-        "SELECT id, target_actor_id FROM admin_role_grants \
-         WHERE role = 'access_administrator' AND status = 'active' ORDER BY id FOR UPDATE",
+        r#"SELECT id AS "id!", target_actor_id AS "target_actor_id!" FROM active_admin_role_grants
+           WHERE role = 'access_administrator' ORDER BY id FOR UPDATE"#,
     )
     .fetch_all(&mut *conn)
     .await?
@@ -97,12 +95,10 @@ pub(crate) async fn effective_administrators(
     without_grant: Option<Uuid>,
     without_actor: Option<Uuid>,
 ) -> Result<i64, CommandError> {
-    // `g.status = 'active'` stays a literal: the partial index
-    // `admin_role_grants_scope_idx`.
     Ok(sqlx::query_scalar!(
-        r#"SELECT count(DISTINCT g.target_actor_id) AS "count!" FROM admin_role_grants g
+        r#"SELECT count(DISTINCT g.target_actor_id) AS "count!" FROM active_admin_role_grants g
            JOIN actor_profiles a ON a.id = g.target_actor_id
-           WHERE g.role = 'access_administrator' AND g.status = 'active' AND a.status = $3
+           WHERE g.role = 'access_administrator' AND a.status = $3
              AND g.id IS DISTINCT FROM $1 AND g.target_actor_id IS DISTINCT FROM $2"#,
         without_grant,
         without_actor,
@@ -128,12 +124,10 @@ pub(crate) async fn still_holds(
     actor_id: Uuid,
     grant_id: Uuid,
 ) -> Result<(), CommandError> {
-    // `g.status = 'active'` stays a literal: the partial index
-    // `admin_role_grants_scope_idx`.
     let active = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM admin_role_grants g JOIN actor_profiles a
+        r#"SELECT EXISTS (SELECT 1 FROM active_admin_role_grants g JOIN actor_profiles a
            ON a.id = g.target_actor_id WHERE g.id = $1 AND g.target_actor_id = $2
-           AND g.status = 'active' AND a.status = $3) AS "active!""#,
+           AND a.status = $3) AS "active!""#,
         grant_id,
         actor_id,
         ActorStatus::Active.as_str(),

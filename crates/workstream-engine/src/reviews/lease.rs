@@ -57,23 +57,23 @@ macro_rules! lease_query {
 /// `sqlx::query!` whose text is `$before`, the predicate "`$actor` is an active, linked
 /// human holding an active reviewer grant on `$project`" (both SQL expressions), then
 /// `$after`; `$active` is the placeholder (`"$3"`) the caller binds to
-/// `ActorStatus::Active`. The grant's and the link's `status = 'active'` stay literal:
-/// they are the predicates of the partial indexes `project_role_grants_actor_idx` and
-/// `actor_identity_links_one_active_per_profile`.
+/// `ActorStatus::Active`. The grant and the link are read through the views of the
+/// active ones (migrations/0016_live_rows.sql), which walk the partial indexes
+/// `project_role_grants_actor_idx` and `actor_identity_links_one_active_per_profile`.
 macro_rules! reviewer_holds_query {
     ($before:tt, $actor:tt, $project:tt, $active:tt, $after:tt $(, $arg:expr)* $(,)?) => {
         sqlx::query!(
             $before
-                + " EXISTS (SELECT 1 FROM project_role_grants g \
+                + " EXISTS (SELECT 1 FROM active_project_role_grants g \
                    JOIN actor_profiles p ON p.id = g.actor_id AND p.kind = 'human' AND p.status = "
                 + $active
                 + " WHERE g.actor_id = "
                 + $actor
                 + " AND g.project_id = "
                 + $project
-                + " AND g.role = 'reviewer' AND g.status = 'active' \
-                     AND EXISTS (SELECT 1 FROM actor_identity_links k \
-                                 WHERE k.actor_profile_id = p.id AND k.status = 'active')) "
+                + " AND g.role = 'reviewer' \
+                     AND EXISTS (SELECT 1 FROM active_identity_links k \
+                                 WHERE k.actor_profile_id = p.id)) "
                 + $after
             $(, $arg)*
         )
@@ -86,10 +86,9 @@ pub async fn active_lease(
     conn: &mut PgConnection,
     reviewer_id: Uuid,
 ) -> Result<Option<Lease>, CommandError> {
-    // `disposition = 'active'`: the predicate of the partial indexes
-    // `review_leases_one_active_per_reviewer` and `review_leases_expiry_idx`.
+    // The view walks the partial index `review_leases_one_active_per_reviewer`.
     Ok(lease_query!(
-        "WHERE l.reviewer_id = $1 AND l.disposition = 'active'",
+        "WHERE l.id = (SELECT id FROM active_review_leases WHERE reviewer_id = $1)",
         reviewer_id
     )
     .fetch_optional(&mut *conn)
@@ -108,21 +107,18 @@ pub async fn lease(conn: &mut PgConnection, lease_id: Uuid) -> Result<Option<Lea
 /// by key instead of a pass over every active lease and preferred entry (the review
 /// packet is read far more often than leases are claimed or decided).
 pub async fn sweep_lease(conn: &mut PgConnection, lease_id: Uuid) -> Result<(), CommandError> {
-    // `disposition = 'active'`: the predicate of `review_leases_expiry_idx`.
     sqlx::query!(
-        "UPDATE review_leases SET disposition = $2, ended_at = now(), \
-         end_reason = 'lease expired' \
-         WHERE id = $1 AND disposition = 'active' AND expires_at <= now()",
+        "UPDATE active_review_leases SET disposition = $2, ended_at = now(), \
+         end_reason = 'lease expired' WHERE id = $1 AND expires_at <= now()",
         lease_id,
         ReviewLeaseDisposition::Expired.as_str(),
     )
     .execute(&mut *conn)
     .await?;
     reviewer_holds_query!(
-        "UPDATE review_leases l SET disposition = $2, ended_at = now(), \
+        "UPDATE active_review_leases l SET disposition = $2, ended_at = now(), \
          end_reason = 'reviewer authority lost' FROM review_queue_entries e \
-         WHERE l.id = $1 AND l.disposition = 'active' AND e.id = l.queue_entry_id \
-           AND NOT",
+         WHERE l.id = $1 AND e.id = l.queue_entry_id AND NOT",
         "l.reviewer_id",
         "e.project_id",
         "$3",

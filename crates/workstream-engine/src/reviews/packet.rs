@@ -255,16 +255,15 @@ pub async fn prior_findings(
 ) -> Result<Vec<PriorFinding>, CommandError> {
     // A finding is closed by the one resolution that resolved it or found it not
     // applicable (`finding_resolutions_closed_once`); otherwise it is open. A closing
-    // result's token is the finding's status. The `IN ('resolved', 'not_applicable')`
-    // literal (ResolutionResult::CLOSING) stays: it is the predicate of the partial
-    // index `finding_resolutions_closed_once`, the only index on `finding_id`, which a
-    // bound parameter would not match.
+    // result's token is the finding's status. The view of the closing resolutions
+    // (ResolutionResult::CLOSING) walks that partial index, the only one on
+    // `finding_id`.
     let rows = sqlx::query!(
         r#"SELECT f.id, f.review_id, s.version AS raised_on_version, f.position,
              f.finding_kind AS "kind: FindingKind", f.area, f.issue, f.rationale,
              f.required_fix, f.evidence_ref,
-             coalesce((SELECT x.result FROM finding_resolutions x WHERE x.finding_id = f.id
-                       AND x.result IN ('resolved', 'not_applicable')), $2)
+             coalesce((SELECT x.result FROM closing_finding_resolutions x
+                       WHERE x.finding_id = f.id), $2)
                AS "status!: FindingStatus"
            FROM review_findings f JOIN reviews r ON r.id = f.review_id
            JOIN submissions s ON s.id = r.submission_id

@@ -75,18 +75,20 @@ pub struct Current {
 /// longer an active human (`invalidated`), and preferences past their window or whose
 /// preferred reviewer lost that authority (routing `open`).
 pub async fn sweep(conn: &mut PgConnection) -> Result<(), CommandError> {
-    // `disposition = 'active'`: the predicate of `review_leases_expiry_idx`.
+    // The live rows are read through their views (migrations/0016_live_rows.sql), so
+    // each pass walks a partial index: `review_leases_expiry_idx`, then
+    // `review_queue_entries_pending_idx`.
     sqlx::query!(
-        "UPDATE review_leases SET disposition = $1, ended_at = now(), \
-         end_reason = 'lease expired' WHERE disposition = 'active' AND expires_at <= now()",
+        "UPDATE active_review_leases SET disposition = $1, ended_at = now(), \
+         end_reason = 'lease expired' WHERE expires_at <= now()",
         ReviewLeaseDisposition::Expired.as_str(),
     )
     .execute(&mut *conn)
     .await?;
     reviewer_holds_query!(
-        "UPDATE review_leases l SET disposition = $1, ended_at = now(), \
+        "UPDATE active_review_leases l SET disposition = $1, ended_at = now(), \
          end_reason = 'reviewer authority lost' FROM review_queue_entries e \
-         WHERE l.disposition = 'active' AND e.id = l.queue_entry_id AND NOT",
+         WHERE e.id = l.queue_entry_id AND NOT",
         "l.reviewer_id",
         "e.project_id",
         "$2",
@@ -96,11 +98,9 @@ pub async fn sweep(conn: &mut PgConnection) -> Result<(), CommandError> {
     )
     .execute(&mut *conn)
     .await?;
-    // `state = 'pending'`: the predicate of the partial index
-    // `review_queue_entries_pending_idx`.
     reviewer_holds_query!(
-        "UPDATE review_queue_entries e SET routing = $1 \
-         WHERE e.state = 'pending' AND e.routing = $2 \
+        "UPDATE pending_review_queue_entries e SET routing = $1 \
+         WHERE e.routing = $2 \
            AND (e.preference_expires_at <= now() OR NOT",
         "e.preferred_reviewer_id",
         "e.project_id",
@@ -118,29 +118,31 @@ pub async fn sweep(conn: &mut PgConnection) -> Result<(), CommandError> {
 /// `sqlx::query_as!` of the [`Offer`] reviewer `$1` may be offered, best first (`$2`,
 /// when not null, narrows to one entry), then `$after` (a lock, or nothing).
 ///
-/// `state = 'pending'` is the predicate of the partial index
-/// `review_queue_entries_pending_idx`, and `disposition = 'active'` that of
-/// `review_leases_one_active_per_entry`; both stay literal so the planner can use them.
-/// The reviewer's grant is as `reviewer_holds_query!` states it (`$7`: an active actor).
+/// The pending entries and the active leases are read through their views
+/// (migrations/0016_live_rows.sql), which the planner matches with the partial indexes
+/// `review_queue_entries_pending_idx` and `review_leases_one_active_per_entry`; the `!`
+/// marks restate the `NOT NULL`s a view does not carry. The reviewer's grant is as
+/// `reviewer_holds_query!` states it (`$7`: an active actor).
 macro_rules! offer_query {
     ($after:tt $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             Offer,
-            r#"SELECT e.id AS queue_entry_id, e.project_id, e.task_id, t.title AS task_title,
-                 e.submission_id, e.submission_version, e.routing_reason,
+            r#"SELECT e.id AS "queue_entry_id!", e.project_id AS "project_id!",
+                 e.task_id AS "task_id!", t.title AS task_title,
+                 e.submission_id AS "submission_id!", e.submission_version AS "submission_version!",
+                 e.routing_reason AS "routing_reason!",
                  (e.routing = $3 AND e.preferred_reviewer_id = $1) AS "preferred_for_you!",
-                 e.enqueued_at
-               FROM review_queue_entries e JOIN tasks t ON t.id = e.task_id AND t.status = $4
-               WHERE e.state = 'pending' AND ($2::uuid IS NULL OR e.id = $2)
-                 AND EXISTS (SELECT 1 FROM project_role_grants g
+                 e.enqueued_at AS "enqueued_at!"
+               FROM pending_review_queue_entries e JOIN tasks t ON t.id = e.task_id AND t.status = $4
+               WHERE ($2::uuid IS NULL OR e.id = $2)
+                 AND EXISTS (SELECT 1 FROM active_project_role_grants g
                    JOIN actor_profiles p ON p.id = g.actor_id AND p.kind = 'human' AND p.status = $7
                    WHERE g.actor_id = $1 AND g.project_id = e.project_id AND g.role = 'reviewer'
-                     AND g.status = 'active'
-                     AND EXISTS (SELECT 1 FROM actor_identity_links k
-                                 WHERE k.actor_profile_id = p.id AND k.status = 'active'))
+                     AND EXISTS (SELECT 1 FROM active_identity_links k
+                                 WHERE k.actor_profile_id = p.id))
                  AND (e.routing = $5 OR e.preferred_reviewer_id = $1)
-                 AND NOT EXISTS (SELECT 1 FROM review_leases l
-                                 WHERE l.queue_entry_id = e.id AND l.disposition = 'active')
+                 AND NOT EXISTS (SELECT 1 FROM active_review_leases l
+                                 WHERE l.queue_entry_id = e.id)
                  AND NOT EXISTS (SELECT 1 FROM submissions s
                                  WHERE s.task_id = e.task_id AND s.contributor_id = $1)
                  AND NOT EXISTS (SELECT 1 FROM review_leases d WHERE d.queue_entry_id = e.id
@@ -427,10 +429,9 @@ pub async fn end(
     } else {
         ReviewLeaseDisposition::Released
     };
-    // `disposition = 'active'`: the predicate of `review_leases_expiry_idx`.
     let updated = sqlx::query!(
-        "UPDATE review_leases SET disposition = $2, ended_at = now(), ended_by = $3, end_reason = $4 \
-         WHERE id = $1 AND disposition = 'active'",
+        "UPDATE active_review_leases SET disposition = $2, ended_at = now(), ended_by = $3, \
+         end_reason = $4 WHERE id = $1",
         lease_id,
         disposition.as_str(),
         requester.actor_id,
@@ -502,15 +503,15 @@ pub struct Load {
 
 /// The queue's [`Load`]; each count walks a partial index of the live rows only.
 pub async fn load(conn: &mut PgConnection) -> Result<Load, CommandError> {
-    // The literal states are the predicates of those partial indexes:
-    // `review_queue_entries_pending_idx` and `review_leases_expiry_idx`.
+    // The views are those partial indexes: `review_queue_entries_pending_idx` and
+    // `review_leases_expiry_idx`.
     Ok(sqlx::query_as!(
         Load,
         r#"SELECT
-             (SELECT count(*) FROM review_queue_entries WHERE state = 'pending') AS "pending_entries!",
-             (SELECT count(*) FROM review_leases WHERE disposition = 'active') AS "active_leases!",
+             (SELECT count(*) FROM pending_review_queue_entries) AS "pending_entries!",
+             (SELECT count(*) FROM active_review_leases) AS "active_leases!",
              coalesce((SELECT extract(epoch FROM now() - min(issued_at))::float8
-                       FROM review_leases WHERE disposition = 'active'), 0) AS "oldest_lease_seconds!""#
+                       FROM active_review_leases), 0) AS "oldest_lease_seconds!""#
     )
     .fetch_one(conn)
     .await?)
