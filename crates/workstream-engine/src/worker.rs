@@ -26,6 +26,18 @@
 //! `jobs::complete` marks the claim it was given ([`ClaimedJob::completion`]). A
 //! handler that completes but never commits is caught by its lease instead.
 //!
+//! # Live and background kinds
+//!
+//! A kind is *live* unless its arguments say it is *background*
+//! ([`JobArgs::BACKGROUND`], [`JobHandler::background`]): live jobs are what a person
+//! waits on (an evaluation routes a task), background jobs are bulk work nobody waits
+//! on (a policy preview re-checking stored packets). Every claim asks for live kinds
+//! first, with the prefetch; only the slots that claim left free go to background
+//! kinds, at most [`WorkerConfig::background_slots`] of them at once, and background
+//! claims are never prefetched, so a burst of background jobs can neither take every
+//! slot nor wait in the process ahead of live jobs. The queue has no priority column:
+//! the lane is which kinds a claim names.
+//!
 //! Idle, the worker sleeps until the first of: a `NOTIFY workstream_jobs` for one of its
 //! kinds (sent when a job commits), the time the next job becomes due or the next lease
 //! expires ([`jobs::next_wakeup`]), or the poll interval. Notifications only make it
@@ -64,6 +76,13 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait JobHandler: Send + Sync + 'static {
     /// The job kind this handler runs (`^[a-z][a-z0-9_.]{0,99}$`).
     fn kind(&self) -> &'static str;
+
+    /// Whether the kind is background work (see the module docs): claimed only with
+    /// the slots live kinds leave free, at most [`WorkerConfig::background_slots`] at
+    /// once, never prefetched. Live by default.
+    fn background(&self) -> bool {
+        false
+    }
 
     /// Runs one attempt of `job`.
     ///
@@ -149,6 +168,10 @@ impl<W: Work> JobHandler for Typed<W> {
         W::Args::KIND
     }
 
+    fn background(&self) -> bool {
+        W::Args::BACKGROUND
+    }
+
     fn run<'a>(
         &'a self,
         job: &'a ClaimedJob,
@@ -190,6 +213,10 @@ pub struct WorkerConfig {
     pub backoff: Backoff,
     /// How long shutdown waits for running handlers.
     pub shutdown_grace: Duration,
+    /// The most slots background kinds hold at once (at least 1; more than
+    /// `concurrency` means `concurrency`). They get a slot only when live kinds left it
+    /// free, and are never prefetched (see the module docs).
+    pub background_slots: usize,
 }
 
 /// The default number of job slots: four per core the process may use, from 2 to 32.
@@ -204,6 +231,18 @@ pub fn default_concurrency() -> usize {
     cores.saturating_mul(4).clamp(2, 32)
 }
 
+/// The default number of background slots: one per two cores, at least one.
+///
+/// Background work is CPU-bound where live work waits: a policy preview job unpacks and
+/// hashes stored packets and runs every checker of two phases over each, while a live
+/// evaluation spends most of its time on database round trips. On the bench machine
+/// (2 cores) one background slot leaves a core to the live jobs, whose latency is what
+/// people see; a bigger host previews faster with one more per two cores.
+pub fn default_background_slots() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    (cores / 2).max(1)
+}
+
 /// Database connections a worker of `slots` slots needs in its process's pool beside
 /// the process's other work: each running handler holds one for its transaction and
 /// briefly another for a heartbeat or a failure record; the listener holds one, and
@@ -214,7 +253,8 @@ pub fn connections_for(slots: usize) -> u32 {
 
 impl WorkerConfig {
     /// Defaults: [`default_concurrency`] slots and as many prefetched claims, a 60 s
-    /// lease extended every 20 s, a 5 s poll, the default backoff, a 30 s grace period.
+    /// lease extended every 20 s, a 5 s poll, the default backoff, a 30 s grace period,
+    /// [`default_background_slots`] of the slots for background kinds.
     pub fn new(worker_id: impl Into<String>) -> Self {
         WorkerConfig {
             worker_id: worker_id.into(),
@@ -225,6 +265,7 @@ impl WorkerConfig {
             poll_interval: Duration::from_secs(5),
             backoff: Backoff::default(),
             shutdown_grace: Duration::from_secs(30),
+            background_slots: default_background_slots(),
         }
     }
 }
@@ -252,6 +293,16 @@ struct Shared {
     claimer: jobs::Claimer,
     config: WorkerConfig,
     registry: HashMap<&'static str, Arc<dyn JobHandler>>,
+    /// The live kinds, sorted: claimed first, with the prefetch.
+    live: Vec<&'static str>,
+    /// The background kinds, sorted: claimed with the slots the live claim left.
+    background: Vec<&'static str>,
+    /// One permit per background job that may run at once
+    /// ([`WorkerConfig::background_slots`]); a background job holds one beside its slot.
+    background_lane: Arc<Semaphore>,
+    /// Wakes the idle dispatch loop: a notification of the queue, or a background job
+    /// that ended (its lane may have been what kept the loop idle).
+    wake: Arc<Notify>,
     /// Claims waiting for a slot ([`WorkerConfig::prefetch`]), oldest first, with when
     /// they were claimed.
     prefetched: std::sync::Mutex<VecDeque<(Instant, ClaimedJob)>>,
@@ -276,19 +327,35 @@ impl Worker {
                 "the heartbeat must be shorter than the lease",
             ));
         }
+        if config.background_slots == 0 {
+            return Err(WorkerError::Config("background_slots must be at least 1"));
+        }
         let mut registry = HashMap::new();
+        let (mut live, mut background) = (Vec::new(), Vec::new());
         for handler in handlers {
             let kind = handler.kind();
+            if handler.background() {
+                background.push(kind);
+            } else {
+                live.push(kind);
+            }
             if registry.insert(kind, handler).is_some() {
                 return Err(WorkerError::DuplicateKind(kind));
             }
         }
+        live.sort_unstable();
+        background.sort_unstable();
+        let lane = config.background_slots.min(config.concurrency);
         Ok(Worker {
             shared: Arc::new(Shared {
                 claimer: jobs::Claimer::new(&pool),
                 pool,
                 config,
                 registry,
+                live,
+                background,
+                background_lane: Arc::new(Semaphore::new(lane)),
+                wake: Arc::new(Notify::new()),
                 prefetched: std::sync::Mutex::new(VecDeque::new()),
             }),
         })
@@ -315,10 +382,12 @@ impl Worker {
         tracing::info!(
             worker = %config.worker_id,
             concurrency = config.concurrency,
-            kinds = ?kinds,
+            live = ?shared.live,
+            background = ?shared.background,
+            background_slots = shared.background_lane.available_permits(),
             "worker started"
         );
-        let wake = Arc::new(Notify::new());
+        let wake = shared.wake.clone();
         let listener = tokio::spawn(listen(shared.pool.clone(), kinds.clone(), wake.clone()));
         let slots = Arc::new(Semaphore::new(config.concurrency));
         let mut running = JoinSet::new();
@@ -328,7 +397,7 @@ impl Worker {
                 report_task_end(ended);
             }
             let wait = match last_claim.swap(FOUND, Ordering::AcqRel) {
-                EMPTY => Some(idle_wait(&shared, &kinds).await),
+                EMPTY => Some(idle_wait(&shared).await),
                 FAILED => Some(config.poll_interval),
                 _ => None,
             };
@@ -359,12 +428,7 @@ impl Worker {
             if free.is_empty() {
                 continue;
             }
-            running.spawn(claim_and_run(
-                shared.clone(),
-                kinds.clone(),
-                free,
-                last_claim.clone(),
-            ));
+            running.spawn(claim_and_run(shared.clone(), free, last_claim.clone()));
         }
         listener.abort();
         tracing::info!(running = running.len(), "worker stopping: no new claims");
@@ -399,11 +463,27 @@ impl Worker {
     }
 }
 
-/// How long an idle worker sleeps: until the next job is due or lease expires, within
-/// `[MIN_IDLE_WAIT, poll_interval]`.
-async fn idle_wait(shared: &Shared, kinds: &[&str]) -> Duration {
+/// How long an idle worker sleeps: until the next job it could claim now is due or its
+/// lease expires, within `[MIN_IDLE_WAIT, poll_interval]`. While the background lane is
+/// full only live kinds count (a waiting background job cannot be claimed before a
+/// background job ends, and that end wakes the loop), so background jobs waiting for
+/// the lane never keep the loop spinning.
+async fn idle_wait(shared: &Shared) -> Duration {
     let poll = shared.config.poll_interval;
-    match jobs::next_wakeup(&shared.pool, kinds).await {
+    let kinds: Vec<&str> = if shared.background_lane.available_permits() == 0 {
+        shared.live.clone()
+    } else {
+        shared
+            .live
+            .iter()
+            .chain(&shared.background)
+            .copied()
+            .collect()
+    };
+    if kinds.is_empty() {
+        return poll;
+    }
+    match jobs::next_wakeup(&shared.pool, &kinds).await {
         Ok(Some(at)) => (at - Utc::now())
             .to_std()
             .unwrap_or(Duration::ZERO)
@@ -460,45 +540,92 @@ const EMPTY: u8 = 1;
 const FAILED: u8 = 2;
 
 /// Claims jobs for the `free` slots and runs them; slots no job fills go back at once.
+/// Live kinds are claimed first, for every free slot and the prefetch; background kinds
+/// only for the slots still free, at most as many as the background lane has permits,
+/// and never prefetched.
 async fn claim_and_run(
     shared: Arc<Shared>,
-    kinds: Vec<&'static str>,
     mut free: Vec<OwnedSemaphorePermit>,
     last_claim: Arc<AtomicU8>,
 ) {
     let config = &shared.config;
-    let room = config.prefetch.saturating_sub(shared.prefetched_len());
-    let claimed = shared
-        .claimer
-        .claim_batch(&config.worker_id, &kinds, config.lease, free.len() + room)
-        .await;
-    let claimed = match claimed {
-        Ok(claimed) if claimed.is_empty() => {
-            last_claim.store(EMPTY, Ordering::Release);
-            return;
-        }
-        Ok(claimed) => claimed,
-        Err(err) => {
-            tracing::warn!(error = %err, "claiming a job failed; retrying after the poll interval");
-            last_claim.store(FAILED, Ordering::Release);
-            return;
-        }
-    };
     // Dropping this set (a worker abandoning its jobs at shutdown) aborts them all.
     let mut jobs = JoinSet::new();
-    let mut claimed = claimed.into_iter();
-    for job in claimed.by_ref().take(free.len()) {
-        let slot = free.pop().expect("no more jobs than free slots");
-        jobs.spawn(run_job(shared.clone(), job, slot));
+    let mut found = false;
+    let mut failed = false;
+    if !shared.live.is_empty() {
+        let room = config.prefetch.saturating_sub(shared.prefetched_len());
+        match shared
+            .claimer
+            .claim_batch(
+                &config.worker_id,
+                &shared.live,
+                config.lease,
+                free.len() + room,
+            )
+            .await
+        {
+            Ok(claimed) => {
+                found |= !claimed.is_empty();
+                let mut claimed = claimed.into_iter();
+                for job in claimed.by_ref().take(free.len()) {
+                    let slot = free.pop().expect("no more jobs than free slots");
+                    jobs.spawn(run_job(shared.clone(), job, slot, None));
+                }
+                // The rest wait for the next free slots (see `WorkerConfig::prefetch`).
+                let now = Instant::now();
+                shared
+                    .prefetched
+                    .lock()
+                    .expect("the prefetch queue is never poisoned")
+                    .extend(claimed.map(|job| (now, job)));
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "claiming a job failed; retrying after the poll interval");
+                failed = true;
+            }
+        }
+    }
+    if !failed && !free.is_empty() && !shared.background.is_empty() {
+        let mut lane = Vec::new();
+        while lane.len() < free.len() {
+            match shared.background_lane.clone().try_acquire_owned() {
+                Ok(permit) => lane.push(permit),
+                Err(_) => break,
+            }
+        }
+        if !lane.is_empty() {
+            match shared
+                .claimer
+                .claim_batch(
+                    &config.worker_id,
+                    &shared.background,
+                    config.lease,
+                    lane.len(),
+                )
+                .await
+            {
+                Ok(claimed) => {
+                    found |= !claimed.is_empty();
+                    for job in claimed {
+                        let slot = free.pop().expect("no more jobs than free slots");
+                        let permit = lane.pop().expect("no more jobs than lane permits");
+                        jobs.spawn(run_job(shared.clone(), job, slot, Some(permit)));
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "claiming a background job failed; retrying after the poll interval");
+                    failed = true;
+                }
+            }
+        }
     }
     drop(free);
-    // The rest wait for the next free slots (see `WorkerConfig::prefetch`).
-    let now = Instant::now();
-    shared
-        .prefetched
-        .lock()
-        .expect("the prefetch queue is never poisoned")
-        .extend(claimed.map(|job| (now, job)));
+    if failed {
+        last_claim.store(FAILED, Ordering::Release);
+    } else if !found {
+        last_claim.store(EMPTY, Ordering::Release);
+    }
     while let Some(ended) = jobs.join_next().await {
         report_task_end(ended);
     }
@@ -546,12 +673,17 @@ async fn start_prefetched(
             }
         }
     }
-    run_job(shared, job, slot).await;
+    run_job(shared, job, slot, None).await;
 }
 
-/// Runs one claimed job to its end, holding `slot` until the handler succeeded or its
-/// failure is recorded.
-async fn run_job(shared: Arc<Shared>, job: ClaimedJob, slot: OwnedSemaphorePermit) {
+/// Runs one claimed job to its end, holding `slot` (and, for a background job, its
+/// `lane` permit) until the handler succeeded or its failure is recorded.
+async fn run_job(
+    shared: Arc<Shared>,
+    job: ClaimedJob,
+    slot: OwnedSemaphorePermit,
+    lane: Option<OwnedSemaphorePermit>,
+) {
     // A handler records what its job is about into this span (`Span::current()`), so
     // every line it logs carries them: the evaluation its task, submission and run.
     let span = tracing::info_span!(
@@ -582,17 +714,32 @@ async fn run_job(shared: Arc<Shared>, job: ClaimedJob, slot: OwnedSemaphorePermi
         });
         let _abort = AbortOnDrop(handle.abort_handle());
         let outcome = handle.await;
-        if matches!(outcome, Ok(Ok(()))) {
-            // The job's work is committed: the slot can take the next job while the
-            // completion is confirmed below.
+        // The job's work is committed: the slot can take the next job while the
+        // completion is confirmed below.
+        let (slot, lane) = if matches!(outcome, Ok(Ok(()))) {
             drop(slot);
-        }
+            free_lane(&shared, lane);
+            (None, None)
+        } else {
+            (Some(slot), lane)
+        };
         let _ = stop.send(true);
         let _ = heartbeat.await;
         settle(&shared, &job, outcome).await;
+        drop(slot);
+        free_lane(&shared, lane);
     }
     .instrument(span)
     .await
+}
+
+/// Gives a background job's lane permit back and wakes the dispatch loop, which may be
+/// idle only because the lane was full.
+fn free_lane(shared: &Shared, lane: Option<OwnedSemaphorePermit>) {
+    if let Some(permit) = lane {
+        drop(permit);
+        shared.wake.notify_one();
+    }
 }
 
 /// Records how the handler's attempt ended (see the table in the module docs).

@@ -67,6 +67,61 @@ impl Work for Stamps {
     }
 }
 
+/// The arguments of a live job that counts how many of its kind run at once.
+#[derive(Debug, Serialize, Deserialize)]
+struct Errand {
+    n: usize,
+}
+
+impl JobArgs for Errand {
+    const KIND: &'static str = "test.errand";
+}
+
+/// The arguments of a background job that counts how many of its kind run at once.
+#[derive(Debug, Serialize, Deserialize)]
+struct Sweep {
+    n: usize,
+}
+
+impl JobArgs for Sweep {
+    const KIND: &'static str = "test.sweep";
+    const BACKGROUND: bool = true;
+}
+
+/// How many handlers of one kind run at once, and the most there ever were.
+#[derive(Default)]
+struct Gauge {
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+/// Runs [`Errand`] or [`Sweep`] jobs: a short wait, measured by its gauge, then what
+/// [`Record`] does.
+struct Counted<A> {
+    gauge: Arc<Gauge>,
+    kind: std::marker::PhantomData<fn() -> A>,
+}
+
+impl<A: JobArgs> Work for Counted<A> {
+    type Args = A;
+
+    fn work<'a>(
+        &'a self,
+        _args: A,
+        job: &'a ClaimedJob,
+        pool: &'a PgPool,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        Box::pin(async move {
+            let now = self.gauge.now.fetch_add(1, SeqCst) + 1;
+            self.gauge.most.fetch_max(now, SeqCst);
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            self.gauge.now.fetch_sub(1, SeqCst);
+            record_result(job, pool).await
+        })
+    }
+}
+
 async fn record_result(job: &ClaimedJob, pool: &PgPool) -> Result<(), HandlerError> {
     let mut tx = pool.begin().await?;
     // First: it locks the job, and refuses if another worker holds it now.
@@ -402,6 +457,11 @@ async fn a_worker_refuses_duplicate_kinds_and_impossible_settings() {
         ..WorkerConfig::new("w")
     };
     assert!(Worker::new(pool.clone(), zero, handlers()).is_err());
+    let no_lane = WorkerConfig {
+        background_slots: 0,
+        ..WorkerConfig::new("w")
+    };
+    assert!(Worker::new(pool.clone(), no_lane, handlers()).is_err());
     let worker = Worker::new(pool, WorkerConfig::new("w"), handlers()).unwrap();
     assert_eq!(
         worker.kinds(),
@@ -538,4 +598,104 @@ async fn a_typed_handler_gets_its_arguments_and_a_payload_that_does_not_fit_is_d
         "{error}"
     );
     assert_eq!(results_per_job(&pool, &[misfit]).await, [0]);
+}
+
+#[tokio::test]
+async fn background_jobs_hold_at_most_their_slots_and_live_jobs_are_claimed_first() {
+    let (_db, pool) = setup().await;
+    // Both lanes are queued before the worker starts, background first: the queue's own
+    // order (run_at, id) would hand out the background jobs first.
+    let background = enqueue(&pool, Sweep::KIND, 16).await;
+    let live = enqueue(&pool, Errand::KIND, 24).await;
+    let (sweeps, errands) = (Arc::new(Gauge::default()), Arc::new(Gauge::default()));
+    let handlers: Vec<Arc<dyn JobHandler>> = vec![
+        Arc::new(Typed(Counted::<Sweep> {
+            gauge: sweeps.clone(),
+            kind: std::marker::PhantomData,
+        })),
+        Arc::new(Typed(Counted::<Errand> {
+            gauge: errands.clone(),
+            kind: std::marker::PhantomData,
+        })),
+    ];
+    let worker = Worker::new(
+        pool.clone(),
+        WorkerConfig {
+            background_slots: 2,
+            prefetch: 4,
+            ..config("w", 6)
+        },
+        handlers,
+    )
+    .unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(worker.run(async {
+        let _ = stopped.await;
+    }));
+    // While the queue drains, the background jobs claimed (running, whether started or
+    // not) never exceed the lane: none is prefetched.
+    let watch = {
+        let pool = pool.clone();
+        let ids = background.clone();
+        tokio::spawn(async move {
+            let mut most = 0;
+            loop {
+                let (running, open): (i64, i64) = sqlx::query_as(
+                    "SELECT count(*) FILTER (WHERE state = 'running'), \
+                            count(*) FILTER (WHERE finished_at IS NULL) \
+                     FROM jobs WHERE id = ANY($1)",
+                )
+                .bind(&ids)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                most = most.max(running);
+                if open == 0 {
+                    return most;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let all: Vec<Uuid> = background.iter().chain(&live).copied().collect();
+    finished(&pool, &all).await;
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .expect("the worker stops")
+        .unwrap();
+    let claimed_at_most = watch.await.unwrap();
+
+    assert!(results_per_job(&pool, &all).await.iter().all(|&n| n == 1));
+    use std::sync::atomic::Ordering::SeqCst;
+    assert_eq!(
+        sweeps.most.load(SeqCst),
+        2,
+        "background jobs ran two at a time, never more"
+    );
+    assert!(
+        claimed_at_most <= 2,
+        "{claimed_at_most} background jobs claimed at once"
+    );
+    assert!(
+        errands.most.load(SeqCst) > 2,
+        "live jobs used the other slots"
+    );
+    // Every live job was claimed before the first background job was.
+    let (last_live, first_background): (
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+    ) = sqlx::query_as(
+        "SELECT (SELECT max(attempted_at) FROM jobs WHERE id = ANY($1)), \
+                    (SELECT min(attempted_at) FROM jobs WHERE id = ANY($2))",
+    )
+    .bind(&live)
+    .bind(&background)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        last_live <= first_background,
+        "a background job was claimed at {first_background}, before the last live job at {last_live}"
+    );
 }

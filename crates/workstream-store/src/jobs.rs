@@ -111,6 +111,13 @@ pub trait JobArgs: serde::Serialize + serde::de::DeserializeOwned + Send + Sync 
     /// The job kind, `^[a-z][a-z0-9_.]{0,99}$`: what a worker's handler is registered
     /// under.
     const KIND: &'static str;
+
+    /// Whether jobs of this kind are *background* work: nobody waits on them, so a
+    /// worker claims them only with slots that live kinds left free, runs at most its
+    /// `background_slots` of them at once and never prefetches them
+    /// (`workstream_engine::worker`). The queue itself does not know the difference:
+    /// the lane is the worker's choice of which kinds to claim, not a column.
+    const BACKGROUND: bool = false;
 }
 
 /// A job to enqueue.
