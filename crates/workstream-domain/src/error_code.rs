@@ -705,6 +705,18 @@ catalogue! {
             "the contributor answers the checker's findings with a new version";
     }
 
+    "Reviewer calibration" {
+        NoCalibrationOffer = "no_calibration_offer", 404,
+            "no sampled review is waiting for your calibration",
+            "nothing to calibrate now; sampled reviews appear when the review policy sets calibration_sample_percent";
+        CalibrationLeaseActive = "calibration_lease_active", 409,
+            "the reviewer already holds a calibration offer",
+            "record your decision on the calibration you hold first (GET /reviews/calibration/current)";
+        CalibrationOwnReview = "calibration_own_review", 403,
+            "the first reviewer cannot calibrate their own review",
+            "another reviewer of the project records the second review";
+    }
+
     "Contribution and compensation" {
         ContributionPolicyExists = "contribution_policy_exists", 409,
             "the project already has contribution terms",

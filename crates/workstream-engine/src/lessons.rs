@@ -12,6 +12,9 @@
 //!   distinct submissions of the project (key `checker_failure:<checker>:<code>`, one
 //!   lesson per project and pair).
 //!
+//! * `calibration_disagreement`: a calibration review contradicted an accept (opened by
+//!   [`crate::calibration::decide`], key `calibration:<offer>`).
+//!
 //! The key is unique per project, so a detection that fires again (or a replayed job)
 //! opens nothing new. Lifecycle: `open -> accepted | rejected`, `accepted ->
 //! implemented`; implementing names the guide version or the checker component
@@ -103,6 +106,7 @@ pub const SOURCES: &[&str] = &[
     "repeated_revision_loop",
     "fulfillment_reconciliation_issue",
     "incident",
+    "calibration_disagreement",
 ];
 
 /// The lesson types.
@@ -141,6 +145,7 @@ fn source_entity(source: &str) -> Option<&'static str> {
         "reviewer_finding" => "review_finding",
         "rejected_task" | "repeated_revision_loop" => "task",
         "fulfillment_reconciliation_issue" => "compensation_award",
+        "calibration_disagreement" => "calibration_review",
         _ => return None,
     })
 }
@@ -187,6 +192,13 @@ async fn source_exists(
         .await?,
         "fulfillment_reconciliation_issue" => sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM compensation_awards WHERE id = $1 AND project_id = $2) AS "found!""#,
+            id,
+            project_id,
+        )
+        .fetch_one(conn)
+        .await?,
+        "calibration_disagreement" => sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM calibration_reviews WHERE id = $1 AND project_id = $2) AS "found!""#,
             id,
             project_id,
         )
@@ -551,9 +563,10 @@ pub async fn detect_after_review(
     Ok(opened)
 }
 
-/// Inserts a detected lesson unless its key exists; audits a new one.
+/// Inserts a detected lesson unless its key exists; audits a new one. Reviewer
+/// calibration opens its `calibration_disagreement` lessons through it too.
 #[allow(clippy::too_many_arguments)]
-async fn open_detected(
+pub(crate) async fn open_detected(
     tx: &mut PgConnection,
     project_id: Uuid,
     task: Option<Uuid>,

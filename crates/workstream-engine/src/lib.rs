@@ -34,6 +34,9 @@
 //!   frozen policy version) and their delivery to the bound adapter.
 //! * [`reputation`]: the `reputation.record` job (an outcome ledger appended after each
 //!   Review, never inside the decision) and the materialized scores with their recompute.
+//! * [`calibration`]: reviewer calibration: a sampled share of decided submissions
+//!   offered, blind to the first decision, to a second reviewer, and the agreement
+//!   figures (never a change to the first Review or what it decided).
 //! * [`lessons`]: project lessons, recorded by managers or detected from repeated
 //!   review and checker failures, and their lifecycle up to the change that carries them.
 //! * [`sprints`]: evaluation sprints, a reporting group of tasks with a window and a
@@ -52,6 +55,7 @@
 
 mod audit;
 pub mod authority;
+pub mod calibration;
 pub mod checker_runs;
 #[cfg(feature = "checkers")]
 pub mod checkers;

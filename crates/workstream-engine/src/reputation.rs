@@ -8,8 +8,10 @@
 //! `reputation_events` and folds them into `reputation_scores`, all in one transaction
 //! that `jobs::complete` fences, so a replay under a new lease changes nothing
 //! (`source_key` is unique). The same transaction runs lesson detection
-//! ([`crate::lessons::detect_after_review`]). Nothing here touches a task, a review,
-//! an acceptance or an award: reputation never changes a product decision.
+//! ([`crate::lessons::detect_after_review`]) and reviewer calibration's draw
+//! ([`crate::calibration::sample_after_review`]: whether the Review is offered to a
+//! second reviewer). Nothing here touches a task, a review, an acceptance or an award:
+//! reputation never changes a product decision.
 //!
 //! # Rules (docs/rules.md, made exact)
 //!
@@ -33,7 +35,11 @@
 //! the assignment's `due_at` (the task's `deadline_at`, or the estimate times the locked
 //! revision policy's `due_time_factor` after the claim: migrations/0014). Earned once per
 //! assignment (`source_key` `late_submission:<assignment>`), with whichever of its
-//! reviews is recorded first. The sampling events belong to reviewer calibration.
+//! reviews is recorded first.
+//!
+//! `sampled_quality_concern` (-3, reviewer) is written by reviewer calibration
+//! ([`crate::calibration`]) when a second review contradicts the reviewer's accept, and
+//! folded into the scores with [`fold_into_scores`] like every event here.
 //!
 //! # Scores
 //!
@@ -273,6 +279,9 @@ pub struct Recorded {
     pub event_ids: Vec<Uuid>,
     /// The lessons detection opened.
     pub lessons_opened: Vec<Uuid>,
+    /// The calibration offer the Review's draw opened (none when it was not sampled, or
+    /// on a replay).
+    pub calibration_offer: Option<Uuid>,
 }
 
 /// Appends the events `review_id` earns and folds them into the scores, in `tx`; then
@@ -375,9 +384,11 @@ pub async fn record_review(
         review.decision,
     )
     .await?;
+    let calibration_offer = crate::calibration::sample_after_review(tx, review_id).await?;
     Ok(Recorded {
         event_ids,
         lessons_opened,
+        calibration_offer,
     })
 }
 
@@ -432,7 +443,10 @@ macro_rules! insert_score_rows {
 /// Adds the events `ids` to the score rows they touch (creating missing rows). Rows
 /// are written in key order, so two jobs touching the same actors queue rather than
 /// deadlock.
-async fn fold_into_scores(tx: &mut PgConnection, ids: &[Uuid]) -> Result<(), CommandError> {
+pub(crate) async fn fold_into_scores(
+    tx: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<(), CommandError> {
     if ids.is_empty() {
         return Ok(());
     }

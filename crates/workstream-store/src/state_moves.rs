@@ -16,6 +16,7 @@ use workstream_domain::StateMachine;
 use workstream_domain::lifecycle::{TRANSITIONS, TaskState};
 use workstream_domain::machines::admission::AdmissionState;
 use workstream_domain::machines::assignment::AssignmentStatus;
+use workstream_domain::machines::calibration::CalibrationOfferState;
 use workstream_domain::machines::checker_run::{CheckerRunStatus, RoutingRecommendation};
 use workstream_domain::machines::compensation::AdapterBindingStatus;
 use workstream_domain::machines::contribution_policy::{
@@ -76,6 +77,7 @@ pub const MACHINES: &[Machine] = &[
     smaller::<QueueRouting>("review_queue_entries", "routing"),
     smaller::<ReviewLeaseDisposition>("review_leases", "disposition"),
     smaller::<LessonStatus>("project_lessons", "status"),
+    smaller::<CalibrationOfferState>("calibration_offers", "state"),
 ];
 
 /// A smaller machine of `workstream_domain::machines`, guarding `table.column`.

@@ -81,6 +81,10 @@ const RELEASED_SQL: &[(&str, &str)] = &[
         "0016",
         "1008a097e7671124d18c951685bcde111be88c301b916452cd422ebee7572dc2",
     ),
+    (
+        "0018",
+        "bc43eb5bc2495c0758f3349926d4e8fe5137fd378dc85100bc29925a49f7739d",
+    ),
 ];
 
 /// A migration's text without its `--` comments (none of them sits in a string

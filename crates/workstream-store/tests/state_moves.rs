@@ -34,6 +34,21 @@ async fn every_guarded_row(pool: &PgPool) -> History {
         history.setup.pm,
     )
     .unwrap();
+    // A calibration offer of the accepting review (migrations/0018_review_calibration.sql).
+    sql!(
+        pool,
+        "INSERT INTO calibration_offers (id, project_id, task_id, submission_id, sampled_review_id, \
+         first_reviewer_id, review_policy_hash, sample_percent, offer_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 100, now() + interval '14 days')",
+        id(),
+        history.setup.project,
+        history.task,
+        history.submission,
+        history.review,
+        history.setup.reviewer,
+        common::h('4'),
+    )
+    .unwrap();
     history
 }
 

@@ -22,11 +22,13 @@
 //! | [`compensation`] | award delivery and fulfilment, outbox state, compensation unit status, adapter binding status, reported status, failure codes |
 //! | [`contribution_policy`] | ContributionPolicy and ContributionPolicyVersion status |
 //! | [`lesson`] | ProjectLesson status and type |
+//! | [`calibration`] | CalibrationOffer state (reviewer calibration) |
 //! | [`job`] | Job state (the job queue) |
 
 pub mod admission;
 pub mod assignment;
 pub mod authority;
+pub mod calibration;
 pub mod checker_run;
 pub mod compensation;
 pub mod contribution_policy;

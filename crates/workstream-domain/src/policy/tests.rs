@@ -311,3 +311,41 @@ fn review_texts_travel_with_the_bundle_and_leave_older_hashes_alone() {
         );
     }
 }
+
+#[test]
+fn a_calibration_sample_rate_is_optional_bounded_and_hash_neutral_when_absent() {
+    let plain = evaluate(Some(&sample())).unwrap();
+    assert_eq!(plain.review_policy.calibration_sample_percent, None);
+    assert!(
+        plain.to_value()["review_policy"]
+            .get("calibration_sample_percent")
+            .is_none(),
+        "absent stays absent, so older bundles keep their hashes"
+    );
+
+    let mut sampled = sample();
+    sampled["review_policy"]["calibration_sample_percent"] = json!(25);
+    let effective = evaluate(Some(&sampled)).unwrap();
+    assert_eq!(effective.review_policy.calibration_sample_percent, Some(25));
+    assert_eq!(
+        effective.to_value()["review_policy"]["calibration_sample_percent"],
+        json!(25)
+    );
+    let (a, b) = (plain.hashes().unwrap(), effective.hashes().unwrap());
+    assert_ne!(a.review, b.review, "a rate is part of the review policy");
+    assert_eq!(a.checker, b.checker);
+
+    for bad in [json!(101), json!(-1), json!(12.5), json!("10")] {
+        let mut bundle = sample();
+        bundle["review_policy"]["calibration_sample_percent"] = bad.clone();
+        let refused = refusal(&bundle);
+        assert!(
+            refused
+                .errors
+                .iter()
+                .any(|e| e.path == "/review_policy/calibration_sample_percent"),
+            "{bad}: {:?}",
+            refused.errors
+        );
+    }
+}

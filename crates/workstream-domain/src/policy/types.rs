@@ -250,8 +250,15 @@ pub struct ReviewPolicy {
     pub minimum_finding_fields: Vec<String>,
     /// Always true.
     pub human_review_required: bool,
-    /// Always false.
+    /// Always false: a decision never waits for a second review.
     pub requires_second_review: bool,
+    /// Optional, 0-100: the share of decided submissions (in percent) offered, blind to
+    /// the first decision, to a second reviewer for calibration (docs/rules.md R52). The
+    /// draw is per Review and deterministic (`workstream_engine::calibration`). Left out
+    /// of the serialized policy when absent (meaning 0), so the hashes of bundles without
+    /// it are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration_sample_percent: Option<u32>,
 }
 
 /// `revision_policy`.

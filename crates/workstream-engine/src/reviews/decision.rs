@@ -125,7 +125,7 @@ pub struct NewResolution {
 
 impl NewFinding {
     /// The finding's kind (422 `finding_kind_invalid` when the text names none).
-    fn finding_kind(&self) -> Result<FindingKind, CommandError> {
+    pub(crate) fn finding_kind(&self) -> Result<FindingKind, CommandError> {
         self.kind.parse().map_err(|_| {
             invalid(
                 ErrorCode::FindingKindInvalid,
@@ -135,7 +135,7 @@ impl NewFinding {
     }
 
     /// Whether the finding is blocking (a kind naming nothing is refused by `validate`).
-    fn is_blocking(&self) -> bool {
+    pub(crate) fn is_blocking(&self) -> bool {
         matches!(self.finding_kind(), Ok(FindingKind::Blocking))
     }
 }
@@ -299,7 +299,8 @@ fn invalid(code: ErrorCode, message: impl Into<String>) -> CommandError {
 
 /// Checks the request's shape (before any lock): tokens, lengths, the evidence
 /// references' form. Whether a path exists in the packet is checked under the locks.
-fn validate(input: &DecisionInput) -> Result<ReviewDecision, CommandError> {
+/// Reviewer calibration validates its second decision with it too (`crate::calibration`).
+pub(crate) fn validate(input: &DecisionInput) -> Result<ReviewDecision, CommandError> {
     let decision: ReviewDecision = input.decision.parse().map_err(|_| {
         invalid(
             ErrorCode::DecisionInvalid,
@@ -717,7 +718,7 @@ fn reject_reason(input: &DecisionInput) -> Option<String> {
 
 /// Refuses an evidence reference (of the acceptance, a finding or a resolution) that
 /// does not cite a file of the packet under review (422 `evidence_ref_unknown_path`).
-async fn check_evidence_paths(
+pub(crate) async fn check_evidence_paths(
     conn: &mut PgConnection,
     submission_id: Uuid,
     input: &DecisionInput,

@@ -79,7 +79,7 @@ macro_rules! reviewer_holds_query {
         )
     };
 }
-pub(super) use reviewer_holds_query;
+pub(crate) use reviewer_holds_query;
 
 /// The caller's active lease, if any.
 pub async fn active_lease(

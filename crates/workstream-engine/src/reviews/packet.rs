@@ -355,7 +355,7 @@ pub struct ManifestFile {
 }
 
 /// The packet's files (path, bytes, sha256), as the manifest lists them.
-async fn files(
+pub(crate) async fn files(
     conn: &mut PgConnection,
     submission_id: Uuid,
 ) -> Result<Vec<ManifestFile>, CommandError> {
@@ -374,13 +374,22 @@ async fn admitting_run(
     conn: &mut PgConnection,
     lease: &Lease,
 ) -> Result<AdmittingRun, CommandError> {
+    admitting_run_of_entry(conn, lease.queue_entry_id).await
+}
+
+/// The run that admitted queue entry `entry_id` to review, with its results (what a
+/// sampled Review's calibration shows too).
+pub(crate) async fn admitting_run_of_entry(
+    conn: &mut PgConnection,
+    entry_id: Uuid,
+) -> Result<AdmittingRun, CommandError> {
     let run = sqlx::query!(
         r#"SELECT c.id, c.status AS "status: CheckerRunStatus",
              c.routing_recommendation AS "routing_recommendation: RoutingRecommendation",
              c.attempt_number, c.result_digest, c.completed_at
            FROM review_queue_entries e JOIN checker_runs c ON c.id = e.admitting_checker_run_id
            WHERE e.id = $1"#,
-        lease.queue_entry_id,
+        entry_id,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -529,6 +538,68 @@ pub async fn manifest(conn: &mut PgConnection, lease: &Lease) -> Result<Manifest
     })
 }
 
+/// The submission `submission_id` as a reviewer reads it.
+pub(crate) async fn packet_submission(
+    conn: &mut PgConnection,
+    submission_id: Uuid,
+) -> Result<PacketSubmission, CommandError> {
+    Ok(sqlx::query_as!(
+        PacketSubmission,
+        "SELECT id, version, summary, contributor_attestation AS attestation, archive_sha256, \
+           archive_byte_count, manifest_digest, submitted_at, supersedes_submission_id, \
+           revision_context_preparation_id, remediation_source_checker_run_id \
+         FROM submissions WHERE id = $1",
+        submission_id,
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// The guide submission `submission_id` is held to.
+pub(crate) async fn locked_guide(
+    conn: &mut PgConnection,
+    submission_id: Uuid,
+) -> Result<PacketGuide, CommandError> {
+    Ok(sqlx::query_as!(
+        PacketGuide,
+        "SELECT g.id, g.version, g.activation_sequence, g.content_markdown, g.policy_bundle, \
+           g.policy_bundle_hash \
+         FROM submissions s JOIN project_guides g ON g.id = s.locked_guide_id WHERE s.id = $1",
+        submission_id,
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// The files of submission `submission_id`, each with the checker findings at its path,
+/// and the findings about the packet as a whole.
+pub(crate) async fn annotated_files(
+    conn: &mut PgConnection,
+    submission_id: Uuid,
+) -> Result<(Vec<PacketFile>, Vec<CheckerFinding>), CommandError> {
+    let checker_findings = findings::of_submission(conn, submission_id).await?;
+    let files = files(conn, submission_id)
+        .await?
+        .into_iter()
+        .map(|file| PacketFile {
+            checker_findings: checker_findings
+                .iter()
+                .filter(|f| f.path.as_deref() == Some(file.path.as_str()))
+                .cloned()
+                .collect(),
+            path: file.path,
+            byte_count: file.byte_count,
+            sha256: file.sha256,
+            executable: file.executable,
+        })
+        .collect();
+    let packet_findings = checker_findings
+        .into_iter()
+        .filter(|f| f.path.is_none())
+        .collect();
+    Ok((files, packet_findings))
+}
+
 /// The review packet of the caller's active lease `lease_id` (see the module docs).
 pub async fn view(
     conn: &mut PgConnection,
@@ -545,46 +616,9 @@ pub async fn view(
     )
     .fetch_one(&mut *conn)
     .await?;
-    let submission = sqlx::query_as!(
-        PacketSubmission,
-        "SELECT id, version, summary, contributor_attestation AS attestation, archive_sha256, \
-           archive_byte_count, manifest_digest, submitted_at, supersedes_submission_id, \
-           revision_context_preparation_id, remediation_source_checker_run_id \
-         FROM submissions WHERE id = $1",
-        lease.submission_id,
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let guide = sqlx::query_as!(
-        PacketGuide,
-        "SELECT g.id, g.version, g.activation_sequence, g.content_markdown, g.policy_bundle, \
-           g.policy_bundle_hash \
-         FROM submissions s JOIN project_guides g ON g.id = s.locked_guide_id WHERE s.id = $1",
-        lease.submission_id,
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let checker_findings = findings::of_submission(conn, lease.submission_id).await?;
-    let files = files(conn, lease.submission_id)
-        .await?
-        .into_iter()
-        .map(|file| PacketFile {
-            checker_findings: checker_findings
-                .iter()
-                .filter(|f| f.path.as_deref() == Some(file.path.as_str()))
-                .cloned()
-                .collect(),
-            path: file.path,
-            byte_count: file.byte_count,
-            sha256: file.sha256,
-            executable: file.executable,
-        })
-        .collect();
-    let packet_findings = checker_findings
-        .iter()
-        .filter(|f| f.path.is_none())
-        .cloned()
-        .collect();
+    let submission = packet_submission(conn, lease.submission_id).await?;
+    let guide = locked_guide(conn, lease.submission_id).await?;
+    let (files, packet_findings) = annotated_files(conn, lease.submission_id).await?;
     let prior = prior_findings(conn, lease.task_id).await?;
     let required_resolutions: Vec<Uuid> = prior
         .iter()
@@ -657,6 +691,16 @@ pub async fn file_identity(
         }
     }
     .ok_or_else(CommandError::not_found)?;
+    stored_file(conn, submission, path).await
+}
+
+/// The stored identity of file `path` of submission `submission` (the concealed 404 for
+/// a path the packet does not hold).
+pub(crate) async fn stored_file(
+    conn: &mut PgConnection,
+    submission: Uuid,
+    path: &str,
+) -> Result<FileIdentity, CommandError> {
     let row = sqlx::query!(
         r#"SELECT s.archive_object_key, s.archive_sha256, f.sha256, f.byte_count,
              coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) AS "artifact_policy!"
