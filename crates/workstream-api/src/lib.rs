@@ -26,6 +26,8 @@
 //!   [`submissions`]: a task's versions and one submission, in the same two views.
 //! * [`reviews`]: the reviewer's queue, leases, review packet and decision; the task's
 //!   review history and revision context; the PM's revision close and repair.
+//!   [`calibration`]: reviewer calibration: the sampled review offered blind to a second
+//!   reviewer, its blind packet and decision, and a project's agreement figures.
 //! * [`tasks`]: the task routes: create, screen, release, the ready queue, claim, start,
 //!   cancel, and the contributor-safe task view with compensation terms.
 //! * [`reputation`]: an actor's own reputation, a project's view of its contributors',
@@ -54,6 +56,7 @@ pub mod actors;
 pub mod assignments;
 pub mod audit_trail;
 pub mod auth;
+pub mod calibration;
 pub mod checker_registry;
 pub mod compensation;
 pub mod config;
@@ -149,6 +152,7 @@ pub fn api_routes() -> openapi::ApiRoutes {
         .merge(packets::routes())
         .merge(submissions::routes())
         .merge(reviews::routes())
+        .merge(calibration::routes())
         .merge(compensation::routes())
         .merge(reputation::routes())
         .merge(lessons::routes())

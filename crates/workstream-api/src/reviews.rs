@@ -286,19 +286,30 @@ async fn serve_packet_file(
     path: String,
     version: packet::PacketVersion,
 ) -> Result<Response, ApiError> {
-    let (key, archive, sha, policy) = {
+    let file = {
         let mut tx = state.pool.begin().await?;
         let who = caller.requester();
         let file = packet::file_identity(&mut tx, &who, lease_id, &path, version).await?;
         tx.commit().await?;
-        // The archive is read under the artifact policy it was admitted with.
-        (
-            file.archive_key,
-            file.archive_sha256,
-            file.sha256,
-            file.artifact_policy,
-        )
+        file
     };
+    send_packet_file(&state, file, &path).await
+}
+
+/// The bytes of stored packet file `file` (at `path`), read back from its archive under
+/// the artifact policy it was admitted with and re-hashed against its submitted digest;
+/// served as data, never as a page (what a calibration's file route serves too).
+pub(crate) async fn send_packet_file(
+    state: &AppState,
+    file: packet::FileIdentity,
+    path: &str,
+) -> Result<Response, ApiError> {
+    let (key, archive, sha, policy) = (
+        file.archive_key,
+        file.archive_sha256,
+        file.sha256,
+        file.artifact_policy,
+    );
     let pipeline = state.pipeline.clone().ok_or_else(|| {
         ApiError::new(
             ErrorCode::PacketStoreUnavailable,
@@ -306,7 +317,7 @@ async fn serve_packet_file(
         )
     })?;
     let bytes = pipeline
-        .packet_file(&key, &archive, &policy, &path, &sha)
+        .packet_file(&key, &archive, &policy, path, &sha)
         .await?;
     let kind = if std::str::from_utf8(&bytes).is_ok() {
         "text/plain; charset=utf-8"

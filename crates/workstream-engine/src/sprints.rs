@@ -21,7 +21,11 @@
 //! * `checker_failures`: failed member results by checker, and error-level finding codes
 //!   by (checker, code) with the distinct submissions they failed;
 //! * `payments`: awards by instrument and unit, with totals and the fulfilled / not yet
-//!   fulfilled split from the status projection (decimals as exact strings).
+//!   fulfilled split from the status projection (decimals as exact strings);
+//! * `calibration`: the member tasks' Reviews of the window that reviewer calibration
+//!   sampled ([`crate::calibration::figures`]): sampled, recorded, waiting and expired,
+//!   the decision agreement rate, the mean finding overlap and the contradicted accepts,
+//!   in total and per reviewer whose Reviews were sampled.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -436,6 +440,7 @@ struct Report {
     by_checker: Vec<CheckerFailures>,
     by_code: Vec<FindingCodeFailures>,
     payments: Vec<UnitPayments>,
+    calibration: crate::calibration::Agreement,
 }
 
 impl Report {
@@ -452,6 +457,16 @@ impl Report {
             by_checker: failures_by_checker(conn, window).await?,
             by_code: failures_by_code(conn, window).await?,
             payments: payments(conn, window).await?,
+            calibration: crate::calibration::figures(
+                conn,
+                crate::calibration::Scope {
+                    sprint_id: Some(window.sprint_id),
+                    starts_at: Some(window.starts_at),
+                    ends_at: Some(window.ends_at),
+                    ..Default::default()
+                },
+            )
+            .await?,
         })
     }
 
@@ -520,6 +535,7 @@ impl Report {
                     "pending_awards": p.awards - p.fulfilled_awards, "pending_total": p.pending_total,
                 })).collect::<Vec<_>>(),
             },
+            "calibration": calibration_json(&self.calibration),
         })
     }
 
@@ -531,6 +547,34 @@ impl Report {
             "needs_revision": d.needs_revision, "reject": d.reject, "awards": self.awards(),
         })
     }
+}
+
+/// The report's `calibration` section: the totals' figures, and `by_reviewer`.
+fn calibration_json(agreement: &crate::calibration::Agreement) -> Value {
+    let figures = |f: &crate::calibration::Figures| {
+        json!({
+            "sampled": f.sampled,
+            "recorded": f.recorded,
+            "waiting": f.waiting,
+            "expired": f.expired,
+            "decisions_agreeing": f.decisions_agreeing,
+            "decision_agreement_rate": f.decision_agreement_rate,
+            "mean_finding_overlap": f.mean_finding_overlap,
+            "contradicted_accepts": f.contradicted_accepts,
+        })
+    };
+    let mut section = figures(&agreement.totals);
+    section["by_reviewer"] = agreement
+        .by_reviewer
+        .iter()
+        .map(|r| {
+            let mut row = figures(&r.figures);
+            row["reviewer_id"] = json!(r.reviewer_id);
+            row["display_name"] = json!(r.display_name);
+            row
+        })
+        .collect();
+    section
 }
 
 /// Member tasks by their current state, in state order.

@@ -122,7 +122,7 @@ pub(super) fn page_with(status: StatusCode, name: &str, viewer: &Viewer, context
 fn area_of(name: &str) -> &'static str {
     match name {
         "work.html" | "task.html" | "submit.html" => "work",
-        "review.html" | "lease.html" => "review",
+        "review.html" | "lease.html" | "calibration.html" => "review",
         "checkers.html" => "checkers",
         "finance.html" | "finance_project.html" => "finance",
         "audit.html" | "audit_trail.html" => "audit",

@@ -9,6 +9,7 @@
 //! | everyone | sign-in (local mint or pasted token), sign-out, the home page with what the caller's grants open | [`session`], [`home`] |
 //! | worker | ready queue with compensation terms and own tasks; task page (criteria, submission requirements, checker results); packet upload with pre-submit feedback inline; the submit page, which for a revision lists every prior finding with a box for its response | [`worker`] |
 //! | reviewer | the current lease or the offer and its claim; the review packet: file tree, file viewer with checker findings beside their lines, prior findings with responses and new/fixed/persisting checker marks, the decision form | [`reviewer`] |
+//! | reviewer (calibration) | a sampled review offered for a blind second review: its claim, the blind packet and the second decision | [`calibration`] |
 //! | manager | projects, the project's people by role (grant, revoke with a reason), guide versions and their policy bundles (activation refusals per field), activation, tasks through create, screening and release, the checker registry (publisher, pinning guides, recent runs) and publishing a component to it, lessons, sprints and their reports | [`manager`] |
 //! | finance | contribution policies, units and bindings, awards and their status, the reconciliation report | [`finance`] |
 //! | auditor | the audit trail of a task, proven against the signed ledger | [`auditor`] |
@@ -55,6 +56,7 @@ mod admin;
 mod api;
 mod assets;
 mod auditor;
+mod calibration;
 mod failure;
 mod file_views;
 mod finance;
@@ -112,6 +114,7 @@ pub fn mount(app: Router, state: &AppState) -> Router {
         .merge(session::routes())
         .merge(worker::routes())
         .merge(reviewer::routes())
+        .merge(calibration::routes())
         .merge(manager::routes())
         .merge(finance::routes())
         .merge(auditor::routes())

@@ -2,7 +2,7 @@
 //!
 //! | page | API calls |
 //! |---|---|
-//! | `GET /ui/review` | `GET /reviews/current`: the active lease (redirects to it), one offer (with a claim button), or nothing |
+//! | `GET /ui/review` | `GET /reviews/current`: the active lease (redirects to it), one offer (with a claim button), or nothing; and `GET /reviews/calibration/current`: a calibration offer or the one held ([`super::calibration`]) |
 //! | `POST /ui/review/claim` | `POST /reviews/claim {queue_entry_id}` |
 //! | `GET /ui/review/leases/{lid}?file=` | `GET /reviews/leases/{lid}` and the shown file's bytes, `GET /reviews/leases/{lid}/files/{path}` |
 //! | `POST /ui/review/leases/{lid}/decision` | `POST /reviews/leases/{lid}/decision` |
@@ -46,8 +46,8 @@ use super::urls::encode_path;
 use super::worker::{Done, notice};
 
 /// Most bytes of a file the viewer shows, and most lines.
-const MAX_SHOWN_BYTES: usize = 2 * 1024 * 1024;
-const MAX_SHOWN_LINES: usize = 20_000;
+pub(super) const MAX_SHOWN_BYTES: usize = 2 * 1024 * 1024;
+pub(super) const MAX_SHOWN_LINES: usize = 20_000;
 
 /// The reviewer routes.
 pub(super) fn routes() -> Router<Ui> {
@@ -59,7 +59,7 @@ pub(super) fn routes() -> Router<Ui> {
         .route("/ui/review/leases/{lid}/release", post(release))
 }
 
-async fn current_page(
+pub(super) async fn current_page(
     ui: &Ui,
     session: &Session,
     viewer: &Viewer,
@@ -67,6 +67,10 @@ async fn current_page(
     error: Option<ApiFailure>,
 ) -> Result<Response, Failure> {
     let current = ui.get(session, "/reviews/current").await.json()?;
+    let calibration = ui
+        .get(session, "/reviews/calibration/current")
+        .await
+        .json()?;
     if error.is_none()
         && let Some(lease) = current["lease"]["id"].as_str()
     {
@@ -81,7 +85,7 @@ async fn current_page(
         status,
         "review.html",
         viewer,
-        context! { current => s(current), notice => s(notice), error => s(error) },
+        context! { current => s(current), calibration => s(calibration), notice => s(notice), error => s(error) },
     ))
 }
 
@@ -193,7 +197,7 @@ fn cite_checker_finding(f: &Value) -> BTreeMap<String, String> {
 }
 
 /// One line of the viewer with the notes that belong under it.
-fn lines_of(text: &str, notes: &BTreeMap<u64, Vec<Value>>) -> Vec<Value> {
+pub(super) fn lines_of(text: &str, notes: &BTreeMap<u64, Vec<Value>>) -> Vec<Value> {
     text.lines()
         .take(MAX_SHOWN_LINES)
         .enumerate()
@@ -546,7 +550,7 @@ fn evidence(row: &BTreeMap<String, String>) -> Option<Value> {
 }
 
 /// The API's decision body from the form (see the module docs).
-fn decision_body(form: &FormData) -> Value {
+pub(super) fn decision_body(form: &FormData) -> Value {
     let text = |row: &BTreeMap<String, String>, k: &str| {
         row.get(k)
             .map(|v| v.trim().to_owned())

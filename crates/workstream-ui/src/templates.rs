@@ -31,6 +31,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("submit.html", include_str!("../templates/submit.html")),
     ("review.html", include_str!("../templates/review.html")),
     ("lease.html", include_str!("../templates/lease.html")),
+    (
+        "calibration.html",
+        include_str!("../templates/calibration.html"),
+    ),
     ("projects.html", include_str!("../templates/projects.html")),
     ("project.html", include_str!("../templates/project.html")),
     ("guide.html", include_str!("../templates/guide.html")),

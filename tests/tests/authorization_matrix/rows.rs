@@ -205,6 +205,11 @@ pub async fn table(world: &World) -> Vec<Row> {
         "fulfilled_at": chrono::Utc::now(), "reported_at": chrono::Utc::now()
     });
     let decide = format!("/reviews/leases/{}/decision", w.decide_lease);
+    let calibrated = format!("/reviews/calibration/offers/{}", w.calibration_held);
+    let calibration_accept = json!({
+        "decision": "accept", "summary": "The proof holds.",
+        "acceptance_evidence_refs": [{"path": "outputs/final-answer.md", "line": 3}]
+    });
 
     #[rustfmt::skip]
     let rows = vec![
@@ -297,6 +302,15 @@ pub async fn table(world: &World) -> Vec<Row> {
         get(format!("/tasks/{}/revision-context", w.revise_task)).allow(OVERSIGHT).held_by("the assignee", &w.revise_assignee).deny(Concealed),
         post(format!("/tasks/{}/revision-context/repair", w.revise_task), json!({"head_id": w.revise_head.0, "head_digest": w.revise_head.1, "reason": "matrix"})).allow(PM).deny(Visible(SEES_P)).answers(s201),
         post(format!("/tasks/{}/revision-obligation/close", w.close_task), json!({"reason": "revision_limit_reached"})).allow(PM).deny(Visible(SEES_P)),
+        // Reviewer calibration: every caller asks what waits for them; a reviewer of P
+        // claims a sampled review; its blind packet, files and decision are the holder's
+        // alone (anyone else meets the concealed 404); P's oversight reads the figures.
+        get("/reviews/calibration/current").allow(&CALLERS),
+        post("/reviews/calibration/claim", json!({"offer_id": w.calibration_offer})).allow(&[Reviewer]).deny(Visible(SEES_P)).answers(s201),
+        get(calibrated.clone()).held_by("the calibration holder", &w.calibration_holder).deny(Concealed),
+        get(format!("{calibrated}/files/outputs/final-answer.md")).held_by("the calibration holder", &w.calibration_holder).deny(Concealed),
+        post(format!("{calibrated}/decision"), calibration_accept).held_by("the calibration holder", &w.calibration_holder).deny(Concealed).answers(s201),
+        get(format!("/projects/{p}/calibration")).allow(OVERSIGHT).deny(Visible(SEES_P)),
         // Contribution terms (finance only, everything else concealed), after the tasks;
         // the first terms are retired once v2 is active (below).
         get(format!("{contribution}/current")).allow(&[Finance]).deny(Concealed),

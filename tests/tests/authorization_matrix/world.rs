@@ -81,6 +81,11 @@ pub struct Work {
     pub admission: Value,
     /// A delivered award of an accepted task: the bound adapter reports it fulfilled.
     pub award: Uuid,
+    /// Reviewer calibration (P samples every review): the accepted task's offer, which
+    /// the matrix Reviewer claims, and the revised task's, leased by `calibration_holder`.
+    pub calibration_offer: Uuid,
+    pub calibration_held: Uuid,
+    pub calibration_holder: TestActor,
 }
 
 impl World {
@@ -114,7 +119,8 @@ pub async fn ok(server: &TestServer, path: &str, who: &TestActor, body: Value) -
 }
 
 /// P's bundle: the standard one, with the acceptance-criteria check moved after
-/// submission (where a thin task blocks on its setup) and one revision round.
+/// submission (where a thin task blocks on its setup), one revision round, and every
+/// decided review sampled for calibration.
 fn bundle() -> Value {
     let mut bundle = projects_support::bundle();
     for checker in bundle["checker_policy"]["checkers"].as_array_mut().unwrap() {
@@ -124,6 +130,7 @@ fn bundle() -> Value {
         }
     }
     bundle["revision_policy"]["max_revision_rounds"] = json!(1);
+    bundle["review_policy"]["calibration_sample_percent"] = json!(100);
     bundle
 }
 
@@ -599,6 +606,35 @@ async fn work(w: &Setup<'_>) -> Work {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // Calibration: every review of P is sampled by the reputation job after it commits.
+    let offer_of = async |task: Uuid| -> Uuid {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let offer: Option<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM calibration_offers WHERE task_id = $1 ORDER BY created_at LIMIT 1",
+            )
+            .bind(task)
+            .fetch_optional(w.server.database.pool())
+            .await
+            .unwrap();
+            if let Some(offer) = offer {
+                return offer;
+            }
+            assert!(Instant::now() < deadline, "task {task} was never sampled");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let calibration_offer = offer_of(paid_task).await;
+    let calibration_held = offer_of(revise_task).await;
+    let calibration_holder = reviewer("calibrate").await;
+    ok(
+        w.server,
+        "/reviews/calibration/claim",
+        &calibration_holder,
+        json!({"offer_id": calibration_held}),
+    )
+    .await;
+
     Work {
         claim_entry,
         view_lease,
@@ -624,5 +660,8 @@ async fn work(w: &Setup<'_>) -> Work {
         submit_assignee,
         admission,
         award,
+        calibration_offer,
+        calibration_held,
+        calibration_holder,
     }
 }

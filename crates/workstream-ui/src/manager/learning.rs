@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /ui/projects/{pid}/lessons`, `POST` (record one) | `GET\|POST /projects/{pid}/lessons` |
 //! | `POST /ui/projects/{pid}/lessons/{lid}/accept\|reject\|implement` | the same routes of the API |
-//! | `GET /ui/projects/{pid}/sprints`, `POST` (create one) | `GET\|POST /projects/{pid}/sprints` |
+//! | `GET /ui/projects/{pid}/sprints`, `POST` (create one) | `GET\|POST /projects/{pid}/sprints`, and the reviewers' agreement: `GET /projects/{pid}/calibration` |
 //! | `GET /ui/projects/{pid}/sprints/{sid}`, `POST .../report`, `POST .../tasks` | `GET /projects/{pid}/sprints/{sid}`, `POST .../report`, `POST .../tasks` |
 //!
 //! A sprint's window is typed as two dates (`YYYY-MM-DD`, from the start of the first
@@ -199,11 +199,15 @@ async fn sprints_page(
         )
         .await
         .json()?;
+    let calibration = ui
+        .get(session, &format!("/projects/{project_id}/calibration"))
+        .await
+        .json()?;
     Ok(page_with(
         status_for(&posted.error),
         "sprints.html",
         viewer,
-        context! { project => s(project), sprints => s(sprints), notice => s(notice), ..posted.context() },
+        context! { project => s(project), sprints => s(sprints), calibration => s(calibration), notice => s(notice), ..posted.context() },
     ))
 }
 
