@@ -235,7 +235,7 @@ async fn a_sampled_accept_is_calibrated_blind_and_its_contradiction_is_measured_
         &s.server,
         &format!("{packet_path}/decision"),
         &s.reviewer,
-        accept_body(json!([])),
+        accept_body_without_resolutions(),
     )
     .await;
     assert_eq!(other.status, 404, "{}", other.body);
