@@ -114,7 +114,18 @@ where
     if let Some(stored) = stored(&mut tx, actor_id, operation, key, &digest).await? {
         return Ok(Answer::holding(stored));
     }
-    let (status, body) = mutation(&mut tx).await?;
+    let (status, body) = match mutation(&mut tx).await {
+        Ok(answer) => answer,
+        Err(refused) => {
+            // Roll back before answering: a dropped transaction's rollback runs only when
+            // its connection goes back to the pool, after the answer has left, and until
+            // then its row locks stand. A client's next request (a claim that skips
+            // locked queue entries) must not meet the locks of a command already refused.
+            // A failed rollback closes the connection, which ends the transaction too.
+            let _ = tx.rollback().await;
+            return Err(refused);
+        }
+    };
     let body = serde_json::to_value(body).map_err(ApiError::internal)?;
     let record = RecordKey {
         actor_id,
