@@ -73,7 +73,7 @@ pub fn routes() -> ApiRoutes {
             activate,
             Doc::new("Activate a draft guide through the activation gate")
                 .who(PM)
-                .ok("`{guide, project, superseded_guide_id}`: the guide `active` with its `activation_sequence`, the project `active`")
+                .ok("`{guide, project, superseded_guide_id, preview}`: the guide `active` with its `activation_sequence`, the project `active`, and the guide's latest completed policy preview with its summary (`null` when it was never previewed)")
                 .note("The gate validates the bundle against the schemas of `policies/`, merges the platform defaults (which cannot be weakened), pins every checker to a registered component digest, validates each checker's configuration against the schema the checker declares, and needs a published contribution policy version. Field errors are in `details.errors[{path, message, code}]`; a refused activation leaves the guide a draft.")
                 .refuses(&[ErrorCode::PermissionNotGranted])
                 .refuses(&[ErrorCode::GuideNotDraft, ErrorCode::GuideActivationConflict, ErrorCode::ContributionPolicyUnpublished, ErrorCode::ContributionPolicyVersionNotCurrent, ErrorCode::ProjectArchived])
@@ -310,6 +310,7 @@ async fn activate(
                         status: activation.project_status,
                     },
                     superseded_guide_id: activation.superseded_guide_id,
+                    preview: activation.preview,
                 },
             ))
         },

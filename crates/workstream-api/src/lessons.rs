@@ -94,6 +94,7 @@ pub fn routes() -> ApiRoutes {
             .refuses(&[
                 ErrorCode::LessonImplementationLinkRequired,
                 ErrorCode::LessonLinkNotFound,
+                ErrorCode::LessonPreviewNotCompleted,
             ]),
         )
 }
@@ -304,6 +305,9 @@ struct Implement {
     guide_id: Option<Uuid>,
     #[serde(default)]
     checker_digest: Option<String>,
+    /// A completed policy preview of the project, as evidence of the change.
+    #[serde(default)]
+    preview_id: Option<Uuid>,
     #[serde(default)]
     note: Option<String>,
 }
@@ -315,7 +319,8 @@ async fn implement(
     Ids(ids): Ids<(Uuid, Uuid)>,
     Json(body): Json<Implement>,
 ) -> Result<Answer<Lesson>, ApiError> {
-    let echo = json!({ "guide_id": body.guide_id, "checker_digest": body.checker_digest, "note": body.note });
+    let echo = json!({ "guide_id": body.guide_id, "checker_digest": body.checker_digest,
+                       "preview_id": body.preview_id, "note": body.note });
     decide(
         state,
         caller,
@@ -326,6 +331,7 @@ async fn implement(
         LessonDecision::Implement {
             guide_id: body.guide_id,
             checker_digest: body.checker_digest,
+            preview_id: body.preview_id,
             note: body.note,
         },
     )

@@ -852,6 +852,21 @@ catalogue! {
             "list only tasks of the sprint's project";
     }
 
+    "Policy previews" {
+        PolicyPreviewNotDraft = "policy_preview_not_draft", 409,
+            "only a draft guide can be previewed",
+            "preview a draft guide; an active guide's policy is the one the packets already met";
+        PolicyPreviewLimitInvalid = "policy_preview_limit_invalid", 422,
+            "the number of submissions to preview is out of range",
+            "ask for 1 up to the server's maximum (WORKSTREAM_POLICY_PREVIEW_MAX_SUBMISSIONS, 200 by default)";
+        PolicyPreviewNoSubmissions = "policy_preview_no_submissions", 422,
+            "the project has no evaluated submissions to preview the draft against",
+            "preview once packets of the project have been submitted and evaluated";
+        LessonPreviewNotCompleted = "lesson_preview_not_completed", 422,
+            "the preview is not a completed policy preview of this project",
+            "link a completed preview of this project's guide, or none";
+    }
+
     "Values and stored records" {
         DigestInvalid = "digest_invalid", 422,
             "the digest is not `sha256:` and 64 lower-case hex digits",

@@ -22,11 +22,16 @@
 //!    contribution policy version (R5: missing terms are never read as unpaid), or
 //!    `contribution_policy_version_not_current` (409) when the caller selected another.
 //!
+//! Steps 1 to 5 are [`effective_bundle`], which a policy preview of a draft runs too
+//! (`crate::previews`), so both refuse a bundle alike.
+//!
 //! On success, in one transaction under the project's row lock: the next
 //! `activation_sequence` is allocated, the active guide (if any) is superseded, the
 //! guide is stored with the *effective* bundle (defaults merged, every checker digest
 //! pinned) and its hashes, the contribution policy version is bound, and a draft
-//! project becomes active; each of those writes its own audit event.
+//! project becomes active; each of those writes its own audit event. `guide_activated`
+//! names the guide's latest completed policy preview (`policy_preview_id`, or null), and
+//! the answer carries that preview's summary ([`ActivationPreview`]).
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -39,6 +44,7 @@ use workstream_domain::machines::contribution_policy::{
     ContributionPolicyStatus, ContributionPolicyVersionStatus,
 };
 use workstream_domain::machines::project::{GuideStatus, ProjectStatus};
+use workstream_domain::policy::types::EffectiveBundle;
 use workstream_domain::policy::{self, BundleHashes, CheckerRef, FieldError, schema};
 use workstream_store::audit::NewAuditEvent;
 
@@ -530,6 +536,28 @@ pub fn pin_checkers(
     Ok(())
 }
 
+/// Steps 1 to 5 of the gate (see the module documentation) on a bundle as submitted:
+/// the effective bundle, platform defaults merged and every checker pinned to a
+/// registered component whose schema takes its configuration. Activation stores it; a
+/// policy preview (`crate::previews::start`) runs it. One function, so the two refuse
+/// a bundle with the same codes and details.
+pub async fn effective_bundle(
+    conn: &mut PgConnection,
+    bundle: Option<&Value>,
+) -> Result<EffectiveBundle, CommandError> {
+    let mut effective = policy::evaluate(bundle).map_err(|refusal| {
+        let message = match refusal.code {
+            ErrorCode::ReviewPolicyIncomplete => "the review policy is missing or incomplete",
+            ErrorCode::RevisionPolicyIncomplete => "the revision policy is missing or incomplete",
+            ErrorCode::PlatformDefaultWeakened => "the policy bundle weakens the platform defaults",
+            _ => "the policy bundle is not valid",
+        };
+        gate(refusal.code, message, &refusal.errors)
+    })?;
+    resolve_checkers(conn, &mut effective.checker_policy.checkers).await?;
+    Ok(effective)
+}
+
 /// What [`activate`] did.
 #[derive(Debug, Clone)]
 pub struct Activation {
@@ -539,6 +567,24 @@ pub struct Activation {
     pub superseded_guide_id: Option<Uuid>,
     /// The project's status afterwards.
     pub project_status: ProjectStatus,
+    /// The guide's latest completed policy preview, if it had one (its id is in the
+    /// `guide_activated` event).
+    pub preview: Option<ActivationPreview>,
+}
+
+/// The latest completed preview of a guide being activated: what the manager knew of
+/// its checker policy's effect on stored packets.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ActivationPreview {
+    /// The preview (`GET /projects/{pid}/guides/{gid}/previews/{id}`).
+    pub id: Uuid,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Whether it previewed the bundle activated: false when the draft's bundle was
+    /// edited after the preview started.
+    pub current: bool,
+    /// Its totals.
+    pub summary: crate::previews::PreviewSummary,
 }
 
 /// What activation answers: the guide, the project's status, the guide superseded.
@@ -550,6 +596,9 @@ pub struct ActivationView {
     pub project: projects::ProjectSummaryStatus,
     /// The guide this one replaced, if any.
     pub superseded_guide_id: Option<Uuid>,
+    /// The guide's latest completed policy preview and its summary; none when it was
+    /// never previewed.
+    pub preview: Option<ActivationPreview>,
 }
 
 /// The activation gate (see the module documentation). `selected` is the contribution
@@ -577,16 +626,7 @@ pub async fn activate(
             "the project is archived",
         ));
     }
-    let mut effective = policy::evaluate(guide.policy_bundle.as_ref()).map_err(|refusal| {
-        let message = match refusal.code {
-            ErrorCode::ReviewPolicyIncomplete => "the review policy is missing or incomplete",
-            ErrorCode::RevisionPolicyIncomplete => "the revision policy is missing or incomplete",
-            ErrorCode::PlatformDefaultWeakened => "the policy bundle weakens the platform defaults",
-            _ => "the policy bundle is not valid",
-        };
-        gate(refusal.code, message, &refusal.errors)
-    })?;
-    resolve_checkers(conn, &mut effective.checker_policy.checkers).await?;
+    let effective = effective_bundle(conn, guide.policy_bundle.as_ref()).await?;
 
     let current = sqlx::query_scalar!(
         "SELECT v.id FROM contribution_policies p \
@@ -649,6 +689,16 @@ pub async fn activate(
         .await?;
     }
     let submitted_hash = guide.policy_bundle_hash.clone();
+    let preview = crate::previews::latest_completed(conn, guide_id)
+        .await?
+        .and_then(|preview| {
+            Some(ActivationPreview {
+                current: submitted_hash.as_deref() == Some(preview.policy_bundle_hash.as_str()),
+                id: preview.id,
+                finished_at: preview.finished_at,
+                summary: preview.summary?,
+            })
+        });
     let activated = guide_query!(
         "UPDATE project_guides SET activation_sequence = $2, policy_bundle = $3, \
          policy_bundle_hash = $4, artifact_policy_hash = $5, checker_policy_hash = $6, \
@@ -686,6 +736,8 @@ pub async fn activate(
                 "submitted_policy_bundle_hash": submitted_hash,
                 "contribution_policy_version_id": current,
                 "superseded_guide_id": superseded.as_ref().map(|(id, _)| *id),
+                "policy_preview_id": preview.as_ref().map(|p| p.id),
+                "policy_preview_current": preview.as_ref().map(|p| p.current),
             }),
             ..Default::default()
         },
@@ -721,5 +773,6 @@ pub async fn activate(
         guide: activated,
         superseded_guide_id: superseded.map(|(id, _)| id),
         project_status,
+        preview,
     })
 }

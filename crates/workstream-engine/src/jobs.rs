@@ -12,6 +12,11 @@
 //! | [`EvaluationArgs`] | `checker.evaluate` | a submission (T7), a checker retry | `pipeline::EvaluateSubmission` |
 //! | [`DeliveryArgs`] | `compensation.deliver` | an award, a resumed adapter binding | [`crate::compensation::delivery::DeliverAward`] |
 //! | [`ReputationArgs`] | `reputation.record` | a review decision | [`crate::reputation::RecordReputation`] |
+//! | [`PreviewArgs`] | `policy.preview` (background) | a policy preview's start | `previews::run::PreviewSubmissions` |
+//!
+//! A *background* kind ([`JobArgs::BACKGROUND`]) is bulk work nobody waits on: a worker
+//! claims it only with slots the live kinds leave free, a few at once
+//! ([`crate::worker`]).
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -49,4 +54,22 @@ pub struct ReputationArgs {
 
 impl JobArgs for ReputationArgs {
     const KIND: &'static str = "reputation.record";
+}
+
+/// Check a slice of a policy preview's chosen submissions under the draft's policy
+/// and store their results; the job storing the last one completes the preview
+/// ([`crate::previews`]). Background work: a preview never holds a live evaluation back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewArgs {
+    /// The preview.
+    pub preview_id: Uuid,
+    /// The slice's first position in the preview's chosen submissions (0-based).
+    pub first: u32,
+    /// How many submissions from there.
+    pub count: u32,
+}
+
+impl JobArgs for PreviewArgs {
+    const KIND: &'static str = "policy.preview";
+    const BACKGROUND: bool = true;
 }

@@ -19,7 +19,9 @@
 //! opens nothing new. Lifecycle: `open -> accepted | rejected`, `accepted ->
 //! implemented`; implementing names the guide version or the checker component
 //! (registry digest) that carries the change, and the database refuses an implemented
-//! lesson without one. Every change writes one audit event on the project's chain.
+//! lesson without one. It may also name, as evidence, a completed policy preview of the
+//! project (`crate::previews`): what the change does to the stored packets. Every change
+//! writes one audit event on the project's chain.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -31,6 +33,7 @@ use workstream_domain::gate::MemberStatus;
 use workstream_domain::lifecycle::{ReviewDecision, TaskState};
 use workstream_domain::machines::StateMachine;
 use workstream_domain::machines::lesson::LessonStatus;
+use workstream_domain::machines::preview::PreviewStatus;
 use workstream_domain::machines::project::GuideStatus;
 use workstream_store::audit::{self, NewAuditEvent};
 
@@ -72,6 +75,8 @@ pub struct Lesson {
     pub implemented_guide_id: Option<Uuid>,
     /// The checker component that carries the change (implemented).
     pub implemented_checker_digest: Option<String>,
+    /// The completed policy preview given as evidence of the change (implemented).
+    pub implemented_preview_id: Option<Uuid>,
     /// The manager who recorded it (none when detected).
     pub created_by: Option<Uuid>,
     /// When.
@@ -91,8 +96,8 @@ macro_rules! lesson_query {
             Lesson,
             $before + " id, project_id, guide_id, guide_version, source, source_entity_type, \
              source_entity_id, lesson_type, summary, recommended_change, status AS \"status: _\", resolution_note, \
-             detection_key, implemented_guide_id, implemented_checker_digest, created_by, \
-             created_at, updated_at, closed_by, closed_at " + $after
+             detection_key, implemented_guide_id, implemented_checker_digest, \
+             implemented_preview_id, created_by, created_at, updated_at, closed_by, closed_at " + $after
             $(, $arg)*
         )
     };
@@ -225,6 +230,7 @@ fn audit_lesson(lesson: &Lesson, event_type: &str, from: Option<LessonStatus>) -
             "detection_key": lesson.detection_key,
             "implemented_guide_id": lesson.implemented_guide_id,
             "implemented_checker_digest": lesson.implemented_checker_digest,
+            "implemented_preview_id": lesson.implemented_preview_id,
         }),
         ..Default::default()
     }
@@ -372,6 +378,9 @@ pub enum LessonDecision {
         guide_id: Option<Uuid>,
         /// The checker component (registry digest) that carries it.
         checker_digest: Option<String>,
+        /// A completed policy preview of the project, as evidence of what the change
+        /// does to stored packets (`crate::previews`).
+        preview_id: Option<Uuid>,
         /// How.
         note: Option<String>,
     },
@@ -381,7 +390,8 @@ pub enum LessonDecision {
 /// `_implemented`). A move the lifecycle does not allow is 403
 /// `transition_not_allowed`; implementing without a link is 422
 /// `lesson_implementation_link_required`; a guide of another project or an unknown
-/// checker is 422 `lesson_link_not_found`.
+/// checker is 422 `lesson_link_not_found`; a preview that is not a completed preview
+/// of the project is 422 `lesson_preview_not_completed`.
 pub async fn decide(
     conn: &mut PgConnection,
     acting: &Requester,
@@ -417,12 +427,15 @@ pub async fn decide(
             Some(t) => Ok(Some(t.to_owned())),
         }
     };
-    let (note, guide, checker) = match &decision {
-        LessonDecision::Accept { note: n } => (note(n)?, None, None),
-        LessonDecision::Reject { reason } => (Some(crate::authority::reason(reason)?), None, None),
+    let (note, guide, checker, preview) = match &decision {
+        LessonDecision::Accept { note: n } => (note(n)?, None, None, None),
+        LessonDecision::Reject { reason } => {
+            (Some(crate::authority::reason(reason)?), None, None, None)
+        }
         LessonDecision::Implement {
             guide_id,
             checker_digest,
+            preview_id,
             note: n,
         } => {
             if guide_id.is_none() && checker_digest.is_none() {
@@ -446,7 +459,24 @@ pub async fn decide(
                     "the guide is not one of this project's, or no checker has that digest",
                 ));
             }
-            (note(n)?, *guide_id, checker_digest.clone())
+            if let Some(preview_id) = preview_id {
+                let completed = sqlx::query_scalar!(
+                    r#"SELECT EXISTS (SELECT 1 FROM policy_previews
+                       WHERE id = $1 AND project_id = $2 AND status = $3) AS "completed!""#,
+                    *preview_id,
+                    project_id,
+                    PreviewStatus::Completed.as_str(),
+                )
+                .fetch_one(&mut *conn)
+                .await?;
+                if !completed {
+                    return Err(CommandError::new(
+                        ErrorCode::LessonPreviewNotCompleted,
+                        "the preview is not a completed policy preview of this project",
+                    ));
+                }
+            }
+            (note(n)?, *guide_id, checker_digest.clone(), *preview_id)
         }
     };
     let closes = to != LessonStatus::Accepted;
@@ -454,7 +484,7 @@ pub async fn decide(
         "UPDATE project_lessons SET status = $2, resolution_note = coalesce($3, resolution_note), \
          implemented_guide_id = $4, implemented_checker_digest = $5, \
          closed_by = CASE WHEN $6 THEN $7 ELSE closed_by END, \
-         closed_at = CASE WHEN $6 THEN now() ELSE closed_at END \
+         closed_at = CASE WHEN $6 THEN now() ELSE closed_at END, implemented_preview_id = $8 \
          WHERE id = $1 RETURNING",
         "",
         lesson_id,
@@ -464,6 +494,7 @@ pub async fn decide(
         checker.as_deref(),
         closes,
         acting.actor_id,
+        preview,
     )
     .fetch_one(&mut *conn)
     .await?;

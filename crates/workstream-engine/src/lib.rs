@@ -37,6 +37,9 @@
 //! * [`calibration`]: reviewer calibration: a sampled share of decided submissions
 //!   offered, blind to the first decision, to a second reviewer, and the agreement
 //!   figures (never a change to the first Review or what it decided).
+//! * [`previews`]: policy previews: a draft guide's checker policy run, both phases, over
+//!   the project's stored packets in background jobs (the job with the `checkers`
+//!   feature), compared with what each packet met, before the guide is activated.
 //! * [`lessons`]: project lessons, recorded by managers or detected from repeated
 //!   review and checker failures, and their lifecycle up to the change that carries them.
 //! * [`sprints`]: evaluation sprints, a reporting group of tasks with a window and a
@@ -71,6 +74,7 @@ mod observed;
 pub mod packets;
 #[cfg(feature = "checkers")]
 pub mod pipeline;
+pub mod previews;
 pub mod projects;
 #[cfg(feature = "checkers")]
 pub mod registry;

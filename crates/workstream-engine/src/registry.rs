@@ -12,7 +12,12 @@ use crate::worker::{JobHandler, Typed};
 /// The handlers of every job kind Workstream runs.
 pub fn handlers(pipeline: Arc<crate::pipeline::Pipeline>) -> Vec<Arc<dyn JobHandler>> {
     vec![
-        Arc::new(Typed(crate::pipeline::EvaluateSubmission::new(pipeline))),
+        Arc::new(Typed(crate::pipeline::EvaluateSubmission::new(
+            pipeline.clone(),
+        ))),
+        Arc::new(Typed(crate::previews::run::PreviewSubmissions::new(
+            pipeline,
+        ))),
         // Awards go out through the default adapters (the built-in local one).
         Arc::new(Typed(crate::compensation::delivery::DeliverAward::default())),
         Arc::new(Typed(crate::reputation::RecordReputation)),

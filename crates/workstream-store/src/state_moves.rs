@@ -23,6 +23,7 @@ use workstream_domain::machines::contribution_policy::{
     ContributionPolicyStatus, ContributionPolicyVersionStatus,
 };
 use workstream_domain::machines::lesson::LessonStatus;
+use workstream_domain::machines::preview::PreviewStatus;
 use workstream_domain::machines::project::{GuideStatus, ProjectStatus};
 use workstream_domain::machines::review_queue::{
     QueueEntryState, QueueRouting, ReviewLeaseDisposition,
@@ -77,6 +78,7 @@ pub const MACHINES: &[Machine] = &[
     smaller::<QueueRouting>("review_queue_entries", "routing"),
     smaller::<ReviewLeaseDisposition>("review_leases", "disposition"),
     smaller::<LessonStatus>("project_lessons", "status"),
+    smaller::<PreviewStatus>("policy_previews", "status"),
     smaller::<CalibrationOfferState>("calibration_offers", "state"),
 ];
 

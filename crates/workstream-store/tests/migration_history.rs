@@ -82,6 +82,10 @@ const RELEASED_SQL: &[(&str, &str)] = &[
         "1008a097e7671124d18c951685bcde111be88c301b916452cd422ebee7572dc2",
     ),
     (
+        "0017",
+        "eb640ec101bc58741283bc25647b539a487a7ac3f916e7f28b85deb12c94a9c6",
+    ),
+    (
         "0018",
         "bc43eb5bc2495c0758f3349926d4e8fe5137fd378dc85100bc29925a49f7739d",
     ),

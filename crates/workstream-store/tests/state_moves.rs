@@ -49,6 +49,33 @@ async fn every_guarded_row(pool: &PgPool) -> History {
         common::h('4'),
     )
     .unwrap();
+    // A policy preview of a draft guide over the history's submission
+    // (migrations/0017_policy_previews.sql).
+    let (draft, preview) = (id(), id());
+    sql!(
+        pool,
+        "INSERT INTO project_guides (id, project_id, version, content_markdown, created_by) \
+         VALUES ($1, $2, 'v2-draft', '# Draft', $3)",
+        draft,
+        history.setup.project,
+        history.setup.pm,
+    )
+    .unwrap();
+    sql!(
+        pool,
+        "INSERT INTO policy_previews (id, project_id, guide_id, policy_bundle_hash, artifact_policy, \
+         artifact_policy_hash, checker_policy, checker_policy_hash, submission_limit, submission_ids, \
+         job_ids, requested_by) \
+         VALUES ($1, $2, $3, $4, '{}', $4, '{\"checkers\": []}', $4, 200, ARRAY[$5::uuid], \
+                 ARRAY[$1::uuid], $6)",
+        preview,
+        history.setup.project,
+        draft,
+        common::h('7'),
+        history.submission,
+        history.setup.pm,
+    )
+    .unwrap();
     history
 }
 

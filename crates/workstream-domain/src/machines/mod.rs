@@ -24,6 +24,7 @@
 //! | [`lesson`] | ProjectLesson status and type |
 //! | [`calibration`] | CalibrationOffer state (reviewer calibration) |
 //! | [`job`] | Job state (the job queue) |
+//! | [`preview`] | PolicyPreview status |
 
 pub mod admission;
 pub mod assignment;
@@ -34,6 +35,7 @@ pub mod compensation;
 pub mod contribution_policy;
 pub mod job;
 pub mod lesson;
+pub mod preview;
 pub mod project;
 pub mod review_queue;
 

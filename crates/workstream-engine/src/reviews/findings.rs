@@ -18,7 +18,7 @@ use workstream_domain::machines::checker_run::CheckerRunStatus;
 use crate::CommandError;
 
 /// One finding of a submission's current checker run.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct CheckerFinding {
     /// The checker that reported it.
     pub checker: String,
@@ -67,34 +67,52 @@ pub async fn of_submission(
     )
     .fetch_all(&mut *conn)
     .await?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (checker, severity, blocks_review, findings) = (
-            row.checker_name,
-            row.severity,
-            row.blocks_review,
-            row.findings,
-        );
-        for f in findings.as_array().into_iter().flatten() {
+    Ok(rows
+        .into_iter()
+        .flat_map(|row| {
+            findings_of(
+                &row.checker_name,
+                &row.severity,
+                row.blocks_review,
+                &row.findings,
+            )
+        })
+        .collect())
+}
+
+/// One checker result's findings (its `findings` JSON, as `checker_results` stores it
+/// and the sandbox reports it) as [`CheckerFinding`]s with their fingerprints: the one
+/// flattening of a stored run's results ([`of_submission`]) and of a policy preview's
+/// draft results (`crate::previews`), so both compare by identical fingerprints.
+pub fn findings_of(
+    checker: &str,
+    severity: &str,
+    blocks_review: bool,
+    findings: &serde_json::Value,
+) -> Vec<CheckerFinding> {
+    findings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
             let text = |k: &str| f[k].as_str().map(str::to_owned);
             let code = text("code").unwrap_or_default();
             let message = text("message").unwrap_or_default();
             let path = text("path");
-            out.push(CheckerFinding {
-                fingerprint: fingerprint(&checker, &code, path.as_deref(), &message),
-                checker: checker.clone(),
+            CheckerFinding {
+                fingerprint: fingerprint(checker, &code, path.as_deref(), &message),
+                checker: checker.to_owned(),
                 code,
                 level: text("level").unwrap_or_default(),
                 message,
                 path,
                 line: f["line"].as_u64(),
                 suggested_fix: text("suggested_fix"),
-                severity: severity.clone(),
+                severity: severity.to_owned(),
                 blocks_review,
-            });
-        }
-    }
-    Ok(out)
+            }
+        })
+        .collect()
 }
 
 /// How the findings of one version compare with its predecessor's.
