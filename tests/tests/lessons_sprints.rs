@@ -442,6 +442,13 @@ async fn a_sprint_groups_tasks_and_stores_its_report() {
         json!({"runs": 0, "by_checker": [], "by_finding_code": []})
     );
     assert_eq!(report["payments"], json!({"awards": 0, "by_unit": []}));
+    // Reviewer calibration (tests/tests/calibration.rs): nothing sampled without reviews.
+    assert_eq!(
+        report["calibration"],
+        json!({"sampled": 0, "recorded": 0, "waiting": 0, "expired": 0,
+               "decisions_agreeing": 0, "decision_agreement_rate": null,
+               "mean_finding_overlap": null, "contradicted_accepts": 0, "by_reviewer": []})
+    );
     assert!(reported["report_generated_at"].is_string());
     // Stored on the row: a read returns it.
     let (s, read) = get(&fx.server, &fx.pm, &format!("{base}/{sprint_id}")).await;

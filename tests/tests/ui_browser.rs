@@ -310,3 +310,75 @@ async fn the_review_cycle_runs_in_a_real_browser() {
         .count();
     assert_eq!(pngs, 35, "one screenshot per page in {}", shots.display());
 }
+
+/// Reviewer calibration in headless Chromium (`tests/browser/calibration.mjs`): a second
+/// reviewer claims the sampled accept from the review page, reads the blind packet and
+/// records an agreeing accept; the manager sees the agreement beside the sprints.
+/// Screenshots land in `<target dir>/ui-screenshots-calibration/`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_calibration_offer_is_claimed_and_recorded_in_a_real_browser() {
+    let Some(chromium) = toolchains::or_skip("ui_browser", browser_prerequisites()) else {
+        return;
+    };
+    let s = review_support::setup_with("ui-calib", review_support::Terms::Unpaid, |bundle| {
+        bundle["review_policy"]["calibration_sample_percent"] = serde_json::json!(100);
+    })
+    .await;
+    let submitted = s
+        .submit(review_support::good_packet("v1"), serde_json::json!({}))
+        .await;
+    assert_eq!(submitted.status, 201, "{}", submitted.body);
+    assert_eq!(s.evaluated().await, "review_pending");
+    let decided = s.accept(serde_json::json!([])).await;
+    assert_eq!(decided.status, 201, "{}", decided.body);
+    s.jobs_drained().await;
+
+    let shots = screenshot_dir().with_file_name("ui-screenshots-calibration");
+    if shots.exists() {
+        std::fs::remove_dir_all(&shots).expect("clear old screenshots");
+    }
+    let mut node = tokio::process::Command::new("node");
+    node.arg(workspace().join("tests/browser/calibration.mjs"))
+        .current_dir(workspace().join("tests/browser"))
+        .env("WORKSTREAM_UI_BASE_URL", &s.server.base_url)
+        .env("WORKSTREAM_UI_SCREENSHOTS", &shots)
+        .env("WORKSTREAM_UI_PROJECT", s.project.to_string())
+        .env("WORKSTREAM_UI_CHROMIUM", &chromium)
+        .env("WORKSTREAM_UI_REVIEWER", &s.reviewer2.subject)
+        .env("WORKSTREAM_UI_MANAGER", &s.pm.subject)
+        .env("WORKSTREAM_UI_TASK_TITLE", "Prove the lemma")
+        .env("WORKSTREAM_UI_FIRST_REVIEWER", &s.reviewer.subject)
+        .env(
+            "WORKSTREAM_UI_FIRST_SUMMARY",
+            decided.body["review"]["summary"].as_str().unwrap(),
+        )
+        .kill_on_drop(true);
+    let run = tokio::time::timeout(Duration::from_secs(600), node.output())
+        .await
+        .expect("the browser run finished within 10 minutes")
+        .expect("node started");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        run.status.success(),
+        "the browser calibration failed (screenshots in {}):\n{stdout}\n{stderr}",
+        shots.display()
+    );
+
+    // What the clicks recorded: one agreeing calibration by the second reviewer.
+    let recorded: (uuid::Uuid, String, bool, i32) = sqlx::query_as(
+        "SELECT c.reviewer_id, c.decision, c.decision_agrees, c.finding_overlap_bp \
+         FROM calibration_reviews c JOIN calibration_offers o ON o.id = c.offer_id \
+         WHERE o.task_id = $1",
+    )
+    .bind(s.task)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        recorded,
+        (s.reviewer2.id, "accept".to_owned(), true, 10_000)
+    );
+}

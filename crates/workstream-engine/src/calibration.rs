@@ -1124,7 +1124,8 @@ pub struct Figures {
 pub struct ReviewerFigures {
     /// The reviewer whose Reviews were sampled.
     pub reviewer_id: Uuid,
-    /// Their display name.
+    /// Their name as people read it (`workstream_actor_label`: the display name, else
+    /// the subject they sign in with).
     pub display_name: String,
     /// Their figures.
     #[serde(flatten)]
@@ -1157,7 +1158,8 @@ pub struct Scope {
 /// The agreement figures of the sampled Reviews in `scope`.
 pub async fn figures(conn: &mut PgConnection, scope: Scope) -> Result<Agreement, CommandError> {
     let rows = sqlx::query!(
-        r#"SELECT o.first_reviewer_id AS reviewer_id, p.display_name,
+        r#"SELECT o.first_reviewer_id AS reviewer_id,
+             workstream_actor_label(o.first_reviewer_id) AS "display_name!",
              count(*) AS "sampled!",
              count(c.id) AS "recorded!",
              count(*) FILTER (WHERE o.state IN ($5, $6)) AS "waiting!",
@@ -1167,15 +1169,14 @@ pub async fn figures(conn: &mut PgConnection, scope: Scope) -> Result<Agreement,
              count(*) FILTER (WHERE c.first_decision = $8 AND c.decision <> $8) AS "contradicted!"
            FROM calibration_offers o
            JOIN reviews r ON r.id = o.sampled_review_id
-           JOIN actor_profiles p ON p.id = o.first_reviewer_id
            LEFT JOIN calibration_reviews c ON c.offer_id = o.id
            WHERE ($1::uuid IS NULL OR o.project_id = $1)
              AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM evaluation_sprint_tasks m
                                               WHERE m.sprint_id = $2 AND m.task_id = o.task_id))
              AND ($3::timestamptz IS NULL OR r.completed_at >= $3)
              AND ($4::timestamptz IS NULL OR r.completed_at < $4)
-           GROUP BY o.first_reviewer_id, p.display_name
-           ORDER BY p.display_name, o.first_reviewer_id"#,
+           GROUP BY o.first_reviewer_id
+           ORDER BY 2, o.first_reviewer_id"#,
         scope.project_id,
         scope.sprint_id,
         scope.starts_at,
