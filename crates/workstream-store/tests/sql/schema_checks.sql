@@ -1348,6 +1348,66 @@ SELECT pg_temp.expect('sprint task from another project refused', $$
         'b0000000-0000-7000-8000-000000000002', 'a0000000-0000-7000-8000-000000000001')$$,
     '23503');
 
+-- Policy previews (migrations/0017_policy_previews.sql): only a draft guide, over the
+-- project's own submissions; results only from a running preview; completed only with
+-- every result; a lesson's evidence is a completed preview.
+SELECT pg_temp.expect('preview of an active guide refused',
+    $$INSERT INTO policy_previews (id, project_id, guide_id, policy_bundle_hash, artifact_policy,
+        artifact_policy_hash, checker_policy, checker_policy_hash, submission_limit, submission_ids, job_ids,
+        requested_by)
+      VALUES ('ae000000-0000-7000-8000-000000000001', 'b0000000-0000-7000-8000-000000000001',
+        'd0000000-0000-7000-8000-000000000001', pg_temp.h('1'), '{}', pg_temp.h('2'), '{}', pg_temp.h('3'), 200,
+        ARRAY['e3000000-0000-7000-8000-000000000001'::uuid], ARRAY['ae000000-0000-7000-8000-000000000009'::uuid],
+        'a0000000-0000-7000-8000-000000000001')$$,
+    '23514', 'policy_previews_guide_draft');
+CREATE FUNCTION pg_temp.preview_of_draft(submissions uuid[]) RETURNS void LANGUAGE sql AS $f$
+    INSERT INTO project_guides (id, project_id, version, content_markdown, created_by)
+      VALUES ('d0000000-0000-7000-8000-000000000009', 'b0000000-0000-7000-8000-000000000001', 'v9-draft',
+        '# Draft', 'a0000000-0000-7000-8000-000000000001');
+    INSERT INTO policy_previews (id, project_id, guide_id, policy_bundle_hash, artifact_policy,
+        artifact_policy_hash, checker_policy, checker_policy_hash, submission_limit, submission_ids, job_ids,
+        requested_by)
+      VALUES ('ae000000-0000-7000-8000-000000000001', 'b0000000-0000-7000-8000-000000000001',
+        'd0000000-0000-7000-8000-000000000009', pg_temp.h('1'), '{}', pg_temp.h('2'), '{}', pg_temp.h('3'), 200,
+        submissions, ARRAY['ae000000-0000-7000-8000-000000000009'::uuid], 'a0000000-0000-7000-8000-000000000001');
+$f$;
+SELECT pg_temp.expect_ok('preview of a draft guide over its project''s submissions',
+    $$SELECT pg_temp.preview_of_draft(ARRAY['e3000000-0000-7000-8000-000000000001'::uuid])$$);
+SELECT pg_temp.expect('preview over a submission of no project refused',
+    $$SELECT pg_temp.preview_of_draft(ARRAY['00000000-0000-7000-8000-000000000000'::uuid])$$,
+    '23514', 'policy_previews_submissions_of_project');
+SELECT pg_temp.expect('result of a queued preview refused', $q$
+    DO $x$ BEGIN
+        PERFORM pg_temp.preview_of_draft(ARRAY['e3000000-0000-7000-8000-000000000001'::uuid]);
+        INSERT INTO policy_preview_results (id, preview_id, submission_id, task_id, submission_version,
+            recorded_run_id, recorded_route, draft_pre_route, draft_post_route, draft_route, members,
+            findings_appeared, findings_disappeared, reused_results, checked_results)
+          VALUES ('ae100000-0000-7000-8000-000000000001', 'ae000000-0000-7000-8000-000000000001',
+            'e3000000-0000-7000-8000-000000000001', 'e0000000-0000-7000-8000-000000000001', 1,
+            'e5000000-0000-7000-8000-000000000001', 'allow_review', 'allow_review', 'needs_revision',
+            'needs_revision', '[]', '[]', '[]', 0, 0);
+    END $x$ $q$, '23514', 'policy_preview_results_preview_running');
+SELECT pg_temp.expect('preview completed without its results refused', $q$
+    DO $x$ BEGIN
+        PERFORM pg_temp.preview_of_draft(ARRAY['e3000000-0000-7000-8000-000000000001'::uuid]);
+        UPDATE policy_previews SET status = 'running', started_at = now()
+          WHERE id = 'ae000000-0000-7000-8000-000000000001';
+        UPDATE policy_previews SET status = 'completed', summary = '{}', finished_at = now()
+          WHERE id = 'ae000000-0000-7000-8000-000000000001';
+    END $x$ $q$, '23514', 'policy_previews_complete_results');
+SELECT pg_temp.expect('preview: what it previews is fixed', $q$
+    DO $x$ BEGIN
+        PERFORM pg_temp.preview_of_draft(ARRAY['e3000000-0000-7000-8000-000000000001'::uuid]);
+        UPDATE policy_previews SET checker_policy = '{"checkers": []}'
+          WHERE id = 'ae000000-0000-7000-8000-000000000001';
+    END $x$ $q$, 'WS001', 'policy_previews_guard');
+SELECT pg_temp.expect('lesson evidence: a preview that has not completed refused', $q$
+    DO $x$ BEGIN
+        PERFORM pg_temp.preview_of_draft(ARRAY['e3000000-0000-7000-8000-000000000001'::uuid]);
+        UPDATE project_lessons SET implemented_preview_id = 'ae000000-0000-7000-8000-000000000001'
+          WHERE id = 'ac000000-0000-7000-8000-000000000001';
+    END $x$ $q$, '23514', 'project_lessons_implemented_preview_completed');
+
 -- The fixture's own deferred checks hold.
 SET CONSTRAINTS ALL IMMEDIATE;
 \o
