@@ -116,6 +116,7 @@ struct ClaimBody {
 
 /// A claimed calibration.
 #[derive(Debug, serde::Serialize, JsonSchema)]
+#[schemars(rename = "CalibrationClaimed")]
 pub struct Claimed {
     offer: Offer,
 }

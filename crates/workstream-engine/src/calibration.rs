@@ -212,6 +212,7 @@ pub async fn sample_after_review(
 /// A calibration offer as a second reviewer sees it: which packet, never the first
 /// decision nor who made it.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(rename = "CalibrationOffer")]
 pub struct Offer {
     /// The offer.
     pub id: Uuid,
@@ -239,6 +240,7 @@ pub struct Offer {
 
 /// What [`current`] answers: the calibration the caller holds, or one offer, or neither.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(rename = "CalibrationCurrent")]
 pub struct Current {
     /// The offer the caller holds (leased to them).
     pub held: Option<Offer>,
@@ -768,6 +770,7 @@ pub struct CalibrationReview {
 
 /// What [`decide`] recorded.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "CalibrationRecorded")]
 pub struct Recorded {
     /// The calibration review.
     pub calibration_review: CalibrationReview,
