@@ -161,9 +161,11 @@ pub struct PreviewResult {
     pub draft_detail: Option<String>,
     /// Each checker of the draft (policy order), then each recorded one the draft drops.
     pub members: Vec<PreviewMember>,
-    /// Post-submit findings of the draft the recorded run lacks.
+    /// Post-submit findings of the draft the recorded run lacks (none when no draft
+    /// checker ran).
     pub findings_appeared: Vec<CheckerFinding>,
-    /// Findings of the recorded run the draft's post-submit phase lacks.
+    /// Findings of the recorded run the draft's post-submit phase lacks (none when no
+    /// draft checker ran).
     pub findings_disappeared: Vec<CheckerFinding>,
     /// Draft members taken from identical recorded results.
     pub reused_results: i32,
