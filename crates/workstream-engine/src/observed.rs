@@ -13,6 +13,8 @@
 //! | `workstream_job_attempts_total` | `kind`, `outcome` | job attempts by how they ended (`completed`, `retrying`, `discarded`, `lease_lost`, `cancelled`) |
 //! | `workstream_jobs_dead_lettered_total` | `kind` | jobs given up for good (a permanent error, or the last attempt failed) |
 
+use workstream_domain::machines::job::JobState;
+
 /// One checker of a finished evaluation (evaluations run with the `checkers` feature).
 #[cfg(feature = "checkers")]
 #[derive(Debug, Clone)]
@@ -42,11 +44,43 @@ pub(crate) fn evaluation(route: &'static str, checkers: &[CheckerObservation]) {
     }
 }
 
+/// How one job attempt ended: the `outcome` label of `workstream_job_attempts_total`.
+///
+/// An attempt's end, not a job's state: `retrying` and `lease_lost` end an attempt only,
+/// and a `cancelled` attempt (its handler's task was cancelled) leaves the job running
+/// until its lease expires. The two that are also where the job ends carry the job
+/// state's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AttemptOutcome {
+    /// The handler completed the job.
+    Completed,
+    /// It failed and will be retried.
+    Retrying,
+    /// It failed for good: the job is discarded (dead-lettered).
+    Discarded,
+    /// Another worker holds the job now; this attempt's work was rolled back.
+    LeaseLost,
+    /// The handler's task was cancelled.
+    Cancelled,
+}
+
+impl AttemptOutcome {
+    fn label(self) -> &'static str {
+        match self {
+            AttemptOutcome::Completed => JobState::Completed.as_str(),
+            AttemptOutcome::Discarded => JobState::Discarded.as_str(),
+            AttemptOutcome::Retrying => "retrying",
+            AttemptOutcome::LeaseLost => "lease_lost",
+            AttemptOutcome::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// How one job attempt ended.
-pub(crate) fn job_attempt(kind: &str, outcome: &'static str) {
-    metrics::counter!("workstream_job_attempts_total", "kind" => kind.to_owned(), "outcome" => outcome)
+pub(crate) fn job_attempt(kind: &str, outcome: AttemptOutcome) {
+    metrics::counter!("workstream_job_attempts_total", "kind" => kind.to_owned(), "outcome" => outcome.label())
         .increment(1);
-    if outcome == "discarded" {
+    if outcome == AttemptOutcome::Discarded {
         metrics::counter!("workstream_jobs_dead_lettered_total", "kind" => kind.to_owned())
             .increment(1);
     }

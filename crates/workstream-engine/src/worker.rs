@@ -68,6 +68,8 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 use workstream_store::jobs::{self, Backoff, ClaimedJob, Failed, JobArgs, JobError};
 
+use crate::observed::{self, AttemptOutcome};
+
 /// A boxed, sendable future: what [`JobHandler::run`] returns (a trait with an `async
 /// fn` could not be used as `dyn JobHandler`).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -748,14 +750,14 @@ async fn settle(
     job: &ClaimedJob,
     outcome: Result<Result<(), HandlerError>, tokio::task::JoinError>,
 ) {
-    let observe = |outcome| crate::observed::job_attempt(&job.kind, outcome);
+    let observe = |outcome| observed::job_attempt(&job.kind, outcome);
     let failure = match outcome {
         Ok(Ok(())) if job.completion.is_marked() => {
             // `jobs::complete` completed it in the handler's transaction, which the
             // handler committed before returning (if it did not, the job stays running
             // and is rescued when its lease expires).
             tracing::info!("job completed");
-            observe("completed");
+            observe(AttemptOutcome::Completed);
             return;
         }
         Ok(Ok(())) => {
@@ -771,7 +773,7 @@ async fn settle(
             {
                 Err(JobError::LeaseLost) => {
                     tracing::info!("job completed");
-                    observe("completed");
+                    observe(AttemptOutcome::Completed);
                 }
                 Ok(_) => tracing::error!("the handler returned success without completing the job"),
                 Err(err) => tracing::warn!(error = %err, "could not check the job's completion"),
@@ -782,14 +784,14 @@ async fn settle(
             tracing::warn!(
                 "lease lost: another worker owns the job; this attempt's work was rolled back"
             );
-            observe("lease_lost");
+            observe(AttemptOutcome::LeaseLost);
             return;
         }
         Ok(Err(HandlerError::Permanent(error))) => {
             match jobs::discard(&shared.pool, job, &error).await {
                 Ok(()) => {
                     tracing::warn!(%error, "job discarded (permanent error)");
-                    observe("discarded");
+                    observe(AttemptOutcome::Discarded);
                 }
                 Err(err) => {
                     tracing::warn!(%error, record_error = %err, "could not discard the job")
@@ -801,18 +803,18 @@ async fn settle(
         Err(join) if join.is_panic() => format!("the handler panicked: {}", panic_message(join)),
         Err(_) => {
             tracing::warn!("the handler was cancelled; its lease will expire");
-            observe("cancelled");
+            observe(AttemptOutcome::Cancelled);
             return;
         }
     };
     match jobs::fail_with(&shared.pool, job, &failure, &shared.config.backoff).await {
         Ok(Failed::Retrying { run_at }) => {
             tracing::warn!(error = %failure, %run_at, "job failed; will retry");
-            observe("retrying");
+            observe(AttemptOutcome::Retrying);
         }
         Ok(Failed::Discarded) => {
             tracing::error!(error = %failure, "job failed on its last attempt; discarded");
-            observe("discarded");
+            observe(AttemptOutcome::Discarded);
         }
         Err(err) => {
             tracing::warn!(error = %failure, record_error = %err, "could not record the failure")
