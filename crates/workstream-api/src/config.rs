@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use workstream_engine::compensation::reconciliation::DEFAULT_PENDING_SLA_SECONDS;
+use workstream_engine::previews::{DEFAULT_MAX_SUBMISSIONS, MAX_SUBMISSIONS_CEILING};
 
 use crate::rate_limit::{Limit, RateLimits};
 
@@ -71,6 +72,10 @@ pub struct ApiConfig {
     /// (`WORKSTREAM_COMPENSATION_PENDING_SLA_SECONDS`, default one day; a request may
     /// pass `?pending_sla_seconds=`).
     pub compensation_pending_sla_seconds: i64,
+    /// The most submissions one policy preview checks, and what a preview that names
+    /// no number checks (`WORKSTREAM_POLICY_PREVIEW_MAX_SUBMISSIONS`, default 200, at
+    /// most the engine's ceiling of 10 000).
+    pub policy_preview_max_submissions: u32,
 }
 
 impl ApiConfig {
@@ -153,11 +158,27 @@ impl ApiConfig {
                     )
                 })?,
             };
+        let policy_preview_max_submissions =
+            match std::env::var("WORKSTREAM_POLICY_PREVIEW_MAX_SUBMISSIONS") {
+                Err(_) => DEFAULT_MAX_SUBMISSIONS,
+                Ok(text) => text
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_SUBMISSIONS_CEILING).contains(n))
+                    .ok_or_else(|| {
+                        ConfigError(format!(
+                            "WORKSTREAM_POLICY_PREVIEW_MAX_SUBMISSIONS must be a whole number \
+                             from 1 to {MAX_SUBMISSIONS_CEILING}"
+                        ))
+                    })?,
+            };
         Ok(ApiConfig {
             environment,
             cursor_secret,
             rate_limits,
             compensation_pending_sla_seconds,
+            policy_preview_max_submissions,
         })
     }
 
@@ -180,6 +201,7 @@ impl ApiConfig {
                 key: random_secret().expect("reading /dev/urandom"),
             },
             compensation_pending_sla_seconds: DEFAULT_PENDING_SLA_SECONDS,
+            policy_preview_max_submissions: DEFAULT_MAX_SUBMISSIONS,
         }
     }
 }

@@ -73,6 +73,7 @@ pub mod lessons;
 pub mod openapi;
 pub mod packets;
 pub mod pagination;
+pub mod previews;
 pub mod project_audit;
 pub mod projects;
 pub mod rate_limit;
@@ -147,6 +148,7 @@ pub fn api_routes() -> openapi::ApiRoutes {
         .merge(grants::routes())
         .merge(projects::routes())
         .merge(guides::routes())
+        .merge(previews::routes())
         .merge(contribution::routes())
         .merge(tasks::routes())
         .merge(packets::routes())
