@@ -1408,6 +1408,100 @@ SELECT pg_temp.expect('lesson evidence: a preview that has not completed refused
           WHERE id = 'ac000000-0000-7000-8000-000000000001';
     END $x$ $q$, '23514', 'project_lessons_implemented_preview_completed');
 
+-- ------------------------------------------------------------------------------------------
+-- Reviewer calibration (migrations/0018_review_calibration.sql): an offer of RV2 (Riley's
+-- accept of S's v2), its holder and its calibration review.
+-- ------------------------------------------------------------------------------------------
+
+CREATE FUNCTION pg_temp.calibration_offer(first_reviewer uuid DEFAULT 'a0000000-0000-7000-8000-000000000003',
+                                          start_state text DEFAULT 'offered') RETURNS void LANGUAGE sql AS $f$
+    INSERT INTO calibration_offers (id, project_id, task_id, submission_id, sampled_review_id, first_reviewer_id,
+                                    review_policy_hash, sample_percent, offer_expires_at, state)
+      VALUES ('ca100000-0000-7000-8000-000000000001', 'b0000000-0000-7000-8000-000000000001',
+        'e0000000-0000-7000-8000-000000000001', 'e3000000-0000-7000-8000-000000000002',
+        'f3000000-0000-7000-8000-000000000002', first_reviewer, pg_temp.h('4'), 100,
+        now() + interval '14 days', start_state);
+$f$;
+CREATE FUNCTION pg_temp.calibration_lease(holder uuid) RETURNS void LANGUAGE sql AS $f$
+    UPDATE calibration_offers SET state = 'leased', holder_id = holder, leased_at = now(),
+        lease_expires_at = now() + interval '1 hour'
+      WHERE id = 'ca100000-0000-7000-8000-000000000001';
+$f$;
+CREATE FUNCTION pg_temp.calibration_review(reviewer uuid, decision_ text, first_decision_ text, agrees boolean)
+RETURNS void LANGUAGE sql AS $f$
+    INSERT INTO calibration_reviews (id, offer_id, project_id, sampled_review_id, first_reviewer_id, reviewer_id,
+                                     decision, first_decision, acceptance_evidence_refs, decision_agrees,
+                                     finding_overlap_bp)
+      VALUES ('ca200000-0000-7000-8000-000000000001', 'ca100000-0000-7000-8000-000000000001',
+        'b0000000-0000-7000-8000-000000000001', 'f3000000-0000-7000-8000-000000000002',
+        'a0000000-0000-7000-8000-000000000003', reviewer, decision_, first_decision_,
+        '[{"path": "outputs/final-answer.md"}]', agrees, 10000);
+$f$;
+SELECT pg_temp.expect_ok('calibration offer of a review',
+    $$SELECT pg_temp.calibration_offer()$$);
+SELECT pg_temp.expect('calibration offer that starts leased refused',
+    $$SELECT pg_temp.calibration_offer(start_state => 'leased')$$,
+    '23514', 'calibration_offers_created_offered');
+SELECT pg_temp.expect('calibration offer naming another first reviewer refused',
+    $$SELECT pg_temp.calibration_offer(first_reviewer => 'a0000000-0000-7000-8000-000000000005')$$,
+    '23503', 'calibration_offers_review_fk');
+SELECT pg_temp.expect('calibration held by the first reviewer refused',
+    $$SELECT pg_temp.calibration_offer(); SELECT pg_temp.calibration_lease('a0000000-0000-7000-8000-000000000003')$$,
+    '23514', 'calibration_offers_not_first_reviewer');
+SELECT pg_temp.expect('calibration held by a submitter of the task refused (R25)',
+    $$SELECT pg_temp.calibration_offer(); SELECT pg_temp.calibration_lease('a0000000-0000-7000-8000-000000000002')$$,
+    '23514', 'calibration_offers_no_self_review');
+SELECT pg_temp.expect('calibration held by a service actor refused',
+    $$SELECT pg_temp.calibration_offer(); SELECT pg_temp.calibration_lease('a0000000-0000-7000-8000-000000000004')$$,
+    '23514', 'calibration_offers_holder_human');
+SELECT pg_temp.expect_ok('calibration held by another reviewer',
+    $$SELECT pg_temp.calibration_offer(); SELECT pg_temp.calibration_lease('a0000000-0000-7000-8000-000000000005')$$);
+SELECT pg_temp.expect('calibration leased without a holder refused',
+    $$SELECT pg_temp.calibration_offer();
+      UPDATE calibration_offers SET state = 'leased', leased_at = now(), lease_expires_at = now() + interval '1 hour'
+       WHERE id = 'ca100000-0000-7000-8000-000000000001'$$,
+    '23514', 'calibration_offers_holder_shape');
+SELECT pg_temp.expect('calibration offered -> recorded refused',
+    $$SELECT pg_temp.calibration_offer();
+      UPDATE calibration_offers SET state = 'recorded', holder_id = 'a0000000-0000-7000-8000-000000000005'
+       WHERE id = 'ca100000-0000-7000-8000-000000000001'$$,
+    'WS002', 'calibration_offers_status_transition');
+SELECT pg_temp.expect('calibration offer: its review is fixed',
+    $$SELECT pg_temp.calibration_offer();
+      UPDATE calibration_offers SET sample_percent = 50 WHERE id = 'ca100000-0000-7000-8000-000000000001'$$,
+    'WS001');
+SELECT pg_temp.expect('calibration offer delete refused',
+    $$SELECT pg_temp.calibration_offer();
+      DELETE FROM calibration_offers WHERE id = 'ca100000-0000-7000-8000-000000000001'$$,
+    'WS001');
+SELECT pg_temp.expect('calibration review by someone not holding the offer refused',
+    $$SELECT pg_temp.calibration_offer();
+      SELECT pg_temp.calibration_review('a0000000-0000-7000-8000-000000000005', 'accept', 'accept', true)$$,
+    '23514', 'calibration_reviews_offer_held');
+SELECT pg_temp.expect('calibration review misstating the first decision refused',
+    $$SELECT pg_temp.calibration_offer(); SELECT pg_temp.calibration_lease('a0000000-0000-7000-8000-000000000005');
+      SELECT pg_temp.calibration_review('a0000000-0000-7000-8000-000000000005', 'reject', 'reject', true)$$,
+    '23514', 'calibration_reviews_first_decision');
+SELECT pg_temp.expect('calibration review misstating agreement refused',
+    $$SELECT pg_temp.calibration_offer(); SELECT pg_temp.calibration_lease('a0000000-0000-7000-8000-000000000005');
+      SELECT pg_temp.calibration_review('a0000000-0000-7000-8000-000000000005', 'needs_revision', 'accept', true)$$,
+    '23514', 'calibration_reviews_agreement');
+SELECT pg_temp.expect_ok('calibration review by the holder, then recorded',
+    $$SELECT pg_temp.calibration_offer(); SELECT pg_temp.calibration_lease('a0000000-0000-7000-8000-000000000005');
+      SELECT pg_temp.calibration_review('a0000000-0000-7000-8000-000000000005', 'accept', 'accept', true);
+      UPDATE calibration_offers SET state = 'recorded', leased_at = NULL, lease_expires_at = NULL
+       WHERE id = 'ca100000-0000-7000-8000-000000000001'$$);
+SELECT pg_temp.expect('calibration review is append-only',
+    $$SELECT pg_temp.calibration_offer(); SELECT pg_temp.calibration_lease('a0000000-0000-7000-8000-000000000005');
+      SELECT pg_temp.calibration_review('a0000000-0000-7000-8000-000000000005', 'accept', 'accept', true);
+      UPDATE calibration_reviews SET finding_overlap_bp = 0 WHERE id = 'ca200000-0000-7000-8000-000000000001'$$,
+    'WS001');
+SELECT pg_temp.expect_ok('lesson from a calibration disagreement',
+    $$INSERT INTO project_lessons (id, project_id, source, source_entity_type, lesson_type, summary, detection_key)
+      VALUES ('ca300000-0000-7000-8000-000000000001', 'b0000000-0000-7000-8000-000000000001',
+              'calibration_disagreement', 'calibration_review', 'reviewer_policy_update', 'Reviewers disagree.',
+              'calibration:ca100000-0000-7000-8000-000000000001')$$);
+
 -- The fixture's own deferred checks hold.
 SET CONSTRAINTS ALL IMMEDIATE;
 \o
