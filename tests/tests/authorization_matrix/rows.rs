@@ -120,6 +120,12 @@ pub async fn table(world: &World) -> Vec<Row> {
     let v2 =
         projects_support::create_guide(server, setup_pm, p, "v2", Some(projects_support::bundle()))
             .await;
+    // Policy previews: one of v2 started by the setup manager, to list and read.
+    let previews = format!("/projects/{p}/guides/{v2}/previews");
+    let preview = id(
+        &ok(server, &previews, setup_pm, json!({"submissions": 3})).await,
+        "/id",
+    );
 
     // Tasks in the states their routes need.
     let task_body = json!({
@@ -255,6 +261,11 @@ pub async fn table(world: &World) -> Vec<Row> {
         get(format!("/projects/{p}/active-guide")).allow(OVERSIGHT).deny(Visible(SEES_P)),
         post(format!("/projects/{p}/guides"), json!({"version": "v3", "content_markdown": "# v3", "change_summary": "matrix"})).allow(PM).deny(Visible(SEES_P)).answers(s201),
         Row::new(Method::PATCH, format!("/projects/{p}/guides/{v2}")).json(json!({"change_summary": "edited by the matrix"})).allow(PM).deny(Visible(SEES_P)),
+        // Policy previews of the draft v2, before v2 is activated (below): the guides'
+        // readers read them, a covering PM starts one.
+        get(previews.clone()).allow(OVERSIGHT).deny(Visible(SEES_P)),
+        get(format!("{previews}/{preview}")).allow(OVERSIGHT).deny(Visible(SEES_P)),
+        post(previews.clone(), json!({"submissions": 3})).allow(PM).deny(Visible(SEES_P)).answers(s202),
         // Tasks: management (covering PM; audit reads) and work (contributors). The
         // contributor views exist only for contributors: anyone else gets a 404.
         post(format!("/projects/{p}/tasks"), task_body.clone()).allow(PM).deny(Visible(SEES_P)).answers(s201),
