@@ -149,6 +149,18 @@ impl Client {
             .await
     }
 
+    /// `PATCH path` with `body` and the idempotency key `key`.
+    pub async fn patch(
+        &self,
+        token: &str,
+        path: &str,
+        body: &Value,
+        key: Uuid,
+    ) -> Result<Value, CliError> {
+        self.call(Method::PATCH, token, path, Some(body), Some(key))
+            .await
+    }
+
     async fn call(
         &self,
         method: Method,

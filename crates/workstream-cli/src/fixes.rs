@@ -137,6 +137,19 @@ pub const FIXES: &[(&str, &str)] = &[
         "task_csv_column_unknown",
         "rename the column to a task field (see the list in the message)",
     ),
+    // Policy previews.
+    (
+        "preview_project_unknown",
+        "pass --project with the project's id, or import the directory first (`workstream project import`)",
+    ),
+    (
+        "policy_preview_failed",
+        "read the reason above; fix what it names (a checker component, a stored packet) and run the preview again",
+    ),
+    (
+        "policy_preview_timeout",
+        "wait longer with --wait-seconds, or read the preview later at the address given; the server goes on checking",
+    ),
     // Packets and submissions.
     (
         "packet_layout_missing",

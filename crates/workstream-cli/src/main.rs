@@ -22,7 +22,8 @@
 //!   `checker.rs`).
 //! * `jobs list|requeue|cancel`: the operator's view of the job queue (see `jobs.rs`).
 //! * `demo`: the day-30 cycle over HTTP on the example project (see `demo/`).
-//! * `init`, `policy validate`, `project import`: the project directory (see `project/`).
+//! * `init`, `policy validate`, `policy preview`, `project import`: the project directory
+//!   (see `project/`).
 //! * `packet build|upload`: a contributor's packet (see `packet.rs`).
 //!
 //! In `local`, `up` needs no set-up: it makes the token secret and the first
@@ -171,7 +172,7 @@ enum Command {
     },
     /// Scaffold a project directory from the built-in templates.
     Init(project::cli::InitArgs),
-    /// Check project policies.
+    /// Check project policies, and preview them on a project's stored packets.
     Policy {
         #[command(subcommand)]
         command: project::cli::PolicyCommand,

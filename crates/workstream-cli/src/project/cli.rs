@@ -1,4 +1,5 @@
-//! The commands over a project directory: `init`, `policy validate`, `project import`.
+//! The commands over a project directory: `init`, `policy validate`, `policy preview`,
+//! `project import`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use uuid::Uuid;
 
-use super::{embedded, import, validate};
+use super::{embedded, import, preview, validate};
 use crate::client::{Client, DEFAULT_SERVER, Keys};
 use crate::fixes::CliError;
 use crate::people::{self, local_minter};
@@ -36,6 +37,43 @@ pub enum PolicyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Preview the directory's policy on the project's stored packets: publish its
+    /// checkers, make it a draft guide, run a policy preview on the server and print
+    /// what would change (exit 1 when the preview is refused or fails).
+    Preview(PreviewArgs),
+}
+
+/// Arguments of `workstream policy preview`.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The project directory.
+    dir: PathBuf,
+    /// The server.
+    #[arg(long, env = "WORKSTREAM_SERVER", default_value = DEFAULT_SERVER)]
+    server: String,
+    /// The project's id (default: the project whose slug is project.json's).
+    #[arg(long)]
+    project: Option<Uuid>,
+    /// How many of the project's most recent submissions to check (default: the
+    /// server's maximum, WORKSTREAM_POLICY_PREVIEW_MAX_SUBMISSIONS).
+    #[arg(long)]
+    submissions: Option<u32>,
+    /// Print the whole report as JSON on stdout (progress stays on stderr).
+    #[arg(long)]
+    json: bool,
+    /// A project manager's token; without it, a local server's `local-manager` (made a
+    /// system project manager by the local administrator where needed).
+    #[arg(long, env = "WORKSTREAM_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The local server's data directory (its token secret).
+    #[arg(long, env = "WORKSTREAM_DATA_DIR", default_value = ".workstream")]
+    data_dir: PathBuf,
+    /// The local access administrator's subject.
+    #[arg(long, default_value = crate::local::LOCAL_ADMIN_SUBJECT)]
+    admin_subject: String,
+    /// How long to wait for the preview to end, in seconds.
+    #[arg(long, default_value_t = 900)]
+    wait_seconds: u64,
 }
 
 /// `workstream project ...`.
@@ -124,9 +162,12 @@ pub fn init(args: &InitArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `workstream policy validate`.
+/// `workstream policy validate` and `workstream policy preview`.
 pub async fn policy(command: &PolicyCommand) -> anyhow::Result<ExitCode> {
-    let PolicyCommand::Validate { dir, json } = command;
+    let (dir, json) = match command {
+        PolicyCommand::Validate { dir, json } => (dir, json),
+        PolicyCommand::Preview(args) => return policy_preview(args).await,
+    };
     let mut out = Output::new(*json);
     match validate::validate(dir, &mut out).await? {
         Ok(validated) => {
@@ -159,6 +200,64 @@ pub async fn policy(command: &PolicyCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `workstream policy preview` (see [`preview`]).
+async fn policy_preview(args: &PreviewArgs) -> anyhow::Result<ExitCode> {
+    // Tasks are not previewed: a task file's problem does not keep the policy from
+    // being previewed.
+    let project = super::load(&args.dir).map_err(|problems| unreadable(&args.dir, &problems))?;
+    let client = Client::new(&args.server);
+    client.health().await?;
+    let mut out = Output::new(args.json);
+    out.line(format!(
+        "previewing the policy of {} on {}",
+        args.dir.display(),
+        client.server()
+    ));
+    let run = Uuid::now_v7().to_string();
+    let local;
+    let token = match &args.token {
+        Some(token) => token.as_str(),
+        None => {
+            let minter = local_minter(&args.data_dir)?;
+            let admin = people::administrator(&client, &minter, &args.admin_subject).await?;
+            let mut manager = people::person(
+                &client,
+                &minter,
+                "local-manager",
+                workstream_api::auth::SubjectKind::Human,
+            )
+            .await?;
+            people::ensure_system_role(
+                &client,
+                &admin,
+                &mut manager,
+                "project_manager",
+                &Keys::new(run.clone()),
+            )
+            .await?;
+            out.line(format!("  as        {} (project_manager)", manager.subject));
+            local = manager;
+            local.token.as_str()
+        }
+    };
+    let options = preview::Options {
+        project: args.project,
+        submissions: args.submissions,
+        wait: std::time::Duration::from_secs(args.wait_seconds),
+        poll: std::time::Duration::from_millis(500),
+        keys: Keys::new(format!("policy preview {run}")),
+    };
+    let previewed = preview::preview(&client, token, &project, &options, &mut out).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&previewed.report)?);
+    } else {
+        for line in preview::describe(&previewed) {
+            println!("{line}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints `problems` and makes the error of the first one.

@@ -1,5 +1,5 @@
-//! The project directory: one format for `init`, `policy validate`, `project import`
-//! and `demo`.
+//! The project directory: one format for `init`, `policy validate`, `policy preview`,
+//! `project import` and `demo`.
 //!
 //! The layout is documented for users in `templates/project/README.md` (which `init`
 //! copies into every new project):
@@ -20,11 +20,13 @@
 //!   cannot read or parse as a [`Problem`] (it does not judge the contents);
 //! * [`validate`] judges them with the server's own rules;
 //! * [`import`] creates the project through the API;
+//! * [`preview`] previews its policy on the project's stored packets through the API;
 //! * [`embedded`] holds the template and the example project, compiled into the binary.
 
 pub mod cli;
 pub mod embedded;
 pub mod import;
+pub mod preview;
 pub mod validate;
 
 use std::fs;
