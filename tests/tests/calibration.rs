@@ -156,6 +156,21 @@ async fn a_sampled_accept_is_calibrated_blind_and_its_contradiction_is_measured_
     assert_eq!(claimed.body["offer"]["state"], "leased");
     assert_eq!(claimed.body["offer"]["holder_id"], json!(s.reviewer2.id));
     assert!(claimed.body["offer"]["lease_expires_at"].is_string());
+    // A lease database time has ended offers the calibration again, to anyone qualified.
+    sqlx::query(
+        "UPDATE calibration_offers SET leased_at = now() - interval '2 hours', \
+         lease_expires_at = now() - interval '1 hour' WHERE id = $1",
+    )
+    .bind(offer_id)
+    .execute(pool)
+    .await
+    .unwrap();
+    let lapsed = get(&s.server, "/reviews/calibration/current", &s.reviewer2).await;
+    assert_eq!(lapsed.body["held"], Value::Null, "{}", lapsed.body);
+    assert_eq!(lapsed.body["offer"]["id"], json!(offer_id));
+    assert_eq!(lapsed.body["offer"]["state"], "offered");
+    let claimed = claim(&s.reviewer2, Some(offer_id)).await;
+    assert_eq!(claimed.status, 201, "{}", claimed.body);
     let again = claim(&s.reviewer2, None).await;
     assert_eq!(
         (again.status.as_u16(), again.code()),
@@ -451,6 +466,7 @@ async fn a_sampled_accept_is_calibrated_blind_and_its_contradiction_is_measured_
         audit,
         [
             "calibration_offer_created",
+            "calibration_offer_claimed",
             "calibration_offer_claimed",
             "calibration_review_recorded"
         ]

@@ -871,8 +871,9 @@ async fn judge(
 /// the caller's transaction: the calibration review, the offer `recorded`, and for a
 /// contradicted accept the lesson and the first reviewer's reputation event.
 ///
-/// Refusals: the concealed 404 for an offer the caller does not hold; 409
-/// `lease_not_active` once their lease has ended; the review decision's own 422s.
+/// Refusals: the concealed 404 for an offer the caller does not hold (a lease that
+/// lapsed has been offered again); 409 `lease_not_active` once the caller has recorded
+/// it; the review decision's own 422s.
 pub async fn decide(
     conn: &mut PgConnection,
     requester: &Requester,
