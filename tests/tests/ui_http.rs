@@ -1561,3 +1561,309 @@ async fn a_reviewer_reads_markdown_rendered_the_changes_since_v1_and_cites_a_che
         cited.body
     );
 }
+
+/// The part of `body` from `start` to the next `end` (inclusive of neither).
+fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let from = body
+        .find(start)
+        .unwrap_or_else(|| panic!("{start:?} is not on the page:\n{body}"))
+        + start.len();
+    let to = body[from..].find(end).map_or(body.len(), |at| from + at);
+    &body[from..to]
+}
+
+/// A figure of the preview summary, as the report page and the guide page print it.
+fn stat(figure: &str, n: u32) -> String {
+    format!(r#"data-figure="{figure}"><span class="n">{n}</span>"#)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manager_previews_a_draft_reads_its_report_and_activation_shows_it() {
+    use review_support::{Terms, setup_with};
+    let s = setup_with("ui-preview", Terms::Unpaid, |_| {}).await;
+    // Four decided submissions; the first and the third answer over the draft's limit.
+    let longs = [true, false, true, false];
+    let decided = decided_submissions(&s, &longs).await;
+    let draft = create_guide(&s.server, &s.pm, s.project, "v2", Some(stricter_bundle())).await;
+    let mut manager = Visitor::new(&s.server);
+    manager.sign_in(&s.pm.subject).await;
+    let guide_page = format!("/ui/projects/{}/guides/{draft}", s.project);
+
+    // The v1 guide was activated without a preview.
+    let v1 = manager
+        .get(&format!("/ui/projects/{}/guides/{}", s.project, s.guide))
+        .await;
+    assert_eq!(v1.status, StatusCode::OK, "{}", v1.body);
+    assert!(
+        v1.body.contains("Activated without a preview."),
+        "{}",
+        v1.body
+    );
+    assert!(!v1.body.contains("preview-form"), "{}", v1.body);
+
+    // The draft offers a preview of the server's maximum by default.
+    let page = manager.get(&guide_page).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let form = between(&page.body, r#"class="stack preview-form">"#, "</form>");
+    assert!(
+        form.contains(r#"name="submissions" min="1" max="200" value="200""#),
+        "{form}"
+    );
+    assert!(page.body.contains("Not previewed."), "{}", page.body);
+
+    // A number out of range comes back beside the form with the API's code.
+    let refused = manager
+        .post(
+            &format!("{guide_page}/previews"),
+            &[
+                ("submissions", "0"),
+                ("idempotency_key", &Uuid::now_v7().to_string()),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains(r#"data-api-error="policy_preview_limit_invalid""#),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains(r#"value="0""#), "{}", refused.body);
+
+    // Started: the report page, which says it runs and reloads itself until it ends.
+    let started = manager
+        .post(
+            &format!("{guide_page}/previews"),
+            &[
+                ("submissions", "10"),
+                ("idempotency_key", &Uuid::now_v7().to_string()),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let location = started.location().to_owned();
+    let report_page = location
+        .strip_suffix("?done=preview_started")
+        .unwrap_or_else(|| panic!("{location}"))
+        .to_owned();
+    let preview: Uuid = report_page.rsplit('/').next().unwrap().parse().unwrap();
+    assert_eq!(report_page, format!("{guide_page}/previews/{preview}"));
+    {
+        // While the test holds the preview's row, its job can store no result: the
+        // page shows it unfinished. (A preview of four submissions is one job, which
+        // stores every result at once, so unless it had already ended it has none.)
+        let mut hold = s.server.database.pool().begin().await.unwrap();
+        let (status, stored): (String, i64) = sqlx::query_as(
+            "SELECT p.status, (SELECT count(*) FROM policy_preview_results r \
+             WHERE r.preview_id = p.id) FROM policy_previews p WHERE p.id = $1 FOR UPDATE",
+        )
+        .bind(preview)
+        .fetch_one(&mut *hold)
+        .await
+        .unwrap();
+        if status == "completed" {
+            eprintln!(
+                "the preview ended before the page was read: its unfinished page is not checked"
+            );
+        } else {
+            assert_eq!(stored, 0);
+            let running = manager.get(&location).await;
+            assert_eq!(running.status, StatusCode::OK, "{}", running.body);
+            assert!(
+                running
+                    .body
+                    .contains(r#"<meta http-equiv="refresh" content="2">"#),
+                "{}",
+                running.body
+            );
+            assert!(
+                running.body.contains(&format!(
+                    "The preview is {status}: 0 of 4 submissions checked."
+                )),
+                "{}",
+                running.body
+            );
+            assert!(
+                running.body.contains("The preview started"),
+                "{}",
+                running.body
+            );
+            assert!(
+                !running.body.contains("preview-summary"),
+                "{}",
+                running.body
+            );
+        }
+        hold.rollback().await.unwrap();
+    }
+    let mut report = manager.get(&report_page).await;
+    for _ in 0..600 {
+        if report.body.contains("preview-summary") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        report = manager.get(&report_page).await;
+    }
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    let body = &report.body;
+    assert!(!body.contains("http-equiv"), "an ended preview stays put");
+    assert!(body.contains("badge state-completed"), "{body}");
+    assert!(body.contains("4 submissions (of 10 asked)"), "{body}");
+    for (figure, n) in [
+        ("submissions", 4),
+        ("route_changed", 2),
+        ("checked", 4),
+        ("intake_refused", 0),
+        ("material_unavailable", 0),
+        ("findings_appeared", 2),
+        ("findings_disappeared", 0),
+    ] {
+        assert!(body.contains(&stat(figure, n)), "{figure} {n}:\n{body}");
+    }
+    let task_link = |task: Uuid| format!(r#"href="/ui/projects/{}/tasks/{task}""#, s.project);
+    // The one flip: the two long answers, allowed to review before, sent back now.
+    let flip = between(
+        body,
+        r#"<tr class="flip" data-from="allow_review" data-to="needs_revision">"#,
+        "</tr>",
+    );
+    assert!(flip.contains(r#"<td class="num">2</td>"#), "{flip}");
+    assert_eq!(body.matches(r#"<tr class="flip""#).count(), 1, "{body}");
+    // Per checker: size-limits newly fails exactly those; no other checker changes.
+    let size = between(body, r#"<tr data-checker="size-limits">"#, "</tr>");
+    assert!(
+        size.contains(
+            r#"<td class="num newly-failing">2</td><td class="num newly-passing">0</td>"#
+        ),
+        "{size}"
+    );
+    for ((task, _), long) in decided.iter().zip(longs) {
+        assert_eq!(flip.contains(&task_link(*task)), long, "{flip}");
+        assert_eq!(size.contains(&task_link(*task)), long, "{size}");
+    }
+    assert_eq!(
+        body.matches(r#"<td class="num newly-failing">0</td><td class="num newly-passing">0</td>"#)
+            .count(),
+        body.matches("<tr data-checker=").count() - 1,
+        "{body}"
+    );
+    // Each submission's row: the recorded route and the draft's, in both phases.
+    for ((task, submission), long) in decided.iter().zip(longs) {
+        let (class, draft) = if long {
+            ("result changed", "needs_revision")
+        } else {
+            ("result", "allow_review")
+        };
+        let row = between(
+            body,
+            &format!(
+                r#"<tr class="{class}" data-submission="{submission}" data-recorded="allow_review" data-draft="{draft}">"#
+            ),
+            "</tr>",
+        );
+        assert!(row.contains(&task_link(*task)), "{row}");
+        assert!(row.contains("v1</a>"), "{row}");
+        assert_eq!(
+            row.contains(r#"<span class="checker-name">size-limits</span> newly failing"#),
+            long,
+            "{row}"
+        );
+        let findings = if long { "+1 / −0" } else { "+0 / −0" };
+        assert!(row.contains(findings), "{row}");
+        assert_eq!(
+            row.matches(&format!("<td>{}</td>", draft.replace('_', " ")))
+                .count(),
+            2,
+            "both phases: {row}"
+        );
+        // The finding that appears is the stricter rule's, on the answer file.
+        let change = format!(r#"<article class="finding-change" data-submission="{submission}">"#);
+        assert_eq!(body.contains(&change), long, "{body}");
+        if long {
+            let appeared = between(body, &change, "</article>");
+            assert!(
+                appeared.contains(r#"<code class="code">file_too_large</code>"#)
+                    && appeared.contains("outputs/final-answer.md"),
+                "{appeared}"
+            );
+        }
+    }
+
+    // Back on the draft: the preview listed with its figures, and what activation
+    // will record.
+    let page = manager.get(&guide_page).await;
+    let listed = between(
+        &page.body,
+        &format!(r#"<tr data-preview="{preview}" data-status="completed">"#),
+        "</tr>",
+    );
+    assert!(
+        listed.contains(r#"<td class="num">4 / 4</td><td class="num">2</td>"#),
+        "{listed}"
+    );
+    assert!(
+        page.body
+            .contains("2 of 4 submissions would meet another route."),
+        "{}",
+        page.body
+    );
+
+    // Activated: the guide page shows the preview the activation recorded.
+    let activated = manager
+        .post(
+            &format!("{guide_page}/activate"),
+            &[("idempotency_key", &Uuid::now_v7().to_string())],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        activated.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        activated.body
+    );
+    assert_eq!(activated.location(), format!("{guide_page}?done=activated"));
+    let active = manager.get(activated.location()).await;
+    assert_eq!(active.status, StatusCode::OK, "{}", active.body);
+    let recorded = between(
+        &active.body,
+        r#"<section class="card activation-preview">"#,
+        "</section>",
+    );
+    assert!(
+        recorded.contains(&format!(r#"href="{report_page}">its report</a>"#)),
+        "{recorded}"
+    );
+    for (figure, n) in [
+        ("submissions", 4),
+        ("route_changed", 2),
+        ("intake_refused", 0),
+        ("findings_appeared", 2),
+        ("findings_disappeared", 0),
+    ] {
+        assert!(
+            recorded.contains(&format!(r#"data-figure="{figure}">{n}</dd>"#)),
+            "{figure} {n}: {recorded}"
+        );
+    }
+    assert!(
+        recorded.contains(r#"data-from="allow_review" data-to="needs_revision">"#)
+            && recorded.contains("<strong>2</strong>"),
+        "{recorded}"
+    );
+    assert!(
+        recorded.contains(
+            r#"<span class="checker-name">size-limits</span> newly fails 2, newly passes 0"#
+        ),
+        "{recorded}"
+    );
+    assert!(!active.body.contains("preview-form"), "{}", active.body);
+}

@@ -10,7 +10,7 @@
 //! | worker | ready queue with compensation terms and own tasks; task page (criteria, submission requirements, checker results); packet upload with pre-submit feedback inline; the submit page, which for a revision lists every prior finding with a box for its response | [`worker`] |
 //! | reviewer | the current lease or the offer and its claim; the review packet: file tree, file viewer with checker findings beside their lines, prior findings with responses and new/fixed/persisting checker marks, the decision form | [`reviewer`] |
 //! | reviewer (calibration) | a sampled review offered for a blind second review: its claim, the blind packet and the second decision | [`calibration`] |
-//! | manager | projects, the project's people by role (grant, revoke with a reason), guide versions and their policy bundles (activation refusals per field), activation, tasks through create, screening and release, the checker registry (publisher, pinning guides, recent runs) and publishing a component to it, lessons, sprints and their reports | [`manager`] |
+//! | manager | projects, the project's people by role (grant, revoke with a reason), guide versions and their policy bundles (activation refusals per field), a draft's policy previews and their reports, activation with the preview it recorded, tasks through create, screening and release, the checker registry (publisher, pinning guides, recent runs) and publishing a component to it, lessons, sprints and their reports | [`manager`] |
 //! | finance | contribution policies, units and bindings, awards and their status, the reconciliation report | [`finance`] |
 //! | auditor | the audit trail of a task, proven against the signed ledger | [`auditor`] |
 //! | access administrator | administrative grants (grant, revoke with a reason), service principals | [`admin`] |
@@ -89,6 +89,10 @@ struct Ui {
     environment: Environment,
     /// Mints local tokens in `local`/`test` ([`Verifier::mint_local`]).
     verifier: Arc<Verifier>,
+    /// The most submissions a policy preview checks on this server
+    /// (`WORKSTREAM_POLICY_PREVIEW_MAX_SUBMISSIONS`), what the preview form offers by
+    /// default.
+    preview_submissions: u32,
 }
 
 /// The whole application: the API ([`workstream_api::app`]) with the UI mounted beside
@@ -106,6 +110,7 @@ pub fn mount(app: Router, state: &AppState) -> Router {
         api: app.clone(),
         environment: state.config.environment,
         verifier: state.verifier.clone(),
+        preview_submissions: state.config.policy_preview_max_submissions,
     };
     let pages = Router::new()
         .route("/ui", get(|| async { Redirect::permanent("/ui/") }))

@@ -39,6 +39,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("project.html", include_str!("../templates/project.html")),
     ("guide.html", include_str!("../templates/guide.html")),
     (
+        "guide_preview.html",
+        include_str!("../templates/guide_preview.html"),
+    ),
+    (
         "manage_task.html",
         include_str!("../templates/manage_task.html"),
     ),

@@ -64,6 +64,10 @@ pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
         "created" => "Created.",
         "saved" => "Saved.",
         "activated" => "Activated: this guide now governs new tasks of the project.",
+        "preview_started" => {
+            "The preview started: the draft's checkers run over the stored submissions in \
+             the background."
+        }
         "screened" => "Screened: the task's context is locked from the active guide.",
         "released" => "Released: the task is in the ready queue.",
         "assigned" => {

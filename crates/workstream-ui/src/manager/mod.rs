@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `GET /ui/projects`, `POST /ui/projects` | here | `GET /projects`, `POST /projects` |
 //! | `GET /ui/projects/{pid}`, `POST .../pause\|resume\|archive` | here | `GET /projects/{pid}`, `.../guides`, `.../tasks`; the status changes |
-//! | guides: `GET /ui/projects/{pid}/guides/{gid}`, create, edit, activate | [`guides`] | `POST\|GET\|PATCH /projects/{pid}/guides...`, `POST .../activate` |
+//! | guides: `GET /ui/projects/{pid}/guides/{gid}`, create, edit, activate; a draft's policy previews and `GET .../previews/{prid}` (the report) | [`guides`] | `POST\|GET\|PATCH /projects/{pid}/guides...`, `POST .../activate`, `POST\|GET .../previews`, `GET .../previews/{prid}`, the guide's `guide_activated` event |
 //! | tasks: create, `GET /ui/projects/{pid}/tasks/{tid}`, screen, release, return to draft, cancel | [`tasks`] | `POST /projects/{pid}/tasks`, `GET /projects/{pid}/tasks/{tid}`, `POST /tasks/{tid}/...`, `GET /tasks/{tid}/checker-runs` (full view) |
 //! | `GET /ui/checkers` (who published each component, the active guides that pin it, its recent runs), `POST /ui/checkers` (publish one) | [`checkers`] | `GET /checkers`, `POST /checkers` |
 //! | lessons and sprints | [`learning`] | `/projects/{pid}/lessons...`, `/projects/{pid}/sprints...` |
