@@ -272,13 +272,13 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
 }
 
 /// The status-changing task events of a set of tasks, from the audit trail.
-struct Ledger {
+pub(crate) struct Ledger {
     /// (task, to_status, occurred_at) in time order.
-    events: Vec<(Uuid, String, chrono::DateTime<chrono::Utc>)>,
+    pub(crate) events: Vec<(Uuid, String, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl Ledger {
-    async fn read(world: &World, tasks: &[Uuid]) -> anyhow::Result<Ledger> {
+    pub(crate) async fn read(world: &World, tasks: &[Uuid]) -> anyhow::Result<Ledger> {
         let events = sqlx::query_as(
             "/* bench */ SELECT entity_id, to_status, occurred_at FROM audit_events
               WHERE entity_type = 'task' AND entity_id = ANY($1)
@@ -293,7 +293,7 @@ impl Ledger {
     }
 
     /// Events that moved a task to `status`.
-    fn transitions(&self, status: &str) -> usize {
+    pub(crate) fn transitions(&self, status: &str) -> usize {
         self.events.iter().filter(|(_, s, _)| s == status).count()
     }
 

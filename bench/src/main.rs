@@ -22,6 +22,9 @@
 //! * [`lifecycle`]: task transitions per second through the real HTTP API and
 //!   pipeline (submission to routing, and full cycles to acceptance) against
 //!   `pgbench`'s simple-update TPS on the same cluster, the commit-rate ceiling.
+//! * [`preview`]: a policy preview of 200 stored submissions under a draft with a
+//!   stricter checker, timed against its 10 s target, and the submission-to-routing
+//!   rate while a preview runs over the same rate without one (target 0.8).
 //! * [`http`]: p50/p99 of the queue, task and review-packet reads at 500 and 1000
 //!   requests/s, from `oha` on loopback at a constant rate, and of submission from
 //!   `wrk`, each against the same server's `/health` at the same rate (the floor of
@@ -44,6 +47,7 @@ mod history;
 mod http;
 mod jobs;
 mod lifecycle;
+mod preview;
 mod report;
 mod tools;
 mod world;
@@ -72,12 +76,20 @@ struct Options {
     #[arg(long)]
     quick: bool,
     /// Only these parts (comma-separated): checkers, intake, jobs, lifecycle, http,
-    /// history.
+    /// history, preview.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
 
-const PARTS: [&str; 6] = ["checkers", "intake", "jobs", "lifecycle", "http", "history"];
+const PARTS: [&str; 7] = [
+    "checkers",
+    "intake",
+    "jobs",
+    "lifecycle",
+    "http",
+    "history",
+    "preview",
+];
 
 /// How big a run is.
 #[derive(Debug, Clone, Copy)]
@@ -125,7 +137,7 @@ fn main() -> anyhow::Result<()> {
             .status()
             .context("running sync after the intake part")?;
     }
-    if ["jobs", "lifecycle", "http", "history"]
+    if ["jobs", "lifecycle", "http", "history", "preview"]
         .iter()
         .any(|part| parts.contains(part))
     {
@@ -142,6 +154,9 @@ fn main() -> anyhow::Result<()> {
             }
             if parts.contains("lifecycle") {
                 lifecycle::run(&cluster, scale, &mut report).await?;
+            }
+            if parts.contains("preview") {
+                preview::run(scale, &mut report).await?;
             }
             if parts.contains("http") {
                 http::run(&target, scale, &mut report).await?;

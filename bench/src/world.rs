@@ -133,13 +133,24 @@ impl World {
     /// Uploads a passing packet for `task` as `who`: the admission id the submission
     /// names.
     pub async fn upload(&self, who: &TestActor, task: Uuid) -> anyhow::Result<String> {
+        self.upload_packet(who, task, good_packet(&task.to_string()))
+            .await
+    }
+
+    /// Uploads `packet` (a ZIP the active policy admits) for `task` as `who`: the
+    /// admission id.
+    pub async fn upload_packet(
+        &self,
+        who: &TestActor,
+        task: Uuid,
+        packet: Vec<u8>,
+    ) -> anyhow::Result<String> {
         let form = reqwest::multipart::Form::new()
             .text("summary", SUMMARY)
             .text("attestation", ATTESTATION)
             .part(
                 "packet",
-                reqwest::multipart::Part::bytes(good_packet(&task.to_string()))
-                    .file_name("packet.zip"),
+                reqwest::multipart::Part::bytes(packet).file_name("packet.zip"),
             );
         let response = self
             .server
