@@ -10,6 +10,9 @@
 //! when the test runs as root. Never `npx playwright install`: its browser downloads
 //! fail here. When one of them cannot be had the test is skipped loudly, or fails under
 //! `WORKSTREAM_REQUIRE_TOOLCHAINS=1` (`.ci/run`).
+//!
+//! Two more runs: reviewer calibration (`tests/browser/calibration.mjs`) and a policy
+//! preview of a draft guide (`tests/browser/preview.mjs`).
 
 mod projects_support;
 mod review_support;
@@ -381,4 +384,90 @@ async fn a_calibration_offer_is_claimed_and_recorded_in_a_real_browser() {
         recorded,
         (s.reviewer2.id, "accept".to_owned(), true, 10_000)
     );
+}
+
+/// A policy preview in headless Chromium (`tests/browser/preview.mjs`): the manager
+/// starts a preview of a draft guide that adds a stricter size limit, waits on the
+/// report page until it ends, checks its flips are the packets that limit fails, and
+/// activates the draft, which records the preview. Screenshots land in
+/// `<target dir>/ui-screenshots-preview/`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manager_previews_a_draft_guide_in_a_real_browser() {
+    let Some(chromium) = toolchains::or_skip("ui_browser", browser_prerequisites()) else {
+        return;
+    };
+    let s = review_support::setup_with("ui-preview-browser", review_support::Terms::Unpaid, |_| {})
+        .await;
+    let longs = [true, false, false, true];
+    let decided = decided_submissions(&s, &longs).await;
+    let draft =
+        projects_support::create_guide(&s.server, &s.pm, s.project, "v2", Some(stricter_bundle()))
+            .await;
+    let tasks = |long: bool| {
+        decided
+            .iter()
+            .zip(longs)
+            .filter(|(_, l)| *l == long)
+            .map(|((task, _), _)| task.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+
+    let shots = screenshot_dir().with_file_name("ui-screenshots-preview");
+    if shots.exists() {
+        std::fs::remove_dir_all(&shots).expect("clear old screenshots");
+    }
+    let mut node = tokio::process::Command::new("node");
+    node.arg(workspace().join("tests/browser/preview.mjs"))
+        .current_dir(workspace().join("tests/browser"))
+        .env("WORKSTREAM_UI_BASE_URL", &s.server.base_url)
+        .env("WORKSTREAM_UI_SCREENSHOTS", &shots)
+        .env("WORKSTREAM_UI_PROJECT", s.project.to_string())
+        .env("WORKSTREAM_UI_GUIDE", draft.to_string())
+        .env("WORKSTREAM_UI_CHROMIUM", &chromium)
+        .env("WORKSTREAM_UI_MANAGER", &s.pm.subject)
+        .env("WORKSTREAM_UI_SUBMISSIONS", longs.len().to_string())
+        .env("WORKSTREAM_UI_FLIPPED", tasks(true))
+        .env("WORKSTREAM_UI_KEPT", tasks(false))
+        .kill_on_drop(true);
+    let run = tokio::time::timeout(Duration::from_secs(600), node.output())
+        .await
+        .expect("the browser run finished within 10 minutes")
+        .expect("node started");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        run.status.success(),
+        "the browser preview failed (screenshots in {}):\n{stdout}\n{stderr}",
+        shots.display()
+    );
+
+    // What the clicks recorded: one completed preview of the four submissions, the one
+    // the activation names.
+    let (preview, submissions, route_changed): (uuid::Uuid, i32, serde_json::Value) =
+        sqlx::query_as(
+            "SELECT id, cardinality(submission_ids), summary->'route_changed' \
+             FROM policy_previews WHERE guide_id = $1 AND status = 'completed'",
+        )
+        .bind(draft)
+        .fetch_one(s.server.database.pool())
+        .await
+        .unwrap();
+    assert_eq!((submissions, route_changed), (4, serde_json::json!(2)));
+    let activated: serde_json::Value = sqlx::query_scalar(
+        "SELECT payload FROM audit_events WHERE entity_id = $1 AND event_type = 'guide_activated'",
+    )
+    .bind(draft)
+    .fetch_one(s.server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(activated["policy_preview_id"], serde_json::json!(preview));
+    let pngs = std::fs::read_dir(&shots)
+        .expect("the screenshot dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "png"))
+        .count();
+    assert_eq!(pngs, 6, "one screenshot per page in {}", shots.display());
 }
