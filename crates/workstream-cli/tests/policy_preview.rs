@@ -280,6 +280,7 @@ async fn policy_preview_prints_exactly_the_packets_a_stricter_policy_flips() {
     assert!(out.status.success(), "{}", describe(&out));
     let printed = String::from_utf8_lossy(&out.stdout).into_owned();
     let progress = String::from_utf8_lossy(&out.stderr).into_owned();
+    println!("{printed}");
     assert!(
         progress.contains("2/2 submissions checked (completed)"),
         "{}",
