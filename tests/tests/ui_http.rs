@@ -1678,9 +1678,9 @@ async fn a_manager_previews_a_draft_reads_its_report_and_activation_shows_it() {
             let running = manager.get(&location).await;
             assert_eq!(running.status, StatusCode::OK, "{}", running.body);
             assert!(
-                running
-                    .body
-                    .contains(r#"<meta http-equiv="refresh" content="2">"#),
+                running.body.contains(&format!(
+                    r#"<meta http-equiv="refresh" content="2; url={report_page}">"#
+                )),
                 "{}",
                 running.body
             );
@@ -1806,7 +1806,7 @@ async fn a_manager_previews_a_draft_reads_its_report_and_activation_shows_it() {
         "</tr>",
     );
     assert!(
-        listed.contains(r#"<td class="num">4 / 4</td><td class="num">2</td>"#),
+        listed.contains(r#"<td class="num">2 of 4</td>"#),
         "{listed}"
     );
     assert!(
