@@ -1866,4 +1866,57 @@ async fn a_manager_previews_a_draft_reads_its_report_and_activation_shows_it() {
         "{recorded}"
     );
     assert!(!active.body.contains("preview-form"), "{}", active.body);
+
+    // A lesson the stricter rule implements names the preview as its evidence.
+    let lesson = post(
+        &s.server,
+        &format!("/projects/{}/lessons", s.project),
+        &s.pm,
+        json!({"source": "incident", "lesson_type": "checker_update",
+               "summary": "Answers grew past a page; limit file sizes."}),
+    )
+    .await;
+    assert_eq!(lesson.status, 201, "{}", lesson.body);
+    let lesson = lesson.body["id"].as_str().unwrap().to_owned();
+    let accepted = post(
+        &s.server,
+        &format!("/projects/{}/lessons/{lesson}/accept", s.project),
+        &s.pm,
+        json!({}),
+    )
+    .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let lessons_page = format!("/ui/projects/{}/lessons", s.project);
+    let page = manager.get(&lessons_page).await;
+    assert!(
+        page.body
+            .contains(&format!(r#"<option value="{preview}">guide v2, "#)),
+        "{}",
+        page.body
+    );
+    let implemented = manager
+        .post(
+            &format!("{lessons_page}/{lesson}/implement"),
+            &[
+                ("guide_id", &draft.to_string()),
+                ("preview_id", &preview.to_string()),
+                ("idempotency_key", &Uuid::now_v7().to_string()),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        implemented.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        implemented.body
+    );
+    let page = manager.get(&lessons_page).await;
+    assert!(
+        page.body.contains(&format!(
+            r#"<a href="{report_page}">the preview of guide v2</a>: 2 of 4 submissions change route"#
+        )),
+        "{}",
+        page.body
+    );
 }

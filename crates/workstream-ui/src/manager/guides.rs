@@ -178,7 +178,7 @@ const PREVIEW_PAGES: usize = 10;
 
 /// A guide's previews, most recently started first: the API's list (oldest first) read
 /// page by page. `None` when the caller may not read them.
-async fn previews_of(
+pub(super) async fn previews_of(
     ui: &Ui,
     session: &Session,
     project_id: Uuid,

@@ -3,7 +3,7 @@
 //! | page | API calls |
 //! |---|---|
 //! | `GET /ui/projects/{pid}/lessons`, `POST` (record one) | `GET\|POST /projects/{pid}/lessons` |
-//! | `POST /ui/projects/{pid}/lessons/{lid}/accept\|reject\|implement` | the same routes of the API |
+//! | `POST /ui/projects/{pid}/lessons/{lid}/accept\|reject\|implement` | the same routes of the API; an implemented lesson may name a completed policy preview as evidence, chosen among those of the guides not superseded (`GET /projects/{pid}/guides/{gid}/previews`) |
 //! | `GET /ui/projects/{pid}/sprints`, `POST` (create one) | `GET\|POST /projects/{pid}/sprints`, and the reviewers' agreement: `GET /projects/{pid}/calibration` |
 //! | `GET /ui/projects/{pid}/sprints/{sid}`, `POST .../report`, `POST .../tasks` | `GET /projects/{pid}/sprints/{sid}`, `POST .../report`, `POST .../tasks` |
 //!
@@ -72,17 +72,53 @@ async fn lessons_page(
         .get(session, &format!("/projects/{project_id}/guides?limit=100"))
         .await
         .optional()?;
+    let evidence = preview_evidence(ui, session, project_id, guides.as_ref()).await?;
     Ok(page_with(
         status_for(&posted.error),
         "lessons.html",
         viewer,
         context! {
             project => s(project), lessons => s(lessons), guides => s(guides), notice => s(notice),
+            evidence => s(evidence),
             sources => s(workstream_engine::lessons::SOURCES),
             lesson_types => s(workstream_engine::lessons::LESSON_TYPES),
             ..posted.context()
         },
     ))
+}
+
+/// The completed policy previews of the guides not superseded (drafts and the active
+/// one), most recently started first: what an implemented lesson may cite as evidence.
+/// Each is `{id, guide_id, guide_version, finished_at, summary}`.
+async fn preview_evidence(
+    ui: &Ui,
+    session: &Session,
+    project_id: Uuid,
+    guides: Option<&Value>,
+) -> Result<Vec<Value>, Failure> {
+    let mut evidence = Vec::new();
+    let current = guides
+        .and_then(|g| g["items"].as_array())
+        .into_iter()
+        .flatten()
+        .filter(|g| g["status"] != "superseded");
+    for guide in current {
+        let Some(guide_id) = guide["id"].as_str().and_then(|id| id.parse().ok()) else {
+            continue;
+        };
+        let previews = super::guides::previews_of(ui, session, project_id, guide_id).await?;
+        for preview in previews.into_iter().flatten() {
+            if preview["status"] == "completed" {
+                evidence.push(json!({
+                    "id": preview["id"], "guide_id": guide_id, "guide_version": guide["version"],
+                    "finished_at": preview["finished_at"], "summary": preview["summary"],
+                }));
+            }
+        }
+    }
+    // Ids are UUIDv7: their text sorts by when the preview started.
+    evidence.sort_by(|a, b| b["id"].as_str().cmp(&a["id"].as_str()));
+    Ok(evidence)
 }
 
 async fn lessons(
@@ -155,6 +191,7 @@ async fn lesson_action(
         "implement" => {
             optional(&mut body, &form, "guide_id");
             optional(&mut body, &form, "checker_digest");
+            optional(&mut body, &form, "preview_id");
             optional(&mut body, &form, "note");
         }
         _ => return Err(Failure::NotFound),
