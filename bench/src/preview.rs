@@ -11,17 +11,19 @@
 //!   server, against the 10 s target. The part checks the report before it reports the
 //!   time: every submission checked, the route flips exactly the long packets, and
 //!   `size-limits` newly failing exactly them.
-//! * **Live evaluations while a preview runs**: three equal batches of submissions,
-//!   held in progress with admitted packets, are submitted by [`CLIENTS`] concurrent
-//!   clients as `lifecycle` submits its routed tasks: the first and the third with no
-//!   preview, the second while a preview of as many submissions runs (submitted once
-//!   the preview's first job has started). The rate is submission-to-routing
-//!   transitions per second counted from the audit trail; under the preview only the
-//!   transitions recorded before the preview finished count, over the time from the
-//!   first submission to the earlier of the last route and the preview's end. The
-//!   figure is that rate over the mean of the two rates without a preview, against the
-//!   0.8 target (a preview's jobs are background work: they take the slots live
-//!   evaluations leave, `crates/workstream-engine/src/worker.rs`).
+//! * **Live evaluations while a preview runs**: equal batches of submissions, held in
+//!   progress with admitted packets, are submitted by [`CLIENTS`] concurrent clients as
+//!   `lifecycle` submits its routed tasks; batches with no preview (one more than the
+//!   rounds) alternate with batches beside a preview of the same size (each
+//!   submitted once that preview's first job has started), so drift weighs on both
+//!   alike. The rate is submission-to-routing transitions per second counted from the
+//!   audit trail, from a batch's first submission to its last transition; beside a
+//!   preview only the transitions recorded before the preview finished count, up to
+//!   the earlier of the last route and the preview's end. The figure is the rate of
+//!   the batches beside a preview (their transitions over their summed times) over
+//!   that of the batches without, against the 0.8 target (a preview's jobs are
+//!   background work: they take the slots live evaluations leave,
+//!   `crates/workstream-engine/src/worker.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,14 +58,16 @@ const LONG_EVERY: usize = 4;
 
 pub async fn run(scale: Scale, report: &mut Report) -> anyhow::Result<()> {
     let stored = scale.pick(STORED, 20);
-    let batch = scale.pick(60, 10);
+    let batch = scale.pick(40, 10);
+    let rounds = scale.pick(3, 1);
     println!(
         "== preview: a preview of {stored} stored submissions (seven built-in checkers and a \
-         stricter one); routing of {batch} submissions by {CLIENTS} clients without, with and \
-         again without a preview running"
+         stricter one); routing of {batch} submissions by {CLIENTS} clients, {} batches without \
+         a preview alternating with {rounds} beside one",
+        rounds + 1
     );
     // Submitter 0 holds the setup's own task: the seats are the others'.
-    let submitters = 1 + (stored + 3 * batch).div_ceil(ACTIVE_TASK_CAP);
+    let submitters = 1 + (stored + (2 * rounds + 1) * batch).div_ceil(ACTIVE_TASK_CAP);
     let world = Arc::new(World::start("bench-preview", submitters, 2).await);
     let mut seats = (1..submitters).flat_map(|s| [s; ACTIVE_TASK_CAP]);
 
@@ -100,43 +104,55 @@ pub async fn run(scale: Scale, report: &mut Report) -> anyhow::Result<()> {
         .await?;
     let (preview_seconds, summary) = checked(&report_alone, stored, &longs)?;
 
-    // Live routing without, with and again without a preview.
-    let mut batches = Vec::new();
-    for label in ["Before", "During", "After"] {
-        batches.push(prepare(&world, &mut seats, batch, label, |_| false).await?);
+    // Live routing: batches without a preview alternate with batches beside one, so
+    // that drift (the database growing, caches warming) weighs on both alike.
+    let mut plain = Vec::new();
+    for r in 0..=rounds {
+        plain.push(prepare(&world, &mut seats, batch, &format!("Plain {r}"), |_| false).await?);
     }
-    println!("-- routing {batch} submissions with no preview");
-    let before = routing(&world, &batches[0], None).await?;
-    println!("-- routing {batch} submissions while a preview of {stored} runs");
-    let during_preview = start_preview(&world, draft, stored).await?;
-    wait_preview(&world, during_preview, false).await?;
-    let submitted = submit_all(&world, &batches[1]);
-    let (submitted, ended) = tokio::join!(submitted, wait_preview(&world, during_preview, true));
-    submitted?;
-    let preview_end = ended?;
-    let during = routing(&world, &batches[1], Some(preview_end)).await?;
-    println!("-- routing {batch} submissions with no preview, again");
-    let after = routing(&world, &batches[2], None).await?;
-    let report_during = world
-        .get(
-            &world.pm,
-            &format!(
-                "/projects/{}/guides/{draft}/previews/{during_preview}",
-                world.project
-            ),
-        )
-        .await?;
-    ensure!(
-        report_during["preview"]["status"] == "completed",
-        "the preview run beside live routing ended {}: {}",
-        report_during["preview"]["status"],
-        report_during["preview"]["failure_detail"]
-    );
-    let during_seconds = seconds_between(&report_during["preview"])?;
+    let mut beside = Vec::new();
+    for r in 0..rounds {
+        beside.push(prepare(&world, &mut seats, batch, &format!("Beside {r}"), |_| false).await?);
+    }
+    let mut without = Vec::new();
+    let mut with = Vec::new();
+    let mut preview_beside = Vec::new();
+    for r in 0..=rounds {
+        println!("-- round {r}: routing {batch} submissions with no preview");
+        without.push(routing(&world, &plain[r], None).await?);
+        let Some(prepared) = beside.get(r) else {
+            break;
+        };
+        println!("-- round {r}: routing {batch} submissions while a preview of {stored} runs");
+        let preview = start_preview(&world, draft, stored).await?;
+        wait_preview(&world, preview, false).await?;
+        let (submitted, ended) = tokio::join!(
+            submit_all(&world, prepared),
+            wait_preview(&world, preview, true)
+        );
+        submitted?;
+        with.push(routing(&world, prepared, Some(ended?)).await?);
+        let ended = world
+            .get(
+                &world.pm,
+                &format!(
+                    "/projects/{}/guides/{draft}/previews/{preview}",
+                    world.project
+                ),
+            )
+            .await?;
+        ensure!(
+            ended["preview"]["status"] == "completed",
+            "the preview beside live routing ended {}: {}",
+            ended["preview"]["status"],
+            ended["preview"]["failure_detail"]
+        );
+        preview_beside.push(seconds_between(&ended["preview"])?);
+    }
     drop(world);
 
-    let without = (before.rate() + after.rate()) / 2.0;
-    let ratio = during.rate() / without;
+    let (without, with) = (Routing::total(&without), Routing::total(&with));
+    let ratio = with.rate() / without.rate();
     let area = "Policy preview";
     report.figure(Figure {
         area,
@@ -155,7 +171,9 @@ pub async fn run(scale: Scale, report: &mut Report) -> anyhow::Result<()> {
         area,
         measure: format!(
             "submission to routing while a preview of {stored} runs, over the same without one \
-             (transitions/s, {batch} submissions by {CLIENTS} clients)"
+             (transitions/s; {rounds} batches of {batch} submissions by {CLIENTS} clients \
+             beside a preview, {} without)",
+            rounds + 1
         ),
         ours: ratio,
         unit: "×",
@@ -168,18 +186,22 @@ pub async fn run(scale: Scale, report: &mut Report) -> anyhow::Result<()> {
         "Policy preview: {stored} submissions previewed in {preview_seconds:.2} s as recorded \
          ({:.2} s seen by the polling client), {} of them flipped to needs_revision by the \
          stricter rule; {} checks run in the sandbox, {} recorded results reused. Routing \
-         ran at {:.1} and {:.1} transitions/s without a preview and {:.1} while one ran \
-         ({} of {} transitions inside the preview, which took {during_seconds:.2} s beside \
-         the live work).",
+         ran at {:.1} transitions/s without a preview and {:.1} beside one ({} of {} \
+         transitions recorded while the preview ran; the previews beside live work took \
+         {} s).",
         observed.as_secs_f64(),
         summary["route_changed"],
         summary["checked_results"],
         summary["reused_results"],
-        before.rate(),
-        after.rate(),
-        during.rate(),
-        during.transitions,
-        2 * batch,
+        without.rate(),
+        with.rate(),
+        with.transitions,
+        2 * batch * rounds,
+        preview_beside
+            .iter()
+            .map(|s| format!("{s:.2}"))
+            .collect::<Vec<_>>()
+            .join(", "),
     ));
     report.raw(
         "preview",
@@ -191,10 +213,11 @@ pub async fn run(scale: Scale, report: &mut Report) -> anyhow::Result<()> {
             "preview_seconds_observed": observed.as_secs_f64(),
             "summary": summary,
             "batch": batch,
+            "rounds": rounds,
             "clients": CLIENTS,
-            "routing_without_preview": [before.json(), after.json()],
-            "routing_with_preview": during.json(),
-            "preview_beside_routing_seconds": during_seconds,
+            "routing_without_preview": without.json(),
+            "routing_beside_preview": with.json(),
+            "preview_beside_routing_seconds": preview_beside,
             "ratio": ratio,
         }),
     );
@@ -308,6 +331,14 @@ struct Routing {
 }
 
 impl Routing {
+    /// The batches together: their transitions over their summed times.
+    fn total(batches: &[Routing]) -> Routing {
+        Routing {
+            transitions: batches.iter().map(|b| b.transitions).sum(),
+            seconds: batches.iter().map(|b| b.seconds).sum(),
+        }
+    }
+
     fn rate(&self) -> f64 {
         self.transitions as f64 / self.seconds
     }
