@@ -73,7 +73,7 @@ pub async fn run(scale: Scale, report: &mut Report) -> anyhow::Result<()> {
 
     // The stored history: routed, never decided (a preview takes every submission with
     // a final run).
-    let long = |n: usize| n % LONG_EVERY == 0;
+    let long = |n: usize| n.is_multiple_of(LONG_EVERY);
     let history = prepare(&world, &mut seats, stored, "Stored", long).await?;
     println!("-- routing {stored} stored submissions");
     submit_all(&world, &history).await?;
@@ -117,9 +117,9 @@ pub async fn run(scale: Scale, report: &mut Report) -> anyhow::Result<()> {
     let mut without = Vec::new();
     let mut with = Vec::new();
     let mut preview_beside = Vec::new();
-    for r in 0..=rounds {
+    for (r, batch_alone) in plain.iter().enumerate() {
         println!("-- round {r}: routing {batch} submissions with no preview");
-        without.push(routing(&world, &plain[r], None).await?);
+        without.push(routing(&world, batch_alone, None).await?);
         let Some(prepared) = beside.get(r) else {
             break;
         };
