@@ -171,8 +171,8 @@ pub async fn run(scale: Scale, report: &mut Report) -> anyhow::Result<()> {
         area,
         measure: format!(
             "submission to routing while a preview of {stored} runs, over the same without one \
-             (transitions/s; {rounds} batches of {batch} submissions by {CLIENTS} clients \
-             beside a preview, {} without)",
+             (transitions/s; batches of {batch} submissions by {CLIENTS} clients, {rounds} \
+             beside a preview and {} without)",
             rounds + 1
         ),
         ours: ratio,
