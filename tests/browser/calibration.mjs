@@ -13,79 +13,18 @@
 // WORKSTREAM_UI_TASK_TITLE, WORKSTREAM_UI_FIRST_SUMMARY (the first review's summary,
 // which the blind page must not show), WORKSTREAM_UI_FIRST_REVIEWER (the first
 // reviewer's subject, the row of the agreement table).
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { chromium } from "playwright-core";
+import { env, expectText, openBrowser } from "./support.mjs";
 
-const env = (name, fallback) => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined) throw new Error(`${name} is not set`);
-  return value;
-};
-const base = env("WORKSTREAM_UI_BASE_URL");
-const shots = env("WORKSTREAM_UI_SCREENSHOTS");
 const projectId = env("WORKSTREAM_UI_PROJECT");
 const reviewer = env("WORKSTREAM_UI_REVIEWER");
 const manager = env("WORKSTREAM_UI_MANAGER");
 const taskTitle = env("WORKSTREAM_UI_TASK_TITLE");
 const firstSummary = env("WORKSTREAM_UI_FIRST_SUMMARY");
 const firstReviewer = env("WORKSTREAM_UI_FIRST_REVIEWER");
-const executablePath = env("WORKSTREAM_UI_CHROMIUM", "/usr/bin/chromium");
 
-fs.mkdirSync(shots, { recursive: true });
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "workstream-ui-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  viewport: { width: 1440, height: 900 },
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage",
-  ],
-});
-const page = context.pages()[0] ?? (await context.newPage());
-page.setDefaultTimeout(20_000);
-let shot = 0;
-let step = "start";
+const { base, page, snap, say, signIn, signOut, run } = await openBrowser();
 
-async function snap(name) {
-  shot += 1;
-  await page.evaluate(() => {
-    for (const el of document.querySelectorAll(".topbar, .file-tree")) el.style.position = "static";
-  });
-  const file = path.join(shots, `${String(shot).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`  screenshot ${path.basename(file)}`);
-}
-
-function say(what) {
-  step = what;
-  console.log(`- ${what}`);
-}
-
-async function expectText(locator, text) {
-  const content = (await locator.textContent()).replace(/\s+/g, " ");
-  if (!content.includes(text)) {
-    throw new Error(`expected ${JSON.stringify(text)} in: ${content.slice(0, 2000)}`);
-  }
-}
-
-async function signIn(subject) {
-  await context.clearCookies();
-  await page.goto(`${base}/ui/sign-in`);
-  await page.fill('input[name="subject"]', subject);
-  await page.click('form:has(input[name="mode"][value="local"]) button[type="submit"]');
-  await page.waitForURL(`${base}/ui/`);
-}
-
-async function signOut() {
-  await page.click('form[action="/ui/sign-out"] button');
-  await page.waitForURL(/\/ui\/sign-in/);
-}
-
-try {
+await run("calibration", async () => {
   say("second reviewer: the calibration offer on the review page");
   await signIn(reviewer);
   await page.click('nav.mainnav a[href="/ui/review"]');
@@ -126,15 +65,4 @@ try {
   await expectText(figures.locator("tbody"), firstReviewer);
   await snap("calibration-agreement");
   await signOut();
-  console.log("browser calibration: passed");
-} catch (error) {
-  console.error(`browser calibration failed at "${step}": ${error.stack ?? error}`);
-  try {
-    await page.screenshot({ path: path.join(shots, "failure.png"), fullPage: true });
-    console.error(`  the page at failure: ${page.url()} (failure.png)`);
-  } catch {}
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
+});

@@ -14,68 +14,16 @@
 // WORKSTREAM_UI_MANAGER (the manager's subject), WORKSTREAM_UI_SUBMISSIONS (how many
 // decided submissions the project has), WORKSTREAM_UI_FLIPPED (the tasks whose packets
 // the stricter rule fails, comma-separated), WORKSTREAM_UI_KEPT (the others).
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { chromium } from "playwright-core";
+import { env, expectText, openBrowser, text } from "./support.mjs";
 
-const env = (name, fallback) => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined) throw new Error(`${name} is not set`);
-  return value;
-};
-const base = env("WORKSTREAM_UI_BASE_URL");
-const shots = env("WORKSTREAM_UI_SCREENSHOTS");
 const projectId = env("WORKSTREAM_UI_PROJECT");
 const guideId = env("WORKSTREAM_UI_GUIDE");
 const manager = env("WORKSTREAM_UI_MANAGER");
 const submissions = env("WORKSTREAM_UI_SUBMISSIONS");
 const flipped = env("WORKSTREAM_UI_FLIPPED").split(",").filter(Boolean);
 const kept = env("WORKSTREAM_UI_KEPT").split(",").filter(Boolean);
-const executablePath = env("WORKSTREAM_UI_CHROMIUM", "/usr/bin/chromium");
 
-fs.mkdirSync(shots, { recursive: true });
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "workstream-ui-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  viewport: { width: 1440, height: 900 },
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage",
-  ],
-});
-const page = context.pages()[0] ?? (await context.newPage());
-page.setDefaultTimeout(20_000);
-let shot = 0;
-let step = "start";
-
-async function snap(name) {
-  shot += 1;
-  await page.evaluate(() => {
-    for (const el of document.querySelectorAll(".topbar, .file-tree")) el.style.position = "static";
-  });
-  const file = path.join(shots, `${String(shot).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`  screenshot ${path.basename(file)}`);
-}
-
-function say(what) {
-  step = what;
-  console.log(`- ${what}`);
-}
-
-async function text(locator) {
-  return (await locator.textContent()).replace(/\s+/g, " ").trim();
-}
-
-async function expectText(locator, expected) {
-  const content = await text(locator);
-  if (!content.includes(expected)) {
-    throw new Error(`expected ${JSON.stringify(expected)} in: ${content.slice(0, 2000)}`);
-  }
-}
+const { base, page, snap, say, signIn, run } = await openBrowser();
 
 async function expectEqual(locator, expected) {
   const content = await text(locator);
@@ -89,17 +37,9 @@ async function expectCount(locator, expected, what) {
   if (count !== expected) throw new Error(`expected ${expected} ${what}, found ${count}`);
 }
 
-async function signIn(subject) {
-  await context.clearCookies();
-  await page.goto(`${base}/ui/sign-in`);
-  await page.fill('input[name="subject"]', subject);
-  await page.click('form:has(input[name="mode"][value="local"]) button[type="submit"]');
-  await page.waitForURL(`${base}/ui/`);
-}
-
 const taskLink = (task) => `a[href="/ui/projects/${projectId}/tasks/${task}"]`;
 
-try {
+await run("preview", async () => {
   say("manager: the draft guide, from the project page");
   await signIn(manager);
   await page.goto(`${base}/ui/projects/${projectId}`);
@@ -170,15 +110,4 @@ try {
   await expectEqual(recorded.locator('[data-figure="route_changed"]'), String(flipped.length));
   await expectText(recorded.locator('[data-checker="size-limits"]'), `newly fails ${flipped.length}, newly passes 0`);
   await snap("preview-at-activation");
-  console.log("browser preview: passed");
-} catch (error) {
-  console.error(`browser preview failed at "${step}": ${error.stack ?? error}`);
-  try {
-    await page.screenshot({ path: path.join(shots, "failure.png"), fullPage: true });
-    console.error(`  the page at failure: ${page.url()} (failure.png)`);
-  } catch {}
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
+});

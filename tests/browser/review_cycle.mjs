@@ -14,79 +14,15 @@
 // (bad.zip, v1.zip, v2.zip), WORKSTREAM_UI_TASK, WORKSTREAM_UI_PROJECT,
 // WORKSTREAM_UI_CHROMIUM (default /usr/bin/chromium), WORKSTREAM_UI_RESPONSE (the
 // worker's answer to the finding, checked in the database by the Rust test).
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { env, expectText, openBrowser } from "./support.mjs";
 
-const env = (name, fallback) => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined) throw new Error(`${name} is not set`);
-  return value;
-};
-const base = env("WORKSTREAM_UI_BASE_URL");
-const shots = env("WORKSTREAM_UI_SCREENSHOTS");
 const packets = env("WORKSTREAM_UI_PACKETS");
 const taskId = env("WORKSTREAM_UI_TASK");
 const projectId = env("WORKSTREAM_UI_PROJECT");
 const response = env("WORKSTREAM_UI_RESPONSE");
-const executablePath = env("WORKSTREAM_UI_CHROMIUM", "/usr/bin/chromium");
 
-fs.mkdirSync(shots, { recursive: true });
-// Chromium as root needs no sandbox and a fresh profile; nothing may reach the network.
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "workstream-ui-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  viewport: { width: 1440, height: 900 },
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage",
-  ],
-});
-const page = context.pages()[0] ?? (await context.newPage());
-page.setDefaultTimeout(20_000);
-let shot = 0;
-let step = "start";
-
-async function snap(name) {
-  shot += 1;
-  // A full-page capture repeats sticky elements mid-page; pin them for the picture.
-  // (Through the CSSOM: the page's content security policy refuses injected styles.)
-  await page.evaluate(() => {
-    for (const el of document.querySelectorAll(".topbar, .file-tree")) el.style.position = "static";
-  });
-  const file = path.join(shots, `${String(shot).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`  screenshot ${path.basename(file)}`);
-}
-
-function say(what) {
-  step = what;
-  console.log(`- ${what}`);
-}
-
-async function expectText(locator, text) {
-  // textContent, not innerText: the page's CSS (uppercase marks) must not change it.
-  const content = (await locator.textContent()).replace(/\s+/g, " ");
-  if (!content.includes(text)) {
-    throw new Error(`expected ${JSON.stringify(text)} in: ${content.slice(0, 2000)}`);
-  }
-}
-
-async function signIn(subject) {
-  await context.clearCookies();
-  await page.goto(`${base}/ui/sign-in`);
-  await page.fill('input[name="subject"]', subject);
-  await page.click('form:has(input[name="mode"][value="local"]) button[type="submit"]');
-  await page.waitForURL(`${base}/ui/`);
-}
-
-async function signOut() {
-  await page.click('form[action="/ui/sign-out"] button');
-  await page.waitForURL(/\/ui\/sign-in/);
-}
+const { base, page, snap, say, signIn, signOut, run } = await openBrowser();
 
 /** Reloads `url` until `text` shows (the worker's checks run in the background). */
 async function waitFor(url, text, seconds = 90) {
@@ -111,7 +47,7 @@ async function upload(file) {
 
 const taskUrl = `${base}/ui/tasks/${taskId}`;
 
-try {
+await run("review cycle", async () => {
   say("the sign-in page");
   await page.goto(`${base}/`);
   await page.waitForURL(`${base}/ui/sign-in?next=%2Fui%2F`);
@@ -363,15 +299,4 @@ try {
   await expectText(page.locator("table.services"), "workstream.payment.local_adapter");
   await snap("access-service-actors");
   await signOut();
-  console.log("browser review cycle: passed");
-} catch (error) {
-  console.error(`browser review cycle failed at "${step}": ${error.stack ?? error}`);
-  try {
-    await page.screenshot({ path: path.join(shots, "failure.png"), fullPage: true });
-    console.error(`  the page at failure: ${page.url()} (failure.png)`);
-  } catch {}
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
-}
+});
