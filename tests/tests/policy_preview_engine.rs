@@ -21,23 +21,6 @@ use workstream_domain::machines::preview::{PreviewRoute, PreviewStatus};
 use workstream_engine::Requester;
 use workstream_engine::previews::{self, MemberChange, Preview, PreviewReport};
 
-/// The answer file of a packet: `long` ones are over the draft's 120-byte file limit.
-fn packet(n: usize, long: bool) -> Vec<u8> {
-    let answer = if long {
-        format!(
-            "# Proof {n}\n\nBy induction on n, the lemma holds; the base case and the step are \
-             written out in full below, with every inequality justified.\n"
-        )
-    } else {
-        format!("# Proof {n}\n\nBy induction, it holds.\n")
-    };
-    assert_eq!(answer.len() > 120, long, "{n}: {} bytes", answer.len());
-    zip(&[
-        ("outputs/final-answer.md", &answer),
-        ("evidence/tests.log", "test lemma ... ok\n"),
-    ])
-}
-
 /// A fingerprint of what the live records hold: every row of the tables a preview must
 /// never touch.
 async fn live_records(s: &Setup) -> Vec<(String, String)> {
@@ -63,81 +46,6 @@ async fn live_records(s: &Setup) -> Vec<(String, String)> {
         out.push((table.to_owned(), digest.unwrap_or_default()));
     }
     out
-}
-
-/// Creates, releases, claims and starts a task, uploads and submits `bytes`, and waits
-/// for its evaluation; returns the task and the submission.
-async fn routed(s: &Setup, n: usize, bytes: Vec<u8>) -> (Uuid, Uuid) {
-    let created = post(
-        &s.server,
-        &format!("/projects/{}/tasks", s.project),
-        &s.pm,
-        json!({"title": format!("Prove lemma {n}"), "description": "Write outputs/final-answer.md.",
-               "acceptance_criteria": "A complete, checked proof of the lemma.",
-               "rejection_criteria": "Gaps.", "difficulty": "medium",
-               "skill_tags": ["research"], "estimated_time_minutes": 30}),
-    )
-    .await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let task: Uuid = created.body["task"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    for (who, action, body) in [
-        (&s.pm, "screen", json!({})),
-        (&s.pm, "release", json!({"reason": "ready"})),
-        (&s.submitter, "claim", json!({})),
-        (&s.submitter, "start", json!({})),
-    ] {
-        let answer = post(&s.server, &format!("/tasks/{task}/{action}"), who, body).await;
-        assert_eq!(answer.status, 200, "{action}: {}", answer.body);
-    }
-    let form = reqwest::multipart::Form::new()
-        .text("summary", SUMMARY)
-        .text("attestation", ATTESTATION)
-        .part(
-            "packet",
-            reqwest::multipart::Part::bytes(bytes).file_name("packet.zip"),
-        );
-    let uploaded = s
-        .server
-        .client
-        .post(s.server.url(&format!("/api/v1/tasks/{task}/packets")))
-        .header("authorization", s.submitter.auth())
-        .header("idempotency-key", Uuid::now_v7().to_string())
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(uploaded.status(), 201);
-    let uploaded: Value = uploaded.json().await.unwrap();
-    let submitted = post(
-        &s.server,
-        &format!("/tasks/{task}/submissions"),
-        &s.submitter,
-        json!({ "admission_id": uploaded["admission_id"] }),
-    )
-    .await;
-    assert_eq!(submitted.status, 201, "{}", submitted.body);
-    let submission: Uuid = submitted.body["submission"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    for _ in 0..600 {
-        let status: String = sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1")
-            .bind(task)
-            .fetch_one(s.server.database.pool())
-            .await
-            .unwrap();
-        if status == "review_pending" {
-            return (task, submission);
-        }
-        assert_eq!(status, "evaluation_pending", "task {n}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("task {n} was not routed");
 }
 
 /// Starts a preview in a transaction of its own, as the API would.
@@ -180,24 +88,16 @@ async fn a_preview_flips_exactly_the_packets_the_stricter_rule_fails_and_changes
     // The setup's own task stays in progress (no submission); twelve packets are routed
     // and decided (accepted) one after another (a contributor holds two tasks at most),
     // every third one with an answer over the draft's limit.
-    let mut stored = Vec::new();
-    for n in 0..12 {
-        let long = n % 3 == 0;
-        let (task, submission) = routed(&s, n, packet(n, long)).await;
-        let answer = s.accept(json!([])).await;
-        assert_eq!(answer.status, 201, "{}", answer.body);
-        stored.push((task, submission, long));
-    }
-    s.jobs_drained().await;
+    let longs: Vec<bool> = (0..12).map(|n| n % 3 == 0).collect();
+    let stored: Vec<(Uuid, Uuid, bool)> = decided_submissions(&s, &longs)
+        .await
+        .into_iter()
+        .zip(longs)
+        .map(|((task, submission), long)| (task, submission, long))
+        .collect();
 
     // The draft: the active bundle plus size-limits at 120 bytes a file.
-    let mut stricter = bundle();
-    stricter["checker_policy"]["checkers"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"name": "size-limits", "phase": "both",
-                     "configuration": {"max_file_bytes": 120}, "blocking": true, "severity": "high"}));
-    let draft = create_guide(&s.server, &s.pm, s.project, "v2", Some(stricter)).await;
+    let draft = create_guide(&s.server, &s.pm, s.project, "v2", Some(stricter_bundle())).await;
 
     // Refusals: an active guide, a limit out of range, a bundle activation would refuse
     // (with activation's own code and details).
@@ -466,14 +366,11 @@ async fn a_preview_flips_exactly_the_packets_the_stricter_rule_fails_and_changes
 async fn refused_and_unreadable_packets_are_results_and_a_preview_that_cannot_run_fails() {
     let s = setup_with("preview-engine-edges", Terms::Unpaid, |_| {}).await;
     // Three packets, oldest first: short, long, short.
-    let mut stored = Vec::new();
-    for (n, long) in [(0, false), (1, true), (2, false)] {
-        let (_, submission) = routed(&s, n, packet(n, long)).await;
-        let answer = s.accept(json!([])).await;
-        assert_eq!(answer.status, 201, "{}", answer.body);
-        stored.push(submission);
-    }
-    s.jobs_drained().await;
+    let stored: Vec<Uuid> = decided_submissions(&s, &[false, true, false])
+        .await
+        .into_iter()
+        .map(|(_, submission)| submission)
+        .collect();
     // The newest packet's stored bytes are lost.
     let sha: String = sqlx::query_scalar("SELECT archive_sha256 FROM submissions WHERE id = $1")
         .bind(stored[2])

@@ -21,7 +21,7 @@ mod ui_support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use review_support::zip;
+use review_support::{decided_submissions, stricter_bundle, zip};
 use ui_support::*;
 use workstream_e2e::toolchains::{self, Unavailable};
 

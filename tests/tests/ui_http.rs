@@ -114,6 +114,23 @@ impl Visitor {
         Visitor::read(self.with_cookie(request).send().await.unwrap()).await
     }
 
+    /// Uploads `packet`, with the standard summary and attestation, through the task
+    /// page's upload form (`task`'s, under a fresh key).
+    async fn upload_packet(&self, task: Uuid, packet: Vec<u8>) -> Page {
+        let form = reqwest::multipart::Form::new()
+            .text("summary", review_support::SUMMARY)
+            .text("attestation", review_support::ATTESTATION)
+            .part(
+                "packet",
+                reqwest::multipart::Part::bytes(packet).file_name("packet.zip"),
+            );
+        self.upload(
+            &format!("/ui/tasks/{task}/packets?key={}", Uuid::now_v7()),
+            form,
+        )
+        .await
+    }
+
     /// Publishes the test component `name` through the Checkers page's upload form.
     async fn publish(&self, name: &str) -> Page {
         let form = reqwest::multipart::Form::new().part(
@@ -577,28 +594,7 @@ async fn api_refusals_are_rendered_with_their_codes_and_field_errors() {
             "Notes on the lemma and the proof so far.\n",
         ),
     ]);
-    let form = reqwest::multipart::Form::new()
-        .text("summary", review_support::SUMMARY)
-        .text("attestation", review_support::ATTESTATION)
-        .part(
-            "packet",
-            reqwest::multipart::Part::bytes(packet).file_name("packet.zip"),
-        );
-    let response = submitter
-        .client
-        .post(format!(
-            "{}/ui/tasks/{}/packets?key={}",
-            s.server.base_url,
-            s.task,
-            Uuid::now_v7()
-        ))
-        .header("cookie", submitter.cookie.clone().unwrap())
-        .header("sec-fetch-site", "same-origin")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let page = Visitor::read(response).await;
+    let page = submitter.upload_packet(s.task, packet).await;
     assert_eq!(
         page.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -657,28 +653,7 @@ async fn api_refusals_are_rendered_with_their_codes_and_field_errors() {
         writer.write_all(&noise).unwrap();
         writer.finish().unwrap();
     }
-    let form = reqwest::multipart::Form::new()
-        .text("summary", review_support::SUMMARY)
-        .text("attestation", review_support::ATTESTATION)
-        .part(
-            "packet",
-            reqwest::multipart::Part::bytes(big.into_inner()).file_name("packet.zip"),
-        );
-    let response = submitter
-        .client
-        .post(format!(
-            "{}/ui/tasks/{}/packets?key={}",
-            s.server.base_url,
-            s.task,
-            Uuid::now_v7()
-        ))
-        .header("cookie", submitter.cookie.clone().unwrap())
-        .header("sec-fetch-site", "same-origin")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let page = Visitor::read(response).await;
+    let page = submitter.upload_packet(s.task, big.into_inner()).await;
     assert_eq!(
         page.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -1579,7 +1554,7 @@ fn stat(figure: &str, n: u32) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_manager_previews_a_draft_reads_its_report_and_activation_shows_it() {
-    use review_support::{Terms, setup_with};
+    use review_support::{Terms, decided_submissions, setup_with, stricter_bundle};
     let s = setup_with("ui-preview", Terms::Unpaid, |_| {}).await;
     // Four decided submissions; the first and the third answer over the draft's limit.
     let longs = [true, false, true, false];

@@ -2,7 +2,9 @@
 //! the real pipeline (sandbox, object store, in-process worker), an active project
 //! whose terms are paid or unpaid, a submitter, two reviewers, and a task brought to
 //! `review_pending` over HTTP. Helpers upload and submit packets, claim leases and
-//! post decisions the way a client does.
+//! post decisions the way a client does. For policy previews (the engine's test and
+//! the UI's): a stricter draft bundle and decided submissions whose answers it fails or
+//! passes.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -468,4 +470,127 @@ pub fn finding_ids(decided: &Value) -> Vec<String> {
         .iter()
         .map(|f| f["id"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// The largest answer file the stricter draft of [`stricter_bundle`] allows.
+pub const STRICT_FILE_BYTES: usize = 120;
+
+/// The standard bundle with one stricter checker: `size-limits`, blocking, at
+/// [`STRICT_FILE_BYTES`] a file, in both phases.
+pub fn stricter_bundle() -> Value {
+    let mut stricter = bundle();
+    stricter["checker_policy"]["checkers"]
+        .as_array_mut()
+        .expect("the standard bundle lists checkers")
+        .push(json!({"name": "size-limits", "phase": "both",
+                     "configuration": {"max_file_bytes": STRICT_FILE_BYTES},
+                     "blocking": true, "severity": "high"}));
+    stricter
+}
+
+/// Packet `n`: its answer file is over [`STRICT_FILE_BYTES`] exactly when `long`.
+pub fn preview_packet(n: usize, long: bool) -> Vec<u8> {
+    let answer = if long {
+        format!(
+            "# Proof {n}\n\nBy induction on n, the lemma holds; the base case and the step are \
+             written out in full below, with every inequality justified.\n"
+        )
+    } else {
+        format!("# Proof {n}\n\nBy induction, it holds.\n")
+    };
+    assert_eq!(
+        answer.len() > STRICT_FILE_BYTES,
+        long,
+        "{n}: {} bytes",
+        answer.len()
+    );
+    zip(&[
+        ("outputs/final-answer.md", &answer),
+        ("evidence/tests.log", "test lemma ... ok\n"),
+    ])
+}
+
+/// One new task per entry of `longs`, each taken by the setup's submitter through
+/// upload and submission to review and accepted by its first reviewer, one after
+/// another (a contributor holds two tasks at most, the setup's own included); packet
+/// `n` is [`preview_packet`]`(n, longs[n])`. Returns (task, submission) per entry.
+pub async fn decided_submissions(s: &Setup, longs: &[bool]) -> Vec<(Uuid, Uuid)> {
+    let mut decided = Vec::new();
+    for (n, long) in longs.iter().enumerate() {
+        let created = post(
+            &s.server,
+            &format!("/projects/{}/tasks", s.project),
+            &s.pm,
+            json!({"title": format!("Prove lemma {n}"), "description": "Write outputs/final-answer.md.",
+                   "acceptance_criteria": "A complete, checked proof of the lemma.",
+                   "rejection_criteria": "Gaps.", "difficulty": "medium",
+                   "skill_tags": ["research"], "estimated_time_minutes": 30}),
+        )
+        .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let task: Uuid = created.body["task"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        for (who, action, body) in [
+            (&s.pm, "screen", json!({})),
+            (&s.pm, "release", json!({"reason": "ready"})),
+            (&s.submitter, "claim", json!({})),
+            (&s.submitter, "start", json!({})),
+        ] {
+            let answer = post(&s.server, &format!("/tasks/{task}/{action}"), who, body).await;
+            assert_eq!(answer.status, 200, "{action}: {}", answer.body);
+        }
+        let form = reqwest::multipart::Form::new()
+            .text("summary", SUMMARY)
+            .text("attestation", ATTESTATION)
+            .part(
+                "packet",
+                reqwest::multipart::Part::bytes(preview_packet(n, *long)).file_name("packet.zip"),
+            );
+        let uploaded = s
+            .server
+            .client
+            .post(s.server.url(&format!("/api/v1/tasks/{task}/packets")))
+            .header("authorization", s.submitter.auth())
+            .header("idempotency-key", Uuid::now_v7().to_string())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(uploaded.status(), 201);
+        let uploaded: Value = uploaded.json().await.unwrap();
+        let submitted = post(
+            &s.server,
+            &format!("/tasks/{task}/submissions"),
+            &s.submitter,
+            json!({ "admission_id": uploaded["admission_id"] }),
+        )
+        .await;
+        assert_eq!(submitted.status, 201, "{}", submitted.body);
+        let submission: Uuid = submitted.body["submission"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut status = String::new();
+        for _ in 0..600 {
+            status = sqlx::query_scalar("SELECT status FROM tasks WHERE id = $1")
+                .bind(task)
+                .fetch_one(s.server.database.pool())
+                .await
+                .unwrap();
+            if status != "evaluation_pending" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, "review_pending", "task {n}");
+        let accepted = s.accept(json!([])).await;
+        assert_eq!(accepted.status, 201, "{}", accepted.body);
+        decided.push((task, submission));
+    }
+    s.jobs_drained().await;
+    decided
 }
