@@ -16,6 +16,7 @@
 //!    deterministic: `crate::pipeline::replay` proves the property), judged under the
 //!    draft's rule. The checkers are the process's ([`Pipeline::checkers`]): components
 //!    stay compiled and loaded. Nothing is written in this step.
+//!    After each submission the slice yields to live jobs ([`yield_to_live_work`]).
 //! 3. **Store** (one transaction, `jobs::complete` first): the results, and when they
 //!    are the last, the summary and `completed` (`super::record_results`).
 //!
@@ -25,6 +26,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sqlx::PgPool;
@@ -35,7 +37,7 @@ use workstream_domain::gate::{self, Member, MemberStatus, Outcome};
 use workstream_domain::machines::checker_run::RoutingRecommendation;
 use workstream_domain::machines::preview::{PreviewRoute, PreviewStatus};
 use workstream_sandbox::{CheckRequest, Finding, Phase, PriorFinding, verdict_of};
-use workstream_store::jobs::{self, ClaimedJob};
+use workstream_store::jobs::{self, ClaimedJob, JobArgs};
 
 use super::{NewResult, compare_members};
 use crate::CommandError;
@@ -205,9 +207,33 @@ async fn check_slice(
     drop(conn);
     let mut results = Vec::new();
     for submission_id in slice.iter().filter(|id| !recorded.contains(id)) {
+        let began = Instant::now();
         results.push(check_submission(pipeline, pool, &draft, *submission_id).await?);
+        yield_to_live_work(pool, began.elapsed()).await?;
     }
     Ok(Some(results))
+}
+
+/// How much longer than a submission's check a preview pauses after it while live
+/// jobs run: it then holds at most a third of a core.
+const YIELD_FACTOR: u32 = 2;
+
+/// A preview is background work, and its checks are CPU (inflation, hashing, the
+/// sandbox): the worker's lane bounds how many slots it holds, not how much of the
+/// machine. So after each submission, while any live job is running (the database's
+/// view, which sees every worker of the cluster), the slice pauses [`YIELD_FACTOR`]
+/// times as long as that submission took; with the queue idle it runs at full speed.
+async fn yield_to_live_work(pool: &PgPool, spent: Duration) -> Result<(), CommandError> {
+    let live = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM running_jobs WHERE kind <> $1) AS "live!""#,
+        <PreviewArgs as JobArgs>::KIND,
+    )
+    .fetch_one(pool)
+    .await?;
+    if live {
+        tokio::time::sleep(spent * YIELD_FACTOR).await;
+    }
+    Ok(())
 }
 
 /// What the preview reads of a submission.
