@@ -14,7 +14,7 @@
 //! ```
 //!
 //! * **The draw** ([`sample_after_review`], [`is_sampled`]). It runs in the reputation
-//!   job after every Review (`crate::reputation::record_review`), never in the decision
+//!   job after every Review (`crate::after_review`), never in the decision
 //!   transaction, which stays exactly as it was (R53). The rate is the
 //!   `calibration_sample_percent` of the review policy the submission locked with its
 //!   guide (absent = 0). The draw is deterministic: a Review is sampled when the first
@@ -138,7 +138,7 @@ fn rate(part: i64, total: i64) -> Option<f64> {
 
 /// Draws whether Review `review_id` is sampled under the review policy its submission
 /// locked, and opens its offer if so (`calibration_offer_created`). Runs in the
-/// reputation job's transaction; a replay opens nothing new. Returns the new offer.
+/// `reputation.record` job's transaction (`crate::after_review`); a replay opens nothing new. Returns the new offer.
 pub async fn sample_after_review(
     tx: &mut PgConnection,
     review_id: Uuid,

@@ -584,7 +584,7 @@ pub struct ActivationPreview {
     /// edited after the preview started.
     pub current: bool,
     /// Its totals.
-    pub summary: crate::previews::PreviewSummary,
+    pub summary: crate::previews::report::PreviewSummary,
 }
 
 /// What activation answers: the guide, the project's status, the guide superseded.
@@ -689,7 +689,7 @@ pub async fn activate(
         .await?;
     }
     let submitted_hash = guide.policy_bundle_hash.clone();
-    let preview = crate::previews::latest_completed(conn, guide_id)
+    let preview = crate::previews::reads::latest_completed(conn, guide_id)
         .await?
         .and_then(|preview| {
             Some(ActivationPreview {

@@ -11,7 +11,7 @@
 //! |---|---|---|---|
 //! | [`EvaluationArgs`] | `checker.evaluate` | a submission (T7), a checker retry | `pipeline::EvaluateSubmission` |
 //! | [`DeliveryArgs`] | `compensation.deliver` | an award, a resumed adapter binding | [`crate::compensation::delivery::DeliverAward`] |
-//! | [`ReputationArgs`] | `reputation.record` | a review decision | [`crate::reputation::RecordReputation`] |
+//! | [`ReputationArgs`] | `reputation.record` | a review decision | [`crate::after_review::AfterReview`] |
 //! | [`PreviewArgs`] | `policy.preview` (background) | a policy preview's start | `previews::run::PreviewSubmissions` |
 //!
 //! A *background* kind ([`JobArgs::BACKGROUND`]) is bulk work nobody waits on: a worker

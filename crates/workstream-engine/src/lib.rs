@@ -32,8 +32,10 @@
 //!   acceptance) and the revision episode (preparations, responses, close, repair).
 //! * [`compensation`]: the awards a contribution record earns (copied exactly from its
 //!   frozen policy version) and their delivery to the bound adapter.
-//! * [`reputation`]: the `reputation.record` job (an outcome ledger appended after each
-//!   Review, never inside the decision) and the materialized scores with their recompute.
+//! * [`after_review`]: the `reputation.record` job, what follows each Review off its
+//!   decision: its reputation events, lesson detection, the calibration draw.
+//! * [`reputation`]: the outcome ledger appended after each Review, never inside the
+//!   decision, and the materialized scores with their recompute.
 //! * [`calibration`]: reviewer calibration: a sampled share of decided submissions
 //!   offered, blind to the first decision, to a second reviewer, and the agreement
 //!   figures (never a change to the first Review or what it decided).
@@ -56,6 +58,7 @@
 //!   durations, job attempts and dead letters), recorded once the work commits.
 #![deny(missing_docs)]
 
+pub mod after_review;
 mod audit;
 pub mod authority;
 pub mod calibration;

@@ -20,6 +20,6 @@ pub fn handlers(pipeline: Arc<crate::pipeline::Pipeline>) -> Vec<Arc<dyn JobHand
         ))),
         // Awards go out through the default adapters (the built-in local one).
         Arc::new(Typed(crate::compensation::delivery::DeliverAward::default())),
-        Arc::new(Typed(crate::reputation::RecordReputation)),
+        Arc::new(Typed(crate::after_review::AfterReview)),
     ]
 }

@@ -1,17 +1,15 @@
 //! Reputation: an outcome ledger read from review lineage, never written by a decision
 //! (docs/architecture.md; docs/rules.md; R53).
 //!
-//! The review decision transaction enqueues one [`ReputationArgs`] job per Review
-//! (idempotency key `reputation.record:<review_id>`). [`RecordReputation`]
-//! runs it: it reads the Review, its findings, the task's difficulty and skill tags and
-//! the review chain, asks [`plan`] which events the Review earns, appends them to
-//! `reputation_events` and folds them into `reputation_scores`, all in one transaction
-//! that `jobs::complete` fences, so a replay under a new lease changes nothing
-//! (`source_key` is unique). The same transaction runs lesson detection
-//! ([`crate::lessons::detect_after_review`]) and reviewer calibration's draw
-//! ([`crate::calibration::sample_after_review`]: whether the Review is offered to a
-//! second reviewer). Nothing here touches a task, a review, an acceptance or an award:
-//! reputation never changes a product decision.
+//! The review decision transaction enqueues one `reputation.record` job per Review
+//! ([`crate::after_review`]). Its first step is [`record_review`]: it reads the Review,
+//! its findings, the task's difficulty and skill tags and the review chain, asks
+//! [`plan`] which events the Review earns, appends them to `reputation_events` and folds
+//! them into `reputation_scores`, in the job's transaction, which `jobs::complete`
+//! fences, so a replay under a new lease changes nothing (`source_key` is unique); then
+//! it runs lesson detection ([`crate::lessons::detect_after_review`]). Nothing here
+//! touches a task, a review, an acceptance or an award: reputation never changes a
+//! product decision.
 //!
 //! # Rules (docs/rules.md, made exact)
 //!
@@ -57,17 +55,14 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 use workstream_domain::lifecycle::ReviewDecision;
 use workstream_store::audit::NewAuditEvent;
-use workstream_store::jobs::{self, ClaimedJob};
 
 use crate::CommandError;
 use crate::audit::record;
-use crate::jobs::ReputationArgs;
 use crate::requester::Requester;
-use crate::worker::{BoxFuture, HandlerError, Work};
 
 /// Whose record an event belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -223,37 +218,6 @@ pub fn plan(facts: &ReviewFacts) -> Vec<PlannedEvent> {
     events
 }
 
-/// The `reputation.record` job.
-#[derive(Debug, Default)]
-pub struct RecordReputation;
-
-impl Work for RecordReputation {
-    type Args = ReputationArgs;
-
-    fn work<'a>(
-        &'a self,
-        ReputationArgs { review_id }: ReputationArgs,
-        job: &'a ClaimedJob,
-        pool: &'a PgPool,
-    ) -> BoxFuture<'a, Result<(), HandlerError>> {
-        Box::pin(async move {
-            let mut tx = pool.begin().await?;
-            jobs::complete(&mut tx, job).await?;
-            record_review(&mut tx, review_id).await.map_err(|error| {
-                // Our side (500, 503) may pass on another attempt; a refusal will not.
-                let why = format!("{}: {}", error.code, error.message);
-                if error.code.status() >= 500 {
-                    HandlerError::retryable(why)
-                } else {
-                    HandlerError::permanent(why)
-                }
-            })?;
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-}
-
 /// What the job reads about a Review.
 #[derive(Debug)]
 struct ReviewRow {
@@ -279,9 +243,6 @@ pub struct Recorded {
     pub event_ids: Vec<Uuid>,
     /// The lessons detection opened.
     pub lessons_opened: Vec<Uuid>,
-    /// The calibration offer the Review's draw opened (none when it was not sampled, or
-    /// on a replay).
-    pub calibration_offer: Option<Uuid>,
 }
 
 /// Appends the events `review_id` earns and folds them into the scores, in `tx`; then
@@ -384,11 +345,9 @@ pub async fn record_review(
         review.decision,
     )
     .await?;
-    let calibration_offer = crate::calibration::sample_after_review(tx, review_id).await?;
     Ok(Recorded {
         event_ids,
         lessons_opened,
-        calibration_offer,
     })
 }
 
