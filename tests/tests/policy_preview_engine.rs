@@ -21,33 +21,6 @@ use workstream_domain::machines::preview::{PreviewRoute, PreviewStatus};
 use workstream_engine::Requester;
 use workstream_engine::previews::{self, MemberChange, Preview, PreviewReport};
 
-/// A fingerprint of what the live records hold: every row of the tables a preview must
-/// never touch.
-async fn live_records(s: &Setup) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for table in [
-        "submissions",
-        "checker_runs",
-        "checker_results",
-        "tasks",
-        "task_assignments",
-        "review_queue_entries",
-        "review_leases",
-        "reviews",
-        "submission_bundle_admissions",
-        "packet_files",
-    ] {
-        let digest: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM {table} t"
-        ))
-        .fetch_one(s.server.database.pool())
-        .await
-        .unwrap();
-        out.push((table.to_owned(), digest.unwrap_or_default()));
-    }
-    out
-}
-
 /// Starts a preview in a transaction of its own, as the API would.
 async fn start(
     s: &Setup,
@@ -321,19 +294,7 @@ async fn a_preview_flips_exactly_the_packets_the_stricter_rule_fails_and_changes
     );
 
     // A lesson implemented by the checker change links the preview as evidence.
-    let base = format!("/projects/{}/lessons", s.project);
-    let lesson = post(
-        &s.server,
-        &base,
-        &s.pm,
-        json!({"source": "incident", "lesson_type": "checker_update",
-               "summary": "Answers grew past a page; limit file sizes."}),
-    )
-    .await;
-    assert_eq!(lesson.status, 201, "{}", lesson.body);
-    let lesson = format!("{base}/{}", lesson.body["id"].as_str().unwrap());
-    let accepted = post(&s.server, &format!("{lesson}/accept"), &s.pm, json!({})).await;
-    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let lesson = accepted_checker_lesson(&s).await;
     let refused = post(
         &s.server,
         &format!("{lesson}/implement"),

@@ -594,3 +594,50 @@ pub async fn decided_submissions(s: &Setup, longs: &[bool]) -> Vec<(Uuid, Uuid)>
     s.jobs_drained().await;
     decided
 }
+
+/// A digest of every row of the tables a policy preview must never touch, by table.
+pub async fn live_records(s: &Setup) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for table in [
+        "submissions",
+        "checker_runs",
+        "checker_results",
+        "tasks",
+        "task_assignments",
+        "review_queue_entries",
+        "review_leases",
+        "reviews",
+        "review_findings",
+        "submission_bundle_admissions",
+        "packet_files",
+        "project_guides",
+    ] {
+        let digest: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM {table} t"
+        ))
+        .fetch_one(s.server.database.pool())
+        .await
+        .unwrap();
+        out.push((table.to_owned(), digest.unwrap_or_default()));
+    }
+    out
+}
+
+/// A `checker_update` lesson the manager recorded and accepted: its path, ready to be
+/// implemented.
+pub async fn accepted_checker_lesson(s: &Setup) -> String {
+    let lessons = format!("/projects/{}/lessons", s.project);
+    let lesson = post(
+        &s.server,
+        &lessons,
+        &s.pm,
+        json!({"source": "incident", "lesson_type": "checker_update",
+               "summary": "Answers grew past a page; limit file sizes."}),
+    )
+    .await;
+    assert_eq!(lesson.status, 201, "{}", lesson.body);
+    let lesson = format!("{lessons}/{}", lesson.body["id"].as_str().unwrap());
+    let accepted = post(&s.server, &format!("{lesson}/accept"), &s.pm, json!({})).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    lesson
+}
