@@ -76,6 +76,32 @@ impl BenchCluster {
         Ok(self.cluster.database_url(name))
     }
 
+    /// CPU time the cluster's processes have used so far: the postmaster with the
+    /// children it has reaped, and every live child (the sessions), in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        let pid_file = self.cluster.root().join("data/postmaster.pid");
+        let Some(postmaster) = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
+        else {
+            return f64::NAN;
+        };
+        let mut total = ProcessCpu::read(postmaster).map_or(0.0, |p| p.with_reaped);
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if let Some(child) = ProcessCpu::read(pid).filter(|p| p.parent == postmaster) {
+                total += child.own;
+            }
+        }
+        total
+    }
+
     /// The server's log (where `auto_explain` writes the plans the history part reads).
     pub fn log(&self) -> PathBuf {
         self.cluster.root().join("postgres.log")
@@ -209,4 +235,41 @@ async fn counters(pool: &sqlx::PgPool) -> anyhow::Result<Counters> {
         rows_written,
         wal_bytes,
     })
+}
+
+/// One process's CPU time from `/proc/<pid>/stat`, in seconds.
+pub struct ProcessCpu {
+    /// Its parent's pid.
+    parent: u32,
+    /// User and system time of the process itself.
+    pub own: f64,
+    /// `own` plus the time of the children it has reaped.
+    with_reaped: f64,
+}
+
+impl ProcessCpu {
+    /// Clock ticks per second of `/proc`'s times (`USER_HZ`, 100 on Linux).
+    const TICKS: f64 = 100.0;
+
+    /// The process `pid`, or `None` when it is gone (or this is not Linux).
+    pub fn read(pid: u32) -> Option<ProcessCpu> {
+        Self::parse(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    }
+
+    /// This process.
+    pub fn own_process() -> Option<ProcessCpu> {
+        Self::parse(&std::fs::read_to_string("/proc/self/stat").ok()?)
+    }
+
+    fn parse(stat: &str) -> Option<ProcessCpu> {
+        // The command name is in parentheses and may hold spaces: fields follow its end.
+        let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+        let tick = |i: usize| fields.get(i)?.parse::<f64>().ok().map(|t| t / Self::TICKS);
+        let own = tick(11)? + tick(12)?;
+        Some(ProcessCpu {
+            parent: fields.get(1)?.parse().ok()?,
+            own,
+            with_reaped: own + tick(13)? + tick(14)?,
+        })
+    }
 }

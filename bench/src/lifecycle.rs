@@ -29,7 +29,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::Scale;
-use crate::cluster::{BenchCluster, Workload};
+use crate::cluster::{BenchCluster, ProcessCpu, Workload};
 use crate::report::{Against, Better, Figure, Report, percentile, sorted};
 use crate::world::World;
 
@@ -67,6 +67,7 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
     }
     let pool = world.server.database.pool().clone();
     let mark = Workload::start(&pool).await?;
+    let cpu = Cpu::mark(cluster);
     println!("-- submitting {routed_tasks} admitted packets");
     let started = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
@@ -91,6 +92,7 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
     for task in &tasks {
         world.wait_status(*task, "review_pending").await?;
     }
+    let routing_cpu = cpu.since(cluster).per(routed_tasks as f64);
     let (routing_work, routing_profile) = mark.finish(&pool).await?;
     let per_evaluation = routing_work.per(routed_tasks as f64);
     let routing = Ledger::read(&world, &tasks).await?;
@@ -108,6 +110,7 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
 
     // Full cycles.
     let mark = Workload::start(&pool).await?;
+    let cpu = Cpu::mark(cluster);
     let before = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
     for client in 0..CLIENTS {
@@ -138,6 +141,7 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
     for task in &cycled {
         world.wait_status(*task, "accepted").await?;
     }
+    let cycles_cpu = cpu.since(cluster);
     let (cycles_work, cycles_profile) = mark.finish(&pool).await?;
     let cycles_ledger = Ledger::read(&world, &cycled).await?;
     ensure!(
@@ -151,6 +155,7 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
     let cycle_rate = cycles as f64 / cycle_elapsed.as_secs_f64();
     let cycle_transition_rate = cycle_transitions as f64 / cycle_elapsed.as_secs_f64();
     let per_transition = cycles_work.per(cycle_transitions as f64);
+    let cycles_cpu = cycles_cpu.per(cycle_transitions as f64);
     let appends = scale.pick(4000, 400);
     let ledger_rate = audit_appends(&world, appends, false).await?;
     let chained_rate = audit_appends(&world, appends, true).await?;
@@ -235,6 +240,15 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
         per_transition.rows_written,
         per_transition.wal_bytes / 1024.0,
     ));
+    report.note(format!(
+        "Task lifecycle, CPU: per routed submission {:.2} ms in PostgreSQL and {:.2} ms in \
+         the bench process (API server, job worker, sandbox and the clients); per transition \
+         of the full cycles {:.2} ms and {:.2} ms.",
+        routing_cpu.database_ms,
+        routing_cpu.process_ms,
+        cycles_cpu.database_ms,
+        cycles_cpu.process_ms,
+    ));
     println!("-- statements of submission to routing, most frequent first (calls, rows, mean ms):");
     for s in routing_profile.iter().take(60) {
         println!(
@@ -262,6 +276,8 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
             "cycle_transitions_per_second": cycle_transition_rate,
             "pgbench_simple_update_tps": tps,
             "pgbench_seconds": pgbench_seconds,
+            "cpu_ms_per_routed_submission": routing_cpu,
+            "cpu_ms_per_cycle_transition": cycles_cpu,
             "database_work_per_routed_submission": per_evaluation,
             "database_work_per_cycle_transition": per_transition,
             "routing_statements": routing_profile,
@@ -269,6 +285,38 @@ pub async fn run(cluster: &BenchCluster, scale: Scale, report: &mut Report) -> a
         }),
     );
     Ok(())
+}
+
+/// CPU time spent between two points, by the cluster and by this process (the API
+/// server, the job worker with its sandbox, and the clients, which share it), in ms.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+struct Cpu {
+    database_ms: f64,
+    process_ms: f64,
+}
+
+impl Cpu {
+    fn mark(cluster: &BenchCluster) -> Cpu {
+        Cpu {
+            database_ms: cluster.cpu_seconds() * 1000.0,
+            process_ms: ProcessCpu::own_process().map_or(f64::NAN, |p| p.own * 1000.0),
+        }
+    }
+
+    fn since(self, cluster: &BenchCluster) -> Cpu {
+        let now = Cpu::mark(cluster);
+        Cpu {
+            database_ms: now.database_ms - self.database_ms,
+            process_ms: now.process_ms - self.process_ms,
+        }
+    }
+
+    fn per(self, by: f64) -> Cpu {
+        Cpu {
+            database_ms: self.database_ms / by,
+            process_ms: self.process_ms / by,
+        }
+    }
 }
 
 /// The status-changing task events of a set of tasks, from the audit trail.

@@ -10,7 +10,11 @@
 //!   (key `repeated_revision_loop:task:<task>`, one lesson per task);
 //! * `checker_failure`: one checker's error-level finding code failed three or more
 //!   distinct submissions of the project (key `checker_failure:<checker>:<code>`, one
-//!   lesson per project and pair).
+//!   lesson per project and pair). A Review looks for the findings its own task failed
+//!   on: a pattern is opened by the first Review of a task that shares it once three
+//!   submissions have, and counting reads the project's history only for findings of
+//!   the task that have no lesson yet, so a Review's cost does not grow with the
+//!   project.
 //!
 //! * `calibration_disagreement`: a calibration review contradicted an accept (opened by
 //!   [`crate::calibration::decide`], key `calibration:<offer>`).
@@ -550,19 +554,33 @@ pub async fn detect_after_review(
             );
         }
     }
+    // Only a finding this task failed on can have become a pattern with this Review, and
+    // only one with no lesson yet needs counting: the project's history is read for
+    // those alone (usually none), so a Review's cost does not grow with the project.
     let patterns = sqlx::query!(
-        r#"SELECT cr.checker_name AS checker, f->>'code' AS "code!",
+        r#"WITH candidate AS (
+             SELECT DISTINCT cr.checker_name, f->>'code' AS code
+             FROM checker_runs r JOIN checker_results cr ON cr.checker_run_id = r.id
+             CROSS JOIN LATERAL jsonb_array_elements(cr.findings) f
+             WHERE r.task_id = $4 AND cr.status = $3 AND f->>'level' = 'error'
+               AND NOT EXISTS (
+                 SELECT 1 FROM project_lessons l WHERE l.project_id = $1
+                   AND l.detection_key = 'checker_failure:' || cr.checker_name || ':' || (f->>'code')))
+           SELECT cr.checker_name AS checker, f->>'code' AS "code!",
                   count(DISTINCT r.submission_id) AS "submissions!",
                   (array_agg(cr.id ORDER BY cr.id DESC))[1] AS "latest!"
-           FROM checker_results cr JOIN checker_runs r ON r.id = cr.checker_run_id
+           FROM candidate c JOIN checker_results cr ON cr.checker_name = c.checker_name
+           JOIN checker_runs r ON r.id = cr.checker_run_id
            JOIN tasks t ON t.id = r.task_id
            CROSS JOIN LATERAL jsonb_array_elements(cr.findings) f
            WHERE t.project_id = $1 AND cr.status = $3 AND f->>'level' = 'error'
+             AND f->>'code' = c.code
            GROUP BY cr.checker_name, f->>'code' HAVING count(DISTINCT r.submission_id) >= $2
            ORDER BY 1, 2"#,
         project_id,
         CHECKER_FAILURE_THRESHOLD,
         MemberStatus::Failed.as_str(),
+        task_id,
     )
     .fetch_all(&mut *tx)
     .await?;

@@ -415,6 +415,9 @@ struct RunContext {
     /// What the run's checkers saw, once it finished (none for runs older than the
     /// stored request).
     request: Option<Value>,
+    /// Whether the submission was made in answer to a review (built on a revision
+    /// context): only then does it answer findings and return to a preferred reviewer.
+    answers_review: bool,
 }
 
 /// How step 2 ended.
@@ -570,7 +573,7 @@ macro_rules! run_context_query {
                  s.summary, s.contributor_attestation, s.locked_checker_policy,
                  s.locked_checker_policy_hash, t.acceptance_criteria, t.project_id,
                  coalesce(g.policy_bundle -> 'artifact_policy', '{}'::jsonb) AS "artifact_policy!",
-                 r.request
+                 r.request, s.revision_context_preparation_id IS NOT NULL AS "answers_review!"
                FROM checker_runs r JOIN submissions s ON s.id = r.submission_id
                JOIN tasks t ON t.id = r.task_id JOIN project_guides g ON g.id = s.locked_guide_id
                WHERE r.id = $1"#
@@ -665,7 +668,8 @@ async fn check(
     pool: &PgPool,
     context: &RunContext,
 ) -> Result<Checked, CommandError> {
-    let prior = {
+    // A version that answers no review has no findings to answer (`prior_findings`).
+    let prior = if context.answers_review {
         let mut conn = pool.acquire().await?;
         prior_findings(
             &mut conn,
@@ -676,6 +680,8 @@ async fn check(
             },
         )
         .await?
+    } else {
+        Vec::new()
     };
     let request = RunRequest {
         schema: RUN_REQUEST_SCHEMA.to_owned(),
@@ -1103,15 +1109,19 @@ async fn open_review_entry(
     context: &RunContext,
     run_id: Uuid,
 ) -> Result<(), CommandError> {
-    let revision = sqlx::query!(
-        "SELECT r.reviewer_id, s.locked_guide_id FROM submissions s \
-         JOIN revision_context_preparations p ON p.id = s.revision_context_preparation_id \
-         JOIN reviews r ON r.id = p.originating_review_id \
-         WHERE s.id = $1",
-        context.submission_id,
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let revision = if context.answers_review {
+        sqlx::query!(
+            "SELECT r.reviewer_id, s.locked_guide_id FROM submissions s \
+             JOIN revision_context_preparations p ON p.id = s.revision_context_preparation_id \
+             JOIN reviews r ON r.id = p.originating_review_id \
+             WHERE s.id = $1",
+            context.submission_id,
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+    } else {
+        None
+    };
     let (reason, preferred, window) = match revision.map(|r| (r.reviewer_id, r.locked_guide_id)) {
         Some((reviewer, guide)) => {
             let policies = crate::reviews::guide_policies(tx, guide).await?;

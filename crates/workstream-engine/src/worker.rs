@@ -5,8 +5,11 @@
 //! in one statement and one round trip (`workstream_store::jobs::Claimer`), and runs
 //! each handler in a task of its own beside a heartbeat that keeps extending the job's
 //! lease. The extra claims wait in the process and start, without a round trip, as
-//! slots free up: a busy queue costs one claim per batch, not per job. A stopping
-//! worker gives back the claims it never started (`jobs::release_unstarted`).
+//! slots free up: a busy queue costs one claim per batch, not per job. A claim that
+//! comes back with fewer jobs than it asked for has drained the queue, so the next one
+//! waits for news of work (below) instead of following at once: a trickle of jobs costs
+//! one claim each, not one plus an empty one per freed slot. A stopping worker gives
+//! back the claims it never started (`jobs::release_unstarted`).
 //!
 //! The handler writes its results and calls `jobs::complete` in one transaction, so a
 //! job's effects commit once, by the worker that still holds the lease. What the worker
@@ -398,7 +401,9 @@ impl Worker {
             while let Some(ended) = running.try_join_next() {
                 report_task_end(ended);
             }
-            let wait = match last_claim.swap(FOUND, Ordering::AcqRel) {
+            // Prefetched claims wait for a slot, never for news of more work.
+            let wait = match last_claim.load(Ordering::Acquire) {
+                _ if shared.prefetched_len() > 0 => None,
                 EMPTY => Some(idle_wait(&shared).await),
                 FAILED => Some(config.poll_interval),
                 _ => None,
@@ -410,6 +415,8 @@ impl Worker {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(wait) => {}
                 }
+                // News of work, or time to look again.
+                last_claim.store(FOUND, Ordering::Release);
             }
             let slot = tokio::select! {
                 biased;
@@ -428,6 +435,13 @@ impl Worker {
                 running.spawn(start_prefetched(shared.clone(), claimed_at, job, slot));
             }
             if free.is_empty() {
+                continue;
+            }
+            // A claim that ended while this loop waited for the slot may have found the
+            // queue drained (or failed): then the slots go back and the loop waits as
+            // above instead of asking again at once. A job enqueued since wakes it.
+            if last_claim.load(Ordering::Acquire) != FOUND {
+                drop(free);
                 continue;
             }
             running.spawn(claim_and_run(shared.clone(), free, last_claim.clone()));
@@ -534,9 +548,11 @@ async fn listen(pool: PgPool, kinds: Vec<&'static str>, wake: Arc<Notify>) {
     }
 }
 
-/// What the last claim found, for the dispatch loop ([`Worker::run`]).
+/// What the last claim found, for the dispatch loop ([`Worker::run`]): all it asked for,
+/// so more may be due (or the loop has since had news of work).
 const FOUND: u8 = 0;
-/// Nothing was due: the loop sleeps until a notification, the next due time or the poll.
+/// The claim got fewer jobs than it asked for, so nothing more was due: the loop sleeps
+/// until a notification, the next due time or the poll.
 const EMPTY: u8 = 1;
 /// The claim failed: the loop waits a poll interval.
 const FAILED: u8 = 2;
@@ -553,22 +569,19 @@ async fn claim_and_run(
     let config = &shared.config;
     // Dropping this set (a worker abandoning its jobs at shutdown) aborts them all.
     let mut jobs = JoinSet::new();
-    let mut found = false;
+    // Whether a claim came back with all it asked for: then more may be due.
+    let mut full = false;
     let mut failed = false;
     if !shared.live.is_empty() {
         let room = config.prefetch.saturating_sub(shared.prefetched_len());
+        let asked = free.len() + room;
         match shared
             .claimer
-            .claim_batch(
-                &config.worker_id,
-                &shared.live,
-                config.lease,
-                free.len() + room,
-            )
+            .claim_batch(&config.worker_id, &shared.live, config.lease, asked)
             .await
         {
             Ok(claimed) => {
-                found |= !claimed.is_empty();
+                full |= claimed.len() == asked;
                 let mut claimed = claimed.into_iter();
                 for job in claimed.by_ref().take(free.len()) {
                     let slot = free.pop().expect("no more jobs than free slots");
@@ -576,11 +589,16 @@ async fn claim_and_run(
                 }
                 // The rest wait for the next free slots (see `WorkerConfig::prefetch`).
                 let now = Instant::now();
-                shared
+                let mut prefetched = shared
                     .prefetched
                     .lock()
-                    .expect("the prefetch queue is never poisoned")
-                    .extend(claimed.map(|job| (now, job)));
+                    .expect("the prefetch queue is never poisoned");
+                let before = prefetched.len();
+                prefetched.extend(claimed.map(|job| (now, job)));
+                if prefetched.len() > before {
+                    // The dispatch loop may be idle: these start as slots free.
+                    shared.wake.notify_one();
+                }
             }
             Err(err) => {
                 tracing::warn!(error = %err, "claiming a job failed; retrying after the poll interval");
@@ -608,7 +626,7 @@ async fn claim_and_run(
                 .await
             {
                 Ok(claimed) => {
-                    found |= !claimed.is_empty();
+                    full |= claimed.len() == lane.len();
                     for job in claimed {
                         let slot = free.pop().expect("no more jobs than free slots");
                         let permit = lane.pop().expect("no more jobs than lane permits");
@@ -622,12 +640,16 @@ async fn claim_and_run(
             }
         }
     }
+    // Said before the unused slots go back, so that the loop taking one sees it.
+    let outcome = if failed {
+        FAILED
+    } else if full {
+        FOUND
+    } else {
+        EMPTY
+    };
+    last_claim.store(outcome, Ordering::Release);
     drop(free);
-    if failed {
-        last_claim.store(FAILED, Ordering::Release);
-    } else if !found {
-        last_claim.store(EMPTY, Ordering::Release);
-    }
     while let Some(ended) = jobs.join_next().await {
         report_task_end(ended);
     }

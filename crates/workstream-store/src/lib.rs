@@ -60,9 +60,9 @@ pub mod testing;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgPool};
 
 /// The schema migrations under `migrations/`, embedded at build time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
@@ -75,6 +75,17 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
     connect_with(options, max_connections).await
 }
 
+/// A pooled connection idle for longer than this is pinged before it is handed out.
+///
+/// The pool's default pings every connection on every acquire: one more round trip
+/// for each request, transaction and job, about a tenth of a read's statements. A
+/// connection used a moment ago has just shown it works; one that sat idle may have
+/// lost its server (a restart, an idle timeout) and is checked first. A connection that
+/// breaks between its last use and the next still fails that use, as it could between
+/// a ping and the next statement: callers already answer such errors (503, a retried
+/// job).
+pub const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// Opens a connection pool with explicit options.
 pub async fn connect_with(
     options: PgConnectOptions,
@@ -83,6 +94,15 @@ pub async fn connect_with(
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_WHEN_IDLE_FOR {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await
 }

@@ -43,7 +43,8 @@ pub(crate) async fn transition(
     Ok(moved)
 }
 
-/// Appends the one audit event of a task transition.
+/// Appends the one audit event of a task transition: `task` as the transition's update
+/// in this transaction returned it.
 pub(crate) async fn audit_transition(
     conn: &mut PgConnection,
     task: &TaskRow,
@@ -64,7 +65,9 @@ pub(crate) async fn audit_transition(
             json!(decision.authorized_as.to_string()),
         );
     }
-    audit::append(
+    // `task` is the row as this transaction's update wrote it: its `updated_at` is the
+    // transaction's time (the touch trigger), the time the event records.
+    audit::append_at(
         conn,
         NewAuditEvent {
             project_id: Some(task.project_id),
@@ -79,6 +82,7 @@ pub(crate) async fn audit_transition(
             request_id: None,
             correlation_id,
         },
+        task.updated_at,
     )
     .await?;
     Ok(())

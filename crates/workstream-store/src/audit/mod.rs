@@ -274,6 +274,17 @@ pub async fn append(
     let now = sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
         .fetch_one(&mut *conn)
         .await?;
+    append_at(conn, event, now).await
+}
+
+/// [`append`] with the transaction's time already known: `now` must be the caller's
+/// transaction's `now()`, as a row it wrote in this transaction carries it (a
+/// `updated_at` the touch trigger set), which saves the round trip that reads it.
+pub async fn append_at(
+    conn: &mut PgConnection,
+    event: NewAuditEvent,
+    now: DateTime<Utc>,
+) -> Result<AuditEvent, AuditError> {
     let mut stored = AuditEvent {
         id: Uuid::now_v7(),
         chain_key: chain_key(event.project_id),
