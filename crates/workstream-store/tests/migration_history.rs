@@ -89,6 +89,10 @@ const RELEASED_SQL: &[(&str, &str)] = &[
         "0018",
         "bc43eb5bc2495c0758f3349926d4e8fe5137fd378dc85100bc29925a49f7739d",
     ),
+    (
+        "0019",
+        "fb2714c572714109ad85a95f59992e01293e82dceac4b2be0a0f995966221606",
+    ),
 ];
 
 /// A migration's text without its `--` comments (none of them sits in a string
