@@ -256,11 +256,6 @@ impl ProcessCpu {
         Self::parse(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
     }
 
-    /// This process.
-    pub fn own_process() -> Option<ProcessCpu> {
-        Self::parse(&std::fs::read_to_string("/proc/self/stat").ok()?)
-    }
-
     fn parse(stat: &str) -> Option<ProcessCpu> {
         // The command name is in parentheses and may hold spaces: fields follow its end.
         let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
